@@ -1,0 +1,486 @@
+//! The support desk's vocabulary: accounts, users, teams, companies, tickets, messages and the
+//! per-ticket event log. Plain data with serde; no I/O.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+pub type AccountId = i64;
+pub type UserId = i64;
+pub type TeamId = i64;
+pub type CompanyId = i64;
+pub type TicketId = i64;
+pub type CategoryId = i64;
+
+/// Defines a string-backed enum with `as_str`, `FromStr` and `Display` that agree with serde.
+macro_rules! string_enum {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = UnknownVariant;
+            fn from_str(text: &str) -> Result<Self, UnknownVariant> {
+                match text {
+                    $($text => Ok($name::$variant),)+
+                    _ => Err(UnknownVariant { kind: stringify!($name), value: text.to_owned() }),
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+/// A string that names no variant of the enum it was parsed as.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("unknown {kind} `{value}`")]
+pub struct UnknownVariant {
+    pub kind: &'static str,
+    pub value: String,
+}
+
+string_enum!(
+    /// What a user may do; customers only ever see their own (or their company's) tickets.
+    Role { Admin => "admin", Supervisor => "supervisor", Agent => "agent", Customer => "customer" }
+);
+
+impl Role {
+    /// Staff work the queue; customers are served by it.
+    pub fn is_staff(self) -> bool {
+        !matches!(self, Role::Customer)
+    }
+}
+
+string_enum!(
+    /// The five lifecycle categories every status (built-in or custom) maps to. The category, not
+    /// the status name, drives SLA pauses and automation.
+    StatusCategory { New => "new", Open => "open", Pending => "pending", Resolved => "resolved", Closed => "closed" }
+);
+
+impl StatusCategory {
+    /// Solved or closed: nothing is waiting on the desk.
+    pub fn is_done(self) -> bool {
+        matches!(self, StatusCategory::Resolved | StatusCategory::Closed)
+    }
+}
+
+string_enum!(
+    /// Urgency and importance are each rated on this scale.
+    Level { Low => "low", Medium => "medium", High => "high", Critical => "critical" }
+);
+
+string_enum!(
+    /// Derived from urgency × importance through the account's priority matrix.
+    Priority { Low => "low", Medium => "medium", High => "high", Urgent => "urgent" }
+);
+
+impl Priority {
+    /// Sort key: higher is more pressing.
+    pub fn rank(self) -> i64 {
+        match self {
+            Priority::Low => 1,
+            Priority::Medium => 2,
+            Priority::High => 3,
+            Priority::Urgent => 4,
+        }
+    }
+}
+
+impl Level {
+    fn index(self) -> usize {
+        match self {
+            Level::Low => 0,
+            Level::Medium => 1,
+            Level::High => 2,
+            Level::Critical => 3,
+        }
+    }
+}
+
+string_enum!(
+    /// Where a ticket came from and where replies go.
+    Channel { Whatsapp => "whatsapp", Email => "email", Web => "web", Api => "api", Phone => "phone" }
+);
+
+string_enum!(
+    /// Who wrote a message and who may read it: notes are never shown to customers.
+    MessageKind { Customer => "customer", Reply => "reply", Note => "note", System => "system" }
+);
+
+string_enum!(
+    /// Outbound delivery progress; only ever moves forward (failed is terminal).
+    DeliveryStatus { Queued => "queued", Sent => "sent", Delivered => "delivered", Read => "read", Failed => "failed" }
+);
+
+string_enum!(
+    /// The declared type of a custom field; values are checked against it.
+    FieldType { Text => "text", Number => "number", Boolean => "boolean", Date => "date", Select => "select" }
+);
+
+/// urgency × importance → priority. Rows are urgency (low..critical), columns importance.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PriorityMatrix(pub [[Priority; 4]; 4]);
+
+impl Default for PriorityMatrix {
+    fn default() -> Self {
+        use Priority::*;
+        PriorityMatrix([
+            [Low, Low, Medium, High],
+            [Low, Medium, High, High],
+            [Medium, High, High, Urgent],
+            [High, High, Urgent, Urgent],
+        ])
+    }
+}
+
+impl PriorityMatrix {
+    pub fn priority(&self, urgency: Level, importance: Level) -> Priority {
+        self.0[urgency.index()][importance.index()]
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Account {
+    pub id: AccountId,
+    pub name: String,
+    pub created_at: Timestamp,
+}
+
+/// A status an account offers; the five built-ins exist in every account, custom ones map to one
+/// of their categories.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TicketStatus {
+    pub key: String,
+    pub label: String,
+    pub category: StatusCategory,
+    pub builtin: bool,
+}
+
+impl TicketStatus {
+    pub fn builtins() -> Vec<TicketStatus> {
+        StatusCategory::ALL
+            .iter()
+            .map(|category| TicketStatus {
+                key: category.as_str().to_owned(),
+                label: capitalise(category.as_str()),
+                category: *category,
+                builtin: true,
+            })
+            .collect()
+    }
+}
+
+fn capitalise(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CustomFieldDef {
+    pub key: String,
+    pub label: String,
+    pub field_type: FieldType,
+    /// The allowed values of a `select` field.
+    pub options: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Category {
+    pub id: CategoryId,
+    pub parent_id: Option<CategoryId>,
+    pub name: String,
+    /// Names from the root down, e.g. `Billing / Refunds`.
+    pub path: String,
+}
+
+/// What a ticket actor needs to know about its account to validate commands.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct AccountConfig {
+    pub statuses: Vec<TicketStatus>,
+    pub priority_matrix: PriorityMatrix,
+    pub custom_fields: Vec<CustomFieldDef>,
+    pub categories: Vec<Category>,
+    pub ticket_types: Vec<String>,
+}
+
+impl AccountConfig {
+    pub fn status(&self, key: &str) -> Option<&TicketStatus> {
+        self.statuses.iter().find(|status| status.key == key)
+    }
+    pub fn custom_field(&self, key: &str) -> Option<&CustomFieldDef> {
+        self.custom_fields.iter().find(|field| field.key == key)
+    }
+    pub fn category(&self, id: CategoryId) -> Option<&Category> {
+        self.categories.iter().find(|category| category.id == id)
+    }
+}
+
+/// The ticket types an account starts with.
+pub const DEFAULT_TICKET_TYPES: &[&str] = &["question", "incident", "problem", "task"];
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct User {
+    pub id: UserId,
+    pub account_id: AccountId,
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    pub company_id: Option<CompanyId>,
+    pub team_ids: Vec<TeamId>,
+    /// Most open conversations this agent should hold at once.
+    pub capacity: i64,
+    pub time_zone: String,
+    pub phone: Option<String>,
+    pub active: bool,
+    pub created_at: Timestamp,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Team {
+    pub id: TeamId,
+    pub account_id: AccountId,
+    pub name: String,
+    pub description: String,
+    pub member_ids: Vec<UserId>,
+    pub created_at: Timestamp,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Company {
+    pub id: CompanyId,
+    pub account_id: AccountId,
+    pub name: String,
+    /// B2B: members may read every ticket of their company.
+    pub members_see_company_tickets: bool,
+    pub created_at: Timestamp,
+}
+
+/// A customer identity on one channel (an email address, a WhatsApp id), linked to a profile.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Contact {
+    pub id: i64,
+    pub account_id: AccountId,
+    pub user_id: UserId,
+    pub channel: Channel,
+    pub address: String,
+    pub opted_out: bool,
+}
+
+pub type CustomFields = BTreeMap<String, serde_json::Value>;
+
+/// A ticket's current state: the fold of its event log, also stored as a row for queries.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Ticket {
+    pub id: TicketId,
+    pub account_id: AccountId,
+    /// Per-account number shown as `#1042`.
+    pub number: i64,
+    pub subject: String,
+    pub status: String,
+    pub status_category: StatusCategory,
+    pub urgency: Level,
+    pub importance: Level,
+    pub priority: Priority,
+    pub ticket_type: Option<String>,
+    pub category_id: Option<CategoryId>,
+    pub tags: Vec<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub custom_fields: CustomFields,
+    pub channel: Channel,
+    pub requester_id: UserId,
+    pub company_id: Option<CompanyId>,
+    pub assignee_id: Option<UserId>,
+    pub team_id: Option<TeamId>,
+    /// When the current assignee got the ticket (for "time held" on reassignment).
+    pub assigned_at: Option<Timestamp>,
+    pub snoozed_until: Option<Timestamp>,
+    /// The seq of the newest event in the ticket's log.
+    pub seq: i64,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub first_response_at: Option<Timestamp>,
+    pub resolved_at: Option<Timestamp>,
+    pub closed_at: Option<Timestamp>,
+    pub last_customer_message_at: Option<Timestamp>,
+    pub last_agent_message_at: Option<Timestamp>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Attachment {
+    pub file_name: String,
+    pub content_type: String,
+    pub size: i64,
+    pub url: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Message {
+    pub id: String,
+    pub ticket_id: TicketId,
+    pub account_id: AccountId,
+    /// The seq of the `message_added` event that carried this message.
+    pub seq: i64,
+    pub kind: MessageKind,
+    pub author_id: Option<UserId>,
+    pub channel: Channel,
+    pub body: String,
+    pub attachments: Vec<Attachment>,
+    pub delivery_status: Option<DeliveryStatus>,
+    /// The provider's id for it: a WhatsApp wamid or an email Message-ID.
+    pub provider_id: Option<String>,
+    pub created_at: Timestamp,
+}
+
+impl Message {
+    pub fn is_internal(&self) -> bool {
+        matches!(self.kind, MessageKind::Note)
+    }
+}
+
+/// One entry in a ticket's append-only log. `seq` runs 1, 2, 3 … per ticket with no gaps.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TicketEvent {
+    pub ticket_id: TicketId,
+    pub account_id: AccountId,
+    pub seq: i64,
+    pub at: Timestamp,
+    /// The user whose command caused it; `None` for the system (timers, automation).
+    pub actor_id: Option<UserId>,
+    #[serde(flatten)]
+    pub kind: EventKind,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum EventKind {
+    Created {
+        subject: String,
+        number: i64,
+        status: String,
+        priority: Priority,
+        channel: Channel,
+        requester_id: UserId,
+    },
+    MessageAdded {
+        message: Message,
+    },
+    StatusChanged {
+        from: String,
+        to: String,
+        category: StatusCategory,
+    },
+    PriorityChanged {
+        urgency: Level,
+        importance: Level,
+        from: Priority,
+        to: Priority,
+    },
+    Assigned {
+        from_assignee_id: Option<UserId>,
+        from_team_id: Option<TeamId>,
+        assignee_id: Option<UserId>,
+        team_id: Option<TeamId>,
+        reason: Option<String>,
+        /// How long the previous assignee held the ticket.
+        held_secs: Option<i64>,
+    },
+    TagsChanged {
+        added: Vec<String>,
+        removed: Vec<String>,
+    },
+    FieldsChanged {
+        changes: BTreeMap<String, FieldChange>,
+    },
+    Snoozed {
+        until: Timestamp,
+    },
+    SnoozeEnded,
+}
+
+impl EventKind {
+    pub fn name(&self) -> &'static str {
+        match self {
+            EventKind::Created { .. } => "created",
+            EventKind::MessageAdded { .. } => "message_added",
+            EventKind::StatusChanged { .. } => "status_changed",
+            EventKind::PriorityChanged { .. } => "priority_changed",
+            EventKind::Assigned { .. } => "assigned",
+            EventKind::TagsChanged { .. } => "tags_changed",
+            EventKind::FieldsChanged { .. } => "fields_changed",
+            EventKind::Snoozed { .. } => "snoozed",
+            EventKind::SnoozeEnded => "snooze_ended",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct FieldChange {
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub from: serde_json::Value,
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub to: serde_json::Value,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_matrix_escalates_with_both_axes() {
+        let matrix = PriorityMatrix::default();
+        assert_eq!(matrix.priority(Level::Low, Level::Low), Priority::Low);
+        assert_eq!(matrix.priority(Level::Critical, Level::Critical), Priority::Urgent);
+        assert_eq!(matrix.priority(Level::High, Level::Medium), Priority::High);
+    }
+
+    #[test]
+    fn enums_round_trip_through_text() {
+        for role in Role::ALL {
+            assert_eq!(role.as_str().parse::<Role>().ok(), Some(*role));
+        }
+        assert!("boss".parse::<Role>().is_err());
+    }
+
+    #[test]
+    fn builtin_statuses_cover_every_category() {
+        let statuses = TicketStatus::builtins();
+        assert_eq!(statuses.len(), 5);
+        assert_eq!(statuses[0].label, "New");
+    }
+}

@@ -1,0 +1,9 @@
+//! `switchboard-actors`: the domain, the actors that own it, and the ports they use (store,
+//! clock, timers, event bus). Depends on neither actix-web, sqlx nor redis.
+
+pub mod bus;
+pub mod clock;
+pub mod domain;
+pub mod store;
+pub mod ticket;
+pub mod timers;

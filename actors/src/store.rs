@@ -1,0 +1,308 @@
+//! The storage port: everything the actors and the HTTP layer read or write goes through
+//! [`Store`]. Implementations live in the server crate (SQLite and PostgreSQL) and pass one shared
+//! conformance suite.
+//!
+//! Ticket writes ([`Store::create_ticket`], [`Store::commit`]) are group-committed: many actors'
+//! writes share one transaction, and each call returns only after its transaction committed.
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use crate::domain::*;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    /// A uniqueness rule refused the write: an email already taken, or an event seq another
+    /// writer appended first (the fencing that keeps a ticket's log gap- and duplicate-free).
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    #[error("store error: {0}")]
+    Internal(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A new user row; the password arrives already hashed.
+#[derive(Clone, Debug)]
+pub struct NewUser {
+    pub account_id: AccountId,
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    pub password_hash: Option<String>,
+    pub company_id: Option<CompanyId>,
+    pub team_ids: Vec<TeamId>,
+    pub capacity: i64,
+    pub time_zone: String,
+    pub phone: Option<String>,
+}
+
+/// Fields of a user an admin may change; `None` leaves a field as it is.
+#[derive(Clone, Debug, Default)]
+pub struct UserPatch {
+    pub name: Option<String>,
+    pub role: Option<Role>,
+    pub password_hash: Option<String>,
+    pub company_id: Option<Option<CompanyId>>,
+    pub team_ids: Option<Vec<TeamId>>,
+    pub capacity: Option<i64>,
+    pub time_zone: Option<String>,
+    pub phone: Option<Option<String>>,
+    pub active: Option<bool>,
+}
+
+#[derive(Clone, Debug)]
+pub struct UserCredentials {
+    pub user: User,
+    pub password_hash: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct NewTeam {
+    pub account_id: AccountId,
+    pub name: String,
+    pub description: String,
+    pub member_ids: Vec<UserId>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct TeamPatch {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub member_ids: Option<Vec<UserId>>,
+}
+
+#[derive(Clone, Debug)]
+pub struct NewCompany {
+    pub account_id: AccountId,
+    pub name: String,
+    pub members_see_company_tickets: bool,
+}
+
+/// A server-side login session; only the SHA-256 of the token is stored.
+#[derive(Clone, Debug)]
+pub struct NewSession {
+    pub token_hash: Vec<u8>,
+    pub user_id: UserId,
+    pub expires_at: Timestamp,
+}
+
+/// A durable wake-up: `owner` (e.g. a ticket) wants `name` delivered at `due_at`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimerEntry {
+    pub owner: TimerOwner,
+    pub name: String,
+    pub due_at: Timestamp,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "id", rename_all = "snake_case")]
+pub enum TimerOwner {
+    Ticket(TicketId),
+}
+
+impl TimerOwner {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            TimerOwner::Ticket(_) => "ticket",
+        }
+    }
+    pub fn id(&self) -> i64 {
+        match self {
+            TimerOwner::Ticket(id) => *id,
+        }
+    }
+    pub fn from_parts(kind: &str, id: i64) -> Option<TimerOwner> {
+        match kind {
+            "ticket" => Some(TimerOwner::Ticket(id)),
+            _ => None,
+        }
+    }
+}
+
+/// Set (`Some(due)`) or clear (`None`) one named timer, in the same transaction as the events.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TimerChange {
+    pub owner: TimerOwner,
+    pub name: String,
+    pub due_at: Option<Timestamp>,
+}
+
+/// Everything one ticket command wrote: the new state row, the events and messages it appended
+/// and the timers it set or cleared. Applied atomically.
+#[derive(Clone, Debug)]
+pub struct TicketCommit {
+    pub ticket: Ticket,
+    pub events: Vec<TicketEvent>,
+    pub messages: Vec<Message>,
+    pub timers: Vec<TimerChange>,
+}
+
+impl TicketCommit {
+    /// Writes the id and number the store gave a new ticket into everything that refers to it.
+    pub fn assign_identity(&mut self, identity: TicketIdentity) {
+        self.ticket.id = identity.id;
+        self.ticket.number = identity.number;
+        for message in &mut self.messages {
+            message.ticket_id = identity.id;
+        }
+        for event in &mut self.events {
+            event.ticket_id = identity.id;
+            match &mut event.kind {
+                EventKind::Created { number, .. } => *number = identity.number,
+                EventKind::MessageAdded { message } => message.ticket_id = identity.id,
+                _ => {}
+            }
+        }
+    }
+}
+
+/// The id and number the store gave a new ticket.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TicketIdentity {
+    pub id: TicketId,
+    pub number: i64,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TicketSort {
+    /// Most recently changed first.
+    #[default]
+    UpdatedDesc,
+    UpdatedAsc,
+    CreatedDesc,
+    CreatedAsc,
+    /// Most pressing first, then most recently changed.
+    PriorityDesc,
+}
+
+/// Who is asking: a customer sees only their own tickets, or their company's when it allows it.
+#[derive(Clone, Debug, PartialEq)]
+pub enum TicketScope {
+    Account,
+    Requester(UserId),
+    RequesterOrCompany(UserId, CompanyId),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum AssigneeFilter {
+    User(UserId),
+    Unassigned,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct TicketQuery {
+    pub account_id: AccountId,
+    pub scope: TicketScope,
+    pub statuses: Vec<String>,
+    pub categories: Vec<StatusCategory>,
+    pub priorities: Vec<Priority>,
+    pub assignee: Option<AssigneeFilter>,
+    pub team_id: Option<TeamId>,
+    pub tag: Option<String>,
+    pub requester_id: Option<UserId>,
+    pub channel: Option<Channel>,
+    /// Words that must all appear in the subject or a message body.
+    pub text: Option<String>,
+    pub sort: TicketSort,
+    /// Keyset position: the sort value and id of the last row of the previous page.
+    pub after: Option<(i64, TicketId)>,
+    pub limit: i64,
+}
+
+impl TicketQuery {
+    pub fn new(account_id: AccountId) -> TicketQuery {
+        TicketQuery {
+            account_id,
+            scope: TicketScope::Account,
+            statuses: Vec::new(),
+            categories: Vec::new(),
+            priorities: Vec::new(),
+            assignee: None,
+            team_id: None,
+            tag: None,
+            requester_id: None,
+            channel: None,
+            text: None,
+            sort: TicketSort::default(),
+            after: None,
+            limit: 50,
+        }
+    }
+}
+
+impl TicketSort {
+    /// The value the keyset cursor records for `ticket` under this sort.
+    pub fn key(self, ticket: &Ticket) -> i64 {
+        match self {
+            TicketSort::UpdatedDesc | TicketSort::UpdatedAsc => ticket.updated_at.as_millisecond(),
+            TicketSort::CreatedDesc | TicketSort::CreatedAsc => ticket.created_at.as_millisecond(),
+            TicketSort::PriorityDesc => {
+                ticket.priority.rank() * PRIORITY_SORT_SCALE + ticket.updated_at.as_millisecond()
+            }
+        }
+    }
+}
+
+/// Priority sorts as `rank * scale + updated_at_ms`, so one integer orders by both.
+pub const PRIORITY_SORT_SCALE: i64 = 10_000_000_000_000;
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Cheap round trip, for readiness probes.
+    async fn ping(&self) -> StoreResult<()>;
+
+    // Accounts and their configuration.
+    async fn create_account(&self, name: &str) -> StoreResult<Account>;
+    /// The oldest account; the CLI's default when none is named.
+    async fn first_account(&self) -> StoreResult<Option<Account>>;
+    async fn account(&self, id: AccountId) -> StoreResult<Option<Account>>;
+    async fn account_config(&self, id: AccountId) -> StoreResult<AccountConfig>;
+    async fn set_priority_matrix(&self, id: AccountId, matrix: &PriorityMatrix) -> StoreResult<()>;
+    async fn upsert_status(&self, id: AccountId, status: &TicketStatus) -> StoreResult<()>;
+    async fn upsert_custom_field(&self, id: AccountId, field: &CustomFieldDef) -> StoreResult<()>;
+    async fn create_category(&self, id: AccountId, parent_id: Option<CategoryId>, name: &str) -> StoreResult<Category>;
+
+    // People.
+    async fn create_user(&self, user: NewUser) -> StoreResult<User>;
+    async fn update_user(&self, account: AccountId, id: UserId, patch: UserPatch) -> StoreResult<User>;
+    async fn user(&self, account: AccountId, id: UserId) -> StoreResult<Option<User>>;
+    /// Emails are unique across the installation, so login needs no account name.
+    async fn user_credentials(&self, email: &str) -> StoreResult<Option<UserCredentials>>;
+    async fn list_users(&self, account: AccountId, role: Option<Role>) -> StoreResult<Vec<User>>;
+    async fn create_team(&self, team: NewTeam) -> StoreResult<Team>;
+    async fn update_team(&self, account: AccountId, id: TeamId, patch: TeamPatch) -> StoreResult<Team>;
+    async fn team(&self, account: AccountId, id: TeamId) -> StoreResult<Option<Team>>;
+    async fn list_teams(&self, account: AccountId) -> StoreResult<Vec<Team>>;
+    async fn create_company(&self, company: NewCompany) -> StoreResult<Company>;
+    async fn company(&self, account: AccountId, id: CompanyId) -> StoreResult<Option<Company>>;
+    async fn list_companies(&self, account: AccountId) -> StoreResult<Vec<Company>>;
+    async fn contacts(&self, account: AccountId, user: UserId) -> StoreResult<Vec<Contact>>;
+
+    // Sessions.
+    async fn create_session(&self, session: NewSession) -> StoreResult<()>;
+    /// The user of a live (unexpired, active) session.
+    async fn session_user(&self, token_hash: &[u8], now: Timestamp) -> StoreResult<Option<User>>;
+    async fn delete_session(&self, token_hash: &[u8]) -> StoreResult<()>;
+
+    // Tickets. Writes are group-committed.
+    /// Stores a new ticket with its first events and messages; ids inside are filled in here.
+    async fn create_ticket(&self, commit: TicketCommit) -> StoreResult<TicketIdentity>;
+    /// Appends a ticket's events atomically with its new state. A seq that already exists fails
+    /// with [`StoreError::Conflict`] and writes nothing.
+    async fn commit(&self, commit: TicketCommit) -> StoreResult<()>;
+    async fn ticket(&self, id: TicketId) -> StoreResult<Option<Ticket>>;
+    async fn ticket_messages(&self, id: TicketId) -> StoreResult<Vec<Message>>;
+    async fn ticket_events(&self, id: TicketId, after_seq: i64, limit: i64) -> StoreResult<Vec<TicketEvent>>;
+    async fn list_tickets(&self, query: &TicketQuery) -> StoreResult<Vec<Ticket>>;
+
+    // Durable timers.
+    /// Pending timers due before `before`, earliest first.
+    async fn due_timers(&self, before: Timestamp, limit: i64) -> StoreResult<Vec<TimerEntry>>;
+}

@@ -1,0 +1,118 @@
+//! What a TicketActor is asked to do, and what it answers.
+
+use std::sync::Arc;
+
+use jiff::Timestamp;
+use tokio::sync::oneshot;
+
+use crate::domain::*;
+use crate::store::StoreError;
+
+/// A change to a ticket. Each becomes zero or more events in its log.
+#[derive(Clone, Debug, PartialEq)]
+pub enum TicketCommand {
+    AddMessage(NewMessage),
+    Update(TicketPatch),
+    Assign(Assignment),
+    /// A durable timer of this ticket came due.
+    FireTimer {
+        name: String,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewMessage {
+    pub kind: MessageKind,
+    pub body: String,
+    /// Defaults to the ticket's channel.
+    pub channel: Option<Channel>,
+    pub attachments: Vec<Attachment>,
+    /// Status to set in the same command ("send and resolve").
+    pub then_status: Option<String>,
+}
+
+/// Fields to change; `None` leaves a field alone, `Some(None)` clears an optional one.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TicketPatch {
+    pub subject: Option<String>,
+    pub status: Option<String>,
+    pub urgency: Option<Level>,
+    pub importance: Option<Level>,
+    pub ticket_type: Option<Option<String>>,
+    pub category_id: Option<Option<CategoryId>>,
+    /// Replaces the whole tag set.
+    pub tags: Option<Vec<String>>,
+    pub add_tags: Vec<String>,
+    pub remove_tags: Vec<String>,
+    /// Merged into the current values; a JSON `null` removes a field.
+    pub custom_fields: Option<CustomFields>,
+    pub snooze_until: Option<Option<Timestamp>>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Assignment {
+    pub assignee_id: Option<UserId>,
+    pub team_id: Option<TeamId>,
+    pub reason: Option<String>,
+}
+
+/// Who sent a command and what their account allows; resolved by the caller.
+#[derive(Clone, Debug)]
+pub struct CommandContext {
+    pub actor_id: Option<UserId>,
+    pub config: Arc<AccountConfig>,
+    /// Refuse the command with [`TicketError::StaleSeq`] unless the ticket's head seq is this.
+    pub expected_seq: Option<i64>,
+}
+
+/// The result of an accepted command: the events it appended (possibly none) and the new state.
+#[derive(Clone, Debug)]
+pub struct CommandOutcome {
+    pub ticket: Ticket,
+    pub events: Vec<TicketEvent>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TicketError {
+    #[error("ticket not found")]
+    NotFound,
+    #[error("{field}: {message}")]
+    Invalid { field: &'static str, message: String },
+    #[error("the ticket changed: its seq is {actual}, the request expected {expected}")]
+    StaleSeq { expected: i64, actual: i64 },
+    #[error("the ticket is closed")]
+    Closed,
+    #[error("the ticket's actor failed while handling the command; it was restarted from the store")]
+    ActorRestarted,
+    #[error("the ticket did not answer in time")]
+    Timeout,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl TicketError {
+    pub fn invalid(field: &'static str, message: impl Into<String>) -> TicketError {
+        TicketError::Invalid { field, message: message.into() }
+    }
+}
+
+pub type Reply<T> = oneshot::Sender<Result<T, TicketError>>;
+
+/// The TicketActor's mailbox.
+pub enum TicketMsg {
+    Command {
+        command: TicketCommand,
+        context: CommandContext,
+        reply: Reply<CommandOutcome>,
+    },
+    Get {
+        reply: Reply<Ticket>,
+    },
+    /// Periodic self-check: stop if idle for longer than the passivation timeout.
+    IdleCheck,
+    /// Sent by the actor to itself once it left the registry; everything queued before it is
+    /// still handled.
+    Passivate,
+    /// Test hook: panic inside the handler, to exercise supervision.
+    CrashForTest,
+}

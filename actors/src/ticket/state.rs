@@ -1,0 +1,506 @@
+//! The ticket as a pure state machine: `decide` turns a command into events (or refuses it),
+//! `apply` folds an event into the state. No I/O here, so the rules are tested without a runtime.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use jiff::Timestamp;
+use uuid::Uuid;
+
+use super::messages::*;
+use crate::domain::*;
+use crate::store::{TimerChange, TimerOwner};
+
+/// Timer name for the end of a snooze.
+pub const SNOOZE_TIMER: &str = "snooze";
+/// Longest accepted subject, in characters.
+pub const MAX_SUBJECT_CHARS: usize = 500;
+/// Longest accepted message body, in bytes (64 KiB covers any chat or email text part).
+pub const MAX_BODY_BYTES: usize = 65_536;
+
+/// What a command decided: events to append, plus the timers to set or clear with them.
+#[derive(Debug, Default)]
+pub struct Decision {
+    pub events: Vec<EventKind>,
+    pub timers: Vec<TimerChange>,
+}
+
+/// A new ticket before the store gave it an id and number.
+#[derive(Clone, Debug)]
+pub struct TicketDraft {
+    pub account_id: AccountId,
+    pub subject: String,
+    pub body: Option<String>,
+    pub body_kind: MessageKind,
+    pub status: Option<String>,
+    pub urgency: Level,
+    pub importance: Level,
+    pub ticket_type: Option<String>,
+    pub category_id: Option<CategoryId>,
+    pub tags: Vec<String>,
+    pub custom_fields: CustomFields,
+    pub channel: Channel,
+    pub requester_id: UserId,
+    pub company_id: Option<CompanyId>,
+    pub assignee_id: Option<UserId>,
+    pub team_id: Option<TeamId>,
+    pub created_by: Option<UserId>,
+}
+
+/// Builds a new ticket's first state, events (seq 1…) and messages; `id` and `number` are 0
+/// until the store assigns them.
+pub fn open_ticket(
+    draft: TicketDraft,
+    config: &AccountConfig,
+    now: Timestamp,
+) -> Result<(Ticket, Vec<TicketEvent>, Vec<Message>), TicketError> {
+    let subject = valid_subject(&draft.subject)?;
+    let status_key =
+        draft.status.unwrap_or_else(|| if draft.assignee_id.is_some() { "open" } else { "new" }.to_owned());
+    let status = config
+        .status(&status_key)
+        .ok_or_else(|| TicketError::invalid("status", format!("unknown status `{status_key}`")))?;
+    if let Some(kind) = &draft.ticket_type {
+        valid_ticket_type(config, kind)?;
+    }
+    if let Some(category) = draft.category_id {
+        valid_category(config, category)?;
+    }
+    let mut custom_fields = CustomFields::new();
+    merge_custom_fields(config, &mut custom_fields, &draft.custom_fields)?;
+    let tags = normalise_tags(&draft.tags)?;
+    let priority = config.priority_matrix.priority(draft.urgency, draft.importance);
+    let mut ticket = Ticket {
+        id: 0,
+        account_id: draft.account_id,
+        number: 0,
+        subject: subject.clone(),
+        status: status.key.clone(),
+        status_category: status.category,
+        urgency: draft.urgency,
+        importance: draft.importance,
+        priority,
+        ticket_type: draft.ticket_type,
+        category_id: draft.category_id,
+        tags: tags.into_iter().collect(),
+        custom_fields,
+        channel: draft.channel,
+        requester_id: draft.requester_id,
+        company_id: draft.company_id,
+        assignee_id: draft.assignee_id,
+        team_id: draft.team_id,
+        assigned_at: draft.assignee_id.map(|_| now),
+        snoozed_until: None,
+        seq: 0,
+        created_at: now,
+        updated_at: now,
+        first_response_at: None,
+        resolved_at: None,
+        closed_at: None,
+        last_customer_message_at: None,
+        last_agent_message_at: None,
+    };
+    let mut kinds = vec![EventKind::Created {
+        subject,
+        number: 0,
+        status: ticket.status.clone(),
+        priority,
+        channel: draft.channel,
+        requester_id: draft.requester_id,
+    }];
+    if let Some(body) = draft.body.filter(|body| !body.trim().is_empty()) {
+        let message = new_message(&ticket, draft.body_kind, draft.created_by, None, body, Vec::new(), now)?;
+        kinds.push(EventKind::MessageAdded { message });
+    }
+    let events = ticket.append(kinds, draft.created_by, now);
+    let messages = messages_of(&events);
+    Ok((ticket, events, messages))
+}
+
+impl Ticket {
+    /// Decides what `command` does to this ticket. Refusals change nothing.
+    pub fn decide(
+        &self,
+        command: &TicketCommand,
+        context: &CommandContext,
+        now: Timestamp,
+    ) -> Result<Decision, TicketError> {
+        if let Some(expected) = context.expected_seq
+            && expected != self.seq
+        {
+            return Err(TicketError::StaleSeq { expected, actual: self.seq });
+        }
+        let config = &context.config;
+        let mut decision = Decision::default();
+        match command {
+            TicketCommand::AddMessage(new) => {
+                if self.status_category == StatusCategory::Closed && new.kind != MessageKind::Note {
+                    return Err(TicketError::Closed);
+                }
+                let message = new_message(
+                    self,
+                    new.kind,
+                    context.actor_id,
+                    new.channel,
+                    new.body.clone(),
+                    new.attachments.clone(),
+                    now,
+                )?;
+                decision.events.push(EventKind::MessageAdded { message });
+                let follow_up = match (&new.then_status, new.kind) {
+                    (Some(status), _) => Some(status.as_str()),
+                    // A customer writing again reopens a ticket that was waiting or solved.
+                    (None, MessageKind::Customer)
+                        if matches!(self.status_category, StatusCategory::Pending | StatusCategory::Resolved) =>
+                    {
+                        Some("open")
+                    }
+                    // The first public reply takes a new ticket into work.
+                    (None, MessageKind::Reply) if self.status_category == StatusCategory::New => Some("open"),
+                    _ => None,
+                };
+                if let Some(status) = follow_up {
+                    self.decide_status(config, status, &mut decision)?;
+                }
+            }
+            TicketCommand::Update(patch) => self.decide_patch(config, patch, now, &mut decision)?,
+            TicketCommand::Assign(assignment) => {
+                if assignment.assignee_id != self.assignee_id || assignment.team_id != self.team_id {
+                    decision.events.push(EventKind::Assigned {
+                        from_assignee_id: self.assignee_id,
+                        from_team_id: self.team_id,
+                        assignee_id: assignment.assignee_id,
+                        team_id: assignment.team_id,
+                        reason: assignment.reason.clone(),
+                        held_secs: self.assigned_at.map(|since| (now - since).get_seconds()),
+                    });
+                    if assignment.assignee_id.is_some() && self.status_category == StatusCategory::New {
+                        self.decide_status(config, "open", &mut decision)?;
+                    }
+                }
+            }
+            TicketCommand::FireTimer { name } if name == SNOOZE_TIMER => {
+                decision.timers.push(self.timer(SNOOZE_TIMER, None));
+                if self.snoozed_until.is_some_and(|until| until <= now) {
+                    decision.events.push(EventKind::SnoozeEnded);
+                    if self.status_category == StatusCategory::Pending {
+                        self.decide_status(config, "open", &mut decision)?;
+                    }
+                }
+            }
+            // A timer this version no longer knows: clear it so it does not fire again.
+            TicketCommand::FireTimer { name } => decision.timers.push(self.timer(name, None)),
+        }
+        Ok(decision)
+    }
+
+    fn decide_patch(
+        &self,
+        config: &AccountConfig,
+        patch: &TicketPatch,
+        now: Timestamp,
+        decision: &mut Decision,
+    ) -> Result<(), TicketError> {
+        let mut changes = BTreeMap::new();
+        if let Some(subject) = &patch.subject {
+            let subject = valid_subject(subject)?;
+            if subject != self.subject {
+                changes.insert("subject".to_owned(), change(&self.subject, &subject));
+            }
+        }
+        if let Some(kind) = &patch.ticket_type
+            && *kind != self.ticket_type
+        {
+            if let Some(kind) = kind {
+                valid_ticket_type(config, kind)?;
+            }
+            changes.insert("ticket_type".to_owned(), change(&self.ticket_type, kind));
+        }
+        if let Some(category) = patch.category_id
+            && category != self.category_id
+        {
+            if let Some(category) = category {
+                valid_category(config, category)?;
+            }
+            changes.insert("category_id".to_owned(), change(&self.category_id, &category));
+        }
+        if let Some(fields) = &patch.custom_fields {
+            let mut merged = self.custom_fields.clone();
+            merge_custom_fields(config, &mut merged, fields)?;
+            for key in fields.keys() {
+                let (from, to) = (self.custom_fields.get(key), merged.get(key));
+                if from != to {
+                    changes.insert(format!("custom_fields.{key}"), change(&from, &to));
+                }
+            }
+        }
+        if !changes.is_empty() {
+            decision.events.push(EventKind::FieldsChanged { changes });
+        }
+
+        let current: BTreeSet<String> = self.tags.iter().cloned().collect();
+        let mut wanted = match &patch.tags {
+            Some(tags) => normalise_tags(tags)?,
+            None => current.clone(),
+        };
+        wanted.extend(normalise_tags(&patch.add_tags)?);
+        for tag in normalise_tags(&patch.remove_tags)? {
+            wanted.remove(&tag);
+        }
+        let added: Vec<String> = wanted.difference(&current).cloned().collect();
+        let removed: Vec<String> = current.difference(&wanted).cloned().collect();
+        if !added.is_empty() || !removed.is_empty() {
+            decision.events.push(EventKind::TagsChanged { added, removed });
+        }
+
+        let urgency = patch.urgency.unwrap_or(self.urgency);
+        let importance = patch.importance.unwrap_or(self.importance);
+        if urgency != self.urgency || importance != self.importance {
+            decision.events.push(EventKind::PriorityChanged {
+                urgency,
+                importance,
+                from: self.priority,
+                to: config.priority_matrix.priority(urgency, importance),
+            });
+        }
+        if let Some(status) = &patch.status {
+            self.decide_status(config, status, decision)?;
+        }
+        match patch.snooze_until {
+            Some(Some(until)) if until <= now => {
+                return Err(TicketError::invalid("snooze_until", "must be in the future"));
+            }
+            Some(Some(until)) if Some(until) != self.snoozed_until => {
+                decision.events.push(EventKind::Snoozed { until });
+                decision.timers.push(self.timer(SNOOZE_TIMER, Some(until)));
+            }
+            Some(None) if self.snoozed_until.is_some() => {
+                decision.events.push(EventKind::SnoozeEnded);
+                decision.timers.push(self.timer(SNOOZE_TIMER, None));
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn decide_status(&self, config: &AccountConfig, key: &str, decision: &mut Decision) -> Result<(), TicketError> {
+        let status =
+            config.status(key).ok_or_else(|| TicketError::invalid("status", format!("unknown status `{key}`")))?;
+        if status.key == self.status {
+            return Ok(());
+        }
+        if self.status_category == StatusCategory::Closed {
+            return Err(TicketError::Closed);
+        }
+        decision.events.push(EventKind::StatusChanged {
+            from: self.status.clone(),
+            to: status.key.clone(),
+            category: status.category,
+        });
+        Ok(())
+    }
+
+    fn timer(&self, name: &str, due_at: Option<Timestamp>) -> TimerChange {
+        TimerChange { owner: TimerOwner::Ticket(self.id), name: name.to_owned(), due_at }
+    }
+
+    /// Turns decided event kinds into numbered events and applies them.
+    pub fn append(&mut self, kinds: Vec<EventKind>, actor_id: Option<UserId>, now: Timestamp) -> Vec<TicketEvent> {
+        let mut events = Vec::with_capacity(kinds.len());
+        for mut kind in kinds {
+            let seq = self.seq + 1;
+            if let EventKind::MessageAdded { message } = &mut kind {
+                message.seq = seq;
+            }
+            let event = TicketEvent { ticket_id: self.id, account_id: self.account_id, seq, at: now, actor_id, kind };
+            self.apply(&event);
+            events.push(event);
+        }
+        events
+    }
+
+    /// Folds one event into the state.
+    pub fn apply(&mut self, event: &TicketEvent) {
+        self.seq = event.seq;
+        self.updated_at = event.at;
+        let at = event.at;
+        match &event.kind {
+            EventKind::Created { .. } => {}
+            EventKind::MessageAdded { message } => match message.kind {
+                MessageKind::Customer => self.last_customer_message_at = Some(at),
+                MessageKind::Reply => {
+                    self.last_agent_message_at = Some(at);
+                    self.first_response_at.get_or_insert(at);
+                }
+                MessageKind::Note | MessageKind::System => {}
+            },
+            EventKind::StatusChanged { to, category, .. } => {
+                self.status = to.clone();
+                self.status_category = *category;
+                match category {
+                    StatusCategory::Resolved => self.resolved_at = Some(at),
+                    StatusCategory::Closed => {
+                        self.closed_at = Some(at);
+                        self.resolved_at.get_or_insert(at);
+                    }
+                    _ => self.resolved_at = None,
+                }
+            }
+            EventKind::PriorityChanged { urgency, importance, to, .. } => {
+                self.urgency = *urgency;
+                self.importance = *importance;
+                self.priority = *to;
+            }
+            EventKind::Assigned { assignee_id, team_id, .. } => {
+                self.assignee_id = *assignee_id;
+                self.team_id = *team_id;
+                self.assigned_at = assignee_id.map(|_| at);
+            }
+            EventKind::TagsChanged { added, removed } => {
+                let mut tags: BTreeSet<String> = self.tags.drain(..).collect();
+                tags.extend(added.iter().cloned());
+                for tag in removed {
+                    tags.remove(tag);
+                }
+                self.tags = tags.into_iter().collect();
+            }
+            EventKind::FieldsChanged { changes } => {
+                for (field, FieldChange { to, .. }) in changes {
+                    match field.as_str() {
+                        "subject" => self.subject = to.as_str().unwrap_or_default().to_owned(),
+                        "ticket_type" => self.ticket_type = to.as_str().map(str::to_owned),
+                        "category_id" => self.category_id = to.as_i64(),
+                        other => {
+                            if let Some(key) = other.strip_prefix("custom_fields.") {
+                                if to.is_null() {
+                                    self.custom_fields.remove(key);
+                                } else {
+                                    self.custom_fields.insert(key.to_owned(), to.clone());
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            EventKind::Snoozed { until } => self.snoozed_until = Some(*until),
+            EventKind::SnoozeEnded => self.snoozed_until = None,
+        }
+    }
+}
+
+/// The messages carried by `events`, in order.
+pub fn messages_of(events: &[TicketEvent]) -> Vec<Message> {
+    events
+        .iter()
+        .filter_map(|event| match &event.kind {
+            EventKind::MessageAdded { message } => Some(message.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn new_message(
+    ticket: &Ticket,
+    kind: MessageKind,
+    author_id: Option<UserId>,
+    channel: Option<Channel>,
+    body: String,
+    attachments: Vec<Attachment>,
+    now: Timestamp,
+) -> Result<Message, TicketError> {
+    if body.trim().is_empty() && attachments.is_empty() {
+        return Err(TicketError::invalid("body", "must not be empty"));
+    }
+    if body.len() > MAX_BODY_BYTES {
+        return Err(TicketError::invalid("body", format!("must be at most {MAX_BODY_BYTES} bytes")));
+    }
+    let outbound = matches!(kind, MessageKind::Reply);
+    Ok(Message {
+        id: Uuid::now_v7().to_string(),
+        ticket_id: ticket.id,
+        account_id: ticket.account_id,
+        seq: 0,
+        kind,
+        author_id,
+        channel: channel.unwrap_or(ticket.channel),
+        body,
+        attachments,
+        delivery_status: outbound.then_some(DeliveryStatus::Queued),
+        provider_id: None,
+        created_at: now,
+    })
+}
+
+fn valid_subject(subject: &str) -> Result<String, TicketError> {
+    let subject = subject.trim();
+    if subject.is_empty() {
+        return Err(TicketError::invalid("subject", "must not be empty"));
+    }
+    if subject.chars().count() > MAX_SUBJECT_CHARS {
+        return Err(TicketError::invalid("subject", format!("must be at most {MAX_SUBJECT_CHARS} characters")));
+    }
+    Ok(subject.to_owned())
+}
+
+fn valid_ticket_type(config: &AccountConfig, kind: &str) -> Result<(), TicketError> {
+    if config.ticket_types.iter().any(|known| known == kind) {
+        Ok(())
+    } else {
+        Err(TicketError::invalid(
+            "ticket_type",
+            format!("unknown type `{kind}`; known: {}", config.ticket_types.join(", ")),
+        ))
+    }
+}
+
+fn valid_category(config: &AccountConfig, id: CategoryId) -> Result<(), TicketError> {
+    config.category(id).map(|_| ()).ok_or_else(|| TicketError::invalid("category_id", format!("unknown category {id}")))
+}
+
+/// Tags are trimmed, lower-cased, 1–64 characters and free of commas.
+fn normalise_tags(tags: &[String]) -> Result<BTreeSet<String>, TicketError> {
+    tags.iter()
+        .map(|tag| {
+            let tag = tag.trim().to_lowercase();
+            if tag.is_empty() || tag.chars().count() > 64 || tag.contains(',') {
+                Err(TicketError::invalid("tags", format!("`{tag}` is not a valid tag (1–64 characters, no commas)")))
+            } else {
+                Ok(tag)
+            }
+        })
+        .collect()
+}
+
+fn merge_custom_fields(
+    config: &AccountConfig,
+    into: &mut CustomFields,
+    values: &CustomFields,
+) -> Result<(), TicketError> {
+    for (key, value) in values {
+        let def = config
+            .custom_field(key)
+            .ok_or_else(|| TicketError::invalid("custom_fields", format!("unknown custom field `{key}`")))?;
+        if value.is_null() {
+            into.remove(key);
+            continue;
+        }
+        let fits = match def.field_type {
+            FieldType::Text => value.is_string(),
+            FieldType::Number => value.is_number(),
+            FieldType::Boolean => value.is_boolean(),
+            FieldType::Date => value.as_str().is_some_and(|text| text.parse::<jiff::civil::Date>().is_ok()),
+            FieldType::Select => value.as_str().is_some_and(|text| def.options.iter().any(|option| option == text)),
+        };
+        if !fits {
+            return Err(TicketError::invalid("custom_fields", format!("`{key}` must be a {} value", def.field_type)));
+        }
+        into.insert(key.clone(), value.clone());
+    }
+    Ok(())
+}
+
+fn change<A: serde::Serialize, B: serde::Serialize>(from: &A, to: &B) -> FieldChange {
+    FieldChange {
+        from: serde_json::to_value(from).unwrap_or_default(),
+        to: serde_json::to_value(to).unwrap_or_default(),
+    }
+}

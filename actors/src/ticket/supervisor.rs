@@ -1,0 +1,285 @@
+//! The registry of live TicketActors and the supervisor that starts and restarts them.
+//!
+//! [`Tickets`] is the handle the rest of the program uses: it finds or activates a ticket's actor
+//! and sends it a command. [`TicketSupervisor`] is the ractor parent of every TicketActor: it
+//! serialises activations (so one ticket never has two actors on this node) and restarts an actor
+//! that panicked, which reloads its state from the store.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use dashmap::DashMap;
+use ractor::{Actor, ActorCell, ActorId, ActorProcessingErr, ActorRef, SupervisionEvent};
+use tokio::sync::oneshot;
+
+use super::*;
+use crate::bus::EventBus;
+use crate::clock::Clock;
+use crate::store::{Store, StoreResult, TimerOwner};
+use crate::timers::{TimerDispatch, TimerHandle};
+
+#[derive(Clone, Debug)]
+pub struct TicketsConfig {
+    /// An actor idle this long stops; the next command reactivates it from the store.
+    pub idle_timeout: Duration,
+    /// How long a caller waits for a ticket's answer before giving up.
+    pub call_timeout: Duration,
+}
+
+impl Default for TicketsConfig {
+    fn default() -> Self {
+        TicketsConfig { idle_timeout: Duration::from_secs(300), call_timeout: Duration::from_secs(30) }
+    }
+}
+
+/// What every TicketActor shares (opaque outside this crate).
+pub struct Runtime {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) bus: EventBus,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) timers: TimerHandle,
+    pub(crate) config: TicketsConfig,
+    pub(crate) live: DashMap<TicketId, ActorRef<TicketMsg>>,
+}
+
+impl Runtime {
+    /// Removes `actor` from the registry if it is still the one registered for `ticket_id`.
+    pub(crate) fn forget(&self, ticket_id: TicketId, actor: &ActorRef<TicketMsg>) {
+        self.live.remove_if(&ticket_id, |_, registered| registered.get_id() == actor.get_id());
+    }
+}
+
+/// The program's handle on ticket actors.
+#[derive(Clone)]
+pub struct Tickets {
+    runtime: Arc<Runtime>,
+    supervisor: ActorRef<SupervisorMsg>,
+}
+
+/// How often a command is re-sent after finding its actor already gone (passivated or dead)
+/// before it was enqueued; such a command never reached a handler, so resending is safe.
+const SEND_ATTEMPTS: usize = 3;
+
+impl Tickets {
+    pub async fn start(
+        store: Arc<dyn Store>,
+        bus: EventBus,
+        clock: Arc<dyn Clock>,
+        timers: TimerHandle,
+        config: TicketsConfig,
+    ) -> StoreResult<Tickets> {
+        let runtime = Arc::new(Runtime { store, bus, clock, timers, config, live: DashMap::new() });
+        let (supervisor, _) = Actor::spawn(None, TicketSupervisor, runtime.clone())
+            .await
+            .map_err(|error| crate::store::StoreError::Internal(format!("ticket supervisor: {error}")))?;
+        Ok(Tickets { runtime, supervisor })
+    }
+
+    pub fn bus(&self) -> &EventBus {
+        &self.runtime.bus
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.runtime.store
+    }
+
+    /// Number of ticket actors alive on this node.
+    pub fn active(&self) -> usize {
+        self.runtime.live.len()
+    }
+
+    /// Stores a new ticket and publishes its first events. The ticket's actor starts on first use.
+    pub async fn create(
+        &self,
+        draft: TicketDraft,
+        config: &crate::domain::AccountConfig,
+    ) -> Result<CommandOutcome, TicketError> {
+        let now = self.runtime.clock.now();
+        let (ticket, events, messages) = open_ticket(draft, config, now)?;
+        let mut commit = TicketCommit { ticket, events, messages, timers: Vec::new() };
+        let identity = self.runtime.store.create_ticket(commit.clone()).await?;
+        commit.assign_identity(identity);
+        for event in &commit.events {
+            self.runtime.bus.publish(event.clone());
+        }
+        let TicketCommit { ticket, events, .. } = commit;
+        Ok(CommandOutcome { ticket, events })
+    }
+
+    /// Sends `command` to the ticket's actor and waits for its outcome.
+    pub async fn execute(
+        &self,
+        ticket_id: TicketId,
+        command: TicketCommand,
+        context: CommandContext,
+    ) -> Result<CommandOutcome, TicketError> {
+        self.ask(ticket_id, |reply| TicketMsg::Command { command: command.clone(), context: context.clone(), reply })
+            .await
+    }
+
+    /// The ticket's current state, from its actor (activating it if needed).
+    pub async fn get(&self, ticket_id: TicketId) -> Result<Ticket, TicketError> {
+        self.ask(ticket_id, |reply| TicketMsg::Get { reply }).await
+    }
+
+    /// Test hook: makes the ticket's actor panic while handling a message.
+    #[doc(hidden)]
+    pub async fn crash_for_test(&self, ticket_id: TicketId) -> Result<(), TicketError> {
+        let actor = self.activate(ticket_id).await?;
+        actor.send_message(TicketMsg::CrashForTest).map_err(|_| TicketError::ActorRestarted)
+    }
+
+    /// Stops every ticket actor (each finishes the message it is handling; all writes are already
+    /// durable) and then the supervisor.
+    pub async fn shutdown(&self) {
+        let _ = self.supervisor.stop_and_wait(Some("shutdown".to_owned()), Some(Duration::from_secs(10))).await;
+    }
+
+    async fn ask<T>(&self, ticket_id: TicketId, message: impl Fn(Reply<T>) -> TicketMsg) -> Result<T, TicketError> {
+        for _ in 0..SEND_ATTEMPTS {
+            let (reply, answer) = oneshot::channel();
+            let sent = match self.runtime.live.get(&ticket_id) {
+                // Sent while holding the registry entry; see `TicketMsg::Passivate`.
+                Some(actor) => actor.send_message(message(reply)).is_ok(),
+                None => false,
+            };
+            if !sent {
+                self.activate(ticket_id).await?;
+                continue;
+            }
+            return match tokio::time::timeout(self.runtime.config.call_timeout, answer).await {
+                Ok(Ok(result)) => result,
+                // The actor dropped the reply: it failed while handling this message.
+                Ok(Err(_)) => Err(TicketError::ActorRestarted),
+                Err(_) => Err(TicketError::Timeout),
+            };
+        }
+        Err(TicketError::ActorRestarted)
+    }
+
+    async fn activate(&self, ticket_id: TicketId) -> Result<ActorRef<TicketMsg>, TicketError> {
+        if let Some(actor) = self.runtime.live.get(&ticket_id) {
+            return Ok(actor.clone());
+        }
+        // Load outside the supervisor so cold activations run in parallel.
+        let ticket = self.runtime.store.ticket(ticket_id).await?.ok_or(TicketError::NotFound)?;
+        let (reply, answer) = oneshot::channel();
+        self.supervisor
+            .send_message(SupervisorMsg::Activate { ticket, reply })
+            .map_err(|_| TicketError::ActorRestarted)?;
+        answer.await.map_err(|_| TicketError::ActorRestarted)?
+    }
+}
+
+#[async_trait::async_trait]
+impl TimerDispatch for Tickets {
+    async fn fire(&self, owner: &TimerOwner, name: &str) -> Result<(), String> {
+        match owner {
+            TimerOwner::Ticket(ticket_id) => {
+                let account_id = self.get(*ticket_id).await.map_err(|error| error.to_string())?.account_id;
+                let config = self.runtime.store.account_config(account_id).await.map_err(|error| error.to_string())?;
+                let context = CommandContext { actor_id: None, config: Arc::new(config), expected_seq: None };
+                match self.execute(*ticket_id, TicketCommand::FireTimer { name: name.to_owned() }, context).await {
+                    Ok(_) | Err(TicketError::NotFound) => Ok(()),
+                    Err(error) => Err(error.to_string()),
+                }
+            }
+        }
+    }
+}
+
+pub enum SupervisorMsg {
+    Activate { ticket: Ticket, reply: Reply<ActorRef<TicketMsg>> },
+}
+
+pub struct TicketSupervisor;
+
+pub struct SupervisorState {
+    runtime: Arc<Runtime>,
+    /// Which ticket each child actor serves, to restart the right one.
+    children: HashMap<ActorId, TicketId>,
+}
+
+impl TicketSupervisor {
+    async fn spawn_child(
+        myself: &ActorRef<SupervisorMsg>,
+        state: &mut SupervisorState,
+        ticket_id: TicketId,
+        preloaded: Option<Ticket>,
+    ) -> Result<ActorRef<TicketMsg>, TicketError> {
+        let args = TicketActorArgs { ticket_id, preloaded, runtime: state.runtime.clone() };
+        let (actor, _) = Actor::spawn_linked(None, TicketActor, args, myself.get_cell()).await.map_err(|error| {
+            tracing::error!(ticket_id, %error, "ticket actor failed to start");
+            TicketError::Store(crate::store::StoreError::Unavailable(error.to_string()))
+        })?;
+        state.children.insert(actor.get_id(), ticket_id);
+        state.runtime.live.insert(ticket_id, actor.clone());
+        Ok(actor)
+    }
+}
+
+impl Actor for TicketSupervisor {
+    type Msg = SupervisorMsg;
+    type State = SupervisorState;
+    type Arguments = Arc<Runtime>;
+
+    async fn pre_start(
+        &self,
+        _myself: ActorRef<SupervisorMsg>,
+        runtime: Arc<Runtime>,
+    ) -> Result<SupervisorState, ActorProcessingErr> {
+        Ok(SupervisorState { runtime, children: HashMap::new() })
+    }
+
+    async fn handle(
+        &self,
+        myself: ActorRef<SupervisorMsg>,
+        message: SupervisorMsg,
+        state: &mut SupervisorState,
+    ) -> Result<(), ActorProcessingErr> {
+        match message {
+            SupervisorMsg::Activate { ticket, reply } => {
+                let existing = state.runtime.live.get(&ticket.id).map(|actor| actor.clone());
+                let result = match existing {
+                    Some(actor) => Ok(actor),
+                    None => Self::spawn_child(&myself, state, ticket.id, Some(ticket)).await,
+                };
+                let _ = reply.send(result);
+            }
+        }
+        Ok(())
+    }
+
+    async fn handle_supervisor_evt(
+        &self,
+        myself: ActorRef<SupervisorMsg>,
+        event: SupervisionEvent,
+        state: &mut SupervisorState,
+    ) -> Result<(), ActorProcessingErr> {
+        match event {
+            SupervisionEvent::ActorTerminated(cell, _, _) => {
+                if let Some(ticket_id) = state.children.remove(&cell.get_id()) {
+                    forget_cell(&state.runtime, ticket_id, &cell);
+                }
+            }
+            SupervisionEvent::ActorFailed(cell, error) => {
+                if let Some(ticket_id) = state.children.remove(&cell.get_id()) {
+                    metrics::counter!("switchboard_ticket_actor_restarts_total").increment(1);
+                    tracing::error!(ticket_id, %error, "ticket actor failed; restarting from the store");
+                    forget_cell(&state.runtime, ticket_id, &cell);
+                    if let Err(error) = Self::spawn_child(&myself, state, ticket_id, None).await {
+                        // It will be activated again by the next command.
+                        tracing::error!(ticket_id, %error, "restart failed");
+                    }
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+fn forget_cell(runtime: &Runtime, ticket_id: TicketId, cell: &ActorCell) {
+    runtime.live.remove_if(&ticket_id, |_, registered| registered.get_id() == cell.get_id());
+}

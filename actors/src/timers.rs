@@ -1,0 +1,181 @@
+//! Durable timers: an actor asks to be woken at an absolute time; the due time is stored in the
+//! same transaction as the event that set it, so a timer survives passivation and restarts.
+//!
+//! One [`run_timers`] task per node keeps the timers due within a horizon in memory, sleeps until
+//! the earliest, and delivers it through [`TimerDispatch`] (which activates the owning actor).
+//! The owner clears the stored timer when it handles it, so delivery is at least once and the
+//! owner's handling is idempotent; a failed delivery is retried after a back-off.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use jiff::{SignedDuration, Timestamp};
+use tokio::sync::mpsc;
+
+use crate::clock::Clock;
+use crate::store::{Store, TimerChange, TimerEntry, TimerOwner};
+
+/// Delivers a due timer to its owner.
+#[async_trait::async_trait]
+pub trait TimerDispatch: Send + Sync + 'static {
+    async fn fire(&self, owner: &TimerOwner, name: &str) -> Result<(), String>;
+}
+
+#[derive(Clone, Debug)]
+pub struct TimerSettings {
+    /// Timers due within this window are held in memory; later ones are read from the store as
+    /// the window moves on.
+    pub horizon: Duration,
+    /// Wait before delivering a timer again after its owner failed to handle it.
+    pub retry_after: Duration,
+    /// Most timers read from the store at once.
+    pub batch: i64,
+}
+
+impl Default for TimerSettings {
+    fn default() -> Self {
+        TimerSettings { horizon: Duration::from_secs(600), retry_after: Duration::from_secs(5), batch: 10_000 }
+    }
+}
+
+/// Tells the timer task about timers set or cleared by committed events.
+#[derive(Clone)]
+pub struct TimerHandle {
+    sender: mpsc::UnboundedSender<TimerChange>,
+}
+
+pub struct TimerInbox {
+    receiver: mpsc::UnboundedReceiver<TimerChange>,
+}
+
+pub fn timer_channel() -> (TimerHandle, TimerInbox) {
+    let (sender, receiver) = mpsc::unbounded_channel();
+    (TimerHandle { sender }, TimerInbox { receiver })
+}
+
+impl TimerHandle {
+    /// Call only after the change is durable.
+    pub fn changed(&self, change: TimerChange) {
+        // The task is gone only at shutdown; the stored timer is then picked up on the next start.
+        let _ = self.sender.send(change);
+    }
+}
+
+type Key = (TimerOwner, String);
+
+#[derive(Default)]
+struct Pending {
+    by_due: BTreeSet<(Timestamp, TimerOwner, String)>,
+    due_of: HashMap<Key, Timestamp>,
+}
+
+impl Pending {
+    fn set(&mut self, owner: TimerOwner, name: String, due: Timestamp) {
+        self.clear(&owner, &name);
+        self.by_due.insert((due, owner.clone(), name.clone()));
+        self.due_of.insert((owner, name), due);
+    }
+    fn clear(&mut self, owner: &TimerOwner, name: &str) {
+        if let Some(due) = self.due_of.remove(&(owner.clone(), name.to_owned())) {
+            self.by_due.remove(&(due, owner.clone(), name.to_owned()));
+        }
+    }
+    fn next_due(&self) -> Option<Timestamp> {
+        self.by_due.first().map(|(due, _, _)| *due)
+    }
+    fn take_due(&mut self, now: Timestamp) -> Vec<TimerEntry> {
+        let mut due = Vec::new();
+        while let Some((at, owner, name)) = self.by_due.first().cloned() {
+            if at > now {
+                break;
+            }
+            self.clear(&owner, &name);
+            due.push(TimerEntry { owner, name, due_at: at });
+        }
+        due
+    }
+}
+
+/// Runs until the inbox's senders are all dropped or the task is aborted.
+pub async fn run_timers(
+    mut inbox: TimerInbox,
+    handle: TimerHandle,
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    dispatch: Arc<dyn TimerDispatch>,
+    settings: TimerSettings,
+) {
+    let horizon = SignedDuration::try_from(settings.horizon).unwrap_or(SignedDuration::from_secs(600));
+    let mut pending = Pending::default();
+    let mut loaded_until = Timestamp::MIN;
+    loop {
+        let now = clock.now();
+        if now.saturating_add(horizon / 2).unwrap_or(now) >= loaded_until {
+            let until = now.saturating_add(horizon).unwrap_or(now);
+            match store.due_timers(until, settings.batch).await {
+                Ok(entries) => {
+                    let full = entries.len() as i64 >= settings.batch;
+                    for entry in entries {
+                        pending.set(entry.owner, entry.name, entry.due_at);
+                    }
+                    // A full batch may have left later timers behind: read again soon.
+                    loaded_until = if full { pending.by_due.last().map_or(until, |(due, _, _)| *due) } else { until };
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "could not read timers; retrying");
+                    loaded_until = now.saturating_add(SignedDuration::from_secs(1)).unwrap_or(now);
+                }
+            }
+        }
+        for entry in pending.take_due(now) {
+            let dispatch = dispatch.clone();
+            let handle = handle.clone();
+            let retry_after = settings.retry_after;
+            let clock = clock.clone();
+            tokio::spawn(async move {
+                metrics::counter!("switchboard_timers_fired_total").increment(1);
+                if let Err(error) = dispatch.fire(&entry.owner, &entry.name).await {
+                    tracing::warn!(owner = ?entry.owner, name = %entry.name, %error, "timer delivery failed; will retry");
+                    tokio::time::sleep(retry_after).await;
+                    handle.changed(TimerChange { owner: entry.owner, name: entry.name, due_at: Some(clock.now()) });
+                }
+            });
+        }
+        let wake_in = pending
+            .next_due()
+            .map(|due| clock.now().duration_until(due).unsigned_abs())
+            .unwrap_or(settings.horizon / 2)
+            .min(settings.horizon / 2);
+        tokio::select! {
+            change = inbox.receiver.recv() => match change {
+                Some(TimerChange { owner, name, due_at: Some(due) }) => {
+                    if due < loaded_until { pending.set(owner, name, due) }
+                }
+                Some(TimerChange { owner, name, due_at: None }) => pending.clear(&owner, &name),
+                None => return,
+            },
+            _ = tokio::time::sleep(wake_in) => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pending_timers_come_due_in_order_and_can_be_cleared() {
+        let mut pending = Pending::default();
+        let at = |secs| Timestamp::from_second(secs).unwrap_or(Timestamp::UNIX_EPOCH);
+        pending.set(TimerOwner::Ticket(1), "a".into(), at(30));
+        pending.set(TimerOwner::Ticket(2), "a".into(), at(10));
+        pending.set(TimerOwner::Ticket(3), "a".into(), at(20));
+        pending.clear(&TimerOwner::Ticket(3), "a");
+        // Re-setting moves a timer instead of duplicating it.
+        pending.set(TimerOwner::Ticket(1), "a".into(), at(15));
+        let due: Vec<_> = pending.take_due(at(25)).into_iter().map(|entry| entry.owner).collect();
+        assert_eq!(due, vec![TimerOwner::Ticket(2), TimerOwner::Ticket(1)]);
+        assert_eq!(pending.next_due(), None);
+    }
+}

@@ -1,0 +1,128 @@
+//! Startup and shutdown as one testable function: [`run`] serves until `shutdown` resolves, then
+//! drains in order: stop accepting → finish in-flight HTTP → stop actors (every acknowledged write
+//! is already durable) → close the store.
+
+use std::future::Future;
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::{App, HttpServer, web};
+use anyhow::Context as _;
+use metrics_exporter_prometheus::PrometheusHandle;
+use switchboard_actors::bus::EventBus;
+use switchboard_actors::clock::{Clock, SystemClock};
+use switchboard_actors::store::Store;
+use switchboard_actors::ticket::{Tickets, TicketsConfig};
+use switchboard_actors::timers::{TimerDispatch, TimerSettings, run_timers, timer_channel};
+use tokio::task::JoinHandle;
+
+use crate::config::Settings;
+use crate::http::{self, AppState};
+use crate::storage;
+
+/// The running core: store, ticket actors and the timer task.
+pub struct Core {
+    pub store: Arc<dyn Store>,
+    pub tickets: Tickets,
+    pub clock: Arc<dyn Clock>,
+    timers: JoinHandle<()>,
+}
+
+impl Core {
+    /// Opens (and migrates) the store, starts the ticket supervisor and the durable-timer task.
+    pub async fn start(settings: &Settings) -> anyhow::Result<Core> {
+        let opened = storage::open(&settings.store_settings()).await.context("opening the database")?;
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let (timer_handle, timer_inbox) = timer_channel();
+        let tickets_config = TicketsConfig {
+            idle_timeout: Duration::from_secs(settings.tickets.idle_timeout_secs),
+            call_timeout: Duration::from_secs(settings.tickets.call_timeout_secs),
+        };
+        let tickets = Tickets::start(
+            opened.store.clone(),
+            EventBus::default(),
+            clock.clone(),
+            timer_handle.clone(),
+            tickets_config,
+        )
+        .await
+        .context("starting the ticket supervisor")?;
+        let dispatch: Arc<dyn TimerDispatch> = Arc::new(tickets.clone());
+        let timers = tokio::spawn(run_timers(
+            timer_inbox,
+            timer_handle,
+            opened.store.clone(),
+            clock.clone(),
+            dispatch,
+            TimerSettings::default(),
+        ));
+        Ok(Core { store: opened.store, tickets, clock, timers })
+    }
+
+    pub async fn stop(self) {
+        self.timers.abort();
+        self.tickets.shutdown().await;
+    }
+}
+
+/// Serves HTTP on `listener` until `shutdown` completes, then drains.
+pub async fn run(
+    settings: Settings,
+    listener: TcpListener,
+    metrics: Option<PrometheusHandle>,
+    shutdown: impl Future<Output = ()>,
+) -> anyhow::Result<()> {
+    let settings = Arc::new(settings);
+    let core = Core::start(&settings).await?;
+    let state = web::Data::new(AppState::new(
+        core.store.clone(),
+        core.tickets.clone(),
+        settings.clone(),
+        core.clock.clone(),
+        metrics,
+    ));
+    let openapi = Arc::new(serde_json::to_string(&http::openapi()).context("rendering the OpenAPI document")?);
+    let address = listener.local_addr()?;
+    let mut server = HttpServer::new(move || {
+        App::new()
+            .wrap(tracing_actix_web::TracingLogger::default())
+            .wrap(actix_web::middleware::from_fn(crate::telemetry::record_request))
+            .configure(|config| http::configure(config, state.clone(), openapi.clone()))
+    })
+    .listen(listener)?
+    .disable_signals()
+    .shutdown_timeout(settings.server.shutdown_timeout_secs);
+    if settings.server.workers > 0 {
+        server = server.workers(settings.server.workers);
+    }
+    let server = server.run();
+    let handle = server.handle();
+    tracing::info!(%address, database = crate::storage::backend_of(settings.database.url.expose()).map(|b| format!("{b:?}")).unwrap_or_default(), "switchboard is serving");
+    let serving = tokio::spawn(server);
+    shutdown.await;
+    tracing::info!("shutting down: finishing in-flight requests");
+    handle.stop(true).await;
+    let _ = serving.await;
+    core.stop().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(signal) => signal,
+            Err(_) => return interrupt.await.unwrap_or(()),
+        };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    interrupt.await.unwrap_or(());
+}

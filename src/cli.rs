@@ -1,0 +1,121 @@
+//! The command line: `serve` (default), `migrate`, `user add`, `demo`, `config check`.
+
+use std::path::PathBuf;
+
+use anyhow::{Context as _, bail};
+use clap::{Parser, Subcommand};
+use switchboard_actors::domain::{Account, Role};
+use switchboard_actors::store::{NewUser, Store, StoreError};
+
+use crate::config::Settings;
+
+#[derive(Debug, Parser)]
+#[command(name = "switchboard", version, about = "A customer-support hub: WhatsApp and email tickets, live console.")]
+pub struct Cli {
+    /// Configuration file (TOML), layered over config/default.toml; env SWITCHBOARD__SECTION__KEY wins.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the API, console and webhooks (the default).
+    Serve,
+    /// Create or upgrade the database schema, then exit.
+    Migrate,
+    /// Manage users.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Seed a demo account (agents, a supervisor, customers, tickets) and print the logins.
+    Demo,
+    /// Inspect the configuration.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add a user; on an empty database this also creates the default account.
+    Add {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        password: String,
+        /// admin, supervisor, agent or customer.
+        #[arg(long)]
+        role: Role,
+        #[arg(long)]
+        name: Option<String>,
+        /// Account id; defaults to the first account.
+        #[arg(long)]
+        account: Option<i64>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Load and validate the configuration, then print it with secrets redacted.
+    Check,
+}
+
+/// The shortest password the CLI accepts (the API enforces the same).
+const MIN_PASSWORD: usize = 8;
+
+pub async fn user_add(
+    store: &dyn Store,
+    email: &str,
+    password: &str,
+    role: Role,
+    name: Option<String>,
+    account: Option<i64>,
+) -> anyhow::Result<()> {
+    if password.chars().count() < MIN_PASSWORD {
+        bail!("the password must be at least {MIN_PASSWORD} characters");
+    }
+    if !email.contains('@') {
+        bail!("`{email}` is not an email address");
+    }
+    let account = match account {
+        Some(id) => store.account(id).await?.with_context(|| format!("no account {id}"))?,
+        None => default_account(store).await?,
+    };
+    let hash = crate::auth::hash_password(password)?;
+    let user = store
+        .create_user(NewUser {
+            account_id: account.id,
+            email: email.to_owned(),
+            name: name.unwrap_or_else(|| email.split('@').next().unwrap_or(email).to_owned()),
+            role,
+            password_hash: Some(hash),
+            company_id: None,
+            team_ids: Vec::new(),
+            capacity: if role.is_staff() { crate::DEFAULT_CAPACITY } else { 0 },
+            time_zone: "UTC".to_owned(),
+            phone: None,
+        })
+        .await
+        .map_err(|error| match error {
+            StoreError::Conflict(_) => anyhow::anyhow!("a user with email {email} already exists"),
+            other => other.into(),
+        })?;
+    println!("created {} user #{} <{}> in account #{} ({})", user.role, user.id, user.email, account.id, account.name);
+    Ok(())
+}
+
+/// The first account, created when the database has none.
+pub async fn default_account(store: &dyn Store) -> anyhow::Result<Account> {
+    match store.first_account().await? {
+        Some(account) => Ok(account),
+        None => Ok(store.create_account("Default").await?),
+    }
+}
+
+pub fn config_check(settings: &Settings) {
+    println!("# configuration is valid\n{}", settings.redacted_toml());
+}

@@ -1,0 +1,346 @@
+//! Configuration: one typed struct. Sources, later ones winning: compiled defaults →
+//! `config/default.toml` (if present) → `--config FILE` → environment `SWITCHBOARD__SECTION__KEY`.
+
+use std::fmt;
+use std::path::Path;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::storage::{GroupCommitSettings, StoreSettings};
+
+/// The committed defaults file; a test checks it matches [`Settings::default`].
+pub const DEFAULT_FILE: &str = "config/default.toml";
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub redis: RedisSettings,
+    pub whatsapp: WhatsAppSettings,
+    pub tickets: TicketSettings,
+    pub auth: AuthSettings,
+    pub log: LogSettings,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerSettings {
+    /// Address the HTTP server (API, console, webhooks, metrics) listens on.
+    pub listen: String,
+    /// Largest accepted JSON request body, in bytes; larger ones get 413.
+    pub max_body_bytes: usize,
+    /// HTTP worker threads; 0 means one per core.
+    pub workers: usize,
+    /// On SIGINT/SIGTERM, how long in-flight requests may take to finish.
+    pub shutdown_timeout_secs: u64,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        ServerSettings {
+            listen: "127.0.0.1:8080".to_owned(),
+            max_body_bytes: 1_048_576,
+            workers: 0,
+            shutdown_timeout_secs: 30,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseSettings {
+    /// `sqlite://PATH` (created on first run) or `postgres://USER@HOST/DB`.
+    pub url: Secret,
+    /// Connections in the pool used for reads and non-ticket writes.
+    pub max_connections: u32,
+    /// How long SQLite waits for a lock before a statement fails, in milliseconds.
+    pub busy_timeout_ms: u64,
+    /// Most ticket writes group-committed in one transaction.
+    pub batch_max: usize,
+    /// Under load, how long the writer waits for more writes before committing, in microseconds.
+    pub batch_linger_us: u64,
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        DatabaseSettings {
+            url: Secret("sqlite://data/switchboard.db".to_owned()),
+            max_connections: 8,
+            busy_timeout_ms: 5_000,
+            batch_max: 512,
+            batch_linger_us: 2_000,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RedisSettings {
+    /// Empty: single node with the in-process broker. `redis://HOST:PORT` links nodes.
+    pub url: Secret,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WhatsAppSettings {
+    /// Send outbound messages to the built-in Graph API simulator instead of Meta.
+    pub sandbox: bool,
+    /// Base URL of the Graph API.
+    pub graph_base_url: String,
+    /// Graph API version used in request paths.
+    pub api_version: String,
+    /// App secret that signs webhooks (`X-Hub-Signature-256`).
+    pub app_secret: Secret,
+    /// Token Meta echoes in the webhook verification handshake.
+    pub verify_token: Secret,
+    /// Bearer token for Graph API calls.
+    pub access_token: Secret,
+    /// Business numbers this hub serves.
+    pub numbers: Vec<WhatsAppNumber>,
+}
+
+impl Default for WhatsAppSettings {
+    fn default() -> Self {
+        WhatsAppSettings {
+            sandbox: true,
+            graph_base_url: "https://graph.facebook.com".to_owned(),
+            api_version: "v25.0".to_owned(),
+            app_secret: Secret::default(),
+            verify_token: Secret::default(),
+            access_token: Secret::default(),
+            numbers: vec![WhatsAppNumber {
+                phone_number_id: "100200300400500".to_owned(),
+                display_phone_number: "15550100001".to_owned(),
+            }],
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WhatsAppNumber {
+    /// Meta's id of the business phone number.
+    pub phone_number_id: String,
+    /// The number as customers dial it, digits only.
+    pub display_phone_number: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TicketSettings {
+    /// A ticket actor idle this long is stopped; its next command reloads it from the store.
+    pub idle_timeout_secs: u64,
+    /// How long an API request waits for a ticket actor's answer.
+    pub call_timeout_secs: u64,
+}
+
+impl Default for TicketSettings {
+    fn default() -> Self {
+        TicketSettings { idle_timeout_secs: 300, call_timeout_secs: 30 }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthSettings {
+    /// How long a login session lasts, in hours.
+    pub session_ttl_hours: u64,
+    /// Mark the session cookie `Secure` (serve the console over HTTPS when on).
+    pub secure_cookie: bool,
+    /// Failed logins allowed per email per minute before 429.
+    pub login_attempts_per_minute: u32,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        AuthSettings { session_ttl_hours: 24 * 14, secure_cookie: false, login_attempts_per_minute: 10 }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogSettings {
+    /// `text` for people, `json` for log collectors.
+    pub format: LogFormat,
+    /// tracing filter, e.g. `info` or `switchboard=debug,sqlx=warn`; `RUST_LOG` wins when set.
+    pub filter: String,
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        LogSettings { format: LogFormat::Text, filter: "info,sqlx=warn".to_owned() }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// A value that must not appear in logs: `Debug` prints `[redacted]` unless it is empty.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.is_empty() { f.write_str("\"\"") } else { f.write_str("[redacted]") }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration file {0} does not exist")]
+    MissingFile(String),
+    #[error("invalid configuration: {0}")]
+    Invalid(#[from] config::ConfigError),
+    #[error("invalid configuration: {0}")]
+    Rule(String),
+}
+
+impl Settings {
+    /// Loads the layered configuration; `file` is the `--config` flag.
+    pub fn load(file: Option<&Path>) -> Result<Settings, ConfigError> {
+        Self::load_with_env(file, config::Environment::with_prefix("SWITCHBOARD"))
+    }
+
+    fn load_with_env(file: Option<&Path>, env: config::Environment) -> Result<Settings, ConfigError> {
+        let mut builder = config::Config::builder()
+            .add_source(config::Config::try_from(&Settings::default())?)
+            .add_source(config::File::with_name(DEFAULT_FILE).required(false));
+        if let Some(file) = file {
+            if !file.exists() {
+                return Err(ConfigError::MissingFile(file.display().to_string()));
+            }
+            builder = builder.add_source(config::File::from(file).required(true));
+        }
+        let builder = builder.add_source(env.prefix_separator("__").separator("__").try_parsing(true));
+        let settings: Settings = builder.build()?.try_deserialize()?;
+        settings.check()?;
+        Ok(settings)
+    }
+
+    /// Rules the types cannot express.
+    pub fn check(&self) -> Result<(), ConfigError> {
+        self.server
+            .listen
+            .parse::<std::net::SocketAddr>()
+            .map_err(|error| ConfigError::Rule(format!("server.listen `{}`: {error}", self.server.listen)))?;
+        crate::storage::backend_of(self.database.url.expose())
+            .map_err(|error| ConfigError::Rule(format!("database.url: {error}")))?;
+        let redis = self.redis.url.expose();
+        if !redis.is_empty() && !(redis.starts_with("redis://") || redis.starts_with("rediss://")) {
+            return Err(ConfigError::Rule("redis.url must be empty or start with redis:// or rediss://".to_owned()));
+        }
+        if self.database.batch_max == 0 {
+            return Err(ConfigError::Rule("database.batch_max must be at least 1".to_owned()));
+        }
+        if self.tickets.idle_timeout_secs == 0 || self.tickets.call_timeout_secs == 0 {
+            return Err(ConfigError::Rule("tickets timeouts must be at least 1 second".to_owned()));
+        }
+        Ok(())
+    }
+
+    pub fn store_settings(&self) -> StoreSettings {
+        StoreSettings {
+            url: self.database.url.expose().to_owned(),
+            max_connections: self.database.max_connections,
+            busy_timeout: Duration::from_millis(self.database.busy_timeout_ms),
+            group_commit: GroupCommitSettings {
+                max_batch: self.database.batch_max,
+                linger: Duration::from_micros(self.database.batch_linger_us),
+                ..GroupCommitSettings::default()
+            },
+        }
+    }
+
+    /// The effective settings as TOML, with secrets replaced, for `switchboard config check`.
+    pub fn redacted_toml(&self) -> String {
+        let mut shown = self.clone();
+        for secret in
+            [&mut shown.whatsapp.app_secret, &mut shown.whatsapp.verify_token, &mut shown.whatsapp.access_token]
+        {
+            if !secret.is_empty() {
+                *secret = Secret("[redacted]".to_owned());
+            }
+        }
+        shown.database.url = Secret(redact_url_password(self.database.url.expose()));
+        shown.redis.url = Secret(redact_url_password(self.redis.url.expose()));
+        toml::to_string_pretty(&shown).unwrap_or_else(|error| format!("# cannot render settings: {error}"))
+    }
+}
+
+/// `postgres://user:pw@host/db` → `postgres://user:[redacted]@host/db`.
+fn redact_url_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
+    let Some((userinfo, host)) = rest.split_once('@') else { return url.to_owned() };
+    match userinfo.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:[redacted]@{host}"),
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn no_env() -> config::Environment {
+        config::Environment::with_prefix("SWITCHBOARD_TEST_NOTHING")
+    }
+
+    #[test]
+    fn committed_default_file_matches_compiled_defaults() {
+        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config/default.toml"))
+            .expect("config/default.toml is committed");
+        let from_file: Settings = toml::from_str(&text).expect("config/default.toml parses");
+        assert_eq!(from_file, Settings::default());
+    }
+
+    #[test]
+    fn later_sources_win() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("custom.toml");
+        std::fs::write(&file, "[server]\nlisten = \"127.0.0.1:9999\"\n[database]\nbatch_max = 7\n").expect("write");
+        let env = config::Environment::with_prefix("SWITCHBOARD")
+            .source(Some([("SWITCHBOARD__DATABASE__BATCH_MAX".to_owned(), "9".to_owned())].into_iter().collect()));
+        let settings = Settings::load_with_env(Some(&file), env).expect("loads");
+        assert_eq!(settings.server.listen, "127.0.0.1:9999");
+        assert_eq!(settings.database.batch_max, 9);
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("bad.toml");
+        std::fs::write(&file, "[server]\nlisten_typo = \"x\"\n").expect("write");
+        assert!(Settings::load_with_env(Some(&file), no_env()).is_err());
+        std::fs::write(&file, "[database]\nurl = \"mysql://nope\"\n").expect("write");
+        let error = Settings::load_with_env(Some(&file), no_env()).expect_err("mysql is refused");
+        assert!(error.to_string().contains("database.url"));
+        assert!(Settings::load_with_env(Some(&dir.path().join("missing.toml")), no_env()).is_err());
+    }
+
+    #[test]
+    fn secrets_are_redacted() {
+        let mut settings = Settings::default();
+        settings.whatsapp.app_secret = Secret("hunter2".to_owned());
+        settings.database.url = Secret("postgres://app:pw@db/switchboard".to_owned());
+        assert!(!format!("{settings:?}").contains("hunter2"));
+        let shown = settings.redacted_toml();
+        assert!(!shown.contains("hunter2") && !shown.contains(":pw@"));
+        assert!(shown.contains("postgres://app:[redacted]@db/switchboard"));
+    }
+}

@@ -1,0 +1,278 @@
+//! `switchboard demo`: a demo account a newcomer can log in to and explore: an admin, a
+//! supervisor, agents in two teams, customers (one company sharing its tickets), and tickets in
+//! every state with replies, notes, tags and assignments.
+
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use switchboard_actors::domain::*;
+use switchboard_actors::store::{NewCompany, NewTeam, NewUser, Store};
+use switchboard_actors::ticket::{
+    Assignment, CommandContext, NewMessage, TicketCommand, TicketDraft, TicketPatch, Tickets,
+};
+
+/// Every demo login uses this password.
+pub const DEMO_PASSWORD: &str = "switchboard-demo";
+const ADMIN_EMAIL: &str = "admin@demo.switchboard.test";
+
+struct Person {
+    email: &'static str,
+    name: &'static str,
+    role: Role,
+}
+
+const STAFF: &[Person] = &[
+    Person { email: ADMIN_EMAIL, name: "Ada Admin", role: Role::Admin },
+    Person { email: "sam@demo.switchboard.test", name: "Sam Supervisor", role: Role::Supervisor },
+    Person { email: "ana@demo.switchboard.test", name: "Ana Agent", role: Role::Agent },
+    Person { email: "ben@demo.switchboard.test", name: "Ben Agent", role: Role::Agent },
+];
+
+pub async fn seed(store: &Arc<dyn Store>, tickets: &Tickets) -> anyhow::Result<()> {
+    if store.user_credentials(ADMIN_EMAIL).await?.is_some() {
+        println!("The demo account already exists.");
+        print_logins();
+        return Ok(());
+    }
+    let account = crate::cli::default_account(store.as_ref()).await?;
+    let hash = crate::auth::hash_password(DEMO_PASSWORD)?;
+    let mut staff = Vec::new();
+    for person in STAFF {
+        staff.push(
+            store
+                .create_user(new_user(&account, person.email, person.name, person.role, Some(hash.clone()), None))
+                .await?,
+        );
+    }
+    let (ana, ben) = (staff[2].id, staff[3].id);
+    let support = store
+        .create_team(NewTeam {
+            account_id: account.id,
+            name: "Support".into(),
+            description: "First line".into(),
+            member_ids: vec![ana, ben],
+        })
+        .await?;
+    let billing = store
+        .create_team(NewTeam {
+            account_id: account.id,
+            name: "Billing".into(),
+            description: "Invoices and refunds".into(),
+            member_ids: vec![ben],
+        })
+        .await?;
+    let acme = store
+        .create_company(NewCompany {
+            account_id: account.id,
+            name: "Acme Ltd".into(),
+            members_see_company_tickets: true,
+        })
+        .await?;
+    let carla = store
+        .create_user(new_user(
+            &account,
+            "carla@acme.test",
+            "Carla Customer",
+            Role::Customer,
+            Some(hash.clone()),
+            Some(acme.id),
+        ))
+        .await?;
+    let dan = store
+        .create_user(new_user(
+            &account,
+            "dan@acme.test",
+            "Dan Okafor",
+            Role::Customer,
+            Some(hash.clone()),
+            Some(acme.id),
+        ))
+        .await?;
+    let mut erin_new = new_user(&account, "erin@example.test", "Erin Silva", Role::Customer, Some(hash), None);
+    erin_new.phone = Some("+5511987654321".into());
+    let erin = store.create_user(erin_new).await?;
+
+    let refunds = store.create_category(account.id, None, "Billing").await?;
+    store.create_category(account.id, Some(refunds.id), "Refunds").await?;
+    let config = Arc::new(store.account_config(account.id).await?);
+
+    struct Seed<'a> {
+        subject: &'a str,
+        body: &'a str,
+        requester: &'a User,
+        channel: Channel,
+        urgency: Level,
+        importance: Level,
+        tags: &'a [&'a str],
+        assignee: Option<UserId>,
+        team: Option<TeamId>,
+        reply: Option<&'a str>,
+        note: Option<&'a str>,
+        status: Option<&'a str>,
+    }
+    let seeds = [
+        Seed {
+            subject: "Order #4471 never arrived",
+            body: "Hi, I paid two weeks ago and the parcel never came.",
+            requester: &erin,
+            channel: Channel::Whatsapp,
+            urgency: Level::High,
+            importance: Level::Medium,
+            tags: &["delivery"],
+            assignee: Some(ana),
+            team: Some(support.id),
+            reply: Some("Sorry about that, Erin! I'm checking with the courier now."),
+            note: Some("Courier says it is stuck in customs."),
+            status: Some("pending"),
+        },
+        Seed {
+            subject: "Charged twice for the annual plan",
+            body: "My card shows two charges of $240 today.",
+            requester: &carla,
+            channel: Channel::Email,
+            urgency: Level::Critical,
+            importance: Level::High,
+            tags: &["billing", "refund"],
+            assignee: Some(ben),
+            team: Some(billing.id),
+            reply: None,
+            note: Some("Confirmed duplicate in Stripe; refund queued."),
+            status: None,
+        },
+        Seed {
+            subject: "How do I add a teammate?",
+            body: "Where do I invite a colleague to our workspace?",
+            requester: &dan,
+            channel: Channel::Web,
+            urgency: Level::Low,
+            importance: Level::Low,
+            tags: &["how-to"],
+            assignee: Some(ana),
+            team: Some(support.id),
+            reply: Some("Settings → Team → Invite. They get an email right away."),
+            note: None,
+            status: Some("resolved"),
+        },
+        Seed {
+            subject: "App crashes when uploading a photo",
+            body: "Every time I attach a picture the app closes.",
+            requester: &erin,
+            channel: Channel::Whatsapp,
+            urgency: Level::High,
+            importance: Level::High,
+            tags: &["bug", "mobile"],
+            assignee: None,
+            team: Some(support.id),
+            reply: None,
+            note: None,
+            status: None,
+        },
+        Seed {
+            subject: "Invoice needs our VAT number",
+            body: "Please reissue invoice 2026-118 with VAT ID GB123456789.",
+            requester: &carla,
+            channel: Channel::Email,
+            urgency: Level::Medium,
+            importance: Level::Medium,
+            tags: &["billing"],
+            assignee: None,
+            team: Some(billing.id),
+            reply: None,
+            note: None,
+            status: None,
+        },
+        Seed {
+            subject: "Thanks for the quick help!",
+            body: "All sorted now, thank you.",
+            requester: &dan,
+            channel: Channel::Web,
+            urgency: Level::Low,
+            importance: Level::Low,
+            tags: &[],
+            assignee: Some(ben),
+            team: None,
+            reply: Some("Glad we could help, Dan!"),
+            note: None,
+            status: Some("closed"),
+        },
+    ];
+    let admin_id = staff[0].id;
+    for seed in seeds {
+        let draft = TicketDraft {
+            account_id: account.id,
+            subject: seed.subject.into(),
+            body: Some(seed.body.into()),
+            body_kind: MessageKind::Customer,
+            status: None,
+            urgency: seed.urgency,
+            importance: seed.importance,
+            ticket_type: Some("question".into()),
+            category_id: None,
+            tags: seed.tags.iter().map(|tag| tag.to_string()).collect(),
+            custom_fields: CustomFields::new(),
+            channel: seed.channel,
+            requester_id: seed.requester.id,
+            company_id: seed.requester.company_id,
+            assignee_id: None,
+            team_id: None,
+            created_by: Some(seed.requester.id),
+        };
+        let created = tickets.create(draft, &config).await.context("creating a demo ticket")?;
+        let id = created.ticket.id;
+        let as_user =
+            |user: UserId| CommandContext { actor_id: Some(user), config: config.clone(), expected_seq: None };
+        if seed.assignee.is_some() || seed.team.is_some() {
+            let assignment =
+                Assignment { assignee_id: seed.assignee, team_id: seed.team, reason: Some("demo triage".into()) };
+            tickets.execute(id, TicketCommand::Assign(assignment), as_user(admin_id)).await?;
+        }
+        let agent = seed.assignee.unwrap_or(admin_id);
+        if let Some(note) = seed.note {
+            tickets.execute(id, TicketCommand::AddMessage(message(MessageKind::Note, note)), as_user(agent)).await?;
+        }
+        if let Some(reply) = seed.reply {
+            tickets.execute(id, TicketCommand::AddMessage(message(MessageKind::Reply, reply)), as_user(agent)).await?;
+        }
+        if let Some(status) = seed.status {
+            let patch = TicketPatch { status: Some(status.into()), ..TicketPatch::default() };
+            tickets.execute(id, TicketCommand::Update(patch), as_user(agent)).await?;
+        }
+    }
+    println!("Seeded the demo account #{} ({}).", account.id, account.name);
+    print_logins();
+    Ok(())
+}
+
+fn message(kind: MessageKind, body: &str) -> NewMessage {
+    NewMessage { kind, body: body.into(), channel: None, attachments: Vec::new(), then_status: None }
+}
+
+fn new_user(
+    account: &Account,
+    email: &str,
+    name: &str,
+    role: Role,
+    password_hash: Option<String>,
+    company_id: Option<CompanyId>,
+) -> NewUser {
+    NewUser {
+        account_id: account.id,
+        email: email.into(),
+        name: name.into(),
+        role,
+        password_hash,
+        company_id,
+        team_ids: Vec::new(),
+        capacity: if role.is_staff() { crate::DEFAULT_CAPACITY } else { 0 },
+        time_zone: "Europe/London".into(),
+        phone: None,
+    }
+}
+
+fn print_logins() {
+    println!("Logins (password `{DEMO_PASSWORD}` for all):");
+    for person in STAFF {
+        println!("  {:<11} {}", person.role.as_str(), person.email);
+    }
+    println!("  {:<11} carla@acme.test (sees Acme's tickets), dan@acme.test, erin@example.test", "customer");
+}

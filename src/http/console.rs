@@ -1,0 +1,44 @@
+//! The console: files under `web/`, embedded in release builds (read from disk in debug builds,
+//! so edits show on reload). Served with a strict Content-Security-Policy.
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use rust_embed::RustEmbed;
+
+#[derive(RustEmbed)]
+#[folder = "web/"]
+struct ConsoleFiles;
+
+/// Scripts only from this origin; no inline script, no eval.
+const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; \
+                   connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+
+pub fn routes(config: &mut web::ServiceConfig) {
+    config.default_service(web::get().to(serve));
+}
+
+async fn serve(request: HttpRequest) -> HttpResponse {
+    let path = request.path().trim_start_matches('/');
+    let (_path, file) = match ConsoleFiles::get(path).filter(|_| !path.is_empty()) {
+        Some(file) => (path.to_owned(), file),
+        // Client-side routes (`/tickets/42`) get the app shell.
+        None => match ConsoleFiles::get("index.html") {
+            Some(file) if !path.starts_with("api/") && !path.contains('.') => ("index.html".to_owned(), file),
+            _ => {
+                return HttpResponse::NotFound()
+                    .json(serde_json::json!({"error": "not_found", "message": "no such page"}));
+            }
+        },
+    };
+    let etag = format!("\"{}\"", hex::encode(&file.metadata.sha256_hash()[..16]));
+    if request.headers().get(header::IF_NONE_MATCH).and_then(|value| value.to_str().ok()) == Some(etag.as_str()) {
+        return HttpResponse::NotModified().finish();
+    }
+    HttpResponse::Ok()
+        .content_type(file.metadata.mimetype())
+        .insert_header((header::ETAG, etag))
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .insert_header((header::CONTENT_SECURITY_POLICY, CSP))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .body(file.data.into_owned())
+}

@@ -1,0 +1,195 @@
+//! The one place errors become HTTP: every refusal is `{"error": code, "message": text}` with a
+//! stable snake_case code and the right status. Internal causes are logged, never sent.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+use switchboard_actors::store::StoreError;
+use switchboard_actors::ticket::TicketError;
+use utoipa::ToSchema;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    MalformedJson(String),
+    #[error("{message}")]
+    BadRequest { code: &'static str, message: String },
+    #[error("authentication required: log in or send a session token")]
+    Unauthenticated,
+    #[error("wrong email or password")]
+    InvalidCredentials,
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
+    #[error("the request body is larger than {0} bytes")]
+    PayloadTooLarge(usize),
+    #[error("send the body as application/json")]
+    UnsupportedMediaType,
+    #[error("{field}: {message}")]
+    Invalid { field: String, message: String },
+    #[error("too many attempts; try again in a minute")]
+    RateLimited,
+    #[error("{message}")]
+    Unavailable { code: &'static str, message: String },
+    #[error("internal error")]
+    Internal(String),
+}
+
+/// The body of every error response.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// Stable machine-readable code, e.g. `validation_failed`.
+    pub error: &'static str,
+    /// Human-readable explanation.
+    pub message: String,
+    /// The offending field, for `validation_failed`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+impl ApiError {
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> ApiError {
+        ApiError::Invalid { field: field.into(), message: message.into() }
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> ApiError {
+        ApiError::Forbidden(message.into())
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::MalformedJson(_) => "malformed_json",
+            ApiError::BadRequest { code, .. } => code,
+            ApiError::Unauthenticated => "unauthenticated",
+            ApiError::InvalidCredentials => "invalid_credentials",
+            ApiError::Forbidden(_) => "forbidden",
+            ApiError::NotFound(_) => "not_found",
+            ApiError::Conflict { code, .. } => code,
+            ApiError::PayloadTooLarge(_) => "payload_too_large",
+            ApiError::UnsupportedMediaType => "unsupported_media_type",
+            ApiError::Invalid { .. } => "validation_failed",
+            ApiError::RateLimited => "rate_limited",
+            ApiError::Unavailable { code, .. } => code,
+            ApiError::Internal(_) => "internal",
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::MalformedJson(_) | ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            ApiError::Unauthenticated | ApiError::InvalidCredentials => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let message = match self {
+            ApiError::Internal(cause) => {
+                tracing::error!(%cause, "internal error");
+                "internal error; the details are in the server log".to_owned()
+            }
+            ApiError::Unavailable { message, .. } => {
+                tracing::warn!(%message, "unavailable");
+                message.clone()
+            }
+            other => other.to_string(),
+        };
+        let field = match self {
+            ApiError::Invalid { field, .. } => Some(field.clone()),
+            _ => None,
+        };
+        let message = match self {
+            ApiError::Invalid { message, .. } => message.clone(),
+            _ => message,
+        };
+        HttpResponse::build(self.status_code()).json(ErrorBody { error: self.code(), message, field })
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> ApiError {
+        match error {
+            StoreError::NotFound => ApiError::NotFound("resource"),
+            StoreError::Conflict(message) => ApiError::Conflict { code: "conflict", message },
+            StoreError::Unavailable(message) => ApiError::Unavailable { code: "store_unavailable", message },
+            StoreError::Internal(message) => ApiError::Internal(message),
+        }
+    }
+}
+
+impl From<TicketError> for ApiError {
+    fn from(error: TicketError) -> ApiError {
+        match error {
+            TicketError::NotFound => ApiError::NotFound("ticket"),
+            TicketError::Invalid { field, message } => ApiError::invalid(field, message),
+            error @ TicketError::StaleSeq { .. } => {
+                ApiError::Conflict { code: "stale_seq", message: error.to_string() }
+            }
+            TicketError::Closed => ApiError::Conflict {
+                code: "ticket_closed",
+                message: "the ticket is closed; open a new ticket instead".to_owned(),
+            },
+            error @ (TicketError::ActorRestarted | TicketError::Timeout) => {
+                ApiError::Unavailable { code: "ticket_unavailable", message: format!("{error}; retry the request") }
+            }
+            TicketError::Store(error) => error.into(),
+        }
+    }
+}
+
+/// garde's report → 422 naming the first offending field.
+impl From<garde::Report> for ApiError {
+    fn from(report: garde::Report) -> ApiError {
+        match report.iter().next() {
+            Some((path, error)) => ApiError::invalid(path.to_string(), error.to_string()),
+            None => ApiError::invalid("body", "invalid"),
+        }
+    }
+}
+
+/// Maps actix's JSON extractor failures to our codes (400, 413, 415, or 422 for a wrong type).
+pub fn json_error(error: actix_web::error::JsonPayloadError, limit: usize) -> ApiError {
+    use actix_web::error::JsonPayloadError as E;
+    match error {
+        E::OverflowKnownLength { .. } | E::Overflow { .. } => ApiError::PayloadTooLarge(limit),
+        E::ContentType => ApiError::UnsupportedMediaType,
+        E::Deserialize(error) if error.is_data() => {
+            // "unknown variant `x`, expected …" or "invalid type: …" at a known place.
+            ApiError::invalid(field_of(&error.to_string()), error.to_string())
+        }
+        E::Deserialize(error) => ApiError::MalformedJson(format!("malformed JSON: {error}")),
+        other => ApiError::MalformedJson(format!("unreadable body: {other}")),
+    }
+}
+
+/// serde_json names missing fields in its message (`missing field `subject``); use it when present.
+fn field_of(message: &str) -> String {
+    message
+        .split('`')
+        .nth(1)
+        .filter(|_| message.starts_with("missing field") || message.starts_with("unknown field"))
+        .unwrap_or("body")
+        .to_owned()
+}
+
+pub fn query_error(error: actix_web::error::QueryPayloadError) -> ApiError {
+    ApiError::BadRequest { code: "invalid_query", message: format!("invalid query string: {error}") }
+}
+
+/// A path segment that does not parse (e.g. `/tickets/abc`) names no resource.
+pub fn path_error(_: actix_web::error::PathError) -> ApiError {
+    ApiError::NotFound("resource")
+}

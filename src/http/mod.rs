@@ -1,0 +1,199 @@
+//! The HTTP surface: REST API under `/api/v1`, the OpenAPI document, operations endpoints and
+//! the embedded console. Handlers are thin: authenticate, validate, call a store or actor, map.
+
+mod auth;
+mod console;
+pub mod error;
+mod ops;
+mod people;
+mod settings;
+mod tickets;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpRequest, web};
+use dashmap::DashMap;
+use jiff::Timestamp;
+use metrics_exporter_prometheus::PrometheusHandle;
+use switchboard_actors::clock::Clock;
+use switchboard_actors::domain::{AccountConfig, AccountId, Role, User};
+use switchboard_actors::store::Store;
+use switchboard_actors::ticket::Tickets;
+use utoipa::OpenApi as _;
+use utoipa_actix_web::AppExt as _;
+
+use crate::config::Settings;
+pub use error::ApiError;
+
+/// The session cookie the console uses; API clients send `Authorization: Bearer` instead.
+pub const SESSION_COOKIE: &str = "switchboard_session";
+
+/// How long an account's configuration is cached before it is read again (other nodes may change
+/// it; changes made through this node invalidate it at once).
+const CONFIG_CACHE_TTL: Duration = Duration::from_secs(10);
+
+/// Shared by every request handler.
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub tickets: Tickets,
+    pub settings: Arc<Settings>,
+    pub clock: Arc<dyn Clock>,
+    pub metrics: Option<PrometheusHandle>,
+    configs: DashMap<AccountId, (Instant, Arc<AccountConfig>)>,
+    failed_logins: DashMap<String, (Instant, u32)>,
+}
+
+impl AppState {
+    pub fn new(
+        store: Arc<dyn Store>,
+        tickets: Tickets,
+        settings: Arc<Settings>,
+        clock: Arc<dyn Clock>,
+        metrics: Option<PrometheusHandle>,
+    ) -> AppState {
+        AppState { store, tickets, settings, clock, metrics, configs: DashMap::new(), failed_logins: DashMap::new() }
+    }
+
+    /// The account's statuses, matrix, fields and categories, cached briefly.
+    pub async fn account_config(&self, account: AccountId) -> Result<Arc<AccountConfig>, ApiError> {
+        if let Some(entry) = self.configs.get(&account)
+            && entry.0.elapsed() < CONFIG_CACHE_TTL
+        {
+            return Ok(entry.1.clone());
+        }
+        let config = Arc::new(self.store.account_config(account).await?);
+        self.configs.insert(account, (Instant::now(), config.clone()));
+        Ok(config)
+    }
+
+    pub fn forget_account_config(&self, account: AccountId) {
+        self.configs.remove(&account);
+    }
+
+    pub fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+}
+
+/// The authenticated user of a request, from `Authorization: Bearer <token>` or the session cookie.
+pub struct Caller {
+    pub user: User,
+    pub token_hash: Vec<u8>,
+}
+
+impl Caller {
+    pub fn account(&self) -> AccountId {
+        self.user.account_id
+    }
+
+    pub fn require_staff(&self) -> Result<(), ApiError> {
+        if self.user.role.is_staff() {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden("this needs an agent, supervisor or admin"))
+        }
+    }
+
+    pub fn require_admin(&self) -> Result<(), ApiError> {
+        if self.user.role == Role::Admin { Ok(()) } else { Err(ApiError::forbidden("this needs an admin")) }
+    }
+}
+
+pub fn request_token(request: &HttpRequest) -> Option<String> {
+    let header = request
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .map(|token| token.trim().to_owned());
+    header.or_else(|| request.cookie(SESSION_COOKIE).map(|cookie| cookie.value().to_owned()))
+}
+
+impl FromRequest for Caller {
+    type Error = ApiError;
+    type Future = futures_util::future::LocalBoxFuture<'static, Result<Caller, ApiError>>;
+
+    fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let state = request.app_data::<web::Data<AppState>>().cloned();
+        let token = request_token(request);
+        Box::pin(async move {
+            let state = state.ok_or_else(|| ApiError::Internal("app state missing".to_owned()))?;
+            let token = token.filter(|token| !token.is_empty()).ok_or(ApiError::Unauthenticated)?;
+            let token_hash = crate::auth::token_hash(&token);
+            let user = state.store.session_user(&token_hash, state.now()).await?.ok_or(ApiError::Unauthenticated)?;
+            Ok(Caller { user, token_hash })
+        })
+    }
+}
+
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(title = "Switchboard API", description = "Customer-support hub: tickets, messages, people, live events."),
+    components(schemas(error::ErrorBody)),
+    modifiers(&BearerAuth)
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        openapi.security =
+            Some(vec![utoipa::openapi::security::SecurityRequirement::new("bearer", Vec::<String>::new())]);
+    }
+}
+
+fn api_routes(scope: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    auth::routes(scope);
+    tickets::routes(scope);
+    people::routes(scope);
+    settings::routes(scope);
+}
+
+/// The OpenAPI document of everything under `/api/v1`, collected from the handlers' annotations.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let (_, openapi) = actix_web::App::new()
+        .into_utoipa_app()
+        .openapi(ApiDoc::openapi())
+        .service(utoipa_actix_web::scope("/api/v1").configure(api_routes))
+        .split_for_parts();
+    openapi
+}
+
+/// Registers every route, with the extractor error handlers that keep refusals uniform.
+pub fn configure(config: &mut web::ServiceConfig, state: web::Data<AppState>, openapi: Arc<String>) {
+    let limit = state.settings.server.max_body_bytes;
+    let json =
+        web::JsonConfig::default().limit(limit).error_handler(move |error, _| error::json_error(error, limit).into());
+    let query = web::QueryConfig::default().error_handler(|error, _| error::query_error(error).into());
+    let path = web::PathConfig::default().error_handler(|error, _| error::path_error(error).into());
+    config
+        .app_data(state)
+        .app_data(json)
+        .app_data(query)
+        .app_data(path)
+        .service(
+            web::scope("/api/v1")
+                .configure(|scope| api_routes(&mut utoipa_actix_web::service_config::ServiceConfig::new(scope)))
+                .default_service(web::to(|| async { Err::<actix_web::HttpResponse, _>(ApiError::NotFound("route")) })),
+        )
+        .route(
+            "/api/openapi.json",
+            web::get().to(move || {
+                let openapi = openapi.clone();
+                async move {
+                    actix_web::HttpResponse::Ok().content_type("application/json").body(openapi.as_bytes().to_vec())
+                }
+            }),
+        )
+        .configure(ops::routes)
+        .configure(console::routes);
+}

@@ -1,0 +1,363 @@
+//! Users, teams and companies. Staff may read them (assignee pickers, customer cards); only
+//! admins create or change them.
+
+use actix_web::{HttpResponse, get, patch, post, web};
+use garde::Validate;
+use serde::Deserialize;
+use switchboard_actors::domain::*;
+use switchboard_actors::store::*;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use super::error::ErrorBody;
+use super::tickets::Page;
+use super::{ApiError, AppState, Caller};
+
+pub fn routes(config: &mut ServiceConfig) {
+    config
+        .service(list_users)
+        .service(create_user)
+        .service(get_user)
+        .service(update_user)
+        .service(list_teams)
+        .service(create_team)
+        .service(update_team)
+        .service(list_companies)
+        .service(create_company);
+}
+
+/// The shortest password accepted.
+const MIN_PASSWORD: usize = 8;
+/// Agents' default capacity: open conversations held at once.
+pub use crate::DEFAULT_CAPACITY;
+
+fn map_conflict(error: StoreError, code: &'static str, message: &str) -> ApiError {
+    match error {
+        StoreError::Conflict(_) => ApiError::Conflict { code, message: message.to_owned() },
+        StoreError::NotFound => ApiError::invalid("team_ids", "a referenced team, user or company does not exist"),
+        other => other.into(),
+    }
+}
+
+async fn hash(password: String) -> Result<String, ApiError> {
+    web::block(move || crate::auth::hash_password(&password))
+        .await
+        .map_err(|error| ApiError::Internal(error.to_string()))?
+        .map_err(|error| ApiError::Internal(error.to_string()))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct UserFilter {
+    /// Only users with this role.
+    role: Option<Role>,
+}
+
+/// Users of the account (staff only).
+#[utoipa::path(tag = "people", params(UserFilter), responses((status = 200, body = Page<User>), (status = 403, body = ErrorBody)))]
+#[get("/users")]
+async fn list_users(
+    state: web::Data<AppState>,
+    caller: Caller,
+    filter: web::Query<UserFilter>,
+) -> Result<web::Json<Page<User>>, ApiError> {
+    caller.require_staff()?;
+    let items = state.store.list_users(caller.account(), filter.role).await?;
+    Ok(web::Json(Page { items, next: None }))
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateUser {
+    #[garde(email)]
+    pub email: String,
+    #[garde(length(min = 1, max = 200))]
+    pub name: String,
+    #[garde(skip)]
+    pub role: Role,
+    /// Customers may have none (they are reached on their channels); staff need one to log in.
+    #[garde(inner(length(min = MIN_PASSWORD, max = 1024)))]
+    pub password: Option<String>,
+    #[garde(skip)]
+    #[serde(default)]
+    pub team_ids: Vec<TeamId>,
+    #[garde(inner(range(min = 0, max = 1000)))]
+    pub capacity: Option<i64>,
+    #[garde(inner(length(min = 1, max = 64)))]
+    pub time_zone: Option<String>,
+    #[garde(skip)]
+    pub company_id: Option<CompanyId>,
+    #[garde(inner(length(min = 3, max = 32)))]
+    pub phone: Option<String>,
+}
+
+fn valid_time_zone(zone: &str) -> Result<(), ApiError> {
+    jiff::tz::TimeZone::get(zone)
+        .map(|_| ())
+        .map_err(|_| ApiError::invalid("time_zone", format!("unknown time zone `{zone}`")))
+}
+
+/// Create a user (admin only).
+#[utoipa::path(
+    tag = "people",
+    request_body = CreateUser,
+    responses((status = 201, body = User), (status = 403, body = ErrorBody), (status = 409, description = "email_taken", body = ErrorBody), (status = 422, body = ErrorBody))
+)]
+#[post("/users")]
+async fn create_user(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: web::Json<CreateUser>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require_admin()?;
+    let body = body.into_inner();
+    body.validate()?;
+    if body.role.is_staff() && body.password.is_none() {
+        return Err(ApiError::invalid("password", "staff need a password to log in"));
+    }
+    if body.role != Role::Customer && body.company_id.is_some() {
+        return Err(ApiError::invalid("company_id", "only customers belong to companies"));
+    }
+    let time_zone = body.time_zone.unwrap_or_else(|| "UTC".to_owned());
+    valid_time_zone(&time_zone)?;
+    let password_hash = match body.password {
+        Some(password) => Some(hash(password).await?),
+        None => None,
+    };
+    let user = state
+        .store
+        .create_user(NewUser {
+            account_id: caller.account(),
+            email: body.email,
+            name: body.name,
+            role: body.role,
+            password_hash,
+            company_id: body.company_id,
+            team_ids: body.team_ids,
+            capacity: body.capacity.unwrap_or(if body.role.is_staff() { DEFAULT_CAPACITY } else { 0 }),
+            time_zone,
+            phone: body.phone,
+        })
+        .await
+        .map_err(|error| map_conflict(error, "email_taken", "a user with this email already exists"))?;
+    Ok(HttpResponse::Created().json(user))
+}
+
+/// One user (staff, or the user themself).
+#[utoipa::path(tag = "people", params(("id" = i64, Path)), responses((status = 200, body = User), (status = 404, body = ErrorBody)))]
+#[get("/users/{id}")]
+async fn get_user(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<UserId>,
+) -> Result<web::Json<User>, ApiError> {
+    if !caller.user.role.is_staff() && caller.user.id != *id {
+        return Err(ApiError::NotFound("user"));
+    }
+    state.store.user(caller.account(), *id).await?.map(web::Json).ok_or(ApiError::NotFound("user"))
+}
+
+#[derive(Debug, Default, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateUser {
+    #[garde(inner(length(min = 1, max = 200)))]
+    pub name: Option<String>,
+    #[garde(skip)]
+    pub role: Option<Role>,
+    #[garde(inner(length(min = MIN_PASSWORD, max = 1024)))]
+    pub password: Option<String>,
+    #[garde(skip)]
+    pub team_ids: Option<Vec<TeamId>>,
+    #[garde(inner(range(min = 0, max = 1000)))]
+    pub capacity: Option<i64>,
+    #[garde(inner(length(min = 1, max = 64)))]
+    pub time_zone: Option<String>,
+    /// `false` deactivates: the user's sessions end and they can no longer log in.
+    #[garde(skip)]
+    pub active: Option<bool>,
+}
+
+/// Change a user (admin only). Deactivating ends their sessions.
+#[utoipa::path(
+    tag = "people",
+    params(("id" = i64, Path)),
+    request_body = UpdateUser,
+    responses((status = 200, body = User), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody))
+)]
+#[patch("/users/{id}")]
+async fn update_user(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<UserId>,
+    body: web::Json<UpdateUser>,
+) -> Result<web::Json<User>, ApiError> {
+    caller.require_admin()?;
+    let body = body.into_inner();
+    body.validate()?;
+    if *id == caller.user.id && (body.active == Some(false) || body.role.is_some_and(|role| role != Role::Admin)) {
+        return Err(ApiError::Conflict {
+            code: "self_lockout",
+            message: "admins cannot deactivate or demote themselves".to_owned(),
+        });
+    }
+    if let Some(zone) = &body.time_zone {
+        valid_time_zone(zone)?;
+    }
+    let existing = state.store.user(caller.account(), *id).await?.ok_or(ApiError::NotFound("user"))?;
+    let password_hash = match body.password {
+        Some(password) => Some(hash(password).await?),
+        None => None,
+    };
+    let patch = UserPatch {
+        name: body.name,
+        role: body.role,
+        password_hash,
+        team_ids: body.team_ids,
+        capacity: body.capacity,
+        time_zone: body.time_zone,
+        active: body.active,
+        ..UserPatch::default()
+    };
+    let user = state
+        .store
+        .update_user(caller.account(), existing.id, patch)
+        .await
+        .map_err(|error| map_conflict(error, "conflict", "the change conflicts with another user"))?;
+    Ok(web::Json(user))
+}
+
+/// Teams of the account (staff only).
+#[utoipa::path(tag = "people", responses((status = 200, body = Page<Team>), (status = 403, body = ErrorBody)))]
+#[get("/teams")]
+async fn list_teams(state: web::Data<AppState>, caller: Caller) -> Result<web::Json<Page<Team>>, ApiError> {
+    caller.require_staff()?;
+    Ok(web::Json(Page { items: state.store.list_teams(caller.account()).await?, next: None }))
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTeam {
+    #[garde(length(min = 1, max = 100))]
+    pub name: String,
+    #[garde(length(max = 1000))]
+    #[serde(default)]
+    pub description: String,
+    #[garde(skip)]
+    #[serde(default)]
+    pub member_ids: Vec<UserId>,
+}
+
+/// Create a team (admin only).
+#[utoipa::path(
+    tag = "people",
+    request_body = CreateTeam,
+    responses((status = 201, body = Team), (status = 403, body = ErrorBody), (status = 409, description = "team_exists", body = ErrorBody), (status = 422, body = ErrorBody))
+)]
+#[post("/teams")]
+async fn create_team(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: web::Json<CreateTeam>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require_admin()?;
+    let body = body.into_inner();
+    body.validate()?;
+    let team = state
+        .store
+        .create_team(NewTeam {
+            account_id: caller.account(),
+            name: body.name,
+            description: body.description,
+            member_ids: body.member_ids,
+        })
+        .await
+        .map_err(|error| match error {
+            StoreError::NotFound => ApiError::invalid("member_ids", "a member does not exist in this account"),
+            other => map_conflict(other, "team_exists", "a team with this name already exists"),
+        })?;
+    Ok(HttpResponse::Created().json(team))
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateTeam {
+    #[garde(inner(length(min = 1, max = 100)))]
+    pub name: Option<String>,
+    #[garde(inner(length(max = 1000)))]
+    pub description: Option<String>,
+    /// Replaces the member list.
+    #[garde(skip)]
+    pub member_ids: Option<Vec<UserId>>,
+}
+
+/// Rename a team or change its members (admin only).
+#[utoipa::path(
+    tag = "people",
+    params(("id" = i64, Path)),
+    request_body = UpdateTeam,
+    responses((status = 200, body = Team), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody))
+)]
+#[patch("/teams/{id}")]
+async fn update_team(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<TeamId>,
+    body: web::Json<UpdateTeam>,
+) -> Result<web::Json<Team>, ApiError> {
+    caller.require_admin()?;
+    let body = body.into_inner();
+    body.validate()?;
+    state.store.team(caller.account(), *id).await?.ok_or(ApiError::NotFound("team"))?;
+    let patch = TeamPatch { name: body.name, description: body.description, member_ids: body.member_ids };
+    let team = state.store.update_team(caller.account(), *id, patch).await.map_err(|error| match error {
+        StoreError::NotFound => ApiError::invalid("member_ids", "a member does not exist in this account"),
+        other => map_conflict(other, "team_exists", "a team with this name already exists"),
+    })?;
+    Ok(web::Json(team))
+}
+
+/// Companies of the account (staff only).
+#[utoipa::path(tag = "people", responses((status = 200, body = Page<Company>), (status = 403, body = ErrorBody)))]
+#[get("/companies")]
+async fn list_companies(state: web::Data<AppState>, caller: Caller) -> Result<web::Json<Page<Company>>, ApiError> {
+    caller.require_staff()?;
+    Ok(web::Json(Page { items: state.store.list_companies(caller.account()).await?, next: None }))
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateCompany {
+    #[garde(length(min = 1, max = 200))]
+    pub name: String,
+    /// Whether its members may read every ticket of the company.
+    #[garde(skip)]
+    #[serde(default)]
+    pub members_see_company_tickets: bool,
+}
+
+/// Create a company (admin only).
+#[utoipa::path(
+    tag = "people",
+    request_body = CreateCompany,
+    responses((status = 201, body = Company), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody))
+)]
+#[post("/companies")]
+async fn create_company(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: web::Json<CreateCompany>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require_admin()?;
+    let body = body.into_inner();
+    body.validate()?;
+    let company = state
+        .store
+        .create_company(NewCompany {
+            account_id: caller.account(),
+            name: body.name,
+            members_see_company_tickets: body.members_see_company_tickets,
+        })
+        .await
+        .map_err(|error| map_conflict(error, "company_exists", "a company with this name already exists"))?;
+    Ok(HttpResponse::Created().json(company))
+}

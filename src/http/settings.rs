@@ -1,0 +1,164 @@
+//! The account's ticket vocabulary: statuses (custom ones mapped to the five categories), the
+//! urgency × importance priority matrix, typed custom fields and hierarchical categories.
+
+use actix_web::{HttpResponse, get, post, put, web};
+use garde::Validate;
+use serde::{Deserialize, Serialize};
+use switchboard_actors::domain::*;
+use switchboard_actors::store::StoreError;
+use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use super::error::ErrorBody;
+use super::{ApiError, AppState, Caller};
+
+pub fn routes(config: &mut ServiceConfig) {
+    config
+        .service(get_config)
+        .service(put_priority_matrix)
+        .service(put_status)
+        .service(put_custom_field)
+        .service(create_category);
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AccountConfigView {
+    pub statuses: Vec<TicketStatus>,
+    pub priority_matrix: PriorityMatrix,
+    pub custom_fields: Vec<CustomFieldDef>,
+    pub categories: Vec<Category>,
+    pub ticket_types: Vec<String>,
+}
+
+/// The account's statuses, priority matrix, custom fields, categories and ticket types.
+#[utoipa::path(tag = "settings", responses((status = 200, body = AccountConfigView), (status = 403, body = ErrorBody)))]
+#[get("/account/config")]
+async fn get_config(state: web::Data<AppState>, caller: Caller) -> Result<web::Json<AccountConfigView>, ApiError> {
+    caller.require_staff()?;
+    let config = state.account_config(caller.account()).await?;
+    let config = (*config).clone();
+    Ok(web::Json(AccountConfigView {
+        statuses: config.statuses,
+        priority_matrix: config.priority_matrix,
+        custom_fields: config.custom_fields,
+        categories: config.categories,
+        ticket_types: config.ticket_types,
+    }))
+}
+
+/// Replace the priority matrix (admin only). Rows are urgency low→critical, columns importance.
+/// Existing tickets keep their priority until their urgency or importance next changes.
+#[utoipa::path(tag = "settings", request_body = PriorityMatrix, responses((status = 204), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+#[put("/account/priority-matrix")]
+async fn put_priority_matrix(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: web::Json<PriorityMatrix>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require_admin()?;
+    state.store.set_priority_matrix(caller.account(), &body).await?;
+    state.forget_account_config(caller.account());
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StatusRequest {
+    /// Lower-case letters, digits and `_`, e.g. `waiting_on_vendor`.
+    #[garde(length(min = 1, max = 40), pattern(r"^[a-z][a-z0-9_]*$"))]
+    pub key: String,
+    #[garde(length(min = 1, max = 60))]
+    pub label: String,
+    /// The lifecycle category it behaves as. Built-in statuses keep theirs.
+    #[garde(skip)]
+    pub category: StatusCategory,
+}
+
+/// Add a custom status or relabel one (admin only).
+#[utoipa::path(tag = "settings", request_body = StatusRequest, responses((status = 204), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+#[put("/account/statuses")]
+async fn put_status(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: web::Json<StatusRequest>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require_admin()?;
+    let body = body.into_inner();
+    body.validate()?;
+    let status = TicketStatus { key: body.key, label: body.label, category: body.category, builtin: false };
+    state.store.upsert_status(caller.account(), &status).await?;
+    state.forget_account_config(caller.account());
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CustomFieldRequest {
+    #[garde(length(min = 1, max = 40), pattern(r"^[a-z][a-z0-9_]*$"))]
+    pub key: String,
+    #[garde(length(min = 1, max = 60))]
+    pub label: String,
+    #[garde(skip)]
+    pub field_type: FieldType,
+    /// The allowed values of a `select` field.
+    #[garde(length(max = 100), inner(length(min = 1, max = 100)))]
+    #[serde(default)]
+    pub options: Vec<String>,
+}
+
+/// Define or redefine a typed custom field (admin only).
+#[utoipa::path(tag = "settings", request_body = CustomFieldRequest, responses((status = 204), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+#[put("/account/custom-fields")]
+async fn put_custom_field(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: web::Json<CustomFieldRequest>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require_admin()?;
+    let body = body.into_inner();
+    body.validate()?;
+    if (body.field_type == FieldType::Select) == body.options.is_empty() {
+        return Err(ApiError::invalid("options", "select fields need options; other types take none"));
+    }
+    let field = CustomFieldDef { key: body.key, label: body.label, field_type: body.field_type, options: body.options };
+    state.store.upsert_custom_field(caller.account(), &field).await?;
+    state.forget_account_config(caller.account());
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CategoryRequest {
+    #[garde(length(min = 1, max = 100))]
+    pub name: String,
+    /// The parent category, for a sub-category.
+    #[garde(skip)]
+    pub parent_id: Option<CategoryId>,
+}
+
+/// Add a category or sub-category (admin only).
+#[utoipa::path(tag = "settings", request_body = CategoryRequest, responses((status = 201, body = Category), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+#[post("/account/categories")]
+async fn create_category(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: web::Json<CategoryRequest>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require_admin()?;
+    let body = body.into_inner();
+    body.validate()?;
+    if body.name.contains(" / ") {
+        return Err(ApiError::invalid("name", "must not contain ` / ` (it separates levels)"));
+    }
+    let category = state.store.create_category(caller.account(), body.parent_id, &body.name).await.map_err(
+        |error| match error {
+            StoreError::NotFound => ApiError::invalid("parent_id", "no such category"),
+            StoreError::Conflict(_) => {
+                ApiError::Conflict { code: "category_exists", message: "this category already exists".to_owned() }
+            }
+            other => other.into(),
+        },
+    )?;
+    state.forget_account_config(caller.account());
+    Ok(HttpResponse::Created().json(category))
+}

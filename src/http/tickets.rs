@@ -1,0 +1,758 @@
+//! Tickets: list, create, read, change, reply, assign, bulk, and the event log.
+//!
+//! Reads come from the store; every change goes through the ticket's actor. Customers see and act
+//! on their own tickets only (or their company's when the company allows it), never see internal
+//! notes, and cannot change a ticket's properties.
+
+use actix_web::{HttpResponse, get, patch, post, web};
+use base64::Engine as _;
+use garde::Validate;
+use jiff::Timestamp;
+use serde::{Deserialize, Deserializer, Serialize};
+use switchboard_actors::domain::*;
+use switchboard_actors::store::*;
+use switchboard_actors::ticket::{Assignment, CommandContext, NewMessage, TicketCommand, TicketDraft, TicketPatch};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use super::error::ErrorBody;
+use super::{ApiError, AppState, Caller};
+
+pub fn routes(config: &mut ServiceConfig) {
+    config
+        .service(list_tickets)
+        .service(bulk_update)
+        .service(create_ticket)
+        .service(get_ticket)
+        .service(update_ticket)
+        .service(add_message)
+        .service(assign_ticket)
+        .service(ticket_events);
+}
+
+/// Most tickets one bulk request may change.
+const MAX_BULK: usize = 100;
+const DEFAULT_LIMIT: i64 = 50;
+const MAX_LIMIT: i64 = 200;
+/// Events one page of `/events` returns at most.
+const MAX_EVENT_PAGE: i64 = 1000;
+
+/// Distinguishes an absent field (`None`) from an explicit `null` (`Some(None)`).
+fn double_option<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// Pass as `cursor` to get the next page; null on the last page.
+    pub next: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListParams {
+    /// Comma-separated status keys, e.g. `open,pending`.
+    status: Option<String>,
+    /// Comma-separated status categories (`new,open,pending,resolved,closed`).
+    category: Option<String>,
+    /// Comma-separated priorities.
+    priority: Option<String>,
+    /// A user id, `me`, or `none` for unassigned.
+    assignee: Option<String>,
+    team: Option<i64>,
+    tag: Option<String>,
+    requester: Option<i64>,
+    channel: Option<String>,
+    /// Words that must all appear in the subject or a message.
+    q: Option<String>,
+    /// `-updated_at` (default), `updated_at`, `-created_at`, `created_at` or `-priority`.
+    sort: Option<String>,
+    /// Page size, 1–200 (default 50).
+    limit: Option<i64>,
+    /// The `next` value of the previous page.
+    cursor: Option<String>,
+}
+
+fn split_list<T: std::str::FromStr>(field: &str, value: &Option<String>) -> Result<Vec<T>, ApiError>
+where
+    T::Err: std::fmt::Display,
+{
+    value
+        .iter()
+        .flat_map(|text| text.split(','))
+        .map(str::trim)
+        .filter(|part| !part.is_empty())
+        .map(|part| part.parse::<T>().map_err(|error| ApiError::invalid(field, error.to_string())))
+        .collect()
+}
+
+fn encode_cursor(value: i64, id: i64) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{value}:{id}"))
+}
+
+fn decode_cursor(cursor: &str) -> Result<(i64, i64), ApiError> {
+    let bad = || ApiError::invalid("cursor", "not a cursor returned by this API");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(cursor).map_err(|_| bad())?;
+    let text = String::from_utf8(bytes).map_err(|_| bad())?;
+    let (value, id) = text.split_once(':').ok_or_else(bad)?;
+    Ok((value.parse().map_err(|_| bad())?, id.parse().map_err(|_| bad())?))
+}
+
+pub fn page_limit(limit: Option<i64>) -> Result<i64, ApiError> {
+    match limit.unwrap_or(DEFAULT_LIMIT) {
+        limit @ 1..=MAX_LIMIT => Ok(limit),
+        _ => Err(ApiError::invalid("limit", format!("must be between 1 and {MAX_LIMIT}"))),
+    }
+}
+
+/// What the caller may see: staff their whole account, customers their own tickets.
+async fn scope_of(state: &AppState, caller: &Caller) -> Result<TicketScope, ApiError> {
+    if caller.user.role.is_staff() {
+        return Ok(TicketScope::Account);
+    }
+    if let Some(company_id) = caller.user.company_id
+        && let Some(company) = state.store.company(caller.account(), company_id).await?
+        && company.members_see_company_tickets
+    {
+        return Ok(TicketScope::RequesterOrCompany(caller.user.id, company_id));
+    }
+    Ok(TicketScope::Requester(caller.user.id))
+}
+
+fn in_scope(scope: &TicketScope, ticket: &Ticket) -> bool {
+    match scope {
+        TicketScope::Account => true,
+        TicketScope::Requester(user) => ticket.requester_id == *user,
+        TicketScope::RequesterOrCompany(user, company) => {
+            ticket.requester_id == *user || ticket.company_id == Some(*company)
+        }
+    }
+}
+
+/// Loads a ticket the caller may see; anything else (missing, other account, not theirs) is 404,
+/// so ids of other people's tickets are not revealed.
+async fn visible_ticket(state: &AppState, caller: &Caller, id: TicketId) -> Result<Ticket, ApiError> {
+    let ticket = state.store.ticket(id).await?.filter(|ticket| ticket.account_id == caller.account());
+    let scope = scope_of(state, caller).await?;
+    ticket.filter(|ticket| in_scope(&scope, ticket)).ok_or(ApiError::NotFound("ticket"))
+}
+
+/// List tickets the caller may see, filtered, sorted and paged.
+#[utoipa::path(
+    tag = "tickets",
+    params(ListParams),
+    responses((status = 200, body = Page<Ticket>), (status = 400, body = ErrorBody), (status = 422, body = ErrorBody))
+)]
+#[get("/tickets")]
+async fn list_tickets(
+    state: web::Data<AppState>,
+    caller: Caller,
+    params: web::Query<ListParams>,
+) -> Result<web::Json<Page<Ticket>>, ApiError> {
+    let params = params.into_inner();
+    let mut query = TicketQuery::new(caller.account());
+    query.scope = scope_of(&state, &caller).await?;
+    query.statuses = split_list("status", &params.status)?;
+    query.categories = split_list("category", &params.category)?;
+    query.priorities = split_list("priority", &params.priority)?;
+    query.assignee = match params.assignee.as_deref() {
+        None | Some("") => None,
+        Some("me") => Some(AssigneeFilter::User(caller.user.id)),
+        Some("none") => Some(AssigneeFilter::Unassigned),
+        Some(id) => Some(AssigneeFilter::User(
+            id.parse().map_err(|_| ApiError::invalid("assignee", "must be a user id, `me` or `none`"))?,
+        )),
+    };
+    query.team_id = params.team;
+    query.tag = params.tag.filter(|tag| !tag.trim().is_empty());
+    query.requester_id = params.requester;
+    query.channel = split_list::<Channel>("channel", &params.channel)?.into_iter().next();
+    query.text = params.q.filter(|q| !q.trim().is_empty());
+    query.sort = match params.sort.as_deref().unwrap_or("-updated_at") {
+        "-updated_at" => TicketSort::UpdatedDesc,
+        "updated_at" => TicketSort::UpdatedAsc,
+        "-created_at" => TicketSort::CreatedDesc,
+        "created_at" => TicketSort::CreatedAsc,
+        "-priority" => TicketSort::PriorityDesc,
+        other => {
+            return Err(ApiError::invalid(
+                "sort",
+                format!("unknown sort `{other}`; use -updated_at, updated_at, -created_at, created_at or -priority"),
+            ));
+        }
+    };
+    query.after = params.cursor.as_deref().map(decode_cursor).transpose()?;
+    query.limit = page_limit(params.limit)? + 1;
+    let mut items = state.store.list_tickets(&query).await?;
+    let next = if items.len() as i64 >= query.limit {
+        items.truncate((query.limit - 1) as usize);
+        items.last().map(|last| encode_cursor(query.sort.key(last), last.id))
+    } else {
+        None
+    };
+    Ok(web::Json(Page { items, next }))
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTicket {
+    #[garde(length(min = 1, max = 500))]
+    pub subject: String,
+    /// The first message: the customer's description of the problem.
+    #[garde(length(max = 65536))]
+    pub body: Option<String>,
+    /// Staff only: the customer the ticket is for (or give `requester_email`).
+    #[garde(skip)]
+    pub requester_id: Option<UserId>,
+    /// Staff only: found or created as a customer.
+    #[garde(inner(email))]
+    pub requester_email: Option<String>,
+    #[garde(inner(length(min = 1, max = 200)))]
+    pub requester_name: Option<String>,
+    #[garde(skip)]
+    pub channel: Option<Channel>,
+    #[garde(skip)]
+    pub status: Option<String>,
+    #[garde(skip)]
+    pub urgency: Option<Level>,
+    #[garde(skip)]
+    pub importance: Option<Level>,
+    #[garde(skip)]
+    pub ticket_type: Option<String>,
+    #[garde(skip)]
+    pub category_id: Option<CategoryId>,
+    #[garde(length(max = 50))]
+    #[serde(default)]
+    pub tags: Vec<String>,
+    #[garde(skip)]
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub custom_fields: CustomFields,
+    #[garde(skip)]
+    pub assignee_id: Option<UserId>,
+    #[garde(skip)]
+    pub team_id: Option<TeamId>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TicketWithMessages {
+    #[serde(flatten)]
+    pub ticket: Ticket,
+    pub messages: Vec<Message>,
+}
+
+/// Open a ticket. Customers open their own; staff open one for a customer.
+#[utoipa::path(
+    tag = "tickets",
+    request_body = CreateTicket,
+    responses(
+        (status = 201, body = TicketWithMessages),
+        (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)
+    )
+)]
+#[post("/tickets")]
+async fn create_ticket(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: web::Json<CreateTicket>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    body.validate()?;
+    let account = caller.account();
+    let staff = caller.user.role.is_staff();
+    if !staff {
+        let privileged = [
+            ("requester_id", body.requester_id.is_some()),
+            ("requester_email", body.requester_email.is_some()),
+            ("status", body.status.is_some()),
+            ("assignee_id", body.assignee_id.is_some()),
+            ("team_id", body.team_id.is_some()),
+            ("tags", !body.tags.is_empty()),
+            ("custom_fields", !body.custom_fields.is_empty()),
+        ];
+        if let Some((field, _)) = privileged.iter().find(|(_, set)| *set) {
+            return Err(ApiError::forbidden(format!("customers cannot set `{field}`")));
+        }
+    }
+    let requester = if staff { resolve_requester(&state, account, &body).await? } else { caller.user.clone() };
+    if let Some(assignee) = body.assignee_id {
+        staff_member(&state, account, assignee).await?;
+    }
+    if let Some(team) = body.team_id {
+        state.store.team(account, team).await?.ok_or_else(|| ApiError::invalid("team_id", "no such team"))?;
+    }
+    let config = state.account_config(account).await?;
+    let draft = TicketDraft {
+        account_id: account,
+        subject: body.subject,
+        body: body.body,
+        body_kind: MessageKind::Customer,
+        status: body.status,
+        urgency: body.urgency.unwrap_or(Level::Medium),
+        importance: body.importance.unwrap_or(Level::Medium),
+        ticket_type: body.ticket_type,
+        category_id: body.category_id,
+        tags: body.tags,
+        custom_fields: body.custom_fields,
+        channel: body.channel.unwrap_or(if staff { Channel::Api } else { Channel::Web }),
+        requester_id: requester.id,
+        company_id: requester.company_id,
+        assignee_id: body.assignee_id,
+        team_id: body.team_id,
+        created_by: Some(caller.user.id),
+    };
+    let outcome = state.tickets.create(draft, &config).await?;
+    metrics::counter!("switchboard_tickets_created_total").increment(1);
+    let messages = switchboard_actors::ticket::messages_of(&outcome.events);
+    Ok(HttpResponse::Created().json(TicketWithMessages { ticket: outcome.ticket, messages }))
+}
+
+async fn resolve_requester(state: &AppState, account: AccountId, body: &CreateTicket) -> Result<User, ApiError> {
+    match (&body.requester_id, &body.requester_email) {
+        (Some(id), _) => state
+            .store
+            .user(account, *id)
+            .await?
+            .filter(|user| user.role == Role::Customer)
+            .ok_or_else(|| ApiError::invalid("requester_id", "no such customer")),
+        (None, Some(email)) => {
+            if let Some(existing) = state.store.user_credentials(email).await? {
+                if existing.user.account_id != account || existing.user.role != Role::Customer {
+                    return Err(ApiError::invalid(
+                        "requester_email",
+                        "this email belongs to a user who is not a customer here",
+                    ));
+                }
+                return Ok(existing.user);
+            }
+            let name =
+                body.requester_name.clone().unwrap_or_else(|| email.split('@').next().unwrap_or(email).to_owned());
+            Ok(state
+                .store
+                .create_user(NewUser {
+                    account_id: account,
+                    email: email.clone(),
+                    name,
+                    role: Role::Customer,
+                    password_hash: None,
+                    company_id: None,
+                    team_ids: Vec::new(),
+                    capacity: 0,
+                    time_zone: "UTC".to_owned(),
+                    phone: None,
+                })
+                .await?)
+        }
+        (None, None) => {
+            Err(ApiError::invalid("requester_id", "staff must name the customer: requester_id or requester_email"))
+        }
+    }
+}
+
+async fn staff_member(state: &AppState, account: AccountId, id: UserId) -> Result<User, ApiError> {
+    state
+        .store
+        .user(account, id)
+        .await?
+        .filter(|user| user.role.is_staff() && user.active)
+        .ok_or_else(|| ApiError::invalid("assignee_id", "no such active agent"))
+}
+
+/// A ticket with its messages (customers do not see internal notes).
+#[utoipa::path(
+    tag = "tickets",
+    params(("id" = i64, Path, description = "ticket id")),
+    responses((status = 200, body = TicketWithMessages), (status = 404, body = ErrorBody))
+)]
+#[get("/tickets/{id}")]
+async fn get_ticket(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<TicketId>,
+) -> Result<web::Json<TicketWithMessages>, ApiError> {
+    let ticket = visible_ticket(&state, &caller, *id).await?;
+    let mut messages = state.store.ticket_messages(ticket.id).await?;
+    if !caller.user.role.is_staff() {
+        messages.retain(|message| !message.is_internal());
+    }
+    Ok(web::Json(TicketWithMessages { ticket, messages }))
+}
+
+#[derive(Debug, Default, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PatchTicket {
+    #[garde(inner(length(min = 1, max = 500)))]
+    pub subject: Option<String>,
+    #[garde(skip)]
+    pub status: Option<String>,
+    #[garde(skip)]
+    pub urgency: Option<Level>,
+    #[garde(skip)]
+    pub importance: Option<Level>,
+    /// `null` clears it.
+    #[garde(skip)]
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub ticket_type: Option<Option<String>>,
+    /// `null` clears it.
+    #[garde(skip)]
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<i64>)]
+    pub category_id: Option<Option<CategoryId>>,
+    /// Replaces the whole tag set.
+    #[garde(inner(length(max = 50)))]
+    pub tags: Option<Vec<String>>,
+    #[garde(length(max = 50))]
+    #[serde(default)]
+    pub add_tags: Vec<String>,
+    #[garde(length(max = 50))]
+    #[serde(default)]
+    pub remove_tags: Vec<String>,
+    /// Merged into the current values; `null` removes a field.
+    #[garde(skip)]
+    #[schema(value_type = Option<Object>)]
+    pub custom_fields: Option<CustomFields>,
+    /// Snooze until then (the ticket reopens when it passes); `null` ends a snooze.
+    #[garde(skip)]
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub snooze_until: Option<Option<Timestamp>>,
+    /// Refuse with 409 `stale_seq` unless the ticket's seq is still this.
+    #[garde(skip)]
+    pub expected_seq: Option<i64>,
+}
+
+impl PatchTicket {
+    fn into_patch(self) -> (TicketPatch, Option<i64>) {
+        (
+            TicketPatch {
+                subject: self.subject,
+                status: self.status,
+                urgency: self.urgency,
+                importance: self.importance,
+                ticket_type: self.ticket_type,
+                category_id: self.category_id,
+                tags: self.tags,
+                add_tags: self.add_tags,
+                remove_tags: self.remove_tags,
+                custom_fields: self.custom_fields,
+                snooze_until: self.snooze_until,
+            },
+            self.expected_seq,
+        )
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChangeOutcome {
+    pub ticket: Ticket,
+    /// The events this request appended, in seq order (empty when nothing changed).
+    pub events: Vec<TicketEvent>,
+}
+
+async fn context(state: &AppState, caller: &Caller, expected_seq: Option<i64>) -> Result<CommandContext, ApiError> {
+    Ok(CommandContext {
+        actor_id: Some(caller.user.id),
+        config: state.account_config(caller.account()).await?,
+        expected_seq,
+    })
+}
+
+/// Change a ticket's properties (staff only).
+#[utoipa::path(
+    tag = "tickets",
+    params(("id" = i64, Path, description = "ticket id")),
+    request_body = PatchTicket,
+    responses(
+        (status = 200, body = ChangeOutcome), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, description = "stale_seq or ticket_closed", body = ErrorBody), (status = 422, body = ErrorBody)
+    )
+)]
+#[patch("/tickets/{id}")]
+async fn update_ticket(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<TicketId>,
+    body: web::Json<PatchTicket>,
+) -> Result<web::Json<ChangeOutcome>, ApiError> {
+    caller.require_staff()?;
+    let body = body.into_inner();
+    body.validate()?;
+    let ticket = visible_ticket(&state, &caller, *id).await?;
+    let (patch, expected_seq) = body.into_patch();
+    let context = context(&state, &caller, expected_seq).await?;
+    let outcome = state.tickets.execute(ticket.id, TicketCommand::Update(patch), context).await?;
+    Ok(web::Json(ChangeOutcome { ticket: outcome.ticket, events: outcome.events }))
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PostMessage {
+    #[garde(length(max = 65536))]
+    pub body: String,
+    /// Staff only: an internal note, never shown to the customer.
+    #[garde(skip)]
+    #[serde(default)]
+    pub internal: bool,
+    /// Defaults to the ticket's channel.
+    #[garde(skip)]
+    pub channel: Option<Channel>,
+    /// Staff only: status to set with the message ("send and resolve").
+    #[garde(skip)]
+    pub then_status: Option<String>,
+    /// Refuse with 409 `stale_seq` unless the ticket's seq is still this.
+    #[garde(skip)]
+    pub expected_seq: Option<i64>,
+}
+
+/// Add a public reply or internal note (staff), or a customer message (the requester).
+#[utoipa::path(
+    tag = "tickets",
+    params(("id" = i64, Path, description = "ticket id")),
+    request_body = PostMessage,
+    responses(
+        (status = 201, body = ChangeOutcome), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)
+    )
+)]
+#[post("/tickets/{id}/messages")]
+async fn add_message(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<TicketId>,
+    body: web::Json<PostMessage>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    body.validate()?;
+    let staff = caller.user.role.is_staff();
+    if !staff && (body.internal || body.then_status.is_some()) {
+        return Err(ApiError::forbidden("customers cannot write internal notes or set a status"));
+    }
+    let ticket = visible_ticket(&state, &caller, *id).await?;
+    let kind = match (staff, body.internal) {
+        (false, _) => MessageKind::Customer,
+        (true, true) => MessageKind::Note,
+        (true, false) => MessageKind::Reply,
+    };
+    let message = NewMessage {
+        kind,
+        body: body.body,
+        channel: body.channel,
+        attachments: Vec::new(),
+        then_status: body.then_status,
+    };
+    let context = context(&state, &caller, body.expected_seq).await?;
+    let outcome = state.tickets.execute(ticket.id, TicketCommand::AddMessage(message), context).await?;
+    metrics::counter!("switchboard_messages_added_total", "kind" => kind.as_str()).increment(1);
+    Ok(HttpResponse::Created().json(ChangeOutcome { ticket: outcome.ticket, events: outcome.events }))
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AssignRequest {
+    /// An active agent, supervisor or admin; `null` unassigns; absent keeps the current one.
+    #[garde(skip)]
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<i64>)]
+    pub assignee_id: Option<Option<UserId>>,
+    /// `null` removes the team; absent keeps the current one.
+    #[garde(skip)]
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<i64>)]
+    pub team_id: Option<Option<TeamId>>,
+    #[garde(inner(length(max = 500)))]
+    pub reason: Option<String>,
+}
+
+async fn assignment(
+    state: &AppState,
+    caller: &Caller,
+    ticket: &Ticket,
+    body: &AssignRequest,
+) -> Result<Assignment, ApiError> {
+    let assignee_id = body.assignee_id.unwrap_or(ticket.assignee_id);
+    let team_id = body.team_id.unwrap_or(ticket.team_id);
+    if body.assignee_id.is_none() && body.team_id.is_none() {
+        return Err(ApiError::invalid("assignee_id", "give assignee_id, team_id or both"));
+    }
+    if let Some(Some(assignee)) = body.assignee_id {
+        staff_member(state, caller.account(), assignee).await?;
+    }
+    if let Some(Some(team)) = body.team_id {
+        state.store.team(caller.account(), team).await?.ok_or_else(|| ApiError::invalid("team_id", "no such team"))?;
+    }
+    Ok(Assignment { assignee_id, team_id, reason: body.reason.clone() })
+}
+
+/// Assign a ticket to an agent and/or a team, with a reason.
+#[utoipa::path(
+    tag = "tickets",
+    params(("id" = i64, Path, description = "ticket id")),
+    request_body = AssignRequest,
+    responses((status = 200, body = ChangeOutcome), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody))
+)]
+#[post("/tickets/{id}/assign")]
+async fn assign_ticket(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<TicketId>,
+    body: web::Json<AssignRequest>,
+) -> Result<web::Json<ChangeOutcome>, ApiError> {
+    caller.require_staff()?;
+    let body = body.into_inner();
+    body.validate()?;
+    let ticket = visible_ticket(&state, &caller, *id).await?;
+    let assignment = assignment(&state, &caller, &ticket, &body).await?;
+    let context = context(&state, &caller, None).await?;
+    let outcome = state.tickets.execute(ticket.id, TicketCommand::Assign(assignment), context).await?;
+    Ok(web::Json(ChangeOutcome { ticket: outcome.ticket, events: outcome.events }))
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BulkRequest {
+    #[garde(length(min = 1, max = 100))]
+    pub ids: Vec<TicketId>,
+    #[garde(dive)]
+    pub patch: Option<PatchTicket>,
+    #[garde(dive)]
+    pub assign: Option<AssignRequest>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BulkItem {
+    pub id: TicketId,
+    /// The new seq when the change applied.
+    pub seq: Option<i64>,
+    /// Why this ticket was not changed.
+    pub error: Option<ErrorBody>,
+}
+
+/// Apply one change to up to 100 tickets. Everything is checked before anything is written;
+/// each ticket is then changed on its own and reported on its own.
+#[utoipa::path(
+    tag = "tickets",
+    request_body = BulkRequest,
+    responses((status = 200, body = Page<BulkItem>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody))
+)]
+#[post("/tickets/bulk")]
+async fn bulk_update(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: web::Json<BulkRequest>,
+) -> Result<web::Json<Page<BulkItem>>, ApiError> {
+    caller.require_staff()?;
+    let body = body.into_inner();
+    body.validate()?;
+    if body.patch.is_none() && body.assign.is_none() {
+        return Err(ApiError::invalid("patch", "give a patch, an assign, or both"));
+    }
+    let mut ids = body.ids.clone();
+    ids.sort_unstable();
+    ids.dedup();
+    debug_assert!(ids.len() <= MAX_BULK);
+    let mut tickets = Vec::with_capacity(ids.len());
+    for id in &ids {
+        tickets.push(visible_ticket(&state, &caller, *id).await?);
+    }
+    let mut assignments = Vec::new();
+    if let Some(assign) = &body.assign {
+        for ticket in &tickets {
+            assignments.push(assignment(&state, &caller, ticket, assign).await?);
+        }
+    }
+    let context = context(&state, &caller, None).await?;
+    let patch = body.patch.map(|patch| patch.into_patch().0);
+    if let Some(patch) = &patch {
+        // Validate against the first ticket without writing, so a bad value fails the whole request.
+        if let Some(first) = tickets.first() {
+            first.decide(&TicketCommand::Update(patch.clone()), &context, state.now())?;
+        }
+    }
+    let mut items = Vec::with_capacity(tickets.len());
+    for (index, ticket) in tickets.iter().enumerate() {
+        let mut result = Ok(ticket.seq);
+        if let Some(patch) = &patch {
+            result = state
+                .tickets
+                .execute(ticket.id, TicketCommand::Update(patch.clone()), context.clone())
+                .await
+                .map(|outcome| outcome.ticket.seq);
+        }
+        if let (Ok(_), Some(assignment)) = (&result, assignments.get(index)) {
+            result = state
+                .tickets
+                .execute(ticket.id, TicketCommand::Assign(assignment.clone()), context.clone())
+                .await
+                .map(|outcome| outcome.ticket.seq);
+        }
+        items.push(match result {
+            Ok(seq) => BulkItem { id: ticket.id, seq: Some(seq), error: None },
+            Err(error) => {
+                let error = ApiError::from(error);
+                BulkItem {
+                    id: ticket.id,
+                    seq: None,
+                    error: Some(ErrorBody { error: error.code(), message: error.to_string(), field: None }),
+                }
+            }
+        });
+    }
+    Ok(web::Json(Page { items, next: None }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct EventParams {
+    /// Return events with a seq greater than this (default 0: from the start).
+    after: Option<i64>,
+    /// At most this many (1–1000, default 1000).
+    limit: Option<i64>,
+}
+
+/// The ticket's event log after a seq, in order. Customers see internal notes as `private`
+/// entries, so their seq stays gap-free.
+#[utoipa::path(
+    tag = "tickets",
+    params(("id" = i64, Path, description = "ticket id"), EventParams),
+    responses((status = 200, body = Page<TicketEvent>), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody))
+)]
+#[get("/tickets/{id}/events")]
+async fn ticket_events(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<TicketId>,
+    params: web::Query<EventParams>,
+) -> Result<web::Json<Page<serde_json::Value>>, ApiError> {
+    let ticket = visible_ticket(&state, &caller, *id).await?;
+    let after = params.after.unwrap_or(0);
+    if after < 0 {
+        return Err(ApiError::invalid("after", "must be 0 or more"));
+    }
+    let limit = match params.limit.unwrap_or(MAX_EVENT_PAGE) {
+        limit @ 1..=MAX_EVENT_PAGE => limit,
+        _ => return Err(ApiError::invalid("limit", format!("must be between 1 and {MAX_EVENT_PAGE}"))),
+    };
+    let events = state.store.ticket_events(ticket.id, after, limit).await?;
+    let staff = caller.user.role.is_staff();
+    let next = (events.len() as i64 == limit).then(|| events.last().map(|event| event.seq.to_string())).flatten();
+    let items = events.into_iter().map(|event| event_for(staff, event)).collect();
+    Ok(web::Json(Page { items, next }))
+}
+
+/// An event as `caller` may see it: internal notes become `{"type": "private"}` for customers.
+pub fn event_for(staff: bool, event: TicketEvent) -> serde_json::Value {
+    let private = matches!(&event.kind, EventKind::MessageAdded { message } if message.is_internal());
+    if private && !staff {
+        serde_json::json!({
+            "ticket_id": event.ticket_id, "account_id": event.account_id, "seq": event.seq,
+            "at": event.at, "actor_id": null, "type": "private"
+        })
+    } else {
+        serde_json::to_value(event).unwrap_or_default()
+    }
+}

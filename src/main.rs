@@ -1,0 +1,68 @@
+//! `switchboard`: parses the command line and runs the chosen command.
+
+use std::net::TcpListener;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::Parser as _;
+use switchboard::app::{self, Core};
+use switchboard::cli::{Cli, Command, ConfigCommand, UserCommand};
+use switchboard::config::Settings;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let settings = match Settings::load(cli.config.as_deref()) {
+        Ok(settings) => settings,
+        Err(error) => {
+            eprintln!("switchboard: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    switchboard::telemetry::init_logs(&settings.log);
+    // One TLS crypto provider for the whole binary (ring); see ARCHITECTURE.md.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("switchboard: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(execute(cli.command.unwrap_or(Command::Serve), settings)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("switchboard: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn execute(command: Command, settings: Settings) -> anyhow::Result<()> {
+    match command {
+        Command::Serve => {
+            let listener = TcpListener::bind(&settings.server.listen)
+                .with_context(|| format!("cannot listen on {}", settings.server.listen))?;
+            let metrics = switchboard::telemetry::init_metrics();
+            app::run(settings, listener, metrics, app::shutdown_signal()).await
+        }
+        Command::Migrate => {
+            switchboard::storage::open(&settings.store_settings()).await?;
+            println!("database is up to date");
+            Ok(())
+        }
+        Command::User { command: UserCommand::Add { email, password, role, name, account } } => {
+            let store = switchboard::storage::open(&settings.store_settings()).await?.store;
+            switchboard::cli::user_add(store.as_ref(), &email, &password, role, name, account).await
+        }
+        Command::Demo => {
+            let core = Core::start(&settings).await?;
+            let result = switchboard::demo::seed(&core.store, &core.tickets).await;
+            core.stop().await;
+            result
+        }
+        Command::Config { command: ConfigCommand::Check } => {
+            switchboard::cli::config_check(&settings);
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,133 @@
+//! The group-commit writer: ticket writes from many actors queue here and are written by one
+//! task in shared transactions. A batch closes when the queue is empty (after an optional short
+//! linger while under load) or holds `max_batch` writes; every caller is answered only after its
+//! batch committed. If a batch fails, its writes are retried one per transaction, so one bad
+//! write (a seq conflict) fails alone.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use switchboard_actors::store::{StoreError, StoreResult, TicketCommit, TicketIdentity};
+use tokio::sync::{mpsc, oneshot};
+
+#[derive(Debug)]
+pub enum WriteOp {
+    Create(TicketCommit),
+    Commit(TicketCommit),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteOutcome {
+    Created(TicketIdentity),
+    Committed,
+}
+
+/// A backend that can apply several writes in one transaction.
+#[async_trait::async_trait]
+pub trait BatchWriter: Send + Sync + 'static {
+    /// Applies all of `ops` in one transaction and commits it; all or nothing.
+    async fn write_batch(&self, ops: &mut [WriteOp]) -> StoreResult<Vec<WriteOutcome>>;
+}
+
+#[derive(Clone, Debug)]
+pub struct GroupCommitSettings {
+    /// Most writes in one transaction.
+    pub max_batch: usize,
+    /// While the previous batch had company, wait up to this long for more writes before
+    /// committing: fewer, larger transactions under load, no added latency when idle.
+    pub linger: Duration,
+    /// Writes that may wait for the writer before callers are slowed down.
+    pub queue: usize,
+}
+
+impl Default for GroupCommitSettings {
+    fn default() -> Self {
+        GroupCommitSettings { max_batch: 512, linger: Duration::from_millis(2), queue: 65_536 }
+    }
+}
+
+struct Pending {
+    op: WriteOp,
+    reply: oneshot::Sender<StoreResult<WriteOutcome>>,
+}
+
+/// The handle writers submit through; cheap to clone.
+#[derive(Clone)]
+pub struct GroupCommit {
+    sender: mpsc::Sender<Pending>,
+}
+
+impl GroupCommit {
+    pub fn start(writer: Arc<dyn BatchWriter>, settings: GroupCommitSettings) -> GroupCommit {
+        let (sender, receiver) = mpsc::channel(settings.queue);
+        tokio::spawn(run(writer, receiver, settings));
+        GroupCommit { sender }
+    }
+
+    /// Queues `op` and waits until the transaction holding it committed (or failed).
+    pub async fn submit(&self, op: WriteOp) -> StoreResult<WriteOutcome> {
+        let (reply, answer) = oneshot::channel();
+        self.sender
+            .send(Pending { op, reply })
+            .await
+            .map_err(|_| StoreError::Unavailable("the writer has stopped".to_owned()))?;
+        answer.await.map_err(|_| StoreError::Unavailable("the writer stopped before committing".to_owned()))?
+    }
+}
+
+async fn run(writer: Arc<dyn BatchWriter>, mut receiver: mpsc::Receiver<Pending>, settings: GroupCommitSettings) {
+    let mut busy = false;
+    while let Some(first) = receiver.recv().await {
+        let mut batch = vec![first];
+        let deadline = Instant::now() + settings.linger;
+        while batch.len() < settings.max_batch {
+            match receiver.try_recv() {
+                Ok(pending) => batch.push(pending),
+                Err(_) if busy && Instant::now() < deadline => {
+                    match tokio::time::timeout_at(deadline.into(), receiver.recv()).await {
+                        Ok(Some(pending)) => batch.push(pending),
+                        _ => break,
+                    }
+                }
+                Err(_) => break,
+            }
+        }
+        busy = batch.len() > 1;
+        write(&*writer, batch).await;
+    }
+}
+
+async fn write(writer: &dyn BatchWriter, batch: Vec<Pending>) {
+    let started = Instant::now();
+    let size = batch.len();
+    let (mut ops, replies): (Vec<WriteOp>, Vec<_>) =
+        batch.into_iter().map(|pending| (pending.op, pending.reply)).unzip();
+    match writer.write_batch(&mut ops).await {
+        Ok(outcomes) => {
+            metrics::histogram!("switchboard_store_batch_size").record(size as f64);
+            metrics::histogram!("switchboard_store_commit_seconds").record(started.elapsed().as_secs_f64());
+            for (reply, outcome) in replies.into_iter().zip(outcomes) {
+                let _ = reply.send(Ok(outcome));
+            }
+        }
+        Err(error) if size == 1 => {
+            metrics::counter!("switchboard_store_write_failures_total").increment(1);
+            if let Some(reply) = replies.into_iter().next() {
+                let _ = reply.send(Err(error));
+            }
+        }
+        Err(error) => {
+            tracing::debug!(%error, size, "batch failed; retrying its writes one by one");
+            for (op, reply) in ops.into_iter().zip(replies) {
+                let mut single = [op];
+                let result = writer.write_batch(&mut single).await.and_then(|mut outcomes| {
+                    outcomes.pop().ok_or_else(|| StoreError::Internal("writer returned no outcome".to_owned()))
+                });
+                if result.is_err() {
+                    metrics::counter!("switchboard_store_write_failures_total").increment(1);
+                }
+                let _ = reply.send(result);
+            }
+        }
+    }
+}

@@ -1,0 +1,113 @@
+//! Storage: the [`Store`] implementations for SQLite (default) and PostgreSQL, chosen from the
+//! database URL; embedded migrations; and the group-commit writer both use for ticket writes.
+
+pub mod group_commit;
+pub mod postgres;
+mod sql;
+pub mod sqlite;
+
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use jiff::Timestamp;
+use switchboard_actors::store::{Store, StoreError};
+
+pub use group_commit::GroupCommitSettings;
+
+/// How to open the store.
+#[derive(Clone, Debug)]
+pub struct StoreSettings {
+    pub url: String,
+    /// Connections for reads and non-ticket writes.
+    pub max_connections: u32,
+    /// How long SQLite waits for a lock before failing a statement.
+    pub busy_timeout: Duration,
+    pub group_commit: GroupCommitSettings,
+}
+
+/// An open store, with the backend-specific operations the server needs besides [`Store`].
+#[derive(Clone)]
+pub struct OpenStore {
+    pub store: Arc<dyn Store>,
+    pub backend: Backend,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("unsupported database URL `{0}`: use sqlite://PATH or postgres://USER@HOST/DB")]
+    UnsupportedUrl(String),
+    #[error("cannot create the database directory {path}: {source}")]
+    CreateDir { path: String, source: std::io::Error },
+    #[error("cannot connect to the database: {0}")]
+    Connect(#[source] sqlx::Error),
+    #[error("migrating the database failed: {0}")]
+    Migrate(#[source] sqlx::migrate::MigrateError),
+}
+
+pub fn backend_of(url: &str) -> Result<Backend, OpenError> {
+    if url.starts_with("sqlite:") {
+        Ok(Backend::Sqlite)
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Backend::Postgres)
+    } else {
+        Err(OpenError::UnsupportedUrl(url.to_owned()))
+    }
+}
+
+/// Connects, applies pending migrations, and starts the group-commit writer.
+pub async fn open(settings: &StoreSettings) -> Result<OpenStore, OpenError> {
+    match backend_of(&settings.url)? {
+        Backend::Sqlite => {
+            let store = sqlite::SqliteStore::open(settings).await?;
+            Ok(OpenStore { store: Arc::new(store), backend: Backend::Sqlite })
+        }
+        Backend::Postgres => {
+            let store = postgres::PostgresStore::open(settings).await?;
+            Ok(OpenStore { store: Arc::new(store), backend: Backend::Postgres })
+        }
+    }
+}
+
+pub(crate) fn db_error(error: sqlx::Error) -> StoreError {
+    match &error {
+        sqlx::Error::Database(database) if database.is_unique_violation() => {
+            StoreError::Conflict(database.message().to_owned())
+        }
+        sqlx::Error::Database(database) if database.is_foreign_key_violation() => StoreError::NotFound,
+        sqlx::Error::RowNotFound => StoreError::NotFound,
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_) => {
+            StoreError::Unavailable(error.to_string())
+        }
+        _ => StoreError::Internal(error.to_string()),
+    }
+}
+
+pub(crate) fn millis(at: Timestamp) -> i64 {
+    at.as_millisecond()
+}
+
+pub(crate) fn from_millis(ms: i64) -> Result<Timestamp, StoreError> {
+    Timestamp::from_millisecond(ms).map_err(|error| StoreError::Internal(format!("bad timestamp {ms}: {error}")))
+}
+
+pub(crate) fn json_text<T: serde::Serialize + ?Sized>(value: &T) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|error| StoreError::Internal(format!("encoding JSON: {error}")))
+}
+
+pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, StoreError> {
+    serde_json::from_str(text).map_err(|error| StoreError::Internal(format!("decoding stored JSON: {error}")))
+}
+
+pub(crate) fn parse_text<T: FromStr>(text: String) -> Result<T, StoreError>
+where
+    T::Err: std::fmt::Display,
+{
+    text.parse().map_err(|error: T::Err| StoreError::Internal(format!("decoding stored value: {error}")))
+}

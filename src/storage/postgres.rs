@@ -1,0 +1,34 @@
+//! The PostgreSQL backend, for more than one node: every node shares the same database, and the
+//! unique `(ticket_id, seq)` fences writers that lost ownership of a ticket.
+
+use std::sync::Arc;
+
+use sqlx::postgres::{PgPool, PgPoolOptions};
+
+use super::group_commit::GroupCommit;
+use super::{OpenError, StoreSettings};
+
+pub struct PostgresStore {
+    pool: PgPool,
+    writes: GroupCommit,
+}
+
+struct PostgresBatches {
+    pool: PgPool,
+}
+
+impl PostgresStore {
+    pub async fn open(settings: &StoreSettings) -> Result<PostgresStore, OpenError> {
+        let pool = PgPoolOptions::new()
+            .max_connections(settings.max_connections.max(2))
+            .connect(&settings.url)
+            .await
+            .map_err(OpenError::Connect)?;
+        sqlx::migrate!("./migrations/postgres").run(&pool).await.map_err(OpenError::Migrate)?;
+        let writes =
+            GroupCommit::start(Arc::new(PostgresBatches { pool: pool.clone() }), settings.group_commit.clone());
+        Ok(PostgresStore { pool, writes })
+    }
+}
+
+super::sql::shared_sql!(sqlx::Postgres, PostgresStore, PostgresBatches, "BEGIN");

@@ -1,0 +1,1097 @@
+//! The SQL both backends share. SQLite and PostgreSQL accept the same statements here (`$N`
+//! placeholders, `RETURNING`, `ON CONFLICT`), so the [`Store`] and [`BatchWriter`] impls are
+//! written once in [`shared_sql!`] and instantiated per backend with its concrete sqlx types;
+//! what differs (connecting, pragmas, migrations, `BEGIN IMMEDIATE`) stays in `sqlite.rs` and
+//! `postgres.rs`. Generic sqlx code over `Database` would need a bound per column type; a macro
+//! keeps the SQL readable and the types concrete.
+
+/// Columns of `tickets` in the order [`bind_ticket`](self) binds them (everything but `id`).
+pub const TICKET_COLUMNS: &[&str] = &[
+    "account_id",
+    "number",
+    "subject",
+    "status",
+    "status_category",
+    "urgency",
+    "importance",
+    "priority",
+    "priority_rank",
+    "ticket_type",
+    "category_id",
+    "tags",
+    "custom_fields",
+    "channel",
+    "requester_id",
+    "company_id",
+    "assignee_id",
+    "team_id",
+    "assigned_at",
+    "snoozed_until",
+    "seq",
+    "created_at",
+    "updated_at",
+    "first_response_at",
+    "resolved_at",
+    "closed_at",
+    "last_customer_message_at",
+    "last_agent_message_at",
+];
+
+pub static TICKET_SELECT: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| format!("SELECT id, {} FROM tickets t", TICKET_COLUMNS.join(", ")));
+
+pub static TICKET_INSERT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let placeholders: Vec<String> = (1..=TICKET_COLUMNS.len()).map(|n| format!("${n}")).collect();
+    format!("INSERT INTO tickets ({}) VALUES ({}) RETURNING id", TICKET_COLUMNS.join(", "), placeholders.join(", "))
+});
+
+pub static TICKET_UPDATE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let sets: Vec<String> =
+        TICKET_COLUMNS.iter().enumerate().map(|(n, column)| format!("{column} = ${}", n + 1)).collect();
+    format!("UPDATE tickets SET {} WHERE id = ${}", sets.join(", "), TICKET_COLUMNS.len() + 1)
+});
+
+/// Rows per multi-row INSERT, well under SQLite's 32,766 bound parameters.
+pub const INSERT_CHUNK: usize = 1000;
+
+/// Escapes `%`, `_` and `\` for a `LIKE … ESCAPE '\'` pattern.
+pub fn like_pattern(word: &str) -> String {
+    let mut pattern = String::from("%");
+    for c in word.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
+macro_rules! shared_sql {
+    ($db:ty, $store:ident, $writer:ident, $begin_write:literal) => {
+
+        use async_trait::async_trait;
+        use jiff::Timestamp;
+        use sqlx::{QueryBuilder, Row as _};
+        use switchboard_actors::domain::*;
+        use switchboard_actors::store::*;
+
+        use crate::storage::group_commit::{BatchWriter, WriteOp, WriteOutcome};
+        use crate::storage::sql::*;
+        use crate::storage::{db_error, from_millis, json_text, millis, parse_json, parse_text};
+
+        type DbRow = <$db as sqlx::Database>::Row;
+        type DbTx = sqlx::Transaction<'static, $db>;
+
+        fn user_from_row(row: &DbRow, team_ids: Vec<TeamId>) -> StoreResult<User> {
+            Ok(User {
+                id: row.try_get("id").map_err(db_error)?,
+                account_id: row.try_get("account_id").map_err(db_error)?,
+                email: row.try_get("email").map_err(db_error)?,
+                name: row.try_get("name").map_err(db_error)?,
+                role: parse_text(row.try_get::<String, _>("role").map_err(db_error)?)?,
+                company_id: row.try_get("company_id").map_err(db_error)?,
+                team_ids,
+                capacity: row.try_get("capacity").map_err(db_error)?,
+                time_zone: row.try_get("time_zone").map_err(db_error)?,
+                phone: row.try_get("phone").map_err(db_error)?,
+                active: row.try_get("active").map_err(db_error)?,
+                created_at: from_millis(row.try_get("created_at").map_err(db_error)?)?,
+            })
+        }
+
+        fn opt_millis(row: &DbRow, column: &str) -> StoreResult<Option<Timestamp>> {
+            row.try_get::<Option<i64>, _>(column).map_err(db_error)?.map(from_millis).transpose()
+        }
+
+        fn ticket_from_row(row: &DbRow) -> StoreResult<Ticket> {
+            let get_text = |column: &str| row.try_get::<String, _>(column).map_err(db_error);
+            Ok(Ticket {
+                id: row.try_get("id").map_err(db_error)?,
+                account_id: row.try_get("account_id").map_err(db_error)?,
+                number: row.try_get("number").map_err(db_error)?,
+                subject: get_text("subject")?,
+                status: get_text("status")?,
+                status_category: parse_text(get_text("status_category")?)?,
+                urgency: parse_text(get_text("urgency")?)?,
+                importance: parse_text(get_text("importance")?)?,
+                priority: parse_text(get_text("priority")?)?,
+                ticket_type: row.try_get("ticket_type").map_err(db_error)?,
+                category_id: row.try_get("category_id").map_err(db_error)?,
+                tags: parse_json(&get_text("tags")?)?,
+                custom_fields: parse_json(&get_text("custom_fields")?)?,
+                channel: parse_text(get_text("channel")?)?,
+                requester_id: row.try_get("requester_id").map_err(db_error)?,
+                company_id: row.try_get("company_id").map_err(db_error)?,
+                assignee_id: row.try_get("assignee_id").map_err(db_error)?,
+                team_id: row.try_get("team_id").map_err(db_error)?,
+                assigned_at: opt_millis(row, "assigned_at")?,
+                snoozed_until: opt_millis(row, "snoozed_until")?,
+                seq: row.try_get("seq").map_err(db_error)?,
+                created_at: from_millis(row.try_get("created_at").map_err(db_error)?)?,
+                updated_at: from_millis(row.try_get("updated_at").map_err(db_error)?)?,
+                first_response_at: opt_millis(row, "first_response_at")?,
+                resolved_at: opt_millis(row, "resolved_at")?,
+                closed_at: opt_millis(row, "closed_at")?,
+                last_customer_message_at: opt_millis(row, "last_customer_message_at")?,
+                last_agent_message_at: opt_millis(row, "last_agent_message_at")?,
+            })
+        }
+
+        fn bind_ticket<'q>(
+            query: sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments>,
+            ticket: &Ticket,
+        ) -> StoreResult<sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments>> {
+            let opt = |at: Option<Timestamp>| at.map(millis);
+            Ok(query
+                .bind(ticket.account_id)
+                .bind(ticket.number)
+                .bind(ticket.subject.clone())
+                .bind(ticket.status.clone())
+                .bind(ticket.status_category.as_str())
+                .bind(ticket.urgency.as_str())
+                .bind(ticket.importance.as_str())
+                .bind(ticket.priority.as_str())
+                .bind(ticket.priority.rank())
+                .bind(ticket.ticket_type.clone())
+                .bind(ticket.category_id)
+                .bind(json_text(&ticket.tags)?)
+                .bind(json_text(&ticket.custom_fields)?)
+                .bind(ticket.channel.as_str())
+                .bind(ticket.requester_id)
+                .bind(ticket.company_id)
+                .bind(ticket.assignee_id)
+                .bind(ticket.team_id)
+                .bind(opt(ticket.assigned_at))
+                .bind(opt(ticket.snoozed_until))
+                .bind(ticket.seq)
+                .bind(millis(ticket.created_at))
+                .bind(millis(ticket.updated_at))
+                .bind(opt(ticket.first_response_at))
+                .bind(opt(ticket.resolved_at))
+                .bind(opt(ticket.closed_at))
+                .bind(opt(ticket.last_customer_message_at))
+                .bind(opt(ticket.last_agent_message_at)))
+        }
+
+        fn message_from_row(row: &DbRow) -> StoreResult<Message> {
+            Ok(Message {
+                id: row.try_get("id").map_err(db_error)?,
+                ticket_id: row.try_get("ticket_id").map_err(db_error)?,
+                account_id: row.try_get("account_id").map_err(db_error)?,
+                seq: row.try_get("seq").map_err(db_error)?,
+                kind: parse_text(row.try_get::<String, _>("kind").map_err(db_error)?)?,
+                author_id: row.try_get("author_id").map_err(db_error)?,
+                channel: parse_text(row.try_get::<String, _>("channel").map_err(db_error)?)?,
+                body: row.try_get("body").map_err(db_error)?,
+                attachments: parse_json(&row.try_get::<String, _>("attachments").map_err(db_error)?)?,
+                delivery_status: row
+                    .try_get::<Option<String>, _>("delivery_status")
+                    .map_err(db_error)?
+                    .map(parse_text)
+                    .transpose()?,
+                provider_id: row.try_get("provider_id").map_err(db_error)?,
+                created_at: from_millis(row.try_get("created_at").map_err(db_error)?)?,
+            })
+        }
+
+        fn event_from_row(row: &DbRow) -> StoreResult<TicketEvent> {
+            Ok(TicketEvent {
+                ticket_id: row.try_get("ticket_id").map_err(db_error)?,
+                account_id: row.try_get("account_id").map_err(db_error)?,
+                seq: row.try_get("seq").map_err(db_error)?,
+                at: from_millis(row.try_get("created_at").map_err(db_error)?)?,
+                actor_id: row.try_get("actor_id").map_err(db_error)?,
+                kind: parse_json(&row.try_get::<String, _>("data").map_err(db_error)?)?,
+            })
+        }
+
+        const USER_COLUMNS: &str =
+            "id, account_id, email, name, role, company_id, capacity, time_zone, phone, active, created_at";
+
+        impl $store {
+            async fn team_ids_of(&self, user_id: UserId) -> StoreResult<Vec<TeamId>> {
+                sqlx::query_scalar("SELECT team_id FROM team_members WHERE user_id = $1 ORDER BY team_id")
+                    .bind(user_id)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db_error)
+            }
+
+            async fn member_ids_of(&self, team_id: TeamId) -> StoreResult<Vec<UserId>> {
+                sqlx::query_scalar("SELECT user_id FROM team_members WHERE team_id = $1 ORDER BY user_id")
+                    .bind(team_id)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db_error)
+            }
+
+            async fn set_memberships(
+                tx: &mut DbTx,
+                team_id: Option<TeamId>,
+                user_id: Option<UserId>,
+                others: &[i64],
+            ) -> StoreResult<()> {
+                match (team_id, user_id) {
+                    (Some(team), None) => {
+                        sqlx::query("DELETE FROM team_members WHERE team_id = $1").bind(team).execute(&mut **tx).await.map_err(db_error)?;
+                        for user in others {
+                            sqlx::query("INSERT INTO team_members (team_id, user_id) VALUES ($1, $2)")
+                                .bind(team).bind(*user).execute(&mut **tx).await.map_err(db_error)?;
+                        }
+                    }
+                    (None, Some(user)) => {
+                        sqlx::query("DELETE FROM team_members WHERE user_id = $1").bind(user).execute(&mut **tx).await.map_err(db_error)?;
+                        for team in others {
+                            sqlx::query("INSERT INTO team_members (team_id, user_id) VALUES ($1, $2)")
+                                .bind(*team).bind(user).execute(&mut **tx).await.map_err(db_error)?;
+                        }
+                    }
+                    _ => {}
+                }
+                Ok(())
+            }
+
+            async fn check_same_account(tx: &mut DbTx, table: &'static str, account: AccountId, ids: &[i64]) -> StoreResult<()> {
+                let sql: &'static str = match table {
+                    "teams" => "SELECT account_id FROM teams WHERE id = $1",
+                    "companies" => "SELECT account_id FROM companies WHERE id = $1",
+                    _ => "SELECT account_id FROM users WHERE id = $1",
+                };
+                for id in ids {
+                    let owner: Option<i64> = sqlx::query_scalar(sql).bind(*id).fetch_optional(&mut **tx).await.map_err(db_error)?;
+                    if owner != Some(account) {
+                        return Err(StoreError::NotFound);
+                    }
+                }
+                Ok(())
+            }
+
+            async fn seed_account(tx: &mut DbTx, account: AccountId) -> StoreResult<()> {
+                for (position, status) in TicketStatus::builtins().iter().enumerate() {
+                    sqlx::query(
+                        "INSERT INTO ticket_statuses (account_id, key, label, category, builtin, position) \
+                         VALUES ($1, $2, $3, $4, TRUE, $5)",
+                    )
+                    .bind(account)
+                    .bind(status.key.clone())
+                    .bind(status.label.clone())
+                    .bind(status.category.as_str())
+                    .bind(position as i64)
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(db_error)?;
+                }
+                Ok(())
+            }
+        }
+
+        #[async_trait]
+        impl Store for $store {
+            async fn ping(&self) -> StoreResult<()> {
+                sqlx::query("SELECT 1").execute(&self.pool).await.map_err(db_error).map(|_| ())
+            }
+
+            async fn create_account(&self, name: &str) -> StoreResult<Account> {
+                let now = switchboard_actors::clock::truncate_to_millis(Timestamp::now());
+                let mut tx = self.pool.begin_with($begin_write).await.map_err(db_error)?;
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO accounts (name, priority_matrix, ticket_types, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+                )
+                .bind(name.to_owned())
+                .bind(json_text(&PriorityMatrix::default())?)
+                .bind(json_text(&DEFAULT_TICKET_TYPES)?)
+                .bind(millis(now))
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(db_error)?;
+                Self::seed_account(&mut tx, id).await?;
+                tx.commit().await.map_err(db_error)?;
+                Ok(Account { id, name: name.to_owned(), created_at: now })
+            }
+
+            async fn first_account(&self) -> StoreResult<Option<Account>> {
+                let row = sqlx::query("SELECT id, name, created_at FROM accounts ORDER BY id LIMIT 1")
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_error)?;
+                row.map(|row| {
+                    Ok(Account {
+                        id: row.try_get("id").map_err(db_error)?,
+                        name: row.try_get("name").map_err(db_error)?,
+                        created_at: from_millis(row.try_get("created_at").map_err(db_error)?)?,
+                    })
+                })
+                .transpose()
+            }
+
+            async fn account(&self, id: AccountId) -> StoreResult<Option<Account>> {
+                let row = sqlx::query("SELECT id, name, created_at FROM accounts WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_error)?;
+                row.map(|row| {
+                    Ok(Account {
+                        id: row.try_get("id").map_err(db_error)?,
+                        name: row.try_get("name").map_err(db_error)?,
+                        created_at: from_millis(row.try_get("created_at").map_err(db_error)?)?,
+                    })
+                })
+                .transpose()
+            }
+
+            async fn account_config(&self, id: AccountId) -> StoreResult<AccountConfig> {
+                let row = sqlx::query("SELECT priority_matrix, ticket_types FROM accounts WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_error)?
+                    .ok_or(StoreError::NotFound)?;
+                let statuses = sqlx::query(
+                    "SELECT key, label, category, builtin FROM ticket_statuses WHERE account_id = $1 ORDER BY position, key",
+                )
+                .bind(id)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_error)?
+                .iter()
+                .map(|row| {
+                    Ok(TicketStatus {
+                        key: row.try_get("key").map_err(db_error)?,
+                        label: row.try_get("label").map_err(db_error)?,
+                        category: parse_text(row.try_get::<String, _>("category").map_err(db_error)?)?,
+                        builtin: row.try_get("builtin").map_err(db_error)?,
+                    })
+                })
+                .collect::<StoreResult<Vec<_>>>()?;
+                let custom_fields = sqlx::query(
+                    "SELECT key, label, field_type, options FROM custom_field_defs WHERE account_id = $1 ORDER BY key",
+                )
+                .bind(id)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_error)?
+                .iter()
+                .map(|row| {
+                    Ok(CustomFieldDef {
+                        key: row.try_get("key").map_err(db_error)?,
+                        label: row.try_get("label").map_err(db_error)?,
+                        field_type: parse_text(row.try_get::<String, _>("field_type").map_err(db_error)?)?,
+                        options: parse_json(&row.try_get::<String, _>("options").map_err(db_error)?)?,
+                    })
+                })
+                .collect::<StoreResult<Vec<_>>>()?;
+                let categories = sqlx::query("SELECT id, parent_id, name, path FROM categories WHERE account_id = $1 ORDER BY path")
+                    .bind(id)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db_error)?
+                    .iter()
+                    .map(|row| {
+                        Ok(Category {
+                            id: row.try_get("id").map_err(db_error)?,
+                            parent_id: row.try_get("parent_id").map_err(db_error)?,
+                            name: row.try_get("name").map_err(db_error)?,
+                            path: row.try_get("path").map_err(db_error)?,
+                        })
+                    })
+                    .collect::<StoreResult<Vec<_>>>()?;
+                Ok(AccountConfig {
+                    statuses,
+                    priority_matrix: parse_json(&row.try_get::<String, _>("priority_matrix").map_err(db_error)?)?,
+                    custom_fields,
+                    categories,
+                    ticket_types: parse_json(&row.try_get::<String, _>("ticket_types").map_err(db_error)?)?,
+                })
+            }
+
+            async fn set_priority_matrix(&self, id: AccountId, matrix: &PriorityMatrix) -> StoreResult<()> {
+                let done = sqlx::query("UPDATE accounts SET priority_matrix = $1 WHERE id = $2")
+                    .bind(json_text(matrix)?)
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_error)?;
+                if done.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+            }
+
+            async fn upsert_status(&self, id: AccountId, status: &TicketStatus) -> StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO ticket_statuses (account_id, key, label, category, builtin, position) \
+                     VALUES ($1, $2, $3, $4, FALSE, (SELECT COUNT(*) FROM ticket_statuses WHERE account_id = $1)) \
+                     ON CONFLICT (account_id, key) DO UPDATE SET label = excluded.label, \
+                     category = CASE WHEN ticket_statuses.builtin THEN ticket_statuses.category ELSE excluded.category END",
+                )
+                .bind(id)
+                .bind(status.key.clone())
+                .bind(status.label.clone())
+                .bind(status.category.as_str())
+                .execute(&self.pool)
+                .await
+                .map_err(db_error)
+                .map(|_| ())
+            }
+
+            async fn upsert_custom_field(&self, id: AccountId, field: &CustomFieldDef) -> StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO custom_field_defs (account_id, key, label, field_type, options) VALUES ($1, $2, $3, $4, $5) \
+                     ON CONFLICT (account_id, key) DO UPDATE SET label = excluded.label, field_type = excluded.field_type, \
+                     options = excluded.options",
+                )
+                .bind(id)
+                .bind(field.key.clone())
+                .bind(field.label.clone())
+                .bind(field.field_type.as_str())
+                .bind(json_text(&field.options)?)
+                .execute(&self.pool)
+                .await
+                .map_err(db_error)
+                .map(|_| ())
+            }
+
+            async fn create_category(&self, id: AccountId, parent_id: Option<CategoryId>, name: &str) -> StoreResult<Category> {
+                let path = match parent_id {
+                    Some(parent) => {
+                        let parent_path: Option<String> =
+                            sqlx::query_scalar("SELECT path FROM categories WHERE id = $1 AND account_id = $2")
+                                .bind(parent)
+                                .bind(id)
+                                .fetch_optional(&self.pool)
+                                .await
+                                .map_err(db_error)?;
+                        format!("{} / {name}", parent_path.ok_or(StoreError::NotFound)?)
+                    }
+                    None => name.to_owned(),
+                };
+                let category_id: i64 = sqlx::query_scalar(
+                    "INSERT INTO categories (account_id, parent_id, name, path) VALUES ($1, $2, $3, $4) RETURNING id",
+                )
+                .bind(id)
+                .bind(parent_id)
+                .bind(name.to_owned())
+                .bind(path.clone())
+                .fetch_one(&self.pool)
+                .await
+                .map_err(db_error)?;
+                Ok(Category { id: category_id, parent_id, name: name.to_owned(), path })
+            }
+
+            async fn create_user(&self, user: NewUser) -> StoreResult<User> {
+                let now = switchboard_actors::clock::truncate_to_millis(Timestamp::now());
+                let mut tx = self.pool.begin_with($begin_write).await.map_err(db_error)?;
+                Self::check_same_account(&mut tx, "teams", user.account_id, &user.team_ids).await?;
+                if let Some(company) = user.company_id {
+                    Self::check_same_account(&mut tx, "companies", user.account_id, &[company]).await?;
+                }
+                let email = user.email.trim().to_lowercase();
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO users (account_id, email, name, role, password_hash, company_id, capacity, time_zone, phone, active, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, TRUE, $10) RETURNING id",
+                )
+                .bind(user.account_id)
+                .bind(email.clone())
+                .bind(user.name.clone())
+                .bind(user.role.as_str())
+                .bind(user.password_hash.clone())
+                .bind(user.company_id)
+                .bind(user.capacity)
+                .bind(user.time_zone.clone())
+                .bind(user.phone.clone())
+                .bind(millis(now))
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(db_error)?;
+                Self::set_memberships(&mut tx, None, Some(id), &user.team_ids).await?;
+                sqlx::query("INSERT INTO contacts (account_id, user_id, channel, address) VALUES ($1, $2, 'email', $3)")
+                    .bind(user.account_id)
+                    .bind(id)
+                    .bind(email.clone())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_error)?;
+                tx.commit().await.map_err(db_error)?;
+                let mut team_ids = user.team_ids.clone();
+                team_ids.sort_unstable();
+                team_ids.dedup();
+                Ok(User {
+                    id,
+                    account_id: user.account_id,
+                    email,
+                    name: user.name,
+                    role: user.role,
+                    company_id: user.company_id,
+                    team_ids,
+                    capacity: user.capacity,
+                    time_zone: user.time_zone,
+                    phone: user.phone,
+                    active: true,
+                    created_at: now,
+                })
+            }
+
+            async fn update_user(&self, account: AccountId, id: UserId, patch: UserPatch) -> StoreResult<User> {
+                let mut tx = self.pool.begin_with($begin_write).await.map_err(db_error)?;
+                Self::check_same_account(&mut tx, "users", account, &[id]).await?;
+                if let Some(teams) = &patch.team_ids {
+                    Self::check_same_account(&mut tx, "teams", account, teams).await?;
+                    Self::set_memberships(&mut tx, None, Some(id), teams).await?;
+                }
+                if let Some(Some(company)) = patch.company_id {
+                    Self::check_same_account(&mut tx, "companies", account, &[company]).await?;
+                }
+                let mut update = QueryBuilder::<$db>::new("UPDATE users SET id = id");
+                if let Some(name) = patch.name { update.push(", name = ").push_bind(name); }
+                if let Some(role) = patch.role { update.push(", role = ").push_bind(role.as_str()); }
+                if let Some(hash) = patch.password_hash { update.push(", password_hash = ").push_bind(hash); }
+                if let Some(company) = patch.company_id { update.push(", company_id = ").push_bind(company); }
+                if let Some(capacity) = patch.capacity { update.push(", capacity = ").push_bind(capacity); }
+                if let Some(zone) = patch.time_zone { update.push(", time_zone = ").push_bind(zone); }
+                if let Some(phone) = patch.phone { update.push(", phone = ").push_bind(phone); }
+                if let Some(active) = patch.active {
+                    update.push(", active = ").push_bind(active);
+                    if !active {
+                        sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(id).execute(&mut *tx).await.map_err(db_error)?;
+                    }
+                }
+                update.push(" WHERE id = ").push_bind(id);
+                update.build().execute(&mut *tx).await.map_err(db_error)?;
+                tx.commit().await.map_err(db_error)?;
+                self.user(account, id).await?.ok_or(StoreError::NotFound)
+            }
+
+            async fn user(&self, account: AccountId, id: UserId) -> StoreResult<Option<User>> {
+                let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1 AND account_id = $2")))
+                    .bind(id)
+                    .bind(account)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_error)?;
+                match row {
+                    Some(row) => Ok(Some(user_from_row(&row, self.team_ids_of(id).await?)?)),
+                    None => Ok(None),
+                }
+            }
+
+            async fn user_credentials(&self, email: &str) -> StoreResult<Option<UserCredentials>> {
+                let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {USER_COLUMNS}, password_hash FROM users WHERE email = $1")))
+                    .bind(email.trim().to_lowercase())
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_error)?;
+                match row {
+                    Some(row) => {
+                        let id: i64 = row.try_get("id").map_err(db_error)?;
+                        Ok(Some(UserCredentials {
+                            user: user_from_row(&row, self.team_ids_of(id).await?)?,
+                            password_hash: row.try_get("password_hash").map_err(db_error)?,
+                        }))
+                    }
+                    None => Ok(None),
+                }
+            }
+
+            async fn list_users(&self, account: AccountId, role: Option<Role>) -> StoreResult<Vec<User>> {
+                let mut query = QueryBuilder::<$db>::new(format!("SELECT {USER_COLUMNS} FROM users WHERE account_id = "));
+                query.push_bind(account);
+                if let Some(role) = role {
+                    query.push(" AND role = ").push_bind(role.as_str());
+                }
+                query.push(" ORDER BY id");
+                let rows = query.build().fetch_all(&self.pool).await.map_err(db_error)?;
+                let memberships: Vec<(i64, i64)> = sqlx::query_as(
+                    "SELECT m.user_id, m.team_id FROM team_members m JOIN teams t ON t.id = m.team_id \
+                     WHERE t.account_id = $1 ORDER BY m.team_id",
+                )
+                .bind(account)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_error)?;
+                rows.iter()
+                    .map(|row| {
+                        let id: i64 = row.try_get("id").map_err(db_error)?;
+                        let teams = memberships.iter().filter(|(user, _)| *user == id).map(|(_, team)| *team).collect();
+                        user_from_row(row, teams)
+                    })
+                    .collect()
+            }
+
+            async fn create_team(&self, team: NewTeam) -> StoreResult<Team> {
+                let now = switchboard_actors::clock::truncate_to_millis(Timestamp::now());
+                let mut tx = self.pool.begin_with($begin_write).await.map_err(db_error)?;
+                Self::check_same_account(&mut tx, "users", team.account_id, &team.member_ids).await?;
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO teams (account_id, name, description, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+                )
+                .bind(team.account_id)
+                .bind(team.name.clone())
+                .bind(team.description.clone())
+                .bind(millis(now))
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(db_error)?;
+                Self::set_memberships(&mut tx, Some(id), None, &team.member_ids).await?;
+                tx.commit().await.map_err(db_error)?;
+                self.team(team.account_id, id).await?.ok_or(StoreError::NotFound)
+            }
+
+            async fn update_team(&self, account: AccountId, id: TeamId, patch: TeamPatch) -> StoreResult<Team> {
+                let mut tx = self.pool.begin_with($begin_write).await.map_err(db_error)?;
+                Self::check_same_account(&mut tx, "teams", account, &[id]).await?;
+                if let Some(members) = &patch.member_ids {
+                    Self::check_same_account(&mut tx, "users", account, members).await?;
+                    Self::set_memberships(&mut tx, Some(id), None, members).await?;
+                }
+                let mut update = QueryBuilder::<$db>::new("UPDATE teams SET id = id");
+                if let Some(name) = patch.name { update.push(", name = ").push_bind(name); }
+                if let Some(description) = patch.description { update.push(", description = ").push_bind(description); }
+                update.push(" WHERE id = ").push_bind(id);
+                update.build().execute(&mut *tx).await.map_err(db_error)?;
+                tx.commit().await.map_err(db_error)?;
+                self.team(account, id).await?.ok_or(StoreError::NotFound)
+            }
+
+            async fn team(&self, account: AccountId, id: TeamId) -> StoreResult<Option<Team>> {
+                let row = sqlx::query("SELECT id, account_id, name, description, created_at FROM teams WHERE id = $1 AND account_id = $2")
+                    .bind(id)
+                    .bind(account)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_error)?;
+                match row {
+                    Some(row) => Ok(Some(Team {
+                        id,
+                        account_id: account,
+                        name: row.try_get("name").map_err(db_error)?,
+                        description: row.try_get("description").map_err(db_error)?,
+                        member_ids: self.member_ids_of(id).await?,
+                        created_at: from_millis(row.try_get("created_at").map_err(db_error)?)?,
+                    })),
+                    None => Ok(None),
+                }
+            }
+
+            async fn list_teams(&self, account: AccountId) -> StoreResult<Vec<Team>> {
+                let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM teams WHERE account_id = $1 ORDER BY name")
+                    .bind(account)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db_error)?;
+                let mut teams = Vec::with_capacity(ids.len());
+                for id in ids {
+                    teams.extend(self.team(account, id).await?);
+                }
+                Ok(teams)
+            }
+
+            async fn create_company(&self, company: NewCompany) -> StoreResult<Company> {
+                let now = switchboard_actors::clock::truncate_to_millis(Timestamp::now());
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO companies (account_id, name, members_see_company_tickets, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+                )
+                .bind(company.account_id)
+                .bind(company.name.clone())
+                .bind(company.members_see_company_tickets)
+                .bind(millis(now))
+                .fetch_one(&self.pool)
+                .await
+                .map_err(db_error)?;
+                Ok(Company {
+                    id,
+                    account_id: company.account_id,
+                    name: company.name,
+                    members_see_company_tickets: company.members_see_company_tickets,
+                    created_at: now,
+                })
+            }
+
+            async fn company(&self, account: AccountId, id: CompanyId) -> StoreResult<Option<Company>> {
+                Ok(self.list_companies(account).await?.into_iter().find(|company| company.id == id))
+            }
+
+            async fn list_companies(&self, account: AccountId) -> StoreResult<Vec<Company>> {
+                sqlx::query("SELECT id, account_id, name, members_see_company_tickets, created_at FROM companies WHERE account_id = $1 ORDER BY name")
+                    .bind(account)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db_error)?
+                    .iter()
+                    .map(|row| {
+                        Ok(Company {
+                            id: row.try_get("id").map_err(db_error)?,
+                            account_id: row.try_get("account_id").map_err(db_error)?,
+                            name: row.try_get("name").map_err(db_error)?,
+                            members_see_company_tickets: row.try_get("members_see_company_tickets").map_err(db_error)?,
+                            created_at: from_millis(row.try_get("created_at").map_err(db_error)?)?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn contacts(&self, account: AccountId, user: UserId) -> StoreResult<Vec<Contact>> {
+                sqlx::query("SELECT id, account_id, user_id, channel, address, opted_out FROM contacts WHERE account_id = $1 AND user_id = $2 ORDER BY id")
+                    .bind(account)
+                    .bind(user)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db_error)?
+                    .iter()
+                    .map(|row| {
+                        Ok(Contact {
+                            id: row.try_get("id").map_err(db_error)?,
+                            account_id: row.try_get("account_id").map_err(db_error)?,
+                            user_id: row.try_get("user_id").map_err(db_error)?,
+                            channel: parse_text(row.try_get::<String, _>("channel").map_err(db_error)?)?,
+                            address: row.try_get("address").map_err(db_error)?,
+                            opted_out: row.try_get("opted_out").map_err(db_error)?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn create_session(&self, session: NewSession) -> StoreResult<()> {
+                let now = switchboard_actors::clock::truncate_to_millis(Timestamp::now());
+                sqlx::query("INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
+                    .bind(session.token_hash)
+                    .bind(session.user_id)
+                    .bind(millis(now))
+                    .bind(millis(session.expires_at))
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_error)
+                    .map(|_| ())
+            }
+
+            async fn session_user(&self, token_hash: &[u8], now: Timestamp) -> StoreResult<Option<User>> {
+                let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "SELECT {} FROM sessions s JOIN users u ON u.id = s.user_id \
+                     WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.active = TRUE",
+                    USER_COLUMNS.split(", ").map(|column| format!("u.{column}")).collect::<Vec<_>>().join(", ")
+                )))
+                .bind(token_hash.to_vec())
+                .bind(millis(now))
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db_error)?;
+                match row {
+                    Some(row) => {
+                        let id: i64 = row.try_get("id").map_err(db_error)?;
+                        Ok(Some(user_from_row(&row, self.team_ids_of(id).await?)?))
+                    }
+                    None => Ok(None),
+                }
+            }
+
+            async fn delete_session(&self, token_hash: &[u8]) -> StoreResult<()> {
+                sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+                    .bind(token_hash.to_vec())
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_error)
+                    .map(|_| ())
+            }
+
+            async fn create_ticket(&self, commit: TicketCommit) -> StoreResult<TicketIdentity> {
+                match self.writes.submit(WriteOp::Create(commit)).await? {
+                    WriteOutcome::Created(identity) => Ok(identity),
+                    WriteOutcome::Committed => Err(StoreError::Internal("create returned no identity".to_owned())),
+                }
+            }
+
+            async fn commit(&self, commit: TicketCommit) -> StoreResult<()> {
+                self.writes.submit(WriteOp::Commit(commit)).await.map(|_| ())
+            }
+
+            async fn ticket(&self, id: TicketId) -> StoreResult<Option<Ticket>> {
+                sqlx::query(sqlx::AssertSqlSafe(format!("{} WHERE id = $1", &*TICKET_SELECT)))
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_error)?
+                    .as_ref()
+                    .map(ticket_from_row)
+                    .transpose()
+            }
+
+            async fn ticket_messages(&self, id: TicketId) -> StoreResult<Vec<Message>> {
+                sqlx::query(
+                    "SELECT id, ticket_id, account_id, seq, kind, author_id, channel, body, attachments, delivery_status, \
+                     provider_id, created_at FROM messages WHERE ticket_id = $1 ORDER BY seq",
+                )
+                .bind(id)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_error)?
+                .iter()
+                .map(message_from_row)
+                .collect()
+            }
+
+            async fn ticket_events(&self, id: TicketId, after_seq: i64, limit: i64) -> StoreResult<Vec<TicketEvent>> {
+                sqlx::query(
+                    "SELECT ticket_id, account_id, seq, data, actor_id, created_at FROM ticket_events \
+                     WHERE ticket_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+                )
+                .bind(id)
+                .bind(after_seq)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_error)?
+                .iter()
+                .map(event_from_row)
+                .collect()
+            }
+
+            async fn list_tickets(&self, q: &TicketQuery) -> StoreResult<Vec<Ticket>> {
+                let mut query = QueryBuilder::<$db>::new(format!("{} WHERE t.account_id = ", &*TICKET_SELECT));
+                query.push_bind(q.account_id);
+                let customer_view = match q.scope {
+                    TicketScope::Account => false,
+                    TicketScope::Requester(user) => {
+                        query.push(" AND t.requester_id = ").push_bind(user);
+                        true
+                    }
+                    TicketScope::RequesterOrCompany(user, company) => {
+                        query.push(" AND (t.requester_id = ").push_bind(user);
+                        query.push(" OR t.company_id = ").push_bind(company).push(")");
+                        true
+                    }
+                };
+                if !q.statuses.is_empty() {
+                    query.push(" AND t.status IN (");
+                    let mut list = query.separated(", ");
+                    for status in &q.statuses { list.push_bind(status.clone()); }
+                    query.push(")");
+                }
+                if !q.categories.is_empty() {
+                    query.push(" AND t.status_category IN (");
+                    let mut list = query.separated(", ");
+                    for category in &q.categories { list.push_bind(category.as_str()); }
+                    query.push(")");
+                }
+                if !q.priorities.is_empty() {
+                    query.push(" AND t.priority IN (");
+                    let mut list = query.separated(", ");
+                    for priority in &q.priorities { list.push_bind(priority.as_str()); }
+                    query.push(")");
+                }
+                match q.assignee {
+                    Some(AssigneeFilter::User(user)) => { query.push(" AND t.assignee_id = ").push_bind(user); }
+                    Some(AssigneeFilter::Unassigned) => { query.push(" AND t.assignee_id IS NULL"); }
+                    None => {}
+                }
+                if let Some(team) = q.team_id { query.push(" AND t.team_id = ").push_bind(team); }
+                if let Some(requester) = q.requester_id { query.push(" AND t.requester_id = ").push_bind(requester); }
+                if let Some(channel) = q.channel { query.push(" AND t.channel = ").push_bind(channel.as_str()); }
+                if let Some(tag) = &q.tag {
+                    query.push(" AND EXISTS (SELECT 1 FROM ticket_tags g WHERE g.ticket_id = t.id AND g.tag = ")
+                        .push_bind(tag.trim().to_lowercase())
+                        .push(")");
+                }
+                for word in q.text.iter().flat_map(|text| text.split_whitespace()).take(8) {
+                    let pattern = like_pattern(word);
+                    query.push(" AND (LOWER(t.subject) LIKE ").push_bind(pattern.clone()).push(" ESCAPE '\\'");
+                    query.push(" OR EXISTS (SELECT 1 FROM messages m WHERE m.ticket_id = t.id");
+                    if customer_view {
+                        query.push(" AND m.kind <> 'note'");
+                    }
+                    query.push(" AND LOWER(m.body) LIKE ").push_bind(pattern).push(" ESCAPE '\\'))");
+                }
+                let (key, descending) = match q.sort {
+                    TicketSort::UpdatedDesc => ("t.updated_at", true),
+                    TicketSort::UpdatedAsc => ("t.updated_at", false),
+                    TicketSort::CreatedDesc => ("t.created_at", true),
+                    TicketSort::CreatedAsc => ("t.created_at", false),
+                    TicketSort::PriorityDesc => ("(t.priority_rank * 10000000000000 + t.updated_at)", true),
+                };
+                let (before, order) = if descending { ("<", "DESC") } else { (">", "ASC") };
+                if let Some((value, id)) = q.after {
+                    query.push(format!(" AND ({key} {before} ")).push_bind(value);
+                    query.push(format!(" OR ({key} = ")).push_bind(value);
+                    query.push(format!(" AND t.id {before} ")).push_bind(id).push("))");
+                }
+                query.push(format!(" ORDER BY {key} {order}, t.id {order} LIMIT ")).push_bind(q.limit);
+                query.build().fetch_all(&self.pool).await.map_err(db_error)?.iter().map(ticket_from_row).collect()
+            }
+
+            async fn due_timers(&self, before: Timestamp, limit: i64) -> StoreResult<Vec<TimerEntry>> {
+                sqlx::query("SELECT owner_kind, owner_id, name, due_at FROM timers WHERE due_at < $1 ORDER BY due_at LIMIT $2")
+                    .bind(millis(before))
+                    .bind(limit)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db_error)?
+                    .iter()
+                    .filter_map(|row| {
+                        let kind: String = row.try_get("owner_kind").ok()?;
+                        let owner = TimerOwner::from_parts(&kind, row.try_get("owner_id").ok()?)?;
+                        Some((owner, row))
+                    })
+                    .map(|(owner, row)| {
+                        Ok(TimerEntry {
+                            owner,
+                            name: row.try_get("name").map_err(db_error)?,
+                            due_at: from_millis(row.try_get("due_at").map_err(db_error)?)?,
+                        })
+                    })
+                    .collect()
+            }
+        }
+
+        impl $writer {
+            async fn insert_ticket(tx: &mut DbTx, commit: &mut TicketCommit) -> StoreResult<TicketIdentity> {
+                let number: i64 = sqlx::query_scalar(
+                    "UPDATE accounts SET ticket_counter = ticket_counter + 1 WHERE id = $1 RETURNING ticket_counter",
+                )
+                .bind(commit.ticket.account_id)
+                .fetch_optional(&mut **tx)
+                .await
+                .map_err(db_error)?
+                .ok_or(StoreError::NotFound)?;
+                commit.ticket.number = number;
+                let id: i64 = bind_ticket(sqlx::query(TICKET_INSERT.as_str()), &commit.ticket)?
+                    .fetch_one(&mut **tx)
+                    .await
+                    .map_err(db_error)?
+                    .try_get(0)
+                    .map_err(db_error)?;
+                let identity = TicketIdentity { id, number };
+                commit.assign_identity(identity);
+                Ok(identity)
+            }
+
+            async fn replace_tags(tx: &mut DbTx, ticket: &Ticket) -> StoreResult<()> {
+                sqlx::query("DELETE FROM ticket_tags WHERE ticket_id = $1").bind(ticket.id).execute(&mut **tx).await.map_err(db_error)?;
+                if ticket.tags.is_empty() {
+                    return Ok(());
+                }
+                let mut insert = QueryBuilder::<$db>::new("INSERT INTO ticket_tags (ticket_id, account_id, tag) ");
+                insert.push_values(&ticket.tags, |mut row, tag| {
+                    row.push_bind(ticket.id).push_bind(ticket.account_id).push_bind(tag.clone());
+                });
+                insert.build().execute(&mut **tx).await.map_err(db_error).map(|_| ())
+            }
+
+            async fn apply_timer(tx: &mut DbTx, change: &TimerChange) -> StoreResult<()> {
+                match change.due_at {
+                    Some(due) => sqlx::query(
+                        "INSERT INTO timers (owner_kind, owner_id, name, due_at) VALUES ($1, $2, $3, $4) \
+                         ON CONFLICT (owner_kind, owner_id, name) DO UPDATE SET due_at = excluded.due_at",
+                    )
+                    .bind(change.owner.kind())
+                    .bind(change.owner.id())
+                    .bind(change.name.clone())
+                    .bind(millis(due)),
+                    None => sqlx::query("DELETE FROM timers WHERE owner_kind = $1 AND owner_id = $2 AND name = $3")
+                        .bind(change.owner.kind())
+                        .bind(change.owner.id())
+                        .bind(change.name.clone()),
+                }
+                .execute(&mut **tx)
+                .await
+                .map_err(db_error)
+                .map(|_| ())
+            }
+
+            async fn insert_events(tx: &mut DbTx, events: &[&TicketEvent]) -> StoreResult<()> {
+                for chunk in events.chunks(INSERT_CHUNK) {
+                    let mut insert = QueryBuilder::<$db>::new(
+                        "INSERT INTO ticket_events (account_id, ticket_id, seq, kind, data, actor_id, created_at) ",
+                    );
+                    let mut encoded = Vec::with_capacity(chunk.len());
+                    for event in chunk {
+                        encoded.push(json_text(&event.kind)?);
+                    }
+                    insert.push_values(chunk.iter().zip(encoded), |mut row, (event, data)| {
+                        row.push_bind(event.account_id)
+                            .push_bind(event.ticket_id)
+                            .push_bind(event.seq)
+                            .push_bind(event.kind.name())
+                            .push_bind(data)
+                            .push_bind(event.actor_id)
+                            .push_bind(millis(event.at));
+                    });
+                    insert.build().execute(&mut **tx).await.map_err(db_error)?;
+                }
+                Ok(())
+            }
+
+            async fn insert_messages(tx: &mut DbTx, messages: &[&Message]) -> StoreResult<()> {
+                for chunk in messages.chunks(INSERT_CHUNK) {
+                    let mut insert = QueryBuilder::<$db>::new(
+                        "INSERT INTO messages (id, account_id, ticket_id, seq, kind, author_id, channel, body, attachments, \
+                         delivery_status, provider_id, created_at) ",
+                    );
+                    let mut attachments = Vec::with_capacity(chunk.len());
+                    for message in chunk {
+                        attachments.push(json_text(&message.attachments)?);
+                    }
+                    insert.push_values(chunk.iter().zip(attachments), |mut row, (message, attachments)| {
+                        row.push_bind(message.id.clone())
+                            .push_bind(message.account_id)
+                            .push_bind(message.ticket_id)
+                            .push_bind(message.seq)
+                            .push_bind(message.kind.as_str())
+                            .push_bind(message.author_id)
+                            .push_bind(message.channel.as_str())
+                            .push_bind(message.body.clone())
+                            .push_bind(attachments)
+                            .push_bind(message.delivery_status.map(|status| status.as_str()))
+                            .push_bind(message.provider_id.clone())
+                            .push_bind(millis(message.created_at));
+                    });
+                    insert.build().execute(&mut **tx).await.map_err(db_error)?;
+                }
+                Ok(())
+            }
+        }
+
+        #[async_trait]
+        impl BatchWriter for $writer {
+            async fn write_batch(&self, ops: &mut [WriteOp]) -> StoreResult<Vec<WriteOutcome>> {
+                let mut tx = self.pool.begin_with($begin_write).await.map_err(db_error)?;
+                let mut outcomes = Vec::with_capacity(ops.len());
+                for op in ops.iter_mut() {
+                    let (commit, outcome) = match op {
+                        WriteOp::Create(commit) => {
+                            let identity = Self::insert_ticket(&mut tx, commit).await?;
+                            (&*commit, WriteOutcome::Created(identity))
+                        }
+                        WriteOp::Commit(commit) => {
+                            let updated = bind_ticket(sqlx::query(TICKET_UPDATE.as_str()), &commit.ticket)?
+                                .bind(commit.ticket.id)
+                                .execute(&mut *tx)
+                                .await
+                                .map_err(db_error)?;
+                            if updated.rows_affected() == 0 {
+                                return Err(StoreError::NotFound);
+                            }
+                            (&*commit, WriteOutcome::Committed)
+                        }
+                    };
+                    let tags_changed = matches!(outcome, WriteOutcome::Created(_))
+                        || commit.events.iter().any(|event| matches!(event.kind, EventKind::TagsChanged { .. }));
+                    if tags_changed {
+                        Self::replace_tags(&mut tx, &commit.ticket).await?;
+                    }
+                    for change in &commit.timers {
+                        Self::apply_timer(&mut tx, change).await?;
+                    }
+                    outcomes.push(outcome);
+                }
+                let commits = ops.iter().map(|op| match op {
+                    WriteOp::Create(commit) | WriteOp::Commit(commit) => commit,
+                });
+                let events: Vec<&TicketEvent> = commits.clone().flat_map(|commit| &commit.events).collect();
+                let messages: Vec<&Message> = commits.flat_map(|commit| &commit.messages).collect();
+                Self::insert_events(&mut tx, &events).await?;
+                Self::insert_messages(&mut tx, &messages).await?;
+                tx.commit().await.map_err(db_error)?;
+                Ok(outcomes)
+            }
+        }
+    };
+}
+
+pub(crate) use shared_sql;
