@@ -98,14 +98,18 @@ impl TicketError {
 
 pub type Reply<T> = oneshot::Sender<Result<T, TicketError>>;
 
-/// The TicketActor's mailbox.
+/// The TicketActor's mailbox. Requests carry a node-unique `request` id: the actor records the one
+/// it is handling, so when a crash drops a reply the caller knows whether its request was the one
+/// in flight (an error) or was still queued, never handled (safe to resend).
 pub enum TicketMsg {
     Command {
+        request: u64,
         command: TicketCommand,
         context: CommandContext,
         reply: Reply<CommandOutcome>,
     },
     Get {
+        request: u64,
         reply: Reply<Ticket>,
     },
     /// Periodic self-check: stop if idle for longer than the passivation timeout.
@@ -113,6 +117,10 @@ pub enum TicketMsg {
     /// Sent by the actor to itself once it left the registry; everything queued before it is
     /// still handled.
     Passivate,
-    /// Test hook: panic inside the handler, to exercise supervision.
-    CrashForTest,
+    /// Test hook: panic while handling this request, to exercise supervision (the caller is
+    /// answered with [`TicketError::ActorRestarted`], as any command in flight would be).
+    CrashForTest {
+        request: u64,
+        reply: Reply<()>,
+    },
 }

@@ -9,6 +9,7 @@ mod supervisor;
 mod tests;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use ractor::{Actor, ActorProcessingErr, ActorRef};
@@ -29,6 +30,8 @@ pub struct TicketActorArgs {
     /// Already loaded by the caller; `None` on restart, when the actor reloads it itself.
     pub(crate) preloaded: Option<Ticket>,
     pub(crate) runtime: Arc<Runtime>,
+    /// The request being handled; shared with the registry entry so callers can read it after a crash.
+    pub(crate) handling: Arc<AtomicU64>,
 }
 
 pub struct TicketActorState {
@@ -36,6 +39,7 @@ pub struct TicketActorState {
     runtime: Arc<Runtime>,
     last_active: Instant,
     idle_check: Option<JoinHandle<()>>,
+    handling: Arc<AtomicU64>,
 }
 
 impl Actor for TicketActor {
@@ -53,7 +57,13 @@ impl Actor for TicketActor {
             None => args.runtime.store.ticket(args.ticket_id).await?.ok_or(StoreError::NotFound)?,
         };
         metrics::gauge!("switchboard_ticket_actors_active").increment(1.0);
-        Ok(TicketActorState { ticket, runtime: args.runtime, last_active: Instant::now(), idle_check: None })
+        Ok(TicketActorState {
+            ticket,
+            runtime: args.runtime,
+            last_active: Instant::now(),
+            idle_check: None,
+            handling: args.handling,
+        })
     }
 
     async fn post_start(
@@ -85,7 +95,8 @@ impl Actor for TicketActor {
         state: &mut TicketActorState,
     ) -> Result<(), ActorProcessingErr> {
         match message {
-            TicketMsg::Command { command, context, reply } => {
+            TicketMsg::Command { request, command, context, reply } => {
+                state.handling.store(request, Ordering::SeqCst);
                 state.last_active = Instant::now();
                 let result = state.handle_command(&command, &context).await;
                 if let Err(TicketError::Store(StoreError::Conflict(reason))) = &result {
@@ -97,7 +108,8 @@ impl Actor for TicketActor {
                 }
                 let _ = reply.send(result);
             }
-            TicketMsg::Get { reply } => {
+            TicketMsg::Get { request, reply } => {
+                state.handling.store(request, Ordering::SeqCst);
                 state.last_active = Instant::now();
                 let _ = reply.send(Ok(state.ticket.clone()));
             }
@@ -110,7 +122,11 @@ impl Actor for TicketActor {
                 }
             }
             TicketMsg::Passivate => myself.stop(Some("idle".to_owned())),
-            TicketMsg::CrashForTest => panic!("crash requested for ticket {}", state.ticket.id),
+            TicketMsg::CrashForTest { request, reply } => {
+                state.handling.store(request, Ordering::SeqCst);
+                let _in_flight = reply;
+                panic!("crash requested for ticket {}", state.ticket.id)
+            }
         }
         Ok(())
     }

@@ -7,10 +7,11 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use dashmap::DashMap;
-use ractor::{Actor, ActorCell, ActorId, ActorProcessingErr, ActorRef, SupervisionEvent};
+use ractor::{Actor, ActorCell, ActorId, ActorProcessingErr, ActorRef, ActorStatus, SupervisionEvent};
 use tokio::sync::oneshot;
 
 use super::*;
@@ -40,15 +41,31 @@ pub struct Runtime {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) timers: TimerHandle,
     pub(crate) config: TicketsConfig,
-    pub(crate) live: DashMap<TicketId, ActorRef<TicketMsg>>,
+    pub(crate) live: DashMap<TicketId, LiveTicket>,
+}
+
+/// A registry entry: the actor and the id of the request it is handling.
+#[derive(Clone)]
+pub(crate) struct LiveTicket {
+    actor: ActorRef<TicketMsg>,
+    handling: Arc<AtomicU64>,
+}
+
+impl LiveTicket {
+    fn alive(&self) -> bool {
+        matches!(self.actor.get_status(), ActorStatus::Starting | ActorStatus::Running)
+    }
 }
 
 impl Runtime {
     /// Removes `actor` from the registry if it is still the one registered for `ticket_id`.
     pub(crate) fn forget(&self, ticket_id: TicketId, actor: &ActorRef<TicketMsg>) {
-        self.live.remove_if(&ticket_id, |_, registered| registered.get_id() == actor.get_id());
+        self.live.remove_if(&ticket_id, |_, registered| registered.actor.get_id() == actor.get_id());
     }
 }
+
+/// Source of request ids, unique on this node.
+static NEXT_REQUEST: AtomicU64 = AtomicU64::new(1);
 
 /// The program's handle on ticket actors.
 #[derive(Clone)]
@@ -114,20 +131,25 @@ impl Tickets {
         command: TicketCommand,
         context: CommandContext,
     ) -> Result<CommandOutcome, TicketError> {
-        self.ask(ticket_id, |reply| TicketMsg::Command { command: command.clone(), context: context.clone(), reply })
-            .await
+        self.ask(ticket_id, |request, reply| TicketMsg::Command {
+            request,
+            command: command.clone(),
+            context: context.clone(),
+            reply,
+        })
+        .await
     }
 
     /// The ticket's current state, from its actor (activating it if needed).
     pub async fn get(&self, ticket_id: TicketId) -> Result<Ticket, TicketError> {
-        self.ask(ticket_id, |reply| TicketMsg::Get { reply }).await
+        self.ask(ticket_id, |request, reply| TicketMsg::Get { request, reply }).await
     }
 
-    /// Test hook: makes the ticket's actor panic while handling a message.
+    /// Test hook: makes the ticket's actor panic while handling a request; answers
+    /// [`TicketError::ActorRestarted`] like any command caught in a crash.
     #[doc(hidden)]
     pub async fn crash_for_test(&self, ticket_id: TicketId) -> Result<(), TicketError> {
-        let actor = self.activate(ticket_id).await?;
-        actor.send_message(TicketMsg::CrashForTest).map_err(|_| TicketError::ActorRestarted)
+        self.ask(ticket_id, |request, reply| TicketMsg::CrashForTest { request, reply }).await
     }
 
     /// Stops every ticket actor (each finishes the message it is handling; all writes are already
@@ -136,31 +158,44 @@ impl Tickets {
         let _ = self.supervisor.stop_and_wait(Some("shutdown".to_owned()), Some(Duration::from_secs(10))).await;
     }
 
-    async fn ask<T>(&self, ticket_id: TicketId, message: impl Fn(Reply<T>) -> TicketMsg) -> Result<T, TicketError> {
+    async fn ask<T>(
+        &self,
+        ticket_id: TicketId,
+        message: impl Fn(u64, Reply<T>) -> TicketMsg,
+    ) -> Result<T, TicketError> {
         for _ in 0..SEND_ATTEMPTS {
+            let request = NEXT_REQUEST.fetch_add(1, Ordering::Relaxed);
             let (reply, answer) = oneshot::channel();
-            let sent = match self.runtime.live.get(&ticket_id) {
+            let sent = match self.runtime.live.get(&ticket_id).filter(|entry| entry.alive()) {
                 // Sent while holding the registry entry; see `TicketMsg::Passivate`.
-                Some(actor) => actor.send_message(message(reply)).is_ok(),
-                None => false,
+                Some(entry) => entry.actor.send_message(message(request, reply)).is_ok().then(|| entry.clone()),
+                None => None,
             };
-            if !sent {
+            let Some(entry) = sent else {
                 self.activate(ticket_id).await?;
                 continue;
-            }
+            };
             return match tokio::time::timeout(self.runtime.config.call_timeout, answer).await {
                 Ok(Ok(result)) => result,
-                // The actor dropped the reply: it failed while handling this message.
-                Ok(Err(_)) => Err(TicketError::ActorRestarted),
+                // The actor dropped our reply: it failed. If it failed handling this very request,
+                // that is the caller's error; if the request was still queued, it was never
+                // handled and goes to the restarted actor.
+                Ok(Err(_)) if entry.handling.load(Ordering::SeqCst) == request => Err(TicketError::ActorRestarted),
+                Ok(Err(_)) => {
+                    // Let the failed actor finish dying before a replacement is looked for.
+                    let _ = entry.actor.get_cell().wait(Some(self.runtime.config.call_timeout)).await;
+                    self.activate(ticket_id).await?;
+                    continue;
+                }
                 Err(_) => Err(TicketError::Timeout),
             };
         }
         Err(TicketError::ActorRestarted)
     }
 
-    async fn activate(&self, ticket_id: TicketId) -> Result<ActorRef<TicketMsg>, TicketError> {
-        if let Some(actor) = self.runtime.live.get(&ticket_id) {
-            return Ok(actor.clone());
+    async fn activate(&self, ticket_id: TicketId) -> Result<(), TicketError> {
+        if self.runtime.live.get(&ticket_id).is_some_and(|entry| entry.alive()) {
+            return Ok(());
         }
         // Load outside the supervisor so cold activations run in parallel.
         let ticket = self.runtime.store.ticket(ticket_id).await?.ok_or(TicketError::NotFound)?;
@@ -190,7 +225,7 @@ impl TimerDispatch for Tickets {
 }
 
 pub enum SupervisorMsg {
-    Activate { ticket: Ticket, reply: Reply<ActorRef<TicketMsg>> },
+    Activate { ticket: Ticket, reply: Reply<()> },
 }
 
 pub struct TicketSupervisor;
@@ -207,15 +242,16 @@ impl TicketSupervisor {
         state: &mut SupervisorState,
         ticket_id: TicketId,
         preloaded: Option<Ticket>,
-    ) -> Result<ActorRef<TicketMsg>, TicketError> {
-        let args = TicketActorArgs { ticket_id, preloaded, runtime: state.runtime.clone() };
+    ) -> Result<(), TicketError> {
+        let handling = Arc::new(AtomicU64::new(0));
+        let args = TicketActorArgs { ticket_id, preloaded, runtime: state.runtime.clone(), handling: handling.clone() };
         let (actor, _) = Actor::spawn_linked(None, TicketActor, args, myself.get_cell()).await.map_err(|error| {
             tracing::error!(ticket_id, %error, "ticket actor failed to start");
             TicketError::Store(crate::store::StoreError::Unavailable(error.to_string()))
         })?;
         state.children.insert(actor.get_id(), ticket_id);
-        state.runtime.live.insert(ticket_id, actor.clone());
-        Ok(actor)
+        state.runtime.live.insert(ticket_id, LiveTicket { actor, handling });
+        Ok(())
     }
 }
 
@@ -240,11 +276,9 @@ impl Actor for TicketSupervisor {
     ) -> Result<(), ActorProcessingErr> {
         match message {
             SupervisorMsg::Activate { ticket, reply } => {
-                let existing = state.runtime.live.get(&ticket.id).map(|actor| actor.clone());
-                let result = match existing {
-                    Some(actor) => Ok(actor),
-                    None => Self::spawn_child(&myself, state, ticket.id, Some(ticket)).await,
-                };
+                let alive = state.runtime.live.get(&ticket.id).is_some_and(|entry| entry.alive());
+                let result =
+                    if alive { Ok(()) } else { Self::spawn_child(&myself, state, ticket.id, Some(ticket)).await };
                 let _ = reply.send(result);
             }
         }
@@ -268,6 +302,11 @@ impl Actor for TicketSupervisor {
                     metrics::counter!("switchboard_ticket_actor_restarts_total").increment(1);
                     tracing::error!(ticket_id, %error, "ticket actor failed; restarting from the store");
                     forget_cell(&state.runtime, ticket_id, &cell);
+                    // A caller may already have activated a replacement.
+                    let replaced = state.runtime.live.get(&ticket_id).is_some_and(|entry| entry.alive());
+                    if replaced {
+                        return Ok(());
+                    }
                     if let Err(error) = Self::spawn_child(&myself, state, ticket_id, None).await {
                         // It will be activated again by the next command.
                         tracing::error!(ticket_id, %error, "restart failed");
@@ -281,5 +320,5 @@ impl Actor for TicketSupervisor {
 }
 
 fn forget_cell(runtime: &Runtime, ticket_id: TicketId, cell: &ActorCell) {
-    runtime.live.remove_if(&ticket_id, |_, registered| registered.get_id() == cell.get_id());
+    runtime.live.remove_if(&ticket_id, |_, registered| registered.actor.get_id() == cell.get_id());
 }

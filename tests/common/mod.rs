@@ -1,0 +1,277 @@
+//! Test harness: a fresh database per test (a SQLite file, or a new PostgreSQL database on the
+//! server at `SWITCHBOARD_TEST_POSTGRES_URL`, default `postgres://postgres@127.0.0.1:5432/test`),
+//! seeded users, and servers run in-process (`app::run` on `127.0.0.1:0`) or as a child process
+//! (for `kill -9`). PostgreSQL tests fail, never skip, when the server cannot be reached.
+
+#![allow(dead_code, reason = "each test binary uses a different part of the harness")]
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use switchboard::config::{Secret, Settings};
+use switchboard::storage::{self, StoreSettings};
+use switchboard_actors::domain::{Account, Role, User};
+use switchboard_actors::store::{NewUser, Store};
+
+pub const PASSWORD: &str = "correct-horse-battery";
+
+pub fn postgres_admin_url() -> String {
+    std::env::var("SWITCHBOARD_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+}
+
+/// A database that exists for one test.
+pub struct TestDb {
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+    postgres_name: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl TestDb {
+    pub async fn new(backend: Backend) -> TestDb {
+        match backend {
+            Backend::Sqlite => TestDb::sqlite(),
+            Backend::Postgres => TestDb::postgres().await,
+        }
+    }
+
+    pub fn sqlite() -> TestDb {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}", dir.path().join("data/switchboard.db").display());
+        TestDb { url, _dir: Some(dir), postgres_name: None }
+    }
+
+    pub async fn postgres() -> TestDb {
+        use sqlx::Connection as _;
+        let admin = postgres_admin_url();
+        let mut connection = sqlx::PgConnection::connect(&admin)
+            .await
+            .unwrap_or_else(|error| panic!("PostgreSQL at {admin} is required for this test: {error}"));
+        let name = format!("switchboard_test_{}", uuid::Uuid::now_v7().simple());
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut connection)
+            .await
+            .expect("create test database");
+        let base = admin.rsplit_once('/').map(|(base, _)| base.to_owned()).unwrap_or(admin);
+        TestDb { url: format!("{base}/{name}"), _dir: None, postgres_name: Some(name) }
+    }
+
+    pub fn store_settings(&self) -> StoreSettings {
+        self.settings().store_settings()
+    }
+
+    pub fn settings(&self) -> Settings {
+        let mut settings = Settings::default();
+        settings.database.url = Secret(self.url.clone());
+        settings.server.listen = "127.0.0.1:0".to_owned();
+        settings.server.workers = 2;
+        settings.server.shutdown_timeout_secs = 5;
+        settings
+    }
+
+    pub async fn open(&self) -> Arc<dyn Store> {
+        storage::open(&self.store_settings()).await.expect("open store").store
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let Some(name) = self.postgres_name.take() else { return };
+        let admin = postgres_admin_url();
+        // Drop runs outside async; use a small runtime on its own thread.
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+            runtime.block_on(async move {
+                use sqlx::Connection as _;
+                let mut connection = sqlx::PgConnection::connect(&admin).await.ok()?;
+                sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
+                    .execute(&mut connection)
+                    .await
+                    .ok()
+            })
+        })
+        .join();
+    }
+}
+
+/// The account and users every API test starts with.
+pub struct Seeded {
+    pub account: Account,
+    pub admin: User,
+    pub supervisor: User,
+    pub agent: User,
+    pub customer: User,
+    pub other_customer: User,
+}
+
+pub async fn seed(store: &dyn Store) -> Seeded {
+    let account = store.create_account("Test").await.expect("account");
+    let hash = switchboard::auth::hash_password(PASSWORD).expect("hash");
+    let user = |email: &str, role: Role| NewUser {
+        account_id: account.id,
+        email: email.to_owned(),
+        name: email.split('@').next().unwrap_or(email).to_owned(),
+        role,
+        password_hash: Some(hash.clone()),
+        company_id: None,
+        team_ids: Vec::new(),
+        capacity: 5,
+        time_zone: "UTC".to_owned(),
+        phone: None,
+    };
+    let admin = store.create_user(user("admin@test.example", Role::Admin)).await.expect("admin");
+    let supervisor = store.create_user(user("sup@test.example", Role::Supervisor)).await.expect("supervisor");
+    let agent = store.create_user(user("agent@test.example", Role::Agent)).await.expect("agent");
+    let customer = store.create_user(user("cust@test.example", Role::Customer)).await.expect("customer");
+    let other_customer = store.create_user(user("other@test.example", Role::Customer)).await.expect("customer");
+    Seeded { account, admin, supervisor, agent, customer, other_customer }
+}
+
+/// A server running in this process.
+pub struct TestServer {
+    pub base: String,
+    pub http: reqwest::Client,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<anyhow::Result<()>>>,
+}
+
+impl TestServer {
+    pub async fn start(settings: Settings) -> TestServer {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        // actix's server future is not Send: give it a thread and runtime of its own.
+        let thread = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+            runtime.block_on(switchboard::app::run(settings, listener, None, async move {
+                let _ = stopped.await;
+            }))
+        });
+        let server = TestServer { base, http: reqwest::Client::new(), stop: Some(stop), thread: Some(thread) };
+        server.wait_ready().await;
+        server
+    }
+
+    async fn wait_ready(&self) {
+        wait_ready(&self.http, &self.base).await;
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn login(&self, email: &str) -> String {
+        login(&self.http, &self.base, email).await
+    }
+
+    /// Sends `method path` with an optional bearer token and JSON body; returns status and body.
+    pub async fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> (u16, Value) {
+        call(&self.http, &self.base, method, path, token, body).await
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            tokio::task::spawn_blocking(move || thread.join())
+                .await
+                .expect("join")
+                .expect("server thread")
+                .expect("server stopped cleanly");
+        }
+    }
+}
+
+pub async fn wait_ready(http: &reqwest::Client, base: &str) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        if let Ok(response) = http.get(format!("{base}/readyz")).send().await
+            && response.status().is_success()
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("server at {base} did not become ready");
+}
+
+pub async fn login(http: &reqwest::Client, base: &str, email: &str) -> String {
+    let (status, body) =
+        call(http, base, "POST", "/api/v1/auth/login", None, Some(json!({"email": email, "password": PASSWORD}))).await;
+    assert_eq!(status, 200, "login of {email} failed: {body}");
+    body["token"].as_str().expect("token").to_owned()
+}
+
+pub async fn call(
+    http: &reqwest::Client,
+    base: &str,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+    let mut request = http.request(method, format!("{base}{path}"));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.expect("request");
+    let status = response.status().as_u16();
+    let text = response.text().await.expect("body");
+    let value = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+    (status, value)
+}
+
+/// The server binary as a child process, so a test can `kill -9` it.
+pub struct ChildServer {
+    pub base: String,
+    child: Child,
+    pub log: PathBuf,
+}
+
+impl ChildServer {
+    pub async fn start(db: &TestDb, log_dir: &std::path::Path) -> ChildServer {
+        let port = TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+        let log = log_dir.join(format!("server-{port}.log"));
+        let child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+            .arg("serve")
+            .env("SWITCHBOARD__DATABASE__URL", &db.url)
+            .env("SWITCHBOARD__SERVER__LISTEN", format!("127.0.0.1:{port}"))
+            .env("SWITCHBOARD__SERVER__WORKERS", "2")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).expect("log file"))
+            .spawn()
+            .expect("spawn switchboard");
+        let server = ChildServer { base: format!("http://127.0.0.1:{port}"), child, log };
+        wait_ready(&reqwest::Client::new(), &server.base).await;
+        server
+    }
+
+    /// SIGKILL: no shutdown hook runs, nothing is flushed.
+    pub fn kill_9(mut self) {
+        self.child.kill().expect("kill -9");
+        self.child.wait().expect("reap");
+    }
+}
+
+impl Drop for ChildServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,0 +1,473 @@
+//! One conformance suite for every `Store` implementation: each check runs on SQLite and on the
+//! real PostgreSQL (which must be reachable; see tests/common).
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use common::{Backend, TestDb};
+use jiff::{SignedDuration, Timestamp};
+use switchboard_actors::clock::truncate_to_millis;
+use switchboard_actors::domain::*;
+use switchboard_actors::store::*;
+use switchboard_actors::ticket::{
+    CommandContext, NewMessage, TicketCommand, TicketDraft, TicketPatch, messages_of, open_ticket,
+};
+
+fn now() -> Timestamp {
+    truncate_to_millis(Timestamp::now())
+}
+
+fn new_user(account: AccountId, email: &str, role: Role) -> NewUser {
+    NewUser {
+        account_id: account,
+        email: email.to_owned(),
+        name: email.to_owned(),
+        role,
+        password_hash: Some("hash".to_owned()),
+        company_id: None,
+        team_ids: Vec::new(),
+        capacity: 5,
+        time_zone: "UTC".to_owned(),
+        phone: None,
+    }
+}
+
+fn draft(account: AccountId, requester: UserId, subject: &str) -> TicketDraft {
+    TicketDraft {
+        account_id: account,
+        subject: subject.to_owned(),
+        body: Some(format!("body of {subject}")),
+        body_kind: MessageKind::Customer,
+        status: None,
+        urgency: Level::Medium,
+        importance: Level::Medium,
+        ticket_type: None,
+        category_id: None,
+        tags: vec!["alpha".to_owned()],
+        custom_fields: CustomFields::new(),
+        channel: Channel::Web,
+        requester_id: requester,
+        company_id: None,
+        assignee_id: None,
+        team_id: None,
+        created_by: Some(requester),
+    }
+}
+
+async fn create(store: &dyn Store, config: &AccountConfig, draft: TicketDraft) -> Ticket {
+    let (ticket, events, messages) = open_ticket(draft, config, now()).expect("valid draft");
+    let mut commit = TicketCommit { ticket, events, messages, timers: Vec::new() };
+    let identity = store.create_ticket(commit.clone()).await.expect("create ticket");
+    commit.assign_identity(identity);
+    commit.ticket
+}
+
+/// Decides and commits `command` the way a TicketActor does; returns the new state.
+async fn apply(
+    store: &dyn Store,
+    config: &Arc<AccountConfig>,
+    ticket: &Ticket,
+    command: TicketCommand,
+) -> StoreResult<Ticket> {
+    let context = CommandContext { actor_id: None, config: config.clone(), expected_seq: None };
+    let decision = ticket.decide(&command, &context, now()).expect("valid command");
+    let mut next = ticket.clone();
+    let events = next.append(decision.events, None, now());
+    store
+        .commit(TicketCommit { ticket: next.clone(), messages: messages_of(&events), events, timers: decision.timers })
+        .await?;
+    Ok(next)
+}
+
+async fn suite(store: Arc<dyn Store>) {
+    let store = store.as_ref();
+    store.ping().await.expect("ping");
+    accounts_and_config(store).await;
+    people_and_sessions(store).await;
+    tickets_events_and_fencing(store).await;
+    listing_filters_and_pages(store).await;
+    timers(store).await;
+    concurrent_creates_get_unique_numbers(store).await;
+}
+
+async fn accounts_and_config(store: &dyn Store) {
+    let account = store.create_account("Conformance").await.expect("account");
+    assert_eq!(store.account(account.id).await.expect("read").map(|a| a.name), Some("Conformance".to_owned()));
+    assert!(store.first_account().await.expect("first").is_some());
+    let config = store.account_config(account.id).await.expect("config");
+    let keys: Vec<_> = config.statuses.iter().map(|status| status.key.as_str()).collect();
+    assert_eq!(keys, ["new", "open", "pending", "resolved", "closed"]);
+    assert_eq!(config.priority_matrix, PriorityMatrix::default());
+    assert!(config.ticket_types.contains(&"incident".to_owned()));
+
+    let custom = TicketStatus {
+        key: "on_hold".into(),
+        label: "On hold".into(),
+        category: StatusCategory::Pending,
+        builtin: false,
+    };
+    store.upsert_status(account.id, &custom).await.expect("custom status");
+    // A built-in status keeps its category whatever an upsert says.
+    let relabel = TicketStatus {
+        key: "open".into(),
+        label: "In progress".into(),
+        category: StatusCategory::Closed,
+        builtin: false,
+    };
+    store.upsert_status(account.id, &relabel).await.expect("relabel");
+    let field = CustomFieldDef {
+        key: "plan".into(),
+        label: "Plan".into(),
+        field_type: FieldType::Select,
+        options: vec!["free".into(), "pro".into()],
+    };
+    store.upsert_custom_field(account.id, &field).await.expect("field");
+    let parent = store.create_category(account.id, None, "Billing").await.expect("category");
+    let child = store.create_category(account.id, Some(parent.id), "Refunds").await.expect("sub-category");
+    assert_eq!(child.path, "Billing / Refunds");
+    assert!(matches!(store.create_category(account.id, None, "Billing").await, Err(StoreError::Conflict(_))));
+    let mut matrix = PriorityMatrix::default();
+    matrix.0[0][0] = Priority::Urgent;
+    store.set_priority_matrix(account.id, &matrix).await.expect("matrix");
+
+    let config = store.account_config(account.id).await.expect("config");
+    assert_eq!(config.status("on_hold").map(|status| status.category), Some(StatusCategory::Pending));
+    let open = config.status("open").expect("open");
+    assert_eq!((open.label.as_str(), open.category), ("In progress", StatusCategory::Open));
+    assert_eq!(config.custom_field("plan"), Some(&field));
+    assert_eq!(config.categories.len(), 2);
+    assert_eq!(config.priority_matrix.priority(Level::Low, Level::Low), Priority::Urgent);
+}
+
+async fn people_and_sessions(store: &dyn Store) {
+    let account = store.create_account("People").await.expect("account");
+    let other = store.create_account("Other").await.expect("account");
+    let agent = store.create_user(new_user(account.id, "Agent@People.example", Role::Agent)).await.expect("agent");
+    assert_eq!(agent.email, "agent@people.example");
+    assert!(matches!(
+        store.create_user(new_user(account.id, "agent@people.example", Role::Agent)).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let credentials = store.user_credentials("AGENT@people.example").await.expect("lookup").expect("found");
+    assert_eq!((credentials.user.id, credentials.password_hash.as_deref()), (agent.id, Some("hash")));
+    assert!(store.user(other.id, agent.id).await.expect("read").is_none(), "no query crosses accounts");
+
+    let team = store
+        .create_team(NewTeam {
+            account_id: account.id,
+            name: "Support".into(),
+            description: String::new(),
+            member_ids: vec![agent.id],
+        })
+        .await
+        .expect("team");
+    assert_eq!(team.member_ids, vec![agent.id]);
+    assert_eq!(store.user(account.id, agent.id).await.expect("read").expect("agent").team_ids, vec![team.id]);
+    let foreign = store.create_user(new_user(other.id, "x@other.example", Role::Agent)).await.expect("user");
+    assert!(
+        store
+            .update_team(account.id, team.id, TeamPatch { member_ids: Some(vec![foreign.id]), ..TeamPatch::default() })
+            .await
+            .is_err(),
+        "members must belong to the team's account"
+    );
+    let renamed = store
+        .update_team(
+            account.id,
+            team.id,
+            TeamPatch { name: Some("Tier 1".into()), member_ids: Some(vec![]), ..TeamPatch::default() },
+        )
+        .await
+        .expect("update team");
+    assert_eq!((renamed.name.as_str(), renamed.member_ids.len()), ("Tier 1", 0));
+    assert_eq!(store.list_teams(account.id).await.expect("teams").len(), 1);
+
+    let company = store
+        .create_company(NewCompany { account_id: account.id, name: "Acme".into(), members_see_company_tickets: true })
+        .await
+        .expect("company");
+    let mut customer = new_user(account.id, "carla@acme.example", Role::Customer);
+    customer.company_id = Some(company.id);
+    let customer = store.create_user(customer).await.expect("customer");
+    assert_eq!(
+        store.company(account.id, company.id).await.expect("company").map(|c| c.members_see_company_tickets),
+        Some(true)
+    );
+    let contacts = store.contacts(account.id, customer.id).await.expect("contacts");
+    assert_eq!((contacts[0].channel, contacts[0].address.as_str()), (Channel::Email, "carla@acme.example"));
+    assert_eq!(store.list_users(account.id, Some(Role::Customer)).await.expect("list").len(), 1);
+    assert_eq!(store.list_users(account.id, None).await.expect("list").len(), 2);
+
+    let updated = store
+        .update_user(
+            account.id,
+            agent.id,
+            UserPatch { name: Some("Ana".into()), capacity: Some(9), ..UserPatch::default() },
+        )
+        .await
+        .expect("update");
+    assert_eq!((updated.name.as_str(), updated.capacity), ("Ana", 9));
+
+    let hash = vec![7u8; 32];
+    let expires = now().saturating_add(SignedDuration::from_hours(1)).expect("time");
+    store
+        .create_session(NewSession { token_hash: hash.clone(), user_id: agent.id, expires_at: expires })
+        .await
+        .expect("session");
+    assert_eq!(store.session_user(&hash, now()).await.expect("lookup").map(|user| user.id), Some(agent.id));
+    assert!(
+        store.session_user(&hash, expires).await.expect("lookup").is_none(),
+        "expired sessions do not authenticate"
+    );
+    store.delete_session(&hash).await.expect("delete");
+    assert!(store.session_user(&hash, now()).await.expect("lookup").is_none());
+    store
+        .create_session(NewSession { token_hash: hash.clone(), user_id: agent.id, expires_at: expires })
+        .await
+        .expect("session");
+    store
+        .update_user(account.id, agent.id, UserPatch { active: Some(false), ..UserPatch::default() })
+        .await
+        .expect("deactivate");
+    assert!(store.session_user(&hash, now()).await.expect("lookup").is_none(), "deactivation ends sessions");
+}
+
+async fn tickets_events_and_fencing(store: &dyn Store) {
+    let account = store.create_account("Tickets").await.expect("account");
+    let customer =
+        store.create_user(new_user(account.id, "c@tickets.example", Role::Customer)).await.expect("customer");
+    let config = Arc::new(store.account_config(account.id).await.expect("config"));
+    let first = create(store, &config, draft(account.id, customer.id, "First")).await;
+    let second = create(store, &config, draft(account.id, customer.id, "Second")).await;
+    assert_eq!((first.number, second.number), (1, 2), "numbers run per account");
+    assert_eq!(first.seq, 2, "created + the first message");
+
+    let stored = store.ticket(first.id).await.expect("read").expect("exists");
+    assert_eq!(stored, first, "the stored row is the actor's state");
+    let events = store.ticket_events(first.id, 0, 100).await.expect("events");
+    assert_eq!(events.iter().map(|event| event.seq).collect::<Vec<_>>(), vec![1, 2]);
+    assert!(matches!(&events[0].kind, EventKind::Created { number: 1, .. }));
+    let messages = store.ticket_messages(first.id).await.expect("messages");
+    assert_eq!((messages.len(), messages[0].seq, messages[0].ticket_id), (1, 2, first.id));
+
+    let reply = TicketCommand::AddMessage(NewMessage {
+        kind: MessageKind::Reply,
+        body: "On it".into(),
+        channel: None,
+        attachments: Vec::new(),
+        then_status: None,
+    });
+    let replied = apply(store, &config, &first, reply).await.expect("reply");
+    assert_eq!(replied.seq, 4, "message + status new→open");
+    let tagged = apply(
+        store,
+        &config,
+        &replied,
+        TicketCommand::Update(TicketPatch {
+            add_tags: vec!["vip".into()],
+            urgency: Some(Level::Critical),
+            ..TicketPatch::default()
+        }),
+    )
+    .await
+    .expect("tag");
+    assert_eq!(store.ticket(first.id).await.expect("read").expect("exists"), tagged);
+    assert_eq!(store.ticket_events(first.id, 2, 100).await.expect("events").len(), 4);
+    assert_eq!(store.ticket_messages(first.id).await.expect("messages").len(), 2);
+
+    // Fencing: a stale writer appending the same seq again fails and writes nothing.
+    let stale = apply(
+        store,
+        &config,
+        &replied,
+        TicketCommand::Update(TicketPatch { subject: Some("Hijack".into()), ..TicketPatch::default() }),
+    )
+    .await;
+    assert!(matches!(stale, Err(StoreError::Conflict(_))), "duplicate seq must be refused: {stale:?}");
+    let after = store.ticket(first.id).await.expect("read").expect("exists");
+    assert_eq!(after, tagged, "the refused commit changed nothing");
+    let seqs: Vec<i64> =
+        store.ticket_events(first.id, 0, 100).await.expect("events").iter().map(|event| event.seq).collect();
+    assert_eq!(seqs, (1..=tagged.seq).collect::<Vec<_>>(), "no gap, no duplicate");
+}
+
+async fn listing_filters_and_pages(store: &dyn Store) {
+    let account = store.create_account("Lists").await.expect("account");
+    let alice = store.create_user(new_user(account.id, "alice@lists.example", Role::Customer)).await.expect("user");
+    let bob = store.create_user(new_user(account.id, "bob@lists.example", Role::Customer)).await.expect("user");
+    let agent = store.create_user(new_user(account.id, "agent@lists.example", Role::Agent)).await.expect("user");
+    let config = Arc::new(store.account_config(account.id).await.expect("config"));
+    let mut created = Vec::new();
+    for n in 0..7 {
+        let requester = if n % 2 == 0 { alice.id } else { bob.id };
+        let mut draft = draft(account.id, requester, &format!("Printer {n} jammed"));
+        if n == 3 {
+            draft.subject = "Refund request".into();
+            draft.body = Some("Please refund the 100% markup".into());
+            draft.tags = vec!["billing".into()];
+            draft.urgency = Level::Critical;
+            draft.importance = Level::Critical;
+            draft.assignee_id = Some(agent.id);
+        }
+        created.push(create(store, &config, draft).await);
+    }
+    let query = |configure: &dyn Fn(&mut TicketQuery)| {
+        let mut query = TicketQuery::new(account.id);
+        configure(&mut query);
+        query
+    };
+    let ids = |tickets: Vec<Ticket>| tickets.into_iter().map(|ticket| ticket.number).collect::<BTreeSet<_>>();
+    assert_eq!(store.list_tickets(&query(&|_| {})).await.expect("all").len(), 7);
+    assert_eq!(
+        ids(store.list_tickets(&query(&|q| q.scope = TicketScope::Requester(bob.id))).await.expect("bob")),
+        BTreeSet::from([2, 4, 6])
+    );
+    assert_eq!(
+        ids(store.list_tickets(&query(&|q| q.tag = Some("Billing".into()))).await.expect("tag")),
+        BTreeSet::from([4])
+    );
+    assert_eq!(
+        ids(store.list_tickets(&query(&|q| q.priorities = vec![Priority::Urgent])).await.expect("prio")),
+        BTreeSet::from([4])
+    );
+    assert_eq!(
+        ids(store.list_tickets(&query(&|q| q.assignee = Some(AssigneeFilter::User(agent.id)))).await.expect("mine")),
+        BTreeSet::from([4])
+    );
+    assert_eq!(
+        store.list_tickets(&query(&|q| q.assignee = Some(AssigneeFilter::Unassigned))).await.expect("none").len(),
+        6
+    );
+    assert_eq!(store.list_tickets(&query(&|q| q.statuses = vec!["open".into()])).await.expect("open").len(), 1);
+    assert_eq!(store.list_tickets(&query(&|q| q.categories = vec![StatusCategory::New])).await.expect("new").len(), 6);
+    assert_eq!(
+        ids(store.list_tickets(&query(&|q| q.text = Some("100%".into()))).await.expect("text")),
+        BTreeSet::from([4]),
+        "LIKE wildcards are escaped"
+    );
+    assert_eq!(store.list_tickets(&query(&|q| q.text = Some("printer JAMMED".into()))).await.expect("words").len(), 6);
+    let top = store.list_tickets(&query(&|q| q.sort = TicketSort::PriorityDesc)).await.expect("sorted");
+    assert_eq!(top[0].number, 4);
+
+    for sort in [
+        TicketSort::UpdatedDesc,
+        TicketSort::UpdatedAsc,
+        TicketSort::CreatedDesc,
+        TicketSort::CreatedAsc,
+        TicketSort::PriorityDesc,
+    ] {
+        let mut seen = Vec::new();
+        let mut after = None;
+        loop {
+            let page = store
+                .list_tickets(&query(&|q| {
+                    q.sort = sort;
+                    q.after = after;
+                    q.limit = 3;
+                }))
+                .await
+                .expect("page");
+            let Some(last) = page.last() else { break };
+            after = Some((sort.key(last), last.id));
+            seen.extend(page.iter().map(|ticket| ticket.number));
+        }
+        assert_eq!(seen.len(), 7, "{sort:?} pages cover every ticket once: {seen:?}");
+        assert_eq!(seen.iter().collect::<BTreeSet<_>>().len(), 7);
+    }
+    let other = store.create_account("Elsewhere").await.expect("account");
+    assert!(store.list_tickets(&TicketQuery::new(other.id)).await.expect("empty").is_empty());
+    let _ = created;
+}
+
+async fn timers(store: &dyn Store) {
+    let account = store.create_account("Timers").await.expect("account");
+    let customer = store.create_user(new_user(account.id, "c@timers.example", Role::Customer)).await.expect("customer");
+    let config = Arc::new(store.account_config(account.id).await.expect("config"));
+    let ticket = create(store, &config, draft(account.id, customer.id, "Snooze me")).await;
+    let until = now().saturating_add(SignedDuration::from_mins(5)).expect("time");
+    let snoozed = apply(
+        store,
+        &config,
+        &ticket,
+        TicketCommand::Update(TicketPatch { snooze_until: Some(Some(until)), ..TicketPatch::default() }),
+    )
+    .await
+    .expect("snooze");
+    let horizon = until.saturating_add(SignedDuration::from_secs(1)).expect("time");
+    let due = store.due_timers(horizon, 100).await.expect("timers");
+    assert!(due.contains(&TimerEntry { owner: TimerOwner::Ticket(ticket.id), name: "snooze".into(), due_at: until }));
+    assert!(
+        !store
+            .due_timers(until, 100)
+            .await
+            .expect("timers")
+            .iter()
+            .any(|entry| entry.owner == TimerOwner::Ticket(ticket.id))
+    );
+    apply(
+        store,
+        &config,
+        &snoozed,
+        TicketCommand::Update(TicketPatch { snooze_until: Some(None), ..TicketPatch::default() }),
+    )
+    .await
+    .expect("unsnooze");
+    assert!(
+        !store
+            .due_timers(horizon, 100)
+            .await
+            .expect("timers")
+            .iter()
+            .any(|entry| entry.owner == TimerOwner::Ticket(ticket.id))
+    );
+}
+
+async fn concurrent_creates_get_unique_numbers(store: &dyn Store) {
+    let account = store.create_account("Concurrent").await.expect("account");
+    let customer =
+        store.create_user(new_user(account.id, "c@concurrent.example", Role::Customer)).await.expect("customer");
+    let config = Arc::new(store.account_config(account.id).await.expect("config"));
+    let creates = (0..50).map(|n| create(store, &config, draft(account.id, customer.id, &format!("Parallel {n}"))));
+    let tickets = futures_util::future::join_all(creates).await;
+    let numbers: BTreeSet<i64> = tickets.iter().map(|ticket| ticket.number).collect();
+    assert_eq!(numbers, (1..=50).collect(), "group-committed creates get unique, gap-free numbers");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_store_conforms() {
+    let db = TestDb::new(Backend::Sqlite).await;
+    suite(db.open().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_store_conforms() {
+    let db = TestDb::new(Backend::Postgres).await;
+    suite(db.open().await).await;
+}
+
+#[tokio::test]
+async fn sqlite_database_is_created_on_first_open_with_wal() {
+    let db = TestDb::sqlite();
+    let store = db.open().await;
+    store.ping().await.expect("ping");
+    let path = db.url.trim_start_matches("sqlite://");
+    assert!(std::path::Path::new(path).exists(), "database file created, with its directory");
+    assert!(std::path::Path::new(&format!("{path}-wal")).exists(), "WAL journal in use");
+}
+
+#[test]
+fn migration_trees_are_in_lockstep() {
+    let names = |dir: &str| {
+        let mut names: Vec<String> = std::fs::read_dir(format!("{}/migrations/{dir}", env!("CARGO_MANIFEST_DIR")))
+            .expect("migrations dir")
+            .map(|entry| entry.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    let sqlite = names("sqlite");
+    assert!(!sqlite.is_empty());
+    assert_eq!(sqlite, names("postgres"), "migrations/sqlite and migrations/postgres must list the same files");
+}
