@@ -242,7 +242,7 @@ impl Settings {
         crate::storage::backend_of(self.database.url.expose())
             .map_err(|error| ConfigError::Rule(format!("database.url: {error}")))?;
         let redis = self.redis.url.expose();
-        if !redis.is_empty() && !(redis.starts_with("redis://") || redis.starts_with("rediss://")) {
+        if !(redis.is_empty() || redis.starts_with("redis://") || redis.starts_with("rediss://")) {
             return Err(ConfigError::Rule("redis.url must be empty or start with redis:// or rediss://".to_owned()));
         }
         if self.database.batch_max == 0 {

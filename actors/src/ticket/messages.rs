@@ -104,7 +104,7 @@ pub type Reply<T> = oneshot::Sender<Result<T, TicketError>>;
 pub enum TicketMsg {
     Command {
         request: u64,
-        command: TicketCommand,
+        command: Box<TicketCommand>,
         context: CommandContext,
         reply: Reply<CommandOutcome>,
     },

@@ -133,7 +133,7 @@ impl Tickets {
     ) -> Result<CommandOutcome, TicketError> {
         self.ask(ticket_id, |request, reply| TicketMsg::Command {
             request,
-            command: command.clone(),
+            command: Box::new(command.clone()),
             context: context.clone(),
             reply,
         })
