@@ -1,0 +1,154 @@
+//! The command line as a newcomer uses it: the real binary against a fresh SQLite database.
+
+mod common;
+
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{ChildServer, TestDb};
+
+fn switchboard(db: &TestDb, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .args(args)
+        .env("SWITCHBOARD__DATABASE__URL", &db.url)
+        .env("RUST_LOG", "error")
+        .output()
+        .expect("run switchboard")
+}
+
+fn text(output: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
+}
+
+#[test]
+fn migrate_then_user_add_creates_the_default_account() {
+    let db = TestDb::sqlite();
+    let migrated = switchboard(&db, &["migrate"]);
+    assert!(migrated.status.success(), "{}", text(&migrated));
+    let added = switchboard(
+        &db,
+        &["user", "add", "--email", "boss@example.com", "--password", "long-enough", "--role", "admin"],
+    );
+    assert!(added.status.success(), "{}", text(&added));
+    assert!(
+        text(&added).contains("created admin user #1 <boss@example.com> in account #1 (Default)"),
+        "{}",
+        text(&added)
+    );
+
+    let again = switchboard(
+        &db,
+        &["user", "add", "--email", "BOSS@example.com", "--password", "long-enough", "--role", "agent"],
+    );
+    assert!(!again.status.success());
+    assert!(text(&again).contains("already exists"), "{}", text(&again));
+    let short =
+        switchboard(&db, &["user", "add", "--email", "x@example.com", "--password", "short", "--role", "agent"]);
+    assert!(!short.status.success());
+    let role =
+        switchboard(&db, &["user", "add", "--email", "y@example.com", "--password", "long-enough", "--role", "boss"]);
+    assert!(!role.status.success(), "unknown roles are refused");
+}
+
+#[test]
+fn config_check_validates_and_redacts() {
+    let db = TestDb::sqlite();
+    let output = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .args(["config", "check"])
+        .env("SWITCHBOARD__DATABASE__URL", &db.url)
+        .env("SWITCHBOARD__WHATSAPP__APP_SECRET", "very-secret-value")
+        .output()
+        .expect("run");
+    assert!(output.status.success(), "{}", text(&output));
+    let shown = text(&output);
+    assert!(shown.contains("configuration is valid") && shown.contains("listen = \"127.0.0.1:8080\""), "{shown}");
+    assert!(!shown.contains("very-secret-value") && shown.contains("[redacted]"), "{shown}");
+
+    let dir = tempfile::tempdir().expect("dir");
+    let file = dir.path().join("bad.toml");
+    std::fs::write(&file, "[server]\nlisten = \"not an address\"\n").expect("write");
+    let bad = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .arg("--config")
+        .arg(&file)
+        .args(["config", "check"])
+        .output()
+        .expect("run");
+    assert_eq!(bad.status.code(), Some(2), "{}", text(&bad));
+    assert!(text(&bad).contains("server.listen"), "{}", text(&bad));
+    // --config works after the subcommand too.
+    let after = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .args(["config", "check", "--config"])
+        .arg(&file)
+        .output()
+        .expect("run");
+    assert_eq!(after.status.code(), Some(2));
+}
+
+#[test]
+fn demo_seeds_once_and_prints_the_logins() {
+    let db = TestDb::sqlite();
+    let first = switchboard(&db, &["demo"]);
+    assert!(first.status.success(), "{}", text(&first));
+    assert!(
+        text(&first).contains("ana@demo.switchboard.test") && text(&first).contains("switchboard-demo"),
+        "{}",
+        text(&first)
+    );
+    let second = switchboard(&db, &["demo"]);
+    assert!(second.status.success(), "{}", text(&second));
+    assert!(text(&second).contains("already exists"), "{}", text(&second));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_logins_work_and_the_tickets_are_listed() {
+    let db = TestDb::sqlite();
+    assert!(switchboard(&db, &["demo"]).status.success());
+    let logs = tempfile::tempdir().expect("dir");
+    let server = ChildServer::start(&db, logs.path()).await;
+    let http = reqwest::Client::new();
+    let (status, login) = common::call(
+        &http,
+        &server.base,
+        "POST",
+        "/api/v1/auth/login",
+        None,
+        Some(serde_json::json!({"email": "ana@demo.switchboard.test", "password": "switchboard-demo"})),
+    )
+    .await;
+    assert_eq!(status, 200, "{login}");
+    let token = login["token"].as_str().expect("token");
+    let (status, list) = common::call(&http, &server.base, "GET", "/api/v1/tickets", Some(token), None).await;
+    assert_eq!(status, 200);
+    let statuses: std::collections::BTreeSet<&str> =
+        list["items"].as_array().expect("items").iter().filter_map(|t| t["status"].as_str()).collect();
+    assert!(statuses.len() >= 4, "tickets in several states: {statuses:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_stops_the_server_cleanly() {
+    let db = TestDb::sqlite();
+    let logs = tempfile::tempdir().expect("dir");
+    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .env("SWITCHBOARD__DATABASE__URL", &db.url)
+        .env("SWITCHBOARD__SERVER__LISTEN", format!("127.0.0.1:{port}"))
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(logs.path().join("log")).expect("log"))
+        .spawn()
+        .expect("spawn");
+    common::wait_ready(&reqwest::Client::new(), &format!("http://127.0.0.1:{port}")).await;
+    let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill");
+    assert!(killed.success());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "the server did not stop on SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "clean exit on SIGTERM: {status:?}");
+    let log = std::fs::read_to_string(logs.path().join("log")).expect("log");
+    assert!(log.contains("shutting down") && log.contains("stopped"), "{log}");
+}
