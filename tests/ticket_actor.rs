@@ -43,10 +43,16 @@ async fn fixture(idle_timeout_secs: u64) -> Fixture {
         .await
         .expect("customer");
     let config = Arc::new(core.store.account_config(account.id).await.expect("config"));
-    let draft = TicketDraft {
-        account_id: account.id,
-        subject: "Actor under test".into(),
-        body: Some("hello".into()),
+    let draft = draft(account.id, customer.id, "Actor under test", Some("hello"));
+    let ticket = core.tickets.create(draft, &config).await.expect("create").ticket;
+    Fixture { _db: db, core, config, ticket }
+}
+
+fn draft(account_id: AccountId, requester_id: UserId, subject: &str, body: Option<&str>) -> TicketDraft {
+    TicketDraft {
+        account_id,
+        subject: subject.into(),
+        body: body.map(str::to_owned),
         body_kind: MessageKind::Customer,
         status: None,
         urgency: Level::Low,
@@ -56,14 +62,12 @@ async fn fixture(idle_timeout_secs: u64) -> Fixture {
         tags: Vec::new(),
         custom_fields: CustomFields::new(),
         channel: Channel::Web,
-        requester_id: customer.id,
+        requester_id,
         company_id: None,
         assignee_id: None,
         team_id: None,
-        created_by: Some(customer.id),
-    };
-    let ticket = core.tickets.create(draft, &config).await.expect("create").ticket;
-    Fixture { _db: db, core, config, ticket }
+        created_by: Some(requester_id),
+    }
 }
 
 fn context(config: &Arc<AccountConfig>) -> CommandContext {
@@ -108,35 +112,9 @@ async fn a_panicking_actor_is_restarted_with_its_state_and_serves_the_next_comma
 async fn other_tickets_are_unaffected_by_a_crash() {
     let f = fixture(300).await;
     let tickets = &f.core.tickets;
-    let mut other_draft_ticket = f.ticket.clone();
-    other_draft_ticket.id = 0;
     let config = f.config.clone();
-    let second = tickets
-        .create(
-            TicketDraft {
-                account_id: f.ticket.account_id,
-                subject: "Bystander".into(),
-                body: None,
-                body_kind: MessageKind::Customer,
-                status: None,
-                urgency: Level::Low,
-                importance: Level::Low,
-                ticket_type: None,
-                category_id: None,
-                tags: Vec::new(),
-                custom_fields: CustomFields::new(),
-                channel: Channel::Web,
-                requester_id: f.ticket.requester_id,
-                company_id: None,
-                assignee_id: None,
-                team_id: None,
-                created_by: None,
-            },
-            &config,
-        )
-        .await
-        .expect("second ticket")
-        .ticket;
+    let bystander = draft(f.ticket.account_id, f.ticket.requester_id, "Bystander", None);
+    let second = tickets.create(bystander, &config).await.expect("second ticket").ticket;
     tickets.get(second.id).await.expect("activate bystander");
     let _ = tickets.crash_for_test(f.ticket.id).await;
     let outcome = tickets.execute(second.id, note("still fine"), context(&config)).await.expect("bystander works");

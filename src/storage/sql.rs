@@ -100,6 +100,14 @@ macro_rules! shared_sql {
             })
         }
 
+        fn account_from_row(row: &DbRow) -> StoreResult<Account> {
+            Ok(Account {
+                id: row.try_get("id").map_err(db_error)?,
+                name: row.try_get("name").map_err(db_error)?,
+                created_at: from_millis(row.try_get("created_at").map_err(db_error)?)?,
+            })
+        }
+
         fn opt_millis(row: &DbRow, column: &str) -> StoreResult<Option<Timestamp>> {
             row.try_get::<Option<i64>, _>(column).map_err(db_error)?.map(from_millis).transpose()
         }
@@ -315,14 +323,7 @@ macro_rules! shared_sql {
                     .fetch_optional(&self.pool)
                     .await
                     .map_err(db_error)?;
-                row.map(|row| {
-                    Ok(Account {
-                        id: row.try_get("id").map_err(db_error)?,
-                        name: row.try_get("name").map_err(db_error)?,
-                        created_at: from_millis(row.try_get("created_at").map_err(db_error)?)?,
-                    })
-                })
-                .transpose()
+                row.as_ref().map(account_from_row).transpose()
             }
 
             async fn account(&self, id: AccountId) -> StoreResult<Option<Account>> {
@@ -331,14 +332,7 @@ macro_rules! shared_sql {
                     .fetch_optional(&self.pool)
                     .await
                     .map_err(db_error)?;
-                row.map(|row| {
-                    Ok(Account {
-                        id: row.try_get("id").map_err(db_error)?,
-                        name: row.try_get("name").map_err(db_error)?,
-                        created_at: from_millis(row.try_get("created_at").map_err(db_error)?)?,
-                    })
-                })
-                .transpose()
+                row.as_ref().map(account_from_row).transpose()
             }
 
             async fn account_config(&self, id: AccountId) -> StoreResult<AccountConfig> {
