@@ -55,11 +55,17 @@ async fn login(state: web::Data<AppState>, body: web::Json<LoginRequest>) -> Res
     body.validate()?;
     let email = body.email.trim().to_lowercase();
     let limit = state.settings.auth.login_attempts_per_minute;
-    if let Some(entry) = state.failed_logins.get(&email)
-        && entry.0.elapsed() < LOGIN_WINDOW
-        && entry.1 >= limit
+    // Count the attempt before the slow password check, in one step with the limit check, so
+    // parallel guesses cannot all pass the check before any of them is counted. Success clears it.
     {
-        return Err(ApiError::RateLimited);
+        let mut entry = state.failed_logins.entry(email.clone()).or_insert((Instant::now(), 0));
+        if entry.0.elapsed() >= LOGIN_WINDOW {
+            *entry = (Instant::now(), 0);
+        }
+        if entry.1 >= limit {
+            return Err(ApiError::RateLimited);
+        }
+        entry.1 += 1;
     }
     let credentials = state.store.user_credentials(&email).await?;
     let password = body.password;
@@ -73,14 +79,7 @@ async fn login(state: web::Data<AppState>, body: web::Json<LoginRequest>) -> Res
         }
         _ => None,
     };
-    let Some(user) = verified else {
-        let mut entry = state.failed_logins.entry(email).or_insert((Instant::now(), 0));
-        if entry.0.elapsed() >= LOGIN_WINDOW {
-            *entry = (Instant::now(), 0);
-        }
-        entry.1 += 1;
-        return Err(ApiError::InvalidCredentials);
-    };
+    let user = verified.ok_or(ApiError::InvalidCredentials)?;
     state.failed_logins.remove(&email);
     let (token, token_hash) = crate::auth::new_token();
     let ttl_hours = state.settings.auth.session_ttl_hours;

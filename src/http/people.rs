@@ -118,6 +118,13 @@ async fn create_user(
     if body.role != Role::Customer && body.company_id.is_some() {
         return Err(ApiError::invalid("company_id", "only customers belong to companies"));
     }
+    if let Some(company) = body.company_id {
+        state
+            .store
+            .company(caller.account(), company)
+            .await?
+            .ok_or_else(|| ApiError::invalid("company_id", "no such company"))?;
+    }
     let time_zone = body.time_zone.unwrap_or_else(|| "UTC".to_owned());
     valid_time_zone(&time_zone)?;
     let password_hash = match body.password {
