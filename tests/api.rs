@@ -377,8 +377,16 @@ async fn missing_fields_and_wrong_types_are_422_naming_a_field() {
     assert_invalid((status, &body), "subject");
     let (status, body) =
         desk.call("POST", "/api/v1/tickets", &agent, Some(json!({"subject": 42, "requester_id": customer}))).await;
-    assert_error((status, &body), 422, "validation_failed");
-    assert!(body["field"].is_string(), "a wrong type names a field: {body}");
+    assert_invalid((status, &body), "subject");
+    let (status, body) = desk
+        .call(
+            "POST",
+            "/api/v1/tickets",
+            &agent,
+            Some(json!({"subject": "Hi", "requester_id": customer, "tags": ["ok", 7]})),
+        )
+        .await;
+    assert_invalid((status, &body), "tags[1]");
     let (status, body) = desk
         .call("POST", "/api/v1/tickets", &agent, Some(json!({"subject": "Hi", "requester_id": customer, "colour": 1})))
         .await;
@@ -399,8 +407,7 @@ async fn missing_fields_and_wrong_types_are_422_naming_a_field() {
             Some(json!({"email": "new@test.example", "name": "New", "role": "agent", "capacity": "lots"})),
         )
         .await;
-    assert_error((status, &body), 422, "validation_failed");
-    assert!(body["field"].is_string(), "{body}");
+    assert_invalid((status, &body), "capacity");
     for (role, company) in [("customer", 999_999), ("agent", 1)] {
         let (status, body) = desk
             .call(

@@ -12,6 +12,7 @@ use switchboard_actors::store::NewSession;
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
+use super::json::ApiJson;
 use super::{ApiError, AppState, Caller, SESSION_COOKIE};
 
 pub fn routes(config: &mut ServiceConfig) {
@@ -20,6 +21,8 @@ pub fn routes(config: &mut ServiceConfig) {
 
 /// The window failed logins are counted in.
 const LOGIN_WINDOW: Duration = Duration::from_secs(60);
+/// Emails with failed-login counts kept before expired ones are swept out.
+const MAX_TRACKED_LOGINS: usize = 10_000;
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -50,7 +53,7 @@ pub struct LoginResponse {
     security(())
 )]
 #[post("/auth/login")]
-async fn login(state: web::Data<AppState>, body: web::Json<LoginRequest>) -> Result<HttpResponse, ApiError> {
+async fn login(state: web::Data<AppState>, body: ApiJson<LoginRequest>) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     body.validate()?;
     let email = body.email.trim().to_lowercase();
@@ -66,6 +69,10 @@ async fn login(state: web::Data<AppState>, body: web::Json<LoginRequest>) -> Res
             return Err(ApiError::RateLimited);
         }
         entry.1 += 1;
+    }
+    if state.failed_logins.len() > MAX_TRACKED_LOGINS {
+        // Guesses at many addresses must not grow the map without bound: drop expired windows.
+        state.failed_logins.retain(|_, (since, _)| since.elapsed() < LOGIN_WINDOW);
     }
     let credentials = state.store.user_credentials(&email).await?;
     let password = body.password;

@@ -160,31 +160,6 @@ impl From<garde::Report> for ApiError {
     }
 }
 
-/// Maps actix's JSON extractor failures to our codes (400, 413, 415, or 422 for a wrong type).
-pub fn json_error(error: actix_web::error::JsonPayloadError, limit: usize) -> ApiError {
-    use actix_web::error::JsonPayloadError as E;
-    match error {
-        E::OverflowKnownLength { .. } | E::Overflow { .. } => ApiError::PayloadTooLarge(limit),
-        E::ContentType => ApiError::UnsupportedMediaType,
-        E::Deserialize(error) if error.is_data() => {
-            // "unknown variant `x`, expected …" or "invalid type: …" at a known place.
-            ApiError::invalid(field_of(&error.to_string()), error.to_string())
-        }
-        E::Deserialize(error) => ApiError::MalformedJson(format!("malformed JSON: {error}")),
-        other => ApiError::MalformedJson(format!("unreadable body: {other}")),
-    }
-}
-
-/// serde_json names missing fields in its message (`missing field `subject``); use it when present.
-fn field_of(message: &str) -> String {
-    message
-        .split('`')
-        .nth(1)
-        .filter(|_| message.starts_with("missing field") || message.starts_with("unknown field"))
-        .unwrap_or("body")
-        .to_owned()
-}
-
 pub fn query_error(error: actix_web::error::QueryPayloadError) -> ApiError {
     ApiError::BadRequest { code: "invalid_query", message: format!("invalid query string: {error}") }
 }

@@ -4,6 +4,7 @@
 mod auth;
 mod console;
 pub mod error;
+mod json;
 mod ops;
 mod people;
 mod settings;
@@ -170,14 +171,10 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 
 /// Registers every route, with the extractor error handlers that keep refusals uniform.
 pub fn configure(config: &mut web::ServiceConfig, state: web::Data<AppState>, openapi: Arc<String>) {
-    let limit = state.settings.server.max_body_bytes;
-    let json =
-        web::JsonConfig::default().limit(limit).error_handler(move |error, _| error::json_error(error, limit).into());
     let query = web::QueryConfig::default().error_handler(|error, _| error::query_error(error).into());
     let path = web::PathConfig::default().error_handler(|error, _| error::path_error(error).into());
     config
         .app_data(state)
-        .app_data(json)
         .app_data(query)
         .app_data(path)
         .service(

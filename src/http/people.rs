@@ -10,6 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::error::ErrorBody;
+use super::json::ApiJson;
 use super::tickets::Page;
 use super::{ApiError, AppState, Caller};
 
@@ -107,7 +108,7 @@ fn valid_time_zone(zone: &str) -> Result<(), ApiError> {
 async fn create_user(
     state: web::Data<AppState>,
     caller: Caller,
-    body: web::Json<CreateUser>,
+    body: ApiJson<CreateUser>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require_admin()?;
     let body = body.into_inner();
@@ -196,7 +197,7 @@ async fn update_user(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<UserId>,
-    body: web::Json<UpdateUser>,
+    body: ApiJson<UpdateUser>,
 ) -> Result<web::Json<User>, ApiError> {
     caller.require_admin()?;
     let body = body.into_inner();
@@ -264,7 +265,7 @@ pub struct CreateTeam {
 async fn create_team(
     state: web::Data<AppState>,
     caller: Caller,
-    body: web::Json<CreateTeam>,
+    body: ApiJson<CreateTeam>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require_admin()?;
     let body = body.into_inner();
@@ -309,7 +310,7 @@ async fn update_team(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<TeamId>,
-    body: web::Json<UpdateTeam>,
+    body: ApiJson<UpdateTeam>,
 ) -> Result<web::Json<Team>, ApiError> {
     caller.require_admin()?;
     let body = body.into_inner();
@@ -352,7 +353,7 @@ pub struct CreateCompany {
 async fn create_company(
     state: web::Data<AppState>,
     caller: Caller,
-    body: web::Json<CreateCompany>,
+    body: ApiJson<CreateCompany>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require_admin()?;
     let body = body.into_inner();

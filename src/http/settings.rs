@@ -10,6 +10,7 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::error::ErrorBody;
+use super::json::ApiJson;
 use super::{ApiError, AppState, Caller};
 
 pub fn routes(config: &mut ServiceConfig) {
@@ -53,7 +54,7 @@ async fn get_config(state: web::Data<AppState>, caller: Caller) -> Result<web::J
 async fn put_priority_matrix(
     state: web::Data<AppState>,
     caller: Caller,
-    body: web::Json<PriorityMatrix>,
+    body: ApiJson<PriorityMatrix>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require_admin()?;
     state.store.set_priority_matrix(caller.account(), &body).await?;
@@ -80,7 +81,7 @@ pub struct StatusRequest {
 async fn put_status(
     state: web::Data<AppState>,
     caller: Caller,
-    body: web::Json<StatusRequest>,
+    body: ApiJson<StatusRequest>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require_admin()?;
     let body = body.into_inner();
@@ -112,7 +113,7 @@ pub struct CustomFieldRequest {
 async fn put_custom_field(
     state: web::Data<AppState>,
     caller: Caller,
-    body: web::Json<CustomFieldRequest>,
+    body: ApiJson<CustomFieldRequest>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require_admin()?;
     let body = body.into_inner();
@@ -142,7 +143,7 @@ pub struct CategoryRequest {
 async fn create_category(
     state: web::Data<AppState>,
     caller: Caller,
-    body: web::Json<CategoryRequest>,
+    body: ApiJson<CategoryRequest>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require_admin()?;
     let body = body.into_inner();

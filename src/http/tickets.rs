@@ -16,6 +16,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::error::ErrorBody;
+use super::json::ApiJson;
 use super::{ApiError, AppState, Caller};
 
 pub fn routes(config: &mut ServiceConfig) {
@@ -258,7 +259,7 @@ pub struct TicketWithMessages {
 async fn create_ticket(
     state: web::Data<AppState>,
     caller: Caller,
-    body: web::Json<CreateTicket>,
+    body: ApiJson<CreateTicket>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     body.validate()?;
@@ -477,7 +478,7 @@ async fn update_ticket(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<TicketId>,
-    body: web::Json<PatchTicket>,
+    body: ApiJson<PatchTicket>,
 ) -> Result<web::Json<ChangeOutcome>, ApiError> {
     caller.require_staff()?;
     let body = body.into_inner();
@@ -524,7 +525,7 @@ async fn add_message(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<TicketId>,
-    body: web::Json<PostMessage>,
+    body: ApiJson<PostMessage>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     body.validate()?;
@@ -600,7 +601,7 @@ async fn assign_ticket(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<TicketId>,
-    body: web::Json<AssignRequest>,
+    body: ApiJson<AssignRequest>,
 ) -> Result<web::Json<ChangeOutcome>, ApiError> {
     caller.require_staff()?;
     let body = body.into_inner();
@@ -643,7 +644,7 @@ pub struct BulkItem {
 async fn bulk_update(
     state: web::Data<AppState>,
     caller: Caller,
-    body: web::Json<BulkRequest>,
+    body: ApiJson<BulkRequest>,
 ) -> Result<web::Json<Page<BulkItem>>, ApiError> {
     caller.require_staff()?;
     let body = body.into_inner();
