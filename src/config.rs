@@ -61,6 +61,9 @@ pub struct DatabaseSettings {
     pub batch_max: usize,
     /// Under load, how long the writer waits for more writes before committing, in microseconds.
     pub batch_linger_us: u64,
+    /// Parallel ticket writers (each ticket always uses the same one); 0 picks the backend's
+    /// default: 1 for SQLite (one writer at a time anyway), 4 for PostgreSQL.
+    pub write_lanes: usize,
 }
 
 impl Default for DatabaseSettings {
@@ -71,6 +74,7 @@ impl Default for DatabaseSettings {
             busy_timeout_ms: 5_000,
             batch_max: 512,
             batch_linger_us: 2_000,
+            write_lanes: 0,
         }
     }
 }
@@ -262,6 +266,11 @@ impl Settings {
             group_commit: GroupCommitSettings {
                 max_batch: self.database.batch_max,
                 linger: Duration::from_micros(self.database.batch_linger_us),
+                lanes: match (self.database.write_lanes, crate::storage::backend_of(self.database.url.expose())) {
+                    (0, Ok(crate::storage::Backend::Postgres)) => 4,
+                    (0, _) => 1,
+                    (lanes, _) => lanes,
+                },
                 ..GroupCommitSettings::default()
             },
         }

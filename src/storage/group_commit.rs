@@ -38,11 +38,15 @@ pub struct GroupCommitSettings {
     pub linger: Duration,
     /// Writes that may wait for the writer before callers are slowed down.
     pub queue: usize,
+    /// Independent writer tasks, each with its own transactions. A ticket's writes always take the
+    /// same lane (its actor already orders them), so lanes only add parallelism between tickets:
+    /// worth it on PostgreSQL, pointless on SQLite's single writer.
+    pub lanes: usize,
 }
 
 impl Default for GroupCommitSettings {
     fn default() -> Self {
-        GroupCommitSettings { max_batch: 512, linger: Duration::from_millis(2), queue: 65_536 }
+        GroupCommitSettings { max_batch: 512, linger: Duration::from_millis(2), queue: 65_536, lanes: 1 }
     }
 }
 
@@ -54,20 +58,32 @@ struct Pending {
 /// The handle writers submit through; cheap to clone.
 #[derive(Clone)]
 pub struct GroupCommit {
-    sender: mpsc::Sender<Pending>,
+    lanes: Arc<[mpsc::Sender<Pending>]>,
 }
 
 impl GroupCommit {
     pub fn start(writer: Arc<dyn BatchWriter>, settings: GroupCommitSettings) -> GroupCommit {
-        let (sender, receiver) = mpsc::channel(settings.queue);
-        tokio::spawn(run(writer, receiver, settings));
-        GroupCommit { sender }
+        let lanes = (0..settings.lanes.max(1))
+            .map(|_| {
+                let (sender, receiver) = mpsc::channel(settings.queue);
+                tokio::spawn(run(writer.clone(), receiver, settings.clone()));
+                sender
+            })
+            .collect();
+        GroupCommit { lanes }
     }
 
     /// Queues `op` and waits until the transaction holding it committed (or failed).
     pub async fn submit(&self, op: WriteOp) -> StoreResult<WriteOutcome> {
+        let lane = match &op {
+            WriteOp::Commit(commit) => commit.ticket.id.unsigned_abs() as usize % self.lanes.len(),
+            // New tickets have no id yet and no earlier write to stay behind.
+            WriteOp::Create(commit) => {
+                commit.events.first().map_or(0, |event| event.at.subsec_nanosecond() as usize) % self.lanes.len()
+            }
+        };
         let (reply, answer) = oneshot::channel();
-        self.sender
+        self.lanes[lane]
             .send(Pending { op, reply })
             .await
             .map_err(|_| StoreError::Unavailable("the writer has stopped".to_owned()))?;
