@@ -94,7 +94,8 @@ async fn main() -> anyhow::Result<()> {
                     attachments: vec![],
                     then_status: None,
                 });
-                let context = CommandContext { actor_id: None, config: config.clone(), expected_seq: None };
+                let context =
+                    CommandContext { actor_id: None, config: config.clone(), expected_seq: None, seen_seq: None };
                 tickets.execute(id, command, context).await?;
             }
             anyhow::Ok(())

@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use actix_web::{App, HttpServer, web};
 use anyhow::Context as _;
+use jiff::SignedDuration;
 use metrics_exporter_prometheus::PrometheusHandle;
+use switchboard_actors::agent::{AgentSessions, AgentSettings, PresenceRules, PresenceSink};
 use switchboard_actors::bus::EventBus;
 use switchboard_actors::clock::{Clock, SystemClock};
 use switchboard_actors::store::Store;
@@ -20,13 +22,17 @@ use tokio::task::JoinHandle;
 use crate::config::Settings;
 use crate::http::{self, AppState};
 use crate::storage;
+use crate::ws::hub::HubPresence;
+use crate::ws::{Hub, HubSettings};
 
-/// The running core: store, ticket actors and the timer task.
+/// The running core: store, ticket actors, the timer task, and the live-push hub with its broker
+/// and agent sessions.
 pub struct Core {
     pub store: Arc<dyn Store>,
     pub tickets: Tickets,
     pub clock: Arc<dyn Clock>,
-    timers: JoinHandle<()>,
+    pub live: Arc<Hub>,
+    tasks: Vec<JoinHandle<()>>,
 }
 
 impl Core {
@@ -57,11 +63,35 @@ impl Core {
             dispatch,
             TimerSettings::default(),
         ));
-        Ok(Core { store: opened.store, tickets, clock, timers })
+        let broker = crate::broker::open(settings.redis.url.expose()).await.context("connecting to Redis")?;
+        let node = format!("{}-{}", std::process::id(), uuid::Uuid::now_v7().simple());
+        let hub_settings = HubSettings {
+            node: node.clone(),
+            prefix: settings.redis.prefix.clone(),
+            presence_expiry: Duration::from_millis(settings.presence.expiry_ms),
+        };
+        let live = Hub::new(hub_settings, opened.store.clone(), tickets.clone(), broker);
+        let presence = &settings.presence;
+        let agent_settings = AgentSettings {
+            rules: PresenceRules {
+                idle: SignedDuration::from_millis(presence.idle_ms as i64),
+                offline_grace: SignedDuration::from_millis(presence.offline_grace_ms as i64),
+            },
+            tick: Duration::from_millis(presence.tick_ms),
+            refresh: Duration::from_millis(presence.refresh_ms),
+            node,
+        };
+        let sink: Arc<dyn PresenceSink> = Arc::new(HubPresence(live.clone()));
+        live.set_agents(AgentSessions::new(opened.store.clone(), clock.clone(), sink, agent_settings));
+        let mut tasks = live.start();
+        tasks.push(timers);
+        Ok(Core { store: opened.store, tickets, clock, live, tasks })
     }
 
     pub async fn stop(self) {
-        self.timers.abort();
+        for task in &self.tasks {
+            task.abort();
+        }
         self.tickets.shutdown().await;
     }
 }
@@ -81,6 +111,7 @@ pub async fn run(
         settings.clone(),
         core.clock.clone(),
         metrics,
+        core.live.clone(),
     ));
     let openapi = Arc::new(serde_json::to_string(&http::openapi()).context("rendering the OpenAPI document")?);
     let address = listener.local_addr()?;

@@ -20,6 +20,8 @@ pub struct Settings {
     pub redis: RedisSettings,
     pub whatsapp: WhatsAppSettings,
     pub tickets: TicketSettings,
+    pub ws: WsSettings,
+    pub presence: PresenceSettings,
     pub auth: AuthSettings,
     pub log: LogSettings,
 }
@@ -79,11 +81,75 @@ impl Default for DatabaseSettings {
     }
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RedisSettings {
     /// Empty: single node with the in-process broker. `redis://HOST:PORT` links nodes.
     pub url: Secret,
+    /// Channel name prefix, so several deployments can share one Redis.
+    pub prefix: String,
+}
+
+impl Default for RedisSettings {
+    fn default() -> Self {
+        RedisSettings { url: Secret::default(), prefix: "switchboard".to_owned() }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WsSettings {
+    /// How often the server pings each WebSocket.
+    pub ping_interval_secs: u64,
+    /// A client silent for this long (no frame, no pong) is closed.
+    pub client_timeout_secs: u64,
+    /// Largest accepted client frame, in bytes.
+    pub max_frame_bytes: usize,
+    /// Frames queued for one client before it counts as too slow and is disconnected.
+    pub outbox_frames: usize,
+    /// Client frames per second allowed on average (bursts of 4× that are fine).
+    pub max_frames_per_sec: u32,
+}
+
+impl Default for WsSettings {
+    fn default() -> Self {
+        WsSettings {
+            ping_interval_secs: 15,
+            client_timeout_secs: 45,
+            max_frame_bytes: 65_536,
+            outbox_frames: 1024,
+            max_frames_per_sec: 20,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PresenceSettings {
+    /// An agent with no activity for this long shows as away, in milliseconds.
+    pub idle_ms: u64,
+    /// After an agent's last socket closes, how long until they show as offline (a reload
+    /// within it does not flap), in milliseconds.
+    pub offline_grace_ms: u64,
+    /// How often presence is re-derived, in milliseconds.
+    pub tick_ms: u64,
+    /// How often an unchanged presence is re-announced to other nodes, in milliseconds.
+    pub refresh_ms: u64,
+    /// A report not re-announced for this long is dropped from boards (its node died), in
+    /// milliseconds.
+    pub expiry_ms: u64,
+}
+
+impl Default for PresenceSettings {
+    fn default() -> Self {
+        PresenceSettings {
+            idle_ms: 300_000,
+            offline_grace_ms: 30_000,
+            tick_ms: 1_000,
+            refresh_ms: 5_000,
+            expiry_ms: 15_000,
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -251,6 +317,19 @@ impl Settings {
         }
         if self.database.batch_max == 0 {
             return Err(ConfigError::Rule("database.batch_max must be at least 1".to_owned()));
+        }
+        if self.ws.ping_interval_secs == 0 || self.ws.client_timeout_secs <= self.ws.ping_interval_secs {
+            return Err(ConfigError::Rule(
+                "ws.client_timeout_secs must be longer than ws.ping_interval_secs (> 0)".to_owned(),
+            ));
+        }
+        if self.ws.outbox_frames == 0 || self.ws.max_frame_bytes == 0 {
+            return Err(ConfigError::Rule("ws.outbox_frames and ws.max_frame_bytes must be at least 1".to_owned()));
+        }
+        if self.presence.tick_ms == 0 || self.presence.expiry_ms <= self.presence.refresh_ms {
+            return Err(ConfigError::Rule(
+                "presence.expiry_ms must be longer than presence.refresh_ms; tick_ms > 0".to_owned(),
+            ));
         }
         if self.tickets.idle_timeout_secs == 0 || self.tickets.call_timeout_secs == 0 {
             return Err(ConfigError::Rule("tickets timeouts must be at least 1 second".to_owned()));

@@ -219,8 +219,12 @@ pub async fn seed(store: &Arc<dyn Store>, tickets: &Tickets) -> anyhow::Result<(
         };
         let created = tickets.create(draft, &config).await.context("creating a demo ticket")?;
         let id = created.ticket.id;
-        let as_user =
-            |user: UserId| CommandContext { actor_id: Some(user), config: config.clone(), expected_seq: None };
+        let as_user = |user: UserId| CommandContext {
+            actor_id: Some(user),
+            config: config.clone(),
+            expected_seq: None,
+            seen_seq: None,
+        };
         if seed.assignee.is_some() || seed.team.is_some() {
             let assignment =
                 Assignment { assignee_id: seed.assignee, team_id: seed.team, reason: Some("demo triage".into()) };

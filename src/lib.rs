@@ -3,12 +3,14 @@
 
 pub mod app;
 pub mod auth;
+pub mod broker;
 pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod http;
 pub mod storage;
 pub mod telemetry;
+pub mod ws;
 
 /// Agents' default capacity: open conversations held at once.
 pub const DEFAULT_CAPACITY: i64 = 5;

@@ -71,7 +71,7 @@ async fn apply(
     ticket: &Ticket,
     command: TicketCommand,
 ) -> StoreResult<Ticket> {
-    let context = CommandContext { actor_id: None, config: config.clone(), expected_seq: None };
+    let context = CommandContext { actor_id: None, config: config.clone(), expected_seq: None, seen_seq: None };
     let decision = ticket.decide(&command, &context, now()).expect("valid command");
     let mut next = ticket.clone();
     let events = next.append(decision.events, None, now());

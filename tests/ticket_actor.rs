@@ -71,7 +71,7 @@ fn draft(account_id: AccountId, requester_id: UserId, subject: &str, body: Optio
 }
 
 fn context(config: &Arc<AccountConfig>) -> CommandContext {
-    CommandContext { actor_id: None, config: config.clone(), expected_seq: None }
+    CommandContext { actor_id: None, config: config.clone(), expected_seq: None, seen_seq: None }
 }
 
 fn note(body: &str) -> TicketCommand {

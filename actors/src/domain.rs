@@ -131,6 +131,11 @@ string_enum!(
 );
 
 string_enum!(
+    /// An agent's presence on the board.
+    PresenceStatus { Online => "online", Away => "away", Busy => "busy", Offline => "offline" }
+);
+
+string_enum!(
     /// The declared type of a custom field; values are checked against it.
     FieldType { Text => "text", Number => "number", Boolean => "boolean", Date => "date", Select => "select" }
 );
@@ -334,6 +339,10 @@ pub struct Ticket {
     pub closed_at: Option<Timestamp>,
     pub last_customer_message_at: Option<Timestamp>,
     pub last_agent_message_at: Option<Timestamp>,
+    /// The seq of the newest customer message (0 if none): replies from an agent who has not seen
+    /// it are refused as `stale_view`.
+    #[serde(default)]
+    pub last_customer_seq: i64,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

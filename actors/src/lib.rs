@@ -1,6 +1,8 @@
 //! `switchboard-actors`: the domain, the actors that own it, and the ports they use (store,
 //! clock, timers, event bus). Depends on neither actix-web, sqlx nor redis.
 
+pub mod agent;
+pub mod broker;
 pub mod bus;
 pub mod clock;
 pub mod domain;

@@ -301,6 +301,8 @@ pub trait Store: Send + Sync + 'static {
     async fn ticket_messages(&self, id: TicketId) -> StoreResult<Vec<Message>>;
     async fn ticket_events(&self, id: TicketId, after_seq: i64, limit: i64) -> StoreResult<Vec<TicketEvent>>;
     async fn list_tickets(&self, query: &TicketQuery) -> StoreResult<Vec<Ticket>>;
+    /// Tickets assigned to `user` that still need work (new, open or pending): their load.
+    async fn open_load(&self, account: AccountId, user: UserId) -> StoreResult<i64>;
 
     // Durable timers.
     /// Pending timers due before `before`, earliest first.

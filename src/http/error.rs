@@ -138,6 +138,9 @@ impl From<TicketError> for ApiError {
             error @ TicketError::StaleSeq { .. } => {
                 ApiError::Conflict { code: "stale_seq", message: error.to_string() }
             }
+            error @ TicketError::StaleView { .. } => {
+                ApiError::Conflict { code: "stale_view", message: error.to_string() }
+            }
             TicketError::Closed => ApiError::Conflict {
                 code: "ticket_closed",
                 message: "the ticket is closed; open a new ticket instead".to_owned(),

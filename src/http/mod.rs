@@ -20,13 +20,14 @@ use jiff::Timestamp;
 use metrics_exporter_prometheus::PrometheusHandle;
 use switchboard_actors::clock::Clock;
 use switchboard_actors::domain::{AccountConfig, AccountId, Role, User};
-use switchboard_actors::store::Store;
+use switchboard_actors::store::{Store, TicketScope};
 use switchboard_actors::ticket::Tickets;
 use utoipa::OpenApi as _;
 use utoipa_actix_web::AppExt as _;
 
 use crate::config::Settings;
 pub use error::ApiError;
+pub use tickets::event_for;
 
 /// The session cookie the console uses; API clients send `Authorization: Bearer` instead.
 pub const SESSION_COOKIE: &str = "switchboard_session";
@@ -42,6 +43,9 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub clock: Arc<dyn Clock>,
     pub metrics: Option<PrometheusHandle>,
+    /// Live pushes: sockets, subscriptions, presence.
+    pub live: Arc<crate::ws::Hub>,
+    pub sockets: crate::ws::SocketSettings,
     configs: DashMap<AccountId, (Instant, Arc<AccountConfig>)>,
     failed_logins: DashMap<String, (Instant, u32)>,
 }
@@ -53,8 +57,26 @@ impl AppState {
         settings: Arc<Settings>,
         clock: Arc<dyn Clock>,
         metrics: Option<PrometheusHandle>,
+        live: Arc<crate::ws::Hub>,
     ) -> AppState {
-        AppState { store, tickets, settings, clock, metrics, configs: DashMap::new(), failed_logins: DashMap::new() }
+        let sockets = crate::ws::SocketSettings {
+            ping_interval: Duration::from_secs(settings.ws.ping_interval_secs),
+            client_timeout: Duration::from_secs(settings.ws.client_timeout_secs),
+            max_frame_bytes: settings.ws.max_frame_bytes,
+            outbox_frames: settings.ws.outbox_frames,
+            max_frames_per_sec: settings.ws.max_frames_per_sec,
+        };
+        AppState {
+            store,
+            tickets,
+            settings,
+            clock,
+            metrics,
+            live,
+            sockets,
+            configs: DashMap::new(),
+            failed_logins: DashMap::new(),
+        }
     }
 
     /// The account's statuses, matrix, fields and categories, cached briefly.
@@ -112,6 +134,24 @@ pub fn request_token(request: &HttpRequest) -> Option<String> {
     header.or_else(|| request.cookie(SESSION_COOKIE).map(|cookie| cookie.value().to_owned()))
 }
 
+/// The user of a live session token.
+pub async fn authenticate(state: &AppState, token: Option<String>) -> Result<User, ApiError> {
+    let token = token.filter(|token| !token.is_empty()).ok_or(ApiError::Unauthenticated)?;
+    let token_hash = crate::auth::token_hash(&token);
+    state.store.session_user(&token_hash, state.now()).await?.ok_or(ApiError::Unauthenticated)
+}
+
+/// Which tickets a customer may see: their own, or their company's when it shares.
+pub async fn customer_scope(state: &AppState, user: &User) -> Result<TicketScope, ApiError> {
+    if let Some(company_id) = user.company_id
+        && let Some(company) = state.store.company(user.account_id, company_id).await?
+        && company.members_see_company_tickets
+    {
+        return Ok(TicketScope::RequesterOrCompany(user.id, company_id));
+    }
+    Ok(TicketScope::Requester(user.id))
+}
+
 impl FromRequest for Caller {
     type Error = ApiError;
     type Future = futures_util::future::LocalBoxFuture<'static, Result<Caller, ApiError>>;
@@ -121,9 +161,8 @@ impl FromRequest for Caller {
         let token = request_token(request);
         Box::pin(async move {
             let state = state.ok_or_else(|| ApiError::Internal("app state missing".to_owned()))?;
-            let token = token.filter(|token| !token.is_empty()).ok_or(ApiError::Unauthenticated)?;
-            let token_hash = crate::auth::token_hash(&token);
-            let user = state.store.session_user(&token_hash, state.now()).await?.ok_or(ApiError::Unauthenticated)?;
+            let token_hash = crate::auth::token_hash(token.as_deref().unwrap_or_default());
+            let user = authenticate(&state, token).await?;
             Ok(Caller { user, token_hash })
         })
     }
@@ -191,6 +230,7 @@ pub fn configure(config: &mut web::ServiceConfig, state: web::Data<AppState>, op
                 }
             }),
         )
+        .configure(crate::ws::routes)
         .configure(ops::routes)
         .configure(console::routes);
 }

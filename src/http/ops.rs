@@ -16,10 +16,17 @@ async fn healthz() -> HttpResponse {
 }
 
 async fn readyz(state: web::Data<AppState>) -> HttpResponse {
-    match state.store.ping().await {
-        Ok(()) => HttpResponse::Ok().json(serde_json::json!({ "status": "ready", "store": "ok" })),
-        Err(error) => HttpResponse::ServiceUnavailable()
-            .json(serde_json::json!({ "status": "unavailable", "store": error.to_string() })),
+    let store = state.store.ping().await.map_or_else(|error| error.to_string(), |()| "ok".to_owned());
+    let broker = state.live.broker().ping().await.map_or_else(|error| error.to_string(), |()| "ok".to_owned());
+    let body = serde_json::json!({
+        "status": if store == "ok" && broker == "ok" { "ready" } else { "unavailable" },
+        "store": store,
+        "broker": broker,
+    });
+    if store == "ok" && broker == "ok" {
+        HttpResponse::Ok().json(body)
+    } else {
+        HttpResponse::ServiceUnavailable().json(body)
     }
 }
 

@@ -114,13 +114,7 @@ async fn scope_of(state: &AppState, caller: &Caller) -> Result<TicketScope, ApiE
     if caller.user.role.is_staff() {
         return Ok(TicketScope::Account);
     }
-    if let Some(company_id) = caller.user.company_id
-        && let Some(company) = state.store.company(caller.account(), company_id).await?
-        && company.members_see_company_tickets
-    {
-        return Ok(TicketScope::RequesterOrCompany(caller.user.id, company_id));
-    }
-    Ok(TicketScope::Requester(caller.user.id))
+    super::customer_scope(state, &caller.user).await
 }
 
 fn in_scope(scope: &TicketScope, ticket: &Ticket) -> bool {
@@ -425,6 +419,15 @@ pub struct PatchTicket {
     /// Refuse with 409 `stale_seq` unless the ticket's seq is still this.
     #[garde(skip)]
     pub expected_seq: Option<i64>,
+    /// The newest seq the sender has seen. A reply or status change is refused with 409
+    /// `stale_view` when a customer message newer than this arrived (default: what this node
+    /// pushed to the sender's sockets).
+    #[garde(skip)]
+    pub seen_seq: Option<i64>,
+    /// Send even if a newer customer message arrived.
+    #[garde(skip)]
+    #[serde(default)]
+    pub force: bool,
 }
 
 impl PatchTicket {
@@ -455,11 +458,33 @@ pub struct ChangeOutcome {
     pub events: Vec<TicketEvent>,
 }
 
-async fn context(state: &AppState, caller: &Caller, expected_seq: Option<i64>) -> Result<CommandContext, ApiError> {
+/// Collision control: what the sender has seen of the ticket. The request's `seen_seq` wins;
+/// otherwise what this node pushed to the sender's sockets; `force` skips the check.
+struct Seen {
+    seen_seq: Option<i64>,
+    force: bool,
+}
+
+impl Seen {
+    fn resolve(&self, state: &AppState, caller: &Caller, ticket: TicketId) -> Option<i64> {
+        if self.force || !caller.user.role.is_staff() {
+            return None;
+        }
+        self.seen_seq.or_else(|| state.live.last_seen(caller.user.id, ticket))
+    }
+}
+
+async fn context(
+    state: &AppState,
+    caller: &Caller,
+    expected_seq: Option<i64>,
+    seen_seq: Option<i64>,
+) -> Result<CommandContext, ApiError> {
     Ok(CommandContext {
         actor_id: Some(caller.user.id),
         config: state.account_config(caller.account()).await?,
         expected_seq,
+        seen_seq,
     })
 }
 
@@ -484,8 +509,9 @@ async fn update_ticket(
     let body = body.into_inner();
     body.validate()?;
     let ticket = visible_ticket(&state, &caller, *id).await?;
+    let seen = Seen { seen_seq: body.seen_seq, force: body.force }.resolve(&state, &caller, ticket.id);
     let (patch, expected_seq) = body.into_patch();
-    let context = context(&state, &caller, expected_seq).await?;
+    let context = context(&state, &caller, expected_seq, seen).await?;
     let outcome = state.tickets.execute(ticket.id, TicketCommand::Update(patch), context).await?;
     Ok(web::Json(ChangeOutcome { ticket: outcome.ticket, events: outcome.events }))
 }
@@ -508,6 +534,15 @@ pub struct PostMessage {
     /// Refuse with 409 `stale_seq` unless the ticket's seq is still this.
     #[garde(skip)]
     pub expected_seq: Option<i64>,
+    /// The newest seq the sender has seen. A reply or status change is refused with 409
+    /// `stale_view` when a customer message newer than this arrived (default: what this node
+    /// pushed to the sender's sockets).
+    #[garde(skip)]
+    pub seen_seq: Option<i64>,
+    /// Send even if a newer customer message arrived.
+    #[garde(skip)]
+    #[serde(default)]
+    pub force: bool,
 }
 
 /// Add a public reply or internal note (staff), or a customer message (the requester).
@@ -546,7 +581,8 @@ async fn add_message(
         attachments: Vec::new(),
         then_status: body.then_status,
     };
-    let context = context(&state, &caller, body.expected_seq).await?;
+    let seen = Seen { seen_seq: body.seen_seq, force: body.force }.resolve(&state, &caller, ticket.id);
+    let context = context(&state, &caller, body.expected_seq, seen).await?;
     let outcome = state.tickets.execute(ticket.id, TicketCommand::AddMessage(message), context).await?;
     metrics::counter!("switchboard_messages_added_total", "kind" => kind.as_str()).increment(1);
     Ok(HttpResponse::Created().json(ChangeOutcome { ticket: outcome.ticket, events: outcome.events }))
@@ -608,7 +644,7 @@ async fn assign_ticket(
     body.validate()?;
     let ticket = visible_ticket(&state, &caller, *id).await?;
     let assignment = assignment(&state, &caller, &ticket, &body).await?;
-    let context = context(&state, &caller, None).await?;
+    let context = context(&state, &caller, None, None).await?;
     let outcome = state.tickets.execute(ticket.id, TicketCommand::Assign(assignment), context).await?;
     Ok(web::Json(ChangeOutcome { ticket: outcome.ticket, events: outcome.events }))
 }
@@ -666,7 +702,7 @@ async fn bulk_update(
             assignments.push(assignment(&state, &caller, ticket, assign).await?);
         }
     }
-    let context = context(&state, &caller, None).await?;
+    let context = context(&state, &caller, None, None).await?;
     let patch = body.patch.map(|patch| patch.into_patch().0);
     if let Some(patch) = &patch {
         // Validate against the first ticket without writing, so a bad value fails the whole request.

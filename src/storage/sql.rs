@@ -35,6 +35,7 @@ pub const TICKET_COLUMNS: &[&str] = &[
     "closed_at",
     "last_customer_message_at",
     "last_agent_message_at",
+    "last_customer_seq",
 ];
 
 pub static TICKET_SELECT: std::sync::LazyLock<String> =
@@ -143,6 +144,7 @@ macro_rules! shared_sql {
                 closed_at: opt_millis(row, "closed_at")?,
                 last_customer_message_at: opt_millis(row, "last_customer_message_at")?,
                 last_agent_message_at: opt_millis(row, "last_agent_message_at")?,
+                last_customer_seq: row.try_get("last_customer_seq").map_err(db_error)?,
             })
         }
 
@@ -179,7 +181,8 @@ macro_rules! shared_sql {
                 .bind(opt(ticket.resolved_at))
                 .bind(opt(ticket.closed_at))
                 .bind(opt(ticket.last_customer_message_at))
-                .bind(opt(ticket.last_agent_message_at)))
+                .bind(opt(ticket.last_agent_message_at))
+                .bind(ticket.last_customer_seq))
         }
 
         fn message_from_row(row: &DbRow) -> StoreResult<Message> {
@@ -907,6 +910,18 @@ macro_rules! shared_sql {
                 }
                 query.push(format!(" ORDER BY {key} {order}, t.id {order} LIMIT ")).push_bind(q.limit);
                 query.build().fetch_all(&self.pool).await.map_err(db_error)?.iter().map(ticket_from_row).collect()
+            }
+
+            async fn open_load(&self, account: AccountId, user: UserId) -> StoreResult<i64> {
+                sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM tickets WHERE account_id = $1 AND assignee_id = $2 \
+                     AND status_category IN ('new', 'open', 'pending')",
+                )
+                .bind(account)
+                .bind(user)
+                .fetch_one(&self.pool)
+                .await
+                .map_err(db_error)
             }
 
             async fn due_timers(&self, before: Timestamp, limit: i64) -> StoreResult<Vec<TimerEntry>> {

@@ -20,6 +20,18 @@ pub enum TicketCommand {
     },
 }
 
+impl TicketCommand {
+    /// Public replies and status changes: what an agent must not send without having seen the
+    /// customer's latest message.
+    pub fn answers_the_customer(&self) -> bool {
+        match self {
+            TicketCommand::AddMessage(message) => message.kind == MessageKind::Reply || message.then_status.is_some(),
+            TicketCommand::Update(patch) => patch.status.is_some(),
+            TicketCommand::Assign(_) | TicketCommand::FireTimer { .. } => false,
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct NewMessage {
     pub kind: MessageKind,
@@ -63,6 +75,16 @@ pub struct CommandContext {
     pub config: Arc<AccountConfig>,
     /// Refuse the command with [`TicketError::StaleSeq`] unless the ticket's head seq is this.
     pub expected_seq: Option<i64>,
+    /// The newest seq the sender has seen, if known: a reply or status change from someone who
+    /// has not seen the latest customer message is refused with [`TicketError::StaleView`].
+    pub seen_seq: Option<i64>,
+}
+
+impl CommandContext {
+    /// A command from the system (timers, automation): no collision checks.
+    pub fn system(config: Arc<AccountConfig>) -> CommandContext {
+        CommandContext { actor_id: None, config, expected_seq: None, seen_seq: None }
+    }
 }
 
 /// The result of an accepted command: the events it appended (possibly none) and the new state.
@@ -82,6 +104,10 @@ pub enum TicketError {
     StaleSeq { expected: i64, actual: i64 },
     #[error("the ticket is closed")]
     Closed,
+    #[error(
+        "a new customer message (seq {last_customer_seq}) arrived after what you saw (seq {seen}); review it before sending"
+    )]
+    StaleView { seen: i64, last_customer_seq: i64 },
     #[error("the ticket's actor failed while handling the command; it was restarted from the store")]
     ActorRestarted,
     #[error("the ticket did not answer in time")]

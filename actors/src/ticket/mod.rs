@@ -156,9 +156,7 @@ impl TicketActorState {
         for change in decision.timers {
             self.runtime.timers.changed(change);
         }
-        for event in &events {
-            self.runtime.bus.publish(event.clone());
-        }
+        self.runtime.bus.publish(crate::bus::TicketChange { ticket: self.ticket.clone(), events: events.clone() });
         Ok(CommandOutcome { ticket: self.ticket.clone(), events })
     }
 }

@@ -98,6 +98,7 @@ pub fn open_ticket(
         closed_at: None,
         last_customer_message_at: None,
         last_agent_message_at: None,
+        last_customer_seq: 0,
     };
     let mut kinds = vec![EventKind::Created {
         subject,
@@ -128,6 +129,12 @@ impl Ticket {
             && expected != self.seq
         {
             return Err(TicketError::StaleSeq { expected, actual: self.seq });
+        }
+        if let Some(seen) = context.seen_seq
+            && seen < self.last_customer_seq
+            && command.answers_the_customer()
+        {
+            return Err(TicketError::StaleView { seen, last_customer_seq: self.last_customer_seq });
         }
         let config = &context.config;
         let mut decision = Decision::default();
@@ -326,7 +333,10 @@ impl Ticket {
         match &event.kind {
             EventKind::Created { .. } => {}
             EventKind::MessageAdded { message } => match message.kind {
-                MessageKind::Customer => self.last_customer_message_at = Some(at),
+                MessageKind::Customer => {
+                    self.last_customer_message_at = Some(at);
+                    self.last_customer_seq = event.seq;
+                }
                 MessageKind::Reply => {
                     self.last_agent_message_at = Some(at);
                     self.first_response_at.get_or_insert(at);

@@ -15,9 +15,9 @@ use ractor::{Actor, ActorCell, ActorId, ActorProcessingErr, ActorRef, ActorStatu
 use tokio::sync::oneshot;
 
 use super::*;
-use crate::bus::EventBus;
+use crate::bus::{EventBus, TicketChange};
 use crate::clock::Clock;
-use crate::store::{Store, StoreResult, TimerOwner};
+use crate::store::{Store, StoreError, StoreResult, TimerOwner};
 use crate::timers::{TimerDispatch, TimerHandle};
 
 #[derive(Clone, Debug)]
@@ -63,6 +63,9 @@ impl Runtime {
         self.live.remove_if(&ticket_id, |_, registered| registered.actor.get_id() == actor.get_id());
     }
 }
+
+/// How often a command is decided again after losing a seq race to another node.
+const CONFLICT_RETRIES: usize = 5;
 
 /// Source of request ids, unique on this node.
 static NEXT_REQUEST: AtomicU64 = AtomicU64::new(1);
@@ -117,19 +120,45 @@ impl Tickets {
         let mut commit = TicketCommit { ticket, events, messages, timers: Vec::new() };
         let identity = self.runtime.store.create_ticket(commit.clone()).await?;
         commit.assign_identity(identity);
-        for event in &commit.events {
-            self.runtime.bus.publish(event.clone());
-        }
         let TicketCommit { ticket, events, .. } = commit;
+        self.runtime.bus.publish(TicketChange { ticket: ticket.clone(), events: events.clone() });
         Ok(CommandOutcome { ticket, events })
     }
 
-    /// Sends `command` to the ticket's actor and waits for its outcome.
+    /// Sends `command` to the ticket's actor and waits for its outcome. When another node appended
+    /// to the ticket first (a seq conflict), the actor reloads and the command is decided again
+    /// on the fresh state.
     pub async fn execute(
         &self,
         ticket_id: TicketId,
         command: TicketCommand,
         context: CommandContext,
+    ) -> Result<CommandOutcome, TicketError> {
+        let mut attempt = 0;
+        loop {
+            match self.execute_once(ticket_id, &command, &context).await {
+                Err(TicketError::Store(StoreError::Conflict(_))) if attempt < CONFLICT_RETRIES => {
+                    attempt += 1;
+                    metrics::counter!("switchboard_ticket_conflict_retries_total").increment(1);
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// Stops the ticket's actor if it runs here (another node changed the ticket: the next command
+    /// loads fresh state instead of failing on a seq conflict).
+    pub fn evict(&self, ticket_id: TicketId) {
+        if let Some((_, entry)) = self.runtime.live.remove(&ticket_id) {
+            let _ = entry.actor.send_message(TicketMsg::Passivate);
+        }
+    }
+
+    async fn execute_once(
+        &self,
+        ticket_id: TicketId,
+        command: &TicketCommand,
+        context: &CommandContext,
     ) -> Result<CommandOutcome, TicketError> {
         self.ask(ticket_id, |request, reply| TicketMsg::Command {
             request,
@@ -214,7 +243,7 @@ impl TimerDispatch for Tickets {
             TimerOwner::Ticket(ticket_id) => {
                 let account_id = self.get(*ticket_id).await.map_err(|error| error.to_string())?.account_id;
                 let config = self.runtime.store.account_config(account_id).await.map_err(|error| error.to_string())?;
-                let context = CommandContext { actor_id: None, config: Arc::new(config), expected_seq: None };
+                let context = CommandContext::system(Arc::new(config));
                 match self.execute(*ticket_id, TicketCommand::FireTimer { name: name.to_owned() }, context).await {
                     Ok(_) | Err(TicketError::NotFound) => Ok(()),
                     Err(error) => Err(error.to_string()),

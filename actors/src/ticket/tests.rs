@@ -43,7 +43,7 @@ fn config() -> Arc<AccountConfig> {
 }
 
 fn context() -> CommandContext {
-    CommandContext { actor_id: Some(9), config: config(), expected_seq: None }
+    CommandContext { actor_id: Some(9), config: config(), expected_seq: None, seen_seq: None }
 }
 
 fn draft() -> TicketDraft {

@@ -1,0 +1,761 @@
+//! The node's live-push hub: which socket listens to what, and delivery.
+//!
+//! Every committed change reaches [`Hub::deliver`] twice over: from this node's event bus, and —
+//! relayed through the broker — on every other node. A `ticket:<id>` subscription keeps a cursor
+//! (the last seq it delivered) so it sends each event exactly once and in order: a duplicate is
+//! dropped, and a gap (a replay still running, a lost broker message) parks live events while the
+//! missing ones are read from the store. Nothing here waits on a socket: frames go into each
+//! socket's bounded outbox with `try_send`, and a socket whose outbox is full is dropped.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use dashmap::DashMap;
+use jiff::{SignedDuration, Timestamp};
+use serde::{Deserialize, Serialize};
+use switchboard_actors::agent::{AgentPresence, AgentSessions, PresenceSink};
+use switchboard_actors::broker::{Broker, BrokerEvent};
+use switchboard_actors::bus::TicketChange;
+use switchboard_actors::domain::*;
+use switchboard_actors::store::{Store, TicketQuery, TicketScope, TicketSort};
+use switchboard_actors::ticket::Tickets;
+use tokio::sync::{Notify, mpsc};
+
+use super::protocol::*;
+use crate::broker::{ChannelKind, channel};
+
+pub type SocketId = u64;
+
+/// Events read from the store per page while a subscription catches up.
+const CATCH_UP_PAGE: i64 = 500;
+/// Most queue snapshots sent on a resume; more means "reload the list".
+const QUEUE_RESUME_LIMIT: i64 = 500;
+/// Queue resumes look this far before the client's cursor: clocks of different nodes and commit
+/// latency may put a change's timestamp slightly before a cursor already delivered.
+const QUEUE_RESUME_SLACK_MS: i64 = 5_000;
+
+#[derive(Clone, Debug)]
+pub struct HubSettings {
+    /// This node's name in broker messages and presence reports.
+    pub node: String,
+    /// Broker channel prefix.
+    pub prefix: String,
+    /// A report not refreshed for this long is dropped from the board (its node died).
+    pub presence_expiry: Duration,
+}
+
+/// A connected socket.
+pub struct SocketEntry {
+    pub id: SocketId,
+    pub user: User,
+    pub scope: TicketScope,
+    outbox: mpsc::Sender<Frame>,
+    /// Notified when the socket must close (too slow).
+    pub kill: Notify,
+    killed: AtomicBool,
+}
+
+impl SocketEntry {
+    pub fn staff(&self) -> bool {
+        self.user.role.is_staff()
+    }
+}
+
+struct Cursor {
+    /// The last seq delivered.
+    seq: i64,
+    /// A replay or gap fill is running; live events wait in `pending`.
+    catching_up: bool,
+    pending: BTreeMap<i64, TicketEvent>,
+}
+
+enum Advance {
+    Live,
+    More,
+    Waiting,
+}
+
+struct TicketSub {
+    socket: Arc<SocketEntry>,
+    ticket_id: TicketId,
+    topic: String,
+    cursor: Mutex<Cursor>,
+}
+
+/// What crosses the broker between nodes.
+#[derive(Serialize, Deserialize)]
+struct Relay {
+    node: String,
+    #[serde(flatten)]
+    body: RelayBody,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+enum RelayBody {
+    Change { change: TicketChange },
+    Presence { presence: AgentPresence },
+}
+
+pub struct Hub {
+    settings: HubSettings,
+    store: Arc<dyn Store>,
+    tickets: Tickets,
+    broker: Arc<dyn Broker>,
+    agents: OnceLock<AgentSessions>,
+    next_socket: AtomicU64,
+    sockets: DashMap<SocketId, Arc<SocketEntry>>,
+    ticket_subs: DashMap<TicketId, Vec<Arc<TicketSub>>>,
+    queue_subs: DashMap<AccountId, Vec<Arc<SocketEntry>>>,
+    presence_subs: DashMap<AccountId, Vec<Arc<SocketEntry>>>,
+    /// Presence reports by account, agent and reporting node.
+    boards: DashMap<AccountId, HashMap<(UserId, String), AgentPresence>>,
+    /// Accounts whose broker channels this node listens to.
+    joined: DashMap<AccountId, ()>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn in_scope(scope: &TicketScope, ticket: &Ticket) -> bool {
+    match scope {
+        TicketScope::Account => true,
+        TicketScope::Requester(user) => ticket.requester_id == *user,
+        TicketScope::RequesterOrCompany(user, company) => {
+            ticket.requester_id == *user || ticket.company_id == Some(*company)
+        }
+    }
+}
+
+impl Hub {
+    pub fn new(settings: HubSettings, store: Arc<dyn Store>, tickets: Tickets, broker: Arc<dyn Broker>) -> Arc<Hub> {
+        Arc::new(Hub {
+            settings,
+            store,
+            tickets,
+            broker,
+            agents: OnceLock::new(),
+            next_socket: AtomicU64::new(1),
+            sockets: DashMap::new(),
+            ticket_subs: DashMap::new(),
+            queue_subs: DashMap::new(),
+            presence_subs: DashMap::new(),
+            boards: DashMap::new(),
+            joined: DashMap::new(),
+        })
+    }
+
+    pub fn set_agents(&self, agents: AgentSessions) {
+        let _ = self.agents.set(agents);
+    }
+
+    pub fn agents(&self) -> Option<&AgentSessions> {
+        self.agents.get()
+    }
+
+    pub fn node(&self) -> &str {
+        &self.settings.node
+    }
+
+    pub fn broker(&self) -> &Arc<dyn Broker> {
+        &self.broker
+    }
+
+    /// Starts the tasks that feed the hub: this node's event bus, the broker, and board expiry.
+    pub fn start(self: &Arc<Self>) -> Vec<tokio::task::JoinHandle<()>> {
+        let local = {
+            let hub = self.clone();
+            let mut changes = self.tickets.bus().subscribe();
+            tokio::spawn(async move {
+                loop {
+                    match changes.recv().await {
+                        Ok(change) => {
+                            hub.deliver(&change);
+                            hub.relay(
+                                RelayBody::Change { change: (*change).clone() },
+                                change.ticket.account_id,
+                                ChannelKind::Changes,
+                            );
+                        }
+                        Err(tokio::sync::broadcast::error::RecvError::Lagged(missed)) => {
+                            tracing::warn!(missed, "live hub fell behind the event bus; catching up from the store");
+                            hub.catch_up_everything("lagged");
+                        }
+                        Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                    }
+                }
+            })
+        };
+        let remote = {
+            let hub = self.clone();
+            let mut events = self.broker.events();
+            tokio::spawn(async move {
+                loop {
+                    match events.recv().await {
+                        Ok(BrokerEvent::Message { payload, .. }) => hub.receive(&payload),
+                        Ok(BrokerEvent::LinkDown) => {}
+                        Ok(BrokerEvent::LinkRestored) => hub.catch_up_everything("broker_reconnected"),
+                        Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => hub.catch_up_everything("lagged"),
+                        Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                    }
+                }
+            })
+        };
+        let expiry = {
+            let hub = self.clone();
+            tokio::spawn(async move {
+                let mut tick =
+                    tokio::time::interval((hub.settings.presence_expiry / 3).max(Duration::from_millis(200)));
+                loop {
+                    tick.tick().await;
+                    hub.expire_presence();
+                }
+            })
+        };
+        vec![local, remote, expiry]
+    }
+
+    /// Publishes to other nodes without waiting (at most once; seq catch-up repairs losses).
+    fn relay(self: &Arc<Self>, body: RelayBody, account: AccountId, kind: ChannelKind) {
+        let relay = Relay { node: self.settings.node.clone(), body };
+        let Ok(payload) = serde_json::to_vec(&relay) else { return };
+        let broker = self.broker.clone();
+        let name = channel(&self.settings.prefix, account, kind);
+        tokio::spawn(async move {
+            if let Err(error) = broker.publish(&name, payload).await {
+                metrics::counter!("switchboard_broker_publish_failures_total").increment(1);
+                tracing::debug!(%error, "broker publish failed");
+            }
+        });
+    }
+
+    fn receive(self: &Arc<Self>, payload: &[u8]) {
+        let relay: Relay = match serde_json::from_slice(payload) {
+            Ok(relay) => relay,
+            Err(error) => {
+                tracing::warn!(%error, "ignoring an unreadable broker message");
+                return;
+            }
+        };
+        if relay.node == self.settings.node {
+            return;
+        }
+        match relay.body {
+            RelayBody::Change { change } => {
+                if let Some(event) = change.events.last() {
+                    let lag = Timestamp::now().as_millisecond() - event.at.as_millisecond();
+                    metrics::histogram!("switchboard_broker_lag_seconds").record(lag.max(0) as f64 / 1000.0);
+                }
+                // Our actor for this ticket (if any) is now behind: let the next command reload it.
+                self.tickets.evict(change.ticket.id);
+                self.deliver(&Arc::new(change));
+            }
+            RelayBody::Presence { presence } => self.apply_presence(presence),
+        }
+    }
+
+    /// Registers a socket; joins its account's broker channels on first use.
+    pub async fn add_socket(
+        self: &Arc<Self>,
+        user: User,
+        scope: TicketScope,
+        outbox: mpsc::Sender<Frame>,
+    ) -> Arc<SocketEntry> {
+        let id = self.next_socket.fetch_add(1, Ordering::Relaxed);
+        let account = user.account_id;
+        let entry =
+            Arc::new(SocketEntry { id, user, scope, outbox, kill: Notify::new(), killed: AtomicBool::new(false) });
+        self.sockets.insert(id, entry.clone());
+        metrics::gauge!("switchboard_ws_sockets").increment(1.0);
+        if self.joined.insert(account, ()).is_none() {
+            for kind in [ChannelKind::Changes, ChannelKind::Presence] {
+                if let Err(error) = self.broker.subscribe(&channel(&self.settings.prefix, account, kind)).await {
+                    tracing::error!(account, %error, "cannot subscribe to the broker");
+                    self.joined.remove(&account);
+                }
+            }
+        }
+        entry
+    }
+
+    pub fn remove_socket(&self, socket: &Arc<SocketEntry>) {
+        if self.sockets.remove(&socket.id).is_some() {
+            metrics::gauge!("switchboard_ws_sockets").decrement(1.0);
+        }
+        let account = socket.user.account_id;
+        self.queue_subs.alter(&account, |_, mut subs| {
+            subs.retain(|entry| entry.id != socket.id);
+            subs
+        });
+        self.presence_subs.alter(&account, |_, mut subs| {
+            subs.retain(|entry| entry.id != socket.id);
+            subs
+        });
+        self.ticket_subs.retain(|_, subs| {
+            subs.retain(|sub| sub.socket.id != socket.id);
+            !subs.is_empty()
+        });
+    }
+
+    /// Queues `frame` for `socket`; a full outbox means the client stopped reading: drop it.
+    fn send(&self, socket: &Arc<SocketEntry>, frame: Frame) {
+        match socket.outbox.try_send(frame) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                if !socket.killed.swap(true, Ordering::SeqCst) {
+                    metrics::counter!("switchboard_ws_dropped_slow_total").increment(1);
+                    tracing::info!(
+                        socket = socket.id,
+                        user_id = socket.user.id,
+                        "dropping a client that stopped reading"
+                    );
+                    socket.kill.notify_one();
+                }
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => {}
+        }
+    }
+
+    pub fn send_to(&self, socket: &Arc<SocketEntry>, frame: Frame) {
+        self.send(socket, frame);
+    }
+
+    /// Delivers one committed change to this node's subscribers.
+    pub fn deliver(self: &Arc<Self>, change: &Arc<TicketChange>) {
+        let ticket = &change.ticket;
+        if let Some(subs) = self.ticket_subs.get(&ticket.id).map(|subs| subs.clone()) {
+            for sub in subs {
+                for event in &change.events {
+                    self.offer(&sub, event);
+                }
+            }
+        }
+        if let Some(subs) = self.queue_subs.get(&ticket.account_id).map(|subs| subs.clone()) {
+            let mut frames: [Option<Vec<Frame>>; 2] = [None, None];
+            for socket in subs.iter().filter(|socket| in_scope(&socket.scope, ticket)) {
+                let staff = socket.staff();
+                let frames = frames[usize::from(staff)].get_or_insert_with(|| {
+                    change.events.iter().map(|event| event_frame(staff, "queue", event, Some(ticket))).collect()
+                });
+                for frame in frames.iter() {
+                    self.send(socket, frame.clone());
+                }
+            }
+        }
+        if change
+            .events
+            .iter()
+            .any(|event| matches!(event.kind, EventKind::Assigned { .. } | EventKind::StatusChanged { .. }))
+        {
+            self.refresh_loads(change);
+        }
+    }
+
+    /// Agents whose open-ticket count may have changed recount it.
+    fn refresh_loads(&self, change: &TicketChange) {
+        let Some(agents) = self.agents.get() else { return };
+        let mut affected = vec![change.ticket.assignee_id];
+        for event in &change.events {
+            if let EventKind::Assigned { from_assignee_id, .. } = event.kind {
+                affected.push(from_assignee_id);
+            }
+        }
+        for user in affected.into_iter().flatten() {
+            agents.send(user, switchboard_actors::agent::AgentMsg::RefreshLoad);
+        }
+    }
+
+    /// Offers one event to a ticket subscription, keeping its order exactly once.
+    fn offer(self: &Arc<Self>, sub: &Arc<TicketSub>, event: &TicketEvent) {
+        let mut cursor = lock(&sub.cursor);
+        if cursor.catching_up {
+            cursor.pending.insert(event.seq, event.clone());
+        } else if event.seq == cursor.seq + 1 {
+            cursor.seq = event.seq;
+            self.send(&sub.socket, event_frame(sub.socket.staff(), &sub.topic, event, None));
+        } else if event.seq > cursor.seq + 1 {
+            // Something was missed (a lost broker message): fetch it before going on.
+            cursor.catching_up = true;
+            cursor.pending.insert(event.seq, event.clone());
+            drop(cursor);
+            self.spawn_catch_up(sub.clone());
+        }
+    }
+
+    fn spawn_catch_up(self: &Arc<Self>, sub: Arc<TicketSub>) {
+        let hub = self.clone();
+        tokio::spawn(async move { hub.catch_up(&sub).await });
+    }
+
+    /// Sends what the subscription misses from the store, then the parked live events, then
+    /// goes live.
+    async fn catch_up(self: &Arc<Self>, sub: &Arc<TicketSub>) {
+        loop {
+            if sub.socket.killed.load(Ordering::SeqCst) || !self.sockets.contains_key(&sub.socket.id) {
+                return;
+            }
+            let from = lock(&sub.cursor).seq;
+            let events = match self.store.ticket_events(sub.ticket_id, from, CATCH_UP_PAGE).await {
+                Ok(events) => events,
+                Err(error) => {
+                    tracing::warn!(ticket_id = sub.ticket_id, %error, "catch-up read failed; retrying");
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                    continue;
+                }
+            };
+            match self.advance(sub, &events) {
+                Advance::Live => return,
+                Advance::More => {}
+                Advance::Waiting => {
+                    // Parked events are ahead of what the store has shown yet; look again shortly.
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            }
+        }
+    }
+
+    /// Sends `events` read from the store, then parked live events that follow on; goes live
+    /// when nothing is missing.
+    fn advance(&self, sub: &TicketSub, events: &[TicketEvent]) -> Advance {
+        let mut cursor = lock(&sub.cursor);
+        let staff = sub.socket.staff();
+        for event in events {
+            if event.seq == cursor.seq + 1 {
+                cursor.seq = event.seq;
+                self.send(&sub.socket, event_frame(staff, &sub.topic, event, None));
+            }
+        }
+        loop {
+            let next = cursor.seq + 1;
+            let Some(event) = cursor.pending.remove(&next) else { break };
+            cursor.seq = event.seq;
+            self.send(&sub.socket, event_frame(staff, &sub.topic, &event, None));
+        }
+        let delivered = cursor.seq;
+        cursor.pending.retain(|seq, _| *seq > delivered);
+        if events.len() < CATCH_UP_PAGE as usize && cursor.pending.is_empty() {
+            cursor.catching_up = false;
+            Advance::Live
+        } else if events.is_empty() {
+            Advance::Waiting
+        } else {
+            Advance::More
+        }
+    }
+
+    fn catch_up_everything(self: &Arc<Self>, reason: &str) {
+        metrics::counter!("switchboard_ws_resyncs_total").increment(1);
+        let subs: Vec<Arc<TicketSub>> = self.ticket_subs.iter().flat_map(|entry| entry.value().clone()).collect();
+        for sub in subs {
+            let mut cursor = lock(&sub.cursor);
+            if !cursor.catching_up {
+                cursor.catching_up = true;
+                drop(cursor);
+                self.spawn_catch_up(sub);
+            }
+        }
+        // Queue listeners resume from their own cursor.
+        let frame = Frame::control(&ControlFrame::Resync { topic: "queue", reason });
+        let sockets: Vec<Arc<SocketEntry>> = self.queue_subs.iter().flat_map(|entry| entry.value().clone()).collect();
+        for socket in sockets {
+            self.send(&socket, frame.clone());
+        }
+    }
+
+    /// `subscribe {topic: "ticket:<id>", after}`: replay after `after` (or from the current head),
+    /// then live, with no gap and no duplicate at the seam.
+    pub async fn subscribe_ticket(
+        self: &Arc<Self>,
+        socket: &Arc<SocketEntry>,
+        ticket_id: TicketId,
+        after: Option<i64>,
+    ) -> Result<(), Frame> {
+        let ticket = self
+            .store
+            .ticket(ticket_id)
+            .await
+            .map_err(|_| error("unavailable", "the store did not answer; try again"))?;
+        let ticket = ticket
+            .filter(|ticket| ticket.account_id == socket.user.account_id && in_scope(&socket.scope, ticket))
+            .ok_or_else(|| error("forbidden_topic", "no such ticket, or not yours to follow"))?;
+        if after.is_some_and(|after| after < 0) {
+            return Err(error("invalid_frame", "`after` must be 0 or more"));
+        }
+        let topic = Topic::Ticket(ticket_id).name();
+        if self.ticket_subs.get(&ticket_id).is_some_and(|subs| subs.iter().any(|sub| sub.socket.id == socket.id)) {
+            return Err(error("already_subscribed", "this socket already follows that ticket"));
+        }
+        // Registered before the replay is read, so nothing committed from now on is missed;
+        // live events wait in `pending` until the replay is through.
+        let start = after.unwrap_or(ticket.seq).min(ticket.seq);
+        let sub = Arc::new(TicketSub {
+            socket: socket.clone(),
+            ticket_id,
+            topic: topic.clone(),
+            cursor: Mutex::new(Cursor { seq: start, catching_up: true, pending: BTreeMap::new() }),
+        });
+        self.ticket_subs.entry(ticket_id).or_default().push(sub.clone());
+        self.send(socket, Frame::control(&ControlFrame::Ack { topic: &topic, seq: Some(start), cursor: None }));
+        self.catch_up(&sub).await;
+        self.send(socket, self.viewers_frame(socket.user.account_id, ticket_id));
+        Ok(())
+    }
+
+    /// `subscribe {topic: "queue", after}`: every change the user may see from now on; with
+    /// `after` (a `cursor` from an earlier frame) first the tickets changed since, as snapshots.
+    pub async fn subscribe_queue(self: &Arc<Self>, socket: &Arc<SocketEntry>, after: Option<i64>) -> Result<(), Frame> {
+        let account = socket.user.account_id;
+        if self.queue_subs.get(&account).is_some_and(|subs| subs.iter().any(|entry| entry.id == socket.id)) {
+            return Err(error("already_subscribed", "this socket already follows the queue"));
+        }
+        self.queue_subs.entry(account).or_default().push(socket.clone());
+        let now = Timestamp::now().as_millisecond();
+        if let Some(after) = after {
+            let mut query = TicketQuery::new(account);
+            query.scope = socket.scope.clone();
+            query.sort = TicketSort::UpdatedAsc;
+            query.after = Some((after - QUEUE_RESUME_SLACK_MS, 0));
+            query.limit = QUEUE_RESUME_LIMIT + 1;
+            let changed = self
+                .store
+                .list_tickets(&query)
+                .await
+                .map_err(|_| error("unavailable", "the store did not answer; try again"))?;
+            if changed.len() as i64 > QUEUE_RESUME_LIMIT {
+                self.send(socket, Frame::control(&ControlFrame::Resync { topic: "queue", reason: "too_many_changes" }));
+            } else {
+                let sent_at = Timestamp::now();
+                for ticket in &changed {
+                    let frame = SnapshotFrame {
+                        kind: "snapshot",
+                        topic: "queue",
+                        ticket_id: ticket.id,
+                        seq: ticket.seq,
+                        cursor: ticket.updated_at.as_millisecond(),
+                        sent_at,
+                        ticket,
+                    };
+                    self.send(socket, Frame::control(&frame));
+                }
+            }
+        }
+        self.send(socket, Frame::control(&ControlFrame::Ack { topic: "queue", seq: None, cursor: Some(now) }));
+        Ok(())
+    }
+
+    /// `subscribe {topic: "presence"}`: the whole board first, then every change.
+    pub fn subscribe_presence(&self, socket: &Arc<SocketEntry>) -> Result<(), Frame> {
+        if !matches!(socket.user.role, Role::Supervisor | Role::Admin) {
+            return Err(error("forbidden_topic", "the presence board is for supervisors and admins"));
+        }
+        let account = socket.user.account_id;
+        if self.presence_subs.get(&account).is_some_and(|subs| subs.iter().any(|entry| entry.id == socket.id)) {
+            return Err(error("already_subscribed", "this socket already follows presence"));
+        }
+        self.presence_subs.entry(account).or_default().push(socket.clone());
+        self.send(socket, Frame::control(&ControlFrame::Ack { topic: "presence", seq: None, cursor: None }));
+        let board = self.board(account);
+        self.send(
+            socket,
+            Frame::control(&ControlFrame::Presence { topic: "presence", board: Some(&board), agent: None }),
+        );
+        Ok(())
+    }
+
+    pub fn unsubscribe(&self, socket: &Arc<SocketEntry>, topic: Topic) -> bool {
+        let account = socket.user.account_id;
+        let mut found = false;
+        let mut drop_from = |subs: &mut Vec<Arc<SocketEntry>>| {
+            let before = subs.len();
+            subs.retain(|entry| entry.id != socket.id);
+            found |= subs.len() != before;
+        };
+        match topic {
+            Topic::Queue => {
+                if let Some(mut subs) = self.queue_subs.get_mut(&account) {
+                    drop_from(&mut subs);
+                }
+            }
+            Topic::Presence => {
+                if let Some(mut subs) = self.presence_subs.get_mut(&account) {
+                    drop_from(&mut subs);
+                }
+            }
+            Topic::Ticket(id) => {
+                if let Some(mut subs) = self.ticket_subs.get_mut(&id) {
+                    let before = subs.len();
+                    subs.retain(|sub| sub.socket.id != socket.id);
+                    found = subs.len() != before;
+                }
+            }
+        }
+        found
+    }
+
+    /// The newest seq this node delivered to `user` on `ticket`, for collision control.
+    pub fn last_seen(&self, user: UserId, ticket: TicketId) -> Option<i64> {
+        self.ticket_subs
+            .get(&ticket)?
+            .iter()
+            .filter(|sub| sub.socket.user.id == user)
+            .map(|sub| lock(&sub.cursor).seq)
+            .max()
+    }
+
+    /// The account's board: one row per agent, merging the reports of every node.
+    pub fn board(&self, account: AccountId) -> Vec<AgentPresence> {
+        let Some(reports) = self.boards.get(&account) else { return Vec::new() };
+        let mut merged: BTreeMap<UserId, AgentPresence> = BTreeMap::new();
+        for report in reports.values() {
+            match merged.get_mut(&report.user_id) {
+                None => {
+                    merged.insert(report.user_id, report.clone());
+                }
+                Some(row) => {
+                    let sockets = row.sockets + report.sockets;
+                    if rank(report.status) > rank(row.status)
+                        || (rank(report.status) == rank(row.status) && report.reported_at > row.reported_at)
+                    {
+                        *row = report.clone();
+                    }
+                    row.sockets = sockets;
+                }
+            }
+        }
+        merged.into_values().collect()
+    }
+
+    fn agent_row(&self, account: AccountId, user: UserId) -> Option<AgentPresence> {
+        self.board(account).into_iter().find(|row| row.user_id == user)
+    }
+
+    /// Records a report (from this node's agents or another node) and tells who needs to know.
+    fn apply_presence(&self, presence: AgentPresence) {
+        let account = presence.account_id;
+        let user = presence.user_id;
+        let before = self.agent_row(account, user);
+        let key = (user, presence.node.clone());
+        if presence.status == PresenceStatus::Offline && presence.sockets == 0 {
+            self.boards.entry(account).or_default().remove(&key);
+        } else {
+            self.boards.entry(account).or_default().insert(key, presence.clone());
+        }
+        let after = self.agent_row(account, user);
+        let shown = after.clone().unwrap_or(presence);
+        self.announce(account, before.as_ref(), after.as_ref(), &shown);
+    }
+
+    fn announce(
+        &self,
+        account: AccountId,
+        before: Option<&AgentPresence>,
+        after: Option<&AgentPresence>,
+        shown: &AgentPresence,
+    ) {
+        let visible = |row: Option<&AgentPresence>| {
+            row.map(|row| (row.status, row.viewing, row.typing, row.load, row.manual, row.sockets, row.since))
+        };
+        if visible(before) != visible(after) || before.is_none() {
+            if let Some(subs) = self.presence_subs.get(&account).map(|subs| subs.clone()) {
+                let mut row = shown.clone();
+                if after.is_none() {
+                    row.status = PresenceStatus::Offline;
+                    row.viewing = None;
+                    row.typing = None;
+                    row.sockets = 0;
+                }
+                let frame =
+                    Frame::control(&ControlFrame::Presence { topic: "presence", board: None, agent: Some(&row) });
+                for socket in subs {
+                    self.send(&socket, frame.clone());
+                }
+            }
+        }
+        let watched = |row: Option<&AgentPresence>| row.map(|row| (row.viewing, row.typing));
+        if watched(before) != watched(after) {
+            let mut tickets: Vec<TicketId> =
+                [before, after].into_iter().flatten().filter_map(|row| row.viewing).collect();
+            tickets.dedup();
+            for ticket in tickets {
+                let frame = self.viewers_frame(account, ticket);
+                if let Some(subs) = self.ticket_subs.get(&ticket).map(|subs| subs.clone()) {
+                    for sub in subs.iter().filter(|sub| sub.socket.staff()) {
+                        self.send(&sub.socket, frame.clone());
+                    }
+                }
+            }
+        }
+    }
+
+    fn viewers_frame(&self, account: AccountId, ticket: TicketId) -> Frame {
+        let viewers: Vec<Viewer> = self
+            .board(account)
+            .into_iter()
+            .filter(|row| row.viewing == Some(ticket) && row.status != PresenceStatus::Offline)
+            .map(|row| Viewer { user_id: row.user_id, name: row.name, typing: row.typing == Some(ticket) })
+            .collect();
+        let topic = Topic::Ticket(ticket).name();
+        Frame::control(&ControlFrame::Viewers { topic: &topic, ticket_id: ticket, viewers: &viewers })
+    }
+
+    /// Drops reports that stopped being refreshed (their node died or lost its link).
+    fn expire_presence(&self) {
+        let Ok(expiry) = SignedDuration::try_from(self.settings.presence_expiry) else { return };
+        let now = Timestamp::now();
+        let mut expired = Vec::new();
+        for entry in self.boards.iter() {
+            for (key, report) in entry.value() {
+                if now.duration_since(report.reported_at) > expiry {
+                    expired.push((*entry.key(), key.clone(), report.clone()));
+                }
+            }
+        }
+        for (account, key, report) in expired {
+            let before = self.agent_row(account, key.0);
+            if let Some(mut reports) = self.boards.get_mut(&account) {
+                reports.remove(&key);
+            }
+            let after = self.agent_row(account, key.0);
+            self.announce(account, before.as_ref(), after.as_ref(), &report);
+        }
+    }
+}
+
+/// Agent sessions report here: the local board first, then the other nodes.
+pub struct HubPresence(pub Arc<Hub>);
+
+impl PresenceSink for HubPresence {
+    fn report(&self, presence: AgentPresence) {
+        let account = presence.account_id;
+        self.0.apply_presence(presence.clone());
+        self.0.relay(RelayBody::Presence { presence }, account, ChannelKind::Presence);
+    }
+}
+
+/// Online outranks busy outranks away outranks offline when nodes disagree about an agent.
+fn rank(status: PresenceStatus) -> u8 {
+    match status {
+        PresenceStatus::Online => 3,
+        PresenceStatus::Busy => 2,
+        PresenceStatus::Away => 1,
+        PresenceStatus::Offline => 0,
+    }
+}
+
+fn event_frame(staff: bool, topic: &str, event: &TicketEvent, ticket: Option<&Ticket>) -> Frame {
+    let body = event_json(staff, event);
+    let frame = EventFrame {
+        kind: "event",
+        topic,
+        ticket_id: event.ticket_id,
+        seq: event.seq,
+        cursor: event.at.as_millisecond(),
+        sent_at: Timestamp::now(),
+        event: &body,
+        ticket,
+    };
+    Frame { text: serde_json::to_string(&frame).unwrap_or_default().into(), committed_ms: event.at.as_millisecond() }
+}

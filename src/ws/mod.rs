@@ -1,0 +1,250 @@
+//! `GET /api/v1/ws`: the live-push gateway. Each socket gets two tasks: a reader (client frames,
+//! heartbeats, rate limit) and a writer that drains the socket's bounded outbox, handing every
+//! queued frame to the connection at once so they leave in as few writes as possible. Delivery
+//! never waits for a socket: the hub `try_send`s into the outbox and drops a client whose outbox
+//! is full.
+
+pub mod hub;
+pub mod protocol;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use actix_ws::{AggregatedMessage, CloseCode, CloseReason};
+use serde::Deserialize;
+use switchboard_actors::agent::AgentMsg;
+use switchboard_actors::store::TicketScope;
+use tokio::sync::mpsc;
+
+pub use hub::{Hub, HubSettings, SocketEntry};
+use protocol::*;
+
+use crate::http::{ApiError, AppState};
+
+#[derive(Clone, Debug)]
+pub struct SocketSettings {
+    /// How often the server pings.
+    pub ping_interval: Duration,
+    /// A client silent for this long is closed.
+    pub client_timeout: Duration,
+    /// Largest accepted client frame.
+    pub max_frame_bytes: usize,
+    /// Frames queued for a client before it counts as too slow and is dropped.
+    pub outbox_frames: usize,
+    /// Client frames per second allowed on average (bursts of 4× that are fine).
+    pub max_frames_per_sec: u32,
+}
+
+#[derive(Deserialize)]
+pub struct WsQuery {
+    token: Option<String>,
+}
+
+pub fn routes(config: &mut web::ServiceConfig) {
+    config.route("/api/v1/ws", web::get().to(connect));
+}
+
+/// Upgrades to a WebSocket after authenticating with `?token=`, the session cookie or a bearer token.
+async fn connect(
+    request: HttpRequest,
+    body: web::Payload,
+    query: web::Query<WsQuery>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let token = query.into_inner().token.or_else(|| crate::http::request_token(&request));
+    let user = crate::http::authenticate(&state, token).await?;
+    let scope =
+        if user.role.is_staff() { TicketScope::Account } else { crate::http::customer_scope(&state, &user).await? };
+    let settings = state.sockets.clone();
+    let (response, session, stream) = actix_ws::handle(&request, body).map_err(|error| ApiError::BadRequest {
+        code: "websocket_required",
+        message: format!("this endpoint speaks WebSocket: {error}"),
+    })?;
+    let stream = stream
+        .max_frame_size(settings.max_frame_bytes)
+        .aggregate_continuations()
+        .max_continuation_size(settings.max_frame_bytes);
+    let (outbox, outbox_rx) = mpsc::channel(settings.outbox_frames);
+    let hub = state.live.clone();
+    let socket = hub.add_socket(user, scope, outbox).await;
+    if socket.staff()
+        && let Some(agents) = hub.agents()
+        && let Some(agent) = agents.session(&socket.user).await
+    {
+        let _ = agent.send_message(AgentMsg::Connected(socket.id));
+    }
+    actix_web::rt::spawn(write_frames(session.clone(), outbox_rx));
+    actix_web::rt::spawn(read_frames(hub, socket, session, stream, settings));
+    Ok(response)
+}
+
+/// Drains the outbox: everything already queued is handed over before waiting again, so the
+/// connection flushes many frames per write.
+async fn write_frames(mut session: actix_ws::Session, mut outbox: mpsc::Receiver<Frame>) {
+    while let Some(frame) = outbox.recv().await {
+        let mut batch = vec![frame];
+        while batch.len() < 256
+            && let Ok(frame) = outbox.try_recv()
+        {
+            batch.push(frame);
+        }
+        for frame in batch {
+            if session.text(&*frame.text).await.is_err() {
+                return;
+            }
+            metrics::counter!("switchboard_ws_frames_out_total").increment(1);
+            if frame.committed_ms > 0 {
+                let latency = jiff::Timestamp::now().as_millisecond() - frame.committed_ms;
+                metrics::histogram!("switchboard_ws_push_latency_seconds").record(latency.max(0) as f64 / 1000.0);
+            }
+        }
+    }
+}
+
+/// Token bucket for client frames.
+struct RateLimit {
+    tokens: f64,
+    per_sec: f64,
+    burst: f64,
+    last: Instant,
+}
+
+impl RateLimit {
+    fn new(per_sec: u32) -> RateLimit {
+        let per_sec = f64::from(per_sec.max(1));
+        RateLimit { tokens: per_sec * 4.0, per_sec, burst: per_sec * 4.0, last: Instant::now() }
+    }
+    fn allow(&mut self) -> bool {
+        let now = Instant::now();
+        self.tokens = (self.tokens + now.duration_since(self.last).as_secs_f64() * self.per_sec).min(self.burst);
+        self.last = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// Refused frames in a row after which a flooding client is closed.
+const FLOOD_CLOSE_AFTER: u32 = 500;
+
+async fn read_frames(
+    hub: Arc<Hub>,
+    socket: Arc<SocketEntry>,
+    session: actix_ws::Session,
+    mut stream: actix_ws::AggregatedMessageStream,
+    settings: SocketSettings,
+) {
+    let mut ping = tokio::time::interval(settings.ping_interval);
+    ping.tick().await;
+    let mut last_heard = Instant::now();
+    let mut limit = RateLimit::new(settings.max_frames_per_sec);
+    let mut refused_in_a_row = 0u32;
+    let close = loop {
+        tokio::select! {
+            message = stream.recv() => {
+                last_heard = Instant::now();
+                match message {
+                    Some(Ok(AggregatedMessage::Text(text))) => {
+                        metrics::counter!("switchboard_ws_frames_in_total").increment(1);
+                        if !limit.allow() {
+                            refused_in_a_row += 1;
+                            if refused_in_a_row == 1 {
+                                hub.send_to(&socket, error("rate_limited", "too many frames; slow down"));
+                            }
+                            if refused_in_a_row >= FLOOD_CLOSE_AFTER {
+                                break Some(CloseReason { code: CloseCode::Policy, description: Some("flooding".to_owned()) });
+                            }
+                            continue;
+                        }
+                        refused_in_a_row = 0;
+                        handle_text(&hub, &socket, &text).await;
+                    }
+                    Some(Ok(AggregatedMessage::Binary(_))) => hub.send_to(&socket, error("invalid_frame", "send JSON text frames")),
+                    Some(Ok(AggregatedMessage::Ping(bytes))) => {
+                        let mut session = session.clone();
+                        let _ = session.pong(&bytes).await;
+                    }
+                    Some(Ok(AggregatedMessage::Pong(_))) => {}
+                    Some(Ok(AggregatedMessage::Close(_))) | None => break None,
+                    Some(Err(error)) => {
+                        // A frame over the size limit or broken framing: the stream cannot go on.
+                        tracing::debug!(socket = socket.id, %error, "closing a socket after a protocol error");
+                        break Some(CloseReason { code: CloseCode::Size, description: Some(error.to_string()) });
+                    }
+                }
+            }
+            _ = ping.tick() => {
+                if last_heard.elapsed() > settings.client_timeout {
+                    break Some(CloseReason { code: CloseCode::Away, description: Some("heartbeat timeout".to_owned()) });
+                }
+                let mut session = session.clone();
+                if session.ping(b"").await.is_err() {
+                    break None;
+                }
+                if socket.staff() && let Some(agents) = hub.agents() && let Some(agent) = agents.session(&socket.user).await {
+                    let _ = agent.send_message(AgentMsg::Heartbeat(socket.id));
+                }
+            }
+            _ = socket.kill.notified() => {
+                break Some(CloseReason { code: CloseCode::Again, description: Some("too slow: frames were not read".to_owned()) });
+            }
+        }
+    };
+    hub.remove_socket(&socket);
+    if let Some(agents) = hub.agents() {
+        agents.send(socket.user.id, AgentMsg::Disconnected(socket.id));
+    }
+    // A client that stopped reading may never take the close frame: do not wait for it.
+    let _ = tokio::time::timeout(Duration::from_millis(200), session.close(close)).await;
+}
+
+async fn handle_text(hub: &Arc<Hub>, socket: &Arc<SocketEntry>, text: &str) {
+    let frame: ClientFrame = match serde_json::from_str(text) {
+        Ok(frame) => frame,
+        Err(problem) => {
+            hub.send_to(socket, error("invalid_frame", &format!("not a frame this server understands: {problem}")));
+            return;
+        }
+    };
+    let agent = |message: AgentMsg| {
+        if let Some(agents) = hub.agents() {
+            agents.send(socket.user.id, message);
+        }
+    };
+    match frame {
+        ClientFrame::Ping => {
+            hub.send_to(socket, Frame::control(&ControlFrame::Pong { sent_at: jiff::Timestamp::now() }))
+        }
+        ClientFrame::Subscribe { topic, after } => {
+            agent(AgentMsg::Activity);
+            let result = match Topic::parse(&topic) {
+                Some(Topic::Ticket(id)) => hub.subscribe_ticket(socket, id, after).await,
+                Some(Topic::Queue) => hub.subscribe_queue(socket, after).await,
+                Some(Topic::Presence) => hub.subscribe_presence(socket),
+                None => Err(error("unknown_topic", "topics are `ticket:<id>`, `queue` and `presence`")),
+            };
+            if let Err(frame) = result {
+                hub.send_to(socket, frame);
+            }
+        }
+        ClientFrame::Unsubscribe { topic } => match Topic::parse(&topic) {
+            Some(topic) if hub.unsubscribe(socket, topic) => {
+                hub.send_to(
+                    socket,
+                    Frame::control(&ControlFrame::Ack { topic: &topic.name(), seq: None, cursor: None }),
+                );
+            }
+            _ => hub.send_to(socket, error("not_subscribed", "this socket does not follow that topic")),
+        },
+        ClientFrame::Presence { status } if socket.staff() => agent(AgentMsg::SetStatus(status)),
+        ClientFrame::Typing { ticket_id, on } if socket.staff() => agent(AgentMsg::Typing(ticket_id, on)),
+        ClientFrame::Viewing { ticket_id } if socket.staff() => agent(AgentMsg::Viewing(ticket_id)),
+        ClientFrame::Presence { .. } | ClientFrame::Typing { .. } | ClientFrame::Viewing { .. } => {
+            hub.send_to(socket, error("forbidden", "presence is for agents"));
+        }
+    }
+}

@@ -1,0 +1,154 @@
+//! The WebSocket protocol: JSON text frames, each with a `type`.
+//!
+//! Client → server: `subscribe {topic, after?}`, `unsubscribe {topic}`, `presence {status}`,
+//! `typing {ticket_id, on}`, `viewing {ticket_id}`, `ping`.
+//! Server → client: `event`, `snapshot`, `presence`, `viewers`, `ack`, `resync`, `error`, `pong`.
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use switchboard_actors::agent::AgentPresence;
+use switchboard_actors::domain::{PresenceStatus, Ticket, TicketEvent, TicketId};
+
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ClientFrame {
+    /// `after`: for `ticket:<id>` the last seq seen (replay from there); for `queue` the last
+    /// `cursor` seen (changes since then arrive as snapshots); absent: from now on.
+    Subscribe {
+        topic: String,
+        after: Option<i64>,
+    },
+    Unsubscribe {
+        topic: String,
+    },
+    /// A manual status; `null` returns to the automatic one.
+    Presence {
+        status: Option<PresenceStatus>,
+    },
+    Typing {
+        ticket_id: TicketId,
+        on: bool,
+    },
+    Viewing {
+        ticket_id: Option<TicketId>,
+    },
+    Ping,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Topic {
+    Ticket(TicketId),
+    Queue,
+    Presence,
+}
+
+impl Topic {
+    pub fn parse(text: &str) -> Option<Topic> {
+        match text {
+            "queue" => Some(Topic::Queue),
+            "presence" => Some(Topic::Presence),
+            _ => text.strip_prefix("ticket:").and_then(|id| id.parse().ok()).map(Topic::Ticket),
+        }
+    }
+
+    pub fn name(self) -> String {
+        match self {
+            Topic::Ticket(id) => format!("ticket:{id}"),
+            Topic::Queue => "queue".to_owned(),
+            Topic::Presence => "presence".to_owned(),
+        }
+    }
+}
+
+/// One frame ready to write, shared by every socket it goes to.
+#[derive(Clone, Debug)]
+pub struct Frame {
+    pub text: Arc<str>,
+    /// When the event it carries was committed (ms since the epoch); 0 when it carries none.
+    pub committed_ms: i64,
+}
+
+impl Frame {
+    pub fn control(value: &impl Serialize) -> Frame {
+        Frame { text: serde_json::to_string(value).unwrap_or_default().into(), committed_ms: 0 }
+    }
+}
+
+#[derive(Serialize)]
+pub struct EventFrame<'a> {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub topic: &'a str,
+    pub ticket_id: TicketId,
+    pub seq: i64,
+    /// Resume point for `queue`: pass as `after` when subscribing again.
+    pub cursor: i64,
+    /// When the server sent it.
+    pub sent_at: jiff::Timestamp,
+    pub event: &'a serde_json::Value,
+    /// The ticket after the change (on `queue` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ticket: Option<&'a Ticket>,
+}
+
+#[derive(Serialize)]
+pub struct SnapshotFrame<'a> {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub topic: &'static str,
+    pub ticket_id: TicketId,
+    pub seq: i64,
+    pub cursor: i64,
+    pub sent_at: jiff::Timestamp,
+    pub ticket: &'a Ticket,
+}
+
+#[derive(Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ControlFrame<'a> {
+    Ack { topic: &'a str, seq: Option<i64>, cursor: Option<i64> },
+    Error { code: &'a str, message: &'a str },
+    Resync { topic: &'a str, reason: &'a str },
+    Pong { sent_at: jiff::Timestamp },
+    Presence { topic: &'static str, board: Option<&'a [AgentPresence]>, agent: Option<&'a AgentPresence> },
+    Viewers { topic: &'a str, ticket_id: TicketId, viewers: &'a [Viewer] },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Viewer {
+    pub user_id: i64,
+    pub name: String,
+    pub typing: bool,
+}
+
+pub fn error(code: &str, message: &str) -> Frame {
+    Frame::control(&ControlFrame::Error { code, message })
+}
+
+/// An event as its audience may see it: customers get internal notes as `private`.
+pub fn event_json(staff: bool, event: &TicketEvent) -> serde_json::Value {
+    crate::http::event_for(staff, event.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn topics_parse_and_print() {
+        assert_eq!(Topic::parse("ticket:42"), Some(Topic::Ticket(42)));
+        assert_eq!(Topic::parse("queue"), Some(Topic::Queue));
+        assert_eq!(Topic::parse("ticket:x"), None);
+        assert_eq!(Topic::parse("tickets"), None);
+        assert_eq!(Topic::Ticket(7).name(), "ticket:7");
+    }
+
+    #[test]
+    fn client_frames_are_strict() {
+        assert!(serde_json::from_str::<ClientFrame>(r#"{"type":"subscribe","topic":"queue","after":5}"#).is_ok());
+        assert!(serde_json::from_str::<ClientFrame>(r#"{"type":"subscribe"}"#).is_err());
+        assert!(serde_json::from_str::<ClientFrame>(r#"{"type":"dance"}"#).is_err());
+        assert!(serde_json::from_str::<ClientFrame>(r#"{"type":"presence","status":"busy"}"#).is_ok());
+    }
+}
