@@ -218,6 +218,7 @@ pub fn configure(config: &mut web::ServiceConfig, state: web::Data<AppState>, op
         .app_data(path)
         .service(
             web::scope("/api/v1")
+                .route("/ws", web::get().to(crate::ws::connect))
                 .configure(|scope| api_routes(&mut utoipa_actix_web::service_config::ServiceConfig::new(scope)))
                 .default_service(web::to(|| async { Err::<actix_web::HttpResponse, _>(ApiError::NotFound("route")) })),
         )
@@ -230,7 +231,6 @@ pub fn configure(config: &mut web::ServiceConfig, state: web::Data<AppState>, op
                 }
             }),
         )
-        .configure(crate::ws::routes)
         .configure(ops::routes)
         .configure(console::routes);
 }

@@ -41,12 +41,8 @@ pub struct WsQuery {
     token: Option<String>,
 }
 
-pub fn routes(config: &mut web::ServiceConfig) {
-    config.route("/api/v1/ws", web::get().to(connect));
-}
-
 /// Upgrades to a WebSocket after authenticating with `?token=`, the session cookie or a bearer token.
-async fn connect(
+pub async fn connect(
     request: HttpRequest,
     body: web::Payload,
     query: web::Query<WsQuery>,

@@ -245,6 +245,11 @@ pub struct ChildServer {
 
 impl ChildServer {
     pub async fn start(db: &TestDb, log_dir: &std::path::Path) -> ChildServer {
+        ChildServer::start_with(db, log_dir, &[]).await
+    }
+
+    /// With extra environment, e.g. `SWITCHBOARD__REDIS__URL` for a node of a cluster.
+    pub async fn start_with(db: &TestDb, log_dir: &std::path::Path, env: &[(&str, String)]) -> ChildServer {
         let port = TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
         let log = log_dir.join(format!("server-{port}.log"));
         let child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
@@ -253,6 +258,7 @@ impl ChildServer {
             .env("SWITCHBOARD__SERVER__LISTEN", format!("127.0.0.1:{port}"))
             .env("SWITCHBOARD__SERVER__WORKERS", "2")
             .env("RUST_LOG", "warn")
+            .envs(env.iter().map(|(key, value)| (*key, value.as_str())))
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).expect("log file"))
             .spawn()
@@ -273,5 +279,105 @@ impl Drop for ChildServer {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// A WebSocket client speaking the hub's JSON protocol.
+pub struct WsClient {
+    stream: tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+}
+
+impl WsClient {
+    pub async fn connect(base: &str, token: &str) -> WsClient {
+        let url = format!("{}/api/v1/ws?token={token}", base.replacen("http://", "ws://", 1));
+        let (stream, _) = tokio_tungstenite::connect_async(url).await.expect("websocket connects");
+        WsClient { stream }
+    }
+
+    pub async fn send(&mut self, frame: Value) {
+        use futures_util::SinkExt as _;
+        self.send_text(frame.to_string()).await;
+        let _ = &mut self.stream.flush().await;
+    }
+
+    pub async fn send_text(&mut self, text: String) {
+        use futures_util::SinkExt as _;
+        self.stream.send(tokio_tungstenite::tungstenite::Message::Text(text.into())).await.expect("send");
+    }
+
+    /// The next JSON frame, or `None` when nothing arrives within `wait` or the socket closed.
+    pub async fn next(&mut self, wait: Duration) -> Option<Value> {
+        use futures_util::StreamExt as _;
+        use tokio_tungstenite::tungstenite::Message;
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let message = tokio::time::timeout_at(deadline, self.stream.next()).await.ok()??.ok()?;
+            match message {
+                Message::Text(text) => {
+                    return Some(serde_json::from_str(text.as_str()).expect("server frames are JSON"));
+                }
+                Message::Close(_) => return None,
+                _ => continue,
+            }
+        }
+    }
+
+    /// Skips frames until one of type `kind` (for `event`, also of `topic`) arrives.
+    pub async fn expect(&mut self, kind: &str, wait: Duration) -> Value {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            match self.next(left).await {
+                Some(frame) if frame["type"] == kind => return frame,
+                Some(_) => continue,
+                None => panic!("no `{kind}` frame within {wait:?}"),
+            }
+        }
+    }
+
+    /// Sends `subscribe` and waits for its `ack`.
+    pub async fn subscribe(&mut self, topic: &str, after: Option<i64>) -> Value {
+        let mut frame = json!({"type": "subscribe", "topic": topic});
+        if let Some(after) = after {
+            frame["after"] = json!(after);
+        }
+        self.send(frame).await;
+        let ack = self.expect("ack", Duration::from_secs(5)).await;
+        assert_eq!(ack["topic"], topic, "{ack}");
+        ack
+    }
+
+    /// The next `event` frames, up to `count` or until `wait` passes without one.
+    pub async fn events(&mut self, count: usize, wait: Duration) -> Vec<Value> {
+        let mut events = Vec::new();
+        while events.len() < count {
+            match self.next(wait).await {
+                Some(frame) if frame["type"] == "event" => events.push(frame),
+                Some(_) => continue,
+                None => break,
+            }
+        }
+        events
+    }
+
+    /// Reads until the server closes the socket (or `wait` passes); returns the frames read and
+    /// whether it closed.
+    pub async fn drain_until_closed(&mut self, wait: Duration) -> (usize, bool) {
+        use futures_util::StreamExt as _;
+        use tokio_tungstenite::tungstenite::Message;
+        let deadline = tokio::time::Instant::now() + wait;
+        let mut frames = 0;
+        loop {
+            match tokio::time::timeout_at(deadline, self.stream.next()).await {
+                Err(_) => return (frames, false),
+                Ok(None) | Ok(Some(Err(_))) | Ok(Some(Ok(Message::Close(_)))) => return (frames, true),
+                Ok(Some(Ok(Message::Text(_)))) => frames += 1,
+                Ok(Some(Ok(_))) => {}
+            }
+        }
+    }
+
+    pub async fn close(mut self) {
+        let _ = self.stream.close(None).await;
     }
 }

@@ -1,0 +1,362 @@
+//! Live pushes on one node, tested like a client: real server, real WebSockets.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::*;
+use serde_json::{Value, json};
+
+const WAIT: Duration = Duration::from_secs(5);
+
+struct Live {
+    _db: TestDb,
+    server: TestServer,
+    seeded: Seeded,
+}
+
+async fn live(configure: impl FnOnce(&mut switchboard::config::Settings)) -> Live {
+    let db = TestDb::sqlite();
+    let seeded = seed(&*db.open().await).await;
+    let mut settings = db.settings();
+    configure(&mut settings);
+    let server = TestServer::start(settings).await;
+    Live { _db: db, server, seeded }
+}
+
+impl Live {
+    async fn ticket(&self, token: &str, subject: &str) -> i64 {
+        let body = json!({"subject": subject, "body": "hello", "requester_id": self.seeded.customer.id});
+        let (status, ticket) = self.server.call("POST", "/api/v1/tickets", Some(token), Some(body)).await;
+        assert_eq!(status, 201, "{ticket}");
+        ticket["id"].as_i64().expect("id")
+    }
+
+    async fn note(&self, token: &str, ticket: i64, body: &str) -> Value {
+        let (status, outcome) = self
+            .server
+            .call(
+                "POST",
+                &format!("/api/v1/tickets/{ticket}/messages"),
+                Some(token),
+                Some(json!({"body": body, "internal": true})),
+            )
+            .await;
+        assert_eq!(status, 201, "{outcome}");
+        outcome
+    }
+
+    async fn ws(&self, token: &str) -> WsClient {
+        WsClient::connect(&self.server.base, token).await
+    }
+}
+
+fn seqs(events: &[Value]) -> Vec<i64> {
+    events.iter().filter_map(|event| event["seq"].as_i64()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_queue_subscriber_sees_a_new_ticket_within_a_second() {
+    let live = live(|_| {}).await;
+    let agent = live.server.login("agent@test.example").await;
+    let mut ws = live.ws(&agent).await;
+    let ack = ws.subscribe("queue", None).await;
+    assert!(ack["cursor"].is_i64(), "{ack}");
+
+    let started = Instant::now();
+    let id = live.ticket(&agent, "Live one").await;
+    let frame = ws.expect("event", Duration::from_secs(1)).await;
+    assert!(started.elapsed() < Duration::from_secs(1));
+    assert_eq!(
+        (frame["topic"].as_str(), frame["ticket_id"].as_i64(), frame["seq"].as_i64()),
+        (Some("queue"), Some(id), Some(1))
+    );
+    assert_eq!(frame["event"]["type"], "created");
+    assert_eq!(frame["ticket"]["subject"], "Live one", "queue frames carry the ticket");
+    assert!(frame["sent_at"].is_string() && frame["cursor"].is_i64(), "{frame}");
+    let second = ws.expect("event", Duration::from_secs(1)).await;
+    assert_eq!((second["seq"].as_i64(), second["event"]["type"].as_str()), (Some(2), Some("message_added")));
+    live.server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconnecting_with_the_last_seq_replays_exactly_what_was_missed() {
+    let live = live(|_| {}).await;
+    let agent = live.server.login("agent@test.example").await;
+    let id = live.ticket(&agent, "Resume me").await;
+    let topic = format!("ticket:{id}");
+
+    let mut ws = live.ws(&agent).await;
+    let ack = ws.subscribe(&topic, None).await;
+    assert_eq!(ack["seq"], 2, "without `after` a subscription starts at the head");
+    live.note(&agent, id, "seen live").await;
+    let seen = ws.events(1, WAIT).await;
+    assert_eq!(seqs(&seen), vec![3]);
+    let last_seq = 3;
+    ws.close().await;
+
+    for n in 0..5 {
+        live.note(&agent, id, &format!("while away {n}")).await;
+    }
+    let mut ws = live.ws(&agent).await;
+    ws.subscribe(&topic, Some(last_seq)).await;
+    let replayed = ws.events(5, WAIT).await;
+    assert_eq!(seqs(&replayed), vec![4, 5, 6, 7, 8], "exactly the five missed, in order");
+    assert_eq!(replayed[4]["event"]["message"]["body"], "while away 4");
+    // The seam: the next change arrives live, once.
+    live.note(&agent, id, "live again").await;
+    let after = ws.events(2, Duration::from_millis(800)).await;
+    assert_eq!(seqs(&after), vec![9], "no duplicate and no gap after the replay");
+    live.server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changes_racing_a_replay_are_delivered_once_and_in_order() {
+    let live = live(|_| {}).await;
+    let agent = live.server.login("agent@test.example").await;
+    let id = live.ticket(&agent, "Busy ticket").await;
+    for n in 0..30 {
+        live.note(&agent, id, &format!("before {n}")).await;
+    }
+    let mut ws = live.ws(&agent).await;
+    let writer = {
+        let (http, base, token) = (live.server.http.clone(), live.server.base.clone(), agent.clone());
+        tokio::spawn(async move {
+            for n in 0..30 {
+                let path = format!("/api/v1/tickets/{id}/messages");
+                let (status, _) = call(
+                    &http,
+                    &base,
+                    "POST",
+                    &path,
+                    Some(&token),
+                    Some(json!({"body": format!("during {n}"), "internal": true})),
+                )
+                .await;
+                assert_eq!(status, 201);
+            }
+        })
+    };
+    ws.subscribe(&format!("ticket:{id}"), Some(0)).await;
+    writer.await.expect("writer");
+    let events = ws.events(62, WAIT).await;
+    assert_eq!(seqs(&events), (1..=62).collect::<Vec<_>>());
+    live.server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_customer_cannot_follow_someone_elses_ticket() {
+    let live = live(|_| {}).await;
+    let agent = live.server.login("agent@test.example").await;
+    let theirs = live.ticket(&agent, "Not yours").await;
+    let other = live.server.login("other@test.example").await;
+    let mut ws = live.ws(&other).await;
+    ws.send(json!({"type": "subscribe", "topic": format!("ticket:{theirs}")})).await;
+    let refused = ws.next(WAIT).await.expect("a frame");
+    assert_eq!(
+        (refused["type"].as_str(), refused["code"].as_str()),
+        (Some("error"), Some("forbidden_topic")),
+        "{refused}"
+    );
+    live.note(&agent, theirs, "private business").await;
+    assert!(ws.next(Duration::from_millis(500)).await.is_none(), "nothing else arrives");
+    ws.send(json!({"type": "subscribe", "topic": "presence"})).await;
+    assert_eq!(ws.next(WAIT).await.expect("frame")["code"], "forbidden_topic", "the board is for supervisors");
+
+    // Their own ticket works, and internal notes arrive as `private` with the seq kept.
+    let customer = live.server.login("cust@test.example").await;
+    let mut own = live.ws(&customer).await;
+    own.subscribe(&format!("ticket:{theirs}"), Some(0)).await;
+    let events = own.events(3, WAIT).await;
+    assert_eq!(seqs(&events), vec![1, 2, 3]);
+    assert_eq!(events[2]["event"]["type"], "private");
+    live.server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_presence_board_shows_online_away_and_offline() {
+    let live = live(|settings| {
+        settings.presence.idle_ms = 1_500;
+        settings.presence.offline_grace_ms = 300;
+        settings.presence.tick_ms = 100;
+    })
+    .await;
+    let supervisor = live.server.login("sup@test.example").await;
+    let agent = live.server.login("agent@test.example").await;
+    let mut board = live.ws(&supervisor).await;
+    board.subscribe("presence", None).await;
+    let full = board.expect("presence", WAIT).await;
+    assert!(full["board"].is_array(), "a new subscriber gets the full board first: {full}");
+
+    let agent_id = live.seeded.agent.id;
+    let status_of_agent = async |board: &mut WsClient, wanted: &str| {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let frame = board.expect("presence", deadline.saturating_duration_since(Instant::now())).await;
+            if frame["agent"]["user_id"] == agent_id && frame["agent"]["status"] == wanted {
+                return frame;
+            }
+        }
+    };
+    let mut ws = live.ws(&agent).await;
+    let online = status_of_agent(&mut board, "online").await;
+    assert_eq!(online["agent"]["sockets"], 1);
+    assert_eq!(online["agent"]["capacity"], 5);
+    let went_away = Instant::now();
+    status_of_agent(&mut board, "away").await;
+    assert!(went_away.elapsed() >= Duration::from_millis(1_000), "away only after the idle time");
+
+    ws.send(json!({"type": "presence", "status": "busy"})).await;
+    status_of_agent(&mut board, "busy").await;
+    ws.send(json!({"type": "presence", "status": null})).await;
+    status_of_agent(&mut board, "online").await;
+    ws.close().await;
+    status_of_agent(&mut board, "offline").await;
+    live.server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn viewers_typing_and_stale_view_protect_replies() {
+    let live = live(|_| {}).await;
+    let agent = live.server.login("agent@test.example").await;
+    let supervisor = live.server.login("sup@test.example").await;
+    let customer = live.server.login("cust@test.example").await;
+    let id = live.ticket(&agent, "Collision course").await;
+    let topic = format!("ticket:{id}");
+
+    let mut watcher = live.ws(&supervisor).await;
+    watcher.subscribe(&topic, None).await;
+    let mut typist = live.ws(&agent).await;
+    typist.send(json!({"type": "viewing", "ticket_id": id})).await;
+    let viewers = loop {
+        let frame = watcher.expect("viewers", WAIT).await;
+        if frame["viewers"].as_array().is_some_and(|viewers| !viewers.is_empty()) {
+            break frame;
+        }
+    };
+    assert_eq!(viewers["viewers"][0]["user_id"], live.seeded.agent.id);
+    typist.send(json!({"type": "typing", "ticket_id": id, "on": true})).await;
+    let typing = watcher.expect("viewers", WAIT).await;
+    assert_eq!(typing["viewers"][0]["typing"], true, "{typing}");
+
+    // The agent saw seq 2; then the customer writes again (seq 3).
+    let (status, _) = live
+        .server
+        .call(
+            "POST",
+            &format!("/api/v1/tickets/{id}/messages"),
+            Some(&customer),
+            Some(json!({"body": "one more thing"})),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let path = format!("/api/v1/tickets/{id}/messages");
+    let (status, refused) =
+        live.server.call("POST", &path, Some(&agent), Some(json!({"body": "Done!", "seen_seq": 2}))).await;
+    assert_eq!((status, refused["error"].as_str()), (409, Some("stale_view")), "{refused}");
+    let (_, ticket) = live.server.call("GET", &format!("/api/v1/tickets/{id}"), Some(&agent), None).await;
+    assert_eq!(ticket["seq"], 3, "the refused reply wrote nothing");
+    let (status, _) = live
+        .server
+        .call(
+            "PATCH",
+            &format!("/api/v1/tickets/{id}"),
+            Some(&agent),
+            Some(json!({"status": "resolved", "seen_seq": 2})),
+        )
+        .await;
+    assert_eq!(status, 409, "status changes are protected too");
+    let (status, _) = live
+        .server
+        .call("POST", &path, Some(&agent), Some(json!({"body": "note", "internal": true, "seen_seq": 2})))
+        .await;
+    assert_eq!(status, 201, "internal notes are not");
+    let (status, _) =
+        live.server.call("POST", &path, Some(&agent), Some(json!({"body": "Seen it", "seen_seq": 3}))).await;
+    assert_eq!(status, 201);
+    let (status, _) = live.server.call("POST", &path, Some(&customer), Some(json!({"body": "and another"}))).await;
+    assert_eq!(status, 201);
+    let (status, _) = live
+        .server
+        .call("POST", &path, Some(&agent), Some(json!({"body": "Sending anyway", "seen_seq": 3, "force": true})))
+        .await;
+    assert_eq!(status, 201, "force overrides");
+    live.server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_frames_get_errors_and_the_socket_stays_usable() {
+    let live = live(|settings| settings.ws.max_frames_per_sec = 5).await;
+    let agent = live.server.login("agent@test.example").await;
+    let mut ws = live.ws(&agent).await;
+    ws.send_text("{not json".to_owned()).await;
+    let error = ws.next(WAIT).await.expect("frame");
+    assert_eq!((error["type"].as_str(), error["code"].as_str()), (Some("error"), Some("invalid_frame")), "{error}");
+    ws.send(json!({"type": "subscribe", "topic": "everything"})).await;
+    assert_eq!(ws.next(WAIT).await.expect("frame")["code"], "unknown_topic");
+    ws.send(json!({"type": "unsubscribe", "topic": "queue"})).await;
+    assert_eq!(ws.next(WAIT).await.expect("frame")["code"], "not_subscribed");
+    ws.send(json!({"type": "ping"})).await;
+    assert_eq!(ws.next(WAIT).await.expect("frame")["type"], "pong", "still usable");
+
+    // A flood is refused, not served.
+    for _ in 0..60 {
+        ws.send(json!({"type": "ping"})).await;
+    }
+    let mut pongs = 0;
+    let mut limited = false;
+    while let Some(frame) = ws.next(Duration::from_millis(500)).await {
+        match frame["type"].as_str() {
+            Some("pong") => pongs += 1,
+            Some("error") if frame["code"] == "rate_limited" => limited = true,
+            _ => {}
+        }
+    }
+    assert!(limited && pongs < 60, "flood answered {pongs} times, limited: {limited}");
+
+    // Without a token there is no socket at all.
+    let refused =
+        tokio_tungstenite::connect_async(format!("{}/api/v1/ws", live.server.base.replacen("http", "ws", 1))).await;
+    assert!(refused.is_err(), "unauthenticated upgrades are refused");
+    live.server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_frames_close_the_socket() {
+    let live = live(|settings| settings.ws.max_frame_bytes = 1024).await;
+    let agent = live.server.login("agent@test.example").await;
+    let mut ws = live.ws(&agent).await;
+    ws.send_text(format!("{{\"type\":\"ping\",\"pad\":\"{}\"}}", "x".repeat(4096))).await;
+    let (_, closed) = ws.drain_until_closed(WAIT).await;
+    assert!(closed, "a frame over the limit closes the socket");
+    live.server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_stops_reading_is_dropped_without_delaying_others() {
+    let live = live(|settings| settings.ws.outbox_frames = 8).await;
+    let agent = live.server.login("agent@test.example").await;
+    let supervisor = live.server.login("sup@test.example").await;
+    let id = live.ticket(&agent, "Firehose").await;
+    let mut slow = live.ws(&supervisor).await;
+    slow.subscribe("queue", None).await;
+    let mut fast = live.ws(&agent).await;
+    fast.subscribe("queue", None).await;
+
+    // Large frames fill the slow client's socket buffers, then its outbox.
+    let body = "x".repeat(60_000);
+    const MESSAGES: usize = 250;
+    let mut slowest = Duration::ZERO;
+    for n in 0..MESSAGES {
+        let started = Instant::now();
+        live.note(&agent, id, &format!("{n} {body}")).await;
+        let frame = fast.expect("event", WAIT).await;
+        slowest = slowest.max(started.elapsed());
+        assert_eq!(frame["seq"].as_i64(), Some(3 + n as i64));
+    }
+    assert!(slowest < Duration::from_secs(2), "the fast client was never held up (slowest push {slowest:?})");
+    let (read, closed) = slow.drain_until_closed(Duration::from_secs(10)).await;
+    assert!(closed, "the slow client was disconnected");
+    assert!(read < MESSAGES, "it did not get everything queued for it ({read} frames)");
+    live.server.stop().await;
+}
