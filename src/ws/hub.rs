@@ -95,7 +95,7 @@ struct Relay {
 #[derive(Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 enum RelayBody {
-    Change { change: TicketChange },
+    Change { change: Box<TicketChange> },
     Presence { presence: AgentPresence },
 }
 
@@ -175,7 +175,7 @@ impl Hub {
                         Ok(change) => {
                             hub.deliver(&change);
                             hub.relay(
-                                RelayBody::Change { change: (*change).clone() },
+                                RelayBody::Change { change: Box::new((*change).clone()) },
                                 change.ticket.account_id,
                                 ChannelKind::Changes,
                             );
@@ -249,9 +249,9 @@ impl Hub {
                     let lag = Timestamp::now().as_millisecond() - event.at.as_millisecond();
                     metrics::histogram!("switchboard_broker_lag_seconds").record(lag.max(0) as f64 / 1000.0);
                 }
-                // Our actor for this ticket (if any) is now behind: let the next command reload it.
-                self.tickets.evict(change.ticket.id);
-                self.deliver(&Arc::new(change));
+                // Our actor for this ticket (if any) is now behind: have it reload.
+                self.tickets.refresh(change.ticket.id, change.ticket.seq);
+                self.deliver(&Arc::new(*change));
             }
             RelayBody::Presence { presence } => self.apply_presence(presence),
         }
@@ -658,20 +658,19 @@ impl Hub {
         let visible = |row: Option<&AgentPresence>| {
             row.map(|row| (row.status, row.viewing, row.typing, row.load, row.manual, row.sockets, row.since))
         };
-        if visible(before) != visible(after) || before.is_none() {
-            if let Some(subs) = self.presence_subs.get(&account).map(|subs| subs.clone()) {
-                let mut row = shown.clone();
-                if after.is_none() {
-                    row.status = PresenceStatus::Offline;
-                    row.viewing = None;
-                    row.typing = None;
-                    row.sockets = 0;
-                }
-                let frame =
-                    Frame::control(&ControlFrame::Presence { topic: "presence", board: None, agent: Some(&row) });
-                for socket in subs {
-                    self.send(&socket, frame.clone());
-                }
+        if (visible(before) != visible(after) || before.is_none())
+            && let Some(subs) = self.presence_subs.get(&account).map(|subs| subs.clone())
+        {
+            let mut row = shown.clone();
+            if after.is_none() {
+                row.status = PresenceStatus::Offline;
+                row.viewing = None;
+                row.typing = None;
+                row.sockets = 0;
+            }
+            let frame = Frame::control(&ControlFrame::Presence { topic: "presence", board: None, agent: Some(&row) });
+            for socket in subs {
+                self.send(&socket, frame.clone());
             }
         }
         let watched = |row: Option<&AgentPresence>| row.map(|row| (row.viewing, row.typing));

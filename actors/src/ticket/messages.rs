@@ -138,6 +138,10 @@ pub enum TicketMsg {
         request: u64,
         reply: Reply<Ticket>,
     },
+    /// Another node appended up to `seq`: reload from the store if this state is older.
+    Refresh {
+        seq: i64,
+    },
     /// Periodic self-check: stop if idle for longer than the passivation timeout.
     IdleCheck,
     /// Sent by the actor to itself once it left the registry; everything queued before it is

@@ -100,11 +100,10 @@ impl Actor for TicketActor {
                 state.last_active = Instant::now();
                 let result = state.handle_command(&command, &context).await;
                 if let Err(TicketError::Store(StoreError::Conflict(reason))) = &result {
-                    // Another writer appended to this ticket: our state is behind. Stop so the
-                    // next command reloads from the store.
-                    tracing::warn!(ticket_id = state.ticket.id, %reason, "seq conflict; reloading");
-                    state.runtime.forget(state.ticket.id, &myself);
-                    myself.stop(Some("seq conflict".to_owned()));
+                    // Another writer (another node) appended first: our state is behind. Reload
+                    // in place, so the caller's retry and everything queued see fresh state.
+                    tracing::debug!(ticket_id = state.ticket.id, %reason, "seq conflict; reloading");
+                    state.reload().await;
                 }
                 let _ = reply.send(result);
             }
@@ -112,6 +111,11 @@ impl Actor for TicketActor {
                 state.handling.store(request, Ordering::SeqCst);
                 state.last_active = Instant::now();
                 let _ = reply.send(Ok(state.ticket.clone()));
+            }
+            TicketMsg::Refresh { seq } => {
+                if seq > state.ticket.seq {
+                    state.reload().await;
+                }
             }
             TicketMsg::IdleCheck => {
                 if state.last_active.elapsed() >= state.runtime.config.idle_timeout {
@@ -133,6 +137,15 @@ impl Actor for TicketActor {
 }
 
 impl TicketActorState {
+    async fn reload(&mut self) {
+        match self.runtime.store.ticket(self.ticket.id).await {
+            Ok(Some(fresh)) => self.ticket = fresh,
+            Ok(None) => tracing::error!(ticket_id = self.ticket.id, "ticket vanished from the store"),
+            // Keep the stale state: the next commit fails on the seq fence and reloads again.
+            Err(error) => tracing::warn!(ticket_id = self.ticket.id, %error, "reload failed"),
+        }
+    }
+
     async fn handle_command(
         &mut self,
         command: &TicketCommand,

@@ -65,7 +65,7 @@ impl Runtime {
 }
 
 /// How often a command is decided again after losing a seq race to another node.
-const CONFLICT_RETRIES: usize = 5;
+const CONFLICT_RETRIES: usize = 25;
 
 /// Source of request ids, unique on this node.
 static NEXT_REQUEST: AtomicU64 = AtomicU64::new(1);
@@ -140,17 +140,20 @@ impl Tickets {
                 Err(TicketError::Store(StoreError::Conflict(_))) if attempt < CONFLICT_RETRIES => {
                     attempt += 1;
                     metrics::counter!("switchboard_ticket_conflict_retries_total").increment(1);
+                    // Jittered back-off, so two nodes racing for one ticket stop colliding.
+                    let jitter = NEXT_REQUEST.load(Ordering::Relaxed) % 5;
+                    tokio::time::sleep(std::time::Duration::from_millis(jitter + attempt as u64)).await;
                 }
                 other => return other,
             }
         }
     }
 
-    /// Stops the ticket's actor if it runs here (another node changed the ticket: the next command
-    /// loads fresh state instead of failing on a seq conflict).
-    pub fn evict(&self, ticket_id: TicketId) {
-        if let Some((_, entry)) = self.runtime.live.remove(&ticket_id) {
-            let _ = entry.actor.send_message(TicketMsg::Passivate);
+    /// Another node appended to the ticket up to `seq`: if its actor runs here, it reloads (in
+    /// order with its queued commands) instead of failing its next command on a seq conflict.
+    pub fn refresh(&self, ticket_id: TicketId, seq: i64) {
+        if let Some(entry) = self.runtime.live.get(&ticket_id) {
+            let _ = entry.actor.send_message(TicketMsg::Refresh { seq });
         }
     }
 

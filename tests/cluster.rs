@@ -1,0 +1,176 @@
+//! Two `switchboard serve` processes on one PostgreSQL and one Redis, used like a load balancer
+//! would: pushes cross nodes in order and exactly once, concurrent changes through both nodes
+//! leave every ticket's seq gap-free, and one presence board shows agents of both.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use common::*;
+use serde_json::{Value, json};
+
+struct Cluster {
+    _db: TestDb,
+    _logs: tempfile::TempDir,
+    a: ChildServer,
+    b: ChildServer,
+    http: reqwest::Client,
+    seeded: Seeded,
+}
+
+async fn cluster() -> Cluster {
+    let db = TestDb::postgres().await;
+    let seeded = seed(&*db.open().await).await;
+    let logs = tempfile::tempdir().expect("log dir");
+    let redis = std::env::var("SWITCHBOARD_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
+    // Each test run gets its own channels on the shared Redis.
+    let prefix = format!("cluster-{}", uuid::Uuid::now_v7().simple());
+    let env = [
+        ("SWITCHBOARD__REDIS__URL", redis),
+        ("SWITCHBOARD__REDIS__PREFIX", prefix),
+        ("SWITCHBOARD__PRESENCE__TICK_MS", "100".to_owned()),
+        ("SWITCHBOARD__PRESENCE__REFRESH_MS", "500".to_owned()),
+        ("SWITCHBOARD__PRESENCE__EXPIRY_MS", "2000".to_owned()),
+        ("SWITCHBOARD__PRESENCE__OFFLINE_GRACE_MS", "200".to_owned()),
+    ];
+    let a = ChildServer::start_with(&db, logs.path(), &env).await;
+    let b = ChildServer::start_with(&db, logs.path(), &env).await;
+    Cluster { _db: db, _logs: logs, a, b, http: reqwest::Client::new(), seeded }
+}
+
+impl Cluster {
+    async fn post(&self, node: &ChildServer, token: &str, path: &str, body: Value) -> Value {
+        let (status, value) = call(&self.http, &node.base, "POST", path, Some(token), Some(body)).await;
+        assert_eq!(status / 100, 2, "{path}: {value}");
+        value
+    }
+
+    async fn ticket(&self, node: &ChildServer, token: &str) -> i64 {
+        let body = json!({"subject": "Across nodes", "body": "hello", "requester_id": self.seeded.customer.id});
+        self.post(node, token, "/api/v1/tickets", body).await["id"].as_i64().expect("id")
+    }
+}
+
+fn seqs(events: &[Value]) -> Vec<i64> {
+    events.iter().filter_map(|event| event["seq"].as_i64()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changes_made_on_one_node_are_pushed_on_the_other_in_order_exactly_once() {
+    let c = cluster().await;
+    let token = login(&c.http, &c.a.base, "agent@test.example").await;
+    let mut on_b = WsClient::connect(&c.b.base, &token).await;
+    on_b.subscribe("queue", None).await;
+
+    let started = Instant::now();
+    let id = c.ticket(&c.a, &token).await;
+    let created = on_b.expect("event", Duration::from_secs(5)).await;
+    assert_eq!((created["ticket_id"].as_i64(), created["seq"].as_i64()), (Some(id), Some(1)));
+    assert!(started.elapsed() < Duration::from_secs(1), "pushed across nodes within a second");
+
+    let mut follower = WsClient::connect(&c.b.base, &token).await;
+    follower.subscribe(&format!("ticket:{id}"), Some(0)).await;
+    for n in 0..20 {
+        c.post(
+            &c.a,
+            &token,
+            &format!("/api/v1/tickets/{id}/messages"),
+            json!({"body": format!("via A {n}"), "internal": true}),
+        )
+        .await;
+    }
+    let events = follower.events(22, Duration::from_secs(5)).await;
+    assert_eq!(seqs(&events), (1..=22).collect::<Vec<_>>(), "in order, exactly once");
+    assert!(follower.events(1, Duration::from_millis(500)).await.is_empty(), "and nothing twice");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_changes_through_both_nodes_leave_no_gap_or_duplicate() {
+    let c = cluster().await;
+    let token = login(&c.http, &c.a.base, "agent@test.example").await;
+    let id = c.ticket(&c.a, &token).await;
+    let mut watcher = WsClient::connect(&c.b.base, &token).await;
+    watcher.subscribe(&format!("ticket:{id}"), Some(0)).await;
+
+    const EACH: usize = 40;
+    let writers = [c.a.base.clone(), c.b.base.clone()]
+        .into_iter()
+        .enumerate()
+        .flat_map(|(node, base)| (0..4).map(move |writer| (node, base.clone(), writer)));
+    let tasks: Vec<_> = writers
+        .map(|(node, base, writer)| {
+            let (http, token) = (c.http.clone(), token.clone());
+            tokio::spawn(async move {
+                for n in 0..EACH / 4 {
+                    let body = json!({"body": format!("node {node} writer {writer} #{n}"), "internal": true});
+                    let (status, value) =
+                        call(&http, &base, "POST", &format!("/api/v1/tickets/{id}/messages"), Some(&token), Some(body))
+                            .await;
+                    assert_eq!(status, 201, "{value}");
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.expect("writer");
+    }
+    let total = 2 + 2 * EACH as i64;
+    let (_, events) =
+        call(&c.http, &c.b.base, "GET", &format!("/api/v1/tickets/{id}/events"), Some(&token), None).await;
+    let stored: Vec<i64> =
+        events["items"].as_array().expect("items").iter().filter_map(|event| event["seq"].as_i64()).collect();
+    assert_eq!(stored, (1..=total).collect::<Vec<_>>(), "seq 1..n: no gap, no duplicate");
+    let (_, ticket) = call(&c.http, &c.a.base, "GET", &format!("/api/v1/tickets/{id}"), Some(&token), None).await;
+    let bodies: BTreeSet<&str> =
+        ticket["messages"].as_array().expect("messages").iter().filter_map(|m| m["body"].as_str()).collect();
+    assert_eq!(bodies.len() as i64, total - 1, "every acknowledged message stored once");
+
+    let pushed = watcher.events(total as usize, Duration::from_secs(5)).await;
+    assert_eq!(seqs(&pushed), (1..=total).collect::<Vec<_>>(), "the watcher on node B got every event once, in order");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_board_shows_agents_of_both_nodes() {
+    let c = cluster().await;
+    let supervisor = login(&c.http, &c.a.base, "sup@test.example").await;
+    let agent = login(&c.http, &c.a.base, "agent@test.example").await;
+    let admin = login(&c.http, &c.b.base, "admin@test.example").await;
+    let mut board = WsClient::connect(&c.a.base, &supervisor).await;
+    board.subscribe("presence", None).await;
+    board.expect("presence", Duration::from_secs(5)).await;
+
+    let _agent_on_b = WsClient::connect(&c.b.base, &agent).await;
+    let _admin_on_a = WsClient::connect(&c.a.base, &admin).await;
+    let wanted = BTreeSet::from([c.seeded.agent.id, c.seeded.admin.id]);
+    let mut online = BTreeSet::new();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while online != wanted {
+        let frame = board.expect("presence", deadline.saturating_duration_since(Instant::now())).await;
+        if frame["agent"]["status"] == "online" {
+            online.insert(frame["agent"]["user_id"].as_i64().expect("user"));
+        }
+    }
+    // A board opened later on node B shows both too.
+    let mut late = WsClient::connect(&c.b.base, &supervisor).await;
+    late.subscribe("presence", None).await;
+    let full = late.expect("presence", Duration::from_secs(5)).await;
+    let listed: BTreeSet<i64> = full["board"]
+        .as_array()
+        .expect("board")
+        .iter()
+        .filter(|row| row["status"] == "online")
+        .filter_map(|row| row["user_id"].as_i64())
+        .collect();
+    assert!(wanted.is_subset(&listed), "board on B: {full}");
+
+    // The agent's node dies: the board clears them once their reports expire.
+    c.b.kill_9();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let frame = board.expect("presence", deadline.saturating_duration_since(Instant::now())).await;
+        if frame["agent"]["user_id"] == c.seeded.agent.id && frame["agent"]["status"] == "offline" {
+            break;
+        }
+    }
+}
