@@ -360,3 +360,26 @@ async fn a_client_that_stops_reading_is_dropped_without_delaying_others() {
     assert!(read < MESSAGES, "it did not get everything queued for it ({read} frames)");
     live.server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_client_is_closed_after_the_heartbeat_timeout() {
+    let live = live(|settings| {
+        settings.ws.ping_interval_secs = 1;
+        settings.ws.client_timeout_secs = 2;
+    })
+    .await;
+    let agent = live.server.login("agent@test.example").await;
+    let mut silent = live.ws(&agent).await;
+    let mut chatty = live.ws(&agent).await;
+    // The silent client neither reads (so it never answers pings) nor writes for 4 seconds.
+    for _ in 0..8 {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        chatty.send(json!({"type": "ping"})).await;
+        assert_eq!(chatty.expect("pong", WAIT).await["type"], "pong");
+    }
+    let (_, closed) = silent.drain_until_closed(WAIT).await;
+    assert!(closed, "the silent client was closed");
+    chatty.send(json!({"type": "ping"})).await;
+    assert_eq!(chatty.expect("pong", WAIT).await["type"], "pong", "an active client stays");
+    live.server.stop().await;
+}
