@@ -190,6 +190,19 @@ pub enum TicketScope {
     RequesterOrCompany(UserId, CompanyId),
 }
 
+impl TicketScope {
+    /// Whether a user with this scope may see `ticket` (same account assumed).
+    pub fn allows(&self, ticket: &Ticket) -> bool {
+        match self {
+            TicketScope::Account => true,
+            TicketScope::Requester(user) => ticket.requester_id == *user,
+            TicketScope::RequesterOrCompany(user, company) => {
+                ticket.requester_id == *user || ticket.company_id == Some(*company)
+            }
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub enum AssigneeFilter {
     User(UserId),

@@ -117,22 +117,12 @@ async fn scope_of(state: &AppState, caller: &Caller) -> Result<TicketScope, ApiE
     super::customer_scope(state, &caller.user).await
 }
 
-fn in_scope(scope: &TicketScope, ticket: &Ticket) -> bool {
-    match scope {
-        TicketScope::Account => true,
-        TicketScope::Requester(user) => ticket.requester_id == *user,
-        TicketScope::RequesterOrCompany(user, company) => {
-            ticket.requester_id == *user || ticket.company_id == Some(*company)
-        }
-    }
-}
-
 /// Loads a ticket the caller may see; anything else (missing, other account, not theirs) is 404,
 /// so ids of other people's tickets are not revealed.
 async fn visible_ticket(state: &AppState, caller: &Caller, id: TicketId) -> Result<Ticket, ApiError> {
     let ticket = state.store.ticket(id).await?.filter(|ticket| ticket.account_id == caller.account());
     let scope = scope_of(state, caller).await?;
-    ticket.filter(|ticket| in_scope(&scope, ticket)).ok_or(ApiError::NotFound("ticket"))
+    ticket.filter(|ticket| scope.allows(ticket)).ok_or(ApiError::NotFound("ticket"))
 }
 
 /// List tickets the caller may see, filtered, sorted and paged.

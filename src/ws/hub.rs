@@ -120,16 +120,6 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-fn in_scope(scope: &TicketScope, ticket: &Ticket) -> bool {
-    match scope {
-        TicketScope::Account => true,
-        TicketScope::Requester(user) => ticket.requester_id == *user,
-        TicketScope::RequesterOrCompany(user, company) => {
-            ticket.requester_id == *user || ticket.company_id == Some(*company)
-        }
-    }
-}
-
 impl Hub {
     pub fn new(settings: HubSettings, store: Arc<dyn Store>, tickets: Tickets, broker: Arc<dyn Broker>) -> Arc<Hub> {
         Arc::new(Hub {
@@ -335,7 +325,7 @@ impl Hub {
         }
         if let Some(subs) = self.queue_subs.get(&ticket.account_id).map(|subs| subs.clone()) {
             let mut frames: [Option<Vec<Frame>>; 2] = [None, None];
-            for socket in subs.iter().filter(|socket| in_scope(&socket.scope, ticket)) {
+            for socket in subs.iter().filter(|socket| socket.scope.allows(ticket)) {
                 let staff = socket.staff();
                 let frames = frames[usize::from(staff)].get_or_insert_with(|| {
                     change.events.iter().map(|event| event_frame(staff, "queue", event, Some(ticket))).collect()
@@ -479,7 +469,7 @@ impl Hub {
             .await
             .map_err(|_| error("unavailable", "the store did not answer; try again"))?;
         let ticket = ticket
-            .filter(|ticket| ticket.account_id == socket.user.account_id && in_scope(&socket.scope, ticket))
+            .filter(|ticket| ticket.account_id == socket.user.account_id && socket.scope.allows(ticket))
             .ok_or_else(|| error("forbidden_topic", "no such ticket, or not yours to follow"))?;
         if after.is_some_and(|after| after < 0) {
             return Err(error("invalid_frame", "`after` must be 0 or more"));
