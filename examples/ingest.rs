@@ -93,6 +93,8 @@ async fn main() -> anyhow::Result<()> {
                     channel: None,
                     attachments: vec![],
                     then_status: None,
+                    payload: None,
+                    provider_id: None,
                 });
                 let context =
                     CommandContext { actor_id: None, config: config.clone(), expected_seq: None, seen_seq: None };

@@ -248,7 +248,15 @@ pub async fn seed(store: &Arc<dyn Store>, tickets: &Tickets) -> anyhow::Result<(
 }
 
 fn message(kind: MessageKind, body: &str) -> NewMessage {
-    NewMessage { kind, body: body.into(), channel: None, attachments: Vec::new(), then_status: None }
+    NewMessage {
+        kind,
+        body: body.into(),
+        channel: None,
+        attachments: Vec::new(),
+        then_status: None,
+        payload: None,
+        provider_id: None,
+    }
 }
 
 fn new_user(

@@ -258,6 +258,8 @@ async fn tickets_events_and_fencing(store: &dyn Store) {
         channel: None,
         attachments: Vec::new(),
         then_status: None,
+        payload: None,
+        provider_id: None,
     });
     let replied = apply(store, &config, &first, reply).await.expect("reply");
     assert_eq!(replied.seq, 4, "message + status new→open");

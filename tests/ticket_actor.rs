@@ -81,6 +81,8 @@ fn note(body: &str) -> TicketCommand {
         channel: None,
         attachments: Vec::new(),
         then_status: None,
+        payload: None,
+        provider_id: None,
     })
 }
 

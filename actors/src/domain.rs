@@ -127,7 +127,7 @@ string_enum!(
 
 string_enum!(
     /// Outbound delivery progress; only ever moves forward (failed is terminal).
-    DeliveryStatus { Queued => "queued", Sent => "sent", Delivered => "delivered", Read => "read", Failed => "failed" }
+    DeliveryStatus { Queued => "queued", Sent => "sent", Delivered => "delivered", Read => "read", Played => "played", Failed => "failed" }
 );
 
 string_enum!(
@@ -370,7 +370,40 @@ pub struct Message {
     pub delivery_status: Option<DeliveryStatus>,
     /// The provider's id for it: a WhatsApp wamid or an email Message-ID.
     pub provider_id: Option<String>,
+    /// Why delivery failed, when it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivery_error: Option<DeliveryError>,
+    /// Channel content beyond text: a location, shared contacts, an interactive reply, a
+    /// reaction, a template sent, the quoted message (`context`), an ad referral…
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub payload: Option<serde_json::Value>,
     pub created_at: Timestamp,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DeliveryError {
+    /// The provider's error code, e.g. WhatsApp's 131047.
+    pub code: i64,
+    pub title: String,
+    /// What it means for the agent, in plain words.
+    pub explanation: String,
+}
+
+impl DeliveryStatus {
+    /// Order of progress; a status never replaces a higher one. `failed` ranks below
+    /// `delivered` so a late failure never hides a delivery.
+    pub fn rank(self) -> i64 {
+        match self {
+            DeliveryStatus::Queued => 0,
+            DeliveryStatus::Sent => 1,
+            DeliveryStatus::Failed => 2,
+            DeliveryStatus::Delivered => 3,
+            DeliveryStatus::Read => 4,
+            DeliveryStatus::Played => 5,
+        }
+    }
 }
 
 impl Message {
@@ -439,6 +472,32 @@ pub enum EventKind {
         until: Timestamp,
     },
     SnoozeEnded,
+    /// An outbound message moved forward: sent, delivered, read, played, or failed.
+    DeliveryChanged {
+        message_id: String,
+        status: DeliveryStatus,
+        provider_id: Option<String>,
+        error: Option<DeliveryError>,
+    },
+    /// The channel's reply window (WhatsApp: 24 hours after the customer's last message).
+    WindowChanged {
+        window: WindowState,
+    },
+}
+
+/// Whether free-form replies can reach the customer on the ticket's channel.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum WindowState {
+    Open {
+        until: Timestamp,
+    },
+    /// Still open, closing soon.
+    Closing {
+        until: Timestamp,
+    },
+    Closed,
 }
 
 impl EventKind {
@@ -453,6 +512,8 @@ impl EventKind {
             EventKind::FieldsChanged { .. } => "fields_changed",
             EventKind::Snoozed { .. } => "snoozed",
             EventKind::SnoozeEnded => "snooze_ended",
+            EventKind::DeliveryChanged { .. } => "delivery_changed",
+            EventKind::WindowChanged { .. } => "window_changed",
         }
     }
 }

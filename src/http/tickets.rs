@@ -570,6 +570,8 @@ async fn add_message(
         channel: body.channel,
         attachments: Vec::new(),
         then_status: body.then_status,
+        payload: None,
+        provider_id: None,
     };
     let seen = Seen { seen_seq: body.seen_seq, force: body.force }.resolve(&state, &caller, ticket.id);
     let context = context(&state, &caller, body.expected_seq, seen).await?;

@@ -202,6 +202,12 @@ macro_rules! shared_sql {
                     .map(parse_text)
                     .transpose()?,
                 provider_id: row.try_get("provider_id").map_err(db_error)?,
+                delivery_error: row
+                    .try_get::<Option<String>, _>("delivery_error")
+                    .map_err(db_error)?
+                    .map(|text| parse_json(&text))
+                    .transpose()?,
+                payload: row.try_get::<Option<String>, _>("payload").map_err(db_error)?.map(|text| parse_json(&text)).transpose()?,
                 created_at: from_millis(row.try_get("created_at").map_err(db_error)?)?,
             })
         }
@@ -813,7 +819,7 @@ macro_rules! shared_sql {
             async fn ticket_messages(&self, id: TicketId) -> StoreResult<Vec<Message>> {
                 sqlx::query(
                     "SELECT id, ticket_id, account_id, seq, kind, author_id, channel, body, attachments, delivery_status, \
-                     provider_id, created_at FROM messages WHERE ticket_id = $1 ORDER BY seq",
+                     provider_id, delivery_error, payload, created_at FROM messages WHERE ticket_id = $1 ORDER BY seq",
                 )
                 .bind(id)
                 .fetch_all(&self.pool)
@@ -1003,6 +1009,31 @@ macro_rules! shared_sql {
                 .map(|_| ())
             }
 
+            /// Moves a message's delivery status forward; never backwards (ranks only grow).
+            async fn record_delivery(
+                tx: &mut DbTx,
+                message_id: &str,
+                status: DeliveryStatus,
+                provider_id: Option<&str>,
+                error: Option<&DeliveryError>,
+            ) -> StoreResult<()> {
+                let error = error.map(json_text).transpose()?;
+                sqlx::query(
+                    "UPDATE messages SET delivery_status = $1, delivery_rank = $2, \
+                     provider_id = COALESCE($3, provider_id), delivery_error = COALESCE($4, delivery_error) \
+                     WHERE id = $5 AND delivery_rank < $2",
+                )
+                .bind(status.as_str())
+                .bind(status.rank())
+                .bind(provider_id.map(str::to_owned))
+                .bind(error)
+                .bind(message_id.to_owned())
+                .execute(&mut **tx)
+                .await
+                .map_err(db_error)
+                .map(|_| ())
+            }
+
             async fn insert_events(tx: &mut DbTx, events: &[&TicketEvent]) -> StoreResult<()> {
                 for chunk in events.chunks(INSERT_CHUNK) {
                     let mut insert = QueryBuilder::<$db>::new(
@@ -1030,13 +1061,14 @@ macro_rules! shared_sql {
                 for chunk in messages.chunks(INSERT_CHUNK) {
                     let mut insert = QueryBuilder::<$db>::new(
                         "INSERT INTO messages (id, account_id, ticket_id, seq, kind, author_id, channel, body, attachments, \
-                         delivery_status, provider_id, created_at) ",
+                         delivery_status, provider_id, payload, delivery_rank, created_at) ",
                     );
-                    let mut attachments = Vec::with_capacity(chunk.len());
+                    let mut encoded = Vec::with_capacity(chunk.len());
                     for message in chunk {
-                        attachments.push(json_text(&message.attachments)?);
+                        let payload = message.payload.as_ref().map(json_text).transpose()?;
+                        encoded.push((json_text(&message.attachments)?, payload));
                     }
-                    insert.push_values(chunk.iter().zip(attachments), |mut row, (message, attachments)| {
+                    insert.push_values(chunk.iter().zip(encoded), |mut row, (message, (attachments, payload))| {
                         row.push_bind(message.id.clone())
                             .push_bind(message.account_id)
                             .push_bind(message.ticket_id)
@@ -1048,6 +1080,8 @@ macro_rules! shared_sql {
                             .push_bind(attachments)
                             .push_bind(message.delivery_status.map(|status| status.as_str()))
                             .push_bind(message.provider_id.clone())
+                            .push_bind(payload)
+                            .push_bind(message.delivery_status.map_or(0, |status| status.rank()))
                             .push_bind(millis(message.created_at));
                     });
                     insert.build().execute(&mut **tx).await.map_err(db_error)?;
@@ -1086,6 +1120,11 @@ macro_rules! shared_sql {
                     }
                     for change in &commit.timers {
                         Self::apply_timer(&mut tx, change).await?;
+                    }
+                    for event in &commit.events {
+                        if let EventKind::DeliveryChanged { message_id, status, provider_id, error } = &event.kind {
+                            Self::record_delivery(&mut tx, message_id, *status, provider_id.as_deref(), error.as_ref()).await?;
+                        }
                     }
                     outcomes.push(outcome);
                 }

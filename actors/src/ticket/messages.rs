@@ -18,6 +18,15 @@ pub enum TicketCommand {
     FireTimer {
         name: String,
     },
+    /// The channel reported progress (or failure) of an outbound message.
+    RecordDelivery {
+        message_id: String,
+        status: DeliveryStatus,
+        provider_id: Option<String>,
+        error: Option<DeliveryError>,
+    },
+    /// The channel's reply window changed.
+    RecordWindow(WindowState),
 }
 
 impl TicketCommand {
@@ -27,7 +36,10 @@ impl TicketCommand {
         match self {
             TicketCommand::AddMessage(message) => message.kind == MessageKind::Reply || message.then_status.is_some(),
             TicketCommand::Update(patch) => patch.status.is_some(),
-            TicketCommand::Assign(_) | TicketCommand::FireTimer { .. } => false,
+            TicketCommand::Assign(_)
+            | TicketCommand::FireTimer { .. }
+            | TicketCommand::RecordDelivery { .. }
+            | TicketCommand::RecordWindow(_) => false,
         }
     }
 }
@@ -41,6 +53,10 @@ pub struct NewMessage {
     pub attachments: Vec<Attachment>,
     /// Status to set in the same command ("send and resolve").
     pub then_status: Option<String>,
+    /// Channel content beyond text (see [`Message::payload`]).
+    pub payload: Option<serde_json::Value>,
+    /// The provider's id, for inbound messages (a wamid).
+    pub provider_id: Option<String>,
 }
 
 /// Fields to change; `None` leaves a field alone, `Some(None)` clears an optional one.

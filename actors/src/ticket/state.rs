@@ -109,7 +109,7 @@ pub fn open_ticket(
         requester_id: draft.requester_id,
     }];
     if let Some(body) = draft.body.filter(|body| !body.trim().is_empty()) {
-        let message = new_message(&ticket, draft.body_kind, draft.created_by, None, body, Vec::new(), now)?;
+        let message = new_message(&ticket, draft.body_kind, draft.created_by, None, body, Vec::new(), None, now)?;
         kinds.push(EventKind::MessageAdded { message });
     }
     let events = ticket.append(kinds, draft.created_by, now);
@@ -143,15 +143,17 @@ impl Ticket {
                 if self.status_category == StatusCategory::Closed && new.kind != MessageKind::Note {
                     return Err(TicketError::Closed);
                 }
-                let message = new_message(
+                let mut message = new_message(
                     self,
                     new.kind,
                     context.actor_id,
                     new.channel,
                     new.body.clone(),
                     new.attachments.clone(),
+                    new.payload.clone(),
                     now,
                 )?;
+                message.provider_id = new.provider_id.clone();
                 decision.events.push(EventKind::MessageAdded { message });
                 let follow_up = match (&new.then_status, new.kind) {
                     (Some(status), _) => Some(status.as_str()),
@@ -196,6 +198,17 @@ impl Ticket {
             }
             // A timer this version no longer knows: clear it so it does not fire again.
             TicketCommand::FireTimer { name } => decision.timers.push(self.timer(name, None)),
+            TicketCommand::RecordDelivery { message_id, status, provider_id, error } => {
+                decision.events.push(EventKind::DeliveryChanged {
+                    message_id: message_id.clone(),
+                    status: *status,
+                    provider_id: provider_id.clone(),
+                    error: error.clone(),
+                });
+            }
+            TicketCommand::RecordWindow(window) => {
+                decision.events.push(EventKind::WindowChanged { window: window.clone() })
+            }
         }
         Ok(decision)
     }
@@ -393,6 +406,7 @@ impl Ticket {
             }
             EventKind::Snoozed { until } => self.snoozed_until = Some(*until),
             EventKind::SnoozeEnded => self.snoozed_until = None,
+            EventKind::DeliveryChanged { .. } | EventKind::WindowChanged { .. } => {}
         }
     }
 }
@@ -415,9 +429,10 @@ fn new_message(
     channel: Option<Channel>,
     body: String,
     attachments: Vec<Attachment>,
+    payload: Option<serde_json::Value>,
     now: Timestamp,
 ) -> Result<Message, TicketError> {
-    if body.trim().is_empty() && attachments.is_empty() {
+    if body.trim().is_empty() && attachments.is_empty() && payload.is_none() {
         return Err(TicketError::invalid("body", "must not be empty"));
     }
     if body.len() > MAX_BODY_BYTES {
@@ -436,6 +451,8 @@ fn new_message(
         attachments,
         delivery_status: outbound.then_some(DeliveryStatus::Queued),
         provider_id: None,
+        delivery_error: None,
+        payload,
         created_at: now,
     })
 }

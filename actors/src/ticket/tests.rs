@@ -91,6 +91,8 @@ fn message(kind: MessageKind, body: &str) -> TicketCommand {
         channel: None,
         attachments: vec![],
         then_status: None,
+        payload: None,
+        provider_id: None,
     })
 }
 
