@@ -4,6 +4,7 @@
 pub mod app;
 pub mod auth;
 pub mod broker;
+pub mod channels;
 pub mod cli;
 pub mod config;
 pub mod demo;

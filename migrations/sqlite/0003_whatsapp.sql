@@ -1,9 +1,10 @@
 -- The WhatsApp channel: a durable inbox of raw webhook payloads (stored before the 200, processed
--- after), conversations per (business number, customer) with their 24-hour window, the wamid
--- index that de-duplicates inbound messages and routes statuses, statuses waiting for a wamid we
--- do not know yet, outbound send attempts, and templates.
+-- after), conversations per (business number, customer) with their 24-hour window, statuses
+-- waiting for a wamid we do not know yet, outbound send attempts, and templates. Inbound messages
+-- are de-duplicated, and statuses routed, by the wamid stored as the message's provider_id.
 
 ALTER TABLE messages ADD COLUMN payload TEXT;
+CREATE INDEX messages_provider ON messages (provider_id);
 ALTER TABLE messages ADD COLUMN delivery_error TEXT;
 ALTER TABLE messages ADD COLUMN delivery_rank INTEGER NOT NULL DEFAULT 0;
 
@@ -32,17 +33,6 @@ CREATE TABLE wa_conversations (
     UNIQUE (phone_number_id, customer_id)
 );
 CREATE INDEX wa_conversations_account ON wa_conversations (account_id, updated_at);
-
-CREATE TABLE wa_messages (
-    phone_number_id TEXT    NOT NULL,
-    wamid           TEXT    NOT NULL,
-    account_id      INTEGER NOT NULL,
-    ticket_id       INTEGER NOT NULL,
-    message_id      TEXT    NOT NULL,
-    outbound        BOOLEAN NOT NULL,
-    PRIMARY KEY (phone_number_id, wamid)
-);
-CREATE INDEX wa_messages_message ON wa_messages (message_id);
 
 CREATE TABLE wa_pending_statuses (
     wamid      TEXT    NOT NULL,

@@ -1,0 +1,130 @@
+//! The WhatsApp channel's domain: what a webhook means once parsed (inbound messages, statuses,
+//! errors), the 24-hour customer service window, and the ConversationActor that serialises one
+//! customer's traffic on one business number.
+
+pub mod conversation;
+pub mod window;
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{DeliveryError, DeliveryStatus};
+
+/// The customer as a webhook identifies them. Keyed on the business-scoped user id (BSUID) when
+/// present, else the wa_id; both are kept.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WhatsAppUser {
+    pub wa_id: Option<String>,
+    pub user_id: Option<String>,
+    pub name: Option<String>,
+}
+
+impl WhatsAppUser {
+    /// The key customers are found by: BSUID first, wa_id otherwise.
+    pub fn key(&self) -> Option<&str> {
+        self.user_id.as_deref().or(self.wa_id.as_deref())
+    }
+}
+
+/// Media the customer sent; the bytes are fetched from the Graph API after the message is stored.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MediaRef {
+    pub kind: String,
+    pub media_id: String,
+    pub mime_type: Option<String>,
+    pub sha256: Option<String>,
+    pub filename: Option<String>,
+    pub voice: bool,
+}
+
+/// One inbound message, normalised.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct InboundMessage {
+    pub phone_number_id: String,
+    pub wamid: String,
+    pub from: WhatsAppUser,
+    /// Meta's timestamp of the message: the window runs from here, not from arrival.
+    pub timestamp: Timestamp,
+    /// The `type` as Meta sent it (`unsupported` for anything this hub does not know).
+    pub kind: String,
+    /// What an agent reads: the text, caption, or a rendering of the content.
+    pub body: String,
+    /// The content as structured data (type-specific fields, `context`, `referral`, forwarding).
+    pub payload: serde_json::Value,
+    pub media: Option<MediaRef>,
+    /// Whether this message opens or renews the customer service window. Reactions, system and
+    /// unsupported messages do not (the reference: be conservative).
+    pub renews_window: bool,
+    /// `system` messages that move the customer to a new wa_id / BSUID.
+    pub identity_change: Option<WhatsAppUser>,
+}
+
+/// A status for a message the hub sent.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StatusUpdate {
+    pub phone_number_id: String,
+    pub wamid: String,
+    pub status: DeliveryStatus,
+    pub timestamp: Timestamp,
+    pub recipient: WhatsAppUser,
+    pub error: Option<DeliveryError>,
+}
+
+/// An error about the channel rather than a message (`value.errors[]`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ChannelError {
+    pub phone_number_id: String,
+    pub error: DeliveryError,
+}
+
+/// A marketing opt-out or resume (`user_preferences`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PreferenceChange {
+    pub phone_number_id: String,
+    pub user: WhatsAppUser,
+    pub opted_out: bool,
+}
+
+/// Everything one webhook payload carried, in order.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct WebhookBatch {
+    pub messages: Vec<InboundMessage>,
+    pub statuses: Vec<StatusUpdate>,
+    pub errors: Vec<ChannelError>,
+    pub preferences: Vec<PreferenceChange>,
+    /// Changes of fields this hub does not act on (kept for the log).
+    pub ignored: Vec<String>,
+}
+
+/// Plain-words meaning of a Graph API error code for agents, and whether sending may be retried
+/// (reference §3.4).
+pub fn explain(code: i64) -> (&'static str, bool) {
+    match code {
+        130429 => ("Sending too fast for this number; retrying shortly.", true),
+        131056 => ("Too many messages to this customer in a short time; retrying shortly.", true),
+        131016 | 131057 | 1 | 2 => ("WhatsApp is temporarily unavailable; retrying.", true),
+        131000 => ("WhatsApp reported an unknown error; retrying a few times.", true),
+        4 | 80007 => ("The app hit WhatsApp's API rate limit; retrying later.", true),
+        131047 => ("More than 24 hours since the customer last wrote: send an approved template instead.", false),
+        131026 => ("Undeliverable: not a WhatsApp number, or the customer has not accepted WhatsApp's terms.", false),
+        131050 => ("The customer stopped marketing messages from this business.", false),
+        131049 => (
+            "WhatsApp held it back to protect the customer from too many marketing messages; try again tomorrow.",
+            false,
+        ),
+        131048 => ("Spam rate limit reached: outreach is paused until the number's quality recovers.", false),
+        131052 => ("The customer's file could not be downloaded; ask them to send it again.", false),
+        131053 => ("The file type is not accepted by WhatsApp or does not match its content.", false),
+        131051 => ("WhatsApp does not support this message type.", false),
+        131009 => {
+            ("A value in the message was not valid (for example a reaction to an old or unknown message).", false)
+        }
+        132000 | 132001 | 132005 | 132007 | 132012 | 132015 | 132016 => {
+            ("The template could not be used (missing, not approved, paused, or wrong parameters).", false)
+        }
+        0 | 190 => ("The WhatsApp access token is invalid or expired: an admin must replace it.", false),
+        368 | 131031 => ("The WhatsApp business account is restricted: sending is stopped.", false),
+        131042 => ("A billing problem on the WhatsApp business account blocks sending.", false),
+        _ => ("WhatsApp refused the message.", false),
+    }
+}

@@ -1,0 +1,3 @@
+//! Customer channels: WhatsApp (Cloud API) today, email next.
+
+pub mod whatsapp;
