@@ -109,7 +109,16 @@ pub fn open_ticket(
         requester_id: draft.requester_id,
     }];
     if let Some(body) = draft.body.filter(|body| !body.trim().is_empty()) {
-        let message = new_message(&ticket, draft.body_kind, draft.created_by, None, body, Vec::new(), None, now)?;
+        let first = NewMessage {
+            kind: draft.body_kind,
+            body,
+            channel: None,
+            attachments: Vec::new(),
+            then_status: None,
+            payload: None,
+            provider_id: None,
+        };
+        let message = new_message(&ticket, draft.created_by, &first, now)?;
         kinds.push(EventKind::MessageAdded { message });
     }
     let events = ticket.append(kinds, draft.created_by, now);
@@ -143,17 +152,7 @@ impl Ticket {
                 if self.status_category == StatusCategory::Closed && new.kind != MessageKind::Note {
                     return Err(TicketError::Closed);
                 }
-                let mut message = new_message(
-                    self,
-                    new.kind,
-                    context.actor_id,
-                    new.channel,
-                    new.body.clone(),
-                    new.attachments.clone(),
-                    new.payload.clone(),
-                    now,
-                )?;
-                message.provider_id = new.provider_id.clone();
+                let message = new_message(self, context.actor_id, new, now)?;
                 decision.events.push(EventKind::MessageAdded { message });
                 let follow_up = match (&new.then_status, new.kind) {
                     (Some(status), _) => Some(status.as_str()),
@@ -424,14 +423,11 @@ pub fn messages_of(events: &[TicketEvent]) -> Vec<Message> {
 
 fn new_message(
     ticket: &Ticket,
-    kind: MessageKind,
     author_id: Option<UserId>,
-    channel: Option<Channel>,
-    body: String,
-    attachments: Vec<Attachment>,
-    payload: Option<serde_json::Value>,
+    new: &NewMessage,
     now: Timestamp,
 ) -> Result<Message, TicketError> {
+    let NewMessage { kind, body, channel, attachments, payload, provider_id, .. } = new.clone();
     if body.trim().is_empty() && attachments.is_empty() && payload.is_none() {
         return Err(TicketError::invalid("body", "must not be empty"));
     }
@@ -450,7 +446,7 @@ fn new_message(
         body,
         attachments,
         delivery_status: outbound.then_some(DeliveryStatus::Queued),
-        provider_id: None,
+        provider_id,
         delivery_error: None,
         payload,
         created_at: now,
