@@ -31,6 +31,7 @@ struct Args {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    switchboard::install_tls_provider();
     let mut settings = Settings::default();
     settings.database.url = Secret(args.url.clone());
     let core = Core::start(&settings).await?;
@@ -72,6 +73,8 @@ async fn main() -> anyhow::Result<()> {
             assignee_id: None,
             team_id: None,
             created_by: Some(customer.id),
+            first_payload: None,
+            first_provider_id: None,
         };
         let (tickets, config) = (core.tickets.clone(), config.clone());
         tokio::spawn(async move { tickets.create(draft, &config).await })

@@ -19,11 +19,15 @@ use switchboard_actors::ticket::{Tickets, TicketsConfig};
 use switchboard_actors::timers::{TimerDispatch, TimerSettings, run_timers, timer_channel};
 use tokio::task::JoinHandle;
 
+use crate::channels::whatsapp::graph::GraphClient;
+use crate::channels::whatsapp::{WebhookSecrets, WhatsAppChannel};
 use crate::config::Settings;
 use crate::http::{self, AppState};
 use crate::storage;
 use crate::ws::hub::HubPresence;
 use crate::ws::{Hub, HubSettings};
+use switchboard_actors::store::TimerOwner;
+use switchboard_actors::whatsapp::conversation::{ChannelSettings, Conversations};
 
 /// The running core: store, ticket actors, the timer task, and the live-push hub with its broker
 /// and agent sessions.
@@ -32,7 +36,24 @@ pub struct Core {
     pub tickets: Tickets,
     pub clock: Arc<dyn Clock>,
     pub live: Arc<Hub>,
+    pub whatsapp: Arc<WhatsAppChannel>,
     tasks: Vec<JoinHandle<()>>,
+}
+
+/// Routes each durable timer to its owner: tickets, or WhatsApp conversations.
+struct AllTimers {
+    tickets: Tickets,
+    conversations: Conversations,
+}
+
+#[async_trait::async_trait]
+impl TimerDispatch for AllTimers {
+    async fn fire(&self, owner: &TimerOwner, name: &str) -> Result<(), String> {
+        match owner {
+            TimerOwner::Ticket(_) => self.tickets.fire(owner, name).await,
+            TimerOwner::Conversation(_) => self.conversations.fire(owner, name).await,
+        }
+    }
 }
 
 impl Core {
@@ -54,7 +75,9 @@ impl Core {
         )
         .await
         .context("starting the ticket supervisor")?;
-        let dispatch: Arc<dyn TimerDispatch> = Arc::new(tickets.clone());
+        let whatsapp = start_whatsapp(settings, &opened.store, &tickets, &clock).await?;
+        let dispatch: Arc<dyn TimerDispatch> =
+            Arc::new(AllTimers { tickets: tickets.clone(), conversations: whatsapp.conversations.clone() });
         let timers = tokio::spawn(run_timers(
             timer_inbox,
             timer_handle,
@@ -84,8 +107,9 @@ impl Core {
         let sink: Arc<dyn PresenceSink> = Arc::new(HubPresence(live.clone()));
         live.set_agents(AgentSessions::new(opened.store.clone(), clock.clone(), sink, agent_settings));
         let mut tasks = live.start();
+        tasks.extend(whatsapp.start(tickets.bus().subscribe()));
         tasks.push(timers);
-        Ok(Core { store: opened.store, tickets, clock, live, tasks })
+        Ok(Core { store: opened.store, tickets, clock, live, whatsapp, tasks })
     }
 
     pub async fn stop(self) {
@@ -94,6 +118,44 @@ impl Core {
         }
         self.tickets.shutdown().await;
     }
+}
+
+/// The WhatsApp channel: Graph API client (Meta, or the sandbox simulator), conversations, inbox.
+async fn start_whatsapp(
+    settings: &Settings,
+    store: &Arc<dyn Store>,
+    tickets: &Tickets,
+    clock: &Arc<dyn Clock>,
+) -> anyhow::Result<Arc<WhatsAppChannel>> {
+    let whatsapp = &settings.whatsapp;
+    let account = crate::cli::default_account(store.as_ref()).await.context("finding the account the numbers serve")?;
+    let graph = GraphClient::new(
+        &whatsapp.graph_base_url,
+        &whatsapp.api_version,
+        whatsapp.access_token.expose(),
+        &whatsapp.business_account_id,
+    );
+    let channel_settings = ChannelSettings {
+        account_id: account.id,
+        numbers: whatsapp.numbers.iter().map(|number| number.phone_number_id.clone()).collect(),
+        reopen_within: SignedDuration::from_hours(whatsapp.reopen_within_hours as i64),
+        closing_lead: SignedDuration::from_mins(whatsapp.window_closing_lead_minutes as i64),
+        stop_keywords: whatsapp.stop_keywords.clone(),
+        start_keywords: whatsapp.start_keywords.clone(),
+        max_send_attempts: whatsapp.max_send_attempts.max(1),
+    };
+    let conversations =
+        Conversations::new(store.clone(), tickets.clone(), clock.clone(), Arc::new(graph), channel_settings);
+    let secret =
+        |configured: &crate::config::Secret, sandbox_default: &str| match (configured.is_empty(), whatsapp.sandbox) {
+            (true, true) => sandbox_default.to_owned(),
+            _ => configured.expose().to_owned(),
+        };
+    let secrets = WebhookSecrets {
+        app_secret: secret(&whatsapp.app_secret, crate::channels::whatsapp::SANDBOX_APP_SECRET),
+        verify_token: secret(&whatsapp.verify_token, crate::channels::whatsapp::SANDBOX_VERIFY_TOKEN),
+    };
+    Ok(WhatsAppChannel::new(store.clone(), conversations, secrets))
 }
 
 /// Serves HTTP on `listener` until `shutdown` completes, then drains.
@@ -112,6 +174,7 @@ pub async fn run(
         core.clock.clone(),
         metrics,
         core.live.clone(),
+        Some(core.whatsapp.clone()),
     ));
     let openapi = Arc::new(serde_json::to_string(&http::openapi()).context("rendering the OpenAPI document")?);
     let address = listener.local_addr()?;

@@ -169,6 +169,21 @@ pub struct WhatsAppSettings {
     pub access_token: Secret,
     /// Business numbers this hub serves.
     pub numbers: Vec<WhatsAppNumber>,
+    /// The WhatsApp Business Account id whose templates are synced (empty: no sync).
+    pub business_account_id: String,
+    /// A resolved ticket this recent (hours) is reopened by a new customer message instead of
+    /// starting a new ticket.
+    pub reopen_within_hours: u64,
+    /// Announce "window closing" this many minutes before the 24-hour window ends.
+    pub window_closing_lead_minutes: u64,
+    /// A customer message equal to one of these opts them out of marketing templates.
+    pub stop_keywords: Vec<String>,
+    /// A customer message equal to one of these opts them back in.
+    pub start_keywords: Vec<String>,
+    /// Tries per outbound message before it is marked failed (retryable errors only).
+    pub max_send_attempts: i64,
+    /// Most sends per second per business number (Meta's default throughput is 80).
+    pub messages_per_second: u32,
 }
 
 impl Default for WhatsAppSettings {
@@ -184,6 +199,13 @@ impl Default for WhatsAppSettings {
                 phone_number_id: "100200300400500".to_owned(),
                 display_phone_number: "15550100001".to_owned(),
             }],
+            business_account_id: String::new(),
+            reopen_within_hours: 72,
+            window_closing_lead_minutes: 60,
+            stop_keywords: vec!["STOP".to_owned(), "UNSUBSCRIBE".to_owned()],
+            start_keywords: vec!["START".to_owned()],
+            max_send_attempts: 8,
+            messages_per_second: 80,
         }
     }
 }

@@ -216,6 +216,8 @@ pub async fn seed(store: &Arc<dyn Store>, tickets: &Tickets) -> anyhow::Result<(
             assignee_id: None,
             team_id: None,
             created_by: Some(seed.requester.id),
+            first_payload: None,
+            first_provider_id: None,
         };
         let created = tickets.create(draft, &config).await.context("creating a demo ticket")?;
         let id = created.ticket.id;

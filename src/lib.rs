@@ -15,3 +15,9 @@ pub mod ws;
 
 /// Agents' default capacity: open conversations held at once.
 pub const DEFAULT_CAPACITY: i64 = 5;
+
+/// Installs the one TLS crypto provider of the binary (ring) for rustls users (reqwest, sqlx,
+/// redis). Idempotent; called before any TLS client is built.
+pub fn install_tls_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}

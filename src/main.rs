@@ -19,8 +19,7 @@ fn main() -> ExitCode {
         }
     };
     switchboard::telemetry::init_logs(&settings.log);
-    // One TLS crypto provider for the whole binary (ring); see ARCHITECTURE.md.
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    switchboard::install_tls_provider();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {

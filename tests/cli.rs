@@ -105,7 +105,7 @@ async fn demo_logins_work_and_the_tickets_are_listed() {
     assert!(switchboard(&db, &["demo"]).status.success());
     let logs = tempfile::tempdir().expect("dir");
     let server = ChildServer::start(&db, logs.path()).await;
-    let http = reqwest::Client::new();
+    let http = common::http_client();
     let (status, login) = common::call(
         &http,
         &server.base,
@@ -137,7 +137,7 @@ async fn sigterm_stops_the_server_cleanly() {
         .stderr(std::fs::File::create(logs.path().join("log")).expect("log"))
         .spawn()
         .expect("spawn");
-    common::wait_ready(&reqwest::Client::new(), &format!("http://127.0.0.1:{port}")).await;
+    common::wait_ready(&common::http_client(), &format!("http://127.0.0.1:{port}")).await;
     let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill");
     assert!(killed.success());
     let deadline = Instant::now() + Duration::from_secs(20);

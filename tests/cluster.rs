@@ -36,7 +36,7 @@ async fn cluster() -> Cluster {
     ];
     let a = ChildServer::start_with(&db, logs.path(), &env).await;
     let b = ChildServer::start_with(&db, logs.path(), &env).await;
-    Cluster { _db: db, _logs: logs, a, b, http: reqwest::Client::new(), seeded }
+    Cluster { _db: db, _logs: logs, a, b, http: common::http_client(), seeded }
 }
 
 impl Cluster {

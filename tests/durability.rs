@@ -20,7 +20,7 @@ async fn seeded(backend: Backend) -> (TestDb, Seeded) {
 async fn acknowledged_writes_survive_kill_9(backend: Backend) {
     let (db, seeded) = seeded(backend).await;
     let logs = tempfile::tempdir().expect("log dir");
-    let http = reqwest::Client::new();
+    let http = common::http_client();
 
     let server = ChildServer::start(&db, logs.path()).await;
     let token = login(&http, &server.base, "agent@test.example").await;
@@ -81,7 +81,7 @@ async fn postgres_acknowledged_writes_survive_kill_9() {
 async fn a_timer_fires_after_a_restart(backend: Backend) {
     let (db, seeded) = seeded(backend).await;
     let logs = tempfile::tempdir().expect("log dir");
-    let http = reqwest::Client::new();
+    let http = common::http_client();
     let server = ChildServer::start(&db, logs.path()).await;
     let token = login(&http, &server.base, "agent@test.example").await;
     let (_, created) = call(
@@ -146,6 +146,7 @@ async fn concurrent_clients_lose_nothing(backend: Backend) {
     let (db, seeded) = seeded(backend).await;
     let server = TestServer::start(db.settings()).await;
     let token = Arc::new(server.login("agent@test.example").await);
+    switchboard::install_tls_provider();
     let http = reqwest::Client::builder().pool_max_idle_per_host(CLIENTS).build().expect("client");
     let base = Arc::new(server.base.clone());
     let customer = seeded.customer.id;

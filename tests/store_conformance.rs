@@ -53,6 +53,8 @@ fn draft(account: AccountId, requester: UserId, subject: &str) -> TicketDraft {
         assignee_id: None,
         team_id: None,
         created_by: Some(requester),
+        first_payload: None,
+        first_provider_id: None,
     }
 }
 

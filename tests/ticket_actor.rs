@@ -67,6 +67,8 @@ fn draft(account_id: AccountId, requester_id: UserId, subject: &str, body: Optio
         assignee_id: None,
         team_id: None,
         created_by: Some(requester_id),
+        first_payload: None,
+        first_provider_id: None,
     }
 }
 

@@ -10,6 +10,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::*;
+use crate::whatsapp::{Conversation, SendState, Template};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -104,22 +105,26 @@ pub struct TimerEntry {
 #[serde(tag = "kind", content = "id", rename_all = "snake_case")]
 pub enum TimerOwner {
     Ticket(TicketId),
+    /// A WhatsApp conversation (its window timers).
+    Conversation(i64),
 }
 
 impl TimerOwner {
     pub fn kind(&self) -> &'static str {
         match self {
             TimerOwner::Ticket(_) => "ticket",
+            TimerOwner::Conversation(_) => "conversation",
         }
     }
     pub fn id(&self) -> i64 {
         match self {
-            TimerOwner::Ticket(id) => *id,
+            TimerOwner::Ticket(id) | TimerOwner::Conversation(id) => *id,
         }
     }
     pub fn from_parts(kind: &str, id: i64) -> Option<TimerOwner> {
         match kind {
             "ticket" => Some(TimerOwner::Ticket(id)),
+            "conversation" => Some(TimerOwner::Conversation(id)),
             _ => None,
         }
     }
@@ -320,4 +325,40 @@ pub trait Store: Send + Sync + 'static {
     // Durable timers.
     /// Pending timers due before `before`, earliest first.
     async fn due_timers(&self, before: Timestamp, limit: i64) -> StoreResult<Vec<TimerEntry>>;
+    /// Sets or clears a timer outside a ticket commit (conversation timers).
+    async fn set_timer(&self, change: &TimerChange) -> StoreResult<()>;
+
+    // The WhatsApp channel.
+    /// Stores a raw webhook body before it is acknowledged; returns its inbox id.
+    async fn inbox_append(&self, body: &str, received_at: Timestamp) -> StoreResult<i64>;
+    /// Webhooks not yet processed, oldest first.
+    async fn inbox_pending(&self, limit: i64) -> StoreResult<Vec<(i64, String)>>;
+    async fn inbox_done(&self, id: i64, error: Option<&str>, at: Timestamp) -> StoreResult<()>;
+    async fn conversation(&self, phone_number_id: &str, customer: UserId) -> StoreResult<Option<Conversation>>;
+    async fn conversation_by_id(&self, id: i64) -> StoreResult<Option<Conversation>>;
+    /// The customer's most recently active conversation.
+    async fn conversation_of_customer(&self, customer: UserId) -> StoreResult<Option<Conversation>>;
+    /// Inserts (id 0) or updates; returns the stored row.
+    async fn save_conversation(&self, conversation: &Conversation) -> StoreResult<Conversation>;
+    async fn list_conversations(&self, account: AccountId, limit: i64) -> StoreResult<Vec<Conversation>>;
+    /// The customer known by a channel address (a BSUID or wa_id, an email address).
+    async fn customer_by_contact(
+        &self,
+        account: AccountId,
+        channel: Channel,
+        address: &str,
+    ) -> StoreResult<Option<User>>;
+    async fn add_contact(&self, account: AccountId, user: UserId, channel: Channel, address: &str) -> StoreResult<()>;
+    /// The message a provider id (a wamid) belongs to.
+    async fn message_by_provider(&self, provider_id: &str) -> StoreResult<Option<Message>>;
+    async fn set_message_provider(&self, message_id: &str, provider_id: &str) -> StoreResult<()>;
+    async fn save_pending_status(&self, wamid: &str, status: &str, body: &str) -> StoreResult<()>;
+    /// Takes (returns and deletes) the statuses that waited for `wamid`.
+    async fn take_pending_statuses(&self, wamid: &str) -> StoreResult<Vec<String>>;
+    /// Outbound WhatsApp messages not yet handed to the Graph API (or due for a retry).
+    async fn unsent_whatsapp(&self, due_before: Timestamp, limit: i64) -> StoreResult<Vec<Message>>;
+    async fn send_state(&self, message_id: &str) -> StoreResult<Option<SendState>>;
+    async fn save_send_state(&self, state: &SendState) -> StoreResult<()>;
+    async fn templates(&self) -> StoreResult<Vec<Template>>;
+    async fn save_template(&self, template: &Template, at: Timestamp) -> StoreResult<()>;
 }

@@ -46,6 +46,8 @@ pub struct AppState {
     /// Live pushes: sockets, subscriptions, presence.
     pub live: Arc<crate::ws::Hub>,
     pub sockets: crate::ws::SocketSettings,
+    /// The WhatsApp channel.
+    pub whatsapp: Option<Arc<crate::channels::whatsapp::WhatsAppChannel>>,
     configs: DashMap<AccountId, (Instant, Arc<AccountConfig>)>,
     failed_logins: DashMap<String, (Instant, u32)>,
 }
@@ -58,6 +60,7 @@ impl AppState {
         clock: Arc<dyn Clock>,
         metrics: Option<PrometheusHandle>,
         live: Arc<crate::ws::Hub>,
+        whatsapp: Option<Arc<crate::channels::whatsapp::WhatsAppChannel>>,
     ) -> AppState {
         let sockets = crate::ws::SocketSettings {
             ping_interval: Duration::from_secs(settings.ws.ping_interval_secs),
@@ -74,6 +77,7 @@ impl AppState {
             metrics,
             live,
             sockets,
+            whatsapp,
             configs: DashMap::new(),
             failed_logins: DashMap::new(),
         }
@@ -231,6 +235,7 @@ pub fn configure(config: &mut web::ServiceConfig, state: web::Data<AppState>, op
                 }
             }),
         )
+        .configure(crate::channels::whatsapp::routes)
         .configure(ops::routes)
         .configure(console::routes);
 }

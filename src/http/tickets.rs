@@ -289,6 +289,8 @@ async fn create_ticket(
         assignee_id: body.assignee_id,
         team_id: body.team_id,
         created_by: Some(caller.user.id),
+        first_payload: None,
+        first_provider_id: None,
     };
     let outcome = state.tickets.create(draft, &config).await?;
     metrics::counter!("switchboard_tickets_created_total").increment(1);

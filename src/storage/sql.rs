@@ -76,6 +76,7 @@ macro_rules! shared_sql {
         use sqlx::{QueryBuilder, Row as _};
         use switchboard_actors::domain::*;
         use switchboard_actors::store::*;
+        use switchboard_actors::whatsapp::{Conversation, SendState, Template};
 
         use crate::storage::group_commit::{BatchWriter, WriteOp, WriteOutcome};
         use crate::storage::sql::*;
@@ -222,6 +223,29 @@ macro_rules! shared_sql {
                 kind: parse_json(&row.try_get::<String, _>("data").map_err(db_error)?)?,
             })
         }
+
+        fn conversation_from_row(row: &DbRow) -> StoreResult<Conversation> {
+            Ok(Conversation {
+                id: row.try_get("id").map_err(db_error)?,
+                account_id: row.try_get("account_id").map_err(db_error)?,
+                phone_number_id: row.try_get("phone_number_id").map_err(db_error)?,
+                customer_id: row.try_get("customer_id").map_err(db_error)?,
+                wa_id: row.try_get("wa_id").map_err(db_error)?,
+                user_key: row.try_get("user_key").map_err(db_error)?,
+                window_expires_at: opt_millis(row, "window_expires_at")?,
+                last_inbound_at: opt_millis(row, "last_inbound_at")?,
+                current_ticket_id: row.try_get("current_ticket_id").map_err(db_error)?,
+                opted_out: row.try_get("opted_out").map_err(db_error)?,
+                referral: row.try_get::<Option<String>, _>("referral").map_err(db_error)?.map(|text| parse_json(&text)).transpose()?,
+                updated_at: from_millis(row.try_get("updated_at").map_err(db_error)?)?,
+            })
+        }
+
+        const CONVERSATION_SELECT: &str = "SELECT id, account_id, phone_number_id, customer_id, wa_id, user_key, window_expires_at, \
+             last_inbound_at, current_ticket_id, opted_out, referral, updated_at FROM wa_conversations";
+
+        const MESSAGE_SELECT: &str = "SELECT id, ticket_id, account_id, seq, kind, author_id, channel, body, attachments, \
+             delivery_status, provider_id, delivery_error, payload, created_at FROM messages";
 
         const USER_COLUMNS: &str =
             "id, account_id, email, name, role, company_id, capacity, time_zone, phone, active, created_at";
@@ -817,10 +841,7 @@ macro_rules! shared_sql {
             }
 
             async fn ticket_messages(&self, id: TicketId) -> StoreResult<Vec<Message>> {
-                sqlx::query(
-                    "SELECT id, ticket_id, account_id, seq, kind, author_id, channel, body, attachments, delivery_status, \
-                     provider_id, delivery_error, payload, created_at FROM messages WHERE ticket_id = $1 ORDER BY seq",
-                )
+                sqlx::query(sqlx::AssertSqlSafe(format!("{MESSAGE_SELECT} WHERE ticket_id = $1 ORDER BY seq")))
                 .bind(id)
                 .fetch_all(&self.pool)
                 .await
@@ -928,6 +949,309 @@ macro_rules! shared_sql {
                 .fetch_one(&self.pool)
                 .await
                 .map_err(db_error)
+            }
+
+            async fn set_timer(&self, change: &TimerChange) -> StoreResult<()> {
+                let mut tx = self.pool.begin_with($begin_write).await.map_err(db_error)?;
+                $writer::apply_timer(&mut tx, change).await?;
+                tx.commit().await.map_err(db_error)
+            }
+
+            async fn inbox_append(&self, body: &str, received_at: Timestamp) -> StoreResult<i64> {
+                sqlx::query_scalar("INSERT INTO webhook_inbox (received_at, body) VALUES ($1, $2) RETURNING id")
+                    .bind(millis(received_at))
+                    .bind(body.to_owned())
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(db_error)
+            }
+
+            async fn inbox_pending(&self, limit: i64) -> StoreResult<Vec<(i64, String)>> {
+                sqlx::query_as("SELECT id, body FROM webhook_inbox WHERE processed_at IS NULL ORDER BY id LIMIT $1")
+                    .bind(limit)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db_error)
+            }
+
+            async fn inbox_done(&self, id: i64, error: Option<&str>, at: Timestamp) -> StoreResult<()> {
+                sqlx::query("UPDATE webhook_inbox SET processed_at = $1, error = $2 WHERE id = $3")
+                    .bind(millis(at))
+                    .bind(error.map(str::to_owned))
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_error)
+                    .map(|_| ())
+            }
+
+            async fn conversation(&self, phone_number_id: &str, customer: UserId) -> StoreResult<Option<Conversation>> {
+                sqlx::query(sqlx::AssertSqlSafe(format!("{CONVERSATION_SELECT} WHERE phone_number_id = $1 AND customer_id = $2")))
+                    .bind(phone_number_id.to_owned())
+                    .bind(customer)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_error)?
+                    .as_ref()
+                    .map(conversation_from_row)
+                    .transpose()
+            }
+
+            async fn conversation_by_id(&self, id: i64) -> StoreResult<Option<Conversation>> {
+                sqlx::query(sqlx::AssertSqlSafe(format!("{CONVERSATION_SELECT} WHERE id = $1")))
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_error)?
+                    .as_ref()
+                    .map(conversation_from_row)
+                    .transpose()
+            }
+
+            async fn conversation_of_customer(&self, customer: UserId) -> StoreResult<Option<Conversation>> {
+                sqlx::query(sqlx::AssertSqlSafe(format!("{CONVERSATION_SELECT} WHERE customer_id = $1 ORDER BY updated_at DESC LIMIT 1")))
+                    .bind(customer)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_error)?
+                    .as_ref()
+                    .map(conversation_from_row)
+                    .transpose()
+            }
+
+            async fn save_conversation(&self, c: &Conversation) -> StoreResult<Conversation> {
+                let referral = c.referral.as_ref().map(json_text).transpose()?;
+                let opt = |at: Option<Timestamp>| at.map(millis);
+                let id: i64 = if c.id == 0 {
+                    sqlx::query_scalar(
+                        "INSERT INTO wa_conversations (account_id, phone_number_id, customer_id, wa_id, user_key, window_expires_at, \
+                         last_inbound_at, current_ticket_id, opted_out, referral, updated_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+                    )
+                    .bind(c.account_id)
+                    .bind(c.phone_number_id.clone())
+                    .bind(c.customer_id)
+                    .bind(c.wa_id.clone())
+                    .bind(c.user_key.clone())
+                    .bind(opt(c.window_expires_at))
+                    .bind(opt(c.last_inbound_at))
+                    .bind(c.current_ticket_id)
+                    .bind(c.opted_out)
+                    .bind(referral)
+                    .bind(millis(c.updated_at))
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(db_error)?
+                } else {
+                    sqlx::query(
+                        "UPDATE wa_conversations SET wa_id = $1, user_key = $2, window_expires_at = $3, last_inbound_at = $4, \
+                         current_ticket_id = $5, opted_out = $6, referral = $7, updated_at = $8 WHERE id = $9",
+                    )
+                    .bind(c.wa_id.clone())
+                    .bind(c.user_key.clone())
+                    .bind(opt(c.window_expires_at))
+                    .bind(opt(c.last_inbound_at))
+                    .bind(c.current_ticket_id)
+                    .bind(c.opted_out)
+                    .bind(referral)
+                    .bind(millis(c.updated_at))
+                    .bind(c.id)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_error)?;
+                    c.id
+                };
+                Ok(Conversation { id, ..c.clone() })
+            }
+
+            async fn list_conversations(&self, account: AccountId, limit: i64) -> StoreResult<Vec<Conversation>> {
+                sqlx::query(sqlx::AssertSqlSafe(format!("{CONVERSATION_SELECT} WHERE account_id = $1 ORDER BY updated_at DESC LIMIT $2")))
+                    .bind(account)
+                    .bind(limit)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db_error)?
+                    .iter()
+                    .map(conversation_from_row)
+                    .collect()
+            }
+
+            async fn customer_by_contact(&self, account: AccountId, channel: Channel, address: &str) -> StoreResult<Option<User>> {
+                let user: Option<i64> = sqlx::query_scalar(
+                    "SELECT user_id FROM contacts WHERE account_id = $1 AND channel = $2 AND address = $3",
+                )
+                .bind(account)
+                .bind(channel.as_str())
+                .bind(address.to_owned())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db_error)?;
+                match user {
+                    Some(user) => self.user(account, user).await,
+                    None => Ok(None),
+                }
+            }
+
+            async fn add_contact(&self, account: AccountId, user: UserId, channel: Channel, address: &str) -> StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO contacts (account_id, user_id, channel, address) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (account_id, channel, address) DO UPDATE SET user_id = excluded.user_id",
+                )
+                .bind(account)
+                .bind(user)
+                .bind(channel.as_str())
+                .bind(address.to_owned())
+                .execute(&self.pool)
+                .await
+                .map_err(db_error)
+                .map(|_| ())
+            }
+
+            async fn message_by_provider(&self, provider_id: &str) -> StoreResult<Option<Message>> {
+                sqlx::query(sqlx::AssertSqlSafe(format!("{MESSAGE_SELECT} WHERE provider_id = $1 LIMIT 1")))
+                    .bind(provider_id.to_owned())
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_error)?
+                    .as_ref()
+                    .map(message_from_row)
+                    .transpose()
+            }
+
+            async fn set_message_provider(&self, message_id: &str, provider_id: &str) -> StoreResult<()> {
+                sqlx::query("UPDATE messages SET provider_id = $1 WHERE id = $2")
+                    .bind(provider_id.to_owned())
+                    .bind(message_id.to_owned())
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_error)
+                    .map(|_| ())
+            }
+
+            async fn save_pending_status(&self, wamid: &str, status: &str, body: &str) -> StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO wa_pending_statuses (wamid, status, body, created_at) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (wamid, status) DO NOTHING",
+                )
+                .bind(wamid.to_owned())
+                .bind(status.to_owned())
+                .bind(body.to_owned())
+                .bind(millis(Timestamp::now()))
+                .execute(&self.pool)
+                .await
+                .map_err(db_error)
+                .map(|_| ())
+            }
+
+            async fn take_pending_statuses(&self, wamid: &str) -> StoreResult<Vec<String>> {
+                let mut tx = self.pool.begin_with($begin_write).await.map_err(db_error)?;
+                let bodies: Vec<String> = sqlx::query_scalar("SELECT body FROM wa_pending_statuses WHERE wamid = $1 ORDER BY created_at")
+                    .bind(wamid.to_owned())
+                    .fetch_all(&mut *tx)
+                    .await
+                    .map_err(db_error)?;
+                sqlx::query("DELETE FROM wa_pending_statuses WHERE wamid = $1")
+                    .bind(wamid.to_owned())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_error)?;
+                tx.commit().await.map_err(db_error)?;
+                Ok(bodies)
+            }
+
+            async fn unsent_whatsapp(&self, due_before: Timestamp, limit: i64) -> StoreResult<Vec<Message>> {
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "{MESSAGE_SELECT} m WHERE m.channel = 'whatsapp' AND m.kind = 'reply' AND m.delivery_status = 'queued' \
+                     AND m.provider_id IS NULL AND NOT EXISTS (SELECT 1 FROM wa_sends s WHERE s.message_id = m.id \
+                     AND (s.done OR s.next_attempt_at > $1)) ORDER BY m.created_at LIMIT $2"
+                )))
+                .bind(millis(due_before))
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_error)?
+                .iter()
+                .map(message_from_row)
+                .collect()
+            }
+
+            async fn send_state(&self, message_id: &str) -> StoreResult<Option<SendState>> {
+                let row = sqlx::query(
+                    "SELECT message_id, account_id, ticket_id, attempts, next_attempt_at, wamid, done FROM wa_sends WHERE message_id = $1",
+                )
+                .bind(message_id.to_owned())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db_error)?;
+                row.map(|row| {
+                    Ok(SendState {
+                        message_id: row.try_get("message_id").map_err(db_error)?,
+                        account_id: row.try_get("account_id").map_err(db_error)?,
+                        ticket_id: row.try_get("ticket_id").map_err(db_error)?,
+                        attempts: row.try_get("attempts").map_err(db_error)?,
+                        next_attempt_at: opt_millis(&row, "next_attempt_at")?,
+                        wamid: row.try_get("wamid").map_err(db_error)?,
+                        done: row.try_get("done").map_err(db_error)?,
+                    })
+                })
+                .transpose()
+            }
+
+            async fn save_send_state(&self, state: &SendState) -> StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO wa_sends (message_id, account_id, ticket_id, attempts, next_attempt_at, wamid, done) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (message_id) DO UPDATE SET attempts = excluded.attempts, \
+                     next_attempt_at = excluded.next_attempt_at, wamid = excluded.wamid, done = excluded.done",
+                )
+                .bind(state.message_id.clone())
+                .bind(state.account_id)
+                .bind(state.ticket_id)
+                .bind(state.attempts)
+                .bind(state.next_attempt_at.map(millis))
+                .bind(state.wamid.clone())
+                .bind(state.done)
+                .execute(&self.pool)
+                .await
+                .map_err(db_error)
+                .map(|_| ())
+            }
+
+            async fn templates(&self) -> StoreResult<Vec<Template>> {
+                sqlx::query("SELECT name, language, category, status, body, parameter_count FROM wa_templates ORDER BY name, language")
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db_error)?
+                    .iter()
+                    .map(|row| {
+                        Ok(Template {
+                            name: row.try_get("name").map_err(db_error)?,
+                            language: row.try_get("language").map_err(db_error)?,
+                            category: row.try_get("category").map_err(db_error)?,
+                            status: row.try_get("status").map_err(db_error)?,
+                            body: row.try_get("body").map_err(db_error)?,
+                            parameter_count: row.try_get("parameter_count").map_err(db_error)?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn save_template(&self, template: &Template, at: Timestamp) -> StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO wa_templates (name, language, category, status, body, parameter_count, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (name, language) DO UPDATE SET category = excluded.category, \
+                     status = excluded.status, body = excluded.body, parameter_count = excluded.parameter_count, updated_at = excluded.updated_at",
+                )
+                .bind(template.name.clone())
+                .bind(template.language.clone())
+                .bind(template.category.clone())
+                .bind(template.status.clone())
+                .bind(template.body.clone())
+                .bind(template.parameter_count)
+                .bind(millis(at))
+                .execute(&self.pool)
+                .await
+                .map_err(db_error)
+                .map(|_| ())
             }
 
             async fn due_timers(&self, before: Timestamp, limit: i64) -> StoreResult<Vec<TimerEntry>> {

@@ -19,6 +19,12 @@ use switchboard_actors::store::{NewUser, Store};
 
 pub const PASSWORD: &str = "correct-horse-battery";
 
+/// An HTTP client for tests (with the binary's TLS provider installed first, as reqwest needs).
+pub fn http_client() -> reqwest::Client {
+    switchboard::install_tls_provider();
+    reqwest::Client::new()
+}
+
 pub fn postgres_admin_url() -> String {
     std::env::var("SWITCHBOARD_TEST_POSTGRES_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
@@ -157,7 +163,7 @@ impl TestServer {
                 let _ = stopped.await;
             }))
         });
-        let server = TestServer { base, http: reqwest::Client::new(), stop: Some(stop), thread: Some(thread) };
+        let server = TestServer { base, http: http_client(), stop: Some(stop), thread: Some(thread) };
         server.wait_ready().await;
         server
     }
@@ -264,7 +270,7 @@ impl ChildServer {
             .spawn()
             .expect("spawn switchboard");
         let server = ChildServer { base: format!("http://127.0.0.1:{port}"), child, log };
-        wait_ready(&reqwest::Client::new(), &server.base).await;
+        wait_ready(&http_client(), &server.base).await;
         server
     }
 

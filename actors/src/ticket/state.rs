@@ -44,6 +44,11 @@ pub struct TicketDraft {
     pub assignee_id: Option<UserId>,
     pub team_id: Option<TeamId>,
     pub created_by: Option<UserId>,
+    /// Channel content of the first message (see [`Message::payload`]).
+    pub first_payload: Option<serde_json::Value>,
+    /// The provider's id of the first message (a wamid), committed with the ticket so a
+    /// re-delivered webhook finds it.
+    pub first_provider_id: Option<String>,
 }
 
 /// Builds a new ticket's first state, events (seq 1…) and messages; `id` and `number` are 0
@@ -108,15 +113,15 @@ pub fn open_ticket(
         channel: draft.channel,
         requester_id: draft.requester_id,
     }];
-    if let Some(body) = draft.body.filter(|body| !body.trim().is_empty()) {
+    if let Some(body) = draft.body.filter(|body| !body.trim().is_empty() || draft.first_payload.is_some()) {
         let first = NewMessage {
             kind: draft.body_kind,
             body,
             channel: None,
             attachments: Vec::new(),
             then_status: None,
-            payload: None,
-            provider_id: None,
+            payload: draft.first_payload,
+            provider_id: draft.first_provider_id,
         };
         let message = new_message(&ticket, draft.created_by, &first, now)?;
         kinds.push(EventKind::MessageAdded { message });

@@ -96,6 +96,11 @@ impl Tickets {
         Ok(Tickets { runtime, supervisor })
     }
 
+    /// Where durable timers set outside ticket commits are announced.
+    pub fn timers(&self) -> &TimerHandle {
+        &self.runtime.timers
+    }
+
     pub fn bus(&self) -> &EventBus {
         &self.runtime.bus
     }
@@ -243,6 +248,7 @@ impl Tickets {
 impl TimerDispatch for Tickets {
     async fn fire(&self, owner: &TimerOwner, name: &str) -> Result<(), String> {
         match owner {
+            TimerOwner::Conversation(_) => Err("not a ticket timer".to_owned()),
             TimerOwner::Ticket(ticket_id) => {
                 let account_id = self.get(*ticket_id).await.map_err(|error| error.to_string())?.account_id;
                 let config = self.runtime.store.account_config(account_id).await.map_err(|error| error.to_string())?;

@@ -65,6 +65,8 @@ fn draft() -> TicketDraft {
         assignee_id: None,
         team_id: None,
         created_by: Some(3),
+        first_payload: None,
+        first_provider_id: None,
     }
 }
 

@@ -1,1 +1,671 @@
+//! ConversationActor: one per (business number, customer). It serialises that customer's
+//! traffic: inbound messages (de-duplicated by wamid, joined to the right ticket), the 24-hour
+//! window (renewed by each customer message at the message's own time, with durable timers for
+//! "closing" and "closed"), and outbound sends through the Graph API (queued before any network
+//! call, retried with back-off across restarts, failures explained).
 
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use dashmap::DashMap;
+use jiff::{SignedDuration, Timestamp};
+use ractor::{Actor, ActorProcessingErr, ActorRef, ActorStatus};
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+
+use super::{Conversation, InboundMessage, SendState, StatusUpdate, WhatsAppUser, explain, window};
+use crate::clock::Clock;
+use crate::domain::*;
+use crate::store::{NewUser, Store, StoreError, TimerChange, TimerOwner};
+use crate::ticket::{CommandContext, NewMessage, TicketCommand, TicketDraft, TicketError, Tickets};
+use crate::timers::TimerDispatch;
+
+/// Why the Graph API refused a request. Transport failures are retryable with code -1.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[error("Graph API error {code}: {title}")]
+pub struct GraphError {
+    pub code: i64,
+    pub title: String,
+    pub details: String,
+}
+
+impl GraphError {
+    pub fn retryable(&self) -> bool {
+        self.code < 0 || explain(self.code).1
+    }
+}
+
+/// The Graph API as the channel uses it (Meta, the sandbox simulator, or a test fake).
+#[async_trait]
+pub trait GraphApi: Send + Sync + 'static {
+    /// `POST /{phone_number_id}/messages`; the wamid Meta assigned.
+    async fn send(&self, phone_number_id: &str, body: &Value) -> Result<String, GraphError>;
+    /// Marks an inbound message (and those before it) read.
+    async fn mark_read(&self, phone_number_id: &str, wamid: &str) -> Result<(), GraphError>;
+    /// The business account's templates.
+    async fn templates(&self) -> Result<Vec<super::Template>, GraphError>;
+}
+
+#[derive(Clone, Debug)]
+pub struct ChannelSettings {
+    /// The account the configured numbers serve.
+    pub account_id: AccountId,
+    /// The numbers this hub serves; webhooks for others are stored and logged only.
+    pub numbers: Vec<String>,
+    /// A resolved ticket this recent is reopened by a new message instead of starting another.
+    pub reopen_within: SignedDuration,
+    /// Announce `closing` this long before the window ends.
+    pub closing_lead: SignedDuration,
+    /// Messages (trimmed, case-insensitive) that opt the customer out of marketing templates…
+    pub stop_keywords: Vec<String>,
+    /// …and back in.
+    pub start_keywords: Vec<String>,
+    /// Sends tried at most this often before the message is marked failed.
+    pub max_send_attempts: i64,
+}
+
+const WINDOW_CLOSING: &str = "window_closing";
+const WINDOW_CLOSED: &str = "window_closed";
+
+pub struct Shared {
+    store: Arc<dyn Store>,
+    tickets: Tickets,
+    clock: Arc<dyn Clock>,
+    graph: Arc<dyn GraphApi>,
+    settings: ChannelSettings,
+    live: DashMap<(String, UserId), ActorRef<ConversationMsg>>,
+    spawning: tokio::sync::Mutex<()>,
+}
+
+pub enum ConversationMsg {
+    Inbound(Box<InboundMessage>, oneshot::Sender<Result<Inbound, TicketError>>),
+    Send(Box<Message>, oneshot::Sender<Result<(), TicketError>>),
+    Timer(String, oneshot::Sender<Result<(), TicketError>>),
+    /// Meta said the window is closed (131047).
+    WindowClosedByMeta,
+}
+
+/// What became of an inbound message.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Inbound {
+    Stored { ticket_id: TicketId, new_ticket: bool },
+    Duplicate { ticket_id: TicketId },
+}
+
+/// The channel: conversation actors by (number, customer), and status handling.
+#[derive(Clone)]
+pub struct Conversations {
+    shared: Arc<Shared>,
+}
+
+fn unavailable(error: impl std::fmt::Display) -> TicketError {
+    TicketError::Store(StoreError::Unavailable(error.to_string()))
+}
+
+impl Conversations {
+    pub fn new(
+        store: Arc<dyn Store>,
+        tickets: Tickets,
+        clock: Arc<dyn Clock>,
+        graph: Arc<dyn GraphApi>,
+        settings: ChannelSettings,
+    ) -> Conversations {
+        Conversations {
+            shared: Arc::new(Shared {
+                store,
+                tickets,
+                clock,
+                graph,
+                settings,
+                live: DashMap::new(),
+                spawning: tokio::sync::Mutex::new(()),
+            }),
+        }
+    }
+
+    pub fn settings(&self) -> &ChannelSettings {
+        &self.shared.settings
+    }
+
+    pub fn graph(&self) -> &Arc<dyn GraphApi> {
+        &self.shared.graph
+    }
+
+    /// Whether this hub serves `phone_number_id`.
+    pub fn serves(&self, phone_number_id: &str) -> bool {
+        self.shared.settings.numbers.iter().any(|number| number == phone_number_id)
+    }
+
+    async fn actor(&self, phone_number_id: &str, customer: &User) -> Result<ActorRef<ConversationMsg>, TicketError> {
+        let key = (phone_number_id.to_owned(), customer.id);
+        let alive = |actor: &ActorRef<ConversationMsg>| {
+            matches!(actor.get_status(), ActorStatus::Starting | ActorStatus::Running)
+        };
+        if let Some(actor) = self.shared.live.get(&key).map(|actor| actor.clone()).filter(alive) {
+            return Ok(actor);
+        }
+        let _one_at_a_time = self.shared.spawning.lock().await;
+        if let Some(actor) = self.shared.live.get(&key).map(|actor| actor.clone()).filter(alive) {
+            return Ok(actor);
+        }
+        let args = (phone_number_id.to_owned(), customer.clone(), self.shared.clone());
+        let (actor, _) = Actor::spawn(None, ConversationActor, args).await.map_err(unavailable)?;
+        self.shared.live.insert(key, actor.clone());
+        Ok(actor)
+    }
+
+    async fn ask<T: Send + 'static>(
+        actor: ActorRef<ConversationMsg>,
+        message: impl FnOnce(oneshot::Sender<Result<T, TicketError>>) -> ConversationMsg,
+    ) -> Result<T, TicketError> {
+        let (reply, answer) = oneshot::channel();
+        actor.send_message(message(reply)).map_err(|_| TicketError::ActorRestarted)?;
+        answer.await.map_err(|_| TicketError::ActorRestarted)?
+    }
+
+    /// Stores an inbound message on the right ticket, exactly once per wamid.
+    pub async fn inbound(&self, message: InboundMessage) -> Result<Inbound, TicketError> {
+        let customer = self.customer(&message.from).await?;
+        let actor = self.actor(&message.phone_number_id, &customer).await?;
+        Self::ask(actor, |reply| ConversationMsg::Inbound(Box::new(message), reply)).await
+    }
+
+    /// Hands a queued outbound message to its conversation for sending.
+    pub async fn send(&self, message: Message) -> Result<(), TicketError> {
+        let ticket = self.shared.store.ticket(message.ticket_id).await?.ok_or(TicketError::NotFound)?;
+        let conversation =
+            self.shared.store.conversation_of_customer(ticket.requester_id).await?.ok_or_else(|| {
+                TicketError::invalid("channel", "this customer has no WhatsApp conversation to reply in")
+            })?;
+        let customer =
+            self.shared.store.user(ticket.account_id, ticket.requester_id).await?.ok_or(TicketError::NotFound)?;
+        let actor = self.actor(&conversation.phone_number_id, &customer).await?;
+        Self::ask(actor, |reply| ConversationMsg::Send(Box::new(message), reply)).await
+    }
+
+    /// Applies a status to the message it belongs to, never moving it backwards; a status for a
+    /// wamid not known yet waits until the send that produces it completes.
+    pub async fn status(&self, status: &StatusUpdate) -> Result<(), TicketError> {
+        let store = &self.shared.store;
+        let Some(message) = store.message_by_provider(&status.wamid).await? else {
+            let body = serde_json::to_string(status).map_err(unavailable)?;
+            store.save_pending_status(&status.wamid, status.status.as_str(), &body).await?;
+            return Ok(());
+        };
+        let current = message.delivery_status.map_or(0, DeliveryStatus::rank);
+        if status.status.rank() <= current {
+            return Ok(());
+        }
+        if status.error.as_ref().is_some_and(|error| error.code == 131047) {
+            self.window_closed_by_meta(message.ticket_id).await?;
+        }
+        let command = TicketCommand::RecordDelivery {
+            message_id: message.id.clone(),
+            status: status.status,
+            provider_id: None,
+            error: status.error.clone(),
+        };
+        let config = Arc::new(store.account_config(message.account_id).await?);
+        self.shared.tickets.execute(message.ticket_id, command, CommandContext::system(config)).await.map(|_| ())
+    }
+
+    async fn window_closed_by_meta(&self, ticket_id: TicketId) -> Result<(), TicketError> {
+        let store = &self.shared.store;
+        let ticket = store.ticket(ticket_id).await?.ok_or(TicketError::NotFound)?;
+        if let Some(conversation) = store.conversation_of_customer(ticket.requester_id).await?
+            && let Some(customer) = store.user(ticket.account_id, ticket.requester_id).await?
+        {
+            let actor = self.actor(&conversation.phone_number_id, &customer).await?;
+            let _ = actor.send_message(ConversationMsg::WindowClosedByMeta);
+        }
+        Ok(())
+    }
+
+    /// Finds the customer by BSUID or wa_id, creating them on first contact; keeps the profile
+    /// name and both identifiers up to date.
+    async fn customer(&self, from: &WhatsAppUser) -> Result<User, TicketError> {
+        let store = &self.shared.store;
+        let account = self.shared.settings.account_id;
+        let key = from.key().ok_or_else(|| TicketError::invalid("from", "the message names no sender"))?;
+        let mut found = store.customer_by_contact(account, Channel::Whatsapp, key).await?;
+        if found.is_none()
+            && let Some(wa_id) = &from.wa_id
+        {
+            found = store.customer_by_contact(account, Channel::Whatsapp, wa_id).await?;
+        }
+        let user = match found {
+            Some(user) => {
+                let renamed = from.name.as_ref().filter(|name| **name != user.name && !name.trim().is_empty());
+                match renamed {
+                    Some(name) => {
+                        let patch = crate::store::UserPatch { name: Some(name.clone()), ..Default::default() };
+                        store.update_user(account, user.id, patch).await?
+                    }
+                    None => user,
+                }
+            }
+            None => {
+                let name = from.name.clone().filter(|name| !name.trim().is_empty()).unwrap_or_else(|| {
+                    from.wa_id.as_ref().map_or_else(|| "WhatsApp customer".to_owned(), |wa_id| format!("+{wa_id}"))
+                });
+                // Users need a unique email; WhatsApp customers have none, so they get an
+                // address in the reserved `.invalid` domain that no mail can reach.
+                let email = format!(
+                    "wa-{}@whatsapp.invalid",
+                    key.to_lowercase().replace(|c: char| !c.is_ascii_alphanumeric(), "-")
+                );
+                let created = store
+                    .create_user(NewUser {
+                        account_id: account,
+                        email,
+                        name,
+                        role: Role::Customer,
+                        password_hash: None,
+                        company_id: None,
+                        team_ids: Vec::new(),
+                        capacity: 0,
+                        time_zone: "UTC".to_owned(),
+                        phone: from.wa_id.as_ref().map(|wa_id| format!("+{wa_id}")),
+                    })
+                    .await;
+                match created {
+                    Ok(user) => user,
+                    // Created concurrently by another node or an earlier attempt.
+                    Err(StoreError::Conflict(_)) => store
+                        .user_credentials(&format!("wa-{}@whatsapp.invalid", key.to_lowercase()))
+                        .await?
+                        .map(|credentials| credentials.user)
+                        .ok_or_else(|| unavailable("customer vanished"))?,
+                    Err(error) => return Err(error.into()),
+                }
+            }
+        };
+        for address in [from.user_id.as_deref(), from.wa_id.as_deref()].into_iter().flatten() {
+            store.add_contact(account, user.id, Channel::Whatsapp, address).await?;
+        }
+        Ok(user)
+    }
+}
+
+#[async_trait]
+impl TimerDispatch for Conversations {
+    async fn fire(&self, owner: &TimerOwner, name: &str) -> Result<(), String> {
+        let TimerOwner::Conversation(id) = owner else { return Err("not a conversation timer".to_owned()) };
+        let store = &self.shared.store;
+        let Some(conversation) = store.conversation_by_id(*id).await.map_err(|error| error.to_string())? else {
+            return Ok(());
+        };
+        let customer = store
+            .user(conversation.account_id, conversation.customer_id)
+            .await
+            .map_err(|error| error.to_string())?
+            .ok_or("customer gone")?;
+        let actor = self.actor(&conversation.phone_number_id, &customer).await.map_err(|error| error.to_string())?;
+        Self::ask(actor, |reply| ConversationMsg::Timer(name.to_owned(), reply))
+            .await
+            .map_err(|error| error.to_string())
+    }
+}
+
+pub struct ConversationActor;
+
+pub struct ConversationState {
+    phone_number_id: String,
+    customer: User,
+    conversation: Option<Conversation>,
+    shared: Arc<Shared>,
+}
+
+impl Actor for ConversationActor {
+    type Msg = ConversationMsg;
+    type State = ConversationState;
+    type Arguments = (String, User, Arc<Shared>);
+
+    async fn pre_start(
+        &self,
+        _myself: ActorRef<ConversationMsg>,
+        (phone_number_id, customer, shared): (String, User, Arc<Shared>),
+    ) -> Result<ConversationState, ActorProcessingErr> {
+        let conversation = shared.store.conversation(&phone_number_id, customer.id).await?;
+        Ok(ConversationState { phone_number_id, customer, conversation, shared })
+    }
+
+    async fn handle(
+        &self,
+        _myself: ActorRef<ConversationMsg>,
+        message: ConversationMsg,
+        state: &mut ConversationState,
+    ) -> Result<(), ActorProcessingErr> {
+        match message {
+            ConversationMsg::Inbound(message, reply) => {
+                let result = state.inbound(*message).await;
+                let _ = reply.send(result);
+            }
+            ConversationMsg::Send(message, reply) => {
+                let result = state.send(*message).await;
+                let _ = reply.send(result);
+            }
+            ConversationMsg::Timer(name, reply) => {
+                let result = state.timer(&name).await;
+                let _ = reply.send(result);
+            }
+            ConversationMsg::WindowClosedByMeta => {
+                let now = state.shared.clock.now();
+                if let Err(error) = state.close_window(now).await {
+                    tracing::warn!(%error, "could not record the closed window");
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl ConversationState {
+    fn now(&self) -> Timestamp {
+        self.shared.clock.now()
+    }
+
+    async fn context(&self, actor: Option<UserId>) -> Result<CommandContext, TicketError> {
+        let config = Arc::new(self.shared.store.account_config(self.customer.account_id).await?);
+        Ok(CommandContext { actor_id: actor, config, expected_seq: None, seen_seq: None })
+    }
+
+    fn fresh_conversation(&self, from: &WhatsAppUser, now: Timestamp) -> Conversation {
+        Conversation {
+            id: 0,
+            account_id: self.customer.account_id,
+            phone_number_id: self.phone_number_id.clone(),
+            customer_id: self.customer.id,
+            wa_id: from.wa_id.clone(),
+            user_key: from.key().unwrap_or_default().to_owned(),
+            window_expires_at: None,
+            last_inbound_at: None,
+            current_ticket_id: None,
+            opted_out: false,
+            referral: None,
+            updated_at: now,
+        }
+    }
+
+    /// The open ticket to add to: the current one unless closed, or resolved too long ago.
+    async fn current_ticket(&self, conversation: &Conversation, now: Timestamp) -> Result<Option<Ticket>, TicketError> {
+        let Some(id) = conversation.current_ticket_id else { return Ok(None) };
+        let Some(ticket) = self.shared.store.ticket(id).await? else { return Ok(None) };
+        let usable = match ticket.status_category {
+            StatusCategory::Closed => false,
+            StatusCategory::Resolved => {
+                ticket.resolved_at.is_some_and(|at| now.duration_since(at) <= self.shared.settings.reopen_within)
+            }
+            _ => true,
+        };
+        Ok(usable.then_some(ticket))
+    }
+
+    async fn inbound(&mut self, message: InboundMessage) -> Result<Inbound, TicketError> {
+        let now = self.now();
+        let store = self.shared.store.clone();
+        let mut conversation = match self.conversation.clone() {
+            Some(conversation) => conversation,
+            None => self.fresh_conversation(&message.from, now),
+        };
+        if let Some(existing) = store.message_by_provider(&message.wamid).await? {
+            // Re-delivered by Meta (or re-processed after a crash): make sure the link is kept.
+            if conversation.current_ticket_id != Some(existing.ticket_id) && conversation.current_ticket_id.is_none() {
+                conversation.current_ticket_id = Some(existing.ticket_id);
+                self.conversation = Some(store.save_conversation(&conversation).await?);
+            }
+            return Ok(Inbound::Duplicate { ticket_id: existing.ticket_id });
+        }
+        if let Some(changed) = &message.identity_change
+            && let Some(key) = changed.key()
+        {
+            store.add_contact(self.customer.account_id, self.customer.id, Channel::Whatsapp, key).await?;
+            conversation.user_key = key.to_owned();
+            if changed.wa_id.is_some() {
+                conversation.wa_id = changed.wa_id.clone();
+            }
+        }
+        if message.from.wa_id.is_some() && message.identity_change.is_none() {
+            conversation.wa_id = message.from.wa_id.clone();
+        }
+        let keyword = message.body.trim().to_uppercase();
+        if self.shared.settings.stop_keywords.iter().any(|stop| stop.to_uppercase() == keyword) {
+            conversation.opted_out = true;
+        } else if self.shared.settings.start_keywords.iter().any(|start| start.to_uppercase() == keyword) {
+            conversation.opted_out = false;
+        }
+        if conversation.referral.is_none() && message.payload.get("referral").is_some() {
+            conversation.referral = message.payload.get("referral").cloned();
+        }
+
+        let before = window::state(conversation.window_expires_at, now, self.shared.settings.closing_lead);
+        if message.renews_window {
+            conversation.window_expires_at = Some(window::renew(conversation.window_expires_at, message.timestamp));
+            conversation.last_inbound_at =
+                Some(conversation.last_inbound_at.map_or(message.timestamp, |at| at.max(message.timestamp)));
+        }
+        let after = window::state(conversation.window_expires_at, now, self.shared.settings.closing_lead);
+
+        let context = self.context(Some(self.customer.id)).await?;
+        let (ticket_id, new_ticket) = match self.current_ticket(&conversation, now).await? {
+            Some(ticket) => {
+                let new = NewMessage {
+                    kind: MessageKind::Customer,
+                    body: message.body.clone(),
+                    channel: Some(Channel::Whatsapp),
+                    attachments: Vec::new(),
+                    then_status: None,
+                    payload: Some(message.payload.clone()),
+                    provider_id: Some(message.wamid.clone()),
+                };
+                self.shared.tickets.execute(ticket.id, TicketCommand::AddMessage(new), context.clone()).await?;
+                (ticket.id, false)
+            }
+            None => {
+                let subject: String = message.body.lines().next().unwrap_or_default().chars().take(80).collect();
+                let subject =
+                    if subject.trim().is_empty() { format!("WhatsApp from {}", self.customer.name) } else { subject };
+                let draft = TicketDraft {
+                    account_id: self.customer.account_id,
+                    subject,
+                    body: Some(message.body.clone()),
+                    body_kind: MessageKind::Customer,
+                    status: None,
+                    urgency: Level::Medium,
+                    importance: Level::Medium,
+                    ticket_type: None,
+                    category_id: None,
+                    tags: vec!["whatsapp".to_owned()],
+                    custom_fields: CustomFields::new(),
+                    channel: Channel::Whatsapp,
+                    requester_id: self.customer.id,
+                    company_id: self.customer.company_id,
+                    assignee_id: None,
+                    team_id: None,
+                    created_by: Some(self.customer.id),
+                    first_payload: Some(message.payload.clone()),
+                    first_provider_id: Some(message.wamid.clone()),
+                };
+                let created = self.shared.tickets.create(draft, &context.config).await?;
+                (created.ticket.id, true)
+            }
+        };
+        conversation.current_ticket_id = Some(ticket_id);
+        conversation.updated_at = now;
+        let conversation = store.save_conversation(&conversation).await?;
+        if before != after || new_ticket {
+            self.shared.tickets.execute(ticket_id, TicketCommand::RecordWindow(after.clone()), context).await?;
+        }
+        if let Some(until) = conversation.window_expires_at.filter(|_| message.renews_window) {
+            self.schedule_window_timers(&conversation, until).await?;
+        }
+        self.conversation = Some(conversation);
+        metrics::counter!("switchboard_whatsapp_inbound_total").increment(1);
+        Ok(Inbound::Stored { ticket_id, new_ticket })
+    }
+
+    async fn schedule_window_timers(&self, conversation: &Conversation, until: Timestamp) -> Result<(), TicketError> {
+        let owner = TimerOwner::Conversation(conversation.id);
+        let closing = until.saturating_sub(self.shared.settings.closing_lead).unwrap_or(until);
+        for (name, due) in [(WINDOW_CLOSING, closing), (WINDOW_CLOSED, until)] {
+            let change = TimerChange { owner: owner.clone(), name: name.to_owned(), due_at: Some(due) };
+            self.shared.store.set_timer(&change).await?;
+            self.shared.tickets.timers().changed(change);
+        }
+        Ok(())
+    }
+
+    async fn timer(&mut self, name: &str) -> Result<(), TicketError> {
+        let now = self.now();
+        let Some(conversation) = self.conversation.clone() else { return Ok(()) };
+        let owner = TimerOwner::Conversation(conversation.id);
+        self.shared.store.set_timer(&TimerChange { owner, name: name.to_owned(), due_at: None }).await?;
+        let state = window::state(conversation.window_expires_at, now, self.shared.settings.closing_lead);
+        let announce = matches!(
+            (name, &state),
+            (WINDOW_CLOSING, WindowState::Closing { .. }) | (WINDOW_CLOSED, WindowState::Closed)
+        );
+        if announce && let Some(ticket) = conversation.current_ticket_id {
+            let context = self.context(None).await?;
+            self.shared.tickets.execute(ticket, TicketCommand::RecordWindow(state), context).await?;
+        }
+        Ok(())
+    }
+
+    async fn close_window(&mut self, now: Timestamp) -> Result<(), TicketError> {
+        let Some(mut conversation) = self.conversation.clone() else { return Ok(()) };
+        if conversation.window_expires_at.is_some_and(|until| until <= now) {
+            return Ok(());
+        }
+        conversation.window_expires_at = Some(now);
+        conversation.updated_at = now;
+        let conversation = self.shared.store.save_conversation(&conversation).await?;
+        if let Some(ticket) = conversation.current_ticket_id {
+            let context = self.context(None).await?;
+            self.shared.tickets.execute(ticket, TicketCommand::RecordWindow(WindowState::Closed), context).await?;
+        }
+        self.conversation = Some(conversation);
+        Ok(())
+    }
+
+    /// The Graph API body for an outbound message: its payload (template, interactive,
+    /// reaction, quoted reply) or plain text.
+    fn graph_body(&self, message: &Message, to: &str) -> Value {
+        let payload = message.payload.clone().unwrap_or(Value::Null);
+        let mut body = json!({"messaging_product": "whatsapp", "recipient_type": "individual", "to": to});
+        if let Some(template) = payload.get("template") {
+            body["type"] = json!("template");
+            let parameters: Vec<Value> = template
+                .get("parameters")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .map(|value| json!({"type": "text", "text": value}))
+                .collect();
+            let mut sent = json!({"name": template["name"], "language": {"code": template["language"]}});
+            if !parameters.is_empty() {
+                sent["components"] = json!([{"type": "body", "parameters": parameters}]);
+            }
+            body["template"] = sent;
+        } else if let Some(interactive) = payload.get("interactive") {
+            body["type"] = json!("interactive");
+            body["interactive"] = interactive.clone();
+        } else if let Some(reaction) = payload.get("reaction") {
+            body["type"] = json!("reaction");
+            body["reaction"] = reaction.clone();
+        } else {
+            body["type"] = json!("text");
+            body["text"] = json!({"preview_url": false, "body": message.body});
+        }
+        if let Some(quoted) = payload.get("reply_to").and_then(Value::as_str) {
+            body["context"] = json!({"message_id": quoted});
+        }
+        body
+    }
+
+    async fn send(&mut self, message: Message) -> Result<(), TicketError> {
+        let store = self.shared.store.clone();
+        let now = self.now();
+        let mut attempt = store.send_state(&message.id).await?.unwrap_or(SendState {
+            message_id: message.id.clone(),
+            account_id: message.account_id,
+            ticket_id: message.ticket_id,
+            attempts: 0,
+            next_attempt_at: None,
+            wamid: None,
+            done: false,
+        });
+        if attempt.done || message.provider_id.is_some() {
+            return Ok(());
+        }
+        let to = self
+            .conversation
+            .as_ref()
+            .and_then(|conversation| conversation.wa_id.clone())
+            .or_else(|| self.customer.phone.as_ref().map(|phone| phone.trim_start_matches('+').to_owned()))
+            .ok_or_else(|| TicketError::invalid("channel", "the customer's WhatsApp number is unknown"))?;
+        let body = self.graph_body(&message, &format!("+{to}"));
+        attempt.attempts += 1;
+        match self.shared.graph.send(&self.phone_number_id, &body).await {
+            Ok(wamid) => {
+                store.set_message_provider(&message.id, &wamid).await?;
+                attempt.wamid = Some(wamid.clone());
+                attempt.done = true;
+                attempt.next_attempt_at = None;
+                store.save_send_state(&attempt).await?;
+                metrics::counter!("switchboard_whatsapp_sent_total").increment(1);
+                self.apply_pending(&wamid).await;
+                Ok(())
+            }
+            Err(error) if error.retryable() && attempt.attempts < self.shared.settings.max_send_attempts => {
+                // 4^n seconds, as the pair-rate rule asks; capped at 5 minutes.
+                let wait = 4i64.saturating_pow(u32::try_from(attempt.attempts - 1).unwrap_or(0)).min(300);
+                attempt.next_attempt_at = now.saturating_add(SignedDuration::from_secs(wait)).ok();
+                store.save_send_state(&attempt).await?;
+                metrics::counter!("switchboard_whatsapp_send_retries_total").increment(1);
+                tracing::info!(message_id = %message.id, code = error.code, wait, "send deferred");
+                Ok(())
+            }
+            Err(error) => {
+                attempt.done = true;
+                store.save_send_state(&attempt).await?;
+                if error.code == 131047 {
+                    self.close_window(now).await?;
+                }
+                let (meaning, _) = explain(error.code);
+                let failure =
+                    DeliveryError { code: error.code, title: error.title.clone(), explanation: meaning.to_owned() };
+                let command = TicketCommand::RecordDelivery {
+                    message_id: message.id.clone(),
+                    status: DeliveryStatus::Failed,
+                    provider_id: None,
+                    error: Some(failure),
+                };
+                let context = self.context(None).await?;
+                self.shared.tickets.execute(message.ticket_id, command, context).await?;
+                metrics::counter!("switchboard_whatsapp_send_failures_total").increment(1);
+                Ok(())
+            }
+        }
+    }
+
+    /// Statuses that arrived before the send completed.
+    async fn apply_pending(&self, wamid: &str) {
+        let Ok(pending) = self.shared.store.take_pending_statuses(wamid).await else { return };
+        let mut statuses: Vec<StatusUpdate> =
+            pending.iter().filter_map(|body| serde_json::from_str(body).ok()).collect();
+        statuses.sort_by_key(|status| status.status.rank());
+        let by_rank: HashMap<i64, StatusUpdate> =
+            statuses.into_iter().map(|status| (status.status.rank(), status)).collect();
+        let Some(best) = by_rank.into_values().max_by_key(|status| status.status.rank()) else { return };
+        let conversations = Conversations { shared: self.shared.clone() };
+        if let Err(error) = conversations.status(&best).await {
+            tracing::warn!(%error, wamid, "could not apply a buffered status");
+        }
+    }
+}
+
+/// Gives the channel's senders a short wait when a queue is empty, rather than spinning.
+pub const SEND_SWEEP: Duration = Duration::from_secs(1);

@@ -8,7 +8,7 @@ pub mod window;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{DeliveryError, DeliveryStatus};
+use crate::domain::{AccountId, DeliveryError, DeliveryStatus, TicketId, UserId};
 
 /// The customer as a webhook identifies them. Keyed on the business-scoped user id (BSUID) when
 /// present, else the wa_id; both are kept.
@@ -94,6 +94,72 @@ pub struct WebhookBatch {
     pub preferences: Vec<PreferenceChange>,
     /// Changes of fields this hub does not act on (kept for the log).
     pub ignored: Vec<String>,
+}
+
+/// One customer on one business number: the window, the current ticket, opt-out.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Conversation {
+    pub id: i64,
+    pub account_id: AccountId,
+    pub phone_number_id: String,
+    pub customer_id: UserId,
+    /// The customer's WhatsApp number (digits), when known.
+    pub wa_id: Option<String>,
+    /// BSUID when known, else the wa_id.
+    pub user_key: String,
+    /// The 24-hour customer service window ends here (`None`: never opened).
+    pub window_expires_at: Option<Timestamp>,
+    pub last_inbound_at: Option<Timestamp>,
+    pub current_ticket_id: Option<TicketId>,
+    /// Opted out of marketing templates (stop keyword or `user_preferences`).
+    pub opted_out: bool,
+    /// Click-to-WhatsApp ad attribution of the first message, if any.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub referral: Option<serde_json::Value>,
+    pub updated_at: Timestamp,
+}
+
+/// An approved (or not) message template, as synced from the Graph API.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Template {
+    pub name: String,
+    pub language: String,
+    pub category: String,
+    /// `APPROVED` is the only status that can be sent.
+    pub status: String,
+    /// The body text with `{{1}}`, `{{2}}` … placeholders.
+    pub body: String,
+    pub parameter_count: i64,
+}
+
+impl Template {
+    pub fn sendable(&self) -> bool {
+        self.status == "APPROVED"
+    }
+
+    /// The body with positional parameters filled in.
+    pub fn render(&self, parameters: &[String]) -> String {
+        let mut text = self.body.clone();
+        for (index, value) in parameters.iter().enumerate() {
+            text = text.replace(&format!("{{{{{}}}}}", index + 1), value);
+        }
+        text
+    }
+}
+
+/// Progress of sending one outbound message through the Graph API.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SendState {
+    pub message_id: String,
+    pub account_id: AccountId,
+    pub ticket_id: TicketId,
+    pub attempts: i64,
+    pub next_attempt_at: Option<Timestamp>,
+    pub wamid: Option<String>,
+    /// Sent, or failed for good: never tried again.
+    pub done: bool,
 }
 
 /// Plain-words meaning of a Graph API error code for agents, and whether sending may be retried

@@ -1,3 +1,332 @@
-//! The WhatsApp Cloud API channel: webhook endpoint, payload parsing, Graph API client, sandbox.
+//! The WhatsApp Cloud API channel: the webhook endpoint (handshake; signed POSTs stored durably
+//! before the 200), the inbox processor that turns stored payloads into conversation work, the
+//! outbound sender, template sync, and the Graph API client. The sandbox (a built-in Graph API
+//! simulator and a customer phone page) lives in `sandbox`.
 
+pub mod graph;
 pub mod payload;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use dashmap::DashMap;
+use hmac::{KeyInit as _, Mac as _};
+use serde::Deserialize;
+use subtle::ConstantTimeEq as _;
+use switchboard_actors::bus::TicketChange;
+use switchboard_actors::domain::*;
+use switchboard_actors::store::Store;
+use switchboard_actors::whatsapp::conversation::Conversations;
+use switchboard_actors::whatsapp::{InboundMessage, WebhookBatch};
+use tokio::sync::Notify;
+
+use crate::http::{ApiError, AppState};
+
+/// The secret and token the sandbox uses when none are configured: its own simulator signs
+/// with it, so nothing outside this process needs to know it.
+pub const SANDBOX_APP_SECRET: &str = "switchboard-sandbox-app-secret";
+pub const SANDBOX_VERIFY_TOKEN: &str = "switchboard-sandbox-verify-token";
+/// Meta's largest webhook body.
+pub const MAX_WEBHOOK_BYTES: usize = 3 * 1024 * 1024;
+/// Stored payloads processed per pass.
+const INBOX_BATCH: i64 = 100;
+/// How often templates are re-read from the Graph API.
+const TEMPLATE_SYNC: Duration = Duration::from_secs(15 * 60);
+
+/// What the webhook endpoint needs to check requests.
+#[derive(Clone)]
+pub struct WebhookSecrets {
+    pub app_secret: String,
+    pub verify_token: String,
+}
+
+pub struct WhatsAppChannel {
+    store: Arc<dyn Store>,
+    pub conversations: Conversations,
+    pub secrets: WebhookSecrets,
+    wake: Notify,
+    /// The newest customer wamid marked read per ticket (so opening a ticket twice sends one receipt).
+    read_up_to: DashMap<TicketId, String>,
+}
+
+impl WhatsAppChannel {
+    pub fn new(store: Arc<dyn Store>, conversations: Conversations, secrets: WebhookSecrets) -> Arc<WhatsAppChannel> {
+        Arc::new(WhatsAppChannel { store, conversations, secrets, wake: Notify::new(), read_up_to: DashMap::new() })
+    }
+
+    /// The inbox processor, the outbound sender and template sync.
+    pub fn start(
+        self: &Arc<Self>,
+        changes: tokio::sync::broadcast::Receiver<Arc<TicketChange>>,
+    ) -> Vec<tokio::task::JoinHandle<()>> {
+        let inbox = {
+            let channel = self.clone();
+            tokio::spawn(async move {
+                loop {
+                    match channel.process_inbox().await {
+                        Ok(0) => {
+                            let _ = tokio::time::timeout(Duration::from_secs(1), channel.wake.notified()).await;
+                        }
+                        Ok(_) => {}
+                        Err(error) => {
+                            tracing::warn!(%error, "webhook inbox processing failed; retrying");
+                            tokio::time::sleep(Duration::from_millis(500)).await;
+                        }
+                    }
+                }
+            })
+        };
+        let outbound = {
+            let channel = self.clone();
+            let mut changes = changes;
+            tokio::spawn(async move {
+                let mut sweep = tokio::time::interval(Duration::from_secs(2));
+                loop {
+                    tokio::select! {
+                        change = changes.recv() => match change {
+                            Ok(change) => channel.send_new_replies(&change),
+                            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => channel.sweep_unsent().await,
+                            Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                        },
+                        _ = sweep.tick() => channel.sweep_unsent().await,
+                    }
+                }
+            })
+        };
+        let templates = {
+            let channel = self.clone();
+            tokio::spawn(async move {
+                loop {
+                    if let Err(error) = channel.sync_templates().await {
+                        tracing::warn!(%error, "template sync failed");
+                    }
+                    tokio::time::sleep(TEMPLATE_SYNC).await;
+                }
+            })
+        };
+        vec![inbox, outbound, templates]
+    }
+
+    pub async fn sync_templates(&self) -> Result<usize, String> {
+        let templates = self.conversations.graph().templates().await.map_err(|error| error.to_string())?;
+        let now = jiff::Timestamp::now();
+        for template in &templates {
+            self.store.save_template(template, now).await.map_err(|error| error.to_string())?;
+        }
+        Ok(templates.len())
+    }
+
+    /// Replies just committed on WhatsApp tickets go out at once (the sweep catches the rest).
+    fn send_new_replies(self: &Arc<Self>, change: &TicketChange) {
+        for event in &change.events {
+            if let EventKind::MessageAdded { message } = &event.kind
+                && message.channel == Channel::Whatsapp
+                && message.kind == MessageKind::Reply
+                && message.delivery_status == Some(DeliveryStatus::Queued)
+            {
+                let (channel, message) = (self.clone(), message.clone());
+                tokio::spawn(async move {
+                    if let Err(error) = channel.conversations.send(message).await {
+                        tracing::warn!(%error, "send failed; the sweep will retry");
+                    }
+                });
+            }
+        }
+    }
+
+    /// Sends queued replies that are due: left over from before a restart, or deferred.
+    async fn sweep_unsent(&self) {
+        let due = match self.store.unsent_whatsapp(jiff::Timestamp::now(), 100).await {
+            Ok(due) => due,
+            Err(error) => {
+                tracing::warn!(%error, "cannot read the outbox");
+                return;
+            }
+        };
+        for message in due {
+            if let Err(error) = self.conversations.send(message).await {
+                tracing::warn!(%error, "send failed; will retry");
+            }
+        }
+    }
+
+    /// Processes stored webhooks in arrival order; a payload is marked done only after all it
+    /// carried was handled (re-processing is harmless: messages are idempotent by wamid).
+    pub async fn process_inbox(&self) -> Result<usize, String> {
+        let pending = self.store.inbox_pending(INBOX_BATCH).await.map_err(|error| error.to_string())?;
+        let count = pending.len();
+        for (id, body) in pending {
+            let started = std::time::Instant::now();
+            let outcome = match payload::parse(body.as_bytes()) {
+                Ok(batch) => self.apply(batch).await.map(|()| None)?,
+                // Not something we can ever process: record why and move on.
+                Err(error) => Some(error.to_string()),
+            };
+            self.store
+                .inbox_done(id, outcome.as_deref(), jiff::Timestamp::now())
+                .await
+                .map_err(|error| error.to_string())?;
+            metrics::histogram!("switchboard_whatsapp_inbox_process_seconds").record(started.elapsed().as_secs_f64());
+        }
+        Ok(count)
+    }
+
+    async fn apply(&self, batch: WebhookBatch) -> Result<(), String> {
+        // One customer's messages in order; different customers side by side.
+        let mut by_customer: BTreeMap<(String, String), Vec<InboundMessage>> = BTreeMap::new();
+        for message in batch.messages {
+            if !self.conversations.serves(&message.phone_number_id) {
+                tracing::warn!(phone_number_id = %message.phone_number_id, "webhook for a number this hub does not serve; stored, not processed");
+                continue;
+            }
+            let key = (message.phone_number_id.clone(), message.from.key().unwrap_or_default().to_owned());
+            by_customer.entry(key).or_default().push(message);
+        }
+        let work = by_customer.into_values().map(|messages| async move {
+            for message in messages {
+                let wamid = message.wamid.clone();
+                match self.conversations.inbound(message).await {
+                    Ok(_) => {}
+                    Err(switchboard_actors::ticket::TicketError::Invalid { field, message }) => {
+                        tracing::warn!(%wamid, field, %message, "inbound message refused");
+                    }
+                    Err(error) => return Err(format!("{wamid}: {error}")),
+                }
+            }
+            Ok(())
+        });
+        for result in futures_util::future::join_all(work).await {
+            result?;
+        }
+        for status in &batch.statuses {
+            self.conversations.status(status).await.map_err(|error| error.to_string())?;
+        }
+        for error in &batch.errors {
+            metrics::counter!("switchboard_whatsapp_channel_errors_total", "code" => error.error.code.to_string())
+                .increment(1);
+            tracing::error!(phone_number_id = %error.phone_number_id, code = error.error.code, title = %error.error.title, "WhatsApp reported a channel error");
+        }
+        for preference in &batch.preferences {
+            self.apply_preference(preference).await.map_err(|error| error.to_string())?;
+        }
+        Ok(())
+    }
+
+    async fn apply_preference(
+        &self,
+        preference: &switchboard_actors::whatsapp::PreferenceChange,
+    ) -> Result<(), String> {
+        let account = self.conversations.settings().account_id;
+        let Some(key) = preference.user.key() else { return Ok(()) };
+        let Some(customer) =
+            self.store.customer_by_contact(account, Channel::Whatsapp, key).await.map_err(|e| e.to_string())?
+        else {
+            return Ok(());
+        };
+        if let Some(mut conversation) =
+            self.store.conversation(&preference.phone_number_id, customer.id).await.map_err(|e| e.to_string())?
+        {
+            conversation.opted_out = preference.opted_out;
+            self.store.save_conversation(&conversation).await.map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
+
+    /// An agent opened a WhatsApp ticket: mark the customer's messages read on WhatsApp.
+    pub fn agent_opened(self: &Arc<Self>, ticket: &Ticket, messages: &[Message]) {
+        let Some(latest) = messages
+            .iter()
+            .rev()
+            .find(|message| message.kind == MessageKind::Customer && message.provider_id.is_some())
+        else {
+            return;
+        };
+        let Some(wamid) = latest.provider_id.clone() else { return };
+        if self.read_up_to.get(&ticket.id).is_some_and(|read| *read == wamid) {
+            return;
+        }
+        self.read_up_to.insert(ticket.id, wamid.clone());
+        let (channel, requester) = (self.clone(), ticket.requester_id);
+        tokio::spawn(async move {
+            let Ok(Some(conversation)) = channel.store.conversation_of_customer(requester).await else { return };
+            if let Err(error) = channel.conversations.graph().mark_read(&conversation.phone_number_id, &wamid).await {
+                tracing::debug!(%error, "mark-as-read failed");
+            }
+        });
+    }
+
+    fn wake(&self) {
+        self.wake.notify_one();
+    }
+}
+
+/// `X-Hub-Signature-256: sha256=<64 hex>` over the raw body, compared in constant time.
+pub fn signature_valid(secret: &str, body: &[u8], header: Option<&str>) -> bool {
+    let Some(hex_digest) = header.and_then(|header| header.strip_prefix("sha256=")) else { return false };
+    if hex_digest.len() != 64 {
+        return false;
+    }
+    let Ok(expected) = hex::decode(hex_digest) else { return false };
+    let Ok(mut mac) = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()) else { return false };
+    mac.update(body);
+    mac.verify_slice(&expected).is_ok()
+}
+
+/// The header value for `body` signed with `secret` (the sandbox and tests sign this way).
+pub fn sign(secret: &str, body: &[u8]) -> String {
+    // HMAC takes keys of any length, so this never falls back.
+    let Ok(mut mac) = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()) else { return String::new() };
+    mac.update(body);
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+pub fn routes(config: &mut web::ServiceConfig) {
+    config.service(
+        web::resource("/webhooks/whatsapp")
+            .app_data(web::PayloadConfig::new(MAX_WEBHOOK_BYTES))
+            .route(web::get().to(verify))
+            .route(web::post().to(receive)),
+    );
+}
+
+#[derive(Deserialize)]
+struct Handshake {
+    #[serde(rename = "hub.mode")]
+    mode: Option<String>,
+    #[serde(rename = "hub.verify_token")]
+    verify_token: Option<String>,
+    #[serde(rename = "hub.challenge")]
+    challenge: Option<String>,
+}
+
+/// The verification handshake: the raw challenge as text/plain when mode and token match.
+async fn verify(state: web::Data<AppState>, query: web::Query<Handshake>) -> HttpResponse {
+    let Some(channel) = &state.whatsapp else { return HttpResponse::NotFound().finish() };
+    let expected = channel.secrets.verify_token.as_bytes();
+    let token = query.verify_token.as_deref().unwrap_or_default().as_bytes();
+    let token_ok = !expected.is_empty() && bool::from(token.ct_eq(expected));
+    let ok = query.mode.as_deref() == Some("subscribe") && token_ok;
+    tracing::info!(ok, "WhatsApp webhook verification attempt");
+    match (&query.challenge, ok) {
+        (Some(challenge), true) => HttpResponse::Ok().content_type("text/plain").body(challenge.clone()),
+        _ => HttpResponse::Forbidden().finish(),
+    }
+}
+
+/// A delivery from Meta: verified over the raw bytes, stored, acknowledged, processed later.
+async fn receive(state: web::Data<AppState>, request: HttpRequest, body: web::Bytes) -> Result<HttpResponse, ApiError> {
+    let channel = state.whatsapp.as_ref().ok_or(ApiError::NotFound("route"))?;
+    let header = request.headers().get("x-hub-signature-256").and_then(|value| value.to_str().ok());
+    if channel.secrets.app_secret.is_empty() || !signature_valid(&channel.secrets.app_secret, &body, header) {
+        metrics::counter!("switchboard_whatsapp_webhooks_rejected_total").increment(1);
+        return Err(ApiError::BadSignature);
+    }
+    let text = String::from_utf8(body.to_vec())
+        .map_err(|_| ApiError::MalformedJson("the webhook body is not UTF-8".to_owned()))?;
+    state.store.inbox_append(&text, jiff::Timestamp::now()).await?;
+    metrics::counter!("switchboard_whatsapp_webhooks_total").increment(1);
+    channel.wake();
+    Ok(HttpResponse::Ok().finish())
+}
