@@ -32,6 +32,9 @@ pub enum ApiError {
     UnsupportedMediaType,
     #[error("{field}: {message}")]
     Invalid { field: String, message: String },
+    /// A well-formed request the current state cannot accept (e.g. `window_closed`).
+    #[error("{message}")]
+    Unprocessable { code: &'static str, message: String },
     #[error("too many attempts; try again in a minute")]
     RateLimited,
     #[error("{message}")]
@@ -74,6 +77,7 @@ impl ApiError {
             ApiError::PayloadTooLarge(_) => "payload_too_large",
             ApiError::UnsupportedMediaType => "unsupported_media_type",
             ApiError::Invalid { .. } => "validation_failed",
+            ApiError::Unprocessable { code, .. } => code,
             ApiError::RateLimited => "rate_limited",
             ApiError::Unavailable { code, .. } => code,
             ApiError::Internal(_) => "internal",
@@ -93,7 +97,7 @@ impl ResponseError for ApiError {
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ApiError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Invalid { .. } | ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

@@ -9,6 +9,7 @@ mod ops;
 mod people;
 mod settings;
 mod tickets;
+mod whatsapp;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -200,6 +201,7 @@ fn api_routes(scope: &mut utoipa_actix_web::service_config::ServiceConfig) {
     tickets::routes(scope);
     people::routes(scope);
     settings::routes(scope);
+    whatsapp::routes(scope);
 }
 
 /// The OpenAPI document of everything under `/api/v1`, collected from the handlers' annotations.

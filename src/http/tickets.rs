@@ -365,6 +365,10 @@ async fn get_ticket(
     let mut messages = state.store.ticket_messages(ticket.id).await?;
     if !caller.user.role.is_staff() {
         messages.retain(|message| !message.is_internal());
+    } else if ticket.channel == Channel::Whatsapp
+        && let Some(channel) = &state.whatsapp
+    {
+        channel.agent_opened(&ticket, &messages);
     }
     Ok(web::Json(TicketWithMessages { ticket, messages }))
 }
@@ -535,6 +539,124 @@ pub struct PostMessage {
     #[garde(skip)]
     #[serde(default)]
     pub force: bool,
+    /// WhatsApp: send an approved template (the only thing allowed outside the 24-hour window).
+    #[garde(dive)]
+    pub template: Option<TemplateRequest>,
+    /// WhatsApp: an interactive message (`{"type": "button" | "list", "body": …, "action": …}`),
+    /// sent as the Graph API describes it.
+    #[garde(skip)]
+    #[schema(value_type = Option<Object>)]
+    pub interactive: Option<serde_json::Value>,
+    /// WhatsApp: react to a customer message (its id in this API) with an emoji.
+    #[garde(dive)]
+    pub reaction: Option<ReactionRequest>,
+    /// WhatsApp: quote this message (its id in this API) in the reply.
+    #[garde(skip)]
+    pub reply_to: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TemplateRequest {
+    #[garde(length(min = 1, max = 512))]
+    pub name: String,
+    /// e.g. `en_US`.
+    #[garde(length(min = 2, max = 16))]
+    pub language: String,
+    /// Positional values for `{{1}}`, `{{2}}` …
+    #[garde(length(max = 20))]
+    #[serde(default)]
+    pub parameters: Vec<String>,
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReactionRequest {
+    #[garde(length(min = 1, max = 100))]
+    pub message_id: String,
+    #[garde(length(min = 1, max = 32))]
+    pub emoji: String,
+}
+
+/// What a staff reply on a WhatsApp ticket becomes: body and channel payload, after the window
+/// and template checks.
+async fn whatsapp_reply(
+    state: &AppState,
+    ticket: &Ticket,
+    body: &mut PostMessage,
+) -> Result<Option<serde_json::Value>, ApiError> {
+    let stored_wamid = |id: &str, messages: &[Message]| {
+        messages
+            .iter()
+            .find(|message| message.id == id)
+            .and_then(|message| message.provider_id.clone())
+            .ok_or_else(|| ApiError::invalid("reply_to", "no such message with a WhatsApp id on this ticket"))
+    };
+    let needs_messages = body.reply_to.is_some() || body.reaction.is_some();
+    let messages = if needs_messages { state.store.ticket_messages(ticket.id).await? } else { Vec::new() };
+    let mut payload = serde_json::Map::new();
+    if let Some(template) = &body.template {
+        let known = state.store.templates().await?;
+        let found = known
+            .iter()
+            .find(|candidate| {
+                candidate.name == template.name && candidate.language == template.language && candidate.sendable()
+            })
+            .ok_or_else(|| {
+                ApiError::invalid(
+                    "template",
+                    format!("no approved template `{}` in `{}`", template.name, template.language),
+                )
+            })?;
+        if template.parameters.len() as i64 != found.parameter_count {
+            return Err(ApiError::invalid(
+                "template.parameters",
+                format!("`{}` takes {} parameter(s)", found.name, found.parameter_count),
+            ));
+        }
+        body.body = found.render(&template.parameters);
+        payload.insert(
+            "template".to_owned(),
+            serde_json::json!({"name": found.name, "language": found.language, "parameters": template.parameters}),
+        );
+    } else {
+        let conversation = state.store.conversation_of_customer(ticket.requester_id).await?;
+        let open = conversation
+            .and_then(|conversation| conversation.window_expires_at)
+            .is_some_and(|until| until > state.now());
+        if !open {
+            let templates: Vec<String> = state
+                .store
+                .templates()
+                .await?
+                .into_iter()
+                .filter(|template| template.sendable())
+                .map(|template| format!("{} ({})", template.name, template.language))
+                .collect();
+            return Err(ApiError::Unprocessable {
+                code: "window_closed",
+                message: format!(
+                    "the customer last wrote more than 24 hours ago: only a template can be sent. Approved templates: {}",
+                    if templates.is_empty() { "none synced yet".to_owned() } else { templates.join(", ") }
+                ),
+            });
+        }
+        if let Some(interactive) = &body.interactive {
+            if body.body.trim().is_empty() {
+                body.body = interactive["body"]["text"].as_str().unwrap_or("[interactive message]").to_owned();
+            }
+            payload.insert("interactive".to_owned(), interactive.clone());
+        }
+        if let Some(reaction) = &body.reaction {
+            let wamid = stored_wamid(&reaction.message_id, &messages)?;
+            body.body = format!("Reacted {}", reaction.emoji);
+            payload.insert("reaction".to_owned(), serde_json::json!({"message_id": wamid, "emoji": reaction.emoji}));
+        }
+    }
+    if let Some(quoted) = &body.reply_to {
+        payload.insert("reply_to".to_owned(), serde_json::Value::String(stored_wamid(quoted, &messages)?));
+    }
+    Ok((!payload.is_empty()).then_some(serde_json::Value::Object(payload)))
 }
 
 /// Add a public reply or internal note (staff), or a customer message (the requester).
@@ -554,7 +676,7 @@ async fn add_message(
     id: web::Path<TicketId>,
     body: ApiJson<PostMessage>,
 ) -> Result<HttpResponse, ApiError> {
-    let body = body.into_inner();
+    let mut body = body.into_inner();
     body.validate()?;
     let staff = caller.user.role.is_staff();
     if !staff && (body.internal || body.then_status.is_some()) {
@@ -566,13 +688,23 @@ async fn add_message(
         (true, true) => MessageKind::Note,
         (true, false) => MessageKind::Reply,
     };
+    let whatsapp = kind == MessageKind::Reply && body.channel.unwrap_or(ticket.channel) == Channel::Whatsapp;
+    let channel_only =
+        body.template.is_some() || body.interactive.is_some() || body.reaction.is_some() || body.reply_to.is_some();
+    if channel_only && !whatsapp {
+        return Err(ApiError::invalid(
+            "template",
+            "templates, interactive messages, reactions and quotes are WhatsApp replies",
+        ));
+    }
+    let payload = if whatsapp { whatsapp_reply(&state, &ticket, &mut body).await? } else { None };
     let message = NewMessage {
         kind,
         body: body.body,
         channel: body.channel,
         attachments: Vec::new(),
         then_status: body.then_status,
-        payload: None,
+        payload,
         provider_id: None,
     };
     let seen = Seen { seen_seq: body.seen_seq, force: body.force }.resolve(&state, &caller, ticket.id);

@@ -1,0 +1,113 @@
+//! A Graph API stand-in on loopback: records every request, answers sends with fresh wamids
+//! (or, when scripted, with a Graph error code), serves a template list.
+
+use std::collections::VecDeque;
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
+
+use actix_web::{App, HttpResponse, HttpServer, web};
+use serde_json::{Value, json};
+
+#[derive(Default)]
+struct Shared {
+    requests: Mutex<Vec<(String, Value)>>,
+    errors: Mutex<VecDeque<i64>>,
+    sent: Mutex<u64>,
+}
+
+pub struct FakeGraph {
+    pub base: String,
+    shared: Arc<Shared>,
+    _thread: std::thread::JoinHandle<()>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+async fn messages(
+    shared: web::Data<Arc<Shared>>,
+    path: web::Path<(String, String)>,
+    body: web::Json<Value>,
+) -> HttpResponse {
+    let (_, number) = path.into_inner();
+    let body = body.into_inner();
+    lock(&shared.requests).push((format!("/{number}/messages"), body.clone()));
+    if body["status"] == "read" {
+        return HttpResponse::Ok().json(json!({"success": true}));
+    }
+    if let Some(code) = lock(&shared.errors).pop_front() {
+        return HttpResponse::BadRequest().json(json!({"error": {
+            "message": format!("(#{code}) scripted failure"), "type": "OAuthException", "code": code,
+            "error_data": {"messaging_product": "whatsapp", "details": "scripted by the test"}, "fbtrace_id": "test"
+        }}));
+    }
+    let n = {
+        let mut sent = lock(&shared.sent);
+        *sent += 1;
+        *sent
+    };
+    HttpResponse::Ok().json(json!({
+        "messaging_product": "whatsapp",
+        "contacts": [{"input": body["to"], "wa_id": body["to"].as_str().unwrap_or("").trim_start_matches('+')}],
+        "messages": [{"id": format!("wamid.OUT-{n}")}]
+    }))
+}
+
+async fn templates() -> HttpResponse {
+    HttpResponse::Ok().json(json!({"data": [
+        {"name": "ticket_update", "language": "en_US", "category": "UTILITY", "status": "APPROVED",
+         "components": [{"type": "BODY", "text": "Hi {{1}}, your ticket {{2}} has an update."}]},
+        {"name": "promo", "language": "en_US", "category": "MARKETING", "status": "REJECTED",
+         "components": [{"type": "BODY", "text": "Sale!"}]}
+    ]}))
+}
+
+impl FakeGraph {
+    pub fn start() -> FakeGraph {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let shared = Arc::new(Shared::default());
+        let data = shared.clone();
+        let thread = std::thread::spawn(move || {
+            let runtime =
+                tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("runtime");
+            runtime.block_on(async move {
+                let server = HttpServer::new(move || {
+                    App::new()
+                        .app_data(web::Data::new(data.clone()))
+                        .route("/{version}/{number}/messages", web::post().to(messages))
+                        .route("/{version}/{waba}/message_templates", web::get().to(templates))
+                })
+                .workers(1)
+                .listen(listener)
+                .expect("listen")
+                .run();
+                let _ = server.await;
+            });
+        });
+        FakeGraph { base, shared, _thread: thread }
+    }
+
+    /// The next sends fail with these Graph error codes, in order.
+    pub fn fail_next(&self, codes: &[i64]) {
+        lock(&self.shared.errors).extend(codes);
+    }
+
+    /// Send bodies received so far (read receipts excluded).
+    pub fn sends(&self) -> Vec<Value> {
+        lock(&self.shared.requests)
+            .iter()
+            .filter(|(_, body)| body["status"] != "read")
+            .map(|(_, body)| body.clone())
+            .collect()
+    }
+
+    pub fn read_receipts(&self) -> Vec<Value> {
+        lock(&self.shared.requests)
+            .iter()
+            .filter(|(_, body)| body["status"] == "read")
+            .map(|(_, body)| body.clone())
+            .collect()
+    }
+}
