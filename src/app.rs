@@ -165,9 +165,28 @@ pub async fn run(
     metrics: Option<PrometheusHandle>,
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
+    let mut settings = settings;
+    let address = listener.local_addr()?;
+    // The sandbox's Graph API is this very server.
+    let own_base = format!("http://127.0.0.1:{}", address.port());
+    if settings.whatsapp.sandbox {
+        settings.whatsapp.graph_base_url = format!("{own_base}/sandbox/graph");
+        if settings.whatsapp.business_account_id.is_empty() {
+            settings.whatsapp.business_account_id = crate::channels::whatsapp::sandbox::SANDBOX_WABA.to_owned();
+        }
+    }
     let settings = Arc::new(settings);
     let core = Core::start(&settings).await?;
-    let state = web::Data::new(AppState::new(
+    let sandbox = settings.whatsapp.sandbox.then(|| {
+        let number = settings.whatsapp.numbers.first();
+        crate::channels::whatsapp::sandbox::Sandbox::new(
+            &core.whatsapp.secrets.app_secret,
+            &format!("{own_base}/webhooks/whatsapp"),
+            number.map_or("100200300400500", |number| number.phone_number_id.as_str()),
+            number.map_or("15550100001", |number| number.display_phone_number.as_str()),
+        )
+    });
+    let mut state = AppState::new(
         core.store.clone(),
         core.tickets.clone(),
         settings.clone(),
@@ -175,9 +194,10 @@ pub async fn run(
         metrics,
         core.live.clone(),
         Some(core.whatsapp.clone()),
-    ));
+    );
+    state.sandbox = sandbox;
+    let state = web::Data::new(state);
     let openapi = Arc::new(serde_json::to_string(&http::openapi()).context("rendering the OpenAPI document")?);
-    let address = listener.local_addr()?;
     let mut server = HttpServer::new(move || {
         App::new()
             .wrap(tracing_actix_web::TracingLogger::default())

@@ -49,6 +49,8 @@ pub struct AppState {
     pub sockets: crate::ws::SocketSettings,
     /// The WhatsApp channel.
     pub whatsapp: Option<Arc<crate::channels::whatsapp::WhatsAppChannel>>,
+    /// The Graph API simulator and customer phone, when `whatsapp.sandbox` is on.
+    pub sandbox: Option<Arc<crate::channels::whatsapp::sandbox::Sandbox>>,
     configs: DashMap<AccountId, (Instant, Arc<AccountConfig>)>,
     failed_logins: DashMap<String, (Instant, u32)>,
 }
@@ -79,6 +81,7 @@ impl AppState {
             live,
             sockets,
             whatsapp,
+            sandbox: None,
             configs: DashMap::new(),
             failed_logins: DashMap::new(),
         }
@@ -238,6 +241,7 @@ pub fn configure(config: &mut web::ServiceConfig, state: web::Data<AppState>, op
             }),
         )
         .configure(crate::channels::whatsapp::routes)
+        .configure(crate::channels::whatsapp::sandbox::routes)
         .configure(ops::routes)
         .configure(console::routes);
 }

@@ -5,6 +5,7 @@
 
 pub mod graph;
 pub mod payload;
+pub mod sandbox;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
