@@ -134,6 +134,7 @@ async fn start_whatsapp(
         &whatsapp.api_version,
         whatsapp.access_token.expose(),
         &whatsapp.business_account_id,
+        whatsapp.messages_per_second,
     );
     let channel_settings = ChannelSettings {
         account_id: account.id,

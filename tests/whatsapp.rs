@@ -454,6 +454,18 @@ async fn throughput_errors_are_retried_and_stop_keywords_opt_out() {
     .await;
     c.ticket_of("Fabio", 4).await;
     assert_eq!(c.tickets().await.len(), 1, "the unknown number's message made no ticket");
+
+    // Meta pauses a template: it stops being offered.
+    let paused = json!({"object": "whatsapp_business_account", "entry": [{"id": "WABA1", "time": 1, "changes": [{
+        "field": "message_template_status_update",
+        "value": {"event": "PAUSED", "message_template_id": 1, "message_template_name": "ticket_update",
+                  "message_template_language": "en-US", "reason": "LOW_QUALITY"}}]}]});
+    c.webhook(&paused).await;
+    c.eventually("the template paused", async |c| {
+        let (_, templates) = c.server.call("GET", "/api/v1/whatsapp/templates", Some(&c.agent), None).await;
+        templates["items"].as_array()?.iter().find(|t| t["name"] == "ticket_update" && t["status"] == "PAUSED").cloned()
+    })
+    .await;
     c.server.stop().await;
 }
 

@@ -333,7 +333,8 @@ pub trait Store: Send + Sync + 'static {
     async fn inbox_append(&self, body: &str, received_at: Timestamp) -> StoreResult<i64>;
     /// Webhooks not yet processed, oldest first.
     async fn inbox_pending(&self, limit: i64) -> StoreResult<Vec<(i64, String)>>;
-    async fn inbox_done(&self, id: i64, error: Option<&str>, at: Timestamp) -> StoreResult<()>;
+    /// Marks processed webhooks done in one write: `(id, why it could not be processed)`.
+    async fn inbox_done(&self, done: &[(i64, Option<String>)], at: Timestamp) -> StoreResult<()>;
     async fn conversation(&self, phone_number_id: &str, customer: UserId) -> StoreResult<Option<Conversation>>;
     async fn conversation_by_id(&self, id: i64) -> StoreResult<Option<Conversation>>;
     /// The customer's most recently active conversation.

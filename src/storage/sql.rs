@@ -974,15 +974,18 @@ macro_rules! shared_sql {
                     .map_err(db_error)
             }
 
-            async fn inbox_done(&self, id: i64, error: Option<&str>, at: Timestamp) -> StoreResult<()> {
-                sqlx::query("UPDATE webhook_inbox SET processed_at = $1, error = $2 WHERE id = $3")
-                    .bind(millis(at))
-                    .bind(error.map(str::to_owned))
-                    .bind(id)
-                    .execute(&self.pool)
-                    .await
-                    .map_err(db_error)
-                    .map(|_| ())
+            async fn inbox_done(&self, done: &[(i64, Option<String>)], at: Timestamp) -> StoreResult<()> {
+                let mut tx = self.pool.begin_with($begin_write).await.map_err(db_error)?;
+                for (id, error) in done {
+                    sqlx::query("UPDATE webhook_inbox SET processed_at = $1, error = $2 WHERE id = $3")
+                        .bind(millis(at))
+                        .bind(error.clone())
+                        .bind(*id)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_error)?;
+                }
+                tx.commit().await.map_err(db_error)
             }
 
             async fn conversation(&self, phone_number_id: &str, customer: UserId) -> StoreResult<Option<Conversation>> {

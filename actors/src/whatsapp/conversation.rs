@@ -77,6 +77,25 @@ pub struct Shared {
     settings: ChannelSettings,
     live: DashMap<(String, UserId), ActorRef<ConversationMsg>>,
     spawning: tokio::sync::Mutex<()>,
+    /// The account's ticket configuration, re-read at most every [`CONFIG_TTL`].
+    config: tokio::sync::Mutex<Option<(std::time::Instant, Arc<AccountConfig>)>>,
+}
+
+/// How long the account configuration is reused between reads.
+const CONFIG_TTL: Duration = Duration::from_secs(10);
+
+impl Shared {
+    async fn config(&self) -> Result<Arc<AccountConfig>, TicketError> {
+        let mut cached = self.config.lock().await;
+        if let Some((at, config)) = cached.as_ref()
+            && at.elapsed() < CONFIG_TTL
+        {
+            return Ok(config.clone());
+        }
+        let config = Arc::new(self.store.account_config(self.settings.account_id).await?);
+        *cached = Some((std::time::Instant::now(), config.clone()));
+        Ok(config)
+    }
 }
 
 pub enum ConversationMsg {
@@ -121,6 +140,7 @@ impl Conversations {
                 settings,
                 live: DashMap::new(),
                 spawning: tokio::sync::Mutex::new(()),
+                config: tokio::sync::Mutex::new(None),
             }),
         }
     }
@@ -175,10 +195,42 @@ impl Conversations {
     /// Hands a queued outbound message to its conversation for sending.
     pub async fn send(&self, message: Message) -> Result<(), TicketError> {
         let ticket = self.shared.store.ticket(message.ticket_id).await?.ok_or(TicketError::NotFound)?;
-        let conversation =
-            self.shared.store.conversation_of_customer(ticket.requester_id).await?.ok_or_else(|| {
-                TicketError::invalid("channel", "this customer has no WhatsApp conversation to reply in")
-            })?;
+        let Some(conversation) = self.shared.store.conversation_of_customer(ticket.requester_id).await? else {
+            // Nothing to reply in (e.g. a ticket opened by an agent for a customer who never
+            // wrote on WhatsApp): fail the message once, clearly, instead of retrying forever.
+            self.shared
+                .store
+                .save_send_state(&SendState {
+                    message_id: message.id.clone(),
+                    account_id: message.account_id,
+                    ticket_id: message.ticket_id,
+                    attempts: 0,
+                    next_attempt_at: None,
+                    wamid: None,
+                    done: true,
+                })
+                .await?;
+            let error = DeliveryError {
+                code: 0,
+                title: "no WhatsApp conversation".to_owned(),
+                explanation: "This customer has never written on WhatsApp, so there is no conversation to reply in; \
+                              send a template once they have opted in, or use another channel."
+                    .to_owned(),
+            };
+            let command = TicketCommand::RecordDelivery {
+                message_id: message.id,
+                status: DeliveryStatus::Failed,
+                provider_id: None,
+                error: Some(error),
+            };
+            let config = self.shared.config().await?;
+            return self
+                .shared
+                .tickets
+                .execute(message.ticket_id, command, CommandContext::system(config))
+                .await
+                .map(|_| ());
+        };
         let customer =
             self.shared.store.user(ticket.account_id, ticket.requester_id).await?.ok_or(TicketError::NotFound)?;
         let actor = self.actor(&conversation.phone_number_id, &customer).await?;
@@ -207,7 +259,7 @@ impl Conversations {
             provider_id: None,
             error: status.error.clone(),
         };
-        let config = Arc::new(store.account_config(message.account_id).await?);
+        let config = self.shared.config().await?;
         self.shared.tickets.execute(message.ticket_id, command, CommandContext::system(config)).await.map(|_| ())
     }
 
@@ -230,6 +282,7 @@ impl Conversations {
         let account = self.shared.settings.account_id;
         let key = from.key().ok_or_else(|| TicketError::invalid("from", "the message names no sender"))?;
         let mut found = store.customer_by_contact(account, Channel::Whatsapp, key).await?;
+        let known_by_key = found.is_some();
         if found.is_none()
             && let Some(wa_id) = &from.wa_id
         {
@@ -282,8 +335,12 @@ impl Conversations {
                 }
             }
         };
-        for address in [from.user_id.as_deref(), from.wa_id.as_deref()].into_iter().flatten() {
-            store.add_contact(account, user.id, Channel::Whatsapp, address).await?;
+        // Record both identifiers the first time either is seen (a BSUID may appear later).
+        let both_known = known_by_key && (from.user_id.is_none() || from.wa_id.is_none());
+        if !both_known {
+            for address in [from.user_id.as_deref(), from.wa_id.as_deref()].into_iter().flatten() {
+                store.add_contact(account, user.id, Channel::Whatsapp, address).await?;
+            }
         }
         Ok(user)
     }
@@ -316,6 +373,10 @@ pub struct ConversationState {
     customer: User,
     conversation: Option<Conversation>,
     shared: Arc<Shared>,
+    /// The window end the stored timers point at. Timers are written when a window opens; a
+    /// renewal only moves this in memory and the firing timer reschedules itself, so a busy
+    /// conversation does not rewrite timers on every message.
+    timers_for: Option<Timestamp>,
 }
 
 impl Actor for ConversationActor {
@@ -329,7 +390,8 @@ impl Actor for ConversationActor {
         (phone_number_id, customer, shared): (String, User, Arc<Shared>),
     ) -> Result<ConversationState, ActorProcessingErr> {
         let conversation = shared.store.conversation(&phone_number_id, customer.id).await?;
-        Ok(ConversationState { phone_number_id, customer, conversation, shared })
+        let timers_for = conversation.as_ref().and_then(|conversation| conversation.window_expires_at);
+        Ok(ConversationState { phone_number_id, customer, conversation, shared, timers_for })
     }
 
     async fn handle(
@@ -368,8 +430,7 @@ impl ConversationState {
     }
 
     async fn context(&self, actor: Option<UserId>) -> Result<CommandContext, TicketError> {
-        let config = Arc::new(self.shared.store.account_config(self.customer.account_id).await?);
-        Ok(CommandContext { actor_id: actor, config, expected_seq: None, seen_seq: None })
+        Ok(CommandContext { actor_id: actor, config: self.shared.config().await?, expected_seq: None, seen_seq: None })
     }
 
     fn fresh_conversation(&self, from: &WhatsAppUser, now: Timestamp) -> Conversation {
@@ -498,8 +559,11 @@ impl ConversationState {
         if before != after || new_ticket {
             self.shared.tickets.execute(ticket_id, TicketCommand::RecordWindow(after.clone()), context).await?;
         }
-        if let Some(until) = conversation.window_expires_at.filter(|_| message.renews_window) {
+        if let Some(until) = conversation.window_expires_at.filter(|_| message.renews_window)
+            && (self.timers_for.is_none() || before == WindowState::Closed)
+        {
             self.schedule_window_timers(&conversation, until).await?;
+            self.timers_for = Some(until);
         }
         self.conversation = Some(conversation);
         metrics::counter!("switchboard_whatsapp_inbound_total").increment(1);
@@ -523,6 +587,19 @@ impl ConversationState {
         let owner = TimerOwner::Conversation(conversation.id);
         self.shared.store.set_timer(&TimerChange { owner, name: name.to_owned(), due_at: None }).await?;
         let state = window::state(conversation.window_expires_at, now, self.shared.settings.closing_lead);
+        if let (WindowState::Open { until } | WindowState::Closing { until }, WINDOW_CLOSED) = (&state, name) {
+            // Renewed since the timers were set: follow the window.
+            self.schedule_window_timers(&conversation, *until).await?;
+            self.timers_for = Some(*until);
+        } else if let (WindowState::Open { until }, WINDOW_CLOSING) = (&state, name) {
+            let change = TimerChange {
+                owner: TimerOwner::Conversation(conversation.id),
+                name: WINDOW_CLOSING.to_owned(),
+                due_at: Some(until.saturating_sub(self.shared.settings.closing_lead).unwrap_or(*until)),
+            };
+            self.shared.store.set_timer(&change).await?;
+            self.shared.tickets.timers().changed(change);
+        }
         let announce = matches!(
             (name, &state),
             (WINDOW_CLOSING, WindowState::Closing { .. }) | (WINDOW_CLOSED, WindowState::Closed)

@@ -92,6 +92,8 @@ pub struct WebhookBatch {
     pub statuses: Vec<StatusUpdate>,
     pub errors: Vec<ChannelError>,
     pub preferences: Vec<PreferenceChange>,
+    /// `message_template_status_update`: (name, language, new status).
+    pub template_statuses: Vec<(String, String, String)>,
     /// Changes of fields this hub does not act on (kept for the log).
     pub ignored: Vec<String>,
 }

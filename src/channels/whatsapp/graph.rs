@@ -1,7 +1,9 @@
 //! The Graph API over HTTPS (reqwest + rustls): sends, read receipts, template sync. The base
 //! URL is configuration, so the sandbox simulator or a test fake can stand in for Meta.
 
-use std::time::Duration;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use serde_json::{Value, json};
@@ -10,6 +12,10 @@ use switchboard_actors::whatsapp::conversation::{GraphApi, GraphError};
 
 pub struct GraphClient {
     http: reqwest::Client,
+    /// Earliest moment the next send may start, per business number.
+    next_slot: Mutex<HashMap<String, Instant>>,
+    /// Gap between sends of one number (1 / messages_per_second).
+    spacing: Duration,
     /// `{graph_base_url}/{api_version}`.
     base: String,
     token: String,
@@ -18,7 +24,13 @@ pub struct GraphClient {
 }
 
 impl GraphClient {
-    pub fn new(graph_base_url: &str, api_version: &str, token: &str, business_account_id: &str) -> GraphClient {
+    pub fn new(
+        graph_base_url: &str,
+        api_version: &str,
+        token: &str,
+        business_account_id: &str,
+        messages_per_second: u32,
+    ) -> GraphClient {
         crate::install_tls_provider();
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(15))
@@ -27,9 +39,25 @@ impl GraphClient {
             .unwrap_or_default();
         GraphClient {
             http,
+            next_slot: Mutex::new(HashMap::new()),
+            spacing: Duration::from_secs_f64(1.0 / f64::from(messages_per_second.max(1))),
             base: format!("{}/{}", graph_base_url.trim_end_matches('/'), api_version),
             token: token.to_owned(),
             business_account_id: business_account_id.to_owned(),
+        }
+    }
+
+    /// Waits for this number's next send slot, so the hub stays under its throughput.
+    async fn pace(&self, phone_number_id: &str) {
+        let wait = {
+            let mut slots = self.next_slot.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            let now = Instant::now();
+            let slot = slots.get(phone_number_id).copied().unwrap_or(now).max(now);
+            slots.insert(phone_number_id.to_owned(), slot + self.spacing);
+            slot - now
+        };
+        if !wait.is_zero() {
+            tokio::time::sleep(wait).await;
         }
     }
 
@@ -57,6 +85,7 @@ impl GraphClient {
 #[async_trait]
 impl GraphApi for GraphClient {
     async fn send(&self, phone_number_id: &str, body: &Value) -> Result<String, GraphError> {
+        self.pace(phone_number_id).await;
         let answer = self.call(self.http.post(format!("{}/{phone_number_id}/messages", self.base)).json(body)).await?;
         answer["messages"][0]["id"].as_str().map(str::to_owned).ok_or_else(|| GraphError {
             code: -1,

@@ -32,7 +32,7 @@ pub const SANDBOX_VERIFY_TOKEN: &str = "switchboard-sandbox-verify-token";
 /// Meta's largest webhook body.
 pub const MAX_WEBHOOK_BYTES: usize = 3 * 1024 * 1024;
 /// Stored payloads processed per pass.
-const INBOX_BATCH: i64 = 100;
+const INBOX_BATCH: i64 = 500;
 /// How often templates are re-read from the Graph API.
 const TEMPLATE_SYNC: Duration = Duration::from_secs(15 * 60);
 
@@ -153,24 +153,36 @@ impl WhatsAppChannel {
         }
     }
 
-    /// Processes stored webhooks in arrival order; a payload is marked done only after all it
-    /// carried was handled (re-processing is harmless: messages are idempotent by wamid).
+    /// Processes stored webhooks: a pass takes up to [`INBOX_BATCH`] payloads, runs different
+    /// customers side by side (each customer's messages in arrival order, so the group-commit
+    /// writer can batch them) and marks them all done in one write, only after everything in them
+    /// was handled. Re-processing after a crash is harmless: messages are idempotent by wamid.
     pub async fn process_inbox(&self) -> Result<usize, String> {
         let pending = self.store.inbox_pending(INBOX_BATCH).await.map_err(|error| error.to_string())?;
         let count = pending.len();
-        for (id, body) in pending {
-            let started = std::time::Instant::now();
-            let outcome = match payload::parse(body.as_bytes()) {
-                Ok(batch) => self.apply(batch).await.map(|()| None)?,
-                // Not something we can ever process: record why and move on.
-                Err(error) => Some(error.to_string()),
-            };
-            self.store
-                .inbox_done(id, outcome.as_deref(), jiff::Timestamp::now())
-                .await
-                .map_err(|error| error.to_string())?;
-            metrics::histogram!("switchboard_whatsapp_inbox_process_seconds").record(started.elapsed().as_secs_f64());
+        if count == 0 {
+            return Ok(0);
         }
+        let started = std::time::Instant::now();
+        let mut merged = WebhookBatch::default();
+        let mut done = Vec::with_capacity(count);
+        for (id, body) in pending {
+            match payload::parse(body.as_bytes()) {
+                Ok(batch) => {
+                    merged.messages.extend(batch.messages);
+                    merged.statuses.extend(batch.statuses);
+                    merged.errors.extend(batch.errors);
+                    merged.preferences.extend(batch.preferences);
+                    merged.template_statuses.extend(batch.template_statuses);
+                    done.push((id, None));
+                }
+                // Not something we can ever process: record why and move on.
+                Err(error) => done.push((id, Some(error.to_string()))),
+            }
+        }
+        self.apply(merged).await?;
+        self.store.inbox_done(&done, jiff::Timestamp::now()).await.map_err(|error| error.to_string())?;
+        metrics::histogram!("switchboard_whatsapp_inbox_pass_seconds").record(started.elapsed().as_secs_f64());
         Ok(count)
     }
 
@@ -211,6 +223,20 @@ impl WhatsAppChannel {
         }
         for preference in &batch.preferences {
             self.apply_preference(preference).await.map_err(|error| error.to_string())?;
+        }
+        if !batch.template_statuses.is_empty() {
+            let known = self.store.templates().await.map_err(|error| error.to_string())?;
+            for (name, language, status) in &batch.template_statuses {
+                if let Some(template) =
+                    known.iter().find(|template| template.name == *name && template.language == *language)
+                {
+                    let updated = switchboard_actors::whatsapp::Template { status: status.clone(), ..template.clone() };
+                    self.store
+                        .save_template(&updated, jiff::Timestamp::now())
+                        .await
+                        .map_err(|error| error.to_string())?;
+                }
+            }
         }
         Ok(())
     }

@@ -51,6 +51,16 @@ pub fn parse(body: &[u8]) -> Result<WebhookBatch, PayloadError> {
             match field.as_str() {
                 "messages" => parse_messages_value(&value, &mut batch),
                 "user_preferences" => parse_preferences(&value, &mut batch),
+                "message_template_status_update" => {
+                    if let (Some(name), Some(language), Some(event)) = (
+                        text(&value, "message_template_name"),
+                        text(&value, "message_template_language"),
+                        text(&value, "event"),
+                    ) {
+                        // Webhooks say `en-US`, sends use `en_US`.
+                        batch.template_statuses.push((name, language.replace('-', "_"), event));
+                    }
+                }
                 other => batch.ignored.push(other.to_owned()),
             }
         }
