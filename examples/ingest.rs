@@ -75,6 +75,7 @@ async fn main() -> anyhow::Result<()> {
             created_by: Some(customer.id),
             first_payload: None,
             first_provider_id: None,
+            first_attachments: Vec::new(),
         };
         let (tickets, config) = (core.tickets.clone(), config.clone());
         tokio::spawn(async move { tickets.create(draft, &config).await })

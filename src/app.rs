@@ -156,7 +156,8 @@ async fn start_whatsapp(
         app_secret: secret(&whatsapp.app_secret, crate::channels::whatsapp::SANDBOX_APP_SECRET),
         verify_token: secret(&whatsapp.verify_token, crate::channels::whatsapp::SANDBOX_VERIFY_TOKEN),
     };
-    Ok(WhatsAppChannel::new(store.clone(), conversations, secrets))
+    let media = crate::channels::whatsapp::media::MediaStore::new(&whatsapp.media_dir);
+    Ok(WhatsAppChannel::new(store.clone(), tickets.clone(), media, conversations, secrets))
 }
 
 /// Serves HTTP on `listener` until `shutdown` completes, then drains.

@@ -184,6 +184,8 @@ pub struct WhatsAppSettings {
     pub max_send_attempts: i64,
     /// Most sends per second per business number (Meta's default throughput is 80).
     pub messages_per_second: u32,
+    /// Where inbound media files are kept (content-addressed).
+    pub media_dir: String,
 }
 
 impl Default for WhatsAppSettings {
@@ -206,6 +208,7 @@ impl Default for WhatsAppSettings {
             start_keywords: vec!["START".to_owned()],
             max_send_attempts: 8,
             messages_per_second: 80,
+            media_dir: "data/media".to_owned(),
         }
     }
 }

@@ -218,6 +218,7 @@ pub async fn seed(store: &Arc<dyn Store>, tickets: &Tickets) -> anyhow::Result<(
             created_by: Some(seed.requester.id),
             first_payload: None,
             first_provider_id: None,
+            first_attachments: Vec::new(),
         };
         let created = tickets.create(draft, &config).await.context("creating a demo ticket")?;
         let id = created.ticket.id;

@@ -55,6 +55,7 @@ fn draft(account: AccountId, requester: UserId, subject: &str) -> TicketDraft {
         created_by: Some(requester),
         first_payload: None,
         first_provider_id: None,
+        first_attachments: Vec::new(),
     }
 }
 

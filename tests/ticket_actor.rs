@@ -69,6 +69,7 @@ fn draft(account_id: AccountId, requester_id: UserId, subject: &str, body: Optio
         created_by: Some(requester_id),
         first_payload: None,
         first_provider_id: None,
+        first_attachments: Vec::new(),
     }
 }
 

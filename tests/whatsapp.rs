@@ -452,7 +452,9 @@ async fn throughput_errors_are_retried_and_stop_keywords_opt_out() {
         json!([text("5511", "wamid.F4", 0, "still here")]),
     )))
     .await;
-    c.ticket_of("Fabio", 4).await;
+    // Four customer messages and the agent's reply.
+    let fabio = c.ticket_of("Fabio", 5).await;
+    assert_eq!(fabio["messages"][4]["body"], "still here", "processing went on after the odd payloads");
     assert_eq!(c.tickets().await.len(), 1, "the unknown number's message made no ticket");
 
     // Meta pauses a template: it stops being offered.
@@ -523,4 +525,53 @@ async fn kill_9_right_after_the_200_loses_nothing() {
         assert!(Instant::now() < deadline, "after the restart: {bodies:?}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inbound_media_is_fetched_stored_by_hash_and_served_to_staff_only() {
+    let c = channel().await;
+    let now = jiff::Timestamp::now().as_second().to_string();
+    let image = |id: &str, media: &str| {
+        json!({"from": "3300", "id": id, "timestamp": now, "type": "image",
+               "image": {"caption": format!("photo {media}"), "mime_type": "image/jpeg", "sha256": "x", "id": media}})
+    };
+    c.webhook(&envelope(messages_value(
+        json!([contact("3300", "Jo")]),
+        json!([image("wamid.J1", "PHOTO1"), image("wamid.J2", "MISSING"), image("wamid.J3", "FLAKY")]),
+    )))
+    .await;
+    let attachment_of = |ticket: &Value, caption: &str| {
+        ticket["messages"]
+            .as_array()
+            .and_then(|messages| messages.iter().find(|m| m["body"] == caption))
+            .map(|m| m["attachments"][0].clone())
+    };
+    let ticket = c
+        .eventually("all three settled", async |c| {
+            let ticket = c.ticket_of("Jo", 3).await;
+            let settled = ["photo PHOTO1", "photo MISSING", "photo FLAKY"]
+                .iter()
+                .all(|caption| attachment_of(&ticket, caption).is_some_and(|a| a["status"] != "pending"));
+            settled.then_some(ticket)
+        })
+        .await;
+    let stored = attachment_of(&ticket, "photo PHOTO1").expect("attachment");
+    assert_eq!((stored["status"].as_str(), stored["size"].as_i64()), (Some("stored"), Some(17)));
+    let url = stored["url"].as_str().expect("url").to_owned();
+    assert!(url.starts_with("/api/v1/media/"), "{url}");
+    let missing = attachment_of(&ticket, "photo MISSING").expect("attachment");
+    assert_eq!(missing["status"], "failed", "a failed download is visible on the message: {missing}");
+    assert!(missing["error"].as_str().is_some_and(|error| !error.is_empty()));
+    assert_eq!(attachment_of(&ticket, "photo FLAKY").expect("attachment")["status"], "stored", "retried after a 503");
+
+    let file = c.server.http.get(c.server.url(&url)).bearer_auth(&c.agent).send().await.expect("get");
+    assert_eq!(file.status().as_u16(), 200);
+    assert_eq!(file.headers()["content-type"], "image/jpeg");
+    assert_eq!(file.bytes().await.expect("bytes").as_ref(), b"jpeg-bytes-PHOTO1");
+    let customer = c.server.login("cust@test.example").await;
+    let (status, _) = c.server.call("GET", &url, Some(&customer), None).await;
+    assert_eq!(status, 403, "customers cannot read the media store");
+    let (status, _) = c.server.call("GET", "/api/v1/media/not-a-hash", Some(&c.agent), None).await;
+    assert_eq!(status, 404);
+    c.server.stop().await;
 }

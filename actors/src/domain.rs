@@ -350,8 +350,26 @@ pub struct Ticket {
 pub struct Attachment {
     pub file_name: String,
     pub content_type: String,
+    /// Bytes, once stored.
     pub size: i64,
+    /// Where an authorised user downloads it (empty until stored).
     pub url: String,
+    /// `stored`, `pending` (being fetched from the channel), or `failed`.
+    #[serde(default = "stored")]
+    pub status: String,
+    /// The channel's id for fetching it (a WhatsApp media id).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media_id: Option<String>,
+    /// Fetch attempts so far.
+    #[serde(default)]
+    pub attempts: i64,
+    /// Why fetching failed, when it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+fn stored() -> String {
+    "stored".to_owned()
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -479,6 +497,11 @@ pub enum EventKind {
         provider_id: Option<String>,
         error: Option<DeliveryError>,
     },
+    /// A message's attachments changed (a file fetched from the channel, or its fetch failed).
+    AttachmentsChanged {
+        message_id: String,
+        attachments: Vec<Attachment>,
+    },
     /// The channel's reply window (WhatsApp: 24 hours after the customer's last message).
     WindowChanged {
         window: WindowState,
@@ -513,6 +536,7 @@ impl EventKind {
             EventKind::Snoozed { .. } => "snoozed",
             EventKind::SnoozeEnded => "snooze_ended",
             EventKind::DeliveryChanged { .. } => "delivery_changed",
+            EventKind::AttachmentsChanged { .. } => "attachments_changed",
             EventKind::WindowChanged { .. } => "window_changed",
         }
     }

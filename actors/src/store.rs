@@ -356,6 +356,8 @@ pub trait Store: Send + Sync + 'static {
     async fn save_pending_status(&self, wamid: &str, status: &str, body: &str) -> StoreResult<()>;
     /// Takes (returns and deletes) the statuses that waited for `wamid`.
     async fn take_pending_statuses(&self, wamid: &str) -> StoreResult<Vec<String>>;
+    /// WhatsApp messages with attachments still to fetch.
+    async fn pending_media(&self, limit: i64) -> StoreResult<Vec<Message>>;
     /// Outbound WhatsApp messages not yet handed to the Graph API (or due for a retry).
     async fn unsent_whatsapp(&self, due_before: Timestamp, limit: i64) -> StoreResult<Vec<Message>>;
     async fn send_state(&self, message_id: &str) -> StoreResult<Option<SendState>>;

@@ -291,6 +291,7 @@ async fn create_ticket(
         created_by: Some(caller.user.id),
         first_payload: None,
         first_provider_id: None,
+        first_attachments: Vec::new(),
     };
     let outcome = state.tickets.create(draft, &config).await?;
     metrics::counter!("switchboard_tickets_created_total").increment(1);

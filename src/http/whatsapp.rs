@@ -13,7 +13,7 @@ use super::tickets::Page;
 use super::{ApiError, AppState, Caller};
 
 pub fn routes(config: &mut ServiceConfig) {
-    config.service(list_templates).service(sync_templates).service(list_conversations);
+    config.service(list_templates).service(sync_templates).service(list_conversations).service(media_file);
 }
 
 /// Templates known to the hub; only `APPROVED` ones can be sent.
@@ -82,4 +82,22 @@ async fn list_conversations(
         items.push(ConversationView { conversation, customer_name, window, last_message });
     }
     Ok(web::Json(Page { items, next: None }))
+}
+
+/// A file customers sent, by the SHA-256 in its attachment's `url` (staff only).
+#[utoipa::path(tag = "whatsapp", params(("hash" = String, Path)), responses((status = 200, description = "the file"), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+#[get("/media/{hash}")]
+async fn media_file(
+    state: web::Data<AppState>,
+    caller: Caller,
+    hash: web::Path<String>,
+) -> Result<actix_web::HttpResponse, ApiError> {
+    caller.require_staff()?;
+    let channel = state.whatsapp.as_ref().ok_or(ApiError::NotFound("media"))?;
+    let (bytes, mime) = channel.media.get(&hash).await.ok_or(ApiError::NotFound("media"))?;
+    Ok(actix_web::HttpResponse::Ok()
+        .content_type(mime)
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "private, max-age=86400"))
+        .insert_header((actix_web::http::header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .body(bytes))
 }

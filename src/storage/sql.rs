@@ -1162,6 +1162,19 @@ macro_rules! shared_sql {
                 Ok(bodies)
             }
 
+            async fn pending_media(&self, limit: i64) -> StoreResult<Vec<Message>> {
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "{MESSAGE_SELECT} WHERE channel = 'whatsapp' AND attachments LIKE '%\"status\":\"pending\"%' ORDER BY created_at LIMIT $1"
+                )))
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_error)?
+                .iter()
+                .map(message_from_row)
+                .collect()
+            }
+
             async fn unsent_whatsapp(&self, due_before: Timestamp, limit: i64) -> StoreResult<Vec<Message>> {
                 sqlx::query(sqlx::AssertSqlSafe(format!(
                     "{MESSAGE_SELECT} m WHERE m.channel = 'whatsapp' AND m.kind = 'reply' AND m.delivery_status = 'queued' \
@@ -1449,8 +1462,19 @@ macro_rules! shared_sql {
                         Self::apply_timer(&mut tx, change).await?;
                     }
                     for event in &commit.events {
-                        if let EventKind::DeliveryChanged { message_id, status, provider_id, error } = &event.kind {
-                            Self::record_delivery(&mut tx, message_id, *status, provider_id.as_deref(), error.as_ref()).await?;
+                        match &event.kind {
+                            EventKind::DeliveryChanged { message_id, status, provider_id, error } => {
+                                Self::record_delivery(&mut tx, message_id, *status, provider_id.as_deref(), error.as_ref()).await?;
+                            }
+                            EventKind::AttachmentsChanged { message_id, attachments } => {
+                                sqlx::query("UPDATE messages SET attachments = $1 WHERE id = $2")
+                                    .bind(json_text(attachments)?)
+                                    .bind(message_id.clone())
+                                    .execute(&mut *tx)
+                                    .await
+                                    .map_err(db_error)?;
+                            }
+                            _ => {}
                         }
                     }
                     outcomes.push(outcome);

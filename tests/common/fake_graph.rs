@@ -13,6 +13,40 @@ struct Shared {
     requests: Mutex<Vec<(String, Value)>>,
     errors: Mutex<VecDeque<i64>>,
     sent: Mutex<u64>,
+    /// Media ids asked for so far (`FLAKY` fails on its first request).
+    media_requests: Mutex<Vec<String>>,
+    base: Mutex<String>,
+}
+
+/// `GET /{version}/{media_id}`: a download URL on this server, as Meta hands out lookaside URLs.
+async fn media_info(shared: web::Data<Arc<Shared>>, path: web::Path<(String, String)>) -> HttpResponse {
+    let (_, media_id) = path.into_inner();
+    let first_time = {
+        let mut asked = lock(&shared.media_requests);
+        let first = !asked.contains(&media_id);
+        asked.push(media_id.clone());
+        first
+    };
+    match media_id.as_str() {
+        "MISSING" => {
+            HttpResponse::NotFound().json(json!({"error": {"message": "(#100) media not found", "code": 100}}))
+        }
+        "FLAKY" if first_time => {
+            HttpResponse::ServiceUnavailable().json(json!({"error": {"message": "(#2) try later", "code": 2}}))
+        }
+        _ => HttpResponse::Ok().json(json!({
+            "messaging_product": "whatsapp", "url": format!("{}/download/{media_id}", lock(&shared.base)),
+            "mime_type": "image/jpeg", "sha256": "x", "file_size": "16", "id": media_id
+        })),
+    }
+}
+
+/// The media bytes; like Meta, only with the bearer token.
+async fn media_bytes(request: actix_web::HttpRequest, path: web::Path<String>) -> HttpResponse {
+    if request.headers().get("authorization").and_then(|value| value.to_str().ok()) != Some("Bearer token") {
+        return HttpResponse::Unauthorized().finish();
+    }
+    HttpResponse::Ok().content_type("image/jpeg").body(format!("jpeg-bytes-{}", path.into_inner()))
 }
 
 pub struct FakeGraph {
@@ -68,6 +102,7 @@ impl FakeGraph {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         let shared = Arc::new(Shared::default());
+        *lock(&shared.base) = base.clone();
         let data = shared.clone();
         let thread = std::thread::spawn(move || {
             let runtime =
@@ -78,6 +113,8 @@ impl FakeGraph {
                         .app_data(web::Data::new(data.clone()))
                         .route("/{version}/{number}/messages", web::post().to(messages))
                         .route("/{version}/{waba}/message_templates", web::get().to(templates))
+                        .route("/download/{media_id}", web::get().to(media_bytes))
+                        .route("/{version}/{media_id}", web::get().to(media_info))
                 })
                 .workers(1)
                 .listen(listener)

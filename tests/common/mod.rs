@@ -36,6 +36,8 @@ pub fn postgres_admin_url() -> String {
 pub struct TestDb {
     pub url: String,
     _dir: Option<tempfile::TempDir>,
+    /// Media files of this test's server.
+    media: tempfile::TempDir,
     postgres_name: Option<String>,
 }
 
@@ -56,7 +58,7 @@ impl TestDb {
     pub fn sqlite() -> TestDb {
         let dir = tempfile::tempdir().expect("temp dir");
         let url = format!("sqlite://{}", dir.path().join("data/switchboard.db").display());
-        TestDb { url, _dir: Some(dir), postgres_name: None }
+        TestDb { url, _dir: Some(dir), media: tempfile::tempdir().expect("media dir"), postgres_name: None }
     }
 
     pub async fn postgres() -> TestDb {
@@ -71,7 +73,12 @@ impl TestDb {
             .await
             .expect("create test database");
         let base = admin.rsplit_once('/').map(|(base, _)| base.to_owned()).unwrap_or(admin);
-        TestDb { url: format!("{base}/{name}"), _dir: None, postgres_name: Some(name) }
+        TestDb {
+            url: format!("{base}/{name}"),
+            _dir: None,
+            media: tempfile::tempdir().expect("media dir"),
+            postgres_name: Some(name),
+        }
     }
 
     pub fn store_settings(&self) -> StoreSettings {
@@ -84,6 +91,7 @@ impl TestDb {
         settings.server.listen = "127.0.0.1:0".to_owned();
         settings.server.workers = 2;
         settings.server.shutdown_timeout_secs = 5;
+        settings.whatsapp.media_dir = self.media.path().display().to_string();
         settings
     }
 
@@ -265,6 +273,7 @@ impl ChildServer {
             .env("SWITCHBOARD__DATABASE__URL", &db.url)
             .env("SWITCHBOARD__SERVER__LISTEN", format!("127.0.0.1:{port}"))
             .env("SWITCHBOARD__SERVER__WORKERS", "2")
+            .env("SWITCHBOARD__WHATSAPP__MEDIA_DIR", db.media.path())
             .env("RUST_LOG", "warn")
             .envs(env.iter().map(|(key, value)| (*key, value.as_str())))
             .stdout(Stdio::null())

@@ -27,6 +27,11 @@ pub enum TicketCommand {
     },
     /// The channel's reply window changed.
     RecordWindow(WindowState),
+    /// A message's attachments were fetched (or failed to be).
+    RecordAttachments {
+        message_id: String,
+        attachments: Vec<Attachment>,
+    },
 }
 
 impl TicketCommand {
@@ -39,7 +44,8 @@ impl TicketCommand {
             TicketCommand::Assign(_)
             | TicketCommand::FireTimer { .. }
             | TicketCommand::RecordDelivery { .. }
-            | TicketCommand::RecordWindow(_) => false,
+            | TicketCommand::RecordWindow(_)
+            | TicketCommand::RecordAttachments { .. } => false,
         }
     }
 }

@@ -49,6 +49,8 @@ pub struct TicketDraft {
     /// The provider's id of the first message (a wamid), committed with the ticket so a
     /// re-delivered webhook finds it.
     pub first_provider_id: Option<String>,
+    /// Files of the first message.
+    pub first_attachments: Vec<Attachment>,
 }
 
 /// Builds a new ticket's first state, events (seq 1…) and messages; `id` and `number` are 0
@@ -113,12 +115,15 @@ pub fn open_ticket(
         channel: draft.channel,
         requester_id: draft.requester_id,
     }];
-    if let Some(body) = draft.body.filter(|body| !body.trim().is_empty() || draft.first_payload.is_some()) {
+    if let Some(body) = draft
+        .body
+        .filter(|body| !body.trim().is_empty() || draft.first_payload.is_some() || !draft.first_attachments.is_empty())
+    {
         let first = NewMessage {
             kind: draft.body_kind,
             body,
             channel: None,
-            attachments: Vec::new(),
+            attachments: draft.first_attachments,
             then_status: None,
             payload: draft.first_payload,
             provider_id: draft.first_provider_id,
@@ -212,6 +217,12 @@ impl Ticket {
             }
             TicketCommand::RecordWindow(window) => {
                 decision.events.push(EventKind::WindowChanged { window: window.clone() })
+            }
+            TicketCommand::RecordAttachments { message_id, attachments } => {
+                decision.events.push(EventKind::AttachmentsChanged {
+                    message_id: message_id.clone(),
+                    attachments: attachments.clone(),
+                })
             }
         }
         Ok(decision)
@@ -410,7 +421,9 @@ impl Ticket {
             }
             EventKind::Snoozed { until } => self.snoozed_until = Some(*until),
             EventKind::SnoozeEnded => self.snoozed_until = None,
-            EventKind::DeliveryChanged { .. } | EventKind::WindowChanged { .. } => {}
+            EventKind::DeliveryChanged { .. }
+            | EventKind::WindowChanged { .. }
+            | EventKind::AttachmentsChanged { .. } => {}
         }
     }
 }

@@ -67,6 +67,7 @@ fn draft() -> TicketDraft {
         created_by: Some(3),
         first_payload: None,
         first_provider_id: None,
+        first_attachments: Vec::new(),
     }
 }
 

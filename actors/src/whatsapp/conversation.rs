@@ -46,6 +46,9 @@ pub trait GraphApi: Send + Sync + 'static {
     async fn mark_read(&self, phone_number_id: &str, wamid: &str) -> Result<(), GraphError>;
     /// The business account's templates.
     async fn templates(&self) -> Result<Vec<super::Template>, GraphError>;
+    /// Downloads inbound media: `GET /{media_id}` for a short-lived URL, then the bytes (both
+    /// with the bearer token). Refuses files over `max_bytes`. Returns the bytes and MIME type.
+    async fn media(&self, media_id: &str, max_bytes: u64) -> Result<(Vec<u8>, String), GraphError>;
 }
 
 #[derive(Clone, Debug)]
@@ -516,7 +519,7 @@ impl ConversationState {
                     kind: MessageKind::Customer,
                     body: message.body.clone(),
                     channel: Some(Channel::Whatsapp),
-                    attachments: Vec::new(),
+                    attachments: pending_attachment(&message),
                     then_status: None,
                     payload: Some(message.payload.clone()),
                     provider_id: Some(message.wamid.clone()),
@@ -548,6 +551,7 @@ impl ConversationState {
                     created_by: Some(self.customer.id),
                     first_payload: Some(message.payload.clone()),
                     first_provider_id: Some(message.wamid.clone()),
+                    first_attachments: pending_attachment(&message),
                 };
                 let created = self.shared.tickets.create(draft, &context.config).await?;
                 (created.ticket.id, true)
@@ -742,6 +746,27 @@ impl ConversationState {
             tracing::warn!(%error, wamid, "could not apply a buffered status");
         }
     }
+}
+
+/// The attachment an inbound media message starts with: known, not yet fetched.
+fn pending_attachment(message: &InboundMessage) -> Vec<Attachment> {
+    message
+        .media
+        .iter()
+        .map(|media| Attachment {
+            file_name: media
+                .filename
+                .clone()
+                .unwrap_or_else(|| format!("{}-{}", media.kind, message.wamid.trim_start_matches("wamid."))),
+            content_type: media.mime_type.clone().unwrap_or_else(|| "application/octet-stream".to_owned()),
+            size: 0,
+            url: String::new(),
+            status: "pending".to_owned(),
+            media_id: Some(media.media_id.clone()),
+            attempts: 0,
+            error: None,
+        })
+        .collect()
 }
 
 /// Gives the channel's senders a short wait when a queue is empty, rather than spinning.

@@ -99,6 +99,44 @@ impl GraphApi for GraphClient {
         self.call(self.http.post(format!("{}/{phone_number_id}/messages", self.base)).json(&body)).await.map(|_| ())
     }
 
+    async fn media(&self, media_id: &str, max_bytes: u64) -> Result<(Vec<u8>, String), GraphError> {
+        let error = |code: i64, title: &str, details: String| GraphError { code, title: title.to_owned(), details };
+        let info = self.call(self.http.get(format!("{}/{media_id}", self.base))).await?;
+        let url = info["url"].as_str().ok_or_else(|| error(0, "no media URL", info.to_string()))?;
+        let declared = info["file_size"].as_u64().or_else(|| info["file_size"].as_str()?.parse().ok()).unwrap_or(0);
+        if declared > max_bytes {
+            return Err(error(
+                131052,
+                "media too large",
+                format!("{declared} bytes; at most {max_bytes} are accepted for this type"),
+            ));
+        }
+        // The URL lives 5 minutes and needs the bearer token too.
+        let response = self
+            .http
+            .get(url)
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .map_err(|failure| error(-1, "network error", failure.to_string()))?;
+        if !response.status().is_success() {
+            let code = if response.status().is_server_error() { -1 } else { 131052 };
+            return Err(error(code, "media download failed", format!("HTTP {}", response.status())));
+        }
+        let mime = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned)
+            .or_else(|| info["mime_type"].as_str().map(str::to_owned))
+            .unwrap_or_else(|| "application/octet-stream".to_owned());
+        let bytes = response.bytes().await.map_err(|failure| error(-1, "network error", failure.to_string()))?;
+        if bytes.len() as u64 > max_bytes {
+            return Err(error(131052, "media too large", format!("{} bytes; at most {max_bytes}", bytes.len())));
+        }
+        Ok((bytes.to_vec(), mime))
+    }
+
     async fn templates(&self) -> Result<Vec<Template>, GraphError> {
         if self.business_account_id.is_empty() {
             return Ok(Vec::new());

@@ -4,6 +4,7 @@
 //! simulator and a customer phone page) lives in `sandbox`.
 
 pub mod graph;
+pub mod media;
 pub mod payload;
 pub mod sandbox;
 
@@ -33,6 +34,8 @@ pub const SANDBOX_VERIFY_TOKEN: &str = "switchboard-sandbox-verify-token";
 pub const MAX_WEBHOOK_BYTES: usize = 3 * 1024 * 1024;
 /// Stored payloads processed per pass.
 const INBOX_BATCH: i64 = 500;
+/// How often pending media downloads are retried.
+const MEDIA_SWEEP: Duration = Duration::from_secs(5);
 /// How often templates are re-read from the Graph API.
 const TEMPLATE_SYNC: Duration = Duration::from_secs(15 * 60);
 
@@ -45,6 +48,8 @@ pub struct WebhookSecrets {
 
 pub struct WhatsAppChannel {
     store: Arc<dyn Store>,
+    tickets: switchboard_actors::ticket::Tickets,
+    pub media: media::MediaStore,
     pub conversations: Conversations,
     pub secrets: WebhookSecrets,
     wake: Notify,
@@ -53,8 +58,69 @@ pub struct WhatsAppChannel {
 }
 
 impl WhatsAppChannel {
-    pub fn new(store: Arc<dyn Store>, conversations: Conversations, secrets: WebhookSecrets) -> Arc<WhatsAppChannel> {
-        Arc::new(WhatsAppChannel { store, conversations, secrets, wake: Notify::new(), read_up_to: DashMap::new() })
+    pub fn new(
+        store: Arc<dyn Store>,
+        tickets: switchboard_actors::ticket::Tickets,
+        media: media::MediaStore,
+        conversations: Conversations,
+        secrets: WebhookSecrets,
+    ) -> Arc<WhatsAppChannel> {
+        Arc::new(WhatsAppChannel {
+            store,
+            tickets,
+            media,
+            conversations,
+            secrets,
+            wake: Notify::new(),
+            read_up_to: DashMap::new(),
+        })
+    }
+
+    /// Fetches a message's pending attachments through the Graph API; a failure is recorded on
+    /// the attachment and retried by the sweep until [`media::MAX_ATTEMPTS`].
+    pub async fn fetch_media(&self, message: &Message) -> Result<(), String> {
+        if !message.attachments.iter().any(|attachment| attachment.status == "pending") {
+            return Ok(());
+        }
+        let mut attachments = message.attachments.clone();
+        for attachment in attachments.iter_mut().filter(|attachment| attachment.status == "pending") {
+            let Some(media_id) = attachment.media_id.clone() else { continue };
+            attachment.attempts += 1;
+            let limit = media::max_bytes(&attachment.content_type);
+            match self.conversations.graph().media(&media_id, limit).await {
+                Ok((bytes, mime)) => {
+                    let hash = self.media.put(&bytes, &mime).await.map_err(|error| error.to_string())?;
+                    *attachment = media::stored(attachment.clone(), &hash, bytes.len(), mime);
+                    metrics::counter!("switchboard_whatsapp_media_stored_total").increment(1);
+                }
+                Err(error) => {
+                    let give_up = !error.retryable() || attachment.attempts >= media::MAX_ATTEMPTS;
+                    attachment.error = Some(format!("{} ({})", error.title, error.details));
+                    if give_up {
+                        attachment.status = "failed".to_owned();
+                        metrics::counter!("switchboard_whatsapp_media_failed_total").increment(1);
+                    }
+                    tracing::warn!(%media_id, code = error.code, give_up, "media download failed");
+                }
+            }
+        }
+        let command = switchboard_actors::ticket::TicketCommand::RecordAttachments {
+            message_id: message.id.clone(),
+            attachments,
+        };
+        let config = Arc::new(self.store.account_config(message.account_id).await.map_err(|error| error.to_string())?);
+        let context = switchboard_actors::ticket::CommandContext::system(config);
+        self.tickets.execute(message.ticket_id, command, context).await.map(|_| ()).map_err(|error| error.to_string())
+    }
+
+    /// Retries pending media (after a restart, or after a failed attempt).
+    async fn sweep_media(&self) {
+        let Ok(pending) = self.store.pending_media(50).await else { return };
+        for message in pending {
+            if let Err(error) = self.fetch_media(&message).await {
+                tracing::warn!(%error, "media fetch failed; will retry");
+            }
+        }
     }
 
     /// The inbox processor, the outbound sender and template sync.
@@ -96,6 +162,15 @@ impl WhatsAppChannel {
                 }
             })
         };
+        let media = {
+            let channel = self.clone();
+            tokio::spawn(async move {
+                loop {
+                    channel.sweep_media().await;
+                    tokio::time::sleep(MEDIA_SWEEP).await;
+                }
+            })
+        };
         let templates = {
             let channel = self.clone();
             tokio::spawn(async move {
@@ -107,7 +182,7 @@ impl WhatsAppChannel {
                 }
             })
         };
-        vec![inbox, outbound, templates]
+        vec![inbox, outbound, media, templates]
     }
 
     pub async fn sync_templates(&self) -> Result<usize, String> {
@@ -200,7 +275,16 @@ impl WhatsAppChannel {
         let work = by_customer.into_values().map(|messages| async move {
             for message in messages {
                 let wamid = message.wamid.clone();
+                let has_media = message.media.is_some();
                 match self.conversations.inbound(message).await {
+                    Ok(switchboard_actors::whatsapp::conversation::Inbound::Stored { .. }) if has_media => {
+                        // Fetched now; the sweep retries what fails.
+                        if let Ok(Some(stored)) = self.store.message_by_provider(&wamid).await
+                            && let Err(error) = self.fetch_media(&stored).await
+                        {
+                            tracing::warn!(%wamid, %error, "media fetch failed; will retry");
+                        }
+                    }
                     Ok(_) => {}
                     Err(switchboard_actors::ticket::TicketError::Invalid { field, message }) => {
                         tracing::warn!(%wamid, field, %message, "inbound message refused");
