@@ -129,12 +129,14 @@ async fn start_whatsapp(
 ) -> anyhow::Result<Arc<WhatsAppChannel>> {
     let whatsapp = &settings.whatsapp;
     let account = crate::cli::default_account(store.as_ref()).await.context("finding the account the numbers serve")?;
+    let media = crate::channels::whatsapp::media::MediaStore::new(&whatsapp.media_dir);
     let graph = GraphClient::new(
         &whatsapp.graph_base_url,
         &whatsapp.api_version,
         whatsapp.access_token.expose(),
         &whatsapp.business_account_id,
         whatsapp.messages_per_second,
+        media.clone(),
     );
     let channel_settings = ChannelSettings {
         account_id: account.id,
@@ -156,7 +158,6 @@ async fn start_whatsapp(
         app_secret: secret(&whatsapp.app_secret, crate::channels::whatsapp::SANDBOX_APP_SECRET),
         verify_token: secret(&whatsapp.verify_token, crate::channels::whatsapp::SANDBOX_VERIFY_TOKEN),
     };
-    let media = crate::channels::whatsapp::media::MediaStore::new(&whatsapp.media_dir);
     Ok(WhatsAppChannel::new(store.clone(), tickets.clone(), media, conversations, secrets))
 }
 

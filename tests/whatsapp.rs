@@ -575,3 +575,48 @@ async fn inbound_media_is_fetched_stored_by_hash_and_served_to_staff_only() {
     assert_eq!(status, 404);
     c.server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agents_send_files_uploaded_through_the_graph_api() {
+    let c = channel().await;
+    c.webhook(&envelope(messages_value(
+        json!([contact("4400", "Kim")]),
+        json!([text("4400", "wamid.K1", 0, "send me the invoice")]),
+    )))
+    .await;
+    let id = c.ticket_of("Kim", 1).await["id"].as_i64().expect("id");
+    let uploaded = c
+        .server
+        .http
+        .post(c.server.url("/api/v1/uploads?name=invoice.pdf"))
+        .bearer_auth(&c.agent)
+        .header("content-type", "application/pdf")
+        .body("%PDF-1.4 fake invoice")
+        .send()
+        .await
+        .expect("upload");
+    assert_eq!(uploaded.status().as_u16(), 201);
+    let file: Value = uploaded.json().await.expect("json");
+    assert_eq!((file["file_name"].as_str(), file["size"].as_i64()), (Some("invoice.pdf"), Some(21)));
+    let (status, sent) =
+        c.reply(id, json!({"body": "Here it is", "attachments": [{"url": file["url"], "name": "invoice.pdf"}]})).await;
+    assert_eq!(status, 201, "{sent}");
+    let body = c.eventually("the document send", async |c| c.graph.sends().first().cloned()).await;
+    assert_eq!(body["type"], "document");
+    assert_eq!(
+        (body["document"]["caption"].as_str(), body["document"]["filename"].as_str()),
+        (Some("Here it is"), Some("invoice.pdf"))
+    );
+    let upload = c.graph.uploads().first().cloned().expect("an upload");
+    assert!(upload["content_type"].as_str().unwrap_or("").starts_with("multipart/form-data"));
+    assert!(upload["body"].as_str().unwrap_or("").contains("%PDF-1.4 fake invoice"), "the file's bytes went to /media");
+    assert_eq!(
+        body["document"]["id"].as_str().map(|id| id.starts_with("MEDIA-UP-")),
+        Some(true),
+        "sent by the uploaded id"
+    );
+
+    let (status, refused) = c.reply(id, json!({"body": "x", "attachments": [{"url": "/api/v1/media/0000000000000000000000000000000000000000000000000000000000000000"}]})).await;
+    assert_eq!((status, refused["field"].as_str()), (422, Some("attachments")));
+    c.server.stop().await;
+}

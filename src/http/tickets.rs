@@ -554,6 +554,23 @@ pub struct PostMessage {
     /// WhatsApp: quote this message (its id in this API) in the reply.
     #[garde(skip)]
     pub reply_to: Option<String>,
+    /// Files uploaded with `POST /api/v1/uploads`; WhatsApp sends one per message, with the
+    /// body as its caption.
+    #[garde(length(max = 10), dive)]
+    #[serde(default)]
+    pub attachments: Vec<FileRef>,
+}
+
+/// An uploaded file, as `POST /api/v1/uploads` answered it.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+pub struct FileRef {
+    /// The `url` the upload answered.
+    #[garde(length(min = 1, max = 200))]
+    pub url: String,
+    /// The name the customer sees.
+    #[garde(inner(length(min = 1, max = 200)))]
+    #[serde(alias = "file_name")]
+    pub name: Option<String>,
 }
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
@@ -577,6 +594,31 @@ pub struct ReactionRequest {
     pub message_id: String,
     #[garde(length(min = 1, max = 32))]
     pub emoji: String,
+}
+
+/// The uploaded files a message names, checked to exist.
+async fn uploaded_files(state: &AppState, refs: &[FileRef]) -> Result<Vec<Attachment>, ApiError> {
+    let mut files = Vec::with_capacity(refs.len());
+    for FileRef { url, name } in refs {
+        let hash = url.rsplit('/').next().unwrap_or_default();
+        let stored = match &state.whatsapp {
+            Some(channel) => channel.media.get(hash).await,
+            None => None,
+        };
+        let (bytes, content_type) =
+            stored.ok_or_else(|| ApiError::invalid("attachments", format!("no uploaded file `{url}`")))?;
+        files.push(Attachment {
+            file_name: name.clone().unwrap_or_else(|| format!("file-{}", &hash[..hash.len().min(12)])),
+            content_type,
+            size: bytes.len() as i64,
+            url: format!("/api/v1/media/{hash}"),
+            status: "stored".to_owned(),
+            media_id: None,
+            attempts: 0,
+            error: None,
+        });
+    }
+    Ok(files)
 }
 
 /// What a staff reply on a WhatsApp ticket becomes: body and channel payload, after the window
@@ -699,11 +741,15 @@ async fn add_message(
         ));
     }
     let payload = if whatsapp { whatsapp_reply(&state, &ticket, &mut body).await? } else { None };
+    let attachments = uploaded_files(&state, &body.attachments).await?;
+    if whatsapp && attachments.len() > 1 {
+        return Err(ApiError::invalid("attachments", "WhatsApp sends one file per message"));
+    }
     let message = NewMessage {
         kind,
         body: body.body,
         channel: body.channel,
-        attachments: Vec::new(),
+        attachments,
         then_status: body.then_status,
         payload,
         provider_id: None,

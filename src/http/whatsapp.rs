@@ -3,7 +3,7 @@
 
 use actix_web::{get, post, web};
 use serde::Serialize;
-use switchboard_actors::domain::{Message, WindowState};
+use switchboard_actors::domain::{Attachment, Message, WindowState};
 use switchboard_actors::whatsapp::{Conversation, Template, window};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -13,7 +13,12 @@ use super::tickets::Page;
 use super::{ApiError, AppState, Caller};
 
 pub fn routes(config: &mut ServiceConfig) {
-    config.service(list_templates).service(sync_templates).service(list_conversations).service(media_file);
+    config
+        .service(list_templates)
+        .service(sync_templates)
+        .service(list_conversations)
+        .service(media_file)
+        .service(upload);
 }
 
 /// Templates known to the hub; only `APPROVED` ones can be sent.
@@ -100,4 +105,71 @@ async fn media_file(
         .insert_header((actix_web::http::header::CACHE_CONTROL, "private, max-age=86400"))
         .insert_header((actix_web::http::header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .body(bytes))
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct UploadParams {
+    /// The file's name as the customer will see it.
+    name: String,
+}
+
+/// Largest file an agent may upload (WhatsApp's image/audio/video limit; documents may be larger
+/// on WhatsApp but are kept to this here).
+const MAX_UPLOAD: usize = 16 * 1024 * 1024;
+
+/// Store a file to attach to a reply: the raw bytes as the body, its type as `Content-Type`.
+/// Answers the attachment; pass its `url` in a reply's `attachments`.
+#[utoipa::path(
+    tag = "whatsapp",
+    params(UploadParams),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    responses((status = 201, body = Attachment), (status = 403, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody))
+)]
+#[post("/uploads")]
+async fn upload(
+    state: web::Data<AppState>,
+    caller: Caller,
+    request: actix_web::HttpRequest,
+    params: web::Query<UploadParams>,
+    body: web::Payload,
+) -> Result<actix_web::HttpResponse, ApiError> {
+    use futures_util::StreamExt as _;
+    caller.require_staff()?;
+    let channel = state.whatsapp.as_ref().ok_or(ApiError::NotFound("uploads"))?;
+    let content_type = request
+        .headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .filter(|value| value.contains('/') && !value.starts_with("multipart/"))
+        .ok_or_else(|| ApiError::invalid("content-type", "send the file's own type, e.g. image/png"))?
+        .to_owned();
+    let name = params.name.trim();
+    if name.is_empty() || name.len() > 200 || name.contains(['/', '\\']) {
+        return Err(ApiError::invalid("name", "a file name of 1–200 characters without slashes"));
+    }
+    let mut body = body;
+    let mut bytes = web::BytesMut::new();
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.map_err(|error| ApiError::MalformedJson(format!("unreadable body: {error}")))?;
+        if bytes.len() + chunk.len() > MAX_UPLOAD {
+            return Err(ApiError::PayloadTooLarge(MAX_UPLOAD));
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    if bytes.is_empty() {
+        return Err(ApiError::invalid("body", "the file is empty"));
+    }
+    let hash = channel.media.put(&bytes, &content_type).await.map_err(|error| ApiError::Internal(error.to_string()))?;
+    let attachment = Attachment {
+        file_name: name.to_owned(),
+        content_type,
+        size: bytes.len() as i64,
+        url: format!("/api/v1/media/{hash}"),
+        status: "stored".to_owned(),
+        media_id: None,
+        attempts: 0,
+        error: None,
+    };
+    Ok(actix_web::HttpResponse::Created().json(attachment))
 }

@@ -88,6 +88,19 @@ async fn messages(
     }))
 }
 
+/// `POST /{version}/{number}/media` (multipart): records the upload, answers a media id.
+async fn upload(shared: web::Data<Arc<Shared>>, request: actix_web::HttpRequest, body: web::Bytes) -> HttpResponse {
+    let content_type =
+        request.headers().get("content-type").and_then(|value| value.to_str().ok()).unwrap_or_default().to_owned();
+    let record = json!({"upload": true, "content_type": content_type, "body": String::from_utf8_lossy(&body)});
+    let n = {
+        let mut requests = lock(&shared.requests);
+        requests.push(("/media".to_owned(), record));
+        requests.len()
+    };
+    HttpResponse::Ok().json(json!({"id": format!("MEDIA-UP-{n}")}))
+}
+
 async fn templates() -> HttpResponse {
     HttpResponse::Ok().json(json!({"data": [
         {"name": "ticket_update", "language": "en_US", "category": "UTILITY", "status": "APPROVED",
@@ -112,6 +125,7 @@ impl FakeGraph {
                     App::new()
                         .app_data(web::Data::new(data.clone()))
                         .route("/{version}/{number}/messages", web::post().to(messages))
+                        .route("/{version}/{number}/media", web::post().to(upload))
                         .route("/{version}/{waba}/message_templates", web::get().to(templates))
                         .route("/download/{media_id}", web::get().to(media_bytes))
                         .route("/{version}/{media_id}", web::get().to(media_info))
@@ -135,9 +149,13 @@ impl FakeGraph {
     pub fn sends(&self) -> Vec<Value> {
         lock(&self.shared.requests)
             .iter()
-            .filter(|(_, body)| body["status"] != "read")
+            .filter(|(path, body)| body["status"] != "read" && path != "/media")
             .map(|(_, body)| body.clone())
             .collect()
+    }
+
+    pub fn uploads(&self) -> Vec<Value> {
+        lock(&self.shared.requests).iter().filter(|(path, _)| path == "/media").map(|(_, body)| body.clone()).collect()
     }
 
     pub fn read_receipts(&self) -> Vec<Value> {

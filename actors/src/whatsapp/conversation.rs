@@ -46,6 +46,8 @@ pub trait GraphApi: Send + Sync + 'static {
     async fn mark_read(&self, phone_number_id: &str, wamid: &str) -> Result<(), GraphError>;
     /// The business account's templates.
     async fn templates(&self) -> Result<Vec<super::Template>, GraphError>;
+    /// Uploads a stored attachment (`POST /{phone_number_id}/media`); the media id to send by.
+    async fn upload(&self, phone_number_id: &str, attachment: &Attachment) -> Result<String, GraphError>;
     /// Downloads inbound media: `GET /{media_id}` for a short-lived URL, then the bytes (both
     /// with the bearer token). Refuses files over `max_bytes`. Returns the bytes and MIME type.
     async fn media(&self, media_id: &str, max_bytes: u64) -> Result<(Vec<u8>, String), GraphError>;
@@ -633,10 +635,26 @@ impl ConversationState {
 
     /// The Graph API body for an outbound message: its payload (template, interactive,
     /// reaction, quoted reply) or plain text.
-    fn graph_body(&self, message: &Message, to: &str) -> Value {
+    fn graph_body(&self, message: &Message, to: &str, media_id: Option<&str>) -> Value {
         let payload = message.payload.clone().unwrap_or(Value::Null);
         let mut body = json!({"messaging_product": "whatsapp", "recipient_type": "individual", "to": to});
-        if let Some(template) = payload.get("template") {
+        if let (Some(media_id), Some(file)) = (media_id, message.attachments.first()) {
+            let kind = match file.content_type.split('/').next().unwrap_or_default() {
+                "image" if file.content_type == "image/webp" => "sticker",
+                kind @ ("image" | "audio" | "video") => kind,
+                _ => "document",
+            };
+            let mut media = json!({"id": media_id});
+            // Audio and stickers take no caption.
+            if !message.body.trim().is_empty() && !matches!(kind, "audio" | "sticker") {
+                media["caption"] = json!(message.body);
+            }
+            if kind == "document" {
+                media["filename"] = json!(file.file_name);
+            }
+            body["type"] = json!(kind);
+            body[kind] = media;
+        } else if let Some(template) = payload.get("template") {
             body["type"] = json!("template");
             let parameters: Vec<Value> = template
                 .get("parameters")
@@ -687,9 +705,19 @@ impl ConversationState {
             .and_then(|conversation| conversation.wa_id.clone())
             .or_else(|| self.customer.phone.as_ref().map(|phone| phone.trim_start_matches('+').to_owned()))
             .ok_or_else(|| TicketError::invalid("channel", "the customer's WhatsApp number is unknown"))?;
-        let body = self.graph_body(&message, &format!("+{to}"));
         attempt.attempts += 1;
-        match self.shared.graph.send(&self.phone_number_id, &body).await {
+        let uploaded = match message.attachments.first() {
+            Some(file) => self.shared.graph.upload(&self.phone_number_id, file).await.map(Some),
+            None => Ok(None),
+        };
+        let sent = match uploaded {
+            Ok(media_id) => {
+                let body = self.graph_body(&message, &format!("+{to}"), media_id.as_deref());
+                self.shared.graph.send(&self.phone_number_id, &body).await
+            }
+            Err(error) => Err(error),
+        };
+        match sent {
             Ok(wamid) => {
                 store.set_message_provider(&message.id, &wamid).await?;
                 attempt.wamid = Some(wamid.clone());

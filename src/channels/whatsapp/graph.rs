@@ -7,11 +7,14 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use serde_json::{Value, json};
+use switchboard_actors::domain::Attachment;
 use switchboard_actors::whatsapp::Template;
 use switchboard_actors::whatsapp::conversation::{GraphApi, GraphError};
 
 pub struct GraphClient {
     http: reqwest::Client,
+    /// Where agents' uploaded files are read from before they go to the Graph API.
+    files: super::media::MediaStore,
     /// Earliest moment the next send may start, per business number.
     next_slot: Mutex<HashMap<String, Instant>>,
     /// Gap between sends of one number (1 / messages_per_second).
@@ -30,6 +33,7 @@ impl GraphClient {
         token: &str,
         business_account_id: &str,
         messages_per_second: u32,
+        files: super::media::MediaStore,
     ) -> GraphClient {
         crate::install_tls_provider();
         let http = reqwest::Client::builder()
@@ -39,6 +43,7 @@ impl GraphClient {
             .unwrap_or_default();
         GraphClient {
             http,
+            files,
             next_slot: Mutex::new(HashMap::new()),
             spacing: Duration::from_secs_f64(1.0 / f64::from(messages_per_second.max(1))),
             base: format!("{}/{}", graph_base_url.trim_end_matches('/'), api_version),
@@ -97,6 +102,30 @@ impl GraphApi for GraphClient {
     async fn mark_read(&self, phone_number_id: &str, wamid: &str) -> Result<(), GraphError> {
         let body = json!({"messaging_product": "whatsapp", "status": "read", "message_id": wamid});
         self.call(self.http.post(format!("{}/{phone_number_id}/messages", self.base)).json(&body)).await.map(|_| ())
+    }
+
+    async fn upload(&self, phone_number_id: &str, attachment: &Attachment) -> Result<String, GraphError> {
+        let hash = attachment.url.rsplit('/').next().unwrap_or_default();
+        let (bytes, mime) = self.files.get(hash).await.ok_or_else(|| GraphError {
+            code: 131053,
+            title: "file not found".to_owned(),
+            details: format!("no stored file {hash}"),
+        })?;
+        let part =
+            reqwest::multipart::Part::bytes(bytes).file_name(attachment.file_name.clone()).mime_str(&mime).map_err(
+                |error| GraphError { code: 131053, title: "bad MIME type".to_owned(), details: error.to_string() },
+            )?;
+        let form = reqwest::multipart::Form::new()
+            .text("messaging_product", "whatsapp")
+            .text("type", mime.clone())
+            .part("file", part);
+        let answer =
+            self.call(self.http.post(format!("{}/{phone_number_id}/media", self.base)).multipart(form)).await?;
+        answer["id"].as_str().map(str::to_owned).ok_or_else(|| GraphError {
+            code: -1,
+            title: "no media id in the answer".to_owned(),
+            details: answer.to_string(),
+        })
     }
 
     async fn media(&self, media_id: &str, max_bytes: u64) -> Result<(Vec<u8>, String), GraphError> {

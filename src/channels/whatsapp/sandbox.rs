@@ -101,6 +101,7 @@ impl Sandbox {
 pub fn routes(config: &mut web::ServiceConfig) {
     config
         .route("/sandbox/graph/{version}/{number}/messages", web::post().to(graph_send))
+        .route("/sandbox/graph/{version}/{number}/media", web::post().to(graph_upload))
         .route("/sandbox/graph/{version}/{waba}/message_templates", web::get().to(graph_templates))
         .route("/sandbox/phone", web::get().to(phone_page))
         .route("/sandbox/phone.js", web::get().to(phone_script))
@@ -136,6 +137,13 @@ fn render(body: &Value) -> String {
             format!("{} [{}]", body["interactive"]["body"]["text"].as_str().unwrap_or_default(), buttons.join(" | "))
         }
         "reaction" => format!("reacted {}", body["reaction"]["emoji"].as_str().unwrap_or_default()),
+        kind @ ("image" | "audio" | "video" | "document" | "sticker") => {
+            let label = body[kind]["filename"].as_str().unwrap_or(kind);
+            match body[kind]["caption"].as_str() {
+                Some(caption) => format!("[{label}] {caption}"),
+                None => format!("[{label}]"),
+            }
+        }
         other => format!("[{other}]"),
     }
 }
@@ -170,6 +178,12 @@ async fn graph_send(state: web::Data<crate::http::AppState>, body: web::Json<Val
         "contacts": [{"input": body["to"], "wa_id": wa_id}],
         "messages": [{"id": wamid}]
     }))
+}
+
+/// Media uploads: the simulator only hands out an id (the phone shows the caption and kind).
+async fn graph_upload(state: web::Data<crate::http::AppState>) -> HttpResponse {
+    let Some(sandbox) = sandbox(&state) else { return HttpResponse::NotFound().finish() };
+    HttpResponse::Ok().json(json!({"id": sandbox.next_wamid("MEDIA")}))
 }
 
 async fn graph_templates() -> HttpResponse {
