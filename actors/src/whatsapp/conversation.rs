@@ -378,6 +378,8 @@ pub struct ConversationState {
     customer: User,
     conversation: Option<Conversation>,
     shared: Arc<Shared>,
+    /// Pair-rate pacing for this customer (reference §5.5).
+    pacing: PairRate,
     /// The window end the stored timers point at. Timers are written when a window opens; a
     /// renewal only moves this in memory and the firing timer reschedules itself, so a busy
     /// conversation does not rewrite timers on every message.
@@ -396,7 +398,7 @@ impl Actor for ConversationActor {
     ) -> Result<ConversationState, ActorProcessingErr> {
         let conversation = shared.store.conversation(&phone_number_id, customer.id).await?;
         let timers_for = conversation.as_ref().and_then(|conversation| conversation.window_expires_at);
-        Ok(ConversationState { phone_number_id, customer, conversation, shared, timers_for })
+        Ok(ConversationState { phone_number_id, customer, conversation, shared, timers_for, pacing: PairRate::new() })
     }
 
     async fn handle(
@@ -699,6 +701,13 @@ impl ConversationState {
         if attempt.done || message.provider_id.is_some() {
             return Ok(());
         }
+        if let Err(wait) = self.pacing.take(std::time::Instant::now()) {
+            // Too many messages to this customer just now: defer (durably; the sweep sends it).
+            attempt.next_attempt_at = now.saturating_add(SignedDuration::try_from(wait).unwrap_or_default()).ok();
+            store.save_send_state(&attempt).await?;
+            metrics::counter!("switchboard_whatsapp_paced_total").increment(1);
+            return Ok(());
+        }
         let to = self
             .conversation
             .as_ref()
@@ -797,5 +806,59 @@ fn pending_attachment(message: &InboundMessage) -> Vec<Attachment> {
         .collect()
 }
 
-/// Gives the channel's senders a short wait when a queue is empty, rather than spinning.
-pub const SEND_SWEEP: Duration = Duration::from_secs(1);
+/// Meta allows about one message every 6 seconds to the same customer, with bursts borrowing
+/// from later; beyond that it answers 131056. A token bucket per conversation keeps replies
+/// under it: bursts of [`PAIR_BURST`], then one per [`PAIR_INTERVAL`].
+pub const PAIR_BURST: f64 = 10.0;
+pub const PAIR_INTERVAL: Duration = Duration::from_secs(6);
+
+#[derive(Debug)]
+pub struct PairRate {
+    tokens: f64,
+    last: Option<std::time::Instant>,
+}
+
+impl PairRate {
+    pub fn new() -> PairRate {
+        PairRate { tokens: PAIR_BURST, last: None }
+    }
+
+    /// Takes a token, or says how long until one is free.
+    pub fn take(&mut self, now: std::time::Instant) -> Result<(), Duration> {
+        if let Some(last) = self.last {
+            let refill = now.duration_since(last).as_secs_f64() / PAIR_INTERVAL.as_secs_f64();
+            self.tokens = (self.tokens + refill).min(PAIR_BURST);
+        }
+        self.last = Some(now);
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            Ok(())
+        } else {
+            Err(PAIR_INTERVAL.mul_f64(1.0 - self.tokens))
+        }
+    }
+}
+
+impl Default for PairRate {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pair_rate_allows_a_burst_then_one_per_interval() {
+        let mut pacing = PairRate::new();
+        let start = std::time::Instant::now();
+        for _ in 0..10 {
+            assert!(pacing.take(start).is_ok());
+        }
+        let wait = pacing.take(start).expect_err("the burst is spent");
+        assert!(wait <= PAIR_INTERVAL && wait > Duration::ZERO);
+        assert!(pacing.take(start + PAIR_INTERVAL).is_ok(), "one more after an interval");
+        assert!(pacing.take(start + PAIR_INTERVAL).is_err());
+    }
+}
