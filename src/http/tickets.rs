@@ -607,16 +607,8 @@ async fn uploaded_files(state: &AppState, refs: &[FileRef]) -> Result<Vec<Attach
         };
         let (bytes, content_type) =
             stored.ok_or_else(|| ApiError::invalid("attachments", format!("no uploaded file `{url}`")))?;
-        files.push(Attachment {
-            file_name: name.clone().unwrap_or_else(|| format!("file-{}", &hash[..hash.len().min(12)])),
-            content_type,
-            size: bytes.len() as i64,
-            url: format!("/api/v1/media/{hash}"),
-            status: "stored".to_owned(),
-            media_id: None,
-            attempts: 0,
-            error: None,
-        });
+        let name = name.clone().unwrap_or_else(|| format!("file-{}", &hash[..hash.len().min(12)]));
+        files.push(crate::channels::whatsapp::media::attachment(name, content_type, bytes.len(), hash));
     }
     Ok(files)
 }

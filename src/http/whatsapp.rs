@@ -161,15 +161,6 @@ async fn upload(
         return Err(ApiError::invalid("body", "the file is empty"));
     }
     let hash = channel.media.put(&bytes, &content_type).await.map_err(|error| ApiError::Internal(error.to_string()))?;
-    let attachment = Attachment {
-        file_name: name.to_owned(),
-        content_type,
-        size: bytes.len() as i64,
-        url: format!("/api/v1/media/{hash}"),
-        status: "stored".to_owned(),
-        media_id: None,
-        attempts: 0,
-        error: None,
-    };
+    let attachment = crate::channels::whatsapp::media::attachment(name.to_owned(), content_type, bytes.len(), &hash);
     Ok(actix_web::HttpResponse::Created().json(attachment))
 }

@@ -66,6 +66,20 @@ fn mime_path(path: &Path) -> PathBuf {
     path.with_extension("mime")
 }
 
+/// A file in this store as a message attachment.
+pub fn attachment(file_name: String, content_type: String, size: usize, hash: &str) -> Attachment {
+    Attachment {
+        file_name,
+        content_type,
+        size: size as i64,
+        url: format!("/api/v1/media/{hash}"),
+        status: "stored".to_owned(),
+        media_id: None,
+        attempts: 0,
+        error: None,
+    }
+}
+
 /// The attachment after a successful fetch.
 pub fn stored(mut attachment: Attachment, hash: &str, size: usize, content_type: String) -> Attachment {
     attachment.status = "stored".to_owned();
