@@ -9,9 +9,27 @@ use rust_embed::RustEmbed;
 #[folder = "web/"]
 struct ConsoleFiles;
 
-/// Scripts only from this origin; no inline script, no eval.
-const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; \
-                   connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+/// Scripts only from this origin; no inline script, no eval. The one inline element, the import
+/// map in `index.html`, is allowed by its hash (Chrome treats import maps as inline scripts).
+static CSP: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "default-src 'self'; script-src 'self'{}; style-src 'self'; img-src 'self' data: blob:; media-src 'self'; \
+         connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+        import_map_hash().map(|hash| format!(" '{hash}'")).unwrap_or_default()
+    )
+});
+
+/// `sha256-…` of the import map's text in `index.html`, for the CSP.
+fn import_map_hash() -> Option<String> {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let index = ConsoleFiles::get("index.html")?;
+    let text = std::str::from_utf8(&index.data).ok()?;
+    let start = text.find(r#"<script type="importmap">"#)? + r#"<script type="importmap">"#.len();
+    let end = start + text[start..].find("</script>")?;
+    let digest = sha2::Sha256::digest(text[start..end].as_bytes());
+    Some(format!("sha256-{}", base64::engine::general_purpose::STANDARD.encode(digest)))
+}
 
 pub fn routes(config: &mut web::ServiceConfig) {
     config.default_service(web::get().to(serve));
@@ -38,7 +56,7 @@ async fn serve(request: HttpRequest) -> HttpResponse {
         .content_type(file.metadata.mimetype())
         .insert_header((header::ETAG, etag))
         .insert_header((header::CACHE_CONTROL, "no-cache"))
-        .insert_header((header::CONTENT_SECURITY_POLICY, CSP))
+        .insert_header((header::CONTENT_SECURITY_POLICY, CSP.as_str()))
         .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .body(file.data.into_owned())
 }

@@ -1,0 +1,24 @@
+// Small display helpers.
+
+export function ago(timestamp) {
+  if (!timestamp) return "";
+  const seconds = Math.round((Date.now() - new Date(timestamp).getTime()) / 1000);
+  if (seconds < 60) return "just now";
+  if (seconds < 3600) return `${Math.floor(seconds / 60)} min ago`;
+  if (seconds < 86400) return `${Math.floor(seconds / 3600)} h ago`;
+  return `${Math.floor(seconds / 86400)} d ago`;
+}
+
+export function time(timestamp) {
+  return timestamp ? new Date(timestamp).toLocaleString() : "";
+}
+
+export function until(timestamp) {
+  const seconds = Math.round((new Date(timestamp).getTime() - Date.now()) / 1000);
+  if (seconds <= 0) return "closed";
+  const hours = Math.floor(seconds / 3600);
+  const minutes = Math.floor((seconds % 3600) / 60);
+  return hours ? `${hours} h ${minutes} min` : `${minutes} min`;
+}
+
+export const ticks = { queued: "🕓 queued", sent: "✓ sent", delivered: "✓✓ delivered", read: "✓✓ read", played: "✓✓ played", failed: "⚠ failed" };

@@ -1,0 +1,34 @@
+// Login: email and password; the server sets the session cookie, so a reload stays logged in.
+
+import { useState } from "preact/hooks";
+import { html, loggedIn, navigate } from "../app.js";
+import { post } from "../lib/api.js";
+
+export function Login() {
+  const [error, setError] = useState(null);
+  const [busy, setBusy] = useState(false);
+  async function submit(event) {
+    event.preventDefault();
+    const form = new FormData(event.target);
+    setBusy(true);
+    setError(null);
+    try {
+      const { user } = await post("/auth/login", { email: form.get("email"), password: form.get("password") });
+      if (!location.hash || location.hash === "#/login") navigate("#/queue");
+      await loggedIn(user);
+    } catch (failure) {
+      setError(failure.code === "invalid_credentials" ? "Wrong email or password." : failure.message);
+    } finally {
+      setBusy(false);
+    }
+  }
+  return html`<main class="login">
+    <form onSubmit=${submit} aria-labelledby="login-title">
+      <h1 id="login-title">Sign in to Switchboard</h1>
+      <label>Email <input name="email" type="email" autocomplete="username" required autofocus /></label>
+      <label>Password <input name="password" type="password" autocomplete="current-password" required /></label>
+      ${error && html`<p class="error" role="alert">${error}</p>`}
+      <button type="submit" disabled=${busy}>${busy ? "Signing in…" : "Sign in"}</button>
+    </form>
+  </main>`;
+}

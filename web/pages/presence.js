@@ -1,0 +1,59 @@
+// The supervisor's presence board: every agent with status, time in status, what they are
+// viewing and their load against capacity, live; filter by team; reassign from the board.
+
+import { useEffect, useState } from "preact/hooks";
+import { html, navigate, report } from "../app.js";
+import { get, post } from "../lib/api.js";
+import { subscribe } from "../lib/live.js";
+import { ago } from "../lib/format.js";
+
+export function Presence() {
+  const [board, setBoard] = useState(new Map());
+  const [teams, setTeams] = useState([]);
+  const [users, setUsers] = useState([]);
+  const [team, setTeam] = useState("");
+  const [, tick] = useState(0);
+  useEffect(() => {
+    get("/teams").then((page) => setTeams(page.items)).catch(report);
+    get("/users").then((page) => setUsers(page.items.filter((user) => user.role !== "customer"))).catch(report);
+    const timer = setInterval(() => tick((n) => n + 1), 15000);
+    const unsubscribe = subscribe("presence", (frame) => {
+      if (frame.type !== "presence") return;
+      if (frame.board) setBoard(new Map(frame.board.map((row) => [row.user_id, row])));
+      if (frame.agent) setBoard((previous) => new Map(previous).set(frame.agent.user_id, frame.agent));
+    });
+    return () => {
+      clearInterval(timer);
+      unsubscribe();
+    };
+  }, []);
+  const members = team ? new Set(teams.find((candidate) => String(candidate.id) === team)?.member_ids || []) : null;
+  const rows = users.filter((user) => !members || members.has(user.id)).map((user) => ({ user, presence: board.get(user.id) }));
+
+  async function reassign(ticketId, agentId) {
+    try {
+      await post(`/tickets/${ticketId}/assign`, { assignee_id: Number(agentId), reason: "reassigned from the presence board" });
+    } catch (error) {
+      report(error);
+    }
+  }
+
+  return html`<main class="page presence">
+    <h1>Presence</h1>
+    <label>Team <select value=${team} onChange=${(e) => setTeam(e.target.value)}><option value="">all teams</option>${teams.map((t) => html`<option value=${t.id}>${t.name}</option>`)}</select></label>
+    <table>
+      <thead><tr><th scope="col">Agent</th><th scope="col">Status</th><th scope="col">Since</th><th scope="col">Viewing</th><th scope="col">Load</th><th scope="col">Reassign what they view</th></tr></thead>
+      <tbody>${rows.map(({ user, presence }) => {
+        const status = presence?.status || "offline";
+        return html`<tr key=${user.id} data-agent=${user.id} data-status=${status}>
+          <td>${user.name}</td>
+          <td><span class=${`presence ${status}`}>${status}${presence?.typing ? " · typing" : ""}</span></td>
+          <td>${presence ? ago(presence.since) : ""}</td>
+          <td>${presence?.viewing ? html`<a href=${`#/tickets/${presence.viewing}`} onClick=${(e) => { e.preventDefault(); navigate(`#/tickets/${presence.viewing}`); }}>ticket ${presence.viewing}</a>` : ""}</td>
+          <td>${presence ? `${presence.load} / ${presence.capacity}` : `– / ${user.capacity}`}</td>
+          <td>${presence?.viewing && html`<select aria-label=${`Reassign ticket ${presence.viewing}`} onChange=${(e) => e.target.value && reassign(presence.viewing, e.target.value)}><option value="">to…</option>${users.filter((other) => other.id !== user.id).map((other) => html`<option value=${other.id}>${other.name}</option>`)}</select>`}</td>
+        </tr>`;
+      })}</tbody>
+    </table>
+  </main>`;
+}

@@ -1,0 +1,158 @@
+// The agent queue: filters, search and sort over `GET /tickets`, kept live by the `queue` topic
+// (new tickets, messages and changes move and re-sort without a reload). Keys: j/k move,
+// Enter opens, a assigns to me, ? shows the keys.
+
+import { useEffect, useMemo, useState } from "preact/hooks";
+import { html, me, navigate, report } from "../app.js";
+import { get, post } from "../lib/api.js";
+import { subscribe } from "../lib/live.js";
+import { ago } from "../lib/format.js";
+
+const CATEGORIES = ["new", "open", "pending", "resolved", "closed"];
+const PRIORITY_RANK = { low: 1, medium: 2, high: 3, urgent: 4 };
+
+function matches(ticket, filters) {
+  if (filters.categories.length && !filters.categories.includes(ticket.status_category)) return false;
+  if (filters.assignee === "me" && ticket.assignee_id !== me.value.id) return false;
+  if (filters.assignee === "none" && ticket.assignee_id !== null) return false;
+  if (filters.channel && ticket.channel !== filters.channel) return false;
+  if (filters.priority && ticket.priority !== filters.priority) return false;
+  return true;
+}
+
+function sorter(sort) {
+  if (sort === "priority") return (a, b) => PRIORITY_RANK[b.priority] - PRIORITY_RANK[a.priority] || b.updated_at.localeCompare(a.updated_at);
+  if (sort === "created") return (a, b) => b.created_at.localeCompare(a.created_at);
+  return (a, b) => b.updated_at.localeCompare(a.updated_at);
+}
+
+export function Queue() {
+  const [filters, setFilters] = useState({ categories: ["new", "open", "pending"], assignee: "", channel: "", priority: "", q: "" });
+  const [sort, setSort] = useState("updated");
+  const [tickets, setTickets] = useState(new Map());
+  const [unread, setUnread] = useState(new Set());
+  const [cursor, setCursor] = useState(0);
+  const [help, setHelp] = useState(false);
+  const [users, setUsers] = useState([]);
+
+  useEffect(() => {
+    get("/users").then((page) => setUsers(page.items)).catch(report);
+  }, []);
+
+  useEffect(() => {
+    const params = new URLSearchParams({ limit: "200", sort: sort === "priority" ? "-priority" : sort === "created" ? "-created_at" : "-updated_at" });
+    if (filters.categories.length) params.set("category", filters.categories.join(","));
+    if (filters.assignee) params.set("assignee", filters.assignee);
+    if (filters.channel) params.set("channel", filters.channel);
+    if (filters.priority) params.set("priority", filters.priority);
+    if (filters.q.trim()) params.set("q", filters.q.trim());
+    let current = true;
+    get(`/tickets?${params}`)
+      .then((page) => current && setTickets(new Map(page.items.map((ticket) => [ticket.id, ticket]))))
+      .catch(report);
+    return () => {
+      current = false;
+    };
+  }, [filters, sort]);
+
+  useEffect(
+    () =>
+      subscribe("queue", (frame) => {
+        const ticket = frame.ticket;
+        if (!ticket) return;
+        setTickets((previous) => {
+          const next = new Map(previous);
+          const known = next.get(ticket.id);
+          if (known && known.seq >= ticket.seq) return previous;
+          if (matches(ticket, filters) && !filters.q.trim()) next.set(ticket.id, ticket);
+          else if (known) next.set(ticket.id, ticket);
+          return next;
+        });
+        if (frame.event?.type === "message_added" && frame.event.message?.kind === "customer") {
+          setUnread((previous) => new Set(previous).add(ticket.id));
+        }
+      }),
+    [filters],
+  );
+
+  const rows = useMemo(() => [...tickets.values()].filter((ticket) => matches(ticket, filters)).sort(sorter(sort)), [tickets, filters, sort]);
+  const names = useMemo(() => new Map(users.map((user) => [user.id, user.name])), [users]);
+
+  async function assignToMe(ticket) {
+    try {
+      await post(`/tickets/${ticket.id}/assign`, { assignee_id: me.value.id, reason: "taken from the queue" });
+    } catch (error) {
+      report(error);
+    }
+  }
+
+  function open(ticket) {
+    setUnread((previous) => {
+      const next = new Set(previous);
+      next.delete(ticket.id);
+      return next;
+    });
+    navigate(`#/tickets/${ticket.id}`);
+  }
+
+  useEffect(() => {
+    function onKey(event) {
+      if (event.target.closest("input, textarea, select")) return;
+      if (event.key === "j") setCursor((at) => Math.min(at + 1, rows.length - 1));
+      else if (event.key === "k") setCursor((at) => Math.max(at - 1, 0));
+      else if (event.key === "Enter" && rows[cursor]) open(rows[cursor]);
+      else if (event.key === "a" && rows[cursor]) assignToMe(rows[cursor]);
+      else if (event.key === "?") setHelp((shown) => !shown);
+    }
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  }, [rows, cursor]);
+
+  const toggleCategory = (category) =>
+    setFilters((current) => ({
+      ...current,
+      categories: current.categories.includes(category) ? current.categories.filter((c) => c !== category) : [...current.categories, category],
+    }));
+
+  return html`<main class="page queue">
+    <h1>Queue <small>${rows.length} ticket${rows.length === 1 ? "" : "s"}</small></h1>
+    <form class="filters" onSubmit=${(event) => event.preventDefault()} aria-label="Filters">
+      <fieldset><legend>Status</legend>
+        ${CATEGORIES.map((category) => html`<label class="chip"><input type="checkbox" checked=${filters.categories.includes(category)} onChange=${() => toggleCategory(category)} />${category}</label>`)}
+      </fieldset>
+      <label>Assignee <select value=${filters.assignee} onChange=${(e) => setFilters({ ...filters, assignee: e.target.value })}>
+        <option value="">anyone</option><option value="me">me</option><option value="none">unassigned</option>
+        ${users.filter((user) => user.role !== "customer").map((user) => html`<option value=${user.id}>${user.name}</option>`)}
+      </select></label>
+      <label>Channel <select value=${filters.channel} onChange=${(e) => setFilters({ ...filters, channel: e.target.value })}>
+        <option value="">any</option><option value="whatsapp">WhatsApp</option><option value="email">email</option><option value="web">web</option><option value="api">API</option>
+      </select></label>
+      <label>Priority <select value=${filters.priority} onChange=${(e) => setFilters({ ...filters, priority: e.target.value })}>
+        <option value="">any</option><option value="urgent">urgent</option><option value="high">high</option><option value="medium">medium</option><option value="low">low</option>
+      </select></label>
+      <label>Sort <select value=${sort} onChange=${(e) => setSort(e.target.value)}>
+        <option value="updated">last activity</option><option value="priority">priority</option><option value="created">newest</option>
+      </select></label>
+      <label class="search">Search <input type="search" placeholder="words in subject or messages" value=${filters.q} onInput=${(e) => setFilters({ ...filters, q: e.target.value })} /></label>
+    </form>
+    ${help && html`<aside class="help" aria-label="Keyboard shortcuts"><b>Keys:</b> j / k move · Enter opens · a assigns to me · ? hides this</aside>`}
+    <table class="tickets">
+      <thead><tr><th scope="col">#</th><th scope="col">Subject</th><th scope="col">Status</th><th scope="col">Priority</th><th scope="col">Assignee</th><th scope="col">Channel</th><th scope="col">Activity</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
+      <tbody>
+        ${rows.map((ticket, index) => html`<tr key=${ticket.id} class=${`${index === cursor ? "current" : ""} ${unread.has(ticket.id) ? "unread" : ""}`} data-ticket=${ticket.id}>
+          <td>#${ticket.number}</td>
+          <td><a href=${`#/tickets/${ticket.id}`} onClick=${(event) => { event.preventDefault(); open(ticket); }}>${ticket.subject}</a>
+            ${unread.has(ticket.id) && html` <span class="badge" title="new customer message">new</span>`}
+            ${ticket.status_category === "pending" && html` <span class="badge waiting" title="waiting on the customer">waiting</span>`}</td>
+          <td><span class=${`status ${ticket.status_category}`}>${ticket.status}</span></td>
+          <td><span class=${`priority ${ticket.priority}`}>${ticket.priority}</span></td>
+          <td>${ticket.assignee_id ? names.get(ticket.assignee_id) || `#${ticket.assignee_id}` : html`<em>unassigned</em>`}</td>
+          <td>${ticket.channel}</td>
+          <td title=${ticket.updated_at}>${ago(ticket.updated_at)}</td>
+          <td>${ticket.assignee_id !== me.value.id && html`<button class="small" onClick=${() => assignToMe(ticket)}>Assign to me</button>`}</td>
+        </tr>`)}
+      </tbody>
+    </table>
+    ${rows.length === 0 && html`<p class="empty">Nothing here. New tickets appear as they arrive.</p>`}
+  </main>`;
+}

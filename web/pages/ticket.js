@@ -1,0 +1,229 @@
+// Ticket detail: the thread (customer left, agents right, notes marked private, system events
+// centred), delivery ticks, attachments, who else is viewing or typing, the reply box (WhatsApp
+// window countdown, templates when it is closed, internal notes), properties and activity.
+// Everything stays live through `ticket:<id>`.
+
+import { useEffect, useRef, useState } from "preact/hooks";
+import { html, me, report } from "../app.js";
+import { get, patch, post } from "../lib/api.js";
+import { subscribe, tell } from "../lib/live.js";
+import { ticks, time, until } from "../lib/format.js";
+
+function Attachment({ file }) {
+  if (file.status === "pending") return html`<span class="file pending">⏳ ${file.file_name} (fetching…)</span>`;
+  if (file.status === "failed") return html`<span class="file failed">⚠ ${file.file_name}: ${file.error || "could not be fetched"}</span>`;
+  if (file.content_type.startsWith("image/")) return html`<a href=${file.url} target="_blank" rel="noopener"><img class="preview" src=${file.url} alt=${file.file_name} /></a>`;
+  if (file.content_type.startsWith("audio/")) return html`<audio controls src=${file.url} aria-label=${file.file_name}></audio>`;
+  return html`<a class="file" href=${file.url} download=${file.file_name}>📎 ${file.file_name}</a>`;
+}
+
+function MessageBubble({ message, names }) {
+  const side = message.kind === "customer" ? "left" : message.kind === "system" ? "centre" : "right";
+  const author = message.author_id ? names.get(message.author_id) || `#${message.author_id}` : "";
+  return html`<article class=${`message ${message.kind} ${side}`} data-message=${message.id} aria-label=${`${message.kind} message`}>
+    ${message.kind === "note" && html`<span class="private">Internal note — not sent to the customer</span>`}
+    <div class="body">${message.body}</div>
+    ${message.attachments?.map((file) => html`<${Attachment} file=${file} />`)}
+    <footer>
+      <span>${author}</span> <time datetime=${message.created_at}>${time(message.created_at)}</time>
+      ${message.delivery_status && html` <span class=${`tick ${message.delivery_status}`} data-status=${message.delivery_status}>${ticks[message.delivery_status]}</span>`}
+      ${message.delivery_error && html`<span class="delivery-error" role="note"> — ${message.delivery_error.explanation}</span>`}
+    </footer>
+  </article>`;
+}
+
+function WindowBadge({ window }) {
+  if (!window) return null;
+  if (window.state === "closed") return html`<span class="window closed">WhatsApp window closed — templates only</span>`;
+  return html`<span class=${`window ${window.state}`}>Window open · closes in ${until(window.until)}</span>`;
+}
+
+export function TicketPage({ id }) {
+  const [ticket, setTicket] = useState(null);
+  const [messages, setMessages] = useState([]);
+  const [activity, setActivity] = useState([]);
+  const [viewers, setViewers] = useState([]);
+  const [window, setWindow] = useState(null);
+  const [templates, setTemplates] = useState([]);
+  const [config, setConfig] = useState(null);
+  const [users, setUsers] = useState([]);
+  const [stale, setStale] = useState(false);
+  const seen = useRef(0);
+
+  async function load() {
+    const full = await get(`/tickets/${id}`);
+    setTicket(full);
+    setMessages(full.messages);
+    seen.current = full.seq;
+    const events = await get(`/tickets/${id}/events`);
+    setActivity(events.items);
+    if (full.channel === "whatsapp") {
+      const conversations = await get("/whatsapp/conversations");
+      const mine = conversations.items.find((row) => row.current_ticket_id === id || row.customer_id === full.requester_id);
+      setWindow(mine ? mine.window : { state: "closed" });
+      setTemplates((await get("/whatsapp/templates")).items.filter((template) => template.status === "APPROVED"));
+    }
+    return full;
+  }
+
+  useEffect(() => {
+    let unsubscribe = () => {};
+    let active = true;
+    load()
+      .then((full) => {
+        if (!active) return;
+        unsubscribe = subscribe(`ticket:${id}`, (frame) => {
+          if (frame.type === "viewers") {
+            setViewers(frame.viewers.filter((viewer) => viewer.user_id !== me.value.id));
+            return;
+          }
+          if (frame.type !== "event") return;
+          const event = frame.event;
+          seen.current = Math.max(seen.current, frame.seq);
+          setActivity((previous) => (previous.some((known) => known.seq === frame.seq) ? previous : [...previous, event]));
+          if (event.type === "message_added") {
+            setMessages((previous) => (previous.some((m) => m.id === event.message.id) ? previous : [...previous, event.message]));
+          } else if (event.type === "delivery_changed") {
+            setMessages((previous) => previous.map((m) => (m.id === event.message_id ? { ...m, delivery_status: event.status, delivery_error: event.error || m.delivery_error } : m)));
+          } else if (event.type === "attachments_changed") {
+            setMessages((previous) => previous.map((m) => (m.id === event.message_id ? { ...m, attachments: event.attachments } : m)));
+          } else if (event.type === "window_changed") {
+            setWindow(event.window);
+          }
+          if (!["delivery_changed", "attachments_changed"].includes(event.type)) {
+            get(`/tickets/${id}`).then((fresh) => setTicket(fresh)).catch(() => {});
+          }
+        }, full.seq);
+        tell({ type: "viewing", ticket_id: id });
+      })
+      .catch(report);
+    get("/account/config").then(setConfig).catch(report);
+    get("/users").then((page) => setUsers(page.items)).catch(report);
+    return () => {
+      active = false;
+      unsubscribe();
+      tell({ type: "viewing", ticket_id: null });
+    };
+  }, [id]);
+
+  if (!ticket) return html`<main class="page"><p>Loading ticket…</p></main>`;
+  const names = new Map(users.map((user) => [user.id, user.name]));
+  const requester = names.get(ticket.requester_id) || `customer #${ticket.requester_id}`;
+
+  async function change(fields) {
+    try {
+      await patch(`/tickets/${id}`, fields);
+    } catch (error) {
+      report(error);
+    }
+  }
+
+  return html`<main class="page ticket" data-ticket=${id}>
+    <header class="ticket-head">
+      <h1><span class="number">#${ticket.number}</span> ${ticket.subject}</h1>
+      <p><span class=${`status ${ticket.status_category}`}>${ticket.status}</span> · <span class=${`priority ${ticket.priority}`}>${ticket.priority}</span> · ${ticket.channel} · from ${requester}
+        ${ticket.channel === "whatsapp" && html` · <${WindowBadge} window=${window} />`}</p>
+      <p class="viewers" aria-live="polite" data-viewers>${viewers.map((viewer) => html`<span class="viewer">${viewer.name} is ${viewer.typing ? "typing…" : "viewing"}</span>`)}</p>
+    </header>
+    <div class="ticket-body">
+      <section class="thread" aria-label="Conversation">
+        ${messages.map((message) => html`<${MessageBubble} key=${message.id} message=${message} names=${names} />`)}
+        ${stale && html`<p class="stale" role="alert">New message arrived — review before sending.</p>`}
+        <${ReplyBox} ticket=${ticket} window=${window} templates=${templates} seen=${seen} onStale=${() => { setStale(true); load(); }} onSent=${() => setStale(false)} />
+      </section>
+      <aside class="side">
+        <section aria-label="Properties">
+          <h2>Properties</h2>
+          <label>Status <select value=${ticket.status} onChange=${(e) => change({ status: e.target.value, seen_seq: seen.current })}>
+            ${(config?.statuses || []).map((status) => html`<option value=${status.key}>${status.label}</option>`)}</select></label>
+          <label>Urgency <select value=${ticket.urgency} onChange=${(e) => change({ urgency: e.target.value })}>${["low", "medium", "high", "critical"].map((v) => html`<option>${v}</option>`)}</select></label>
+          <label>Importance <select value=${ticket.importance} onChange=${(e) => change({ importance: e.target.value })}>${["low", "medium", "high", "critical"].map((v) => html`<option>${v}</option>`)}</select></label>
+          <p>Assignee: ${ticket.assignee_id ? names.get(ticket.assignee_id) : html`<em>unassigned</em>`}
+            ${ticket.assignee_id !== me.value.id && html` <button class="small" onClick=${() => post(`/tickets/${id}/assign`, { assignee_id: me.value.id, reason: "taken from the ticket" }).catch(report)}>Assign to me</button>`}</p>
+          <p>Tags: ${ticket.tags.join(", ") || html`<em>none</em>`}</p>
+        </section>
+        <section aria-label="Activity">
+          <h2>Activity</h2>
+          <ol class="activity">${activity.filter((event) => event.type !== "message_added").map((event) => html`<li><time>${time(event.at)}</time> ${describe(event, names)}</li>`)}</ol>
+        </section>
+      </aside>
+    </div>
+  </main>`;
+}
+
+function describe(event, names) {
+  switch (event.type) {
+    case "created": return "created";
+    case "status_changed": return `status ${event.from} → ${event.to}`;
+    case "priority_changed": return `priority ${event.from} → ${event.to}`;
+    case "assigned": return `assigned to ${event.assignee_id ? names.get(event.assignee_id) || event.assignee_id : "nobody"}${event.reason ? ` (${event.reason})` : ""}`;
+    case "tags_changed": return `tags +${event.added.join(",")} −${event.removed.join(",")}`;
+    case "delivery_changed": return `message ${event.status}`;
+    case "window_changed": return `window ${event.window.state}`;
+    default: return event.type.replace(/_/g, " ");
+  }
+}
+
+function ReplyBox({ ticket, window, templates, seen, onStale, onSent }) {
+  const [body, setBody] = useState("");
+  const [internal, setInternal] = useState(false);
+  const [template, setTemplate] = useState("");
+  const [parameters, setParameters] = useState([]);
+  const [busy, setBusy] = useState(false);
+  const typingSent = useRef(0);
+  const whatsapp = ticket.channel === "whatsapp";
+  const closed = whatsapp && window?.state === "closed" && !internal;
+  const chosen = templates.find((candidate) => `${candidate.name}|${candidate.language}` === template);
+
+  function typing(value) {
+    setBody(value);
+    if (Date.now() - typingSent.current > 3000) {
+      typingSent.current = Date.now();
+      tell({ type: "typing", ticket_id: ticket.id, on: true });
+    }
+  }
+
+  async function send(thenStatus) {
+    setBusy(true);
+    try {
+      const request = { body, internal, seen_seq: seen.current };
+      if (thenStatus) request.then_status = thenStatus;
+      if (closed) {
+        if (!chosen) throw new Error("Choose a template: the 24-hour window is closed.");
+        request.body = "";
+        request.template = { name: chosen.name, language: chosen.language, parameters };
+      }
+      await post(`/tickets/${ticket.id}/messages`, request);
+      setBody("");
+      setParameters([]);
+      tell({ type: "typing", ticket_id: ticket.id, on: false });
+      onSent();
+    } catch (error) {
+      if (error.code === "stale_view") onStale();
+      else report(error);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return html`<form class=${`reply ${internal ? "internal" : ""}`} onSubmit=${(event) => { event.preventDefault(); send(null); }} aria-label="Reply">
+    <div class="reply-options">
+      <label><input type="checkbox" checked=${internal} onChange=${(e) => setInternal(e.target.checked)} /> Internal note</label>
+      ${whatsapp && !internal && html`<span class="via">via WhatsApp</span>`}
+    </div>
+    ${closed
+      ? html`<div class="templates">
+          <label>Template <select value=${template} onChange=${(e) => { setTemplate(e.target.value); setParameters([]); }} required>
+            <option value="">choose an approved template…</option>
+            ${templates.map((candidate) => html`<option value=${`${candidate.name}|${candidate.language}`}>${candidate.name} (${candidate.language})</option>`)}
+          </select></label>
+          ${chosen && html`<p class="template-body">${chosen.body}</p>`}
+          ${chosen && Array.from({ length: chosen.parameter_count }, (_, index) => html`<label>{{${index + 1}}} <input value=${parameters[index] || ""} onInput=${(e) => { const next = [...parameters]; next[index] = e.target.value; setParameters(next); }} required /></label>`)}
+        </div>`
+      : html`<label class="visually-hidden" for="reply-body">Message</label><textarea id="reply-body" rows="3" placeholder=${internal ? "Note for your team (never sent to the customer)" : "Write a reply"} value=${body} onInput=${(e) => typing(e.target.value)} required></textarea>`}
+    <div class="reply-actions">
+      <button type="submit" disabled=${busy}>${internal ? "Add note" : "Send"}</button>
+      ${!internal && html`<button type="button" class="secondary" disabled=${busy} onClick=${() => send("resolved")}>Send and resolve</button>`}
+    </div>
+  </form>`;
+}
