@@ -27,7 +27,7 @@ fn import_map_hash() -> Option<String> {
     let text = std::str::from_utf8(&index.data).ok()?;
     let start = text.find(r#"<script type="importmap">"#)? + r#"<script type="importmap">"#.len();
     let end = start + text[start..].find("</script>")?;
-    let digest = sha2::Sha256::digest(text[start..end].as_bytes());
+    let digest = sha2::Sha256::digest(&text.as_bytes()[start..end]);
     Some(format!("sha256-{}", base64::engine::general_purpose::STANDARD.encode(digest)))
 }
 
