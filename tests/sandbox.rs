@@ -80,6 +80,12 @@ async fn a_full_conversation_through_the_sandbox_phone() {
     assert_eq!(status, 200);
     until("read", async || (status_of().await.as_deref() == Some("read")).then_some(())).await;
 
+    // A restarted simulator must not reuse wamids (the hub would drop the message as a duplicate).
+    assert!(
+        sent["wamid"].as_str().is_some_and(|wamid| wamid.starts_with("wamid.SANDBOX-IN-") && wamid.len() > 40),
+        "{sent}"
+    );
+
     // The customer writes again: same ticket, still one conversation.
     server
         .call(

@@ -5,7 +5,7 @@
 import { useEffect, useMemo, useState } from "preact/hooks";
 import { html, me, navigate, report } from "../app.js";
 import { get, post } from "../lib/api.js";
-import { subscribe } from "../lib/live.js";
+import { connection, subscribe } from "../lib/live.js";
 import { ago } from "../lib/format.js";
 
 const CATEGORIES = ["new", "open", "pending", "resolved", "closed"];
@@ -39,7 +39,11 @@ export function Queue() {
     get("/users").then((page) => setUsers(page.items)).catch(report);
   }, []);
 
+  // Re-read the list whenever the connection comes (back) up: whatever a drop interrupted is
+  // caught up without a reload.
+  const live = connection.value === "live";
   useEffect(() => {
+    if (!live) return undefined;
     const params = new URLSearchParams({ limit: "200", sort: sort === "priority" ? "-priority" : sort === "created" ? "-created_at" : "-updated_at" });
     if (filters.categories.length) params.set("category", filters.categories.join(","));
     if (filters.assignee) params.set("assignee", filters.assignee);
@@ -53,7 +57,7 @@ export function Queue() {
     return () => {
       current = false;
     };
-  }, [filters, sort]);
+  }, [filters, sort, live]);
 
   useEffect(
     () =>

@@ -39,6 +39,9 @@ pub struct Sandbox {
     display_phone_number: String,
     phones: DashMap<String, Vec<PhoneMessage>>,
     counter: AtomicU64,
+    /// Distinguishes this process's wamids from an earlier run's: the hub de-duplicates by
+    /// wamid, so a restarted simulator must never reuse one.
+    run: String,
     http: reqwest::Client,
 }
 
@@ -52,12 +55,13 @@ impl Sandbox {
             display_phone_number: display_phone_number.to_owned(),
             phones: DashMap::new(),
             counter: AtomicU64::new(1),
+            run: uuid::Uuid::now_v7().simple().to_string(),
             http: reqwest::Client::new(),
         })
     }
 
     fn next_wamid(&self, kind: &str) -> String {
-        format!("wamid.SANDBOX-{kind}-{}", self.counter.fetch_add(1, Ordering::Relaxed))
+        format!("wamid.SANDBOX-{kind}-{}-{}", self.run, self.counter.fetch_add(1, Ordering::Relaxed))
     }
 
     fn envelope(&self, value: Value) -> Value {

@@ -1,0 +1,202 @@
+// The console in a real browser: what an agent and a supervisor do, end to end, against the hub
+// with its sandbox WhatsApp.
+import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+
+import { DEMO, api, apiLogin, consoleErrors, launchBrowser, login, newPage, sandboxSend, screenshot, startHub, waitFor } from './harness.mjs';
+
+const BEN = 'ben@demo.switchboard.test';
+const SANDBOX_SECRET = 'switchboard-sandbox-app-secret';
+const LIVE = 1_000;
+
+function number() {
+  return `55219${String(Date.now()).slice(-8)}${Math.floor(Math.random() * 10)}`;
+}
+
+/** A signed webhook as Meta would post it, with the message `secondsAgo` old. */
+async function oldMessage(base, { waId, name, text, secondsAgo }) {
+  const at = Math.floor(Date.now() / 1000) - secondsAgo;
+  const body = JSON.stringify({ object: 'whatsapp_business_account', entry: [{ id: 'WABA', changes: [{ field: 'messages', value: {
+    messaging_product: 'whatsapp', metadata: { display_phone_number: '15550100001', phone_number_id: '100200300400500' },
+    contacts: [{ profile: { name }, wa_id: waId }],
+    messages: [{ from: waId, id: `wamid.OLD-${waId}`, timestamp: String(at), type: 'text', text: { body: text } }],
+  } }] }] });
+  const signature = `sha256=${createHmac('sha256', SANDBOX_SECRET).update(body).digest('hex')}`;
+  const response = await fetch(`${base}/webhooks/whatsapp`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-hub-signature-256': signature }, body });
+  assert.equal(response.status, 200);
+}
+
+async function ticketFor(base, token, subject) {
+  return waitFor(async () => {
+    const page = await api(base, token, '/tickets?channel=whatsapp&limit=200');
+    return page.items.find((ticket) => ticket.subject === subject);
+  }, { message: `ticket "${subject}"` });
+}
+
+describe('console', () => {
+  let hub;
+  let browser;
+  let token;
+
+  before(async () => {
+    hub = await startHub({ env: { SWITCHBOARD__PRESENCE__IDLE_MS: '2500', SWITCHBOARD__PRESENCE__TICK_MS: '200', SWITCHBOARD__PRESENCE__OFFLINE_GRACE_MS: '500' } });
+    browser = await launchBrowser();
+    token = await apiLogin(hub.base, DEMO.agent);
+  });
+
+  after(async () => {
+    await browser?.close();
+    await hub?.stop();
+  });
+
+  test('logging in through the form shows the live queue, and survives a reload', async () => {
+    const page = await newPage(browser);
+    await page.goto(hub.base);
+    await page.fill('input[name=email]', DEMO.agent);
+    await page.fill('input[name=password]', 'wrong password');
+    await page.click('button[type=submit]');
+    await page.getByRole('alert').filter({ hasText: 'Wrong email or password' }).waitFor();
+    await page.fill('input[name=password]', 'switchboard-demo');
+    await page.click('button[type=submit]');
+    await page.getByRole('heading', { name: /Queue/ }).waitFor();
+    await page.locator('.connection.live').waitFor();
+    await page.reload();
+    await page.getByRole('heading', { name: /Queue/ }).waitFor();
+    assert.deepEqual(consoleErrors(page, { ignore: [/401/] }), []);
+    await screenshot(page, 'queue-desktop');
+    await page.setViewportSize({ width: 390, height: 844 });
+    await screenshot(page, 'queue-phone');
+    await page.close();
+  });
+
+  test('a WhatsApp message appears in the open queue and in the open ticket within a second', async () => {
+    const page = await newPage(browser);
+    await login(page, hub.base, DEMO.agent);
+    await page.goto(`${hub.base}/#/queue`);
+    await page.locator('.connection.live').waitFor();
+    const waId = number();
+    const subject = `Live queue ${waId}`;
+    await sandboxSend(hub.base, { wa_id: waId, name: 'Queue Customer', text: subject });
+    const row = page.locator('tr', { hasText: subject });
+    await row.waitFor({ timeout: LIVE });
+    await row.getByRole('link').click();
+    await page.locator('.ticket .message.customer', { hasText: subject }).waitFor();
+    await sandboxSend(hub.base, { wa_id: waId, name: 'Queue Customer', text: 'and a follow-up' });
+    await page.locator('.message.customer', { hasText: 'and a follow-up' }).waitFor({ timeout: LIVE });
+    assert.deepEqual(consoleErrors(page), []);
+    await screenshot(page, 'ticket-desktop');
+    await page.setViewportSize({ width: 390, height: 844 });
+    await screenshot(page, 'ticket-phone');
+    await page.close();
+  });
+
+  test('a reply reaches the sandbox phone and its ticks update live; a note never leaves the hub', async () => {
+    const waId = number();
+    const subject = `Ticks ${waId}`;
+    await sandboxSend(hub.base, { wa_id: waId, name: 'Tick Customer', text: subject });
+    const ticket = await ticketFor(hub.base, token, subject);
+    const page = await newPage(browser);
+    await login(page, hub.base, DEMO.agent);
+    await page.goto(`${hub.base}/#/tickets/${ticket.id}`);
+    await page.locator('.connection.live').waitFor();
+    await page.fill('#reply-body', 'On its way!');
+    await page.getByRole('button', { name: 'Send', exact: true }).click();
+    const reply = page.locator('.message.reply', { hasText: 'On its way!' });
+    await reply.locator('.tick[data-status=delivered]').waitFor({ timeout: 5_000 });
+    const phone = await (await fetch(`${hub.base}/sandbox/api/messages?wa_id=${waId}`)).json();
+    assert.ok(phone.items.some((message) => message.direction === 'out' && message.text === 'On its way!'));
+
+    await page.getByLabel('Internal note').check();
+    await page.fill('#reply-body', 'Customer is a VIP, be nice');
+    await page.getByRole('button', { name: 'Add note' }).click();
+    await page.locator('.message.note', { hasText: 'Customer is a VIP' }).waitFor();
+    await page.waitForTimeout(800);
+    const after = await (await fetch(`${hub.base}/sandbox/api/messages?wa_id=${waId}`)).json();
+    assert.ok(!after.items.some((message) => message.text.includes('VIP')), 'the note was not sent to WhatsApp');
+    await page.close();
+  });
+
+  test('a closed window offers templates and blocks free text', async () => {
+    const waId = number();
+    const subject = `Old question ${waId}`;
+    await oldMessage(hub.base, { waId, name: 'Late Customer', text: subject, secondsAgo: 25 * 3600 });
+    const ticket = await ticketFor(hub.base, token, subject);
+    const page = await newPage(browser);
+    await login(page, hub.base, DEMO.agent);
+    await page.goto(`${hub.base}/#/tickets/${ticket.id}`);
+    await page.locator('.window.closed').first().waitFor();
+    assert.equal(await page.locator('#reply-body').count(), 0, 'no free text box while the window is closed');
+    await page.getByLabel('Template').selectOption({ label: 'hello_world (en_US)' });
+    await page.getByRole('button', { name: 'Send', exact: true }).click();
+    await waitFor(async () => {
+      const phone = await (await fetch(`${hub.base}/sandbox/api/messages?wa_id=${waId}`)).json();
+      return phone.items.some((message) => message.text.includes('hello_world'));
+    }, { message: 'the template on the phone' });
+    await page.getByLabel('Internal note').check();
+    await page.locator('#reply-body').waitFor();
+    await page.close();
+  });
+
+  test('two agents on one ticket see each other viewing and typing', async () => {
+    const waId = number();
+    const subject = `Together ${waId}`;
+    await sandboxSend(hub.base, { wa_id: waId, name: 'Shared Customer', text: subject });
+    const ticket = await ticketFor(hub.base, token, subject);
+    const ana = await newPage(browser);
+    await login(ana, hub.base, DEMO.agent);
+    await ana.goto(`${hub.base}/#/tickets/${ticket.id}`);
+    const ben = await newPage(browser);
+    await login(ben, hub.base, BEN);
+    await ben.goto(`${hub.base}/#/tickets/${ticket.id}`);
+    await ana.locator('[data-viewers] .viewer', { hasText: 'Ben Agent is viewing' }).waitFor({ timeout: 5_000 });
+    await ben.locator('[data-viewers] .viewer', { hasText: 'Ana Agent is viewing' }).waitFor({ timeout: 5_000 });
+    await ben.locator('#reply-body').pressSequentially('Let me take this');
+    await ana.locator('[data-viewers] .viewer', { hasText: 'Ben Agent is typing' }).waitFor({ timeout: 5_000 });
+    await ana.close();
+    await ben.close();
+  });
+
+  test('the supervisor board shows an agent online, then away', async () => {
+    const board = await newPage(browser);
+    await login(board, hub.base, DEMO.agent2);
+    await board.goto(`${hub.base}/#/presence`);
+    await board.getByRole('heading', { name: 'Presence' }).waitFor();
+    const agent = await newPage(browser);
+    await login(agent, hub.base, BEN);
+    await agent.goto(`${hub.base}/#/queue`);
+    const benRow = board.locator('tr', { hasText: 'Ben Agent' });
+    await benRow.locator('.presence.online').waitFor({ timeout: 5_000 });
+    await screenshot(board, 'presence-desktop');
+    await benRow.locator('.presence.away').waitFor({ timeout: 10_000 });
+    await board.setViewportSize({ width: 390, height: 844 });
+    await screenshot(board, 'presence-phone');
+    assert.deepEqual(consoleErrors(board), []);
+    await agent.close();
+    await board.close();
+  });
+
+  test('the page recovers after the server restarts', async () => {
+    const page = await newPage(browser);
+    await login(page, hub.base, DEMO.agent);
+    await page.goto(`${hub.base}/#/queue`);
+    await page.locator('.connection.live').waitFor();
+    const restarting = hub.restart();
+    await page.locator('.connection.reconnecting').waitFor({ timeout: 10_000 });
+    await restarting;
+    await page.locator('.connection.live').waitFor({ timeout: 15_000 });
+    const waId = number();
+    const subject = `After restart ${waId}`;
+    await sandboxSend(hub.base, { wa_id: waId, name: 'Patient Customer', text: subject });
+    try {
+      await page.locator('tr', { hasText: subject }).waitFor({ timeout: 5_000 });
+    } catch (error) {
+      await screenshot(page, 'restart-failure');
+      const fresh = await apiLogin(hub.base, DEMO.agent);
+      console.log('SUBJECTS', JSON.stringify((await api(hub.base, fresh, '/tickets?limit=200&category=new,open,pending')).items.map((t) => t.subject)));
+      console.log('PHONE', JSON.stringify(await (await fetch(`${hub.base}/sandbox/api/messages?wa_id=${waId}`)).json()));
+      throw error;
+    }
+    await page.close();
+  });
+});
