@@ -12,6 +12,7 @@ import { Queue } from "./pages/queue.js";
 import { TicketPage } from "./pages/ticket.js";
 import { Conversations } from "./pages/conversations.js";
 import { Presence } from "./pages/presence.js";
+import { Admin } from "./pages/admin.js";
 
 export const html = htm.bind(h);
 export const me = signal(undefined); // undefined: checking; null: logged out
@@ -61,6 +62,7 @@ function Header() {
       <a href="#/queue" aria-current=${route.value.startsWith("#/queue") ? "page" : undefined}>Queue</a>
       <a href="#/conversations" aria-current=${route.value.startsWith("#/conversations") ? "page" : undefined}>WhatsApp</a>
       ${staffBoard.value && html`<a href="#/presence" aria-current=${route.value.startsWith("#/presence") ? "page" : undefined}>Presence</a>`}
+      ${me.value.role === "admin" && html`<a href="#/admin" aria-current=${route.value.startsWith("#/admin") ? "page" : undefined}>Admin</a>`}
     </nav>
     <span class=${`connection ${state}`} role="status" aria-live="polite">${label}</span>
     <span class="who">${me.value.name} <small>(${me.value.role})</small></span>
@@ -74,6 +76,7 @@ function Page() {
   if (ticket) return html`<${TicketPage} id=${Number(ticket[1])} />`;
   if (hash.startsWith("#/conversations")) return html`<${Conversations} />`;
   if (hash.startsWith("#/presence")) return html`<${Presence} />`;
+  if (hash.startsWith("#/admin")) return html`<${Admin} />`;
   return html`<${Queue} />`;
 }
 

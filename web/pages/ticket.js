@@ -132,6 +132,7 @@ export function TicketPage({ id }) {
         <${ReplyBox} ticket=${ticket} window=${window} templates=${templates} seen=${seen} onStale=${() => { setStale(true); load(); }} onSent=${() => setStale(false)} />
       </section>
       <aside class="side">
+        <${CustomerCard} ticket=${ticket} />
         <section aria-label="Properties">
           <h2>Properties</h2>
           <label>Status <select value=${ticket.status} onChange=${(e) => change({ status: e.target.value, seen_seq: seen.current })}>
@@ -140,7 +141,7 @@ export function TicketPage({ id }) {
           <label>Importance <select value=${ticket.importance} onChange=${(e) => change({ importance: e.target.value })}>${["low", "medium", "high", "critical"].map((v) => html`<option>${v}</option>`)}</select></label>
           <p>Assignee: ${ticket.assignee_id ? names.get(ticket.assignee_id) : html`<em>unassigned</em>`}
             ${ticket.assignee_id !== me.value.id && html` <button class="small" onClick=${() => post(`/tickets/${id}/assign`, { assignee_id: me.value.id, reason: "taken from the ticket" }).catch(report)}>Assign to me</button>`}</p>
-          <p>Tags: ${ticket.tags.join(", ") || html`<em>none</em>`}</p>
+          <${Tags} ticket=${ticket} change=${change} />
         </section>
         <section aria-label="Activity">
           <h2>Activity</h2>
@@ -149,6 +150,46 @@ export function TicketPage({ id }) {
       </aside>
     </div>
   </main>`;
+}
+
+function CustomerCard({ ticket }) {
+  const [customer, setCustomer] = useState(null);
+  const [company, setCompany] = useState(null);
+  const [others, setOthers] = useState([]);
+  useEffect(() => {
+    get(`/users/${ticket.requester_id}`).then(setCustomer).catch(() => setCustomer(null));
+    get(`/tickets?requester=${ticket.requester_id}&category=new,open,pending,resolved,closed&limit=20`)
+      .then((page) => setOthers(page.items))
+      .catch(() => setOthers([]));
+  }, [ticket.requester_id]);
+  useEffect(() => {
+    if (customer?.company_id) get("/companies").then((page) => setCompany(page.items.find((c) => c.id === customer.company_id))).catch(() => {});
+  }, [customer?.company_id]);
+  if (!customer) return null;
+  const realEmail = customer.email.endsWith("@whatsapp.invalid") ? null : customer.email;
+  return html`<section class="customer" aria-label="Customer">
+    <h2>${customer.name}</h2>
+    ${customer.phone && html`<p>📱 ${customer.phone}</p>`}
+    ${realEmail && html`<p>✉️ ${realEmail}</p>`}
+    ${company && html`<p>🏢 ${company.name}</p>`}
+    <p>Customer since ${new Date(customer.created_at).toLocaleDateString()} · ${others.length} ticket${others.length === 1 ? "" : "s"}</p>
+    ${others.filter((other) => other.id !== ticket.id).length > 0 && html`<ul class="others">${others.filter((other) => other.id !== ticket.id).slice(0, 5).map((other) => html`<li><a href=${`#/tickets/${other.id}`}>#${other.number} ${other.subject}</a> <span class=${`status ${other.status_category}`}>${other.status}</span></li>`)}</ul>`}
+  </section>`;
+}
+
+function Tags({ ticket, change }) {
+  const [draft, setDraft] = useState("");
+  function add(event) {
+    event.preventDefault();
+    const tag = draft.trim();
+    if (tag) change({ add_tags: [tag] });
+    setDraft("");
+  }
+  return html`<div class="tags">
+    <span>Tags:</span>
+    ${ticket.tags.map((tag) => html`<span class="chip">${tag} <button type="button" class="link" aria-label=${`Remove tag ${tag}`} onClick=${() => change({ remove_tags: [tag] })}>×</button></span>`)}
+    <form onSubmit=${add}><label class="visually-hidden" for="new-tag">Add a tag</label><input id="new-tag" placeholder="add tag" value=${draft} onInput=${(e) => setDraft(e.target.value)} size="8" /></form>
+  </div>`;
 }
 
 function describe(event, names) {

@@ -176,6 +176,47 @@ describe('console', () => {
     await board.close();
   });
 
+  test('an admin adds a user and a team, then deactivates the user', async () => {
+    const page = await newPage(browser);
+    await login(page, hub.base, DEMO.admin);
+    await page.goto(`${hub.base}/#/admin`);
+    await page.getByRole('heading', { name: 'Administration' }).waitFor();
+    const teams = page.getByRole('form', { name: 'Add a team' });
+    await teams.getByLabel('Name').fill('Night shift');
+    await teams.getByRole('button', { name: 'Add team' }).click();
+    await page.locator('td', { hasText: 'Night shift' }).waitFor();
+    const people = page.getByRole('form', { name: 'Add a user' });
+    await people.getByLabel('Email').fill('nia@demo.switchboard.test');
+    await people.getByLabel('Name').fill('Nia Newcomer');
+    await people.getByLabel('Password').fill('long-enough-password');
+    await people.getByLabel('Team').selectOption({ label: 'Night shift' });
+    await people.getByRole('button', { name: 'Add user' }).click();
+    const row = page.locator('tr[data-user]', { hasText: 'Nia Newcomer' });
+    await row.locator('td', { hasText: 'Night shift' }).waitFor();
+    await row.getByRole('button', { name: 'Deactivate' }).click();
+    await row.getByRole('button', { name: 'Reactivate' }).waitFor();
+    const refused = await fetch(`${hub.base}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'nia@demo.switchboard.test', password: 'long-enough-password' }) });
+    assert.equal(refused.status, 401, 'a deactivated user cannot log in');
+    assert.deepEqual(consoleErrors(page), []);
+    await screenshot(page, 'admin-desktop');
+    await page.close();
+  });
+
+  test('the ticket page shows the customer card', async () => {
+    const waId = number();
+    const subject = `Card ${waId}`;
+    await sandboxSend(hub.base, { wa_id: waId, name: 'Card Holder', text: subject });
+    const ticket = await ticketFor(hub.base, token, subject);
+    const page = await newPage(browser);
+    await login(page, hub.base, DEMO.agent);
+    await page.goto(`${hub.base}/#/tickets/${ticket.id}`);
+    const card = page.getByRole('region', { name: 'Customer' });
+    await card.getByRole('heading', { name: 'Card Holder' }).waitFor();
+    await card.getByText(`+${waId}`).waitFor();
+    await card.getByText(/1 ticket\b/).waitFor();
+    await page.close();
+  });
+
   test('the page recovers after the server restarts', async () => {
     const page = await newPage(browser);
     await login(page, hub.base, DEMO.agent);
