@@ -7,6 +7,7 @@ import { html, me, navigate, report } from "../app.js";
 import { get, post } from "../lib/api.js";
 import { connection, subscribe } from "../lib/live.js";
 import { ago } from "../lib/format.js";
+import { Board } from "./board.js";
 
 const CATEGORIES = ["new", "open", "pending", "resolved", "closed"];
 const PRIORITY_RANK = { low: 1, medium: 2, high: 3, urgent: 4 };
@@ -34,10 +35,18 @@ export function Queue() {
   const [cursor, setCursor] = useState(0);
   const [help, setHelp] = useState(false);
   const [users, setUsers] = useState([]);
+  const [view, setView] = useState(localStorage.getItem("switchboard.queue-view") || "list");
+  const [statuses, setStatuses] = useState([]);
 
   useEffect(() => {
     get("/users").then((page) => setUsers(page.items)).catch(report);
+    get("/account/config").then((config) => setStatuses(config.statuses)).catch(report);
   }, []);
+
+  const chooseView = (next) => {
+    setView(next);
+    localStorage.setItem("switchboard.queue-view", next);
+  };
 
   // Re-read the list whenever the connection comes (back) up: whatever a drop interrupted is
   // caught up without a reload.
@@ -140,7 +149,13 @@ export function Queue() {
       <label class="search">Search <input type="search" placeholder="words in subject or messages" value=${filters.q} onInput=${(e) => setFilters({ ...filters, q: e.target.value })} /></label>
     </form>
     ${help && html`<aside class="help" aria-label="Keyboard shortcuts"><b>Keys:</b> j / k move · Enter opens · a assigns to me · ? hides this</aside>`}
-    <table class="tickets">
+    <div class="views" role="group" aria-label="View">
+      <button class=${view === "list" ? "" : "secondary"} aria-pressed=${view === "list"} onClick=${() => chooseView("list")}>List</button>
+      <button class=${view === "board" ? "" : "secondary"} aria-pressed=${view === "board"} onClick=${() => chooseView("board")}>Board</button>
+    </div>
+    ${view === "board"
+      ? html`<${Board} tickets=${rows} names=${names} statuses=${statuses.filter((status) => filters.categories.includes(status.category))} />`
+      : html`<table class="tickets">
       <thead><tr><th scope="col">#</th><th scope="col">Subject</th><th scope="col">Status</th><th scope="col">Priority</th><th scope="col">Assignee</th><th scope="col">Channel</th><th scope="col">Activity</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
       <tbody>
         ${rows.map((ticket, index) => html`<tr key=${ticket.id} class=${`${index === cursor ? "current" : ""} ${unread.has(ticket.id) ? "unread" : ""}`} data-ticket=${ticket.id}>
@@ -156,7 +171,7 @@ export function Queue() {
           <td>${ticket.assignee_id !== me.value.id && html`<button class="small" onClick=${() => assignToMe(ticket)}>Assign to me</button>`}</td>
         </tr>`)}
       </tbody>
-    </table>
+    </table>`}
     ${rows.length === 0 && html`<p class="empty">Nothing here. New tickets appear as they arrive.</p>`}
   </main>`;
 }

@@ -217,6 +217,25 @@ describe('console', () => {
     await page.close();
   });
 
+  test('on the board, dragging a card to another column changes its status', async () => {
+    const waId = number();
+    const subject = `Board ${waId}`;
+    await sandboxSend(hub.base, { wa_id: waId, name: 'Board Customer', text: subject });
+    const ticket = await ticketFor(hub.base, token, subject);
+    const page = await newPage(browser, { width: 1600, height: 900 });
+    await login(page, hub.base, DEMO.agent);
+    await page.goto(`${hub.base}/#/queue`);
+    await page.getByRole('button', { name: 'Board' }).click();
+    const card = page.locator(`[data-status=new] .card[data-ticket="${ticket.id}"]`);
+    await card.waitFor();
+    await card.dragTo(page.locator('[data-status=pending] .cards'));
+    await waitFor(async () => (await api(hub.base, token, `/tickets/${ticket.id}`)).status === 'pending', { message: 'status pending' });
+    await page.locator(`[data-status=pending] .card[data-ticket="${ticket.id}"]`).waitFor({ timeout: 5_000 });
+    assert.deepEqual(consoleErrors(page), []);
+    await screenshot(page, 'board-desktop');
+    await page.close();
+  });
+
   test('the page recovers after the server restarts', async () => {
     const page = await newPage(browser);
     await login(page, hub.base, DEMO.agent);

@@ -1,0 +1,82 @@
+// The queue as a kanban board: a column per status (WIP limit per column, kept in this browser),
+// optional swimlanes by priority or assignee, and drag and drop (SortableJS) to change a ticket's
+// status.
+
+import { useEffect, useRef, useState } from "preact/hooks";
+import Sortable from "sortablejs";
+import { html, navigate, report } from "../app.js";
+import { patch } from "../lib/api.js";
+
+const LIMITS_KEY = "switchboard.wip-limits";
+
+function loadLimits() {
+  try {
+    return JSON.parse(localStorage.getItem(LIMITS_KEY) || "{}");
+  } catch (_) {
+    return {};
+  }
+}
+
+function Column({ status, tickets, limit, setLimit, names }) {
+  const list = useRef(null);
+  useEffect(() => {
+    const sortable = Sortable.create(list.current, {
+      group: "kanban",
+      animation: 120,
+      dataIdAttr: "data-ticket",
+      onAdd: async (event) => {
+        const id = Number(event.item.dataset.ticket);
+        // Preact owns the DOM: put the card back and let the live update move it.
+        event.from.insertBefore(event.item, event.from.children[event.oldIndex] || null);
+        try {
+          await patch(`/tickets/${id}`, { status: status.key });
+        } catch (error) {
+          report(error);
+        }
+      },
+    });
+    return () => sortable.destroy();
+  }, [status.key]);
+  const over = limit > 0 && tickets.length > limit;
+  return html`<section class=${`column ${over ? "over" : ""}`} aria-label=${`${status.label} column`} data-status=${status.key}>
+    <header>
+      <h3>${status.label}</h3>
+      <span class="count" title="tickets / WIP limit">${tickets.length}${limit > 0 ? ` / ${limit}` : ""}</span>
+      <label class="visually-hidden" for=${`limit-${status.key}`}>WIP limit for ${status.label}</label>
+      <input id=${`limit-${status.key}`} class="limit" type="number" min="0" placeholder="limit" value=${limit || ""} onChange=${(e) => setLimit(status.key, Number(e.target.value))} />
+    </header>
+    <ol ref=${list} class="cards">
+      ${tickets.map((ticket) => html`<li key=${ticket.id} class="card" data-ticket=${ticket.id} tabindex="0"
+          onKeyDown=${(e) => e.key === "Enter" && navigate(`#/tickets/${ticket.id}`)}>
+        <a href=${`#/tickets/${ticket.id}`}>#${ticket.number} ${ticket.subject}</a>
+        <span class=${`priority ${ticket.priority}`}>${ticket.priority}</span>
+        <small>${ticket.assignee_id ? names.get(ticket.assignee_id) || "" : "unassigned"} · ${ticket.channel}</small>
+      </li>`)}
+    </ol>
+  </section>`;
+}
+
+export function Board({ tickets, statuses, names }) {
+  const [limits, setLimits] = useState(loadLimits);
+  const [lanes, setLanes] = useState("");
+  const setLimit = (key, value) => {
+    const next = { ...limits, [key]: value };
+    setLimits(next);
+    localStorage.setItem(LIMITS_KEY, JSON.stringify(next));
+  };
+  const laneOf = (ticket) => (lanes === "priority" ? ticket.priority : lanes === "assignee" ? names.get(ticket.assignee_id) || "unassigned" : "");
+  const laneNames = lanes ? [...new Set(tickets.map(laneOf))].sort() : [""];
+  return html`<div class="board">
+    <label>Swimlanes <select value=${lanes} onChange=${(e) => setLanes(e.target.value)}>
+      <option value="">none</option><option value="priority">by priority</option><option value="assignee">by assignee</option>
+    </select></label>
+    ${laneNames.map((lane) => html`<div class="lane" key=${lane}>
+      ${lane && html`<h2 class="lane-title">${lane}</h2>`}
+      <div class="columns">
+        ${statuses.map((status) => html`<${Column} key=${`${lane}-${status.key}`} status=${status} names=${names}
+            tickets=${tickets.filter((ticket) => ticket.status === status.key && laneOf(ticket) === lane)}
+            limit=${limits[status.key] || 0} setLimit=${setLimit} />`)}
+      </div>
+    </div>`)}
+  </div>`;
+}
