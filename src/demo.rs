@@ -92,6 +92,16 @@ pub async fn seed(store: &Arc<dyn Store>, tickets: &Tickets) -> anyhow::Result<(
     erin_new.phone = Some("+5511987654321".into());
     let erin = store.create_user(erin_new).await?;
 
+    for (title, body) in [
+        ("Greeting", "Hi! Thanks for reaching out — I'm looking into this now."),
+        (
+            "Refund on its way",
+            "Your refund has been issued; it usually shows on your statement within 3–5 business days.",
+        ),
+        ("Closing", "Glad we could help! If anything else comes up, just reply here."),
+    ] {
+        store.create_canned_response(account.id, title, body).await?;
+    }
     let refunds = store.create_category(account.id, None, "Billing").await?;
     store.create_category(account.id, Some(refunds.id), "Refunds").await?;
     let config = Arc::new(store.account_config(account.id).await?);

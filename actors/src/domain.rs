@@ -278,6 +278,15 @@ pub struct Team {
     pub created_at: Timestamp,
 }
 
+/// A reusable reply text.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CannedResponse {
+    pub id: i64,
+    pub title: String,
+    pub body: String,
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Company {

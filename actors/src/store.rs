@@ -302,6 +302,10 @@ pub trait Store: Send + Sync + 'static {
     async fn company(&self, account: AccountId, id: CompanyId) -> StoreResult<Option<Company>>;
     async fn list_companies(&self, account: AccountId) -> StoreResult<Vec<Company>>;
     async fn contacts(&self, account: AccountId, user: UserId) -> StoreResult<Vec<Contact>>;
+    async fn canned_responses(&self, account: AccountId) -> StoreResult<Vec<CannedResponse>>;
+    /// A title already used in the account is a conflict.
+    async fn create_canned_response(&self, account: AccountId, title: &str, body: &str) -> StoreResult<CannedResponse>;
+    async fn delete_canned_response(&self, account: AccountId, id: i64) -> StoreResult<()>;
 
     // Sessions.
     async fn create_session(&self, session: NewSession) -> StoreResult<()>;

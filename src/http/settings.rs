@@ -1,7 +1,7 @@
 //! The account's ticket vocabulary: statuses (custom ones mapped to the five categories), the
 //! urgency × importance priority matrix, typed custom fields and hierarchical categories.
 
-use actix_web::{HttpResponse, get, post, put, web};
+use actix_web::{HttpResponse, delete, get, post, put, web};
 use garde::Validate;
 use serde::{Deserialize, Serialize};
 use switchboard_actors::domain::*;
@@ -19,7 +19,10 @@ pub fn routes(config: &mut ServiceConfig) {
         .service(put_priority_matrix)
         .service(put_status)
         .service(put_custom_field)
-        .service(create_category);
+        .service(create_category)
+        .service(list_canned)
+        .service(create_canned)
+        .service(delete_canned);
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -162,4 +165,64 @@ async fn create_category(
     )?;
     state.forget_account_config(caller.account());
     Ok(HttpResponse::Created().json(category))
+}
+
+/// Canned responses (staff).
+#[utoipa::path(tag = "settings", responses((status = 200, body = super::tickets::Page<CannedResponse>), (status = 403, body = ErrorBody)))]
+#[get("/canned-responses")]
+async fn list_canned(
+    state: web::Data<AppState>,
+    caller: Caller,
+) -> Result<web::Json<super::tickets::Page<CannedResponse>>, ApiError> {
+    caller.require_staff()?;
+    Ok(web::Json(super::tickets::Page { items: state.store.canned_responses(caller.account()).await?, next: None }))
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CannedRequest {
+    #[garde(length(min = 1, max = 100))]
+    pub title: String,
+    #[garde(length(min = 1, max = 4096))]
+    pub body: String,
+}
+
+/// Add a canned response (admin only).
+#[utoipa::path(tag = "settings", request_body = CannedRequest, responses((status = 201, body = CannedResponse), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+#[post("/canned-responses")]
+async fn create_canned(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: ApiJson<CannedRequest>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require_admin()?;
+    let body = body.into_inner();
+    body.validate()?;
+    let canned =
+        state.store.create_canned_response(caller.account(), body.title.trim(), &body.body).await.map_err(|error| {
+            match error {
+                StoreError::Conflict(_) => ApiError::Conflict {
+                    code: "canned_response_exists",
+                    message: "a canned response with this title exists".to_owned(),
+                },
+                other => other.into(),
+            }
+        })?;
+    Ok(HttpResponse::Created().json(canned))
+}
+
+/// Remove a canned response (admin only).
+#[utoipa::path(tag = "settings", params(("id" = i64, Path)), responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+#[delete("/canned-responses/{id}")]
+async fn delete_canned(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require_admin()?;
+    state.store.delete_canned_response(caller.account(), *id).await.map_err(|error| match error {
+        StoreError::NotFound => ApiError::NotFound("canned response"),
+        other => other.into(),
+    })?;
+    Ok(HttpResponse::NoContent().finish())
 }

@@ -776,6 +776,39 @@ macro_rules! shared_sql {
                     .collect()
             }
 
+            async fn canned_responses(&self, account: AccountId) -> StoreResult<Vec<CannedResponse>> {
+                sqlx::query_as::<_, (i64, String, String)>("SELECT id, title, body FROM canned_responses WHERE account_id = $1 ORDER BY title")
+                    .bind(account)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db_error)
+                    .map(|rows| rows.into_iter().map(|(id, title, body)| CannedResponse { id, title, body }).collect())
+            }
+
+            async fn create_canned_response(&self, account: AccountId, title: &str, body: &str) -> StoreResult<CannedResponse> {
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO canned_responses (account_id, title, body, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+                )
+                .bind(account)
+                .bind(title.to_owned())
+                .bind(body.to_owned())
+                .bind(millis(Timestamp::now()))
+                .fetch_one(&self.pool)
+                .await
+                .map_err(db_error)?;
+                Ok(CannedResponse { id, title: title.to_owned(), body: body.to_owned() })
+            }
+
+            async fn delete_canned_response(&self, account: AccountId, id: i64) -> StoreResult<()> {
+                let done = sqlx::query("DELETE FROM canned_responses WHERE id = $1 AND account_id = $2")
+                    .bind(id)
+                    .bind(account)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_error)?;
+                if done.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+            }
+
             async fn create_session(&self, session: NewSession) -> StoreResult<()> {
                 let now = switchboard_actors::clock::truncate_to_millis(Timestamp::now());
                 sqlx::query("INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")

@@ -2,7 +2,7 @@
 
 import { useEffect, useState } from "preact/hooks";
 import { html, me, report } from "../app.js";
-import { get, patch, post } from "../lib/api.js";
+import { api, get, patch, post } from "../lib/api.js";
 
 const ROLES = ["agent", "supervisor", "admin", "customer"];
 
@@ -10,7 +10,9 @@ export function Admin() {
   const [users, setUsers] = useState([]);
   const [teams, setTeams] = useState([]);
   const [error, setError] = useState(null);
+  const [canned, setCanned] = useState([]);
   const load = () => {
+    get("/canned-responses").then((page) => setCanned(page.items)).catch(report);
     get("/users").then((page) => setUsers(page.items)).catch(report);
     get("/teams").then((page) => setTeams(page.items)).catch(report);
   };
@@ -46,6 +48,18 @@ export function Admin() {
     const form = new FormData(event.target);
     try {
       await post("/teams", { name: form.get("name"), description: form.get("description") || "" });
+      event.target.reset();
+      load();
+    } catch (failure) {
+      report(failure);
+    }
+  }
+
+  async function createCanned(event) {
+    event.preventDefault();
+    const form = new FormData(event.target);
+    try {
+      await post("/canned-responses", { title: form.get("title"), body: form.get("body") });
       event.target.reset();
       load();
     } catch (failure) {
@@ -96,6 +110,16 @@ export function Admin() {
           }} />${user.name}</label>`)}</td>
         </tr>`)}</tbody>
       </table>
+    </section>
+    <section aria-labelledby="canned-title">
+      <h2 id="canned-title">Canned responses</h2>
+      <form class="inline-form" onSubmit=${createCanned} aria-label="Add a canned response">
+        <label>Title <input name="title" required maxlength="100" /></label>
+        <label class="wide">Text <textarea name="body" required rows="2" maxlength="4096"></textarea></label>
+        <button type="submit">Add</button>
+      </form>
+      <ul class="canned-list">${canned.map((item) => html`<li key=${item.id}><b>${item.title}</b> — ${item.body}
+        <button class="link" onClick=${() => api("DELETE", `/canned-responses/${item.id}`).then(load).catch(report)}>delete</button></li>`)}</ul>
     </section>
   </main>`;
 }

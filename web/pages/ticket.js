@@ -207,6 +207,26 @@ function describe(event, names) {
 
 function ReplyBox({ ticket, window, templates, seen, onStale, onSent }) {
   const [body, setBody] = useState("");
+  const [canned, setCanned] = useState([]);
+  const [files, setFiles] = useState([]);
+  useEffect(() => {
+    get("/canned-responses").then((page) => setCanned(page.items)).catch(() => setCanned([]));
+  }, []);
+
+  async function attach(event) {
+    for (const file of event.target.files) {
+      const response = await fetch(`/api/v1/uploads?name=${encodeURIComponent(file.name)}`, {
+        method: "POST",
+        headers: { "content-type": file.type || "application/octet-stream" },
+        body: file,
+        credentials: "same-origin",
+      });
+      const answer = await response.json();
+      if (response.ok) setFiles((current) => [...current, answer]);
+      else report(new Error(answer.message || "upload failed"));
+    }
+    event.target.value = "";
+  }
   const [internal, setInternal] = useState(false);
   const [template, setTemplate] = useState("");
   const [parameters, setParameters] = useState([]);
@@ -227,7 +247,7 @@ function ReplyBox({ ticket, window, templates, seen, onStale, onSent }) {
   async function send(thenStatus) {
     setBusy(true);
     try {
-      const request = { body, internal, seen_seq: seen.current };
+      const request = { body, internal, seen_seq: seen.current, attachments: files.map((file) => ({ url: file.url, name: file.file_name })) };
       if (thenStatus) request.then_status = thenStatus;
       if (closed) {
         if (!chosen) throw new Error("Choose a template: the 24-hour window is closed.");
@@ -236,6 +256,7 @@ function ReplyBox({ ticket, window, templates, seen, onStale, onSent }) {
       }
       await post(`/tickets/${ticket.id}/messages`, request);
       setBody("");
+      setFiles([]);
       setParameters([]);
       tell({ type: "typing", ticket_id: ticket.id, on: false });
       onSent();
@@ -251,7 +272,11 @@ function ReplyBox({ ticket, window, templates, seen, onStale, onSent }) {
     <div class="reply-options">
       <label><input type="checkbox" checked=${internal} onChange=${(e) => setInternal(e.target.checked)} /> Internal note</label>
       ${whatsapp && !internal && html`<span class="via">via WhatsApp</span>`}
+      ${!closed && canned.length > 0 && html`<label class="canned">Canned response <select value="" onChange=${(e) => { const chosen = canned.find((c) => String(c.id) === e.target.value); if (chosen) typing(body ? `${body}\n${chosen.body}` : chosen.body); }}>
+        <option value="">insert…</option>${canned.map((c) => html`<option value=${c.id}>${c.title}</option>`)}</select></label>`}
+      ${!closed && html`<label class="attach">Attach <input type="file" onChange=${attach} /></label>`}
     </div>
+    ${files.length > 0 && html`<ul class="attached">${files.map((file) => html`<li>📎 ${file.file_name} <button type="button" class="link" onClick=${() => setFiles(files.filter((f) => f !== file))}>remove</button></li>`)}</ul>`}
     ${closed
       ? html`<div class="templates">
           <label>Template <select value=${template} onChange=${(e) => { setTemplate(e.target.value); setParameters([]); }} required>

@@ -117,6 +117,27 @@ describe('console', () => {
     await page.close();
   });
 
+  test('a canned response and a file go out from the reply box', async () => {
+    const waId = number();
+    const subject = `Canned ${waId}`;
+    await sandboxSend(hub.base, { wa_id: waId, name: 'Canned Customer', text: subject });
+    const ticket = await ticketFor(hub.base, token, subject);
+    const page = await newPage(browser);
+    await login(page, hub.base, DEMO.agent);
+    await page.goto(`${hub.base}/#/tickets/${ticket.id}`);
+    await page.getByLabel('Canned response').selectOption({ label: 'Greeting' });
+    assert.match(await page.locator('#reply-body').inputValue(), /looking into this now/);
+    await page.getByLabel('Attach').setInputFiles({ name: 'label.pdf', mimeType: 'application/pdf', buffer: Buffer.from('%PDF-1.4 return label') });
+    await page.locator('.attached', { hasText: 'label.pdf' }).waitFor();
+    await page.getByRole('button', { name: 'Send', exact: true }).click();
+    await page.locator('.message.reply a.file', { hasText: 'label.pdf' }).waitFor();
+    await waitFor(async () => {
+      const phone = await (await fetch(`${hub.base}/sandbox/api/messages?wa_id=${waId}`)).json();
+      return phone.items.some((message) => message.text.startsWith('[label.pdf]') && message.text.includes('looking into this now'));
+    }, { message: 'the document with its caption on the phone' });
+    await page.close();
+  });
+
   test('a closed window offers templates and blocks free text', async () => {
     const waId = number();
     const subject = `Old question ${waId}`;
