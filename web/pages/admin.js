@@ -11,7 +11,9 @@ export function Admin() {
   const [teams, setTeams] = useState([]);
   const [error, setError] = useState(null);
   const [canned, setCanned] = useState([]);
+  const [templates, setTemplates] = useState([]);
   const load = () => {
+    get("/whatsapp/templates").then((page) => setTemplates(page.items)).catch(report);
     get("/canned-responses").then((page) => setCanned(page.items)).catch(report);
     get("/users").then((page) => setUsers(page.items)).catch(report);
     get("/teams").then((page) => setTeams(page.items)).catch(report);
@@ -109,6 +111,14 @@ export function Admin() {
             patch(`/teams/${team.id}`, { member_ids: members }).then(load).catch(report);
           }} />${user.name}</label>`)}</td>
         </tr>`)}</tbody>
+      </table>
+    </section>
+    <section aria-labelledby="templates-title">
+      <h2 id="templates-title">WhatsApp templates</h2>
+      <p>Synced from the Graph API every 15 minutes; only approved ones can be sent. <button class="small" onClick=${() => post("/whatsapp/templates/sync").then(load).catch(report)}>Sync now</button></p>
+      <table>
+        <thead><tr><th scope="col">Name</th><th scope="col">Language</th><th scope="col">Category</th><th scope="col">Status</th><th scope="col">Text</th></tr></thead>
+        <tbody>${templates.map((template) => html`<tr key=${`${template.name}-${template.language}`}><td>${template.name}</td><td>${template.language}</td><td>${template.category}</td><td>${template.status}</td><td>${template.body}</td></tr>`)}</tbody>
       </table>
     </section>
     <section aria-labelledby="canned-title">

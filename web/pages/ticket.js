@@ -47,6 +47,7 @@ export function TicketPage({ id }) {
   const [templates, setTemplates] = useState([]);
   const [config, setConfig] = useState(null);
   const [users, setUsers] = useState([]);
+  const [teams, setTeams] = useState([]);
   const [stale, setStale] = useState(false);
   const seen = useRef(0);
 
@@ -99,6 +100,7 @@ export function TicketPage({ id }) {
       .catch(report);
     get("/account/config").then(setConfig).catch(report);
     get("/users").then((page) => setUsers(page.items)).catch(report);
+    get("/teams").then((page) => setTeams(page.items)).catch(report);
     return () => {
       active = false;
       unsubscribe();
@@ -139,9 +141,17 @@ export function TicketPage({ id }) {
             ${(config?.statuses || []).map((status) => html`<option value=${status.key}>${status.label}</option>`)}</select></label>
           <label>Urgency <select value=${ticket.urgency} onChange=${(e) => change({ urgency: e.target.value })}>${["low", "medium", "high", "critical"].map((v) => html`<option>${v}</option>`)}</select></label>
           <label>Importance <select value=${ticket.importance} onChange=${(e) => change({ importance: e.target.value })}>${["low", "medium", "high", "critical"].map((v) => html`<option>${v}</option>`)}</select></label>
+          <label>Category <select value=${ticket.category_id ?? ""} onChange=${(e) => change({ category_id: e.target.value ? Number(e.target.value) : null })}>
+            <option value="">none</option>${(config?.categories || []).map((category) => html`<option value=${category.id}>${category.path}</option>`)}</select></label>
+          <label>Team <select value=${ticket.team_id ?? ""} onChange=${(e) => post(`/tickets/${id}/assign`, { team_id: e.target.value ? Number(e.target.value) : null, reason: "team changed on the ticket" }).catch(report)}>
+            <option value="">none</option>${teams.map((team) => html`<option value=${team.id}>${team.name}</option>`)}</select></label>
           <p>Assignee: ${ticket.assignee_id ? names.get(ticket.assignee_id) : html`<em>unassigned</em>`}
             ${ticket.assignee_id !== me.value.id && html` <button class="small" onClick=${() => post(`/tickets/${id}/assign`, { assignee_id: me.value.id, reason: "taken from the ticket" }).catch(report)}>Assign to me</button>`}</p>
           <${Tags} ticket=${ticket} change=${change} />
+        </section>
+        <section aria-label="Assignment history">
+          <h2>Assignment history</h2>
+          <ol class="activity">${activity.filter((event) => event.type === "assigned").map((event) => html`<li><time>${time(event.at)}</time> ${event.assignee_id ? names.get(event.assignee_id) || `#${event.assignee_id}` : "unassigned"}${event.held_secs !== null && event.from_assignee_id ? ` (after ${Math.round(event.held_secs / 60)} min with ${names.get(event.from_assignee_id) || event.from_assignee_id})` : ""}${event.reason ? ` — ${event.reason}` : ""}</li>`)}</ol>
         </section>
         <section aria-label="Activity">
           <h2>Activity</h2>

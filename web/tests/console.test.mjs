@@ -216,6 +216,7 @@ describe('console', () => {
     await row.locator('td', { hasText: 'Night shift' }).waitFor();
     await row.getByRole('button', { name: 'Deactivate' }).click();
     await row.getByRole('button', { name: 'Reactivate' }).waitFor();
+    await page.getByRole('cell', { name: 'hello_world' }).waitFor();
     const refused = await fetch(`${hub.base}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'nia@demo.switchboard.test', password: 'long-enough-password' }) });
     assert.equal(refused.status, 401, 'a deactivated user cannot log in');
     assert.deepEqual(consoleErrors(page), []);
@@ -235,6 +236,8 @@ describe('console', () => {
     await card.getByRole('heading', { name: 'Card Holder' }).waitFor();
     await card.getByText(`+${waId}`).waitFor();
     await card.getByText(/1 ticket\b/).waitFor();
+    await page.getByLabel('Team').selectOption({ label: 'Billing' });
+    await page.getByRole('region', { name: 'Assignment history' }).getByText('team changed on the ticket').waitFor({ timeout: 5_000 });
     await page.close();
   });
 
