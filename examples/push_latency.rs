@@ -7,6 +7,8 @@
 //! Two nodes: `--write http://127.0.0.1:8080 --read http://127.0.0.1:8081` (same PostgreSQL and Redis)
 //! The servers need the demo account (`switchboard demo`): it logs in as its agents.
 
+mod common;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -29,13 +31,6 @@ struct Args {
     rate: u64,
     #[arg(long, default_value_t = 10)]
     seconds: u64,
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
 #[tokio::main]
@@ -129,8 +124,6 @@ async fn main() -> anyhow::Result<()> {
     }
     let mut committed = committed.lock().await.clone();
     let mut sent = sent.lock().await.clone();
-    committed.sort_by(f64::total_cmp);
-    sent.sort_by(f64::total_cmp);
     let expected = total as usize * args.clients;
     println!(
         "{} clients, {} changes at {:.0}/s offered ({:.0}/s achieved, {failed} failed): {} of {} frames received",
@@ -141,15 +134,7 @@ async fn main() -> anyhow::Result<()> {
         committed.len(),
         expected
     );
-    for (name, values) in [("event time -> received", &committed), ("sent_at -> received", &sent)] {
-        println!(
-            "  {name:<24} p50 {:.2} ms  p90 {:.2} ms  p99 {:.2} ms  p99.9 {:.2} ms  max {:.2} ms",
-            percentile(values, 0.5),
-            percentile(values, 0.9),
-            percentile(values, 0.99),
-            percentile(values, 0.999),
-            values.last().copied().unwrap_or(f64::NAN)
-        );
-    }
+    common::report("event time -> received", &mut committed);
+    common::report("sent_at -> received", &mut sent);
     Ok(())
 }

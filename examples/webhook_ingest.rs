@@ -5,6 +5,8 @@
 //!
 //! `cargo run --release --example webhook_ingest -- --rate 500 --seconds 10 --customers 200`
 
+mod common;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -27,10 +29,6 @@ struct Args {
     customers: u64,
     #[arg(long, default_value = "100200300400500")]
     phone_number_id: String,
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() { f64::NAN } else { sorted[((sorted.len() as f64 - 1.0) * p).round() as usize] }
 }
 
 #[tokio::main]
@@ -116,8 +114,6 @@ async fn main() -> anyhow::Result<()> {
     let all_in = started.elapsed().as_secs_f64();
     listener.abort();
     let mut arrived = arrived.lock().await.clone();
-    acks.sort_by(f64::total_cmp);
-    arrived.sort_by(f64::total_cmp);
     println!(
         "{total} webhooks at {} /s offered ({:.0} /s achieved, {failed} failed); {} message events seen in {:.2}s = {:.0} msgs/s end to end",
         args.rate,
@@ -126,15 +122,7 @@ async fn main() -> anyhow::Result<()> {
         all_in,
         arrived.len() as f64 / all_in
     );
-    for (name, values) in [("webhook 200", &acks), ("webhook -> ticket event", &arrived)] {
-        println!(
-            "  {name:<24} p50 {:.2} ms  p90 {:.2} ms  p99 {:.2} ms  p99.9 {:.2} ms  max {:.2} ms",
-            percentile(values, 0.5),
-            percentile(values, 0.9),
-            percentile(values, 0.99),
-            percentile(values, 0.999),
-            values.last().copied().unwrap_or(f64::NAN)
-        );
-    }
+    common::report("webhook 200", &mut acks);
+    common::report("webhook -> ticket event", &mut arrived);
     Ok(())
 }

@@ -46,6 +46,8 @@ async fn a_full_conversation_through_the_sandbox_phone() {
     .await;
     assert_eq!(ticket["subject"], "My card was charged twice");
     let id = ticket["id"].as_i64().expect("id");
+    let (_, full) = server.call("GET", &format!("/api/v1/tickets/{id}"), Some(&agent), None).await;
+    assert_eq!(full["window"]["state"], "open", "{full}");
 
     let (status, reply) = server
         .call(

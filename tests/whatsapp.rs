@@ -349,6 +349,7 @@ async fn outside_the_window_only_templates_go_and_meta_errors_are_handled() {
     let id = ticket["id"].as_i64().expect("id");
     let (status, refused) = c.reply(id, json!({"body": "Sorry for the wait"})).await;
     assert_eq!((status, refused["error"].as_str()), (422, Some("window_closed")), "{refused}");
+    assert_eq!(c.ticket(id).await["window"]["state"], "closed", "the ticket read carries the window");
     assert!(
         refused["message"].as_str().unwrap_or("").contains("ticket_update (en_US)"),
         "names the usable templates: {refused}"

@@ -57,6 +57,24 @@ pub struct UserPatch {
     pub active: Option<bool>,
 }
 
+impl NewUser {
+    /// A customer known by a channel address: no password, no team, no capacity.
+    pub fn customer(account_id: AccountId, email: String, name: String, phone: Option<String>) -> NewUser {
+        NewUser {
+            account_id,
+            email,
+            name,
+            role: Role::Customer,
+            password_hash: None,
+            company_id: None,
+            team_ids: Vec::new(),
+            capacity: 0,
+            time_zone: "UTC".to_owned(),
+            phone,
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct UserCredentials {
     pub user: User,

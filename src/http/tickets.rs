@@ -227,6 +227,9 @@ pub struct TicketWithMessages {
     #[serde(flatten)]
     pub ticket: Ticket,
     pub messages: Vec<Message>,
+    /// WhatsApp tickets: whether free-form replies can reach the customer now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub window: Option<WindowState>,
 }
 
 /// Open a ticket. Customers open their own; staff open one for a customer.
@@ -296,7 +299,7 @@ async fn create_ticket(
     let outcome = state.tickets.create(draft, &config).await?;
     metrics::counter!("switchboard_tickets_created_total").increment(1);
     let messages = switchboard_actors::ticket::messages_of(&outcome.events);
-    Ok(HttpResponse::Created().json(TicketWithMessages { ticket: outcome.ticket, messages }))
+    Ok(HttpResponse::Created().json(TicketWithMessages { ticket: outcome.ticket, messages, window: None }))
 }
 
 async fn resolve_requester(state: &AppState, account: AccountId, body: &CreateTicket) -> Result<User, ApiError> {
@@ -319,21 +322,7 @@ async fn resolve_requester(state: &AppState, account: AccountId, body: &CreateTi
             }
             let name =
                 body.requester_name.clone().unwrap_or_else(|| email.split('@').next().unwrap_or(email).to_owned());
-            Ok(state
-                .store
-                .create_user(NewUser {
-                    account_id: account,
-                    email: email.clone(),
-                    name,
-                    role: Role::Customer,
-                    password_hash: None,
-                    company_id: None,
-                    team_ids: Vec::new(),
-                    capacity: 0,
-                    time_zone: "UTC".to_owned(),
-                    phone: None,
-                })
-                .await?)
+            Ok(state.store.create_user(NewUser::customer(account, email.clone(), name, None)).await?)
         }
         (None, None) => {
             Err(ApiError::invalid("requester_id", "staff must name the customer: requester_id or requester_email"))
@@ -371,7 +360,19 @@ async fn get_ticket(
     {
         channel.agent_opened(&ticket, &messages);
     }
-    Ok(web::Json(TicketWithMessages { ticket, messages }))
+    let window = match (&state.whatsapp, ticket.channel) {
+        (Some(channel), Channel::Whatsapp) => {
+            let expires =
+                state.store.conversation_of_customer(ticket.requester_id).await?.and_then(|c| c.window_expires_at);
+            Some(switchboard_actors::whatsapp::window::state(
+                expires,
+                state.now(),
+                channel.conversations.settings().closing_lead,
+            ))
+        }
+        _ => None,
+    };
+    Ok(web::Json(TicketWithMessages { ticket, messages, window }))
 }
 
 #[derive(Debug, Default, Deserialize, Validate, ToSchema)]

@@ -251,6 +251,13 @@ macro_rules! shared_sql {
             "id, account_id, email, name, role, company_id, capacity, time_zone, phone, active, created_at";
 
         impl $store {
+            async fn one_conversation(
+                &self,
+                query: sqlx::query::Query<'_, $db, <$db as sqlx::Database>::Arguments>,
+            ) -> StoreResult<Option<Conversation>> {
+                query.fetch_optional(&self.pool).await.map_err(db_error)?.as_ref().map(conversation_from_row).transpose()
+            }
+
             async fn team_ids_of(&self, user_id: UserId) -> StoreResult<Vec<TeamId>> {
                 sqlx::query_scalar("SELECT team_id FROM team_members WHERE user_id = $1 ORDER BY team_id")
                     .bind(user_id)
@@ -1022,37 +1029,23 @@ macro_rules! shared_sql {
             }
 
             async fn conversation(&self, phone_number_id: &str, customer: UserId) -> StoreResult<Option<Conversation>> {
-                sqlx::query(sqlx::AssertSqlSafe(format!("{CONVERSATION_SELECT} WHERE phone_number_id = $1 AND customer_id = $2")))
+                let query = sqlx::query(sqlx::AssertSqlSafe(format!("{CONVERSATION_SELECT} WHERE phone_number_id = $1 AND customer_id = $2")))
                     .bind(phone_number_id.to_owned())
-                    .bind(customer)
-                    .fetch_optional(&self.pool)
-                    .await
-                    .map_err(db_error)?
-                    .as_ref()
-                    .map(conversation_from_row)
-                    .transpose()
+                    .bind(customer);
+                self.one_conversation(query).await
             }
 
             async fn conversation_by_id(&self, id: i64) -> StoreResult<Option<Conversation>> {
-                sqlx::query(sqlx::AssertSqlSafe(format!("{CONVERSATION_SELECT} WHERE id = $1")))
-                    .bind(id)
-                    .fetch_optional(&self.pool)
-                    .await
-                    .map_err(db_error)?
-                    .as_ref()
-                    .map(conversation_from_row)
-                    .transpose()
+                let query = sqlx::query(sqlx::AssertSqlSafe(format!("{CONVERSATION_SELECT} WHERE id = $1"))).bind(id);
+                self.one_conversation(query).await
             }
 
             async fn conversation_of_customer(&self, customer: UserId) -> StoreResult<Option<Conversation>> {
-                sqlx::query(sqlx::AssertSqlSafe(format!("{CONVERSATION_SELECT} WHERE customer_id = $1 ORDER BY updated_at DESC LIMIT 1")))
-                    .bind(customer)
-                    .fetch_optional(&self.pool)
-                    .await
-                    .map_err(db_error)?
-                    .as_ref()
-                    .map(conversation_from_row)
-                    .transpose()
+                let query = sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "{CONVERSATION_SELECT} WHERE customer_id = $1 ORDER BY updated_at DESC LIMIT 1"
+                )))
+                .bind(customer);
+                self.one_conversation(query).await
             }
 
             async fn save_conversation(&self, c: &Conversation) -> StoreResult<Conversation> {

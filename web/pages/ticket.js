@@ -59,9 +59,7 @@ export function TicketPage({ id }) {
     const events = await get(`/tickets/${id}/events`);
     setActivity(events.items);
     if (full.channel === "whatsapp") {
-      const conversations = await get("/whatsapp/conversations");
-      const mine = conversations.items.find((row) => row.current_ticket_id === id || row.customer_id === full.requester_id);
-      setWindow(mine ? mine.window : { state: "closed" });
+      setWindow(full.window || { state: "closed" });
       setTemplates((await get("/whatsapp/templates")).items.filter((template) => template.status === "APPROVED"));
     }
     return full;

@@ -4,7 +4,6 @@
 //! "closing" and "closed"), and outbound sends through the Graph API (queued before any network
 //! call, retried with back-off across restarts, failures explained).
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -203,18 +202,7 @@ impl Conversations {
         let Some(conversation) = self.shared.store.conversation_of_customer(ticket.requester_id).await? else {
             // Nothing to reply in (e.g. a ticket opened by an agent for a customer who never
             // wrote on WhatsApp): fail the message once, clearly, instead of retrying forever.
-            self.shared
-                .store
-                .save_send_state(&SendState {
-                    message_id: message.id.clone(),
-                    account_id: message.account_id,
-                    ticket_id: message.ticket_id,
-                    attempts: 0,
-                    next_attempt_at: None,
-                    wamid: None,
-                    done: true,
-                })
-                .await?;
+            self.shared.store.save_send_state(&SendState { done: true, ..SendState::fresh(&message) }).await?;
             let error = DeliveryError {
                 code: 0,
                 title: "no WhatsApp conversation".to_owned(),
@@ -310,29 +298,14 @@ impl Conversations {
                 });
                 // Users need a unique email; WhatsApp customers have none, so they get an
                 // address in the reserved `.invalid` domain that no mail can reach.
-                let email = format!(
-                    "wa-{}@whatsapp.invalid",
-                    key.to_lowercase().replace(|c: char| !c.is_ascii_alphanumeric(), "-")
-                );
-                let created = store
-                    .create_user(NewUser {
-                        account_id: account,
-                        email,
-                        name,
-                        role: Role::Customer,
-                        password_hash: None,
-                        company_id: None,
-                        team_ids: Vec::new(),
-                        capacity: 0,
-                        time_zone: "UTC".to_owned(),
-                        phone: from.wa_id.as_ref().map(|wa_id| format!("+{wa_id}")),
-                    })
-                    .await;
+                let email = whatsapp_email(key);
+                let phone = from.wa_id.as_ref().map(|wa_id| format!("+{wa_id}"));
+                let created = store.create_user(NewUser::customer(account, email.clone(), name, phone)).await;
                 match created {
                     Ok(user) => user,
                     // Created concurrently by another node or an earlier attempt.
                     Err(StoreError::Conflict(_)) => store
-                        .user_credentials(&format!("wa-{}@whatsapp.invalid", key.to_lowercase()))
+                        .user_credentials(&email)
                         .await?
                         .map(|credentials| credentials.user)
                         .ok_or_else(|| unavailable("customer vanished"))?,
@@ -689,15 +662,7 @@ impl ConversationState {
     async fn send(&mut self, message: Message) -> Result<(), TicketError> {
         let store = self.shared.store.clone();
         let now = self.now();
-        let mut attempt = store.send_state(&message.id).await?.unwrap_or(SendState {
-            message_id: message.id.clone(),
-            account_id: message.account_id,
-            ticket_id: message.ticket_id,
-            attempts: 0,
-            next_attempt_at: None,
-            wamid: None,
-            done: false,
-        });
+        let mut attempt = store.send_state(&message.id).await?.unwrap_or_else(|| SendState::fresh(&message));
         if attempt.done || message.provider_id.is_some() {
             return Ok(());
         }
@@ -772,17 +737,22 @@ impl ConversationState {
     /// Statuses that arrived before the send completed.
     async fn apply_pending(&self, wamid: &str) {
         let Ok(pending) = self.shared.store.take_pending_statuses(wamid).await else { return };
-        let mut statuses: Vec<StatusUpdate> =
-            pending.iter().filter_map(|body| serde_json::from_str(body).ok()).collect();
-        statuses.sort_by_key(|status| status.status.rank());
-        let by_rank: HashMap<i64, StatusUpdate> =
-            statuses.into_iter().map(|status| (status.status.rank(), status)).collect();
-        let Some(best) = by_rank.into_values().max_by_key(|status| status.status.rank()) else { return };
+        // Statuses only move forward, so the furthest one is all that matters.
+        let best = pending
+            .iter()
+            .filter_map(|body| serde_json::from_str::<StatusUpdate>(body).ok())
+            .max_by_key(|status| status.status.rank());
+        let Some(best) = best else { return };
         let conversations = Conversations { shared: self.shared.clone() };
         if let Err(error) = conversations.status(&best).await {
             tracing::warn!(%error, wamid, "could not apply a buffered status");
         }
     }
+}
+
+/// The placeholder address of a WhatsApp customer (users need a unique email).
+fn whatsapp_email(key: &str) -> String {
+    format!("wa-{}@whatsapp.invalid", key.to_lowercase().replace(|c: char| !c.is_ascii_alphanumeric(), "-"))
 }
 
 /// The attachment an inbound media message starts with: known, not yet fetched.

@@ -164,6 +164,21 @@ pub struct SendState {
     pub done: bool,
 }
 
+impl SendState {
+    /// No attempt made yet.
+    pub fn fresh(message: &crate::domain::Message) -> SendState {
+        SendState {
+            message_id: message.id.clone(),
+            account_id: message.account_id,
+            ticket_id: message.ticket_id,
+            attempts: 0,
+            next_attempt_at: None,
+            wamid: None,
+            done: false,
+        }
+    }
+}
+
 /// Plain-words meaning of a Graph API error code for agents, and whether sending may be retried
 /// (reference §3.4).
 pub fn explain(code: i64) -> (&'static str, bool) {
