@@ -19,6 +19,9 @@ use switchboard_actors::ticket::{Tickets, TicketsConfig};
 use switchboard_actors::timers::{TimerDispatch, TimerSettings, run_timers, timer_channel};
 use tokio::task::JoinHandle;
 
+use crate::channels::email::EmailChannel;
+use crate::channels::email::sandbox::MailSandbox;
+use crate::channels::email::transport::{MailTransport, SmtpRelay};
 use crate::channels::whatsapp::graph::GraphClient;
 use crate::channels::whatsapp::{WebhookSecrets, WhatsAppChannel};
 use crate::config::Settings;
@@ -37,6 +40,9 @@ pub struct Core {
     pub clock: Arc<dyn Clock>,
     pub live: Arc<Hub>,
     pub whatsapp: Arc<WhatsAppChannel>,
+    pub email: Arc<EmailChannel>,
+    /// The sandbox mailbox outbound mail goes to when `email.sandbox` is on.
+    pub mail_sandbox: Option<Arc<MailSandbox>>,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -59,8 +65,13 @@ impl TimerDispatch for AllTimers {
 impl Core {
     /// Opens (and migrates) the store, starts the ticket supervisor and the durable-timer task.
     pub async fn start(settings: &Settings) -> anyhow::Result<Core> {
+        Core::start_with_clock(settings, Arc::new(SystemClock)).await
+    }
+
+    /// [`Core::start`] on a given clock, so tests can move time (SLA breaches, timers due
+    /// while the node was down) instead of waiting for it.
+    pub async fn start_with_clock(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Core> {
         let opened = storage::open(&settings.store_settings()).await.context("opening the database")?;
-        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let (timer_handle, timer_inbox) = timer_channel();
         let tickets_config = TicketsConfig {
             idle_timeout: Duration::from_secs(settings.tickets.idle_timeout_secs),
@@ -76,6 +87,7 @@ impl Core {
         .await
         .context("starting the ticket supervisor")?;
         let whatsapp = start_whatsapp(settings, &opened.store, &tickets, &clock).await?;
+        let (email, mail_sandbox) = start_email(settings, &opened.store, &tickets).await?;
         let dispatch: Arc<dyn TimerDispatch> =
             Arc::new(AllTimers { tickets: tickets.clone(), conversations: whatsapp.conversations.clone() });
         let timers = tokio::spawn(run_timers(
@@ -91,6 +103,7 @@ impl Core {
         let hub_settings = HubSettings {
             node: node.clone(),
             prefix: settings.redis.prefix.clone(),
+            presence_refresh: Duration::from_millis(settings.presence.refresh_ms),
             presence_expiry: Duration::from_millis(settings.presence.expiry_ms),
         };
         let live = Hub::new(hub_settings, opened.store.clone(), tickets.clone(), broker);
@@ -100,16 +113,15 @@ impl Core {
                 idle: SignedDuration::from_millis(presence.idle_ms as i64),
                 offline_grace: SignedDuration::from_millis(presence.offline_grace_ms as i64),
             },
-            tick: Duration::from_millis(presence.tick_ms),
-            refresh: Duration::from_millis(presence.refresh_ms),
             node,
         };
         let sink: Arc<dyn PresenceSink> = Arc::new(HubPresence(live.clone()));
         live.set_agents(AgentSessions::new(opened.store.clone(), clock.clone(), sink, agent_settings));
         let mut tasks = live.start();
         tasks.extend(whatsapp.start(tickets.bus().subscribe()));
+        tasks.extend(email.start(tickets.bus().subscribe()));
         tasks.push(timers);
-        Ok(Core { store: opened.store, tickets, clock, live, whatsapp, tasks })
+        Ok(Core { store: opened.store, tickets, clock, live, whatsapp, email, mail_sandbox, tasks })
     }
 
     pub async fn stop(self) {
@@ -161,6 +173,29 @@ async fn start_whatsapp(
     Ok(WhatsAppChannel::new(store.clone(), tickets.clone(), media, conversations, secrets))
 }
 
+/// The email channel: SMTP (or, in the sandbox, the in-memory mailbox), inbox and sender.
+async fn start_email(
+    settings: &Settings,
+    store: &Arc<dyn Store>,
+    tickets: &Tickets,
+) -> anyhow::Result<(Arc<EmailChannel>, Option<Arc<MailSandbox>>)> {
+    let email = &settings.email;
+    let account = crate::cli::default_account(store.as_ref()).await.context("finding the account email serves")?;
+    let media = crate::channels::whatsapp::media::MediaStore::new(&settings.whatsapp.media_dir);
+    let secret = match (email.inbound_secret.is_empty(), email.sandbox) {
+        (true, true) => crate::channels::email::SANDBOX_INBOUND_SECRET.to_owned(),
+        _ => email.inbound_secret.expose().to_owned(),
+    };
+    let sandbox = email.sandbox.then(|| MailSandbox::new(&secret, &email.from_address));
+    let transport: Option<Arc<dyn MailTransport>> = match (&sandbox, email.smtp_host.is_empty()) {
+        (Some(sandbox), _) => Some(sandbox.clone()),
+        (None, false) => Some(Arc::new(SmtpRelay::new(email).context("configuring the SMTP client")?)),
+        (None, true) => None,
+    };
+    let channel = EmailChannel::new(store.clone(), tickets.clone(), media, email.clone(), account.id, transport);
+    Ok((channel, sandbox))
+}
+
 /// Serves HTTP on `listener` until `shutdown` completes, then drains.
 pub async fn run(
     settings: Settings,
@@ -199,6 +234,11 @@ pub async fn run(
         Some(core.whatsapp.clone()),
     );
     state.sandbox = sandbox;
+    state.email = Some(core.email.clone());
+    if let Some(mailbox) = &core.mail_sandbox {
+        mailbox.set_webhook_url(&format!("{own_base}/webhooks/email"));
+    }
+    state.mail_sandbox = core.mail_sandbox.clone();
     let state = web::Data::new(state);
     let openapi = Arc::new(serde_json::to_string(&http::openapi()).context("rendering the OpenAPI document")?);
     let mut server = HttpServer::new(move || {
@@ -207,6 +247,9 @@ pub async fn run(
             .wrap(actix_web::middleware::from_fn(crate::telemetry::record_request))
             .configure(|config| http::configure(config, state.clone(), openapi.clone()))
     })
+    // Pushes are small frames written as they happen: with Nagle's algorithm (the OS default
+    // actix keeps) the second of two quick frames waited for the client's delayed ACK, 40 ms.
+    .tcp_nodelay(true)
     .listen(listener)?
     .disable_signals()
     .shutdown_timeout(settings.server.shutdown_timeout_secs);

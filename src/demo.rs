@@ -1,6 +1,7 @@
 //! `switchboard demo`: a demo account a newcomer can log in to and explore: an admin, a
 //! supervisor, agents in two teams, customers (one company sharing its tickets), and tickets in
-//! every state with replies, notes, tags and assignments.
+//! every state with replies, notes, tags and assignments; typed custom fields and an SLA policy, so
+//! the queue shows SLA badges and the ticket page its SLA tracker.
 
 use std::sync::Arc;
 
@@ -91,6 +92,9 @@ pub async fn seed(store: &Arc<dyn Store>, tickets: &Tickets) -> anyhow::Result<(
     let mut erin_new = new_user(&account, "erin@example.test", "Erin Silva", Role::Customer, Some(hash), None);
     erin_new.phone = Some("+5511987654321".into());
     let erin = store.create_user(erin_new).await?;
+    // Erin is reachable both ways: by email, and on WhatsApp from the sandbox phone's default
+    // number, so the reply box offers the choice.
+    store.add_contact(account.id, erin.id, Channel::Whatsapp, "5511987654321").await?;
 
     for (title, body) in [
         ("Greeting", "Hi! Thanks for reaching out — I'm looking into this now."),
@@ -104,6 +108,36 @@ pub async fn seed(store: &Arc<dyn Store>, tickets: &Tickets) -> anyhow::Result<(
     }
     let refunds = store.create_category(account.id, None, "Billing").await?;
     store.create_category(account.id, Some(refunds.id), "Refunds").await?;
+    for (key, label, field_type, options) in [
+        ("order_number", "Order number", FieldType::Number, &[][..]),
+        ("plan", "Plan", FieldType::Select, &["free", "pro", "enterprise"][..]),
+        ("vip", "VIP", FieldType::Boolean, &[][..]),
+        ("renewal_date", "Renewal date", FieldType::Date, &[][..]),
+    ] {
+        let options = options.iter().map(|option| option.to_string()).collect();
+        let field = CustomFieldDef { key: key.into(), label: label.into(), field_type, options };
+        store.upsert_custom_field(account.id, &field).await?;
+    }
+    // A policy a small desk might start with: urgent answered within half an hour and solved
+    // within four hours, down to two days for low priority; warn at 80 % of a target.
+    let target = |priority, first: i64, resolution: i64| SlaTarget {
+        priority,
+        first_response_minutes: Some(first),
+        resolution_minutes: Some(resolution),
+    };
+    let policy = SlaPolicy {
+        enabled: true,
+        warning_percent: 80,
+        targets: vec![
+            target(Priority::Urgent, 30, 240),
+            target(Priority::High, 60, 480),
+            target(Priority::Medium, 240, 1440),
+            target(Priority::Low, 480, 2880),
+        ],
+        // Around the clock, so the demo's clocks move whenever someone tries it.
+        business_hours: None,
+    };
+    store.set_sla_policy(account.id, &policy).await?;
     let config = Arc::new(store.account_config(account.id).await?);
 
     struct Seed<'a> {
@@ -219,7 +253,15 @@ pub async fn seed(store: &Arc<dyn Store>, tickets: &Tickets) -> anyhow::Result<(
             ticket_type: Some("question".into()),
             category_id: None,
             tags: seed.tags.iter().map(|tag| tag.to_string()).collect(),
-            custom_fields: CustomFields::new(),
+            custom_fields: match seed.subject {
+                "Order #4471 never arrived" => CustomFields::from([("order_number".into(), 4471.into())]),
+                "Charged twice for the annual plan" => CustomFields::from([
+                    ("plan".into(), "pro".into()),
+                    ("vip".into(), true.into()),
+                    ("renewal_date".into(), "2027-01-15".into()),
+                ]),
+                _ => CustomFields::new(),
+            },
             channel: seed.channel,
             requester_id: seed.requester.id,
             company_id: seed.requester.company_id,

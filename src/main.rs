@@ -1,6 +1,6 @@
 //! `switchboard`: parses the command line and runs the chosen command.
 
-use std::net::TcpListener;
+use std::net::{TcpListener, ToSocketAddrs as _};
 use std::process::ExitCode;
 
 use anyhow::Context as _;
@@ -39,7 +39,7 @@ fn main() -> ExitCode {
 async fn execute(command: Command, settings: Settings) -> anyhow::Result<()> {
     match command {
         Command::Serve => {
-            let listener = TcpListener::bind(&settings.server.listen)
+            let listener = listen(&settings.server.listen)
                 .with_context(|| format!("cannot listen on {}", settings.server.listen))?;
             let metrics = switchboard::telemetry::init_metrics();
             app::run(settings, listener, metrics, app::shutdown_signal()).await
@@ -64,4 +64,17 @@ async fn execute(command: Command, settings: Settings) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// Connections the kernel may queue before they are accepted. The standard library's 128 drops
+/// SYNs when thousands of agents reconnect at once (a node restart); the kernel caps this at
+/// `net.core.somaxconn` anyway.
+const LISTEN_BACKLOG: u32 = 4096;
+
+fn listen(address: &str) -> anyhow::Result<TcpListener> {
+    let address = address.to_socket_addrs()?.next().context("the address resolves to nothing")?;
+    let socket = if address.is_ipv4() { tokio::net::TcpSocket::new_v4()? } else { tokio::net::TcpSocket::new_v6()? };
+    socket.set_reuseaddr(true)?;
+    socket.bind(address)?;
+    Ok(socket.listen(LISTEN_BACKLOG)?.into_std()?)
 }

@@ -125,6 +125,30 @@ async fn demo_logins_work_and_the_tickets_are_listed() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_report_the_process_memory_and_cpu() {
+    let db = TestDb::sqlite();
+    let logs = tempfile::tempdir().expect("dir");
+    let server = ChildServer::start(&db, logs.path()).await;
+    let text = common::http_client()
+        .get(format!("{}/metrics", server.base))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    let value = |name: &str| -> f64 {
+        text.lines()
+            .find(|line| line.starts_with(&format!("{name} ")))
+            .and_then(|line| line.rsplit(' ').next()?.parse().ok())
+            .unwrap_or_else(|| panic!("{name} missing from /metrics"))
+    };
+    // A running hub holds at least a few MiB and has used some CPU to start.
+    assert!(value("process_resident_memory_bytes") > 4.0 * 1024.0 * 1024.0);
+    assert!(value("process_cpu_seconds_total") > 0.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_stops_the_server_cleanly() {
     let db = TestDb::sqlite();
     let logs = tempfile::tempdir().expect("dir");

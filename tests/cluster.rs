@@ -29,7 +29,6 @@ async fn cluster() -> Cluster {
     let env = [
         ("SWITCHBOARD__REDIS__URL", redis),
         ("SWITCHBOARD__REDIS__PREFIX", prefix),
-        ("SWITCHBOARD__PRESENCE__TICK_MS", "100".to_owned()),
         ("SWITCHBOARD__PRESENCE__REFRESH_MS", "500".to_owned()),
         ("SWITCHBOARD__PRESENCE__EXPIRY_MS", "2000".to_owned()),
         ("SWITCHBOARD__PRESENCE__OFFLINE_GRACE_MS", "200".to_owned()),
@@ -170,6 +169,29 @@ async fn one_board_shows_agents_of_both_nodes() {
     loop {
         let frame = board.expect("presence", deadline.saturating_duration_since(Instant::now())).await;
         if frame["agent"]["user_id"] == c.seeded.agent.id && frame["agent"]["status"] == "offline" {
+            break;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_that_joins_later_learns_the_agents_already_online() {
+    let c = cluster().await;
+    let agent = login(&c.http, &c.a.base, "agent@test.example").await;
+    let supervisor = login(&c.http, &c.b.base, "sup@test.example").await;
+    // Node A serves the agent before node B has any socket of the account. Nodes announce only
+    // changes (and that they are alive), so B must ask A for the agents it already serves.
+    let mut on_a = WsClient::connect(&c.a.base, &agent).await;
+    on_a.subscribe("queue", None).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut board = WsClient::connect(&c.b.base, &supervisor).await;
+    board.subscribe("presence", None).await;
+    let online = |row: &Value| row["user_id"] == c.seeded.agent.id && row["status"] == "online";
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let frame = board.expect("presence", deadline.saturating_duration_since(Instant::now())).await;
+        let rows = frame["board"].as_array().cloned().unwrap_or_else(|| vec![frame["agent"].clone()]);
+        if rows.iter().any(online) {
             break;
         }
     }

@@ -1,6 +1,6 @@
-//! Nothing acknowledged is lost: writes answered 2xx survive `kill -9`, timers fire across a
-//! restart, and 200 concurrent clients leave every ticket's log complete and gap-free. Each runs
-//! on SQLite and on the real PostgreSQL.
+//! Nothing acknowledged is lost: writes answered 2xx survive `kill -9`, timers (a snooze, an SLA
+//! warning) fire across a restart exactly once, and 200 concurrent clients leave every ticket's log
+//! complete and gap-free. Each runs on SQLite and on the real PostgreSQL.
 
 mod common;
 
@@ -229,4 +229,71 @@ async fn sqlite_concurrent_clients_lose_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_concurrent_clients_lose_nothing() {
     concurrent_clients_lose_nothing(Backend::Postgres).await;
+}
+
+/// An SLA warning due while the process is dead (`kill -9`) is appended by the restarted
+/// process, once. A 1 % warning threshold on a one-minute target makes it due 0.6 s after the
+/// ticket is opened.
+async fn an_sla_warning_fires_after_kill_9_exactly_once(backend: Backend) {
+    let (db, seeded) = seeded(backend).await;
+    let logs = tempfile::tempdir().expect("log dir");
+    let http = common::http_client();
+    let server = ChildServer::start(&db, logs.path()).await;
+    let admin = login(&http, &server.base, "admin@test.example").await;
+    let policy =
+        json!({"enabled": true, "warning_percent": 1, "targets": [{"priority": "low", "first_response_minutes": 1}]});
+    let (status, body) =
+        call(&http, &server.base, "PUT", "/api/v1/account/sla-policy", Some(&admin), Some(policy)).await;
+    assert_eq!(status, 200, "{body}");
+    let token = login(&http, &server.base, "agent@test.example").await;
+    let (status, created) = call(
+        &http,
+        &server.base,
+        "POST",
+        "/api/v1/tickets",
+        Some(&token),
+        Some(json!({"subject": "Waiting", "body": "anyone?", "requester_id": seeded.customer.id, "urgency": "low", "importance": "low"})),
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    server.kill_9();
+    let id = created["id"].as_i64().expect("id");
+    let warn_at: jiff::Timestamp =
+        created["sla"]["first_response"]["warn_at"].as_str().expect("warn_at").parse().expect("timestamp");
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let restarted_at = jiff::Timestamp::now();
+    assert!(restarted_at > warn_at, "the warning came due while no process ran");
+
+    let restarted = ChildServer::start(&db, logs.path()).await;
+    let path = format!("/api/v1/tickets/{id}/events");
+    let warnings = |events: &Value| -> Vec<Value> {
+        events["items"].as_array().expect("items").iter().filter(|e| e["type"] == "sla_warning").cloned().collect()
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    let warning = loop {
+        let (_, events) = call(&http, &restarted.base, "GET", &path, Some(&token), None).await;
+        if let Some(warning) = warnings(&events).first() {
+            break warning.clone();
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no SLA warning after the restart: {events}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let fired_at: jiff::Timestamp = warning["at"].as_str().expect("at").parse().expect("timestamp");
+    assert!(fired_at >= restarted_at, "fired by the restarted process ({fired_at} < {restarted_at})");
+    assert_eq!(warning["metric"], "first_response");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (_, events) = call(&http, &restarted.base, "GET", &path, Some(&token), None).await;
+    assert_eq!(warnings(&events).len(), 1, "the warning fired exactly once: {events}");
+    let (_, ticket) = call(&http, &restarted.base, "GET", &format!("/api/v1/tickets/{id}"), Some(&token), None).await;
+    assert!(ticket["sla"]["first_response"]["warned_at"].is_string(), "{ticket}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_an_sla_warning_fires_after_kill_9_exactly_once() {
+    an_sla_warning_fires_after_kill_9_exactly_once(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_an_sla_warning_fires_after_kill_9_exactly_once() {
+    an_sla_warning_fires_after_kill_9_exactly_once(Backend::Postgres).await;
 }

@@ -178,7 +178,6 @@ async fn the_presence_board_shows_online_away_and_offline() {
     let live = live(|settings| {
         settings.presence.idle_ms = 1_500;
         settings.presence.offline_grace_ms = 300;
-        settings.presence.tick_ms = 100;
     })
     .await;
     let supervisor = live.server.login("sup@test.example").await;

@@ -93,6 +93,7 @@ async fn suite(store: Arc<dyn Store>) {
     listing_filters_and_pages(store).await;
     timers(store).await;
     concurrent_creates_get_unique_numbers(store).await;
+    email_channel(store).await;
 }
 
 async fn accounts_and_config(store: &dyn Store) {
@@ -142,6 +143,29 @@ async fn accounts_and_config(store: &dyn Store) {
     assert_eq!(config.custom_field("plan"), Some(&field));
     assert_eq!(config.categories.len(), 2);
     assert_eq!(config.priority_matrix.priority(Level::Low, Level::Low), Priority::Urgent);
+
+    assert_eq!(config.sla_policy, None, "no SLA policy until one is set");
+    let mut policy = SlaPolicy {
+        enabled: true,
+        warning_percent: 75,
+        targets: vec![SlaTarget {
+            priority: Priority::Urgent,
+            first_response_minutes: Some(30),
+            resolution_minutes: Some(240),
+        }],
+        business_hours: Some(BusinessHours {
+            time_zone: "America/Sao_Paulo".into(),
+            periods: vec![BusinessPeriod { weekday: Weekday::Mon, start: "08:30".into(), end: "18:00".into() }],
+            holidays: vec!["2027-02-08".parse().expect("date")],
+        }),
+    };
+    store.set_sla_policy(account.id, &policy).await.expect("policy");
+    assert_eq!(store.account_config(account.id).await.expect("config").sla_policy.as_ref(), Some(&policy));
+    policy.enabled = false;
+    policy.targets.clear();
+    policy.business_hours = None;
+    store.set_sla_policy(account.id, &policy).await.expect("replace policy");
+    assert_eq!(store.account_config(account.id).await.expect("config").sla_policy, Some(policy));
 }
 
 async fn people_and_sessions(store: &dyn Store) {
@@ -303,6 +327,16 @@ async fn listing_filters_and_pages(store: &dyn Store) {
     let alice = store.create_user(new_user(account.id, "alice@lists.example", Role::Customer)).await.expect("user");
     let bob = store.create_user(new_user(account.id, "bob@lists.example", Role::Customer)).await.expect("user");
     let agent = store.create_user(new_user(account.id, "agent@lists.example", Role::Agent)).await.expect("user");
+    let policy = SlaPolicy {
+        enabled: true,
+        warning_percent: 80,
+        targets: vec![
+            SlaTarget { priority: Priority::Urgent, first_response_minutes: Some(30), resolution_minutes: None },
+            SlaTarget { priority: Priority::Medium, first_response_minutes: Some(120), resolution_minutes: None },
+        ],
+        business_hours: None,
+    };
+    store.set_sla_policy(account.id, &policy).await.expect("policy");
     let config = Arc::new(store.account_config(account.id).await.expect("config"));
     let mut created = Vec::new();
     for n in 0..7 {
@@ -315,6 +349,11 @@ async fn listing_filters_and_pages(store: &dyn Store) {
             draft.urgency = Level::Critical;
             draft.importance = Level::Critical;
             draft.assignee_id = Some(agent.id);
+        }
+        if n == 5 {
+            // Low priority has no SLA target: it sorts after every ticket with one.
+            draft.urgency = Level::Low;
+            draft.importance = Level::Low;
         }
         created.push(create(store, &config, draft).await);
     }
@@ -355,6 +394,28 @@ async fn listing_filters_and_pages(store: &dyn Store) {
     assert_eq!(store.list_tickets(&query(&|q| q.text = Some("printer JAMMED".into()))).await.expect("words").len(), 6);
     let top = store.list_tickets(&query(&|q| q.sort = TicketSort::PriorityDesc)).await.expect("sorted");
     assert_eq!(top[0].number, 4);
+    let urgent = &created[3];
+    assert!(urgent.sla.is_some(), "the urgent ticket has SLA clocks");
+    assert_eq!(store.ticket(urgent.id).await.expect("read").as_ref(), Some(urgent), "SLA state round-trips");
+    let by_due: Vec<i64> = store
+        .list_tickets(&query(&|q| q.sort = TicketSort::SlaDueAsc))
+        .await
+        .expect("sla sort")
+        .iter()
+        .map(|ticket| ticket.number)
+        .collect();
+    assert_eq!(by_due, [4, 1, 2, 3, 5, 7, 6], "soonest due first (30 min, then 2 h by creation), no SLA last");
+    let risk_at = |minutes: i64| now().saturating_add(SignedDuration::from_mins(minutes)).expect("time");
+    assert!(store.sla_risk(account.id, now()).await.expect("risk").is_empty(), "nothing at risk yet");
+    assert_eq!(
+        store.sla_risk(account.id, risk_at(25)).await.expect("risk"),
+        [SlaRisk { assignee_id: agent.id, breached: 0, at_risk: 1 }],
+        "past 80 % of 30 minutes"
+    );
+    assert_eq!(
+        store.sla_risk(account.id, risk_at(31)).await.expect("risk"),
+        [SlaRisk { assignee_id: agent.id, breached: 1, at_risk: 0 }]
+    );
 
     for sort in [
         TicketSort::UpdatedDesc,
@@ -362,6 +423,7 @@ async fn listing_filters_and_pages(store: &dyn Store) {
         TicketSort::CreatedDesc,
         TicketSort::CreatedAsc,
         TicketSort::PriorityDesc,
+        TicketSort::SlaDueAsc,
     ] {
         let mut seen = Vec::new();
         let mut after = None;
@@ -438,6 +500,87 @@ async fn concurrent_creates_get_unique_numbers(store: &dyn Store) {
     let tickets = futures_util::future::join_all(creates).await;
     let numbers: BTreeSet<i64> = tickets.iter().map(|ticket| ticket.number).collect();
     assert_eq!(numbers, (1..=50).collect(), "group-committed creates get unique, gap-free numbers");
+}
+
+/// The email inbox (raw bytes round-trip, done marks), send attempts, the outbox query, tickets
+/// by number, and the WhatsApp webhook's record.
+async fn email_channel(store: &dyn Store) {
+    let account = store.create_account("Mail").await.expect("account");
+    let config = store.account_config(account.id).await.expect("config");
+    let customer =
+        store.create_user(new_user(account.id, "mail-customer@example.com", Role::Customer)).await.expect("customer");
+
+    // Not UTF-8 on purpose: mail is bytes.
+    let raw: &[u8] = b"From: a@b.example\r\nSubject: caf\xe9\r\n\r\nbody\xff";
+    let first = store.email_inbox_append(raw, now()).await.expect("append");
+    let second = store.email_inbox_append(b"second", now()).await.expect("append");
+    let pending = store.email_inbox_pending(10).await.expect("pending");
+    let ours: Vec<_> = pending.iter().filter(|(id, _)| *id == first || *id == second).collect();
+    assert_eq!(ours.len(), 2);
+    assert_eq!(ours[0], &(first, raw.to_vec()), "oldest first, bytes intact");
+    store.email_inbox_done(&[(first, None), (second, Some("no sender".to_owned()))], now()).await.expect("done");
+    assert!(store.email_inbox_pending(10).await.expect("pending").iter().all(|(id, _)| *id != first && *id != second));
+
+    let mut email_draft = draft(account.id, customer.id, "Mail ticket");
+    email_draft.channel = Channel::Email;
+    let ticket = create(store, &config, email_draft).await;
+    let found = store.ticket_by_number(account.id, ticket.number).await.expect("by number").expect("found");
+    assert_eq!(found.id, ticket.id);
+    assert_eq!(store.ticket_by_number(account.id, ticket.number + 100).await.expect("by number"), None);
+    let other = store.create_account("Other mail").await.expect("account");
+    assert_eq!(store.ticket_by_number(other.id, ticket.number).await.expect("other account"), None);
+
+    let config = Arc::new(config);
+    let reply = |body: &str| {
+        TicketCommand::AddMessage(NewMessage {
+            kind: MessageKind::Reply,
+            body: body.to_owned(),
+            channel: Some(Channel::Email),
+            attachments: Vec::new(),
+            then_status: None,
+            payload: None,
+            provider_id: None,
+        })
+    };
+    let ticket = apply(store, &config, &ticket, reply("first reply")).await.expect("reply");
+    let ticket = apply(store, &config, &ticket, reply("second reply")).await.expect("reply");
+    let unsent = |at: Timestamp| async move {
+        let due = store.unsent_email(at, 100).await.expect("unsent");
+        due.into_iter().filter(|message| message.ticket_id == ticket.id).map(|message| message.body).collect::<Vec<_>>()
+    };
+    assert_eq!(unsent(now()).await, ["first reply", "second reply"]);
+    let messages = store.ticket_messages(ticket.id).await.expect("messages");
+    let first_reply = messages.iter().find(|message| message.body == "first reply").expect("first");
+    let second_reply = messages.iter().find(|message| message.body == "second reply").expect("second");
+    assert_eq!(store.email_send(&first_reply.id).await.expect("read"), None);
+
+    // Deferred: not due until its time; done: never again.
+    let later = now() + SignedDuration::from_mins(5);
+    let deferred = EmailSend {
+        attempts: 1,
+        next_attempt_at: Some(later),
+        last_error: Some("451 busy".to_owned()),
+        ..EmailSend::fresh(first_reply)
+    };
+    store.save_email_send(&deferred).await.expect("save");
+    assert_eq!(store.email_send(&first_reply.id).await.expect("read"), Some(deferred.clone()));
+    assert_eq!(unsent(now()).await, ["second reply"]);
+    assert_eq!(unsent(later + SignedDuration::from_secs(1)).await, ["first reply", "second reply"]);
+    store.save_email_send(&EmailSend { done: true, ..EmailSend::fresh(second_reply) }).await.expect("save");
+    assert_eq!(unsent(later + SignedDuration::from_secs(1)).await, ["first reply"]);
+    let sent = EmailSend { attempts: 2, next_attempt_at: None, last_error: None, done: true, ..deferred };
+    store.save_email_send(&sent).await.expect("update");
+    assert_eq!(store.email_send(&first_reply.id).await.expect("read"), Some(sent));
+    assert!(unsent(later + SignedDuration::from_secs(1)).await.is_empty());
+
+    let before = store.whatsapp_webhook_stats().await.expect("stats");
+    let id = store.inbox_append("{}", now()).await.expect("append");
+    let stats = store.whatsapp_webhook_stats().await.expect("stats");
+    assert_eq!((stats.received, stats.pending), (before.received + 1, before.pending + 1));
+    assert!(stats.last_received_at.is_some());
+    store.inbox_done(&[(id, Some("unparseable".to_owned()))], now()).await.expect("done");
+    let stats = store.whatsapp_webhook_stats().await.expect("stats");
+    assert_eq!((stats.failed, stats.pending), (before.failed + 1, before.pending));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,14 +1,16 @@
 //! TicketActor lifecycle against a real store: supervision restarts a panicked actor from the
-//! store, idle actors passivate and come back, and durable timers fire.
+//! store, idle actors passivate and come back, and durable timers fire (SLA breaches included,
+//! after a restart, exactly once).
 
 mod common;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::TestDb;
+use common::{Backend, TestDb};
 use jiff::{SignedDuration, Timestamp};
 use switchboard::app::Core;
+use switchboard_actors::clock::{Clock, ManualClock};
 use switchboard_actors::domain::*;
 use switchboard_actors::store::{NewUser, Store};
 use switchboard_actors::ticket::*;
@@ -175,4 +177,117 @@ async fn a_snooze_timer_fires_and_reopens_the_ticket() {
     let horizon = Timestamp::now().saturating_add(SignedDuration::from_hours(1)).expect("time");
     assert!(store.due_timers(horizon, 100).await.expect("timers").is_empty(), "a fired timer is cleared");
     f.core.stop().await;
+}
+
+/// The SLA events in a ticket's log, as `(type, metric)`.
+async fn sla_events(store: &dyn Store, ticket: TicketId) -> Vec<(String, String)> {
+    store
+        .ticket_events(ticket, 0, 1000)
+        .await
+        .expect("events")
+        .iter()
+        .filter_map(|event| match &event.kind {
+            EventKind::SlaWarning { metric, .. } | EventKind::SlaBreached { metric, .. } => {
+                Some((event.kind.name().to_owned(), metric.to_string()))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// Waits until the ticket's SLA events are `expected` (or fails after a few seconds).
+async fn wait_for_sla_events(store: &dyn Store, ticket: TicketId, expected: &[(&str, &str)]) {
+    let expected: Vec<(String, String)> = expected.iter().map(|(a, b)| ((*a).to_owned(), (*b).to_owned())).collect();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let seen = sla_events(store, ticket).await;
+        if seen == expected {
+            return;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "SLA events {seen:?}, expected {expected:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A first-response breach comes due while no node runs: the next node to start fires it once,
+/// moves the SLA timer on to the resolution warning, and a further restart fires nothing again.
+async fn an_sla_breach_fires_after_a_restart_exactly_once(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let settings = db.settings();
+    let clock = Arc::new(ManualClock::new(Timestamp::now()));
+    let start = || Core::start_with_clock(&settings, clock.clone());
+    let core = start().await.expect("core");
+    let account = core.store.create_account("SLA").await.expect("account");
+    let customer = core
+        .store
+        .create_user(NewUser::customer(account.id, "c@sla.example".into(), "C".into(), None))
+        .await
+        .expect("customer");
+    let policy = SlaPolicy {
+        enabled: true,
+        warning_percent: 80,
+        targets: vec![SlaTarget {
+            priority: Priority::Urgent,
+            first_response_minutes: Some(60),
+            resolution_minutes: Some(240),
+        }],
+        business_hours: None,
+    };
+    core.store.set_sla_policy(account.id, &policy).await.expect("policy");
+    let config = Arc::new(core.store.account_config(account.id).await.expect("config"));
+    let mut urgent = draft(account.id, customer.id, "Site down", Some("nothing loads"));
+    urgent.urgency = Level::Critical;
+    urgent.importance = Level::Critical;
+    let ticket = core.tickets.create(urgent, &config).await.expect("create").ticket;
+    let created = ticket.created_at;
+    let minutes = |n: i64| created.saturating_add(SignedDuration::from_mins(n)).expect("time");
+    assert_eq!(ticket.sla_due_at(), Some(minutes(60)));
+    let far = minutes(10_000);
+    let timers = core.store.due_timers(far, 100).await.expect("timers");
+    assert_eq!(
+        timers.iter().map(|t| (t.owner.clone(), t.name.as_str(), t.due_at)).collect::<Vec<_>>(),
+        [(switchboard_actors::store::TimerOwner::Ticket(ticket.id), SLA_TIMER, minutes(48))]
+    );
+    core.stop().await;
+
+    // Down while both the warning (48 min) and the breach (60 min) come due.
+    clock.advance(SignedDuration::from_mins(61));
+    let core = start().await.expect("restart");
+    wait_for_sla_events(core.store.as_ref(), ticket.id, &[("sla_breached", "first_response")]).await;
+    let breached = core.store.ticket(ticket.id).await.expect("read").expect("ticket");
+    let first = breached.sla.as_ref().and_then(|sla| sla.first_response.clone()).expect("clock");
+    assert_eq!(first.breached_at, Some(clock.now()), "breached when the node came back, once");
+    let timers = core.store.due_timers(far, 100).await.expect("timers");
+    assert_eq!(timers.iter().map(|t| t.due_at).collect::<Vec<_>>(), [minutes(192)], "next: resolution warning");
+    core.stop().await;
+
+    // Another restart with nothing due: the breach is not repeated.
+    let core = start().await.expect("second restart");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(sla_events(core.store.as_ref(), ticket.id).await.len(), 1);
+    core.stop().await;
+
+    // Past the resolution warning: that fires once too, and the log stays gap-free.
+    clock.advance(SignedDuration::from_mins(132));
+    let core = start().await.expect("third restart");
+    wait_for_sla_events(
+        core.store.as_ref(),
+        ticket.id,
+        &[("sla_breached", "first_response"), ("sla_warning", "resolution")],
+    )
+    .await;
+    let seqs: Vec<i64> =
+        core.store.ticket_events(ticket.id, 0, 100).await.expect("events").iter().map(|e| e.seq).collect();
+    assert_eq!(seqs, (1..=seqs.len() as i64).collect::<Vec<_>>());
+    core.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_an_sla_breach_fires_after_a_restart_exactly_once() {
+    an_sla_breach_fires_after_a_restart_exactly_once(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_an_sla_breach_fires_after_a_restart_exactly_once() {
+    an_sla_breach_fires_after_a_restart_exactly_once(Backend::Postgres).await;
 }

@@ -472,17 +472,22 @@ async fn throughput_errors_are_retried_and_stop_keywords_opt_out() {
     c.server.stop().await;
 }
 
+/// A child hub that talks to `graph` instead of the sandbox and checks webhooks with [`SECRET`].
+fn child_env(graph: &FakeGraph) -> [(&'static str, String); 3] {
+    [
+        ("SWITCHBOARD__WHATSAPP__SANDBOX", "false".to_owned()),
+        ("SWITCHBOARD__WHATSAPP__GRAPH_BASE_URL", graph.base.clone()),
+        ("SWITCHBOARD__WHATSAPP__APP_SECRET", SECRET.to_owned()),
+    ]
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_right_after_the_200_loses_nothing() {
     let db = TestDb::sqlite();
     seed(&*db.open().await).await;
     let graph = FakeGraph::start();
     let logs = tempfile::tempdir().expect("logs");
-    let env = [
-        ("SWITCHBOARD__WHATSAPP__SANDBOX", "false".to_owned()),
-        ("SWITCHBOARD__WHATSAPP__GRAPH_BASE_URL", graph.base.clone()),
-        ("SWITCHBOARD__WHATSAPP__APP_SECRET", SECRET.to_owned()),
-    ];
+    let env = child_env(&graph);
     let http = http_client();
     let node = ChildServer::start_with(&db, logs.path(), &env).await;
     let payload = envelope(messages_value(
@@ -524,6 +529,37 @@ async fn kill_9_right_after_the_200_loses_nothing() {
             break;
         }
         assert!(Instant::now() < deadline, "after the restart: {bodies:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Webhooks are processed the moment they are stored; one stored but never processed (the
+/// process died in between) is picked up by the inbox pass when the hub starts again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_webhook_stored_but_not_processed_is_processed_after_a_restart() {
+    let db = TestDb::sqlite();
+    let store = db.open().await;
+    seed(&*store).await;
+    let payload =
+        envelope(messages_value(json!([contact("91", "Lea")]), json!([text("91", "wamid.L1", 0, "left over")])));
+    store.inbox_append(&payload.to_string(), jiff::Timestamp::now()).await.expect("stored");
+    drop(store);
+    let graph = FakeGraph::start();
+    let logs = tempfile::tempdir().expect("logs");
+    let env = child_env(&graph);
+    let http = http_client();
+    let node = ChildServer::start_with(&db, logs.path(), &env).await;
+    let token = login(&http, &node.base, "agent@test.example").await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (_, list) = call(&http, &node.base, "GET", "/api/v1/tickets?channel=whatsapp", Some(&token), None).await;
+        if let Some(ticket) = list["items"].as_array().and_then(|items| items.first()) {
+            let (_, full) =
+                call(&http, &node.base, "GET", &format!("/api/v1/tickets/{}", ticket["id"]), Some(&token), None).await;
+            assert_eq!(full["messages"][0]["body"], "left over");
+            break;
+        }
+        assert!(Instant::now() < deadline, "the stored webhook was never processed");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -619,5 +655,41 @@ async fn agents_send_files_uploaded_through_the_graph_api() {
 
     let (status, refused) = c.reply(id, json!({"body": "x", "attachments": [{"url": "/api/v1/media/0000000000000000000000000000000000000000000000000000000000000000"}]})).await;
     assert_eq!((status, refused["field"].as_str()), (422, Some("attachments")));
+    c.server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_numbers_page_shows_the_graph_profile_the_webhook_record_and_templates() {
+    let c = channel().await;
+    let admin = c.server.login("admin@test.example").await;
+    let customer = c.server.login("cust@test.example").await;
+    let (status, _) = c.server.call("GET", "/api/v1/whatsapp/numbers", Some(&customer), None).await;
+    assert_eq!(status, 403);
+    let (_, synced) = c.server.call("POST", "/api/v1/whatsapp/templates/sync", Some(&admin), None).await;
+    assert_eq!(synced["synced"], 2, "{synced}");
+    let (status, numbers) = c.server.call("GET", "/api/v1/whatsapp/numbers", Some(&admin), None).await;
+    assert_eq!(status, 200, "{numbers}");
+    assert_eq!(numbers["sandbox"], false);
+    assert_eq!(numbers["business_account_id"], "WABA1");
+    let number = &numbers["items"][0];
+    assert_eq!(number["phone_number_id"], NUMBER);
+    assert_eq!(number["display_phone_number"], "15550100001");
+    assert_eq!(number["profile"]["verified_name"], "Fake Graph Support", "read from the Graph API: {numbers}");
+    assert_eq!(number["profile"]["quality_rating"], "GREEN");
+    assert_eq!((numbers["templates"].as_i64(), numbers["approved_templates"].as_i64()), (Some(2), Some(1)));
+    let webhook = &numbers["webhook"];
+    assert_eq!((webhook["signature_check"].as_bool(), webhook["verify_token_set"].as_bool()), (Some(true), Some(true)));
+    assert_eq!((webhook["received"].as_i64(), webhook["last_received_at"].is_null()), (Some(0), true));
+
+    c.webhook(&envelope(messages_value(json!([contact("222", "Ana")]), json!([text("222", "wamid.N1", 0, "hi")]))))
+        .await;
+    c.ticket_of("Ana", 1).await;
+    let (_, numbers) = c.server.call("GET", "/api/v1/whatsapp/numbers", Some(&admin), None).await;
+    let webhook = &numbers["webhook"];
+    assert_eq!(
+        (webhook["received"].as_i64(), webhook["pending"].as_i64(), webhook["failed"].as_i64()),
+        (Some(1), Some(0), Some(0))
+    );
+    assert!(webhook["last_received_at"].is_string(), "{numbers}");
     c.server.stop().await;
 }

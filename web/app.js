@@ -57,6 +57,7 @@ function Header() {
   const state = connection.value;
   const label = { live: "Live", reconnecting: "Reconnecting…", connecting: "Connecting…" }[state];
   return html`<header class="top">
+    <button type="button" class="skip" onClick=${skipToContent}>Skip to content</button>
     <a class="brand" href="#/queue">Switchboard</a>
     <nav aria-label="Main">
       <a href="#/queue" aria-current=${route.value.startsWith("#/queue") ? "page" : undefined}>Queue</a>
@@ -69,6 +70,20 @@ function Header() {
     <button class="link" onClick=${logout}>Log out</button>
   </header>`;
 }
+
+/** Keyboard users jump past the header to the page's main region (not a `#main` link: the hash
+ * is the route). */
+function skipToContent() {
+  const main = document.querySelector("main");
+  if (!main) return;
+  main.setAttribute("tabindex", "-1");
+  main.focus();
+}
+
+// Escape dismisses the message at the top of the page.
+window.addEventListener("keydown", (event) => {
+  if (event.key === "Escape" && notice.value) notice.value = null;
+});
 
 function Page() {
   const hash = route.value;

@@ -2,8 +2,6 @@
 //! per-ticket event log. Plain data with serde; no I/O.
 
 use std::collections::BTreeMap;
-use std::fmt;
-use std::str::FromStr;
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -19,7 +17,7 @@ pub type CategoryId = i64;
 macro_rules! string_enum {
     ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
         $(#[$meta])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
         #[serde(rename_all = "snake_case")]
         #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
         pub enum $name { $($variant),+ }
@@ -31,23 +29,26 @@ macro_rules! string_enum {
             }
         }
 
-        impl FromStr for $name {
-            type Err = UnknownVariant;
-            fn from_str(text: &str) -> Result<Self, UnknownVariant> {
+        impl std::str::FromStr for $name {
+            type Err = $crate::domain::UnknownVariant;
+            fn from_str(text: &str) -> Result<Self, $crate::domain::UnknownVariant> {
                 match text {
                     $($text => Ok($name::$variant),)+
-                    _ => Err(UnknownVariant { kind: stringify!($name), value: text.to_owned() }),
+                    _ => Err($crate::domain::UnknownVariant { kind: stringify!($name), value: text.to_owned() }),
                 }
             }
         }
 
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str(self.as_str())
             }
         }
     };
 }
+pub(crate) use string_enum;
+
+pub use crate::sla::{BusinessHours, BusinessPeriod, SlaClock, SlaMetric, SlaPolicy, SlaState, SlaTarget, Weekday};
 
 /// A string that names no variant of the enum it was parsed as.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -232,6 +233,8 @@ pub struct AccountConfig {
     pub custom_fields: Vec<CustomFieldDef>,
     pub categories: Vec<Category>,
     pub ticket_types: Vec<String>,
+    /// `None` until an admin sets one: no SLA clocks.
+    pub sla_policy: Option<SlaPolicy>,
 }
 
 impl AccountConfig {
@@ -352,6 +355,17 @@ pub struct Ticket {
     /// it are refused as `stale_view`.
     #[serde(default)]
     pub last_customer_seq: i64,
+    /// First-response and resolution clocks under the account's SLA policy; `null` when no
+    /// target applies.
+    #[serde(default)]
+    pub sla: Option<SlaState>,
+}
+
+impl Ticket {
+    /// The earliest due time of a running SLA clock (none while paused or when all are met).
+    pub fn sla_due_at(&self) -> Option<Timestamp> {
+        self.sla.as_ref().and_then(SlaState::due_at)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -515,6 +529,20 @@ pub enum EventKind {
     WindowChanged {
         window: WindowState,
     },
+    /// The SLA clocks were (re)computed from the policy: on creation and on a priority change.
+    SlaChanged {
+        sla: Option<SlaState>,
+    },
+    /// A running SLA clock reached its warning threshold.
+    SlaWarning {
+        metric: SlaMetric,
+        due_at: Timestamp,
+    },
+    /// A running SLA clock passed its due time unmet.
+    SlaBreached {
+        metric: SlaMetric,
+        due_at: Timestamp,
+    },
 }
 
 /// Whether free-form replies can reach the customer on the ticket's channel.
@@ -547,6 +575,9 @@ impl EventKind {
             EventKind::DeliveryChanged { .. } => "delivery_changed",
             EventKind::AttachmentsChanged { .. } => "attachments_changed",
             EventKind::WindowChanged { .. } => "window_changed",
+            EventKind::SlaChanged { .. } => "sla_changed",
+            EventKind::SlaWarning { .. } => "sla_warning",
+            EventKind::SlaBreached { .. } => "sla_breached",
         }
     }
 }

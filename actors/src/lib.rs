@@ -6,6 +6,8 @@ pub mod broker;
 pub mod bus;
 pub mod clock;
 pub mod domain;
+pub mod email;
+pub mod sla;
 pub mod store;
 pub mod ticket;
 pub mod timers;

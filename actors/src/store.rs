@@ -10,6 +10,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::*;
+pub use crate::email::EmailSend;
 use crate::whatsapp::{Conversation, SendState, Template};
 
 #[derive(Debug, thiserror::Error)]
@@ -174,6 +175,11 @@ impl TicketCommit {
         for message in &mut self.messages {
             message.ticket_id = identity.id;
         }
+        for timer in &mut self.timers {
+            if timer.owner == TimerOwner::Ticket(0) {
+                timer.owner = TimerOwner::Ticket(identity.id);
+            }
+        }
         for event in &mut self.events {
             event.ticket_id = identity.id;
             match &mut event.kind {
@@ -203,6 +209,8 @@ pub enum TicketSort {
     CreatedAsc,
     /// Most pressing first, then most recently changed.
     PriorityDesc,
+    /// Soonest SLA due time first (breached ones lead); tickets without a running SLA clock last.
+    SlaDueAsc,
 }
 
 /// Who is asking: a customer sees only their own tickets, or their company's when it allows it.
@@ -282,8 +290,36 @@ impl TicketSort {
             TicketSort::PriorityDesc => {
                 ticket.priority.rank() * PRIORITY_SORT_SCALE + ticket.updated_at.as_millisecond()
             }
+            TicketSort::SlaDueAsc => ticket.sla_due_at().map_or(NO_SLA_SORT_KEY, |due| due.as_millisecond()),
         }
     }
+}
+
+/// The SLA-due sort key of a ticket without a running SLA clock: after every real due time.
+pub const NO_SLA_SORT_KEY: i64 = i64::MAX;
+
+/// One agent's tickets whose SLA is breached or at risk (past the warning threshold).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SlaRisk {
+    pub assignee_id: UserId,
+    /// Open tickets with a running SLA clock past its due time.
+    pub breached: i64,
+    /// Open tickets past a warning threshold, not yet breached.
+    pub at_risk: i64,
+}
+
+/// The WhatsApp webhook's record, for the admin page.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct WebhookStats {
+    /// Payloads stored.
+    pub received: i64,
+    /// Payloads processing gave up on (unparseable).
+    pub failed: i64,
+    /// Stored, not processed yet.
+    pub pending: i64,
+    pub last_received_at: Option<Timestamp>,
 }
 
 /// Priority sorts as `rank * scale + updated_at_ms`, so one integer orders by both.
@@ -304,6 +340,8 @@ pub trait Store: Send + Sync + 'static {
     async fn upsert_status(&self, id: AccountId, status: &TicketStatus) -> StoreResult<()>;
     async fn upsert_custom_field(&self, id: AccountId, field: &CustomFieldDef) -> StoreResult<()>;
     async fn create_category(&self, id: AccountId, parent_id: Option<CategoryId>, name: &str) -> StoreResult<Category>;
+    /// Replaces the account's SLA policy (validated by the caller).
+    async fn set_sla_policy(&self, id: AccountId, policy: &SlaPolicy) -> StoreResult<()>;
 
     // People.
     async fn create_user(&self, user: NewUser) -> StoreResult<User>;
@@ -343,6 +381,8 @@ pub trait Store: Send + Sync + 'static {
     async fn list_tickets(&self, query: &TicketQuery) -> StoreResult<Vec<Ticket>>;
     /// Tickets assigned to `user` that still need work (new, open or pending): their load.
     async fn open_load(&self, account: AccountId, user: UserId) -> StoreResult<i64>;
+    /// Per assignee, how many of their tickets have a breached or at-risk SLA at `now`.
+    async fn sla_risk(&self, account: AccountId, now: Timestamp) -> StoreResult<Vec<SlaRisk>>;
 
     // Durable timers.
     /// Pending timers due before `before`, earliest first.
@@ -386,4 +426,20 @@ pub trait Store: Send + Sync + 'static {
     async fn save_send_state(&self, state: &SendState) -> StoreResult<()>;
     async fn templates(&self) -> StoreResult<Vec<Template>>;
     async fn save_template(&self, template: &Template, at: Timestamp) -> StoreResult<()>;
+    /// How the WhatsApp webhook has been doing: payloads received, refused by processing, latest.
+    async fn whatsapp_webhook_stats(&self) -> StoreResult<WebhookStats>;
+
+    // The email channel.
+    /// Stores a raw RFC 5322 message before the webhook answers; returns its inbox id.
+    async fn email_inbox_append(&self, raw: &[u8], received_at: Timestamp) -> StoreResult<i64>;
+    /// Stored messages not yet processed, oldest first.
+    async fn email_inbox_pending(&self, limit: i64) -> StoreResult<Vec<(i64, Vec<u8>)>>;
+    /// Marks processed messages done in one write: `(id, why it could not be processed)`.
+    async fn email_inbox_done(&self, done: &[(i64, Option<String>)], at: Timestamp) -> StoreResult<()>;
+    /// A ticket by its per-account number (the `[#123]` of an email subject).
+    async fn ticket_by_number(&self, account: AccountId, number: i64) -> StoreResult<Option<Ticket>>;
+    /// Outbound email replies not yet sent and due (never tried, or their back-off is over).
+    async fn unsent_email(&self, due_before: Timestamp, limit: i64) -> StoreResult<Vec<Message>>;
+    async fn email_send(&self, message_id: &str) -> StoreResult<Option<EmailSend>>;
+    async fn save_email_send(&self, send: &EmailSend) -> StoreResult<()>;
 }

@@ -7,7 +7,7 @@ use actix_web::cookie::{Cookie, SameSite};
 use actix_web::{HttpResponse, get, post, web};
 use garde::Validate;
 use serde::{Deserialize, Serialize};
-use switchboard_actors::domain::User;
+use switchboard_actors::domain::{User, UserId};
 use switchboard_actors::store::NewSession;
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -88,11 +88,8 @@ async fn login(state: web::Data<AppState>, body: ApiJson<LoginRequest>) -> Resul
     };
     let user = verified.ok_or(ApiError::InvalidCredentials)?;
     state.failed_logins.remove(&email);
-    let (token, token_hash) = crate::auth::new_token();
     let ttl_hours = state.settings.auth.session_ttl_hours;
-    let ttl = jiff::SignedDuration::from_hours(ttl_hours as i64);
-    let expires_at = state.now().saturating_add(ttl).map_err(|error| ApiError::Internal(error.to_string()))?;
-    state.store.create_session(NewSession { token_hash, user_id: user.id, expires_at }).await?;
+    let (token, _) = start_session(&state, user.id, jiff::SignedDuration::from_hours(ttl_hours as i64)).await?;
     let cookie = Cookie::build(SESSION_COOKIE, token.clone())
         .path("/")
         .http_only(true)
@@ -101,6 +98,18 @@ async fn login(state: web::Data<AppState>, body: ApiJson<LoginRequest>) -> Resul
         .max_age(actix_web::cookie::time::Duration::hours(ttl_hours as i64))
         .finish();
     Ok(HttpResponse::Ok().cookie(cookie).json(LoginResponse { token, user }))
+}
+
+/// Stores a new session for `user` lasting `ttl`; its token (shown once) and when it expires.
+pub async fn start_session(
+    state: &AppState,
+    user: UserId,
+    ttl: jiff::SignedDuration,
+) -> Result<(String, jiff::Timestamp), ApiError> {
+    let expires_at = state.now().saturating_add(ttl).map_err(|error| ApiError::Internal(error.to_string()))?;
+    let (token, token_hash) = crate::auth::new_token();
+    state.store.create_session(NewSession { token_hash, user_id: user, expires_at }).await?;
+    Ok((token, expires_at))
 }
 
 /// End the current session; its token stops working at once.

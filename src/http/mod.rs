@@ -51,6 +51,10 @@ pub struct AppState {
     pub whatsapp: Option<Arc<crate::channels::whatsapp::WhatsAppChannel>>,
     /// The Graph API simulator and customer phone, when `whatsapp.sandbox` is on.
     pub sandbox: Option<Arc<crate::channels::whatsapp::sandbox::Sandbox>>,
+    /// The email channel.
+    pub email: Option<Arc<crate::channels::email::EmailChannel>>,
+    /// The sandbox mailbox, when `email.sandbox` is on.
+    pub mail_sandbox: Option<Arc<crate::channels::email::sandbox::MailSandbox>>,
     configs: DashMap<AccountId, (Instant, Arc<AccountConfig>)>,
     failed_logins: DashMap<String, (Instant, u32)>,
 }
@@ -82,6 +86,8 @@ impl AppState {
             sockets,
             whatsapp,
             sandbox: None,
+            email: None,
+            mail_sandbox: None,
             configs: DashMap::new(),
             failed_logins: DashMap::new(),
         }
@@ -221,6 +227,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 pub fn configure(config: &mut web::ServiceConfig, state: web::Data<AppState>, openapi: Arc<String>) {
     let query = web::QueryConfig::default().error_handler(|error, _| error::query_error(error).into());
     let path = web::PathConfig::default().error_handler(|error, _| error::path_error(error).into());
+    let max_email_bytes = state.settings.email.max_message_bytes;
     config
         .app_data(state)
         .app_data(query)
@@ -242,6 +249,8 @@ pub fn configure(config: &mut web::ServiceConfig, state: web::Data<AppState>, op
         )
         .configure(crate::channels::whatsapp::routes)
         .configure(crate::channels::whatsapp::sandbox::routes)
+        .configure(|config| crate::channels::email::routes(config, max_email_bytes))
+        .configure(crate::channels::email::sandbox::routes)
         .configure(ops::routes)
         .configure(console::routes);
 }

@@ -3,7 +3,7 @@
 
 use actix_web::{HttpResponse, get, patch, post, web};
 use garde::Validate;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use switchboard_actors::domain::*;
 use switchboard_actors::store::*;
 use utoipa::{IntoParams, ToSchema};
@@ -20,6 +20,7 @@ pub fn routes(config: &mut ServiceConfig) {
         .service(create_user)
         .service(get_user)
         .service(update_user)
+        .service(issue_token)
         .service(list_teams)
         .service(create_team)
         .service(update_team)
@@ -76,7 +77,8 @@ pub struct CreateUser {
     pub name: String,
     #[garde(skip)]
     pub role: Role,
-    /// Customers may have none (they are reached on their channels); staff need one to log in.
+    /// Customers may have none (they are reached on their channels); staff without one are
+    /// invited: they cannot log in by password until one is set, but admin-issued API tokens work.
     #[garde(inner(length(min = MIN_PASSWORD, max = 1024)))]
     pub password: Option<String>,
     #[garde(skip)]
@@ -113,9 +115,8 @@ async fn create_user(
     caller.require_admin()?;
     let body = body.into_inner();
     body.validate()?;
-    if body.role.is_staff() && body.password.is_none() {
-        return Err(ApiError::invalid("password", "staff need a password to log in"));
-    }
+    // Staff created without a password are invited: they cannot log in by password until an
+    // admin sets one, but API tokens issued for them (integrations, load tests) work.
     if body.role != Role::Customer && body.company_id.is_some() {
         return Err(ApiError::invalid("company_id", "only customers belong to companies"));
     }
@@ -149,6 +150,56 @@ async fn create_user(
         .await
         .map_err(|error| map_conflict(error, "email_taken", "a user with this email already exists"))?;
     Ok(HttpResponse::Created().json(user))
+}
+
+/// The longest an API token may live.
+const MAX_TOKEN_DAYS: u32 = 365;
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IssueToken {
+    /// Days until the token stops working (1–365, default 30).
+    #[garde(inner(range(min = 1, max = MAX_TOKEN_DAYS)))]
+    pub expires_in_days: Option<u32>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IssuedToken {
+    /// Send as `Authorization: Bearer <token>` or `?token=` on the WebSocket. Shown once.
+    pub token: String,
+    pub user_id: UserId,
+    pub expires_at: jiff::Timestamp,
+}
+
+/// Issue an API token for an active staff member (admin only): integrations and load tests act
+/// as that user without a password login. Revoked like any session, by deactivating the user.
+#[utoipa::path(
+    tag = "people",
+    params(("id" = i64, Path)),
+    request_body = IssueToken,
+    responses((status = 201, body = IssuedToken), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody))
+)]
+#[post("/users/{id}/tokens")]
+async fn issue_token(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<UserId>,
+    body: ApiJson<IssueToken>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require_admin()?;
+    let body = body.into_inner();
+    body.validate()?;
+    let user = state.store.user(caller.account(), id.into_inner()).await?.ok_or(ApiError::NotFound("user"))?;
+    if !user.role.is_staff() {
+        return Err(ApiError::invalid("id", "API tokens are for staff; customers log in or write on a channel"));
+    }
+    if !user.active {
+        return Err(ApiError::invalid("id", "the user is deactivated"));
+    }
+    let days = body.expires_in_days.unwrap_or(30);
+    let ttl = jiff::SignedDuration::from_hours(24 * i64::from(days));
+    let (token, expires_at) = super::auth::start_session(&state, user.id, ttl).await?;
+    Ok(HttpResponse::Created().json(IssuedToken { token, user_id: user.id, expires_at }))
 }
 
 /// One user (staff, or the user themself).

@@ -1,5 +1,6 @@
 //! The account's ticket vocabulary: statuses (custom ones mapped to the five categories), the
-//! urgency × importance priority matrix, typed custom fields and hierarchical categories.
+//! urgency × importance priority matrix, typed custom fields, hierarchical categories and the SLA
+//! policy.
 
 use actix_web::{HttpResponse, delete, get, post, put, web};
 use garde::Validate;
@@ -20,6 +21,8 @@ pub fn routes(config: &mut ServiceConfig) {
         .service(put_status)
         .service(put_custom_field)
         .service(create_category)
+        .service(get_sla_policy)
+        .service(put_sla_policy)
         .service(list_canned)
         .service(create_canned)
         .service(delete_canned);
@@ -32,6 +35,8 @@ pub struct AccountConfigView {
     pub custom_fields: Vec<CustomFieldDef>,
     pub categories: Vec<Category>,
     pub ticket_types: Vec<String>,
+    /// The SLA policy (disabled, with no targets, until an admin sets one).
+    pub sla_policy: SlaPolicy,
 }
 
 /// The account's statuses, priority matrix, custom fields, categories and ticket types.
@@ -47,7 +52,40 @@ async fn get_config(state: web::Data<AppState>, caller: Caller) -> Result<web::J
         custom_fields: config.custom_fields,
         categories: config.categories,
         ticket_types: config.ticket_types,
+        sla_policy: config.sla_policy.unwrap_or_default(),
     }))
+}
+
+/// The account's SLA policy: targets per priority, warning threshold, enabled.
+#[utoipa::path(tag = "settings", responses((status = 200, body = SlaPolicy), (status = 403, body = ErrorBody)))]
+#[get("/account/sla-policy")]
+async fn get_sla_policy(state: web::Data<AppState>, caller: Caller) -> Result<web::Json<SlaPolicy>, ApiError> {
+    caller.require_staff()?;
+    let config = state.account_config(caller.account()).await?;
+    Ok(web::Json(config.sla_policy.clone().unwrap_or_default()))
+}
+
+/// Replace the SLA policy (admin only). Targets are minutes of calendar time per priority
+/// (`null`: no target). It applies to tickets created or re-prioritised afterwards; running
+/// clocks keep the targets they started with.
+#[utoipa::path(
+    tag = "settings",
+    request_body = SlaPolicy,
+    responses((status = 200, body = SlaPolicy), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody))
+)]
+#[put("/account/sla-policy")]
+async fn put_sla_policy(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: ApiJson<SlaPolicy>,
+) -> Result<web::Json<SlaPolicy>, ApiError> {
+    caller.require_admin()?;
+    let mut policy = body.into_inner();
+    policy.validate().map_err(|error| ApiError::invalid(error.field, error.message))?;
+    policy.targets.sort_by_key(|target| std::cmp::Reverse(target.priority.rank()));
+    state.store.set_sla_policy(caller.account(), &policy).await?;
+    state.forget_account_config(caller.account());
+    Ok(web::Json(policy))
 }
 
 /// Replace the priority matrix (admin only). Rows are urgency low→critical, columns importance.

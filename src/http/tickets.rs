@@ -22,6 +22,7 @@ use super::{ApiError, AppState, Caller};
 pub fn routes(config: &mut ServiceConfig) {
     config
         .service(list_tickets)
+        .service(sla_risk)
         .service(bulk_update)
         .service(create_ticket)
         .service(get_ticket)
@@ -69,7 +70,8 @@ pub struct ListParams {
     channel: Option<String>,
     /// Words that must all appear in the subject or a message.
     q: Option<String>,
-    /// `-updated_at` (default), `updated_at`, `-created_at`, `created_at` or `-priority`.
+    /// `-updated_at` (default), `updated_at`, `-created_at`, `created_at`, `-priority`, or
+    /// `sla_due` (soonest SLA due time first; tickets without a running SLA clock last).
     sort: Option<String>,
     /// Page size, 1–200 (default 50).
     limit: Option<i64>,
@@ -162,10 +164,13 @@ async fn list_tickets(
         "-created_at" => TicketSort::CreatedDesc,
         "created_at" => TicketSort::CreatedAsc,
         "-priority" => TicketSort::PriorityDesc,
+        "sla_due" => TicketSort::SlaDueAsc,
         other => {
             return Err(ApiError::invalid(
                 "sort",
-                format!("unknown sort `{other}`; use -updated_at, updated_at, -created_at, created_at or -priority"),
+                format!(
+                    "unknown sort `{other}`; use -updated_at, updated_at, -created_at, created_at, -priority or sla_due"
+                ),
             ));
         }
     };
@@ -179,6 +184,15 @@ async fn list_tickets(
         None
     };
     Ok(web::Json(Page { items, next }))
+}
+
+/// Per agent, how many of their open tickets have breached their SLA or passed its warning
+/// threshold (staff): the presence board's "SLA risk".
+#[utoipa::path(tag = "tickets", responses((status = 200, body = Page<SlaRisk>), (status = 403, body = ErrorBody)))]
+#[get("/sla/risk")]
+async fn sla_risk(state: web::Data<AppState>, caller: Caller) -> Result<web::Json<Page<SlaRisk>>, ApiError> {
+    caller.require_staff()?;
+    Ok(web::Json(Page { items: state.store.sla_risk(caller.account(), state.now()).await?, next: None }))
 }
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
@@ -230,6 +244,10 @@ pub struct TicketWithMessages {
     /// WhatsApp tickets: whether free-form replies can reach the customer now.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub window: Option<WindowState>,
+    /// Staff: the channels a reply can reach the customer on (`whatsapp` needs a WhatsApp
+    /// conversation, `email` an address), in that order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reply_channels: Vec<Channel>,
 }
 
 /// Open a ticket. Customers open their own; staff open one for a customer.
@@ -299,7 +317,12 @@ async fn create_ticket(
     let outcome = state.tickets.create(draft, &config).await?;
     metrics::counter!("switchboard_tickets_created_total").increment(1);
     let messages = switchboard_actors::ticket::messages_of(&outcome.events);
-    Ok(HttpResponse::Created().json(TicketWithMessages { ticket: outcome.ticket, messages, window: None }))
+    Ok(HttpResponse::Created().json(TicketWithMessages {
+        ticket: outcome.ticket,
+        messages,
+        window: None,
+        reply_channels: Vec::new(),
+    }))
 }
 
 async fn resolve_requester(state: &AppState, account: AccountId, body: &CreateTicket) -> Result<User, ApiError> {
@@ -360,8 +383,9 @@ async fn get_ticket(
     {
         channel.agent_opened(&ticket, &messages);
     }
-    let window = match (&state.whatsapp, ticket.channel) {
-        (Some(channel), Channel::Whatsapp) => {
+    let reply_channels = if caller.user.role.is_staff() { reply_channels(&state, &ticket).await? } else { Vec::new() };
+    let window = match &state.whatsapp {
+        Some(channel) if ticket.channel == Channel::Whatsapp || reply_channels.contains(&Channel::Whatsapp) => {
             let expires =
                 state.store.conversation_of_customer(ticket.requester_id).await?.and_then(|c| c.window_expires_at);
             Some(switchboard_actors::whatsapp::window::state(
@@ -372,7 +396,43 @@ async fn get_ticket(
         }
         _ => None,
     };
-    Ok(web::Json(TicketWithMessages { ticket, messages, window }))
+    Ok(web::Json(TicketWithMessages { ticket, messages, window, reply_channels }))
+}
+
+/// The channels a reply can reach the ticket's customer on: WhatsApp when they have a
+/// conversation with one of our numbers, email when they have an address.
+async fn reply_channels(state: &AppState, ticket: &Ticket) -> Result<Vec<Channel>, ApiError> {
+    let mut channels = Vec::new();
+    if state.whatsapp.is_some() && state.store.conversation_of_customer(ticket.requester_id).await?.is_some() {
+        channels.push(Channel::Whatsapp);
+    }
+    if state.email.is_some()
+        && let Some(customer) = state.store.user(ticket.account_id, ticket.requester_id).await?
+        && crate::channels::email::email_mailbox(state.store.as_ref(), &customer).await?.is_some()
+    {
+        channels.push(Channel::Email);
+    }
+    Ok(channels)
+}
+
+/// Refuses a reply on a channel the customer cannot be reached on (422 `no_email_address` /
+/// `no_whatsapp_contact`); replies only go out on WhatsApp or email.
+async fn check_reply_channel(state: &AppState, ticket: &Ticket, channel: Channel) -> Result<(), ApiError> {
+    let reachable = || async { reply_channels(state, ticket).await.map(|channels| channels.contains(&channel)) };
+    match channel {
+        Channel::Email if !reachable().await? => Err(ApiError::Unprocessable {
+            code: "no_email_address",
+            message: "this customer has no email address: reply on WhatsApp, or add their address first".to_owned(),
+        }),
+        Channel::Whatsapp if !reachable().await? => Err(ApiError::Unprocessable {
+            code: "no_whatsapp_contact",
+            message:
+                "this customer has never written on WhatsApp, so there is no conversation to reply in; reply by email"
+                    .to_owned(),
+        }),
+        Channel::Email | Channel::Whatsapp => Ok(()),
+        other => Err(ApiError::invalid("channel", format!("replies go out on `whatsapp` or `email`, not `{other}`"))),
+    }
 }
 
 #[derive(Debug, Default, Deserialize, Validate, ToSchema)]
@@ -725,6 +785,16 @@ async fn add_message(
         (true, false) => MessageKind::Reply,
     };
     let whatsapp = kind == MessageKind::Reply && body.channel.unwrap_or(ticket.channel) == Channel::Whatsapp;
+    // A reply goes out on the channel picked (default: the ticket's), which must reach the
+    // customer; tickets opened on the web or by phone may keep replies in the hub.
+    if kind == MessageKind::Reply {
+        match (body.channel, ticket.channel) {
+            (Some(channel), _) | (None, channel @ (Channel::Whatsapp | Channel::Email)) => {
+                check_reply_channel(&state, &ticket, channel).await?
+            }
+            (None, _) => {}
+        }
+    }
     let channel_only =
         body.template.is_some() || body.interactive.is_some() || body.reaction.is_some() || body.reply_to.is_some();
     if channel_only && !whatsapp {

@@ -4,7 +4,8 @@
 use actix_web::{get, post, web};
 use serde::Serialize;
 use switchboard_actors::domain::{Attachment, Message, WindowState};
-use switchboard_actors::whatsapp::{Conversation, Template, window};
+use switchboard_actors::store::WebhookStats;
+use switchboard_actors::whatsapp::{Conversation, NumberProfile, Template, window};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -14,11 +15,90 @@ use super::{ApiError, AppState, Caller};
 
 pub fn routes(config: &mut ServiceConfig) {
     config
+        .service(list_numbers)
         .service(list_templates)
         .service(sync_templates)
         .service(list_conversations)
         .service(media_file)
         .service(upload);
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NumbersView {
+    /// The business numbers in `[whatsapp] numbers`, with what the Graph API says about each.
+    pub items: Vec<NumberView>,
+    /// Replies go to the built-in simulator, not Meta.
+    pub sandbox: bool,
+    /// Whose templates are synced (empty: none).
+    pub business_account_id: String,
+    pub webhook: WebhookView,
+    /// Templates synced, and how many of them are approved (sendable).
+    pub templates: usize,
+    pub approved_templates: usize,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NumberView {
+    pub phone_number_id: String,
+    pub display_phone_number: String,
+    /// From `GET /{phone_number_id}` on the Graph API; absent in the sandbox or when it failed.
+    pub profile: Option<NumberProfile>,
+    /// Why the profile could not be read.
+    pub profile_error: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WebhookView {
+    /// Where Meta must post (relative to this hub's public address).
+    pub path: &'static str,
+    /// Signed payloads can be verified (an app secret is configured, or the sandbox's own).
+    pub signature_check: bool,
+    /// The verification handshake can succeed (a verify token is set).
+    pub verify_token_set: bool,
+    #[serde(flatten)]
+    pub stats: WebhookStats,
+}
+
+/// The business numbers this hub serves, their Graph API profile (verified name, quality), the
+/// webhook's record and the template count.
+#[utoipa::path(tag = "whatsapp", responses((status = 200, body = NumbersView), (status = 403, body = ErrorBody)))]
+#[get("/whatsapp/numbers")]
+async fn list_numbers(state: web::Data<AppState>, caller: Caller) -> Result<web::Json<NumbersView>, ApiError> {
+    caller.require_staff()?;
+    let settings = &state.settings.whatsapp;
+    let mut items = Vec::new();
+    for number in &settings.numbers {
+        let (profile, profile_error) = match &state.whatsapp {
+            Some(channel) if !settings.sandbox => {
+                match channel.conversations.graph().number_profile(&number.phone_number_id).await {
+                    Ok(profile) => (profile, None),
+                    Err(error) => (None, Some(format!("{} {}", error.title, error.details).trim().to_owned())),
+                }
+            }
+            _ => (None, None),
+        };
+        items.push(NumberView {
+            phone_number_id: number.phone_number_id.clone(),
+            display_phone_number: number.display_phone_number.clone(),
+            profile,
+            profile_error,
+        });
+    }
+    let secrets = state.whatsapp.as_ref().map(|channel| channel.secrets.clone());
+    let templates = state.store.templates().await?;
+    Ok(web::Json(NumbersView {
+        items,
+        sandbox: settings.sandbox,
+        business_account_id: settings.business_account_id.clone(),
+        webhook: WebhookView {
+            path: "/webhooks/whatsapp",
+            signature_check: secrets.as_ref().is_some_and(|secrets| !secrets.app_secret.is_empty()),
+            verify_token_set: secrets.as_ref().is_some_and(|secrets| !secrets.verify_token.is_empty()),
+            stats: state.store.whatsapp_webhook_stats().await?,
+        },
+        approved_templates: templates.iter().filter(|template| template.sendable()).count(),
+        templates: templates.len(),
+    }))
 }
 
 /// Templates known to the hub; only `APPROVED` ones can be sent.

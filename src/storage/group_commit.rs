@@ -1,4 +1,5 @@
-//! The group-commit writer: ticket writes from many actors queue here and are written by one
+//! The group-commit writer: ticket writes from many actors (and the small writes that go with
+//! them: WhatsApp conversation saves, webhook inbox appends) queue here and are written by one
 //! task in shared transactions. A batch closes when the queue is empty (after an optional short
 //! linger while under load) or holds `max_batch` writes; every caller is answered only after its
 //! batch committed. If a batch fails, its writes are retried one per transaction, so one bad
@@ -7,19 +8,52 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use switchboard_actors::store::{StoreError, StoreResult, TicketCommit, TicketIdentity};
+use jiff::Timestamp;
+use switchboard_actors::store::{StoreError, StoreResult, TicketCommit, TicketIdentity, TimerChange, TimerOwner};
+use switchboard_actors::whatsapp::Conversation;
 use tokio::sync::{mpsc, oneshot};
 
 #[derive(Debug)]
 pub enum WriteOp {
     Create(TicketCommit),
     Commit(TicketCommit),
+    /// Insert (id 0) or update a WhatsApp conversation; one per inbound message, so batching it
+    /// with the ticket writes halves the transactions of WhatsApp ingest.
+    SaveConversation(Box<Conversation>),
+    /// A received webhook, stored before it is acknowledged.
+    InboxAppend {
+        body: String,
+        received_at: Timestamp,
+    },
+    /// A durable timer set or cleared outside a ticket write (WhatsApp window timers).
+    Timer(TimerChange),
+    /// A stored webhook was processed (or could never be: `error`).
+    InboxDone {
+        id: i64,
+        error: Option<String>,
+        at: Timestamp,
+    },
+}
+
+impl WriteOp {
+    /// The ticket write in this op, if it is one.
+    pub fn ticket_commit(&self) -> Option<&TicketCommit> {
+        match self {
+            WriteOp::Create(commit) | WriteOp::Commit(commit) => Some(commit),
+            WriteOp::SaveConversation(_)
+            | WriteOp::InboxAppend { .. }
+            | WriteOp::InboxDone { .. }
+            | WriteOp::Timer(_) => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WriteOutcome {
     Created(TicketIdentity),
     Committed,
+    /// The row id of a saved conversation or inbox entry.
+    Saved(i64),
 }
 
 /// A backend that can apply several writes in one transaction.
@@ -46,7 +80,7 @@ pub struct GroupCommitSettings {
 
 impl Default for GroupCommitSettings {
     fn default() -> Self {
-        GroupCommitSettings { max_batch: 512, linger: Duration::from_millis(2), queue: 65_536, lanes: 1 }
+        GroupCommitSettings { max_batch: 512, linger: Duration::from_micros(300), queue: 65_536, lanes: 1 }
     }
 }
 
@@ -81,6 +115,16 @@ impl GroupCommit {
             WriteOp::Create(commit) => {
                 commit.events.first().map_or(0, |event| event.at.subsec_nanosecond() as usize) % self.lanes.len()
             }
+            // A customer's conversation saves stay in order on one lane (its actor awaits each).
+            WriteOp::SaveConversation(conversation) => {
+                conversation.customer_id.unsigned_abs() as usize % self.lanes.len()
+            }
+            WriteOp::InboxAppend { received_at, .. } => received_at.subsec_nanosecond() as usize % self.lanes.len(),
+            WriteOp::InboxDone { id, .. } => id.unsigned_abs() as usize % self.lanes.len(),
+            // One owner's timer changes stay in order on one lane.
+            WriteOp::Timer(change) => match &change.owner {
+                TimerOwner::Ticket(id) | TimerOwner::Conversation(id) => id.unsigned_abs() as usize % self.lanes.len(),
+            },
         };
         let (reply, answer) = oneshot::channel();
         self.lanes[lane]

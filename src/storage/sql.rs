@@ -36,6 +36,9 @@ pub const TICKET_COLUMNS: &[&str] = &[
     "last_customer_message_at",
     "last_agent_message_at",
     "last_customer_seq",
+    "sla",
+    "sla_due_at",
+    "sla_warn_at",
 ];
 
 pub static TICKET_SELECT: std::sync::LazyLock<String> =
@@ -146,6 +149,7 @@ macro_rules! shared_sql {
                 last_customer_message_at: opt_millis(row, "last_customer_message_at")?,
                 last_agent_message_at: opt_millis(row, "last_agent_message_at")?,
                 last_customer_seq: row.try_get("last_customer_seq").map_err(db_error)?,
+                sla: row.try_get::<Option<String>, _>("sla").map_err(db_error)?.map(|text| parse_json(&text)).transpose()?,
             })
         }
 
@@ -183,7 +187,10 @@ macro_rules! shared_sql {
                 .bind(opt(ticket.closed_at))
                 .bind(opt(ticket.last_customer_message_at))
                 .bind(opt(ticket.last_agent_message_at))
-                .bind(ticket.last_customer_seq))
+                .bind(ticket.last_customer_seq)
+                .bind(ticket.sla.as_ref().map(json_text).transpose()?)
+                .bind(opt(ticket.sla_due_at()))
+                .bind(opt(ticket.sla.as_ref().and_then(SlaState::warn_at))))
         }
 
         fn message_from_row(row: &DbRow) -> StoreResult<Message> {
@@ -416,6 +423,11 @@ macro_rules! shared_sql {
                     })
                 })
                 .collect::<StoreResult<Vec<_>>>()?;
+                let sla_policy_row = sqlx::query("SELECT enabled, warning_percent, targets, business_hours FROM sla_policies WHERE account_id = $1")
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_error)?;
                 let categories = sqlx::query("SELECT id, parent_id, name, path FROM categories WHERE account_id = $1 ORDER BY path")
                     .bind(id)
                     .fetch_all(&self.pool)
@@ -431,7 +443,22 @@ macro_rules! shared_sql {
                         })
                     })
                     .collect::<StoreResult<Vec<_>>>()?;
+                let sla_policy = sla_policy_row
+                    .map(|row| -> StoreResult<SlaPolicy> {
+                        Ok(SlaPolicy {
+                            enabled: row.try_get("enabled").map_err(db_error)?,
+                            warning_percent: row.try_get("warning_percent").map_err(db_error)?,
+                            targets: parse_json(&row.try_get::<String, _>("targets").map_err(db_error)?)?,
+                            business_hours: row
+                                .try_get::<Option<String>, _>("business_hours")
+                                .map_err(db_error)?
+                                .map(|text| parse_json(&text))
+                                .transpose()?,
+                        })
+                    })
+                    .transpose()?;
                 Ok(AccountConfig {
+                    sla_policy,
                     statuses,
                     priority_matrix: parse_json(&row.try_get::<String, _>("priority_matrix").map_err(db_error)?)?,
                     custom_fields,
@@ -448,6 +475,26 @@ macro_rules! shared_sql {
                     .await
                     .map_err(db_error)?;
                 if done.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+            }
+
+            async fn set_sla_policy(&self, id: AccountId, policy: &SlaPolicy) -> StoreResult<()> {
+                let now = switchboard_actors::clock::truncate_to_millis(Timestamp::now());
+                sqlx::query(
+                    "INSERT INTO sla_policies (account_id, enabled, warning_percent, targets, business_hours, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (account_id) DO UPDATE SET enabled = excluded.enabled, \
+                     warning_percent = excluded.warning_percent, targets = excluded.targets, \
+                     business_hours = excluded.business_hours, updated_at = excluded.updated_at",
+                )
+                .bind(id)
+                .bind(policy.enabled)
+                .bind(policy.warning_percent)
+                .bind(json_text(&policy.targets)?)
+                .bind(policy.business_hours.as_ref().map(json_text).transpose()?)
+                .bind(millis(now))
+                .execute(&self.pool)
+                .await
+                .map_err(db_error)
+                .map(|_| ())
             }
 
             async fn upsert_status(&self, id: AccountId, status: &TicketStatus) -> StoreResult<()> {
@@ -861,7 +908,7 @@ macro_rules! shared_sql {
             async fn create_ticket(&self, commit: TicketCommit) -> StoreResult<TicketIdentity> {
                 match self.writes.submit(WriteOp::Create(commit)).await? {
                     WriteOutcome::Created(identity) => Ok(identity),
-                    WriteOutcome::Committed => Err(StoreError::Internal("create returned no identity".to_owned())),
+                    other => Err(StoreError::Internal(format!("create answered {other:?}, not an identity"))),
                 }
             }
 
@@ -968,6 +1015,8 @@ macro_rules! shared_sql {
                     TicketSort::CreatedDesc => ("t.created_at", true),
                     TicketSort::CreatedAsc => ("t.created_at", false),
                     TicketSort::PriorityDesc => ("(t.priority_rank * 10000000000000 + t.updated_at)", true),
+                    // NO_SLA_SORT_KEY: tickets without a running clock come last.
+                    TicketSort::SlaDueAsc => ("COALESCE(t.sla_due_at, 9223372036854775807)", false),
                 };
                 let (before, order) = if descending { ("<", "DESC") } else { (">", "ASC") };
                 if let Some((value, id)) = q.after {
@@ -991,19 +1040,33 @@ macro_rules! shared_sql {
                 .map_err(db_error)
             }
 
+            async fn sla_risk(&self, account: AccountId, now: Timestamp) -> StoreResult<Vec<SlaRisk>> {
+                let rows: Vec<(i64, i64, i64)> = sqlx::query_as(
+                    "SELECT assignee_id, COUNT(CASE WHEN sla_due_at <= $2 THEN 1 END), \
+                     COUNT(CASE WHEN sla_due_at > $2 THEN 1 END) FROM tickets \
+                     WHERE account_id = $1 AND assignee_id IS NOT NULL AND sla_warn_at <= $2 \
+                     AND status_category IN ('new', 'open', 'pending') GROUP BY assignee_id ORDER BY assignee_id",
+                )
+                .bind(account)
+                .bind(millis(now))
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_error)?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(assignee_id, breached, at_risk)| SlaRisk { assignee_id, breached, at_risk })
+                    .collect())
+            }
+
             async fn set_timer(&self, change: &TimerChange) -> StoreResult<()> {
-                let mut tx = self.pool.begin_with($begin_write).await.map_err(db_error)?;
-                $writer::apply_timer(&mut tx, change).await?;
-                tx.commit().await.map_err(db_error)
+                self.writes.submit(WriteOp::Timer(change.clone())).await.map(|_| ())
             }
 
             async fn inbox_append(&self, body: &str, received_at: Timestamp) -> StoreResult<i64> {
-                sqlx::query_scalar("INSERT INTO webhook_inbox (received_at, body) VALUES ($1, $2) RETURNING id")
-                    .bind(millis(received_at))
-                    .bind(body.to_owned())
-                    .fetch_one(&self.pool)
-                    .await
-                    .map_err(db_error)
+                match self.writes.submit(WriteOp::InboxAppend { body: body.to_owned(), received_at }).await? {
+                    WriteOutcome::Saved(id) => Ok(id),
+                    other => Err(StoreError::Internal(format!("appending to the inbox answered {other:?}"))),
+                }
             }
 
             async fn inbox_pending(&self, limit: i64) -> StoreResult<Vec<(i64, String)>> {
@@ -1015,17 +1078,13 @@ macro_rules! shared_sql {
             }
 
             async fn inbox_done(&self, done: &[(i64, Option<String>)], at: Timestamp) -> StoreResult<()> {
-                let mut tx = self.pool.begin_with($begin_write).await.map_err(db_error)?;
-                for (id, error) in done {
-                    sqlx::query("UPDATE webhook_inbox SET processed_at = $1, error = $2 WHERE id = $3")
-                        .bind(millis(at))
-                        .bind(error.clone())
-                        .bind(*id)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(db_error)?;
+                // Through the group-commit writer: entries marked one by one as webhooks finish
+                // still share transactions.
+                let marks = done.iter().map(|(id, error)| self.writes.submit(WriteOp::InboxDone { id: *id, error: error.clone(), at }));
+                for result in futures_util::future::join_all(marks).await {
+                    result?;
                 }
-                tx.commit().await.map_err(db_error)
+                Ok(())
             }
 
             async fn conversation(&self, phone_number_id: &str, customer: UserId) -> StoreResult<Option<Conversation>> {
@@ -1049,48 +1108,10 @@ macro_rules! shared_sql {
             }
 
             async fn save_conversation(&self, c: &Conversation) -> StoreResult<Conversation> {
-                let referral = c.referral.as_ref().map(json_text).transpose()?;
-                let opt = |at: Option<Timestamp>| at.map(millis);
-                let id: i64 = if c.id == 0 {
-                    sqlx::query_scalar(
-                        "INSERT INTO wa_conversations (account_id, phone_number_id, customer_id, wa_id, user_key, window_expires_at, \
-                         last_inbound_at, current_ticket_id, opted_out, referral, updated_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
-                    )
-                    .bind(c.account_id)
-                    .bind(c.phone_number_id.clone())
-                    .bind(c.customer_id)
-                    .bind(c.wa_id.clone())
-                    .bind(c.user_key.clone())
-                    .bind(opt(c.window_expires_at))
-                    .bind(opt(c.last_inbound_at))
-                    .bind(c.current_ticket_id)
-                    .bind(c.opted_out)
-                    .bind(referral)
-                    .bind(millis(c.updated_at))
-                    .fetch_one(&self.pool)
-                    .await
-                    .map_err(db_error)?
-                } else {
-                    sqlx::query(
-                        "UPDATE wa_conversations SET wa_id = $1, user_key = $2, window_expires_at = $3, last_inbound_at = $4, \
-                         current_ticket_id = $5, opted_out = $6, referral = $7, updated_at = $8 WHERE id = $9",
-                    )
-                    .bind(c.wa_id.clone())
-                    .bind(c.user_key.clone())
-                    .bind(opt(c.window_expires_at))
-                    .bind(opt(c.last_inbound_at))
-                    .bind(c.current_ticket_id)
-                    .bind(c.opted_out)
-                    .bind(referral)
-                    .bind(millis(c.updated_at))
-                    .bind(c.id)
-                    .execute(&self.pool)
-                    .await
-                    .map_err(db_error)?;
-                    c.id
-                };
-                Ok(Conversation { id, ..c.clone() })
+                match self.writes.submit(WriteOp::SaveConversation(Box::new(c.clone()))).await? {
+                    WriteOutcome::Saved(id) => Ok(Conversation { id, ..c.clone() }),
+                    other => Err(StoreError::Internal(format!("saving a conversation answered {other:?}"))),
+                }
             }
 
             async fn list_conversations(&self, account: AccountId, limit: i64) -> StoreResult<Vec<Conversation>> {
@@ -1296,6 +1317,125 @@ macro_rules! shared_sql {
                 .map(|_| ())
             }
 
+            async fn whatsapp_webhook_stats(&self) -> StoreResult<WebhookStats> {
+                let row = sqlx::query(
+                    "SELECT COUNT(*) AS received, \
+                     COALESCE(SUM(CASE WHEN error IS NOT NULL THEN 1 ELSE 0 END), 0) AS failed, \
+                     COALESCE(SUM(CASE WHEN processed_at IS NULL THEN 1 ELSE 0 END), 0) AS pending, \
+                     MAX(received_at) AS last_received_at FROM webhook_inbox",
+                )
+                .fetch_one(&self.pool)
+                .await
+                .map_err(db_error)?;
+                Ok(WebhookStats {
+                    received: row.try_get("received").map_err(db_error)?,
+                    failed: row.try_get("failed").map_err(db_error)?,
+                    pending: row.try_get("pending").map_err(db_error)?,
+                    last_received_at: opt_millis(&row, "last_received_at")?,
+                })
+            }
+
+            async fn email_inbox_append(&self, raw: &[u8], received_at: Timestamp) -> StoreResult<i64> {
+                sqlx::query_scalar("INSERT INTO email_inbox (received_at, raw) VALUES ($1, $2) RETURNING id")
+                    .bind(millis(received_at))
+                    .bind(raw.to_vec())
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(db_error)
+            }
+
+            async fn email_inbox_pending(&self, limit: i64) -> StoreResult<Vec<(i64, Vec<u8>)>> {
+                sqlx::query_as("SELECT id, raw FROM email_inbox WHERE processed_at IS NULL ORDER BY id LIMIT $1")
+                    .bind(limit)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db_error)
+            }
+
+            async fn email_inbox_done(&self, done: &[(i64, Option<String>)], at: Timestamp) -> StoreResult<()> {
+                let mut tx = self.pool.begin_with($begin_write).await.map_err(db_error)?;
+                for (id, error) in done {
+                    sqlx::query("UPDATE email_inbox SET processed_at = $1, error = $2 WHERE id = $3")
+                        .bind(millis(at))
+                        .bind(error.clone())
+                        .bind(*id)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_error)?;
+                }
+                tx.commit().await.map_err(db_error)
+            }
+
+            async fn ticket_by_number(&self, account: AccountId, number: i64) -> StoreResult<Option<Ticket>> {
+                sqlx::query(sqlx::AssertSqlSafe(format!("{} WHERE account_id = $1 AND number = $2", *TICKET_SELECT)))
+                    .bind(account)
+                    .bind(number)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_error)?
+                    .as_ref()
+                    .map(ticket_from_row)
+                    .transpose()
+            }
+
+            async fn unsent_email(&self, due_before: Timestamp, limit: i64) -> StoreResult<Vec<Message>> {
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "{MESSAGE_SELECT} m WHERE m.channel = 'email' AND m.kind = 'reply' AND m.delivery_status = 'queued' \
+                     AND NOT EXISTS (SELECT 1 FROM email_sends s WHERE s.message_id = m.id \
+                     AND (s.done OR s.next_attempt_at > $1)) ORDER BY m.created_at LIMIT $2"
+                )))
+                .bind(millis(due_before))
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_error)?
+                .iter()
+                .map(message_from_row)
+                .collect()
+            }
+
+            async fn email_send(&self, message_id: &str) -> StoreResult<Option<EmailSend>> {
+                let row = sqlx::query(
+                    "SELECT message_id, account_id, ticket_id, attempts, next_attempt_at, last_error, done \
+                     FROM email_sends WHERE message_id = $1",
+                )
+                .bind(message_id.to_owned())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db_error)?;
+                row.map(|row| {
+                    Ok(EmailSend {
+                        message_id: row.try_get("message_id").map_err(db_error)?,
+                        account_id: row.try_get("account_id").map_err(db_error)?,
+                        ticket_id: row.try_get("ticket_id").map_err(db_error)?,
+                        attempts: row.try_get("attempts").map_err(db_error)?,
+                        next_attempt_at: opt_millis(&row, "next_attempt_at")?,
+                        last_error: row.try_get("last_error").map_err(db_error)?,
+                        done: row.try_get("done").map_err(db_error)?,
+                    })
+                })
+                .transpose()
+            }
+
+            async fn save_email_send(&self, send: &EmailSend) -> StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO email_sends (message_id, account_id, ticket_id, attempts, next_attempt_at, last_error, done) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (message_id) DO UPDATE SET attempts = excluded.attempts, \
+                     next_attempt_at = excluded.next_attempt_at, last_error = excluded.last_error, done = excluded.done",
+                )
+                .bind(send.message_id.clone())
+                .bind(send.account_id)
+                .bind(send.ticket_id)
+                .bind(send.attempts)
+                .bind(send.next_attempt_at.map(millis))
+                .bind(send.last_error.clone())
+                .bind(send.done)
+                .execute(&self.pool)
+                .await
+                .map_err(db_error)
+                .map(|_| ())
+            }
+
             async fn due_timers(&self, before: Timestamp, limit: i64) -> StoreResult<Vec<TimerEntry>> {
                 sqlx::query("SELECT owner_kind, owner_id, name, due_at FROM timers WHERE due_at < $1 ORDER BY due_at LIMIT $2")
                     .bind(millis(before))
@@ -1423,6 +1563,50 @@ macro_rules! shared_sql {
                 Ok(())
             }
 
+            /// Inserts a new conversation (id 0) or updates one; its id.
+            async fn upsert_conversation(tx: &mut DbTx, c: &Conversation) -> StoreResult<i64> {
+                let referral = c.referral.as_ref().map(json_text).transpose()?;
+                let opt = |at: Option<Timestamp>| at.map(millis);
+                if c.id == 0 {
+                    return sqlx::query_scalar(
+                        "INSERT INTO wa_conversations (account_id, phone_number_id, customer_id, wa_id, user_key, window_expires_at, \
+                         last_inbound_at, current_ticket_id, opted_out, referral, updated_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+                    )
+                    .bind(c.account_id)
+                    .bind(c.phone_number_id.clone())
+                    .bind(c.customer_id)
+                    .bind(c.wa_id.clone())
+                    .bind(c.user_key.clone())
+                    .bind(opt(c.window_expires_at))
+                    .bind(opt(c.last_inbound_at))
+                    .bind(c.current_ticket_id)
+                    .bind(c.opted_out)
+                    .bind(referral)
+                    .bind(millis(c.updated_at))
+                    .fetch_one(&mut **tx)
+                    .await
+                    .map_err(db_error);
+                }
+                sqlx::query(
+                    "UPDATE wa_conversations SET wa_id = $1, user_key = $2, window_expires_at = $3, last_inbound_at = $4, \
+                     current_ticket_id = $5, opted_out = $6, referral = $7, updated_at = $8 WHERE id = $9",
+                )
+                .bind(c.wa_id.clone())
+                .bind(c.user_key.clone())
+                .bind(opt(c.window_expires_at))
+                .bind(opt(c.last_inbound_at))
+                .bind(c.current_ticket_id)
+                .bind(c.opted_out)
+                .bind(referral)
+                .bind(millis(c.updated_at))
+                .bind(c.id)
+                .execute(&mut **tx)
+                .await
+                .map_err(db_error)?;
+                Ok(c.id)
+            }
+
             async fn insert_messages(tx: &mut DbTx, messages: &[&Message]) -> StoreResult<()> {
                 for chunk in messages.chunks(INSERT_CHUNK) {
                     let mut insert = QueryBuilder::<$db>::new(
@@ -1478,6 +1662,38 @@ macro_rules! shared_sql {
                             }
                             (&*commit, WriteOutcome::Committed)
                         }
+                        WriteOp::SaveConversation(conversation) => {
+                            outcomes.push(WriteOutcome::Saved(Self::upsert_conversation(&mut tx, conversation).await?));
+                            continue;
+                        }
+                        WriteOp::Timer(change) => {
+                            Self::apply_timer(&mut tx, change).await?;
+                            outcomes.push(WriteOutcome::Committed);
+                            continue;
+                        }
+                        WriteOp::InboxDone { id, error, at } => {
+                            sqlx::query("UPDATE webhook_inbox SET processed_at = $1, error = $2 WHERE id = $3")
+                                .bind(millis(*at))
+                                .bind(error.clone())
+                                .bind(*id)
+                                .execute(&mut *tx)
+                                .await
+                                .map_err(db_error)?;
+                            outcomes.push(WriteOutcome::Committed);
+                            continue;
+                        }
+                        WriteOp::InboxAppend { body, received_at } => {
+                            let id: i64 = sqlx::query_scalar(
+                                "INSERT INTO webhook_inbox (received_at, body) VALUES ($1, $2) RETURNING id",
+                            )
+                            .bind(millis(*received_at))
+                            .bind(body.as_str())
+                            .fetch_one(&mut *tx)
+                            .await
+                            .map_err(db_error)?;
+                            outcomes.push(WriteOutcome::Saved(id));
+                            continue;
+                        }
                     };
                     let tags_changed = matches!(outcome, WriteOutcome::Created(_))
                         || commit.events.iter().any(|event| matches!(event.kind, EventKind::TagsChanged { .. }));
@@ -1505,9 +1721,7 @@ macro_rules! shared_sql {
                     }
                     outcomes.push(outcome);
                 }
-                let commits = ops.iter().map(|op| match op {
-                    WriteOp::Create(commit) | WriteOp::Commit(commit) => commit,
-                });
+                let commits = ops.iter().filter_map(WriteOp::ticket_commit);
                 let events: Vec<&TicketEvent> = commits.clone().flat_map(|commit| &commit.events).collect();
                 let messages: Vec<&Message> = commits.flat_map(|commit| &commit.messages).collect();
                 Self::insert_events(&mut tx, &events).await?;

@@ -42,7 +42,9 @@ pub struct HubSettings {
     pub node: String,
     /// Broker channel prefix.
     pub prefix: String,
-    /// A report not refreshed for this long is dropped from the board (its node died).
+    /// How often this node tells the others it is alive (its agents' reports stay valid).
+    pub presence_refresh: Duration,
+    /// Reports of a node not heard from for this long are dropped from the board (it died).
     pub presence_expiry: Duration,
 }
 
@@ -95,8 +97,20 @@ struct Relay {
 #[derive(Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 enum RelayBody {
-    Change { change: Box<TicketChange> },
-    Presence { presence: AgentPresence },
+    Change {
+        change: Box<TicketChange>,
+    },
+    /// An agent's presence changed on the sending node.
+    Presence {
+        presence: AgentPresence,
+    },
+    /// The sending node is alive: its agents' reports still hold. One message per node and
+    /// account every refresh, however many agents it serves.
+    NodeAlive,
+    /// The sending node just joined the account: every node re-announces its agents.
+    PresenceSync {
+        account: AccountId,
+    },
 }
 
 pub struct Hub {
@@ -110,10 +124,37 @@ pub struct Hub {
     ticket_subs: DashMap<TicketId, Vec<Arc<TicketSub>>>,
     queue_subs: DashMap<AccountId, Vec<Arc<SocketEntry>>>,
     presence_subs: DashMap<AccountId, Vec<Arc<SocketEntry>>>,
-    /// Presence reports by account, agent and reporting node.
-    boards: DashMap<AccountId, HashMap<(UserId, String), AgentPresence>>,
+    /// Presence reports by account, agent and reporting node (an agent's row merges only their
+    /// own reports, so one report costs the same with 20 agents or 20,000).
+    boards: DashMap<AccountId, HashMap<UserId, NodeReports>>,
     /// Accounts whose broker channels this node listens to.
     joined: DashMap<AccountId, ()>,
+    /// When each other node was last heard from.
+    nodes_seen: DashMap<String, Timestamp>,
+}
+
+/// One agent's presence as each node reported it.
+type NodeReports = HashMap<String, AgentPresence>;
+
+/// An agent's row on the board: the most present status any node reports (the newest report
+/// among equals), with the sockets of every node.
+fn merged_row(reports: &NodeReports) -> Option<AgentPresence> {
+    let mut merged: Option<AgentPresence> = None;
+    for report in reports.values() {
+        match &mut merged {
+            None => merged = Some(report.clone()),
+            Some(row) => {
+                let sockets = row.sockets + report.sockets;
+                if rank(report.status) > rank(row.status)
+                    || (rank(report.status) == rank(row.status) && report.reported_at > row.reported_at)
+                {
+                    *row = report.clone();
+                }
+                row.sockets = sockets;
+            }
+        }
+    }
+    merged
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -135,6 +176,7 @@ impl Hub {
             presence_subs: DashMap::new(),
             boards: DashMap::new(),
             joined: DashMap::new(),
+            nodes_seen: DashMap::new(),
         })
     }
 
@@ -198,14 +240,27 @@ impl Hub {
             let hub = self.clone();
             tokio::spawn(async move {
                 let mut tick =
-                    tokio::time::interval((hub.settings.presence_expiry / 3).max(Duration::from_millis(200)));
+                    tokio::time::interval((hub.settings.presence_expiry / 10).max(Duration::from_millis(100)));
                 loop {
                     tick.tick().await;
                     hub.expire_presence();
                 }
             })
         };
-        vec![local, remote, expiry]
+        let alive = {
+            let hub = self.clone();
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(hub.settings.presence_refresh.max(Duration::from_millis(100)));
+                loop {
+                    tick.tick().await;
+                    let accounts: Vec<AccountId> = hub.joined.iter().map(|entry| *entry.key()).collect();
+                    for account in accounts {
+                        hub.relay(RelayBody::NodeAlive, account, ChannelKind::Presence);
+                    }
+                }
+            })
+        };
+        vec![local, remote, expiry, alive]
     }
 
     /// Publishes to other nodes without waiting (at most once; seq catch-up repairs losses).
@@ -233,6 +288,7 @@ impl Hub {
         if relay.node == self.settings.node {
             return;
         }
+        self.nodes_seen.insert(relay.node.clone(), Timestamp::now());
         match relay.body {
             RelayBody::Change { change } => {
                 if let Some(event) = change.events.last() {
@@ -244,6 +300,20 @@ impl Hub {
                 self.deliver(&Arc::new(*change));
             }
             RelayBody::Presence { presence } => self.apply_presence(presence),
+            RelayBody::NodeAlive => {}
+            RelayBody::PresenceSync { account } => self.announce_own_agents(account),
+        }
+    }
+
+    /// Re-announces this node's agents of `account` to the other nodes (one joined late).
+    fn announce_own_agents(self: &Arc<Self>, account: AccountId) {
+        let own: Vec<AgentPresence> = self
+            .boards
+            .get(&account)
+            .map(|agents| agents.values().filter_map(|reports| reports.get(&self.settings.node).cloned()).collect())
+            .unwrap_or_default();
+        for presence in own {
+            self.relay(RelayBody::Presence { presence }, account, ChannelKind::Presence);
         }
     }
 
@@ -267,6 +337,8 @@ impl Hub {
                     self.joined.remove(&account);
                 }
             }
+            // Other nodes only report changes: ask them for the agents they already serve.
+            self.relay(RelayBody::PresenceSync { account }, account, ChannelKind::Presence);
         }
         entry
     }
@@ -597,29 +669,14 @@ impl Hub {
 
     /// The account's board: one row per agent, merging the reports of every node.
     pub fn board(&self, account: AccountId) -> Vec<AgentPresence> {
-        let Some(reports) = self.boards.get(&account) else { return Vec::new() };
-        let mut merged: BTreeMap<UserId, AgentPresence> = BTreeMap::new();
-        for report in reports.values() {
-            match merged.get_mut(&report.user_id) {
-                None => {
-                    merged.insert(report.user_id, report.clone());
-                }
-                Some(row) => {
-                    let sockets = row.sockets + report.sockets;
-                    if rank(report.status) > rank(row.status)
-                        || (rank(report.status) == rank(row.status) && report.reported_at > row.reported_at)
-                    {
-                        *row = report.clone();
-                    }
-                    row.sockets = sockets;
-                }
-            }
-        }
-        merged.into_values().collect()
+        let Some(agents) = self.boards.get(&account) else { return Vec::new() };
+        let mut rows: Vec<AgentPresence> = agents.values().filter_map(merged_row).collect();
+        rows.sort_by_key(|row| row.user_id);
+        rows
     }
 
     fn agent_row(&self, account: AccountId, user: UserId) -> Option<AgentPresence> {
-        self.board(account).into_iter().find(|row| row.user_id == user)
+        self.boards.get(&account)?.get(&user).and_then(merged_row)
     }
 
     /// Records a report (from this node's agents or another node) and tells who needs to know.
@@ -627,11 +684,18 @@ impl Hub {
         let account = presence.account_id;
         let user = presence.user_id;
         let before = self.agent_row(account, user);
-        let key = (user, presence.node.clone());
-        if presence.status == PresenceStatus::Offline && presence.sockets == 0 {
-            self.boards.entry(account).or_default().remove(&key);
-        } else {
-            self.boards.entry(account).or_default().insert(key, presence.clone());
+        {
+            let mut agents = self.boards.entry(account).or_default();
+            if presence.status == PresenceStatus::Offline && presence.sockets == 0 {
+                if let Some(reports) = agents.get_mut(&user) {
+                    reports.remove(&presence.node);
+                    if reports.is_empty() {
+                        agents.remove(&user);
+                    }
+                }
+            } else {
+                agents.entry(user).or_default().insert(presence.node.clone(), presence.clone());
+            }
         }
         let after = self.agent_row(account, user);
         let shown = after.clone().unwrap_or(presence);
@@ -680,34 +744,54 @@ impl Hub {
     }
 
     fn viewers_frame(&self, account: AccountId, ticket: TicketId) -> Frame {
-        let viewers: Vec<Viewer> = self
-            .board(account)
-            .into_iter()
-            .filter(|row| row.viewing == Some(ticket) && row.status != PresenceStatus::Offline)
-            .map(|row| Viewer { user_id: row.user_id, name: row.name, typing: row.typing == Some(ticket) })
-            .collect();
+        let mut viewers: Vec<Viewer> = self
+            .boards
+            .get(&account)
+            .map(|agents| {
+                agents
+                    .values()
+                    .filter(|reports| reports.values().any(|report| report.viewing == Some(ticket)))
+                    .filter_map(merged_row)
+                    .filter(|row| row.viewing == Some(ticket) && row.status != PresenceStatus::Offline)
+                    .map(|row| Viewer { user_id: row.user_id, name: row.name, typing: row.typing == Some(ticket) })
+                    .collect()
+            })
+            .unwrap_or_default();
+        viewers.sort_by_key(|viewer| viewer.user_id);
         let topic = Topic::Ticket(ticket).name();
         Frame::control(&ControlFrame::Viewers { topic: &topic, ticket_id: ticket, viewers: &viewers })
     }
 
-    /// Drops reports that stopped being refreshed (their node died or lost its link).
+    /// Drops the reports of nodes not heard from within the expiry (they died or lost their
+    /// link). This node's own reports never expire: its agent sessions report their changes.
     fn expire_presence(&self) {
         let Ok(expiry) = SignedDuration::try_from(self.settings.presence_expiry) else { return };
         let now = Timestamp::now();
+        let heard = |report: &AgentPresence| {
+            self.nodes_seen.get(&report.node).map_or(report.reported_at, |seen| (*seen).max(report.reported_at))
+        };
         let mut expired = Vec::new();
         for entry in self.boards.iter() {
-            for (key, report) in entry.value() {
-                if now.duration_since(report.reported_at) > expiry {
-                    expired.push((*entry.key(), key.clone(), report.clone()));
+            for reports in entry.value().values() {
+                for report in reports.values() {
+                    if report.node != self.settings.node && now.duration_since(heard(report)) > expiry {
+                        expired.push((*entry.key(), report.clone()));
+                    }
                 }
             }
         }
-        for (account, key, report) in expired {
-            let before = self.agent_row(account, key.0);
-            if let Some(mut reports) = self.boards.get_mut(&account) {
-                reports.remove(&key);
+        for (account, report) in expired {
+            let user = report.user_id;
+            let before = self.agent_row(account, user);
+            if let Some(mut agents) = self.boards.get_mut(&account)
+                && let Some(reports) = agents.get_mut(&user)
+            {
+                reports.remove(&report.node);
+                if reports.is_empty() {
+                    agents.remove(&user);
+                }
             }
-            let after = self.agent_row(account, key.0);
+            let after = self.agent_row(account, user);
             self.announce(account, before.as_ref(), after.as_ref(), &report);
         }
     }

@@ -64,14 +64,16 @@ pub async fn connect(
     let (outbox, outbox_rx) = mpsc::channel(settings.outbox_frames);
     let hub = state.live.clone();
     let socket = hub.add_socket(user, scope, outbox).await;
+    let mut agent_session = None;
     if socket.staff()
         && let Some(agents) = hub.agents()
         && let Some(agent) = agents.session(&socket.user).await
     {
         let _ = agent.send_message(AgentMsg::Connected(socket.id));
+        agent_session = Some(agent.get_id());
     }
     actix_web::rt::spawn(write_frames(session.clone(), outbox_rx));
-    actix_web::rt::spawn(read_frames(hub, socket, session, stream, settings));
+    actix_web::rt::spawn(read_frames(hub, socket, session, stream, settings, agent_session));
     Ok(response)
 }
 
@@ -133,6 +135,7 @@ async fn read_frames(
     session: actix_ws::Session,
     mut stream: actix_ws::AggregatedMessageStream,
     settings: SocketSettings,
+    mut agent_session: Option<ractor::ActorId>,
 ) {
     let mut ping = tokio::time::interval(settings.ping_interval);
     ping.tick().await;
@@ -157,7 +160,9 @@ async fn read_frames(
                             continue;
                         }
                         refused_in_a_row = 0;
-                        handle_text(&hub, &socket, &text).await;
+                        // Boxed: the subscribe paths hold store queries, and inline they would
+                        // make every idle socket's task as large as its busiest moment.
+                        Box::pin(handle_text(&hub, &socket, &text)).await;
                     }
                     Some(Ok(AggregatedMessage::Binary(_))) => hub.send_to(&socket, error("invalid_frame", "send JSON text frames")),
                     Some(Ok(AggregatedMessage::Ping(bytes))) => {
@@ -177,12 +182,23 @@ async fn read_frames(
                 if last_heard.elapsed() > settings.client_timeout {
                     break Some(CloseReason { code: CloseCode::Away, description: Some("heartbeat timeout".to_owned()) });
                 }
-                let mut session = session.clone();
-                if session.ping(b"").await.is_err() {
-                    break None;
+                // A client heard from within half the interval is alive: pinging it is wasted
+                // work (with thousands of idle sockets, heartbeats are most of what the hub does).
+                // Half, because a silent client's last word is the pong to the previous ping.
+                if last_heard.elapsed() >= settings.ping_interval / 2 {
+                    let mut session = session.clone();
+                    if session.ping(b"").await.is_err() {
+                        break None;
+                    }
                 }
-                if socket.staff() && let Some(agents) = hub.agents() && let Some(agent) = agents.session(&socket.user).await {
-                    let _ = agent.send_message(AgentMsg::Heartbeat(socket.id));
+                // The agent's session only needs telling again if it is not the one this socket
+                // registered with (it was restarted, or stopped and must be started).
+                if socket.staff() && let Some(agents) = hub.agents() {
+                    let same = agents.running(socket.user.id).is_some_and(|agent| Some(agent.get_id()) == agent_session);
+                    if !same && let Some(agent) = Box::pin(agents.session(&socket.user)).await {
+                        let _ = agent.send_message(AgentMsg::Heartbeat(socket.id));
+                        agent_session = Some(agent.get_id());
+                    }
                 }
             }
             _ = socket.kill.notified() => {
@@ -195,7 +211,7 @@ async fn read_frames(
         agents.send(socket.user.id, AgentMsg::Disconnected(socket.id));
     }
     // A client that stopped reading may never take the close frame: do not wait for it.
-    let _ = tokio::time::timeout(Duration::from_millis(200), session.close(close)).await;
+    let _ = tokio::time::timeout(Duration::from_millis(200), Box::pin(session.close(close))).await;
 }
 
 async fn handle_text(hub: &Arc<Hub>, socket: &Arc<SocketEntry>, text: &str) {

@@ -18,8 +18,13 @@ struct Shared {
     base: Mutex<String>,
 }
 
-/// `GET /{version}/{media_id}`: a download URL on this server, as Meta hands out lookaside URLs.
-async fn media_info(shared: web::Data<Arc<Shared>>, path: web::Path<(String, String)>) -> HttpResponse {
+/// `GET /{version}/{media_id}`: a download URL on this server, as Meta hands out lookaside URLs
+/// (or, asked for `fields`, a business number's profile).
+async fn media_info(
+    shared: web::Data<Arc<Shared>>,
+    request: actix_web::HttpRequest,
+    path: web::Path<(String, String)>,
+) -> HttpResponse {
     let (_, media_id) = path.into_inner();
     let first_time = {
         let mut asked = lock(&shared.media_requests);
@@ -27,6 +32,13 @@ async fn media_info(shared: web::Data<Arc<Shared>>, path: web::Path<(String, Str
         asked.push(media_id.clone());
         first
     };
+    // `GET /{version}/{phone_number_id}?fields=…`: the number's profile.
+    if request.query_string().contains("fields=") {
+        return HttpResponse::Ok().json(json!({
+            "id": media_id, "display_phone_number": "+1 555-010-0001", "verified_name": "Fake Graph Support",
+            "quality_rating": "GREEN", "name_status": "APPROVED", "code_verification_status": "VERIFIED"
+        }));
+    }
     match media_id.as_str() {
         "MISSING" => {
             HttpResponse::NotFound().json(json!({"error": {"message": "(#100) media not found", "code": 100}}))

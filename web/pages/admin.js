@@ -1,4 +1,5 @@
-// Admin basics: people (create, role, teams, capacity, deactivate) and teams (create, members).
+// Admin basics: people (create, role, teams, capacity, deactivate) and teams (create, members),
+// WhatsApp numbers and templates, canned responses, and the SLA policy (targets per priority).
 
 import { useEffect, useState } from "preact/hooks";
 import { html, me, report } from "../app.js";
@@ -113,6 +114,7 @@ export function Admin() {
         </tr>`)}</tbody>
       </table>
     </section>
+    <${WhatsAppNumbers} templates=${templates} />
     <section aria-labelledby="templates-title">
       <h2 id="templates-title">WhatsApp templates</h2>
       <p>Synced from the Graph API every 15 minutes; only approved ones can be sent. <button class="small" onClick=${() => post("/whatsapp/templates/sync").then(load).catch(report)}>Sync now</button></p>
@@ -121,6 +123,7 @@ export function Admin() {
         <tbody>${templates.map((template) => html`<tr key=${`${template.name}-${template.language}`}><td>${template.name}</td><td>${template.language}</td><td>${template.category}</td><td>${template.status}</td><td>${template.body}</td></tr>`)}</tbody>
       </table>
     </section>
+    <${SlaPolicyEditor} />
     <section aria-labelledby="canned-title">
       <h2 id="canned-title">Canned responses</h2>
       <form class="inline-form" onSubmit=${createCanned} aria-label="Add a canned response">
@@ -132,4 +135,156 @@ export function Admin() {
         <button class="link" onClick=${() => api("DELETE", `/canned-responses/${item.id}`).then(load).catch(report)}>delete</button></li>`)}</ul>
     </section>
   </main>`;
+}
+
+/** The business numbers in `[whatsapp] numbers`, with what the Graph API says about each
+ * (verified name, quality rating), the webhook's record and the synced templates. */
+function WhatsAppNumbers({ templates }) {
+  const [numbers, setNumbers] = useState(null);
+  useEffect(() => {
+    get("/whatsapp/numbers").then(setNumbers).catch(report);
+  }, [templates.length]);
+  if (!numbers) return null;
+  const webhook = numbers.webhook;
+  return html`<section aria-labelledby="numbers-title" data-section="whatsapp-numbers">
+    <h2 id="numbers-title">WhatsApp numbers</h2>
+    ${numbers.sandbox && html`<p>Sandbox: replies go to the built-in simulator (<a href="/sandbox/phone" target="_blank" rel="noopener">customer phone</a>), not to Meta; there is no verified name or quality rating to show.</p>`}
+    <table>
+      <thead><tr><th scope="col">Phone number id</th><th scope="col">Number</th><th scope="col">Verified name</th><th scope="col">Quality</th><th scope="col">Name status</th></tr></thead>
+      <tbody>${numbers.items.map((number) => {
+        const profile = number.profile;
+        const missing = number.profile_error ? html`<span class="error">Graph API: ${number.profile_error}</span>` : html`<span class="empty">—</span>`;
+        return html`<tr key=${number.phone_number_id} data-number=${number.phone_number_id}>
+          <td>${number.phone_number_id}</td>
+          <td>+${number.display_phone_number}</td>
+          <td>${profile?.verified_name || missing}</td>
+          <td>${profile?.quality_rating ? html`<span class=${`quality ${profile.quality_rating.toLowerCase()}`}>${profile.quality_rating}</span>` : html`<span class="empty">—</span>`}</td>
+          <td>${profile?.name_status || html`<span class="empty">—</span>`}</td>
+        </tr>`;
+      })}</tbody>
+    </table>
+    <dl class="facts">
+      <dt>Webhook</dt><dd><code>${webhook.path}</code> · signatures ${webhook.signature_check ? "checked" : html`<b class="error">not checked (no app secret)</b>`} · verify token ${webhook.verify_token_set ? "set" : html`<b class="error">not set</b>`}</dd>
+      <dt>Deliveries</dt><dd>${webhook.received} received${webhook.last_received_at ? `, the last at ${new Date(webhook.last_received_at).toLocaleString()}` : ""} · ${webhook.pending} waiting · ${webhook.failed} unreadable</dd>
+      <dt>Templates</dt><dd>${numbers.templates} synced, ${numbers.approved_templates} approved${numbers.business_account_id ? ` (business account ${numbers.business_account_id})` : " (no business account configured)"}</dd>
+    </dl>
+  </section>`;
+}
+
+const PRIORITIES = ["urgent", "high", "medium", "low"];
+
+/** Minutes as the admin typed them; blank means no target. */
+const minutesOrNull = (text) => (String(text ?? "").trim() === "" ? null : Number(text));
+
+/** The editor's own copy of a policy: every input is controlled, so a re-render never resets
+ * what the admin typed. */
+function draftOf(policy) {
+  const targets = {};
+  for (const priority of PRIORITIES) {
+    const target = policy.targets.find((candidate) => candidate.priority === priority) || {};
+    targets[priority] = { first: target.first_response_minutes ?? "", resolution: target.resolution_minutes ?? "" };
+  }
+  return { enabled: policy.enabled, warning_percent: policy.warning_percent, targets, business_hours: policy.business_hours };
+}
+
+/** The SLA policy: on/off, warning threshold, first-response and resolution targets per
+ * priority, and optional business hours. A refusal names the field, shown as the server said it. */
+function SlaPolicyEditor() {
+  const [draft, setDraft] = useState(null);
+  const [error, setError] = useState(null);
+  const [saved, setSaved] = useState(false);
+  useEffect(() => {
+    get("/account/sla-policy").then((policy) => setDraft(draftOf(policy))).catch(report);
+  }, []);
+  if (!draft) return null;
+  const edit = (change) => {
+    setDraft((current) => ({ ...current, ...change }));
+    setSaved(false);
+  };
+  const editTarget = (priority, change) => edit({ targets: { ...draft.targets, [priority]: { ...draft.targets[priority], ...change } } });
+  const hours = draft.business_hours;
+
+  async function save(event) {
+    event.preventDefault();
+    setSaved(false);
+    const body = {
+      enabled: draft.enabled,
+      warning_percent: Number(draft.warning_percent),
+      targets: PRIORITIES.map((priority) => ({
+        priority,
+        first_response_minutes: minutesOrNull(draft.targets[priority].first),
+        resolution_minutes: minutesOrNull(draft.targets[priority].resolution),
+      })).filter((row) => row.first_response_minutes !== null || row.resolution_minutes !== null),
+      business_hours: hours,
+    };
+    try {
+      setDraft(draftOf(await api("PUT", "/account/sla-policy", body)));
+      setError(null);
+      setSaved(true);
+    } catch (failure) {
+      // `targets[2].resolution_minutes` → `medium resolution_minutes`: the row the admin sees.
+      const field = failure.field
+        ?.replace(/^targets\[(\d+)\]\.?/, (_, index) => `${body.targets[Number(index)]?.priority ?? "targets"} `)
+        .replace(/^business_hours\.periods\[(\d+)\]\.?/, (_, index) => `business hours, ${hours?.periods[Number(index)]?.weekday ?? ""} period `)
+        .replace(/^business_hours\./, "business hours ");
+      setError(field ? `${field.trim()}: ${failure.message}` : failure.message);
+    }
+  }
+
+  return html`<section aria-labelledby="sla-title">
+    <h2 id="sla-title">SLA policy</h2>
+    <p>Targets in minutes from when a ticket is opened (calendar time, or working time only with business hours); blank means no target. The clocks stop while a ticket is pending. Changes apply to tickets opened or re-prioritised afterwards.</p>
+    <form class="sla-policy" onSubmit=${save} aria-label="SLA policy">
+      <div class="policy-row">
+        <label><input type="checkbox" checked=${draft.enabled} onClick=${(e) => edit({ enabled: e.target.checked })} /> Enabled</label>
+        <label>Warn at <input type="number" min="1" max="99" value=${draft.warning_percent} onInput=${(e) => edit({ warning_percent: e.target.value })} required /> % of the target</label>
+      </div>
+      <table>
+        <thead><tr><th scope="col">Priority</th><th scope="col">First response (min)</th><th scope="col">Resolution (min)</th></tr></thead>
+        <tbody>${PRIORITIES.map((priority) => html`<tr key=${priority} data-priority=${priority}>
+          <th scope="row"><span class=${`priority ${priority}`}>${priority}</span></th>
+          <td><input aria-label=${`First response target for ${priority}, minutes`} type="number" min="1" value=${draft.targets[priority].first} onInput=${(e) => editTarget(priority, { first: e.target.value })} /></td>
+          <td><input aria-label=${`Resolution target for ${priority}, minutes`} type="number" min="1" value=${draft.targets[priority].resolution} onInput=${(e) => editTarget(priority, { resolution: e.target.value })} /></td>
+        </tr>`)}</tbody>
+      </table>
+      <${BusinessHoursEditor} hours=${hours} setHours=${(next) => edit({ business_hours: next })} />
+      <button type="submit">Save SLA policy</button>
+      ${saved && html` <span role="status">Saved.</span>`}
+    </form>
+    ${error && html`<p class="error" role="alert">${error}</p>`}
+  </section>`;
+}
+
+const WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+
+/** Office hours to start from: Monday to Friday, 09:00–17:00, in the browser's time zone. */
+function defaultHours() {
+  return {
+    time_zone: Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC",
+    periods: WEEKDAYS.slice(0, 5).map((weekday) => ({ weekday, start: "09:00", end: "17:00" })),
+    holidays: [],
+  };
+}
+
+/** Business hours: off (calendar time), or working periods per weekday in a time zone, minus
+ * holidays. A day may have several periods (a lunch break); a day without one is closed. */
+function BusinessHoursEditor({ hours, setHours }) {
+  const period = (index, change) => setHours({ ...hours, periods: hours.periods.map((p, at) => (at === index ? { ...p, ...change } : p)) });
+  return html`<fieldset class="business-hours"><legend>Business hours</legend>
+    <label class="inline"><input type="checkbox" checked=${Boolean(hours)} onClick=${(e) => setHours(e.target.checked ? defaultHours() : null)} /> Count working time only</label>
+    ${hours && html`
+      <label>Time zone <input value=${hours.time_zone} onInput=${(e) => setHours({ ...hours, time_zone: e.target.value })} placeholder="Europe/Lisbon" required /></label>
+      <table>
+        <thead><tr><th scope="col">Day</th><th scope="col">Opens</th><th scope="col">Closes</th><th scope="col"><span class="visually-hidden">Remove</span></th></tr></thead>
+        <tbody>${hours.periods.map((p, index) => html`<tr key=${index} data-period=${index}>
+          <td><select aria-label=${`Day of period ${index + 1}`} value=${p.weekday} onChange=${(e) => period(index, { weekday: e.target.value })}>${WEEKDAYS.map((day) => html`<option value=${day}>${day}</option>`)}</select></td>
+          <td><input aria-label=${`Opens, period ${index + 1}`} type="time" value=${p.start} onInput=${(e) => period(index, { start: e.target.value })} required /></td>
+          <td><input aria-label=${`Closes, period ${index + 1}`} type="time" value=${p.end === "24:00" ? "23:59" : p.end} onInput=${(e) => period(index, { end: e.target.value })} required /></td>
+          <td><button type="button" class="link" onClick=${() => setHours({ ...hours, periods: hours.periods.filter((_, at) => at !== index) })}>remove</button></td>
+        </tr>`)}</tbody>
+      </table>
+      <button type="button" class="small secondary" onClick=${() => setHours({ ...hours, periods: [...hours.periods, { weekday: "sat", start: "09:00", end: "13:00" }] })}>Add period</button>
+      <label>Holidays <input value=${hours.holidays.join(", ")} placeholder="2026-12-25, 2027-01-01"
+        onChange=${(e) => setHours({ ...hours, holidays: e.target.value.split(/[,\s]+/).filter(Boolean) })} /></label>`}
+  </fieldset>`;
 }

@@ -6,6 +6,7 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import Sortable from "sortablejs";
 import { html, navigate, report } from "../app.js";
 import { patch } from "../lib/api.js";
+import { SlaBadge } from "../lib/sla.js";
 
 const LIMITS_KEY = "switchboard.wip-limits";
 
@@ -49,7 +50,7 @@ function Column({ status, tickets, limit, setLimit, names }) {
       ${tickets.map((ticket) => html`<li key=${ticket.id} class="card" data-ticket=${ticket.id} tabindex="0"
           onKeyDown=${(e) => e.key === "Enter" && navigate(`#/tickets/${ticket.id}`)}>
         <a href=${`#/tickets/${ticket.id}`}>#${ticket.number} ${ticket.subject}</a>
-        <span class=${`priority ${ticket.priority}`}>${ticket.priority}</span>
+        <span class="card-tags"><span class=${`priority ${ticket.priority}`}>${ticket.priority}</span> <${SlaBadge} ticket=${ticket} /></span>
         <small>${ticket.assignee_id ? names.get(ticket.assignee_id) || "" : "unassigned"} · ${ticket.channel}</small>
       </li>`)}
     </ol>

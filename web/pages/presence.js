@@ -1,5 +1,6 @@
 // The supervisor's presence board: every agent with status, time in status, what they are
-// viewing and their load against capacity, live; filter by team; reassign from the board.
+// viewing, their load against capacity and their SLA risk (tickets breached or past the warning
+// threshold), live; filter by team; reassign from the board.
 
 import { useEffect, useState } from "preact/hooks";
 import { html, navigate, report } from "../app.js";
@@ -13,6 +14,21 @@ export function Presence() {
   const [users, setUsers] = useState([]);
   const [team, setTeam] = useState("");
   const [, tick] = useState(0);
+  const [risk, setRisk] = useState(new Map());
+  useEffect(() => {
+    const loadRisk = () => get("/sla/risk").then((page) => setRisk(new Map(page.items.map((row) => [row.assignee_id, row])))).catch(report);
+    loadRisk();
+    // Risk changes when a clock warns or breaches, a ticket moves, or time passes a threshold.
+    const every = setInterval(loadRisk, 30000);
+    const unsubscribe = subscribe("queue", (frame) => {
+      const type = frame.event?.type;
+      if (type && ["sla_warning", "sla_breached", "sla_changed", "assigned", "status_changed", "message_added"].includes(type)) loadRisk();
+    });
+    return () => {
+      clearInterval(every);
+      unsubscribe();
+    };
+  }, []);
   useEffect(() => {
     get("/teams").then((page) => setTeams(page.items)).catch(report);
     get("/users").then((page) => setUsers(page.items.filter((user) => user.role !== "customer"))).catch(report);
@@ -42,7 +58,7 @@ export function Presence() {
     <h1>Presence</h1>
     <label>Team <select value=${team} onChange=${(e) => setTeam(e.target.value)}><option value="">all teams</option>${teams.map((t) => html`<option value=${t.id}>${t.name}</option>`)}</select></label>
     <table>
-      <thead><tr><th scope="col">Agent</th><th scope="col">Status</th><th scope="col">Since</th><th scope="col">Viewing</th><th scope="col">Load</th><th scope="col">Reassign what they view</th></tr></thead>
+      <thead><tr><th scope="col">Agent</th><th scope="col">Status</th><th scope="col">Since</th><th scope="col">Viewing</th><th scope="col">Load</th><th scope="col">SLA risk</th><th scope="col">Reassign what they view</th></tr></thead>
       <tbody>${rows.map(({ user, presence }) => {
         const status = presence?.status || "offline";
         return html`<tr key=${user.id} data-agent=${user.id} data-status=${status}>
@@ -51,9 +67,15 @@ export function Presence() {
           <td>${presence ? ago(presence.since) : ""}</td>
           <td>${presence?.viewing ? html`<a href=${`#/tickets/${presence.viewing}`} onClick=${(e) => { e.preventDefault(); navigate(`#/tickets/${presence.viewing}`); }}>ticket ${presence.viewing}</a>` : ""}</td>
           <td>${presence ? `${presence.load} / ${presence.capacity}` : `– / ${user.capacity}`}</td>
+          <td data-sla-risk=${user.id}>${slaRisk(risk.get(user.id))}</td>
           <td>${presence?.viewing && html`<select aria-label=${`Reassign ticket ${presence.viewing}`} onChange=${(e) => e.target.value && reassign(presence.viewing, e.target.value)}><option value="">to…</option>${users.filter((other) => other.id !== user.id).map((other) => html`<option value=${other.id}>${other.name}</option>`)}</select>`}</td>
         </tr>`;
       })}</tbody>
     </table>
   </main>`;
+}
+
+function slaRisk(row) {
+  if (!row || (!row.breached && !row.at_risk)) return html`<span class="sla running">none</span>`;
+  return html`${row.breached > 0 && html`<span class="sla breached">${row.breached} breached</span> `}${row.at_risk > 0 && html`<span class="sla warning">${row.at_risk} at risk</span>`}`;
 }

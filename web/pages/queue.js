@@ -7,6 +7,7 @@ import { html, me, navigate, report } from "../app.js";
 import { get, post } from "../lib/api.js";
 import { connection, subscribe } from "../lib/live.js";
 import { ago } from "../lib/format.js";
+import { SlaBadge, dueKey } from "../lib/sla.js";
 import { Board } from "./board.js";
 
 const CATEGORIES = ["new", "open", "pending", "resolved", "closed"];
@@ -24,6 +25,8 @@ function matches(ticket, filters) {
 function sorter(sort) {
   if (sort === "priority") return (a, b) => PRIORITY_RANK[b.priority] - PRIORITY_RANK[a.priority] || b.updated_at.localeCompare(a.updated_at);
   if (sort === "created") return (a, b) => b.created_at.localeCompare(a.created_at);
+  // Soonest SLA due first; tickets without a running clock last (as the server sorts them).
+  if (sort === "sla_due") return (a, b) => dueKey(a) - dueKey(b) || a.id - b.id;
   return (a, b) => b.updated_at.localeCompare(a.updated_at);
 }
 
@@ -53,15 +56,24 @@ export function Queue() {
   const live = connection.value === "live";
   useEffect(() => {
     if (!live) return undefined;
-    const params = new URLSearchParams({ limit: "200", sort: sort === "priority" ? "-priority" : sort === "created" ? "-created_at" : "-updated_at" });
+    const params = new URLSearchParams({ limit: "200", sort: { priority: "-priority", created: "-created_at", sla_due: "sla_due" }[sort] || "-updated_at" });
     if (filters.categories.length) params.set("category", filters.categories.join(","));
     if (filters.assignee) params.set("assignee", filters.assignee);
     if (filters.channel) params.set("channel", filters.channel);
     if (filters.priority) params.set("priority", filters.priority);
     if (filters.q.trim()) params.set("q", filters.q.trim());
     let current = true;
+    // A list read before a live change can arrive after it: keep whichever copy of a ticket is
+    // newer (higher `seq`), so a slow response never rolls a row back.
     get(`/tickets?${params}`)
-      .then((page) => current && setTickets(new Map(page.items.map((ticket) => [ticket.id, ticket]))))
+      .then(
+        (page) =>
+          current &&
+          setTickets((previous) => new Map(page.items.map((ticket) => {
+            const known = previous.get(ticket.id);
+            return [ticket.id, known && known.seq > ticket.seq ? known : ticket];
+          }))),
+      )
       .catch(report);
     return () => {
       current = false;
@@ -110,12 +122,15 @@ export function Queue() {
 
   useEffect(() => {
     function onKey(event) {
-      if (event.target.closest("input, textarea, select")) return;
+      if (event.target.closest("input, textarea, select") || event.ctrlKey || event.metaKey || event.altKey) return;
+      // Enter on a focused link or button is that control's own (Tab users open what they focused).
+      const onControl = event.target.closest("a, button, [tabindex]");
       if (event.key === "j") setCursor((at) => Math.min(at + 1, rows.length - 1));
       else if (event.key === "k") setCursor((at) => Math.max(at - 1, 0));
-      else if (event.key === "Enter" && rows[cursor]) open(rows[cursor]);
+      else if (event.key === "Enter" && !onControl && rows[cursor]) open(rows[cursor]);
       else if (event.key === "a" && rows[cursor]) assignToMe(rows[cursor]);
       else if (event.key === "?") setHelp((shown) => !shown);
+      else if (event.key === "Escape") setHelp(false);
     }
     window.addEventListener("keydown", onKey);
     return () => window.removeEventListener("keydown", onKey);
@@ -144,11 +159,11 @@ export function Queue() {
         <option value="">any</option><option value="urgent">urgent</option><option value="high">high</option><option value="medium">medium</option><option value="low">low</option>
       </select></label>
       <label>Sort <select value=${sort} onChange=${(e) => setSort(e.target.value)}>
-        <option value="updated">last activity</option><option value="priority">priority</option><option value="created">newest</option>
+        <option value="updated">last activity</option><option value="priority">priority</option><option value="sla_due">SLA due</option><option value="created">newest</option>
       </select></label>
       <label class="search">Search <input type="search" placeholder="words in subject or messages" value=${filters.q} onInput=${(e) => setFilters({ ...filters, q: e.target.value })} /></label>
     </form>
-    ${help && html`<aside class="help" aria-label="Keyboard shortcuts"><b>Keys:</b> j / k move · Enter opens · a assigns to me · ? hides this</aside>`}
+    ${help && html`<aside class="help" aria-label="Keyboard shortcuts"><b>Keys:</b> j / k move · Enter opens · a assigns to me · ? or Escape hides this</aside>`}
     <div class="views" role="group" aria-label="View">
       <button class=${view === "list" ? "" : "secondary"} aria-pressed=${view === "list"} onClick=${() => chooseView("list")}>List</button>
       <button class=${view === "board" ? "" : "secondary"} aria-pressed=${view === "board"} onClick=${() => chooseView("board")}>Board</button>
@@ -156,7 +171,7 @@ export function Queue() {
     ${view === "board"
       ? html`<${Board} tickets=${rows} names=${names} statuses=${statuses.filter((status) => filters.categories.includes(status.category))} />`
       : html`<table class="tickets">
-      <thead><tr><th scope="col">#</th><th scope="col">Subject</th><th scope="col">Status</th><th scope="col">Priority</th><th scope="col">Assignee</th><th scope="col">Channel</th><th scope="col">Activity</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
+      <thead><tr><th scope="col">#</th><th scope="col">Subject</th><th scope="col">Status</th><th scope="col">Priority</th><th scope="col">SLA</th><th scope="col">Assignee</th><th scope="col">Channel</th><th scope="col">Activity</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
       <tbody>
         ${rows.map((ticket, index) => html`<tr key=${ticket.id} class=${`${index === cursor ? "current" : ""} ${unread.has(ticket.id) ? "unread" : ""}`} data-ticket=${ticket.id}>
           <td>#${ticket.number}</td>
@@ -165,6 +180,7 @@ export function Queue() {
             ${ticket.status_category === "pending" && html` <span class="badge waiting" title="waiting on the customer">waiting</span>`}</td>
           <td><span class=${`status ${ticket.status_category}`}>${ticket.status}</span></td>
           <td><span class=${`priority ${ticket.priority}`}>${ticket.priority}</span></td>
+          <td><${SlaBadge} ticket=${ticket} /></td>
           <td>${ticket.assignee_id ? names.get(ticket.assignee_id) || `#${ticket.assignee_id}` : html`<em>unassigned</em>`}</td>
           <td>${ticket.channel}</td>
           <td title=${ticket.updated_at}>${ago(ticket.updated_at)}</td>

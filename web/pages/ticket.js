@@ -8,6 +8,7 @@ import { html, me, report } from "../app.js";
 import { get, patch, post } from "../lib/api.js";
 import { subscribe, tell } from "../lib/live.js";
 import { ticks, time, until } from "../lib/format.js";
+import { SlaTracker, METRIC_LABEL } from "../lib/sla.js";
 
 function Attachment({ file }) {
   if (file.status === "pending") return html`<span class="file pending">⏳ ${file.file_name} (fetching…)</span>`;
@@ -16,6 +17,8 @@ function Attachment({ file }) {
   if (file.content_type.startsWith("audio/")) return html`<audio controls src=${file.url} aria-label=${file.file_name}></audio>`;
   return html`<a class="file" href=${file.url} download=${file.file_name}>📎 ${file.file_name}</a>`;
 }
+
+const CHANNEL_LABEL = { whatsapp: "WhatsApp", email: "Email" };
 
 function MessageBubble({ message, names }) {
   const side = message.kind === "customer" ? "left" : message.kind === "system" ? "centre" : "right";
@@ -26,6 +29,7 @@ function MessageBubble({ message, names }) {
     ${message.attachments?.map((file) => html`<${Attachment} file=${file} />`)}
     <footer>
       <span>${author}</span> <time datetime=${message.created_at}>${time(message.created_at)}</time>
+      ${message.kind !== "note" && CHANNEL_LABEL[message.channel] && html` <span class="via-channel" data-channel=${message.channel}>via ${CHANNEL_LABEL[message.channel]}</span>`}
       ${message.delivery_status && html` <span class=${`tick ${message.delivery_status}`} data-status=${message.delivery_status}>${ticks[message.delivery_status]}</span>`}
       ${message.delivery_error && html`<span class="delivery-error" role="note"> — ${message.delivery_error.explanation}</span>`}
     </footer>
@@ -58,7 +62,7 @@ export function TicketPage({ id }) {
     seen.current = full.seq;
     const events = await get(`/tickets/${id}/events`);
     setActivity(events.items);
-    if (full.channel === "whatsapp") {
+    if (full.channel === "whatsapp" || full.reply_channels?.includes("whatsapp")) {
       setWindow(full.window || { state: "closed" });
       setTemplates((await get("/whatsapp/templates")).items.filter((template) => template.status === "APPROVED"));
     }
@@ -122,7 +126,7 @@ export function TicketPage({ id }) {
     <header class="ticket-head">
       <h1><span class="number">#${ticket.number}</span> ${ticket.subject}</h1>
       <p><span class=${`status ${ticket.status_category}`}>${ticket.status}</span> · <span class=${`priority ${ticket.priority}`}>${ticket.priority}</span> · ${ticket.channel} · from ${requester}
-        ${ticket.channel === "whatsapp" && html` · <${WindowBadge} window=${window} />`}</p>
+        ${(ticket.channel === "whatsapp" || ticket.reply_channels?.includes("whatsapp")) && html` · <${WindowBadge} window=${window} />`}</p>
       <p class="viewers" aria-live="polite" data-viewers>${viewers.map((viewer) => html`<span class="viewer">${viewer.name} is ${viewer.typing ? "typing…" : "viewing"}</span>`)}</p>
     </header>
     <div class="ticket-body">
@@ -133,6 +137,7 @@ export function TicketPage({ id }) {
       </section>
       <aside class="side">
         <${CustomerCard} ticket=${ticket} />
+        <${SlaTracker} ticket=${ticket} />
         <section aria-label="Properties">
           <h2>Properties</h2>
           <label>Status <select value=${ticket.status} onChange=${(e) => change({ status: e.target.value, seen_seq: seen.current })}>
@@ -146,6 +151,7 @@ export function TicketPage({ id }) {
           <p>Assignee: ${ticket.assignee_id ? names.get(ticket.assignee_id) : html`<em>unassigned</em>`}
             ${ticket.assignee_id !== me.value.id && html` <button class="small" onClick=${() => post(`/tickets/${id}/assign`, { assignee_id: me.value.id, reason: "taken from the ticket" }).catch(report)}>Assign to me</button>`}</p>
           <${Tags} ticket=${ticket} change=${change} />
+          <${CustomFields} ticket=${ticket} fields=${config?.custom_fields || []} onSaved=${(fresh) => setTicket((current) => ({ ...current, ...fresh }))} />
         </section>
         <section aria-label="Assignment history">
           <h2>Assignment history</h2>
@@ -200,6 +206,56 @@ function Tags({ ticket, change }) {
   </div>`;
 }
 
+/** The account's typed custom fields, each edited in place with the input its type needs; a
+ * refusal from the server is shown beside the field, word for word. */
+function CustomFields({ ticket, fields, onSaved }) {
+  const [errors, setErrors] = useState({});
+  // What the agent is typing, per field, until it is saved: live updates re-render the page and
+  // must not put the stored value back under their cursor.
+  const [drafts, setDrafts] = useState({});
+  if (!fields.length) return null;
+  async function save(field, value) {
+    try {
+      const outcome = await patch(`/tickets/${ticket.id}`, { custom_fields: { [field.key]: value } });
+      setErrors((current) => ({ ...current, [field.key]: null }));
+      setDrafts(({ [field.key]: _saved, ...rest }) => rest);
+      onSaved(outcome.ticket);
+    } catch (error) {
+      setErrors((current) => ({ ...current, [field.key]: error.message }));
+    }
+  }
+  const typing = (field) => (e) => setDrafts((current) => ({ ...current, [field.key]: e.target.value }));
+  const input = (field) => {
+    const value = field.key in drafts ? drafts[field.key] : ticket.custom_fields[field.key];
+    const id = `field-${field.key}`;
+    const label = html`<label for=${id}>${field.label}</label>`;
+    const invalid = errors[field.key] ? "true" : undefined;
+    const described = errors[field.key] ? `${id}-error` : undefined;
+    switch (field.field_type) {
+      case "boolean":
+        return html`<input id=${id} type="checkbox" checked=${value === true} aria-invalid=${invalid} aria-describedby=${described} onChange=${(e) => save(field, e.target.checked)} /> ${label}`;
+      case "select":
+        return html`${label} <select id=${id} value=${value ?? ""} aria-invalid=${invalid} aria-describedby=${described} onChange=${(e) => save(field, e.target.value || null)}>
+          <option value="">none</option>${field.options.map((option) => html`<option value=${option}>${option}</option>`)}</select>`;
+      case "number":
+        return html`${label} <input id=${id} type="number" step="any" value=${value ?? ""} aria-invalid=${invalid} aria-describedby=${described}
+          onInput=${typing(field)} onChange=${(e) => save(field, e.target.value === "" ? null : Number(e.target.value))} />`;
+      case "date":
+        return html`${label} <input id=${id} type="date" value=${value ?? ""} aria-invalid=${invalid} aria-describedby=${described}
+          onInput=${typing(field)} onChange=${(e) => save(field, e.target.value || null)} />`;
+      default:
+        return html`${label} <input id=${id} type="text" value=${value ?? ""} aria-invalid=${invalid} aria-describedby=${described}
+          onInput=${typing(field)} onChange=${(e) => save(field, e.target.value === "" ? null : e.target.value)} />`;
+    }
+  };
+  return html`<fieldset class="custom-fields"><legend>Custom fields</legend>
+    ${fields.map((field) => html`<div class="field" key=${field.key} data-field=${field.key}>
+      ${input(field)}
+      ${errors[field.key] && html`<p class="error" role="alert" id=${`field-${field.key}-error`}>${errors[field.key]}</p>`}
+    </div>`)}
+  </fieldset>`;
+}
+
 function describe(event, names) {
   switch (event.type) {
     case "created": return "created";
@@ -209,6 +265,10 @@ function describe(event, names) {
     case "tags_changed": return `tags +${event.added.join(",")} −${event.removed.join(",")}`;
     case "delivery_changed": return `message ${event.status}`;
     case "window_changed": return `window ${event.window.state}`;
+    case "fields_changed": return `changed ${Object.keys(event.changes).map((key) => key.replace("custom_fields.", "")).join(", ")}`;
+    case "sla_changed": return event.sla ? `SLA targets set for ${event.sla.priority} priority` : "SLA targets removed";
+    case "sla_warning": return `SLA at risk: ${METRIC_LABEL[event.metric].toLowerCase()} due ${time(event.due_at)}`;
+    case "sla_breached": return `SLA breached: ${METRIC_LABEL[event.metric].toLowerCase()} was due ${time(event.due_at)}`;
     default: return event.type.replace(/_/g, " ");
   }
 }
@@ -240,7 +300,14 @@ function ReplyBox({ ticket, window, templates, seen, onStale, onSent }) {
   const [parameters, setParameters] = useState([]);
   const [busy, setBusy] = useState(false);
   const typingSent = useRef(0);
-  const whatsapp = ticket.channel === "whatsapp";
+  // Replies go out on a channel the customer has (the ticket's own by default); the 24-hour
+  // window and templates are WhatsApp's rules only.
+  const channels = ticket.reply_channels || [];
+  const [channel, setChannel] = useState(channels.includes(ticket.channel) ? ticket.channel : channels[0] || null);
+  useEffect(() => {
+    if (channel && !channels.includes(channel)) setChannel(channels[0] || null);
+  }, [channels.join(",")]);
+  const whatsapp = channel === "whatsapp";
   const closed = whatsapp && window?.state === "closed" && !internal;
   const chosen = templates.find((candidate) => `${candidate.name}|${candidate.language}` === template);
 
@@ -257,6 +324,7 @@ function ReplyBox({ ticket, window, templates, seen, onStale, onSent }) {
     try {
       const request = { body, internal, seen_seq: seen.current, attachments: files.map((file) => ({ url: file.url, name: file.file_name })) };
       if (thenStatus) request.then_status = thenStatus;
+      if (channel && !internal) request.channel = channel;
       if (closed) {
         if (!chosen) throw new Error("Choose a template: the 24-hour window is closed.");
         request.body = "";
@@ -279,7 +347,10 @@ function ReplyBox({ ticket, window, templates, seen, onStale, onSent }) {
   return html`<form class=${`reply ${internal ? "internal" : ""}`} onSubmit=${(event) => { event.preventDefault(); send(null); }} aria-label="Reply">
     <div class="reply-options">
       <label><input type="checkbox" checked=${internal} onChange=${(e) => setInternal(e.target.checked)} /> Internal note</label>
-      ${whatsapp && !internal && html`<span class="via">via WhatsApp</span>`}
+      ${!internal && channels.length > 0 && html`<fieldset class="channel-choice"><legend>Send via</legend>
+        ${channels.map((option) => html`<label><input type="radio" name=${`reply-channel-${ticket.id}`} value=${option} checked=${channel === option} onChange=${() => setChannel(option)} /> ${CHANNEL_LABEL[option] || option}</label>`)}
+      </fieldset>`}
+      ${!internal && channels.length === 0 && html`<span class="via">kept in the hub (the customer has no WhatsApp or email)</span>`}
       ${!closed && canned.length > 0 && html`<label class="canned">Canned response <select value="" onChange=${(e) => { const chosen = canned.find((c) => String(c.id) === e.target.value); if (chosen) typing(body ? `${body}\n${chosen.body}` : chosen.body); }}>
         <option value="">insert…</option>${canned.map((c) => html`<option value=${c.id}>${c.title}</option>`)}</select></label>`}
       ${!closed && html`<label class="attach">Attach <input type="file" onChange=${attach} /></label>`}

@@ -40,7 +40,7 @@ describe('console', () => {
   let token;
 
   before(async () => {
-    hub = await startHub({ env: { SWITCHBOARD__PRESENCE__IDLE_MS: '2500', SWITCHBOARD__PRESENCE__TICK_MS: '200', SWITCHBOARD__PRESENCE__OFFLINE_GRACE_MS: '500' } });
+    hub = await startHub({ env: { SWITCHBOARD__PRESENCE__IDLE_MS: '2500', SWITCHBOARD__PRESENCE__OFFLINE_GRACE_MS: '500' } });
     browser = await launchBrowser();
     token = await apiLogin(hub.base, DEMO.agent);
   });
@@ -258,6 +258,149 @@ describe('console', () => {
     assert.deepEqual(consoleErrors(page), []);
     await screenshot(page, 'board-desktop');
     await page.close();
+  });
+
+  test('the queue sorts by SLA due with a live badge per row; an admin edits the SLA policy', async () => {
+    const admin = await apiLogin(hub.base, DEMO.admin);
+    const carla = (await api(hub.base, admin, '/users')).items.find((user) => user.email === 'carla@acme.test');
+    const mark = `sla${Date.now()}`;
+    const open = (subject, urgency, importance) =>
+      api(hub.base, token, '/tickets', { method: 'POST', body: { subject: `${mark} ${subject}`, body: 'help', requester_id: carla.id, urgency, importance } });
+    // The demo policy: urgent 30 min to a first reply, medium 4 h, low 8 h.
+    const low = await open('low', 'low', 'low');
+    const urgent = await open('urgent', 'critical', 'critical');
+    const medium = await open('medium', 'medium', 'medium');
+    const page = await newPage(browser);
+    await login(page, hub.base, DEMO.agent);
+    await page.goto(`${hub.base}/#/queue`);
+    await page.locator('.connection.live').waitFor();
+    await page.getByLabel('Search').fill(mark);
+    await page.getByLabel('Sort').selectOption({ label: 'SLA due' });
+    const rows = page.locator('table.tickets tbody tr');
+    const order = () => rows.evaluateAll((all) => all.map((row) => Number(row.dataset.ticket)));
+    await waitFor(async () => JSON.stringify(await order()) === JSON.stringify([urgent.id, medium.id, low.id]), { message: 'SLA order urgent, medium, low' });
+    const badge = (id) => page.locator(`tr[data-ticket="${id}"] [data-sla]`);
+    assert.match(await badge(urgent.id).innerText(), /due in (29|30) min/);
+    assert.match(await badge(low.id).innerText(), /due in (7 h 59 min|8 h)/);
+
+    // Live, without a reload: the low ticket becomes urgent (and, opened first, is due first);
+    // the urgent one waits on the customer, so its clock stops and it sorts last.
+    await api(hub.base, token, `/tickets/${low.id}`, { method: 'PATCH', body: { urgency: 'critical', importance: 'critical' } });
+    await waitFor(async () => (await order())[0] === low.id, { timeout: LIVE * 3, message: 'the re-prioritised ticket moves up' });
+    await api(hub.base, token, `/tickets/${urgent.id}`, { method: 'PATCH', body: { status: 'pending' } });
+    await badge(urgent.id).and(page.locator('[data-sla=paused]')).waitFor({ timeout: LIVE * 3 });
+    await waitFor(async () => JSON.stringify(await order()) === JSON.stringify([low.id, medium.id, urgent.id]), { timeout: LIVE * 3, message: 'the paused ticket sorts last' });
+    assert.deepEqual(consoleErrors(page), []);
+    await screenshot(page, 'queue-sla-desktop');
+    await page.close();
+
+    const settings = await newPage(browser);
+    await login(settings, hub.base, DEMO.admin);
+    await settings.goto(`${hub.base}/#/admin`);
+    const form = settings.getByRole('form', { name: 'SLA policy' });
+    await form.getByLabel('First response target for high, minutes').fill('60');
+    await form.getByLabel('Resolution target for high, minutes').fill('30');
+    await form.getByRole('button', { name: 'Save SLA policy' }).click();
+    await settings.getByRole('alert').filter({ hasText: 'high resolution_minutes: must not be shorter than first_response_minutes' }).waitFor();
+    await form.getByLabel('Resolution target for high, minutes').fill('600');
+    await form.getByRole('button', { name: 'Save SLA policy' }).click();
+    await form.getByRole('status').filter({ hasText: 'Saved.' }).waitFor();
+    await form.scrollIntoViewIfNeeded();
+    await screenshot(settings, 'admin-sla-desktop');
+    const policy = await api(hub.base, admin, '/account/sla-policy');
+    assert.deepEqual(policy.targets.find((target) => target.priority === 'high'), { priority: 'high', first_response_minutes: 60, resolution_minutes: 600 });
+
+    // Business hours: an unknown zone is refused by name; then weekdays 09:00–17:00 in Lisbon.
+    await form.getByLabel('Count working time only').check();
+    await form.getByLabel('Time zone').fill('Mars/Olympus_Mons');
+    await form.getByRole('button', { name: 'Save SLA policy' }).click();
+    await settings.getByRole('alert').filter({ hasText: 'business hours time_zone: unknown time zone' }).waitFor();
+    await form.getByLabel('Time zone').fill('Europe/Lisbon');
+    await form.getByLabel('Closes, period 5').fill('13:00');
+    await form.getByRole('button', { name: 'Save SLA policy' }).click();
+    await form.getByRole('status').filter({ hasText: 'Saved.' }).waitFor();
+    const withHours = await api(hub.base, admin, '/account/sla-policy');
+    assert.equal(withHours.business_hours.time_zone, 'Europe/Lisbon');
+    assert.deepEqual(withHours.business_hours.periods.map((p) => `${p.weekday} ${p.start}-${p.end}`), ['mon 09:00-17:00', 'tue 09:00-17:00', 'wed 09:00-17:00', 'thu 09:00-17:00', 'fri 09:00-13:00']);
+    await form.scrollIntoViewIfNeeded();
+    await screenshot(settings, 'admin-sla-hours-desktop');
+    // Back to around the clock for the rest of the suite.
+    await form.getByLabel('Count working time only').uncheck();
+    await form.getByRole('button', { name: 'Save SLA policy' }).click();
+    await form.getByRole('status').filter({ hasText: 'Saved.' }).waitFor();
+    assert.equal((await api(hub.base, admin, '/account/sla-policy')).business_hours, null);
+    assert.deepEqual(consoleErrors(settings, { ignore: [/422/] }), []);
+    await settings.close();
+  });
+
+  test('the ticket page tracks the SLA and edits custom fields in place, showing a refusal plainly', async () => {
+    const admin = await apiLogin(hub.base, DEMO.admin);
+    const carla = (await api(hub.base, admin, '/users')).items.find((user) => user.email === 'carla@acme.test');
+    const ticket = await api(hub.base, token, '/tickets', { method: 'POST', body: { subject: `Fields ${Date.now()}`, body: 'my order', requester_id: carla.id, urgency: 'critical', importance: 'critical' } });
+    const page = await newPage(browser);
+    await login(page, hub.base, DEMO.agent);
+    await page.goto(`${hub.base}/#/tickets/${ticket.id}`);
+    const tracker = page.getByRole('region', { name: 'SLA' });
+    await tracker.locator('[data-clock=first_response][data-state=running]').getByText(/(29|30) min left/).waitFor();
+    await tracker.locator('[data-clock=resolution][data-state=running]').waitFor();
+
+    const saved = (key, value) => waitFor(async () => (await api(hub.base, token, `/tickets/${ticket.id}`)).custom_fields[key] === value, { message: `${key} = ${value}` });
+    await page.getByLabel('Plan', { exact: true }).selectOption('pro');
+    await saved('plan', 'pro');
+    await page.getByLabel('Order number').fill('1042');
+    // A live update while the agent types does not put the stored value back under the cursor.
+    await api(hub.base, token, `/tickets/${ticket.id}/messages`, { method: 'POST', body: { body: 'checking the order', internal: true } });
+    await page.getByRole('region', { name: 'Conversation' }).getByText('checking the order').waitFor({ timeout: LIVE * 3 });
+    await page.waitForTimeout(300);
+    assert.equal(await page.getByLabel('Order number').inputValue(), '1042');
+    await page.getByLabel('Order number').press('Tab');
+    await saved('order_number', 1042);
+    await page.getByLabel('VIP').check();
+    await saved('vip', true);
+    await page.getByLabel('Renewal date').fill('2027-03-01');
+    await saved('renewal_date', '2027-03-01');
+
+    // An admin drops `enterprise` while the page is open: choosing it is refused, said plainly.
+    await api(hub.base, admin, '/account/custom-fields', { method: 'PUT', body: { key: 'plan', label: 'Plan', field_type: 'select', options: ['free', 'pro'] } });
+    await page.getByLabel('Plan', { exact: true }).selectOption('enterprise');
+    await page.locator('[data-field=plan]').getByRole('alert').filter({ hasText: '`plan` must be one of: free, pro' }).waitFor();
+    assert.equal((await api(hub.base, token, `/tickets/${ticket.id}`)).custom_fields.plan, 'pro', 'the refusal changed nothing');
+
+    // The first reply meets the first-response target, live.
+    await api(hub.base, token, `/tickets/${ticket.id}/messages`, { method: 'POST', body: { body: 'Looking into it now.' } });
+    await tracker.locator('[data-clock=first_response][data-state=met]').getByText(/met with .* to spare/).waitFor({ timeout: LIVE * 3 });
+    assert.deepEqual(consoleErrors(page, { ignore: [/422/] }), []);
+    await screenshot(page, 'ticket-sla-desktop');
+    await page.close();
+  });
+
+  test('an SLA warning reaches the open ticket live, and the presence board counts the agent at risk', async () => {
+    const admin = await apiLogin(hub.base, DEMO.admin);
+    const demoPolicy = await api(hub.base, admin, '/account/sla-policy');
+    // Warn after 1 % of a one-minute target: 0.6 s, so the durable SLA timer fires during the test.
+    await api(hub.base, admin, '/account/sla-policy', { method: 'PUT', body: { enabled: true, warning_percent: 1, targets: [{ priority: 'low', first_response_minutes: 1 }] } });
+    try {
+      const users = (await api(hub.base, admin, '/users')).items;
+      const ben = users.find((user) => user.email === BEN);
+      const carla = users.find((user) => user.email === 'carla@acme.test');
+      const ticket = await api(hub.base, token, '/tickets', { method: 'POST', body: { subject: `At risk ${Date.now()}`, body: 'hello?', requester_id: carla.id, urgency: 'low', importance: 'low', assignee_id: ben.id } });
+      const page = await newPage(browser);
+      await login(page, hub.base, DEMO.agent);
+      await page.goto(`${hub.base}/#/tickets/${ticket.id}`);
+      await page.getByRole('region', { name: 'Activity' }).getByText(/SLA at risk: first response due/).waitFor({ timeout: LIVE * 5 });
+      await page.getByRole('region', { name: 'SLA' }).locator('[data-clock=first_response][data-state=warning]').waitFor();
+      await page.close();
+
+      const board = await newPage(browser);
+      await login(board, hub.base, DEMO.agent2);
+      await board.goto(`${hub.base}/#/presence`);
+      await board.locator(`[data-sla-risk="${ben.id}"] .sla.warning`).filter({ hasText: '1 at risk' }).waitFor();
+      assert.deepEqual(consoleErrors(board), []);
+      await screenshot(board, 'presence-sla-desktop');
+      await board.close();
+    } finally {
+      await api(hub.base, admin, '/account/sla-policy', { method: 'PUT', body: demoPolicy });
+    }
   });
 
   test('the page recovers after the server restarts', async () => {

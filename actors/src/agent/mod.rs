@@ -27,11 +27,6 @@ pub trait PresenceSink: Send + Sync + 'static {
 #[derive(Clone, Debug)]
 pub struct AgentSettings {
     pub rules: PresenceRules,
-    /// How often presence is re-derived (idle and grace timers run on this tick).
-    pub tick: Duration,
-    /// How often an unchanged report is sent again, so boards on other nodes can expire agents
-    /// of a node that died.
-    pub refresh: Duration,
     /// Node name written into reports.
     pub node: String,
 }
@@ -48,7 +43,8 @@ pub enum AgentMsg {
     Typing(TicketId, bool),
     /// Recount open assigned tickets.
     RefreshLoad,
-    Tick,
+    /// A moment when time alone may change presence (see [`AgentState::next_change`]).
+    Wake,
     Get(oneshot::Sender<AgentPresence>),
 }
 
@@ -92,11 +88,20 @@ impl AgentSessions {
         if let Some(actor) = self.running(user.id) {
             return Some(actor);
         }
+        // Counted before taking the lock: spawns are one at a time, and with the store read
+        // inside, a reconnect storm queued every agent behind everyone else's read.
+        let load = match self.shared.store.open_load(user.account_id, user.id).await {
+            Ok(load) => load,
+            Err(error) => {
+                tracing::warn!(user_id = user.id, %error, "could not count the agent's load");
+                0
+            }
+        };
         let _one_at_a_time = self.shared.spawning.lock().await;
         if let Some(actor) = self.running(user.id) {
             return Some(actor);
         }
-        match Actor::spawn(None, AgentSessionActor, (user.clone(), self.shared.clone())).await {
+        match Actor::spawn(None, AgentSessionActor, (user.clone(), self.shared.clone(), load)).await {
             Ok((actor, _)) => {
                 self.shared.live.insert(user.id, actor.clone());
                 Some(actor)
@@ -130,12 +135,18 @@ impl AgentSessions {
 
 pub struct AgentSessionActor;
 
+/// A scheduled [`AgentMsg::Wake`].
+type PendingWake = JoinHandle<Result<(), ractor::MessagingErr<AgentMsg>>>;
+
+/// Woken this much after a change is due, so the derivation at wake-up sees it as due.
+const WAKE_SLACK: Duration = Duration::from_millis(5);
+
 pub struct AgentActorState {
     user: User,
     state: AgentState,
     shared: Arc<Shared>,
-    last_report: Timestamp,
-    ticker: Option<JoinHandle<()>>,
+    /// The pending wake-up and when it is due (one per agent at most).
+    wake: Option<(Timestamp, PendingWake)>,
 }
 
 impl AgentActorState {
@@ -158,8 +169,20 @@ impl AgentActorState {
     }
 
     fn report(&mut self, now: Timestamp) {
-        self.last_report = now;
         self.shared.sink.report(self.presence(now));
+    }
+
+    /// Sleeps until the next time-driven change, unless an earlier wake-up is already set.
+    fn schedule_wake(&mut self, myself: &ActorRef<AgentMsg>, now: Timestamp) {
+        let Some(at) = self.state.next_change(&self.shared.settings.rules) else { return };
+        if self.wake.as_ref().is_some_and(|(due, _)| *due <= at) {
+            return;
+        }
+        if let Some((_, pending)) = self.wake.take() {
+            pending.abort();
+        }
+        let delay = Duration::try_from(now.duration_until(at)).unwrap_or_default() + WAKE_SLACK;
+        self.wake = Some((at, myself.send_after(delay, || AgentMsg::Wake)));
     }
 
     async fn recount(&mut self) {
@@ -173,17 +196,17 @@ impl AgentActorState {
 impl Actor for AgentSessionActor {
     type Msg = AgentMsg;
     type State = AgentActorState;
-    type Arguments = (User, Arc<Shared>);
+    /// The agent, what every session shares, and the agent's open load counted at start.
+    type Arguments = (User, Arc<Shared>, i64);
 
     async fn pre_start(
         &self,
-        myself: ActorRef<AgentMsg>,
-        (user, shared): (User, Arc<Shared>),
+        _myself: ActorRef<AgentMsg>,
+        (user, shared, load): (User, Arc<Shared>, i64),
     ) -> Result<AgentActorState, ActorProcessingErr> {
         let now = shared.clock.now();
-        let ticker = Some(myself.send_interval(shared.settings.tick, || AgentMsg::Tick));
-        let mut state = AgentActorState { user, state: AgentState::new(now), shared, last_report: now, ticker };
-        state.recount().await;
+        let mut state = AgentActorState { user, state: AgentState::new(now), shared, wake: None };
+        state.state.load = load;
         Ok(state)
     }
 
@@ -192,8 +215,8 @@ impl Actor for AgentSessionActor {
         myself: ActorRef<AgentMsg>,
         state: &mut AgentActorState,
     ) -> Result<(), ActorProcessingErr> {
-        if let Some(ticker) = state.ticker.take() {
-            ticker.abort();
+        if let Some((_, pending)) = state.wake.take() {
+            pending.abort();
         }
         state.shared.live.remove_if(&state.user.id, |_, registered| registered.get_id() == myself.get_id());
         Ok(())
@@ -252,23 +275,26 @@ impl Actor for AgentSessionActor {
                 state.recount().await;
                 before != state.state.load
             }
-            AgentMsg::Tick => false,
+            AgentMsg::Wake => {
+                state.wake = None;
+                false
+            }
             AgentMsg::Get(reply) => {
                 let _ = reply.send(state.presence(now));
                 false
             }
         };
         changed |= state.state.refresh(now, &rules);
-        let stale = now.duration_since(state.last_report)
-            >= jiff::SignedDuration::try_from(state.shared.settings.refresh).unwrap_or_default();
-        if changed || stale {
+        if changed {
             state.report(now);
         }
         if state.state.status == PresenceStatus::Offline && state.state.sockets.is_empty() {
             // Reported offline; nothing left to track until the agent connects again.
             state.shared.live.remove_if(&state.user.id, |_, registered| registered.get_id() == myself.get_id());
             myself.stop(Some("offline".to_owned()));
+            return Ok(());
         }
+        state.schedule_wake(&myself, now);
         Ok(())
     }
 }

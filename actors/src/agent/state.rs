@@ -99,6 +99,24 @@ impl AgentState {
         if now.duration_since(self.last_activity) >= rules.idle { PresenceStatus::Away } else { PresenceStatus::Online }
     }
 
+    /// The next moment presence changes by time alone (idle → away, grace over → offline, a
+    /// typing flag expiring); None when only a message can change it. The actor sleeps until then
+    /// instead of re-deriving on a tick, so an idle agent costs nothing between heartbeats.
+    pub fn next_change(&self, rules: &PresenceRules) -> Option<Timestamp> {
+        let typing = self.typing.and_then(|(_, at)| at.checked_add(TYPING_TTL).ok());
+        let status = if self.sockets.is_empty() {
+            match (self.status, self.disconnected_at) {
+                (PresenceStatus::Offline, _) | (_, None) => None,
+                (_, Some(since)) => since.checked_add(rules.offline_grace).ok(),
+            }
+        } else if self.manual.is_none() && self.status != PresenceStatus::Away {
+            self.last_activity.checked_add(rules.idle).ok()
+        } else {
+            None
+        };
+        [typing, status].into_iter().flatten().min()
+    }
+
     /// Re-derives status and drops an expired typing flag; true if anything visible changed.
     pub fn refresh(&mut self, now: Timestamp, rules: &PresenceRules) -> bool {
         let mut changed = false;
@@ -144,6 +162,30 @@ mod tests {
         assert_eq!(state.status, PresenceStatus::Online, "within the grace a reload does not flap");
         state.refresh(at(80), &RULES);
         assert_eq!(state.status, PresenceStatus::Offline);
+    }
+
+    #[test]
+    fn the_next_change_is_when_time_alone_would_change_the_status() {
+        let mut state = AgentState::new(at(0));
+        state.connect(1, at(0));
+        state.refresh(at(0), &RULES);
+        assert_eq!(state.next_change(&RULES), Some(at(60)), "online: away once idle");
+        state.last_activity = at(30);
+        assert_eq!(state.next_change(&RULES), Some(at(90)), "activity moves it");
+        state.typing = Some((7, at(40)));
+        assert_eq!(state.next_change(&RULES), Some(at(48)), "a typing flag expires first");
+        state.typing = None;
+        state.refresh(at(90), &RULES);
+        assert_eq!(state.status, PresenceStatus::Away);
+        assert_eq!(state.next_change(&RULES), None, "away stays away until a message");
+        state.manual = Some(PresenceStatus::Busy);
+        state.refresh(at(91), &RULES);
+        assert_eq!(state.next_change(&RULES), None, "a manual status does not time out");
+        state.disconnect(1, at(100));
+        assert_eq!(state.next_change(&RULES), Some(at(110)), "gone: offline after the grace");
+        state.refresh(at(110), &RULES);
+        assert_eq!(state.status, PresenceStatus::Offline);
+        assert_eq!(state.next_change(&RULES), None);
     }
 
     #[test]

@@ -16,7 +16,10 @@ use ractor::{Actor, ActorProcessingErr, ActorRef};
 use tokio::task::JoinHandle;
 
 pub use messages::*;
-pub use state::{Decision, MAX_BODY_BYTES, MAX_SUBJECT_CHARS, SNOOZE_TIMER, TicketDraft, messages_of, open_ticket};
+pub use state::{
+    Decision, MAX_BODY_BYTES, MAX_SUBJECT_CHARS, SLA_TIMER, SNOOZE_TIMER, TicketDraft, messages_of, open_ticket,
+    sla_timer_of_new,
+};
 pub use supervisor::{TicketSupervisor, Tickets, TicketsConfig};
 
 use crate::domain::{Ticket, TicketId};

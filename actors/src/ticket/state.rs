@@ -8,10 +8,14 @@ use uuid::Uuid;
 
 use super::messages::*;
 use crate::domain::*;
+use crate::sla::SlaAlert;
 use crate::store::{TimerChange, TimerOwner};
 
 /// Timer name for the end of a snooze.
 pub const SNOOZE_TIMER: &str = "snooze";
+/// Timer name for the ticket's next SLA moment (a warning or a breach); always set to
+/// [`SlaState::next_moment`], so the stored timer follows the state.
+pub const SLA_TIMER: &str = "sla";
 /// Longest accepted subject, in characters.
 pub const MAX_SUBJECT_CHARS: usize = 500;
 /// Longest accepted message body, in bytes (64 KiB covers any chat or email text part).
@@ -106,6 +110,7 @@ pub fn open_ticket(
         last_customer_message_at: None,
         last_agent_message_at: None,
         last_customer_seq: 0,
+        sla: None,
     };
     let mut kinds = vec![EventKind::Created {
         subject,
@@ -115,6 +120,9 @@ pub fn open_ticket(
         channel: draft.channel,
         requester_id: draft.requester_id,
     }];
+    if let Some(sla) = SlaState::start(config.sla_policy.as_ref(), priority, now, false, now) {
+        kinds.push(EventKind::SlaChanged { sla: Some(sla) });
+    }
     if let Some(body) = draft
         .body
         .filter(|body| !body.trim().is_empty() || draft.first_payload.is_some() || !draft.first_attachments.is_empty())
@@ -134,6 +142,18 @@ pub fn open_ticket(
     let events = ticket.append(kinds, draft.created_by, now);
     let messages = messages_of(&events);
     Ok((ticket, events, messages))
+}
+
+/// The SLA timer a new ticket starts with (owned by ticket 0 until the store gives it an id;
+/// see [`TicketCommit::assign_identity`](crate::store::TicketCommit::assign_identity)).
+pub fn sla_timer_of_new(ticket: &Ticket) -> Vec<TimerChange> {
+    ticket
+        .sla
+        .as_ref()
+        .and_then(SlaState::next_moment)
+        .map(|due| ticket.timer(SLA_TIMER, Some(due)))
+        .into_iter()
+        .collect()
 }
 
 impl Ticket {
@@ -157,6 +177,19 @@ impl Ticket {
         }
         let config = &context.config;
         let mut decision = Decision::default();
+        self.decide_command(command, context, now, &mut decision)?;
+        self.decide_sla(command, config, now, &mut decision);
+        Ok(decision)
+    }
+
+    fn decide_command(
+        &self,
+        command: &TicketCommand,
+        context: &CommandContext,
+        now: Timestamp,
+        decision: &mut Decision,
+    ) -> Result<(), TicketError> {
+        let config = &context.config;
         match command {
             TicketCommand::AddMessage(new) => {
                 if self.status_category == StatusCategory::Closed && new.kind != MessageKind::Note {
@@ -177,10 +210,10 @@ impl Ticket {
                     _ => None,
                 };
                 if let Some(status) = follow_up {
-                    self.decide_status(config, status, &mut decision)?;
+                    self.decide_status(config, status, decision)?;
                 }
             }
-            TicketCommand::Update(patch) => self.decide_patch(config, patch, now, &mut decision)?,
+            TicketCommand::Update(patch) => self.decide_patch(config, patch, now, decision)?,
             TicketCommand::Assign(assignment) => {
                 if assignment.assignee_id != self.assignee_id || assignment.team_id != self.team_id {
                     decision.events.push(EventKind::Assigned {
@@ -192,7 +225,7 @@ impl Ticket {
                         held_secs: self.assigned_at.map(|since| (now - since).get_seconds()),
                     });
                     if assignment.assignee_id.is_some() && self.status_category == StatusCategory::New {
-                        self.decide_status(config, "open", &mut decision)?;
+                        self.decide_status(config, "open", decision)?;
                     }
                 }
             }
@@ -201,10 +234,12 @@ impl Ticket {
                 if self.snoozed_until.is_some_and(|until| until <= now) {
                     decision.events.push(EventKind::SnoozeEnded);
                     if self.status_category == StatusCategory::Pending {
-                        self.decide_status(config, "open", &mut decision)?;
+                        self.decide_status(config, "open", decision)?;
                     }
                 }
             }
+            // Handled with the rest of the SLA in `decide_sla`.
+            TicketCommand::FireTimer { name } if name == SLA_TIMER => {}
             // A timer this version no longer knows: clear it so it does not fire again.
             TicketCommand::FireTimer { name } => decision.timers.push(self.timer(name, None)),
             TicketCommand::RecordDelivery { message_id, status, provider_id, error } => {
@@ -225,7 +260,56 @@ impl Ticket {
                 })
             }
         }
-        Ok(decision)
+        Ok(())
+    }
+
+    /// What the decided events mean for the SLA: new targets after a priority change, the
+    /// warnings and breaches due when the SLA timer fires, and the SLA timer moved to the next
+    /// moment the state needs attention. Pauses, resumptions and met targets follow from the
+    /// events themselves in [`Ticket::apply`].
+    fn decide_sla(&self, command: &TicketCommand, config: &AccountConfig, now: Timestamp, decision: &mut Decision) {
+        let fired = matches!(command, TicketCommand::FireTimer { name } if name == SLA_TIMER);
+        let priority_changed = decision.events.iter().any(|event| matches!(event, EventKind::PriorityChanged { .. }));
+        // A ticket without clocks gets some only through a priority change (or a stale timer).
+        if self.sla.is_none() && !priority_changed && !fired {
+            return;
+        }
+        // The state as the decided events leave it; SLA events are added (and applied) on top.
+        let mut after = self.clone();
+        after.append(decision.events.clone(), None, now);
+        let mut more = Vec::new();
+        let mut add = |after: &mut Ticket, kind: EventKind| {
+            after.append(vec![kind.clone()], None, now);
+            more.push(kind);
+        };
+        if after.priority != self.priority && !after.status_category.is_done() {
+            let policy = config.sla_policy.as_ref();
+            let first_response_done = after.first_response_at.is_some();
+            let retargeted = match &after.sla {
+                Some(sla) => sla.retarget(policy, after.priority, first_response_done, now),
+                None => SlaState::start(policy, after.priority, after.created_at, first_response_done, now),
+            };
+            if retargeted != after.sla {
+                add(&mut after, EventKind::SlaChanged { sla: retargeted });
+            }
+        }
+        if fired {
+            for alert in after.sla.as_ref().map(|sla| sla.alerts(now)).unwrap_or_default() {
+                let kind = match alert {
+                    SlaAlert::Warning(metric, due_at) => EventKind::SlaWarning { metric, due_at },
+                    SlaAlert::Breached(metric, due_at) => EventKind::SlaBreached { metric, due_at },
+                };
+                add(&mut after, kind);
+            }
+        }
+        let before_moment = self.sla.as_ref().and_then(SlaState::next_moment);
+        let after_moment = after.sla.as_ref().and_then(SlaState::next_moment);
+        // A fired timer is gone from the timer task's memory: set it again (or clear it) even if
+        // the moment did not move.
+        if fired || before_moment != after_moment {
+            decision.timers.push(self.timer(SLA_TIMER, after_moment));
+        }
+        decision.events.extend(more);
     }
 
     fn decide_patch(
@@ -368,12 +452,19 @@ impl Ticket {
                 MessageKind::Reply => {
                     self.last_agent_message_at = Some(at);
                     self.first_response_at.get_or_insert(at);
+                    if let Some(clock) = self.sla.as_mut().and_then(|sla| sla.first_response.as_mut()) {
+                        clock.met_at.get_or_insert(at);
+                    }
                 }
                 MessageKind::Note | MessageKind::System => {}
             },
             EventKind::StatusChanged { to, category, .. } => {
+                let was_done = self.status_category.is_done();
                 self.status = to.clone();
                 self.status_category = *category;
+                if let Some(sla) = &mut self.sla {
+                    sla_follow_status(sla, was_done, *category, at);
+                }
                 match category {
                     StatusCategory::Resolved => self.resolved_at = Some(at),
                     StatusCategory::Closed => {
@@ -421,10 +512,50 @@ impl Ticket {
             }
             EventKind::Snoozed { until } => self.snoozed_until = Some(*until),
             EventKind::SnoozeEnded => self.snoozed_until = None,
+            EventKind::SlaChanged { sla } => {
+                self.sla = sla.clone();
+                let stopped = self.status_category == StatusCategory::Pending || self.status_category.is_done();
+                if let Some(sla) = self.sla.as_mut().filter(|_| stopped) {
+                    sla.pause(at);
+                }
+            }
+            EventKind::SlaWarning { metric, .. } => {
+                if let Some(clock) = self.sla.as_mut().and_then(|sla| sla.clock_mut(*metric)) {
+                    clock.warned_at.get_or_insert(at);
+                }
+            }
+            EventKind::SlaBreached { metric, .. } => {
+                if let Some(clock) = self.sla.as_mut().and_then(|sla| sla.clock_mut(*metric)) {
+                    clock.warned_at.get_or_insert(at);
+                    clock.breached_at.get_or_insert(at);
+                }
+            }
             EventKind::DeliveryChanged { .. }
             | EventKind::WindowChanged { .. }
             | EventKind::AttachmentsChanged { .. } => {}
         }
+    }
+}
+
+/// The SLA clocks follow the status category: `pending` stops them; resolving meets the
+/// resolution target and stops them; reopening takes the resolution back and runs them again,
+/// due later by the time they stood.
+fn sla_follow_status(sla: &mut SlaState, was_done: bool, category: StatusCategory, at: Timestamp) {
+    if was_done
+        && !category.is_done()
+        && let Some(clock) = sla.resolution.as_mut()
+    {
+        clock.met_at = None;
+    }
+    match category {
+        StatusCategory::Pending => sla.pause(at),
+        StatusCategory::Resolved | StatusCategory::Closed => {
+            if let Some(clock) = sla.resolution.as_mut() {
+                clock.met_at.get_or_insert(at);
+            }
+            sla.pause(at);
+        }
+        StatusCategory::New | StatusCategory::Open => sla.resume(at),
     }
 }
 
@@ -532,7 +663,12 @@ fn merge_custom_fields(
             FieldType::Select => value.as_str().is_some_and(|text| def.options.iter().any(|option| option == text)),
         };
         if !fits {
-            return Err(TicketError::invalid("custom_fields", format!("`{key}` must be a {} value", def.field_type)));
+            let expected = match def.field_type {
+                FieldType::Select => format!("one of: {}", def.options.join(", ")),
+                FieldType::Date => "a date (YYYY-MM-DD)".to_owned(),
+                other => format!("a {other} value"),
+            };
+            return Err(TicketError::invalid("custom_fields", format!("`{key}` must be {expected}")));
         }
         into.insert(key.clone(), value.clone());
     }

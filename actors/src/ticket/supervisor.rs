@@ -122,10 +122,14 @@ impl Tickets {
     ) -> Result<CommandOutcome, TicketError> {
         let now = self.runtime.clock.now();
         let (ticket, events, messages) = open_ticket(draft, config, now)?;
-        let mut commit = TicketCommit { ticket, events, messages, timers: Vec::new() };
+        let timers = sla_timer_of_new(&ticket);
+        let mut commit = TicketCommit { ticket, events, messages, timers };
         let identity = self.runtime.store.create_ticket(commit.clone()).await?;
         commit.assign_identity(identity);
-        let TicketCommit { ticket, events, .. } = commit;
+        let TicketCommit { ticket, events, timers, .. } = commit;
+        for change in timers {
+            self.runtime.timers.changed(change);
+        }
         self.runtime.bus.publish(TicketChange { ticket: ticket.clone(), events: events.clone() });
         Ok(CommandOutcome { ticket, events })
     }

@@ -136,6 +136,20 @@ pub struct Template {
     pub parameter_count: i64,
 }
 
+/// What the Graph API says about one business number (`GET /{phone_number_id}`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NumberProfile {
+    pub display_phone_number: Option<String>,
+    /// The business name Meta verified for the number.
+    pub verified_name: Option<String>,
+    /// `GREEN`, `YELLOW`, `RED` or `UNKNOWN`.
+    pub quality_rating: Option<String>,
+    /// Review state of the display name (`APPROVED`, `PENDING_REVIEW` …).
+    pub name_status: Option<String>,
+    pub code_verification_status: Option<String>,
+}
+
 impl Template {
     pub fn sendable(&self) -> bool {
         self.status == "APPROVED"

@@ -166,6 +166,22 @@ impl GraphApi for GraphClient {
         Ok((bytes.to_vec(), mime))
     }
 
+    async fn number_profile(
+        &self,
+        phone_number_id: &str,
+    ) -> Result<Option<switchboard_actors::whatsapp::NumberProfile>, GraphError> {
+        let fields = "display_phone_number,verified_name,quality_rating,name_status,code_verification_status";
+        let answer = self.call(self.http.get(format!("{}/{phone_number_id}?fields={fields}", self.base))).await?;
+        let text = |key: &str| answer[key].as_str().map(str::to_owned);
+        Ok(Some(switchboard_actors::whatsapp::NumberProfile {
+            display_phone_number: text("display_phone_number"),
+            verified_name: text("verified_name"),
+            quality_rating: text("quality_rating"),
+            name_status: text("name_status"),
+            code_verification_status: text("code_verification_status"),
+        }))
+    }
+
     async fn templates(&self) -> Result<Vec<Template>, GraphError> {
         if self.business_account_id.is_empty() {
             return Ok(Vec::new());

@@ -22,7 +22,6 @@ use switchboard_actors::domain::*;
 use switchboard_actors::store::Store;
 use switchboard_actors::whatsapp::conversation::Conversations;
 use switchboard_actors::whatsapp::{InboundMessage, WebhookBatch};
-use tokio::sync::Notify;
 
 use crate::http::{ApiError, AppState};
 
@@ -34,6 +33,10 @@ pub const SANDBOX_VERIFY_TOKEN: &str = "switchboard-sandbox-verify-token";
 pub const MAX_WEBHOOK_BYTES: usize = 3 * 1024 * 1024;
 /// Stored payloads processed per pass.
 const INBOX_BATCH: i64 = 500;
+/// How often the inbox is checked for webhooks whose processing failed or was cut off.
+const INBOX_RETRY: Duration = Duration::from_secs(1);
+/// How often queued replies that did not go out at once are retried.
+const OUTBOUND_SWEEP: Duration = Duration::from_secs(2);
 /// How often pending media downloads are retried.
 const MEDIA_SWEEP: Duration = Duration::from_secs(5);
 /// How often templates are re-read from the Graph API.
@@ -52,7 +55,8 @@ pub struct WhatsAppChannel {
     pub media: media::MediaStore,
     pub conversations: Conversations,
     pub secrets: WebhookSecrets,
-    wake: Notify,
+    /// Stored webhooks being processed as they arrived; the inbox pass leaves them alone.
+    in_flight: DashMap<i64, ()>,
     /// The newest customer wamid marked read per ticket (so opening a ticket twice sends one receipt).
     read_up_to: DashMap<TicketId, String>,
 }
@@ -71,7 +75,7 @@ impl WhatsAppChannel {
             media,
             conversations,
             secrets,
-            wake: Notify::new(),
+            in_flight: DashMap::new(),
             read_up_to: DashMap::new(),
         })
     }
@@ -128,39 +132,29 @@ impl WhatsAppChannel {
         self: &Arc<Self>,
         changes: tokio::sync::broadcast::Receiver<Arc<TicketChange>>,
     ) -> Vec<tokio::task::JoinHandle<()>> {
+        // Webhooks are processed as they arrive: the inbox pass only picks up leftovers.
         let inbox = {
             let channel = self.clone();
-            tokio::spawn(async move {
-                loop {
-                    match channel.process_inbox().await {
-                        Ok(0) => {
-                            let _ = tokio::time::timeout(Duration::from_secs(1), channel.wake.notified()).await;
-                        }
-                        Ok(_) => {}
-                        Err(error) => {
-                            tracing::warn!(%error, "webhook inbox processing failed; retrying");
-                            tokio::time::sleep(Duration::from_millis(500)).await;
-                        }
-                    }
-                }
-            })
+            super::spawn_inbox_passes(
+                "whatsapp",
+                move || {
+                    let channel = channel.clone();
+                    async move { channel.process_inbox().await }
+                },
+                || tokio::time::sleep(INBOX_RETRY),
+            )
         };
         let outbound = {
-            let channel = self.clone();
-            let mut changes = changes;
-            tokio::spawn(async move {
-                let mut sweep = tokio::time::interval(Duration::from_secs(2));
-                loop {
-                    tokio::select! {
-                        change = changes.recv() => match change {
-                            Ok(change) => channel.send_new_replies(&change),
-                            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => channel.sweep_unsent().await,
-                            Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
-                        },
-                        _ = sweep.tick() => channel.sweep_unsent().await,
-                    }
-                }
-            })
+            let (replies, sweeps) = (self.clone(), self.clone());
+            super::spawn_outbound(
+                changes,
+                OUTBOUND_SWEEP,
+                move |change| replies.send_new_replies(change),
+                move || {
+                    let channel = sweeps.clone();
+                    async move { channel.sweep_unsent().await }
+                },
+            )
         };
         let media = {
             let channel = self.clone();
@@ -228,12 +222,40 @@ impl WhatsAppChannel {
         }
     }
 
-    /// Processes stored webhooks: a pass takes up to [`INBOX_BATCH`] payloads, runs different
-    /// customers side by side (each customer's messages in arrival order, so the group-commit
-    /// writer can batch them) and marks them all done in one write, only after everything in them
-    /// was handled. Re-processing after a crash is harmless: messages are idempotent by wamid.
+    /// Processes a webhook the moment it is stored (its 200 is already on the way): a customer's
+    /// message reaches agents without waiting for an inbox pass. Each customer's messages still
+    /// go through that customer's conversation actor in order, and the ticket and conversation
+    /// writes of concurrent webhooks share group-committed transactions. If processing fails,
+    /// the entry stays pending and the inbox pass retries it.
+    pub fn process_now(self: &Arc<Self>, id: i64, body: String) {
+        self.in_flight.insert(id, ());
+        let channel = self.clone();
+        tokio::spawn(async move {
+            let done = match payload::parse(body.as_bytes()) {
+                Ok(batch) => channel.apply(batch).await.map(|()| None),
+                Err(error) => Ok(Some(error.to_string())),
+            };
+            match done {
+                Ok(error) => {
+                    if let Err(failure) = channel.store.inbox_done(&[(id, error)], jiff::Timestamp::now()).await {
+                        tracing::warn!(id, %failure, "could not mark a webhook processed; the inbox pass will redo it");
+                    }
+                }
+                Err(error) => tracing::warn!(id, %error, "webhook processing failed; the inbox pass retries it"),
+            }
+            channel.in_flight.remove(&id);
+        });
+    }
+
+    /// Processes stored webhooks that are not already in flight (left over from before a
+    /// restart, or whose processing failed): a pass takes up to [`INBOX_BATCH`] payloads, runs
+    /// different customers side by side (each customer's messages in arrival order, so the
+    /// group-commit writer can batch them) and marks them all done in one write, only after
+    /// everything in them was handled. Re-processing after a crash is harmless: messages are
+    /// idempotent by wamid.
     pub async fn process_inbox(&self) -> Result<usize, String> {
-        let pending = self.store.inbox_pending(INBOX_BATCH).await.map_err(|error| error.to_string())?;
+        let mut pending = self.store.inbox_pending(INBOX_BATCH).await.map_err(|error| error.to_string())?;
+        pending.retain(|(id, _)| !self.in_flight.contains_key(id));
         let count = pending.len();
         if count == 0 {
             return Ok(0);
@@ -367,10 +389,6 @@ impl WhatsAppChannel {
             }
         });
     }
-
-    fn wake(&self) {
-        self.wake.notify_one();
-    }
 }
 
 /// `X-Hub-Signature-256: sha256=<64 hex>` over the raw body, compared in constant time.
@@ -426,7 +444,8 @@ async fn verify(state: web::Data<AppState>, query: web::Query<Handshake>) -> Htt
     }
 }
 
-/// A delivery from Meta: verified over the raw bytes, stored, acknowledged, processed later.
+/// A delivery from Meta: verified over the raw bytes, stored, acknowledged and processed at once
+/// (the inbox pass retries what fails).
 async fn receive(state: web::Data<AppState>, request: HttpRequest, body: web::Bytes) -> Result<HttpResponse, ApiError> {
     let channel = state.whatsapp.as_ref().ok_or(ApiError::NotFound("route"))?;
     let header = request.headers().get("x-hub-signature-256").and_then(|value| value.to_str().ok());
@@ -436,8 +455,8 @@ async fn receive(state: web::Data<AppState>, request: HttpRequest, body: web::By
     }
     let text = String::from_utf8(body.to_vec())
         .map_err(|_| ApiError::MalformedJson("the webhook body is not UTF-8".to_owned()))?;
-    state.store.inbox_append(&text, jiff::Timestamp::now()).await?;
+    let id = state.store.inbox_append(&text, jiff::Timestamp::now()).await?;
     metrics::counter!("switchboard_whatsapp_webhooks_total").increment(1);
-    channel.wake();
+    channel.process_now(id, text);
     Ok(HttpResponse::Ok().finish())
 }

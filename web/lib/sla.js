@@ -1,0 +1,101 @@
+// SLA display: a ticket's clocks (as the server keeps them in `ticket.sla`) turned into "due in",
+// "breached" or "paused" against one shared clock that ticks every second, so every badge on a
+// page counts down together without a reload.
+
+import { signal } from "@preact/signals";
+import { html } from "../app.js";
+
+/** Milliseconds since the epoch, updated every second while the console is open. */
+export const now = signal(Date.now());
+setInterval(() => {
+  now.value = Date.now();
+}, 1000);
+
+export const METRIC_LABEL = { first_response: "First response", resolution: "Resolution" };
+
+/** "12 min", "2 h 5 min", "3 d 4 h" for a duration in milliseconds (sign ignored). */
+export function span(ms) {
+  const minutes = Math.floor(Math.abs(ms) / 60000);
+  if (minutes < 1) return `${Math.floor(Math.abs(ms) / 1000)} s`;
+  if (minutes < 60) return `${minutes} min`;
+  const hours = Math.floor(minutes / 60);
+  if (hours < 48) return minutes % 60 ? `${hours} h ${minutes % 60} min` : `${hours} h`;
+  return `${Math.floor(hours / 24)} d ${hours % 24} h`;
+}
+
+/**
+ * One clock's state at `at`: `met` (with `late` if it had breached), `paused`, `breached`,
+ * `warning` (past the policy's threshold) or `running`, and the milliseconds left (negative
+ * when overdue). While paused the time left is frozen at the moment the clock stopped.
+ */
+export function clockState(sla, clock, at) {
+  if (!clock) return null;
+  const due = Date.parse(clock.due_at);
+  if (clock.met_at) return { state: "met", late: Boolean(clock.breached_at), left: due - Date.parse(clock.met_at) };
+  if (sla.paused_at) return { state: "paused", left: due - Date.parse(sla.paused_at) };
+  const left = due - at;
+  if (clock.breached_at || left <= 0) return { state: "breached", left };
+  if (clock.warned_at || Date.parse(clock.warn_at) <= at) return { state: "warning", left };
+  return { state: "running", left };
+}
+
+/** The clock that matters most now: the earliest-due unmet one, or null. */
+export function pressing(ticket, at) {
+  const sla = ticket.sla;
+  if (!sla) return null;
+  const open = ["first_response", "resolution"]
+    .map((metric) => ({ metric, clock: sla[metric] }))
+    .filter(({ clock }) => clock && !clock.met_at)
+    .sort((a, b) => Date.parse(a.clock.due_at) - Date.parse(b.clock.due_at));
+  if (!open.length) return null;
+  return { metric: open[0].metric, ...clockState(sla, open[0].clock, at) };
+}
+
+/** Sort key for "SLA due": the earliest running due time; paused, met or none sort last. */
+export function dueKey(ticket) {
+  const sla = ticket.sla;
+  if (!sla || sla.paused_at) return Infinity;
+  const dues = ["first_response", "resolution"].map((metric) => sla[metric]).filter((clock) => clock && !clock.met_at).map((clock) => Date.parse(clock.due_at));
+  return dues.length ? Math.min(...dues) : Infinity;
+}
+
+/** The queue row's badge: "due in 12 min", "breached 3 min ago", "paused". */
+export function SlaBadge({ ticket }) {
+  const current = pressing(ticket, now.value);
+  if (!current) return null;
+  const what = METRIC_LABEL[current.metric].toLowerCase();
+  const text = {
+    breached: `breached ${span(current.left)} ago`,
+    warning: `due in ${span(current.left)}`,
+    running: `due in ${span(current.left)}`,
+    paused: "paused",
+  }[current.state];
+  return html`<span class=${`sla ${current.state}`} data-sla=${current.state} title=${`${METRIC_LABEL[current.metric]} SLA: ${text}`}>
+    <span class="visually-hidden">${what} </span>${text}</span>`;
+}
+
+/** The ticket page's SLA tracker: each clock with its target, time left or overdue, and state. */
+export function SlaTracker({ ticket }) {
+  const sla = ticket.sla;
+  if (!sla) return null;
+  const at = now.value;
+  return html`<section class="sla-tracker" aria-label="SLA" data-sla-tracker>
+    <h2>SLA <small>${sla.priority} priority${sla.business_hours ? ` · business hours (${sla.business_hours.time_zone})` : ""}</small></h2>
+    ${sla.paused_at && html`<p class="sla paused" role="status">Paused while waiting on the customer (since ${new Date(sla.paused_at).toLocaleTimeString()})</p>`}
+    <dl>${["first_response", "resolution"].filter((metric) => sla[metric]).map((metric) => {
+      const clock = sla[metric];
+      const state = clockState(sla, clock, at);
+      const detail = {
+        met: state.late ? `met late, ${span(-state.left)} after the target` : `met with ${span(state.left)} to spare`,
+        paused: `${span(state.left)} left when paused`,
+        breached: `breached ${span(state.left)} ago`,
+        warning: `${span(state.left)} left — at risk`,
+        running: `${span(state.left)} left`,
+      }[state.state];
+      return html`<div class=${`clock ${state.state}`} data-clock=${metric} data-state=${state.state}>
+        <dt>${METRIC_LABEL[metric]} <small>target ${span(clock.target_minutes * 60000)}</small></dt>
+        <dd><span class=${`sla ${state.state}`}>${detail}</span> <small>due ${new Date(clock.due_at).toLocaleString()}</small></dd>
+      </div>`;
+    })}</dl>
+  </section>`;
+}
