@@ -76,6 +76,7 @@ async fn main() -> anyhow::Result<()> {
             first_payload: None,
             first_provider_id: None,
             first_attachments: Vec::new(),
+            window: None,
         };
         let (tickets, config) = (core.tickets.clone(), config.clone());
         tokio::spawn(async move { tickets.create(draft, &config).await })

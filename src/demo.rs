@@ -271,6 +271,7 @@ pub async fn seed(store: &Arc<dyn Store>, tickets: &Tickets) -> anyhow::Result<(
             first_payload: None,
             first_provider_id: None,
             first_attachments: Vec::new(),
+            window: None,
         };
         let created = tickets.create(draft, &config).await.context("creating a demo ticket")?;
         let id = created.ticket.id;

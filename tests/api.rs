@@ -1735,6 +1735,40 @@ async fn tickets_carry_sla_clocks_and_sort_by_sla_due() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn customers_never_see_sla_clocks() {
+    let desk = Desk::start().await;
+    let (admin, agent) = desk.staff().await;
+    desk.expect(200, "PUT", "/api/v1/account/sla-policy", &admin, Some(sla_policy())).await;
+    let customer = desk.login("cust@test.example").await;
+    let id = id_of(&desk.create_ticket(&customer, json!({"subject": "Clocked", "body": "hello"})).await);
+    let patched = desk.patch(&agent, id, json!({"urgency": "critical", "importance": "critical"})).await;
+    assert!(patched["ticket"]["sla"]["first_response"]["due_at"].is_string(), "staff see the clocks: {patched}");
+
+    let seen = desk.ticket(&customer, id).await;
+    assert_eq!(seen["sla"], Value::Null, "{seen}");
+    let (page, _) = desk.list(&customer, "").await;
+    assert_eq!(page, vec![id]);
+    let listed = desk.expect(200, "GET", "/api/v1/tickets", &customer, None).await;
+    assert_eq!(listed["items"][0]["sla"], Value::Null, "{listed}");
+
+    let events = desk.events(&customer, id, 0).await;
+    assert_eq!(seqs(&events), (1..=events.len() as i64).collect::<Vec<_>>(), "seq stays contiguous");
+    assert!(event_types(&events).iter().all(|kind| !kind.starts_with("sla_")), "{events:?}");
+    assert!(event_types(&events).contains(&"private"), "the SLA events are there, hidden");
+    assert!(!serde_json::to_string(&events).expect("json").contains("due_at"));
+    let staff_events = desk.events(&agent, id, 0).await;
+    assert!(event_types(&staff_events).contains(&"sla_changed"));
+
+    // The customer's own message answers with the ticket, still without the clocks.
+    let posted = desk
+        .expect(201, "POST", &format!("/api/v1/tickets/{id}/messages"), &customer, Some(json!({"body": "any news?"})))
+        .await;
+    assert_eq!(posted["ticket"]["sla"], Value::Null, "{posted}");
+    assert!(!posted.to_string().contains("due_at"), "{posted}");
+    desk.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sla_risk_is_for_staff() {
     let desk = Desk::start().await;
     let (_, agent) = desk.staff().await;

@@ -56,6 +56,7 @@ fn draft(account: AccountId, requester: UserId, subject: &str) -> TicketDraft {
         first_payload: None,
         first_provider_id: None,
         first_attachments: Vec::new(),
+        window: None,
     }
 }
 
@@ -94,6 +95,7 @@ async fn suite(store: Arc<dyn Store>) {
     timers(store).await;
     concurrent_creates_get_unique_numbers(store).await;
     email_channel(store).await;
+    whatsapp_first_contact(store).await;
 }
 
 async fn accounts_and_config(store: &dyn Store) {
@@ -489,6 +491,71 @@ async fn timers(store: &dyn Store) {
             .iter()
             .any(|entry| entry.owner == TimerOwner::Ticket(ticket.id))
     );
+}
+
+/// A WhatsApp customer's first message: the customer with both addresses in one write, then
+/// the conversation with its window timers in one write.
+async fn whatsapp_first_contact(store: &dyn Store) {
+    let account = store.create_account("First contact").await.expect("account");
+    let customer = NewUser::customer(account.id, "bsuid@wa.invalid".into(), "Ana".into(), Some("+15550001".into()));
+    let created =
+        store.create_customer(customer.clone(), Channel::Whatsapp, &["US.bsuid1", "15550001"]).await.expect("customer");
+    assert_eq!(
+        (created.role, created.name.as_str(), created.phone.as_deref()),
+        (Role::Customer, "Ana", Some("+15550001"))
+    );
+    for address in ["US.bsuid1", "15550001"] {
+        let found = store.customer_by_contact(account.id, Channel::Whatsapp, address).await.expect("lookup");
+        assert_eq!(found.map(|user| user.id), Some(created.id), "{address}");
+    }
+    assert_eq!(store.user(account.id, created.id).await.expect("user"), Some(created.clone()));
+
+    // Created twice (another node won the race): refused, and nothing changed hands.
+    let again = store.create_customer(customer, Channel::Whatsapp, &["15559999"]).await;
+    assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
+    assert_eq!(store.customer_by_contact(account.id, Channel::Whatsapp, "15559999").await.expect("lookup"), None);
+
+    let closes = now().saturating_add(SignedDuration::from_hours(24)).expect("time");
+    let closing = closes.saturating_sub(SignedDuration::from_hours(1)).expect("time");
+    let conversation = switchboard_actors::whatsapp::Conversation {
+        id: 0,
+        account_id: account.id,
+        phone_number_id: "1001".into(),
+        customer_id: created.id,
+        wa_id: Some("15550001".into()),
+        user_key: "US.bsuid1".into(),
+        window_expires_at: Some(closes),
+        last_inbound_at: Some(now()),
+        current_ticket_id: None,
+        opted_out: false,
+        referral: None,
+        updated_at: now(),
+    };
+    let saved = store
+        .save_conversation_with_timers(&conversation, &[("window_closing", closing), ("window_closed", closes)])
+        .await
+        .expect("saved");
+    assert!(saved.id > 0);
+    assert_eq!(store.conversation("1001", created.id).await.expect("read"), Some(saved.clone()));
+    let horizon = closes.saturating_add(SignedDuration::from_secs(1)).expect("time");
+    let owned: Vec<TimerEntry> = store
+        .due_timers(horizon, 1000)
+        .await
+        .expect("timers")
+        .into_iter()
+        .filter(|entry| entry.owner == TimerOwner::Conversation(saved.id))
+        .collect();
+    assert_eq!(
+        owned,
+        [
+            TimerEntry { owner: TimerOwner::Conversation(saved.id), name: "window_closing".into(), due_at: closing },
+            TimerEntry { owner: TimerOwner::Conversation(saved.id), name: "window_closed".into(), due_at: closes },
+        ]
+    );
+    // Saving again without timers leaves them as they are.
+    store.save_conversation(&saved).await.expect("saved again");
+    let still = store.due_timers(horizon, 1000).await.expect("timers");
+    assert_eq!(still.iter().filter(|entry| entry.owner == TimerOwner::Conversation(saved.id)).count(), 2);
 }
 
 async fn concurrent_creates_get_unique_numbers(store: &dyn Store) {

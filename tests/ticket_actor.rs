@@ -72,6 +72,7 @@ fn draft(account_id: AccountId, requester_id: UserId, subject: &str, body: Optio
         first_payload: None,
         first_provider_id: None,
         first_attachments: Vec::new(),
+        window: None,
     }
 }
 

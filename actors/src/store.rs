@@ -345,6 +345,10 @@ pub trait Store: Send + Sync + 'static {
 
     // People.
     async fn create_user(&self, user: NewUser) -> StoreResult<User>;
+    /// A customer's first contact on a channel: the customer (no teams, no company check) and
+    /// their addresses on `channel`, in one group-committed write. `Conflict` when the email is
+    /// taken (created concurrently).
+    async fn create_customer(&self, user: NewUser, channel: Channel, addresses: &[&str]) -> StoreResult<User>;
     async fn update_user(&self, account: AccountId, id: UserId, patch: UserPatch) -> StoreResult<User>;
     async fn user(&self, account: AccountId, id: UserId) -> StoreResult<Option<User>>;
     /// Emails are unique across the installation, so login needs no account name.
@@ -402,7 +406,16 @@ pub trait Store: Send + Sync + 'static {
     /// The customer's most recently active conversation.
     async fn conversation_of_customer(&self, customer: UserId) -> StoreResult<Option<Conversation>>;
     /// Inserts (id 0) or updates; returns the stored row.
-    async fn save_conversation(&self, conversation: &Conversation) -> StoreResult<Conversation>;
+    async fn save_conversation(&self, conversation: &Conversation) -> StoreResult<Conversation> {
+        self.save_conversation_with_timers(conversation, &[]).await
+    }
+    /// Saves the conversation and sets its timers (`(name, due)`) in the same write: a new
+    /// conversation's window timers need the id this save gives it.
+    async fn save_conversation_with_timers(
+        &self,
+        conversation: &Conversation,
+        timers: &[(&str, Timestamp)],
+    ) -> StoreResult<Conversation>;
     async fn list_conversations(&self, account: AccountId, limit: i64) -> StoreResult<Vec<Conversation>>;
     /// The customer known by a channel address (a BSUID or wa_id, an email address).
     async fn customer_by_contact(

@@ -28,7 +28,7 @@ use utoipa_actix_web::AppExt as _;
 
 use crate::config::Settings;
 pub use error::ApiError;
-pub use tickets::event_for;
+pub use tickets::{event_for, ticket_for};
 
 /// The session cookie the console uses; API clients send `Authorization: Bearer` instead.
 pub const SESSION_COOKIE: &str = "switchboard_session";

@@ -183,6 +183,8 @@ async fn list_tickets(
     } else {
         None
     };
+    let staff = caller.user.role.is_staff();
+    let items = items.into_iter().map(|ticket| ticket_for(staff, ticket)).collect();
     Ok(web::Json(Page { items, next }))
 }
 
@@ -313,12 +315,13 @@ async fn create_ticket(
         first_payload: None,
         first_provider_id: None,
         first_attachments: Vec::new(),
+        window: None,
     };
     let outcome = state.tickets.create(draft, &config).await?;
     metrics::counter!("switchboard_tickets_created_total").increment(1);
     let messages = switchboard_actors::ticket::messages_of(&outcome.events);
     Ok(HttpResponse::Created().json(TicketWithMessages {
-        ticket: outcome.ticket,
+        ticket: ticket_for(caller.user.role.is_staff(), outcome.ticket),
         messages,
         window: None,
         reply_channels: Vec::new(),
@@ -396,6 +399,7 @@ async fn get_ticket(
         }
         _ => None,
     };
+    let ticket = ticket_for(caller.user.role.is_staff(), ticket);
     Ok(web::Json(TicketWithMessages { ticket, messages, window, reply_channels }))
 }
 
@@ -512,8 +516,17 @@ impl PatchTicket {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ChangeOutcome {
     pub ticket: Ticket,
-    /// The events this request appended, in seq order (empty when nothing changed).
+    /// The events this request appended that the caller may see, in seq order (empty when
+    /// nothing changed).
     pub events: Vec<TicketEvent>,
+}
+
+impl ChangeOutcome {
+    fn for_caller(caller: &Caller, outcome: switchboard_actors::ticket::CommandOutcome) -> Self {
+        let staff = caller.user.role.is_staff();
+        let events = outcome.events.into_iter().filter(|event| staff || !staff_only(&event.kind)).collect();
+        ChangeOutcome { ticket: ticket_for(staff, outcome.ticket), events }
+    }
 }
 
 /// Collision control: what the sender has seen of the ticket. The request's `seen_seq` wins;
@@ -571,7 +584,7 @@ async fn update_ticket(
     let (patch, expected_seq) = body.into_patch();
     let context = context(&state, &caller, expected_seq, seen).await?;
     let outcome = state.tickets.execute(ticket.id, TicketCommand::Update(patch), context).await?;
-    Ok(web::Json(ChangeOutcome { ticket: outcome.ticket, events: outcome.events }))
+    Ok(web::Json(ChangeOutcome::for_caller(&caller, outcome)))
 }
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
@@ -821,7 +834,7 @@ async fn add_message(
     let context = context(&state, &caller, body.expected_seq, seen).await?;
     let outcome = state.tickets.execute(ticket.id, TicketCommand::AddMessage(message), context).await?;
     metrics::counter!("switchboard_messages_added_total", "kind" => kind.as_str()).increment(1);
-    Ok(HttpResponse::Created().json(ChangeOutcome { ticket: outcome.ticket, events: outcome.events }))
+    Ok(HttpResponse::Created().json(ChangeOutcome::for_caller(&caller, outcome)))
 }
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
@@ -882,7 +895,7 @@ async fn assign_ticket(
     let assignment = assignment(&state, &caller, &ticket, &body).await?;
     let context = context(&state, &caller, None, None).await?;
     let outcome = state.tickets.execute(ticket.id, TicketCommand::Assign(assignment), context).await?;
-    Ok(web::Json(ChangeOutcome { ticket: outcome.ticket, events: outcome.events }))
+    Ok(web::Json(ChangeOutcome::for_caller(&caller, outcome)))
 }
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
@@ -1017,10 +1030,27 @@ async fn ticket_events(
     Ok(web::Json(Page { items, next }))
 }
 
-/// An event as `caller` may see it: internal notes become `{"type": "private"}` for customers.
+/// Internal notes and SLA clocks are the team's business, not the customer's.
+fn staff_only(kind: &EventKind) -> bool {
+    match kind {
+        EventKind::MessageAdded { message } => message.is_internal(),
+        EventKind::SlaChanged { .. } | EventKind::SlaWarning { .. } | EventKind::SlaBreached { .. } => true,
+        _ => false,
+    }
+}
+
+/// A ticket as its audience may see it: customers get it without the SLA clocks.
+pub fn ticket_for(staff: bool, mut ticket: Ticket) -> Ticket {
+    if !staff {
+        ticket.sla = None;
+    }
+    ticket
+}
+
+/// An event as `caller` may see it: internal notes and SLA events become `{"type": "private"}`
+/// for customers (the seq stays, so their view of the log has no gaps).
 pub fn event_for(staff: bool, event: TicketEvent) -> serde_json::Value {
-    let private = matches!(&event.kind, EventKind::MessageAdded { message } if message.is_internal());
-    if private && !staff {
+    if !staff && staff_only(&event.kind) {
         serde_json::json!({
             "ticket_id": event.ticket_id, "account_id": event.account_id, "seq": event.seq,
             "at": event.at, "actor_id": null, "type": "private"

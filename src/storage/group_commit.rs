@@ -1,5 +1,5 @@
 //! The group-commit writer: ticket writes from many actors (and the small writes that go with
-//! them: WhatsApp conversation saves, webhook inbox appends) queue here and are written by one
+//! them: WhatsApp conversation saves, first-contact customers, webhook inbox appends) queue here and are written by one
 //! task in shared transactions. A batch closes when the queue is empty (after an optional short
 //! linger while under load) or holds `max_batch` writes; every caller is answered only after its
 //! batch committed. If a batch fails, its writes are retried one per transaction, so one bad
@@ -9,7 +9,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
-use switchboard_actors::store::{StoreError, StoreResult, TicketCommit, TicketIdentity, TimerChange, TimerOwner};
+use switchboard_actors::domain::Channel;
+use switchboard_actors::store::{
+    NewUser, StoreError, StoreResult, TicketCommit, TicketIdentity, TimerChange, TimerOwner,
+};
 use switchboard_actors::whatsapp::Conversation;
 use tokio::sync::{mpsc, oneshot};
 
@@ -19,7 +22,18 @@ pub enum WriteOp {
     Commit(TicketCommit),
     /// Insert (id 0) or update a WhatsApp conversation; one per inbound message, so batching it
     /// with the ticket writes halves the transactions of WhatsApp ingest.
-    SaveConversation(Box<Conversation>),
+    SaveConversation {
+        conversation: Box<Conversation>,
+        /// Timers of this conversation set in the same transaction: `(name, due)`.
+        timers: Vec<(String, Timestamp)>,
+    },
+    /// A customer's first contact: the user and their addresses on one channel.
+    CreateCustomer {
+        user: Box<NewUser>,
+        channel: Channel,
+        addresses: Vec<String>,
+        at: Timestamp,
+    },
     /// A received webhook, stored before it is acknowledged.
     InboxAppend {
         body: String,
@@ -40,7 +54,8 @@ impl WriteOp {
     pub fn ticket_commit(&self) -> Option<&TicketCommit> {
         match self {
             WriteOp::Create(commit) | WriteOp::Commit(commit) => Some(commit),
-            WriteOp::SaveConversation(_)
+            WriteOp::SaveConversation { .. }
+            | WriteOp::CreateCustomer { .. }
             | WriteOp::InboxAppend { .. }
             | WriteOp::InboxDone { .. }
             | WriteOp::Timer(_) => None,
@@ -116,9 +131,10 @@ impl GroupCommit {
                 commit.events.first().map_or(0, |event| event.at.subsec_nanosecond() as usize) % self.lanes.len()
             }
             // A customer's conversation saves stay in order on one lane (its actor awaits each).
-            WriteOp::SaveConversation(conversation) => {
+            WriteOp::SaveConversation { conversation, .. } => {
                 conversation.customer_id.unsigned_abs() as usize % self.lanes.len()
             }
+            WriteOp::CreateCustomer { at, .. } => at.subsec_nanosecond() as usize % self.lanes.len(),
             WriteOp::InboxAppend { received_at, .. } => received_at.subsec_nanosecond() as usize % self.lanes.len(),
             WriteOp::InboxDone { id, .. } => id.unsigned_abs() as usize % self.lanes.len(),
             // One owner's timer changes stay in order on one lane.

@@ -88,6 +88,60 @@ macro_rules! shared_sql {
         type DbRow = <$db as sqlx::Database>::Row;
         type DbTx = sqlx::Transaction<'static, $db>;
 
+        /// Records (or moves to `$2`) a channel address: `(account, user, channel, address)`.
+        const CONTACT_UPSERT: &str = "INSERT INTO contacts (account_id, user_id, channel, address) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (account_id, channel, address) DO UPDATE SET user_id = excluded.user_id";
+
+        /// Inserts a user row and their email contact; returns the new id.
+        async fn insert_user(tx: &mut DbTx, user: &NewUser, email: &str, now: Timestamp) -> StoreResult<i64> {
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO users (account_id, email, name, role, password_hash, company_id, capacity, time_zone, phone, active, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, TRUE, $10) RETURNING id",
+            )
+            .bind(user.account_id)
+            .bind(email.to_owned())
+            .bind(user.name.clone())
+            .bind(user.role.as_str())
+            .bind(user.password_hash.clone())
+            .bind(user.company_id)
+            .bind(user.capacity)
+            .bind(user.time_zone.clone())
+            .bind(user.phone.clone())
+            .bind(millis(now))
+            .fetch_one(&mut **tx)
+            .await
+            .map_err(db_error)?;
+            sqlx::query("INSERT INTO contacts (account_id, user_id, channel, address) VALUES ($1, $2, 'email', $3)")
+                .bind(user.account_id)
+                .bind(id)
+                .bind(email.to_owned())
+                .execute(&mut **tx)
+                .await
+                .map_err(db_error)?;
+            Ok(id)
+        }
+
+        /// The user a [`NewUser`] became, with id `id`.
+        fn created_user(id: UserId, user: NewUser, email: String, now: Timestamp) -> User {
+            let mut team_ids = user.team_ids;
+            team_ids.sort_unstable();
+            team_ids.dedup();
+            User {
+                id,
+                account_id: user.account_id,
+                email,
+                name: user.name,
+                role: user.role,
+                company_id: user.company_id,
+                team_ids,
+                capacity: user.capacity,
+                time_zone: user.time_zone,
+                phone: user.phone,
+                active: true,
+                created_at: now,
+            }
+        }
+
         fn user_from_row(row: &DbRow, team_ids: Vec<TeamId>) -> StoreResult<User> {
             Ok(User {
                 id: row.try_get("id").map_err(db_error)?,
@@ -566,49 +620,23 @@ macro_rules! shared_sql {
                     Self::check_same_account(&mut tx, "companies", user.account_id, &[company]).await?;
                 }
                 let email = user.email.trim().to_lowercase();
-                let id: i64 = sqlx::query_scalar(
-                    "INSERT INTO users (account_id, email, name, role, password_hash, company_id, capacity, time_zone, phone, active, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, TRUE, $10) RETURNING id",
-                )
-                .bind(user.account_id)
-                .bind(email.clone())
-                .bind(user.name.clone())
-                .bind(user.role.as_str())
-                .bind(user.password_hash.clone())
-                .bind(user.company_id)
-                .bind(user.capacity)
-                .bind(user.time_zone.clone())
-                .bind(user.phone.clone())
-                .bind(millis(now))
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(db_error)?;
+                let id = insert_user(&mut tx, &user, &email, now).await?;
                 Self::set_memberships(&mut tx, None, Some(id), &user.team_ids).await?;
-                sqlx::query("INSERT INTO contacts (account_id, user_id, channel, address) VALUES ($1, $2, 'email', $3)")
-                    .bind(user.account_id)
-                    .bind(id)
-                    .bind(email.clone())
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db_error)?;
                 tx.commit().await.map_err(db_error)?;
-                let mut team_ids = user.team_ids.clone();
-                team_ids.sort_unstable();
-                team_ids.dedup();
-                Ok(User {
-                    id,
-                    account_id: user.account_id,
-                    email,
-                    name: user.name,
-                    role: user.role,
-                    company_id: user.company_id,
-                    team_ids,
-                    capacity: user.capacity,
-                    time_zone: user.time_zone,
-                    phone: user.phone,
-                    active: true,
-                    created_at: now,
-                })
+                Ok(created_user(id, user, email, now))
+            }
+
+            async fn create_customer(&self, user: NewUser, channel: Channel, addresses: &[&str]) -> StoreResult<User> {
+                let at = switchboard_actors::clock::truncate_to_millis(Timestamp::now());
+                let addresses = addresses.iter().map(|address| (*address).to_owned()).collect();
+                let op = WriteOp::CreateCustomer { user: Box::new(user.clone()), channel, addresses, at };
+                match self.writes.submit(op).await? {
+                    WriteOutcome::Saved(id) => {
+                        let email = user.email.trim().to_lowercase();
+                        Ok(created_user(id, user, email, at))
+                    }
+                    other => Err(StoreError::Internal(format!("creating a customer answered {other:?}"))),
+                }
             }
 
             async fn update_user(&self, account: AccountId, id: UserId, patch: UserPatch) -> StoreResult<User> {
@@ -1107,8 +1135,9 @@ macro_rules! shared_sql {
                 self.one_conversation(query).await
             }
 
-            async fn save_conversation(&self, c: &Conversation) -> StoreResult<Conversation> {
-                match self.writes.submit(WriteOp::SaveConversation(Box::new(c.clone()))).await? {
+            async fn save_conversation_with_timers(&self, c: &Conversation, timers: &[(&str, Timestamp)]) -> StoreResult<Conversation> {
+                let timers = timers.iter().map(|(name, due)| ((*name).to_owned(), *due)).collect();
+                match self.writes.submit(WriteOp::SaveConversation { conversation: Box::new(c.clone()), timers }).await? {
                     WriteOutcome::Saved(id) => Ok(Conversation { id, ..c.clone() }),
                     other => Err(StoreError::Internal(format!("saving a conversation answered {other:?}"))),
                 }
@@ -1143,10 +1172,7 @@ macro_rules! shared_sql {
             }
 
             async fn add_contact(&self, account: AccountId, user: UserId, channel: Channel, address: &str) -> StoreResult<()> {
-                sqlx::query(
-                    "INSERT INTO contacts (account_id, user_id, channel, address) VALUES ($1, $2, $3, $4) \
-                     ON CONFLICT (account_id, channel, address) DO UPDATE SET user_id = excluded.user_id",
-                )
+                sqlx::query(CONTACT_UPSERT)
                 .bind(account)
                 .bind(user)
                 .bind(channel.as_str())
@@ -1662,8 +1688,29 @@ macro_rules! shared_sql {
                             }
                             (&*commit, WriteOutcome::Committed)
                         }
-                        WriteOp::SaveConversation(conversation) => {
-                            outcomes.push(WriteOutcome::Saved(Self::upsert_conversation(&mut tx, conversation).await?));
+                        WriteOp::SaveConversation { conversation, timers } => {
+                            let id = Self::upsert_conversation(&mut tx, conversation).await?;
+                            for (name, due) in timers.iter() {
+                                let change = TimerChange { owner: TimerOwner::Conversation(id), name: name.clone(), due_at: Some(*due) };
+                                Self::apply_timer(&mut tx, &change).await?;
+                            }
+                            outcomes.push(WriteOutcome::Saved(id));
+                            continue;
+                        }
+                        WriteOp::CreateCustomer { user, channel, addresses, at } => {
+                            let email = user.email.trim().to_lowercase();
+                            let id = insert_user(&mut tx, user, &email, *at).await?;
+                            for address in addresses.iter() {
+                                sqlx::query(CONTACT_UPSERT)
+                                .bind(user.account_id)
+                                .bind(id)
+                                .bind(channel.as_str())
+                                .bind(address.clone())
+                                .execute(&mut *tx)
+                                .await
+                                .map_err(db_error)?;
+                            }
+                            outcomes.push(WriteOutcome::Saved(id));
                             continue;
                         }
                         WriteOp::Timer(change) => {

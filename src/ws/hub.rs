@@ -590,7 +590,8 @@ impl Hub {
                 self.send(socket, Frame::control(&ControlFrame::Resync { topic: "queue", reason: "too_many_changes" }));
             } else {
                 let sent_at = Timestamp::now();
-                for ticket in &changed {
+                let staff = socket.staff();
+                for ticket in changed.into_iter().map(|ticket| crate::http::ticket_for(staff, ticket)) {
                     let frame = SnapshotFrame {
                         kind: "snapshot",
                         topic: "queue",
@@ -598,7 +599,7 @@ impl Hub {
                         seq: ticket.seq,
                         cursor: ticket.updated_at.as_millisecond(),
                         sent_at,
-                        ticket,
+                        ticket: &ticket,
                     };
                     self.send(socket, Frame::control(&frame));
                 }
@@ -820,6 +821,8 @@ fn rank(status: PresenceStatus) -> u8 {
 
 fn event_frame(staff: bool, topic: &str, event: &TicketEvent, ticket: Option<&Ticket>) -> Frame {
     let body = event_json(staff, event);
+    let customer_copy = ticket.filter(|_| !staff).map(|ticket| crate::http::ticket_for(false, ticket.clone()));
+    let ticket = customer_copy.as_ref().or(ticket);
     let frame = EventFrame {
         kind: "event",
         topic,

@@ -1,6 +1,6 @@
 // The queue as a kanban board: a column per status (WIP limit per column, kept in this browser),
 // optional swimlanes by priority or assignee, and drag and drop (SortableJS) to change a ticket's
-// status.
+// status — or, from the keyboard, ← / → on a focused card to move it to the neighbouring column.
 
 import { useEffect, useRef, useState } from "preact/hooks";
 import Sortable from "sortablejs";
@@ -18,7 +18,7 @@ function loadLimits() {
   }
 }
 
-function Column({ status, tickets, limit, setLimit, names }) {
+function Column({ status, tickets, limit, setLimit, names, move }) {
   const list = useRef(null);
   useEffect(() => {
     const sortable = Sortable.create(list.current, {
@@ -48,7 +48,15 @@ function Column({ status, tickets, limit, setLimit, names }) {
     </header>
     <ol ref=${list} class="cards">
       ${tickets.map((ticket) => html`<li key=${ticket.id} class="card" data-ticket=${ticket.id} tabindex="0"
-          onKeyDown=${(e) => e.key === "Enter" && navigate(`#/tickets/${ticket.id}`)}>
+          aria-keyshortcuts="ArrowLeft ArrowRight" title="← / → moves the card to the neighbouring column"
+          onKeyDown=${(e) => {
+            if (e.target !== e.currentTarget) return;
+            if (e.key === "Enter") navigate(`#/tickets/${ticket.id}`);
+            else if (e.key === "ArrowLeft" || e.key === "ArrowRight") {
+              e.preventDefault();
+              move(ticket, e.key === "ArrowLeft" ? -1 : 1);
+            }
+          }}>
         <a href=${`#/tickets/${ticket.id}`}>#${ticket.number} ${ticket.subject}</a>
         <span class="card-tags"><span class=${`priority ${ticket.priority}`}>${ticket.priority}</span> <${SlaBadge} ticket=${ticket} /></span>
         <small>${ticket.assignee_id ? names.get(ticket.assignee_id) || "" : "unassigned"} · ${ticket.channel}</small>
@@ -60,6 +68,30 @@ function Column({ status, tickets, limit, setLimit, names }) {
 export function Board({ tickets, statuses, names }) {
   const [limits, setLimits] = useState(loadLimits);
   const [lanes, setLanes] = useState("");
+  // The card moved from the keyboard: focus follows it into its new column once the live
+  // update has put it there, and the move is announced.
+  const [moved, setMoved] = useState(null);
+  const [announcement, setAnnouncement] = useState("");
+  const move = async (ticket, step) => {
+    const at = statuses.findIndex((status) => status.key === ticket.status);
+    const target = statuses[at + step];
+    if (at < 0 || !target) return;
+    try {
+      await patch(`/tickets/${ticket.id}`, { status: target.key });
+      setMoved({ id: ticket.id, status: target.key });
+      setAnnouncement(`Moved #${ticket.number} to ${target.label}`);
+    } catch (error) {
+      report(error);
+    }
+  };
+  useEffect(() => {
+    if (!moved) return;
+    const card = document.querySelector(`.board [data-status="${moved.status}"] .card[data-ticket="${moved.id}"]`);
+    if (card) {
+      card.focus();
+      setMoved(null);
+    }
+  }, [tickets, moved]);
   const setLimit = (key, value) => {
     const next = { ...limits, [key]: value };
     setLimits(next);
@@ -71,12 +103,13 @@ export function Board({ tickets, statuses, names }) {
     <label>Swimlanes <select value=${lanes} onChange=${(e) => setLanes(e.target.value)}>
       <option value="">none</option><option value="priority">by priority</option><option value="assignee">by assignee</option>
     </select></label>
+    <p class="visually-hidden" role="status" aria-live="polite">${announcement}</p>
     ${laneNames.map((lane) => html`<div class="lane" key=${lane}>
       ${lane && html`<h2 class="lane-title">${lane}</h2>`}
       <div class="columns">
         ${statuses.map((status) => html`<${Column} key=${`${lane}-${status.key}`} status=${status} names=${names}
             tickets=${tickets.filter((ticket) => ticket.status === status.key && laneOf(ticket) === lane)}
-            limit=${limits[status.key] || 0} setLimit=${setLimit} />`)}
+            limit=${limits[status.key] || 0} setLimit=${setLimit} move=${move} />`)}
       </div>
     </div>`)}
   </div>`;

@@ -163,7 +163,7 @@ export function Queue() {
       </select></label>
       <label class="search">Search <input type="search" placeholder="words in subject or messages" value=${filters.q} onInput=${(e) => setFilters({ ...filters, q: e.target.value })} /></label>
     </form>
-    ${help && html`<aside class="help" aria-label="Keyboard shortcuts"><b>Keys:</b> j / k move · Enter opens · a assigns to me · ? or Escape hides this</aside>`}
+    ${help && html`<aside class="help" aria-label="Keyboard shortcuts"><b>Keys:</b> j / k move · Enter opens · a assigns to me · on the board ← / → moves a focused card · ? or Escape hides this</aside>`}
     <div class="views" role="group" aria-label="View">
       <button class=${view === "list" ? "" : "secondary"} aria-pressed=${view === "list"} onClick=${() => chooseView("list")}>List</button>
       <button class=${view === "board" ? "" : "secondary"} aria-pressed=${view === "board"} onClick=${() => chooseView("board")}>Board</button>

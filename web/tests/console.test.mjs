@@ -241,7 +241,7 @@ describe('console', () => {
     await page.close();
   });
 
-  test('on the board, dragging a card to another column changes its status', async () => {
+  test('on the board, dragging a card (or ← / → on a focused one) changes its status', async () => {
     const waId = number();
     const subject = `Board ${waId}`;
     await sandboxSend(hub.base, { wa_id: waId, name: 'Board Customer', text: subject });
@@ -255,6 +255,16 @@ describe('console', () => {
     await card.dragTo(page.locator('[data-status=pending] .cards'));
     await waitFor(async () => (await api(hub.base, token, `/tickets/${ticket.id}`)).status === 'pending', { message: 'status pending' });
     await page.locator(`[data-status=pending] .card[data-ticket="${ticket.id}"]`).waitFor({ timeout: 5_000 });
+
+    // Without a mouse: ← on the focused card moves it one column left, focus follows it.
+    const { statuses } = await api(hub.base, token, '/account/config');
+    const left = statuses[statuses.findIndex((status) => status.key === 'pending') - 1];
+    await page.locator(`[data-status=pending] .card[data-ticket="${ticket.id}"]`).focus();
+    await page.keyboard.press('ArrowLeft');
+    await waitFor(async () => (await api(hub.base, token, `/tickets/${ticket.id}`)).status === left.key, { message: `status ${left.key}` });
+    const movedCard = page.locator(`[data-status="${left.key}"] .card[data-ticket="${ticket.id}"]`);
+    await waitFor(async () => movedCard.evaluate((card) => card === document.activeElement), { timeout: 5_000, message: 'focus follows the moved card' });
+    await page.getByRole('status').filter({ hasText: `Moved #${ticket.number} to ${left.label}` }).waitFor();
     assert.deepEqual(consoleErrors(page), []);
     await screenshot(page, 'board-desktop');
     await page.close();

@@ -55,6 +55,9 @@ pub struct TicketDraft {
     pub first_provider_id: Option<String>,
     /// Files of the first message.
     pub first_attachments: Vec<Attachment>,
+    /// The WhatsApp window as the first message left it: recorded (`window_changed`) in the
+    /// ticket's first commit rather than in a second one.
+    pub window: Option<WindowState>,
 }
 
 /// Builds a new ticket's first state, events (seq 1…) and messages; `id` and `number` are 0
@@ -138,6 +141,9 @@ pub fn open_ticket(
         };
         let message = new_message(&ticket, draft.created_by, &first, now)?;
         kinds.push(EventKind::MessageAdded { message });
+    }
+    if let Some(window) = draft.window {
+        kinds.push(EventKind::WindowChanged { window });
     }
     let events = ticket.append(kinds, draft.created_by, now);
     let messages = messages_of(&events);

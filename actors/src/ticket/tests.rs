@@ -69,6 +69,7 @@ fn draft() -> TicketDraft {
         first_payload: None,
         first_provider_id: None,
         first_attachments: Vec::new(),
+        window: None,
     }
 }
 
@@ -116,6 +117,19 @@ fn opening_numbers_events_and_derives_priority() {
     assert_eq!(messages.len(), 1);
     assert_eq!(messages[0].seq, 2);
     assert_eq!(ticket.last_customer_message_at, Some(at(0)));
+}
+
+#[test]
+fn opening_with_a_window_records_it_in_the_same_commit() {
+    let mut whatsapp = draft();
+    whatsapp.window = Some(WindowState::Open { until: at(24 * 60) });
+    let (ticket, events, _) = open_ticket(whatsapp, &config(), at(0)).expect("valid");
+    let kinds: Vec<&str> = events.iter().map(|event| event.kind.name()).collect();
+    assert_eq!(kinds, ["created", "message_added", "window_changed"]);
+    assert_eq!(ticket.seq, 3);
+    assert!(
+        matches!(&events[2].kind, EventKind::WindowChanged { window: WindowState::Open { until } } if *until == at(24 * 60))
+    );
 }
 
 #[test]

@@ -173,6 +173,17 @@ impl Conversations {
     }
 
     async fn actor(&self, phone_number_id: &str, customer: &User) -> Result<ActorRef<ConversationMsg>, TicketError> {
+        self.actor_of(phone_number_id, customer, false).await
+    }
+
+    /// The live actor of a conversation, started if needed; a customer `created` just now has no
+    /// conversation to read yet.
+    async fn actor_of(
+        &self,
+        phone_number_id: &str,
+        customer: &User,
+        created: bool,
+    ) -> Result<ActorRef<ConversationMsg>, TicketError> {
         let key = (phone_number_id.to_owned(), customer.id);
         let alive = |actor: &ActorRef<ConversationMsg>| {
             matches!(actor.get_status(), ActorStatus::Starting | ActorStatus::Running)
@@ -182,7 +193,8 @@ impl Conversations {
         }
         // Read before taking the lock: spawns are one at a time, and with the store read inside,
         // a burst of new customers waited for each other's reads (a p99 of ~100 ms at 500/s).
-        let conversation = self.shared.store.conversation(phone_number_id, customer.id).await?;
+        let conversation =
+            if created { None } else { self.shared.store.conversation(phone_number_id, customer.id).await? };
         let _one_at_a_time = self.shared.spawning.lock().await;
         if let Some(actor) = self.shared.live.get(&key).map(|actor| actor.clone()).filter(alive) {
             return Ok(actor);
@@ -204,8 +216,8 @@ impl Conversations {
 
     /// Stores an inbound message on the right ticket, exactly once per wamid.
     pub async fn inbound(&self, message: InboundMessage) -> Result<Inbound, TicketError> {
-        let customer = self.customer(&message.from).await?;
-        let actor = self.actor(&message.phone_number_id, &customer).await?;
+        let (customer, created) = self.customer(&message.from).await?;
+        let actor = self.actor_of(&message.phone_number_id, &customer, created).await?;
         Self::ask(actor, |reply| ConversationMsg::Inbound(Box::new(message), reply)).await
     }
 
@@ -281,9 +293,9 @@ impl Conversations {
         Ok(())
     }
 
-    /// Finds the customer by BSUID or wa_id, creating them on first contact; keeps the profile
-    /// name and both identifiers up to date.
-    async fn customer(&self, from: &WhatsAppUser) -> Result<User, TicketError> {
+    /// Finds the customer by BSUID or wa_id, creating them on first contact (then `true`); keeps
+    /// the profile name and both identifiers up to date.
+    async fn customer(&self, from: &WhatsAppUser) -> Result<(User, bool), TicketError> {
         let store = &self.shared.store;
         let account = self.shared.settings.account_id;
         let key = from.key().ok_or_else(|| TicketError::invalid("from", "the message names no sender"))?;
@@ -291,7 +303,7 @@ impl Conversations {
             && from.name.as_ref().is_none_or(|name| name.trim().is_empty() || *name == known.name)
             && (from.user_id.is_none() || from.wa_id.is_none())
         {
-            return Ok(known);
+            return Ok((known, false));
         }
         let mut found = store.customer_by_contact(account, Channel::Whatsapp, key).await?;
         let known_by_key = found.is_some();
@@ -300,16 +312,25 @@ impl Conversations {
         {
             found = store.customer_by_contact(account, Channel::Whatsapp, wa_id).await?;
         }
-        let user = match found {
+        let addresses: Vec<&str> = [from.user_id.as_deref(), from.wa_id.as_deref()].into_iter().flatten().collect();
+        let (user, created) = match found {
             Some(user) => {
                 let renamed = from.name.as_ref().filter(|name| **name != user.name && !name.trim().is_empty());
-                match renamed {
+                let user = match renamed {
                     Some(name) => {
                         let patch = crate::store::UserPatch { name: Some(name.clone()), ..Default::default() };
                         store.update_user(account, user.id, patch).await?
                     }
                     None => user,
+                };
+                // Record both identifiers the first time either is seen (a BSUID may appear later).
+                let both_known = known_by_key && (from.user_id.is_none() || from.wa_id.is_none());
+                if !both_known {
+                    for address in &addresses {
+                        store.add_contact(account, user.id, Channel::Whatsapp, address).await?;
+                    }
                 }
+                (user, false)
             }
             None => {
                 let name = from.name.clone().filter(|name| !name.trim().is_empty()).unwrap_or_else(|| {
@@ -319,28 +340,34 @@ impl Conversations {
                 // address in the reserved `.invalid` domain that no mail can reach.
                 let email = whatsapp_email(key);
                 let phone = from.wa_id.as_ref().map(|wa_id| format!("+{wa_id}"));
-                let created = store.create_user(NewUser::customer(account, email.clone(), name, phone)).await;
+                // The customer and their addresses in one group-committed write.
+                let created = store
+                    .create_customer(
+                        NewUser::customer(account, email.clone(), name, phone),
+                        Channel::Whatsapp,
+                        &addresses,
+                    )
+                    .await;
                 match created {
-                    Ok(user) => user,
+                    Ok(user) => (user, true),
                     // Created concurrently by another node or an earlier attempt.
-                    Err(StoreError::Conflict(_)) => store
-                        .user_credentials(&email)
-                        .await?
-                        .map(|credentials| credentials.user)
-                        .ok_or_else(|| unavailable("customer vanished"))?,
+                    Err(StoreError::Conflict(_)) => {
+                        let user = store
+                            .user_credentials(&email)
+                            .await?
+                            .map(|credentials| credentials.user)
+                            .ok_or_else(|| unavailable("customer vanished"))?;
+                        for address in &addresses {
+                            store.add_contact(account, user.id, Channel::Whatsapp, address).await?;
+                        }
+                        (user, false)
+                    }
                     Err(error) => return Err(error.into()),
                 }
             }
         };
-        // Record both identifiers the first time either is seen (a BSUID may appear later).
-        let both_known = known_by_key && (from.user_id.is_none() || from.wa_id.is_none());
-        if !both_known {
-            for address in [from.user_id.as_deref(), from.wa_id.as_deref()].into_iter().flatten() {
-                store.add_contact(account, user.id, Channel::Whatsapp, address).await?;
-            }
-        }
         self.shared.customers.insert(key.to_owned(), user.clone());
-        Ok(user)
+        Ok((user, created))
     }
 }
 
@@ -511,6 +538,13 @@ impl ConversationState {
         }
         let after = window::state(conversation.window_expires_at, now, self.shared.settings.closing_lead);
 
+        // Window timers are (re)set when this actor has not set them yet or the window reopens;
+        // they are written with the conversation save.
+        let window_timers = conversation
+            .window_expires_at
+            .filter(|_| message.renews_window && (self.timers_for.is_none() || before == WindowState::Closed));
+        let timers = window_timers.map(|until| self.window_timers(until)).unwrap_or_default();
+
         let context = self.context(Some(self.customer.id)).await?;
         let (ticket_id, new_ticket, saved) = match current? {
             Some(ticket) => {
@@ -530,7 +564,7 @@ impl ConversationState {
                 // write fails, the redelivery or the inbox pass recomputes the same values.
                 let (added, saved) = tokio::join!(
                     self.shared.tickets.execute(ticket.id, TicketCommand::AddMessage(new), context.clone()),
-                    store.save_conversation(&conversation)
+                    store.save_conversation_with_timers(&conversation, &timers)
                 );
                 added?;
                 (ticket.id, false, Some(saved?))
@@ -560,6 +594,8 @@ impl ConversationState {
                     first_payload: Some(message.payload.clone()),
                     first_provider_id: Some(message.wamid.clone()),
                     first_attachments: pending_attachment(&message),
+                    // Recorded with the ticket: one commit fewer on a first contact.
+                    window: Some(after.clone()),
                 };
                 let created = self.shared.tickets.create(draft, &context.config).await?;
                 (created.ticket.id, true, None)
@@ -568,18 +604,20 @@ impl ConversationState {
         let conversation = match saved {
             Some(saved) => saved,
             None => {
+                // A new conversation gets its id in this write, its window timers with it.
                 conversation.current_ticket_id = Some(ticket_id);
                 conversation.updated_at = now;
-                store.save_conversation(&conversation).await?
+                store.save_conversation_with_timers(&conversation, &timers).await?
             }
         };
-        if before != after || new_ticket {
+        for (name, due) in timers {
+            let owner = TimerOwner::Conversation(conversation.id);
+            self.shared.tickets.timers().changed(TimerChange { owner, name: name.to_owned(), due_at: Some(due) });
+        }
+        if before != after && !new_ticket {
             self.shared.tickets.execute(ticket_id, TicketCommand::RecordWindow(after.clone()), context).await?;
         }
-        if let Some(until) = conversation.window_expires_at.filter(|_| message.renews_window)
-            && (self.timers_for.is_none() || before == WindowState::Closed)
-        {
-            self.schedule_window_timers(&conversation, until).await?;
+        if let Some(until) = window_timers {
             self.timers_for = Some(until);
         }
         self.conversation = Some(conversation);
@@ -587,14 +625,19 @@ impl ConversationState {
         Ok(Inbound::Stored { ticket_id, new_ticket })
     }
 
+    /// The two timers of a window open until `until`: "closing" a lead time before, "closed" at it.
+    fn window_timers(&self, until: Timestamp) -> Vec<(&'static str, Timestamp)> {
+        let closing = until.saturating_sub(self.shared.settings.closing_lead).unwrap_or(until);
+        vec![(WINDOW_CLOSING, closing), (WINDOW_CLOSED, until)]
+    }
+
     async fn schedule_window_timers(&self, conversation: &Conversation, until: Timestamp) -> Result<(), TicketError> {
         let owner = TimerOwner::Conversation(conversation.id);
-        let closing = until.saturating_sub(self.shared.settings.closing_lead).unwrap_or(until);
-        let changes = [(WINDOW_CLOSING, closing), (WINDOW_CLOSED, until)].map(|(name, due)| TimerChange {
-            owner: owner.clone(),
-            name: name.to_owned(),
-            due_at: Some(due),
-        });
+        let changes: Vec<TimerChange> = self
+            .window_timers(until)
+            .into_iter()
+            .map(|(name, due)| TimerChange { owner: owner.clone(), name: name.to_owned(), due_at: Some(due) })
+            .collect();
         // Side by side: both land in one group-committed transaction.
         let (closing_set, closed_set) =
             tokio::join!(self.shared.store.set_timer(&changes[0]), self.shared.store.set_timer(&changes[1]));

@@ -251,6 +251,7 @@ impl EmailChannel {
             first_payload: Some(payload),
             first_provider_id: Some(email.message_id.clone()),
             first_attachments: attachments,
+            window: None,
         };
         let created = self.tickets.create(draft, &config).await?;
         metrics::counter!("switchboard_email_inbound_total", "thread" => "new").increment(1);
