@@ -158,6 +158,7 @@ async fn start_whatsapp(
         stop_keywords: whatsapp.stop_keywords.clone(),
         start_keywords: whatsapp.start_keywords.clone(),
         max_send_attempts: whatsapp.max_send_attempts.max(1),
+        idle_timeout: std::time::Duration::from_secs(whatsapp.conversation_idle_secs.max(1)),
     };
     let conversations =
         Conversations::new(store.clone(), tickets.clone(), clock.clone(), Arc::new(graph), channel_settings);

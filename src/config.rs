@@ -173,6 +173,9 @@ pub struct WhatsAppSettings {
     pub reopen_within_hours: u64,
     /// Announce "window closing" this many minutes before the 24-hour window ends.
     pub window_closing_lead_minutes: u64,
+    /// A conversation's actor silent this many seconds stops (and forgets its customer); the
+    /// next message or timer starts it again from the store.
+    pub conversation_idle_secs: u64,
     /// A customer message equal to one of these opts them out of marketing templates.
     pub stop_keywords: Vec<String>,
     /// A customer message equal to one of these opts them back in.
@@ -201,6 +204,7 @@ impl Default for WhatsAppSettings {
             business_account_id: String::new(),
             reopen_within_hours: 72,
             window_closing_lead_minutes: 60,
+            conversation_idle_secs: 600,
             stop_keywords: vec!["STOP".to_owned(), "UNSUBSCRIBE".to_owned()],
             start_keywords: vec!["START".to_owned()],
             max_send_attempts: 8,

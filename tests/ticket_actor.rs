@@ -1,6 +1,6 @@
 //! TicketActor lifecycle against a real store: supervision restarts a panicked actor from the
 //! store, idle actors passivate and come back, and durable timers fire (SLA breaches included,
-//! after a restart, exactly once).
+//! after a restart, exactly once); idle WhatsApp conversation actors stop and come back too.
 
 mod common;
 
@@ -291,4 +291,53 @@ async fn sqlite_an_sla_breach_fires_after_a_restart_exactly_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_an_sla_breach_fires_after_a_restart_exactly_once() {
     an_sla_breach_fires_after_a_restart_exactly_once(Backend::Postgres).await;
+}
+
+fn whatsapp_text(wamid: &str, body: &str) -> switchboard_actors::whatsapp::InboundMessage {
+    switchboard_actors::whatsapp::InboundMessage {
+        phone_number_id: "100200300400500".into(),
+        wamid: wamid.into(),
+        from: switchboard_actors::whatsapp::WhatsAppUser {
+            wa_id: Some("15550009999".into()),
+            user_id: None,
+            name: Some("Idle Customer".into()),
+        },
+        timestamp: Timestamp::now(),
+        kind: "text".into(),
+        body: body.into(),
+        payload: serde_json::json!({"type": "text", "text": {"body": body}}),
+        media: None,
+        renews_window: true,
+        identity_change: None,
+    }
+}
+
+/// Conversation actors stop when idle (and forget their customer), so memory does not grow with
+/// every customer who ever wrote; the next message starts one again on the same ticket.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_conversation_actors_passivate_and_come_back() {
+    use switchboard_actors::whatsapp::conversation::Inbound;
+    let db = TestDb::sqlite();
+    let mut settings = db.settings();
+    settings.whatsapp.conversation_idle_secs = 1;
+    let core = Core::start(&settings).await.expect("core");
+    let conversations = &core.whatsapp.conversations;
+
+    let first = conversations.inbound(whatsapp_text("wamid.IDLE1", "hello")).await.expect("first");
+    let Inbound::Stored { ticket_id, new_ticket: true } = first else { panic!("a new ticket: {first:?}") };
+    assert_eq!(conversations.active(), 1);
+
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while conversations.active() > 0 {
+        assert!(std::time::Instant::now() < deadline, "the idle conversation actor never stopped");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    let second = conversations.inbound(whatsapp_text("wamid.IDLE2", "still there?")).await.expect("second");
+    assert_eq!(second, Inbound::Stored { ticket_id, new_ticket: false }, "same customer, same ticket");
+    assert_eq!(conversations.active(), 1);
+    let again = conversations.inbound(whatsapp_text("wamid.IDLE1", "hello")).await.expect("redelivery");
+    assert_eq!(again, Inbound::Duplicate { ticket_id });
+    let messages = core.store.ticket_messages(ticket_id).await.expect("messages");
+    assert_eq!(messages.iter().map(|m| m.body.as_str()).collect::<Vec<_>>(), ["hello", "still there?"]);
 }

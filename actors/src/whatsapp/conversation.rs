@@ -73,6 +73,9 @@ pub struct ChannelSettings {
     pub start_keywords: Vec<String>,
     /// Sends tried at most this often before the message is marked failed.
     pub max_send_attempts: i64,
+    /// A conversation actor idle this long stops and forgets its customer; the next message or
+    /// timer starts it again from the store.
+    pub idle_timeout: Duration,
 }
 
 const WINDOW_CLOSING: &str = "window_closing";
@@ -117,7 +120,16 @@ pub enum ConversationMsg {
     Timer(String, oneshot::Sender<Result<(), TicketError>>),
     /// Meta said the window is closed (131047).
     WindowClosedByMeta,
+    /// Stop if nothing happened for `idle_timeout`.
+    IdleCheck,
+    /// Sent by the actor to itself after leaving the registry: everything sent to it before is
+    /// ahead of this in the mailbox, so nothing queued is dropped.
+    Passivate,
 }
+
+/// How often a message is re-sent after finding its actor gone (passivated or failed) before
+/// it was enqueued; such a message never reached a handler, so resending is safe.
+const SEND_ATTEMPTS: usize = 3;
 
 /// What became of an inbound message.
 #[derive(Clone, Debug, PartialEq)]
@@ -130,6 +142,10 @@ pub enum Inbound {
 #[derive(Clone)]
 pub struct Conversations {
     shared: Arc<Shared>,
+}
+
+fn alive(actor: &ActorRef<ConversationMsg>) -> bool {
+    matches!(actor.get_status(), ActorStatus::Starting | ActorStatus::Running)
 }
 
 fn unavailable(error: impl std::fmt::Display) -> TicketError {
@@ -172,53 +188,73 @@ impl Conversations {
         self.shared.settings.numbers.iter().any(|number| number == phone_number_id)
     }
 
-    async fn actor(&self, phone_number_id: &str, customer: &User) -> Result<ActorRef<ConversationMsg>, TicketError> {
-        self.actor_of(phone_number_id, customer, false).await
+    /// The number of conversation actors running on this node.
+    pub fn active(&self) -> usize {
+        self.shared.live.len()
     }
 
-    /// The live actor of a conversation, started if needed; a customer `created` just now has no
-    /// conversation to read yet.
-    async fn actor_of(
+    /// Sends `message` to the conversation's actor, starting it if needed (a customer `created`
+    /// just now has no conversation to read yet). The send happens while holding the actor's
+    /// registry entry, so an actor passivating itself (see [`ConversationMsg::Passivate`]) has
+    /// either received it or is no longer found.
+    async fn deliver(
         &self,
         phone_number_id: &str,
         customer: &User,
         created: bool,
-    ) -> Result<ActorRef<ConversationMsg>, TicketError> {
+        mut message: ConversationMsg,
+    ) -> Result<(), TicketError> {
         let key = (phone_number_id.to_owned(), customer.id);
-        let alive = |actor: &ActorRef<ConversationMsg>| {
-            matches!(actor.get_status(), ActorStatus::Starting | ActorStatus::Running)
-        };
-        if let Some(actor) = self.shared.live.get(&key).map(|actor| actor.clone()).filter(alive) {
-            return Ok(actor);
+        for _ in 0..SEND_ATTEMPTS {
+            let sent = match self.shared.live.get(&key).filter(|actor| alive(actor)) {
+                Some(actor) => actor.send_message(message),
+                None => Err(ractor::MessagingErr::SendErr(message)),
+            };
+            match sent {
+                Ok(()) => return Ok(()),
+                Err(ractor::MessagingErr::SendErr(unsent)) => message = unsent,
+                Err(_) => return Err(TicketError::ActorRestarted),
+            }
+            self.start(&key, customer, created).await?;
+        }
+        Err(TicketError::ActorRestarted)
+    }
+
+    /// [`deliver`](Self::deliver) a request and wait for its answer.
+    async fn ask<T>(
+        &self,
+        phone_number_id: &str,
+        customer: &User,
+        created: bool,
+        request: impl FnOnce(oneshot::Sender<Result<T, TicketError>>) -> ConversationMsg,
+    ) -> Result<T, TicketError> {
+        let (reply, answer) = oneshot::channel();
+        self.deliver(phone_number_id, customer, created, request(reply)).await?;
+        answer.await.map_err(|_| TicketError::ActorRestarted)?
+    }
+
+    async fn start(&self, key: &(String, UserId), customer: &User, created: bool) -> Result<(), TicketError> {
+        if self.shared.live.get(key).is_some_and(|actor| alive(&actor)) {
+            return Ok(());
         }
         // Read before taking the lock: spawns are one at a time, and with the store read inside,
         // a burst of new customers waited for each other's reads (a p99 of ~100 ms at 500/s).
-        let conversation =
-            if created { None } else { self.shared.store.conversation(phone_number_id, customer.id).await? };
+        let conversation = if created { None } else { self.shared.store.conversation(&key.0, customer.id).await? };
         let _one_at_a_time = self.shared.spawning.lock().await;
-        if let Some(actor) = self.shared.live.get(&key).map(|actor| actor.clone()).filter(alive) {
-            return Ok(actor);
+        if self.shared.live.get(key).is_some_and(|actor| alive(&actor)) {
+            return Ok(());
         }
-        let args = (phone_number_id.to_owned(), customer.clone(), conversation, self.shared.clone());
+        let args = (key.0.clone(), customer.clone(), conversation, self.shared.clone());
         let (actor, _) = Actor::spawn(None, ConversationActor, args).await.map_err(unavailable)?;
-        self.shared.live.insert(key, actor.clone());
-        Ok(actor)
-    }
-
-    async fn ask<T: Send + 'static>(
-        actor: ActorRef<ConversationMsg>,
-        message: impl FnOnce(oneshot::Sender<Result<T, TicketError>>) -> ConversationMsg,
-    ) -> Result<T, TicketError> {
-        let (reply, answer) = oneshot::channel();
-        actor.send_message(message(reply)).map_err(|_| TicketError::ActorRestarted)?;
-        answer.await.map_err(|_| TicketError::ActorRestarted)?
+        self.shared.live.insert(key.clone(), actor);
+        Ok(())
     }
 
     /// Stores an inbound message on the right ticket, exactly once per wamid.
     pub async fn inbound(&self, message: InboundMessage) -> Result<Inbound, TicketError> {
         let (customer, created) = self.customer(&message.from).await?;
-        let actor = self.actor_of(&message.phone_number_id, &customer, created).await?;
-        Self::ask(actor, |reply| ConversationMsg::Inbound(Box::new(message), reply)).await
+        let phone_number_id = message.phone_number_id.clone();
+        self.ask(&phone_number_id, &customer, created, |reply| ConversationMsg::Inbound(Box::new(message), reply)).await
     }
 
     /// Hands a queued outbound message to its conversation for sending.
@@ -251,8 +287,10 @@ impl Conversations {
         };
         let customer =
             self.shared.store.user(ticket.account_id, ticket.requester_id).await?.ok_or(TicketError::NotFound)?;
-        let actor = self.actor(&conversation.phone_number_id, &customer).await?;
-        Self::ask(actor, |reply| ConversationMsg::Send(Box::new(message), reply)).await
+        self.ask(&conversation.phone_number_id, &customer, false, |reply| {
+            ConversationMsg::Send(Box::new(message), reply)
+        })
+        .await
     }
 
     /// Applies a status to the message it belongs to, never moving it backwards; a status for a
@@ -287,8 +325,7 @@ impl Conversations {
         if let Some(conversation) = store.conversation_of_customer(ticket.requester_id).await?
             && let Some(customer) = store.user(ticket.account_id, ticket.requester_id).await?
         {
-            let actor = self.actor(&conversation.phone_number_id, &customer).await?;
-            let _ = actor.send_message(ConversationMsg::WindowClosedByMeta);
+            self.deliver(&conversation.phone_number_id, &customer, false, ConversationMsg::WindowClosedByMeta).await?;
         }
         Ok(())
     }
@@ -384,10 +421,11 @@ impl TimerDispatch for Conversations {
             .await
             .map_err(|error| error.to_string())?
             .ok_or("customer gone")?;
-        let actor = self.actor(&conversation.phone_number_id, &customer).await.map_err(|error| error.to_string())?;
-        Self::ask(actor, |reply| ConversationMsg::Timer(name.to_owned(), reply))
-            .await
-            .map_err(|error| error.to_string())
+        self.ask(&conversation.phone_number_id, &customer, false, |reply| {
+            ConversationMsg::Timer(name.to_owned(), reply)
+        })
+        .await
+        .map_err(|error| error.to_string())
     }
 }
 
@@ -404,6 +442,9 @@ pub struct ConversationState {
     /// renewal only moves this in memory and the firing timer reschedules itself, so a busy
     /// conversation does not rewrite timers on every message.
     timers_for: Option<Timestamp>,
+    /// When the last message (not an idle check) was handled.
+    last_active: std::time::Instant,
+    idle_check: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Actor for ConversationActor {
@@ -417,15 +458,51 @@ impl Actor for ConversationActor {
         (phone_number_id, customer, conversation, shared): (String, User, Option<Conversation>, Arc<Shared>),
     ) -> Result<ConversationState, ActorProcessingErr> {
         let timers_for = conversation.as_ref().and_then(|conversation| conversation.window_expires_at);
-        Ok(ConversationState { phone_number_id, customer, conversation, shared, timers_for, pacing: PairRate::new() })
+        metrics::gauge!("switchboard_whatsapp_conversations_active").increment(1.0);
+        Ok(ConversationState {
+            phone_number_id,
+            customer,
+            conversation,
+            shared,
+            timers_for,
+            pacing: PairRate::new(),
+            last_active: std::time::Instant::now(),
+            idle_check: None,
+        })
+    }
+
+    async fn post_start(
+        &self,
+        myself: ActorRef<ConversationMsg>,
+        state: &mut ConversationState,
+    ) -> Result<(), ActorProcessingErr> {
+        let every = (state.shared.settings.idle_timeout / 2).max(Duration::from_millis(50));
+        state.idle_check = Some(myself.send_interval(every, || ConversationMsg::IdleCheck));
+        Ok(())
+    }
+
+    async fn post_stop(
+        &self,
+        myself: ActorRef<ConversationMsg>,
+        state: &mut ConversationState,
+    ) -> Result<(), ActorProcessingErr> {
+        if let Some(check) = state.idle_check.take() {
+            check.abort();
+        }
+        state.leave_registry(&myself);
+        metrics::gauge!("switchboard_whatsapp_conversations_active").decrement(1.0);
+        Ok(())
     }
 
     async fn handle(
         &self,
-        _myself: ActorRef<ConversationMsg>,
+        myself: ActorRef<ConversationMsg>,
         message: ConversationMsg,
         state: &mut ConversationState,
     ) -> Result<(), ActorProcessingErr> {
+        if !matches!(message, ConversationMsg::IdleCheck | ConversationMsg::Passivate) {
+            state.last_active = std::time::Instant::now();
+        }
         match message {
             ConversationMsg::Inbound(message, reply) => {
                 let result = state.inbound(*message).await;
@@ -445,6 +522,15 @@ impl Actor for ConversationActor {
                     tracing::warn!(%error, "could not record the closed window");
                 }
             }
+            ConversationMsg::IdleCheck => {
+                if state.last_active.elapsed() >= state.shared.settings.idle_timeout {
+                    // Leave the registry first: senders enqueue while holding its entry, so
+                    // everything sent to us so far is ahead of `Passivate` in the mailbox.
+                    state.leave_registry(&myself);
+                    let _ = myself.send_message(ConversationMsg::Passivate);
+                }
+            }
+            ConversationMsg::Passivate => myself.stop(Some("idle".to_owned())),
         }
         Ok(())
     }
@@ -453,6 +539,19 @@ impl Actor for ConversationActor {
 impl ConversationState {
     fn now(&self) -> Timestamp {
         self.shared.clock.now()
+    }
+
+    /// Leaves the registry (if still registered there) and drops the customer from the address
+    /// cache, so neither grows with every customer who ever wrote.
+    fn leave_registry(&self, myself: &ActorRef<ConversationMsg>) {
+        let key = (self.phone_number_id.clone(), self.customer.id);
+        self.shared.live.remove_if(&key, |_, registered| registered.get_id() == myself.get_id());
+        // The cache is keyed by the sender's key (BSUID, else wa_id): both are on the conversation.
+        if let Some(conversation) = &self.conversation {
+            for address in [Some(&conversation.user_key), conversation.wa_id.as_ref()].into_iter().flatten() {
+                self.shared.customers.remove_if(address, |_, user| user.id == self.customer.id);
+            }
+        }
     }
 
     async fn context(&self, actor: Option<UserId>) -> Result<CommandContext, TicketError> {
@@ -476,10 +575,16 @@ impl ConversationState {
         }
     }
 
-    /// The open ticket to add to: the current one unless closed, or resolved too long ago.
+    /// The open ticket to add to: the current one unless closed, or resolved too long ago. Asked
+    /// of its actor (live while the customer writes, and about to take the message) rather than
+    /// read from the store.
     async fn current_ticket(&self, conversation: &Conversation, now: Timestamp) -> Result<Option<Ticket>, TicketError> {
         let Some(id) = conversation.current_ticket_id else { return Ok(None) };
-        let Some(ticket) = self.shared.store.ticket(id).await? else { return Ok(None) };
+        let ticket = match self.shared.tickets.get(id).await {
+            Ok(ticket) => ticket,
+            Err(TicketError::NotFound) => return Ok(None),
+            Err(error) => return Err(error),
+        };
         let usable = match ticket.status_category {
             StatusCategory::Closed => false,
             StatusCategory::Resolved => {
