@@ -91,6 +91,7 @@ async fn suite(store: Arc<dyn Store>) {
     accounts_and_config(store).await;
     people_and_sessions(store).await;
     tickets_events_and_fencing(store).await;
+    batched_ticket_writes(store).await;
     listing_filters_and_pages(store).await;
     timers(store).await;
     concurrent_creates_get_unique_numbers(store).await;
@@ -322,6 +323,66 @@ async fn tickets_events_and_fencing(store: &dyn Store) {
     let seqs: Vec<i64> =
         store.ticket_events(first.id, 0, 100).await.expect("events").iter().map(|event| event.seq).collect();
     assert_eq!(seqs, (1..=tagged.seq).collect::<Vec<_>>(), "no gap, no duplicate");
+}
+
+/// Writes that meet in one group-committed batch: many tickets updated together, one ticket
+/// twice (its latest state wins), and a write for a missing ticket failing alone.
+async fn batched_ticket_writes(store: &dyn Store) {
+    let account = store.create_account("Batches").await.expect("account");
+    let customer =
+        store.create_user(new_user(account.id, "c@batches.example", Role::Customer)).await.expect("customer");
+    let config = Arc::new(store.account_config(account.id).await.expect("config"));
+    let mut tickets = Vec::new();
+    for n in 0..20 {
+        tickets.push(create(store, &config, draft(account.id, customer.id, &format!("Batch {n}"))).await);
+    }
+    let results = futures_util::future::join_all(tickets.iter().map(|ticket| {
+        let subject = format!("{} renamed", ticket.subject);
+        let command = TicketCommand::Update(TicketPatch { subject: Some(subject), ..TicketPatch::default() });
+        apply(store, &config, ticket, command)
+    }))
+    .await;
+    for (ticket, result) in tickets.iter().zip(results) {
+        let renamed = result.expect("renamed");
+        assert_eq!(store.ticket(ticket.id).await.expect("read"), Some(renamed));
+    }
+
+    // Two commits of one ticket side by side: seq 3 then seq 4 (the second built on the first).
+    let base = store.ticket(tickets[0].id).await.expect("read").expect("exists");
+    let context = CommandContext { actor_id: None, config: config.clone(), expected_seq: None, seen_seq: None };
+    let mut first = base.clone();
+    let patch =
+        |subject: &str| TicketCommand::Update(TicketPatch { subject: Some(subject.into()), ..TicketPatch::default() });
+    let events = first.append(first.decide(&patch("Once"), &context, now()).expect("valid").events, None, now());
+    let mut second = first.clone();
+    let more = second.append(second.decide(&patch("Twice"), &context, now()).expect("valid").events, None, now());
+    let commit = |ticket: &Ticket, events: Vec<TicketEvent>| TicketCommit {
+        ticket: ticket.clone(),
+        messages: messages_of(&events),
+        events,
+        timers: Vec::new(),
+    };
+    let (one, two) = tokio::join!(store.commit(commit(&first, events)), store.commit(commit(&second, more)));
+    one.expect("first commit");
+    two.expect("second commit");
+    assert_eq!(store.ticket(base.id).await.expect("read"), Some(second.clone()), "the latest state is stored");
+    let seqs: Vec<i64> =
+        store.ticket_events(base.id, 0, 100).await.expect("events").iter().map(|event| event.seq).collect();
+    assert_eq!(seqs, (1..=second.seq).collect::<Vec<_>>());
+
+    // A commit for a ticket that does not exist fails alone; its neighbour lands.
+    let mut ghost = tickets[1].clone();
+    ghost.id = i64::MAX - 7;
+    let ghost_events = ghost.append(ghost.decide(&patch("Ghost"), &context, now()).expect("valid").events, None, now());
+    let neighbour = store.ticket(tickets[2].id).await.expect("read").expect("exists");
+    let mut next = neighbour.clone();
+    let next_events =
+        next.append(next.decide(&patch("Neighbour"), &context, now()).expect("valid").events, None, now());
+    let (lost, landed) =
+        tokio::join!(store.commit(commit(&ghost, ghost_events)), store.commit(commit(&next, next_events)));
+    assert!(lost.is_err(), "a missing ticket cannot be written: {lost:?}");
+    landed.expect("the neighbour's commit");
+    assert_eq!(store.ticket(neighbour.id).await.expect("read"), Some(next));
 }
 
 async fn listing_filters_and_pages(store: &dyn Store) {

@@ -5,7 +5,7 @@
 //! `postgres.rs`. Generic sqlx code over `Database` would need a bound per column type; a macro
 //! keeps the SQL readable and the types concrete.
 
-/// Columns of `tickets` in the order [`bind_ticket`](self) binds them (everything but `id`).
+/// Columns of `tickets` in the order [`push_ticket`](self) binds them (everything but `id`).
 pub const TICKET_COLUMNS: &[&str] = &[
     "account_id",
     "number",
@@ -44,16 +44,23 @@ pub const TICKET_COLUMNS: &[&str] = &[
 pub static TICKET_SELECT: std::sync::LazyLock<String> =
     std::sync::LazyLock::new(|| format!("SELECT id, {} FROM tickets t", TICKET_COLUMNS.join(", ")));
 
-pub static TICKET_INSERT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-    let placeholders: Vec<String> = (1..=TICKET_COLUMNS.len()).map(|n| format!("${n}")).collect();
-    format!("INSERT INTO tickets ({}) VALUES ({}) RETURNING id", TICKET_COLUMNS.join(", "), placeholders.join(", "))
+/// `INSERT INTO tickets (…) ` — the values follow from [`push_ticket`](self).
+pub static TICKET_INSERT: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| format!("INSERT INTO tickets ({}) ", TICKET_COLUMNS.join(", ")));
+
+/// The head of one statement updating many tickets: their rows (from
+/// [`push_ticket`](self), then the id) are the `VALUES` of the CTE `v`.
+pub static TICKETS_UPDATE_HEAD: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| format!("WITH v ({}, id) AS (", TICKET_COLUMNS.join(", ")));
+
+/// The tail of that statement, after the `VALUES`.
+pub static TICKETS_UPDATE_TAIL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let sets: Vec<String> = TICKET_COLUMNS.iter().map(|column| format!("{column} = v.{column}")).collect();
+    format!(") UPDATE tickets SET {} FROM v WHERE tickets.id = v.id", sets.join(", "))
 });
 
-pub static TICKET_UPDATE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-    let sets: Vec<String> =
-        TICKET_COLUMNS.iter().enumerate().map(|(n, column)| format!("{column} = ${}", n + 1)).collect();
-    format!("UPDATE tickets SET {} WHERE id = ${}", sets.join(", "), TICKET_COLUMNS.len() + 1)
-});
+/// Tickets per multi-row UPDATE: 33 parameters each, well under SQLite's 32,766.
+pub const UPDATE_CHUNK: usize = 500;
 
 /// Rows per multi-row INSERT, well under SQLite's 32,766 bound parameters.
 pub const INSERT_CHUNK: usize = 1000;
@@ -207,44 +214,56 @@ macro_rules! shared_sql {
             })
         }
 
-        fn bind_ticket<'q>(
-            query: sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments>,
-            ticket: &Ticket,
-        ) -> StoreResult<sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments>> {
+        /// A ticket's JSON columns, encoded before binding (binding itself cannot fail).
+        struct TicketJson {
+            tags: String,
+            custom_fields: String,
+            sla: Option<String>,
+        }
+
+        fn ticket_json(ticket: &Ticket) -> StoreResult<TicketJson> {
+            Ok(TicketJson {
+                tags: json_text(&ticket.tags)?,
+                custom_fields: json_text(&ticket.custom_fields)?,
+                sla: ticket.sla.as_ref().map(json_text).transpose()?,
+            })
+        }
+
+        /// Binds a ticket's [`TICKET_COLUMNS`], in order, into one `VALUES` row.
+        fn push_ticket(row: &mut sqlx::query_builder::Separated<'_, $db, &'static str>, ticket: &Ticket, json: TicketJson) {
             let opt = |at: Option<Timestamp>| at.map(millis);
-            Ok(query
-                .bind(ticket.account_id)
-                .bind(ticket.number)
-                .bind(ticket.subject.clone())
-                .bind(ticket.status.clone())
-                .bind(ticket.status_category.as_str())
-                .bind(ticket.urgency.as_str())
-                .bind(ticket.importance.as_str())
-                .bind(ticket.priority.as_str())
-                .bind(ticket.priority.rank())
-                .bind(ticket.ticket_type.clone())
-                .bind(ticket.category_id)
-                .bind(json_text(&ticket.tags)?)
-                .bind(json_text(&ticket.custom_fields)?)
-                .bind(ticket.channel.as_str())
-                .bind(ticket.requester_id)
-                .bind(ticket.company_id)
-                .bind(ticket.assignee_id)
-                .bind(ticket.team_id)
-                .bind(opt(ticket.assigned_at))
-                .bind(opt(ticket.snoozed_until))
-                .bind(ticket.seq)
-                .bind(millis(ticket.created_at))
-                .bind(millis(ticket.updated_at))
-                .bind(opt(ticket.first_response_at))
-                .bind(opt(ticket.resolved_at))
-                .bind(opt(ticket.closed_at))
-                .bind(opt(ticket.last_customer_message_at))
-                .bind(opt(ticket.last_agent_message_at))
-                .bind(ticket.last_customer_seq)
-                .bind(ticket.sla.as_ref().map(json_text).transpose()?)
-                .bind(opt(ticket.sla_due_at()))
-                .bind(opt(ticket.sla.as_ref().and_then(SlaState::warn_at))))
+            row.push_bind(ticket.account_id)
+                .push_bind(ticket.number)
+                .push_bind(ticket.subject.clone())
+                .push_bind(ticket.status.clone())
+                .push_bind(ticket.status_category.as_str())
+                .push_bind(ticket.urgency.as_str())
+                .push_bind(ticket.importance.as_str())
+                .push_bind(ticket.priority.as_str())
+                .push_bind(ticket.priority.rank())
+                .push_bind(ticket.ticket_type.clone())
+                .push_bind(ticket.category_id)
+                .push_bind(json.tags)
+                .push_bind(json.custom_fields)
+                .push_bind(ticket.channel.as_str())
+                .push_bind(ticket.requester_id)
+                .push_bind(ticket.company_id)
+                .push_bind(ticket.assignee_id)
+                .push_bind(ticket.team_id)
+                .push_bind(opt(ticket.assigned_at))
+                .push_bind(opt(ticket.snoozed_until))
+                .push_bind(ticket.seq)
+                .push_bind(millis(ticket.created_at))
+                .push_bind(millis(ticket.updated_at))
+                .push_bind(opt(ticket.first_response_at))
+                .push_bind(opt(ticket.resolved_at))
+                .push_bind(opt(ticket.closed_at))
+                .push_bind(opt(ticket.last_customer_message_at))
+                .push_bind(opt(ticket.last_agent_message_at))
+                .push_bind(ticket.last_customer_seq)
+                .push_bind(json.sla)
+                .push_bind(opt(ticket.sla_due_at()))
+                .push_bind(opt(ticket.sla.as_ref().and_then(SlaState::warn_at)));
         }
 
         fn message_from_row(row: &DbRow) -> StoreResult<Message> {
@@ -1497,12 +1516,12 @@ macro_rules! shared_sql {
                 .map_err(db_error)?
                 .ok_or(StoreError::NotFound)?;
                 commit.ticket.number = number;
-                let id: i64 = bind_ticket(sqlx::query(TICKET_INSERT.as_str()), &commit.ticket)?
-                    .fetch_one(&mut **tx)
-                    .await
-                    .map_err(db_error)?
-                    .try_get(0)
-                    .map_err(db_error)?;
+                let json = ticket_json(&commit.ticket)?;
+                let mut insert = QueryBuilder::<$db>::new(TICKET_INSERT.as_str());
+                insert.push_values([(&commit.ticket, json)], |mut row, (ticket, json)| push_ticket(&mut row, ticket, json));
+                insert.push(" RETURNING id");
+                let id: i64 =
+                    insert.build().fetch_one(&mut **tx).await.map_err(db_error)?.try_get(0).map_err(db_error)?;
                 let identity = TicketIdentity { id, number };
                 commit.assign_identity(identity);
                 Ok(identity)
@@ -1564,6 +1583,26 @@ macro_rules! shared_sql {
                 .await
                 .map_err(db_error)
                 .map(|_| ())
+            }
+
+            /// Writes the new state of every ticket a batch changed, in one statement per
+            /// [`UPDATE_CHUNK`] tickets (one per ticket cost a round trip each). `NotFound` when a
+            /// ticket is missing.
+            async fn update_tickets(tx: &mut DbTx, tickets: &[&Ticket]) -> StoreResult<()> {
+                for chunk in tickets.chunks(UPDATE_CHUNK) {
+                    let encoded = chunk.iter().map(|ticket| ticket_json(ticket)).collect::<StoreResult<Vec<_>>>()?;
+                    let mut update = QueryBuilder::<$db>::new(TICKETS_UPDATE_HEAD.as_str());
+                    update.push_values(chunk.iter().zip(encoded), |mut row, (ticket, json)| {
+                        push_ticket(&mut row, ticket, json);
+                        row.push_bind(ticket.id);
+                    });
+                    update.push(TICKETS_UPDATE_TAIL.as_str());
+                    let updated = update.build().execute(&mut **tx).await.map_err(db_error)?;
+                    if updated.rows_affected() < chunk.len() as u64 {
+                        return Err(StoreError::NotFound);
+                    }
+                }
+                Ok(())
             }
 
             async fn insert_events(tx: &mut DbTx, events: &[&TicketEvent]) -> StoreResult<()> {
@@ -1671,23 +1710,15 @@ macro_rules! shared_sql {
             async fn write_batch(&self, ops: &mut [WriteOp]) -> StoreResult<Vec<WriteOutcome>> {
                 let mut tx = self.pool.begin_with($begin_write).await.map_err(db_error)?;
                 let mut outcomes = Vec::with_capacity(ops.len());
+                let (mut processed, mut processed_at) = (Vec::new(), 0_i64);
                 for op in ops.iter_mut() {
                     let (commit, outcome) = match op {
                         WriteOp::Create(commit) => {
                             let identity = Self::insert_ticket(&mut tx, commit).await?;
                             (&*commit, WriteOutcome::Created(identity))
                         }
-                        WriteOp::Commit(commit) => {
-                            let updated = bind_ticket(sqlx::query(TICKET_UPDATE.as_str()), &commit.ticket)?
-                                .bind(commit.ticket.id)
-                                .execute(&mut *tx)
-                                .await
-                                .map_err(db_error)?;
-                            if updated.rows_affected() == 0 {
-                                return Err(StoreError::NotFound);
-                            }
-                            (&*commit, WriteOutcome::Committed)
-                        }
+                        // The ticket row is written with the batch's others, after the loop.
+                        WriteOp::Commit(commit) => (&*commit, WriteOutcome::Committed),
                         WriteOp::SaveConversation { conversation, timers } => {
                             let id = Self::upsert_conversation(&mut tx, conversation).await?;
                             for (name, due) in timers.iter() {
@@ -1715,6 +1746,14 @@ macro_rules! shared_sql {
                         }
                         WriteOp::Timer(change) => {
                             Self::apply_timer(&mut tx, change).await?;
+                            outcomes.push(WriteOutcome::Committed);
+                            continue;
+                        }
+                        // Processed entries are marked together after the loop; the rare one that
+                        // could not be processed keeps its reason.
+                        WriteOp::InboxDone { id, error: None, at } => {
+                            processed.push(*id);
+                            processed_at = processed_at.max(millis(*at));
                             outcomes.push(WriteOutcome::Committed);
                             continue;
                         }
@@ -1767,6 +1806,31 @@ macro_rules! shared_sql {
                         }
                     }
                     outcomes.push(outcome);
+                }
+                // Each changed ticket once, in its latest state (a ticket may commit twice in a batch).
+                let mut latest: Vec<&Ticket> = Vec::new();
+                let mut position = std::collections::HashMap::new();
+                for op in ops.iter() {
+                    if let WriteOp::Commit(commit) = op {
+                        match position.entry(commit.ticket.id) {
+                            std::collections::hash_map::Entry::Occupied(at) => latest[*at.get()] = &commit.ticket,
+                            std::collections::hash_map::Entry::Vacant(slot) => {
+                                slot.insert(latest.len());
+                                latest.push(&commit.ticket);
+                            }
+                        }
+                    }
+                }
+                Self::update_tickets(&mut tx, &latest).await?;
+                for chunk in processed.chunks(INSERT_CHUNK) {
+                    let mut mark = QueryBuilder::<$db>::new("UPDATE webhook_inbox SET processed_at = ");
+                    mark.push_bind(processed_at).push(", error = NULL WHERE id IN (");
+                    let mut ids = mark.separated(", ");
+                    for id in chunk {
+                        ids.push_bind(*id);
+                    }
+                    mark.push(")");
+                    mark.build().execute(&mut *tx).await.map_err(db_error)?;
                 }
                 let commits = ops.iter().filter_map(WriteOp::ticket_commit);
                 let events: Vec<&TicketEvent> = commits.clone().flat_map(|commit| &commit.events).collect();
