@@ -69,6 +69,8 @@ pub enum WriteOutcome {
     Committed,
     /// The row id of a saved conversation or inbox entry.
     Saved(i64),
+    /// Nothing written: the row was there already (a customer created concurrently).
+    Exists,
 }
 
 /// A backend that can apply several writes in one transaction.

@@ -31,4 +31,6 @@ impl PostgresStore {
     }
 }
 
-super::sql::shared_sql!(sqlx::Postgres, PostgresStore, PostgresBatches, "BEGIN");
+// One ticket per UPDATE: measured, PostgreSQL wrote batches slower with one multi-row
+// UPDATE … FROM (VALUES …) than with a statement per ticket (webhook ingest 930 against 1,400/s).
+super::sql::shared_sql!(sqlx::Postgres, PostgresStore, PostgresBatches, "BEGIN", 1);

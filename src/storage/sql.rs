@@ -59,7 +59,7 @@ pub static TICKETS_UPDATE_TAIL: std::sync::LazyLock<String> = std::sync::LazyLoc
     format!(") UPDATE tickets SET {} FROM v WHERE tickets.id = v.id", sets.join(", "))
 });
 
-/// Tickets per multi-row UPDATE: 33 parameters each, well under SQLite's 32,766.
+/// Tickets per multi-row UPDATE on SQLite: 33 parameters each, well under its 32,766.
 pub const UPDATE_CHUNK: usize = 500;
 
 /// Rows per multi-row INSERT, well under SQLite's 32,766 bound parameters.
@@ -79,7 +79,7 @@ pub fn like_pattern(word: &str) -> String {
 }
 
 macro_rules! shared_sql {
-    ($db:ty, $store:ident, $writer:ident, $begin_write:literal) => {
+    ($db:ty, $store:ident, $writer:ident, $begin_write:literal, $tickets_per_update:expr) => {
 
         use async_trait::async_trait;
         use jiff::Timestamp;
@@ -99,12 +99,24 @@ macro_rules! shared_sql {
         const CONTACT_UPSERT: &str = "INSERT INTO contacts (account_id, user_id, channel, address) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (account_id, channel, address) DO UPDATE SET user_id = excluded.user_id";
 
-        /// Inserts a user row and their email contact; returns the new id.
-        async fn insert_user(tx: &mut DbTx, user: &NewUser, email: &str, now: Timestamp) -> StoreResult<i64> {
-            let id: i64 = sqlx::query_scalar(
+        /// Inserts a user row and their email contact; returns the new id. With `unless_taken`,
+        /// an email already in use answers `None` instead of failing (and so never fails the
+        /// group-committed batch it is in).
+        async fn insert_user(
+            tx: &mut DbTx,
+            user: &NewUser,
+            email: &str,
+            now: Timestamp,
+            unless_taken: bool,
+        ) -> StoreResult<Option<i64>> {
+            let sql = if unless_taken {
                 "INSERT INTO users (account_id, email, name, role, password_hash, company_id, capacity, time_zone, phone, active, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, TRUE, $10) RETURNING id",
-            )
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, TRUE, $10) ON CONFLICT (email) DO NOTHING RETURNING id"
+            } else {
+                "INSERT INTO users (account_id, email, name, role, password_hash, company_id, capacity, time_zone, phone, active, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, TRUE, $10) RETURNING id"
+            };
+            let id: Option<i64> = sqlx::query_scalar(sql)
             .bind(user.account_id)
             .bind(email.to_owned())
             .bind(user.name.clone())
@@ -115,9 +127,10 @@ macro_rules! shared_sql {
             .bind(user.time_zone.clone())
             .bind(user.phone.clone())
             .bind(millis(now))
-            .fetch_one(&mut **tx)
+            .fetch_optional(&mut **tx)
             .await
             .map_err(db_error)?;
+            let Some(id) = id else { return Ok(None) };
             sqlx::query("INSERT INTO contacts (account_id, user_id, channel, address) VALUES ($1, $2, 'email', $3)")
                 .bind(user.account_id)
                 .bind(id)
@@ -125,7 +138,7 @@ macro_rules! shared_sql {
                 .execute(&mut **tx)
                 .await
                 .map_err(db_error)?;
-            Ok(id)
+            Ok(Some(id))
         }
 
         /// The user a [`NewUser`] became, with id `id`.
@@ -639,7 +652,9 @@ macro_rules! shared_sql {
                     Self::check_same_account(&mut tx, "companies", user.account_id, &[company]).await?;
                 }
                 let email = user.email.trim().to_lowercase();
-                let id = insert_user(&mut tx, &user, &email, now).await?;
+                let id = insert_user(&mut tx, &user, &email, now, false)
+                    .await?
+                    .ok_or_else(|| StoreError::Internal("a user insert returned no id".to_owned()))?;
                 Self::set_memberships(&mut tx, None, Some(id), &user.team_ids).await?;
                 tx.commit().await.map_err(db_error)?;
                 Ok(created_user(id, user, email, now))
@@ -654,6 +669,7 @@ macro_rules! shared_sql {
                         let email = user.email.trim().to_lowercase();
                         Ok(created_user(id, user, email, at))
                     }
+                    WriteOutcome::Exists => Err(StoreError::Conflict("email_taken".to_owned())),
                     other => Err(StoreError::Internal(format!("creating a customer answered {other:?}"))),
                 }
             }
@@ -1585,11 +1601,10 @@ macro_rules! shared_sql {
                 .map(|_| ())
             }
 
-            /// Writes the new state of every ticket a batch changed, in one statement per
-            /// [`UPDATE_CHUNK`] tickets (one per ticket cost a round trip each). `NotFound` when a
-            /// ticket is missing.
+            /// Writes the new state of every ticket a batch changed, `$tickets_per_update` per
+            /// statement. `NotFound` when a ticket is missing.
             async fn update_tickets(tx: &mut DbTx, tickets: &[&Ticket]) -> StoreResult<()> {
-                for chunk in tickets.chunks(UPDATE_CHUNK) {
+                for chunk in tickets.chunks($tickets_per_update) {
                     let encoded = chunk.iter().map(|ticket| ticket_json(ticket)).collect::<StoreResult<Vec<_>>>()?;
                     let mut update = QueryBuilder::<$db>::new(TICKETS_UPDATE_HEAD.as_str());
                     update.push_values(chunk.iter().zip(encoded), |mut row, (ticket, json)| {
@@ -1597,7 +1612,8 @@ macro_rules! shared_sql {
                         row.push_bind(ticket.id);
                     });
                     update.push(TICKETS_UPDATE_TAIL.as_str());
-                    let updated = update.build().execute(&mut **tx).await.map_err(db_error)?;
+                    // Only the one-row shape repeats; caching every batch size would evict the rest.
+                    let updated = update.build().persistent(chunk.len() == 1).execute(&mut **tx).await.map_err(db_error)?;
                     if updated.rows_affected() < chunk.len() as u64 {
                         return Err(StoreError::NotFound);
                     }
@@ -1623,7 +1639,7 @@ macro_rules! shared_sql {
                             .push_bind(event.actor_id)
                             .push_bind(millis(event.at));
                     });
-                    insert.build().execute(&mut **tx).await.map_err(db_error)?;
+                    insert.build().persistent(false).execute(&mut **tx).await.map_err(db_error)?;
                 }
                 Ok(())
             }
@@ -1699,7 +1715,7 @@ macro_rules! shared_sql {
                             .push_bind(message.delivery_status.map_or(0, |status| status.rank()))
                             .push_bind(millis(message.created_at));
                     });
-                    insert.build().execute(&mut **tx).await.map_err(db_error)?;
+                    insert.build().persistent(false).execute(&mut **tx).await.map_err(db_error)?;
                 }
                 Ok(())
             }
@@ -1730,7 +1746,12 @@ macro_rules! shared_sql {
                         }
                         WriteOp::CreateCustomer { user, channel, addresses, at } => {
                             let email = user.email.trim().to_lowercase();
-                            let id = insert_user(&mut tx, user, &email, *at).await?;
+                            // Created concurrently (two first messages at once): the caller
+                            // finds that customer instead.
+                            let Some(id) = insert_user(&mut tx, user, &email, *at, true).await? else {
+                                outcomes.push(WriteOutcome::Exists);
+                                continue;
+                            };
                             for address in addresses.iter() {
                                 sqlx::query(CONTACT_UPSERT)
                                 .bind(user.account_id)
@@ -1830,7 +1851,7 @@ macro_rules! shared_sql {
                         ids.push_bind(*id);
                     }
                     mark.push(")");
-                    mark.build().execute(&mut *tx).await.map_err(db_error)?;
+                    mark.build().persistent(false).execute(&mut *tx).await.map_err(db_error)?;
                 }
                 let commits = ops.iter().filter_map(WriteOp::ticket_commit);
                 let events: Vec<&TicketEvent> = commits.clone().flat_map(|commit| &commit.events).collect();
