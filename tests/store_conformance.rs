@@ -617,6 +617,31 @@ async fn whatsapp_first_contact(store: &dyn Store) {
     store.save_conversation(&saved).await.expect("saved again");
     let still = store.due_timers(horizon, 1000).await.expect("timers");
     assert_eq!(still.iter().filter(|entry| entry.owner == TimerOwner::Conversation(saved.id)).count(), 2);
+
+    // The console's list: the customer's name and the newest message an agent would show
+    // (not the internal note written after it).
+    let listed = store.list_conversations(account.id, 10).await.expect("list");
+    assert_eq!(listed.len(), 1);
+    assert_eq!((listed[0].customer_name.as_str(), listed[0].last_message.as_ref()), ("Ana", None));
+    let config = Arc::new(store.account_config(account.id).await.expect("config"));
+    let ticket = create(store, &config, draft(account.id, created.id, "On WhatsApp")).await;
+    let note = TicketCommand::AddMessage(NewMessage {
+        kind: MessageKind::Note,
+        body: "internal only".into(),
+        channel: None,
+        attachments: Vec::new(),
+        then_status: None,
+        payload: None,
+        provider_id: None,
+    });
+    apply(store, &config, &ticket, note).await.expect("note");
+    store
+        .save_conversation(&switchboard_actors::whatsapp::Conversation { current_ticket_id: Some(ticket.id), ..saved })
+        .await
+        .expect("linked");
+    let listed = store.list_conversations(account.id, 10).await.expect("list");
+    let last = listed[0].last_message.as_ref().expect("a last message");
+    assert_eq!((last.body.as_str(), last.ticket_id), ("body of On WhatsApp", ticket.id));
 }
 
 async fn concurrent_creates_get_unique_numbers(store: &dyn Store) {

@@ -416,7 +416,14 @@ pub trait Store: Send + Sync + 'static {
         conversation: &Conversation,
         timers: &[(&str, Timestamp)],
     ) -> StoreResult<Conversation>;
-    async fn list_conversations(&self, account: AccountId, limit: i64) -> StoreResult<Vec<Conversation>>;
+    /// The account's conversations, most recent first, each with its customer's name and the
+    /// newest message of its current ticket that is not an internal note (two queries, whatever
+    /// the number of rows).
+    async fn list_conversations(
+        &self,
+        account: AccountId,
+        limit: i64,
+    ) -> StoreResult<Vec<crate::whatsapp::ConversationOverview>>;
     /// The customer known by a channel address (a BSUID or wa_id, an email address).
     async fn customer_by_contact(
         &self,

@@ -150,22 +150,21 @@ async fn list_conversations(
         .as_ref()
         .map_or(jiff::SignedDuration::from_hours(1), |channel| channel.conversations.settings().closing_lead);
     let now = state.now();
-    let mut items = Vec::new();
-    for conversation in state.store.list_conversations(caller.account(), 200).await? {
-        let customer_name = state
-            .store
-            .user(caller.account(), conversation.customer_id)
-            .await?
-            .map_or_else(|| "unknown".to_owned(), |user| user.name);
-        let last_message = match conversation.current_ticket_id {
-            Some(ticket) => {
-                state.store.ticket_messages(ticket).await?.into_iter().rev().find(|message| !message.is_internal())
+    let items = state
+        .store
+        .list_conversations(caller.account(), 200)
+        .await?
+        .into_iter()
+        .map(|row| {
+            let window = window::state(row.conversation.window_expires_at, now, lead);
+            ConversationView {
+                conversation: row.conversation,
+                customer_name: row.customer_name,
+                window,
+                last_message: row.last_message,
             }
-            None => None,
-        };
-        let window = window::state(conversation.window_expires_at, now, lead);
-        items.push(ConversationView { conversation, customer_name, window, last_message });
-    }
+        })
+        .collect();
     Ok(web::Json(Page { items, next: None }))
 }
 

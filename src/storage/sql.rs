@@ -86,7 +86,7 @@ macro_rules! shared_sql {
         use sqlx::{QueryBuilder, Row as _};
         use switchboard_actors::domain::*;
         use switchboard_actors::store::*;
-        use switchboard_actors::whatsapp::{Conversation, SendState, Template};
+        use switchboard_actors::whatsapp::{Conversation, ConversationOverview, SendState, Template};
 
         use crate::storage::group_commit::{BatchWriter, WriteOp, WriteOutcome};
         use crate::storage::sql::*;
@@ -1178,15 +1178,50 @@ macro_rules! shared_sql {
                 }
             }
 
-            async fn list_conversations(&self, account: AccountId, limit: i64) -> StoreResult<Vec<Conversation>> {
-                sqlx::query(sqlx::AssertSqlSafe(format!("{CONVERSATION_SELECT} WHERE account_id = $1 ORDER BY updated_at DESC LIMIT $2")))
-                    .bind(account)
-                    .bind(limit)
-                    .fetch_all(&self.pool)
-                    .await
-                    .map_err(db_error)?
+            async fn list_conversations(&self, account: AccountId, limit: i64) -> StoreResult<Vec<ConversationOverview>> {
+                let rows = sqlx::query(
+                    "SELECT c.id, c.account_id, c.phone_number_id, c.customer_id, c.wa_id, c.user_key, c.window_expires_at, \
+                     c.last_inbound_at, c.current_ticket_id, c.opted_out, c.referral, c.updated_at, \
+                     u.name AS customer_name, \
+                     (SELECT m.id FROM messages m WHERE m.ticket_id = c.current_ticket_id AND m.kind <> 'note' \
+                      ORDER BY m.seq DESC LIMIT 1) AS last_message_id \
+                     FROM wa_conversations c JOIN users u ON u.id = c.customer_id \
+                     WHERE c.account_id = $1 ORDER BY c.updated_at DESC LIMIT $2",
+                )
+                .bind(account)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_error)?;
+                let last_ids: Vec<String> = rows
                     .iter()
-                    .map(conversation_from_row)
+                    .map(|row| row.try_get::<Option<String>, _>("last_message_id").map_err(db_error))
+                    .collect::<StoreResult<Vec<_>>>()?
+                    .into_iter()
+                    .flatten()
+                    .collect();
+                let mut messages = std::collections::HashMap::new();
+                for chunk in last_ids.chunks(INSERT_CHUNK) {
+                    let mut query = QueryBuilder::<$db>::new(format!("{MESSAGE_SELECT} WHERE id IN ("));
+                    let mut ids = query.separated(", ");
+                    for id in chunk {
+                        ids.push_bind(id.clone());
+                    }
+                    query.push(")");
+                    for row in query.build().persistent(false).fetch_all(&self.pool).await.map_err(db_error)? {
+                        let message = message_from_row(&row)?;
+                        messages.insert(message.id.clone(), message);
+                    }
+                }
+                rows.iter()
+                    .map(|row| {
+                        let last: Option<String> = row.try_get("last_message_id").map_err(db_error)?;
+                        Ok(ConversationOverview {
+                            conversation: conversation_from_row(row)?,
+                            customer_name: row.try_get("customer_name").map_err(db_error)?,
+                            last_message: last.and_then(|id| messages.remove(&id)),
+                        })
+                    })
                     .collect()
             }
 

@@ -122,6 +122,15 @@ pub struct Conversation {
     pub updated_at: Timestamp,
 }
 
+/// A conversation as the console lists it: with the customer's name and the newest message of
+/// its current ticket that is not an internal note.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConversationOverview {
+    pub conversation: Conversation,
+    pub customer_name: String,
+    pub last_message: Option<crate::domain::Message>,
+}
+
 /// An approved (or not) message template, as synced from the Graph API.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
