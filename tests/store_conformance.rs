@@ -247,6 +247,21 @@ async fn people_and_sessions(store: &dyn Store) {
         .await
         .expect("session");
     assert_eq!(store.session_user(&hash, now()).await.expect("lookup").map(|user| user.id), Some(agent.id));
+    // The session's user carries the teams too, in order, as a plain read does.
+    let mut teams = Vec::new();
+    for name in ["Zeta", "Alpha", "Mid"] {
+        let team = NewTeam {
+            account_id: account.id,
+            name: name.into(),
+            description: String::new(),
+            member_ids: vec![agent.id],
+        };
+        teams.push(store.create_team(team).await.expect("team").id);
+    }
+    teams.sort_unstable();
+    let by_session = store.session_user(&hash, now()).await.expect("lookup").expect("user");
+    assert_eq!(by_session.team_ids, teams);
+    assert_eq!(Some(by_session), store.user(account.id, agent.id).await.expect("read"));
     assert!(
         store.session_user(&hash, expires).await.expect("lookup").is_none(),
         "expired sessions do not authenticate"

@@ -33,4 +33,11 @@ impl PostgresStore {
 
 // One ticket per UPDATE: measured, PostgreSQL wrote batches slower with one multi-row
 // UPDATE … FROM (VALUES …) than with a statement per ticket (webhook ingest 930 against 1,400/s).
-super::sql::shared_sql!(sqlx::Postgres, PostgresStore, PostgresBatches, "BEGIN", 1);
+super::sql::shared_sql!(
+    sqlx::Postgres,
+    PostgresStore,
+    PostgresBatches,
+    "BEGIN",
+    1,
+    "(SELECT string_agg(team_id::text, ',') FROM team_members WHERE user_id = u.id)"
+);

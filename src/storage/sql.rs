@@ -78,8 +78,11 @@ pub fn like_pattern(word: &str) -> String {
     pattern
 }
 
+/// The store over one sqlx backend. What differs per backend comes in as parameters: the
+/// statement that opens a write transaction, how many tickets one `UPDATE` writes, and the SQL
+/// expression listing user `u`'s team ids as `1,2,3` (or NULL).
 macro_rules! shared_sql {
-    ($db:ty, $store:ident, $writer:ident, $begin_write:literal, $tickets_per_update:expr) => {
+    ($db:ty, $store:ident, $writer:ident, $begin_write:literal, $tickets_per_update:expr, $team_ids_of_u:literal) => {
 
         use async_trait::async_trait;
         use jiff::Timestamp;
@@ -940,10 +943,12 @@ macro_rules! shared_sql {
             }
 
             async fn session_user(&self, token_hash: &[u8], now: Timestamp) -> StoreResult<Option<User>> {
+                // One query per authenticated request: the user's teams come along as a list.
                 let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "SELECT {} FROM sessions s JOIN users u ON u.id = s.user_id \
+                    "SELECT {}, {} AS team_list FROM sessions s JOIN users u ON u.id = s.user_id \
                      WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.active = TRUE",
-                    USER_COLUMNS.split(", ").map(|column| format!("u.{column}")).collect::<Vec<_>>().join(", ")
+                    USER_COLUMNS.split(", ").map(|column| format!("u.{column}")).collect::<Vec<_>>().join(", "),
+                    $team_ids_of_u,
                 )))
                 .bind(token_hash.to_vec())
                 .bind(millis(now))
@@ -952,8 +957,14 @@ macro_rules! shared_sql {
                 .map_err(db_error)?;
                 match row {
                     Some(row) => {
-                        let id: i64 = row.try_get("id").map_err(db_error)?;
-                        Ok(Some(user_from_row(&row, self.team_ids_of(id).await?)?))
+                        let list: Option<String> = row.try_get("team_list").map_err(db_error)?;
+                        let mut teams = list
+                            .iter()
+                            .flat_map(|list| list.split(','))
+                            .map(|id| id.trim().parse::<TeamId>().map_err(|error| StoreError::Internal(format!("team list: {error}"))))
+                            .collect::<StoreResult<Vec<_>>>()?;
+                        teams.sort_unstable();
+                        Ok(Some(user_from_row(&row, teams)?))
                     }
                     None => Ok(None),
                 }

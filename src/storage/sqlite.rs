@@ -49,4 +49,11 @@ impl SqliteStore {
 // another connection wrote first (SQLite's deferred upgrade would return SQLITE_BUSY instead).
 // Every ticket of a batch in one multi-row UPDATE: each statement is a round trip to sqlx's
 // SQLite thread (webhook ingest +10–17 %).
-super::sql::shared_sql!(sqlx::Sqlite, SqliteStore, SqliteBatches, "BEGIN IMMEDIATE", super::sql::UPDATE_CHUNK);
+super::sql::shared_sql!(
+    sqlx::Sqlite,
+    SqliteStore,
+    SqliteBatches,
+    "BEGIN IMMEDIATE",
+    super::sql::UPDATE_CHUNK,
+    "(SELECT group_concat(team_id, ',') FROM team_members WHERE user_id = u.id)"
+);
