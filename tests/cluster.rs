@@ -196,3 +196,70 @@ async fn a_node_that_joins_later_learns_the_agents_already_online() {
         }
     }
 }
+
+/// Webhooks stored on node A while node B's inbox pass runs every second: each message is stored
+/// once (B's pass used to take A's entries while A was processing them).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhooks_on_one_node_are_stored_once_while_the_other_node_passes_over_the_inbox() {
+    use switchboard::channels::whatsapp::{SANDBOX_APP_SECRET, sign};
+    let c = cluster().await;
+    let token = login(&c.http, &c.a.base, "agent@test.example").await;
+    let customers = 5;
+    let per_customer = 40;
+    let stamp = jiff::Timestamp::now().as_second().to_string();
+    let posts = (0..per_customer).flat_map(|n| (0..customers).map(move |customer| (customer, n))).map(|(customer, n)| {
+        let wa_id = format!("1555777{customer:04}");
+        let payload = json!({"object": "whatsapp_business_account", "entry": [{"id": "WABA", "changes": [{"field": "messages", "value": {
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "15550100001", "phone_number_id": "100200300400500"},
+            "contacts": [{"profile": {"name": format!("Twice {customer}")}, "wa_id": wa_id}],
+            "messages": [{"from": wa_id, "id": format!("wamid.ONCE.{customer}.{n}"), "timestamp": stamp,
+                          "type": "text", "text": {"body": format!("once {customer}.{n}")}}]}}]}]});
+        let body = payload.to_string();
+        let signature = sign(SANDBOX_APP_SECRET, body.as_bytes());
+        let request = c
+            .http
+            .post(format!("{}/webhooks/whatsapp", c.a.base))
+            .header("content-type", "application/json")
+            .header("x-hub-signature-256", signature)
+            .body(body);
+        async move { request.send().await.expect("webhook").status().as_u16() }
+    });
+    // Spread over a few seconds, so several of B's passes see A's entries in flight.
+    let mut statuses = Vec::new();
+    let mut posts = posts.peekable();
+    while posts.peek().is_some() {
+        statuses.extend(futures_util::future::join_all(posts.by_ref().take(20)).await);
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+    assert!(statuses.iter().all(|status| *status == 200), "{statuses:?}");
+
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (_, list) =
+            call(&c.http, &c.b.base, "GET", "/api/v1/tickets?channel=whatsapp&limit=200", Some(&token), None).await;
+        let mut bodies = Vec::new();
+        for ticket in list["items"].as_array().cloned().unwrap_or_default() {
+            let (_, full) =
+                call(&c.http, &c.b.base, "GET", &format!("/api/v1/tickets/{}", ticket["id"]), Some(&token), None).await;
+            for message in full["messages"].as_array().cloned().unwrap_or_default() {
+                if let Some(body) = message["body"].as_str().filter(|body| body.starts_with("once ")) {
+                    bodies.push(body.to_owned());
+                }
+            }
+        }
+        let distinct: BTreeSet<&String> = bodies.iter().collect();
+        assert_eq!(
+            distinct.len(),
+            bodies.len(),
+            "a message stored twice: {} of {}",
+            bodies.len() - distinct.len(),
+            bodies.len()
+        );
+        if bodies.len() == customers * per_customer {
+            break;
+        }
+        assert!(Instant::now() < deadline, "only {} of {} messages stored", bodies.len(), customers * per_customer);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}

@@ -396,9 +396,19 @@ pub trait Store: Send + Sync + 'static {
 
     // The WhatsApp channel.
     /// Stores a raw webhook body before it is acknowledged; returns its inbox id.
-    async fn inbox_append(&self, body: &str, received_at: Timestamp) -> StoreResult<i64>;
+    /// Stores a webhook before it is acknowledged; `claimed_until` reserves it for the caller,
+    /// who processes it at once (no other node's pass takes it before then).
+    async fn inbox_append(
+        &self,
+        body: &str,
+        received_at: Timestamp,
+        claimed_until: Option<Timestamp>,
+    ) -> StoreResult<i64>;
     /// Webhooks not yet processed, oldest first.
-    async fn inbox_pending(&self, limit: i64) -> StoreResult<Vec<(i64, String)>>;
+    /// Claims up to `limit` unprocessed webhooks that nobody holds (unclaimed, or claimed until
+    /// `now` or earlier) until `until`, atomically, so two nodes never take the same one; oldest
+    /// first.
+    async fn inbox_claim(&self, limit: i64, now: Timestamp, until: Timestamp) -> StoreResult<Vec<(i64, String)>>;
     /// Marks processed webhooks done in one write: `(id, why it could not be processed)`.
     async fn inbox_done(&self, done: &[(i64, Option<String>)], at: Timestamp) -> StoreResult<()>;
     async fn conversation(&self, phone_number_id: &str, customer: UserId) -> StoreResult<Option<Conversation>>;
@@ -453,7 +463,9 @@ pub trait Store: Send + Sync + 'static {
     /// Stores a raw RFC 5322 message before the webhook answers; returns its inbox id.
     async fn email_inbox_append(&self, raw: &[u8], received_at: Timestamp) -> StoreResult<i64>;
     /// Stored messages not yet processed, oldest first.
-    async fn email_inbox_pending(&self, limit: i64) -> StoreResult<Vec<(i64, Vec<u8>)>>;
+    /// Claims unprocessed messages like [`Store::inbox_claim`].
+    async fn email_inbox_claim(&self, limit: i64, now: Timestamp, until: Timestamp)
+    -> StoreResult<Vec<(i64, Vec<u8>)>>;
     /// Marks processed messages done in one write: `(id, why it could not be processed)`.
     async fn email_inbox_done(&self, done: &[(i64, Option<String>)], at: Timestamp) -> StoreResult<()>;
     /// A ticket by its per-account number (the `[#123]` of an email subject).

@@ -38,6 +38,7 @@ pub enum WriteOp {
     InboxAppend {
         body: String,
         received_at: Timestamp,
+        claimed_until: Option<Timestamp>,
     },
     /// A durable timer set or cleared outside a ticket write (WhatsApp window timers).
     Timer(TimerChange),

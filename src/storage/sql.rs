@@ -1136,19 +1136,28 @@ macro_rules! shared_sql {
                 self.writes.submit(WriteOp::Timer(change.clone())).await.map(|_| ())
             }
 
-            async fn inbox_append(&self, body: &str, received_at: Timestamp) -> StoreResult<i64> {
-                match self.writes.submit(WriteOp::InboxAppend { body: body.to_owned(), received_at }).await? {
+            async fn inbox_append(&self, body: &str, received_at: Timestamp, claimed_until: Option<Timestamp>) -> StoreResult<i64> {
+                let op = WriteOp::InboxAppend { body: body.to_owned(), received_at, claimed_until };
+                match self.writes.submit(op).await? {
                     WriteOutcome::Saved(id) => Ok(id),
                     other => Err(StoreError::Internal(format!("appending to the inbox answered {other:?}"))),
                 }
             }
 
-            async fn inbox_pending(&self, limit: i64) -> StoreResult<Vec<(i64, String)>> {
-                sqlx::query_as("SELECT id, body FROM webhook_inbox WHERE processed_at IS NULL ORDER BY id LIMIT $1")
-                    .bind(limit)
-                    .fetch_all(&self.pool)
-                    .await
-                    .map_err(db_error)
+            async fn inbox_claim(&self, limit: i64, now: Timestamp, until: Timestamp) -> StoreResult<Vec<(i64, String)>> {
+                let mut claimed: Vec<(i64, String)> = sqlx::query_as(
+                    "UPDATE webhook_inbox SET claimed_until = $1 WHERE id IN (SELECT id FROM webhook_inbox \
+                     WHERE processed_at IS NULL AND (claimed_until IS NULL OR claimed_until <= $2) ORDER BY id LIMIT $3) \
+                     AND processed_at IS NULL AND (claimed_until IS NULL OR claimed_until <= $2) RETURNING id, body",
+                )
+                .bind(millis(until))
+                .bind(millis(now))
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_error)?;
+                claimed.sort_unstable_by_key(|(id, _)| *id);
+                Ok(claimed)
             }
 
             async fn inbox_done(&self, done: &[(i64, Option<String>)], at: Timestamp) -> StoreResult<()> {
@@ -1451,12 +1460,20 @@ macro_rules! shared_sql {
                     .map_err(db_error)
             }
 
-            async fn email_inbox_pending(&self, limit: i64) -> StoreResult<Vec<(i64, Vec<u8>)>> {
-                sqlx::query_as("SELECT id, raw FROM email_inbox WHERE processed_at IS NULL ORDER BY id LIMIT $1")
-                    .bind(limit)
-                    .fetch_all(&self.pool)
-                    .await
-                    .map_err(db_error)
+            async fn email_inbox_claim(&self, limit: i64, now: Timestamp, until: Timestamp) -> StoreResult<Vec<(i64, Vec<u8>)>> {
+                let mut claimed: Vec<(i64, Vec<u8>)> = sqlx::query_as(
+                    "UPDATE email_inbox SET claimed_until = $1 WHERE id IN (SELECT id FROM email_inbox \
+                     WHERE processed_at IS NULL AND (claimed_until IS NULL OR claimed_until <= $2) ORDER BY id LIMIT $3) \
+                     AND processed_at IS NULL AND (claimed_until IS NULL OR claimed_until <= $2) RETURNING id, raw",
+                )
+                .bind(millis(until))
+                .bind(millis(now))
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_error)?;
+                claimed.sort_unstable_by_key(|(id, _)| *id);
+                Ok(claimed)
             }
 
             async fn email_inbox_done(&self, done: &[(i64, Option<String>)], at: Timestamp) -> StoreResult<()> {
@@ -1835,12 +1852,13 @@ macro_rules! shared_sql {
                             outcomes.push(WriteOutcome::Committed);
                             continue;
                         }
-                        WriteOp::InboxAppend { body, received_at } => {
+                        WriteOp::InboxAppend { body, received_at, claimed_until } => {
                             let id: i64 = sqlx::query_scalar(
-                                "INSERT INTO webhook_inbox (received_at, body) VALUES ($1, $2) RETURNING id",
+                                "INSERT INTO webhook_inbox (received_at, body, claimed_until) VALUES ($1, $2, $3) RETURNING id",
                             )
                             .bind(millis(*received_at))
                             .bind(body.as_str())
+                            .bind(claimed_until.map(millis))
                             .fetch_one(&mut *tx)
                             .await
                             .map_err(db_error)?;

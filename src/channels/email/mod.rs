@@ -154,7 +154,10 @@ impl EmailChannel {
     /// each was handled. Re-processing after a crash is harmless: messages are idempotent by
     /// Message-ID.
     pub async fn process_inbox(&self) -> Result<usize, String> {
-        let pending = self.store.email_inbox_pending(INBOX_BATCH).await.map_err(|error| error.to_string())?;
+        // Claimed, so with several nodes each message is processed by one of them.
+        let now = Timestamp::now();
+        let until = now.checked_add(crate::channels::whatsapp::INBOX_CLAIM).map_err(|error| error.to_string())?;
+        let pending = self.store.email_inbox_claim(INBOX_BATCH, now, until).await.map_err(|error| error.to_string())?;
         let count = pending.len();
         if count == 0 {
             return Ok(0);

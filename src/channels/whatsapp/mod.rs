@@ -35,6 +35,12 @@ pub const MAX_WEBHOOK_BYTES: usize = 3 * 1024 * 1024;
 const INBOX_BATCH: i64 = 500;
 /// How often the inbox is checked for webhooks whose processing failed or was cut off.
 const INBOX_RETRY: Duration = Duration::from_secs(1);
+/// How long a pass holds the inbox entries it took before any node's pass may take them again
+/// (so with several nodes one entry is processed by one node at a time).
+pub const INBOX_CLAIM: jiff::SignedDuration = jiff::SignedDuration::from_secs(30);
+/// How long a webhook being processed on arrival is held by its node: processing takes
+/// milliseconds, and after a crash (or a failure) the webhook is retried this soon.
+const ARRIVAL_CLAIM: jiff::SignedDuration = jiff::SignedDuration::from_secs(5);
 /// How often queued replies that did not go out at once are retried.
 const OUTBOUND_SWEEP: Duration = Duration::from_secs(2);
 /// How often pending media downloads are retried.
@@ -226,7 +232,7 @@ impl WhatsAppChannel {
     /// message reaches agents without waiting for an inbox pass. Each customer's messages still
     /// go through that customer's conversation actor in order, and the ticket and conversation
     /// writes of concurrent webhooks share group-committed transactions. If processing fails,
-    /// the entry stays pending and the inbox pass retries it.
+    /// the entry stays pending and an inbox pass retries it once its claim ran out.
     pub fn process_now(self: &Arc<Self>, id: i64, body: String) {
         self.in_flight.insert(id, ());
         let channel = self.clone();
@@ -247,14 +253,16 @@ impl WhatsAppChannel {
         });
     }
 
-    /// Processes stored webhooks that are not already in flight (left over from before a
-    /// restart, or whose processing failed): a pass takes up to [`INBOX_BATCH`] payloads, runs
+    /// Processes stored webhooks that no node holds (left over from before a restart, or whose
+    /// processing failed): a pass claims up to [`INBOX_BATCH`] payloads for [`INBOX_CLAIM`], runs
     /// different customers side by side (each customer's messages in arrival order, so the
     /// group-commit writer can batch them) and marks them all done in one write, only after
     /// everything in them was handled. Re-processing after a crash is harmless: messages are
     /// idempotent by wamid.
     pub async fn process_inbox(&self) -> Result<usize, String> {
-        let mut pending = self.store.inbox_pending(INBOX_BATCH).await.map_err(|error| error.to_string())?;
+        let now = jiff::Timestamp::now();
+        let until = now.checked_add(INBOX_CLAIM).map_err(|error| error.to_string())?;
+        let mut pending = self.store.inbox_claim(INBOX_BATCH, now, until).await.map_err(|error| error.to_string())?;
         pending.retain(|(id, _)| !self.in_flight.contains_key(id));
         let count = pending.len();
         if count == 0 {
@@ -455,7 +463,9 @@ async fn receive(state: web::Data<AppState>, request: HttpRequest, body: web::By
     }
     let text = String::from_utf8(body.to_vec())
         .map_err(|_| ApiError::MalformedJson("the webhook body is not UTF-8".to_owned()))?;
-    let id = state.store.inbox_append(&text, jiff::Timestamp::now()).await?;
+    // Claimed for this node, which processes it at once: no other node's pass takes it meanwhile.
+    let now = jiff::Timestamp::now();
+    let id = state.store.inbox_append(&text, now, now.checked_add(ARRIVAL_CLAIM).ok()).await?;
     metrics::counter!("switchboard_whatsapp_webhooks_total").increment(1);
     channel.process_now(id, text);
     Ok(HttpResponse::Ok().finish())
