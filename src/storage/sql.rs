@@ -396,6 +396,35 @@ macro_rules! shared_sql {
                 Ok(())
             }
 
+            /// Claims up to `limit` unprocessed entries of an inbox table that nobody holds, until
+            /// `until`, oldest first. The outer conditions are checked again on rows another
+            /// claimer locked first (PostgreSQL re-reads them), so no entry is taken twice.
+            async fn claim_inbox<T>(
+                &self,
+                table: &'static str,
+                content: &'static str,
+                limit: i64,
+                now: Timestamp,
+                until: Timestamp,
+            ) -> StoreResult<Vec<(i64, T)>>
+            where
+                T: Send + Unpin + for<'r> sqlx::Decode<'r, $db> + sqlx::Type<$db>,
+            {
+                let unheld = "processed_at IS NULL AND (claimed_until IS NULL OR claimed_until <= $2)";
+                let mut claimed: Vec<(i64, T)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "UPDATE {table} SET claimed_until = $1 WHERE id IN (SELECT id FROM {table} WHERE {unheld} \
+                     ORDER BY id LIMIT $3) AND {unheld} RETURNING id, {content}"
+                )))
+                .bind(millis(until))
+                .bind(millis(now))
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_error)?;
+                claimed.sort_unstable_by_key(|(id, _)| *id);
+                Ok(claimed)
+            }
+
             async fn check_same_account(tx: &mut DbTx, table: &'static str, account: AccountId, ids: &[i64]) -> StoreResult<()> {
                 let sql: &'static str = match table {
                     "teams" => "SELECT account_id FROM teams WHERE id = $1",
@@ -1145,19 +1174,7 @@ macro_rules! shared_sql {
             }
 
             async fn inbox_claim(&self, limit: i64, now: Timestamp, until: Timestamp) -> StoreResult<Vec<(i64, String)>> {
-                let mut claimed: Vec<(i64, String)> = sqlx::query_as(
-                    "UPDATE webhook_inbox SET claimed_until = $1 WHERE id IN (SELECT id FROM webhook_inbox \
-                     WHERE processed_at IS NULL AND (claimed_until IS NULL OR claimed_until <= $2) ORDER BY id LIMIT $3) \
-                     AND processed_at IS NULL AND (claimed_until IS NULL OR claimed_until <= $2) RETURNING id, body",
-                )
-                .bind(millis(until))
-                .bind(millis(now))
-                .bind(limit)
-                .fetch_all(&self.pool)
-                .await
-                .map_err(db_error)?;
-                claimed.sort_unstable_by_key(|(id, _)| *id);
-                Ok(claimed)
+                self.claim_inbox("webhook_inbox", "body", limit, now, until).await
             }
 
             async fn inbox_done(&self, done: &[(i64, Option<String>)], at: Timestamp) -> StoreResult<()> {
@@ -1461,19 +1478,7 @@ macro_rules! shared_sql {
             }
 
             async fn email_inbox_claim(&self, limit: i64, now: Timestamp, until: Timestamp) -> StoreResult<Vec<(i64, Vec<u8>)>> {
-                let mut claimed: Vec<(i64, Vec<u8>)> = sqlx::query_as(
-                    "UPDATE email_inbox SET claimed_until = $1 WHERE id IN (SELECT id FROM email_inbox \
-                     WHERE processed_at IS NULL AND (claimed_until IS NULL OR claimed_until <= $2) ORDER BY id LIMIT $3) \
-                     AND processed_at IS NULL AND (claimed_until IS NULL OR claimed_until <= $2) RETURNING id, raw",
-                )
-                .bind(millis(until))
-                .bind(millis(now))
-                .bind(limit)
-                .fetch_all(&self.pool)
-                .await
-                .map_err(db_error)?;
-                claimed.sort_unstable_by_key(|(id, _)| *id);
-                Ok(claimed)
+                self.claim_inbox("email_inbox", "raw", limit, now, until).await
             }
 
             async fn email_inbox_done(&self, done: &[(i64, Option<String>)], at: Timestamp) -> StoreResult<()> {
