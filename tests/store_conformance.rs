@@ -94,6 +94,7 @@ async fn suite(store: Arc<dyn Store>) {
     batched_ticket_writes(store).await;
     listing_filters_and_pages(store).await;
     timers(store).await;
+    timer_claims(store).await;
     concurrent_creates_get_unique_numbers(store).await;
     email_channel(store).await;
     whatsapp_first_contact(store).await;
@@ -657,6 +658,31 @@ async fn whatsapp_first_contact(store: &dyn Store) {
     let listed = store.list_conversations(account.id, 10).await.expect("list");
     let last = listed[0].last_message.as_ref().expect("a last message");
     assert_eq!((last.body.as_str(), last.ticket_id), ("body of On WhatsApp", ticket.id));
+}
+
+/// With several nodes each reads the same due timers; the one that claims a timer fires it.
+async fn timer_claims(store: &dyn Store) {
+    let owner = TimerOwner::Conversation(987_654);
+    let due = now();
+    let set = |due_at: Option<Timestamp>| TimerChange { owner: owner.clone(), name: "window_closed".into(), due_at };
+    store.set_timer(&set(Some(due))).await.expect("set");
+    let entry = TimerEntry { owner: owner.clone(), name: "window_closed".into(), due_at: due };
+    let hold = |at: Timestamp| at.saturating_add(SignedDuration::from_secs(5)).expect("time");
+    let (one, two) = tokio::join!(store.claim_timer(&entry, due, hold(due)), store.claim_timer(&entry, due, hold(due)));
+    assert_eq!([one.expect("claim"), two.expect("claim")].iter().filter(|won| **won).count(), 1, "one node fires it");
+    assert!(!store.claim_timer(&entry, due, hold(due)).await.expect("claim"), "held");
+    assert!(store.claim_timer(&entry, hold(due), hold(hold(due))).await.expect("claim"), "a hold that ran out");
+
+    // Re-armed: the old due time is not claimable, the new one is at once.
+    let later = due.saturating_add(SignedDuration::from_mins(1)).expect("time");
+    store.set_timer(&set(Some(later))).await.expect("re-arm");
+    assert!(!store.claim_timer(&entry, due, hold(due)).await.expect("claim"), "the old due time");
+    let rearmed = TimerEntry { due_at: later, ..entry.clone() };
+    assert!(store.claim_timer(&rearmed, due, hold(due)).await.expect("claim"), "the new due time");
+
+    // Handled (cleared): nothing to claim.
+    store.set_timer(&set(None)).await.expect("clear");
+    assert!(!store.claim_timer(&rearmed, hold(hold(due)), hold(hold(hold(due)))).await.expect("claim"));
 }
 
 async fn concurrent_creates_get_unique_numbers(store: &dyn Store) {

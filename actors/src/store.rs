@@ -393,6 +393,9 @@ pub trait Store: Send + Sync + 'static {
     async fn due_timers(&self, before: Timestamp, limit: i64) -> StoreResult<Vec<TimerEntry>>;
     /// Sets or clears a timer outside a ticket commit (conversation timers).
     async fn set_timer(&self, change: &TimerChange) -> StoreResult<()>;
+    /// Takes a due timer for the caller until `until`, so no other node fires it meanwhile;
+    /// `false` when another node holds it, or it was re-armed or handled since it was read.
+    async fn claim_timer(&self, entry: &TimerEntry, now: Timestamp, until: Timestamp) -> StoreResult<bool>;
 
     // The WhatsApp channel.
     /// Stores a raw webhook body before it is acknowledged; returns its inbox id.

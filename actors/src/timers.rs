@@ -4,7 +4,9 @@
 //! One [`run_timers`] task per node keeps the timers due within a horizon in memory, sleeps until
 //! the earliest, and delivers it through [`TimerDispatch`] (which activates the owning actor).
 //! The owner clears the stored timer when it handles it, so delivery is at least once and the
-//! owner's handling is idempotent; a failed delivery is retried after a back-off.
+//! owner's handling is idempotent; a failed delivery is retried after a back-off. Every node reads
+//! the same stored timers, so the node about to fire one first claims it in the store for the
+//! back-off (`Store::claim_timer`): with several nodes one of them fires it.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
@@ -27,7 +29,8 @@ pub struct TimerSettings {
     /// Timers due within this window are held in memory; later ones are read from the store as
     /// the window moves on.
     pub horizon: Duration,
-    /// Wait before delivering a timer again after its owner failed to handle it.
+    /// Wait before delivering a timer again after its owner failed to handle it; also how long
+    /// the node firing a timer holds it against the other nodes.
     pub retry_after: Duration,
     /// Most timers read from the store at once.
     pub batch: i64,
@@ -133,12 +136,34 @@ pub async fn run_timers(
             let handle = handle.clone();
             let retry_after = settings.retry_after;
             let clock = clock.clone();
+            let store = store.clone();
             tokio::spawn(async move {
+                // Held for `retry_after`: with several nodes, one of them fires it.
+                let hold = SignedDuration::try_from(retry_after).unwrap_or_default();
+                let mut looked_again = false;
+                let fired = loop {
+                    let now = clock.now();
+                    match store.claim_timer(&entry, now, now.saturating_add(hold).unwrap_or(now)).await {
+                        Ok(true) => break dispatch.fire(&entry.owner, &entry.name).await,
+                        // Held by another node (or re-armed or handled since): look once more when
+                        // the hold is over, in case the holder died before handling it.
+                        Ok(false) if !looked_again => {
+                            looked_again = true;
+                            tokio::time::sleep(retry_after).await;
+                        }
+                        Ok(false) => {
+                            metrics::counter!("switchboard_timers_skipped_total").increment(1);
+                            return;
+                        }
+                        Err(error) => break Err(error.to_string()),
+                    }
+                };
                 metrics::counter!("switchboard_timers_fired_total").increment(1);
-                if let Err(error) = dispatch.fire(&entry.owner, &entry.name).await {
+                if let Err(error) = fired {
                     tracing::warn!(owner = ?entry.owner, name = %entry.name, %error, "timer delivery failed; will retry");
                     tokio::time::sleep(retry_after).await;
-                    handle.changed(TimerChange { owner: entry.owner, name: entry.name, due_at: Some(clock.now()) });
+                    // Still due (in the past), and still the stored due time, so it can be claimed.
+                    handle.changed(TimerChange { owner: entry.owner, name: entry.name, due_at: Some(entry.due_at) });
                 }
             });
         }

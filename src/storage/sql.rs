@@ -1173,6 +1173,23 @@ macro_rules! shared_sql {
                 }
             }
 
+            async fn claim_timer(&self, entry: &TimerEntry, now: Timestamp, until: Timestamp) -> StoreResult<bool> {
+                let claimed = sqlx::query(
+                    "UPDATE timers SET claimed_until = $1 WHERE owner_kind = $2 AND owner_id = $3 AND name = $4 \
+                     AND due_at = $5 AND (claimed_until IS NULL OR claimed_until <= $6)",
+                )
+                .bind(millis(until))
+                .bind(entry.owner.kind())
+                .bind(entry.owner.id())
+                .bind(entry.name.clone())
+                .bind(millis(entry.due_at))
+                .bind(millis(now))
+                .execute(&self.pool)
+                .await
+                .map_err(db_error)?;
+                Ok(claimed.rows_affected() == 1)
+            }
+
             async fn inbox_claim(&self, limit: i64, now: Timestamp, until: Timestamp) -> StoreResult<Vec<(i64, String)>> {
                 self.claim_inbox("webhook_inbox", "body", limit, now, until).await
             }
@@ -1627,7 +1644,7 @@ macro_rules! shared_sql {
                 match change.due_at {
                     Some(due) => sqlx::query(
                         "INSERT INTO timers (owner_kind, owner_id, name, due_at) VALUES ($1, $2, $3, $4) \
-                         ON CONFLICT (owner_kind, owner_id, name) DO UPDATE SET due_at = excluded.due_at",
+                         ON CONFLICT (owner_kind, owner_id, name) DO UPDATE SET due_at = excluded.due_at, claimed_until = NULL",
                     )
                     .bind(change.owner.kind())
                     .bind(change.owner.id())
