@@ -88,6 +88,9 @@ pub struct Shared {
     graph: Arc<dyn GraphApi>,
     settings: ChannelSettings,
     live: DashMap<(String, UserId), ActorRef<ConversationMsg>>,
+    /// Actors that left `live` to passivate and are finishing what was queued for them: a new
+    /// actor for the same conversation starts only after the old one stopped (and saved).
+    stopping: DashMap<(String, UserId), ractor::ActorCell>,
     spawning: tokio::sync::Mutex<()>,
     /// Customers by WhatsApp address (BSUID or wa_id) once found or created: a known customer's
     /// message costs no lookup. Bypassed whenever the message says something new about them
@@ -168,6 +171,7 @@ impl Conversations {
                 graph,
                 settings,
                 live: DashMap::new(),
+                stopping: DashMap::new(),
                 spawning: tokio::sync::Mutex::new(()),
                 customers: DashMap::new(),
                 config: tokio::sync::Mutex::new(None),
@@ -236,6 +240,10 @@ impl Conversations {
     async fn start(&self, key: &(String, UserId), customer: &User, created: bool) -> Result<(), TicketError> {
         if self.shared.live.get(key).is_some_and(|actor| alive(&actor)) {
             return Ok(());
+        }
+        // A predecessor still draining its mailbox keeps the conversation's order and state.
+        if let Some(predecessor) = self.shared.stopping.get(key).map(|cell| cell.clone()) {
+            let _ = predecessor.wait(Some(Duration::from_secs(10))).await;
         }
         // Read before taking the lock: spawns are one at a time, and with the store read inside,
         // a burst of new customers waited for each other's reads (a p99 of ~100 ms at 500/s).
@@ -490,6 +498,8 @@ impl Actor for ConversationActor {
             check.abort();
         }
         state.leave_registry(&myself);
+        let key = (state.phone_number_id.clone(), state.customer.id);
+        state.shared.stopping.remove_if(&key, |_, cell| cell.get_id() == myself.get_id());
         metrics::gauge!("switchboard_whatsapp_conversations_active").decrement(1.0);
         Ok(())
     }
@@ -526,6 +536,8 @@ impl Actor for ConversationActor {
                 if state.last_active.elapsed() >= state.shared.settings.idle_timeout {
                     // Leave the registry first: senders enqueue while holding its entry, so
                     // everything sent to us so far is ahead of `Passivate` in the mailbox.
+                    let key = (state.phone_number_id.clone(), state.customer.id);
+                    state.shared.stopping.insert(key, myself.get_cell());
                     state.leave_registry(&myself);
                     let _ = myself.send_message(ConversationMsg::Passivate);
                 }
