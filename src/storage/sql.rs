@@ -230,6 +230,17 @@ macro_rules! shared_sql {
             })
         }
 
+        /// An outbound send attempt as both channels store it (see `send_row`).
+        struct SendRow {
+            message_id: String,
+            account_id: AccountId,
+            ticket_id: TicketId,
+            attempts: i64,
+            next_attempt_at: Option<Timestamp>,
+            detail: Option<String>,
+            done: bool,
+        }
+
         /// A ticket's JSON columns, encoded before binding (binding itself cannot fail).
         struct TicketJson {
             tags: String,
@@ -394,6 +405,75 @@ macro_rules! shared_sql {
                     _ => {}
                 }
                 Ok(())
+            }
+
+            /// Queued replies on `channel` whose send attempt (in `sends`) is neither done nor
+            /// waiting out a back-off past `due_before`, oldest first.
+            async fn unsent_replies(
+                &self,
+                channel: &'static str,
+                sends: &'static str,
+                also: &'static str,
+                due_before: Timestamp,
+                limit: i64,
+            ) -> StoreResult<Vec<Message>> {
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "{MESSAGE_SELECT} m WHERE m.channel = '{channel}' AND m.kind = 'reply' AND m.delivery_status = 'queued' \
+                     {also} AND NOT EXISTS (SELECT 1 FROM {sends} s WHERE s.message_id = m.id \
+                     AND (s.done OR s.next_attempt_at > $1)) ORDER BY m.created_at LIMIT $2"
+                )))
+                .bind(millis(due_before))
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_error)?
+                .iter()
+                .map(message_from_row)
+                .collect()
+            }
+
+            /// The send attempt of a reply in `table` (`wa_sends`, `email_sends`); `detail` is the
+            /// one column that differs (`wamid`, `last_error`).
+            async fn send_row(&self, table: &'static str, detail: &'static str, message_id: &str) -> StoreResult<Option<SendRow>> {
+                let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "SELECT message_id, account_id, ticket_id, attempts, next_attempt_at, {detail} AS detail, done \
+                     FROM {table} WHERE message_id = $1"
+                )))
+                .bind(message_id.to_owned())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db_error)?;
+                row.map(|row| {
+                    Ok(SendRow {
+                        message_id: row.try_get("message_id").map_err(db_error)?,
+                        account_id: row.try_get("account_id").map_err(db_error)?,
+                        ticket_id: row.try_get("ticket_id").map_err(db_error)?,
+                        attempts: row.try_get("attempts").map_err(db_error)?,
+                        next_attempt_at: opt_millis(&row, "next_attempt_at")?,
+                        detail: row.try_get("detail").map_err(db_error)?,
+                        done: row.try_get("done").map_err(db_error)?,
+                    })
+                })
+                .transpose()
+            }
+
+            async fn save_send_row(&self, table: &'static str, detail: &'static str, row: SendRow) -> StoreResult<()> {
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "INSERT INTO {table} (message_id, account_id, ticket_id, attempts, next_attempt_at, {detail}, done) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (message_id) DO UPDATE SET attempts = excluded.attempts, \
+                     next_attempt_at = excluded.next_attempt_at, {detail} = excluded.{detail}, done = excluded.done"
+                )))
+                .bind(row.message_id)
+                .bind(row.account_id)
+                .bind(row.ticket_id)
+                .bind(row.attempts)
+                .bind(row.next_attempt_at.map(millis))
+                .bind(row.detail)
+                .bind(row.done)
+                .execute(&self.pool)
+                .await
+                .map_err(db_error)
+                .map(|_| ())
             }
 
             /// Claims up to `limit` unprocessed entries of an inbox table that nobody holds, until
@@ -1373,60 +1453,33 @@ macro_rules! shared_sql {
             }
 
             async fn unsent_whatsapp(&self, due_before: Timestamp, limit: i64) -> StoreResult<Vec<Message>> {
-                sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "{MESSAGE_SELECT} m WHERE m.channel = 'whatsapp' AND m.kind = 'reply' AND m.delivery_status = 'queued' \
-                     AND m.provider_id IS NULL AND NOT EXISTS (SELECT 1 FROM wa_sends s WHERE s.message_id = m.id \
-                     AND (s.done OR s.next_attempt_at > $1)) ORDER BY m.created_at LIMIT $2"
-                )))
-                .bind(millis(due_before))
-                .bind(limit)
-                .fetch_all(&self.pool)
-                .await
-                .map_err(db_error)?
-                .iter()
-                .map(message_from_row)
-                .collect()
+                // A wamid means Meta took it; only its status is still to come.
+                self.unsent_replies("whatsapp", "wa_sends", "AND m.provider_id IS NULL", due_before, limit).await
             }
 
             async fn send_state(&self, message_id: &str) -> StoreResult<Option<SendState>> {
-                let row = sqlx::query(
-                    "SELECT message_id, account_id, ticket_id, attempts, next_attempt_at, wamid, done FROM wa_sends WHERE message_id = $1",
-                )
-                .bind(message_id.to_owned())
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(db_error)?;
-                row.map(|row| {
-                    Ok(SendState {
-                        message_id: row.try_get("message_id").map_err(db_error)?,
-                        account_id: row.try_get("account_id").map_err(db_error)?,
-                        ticket_id: row.try_get("ticket_id").map_err(db_error)?,
-                        attempts: row.try_get("attempts").map_err(db_error)?,
-                        next_attempt_at: opt_millis(&row, "next_attempt_at")?,
-                        wamid: row.try_get("wamid").map_err(db_error)?,
-                        done: row.try_get("done").map_err(db_error)?,
-                    })
-                })
-                .transpose()
+                Ok(self.send_row("wa_sends", "wamid", message_id).await?.map(|row| SendState {
+                    message_id: row.message_id,
+                    account_id: row.account_id,
+                    ticket_id: row.ticket_id,
+                    attempts: row.attempts,
+                    next_attempt_at: row.next_attempt_at,
+                    wamid: row.detail,
+                    done: row.done,
+                }))
             }
 
             async fn save_send_state(&self, state: &SendState) -> StoreResult<()> {
-                sqlx::query(
-                    "INSERT INTO wa_sends (message_id, account_id, ticket_id, attempts, next_attempt_at, wamid, done) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (message_id) DO UPDATE SET attempts = excluded.attempts, \
-                     next_attempt_at = excluded.next_attempt_at, wamid = excluded.wamid, done = excluded.done",
-                )
-                .bind(state.message_id.clone())
-                .bind(state.account_id)
-                .bind(state.ticket_id)
-                .bind(state.attempts)
-                .bind(state.next_attempt_at.map(millis))
-                .bind(state.wamid.clone())
-                .bind(state.done)
-                .execute(&self.pool)
-                .await
-                .map_err(db_error)
-                .map(|_| ())
+                let row = SendRow {
+                    message_id: state.message_id.clone(),
+                    account_id: state.account_id,
+                    ticket_id: state.ticket_id,
+                    attempts: state.attempts,
+                    next_attempt_at: state.next_attempt_at,
+                    detail: state.wamid.clone(),
+                    done: state.done,
+                };
+                self.save_send_row("wa_sends", "wamid", row).await
             }
 
             async fn templates(&self) -> StoreResult<Vec<Template>> {
@@ -1525,61 +1578,32 @@ macro_rules! shared_sql {
             }
 
             async fn unsent_email(&self, due_before: Timestamp, limit: i64) -> StoreResult<Vec<Message>> {
-                sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "{MESSAGE_SELECT} m WHERE m.channel = 'email' AND m.kind = 'reply' AND m.delivery_status = 'queued' \
-                     AND NOT EXISTS (SELECT 1 FROM email_sends s WHERE s.message_id = m.id \
-                     AND (s.done OR s.next_attempt_at > $1)) ORDER BY m.created_at LIMIT $2"
-                )))
-                .bind(millis(due_before))
-                .bind(limit)
-                .fetch_all(&self.pool)
-                .await
-                .map_err(db_error)?
-                .iter()
-                .map(message_from_row)
-                .collect()
+                self.unsent_replies("email", "email_sends", "", due_before, limit).await
             }
 
             async fn email_send(&self, message_id: &str) -> StoreResult<Option<EmailSend>> {
-                let row = sqlx::query(
-                    "SELECT message_id, account_id, ticket_id, attempts, next_attempt_at, last_error, done \
-                     FROM email_sends WHERE message_id = $1",
-                )
-                .bind(message_id.to_owned())
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(db_error)?;
-                row.map(|row| {
-                    Ok(EmailSend {
-                        message_id: row.try_get("message_id").map_err(db_error)?,
-                        account_id: row.try_get("account_id").map_err(db_error)?,
-                        ticket_id: row.try_get("ticket_id").map_err(db_error)?,
-                        attempts: row.try_get("attempts").map_err(db_error)?,
-                        next_attempt_at: opt_millis(&row, "next_attempt_at")?,
-                        last_error: row.try_get("last_error").map_err(db_error)?,
-                        done: row.try_get("done").map_err(db_error)?,
-                    })
-                })
-                .transpose()
+                Ok(self.send_row("email_sends", "last_error", message_id).await?.map(|row| EmailSend {
+                    message_id: row.message_id,
+                    account_id: row.account_id,
+                    ticket_id: row.ticket_id,
+                    attempts: row.attempts,
+                    next_attempt_at: row.next_attempt_at,
+                    last_error: row.detail,
+                    done: row.done,
+                }))
             }
 
             async fn save_email_send(&self, send: &EmailSend) -> StoreResult<()> {
-                sqlx::query(
-                    "INSERT INTO email_sends (message_id, account_id, ticket_id, attempts, next_attempt_at, last_error, done) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (message_id) DO UPDATE SET attempts = excluded.attempts, \
-                     next_attempt_at = excluded.next_attempt_at, last_error = excluded.last_error, done = excluded.done",
-                )
-                .bind(send.message_id.clone())
-                .bind(send.account_id)
-                .bind(send.ticket_id)
-                .bind(send.attempts)
-                .bind(send.next_attempt_at.map(millis))
-                .bind(send.last_error.clone())
-                .bind(send.done)
-                .execute(&self.pool)
-                .await
-                .map_err(db_error)
-                .map(|_| ())
+                let row = SendRow {
+                    message_id: send.message_id.clone(),
+                    account_id: send.account_id,
+                    ticket_id: send.ticket_id,
+                    attempts: send.attempts,
+                    next_attempt_at: send.next_attempt_at,
+                    detail: send.last_error.clone(),
+                    done: send.done,
+                };
+                self.save_send_row("email_sends", "last_error", row).await
             }
 
             async fn due_timers(&self, before: Timestamp, limit: i64) -> StoreResult<Vec<TimerEntry>> {
