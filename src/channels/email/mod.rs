@@ -274,8 +274,10 @@ impl EmailChannel {
             None => {
                 let name =
                     email.from_name.clone().unwrap_or_else(|| address.split('@').next().unwrap_or(address).to_owned());
-                match self.store.create_user(NewUser::customer(account, address.to_owned(), name, None)).await {
-                    Ok(user) => Some(user),
+                // The customer with their email contact, in one group-committed write.
+                let customer = NewUser::customer(account, address.to_owned(), name, None);
+                match self.store.create_customer(customer, Channel::Email, &[]).await {
+                    Ok(user) => return Ok(user),
                     // Created by a concurrent delivery: read it.
                     Err(StoreError::Conflict(_)) => self.store.user_credentials(address).await?.map(|found| found.user),
                     Err(error) => return Err(error.into()),
