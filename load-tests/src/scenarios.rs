@@ -53,6 +53,13 @@ impl Common {
         Hub::new(self.servers.first().ok_or_else(|| anyhow!("no --server"))?)
     }
 
+    /// The first hub and the admin's token there: where every scenario starts.
+    async fn admin(&self) -> anyhow::Result<(Hub, String)> {
+        let hub = self.hub()?;
+        let token = hub.login(&self.admin_email, &self.admin_password).await?;
+        Ok((hub, token))
+    }
+
     fn layout(&self, agents: usize) -> Layout {
         Layout::for_agents(agents, self.processes, Some(self.sources.clone()))
     }
@@ -230,8 +237,7 @@ pub struct IdleArgs {
 
 pub async fn idle(args: IdleArgs) -> anyhow::Result<()> {
     let common = &args.common;
-    let hub = common.hub()?;
-    let admin = hub.login(&common.admin_email, &common.admin_password).await?;
+    let (hub, admin) = common.admin().await?;
     let plan = Plan { subscribe_queue: true, ticket: None, heartbeat_secs: args.heartbeat, marker: marker() };
     // Agents are prepared before the baseline so their rows and tokens are not counted.
     let tokens: Vec<String> =
@@ -318,8 +324,7 @@ pub struct FanoutArgs {
 
 pub async fn fanout(args: FanoutArgs) -> anyhow::Result<()> {
     let common = &args.common;
-    let hub = common.hub()?;
-    let admin = hub.login(&common.admin_email, &common.admin_password).await?;
+    let (hub, admin) = common.admin().await?;
     let marker = marker();
     let mut tickets = Vec::new();
     for n in 0..args.tickets.max(1) {
@@ -399,8 +404,7 @@ fn customer_base() -> u64 {
 
 pub async fn whatsapp(args: WhatsappArgs) -> anyhow::Result<()> {
     let common = &args.common;
-    let hub = common.hub()?;
-    let admin = hub.login(&common.admin_email, &common.admin_password).await?;
+    let (hub, admin) = common.admin().await?;
     let marker = marker();
     let plan = Plan { subscribe_queue: true, ticket: None, heartbeat_secs: 25, marker: marker.clone() };
     let (fleet, _) = start_agents(common, &hub, &admin, args.agents, &plan).await?;
@@ -492,8 +496,7 @@ pub struct IngestArgs {
 
 pub async fn ingest(args: IngestArgs) -> anyhow::Result<()> {
     let common = &args.common;
-    let hub = common.hub()?;
-    let admin = hub.login(&common.admin_email, &common.admin_password).await?;
+    let (hub, admin) = common.admin().await?;
     let marker = marker();
     let tickets: Vec<i64> = match args.via {
         Via::Rest => {
@@ -673,8 +676,7 @@ pub async fn cluster(args: ClusterArgs) -> anyhow::Result<()> {
     if common.servers.len() < 2 {
         bail!("cluster needs two nodes: --server http://127.0.0.1:8080 --server http://127.0.0.1:8081");
     }
-    let hub = common.hub()?;
-    let admin = hub.login(&common.admin_email, &common.admin_password).await?;
+    let (hub, admin) = common.admin().await?;
     let marker = marker();
     let ticket = hub.create_ticket(&admin, &format!("Cluster {marker}")).await?;
     let plan = Plan { subscribe_queue: false, ticket: Some(ticket), heartbeat_secs: 25, marker: marker.clone() };
