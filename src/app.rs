@@ -105,8 +105,11 @@ impl Core {
             prefix: settings.redis.prefix.clone(),
             presence_refresh: Duration::from_millis(settings.presence.refresh_ms),
             presence_expiry: Duration::from_millis(settings.presence.expiry_ms),
+            max_sockets_per_user: settings.ws.max_sockets_per_user,
+            max_replays_per_user: settings.ws.max_replays_per_user,
         };
-        let live = Hub::new(hub_settings, opened.store.clone(), tickets.clone(), broker);
+        let accounts = crate::accounts::AccountConfigs::new(opened.store.clone());
+        let live = Hub::new(hub_settings, opened.store.clone(), tickets.clone(), broker, accounts);
         let presence = &settings.presence;
         let agent_settings = AgentSettings {
             rules: PresenceRules {
@@ -149,6 +152,7 @@ async fn start_whatsapp(
         &whatsapp.business_account_id,
         whatsapp.messages_per_second,
         media.clone(),
+        &whatsapp.media_hosts,
     );
     let channel_settings = ChannelSettings {
         account_id: account.id,
@@ -244,7 +248,18 @@ pub async fn run(
     let openapi = Arc::new(serde_json::to_string(&http::openapi()).context("rendering the OpenAPI document")?);
     let mut server = HttpServer::new(move || {
         App::new()
-            .wrap(tracing_actix_web::TracingLogger::default())
+            // On every response (pages set their own CSP): no referrer to other sites, no type
+            // sniffing, and none of the powerful browser features the console never uses.
+            .wrap(
+                actix_web::middleware::DefaultHeaders::new()
+                    .add((actix_web::http::header::REFERRER_POLICY, "same-origin"))
+                    .add((actix_web::http::header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+                    .add((
+                        actix_web::http::header::HeaderName::from_static("permissions-policy"),
+                        "camera=(), microphone=(), geolocation=(), payment=(), usb=(), interest-cohort=()",
+                    )),
+            )
+            .wrap(tracing_actix_web::TracingLogger::<crate::telemetry::RedactedRootSpan>::new())
             .wrap(actix_web::middleware::from_fn(crate::telemetry::record_request))
             .configure(|config| http::configure(config, state.clone(), openapi.clone()))
     })

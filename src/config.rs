@@ -38,6 +38,29 @@ pub struct ServerSettings {
     pub workers: usize,
     /// On SIGINT/SIGTERM, how long in-flight requests may take to finish.
     pub shutdown_timeout_secs: u64,
+    /// The URL browsers reach the hub at (`https://desk.example.com`); empty means
+    /// `http://<listen>`. Cookie-authenticated WebSockets and state-changing requests are
+    /// accepted only from this origin (or the request's own host), and an `https` URL makes
+    /// the session cookie `Secure`.
+    pub public_url: String,
+}
+
+impl ServerSettings {
+    /// `scheme://host[:port]` of [`ServerSettings::public_url`] (or of the listen address), as
+    /// browsers send it in `Origin`.
+    pub fn public_origin(&self) -> String {
+        if self.public_url.is_empty() {
+            return format!("http://{}", self.listen);
+        }
+        reqwest::Url::parse(&self.public_url)
+            .map(|url| url.origin().ascii_serialization())
+            .unwrap_or_else(|_| self.public_url.trim_end_matches('/').to_owned())
+    }
+
+    /// Whether browsers reach the hub over TLS (the session cookie is then `Secure`).
+    pub fn https(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
 }
 
 impl Default for ServerSettings {
@@ -47,6 +70,7 @@ impl Default for ServerSettings {
             max_body_bytes: 1_048_576,
             workers: 0,
             shutdown_timeout_secs: 30,
+            public_url: String::new(),
         }
     }
 }
@@ -113,6 +137,10 @@ pub struct WsSettings {
     pub outbox_frames: usize,
     /// Client frames per second allowed on average (bursts of 4× that are fine).
     pub max_frames_per_sec: u32,
+    /// Open sockets one user may hold on a node; the next one is refused with 429.
+    pub max_sockets_per_user: usize,
+    /// Ticket replays (subscriptions catching up from an old seq) one user may run at once.
+    pub max_replays_per_user: usize,
 }
 
 impl Default for WsSettings {
@@ -123,6 +151,8 @@ impl Default for WsSettings {
             max_frame_bytes: 65_536,
             outbox_frames: 1024,
             max_frames_per_sec: 20,
+            max_sockets_per_user: 20,
+            max_replays_per_user: 8,
         }
     }
 }
@@ -186,6 +216,9 @@ pub struct WhatsAppSettings {
     pub messages_per_second: u32,
     /// Where inbound media files are kept (content-addressed).
     pub media_dir: String,
+    /// Hosts inbound media may be downloaded from, besides the Graph API's own origin: exact
+    /// names or `*.suffix`; https only, public addresses only.
+    pub media_hosts: Vec<String>,
 }
 
 impl Default for WhatsAppSettings {
@@ -210,6 +243,12 @@ impl Default for WhatsAppSettings {
             max_send_attempts: 8,
             messages_per_second: 80,
             media_dir: "data/media".to_owned(),
+            media_hosts: vec![
+                "lookaside.fbsbx.com".to_owned(),
+                "*.fbsbx.com".to_owned(),
+                "*.fbcdn.net".to_owned(),
+                "*.whatsapp.net".to_owned(),
+            ],
         }
     }
 }
@@ -396,6 +435,19 @@ impl Settings {
             .listen
             .parse::<std::net::SocketAddr>()
             .map_err(|error| ConfigError::Rule(format!("server.listen `{}`: {error}", self.server.listen)))?;
+        if !self.server.public_url.is_empty() {
+            let url = reqwest::Url::parse(&self.server.public_url).map_err(|error| {
+                ConfigError::Rule(format!("server.public_url `{}`: {error}", self.server.public_url))
+            })?;
+            if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+                return Err(ConfigError::Rule("server.public_url must be an http:// or https:// URL".to_owned()));
+            }
+        }
+        if self.ws.max_sockets_per_user == 0 || self.ws.max_replays_per_user == 0 {
+            return Err(ConfigError::Rule(
+                "ws.max_sockets_per_user and ws.max_replays_per_user must be at least 1".to_owned(),
+            ));
+        }
         crate::storage::backend_of(self.database.url.expose())
             .map_err(|error| ConfigError::Rule(format!("database.url: {error}")))?;
         let redis = self.redis.url.expose();

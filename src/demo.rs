@@ -67,6 +67,7 @@ pub async fn seed(store: &Arc<dyn Store>, tickets: &Tickets) -> anyhow::Result<(
             account_id: account.id,
             name: "Acme Ltd".into(),
             members_see_company_tickets: true,
+            members_write_company_tickets: false,
         })
         .await?;
     let carla = store
@@ -115,7 +116,8 @@ pub async fn seed(store: &Arc<dyn Store>, tickets: &Tickets) -> anyhow::Result<(
         ("renewal_date", "Renewal date", FieldType::Date, &[][..]),
     ] {
         let options = options.iter().map(|option| option.to_string()).collect();
-        let field = CustomFieldDef { key: key.into(), label: label.into(), field_type, options };
+        let field =
+            CustomFieldDef { key: key.into(), label: label.into(), field_type, options, customer_visible: false };
         store.upsert_custom_field(account.id, &field).await?;
     }
     // A policy a small desk might start with: urgent answered within half an hour and solved

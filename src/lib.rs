@@ -1,6 +1,7 @@
 //! The Switchboard server: HTTP API, storage backends, configuration and the CLI's commands.
 //! The domain and its actors live in the `switchboard-actors` crate.
 
+pub mod accounts;
 pub mod app;
 pub mod auth;
 pub mod broker;

@@ -1294,15 +1294,23 @@ async fn customers_never_see_internal_notes() {
 
 /// Creates a company and two member customers who can log in; returns their tokens.
 async fn company_with_members(desk: &Desk, admin: &str, name: &str, shared: bool) -> (String, String) {
+    company_with_writers(desk, admin, name, shared, false).await
+}
+
+/// As [`company_with_members`], with members who may also write on each other's tickets.
+async fn company_with_writers(desk: &Desk, admin: &str, name: &str, shared: bool, writable: bool) -> (String, String) {
     let company = desk
         .expect(
             201,
             "POST",
             "/api/v1/companies",
             admin,
-            Some(json!({"name": name, "members_see_company_tickets": shared})),
+            Some(
+                json!({"name": name, "members_see_company_tickets": shared, "members_write_company_tickets": writable}),
+            ),
         )
         .await;
+    assert_eq!(company["members_write_company_tickets"], json!(writable));
     assert_eq!(company["members_see_company_tickets"], json!(shared));
     let mut tokens = Vec::new();
     for member in ["ana", "ben"] {
@@ -1333,17 +1341,18 @@ async fn company_members_see_company_tickets_only_when_allowed() {
     assert!(shared["company_id"].is_i64(), "the ticket belongs to the company: {shared}");
     let private = desk.create_ticket(&closed_ana, json!({"subject": "Initech printer", "body": "Mine only."})).await;
 
-    // Shared: the fellow member sees and can follow up.
+    // Shared: the fellow member sees it, but writes only on their own tickets…
     assert_eq!(desk.list_ids(&open_ben, "").await, vec![id_of(&shared)]);
     desk.ticket(&open_ben, id_of(&shared)).await;
-    desk.expect(
-        201,
-        "POST",
-        &format!("/api/v1/tickets/{}/messages", id_of(&shared)),
-        &open_ben,
-        Some(json!({"body": "Same here"})),
-    )
-    .await;
+    let follow_up = format!("/api/v1/tickets/{}/messages", id_of(&shared));
+    let (status, body) = desk.call("POST", &follow_up, &open_ben, Some(json!({"body": "Same here"}))).await;
+    assert_error((status, &body), 403, "forbidden");
+    desk.expect(201, "POST", &follow_up, &open_ana, Some(json!({"body": "Still down"}))).await;
+    // …unless the company lets its members write on each other's tickets.
+    let (writer_ana, writer_ben) = company_with_writers(&desk, &admin, "Globex", true, true).await;
+    let together = desk.create_ticket(&writer_ana, json!({"subject": "Globex VPN", "body": "All of us."})).await;
+    let path = format!("/api/v1/tickets/{}/messages", id_of(&together));
+    desk.expect(201, "POST", &path, &writer_ben, Some(json!({"body": "Same here"}))).await;
 
     // Not shared: the fellow member sees nothing.
     assert_eq!(desk.list_ids(&closed_ben, "").await, Vec::<i64>::new());
@@ -1356,7 +1365,10 @@ async fn company_members_see_company_tickets_only_when_allowed() {
     assert_eq!(desk.list_ids(&closed_ben, "q=acme").await, Vec::<i64>::new());
     let (status, body) = desk.call("GET", &format!("/api/v1/tickets/{}", id_of(&shared)), &outsider, None).await;
     assert_error((status, &body), 404, "not_found");
-    assert_eq!(sorted(desk.list_ids(&agent, "").await), sorted(vec![id_of(&shared), id_of(&private)]));
+    assert_eq!(
+        sorted(desk.list_ids(&agent, "").await),
+        sorted(vec![id_of(&shared), id_of(&private), id_of(&together)])
+    );
     desk.stop().await;
 }
 

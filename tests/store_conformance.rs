@@ -98,6 +98,44 @@ async fn suite(store: Arc<dyn Store>) {
     concurrent_creates_get_unique_numbers(store).await;
     email_channel(store).await;
     whatsapp_first_contact(store).await;
+    media_index_and_session_ends(store).await;
+}
+
+/// Stored files are indexed per account (an account holds a file, an author may attach it only
+/// when they uploaded it or it arrived on that ticket); a password change ends the user's other
+/// sessions.
+async fn media_index_and_session_ends(store: &dyn Store) {
+    let ours = store.create_account("Media A").await.expect("account");
+    let theirs = store.create_account("Media B").await.expect("account");
+    let agent = store.create_user(new_user(ours.id, "media-agent@a.example", Role::Agent)).await.expect("agent");
+    let colleague = store.create_user(new_user(ours.id, "media-colleague@a.example", Role::Agent)).await.expect("user");
+    let hash = "AB".repeat(32);
+    let inbound = "cd".repeat(32);
+    assert!(!store.media_in_account(ours.id, &hash).await.expect("read"));
+    store.add_media(ours.id, &hash, MediaOwner::Uploader(agent.id), now()).await.expect("upload");
+    store.add_media(ours.id, &hash, MediaOwner::Uploader(agent.id), now()).await.expect("twice is harmless");
+    store.add_media(ours.id, &inbound, MediaOwner::Ticket(77), now()).await.expect("inbound");
+    assert!(store.media_in_account(ours.id, &hash.to_lowercase()).await.expect("read"), "hashes are case-blind");
+    assert!(!store.media_in_account(theirs.id, &hash).await.expect("read"), "another account holds nothing");
+    assert!(store.media_attachable(ours.id, &hash, agent.id, 1).await.expect("read"), "the uploader may attach it");
+    assert!(!store.media_attachable(ours.id, &hash, colleague.id, 1).await.expect("read"), "a colleague may not");
+    assert!(store.media_attachable(ours.id, &inbound, colleague.id, 77).await.expect("read"), "it arrived there");
+    assert!(!store.media_attachable(ours.id, &inbound, colleague.id, 78).await.expect("read"), "not on another");
+    assert!(!store.media_attachable(theirs.id, &inbound, colleague.id, 77).await.expect("read"));
+
+    let later = now().checked_add(SignedDuration::from_hours(1)).expect("later");
+    for token in [b"keep".to_vec(), b"end-1".to_vec(), b"end-2".to_vec()] {
+        store
+            .create_session(NewSession { token_hash: token, user_id: agent.id, expires_at: later })
+            .await
+            .expect("session");
+    }
+    store.delete_user_sessions(agent.id, Some(b"keep")).await.expect("end others");
+    assert!(store.session_user(b"keep", now()).await.expect("read").is_some(), "the asking session stays");
+    assert!(store.session_user(b"end-1", now()).await.expect("read").is_none());
+    assert!(store.session_user(b"end-2", now()).await.expect("read").is_none());
+    store.delete_user_sessions(agent.id, None).await.expect("end all");
+    assert!(store.session_user(b"keep", now()).await.expect("read").is_none());
 }
 
 async fn accounts_and_config(store: &dyn Store) {
@@ -130,6 +168,7 @@ async fn accounts_and_config(store: &dyn Store) {
         label: "Plan".into(),
         field_type: FieldType::Select,
         options: vec!["free".into(), "pro".into()],
+        customer_visible: true,
     };
     store.upsert_custom_field(account.id, &field).await.expect("field");
     let parent = store.create_category(account.id, None, "Billing").await.expect("category");
@@ -216,7 +255,12 @@ async fn people_and_sessions(store: &dyn Store) {
     assert_eq!(store.list_teams(account.id).await.expect("teams").len(), 1);
 
     let company = store
-        .create_company(NewCompany { account_id: account.id, name: "Acme".into(), members_see_company_tickets: true })
+        .create_company(NewCompany {
+            account_id: account.id,
+            name: "Acme".into(),
+            members_see_company_tickets: true,
+            members_write_company_tickets: false,
+        })
         .await
         .expect("company");
     let mut customer = new_user(account.id, "carla@acme.example", Role::Customer);

@@ -574,7 +574,7 @@ async fn inbound_media_is_fetched_stored_by_hash_and_served_to_staff_only() {
     };
     c.webhook(&envelope(messages_value(
         json!([contact("3300", "Jo")]),
-        json!([image("wamid.J1", "PHOTO1"), image("wamid.J2", "MISSING"), image("wamid.J3", "FLAKY")]),
+        json!([image("wamid.J1", "1001"), image("wamid.J2", "404404"), image("wamid.J3", "503503")]),
     )))
     .await;
     let attachment_of = |ticket: &Value, caption: &str| {
@@ -586,25 +586,27 @@ async fn inbound_media_is_fetched_stored_by_hash_and_served_to_staff_only() {
     let ticket = c
         .eventually("all three settled", async |c| {
             let ticket = c.ticket_of("Jo", 3).await;
-            let settled = ["photo PHOTO1", "photo MISSING", "photo FLAKY"]
+            let settled = ["photo 1001", "photo 404404", "photo 503503"]
                 .iter()
                 .all(|caption| attachment_of(&ticket, caption).is_some_and(|a| a["status"] != "pending"));
             settled.then_some(ticket)
         })
         .await;
-    let stored = attachment_of(&ticket, "photo PHOTO1").expect("attachment");
-    assert_eq!((stored["status"].as_str(), stored["size"].as_i64()), (Some("stored"), Some(17)));
+    let stored = attachment_of(&ticket, "photo 1001").expect("attachment");
+    assert_eq!((stored["status"].as_str(), stored["size"].as_i64()), (Some("stored"), Some(15)));
     let url = stored["url"].as_str().expect("url").to_owned();
     assert!(url.starts_with("/api/v1/media/"), "{url}");
-    let missing = attachment_of(&ticket, "photo MISSING").expect("attachment");
+    let missing = attachment_of(&ticket, "photo 404404").expect("attachment");
     assert_eq!(missing["status"], "failed", "a failed download is visible on the message: {missing}");
     assert!(missing["error"].as_str().is_some_and(|error| !error.is_empty()));
-    assert_eq!(attachment_of(&ticket, "photo FLAKY").expect("attachment")["status"], "stored", "retried after a 503");
+    assert_eq!(attachment_of(&ticket, "photo 503503").expect("attachment")["status"], "stored", "retried after a 503");
 
     let file = c.server.http.get(c.server.url(&url)).bearer_auth(&c.agent).send().await.expect("get");
     assert_eq!(file.status().as_u16(), 200);
-    assert_eq!(file.headers()["content-type"], "image/jpeg");
-    assert_eq!(file.bytes().await.expect("bytes").as_ref(), b"jpeg-bytes-PHOTO1");
+    // The fake's bytes are not a JPEG, whatever it declared: they are not served as one.
+    assert_eq!(file.headers()["content-type"], "application/octet-stream");
+    assert_eq!(file.headers()["content-disposition"], "attachment");
+    assert_eq!(file.bytes().await.expect("bytes").as_ref(), b"jpeg-bytes-1001");
     let customer = c.server.login("cust@test.example").await;
     let (status, _) = c.server.call("GET", &url, Some(&customer), None).await;
     assert_eq!(status, 403, "customers cannot read the media store");
@@ -691,5 +693,100 @@ async fn the_numbers_page_shows_the_graph_profile_the_webhook_record_and_templat
         (Some(1), Some(0), Some(0))
     );
     assert!(webhook["last_received_at"].is_string(), "{numbers}");
+    c.server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn media_ids_and_download_urls_cannot_point_the_hub_elsewhere() {
+    let c = channel().await;
+    // Something on the hub's own network that a forged media URL would make it fetch.
+    let bait = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    bait.set_nonblocking(true).expect("nonblocking");
+    c.graph.point_media_at(&format!("http://{}/latest/meta-data/", bait.local_addr().expect("addr")));
+    let now = jiff::Timestamp::now().as_second().to_string();
+    let image = |id: &str, media: &str| {
+        json!({"from": "3301", "id": id, "timestamp": now, "type": "image",
+               "image": {"caption": format!("photo {media}"), "mime_type": "image/jpeg", "sha256": "x", "id": media}})
+    };
+    c.webhook(&envelope(messages_value(
+        json!([contact("3301", "Mo")]),
+        json!([image("wamid.S1", "7000123"), image("wamid.S2", "../../v25.0/me?fields=id"), image("wamid.S3", "1002")]),
+    )))
+    .await;
+    let ticket = c
+        .eventually("the three attachments settled", async |c| {
+            let ticket = c.ticket_of("Mo", 3).await;
+            let settled = ticket["messages"]
+                .as_array()?
+                .iter()
+                .all(|message| message["attachments"][0]["status"].as_str().is_some_and(|status| status != "pending"));
+            settled.then_some(ticket)
+        })
+        .await;
+    let attachment = |index: usize| ticket["messages"][index]["attachments"][0].clone();
+    assert_eq!(attachment(0)["status"], "failed", "{}", attachment(0));
+    assert!(
+        attachment(0)["error"].as_str().is_some_and(|error| error.contains("media URL refused")),
+        "{}",
+        attachment(0)
+    );
+    assert_eq!(attachment(1)["status"], "failed");
+    assert!(
+        attachment(1)["error"].as_str().is_some_and(|error| error.contains("invalid media id")),
+        "{}",
+        attachment(1)
+    );
+    assert_eq!(attachment(2)["status"], "stored", "Meta-shaped ids on Meta's hosts still work");
+    assert!(
+        matches!(bait.accept(), Err(error) if error.kind() == std::io::ErrorKind::WouldBlock),
+        "the hub never connected to the URL the Graph API named"
+    );
+    assert!(
+        c.graph.media_requests().iter().all(|id| id.bytes().all(|byte| byte.is_ascii_digit())),
+        "a media id that is not digits never reaches the Graph API: {:?}",
+        c.graph.media_requests()
+    );
+    c.server.stop().await;
+}
+
+/// The `error` column of every stored webhook, oldest first.
+async fn inbox_errors(c: &Channel) -> Vec<Option<String>> {
+    use sqlx::Connection as _;
+    let mut connection = sqlx::SqliteConnection::connect(&c._db.url).await.expect("open the test database");
+    sqlx::query_scalar("SELECT error FROM webhook_inbox ORDER BY id").fetch_all(&mut connection).await.expect("inbox")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn senders_with_ids_of_the_wrong_shape_are_refused_with_the_reason_on_the_inbox_row() {
+    let c = channel().await;
+    c.webhook(&envelope(messages_value(
+        json!([contact("3302", "Al")]),
+        json!([text("+44 20 7946", "wamid.B1", 0, "not digits"), text("3302", "wamid.B2", 0, "fine")]),
+    )))
+    .await;
+    let ticket = c.ticket_of("Al", 1).await;
+    assert_eq!(ticket["messages"][0]["body"], "fine", "the well-formed message of the same webhook still lands");
+    let errors = c
+        .eventually("the webhook marked processed", async |c| {
+            let errors = inbox_errors(c).await;
+            errors.first().cloned().flatten().map(|_| errors)
+        })
+        .await;
+    let reason = errors[0].clone().unwrap_or_default();
+    assert!(reason.contains("wamid.B1") && reason.contains("is not a WhatsApp id"), "{reason}");
+    assert_eq!(c.tickets().await.len(), 1, "no customer was made of the malformed id");
+    c.server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oversized_text_is_stored_cut_with_a_visible_note() {
+    let c = channel().await;
+    let long = "a".repeat(5000);
+    c.webhook(&envelope(messages_value(json!([contact("3303", "Vi")]), json!([text("3303", "wamid.L1", 0, &long)]))))
+        .await;
+    let ticket = c.ticket_of("Vi", 1).await;
+    let body = ticket["messages"][0]["body"].as_str().expect("body");
+    assert!(body.starts_with(&"a".repeat(4096)), "the first 4,096 characters are kept");
+    assert!(body.contains("[Truncated: the message had 5000 characters"), "and the cut is said: {}", &body[4096..]);
     c.server.stop().await;
 }

@@ -6,7 +6,7 @@ import { useEffect } from "preact/hooks";
 import { signal, computed } from "@preact/signals";
 import htm from "htm";
 import { get, post, ApiError } from "./lib/api.js";
-import { connect, disconnect, connection } from "./lib/live.js";
+import { connect, disconnect, connection, onSessionEnded } from "./lib/live.js";
 import { Login } from "./pages/login.js";
 import { Queue } from "./pages/queue.js";
 import { TicketPage } from "./pages/ticket.js";
@@ -39,6 +39,18 @@ export async function loggedIn(user) {
   me.value = user;
   connect();
 }
+
+// The server closed this tab's socket because the session ended or the user changed (role,
+// password): carry on if the session still works (with the new role), else back to the login.
+onSessionEnded(async () => {
+  try {
+    await loggedIn(await get("/me"));
+  } catch (_) {
+    disconnect();
+    me.value = null;
+    navigate("#/login");
+  }
+});
 
 async function logout() {
   try {

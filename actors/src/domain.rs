@@ -213,6 +213,9 @@ pub struct CustomFieldDef {
     pub field_type: FieldType,
     /// The allowed values of a `select` field.
     pub options: Vec<String>,
+    /// Customers see this field on their tickets (default: only staff do).
+    #[serde(default)]
+    pub customer_visible: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -298,6 +301,9 @@ pub struct Company {
     pub name: String,
     /// B2B: members may read every ticket of their company.
     pub members_see_company_tickets: bool,
+    /// …and write on them (reply, change what customers may change); otherwise only on their own.
+    #[serde(default)]
+    pub members_write_company_tickets: bool,
     pub created_at: Timestamp,
 }
 

@@ -11,4 +11,5 @@ pub mod sla;
 pub mod store;
 pub mod ticket;
 pub mod timers;
+pub mod visibility;
 pub mod whatsapp;

@@ -102,6 +102,7 @@ pub struct NewCompany {
     pub account_id: AccountId,
     pub name: String,
     pub members_see_company_tickets: bool,
+    pub members_write_company_tickets: bool,
 }
 
 /// A server-side login session; only the SHA-256 of the token is stored.
@@ -322,6 +323,15 @@ pub struct WebhookStats {
     pub last_received_at: Option<Timestamp>,
 }
 
+/// How an account came to hold a stored file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MediaOwner {
+    /// A user uploaded it (an agent's attachment, a customer's file).
+    Uploader(UserId),
+    /// It arrived on a ticket (WhatsApp media, an email attachment) or was sent on it.
+    Ticket(TicketId),
+}
+
 /// Priority sorts as `rank * scale + updated_at_ms`, so one integer orders by both.
 pub const PRIORITY_SORT_SCALE: i64 = 10_000_000_000_000;
 
@@ -372,6 +382,21 @@ pub trait Store: Send + Sync + 'static {
     /// The user of a live (unexpired, active) session.
     async fn session_user(&self, token_hash: &[u8], now: Timestamp) -> StoreResult<Option<User>>;
     async fn delete_session(&self, token_hash: &[u8]) -> StoreResult<()>;
+    /// Ends every session of `user` but `except` (the one that asked, on a password change).
+    async fn delete_user_sessions(&self, user: UserId, except: Option<&[u8]>) -> StoreResult<()>;
+
+    // Stored files: each account's index of the content-addressed files it holds.
+    async fn add_media(&self, account: AccountId, sha256: &str, owner: MediaOwner, at: Timestamp) -> StoreResult<()>;
+    /// Whether the account holds the file (its staff may open it).
+    async fn media_in_account(&self, account: AccountId, sha256: &str) -> StoreResult<bool>;
+    /// Whether `author` may attach the file to `ticket`: they uploaded it, or it arrived there.
+    async fn media_attachable(
+        &self,
+        account: AccountId,
+        sha256: &str,
+        author: UserId,
+        ticket: TicketId,
+    ) -> StoreResult<bool>;
 
     // Tickets. Writes are group-committed.
     /// Stores a new ticket with its first events and messages; ids inside are filled in here.

@@ -94,7 +94,7 @@ async fn login(state: web::Data<AppState>, body: ApiJson<LoginRequest>) -> Resul
         .path("/")
         .http_only(true)
         .same_site(SameSite::Lax)
-        .secure(state.settings.auth.secure_cookie)
+        .secure(state.settings.auth.secure_cookie || state.settings.server.https())
         .max_age(actix_web::cookie::time::Duration::hours(ttl_hours as i64))
         .finish();
     Ok(HttpResponse::Ok().cookie(cookie).json(LoginResponse { token, user }))
@@ -117,6 +117,9 @@ pub async fn start_session(
 #[post("/auth/logout")]
 async fn logout(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
     state.store.delete_session(&caller.token_hash).await?;
+    // Its sockets close too (on every node), or they would keep receiving internal notes.
+    let end = crate::ws::hub::SessionEnd::Session { session: hex::encode(&caller.token_hash) };
+    state.live.end_sessions(caller.account(), end);
     let mut expired = Cookie::build(SESSION_COOKIE, "").path("/").finish();
     expired.make_removal();
     Ok(HttpResponse::NoContent().cookie(expired).finish())

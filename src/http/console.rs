@@ -5,8 +5,10 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use rust_embed::RustEmbed;
 
+/// The console's files; its browser tests (and their node_modules) are never embedded or served.
 #[derive(RustEmbed)]
 #[folder = "web/"]
+#[exclude = "tests/*"]
 struct ConsoleFiles;
 
 /// Scripts only from this origin; no inline script, no eval. The one inline element, the import

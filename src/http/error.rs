@@ -22,6 +22,9 @@ pub enum ApiError {
     BadSignature,
     #[error("{0}")]
     Forbidden(String),
+    /// A cookie-authenticated request from another origin (cross-site request forgery).
+    #[error("this request came from another site ({0}); the session cookie only works from the hub's own pages")]
+    CrossOrigin(String),
     #[error("{0} not found")]
     NotFound(&'static str),
     #[error("{message}")]
@@ -37,6 +40,9 @@ pub enum ApiError {
     Unprocessable { code: &'static str, message: String },
     #[error("too many attempts; try again in a minute")]
     RateLimited,
+    /// A per-user limit on something held (sockets, replays in flight).
+    #[error("{message}")]
+    TooMany { code: &'static str, message: String },
     #[error("{message}")]
     Unavailable { code: &'static str, message: String },
     #[error("internal error")]
@@ -72,6 +78,7 @@ impl ApiError {
             ApiError::InvalidCredentials => "invalid_credentials",
             ApiError::BadSignature => "invalid_signature",
             ApiError::Forbidden(_) => "forbidden",
+            ApiError::CrossOrigin(_) => "cross_origin",
             ApiError::NotFound(_) => "not_found",
             ApiError::Conflict { code, .. } => code,
             ApiError::PayloadTooLarge(_) => "payload_too_large",
@@ -79,6 +86,7 @@ impl ApiError {
             ApiError::Invalid { .. } => "validation_failed",
             ApiError::Unprocessable { code, .. } => code,
             ApiError::RateLimited => "rate_limited",
+            ApiError::TooMany { code, .. } => code,
             ApiError::Unavailable { code, .. } => code,
             ApiError::Internal(_) => "internal",
         }
@@ -92,13 +100,13 @@ impl ResponseError for ApiError {
             ApiError::Unauthenticated | ApiError::InvalidCredentials | ApiError::BadSignature => {
                 StatusCode::UNAUTHORIZED
             }
-            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::Forbidden(_) | ApiError::CrossOrigin(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Invalid { .. } | ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::RateLimited | ApiError::TooMany { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

@@ -28,14 +28,9 @@ use utoipa_actix_web::AppExt as _;
 
 use crate::config::Settings;
 pub use error::ApiError;
-pub use tickets::{event_for, ticket_for};
 
 /// The session cookie the console uses; API clients send `Authorization: Bearer` instead.
 pub const SESSION_COOKIE: &str = "switchboard_session";
-
-/// How long an account's configuration is cached before it is read again (other nodes may change
-/// it; changes made through this node invalidate it at once).
-const CONFIG_CACHE_TTL: Duration = Duration::from_secs(10);
 
 /// Shared by every request handler.
 pub struct AppState {
@@ -55,7 +50,6 @@ pub struct AppState {
     pub email: Option<Arc<crate::channels::email::EmailChannel>>,
     /// The sandbox mailbox, when `email.sandbox` is on.
     pub mail_sandbox: Option<Arc<crate::channels::email::sandbox::MailSandbox>>,
-    configs: DashMap<AccountId, (Instant, Arc<AccountConfig>)>,
     failed_logins: DashMap<String, (Instant, u32)>,
 }
 
@@ -75,6 +69,7 @@ impl AppState {
             max_frame_bytes: settings.ws.max_frame_bytes,
             outbox_frames: settings.ws.outbox_frames,
             max_frames_per_sec: settings.ws.max_frames_per_sec,
+            max_sockets_per_user: settings.ws.max_sockets_per_user,
         };
         AppState {
             store,
@@ -88,25 +83,17 @@ impl AppState {
             sandbox: None,
             email: None,
             mail_sandbox: None,
-            configs: DashMap::new(),
             failed_logins: DashMap::new(),
         }
     }
 
     /// The account's statuses, matrix, fields and categories, cached briefly.
     pub async fn account_config(&self, account: AccountId) -> Result<Arc<AccountConfig>, ApiError> {
-        if let Some(entry) = self.configs.get(&account)
-            && entry.0.elapsed() < CONFIG_CACHE_TTL
-        {
-            return Ok(entry.1.clone());
-        }
-        let config = Arc::new(self.store.account_config(account).await?);
-        self.configs.insert(account, (Instant::now(), config.clone()));
-        Ok(config)
+        Ok(self.live.accounts().get(account).await?)
     }
 
     pub fn forget_account_config(&self, account: AccountId) {
-        self.configs.remove(&account);
+        self.live.accounts().forget(account);
     }
 
     pub fn now(&self) -> Timestamp {
@@ -118,6 +105,38 @@ impl AppState {
 pub struct Caller {
     pub user: User,
     pub token_hash: Vec<u8>,
+}
+
+/// Where a request's session token came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenSource {
+    /// `Authorization: Bearer` (or `?token=` on the WebSocket): sent deliberately by a client.
+    Bearer,
+    /// The session cookie: sent by the browser on its own, so the request's origin must be checked.
+    Cookie,
+}
+
+/// Whether a browser request comes from the hub's own pages: its `Origin` is the configured
+/// public origin or the origin of the host it was sent to. Without an `Origin` (not a browser, or
+/// an old one), a custom `X-Requested-With` header proves the same: other sites cannot send one
+/// without a CORS preflight, which this server never grants.
+pub fn same_origin(request: &HttpRequest, settings: &Settings) -> Result<(), ApiError> {
+    let headers = request.headers();
+    let Some(origin) = headers.get(actix_web::http::header::ORIGIN) else {
+        return if headers.contains_key("x-requested-with") {
+            Ok(())
+        } else {
+            Err(ApiError::CrossOrigin("no Origin header".to_owned()))
+        };
+    };
+    let origin = origin.to_str().unwrap_or_default().trim_end_matches('/').to_ascii_lowercase();
+    let info = request.connection_info();
+    let own = format!("{}://{}", info.scheme(), info.host()).to_ascii_lowercase();
+    if origin == settings.server.public_origin().to_ascii_lowercase() || origin == own {
+        Ok(())
+    } else {
+        Err(ApiError::CrossOrigin(format!("Origin `{origin}`")))
+    }
 }
 
 impl Caller {
@@ -138,14 +157,14 @@ impl Caller {
     }
 }
 
-pub fn request_token(request: &HttpRequest) -> Option<String> {
+pub fn request_token(request: &HttpRequest) -> Option<(String, TokenSource)> {
     let header = request
         .headers()
         .get(actix_web::http::header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.strip_prefix("Bearer "))
-        .map(|token| token.trim().to_owned());
-    header.or_else(|| request.cookie(SESSION_COOKIE).map(|cookie| cookie.value().to_owned()))
+        .map(|token| (token.trim().to_owned(), TokenSource::Bearer));
+    header.or_else(|| request.cookie(SESSION_COOKIE).map(|cookie| (cookie.value().to_owned(), TokenSource::Cookie)))
 }
 
 /// The user of a live session token.
@@ -172,8 +191,20 @@ impl FromRequest for Caller {
 
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
         let state = request.app_data::<web::Data<AppState>>().cloned();
-        let token = request_token(request);
+        let credentials = request_token(request);
+        // The browser attaches the cookie to requests other sites make it send: anything that
+        // changes state must come from our own pages.
+        let forged = match (&credentials, &state) {
+            (Some((_, TokenSource::Cookie)), Some(state)) if !request.method().is_safe() => {
+                same_origin(request, &state.settings).err()
+            }
+            _ => None,
+        };
+        let token = credentials.map(|(token, _)| token);
         Box::pin(async move {
+            if let Some(refusal) = forged {
+                return Err(refusal);
+            }
             let state = state.ok_or_else(|| ApiError::Internal("app state missing".to_owned()))?;
             let token_hash = crate::auth::token_hash(token.as_deref().unwrap_or_default());
             let user = authenticate(&state, token).await?;

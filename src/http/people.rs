@@ -277,11 +277,23 @@ async fn update_user(
         active: body.active,
         ..UserPatch::default()
     };
+    let password_changed = patch.password_hash.is_some();
     let user = state
         .store
         .update_user(caller.account(), existing.id, patch)
         .await
         .map_err(|error| map_conflict(error, "conflict", "the change conflicts with another user"))?;
+    // A reset password ends the user's other sessions; a deactivation ended them all (in the
+    // store). Their open sockets close on every node, as they do on a role change: a socket
+    // keeps the role it connected with.
+    let kept = (existing.id == caller.user.id).then(|| caller.token_hash.clone());
+    if password_changed {
+        state.store.delete_user_sessions(existing.id, kept.as_deref()).await?;
+    }
+    if password_changed || !user.active || user.role != existing.role {
+        let except = if user.active { kept.map(hex::encode) } else { None };
+        state.live.end_sessions(caller.account(), crate::ws::hub::SessionEnd::User { user_id: existing.id, except });
+    }
     Ok(web::Json(user))
 }
 
@@ -392,6 +404,10 @@ pub struct CreateCompany {
     #[garde(skip)]
     #[serde(default)]
     pub members_see_company_tickets: bool,
+    /// Whether they may also write on each other's tickets (otherwise only on their own).
+    #[garde(skip)]
+    #[serde(default)]
+    pub members_write_company_tickets: bool,
 }
 
 /// Create a company (admin only).
@@ -415,6 +431,7 @@ async fn create_company(
             account_id: caller.account(),
             name: body.name,
             members_see_company_tickets: body.members_see_company_tickets,
+            members_write_company_tickets: body.members_write_company_tickets && body.members_see_company_tickets,
         })
         .await
         .map_err(|error| map_conflict(error, "company_exists", "a company with this name already exists"))?;

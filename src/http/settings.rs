@@ -146,6 +146,10 @@ pub struct CustomFieldRequest {
     #[garde(length(max = 100), inner(length(min = 1, max = 100)))]
     #[serde(default)]
     pub options: Vec<String>,
+    /// Show the field to customers on their tickets (default: staff only).
+    #[garde(skip)]
+    #[serde(default)]
+    pub customer_visible: bool,
 }
 
 /// Define or redefine a typed custom field (admin only).
@@ -162,7 +166,13 @@ async fn put_custom_field(
     if (body.field_type == FieldType::Select) == body.options.is_empty() {
         return Err(ApiError::invalid("options", "select fields need options; other types take none"));
     }
-    let field = CustomFieldDef { key: body.key, label: body.label, field_type: body.field_type, options: body.options };
+    let field = CustomFieldDef {
+        key: body.key,
+        label: body.label,
+        field_type: body.field_type,
+        options: body.options,
+        customer_visible: body.customer_visible,
+    };
     state.store.upsert_custom_field(caller.account(), &field).await?;
     state.forget_account_config(caller.account());
     Ok(HttpResponse::NoContent().finish())

@@ -4,6 +4,8 @@
 //! on their own tickets only (or their company's when the company allows it), never see internal
 //! notes, and cannot change a ticket's properties.
 
+use std::sync::Arc;
+
 use actix_web::{HttpResponse, get, patch, post, web};
 use base64::Engine as _;
 use garde::Validate;
@@ -12,6 +14,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use switchboard_actors::domain::*;
 use switchboard_actors::store::*;
 use switchboard_actors::ticket::{Assignment, CommandContext, NewMessage, TicketCommand, TicketDraft, TicketPatch};
+use switchboard_actors::visibility::TicketView;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -119,6 +122,20 @@ async fn scope_of(state: &AppState, caller: &Caller) -> Result<TicketScope, ApiE
     super::customer_scope(state, &caller.user).await
 }
 
+/// A customer writing on a colleague's ticket (which they may read when their company shares
+/// tickets): only when the company lets members write on each other's tickets too.
+async fn company_may_write(state: &AppState, caller: &Caller) -> Result<(), ApiError> {
+    let company = match caller.user.company_id {
+        Some(id) => state.store.company(caller.account(), id).await?,
+        None => None,
+    };
+    if company.is_some_and(|company| company.members_write_company_tickets) {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden("you can read your colleagues' tickets but write only on your own"))
+    }
+}
+
 /// Loads a ticket the caller may see; anything else (missing, other account, not theirs) is 404,
 /// so ids of other people's tickets are not revealed.
 async fn visible_ticket(state: &AppState, caller: &Caller, id: TicketId) -> Result<Ticket, ApiError> {
@@ -131,14 +148,14 @@ async fn visible_ticket(state: &AppState, caller: &Caller, id: TicketId) -> Resu
 #[utoipa::path(
     tag = "tickets",
     params(ListParams),
-    responses((status = 200, body = Page<Ticket>), (status = 400, body = ErrorBody), (status = 422, body = ErrorBody))
+    responses((status = 200, body = Page<TicketView>), (status = 400, body = ErrorBody), (status = 422, body = ErrorBody))
 )]
 #[get("/tickets")]
 async fn list_tickets(
     state: web::Data<AppState>,
     caller: Caller,
     params: web::Query<ListParams>,
-) -> Result<web::Json<Page<Ticket>>, ApiError> {
+) -> Result<web::Json<Page<TicketView>>, ApiError> {
     let params = params.into_inner();
     let mut query = TicketQuery::new(caller.account());
     query.scope = scope_of(&state, &caller).await?;
@@ -183,8 +200,8 @@ async fn list_tickets(
     } else {
         None
     };
-    let staff = caller.user.role.is_staff();
-    let items = items.into_iter().map(|ticket| ticket_for(staff, ticket)).collect();
+    let audience = Audience::of(&state, &caller).await?;
+    let items = items.into_iter().map(|ticket| audience.ticket(ticket)).collect();
     Ok(web::Json(Page { items, next }))
 }
 
@@ -241,7 +258,7 @@ pub struct CreateTicket {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TicketWithMessages {
     #[serde(flatten)]
-    pub ticket: Ticket,
+    pub ticket: TicketView,
     pub messages: Vec<Message>,
     /// WhatsApp tickets: whether free-form replies can reach the customer now.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -281,6 +298,11 @@ async fn create_ticket(
             ("team_id", body.team_id.is_some()),
             ("tags", !body.tags.is_empty()),
             ("custom_fields", !body.custom_fields.is_empty()),
+            // Triage is the team's: customers describe, staff rate.
+            ("urgency", body.urgency.is_some()),
+            ("importance", body.importance.is_some()),
+            ("ticket_type", body.ticket_type.is_some()),
+            ("category_id", body.category_id.is_some()),
         ];
         if let Some((field, _)) = privileged.iter().find(|(_, set)| *set) {
             return Err(ApiError::forbidden(format!("customers cannot set `{field}`")));
@@ -321,7 +343,7 @@ async fn create_ticket(
     metrics::counter!("switchboard_tickets_created_total").increment(1);
     let messages = switchboard_actors::ticket::messages_of(&outcome.events);
     Ok(HttpResponse::Created().json(TicketWithMessages {
-        ticket: ticket_for(caller.user.role.is_staff(), outcome.ticket),
+        ticket: Audience::of(&state, &caller).await?.ticket(outcome.ticket),
         messages,
         window: None,
         reply_channels: Vec::new(),
@@ -380,7 +402,7 @@ async fn get_ticket(
     let ticket = visible_ticket(&state, &caller, *id).await?;
     let mut messages = state.store.ticket_messages(ticket.id).await?;
     if !caller.user.role.is_staff() {
-        messages.retain(|message| !message.is_internal());
+        messages.retain(switchboard_actors::visibility::customer_may_read);
     } else if ticket.channel == Channel::Whatsapp
         && let Some(channel) = &state.whatsapp
     {
@@ -399,7 +421,7 @@ async fn get_ticket(
         }
         _ => None,
     };
-    let ticket = ticket_for(caller.user.role.is_staff(), ticket);
+    let ticket = Audience::of(&state, &caller).await?.ticket(ticket);
     Ok(web::Json(TicketWithMessages { ticket, messages, window, reply_channels }))
 }
 
@@ -515,17 +537,45 @@ impl PatchTicket {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ChangeOutcome {
-    pub ticket: Ticket,
-    /// The events this request appended that the caller may see, in seq order (empty when
-    /// nothing changed).
-    pub events: Vec<TicketEvent>,
+    pub ticket: TicketView,
+    /// The events this request appended, in seq order, as the caller may see them (empty when
+    /// nothing changed; customers get what is not theirs to see as `private`).
+    #[schema(value_type = Vec<TicketEvent>)]
+    pub events: Vec<serde_json::Value>,
 }
 
 impl ChangeOutcome {
-    fn for_caller(caller: &Caller, outcome: switchboard_actors::ticket::CommandOutcome) -> Self {
+    async fn for_caller(
+        state: &AppState,
+        caller: &Caller,
+        outcome: switchboard_actors::ticket::CommandOutcome,
+    ) -> Result<Self, ApiError> {
+        let audience = Audience::of(state, caller).await?;
+        let events = outcome.events.iter().map(|event| audience.event(event)).collect();
+        Ok(ChangeOutcome { ticket: audience.ticket(outcome.ticket), events })
+    }
+}
+
+/// Who reads a response, and the account settings that cut it for customers (`visibility.rs`
+/// decides what they see).
+pub struct Audience {
+    staff: bool,
+    config: Arc<AccountConfig>,
+}
+
+impl Audience {
+    pub async fn of(state: &AppState, caller: &Caller) -> Result<Audience, ApiError> {
         let staff = caller.user.role.is_staff();
-        let events = outcome.events.into_iter().filter(|event| staff || !staff_only(&event.kind)).collect();
-        ChangeOutcome { ticket: ticket_for(staff, outcome.ticket), events }
+        let config = if staff { Arc::default() } else { state.account_config(caller.account()).await? };
+        Ok(Audience { staff, config })
+    }
+
+    pub fn ticket(&self, ticket: Ticket) -> TicketView {
+        TicketView::new(self.staff, ticket, &self.config)
+    }
+
+    pub fn event(&self, event: &TicketEvent) -> serde_json::Value {
+        switchboard_actors::visibility::event_view(self.staff, event, &self.config)
     }
 }
 
@@ -584,7 +634,7 @@ async fn update_ticket(
     let (patch, expected_seq) = body.into_patch();
     let context = context(&state, &caller, expected_seq, seen).await?;
     let outcome = state.tickets.execute(ticket.id, TicketCommand::Update(patch), context).await?;
-    Ok(web::Json(ChangeOutcome::for_caller(&caller, outcome)))
+    Ok(web::Json(ChangeOutcome::for_caller(&state, &caller, outcome).await?))
 }
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
@@ -670,17 +720,27 @@ pub struct ReactionRequest {
     pub emoji: String,
 }
 
-/// The uploaded files a message names, checked to exist.
-async fn uploaded_files(state: &AppState, refs: &[FileRef]) -> Result<Vec<Attachment>, ApiError> {
+/// The uploaded files a message names: each must exist and be the author's to attach (they
+/// uploaded it, or it arrived on this ticket), so no one can pass on a file of another account or
+/// another customer by its hash.
+async fn uploaded_files(
+    state: &AppState,
+    caller: &Caller,
+    ticket: TicketId,
+    refs: &[FileRef],
+) -> Result<Vec<Attachment>, ApiError> {
     let mut files = Vec::with_capacity(refs.len());
     for FileRef { url, name } in refs {
         let hash = url.rsplit('/').next().unwrap_or_default();
+        let missing = || ApiError::invalid("attachments", format!("no uploaded file `{url}`"));
+        if !state.store.media_attachable(caller.account(), hash, caller.user.id, ticket).await? {
+            return Err(missing());
+        }
         let stored = match &state.whatsapp {
             Some(channel) => channel.media.get(hash).await,
             None => None,
         };
-        let (bytes, content_type) =
-            stored.ok_or_else(|| ApiError::invalid("attachments", format!("no uploaded file `{url}`")))?;
+        let (bytes, content_type) = stored.ok_or_else(missing)?;
         let name = name.clone().unwrap_or_else(|| format!("file-{}", &hash[..hash.len().min(12)]));
         files.push(crate::channels::whatsapp::media::attachment(name, content_type, bytes.len(), hash));
     }
@@ -792,6 +852,9 @@ async fn add_message(
         return Err(ApiError::forbidden("customers cannot write internal notes or set a status"));
     }
     let ticket = visible_ticket(&state, &caller, *id).await?;
+    if !staff && ticket.requester_id != caller.user.id {
+        company_may_write(&state, &caller).await?;
+    }
     let kind = match (staff, body.internal) {
         (false, _) => MessageKind::Customer,
         (true, true) => MessageKind::Note,
@@ -817,7 +880,7 @@ async fn add_message(
         ));
     }
     let payload = if whatsapp { whatsapp_reply(&state, &ticket, &mut body).await? } else { None };
-    let attachments = uploaded_files(&state, &body.attachments).await?;
+    let attachments = uploaded_files(&state, &caller, ticket.id, &body.attachments).await?;
     if whatsapp && attachments.len() > 1 {
         return Err(ApiError::invalid("attachments", "WhatsApp sends one file per message"));
     }
@@ -834,7 +897,7 @@ async fn add_message(
     let context = context(&state, &caller, body.expected_seq, seen).await?;
     let outcome = state.tickets.execute(ticket.id, TicketCommand::AddMessage(message), context).await?;
     metrics::counter!("switchboard_messages_added_total", "kind" => kind.as_str()).increment(1);
-    Ok(HttpResponse::Created().json(ChangeOutcome::for_caller(&caller, outcome)))
+    Ok(HttpResponse::Created().json(ChangeOutcome::for_caller(&state, &caller, outcome).await?))
 }
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
@@ -895,7 +958,7 @@ async fn assign_ticket(
     let assignment = assignment(&state, &caller, &ticket, &body).await?;
     let context = context(&state, &caller, None, None).await?;
     let outcome = state.tickets.execute(ticket.id, TicketCommand::Assign(assignment), context).await?;
-    Ok(web::Json(ChangeOutcome::for_caller(&caller, outcome)))
+    Ok(web::Json(ChangeOutcome::for_caller(&state, &caller, outcome).await?))
 }
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
@@ -1024,38 +1087,8 @@ async fn ticket_events(
         _ => return Err(ApiError::invalid("limit", format!("must be between 1 and {MAX_EVENT_PAGE}"))),
     };
     let events = state.store.ticket_events(ticket.id, after, limit).await?;
-    let staff = caller.user.role.is_staff();
+    let audience = Audience::of(&state, &caller).await?;
     let next = (events.len() as i64 == limit).then(|| events.last().map(|event| event.seq.to_string())).flatten();
-    let items = events.into_iter().map(|event| event_for(staff, event)).collect();
+    let items = events.iter().map(|event| audience.event(event)).collect();
     Ok(web::Json(Page { items, next }))
-}
-
-/// Internal notes and SLA clocks are the team's business, not the customer's.
-fn staff_only(kind: &EventKind) -> bool {
-    match kind {
-        EventKind::MessageAdded { message } => message.is_internal(),
-        EventKind::SlaChanged { .. } | EventKind::SlaWarning { .. } | EventKind::SlaBreached { .. } => true,
-        _ => false,
-    }
-}
-
-/// A ticket as its audience may see it: customers get it without the SLA clocks.
-pub fn ticket_for(staff: bool, mut ticket: Ticket) -> Ticket {
-    if !staff {
-        ticket.sla = None;
-    }
-    ticket
-}
-
-/// An event as `caller` may see it: internal notes and SLA events become `{"type": "private"}`
-/// for customers (the seq stays, so their view of the log has no gaps).
-pub fn event_for(staff: bool, event: TicketEvent) -> serde_json::Value {
-    if !staff && staff_only(&event.kind) {
-        serde_json::json!({
-            "ticket_id": event.ticket_id, "account_id": event.account_id, "seq": event.seq,
-            "at": event.at, "actor_id": null, "type": "private"
-        })
-    } else {
-        serde_json::to_value(event).unwrap_or_default()
-    }
 }

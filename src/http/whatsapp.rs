@@ -168,7 +168,10 @@ async fn list_conversations(
     Ok(web::Json(Page { items, next: None }))
 }
 
-/// A file customers sent, by the SHA-256 in its attachment's `url` (staff only).
+/// A file of the caller's account by the SHA-256 in its attachment's `url` (staff only). Every
+/// file is untrusted: it downloads (`Content-Disposition: attachment`) unless its bytes prove it a
+/// raster image, audio or video, and the response may run nothing even if a browser renders it
+/// (`nosniff`, and a CSP of `default-src 'none'; sandbox`).
 #[utoipa::path(tag = "whatsapp", params(("hash" = String, Path)), responses((status = 200, description = "the file"), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 #[get("/media/{hash}")]
 async fn media_file(
@@ -176,13 +179,22 @@ async fn media_file(
     caller: Caller,
     hash: web::Path<String>,
 ) -> Result<actix_web::HttpResponse, ApiError> {
+    use actix_web::http::header;
     caller.require_staff()?;
     let channel = state.whatsapp.as_ref().ok_or(ApiError::NotFound("media"))?;
-    let (bytes, mime) = channel.media.get(&hash).await.ok_or(ApiError::NotFound("media"))?;
+    if !state.store.media_in_account(caller.account(), &hash).await? {
+        return Err(ApiError::NotFound("media"));
+    }
+    let (bytes, recorded) = channel.media.get(&hash).await.ok_or(ApiError::NotFound("media"))?;
+    let served = crate::channels::whatsapp::media::served(&bytes, &recorded);
+    let content_type = header::HeaderValue::from_str(&served.content_type)
+        .unwrap_or(header::HeaderValue::from_static("application/octet-stream"));
     Ok(actix_web::HttpResponse::Ok()
-        .content_type(mime)
-        .insert_header((actix_web::http::header::CACHE_CONTROL, "private, max-age=86400"))
-        .insert_header((actix_web::http::header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .insert_header((header::CONTENT_TYPE, content_type))
+        .insert_header((header::CONTENT_DISPOSITION, if served.inline { "inline" } else { "attachment" }))
+        .insert_header((header::CACHE_CONTROL, "private, max-age=86400"))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .insert_header((header::CONTENT_SECURITY_POLICY, "default-src 'none'; sandbox"))
         .body(bytes))
 }
 
@@ -239,7 +251,10 @@ async fn upload(
     if bytes.is_empty() {
         return Err(ApiError::invalid("body", "the file is empty"));
     }
-    let hash = channel.media.put(&bytes, &content_type).await.map_err(|error| ApiError::Internal(error.to_string()))?;
+    let (hash, content_type) =
+        channel.media.put(&bytes, &content_type).await.map_err(|error| ApiError::Internal(error.to_string()))?;
+    let owner = switchboard_actors::store::MediaOwner::Uploader(caller.user.id);
+    state.store.add_media(caller.account(), &hash, owner, state.now()).await?;
     let attachment = crate::channels::whatsapp::media::attachment(name.to_owned(), content_type, bytes.len(), &hash);
     Ok(actix_web::HttpResponse::Created().json(attachment))
 }

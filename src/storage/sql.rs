@@ -605,7 +605,7 @@ macro_rules! shared_sql {
                 })
                 .collect::<StoreResult<Vec<_>>>()?;
                 let custom_fields = sqlx::query(
-                    "SELECT key, label, field_type, options FROM custom_field_defs WHERE account_id = $1 ORDER BY key",
+                    "SELECT key, label, field_type, options, customer_visible FROM custom_field_defs WHERE account_id = $1 ORDER BY key",
                 )
                 .bind(id)
                 .fetch_all(&self.pool)
@@ -618,6 +618,7 @@ macro_rules! shared_sql {
                         label: row.try_get("label").map_err(db_error)?,
                         field_type: parse_text(row.try_get::<String, _>("field_type").map_err(db_error)?)?,
                         options: parse_json(&row.try_get::<String, _>("options").map_err(db_error)?)?,
+                        customer_visible: row.try_get("customer_visible").map_err(db_error)?,
                     })
                 })
                 .collect::<StoreResult<Vec<_>>>()?;
@@ -714,15 +715,17 @@ macro_rules! shared_sql {
 
             async fn upsert_custom_field(&self, id: AccountId, field: &CustomFieldDef) -> StoreResult<()> {
                 sqlx::query(
-                    "INSERT INTO custom_field_defs (account_id, key, label, field_type, options) VALUES ($1, $2, $3, $4, $5) \
+                    "INSERT INTO custom_field_defs (account_id, key, label, field_type, options, customer_visible) \
+                     VALUES ($1, $2, $3, $4, $5, $6) \
                      ON CONFLICT (account_id, key) DO UPDATE SET label = excluded.label, field_type = excluded.field_type, \
-                     options = excluded.options",
+                     options = excluded.options, customer_visible = excluded.customer_visible",
                 )
                 .bind(id)
                 .bind(field.key.clone())
                 .bind(field.label.clone())
                 .bind(field.field_type.as_str())
                 .bind(json_text(&field.options)?)
+                .bind(field.customer_visible)
                 .execute(&self.pool)
                 .await
                 .map_err(db_error)
@@ -943,11 +946,13 @@ macro_rules! shared_sql {
             async fn create_company(&self, company: NewCompany) -> StoreResult<Company> {
                 let now = switchboard_actors::clock::truncate_to_millis(Timestamp::now());
                 let id: i64 = sqlx::query_scalar(
-                    "INSERT INTO companies (account_id, name, members_see_company_tickets, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+                    "INSERT INTO companies (account_id, name, members_see_company_tickets, members_write_company_tickets, created_at) \
+                     VALUES ($1, $2, $3, $4, $5) RETURNING id",
                 )
                 .bind(company.account_id)
                 .bind(company.name.clone())
                 .bind(company.members_see_company_tickets)
+                .bind(company.members_write_company_tickets)
                 .bind(millis(now))
                 .fetch_one(&self.pool)
                 .await
@@ -957,6 +962,7 @@ macro_rules! shared_sql {
                     account_id: company.account_id,
                     name: company.name,
                     members_see_company_tickets: company.members_see_company_tickets,
+                    members_write_company_tickets: company.members_write_company_tickets,
                     created_at: now,
                 })
             }
@@ -966,7 +972,7 @@ macro_rules! shared_sql {
             }
 
             async fn list_companies(&self, account: AccountId) -> StoreResult<Vec<Company>> {
-                sqlx::query("SELECT id, account_id, name, members_see_company_tickets, created_at FROM companies WHERE account_id = $1 ORDER BY name")
+                sqlx::query("SELECT id, account_id, name, members_see_company_tickets, members_write_company_tickets, created_at FROM companies WHERE account_id = $1 ORDER BY name")
                     .bind(account)
                     .fetch_all(&self.pool)
                     .await
@@ -978,6 +984,7 @@ macro_rules! shared_sql {
                             account_id: row.try_get("account_id").map_err(db_error)?,
                             name: row.try_get("name").map_err(db_error)?,
                             members_see_company_tickets: row.try_get("members_see_company_tickets").map_err(db_error)?,
+                            members_write_company_tickets: row.try_get("members_write_company_tickets").map_err(db_error)?,
                             created_at: from_millis(row.try_get("created_at").map_err(db_error)?)?,
                         })
                     })
@@ -1086,6 +1093,67 @@ macro_rules! shared_sql {
                     .await
                     .map_err(db_error)
                     .map(|_| ())
+            }
+
+            async fn delete_user_sessions(&self, user: UserId, except: Option<&[u8]>) -> StoreResult<()> {
+                sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2")
+                    .bind(user)
+                    .bind(except.unwrap_or_default().to_vec())
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_error)
+                    .map(|_| ())
+            }
+
+            async fn add_media(&self, account: AccountId, sha256: &str, owner: MediaOwner, at: Timestamp) -> StoreResult<()> {
+                let (uploaded_by, ticket_id) = match owner {
+                    MediaOwner::Uploader(user) => (user, 0),
+                    MediaOwner::Ticket(ticket) => (0, ticket),
+                };
+                sqlx::query(
+                    "INSERT INTO media_files (account_id, sha256, uploaded_by, ticket_id, created_at) VALUES ($1, $2, $3, $4, $5) \
+                     ON CONFLICT DO NOTHING",
+                )
+                .bind(account)
+                .bind(sha256.to_ascii_lowercase())
+                .bind(uploaded_by)
+                .bind(ticket_id)
+                .bind(millis(at))
+                .execute(&self.pool)
+                .await
+                .map_err(db_error)
+                .map(|_| ())
+            }
+
+            async fn media_in_account(&self, account: AccountId, sha256: &str) -> StoreResult<bool> {
+                sqlx::query_scalar::<_, i64>("SELECT account_id FROM media_files WHERE account_id = $1 AND sha256 = $2 LIMIT 1")
+                    .bind(account)
+                    .bind(sha256.to_ascii_lowercase())
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_error)
+                    .map(|found| found.is_some())
+            }
+
+            async fn media_attachable(
+                &self,
+                account: AccountId,
+                sha256: &str,
+                author: UserId,
+                ticket: TicketId,
+            ) -> StoreResult<bool> {
+                sqlx::query_scalar::<_, i64>(
+                    "SELECT account_id FROM media_files WHERE account_id = $1 AND sha256 = $2 \
+                     AND ((uploaded_by = $3 AND uploaded_by <> 0) OR (ticket_id = $4 AND ticket_id <> 0)) LIMIT 1",
+                )
+                .bind(account)
+                .bind(sha256.to_ascii_lowercase())
+                .bind(author)
+                .bind(ticket)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db_error)
+                .map(|found| found.is_some())
             }
 
             async fn create_ticket(&self, commit: TicketCommit) -> StoreResult<TicketIdentity> {

@@ -23,7 +23,10 @@ use switchboard_actors::store::{Store, TicketQuery, TicketScope, TicketSort};
 use switchboard_actors::ticket::Tickets;
 use tokio::sync::{Notify, mpsc};
 
+use switchboard_actors::visibility::{TicketView, event_view};
+
 use super::protocol::*;
+use crate::accounts::AccountConfigs;
 use crate::broker::{ChannelKind, channel};
 
 pub type SocketId = u64;
@@ -46,6 +49,10 @@ pub struct HubSettings {
     pub presence_refresh: Duration,
     /// Reports of a node not heard from for this long are dropped from the board (it died).
     pub presence_expiry: Duration,
+    /// Open sockets one user may hold on this node.
+    pub max_sockets_per_user: usize,
+    /// Ticket replays one user may run at once.
+    pub max_replays_per_user: usize,
 }
 
 /// A connected socket.
@@ -53,15 +60,45 @@ pub struct SocketEntry {
     pub id: SocketId,
     pub user: User,
     pub scope: TicketScope,
+    /// The SHA-256 of the session token the socket authenticated with.
+    session: Vec<u8>,
     outbox: mpsc::Sender<Frame>,
-    /// Notified when the socket must close (too slow).
+    /// Notified when the socket must close (too slow, or its session ended).
     pub kill: Notify,
     killed: AtomicBool,
+    ended: AtomicBool,
 }
 
 impl SocketEntry {
     pub fn staff(&self) -> bool {
         self.user.role.is_staff()
+    }
+
+    /// Whether the socket is closing because its session ended (not because it was slow).
+    pub fn session_ended(&self) -> bool {
+        self.ended.load(Ordering::SeqCst)
+    }
+}
+
+/// Which sockets a session end closes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "which", rename_all = "snake_case")]
+pub enum SessionEnd {
+    /// The sockets of one session (logout): its token's SHA-256, hex.
+    Session { session: String },
+    /// Every socket of a user (deactivated, role changed), but those of `except` (hex), the
+    /// session that changed its own password.
+    User { user_id: UserId, except: Option<String> },
+}
+
+impl SessionEnd {
+    fn closes(&self, socket: &SocketEntry) -> bool {
+        match self {
+            SessionEnd::Session { session } => hex::encode(&socket.session) == *session,
+            SessionEnd::User { user_id, except } => {
+                socket.user.id == *user_id && except.as_ref().is_none_or(|kept| hex::encode(&socket.session) != *kept)
+            }
+        }
     }
 }
 
@@ -111,6 +148,10 @@ enum RelayBody {
     PresenceSync {
         account: AccountId,
     },
+    /// Sessions ended: every node closes the matching sockets.
+    SessionEnded {
+        end: SessionEnd,
+    },
 }
 
 pub struct Hub {
@@ -131,6 +172,11 @@ pub struct Hub {
     joined: DashMap<AccountId, ()>,
     /// When each other node was last heard from.
     nodes_seen: DashMap<String, Timestamp>,
+    /// Open sockets per user on this node.
+    sockets_per_user: DashMap<UserId, usize>,
+    /// Ticket replays running per user.
+    replays_per_user: DashMap<UserId, usize>,
+    accounts: Arc<AccountConfigs>,
 }
 
 /// One agent's presence as each node reported it.
@@ -162,7 +208,13 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl Hub {
-    pub fn new(settings: HubSettings, store: Arc<dyn Store>, tickets: Tickets, broker: Arc<dyn Broker>) -> Arc<Hub> {
+    pub fn new(
+        settings: HubSettings,
+        store: Arc<dyn Store>,
+        tickets: Tickets,
+        broker: Arc<dyn Broker>,
+        accounts: Arc<AccountConfigs>,
+    ) -> Arc<Hub> {
         Arc::new(Hub {
             settings,
             store,
@@ -177,7 +229,15 @@ impl Hub {
             boards: DashMap::new(),
             joined: DashMap::new(),
             nodes_seen: DashMap::new(),
+            sockets_per_user: DashMap::new(),
+            replays_per_user: DashMap::new(),
+            accounts,
         })
+    }
+
+    /// Each account's configuration (what customers may see of custom fields, among others).
+    pub fn accounts(&self) -> &Arc<AccountConfigs> {
+        &self.accounts
     }
 
     pub fn set_agents(&self, agents: AgentSessions) {
@@ -302,6 +362,7 @@ impl Hub {
             RelayBody::Presence { presence } => self.apply_presence(presence),
             RelayBody::NodeAlive => {}
             RelayBody::PresenceSync { account } => self.announce_own_agents(account),
+            RelayBody::SessionEnded { end } => self.close_local(&end),
         }
     }
 
@@ -317,17 +378,65 @@ impl Hub {
         }
     }
 
-    /// Registers a socket; joins its account's broker channels on first use.
+    /// Closes the sockets a session end names, on this node and (through the broker) every
+    /// other node serving the account.
+    pub fn end_sessions(self: &Arc<Self>, account: AccountId, end: SessionEnd) {
+        self.close_local(&end);
+        self.relay(RelayBody::SessionEnded { end }, account, ChannelKind::Presence);
+    }
+
+    fn close_local(&self, end: &SessionEnd) {
+        let closing: Vec<Arc<SocketEntry>> =
+            self.sockets.iter().filter(|entry| end.closes(entry.value())).map(|entry| entry.value().clone()).collect();
+        for socket in closing {
+            socket.ended.store(true, Ordering::SeqCst);
+            socket.killed.store(true, Ordering::SeqCst);
+            // Nothing more reaches it, even before its reader task gets to close it.
+            self.remove_socket(&socket);
+            socket.kill.notify_one();
+        }
+    }
+
+    /// Whether the socket may follow (and announce presence on) a ticket: one of its account it
+    /// may see. A socket already following the ticket was checked when it subscribed.
+    pub async fn may_follow(&self, socket: &Arc<SocketEntry>, ticket_id: TicketId) -> bool {
+        if self.ticket_subs.get(&ticket_id).is_some_and(|subs| subs.iter().any(|sub| sub.socket.id == socket.id)) {
+            return true;
+        }
+        matches!(
+            self.store.ticket(ticket_id).await,
+            Ok(Some(ticket)) if ticket.account_id == socket.user.account_id && socket.scope.allows(&ticket)
+        )
+    }
+
+    /// Registers a socket; joins its account's broker channels on first use. `None` when the
+    /// user already holds as many sockets as allowed.
     pub async fn add_socket(
         self: &Arc<Self>,
         user: User,
         scope: TicketScope,
+        session: Vec<u8>,
         outbox: mpsc::Sender<Frame>,
-    ) -> Arc<SocketEntry> {
+    ) -> Option<Arc<SocketEntry>> {
+        {
+            let mut held = self.sockets_per_user.entry(user.id).or_insert(0);
+            if *held >= self.settings.max_sockets_per_user {
+                return None;
+            }
+            *held += 1;
+        }
         let id = self.next_socket.fetch_add(1, Ordering::Relaxed);
         let account = user.account_id;
-        let entry =
-            Arc::new(SocketEntry { id, user, scope, outbox, kill: Notify::new(), killed: AtomicBool::new(false) });
+        let entry = Arc::new(SocketEntry {
+            id,
+            user,
+            scope,
+            session,
+            outbox,
+            kill: Notify::new(),
+            killed: AtomicBool::new(false),
+            ended: AtomicBool::new(false),
+        });
         self.sockets.insert(id, entry.clone());
         metrics::gauge!("switchboard_ws_sockets").increment(1.0);
         if self.joined.insert(account, ()).is_none() {
@@ -340,12 +449,16 @@ impl Hub {
             // Other nodes only report changes: ask them for the agents they already serve.
             self.relay(RelayBody::PresenceSync { account }, account, ChannelKind::Presence);
         }
-        entry
+        Some(entry)
     }
 
     pub fn remove_socket(&self, socket: &Arc<SocketEntry>) {
         if self.sockets.remove(&socket.id).is_some() {
             metrics::gauge!("switchboard_ws_sockets").decrement(1.0);
+            self.sockets_per_user.remove_if_mut(&socket.user.id, |_, held| {
+                *held = held.saturating_sub(1);
+                *held == 0
+            });
         }
         let account = socket.user.account_id;
         self.queue_subs.alter(&account, |_, mut subs| {
@@ -400,7 +513,9 @@ impl Hub {
             for socket in subs.iter().filter(|socket| socket.scope.allows(ticket)) {
                 let staff = socket.staff();
                 let frames = frames[usize::from(staff)].get_or_insert_with(|| {
-                    change.events.iter().map(|event| event_frame(staff, "queue", event, Some(ticket))).collect()
+                    let config = self.audience_config(staff, ticket.account_id);
+                    let view = TicketView::new(staff, ticket.clone(), &config);
+                    change.events.iter().map(|event| event_frame(staff, &config, "queue", event, Some(&view))).collect()
                 });
                 for frame in frames.iter() {
                     self.send(socket, frame.clone());
@@ -437,7 +552,9 @@ impl Hub {
             cursor.pending.insert(event.seq, event.clone());
         } else if event.seq == cursor.seq + 1 {
             cursor.seq = event.seq;
-            self.send(&sub.socket, event_frame(sub.socket.staff(), &sub.topic, event, None));
+            let staff = sub.socket.staff();
+            let config = self.audience_config(staff, event.account_id);
+            self.send(&sub.socket, event_frame(staff, &config, &sub.topic, event, None));
         } else if event.seq > cursor.seq + 1 {
             // Something was missed (a lost broker message): fetch it before going on.
             cursor.catching_up = true;
@@ -450,6 +567,15 @@ impl Hub {
     fn spawn_catch_up(self: &Arc<Self>, sub: Arc<TicketSub>) {
         let hub = self.clone();
         tokio::spawn(async move { hub.catch_up(&sub).await });
+    }
+
+    /// The account's configuration as far as the audience needs it: staff see every field, so
+    /// they need none; customers' frames are cut by it (all custom fields hidden until it is read).
+    fn audience_config(&self, staff: bool, account: AccountId) -> Arc<AccountConfig> {
+        if staff {
+            return Arc::default();
+        }
+        self.accounts.cached(account).unwrap_or_default()
     }
 
     /// Sends what the subscription misses from the store, then the parked live events, then
@@ -484,17 +610,18 @@ impl Hub {
     fn advance(&self, sub: &TicketSub, events: &[TicketEvent]) -> Advance {
         let mut cursor = lock(&sub.cursor);
         let staff = sub.socket.staff();
+        let config = self.audience_config(staff, sub.socket.user.account_id);
         for event in events {
             if event.seq == cursor.seq + 1 {
                 cursor.seq = event.seq;
-                self.send(&sub.socket, event_frame(staff, &sub.topic, event, None));
+                self.send(&sub.socket, event_frame(staff, &config, &sub.topic, event, None));
             }
         }
         loop {
             let next = cursor.seq + 1;
             let Some(event) = cursor.pending.remove(&next) else { break };
             cursor.seq = event.seq;
-            self.send(&sub.socket, event_frame(staff, &sub.topic, &event, None));
+            self.send(&sub.socket, event_frame(staff, &config, &sub.topic, &event, None));
         }
         let delivered = cursor.seq;
         cursor.pending.retain(|seq, _| *seq > delivered);
@@ -553,6 +680,13 @@ impl Hub {
         // Registered before the replay is read, so nothing committed from now on is missed;
         // live events wait in `pending` until the replay is through.
         let start = after.unwrap_or(ticket.seq).min(ticket.seq);
+        let _replay = if start < ticket.seq {
+            Some(self.start_replay(socket.user.id).ok_or_else(|| {
+                error("too_many_replays", "this user is already catching up on several tickets; try again shortly")
+            })?)
+        } else {
+            None
+        };
         let sub = Arc::new(TicketSub {
             socket: socket.clone(),
             ticket_id,
@@ -562,8 +696,18 @@ impl Hub {
         self.ticket_subs.entry(ticket_id).or_default().push(sub.clone());
         self.send(socket, Frame::control(&ControlFrame::Ack { topic: &topic, seq: Some(start), cursor: None }));
         self.catch_up(&sub).await;
-        self.send(socket, self.viewers_frame(socket.user.account_id, ticket_id));
+        self.send(socket, self.viewers_frame(socket.user.account_id, ticket_id, socket.staff()));
         Ok(())
+    }
+
+    /// Counts a replay of `user` for as long as the guard lives; `None` at the limit.
+    fn start_replay(self: &Arc<Self>, user: UserId) -> Option<ReplayGuard> {
+        let mut running = self.replays_per_user.entry(user).or_insert(0);
+        if *running >= self.settings.max_replays_per_user {
+            return None;
+        }
+        *running += 1;
+        Some(ReplayGuard { hub: self.clone(), user })
     }
 
     /// `subscribe {topic: "queue", after}`: every change the user may see from now on; with
@@ -591,13 +735,14 @@ impl Hub {
             } else {
                 let sent_at = Timestamp::now();
                 let staff = socket.staff();
-                for ticket in changed.into_iter().map(|ticket| crate::http::ticket_for(staff, ticket)) {
+                let config = self.audience_config(staff, account);
+                for ticket in changed.into_iter().map(|ticket| TicketView::new(staff, ticket, &config)) {
                     let frame = SnapshotFrame {
                         kind: "snapshot",
                         topic: "queue",
-                        ticket_id: ticket.id,
-                        seq: ticket.seq,
-                        cursor: ticket.updated_at.as_millisecond(),
+                        ticket_id: ticket.id(),
+                        seq: ticket.seq(),
+                        cursor: ticket.updated_at().as_millisecond(),
                         sent_at,
                         ticket: &ticket,
                     };
@@ -734,9 +879,10 @@ impl Hub {
                 [before, after].into_iter().flatten().filter_map(|row| row.viewing).collect();
             tickets.dedup();
             for ticket in tickets {
-                let frame = self.viewers_frame(account, ticket);
+                let frame = self.viewers_frame(account, ticket, true);
                 if let Some(subs) = self.ticket_subs.get(&ticket).map(|subs| subs.clone()) {
-                    for sub in subs.iter().filter(|sub| sub.socket.staff()) {
+                    // Only the account's own staff: a ticket id says nothing about its account.
+                    for sub in subs.iter().filter(|sub| sub.socket.staff() && sub.socket.user.account_id == account) {
                         self.send(&sub.socket, frame.clone());
                     }
                 }
@@ -744,7 +890,8 @@ impl Hub {
         }
     }
 
-    fn viewers_frame(&self, account: AccountId, ticket: TicketId) -> Frame {
+    /// Who is on the ticket; customers are told "an agent", never who.
+    fn viewers_frame(&self, account: AccountId, ticket: TicketId, staff: bool) -> Frame {
         let mut viewers: Vec<Viewer> = self
             .boards
             .get(&account)
@@ -754,7 +901,15 @@ impl Hub {
                     .filter(|reports| reports.values().any(|report| report.viewing == Some(ticket)))
                     .filter_map(merged_row)
                     .filter(|row| row.viewing == Some(ticket) && row.status != PresenceStatus::Offline)
-                    .map(|row| Viewer { user_id: row.user_id, name: row.name, typing: row.typing == Some(ticket) })
+                    .map(|row| {
+                        let typing = row.typing == Some(ticket);
+                        if staff {
+                            Viewer { user_id: row.user_id, name: row.name, typing }
+                        } else {
+                            let (user_id, name, typing) = switchboard_actors::visibility::customer_viewer(typing);
+                            Viewer { user_id, name: name.to_owned(), typing }
+                        }
+                    })
                     .collect()
             })
             .unwrap_or_default();
@@ -819,10 +974,14 @@ fn rank(status: PresenceStatus) -> u8 {
     }
 }
 
-fn event_frame(staff: bool, topic: &str, event: &TicketEvent, ticket: Option<&Ticket>) -> Frame {
-    let body = event_json(staff, event);
-    let customer_copy = ticket.filter(|_| !staff).map(|ticket| crate::http::ticket_for(false, ticket.clone()));
-    let ticket = customer_copy.as_ref().or(ticket);
+fn event_frame(
+    staff: bool,
+    config: &AccountConfig,
+    topic: &str,
+    event: &TicketEvent,
+    ticket: Option<&TicketView>,
+) -> Frame {
+    let body = event_view(staff, event, config);
     let frame = EventFrame {
         kind: "event",
         topic,
@@ -834,4 +993,19 @@ fn event_frame(staff: bool, topic: &str, event: &TicketEvent, ticket: Option<&Ti
         ticket,
     };
     Frame { text: serde_json::to_string(&frame).unwrap_or_default().into(), committed_ms: event.at.as_millisecond() }
+}
+
+/// A replay counted against its user's limit until dropped.
+struct ReplayGuard {
+    hub: Arc<Hub>,
+    user: UserId,
+}
+
+impl Drop for ReplayGuard {
+    fn drop(&mut self) {
+        self.hub.replays_per_user.remove_if_mut(&self.user, |_, running| {
+            *running = running.saturating_sub(1);
+            *running == 0
+        });
+    }
 }

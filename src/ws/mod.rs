@@ -34,6 +34,8 @@ pub struct SocketSettings {
     pub outbox_frames: usize,
     /// Client frames per second allowed on average (bursts of 4× that are fine).
     pub max_frames_per_sec: u32,
+    /// Open sockets one user may hold on this node.
+    pub max_sockets_per_user: usize,
 }
 
 #[derive(Deserialize)]
@@ -41,29 +43,64 @@ pub struct WsQuery {
     token: Option<String>,
 }
 
-/// Upgrades to a WebSocket after authenticating with `?token=`, the session cookie or a bearer token.
+/// Close code telling the client its session ended (logout, deactivation, role change, password
+/// reset): log in again rather than reconnect.
+pub const SESSION_ENDED: u16 = 4001;
+
+/// Upgrades to a WebSocket after authenticating with `?token=`, the session cookie or a bearer
+/// token. A cookie is the browser's doing, so an upgrade carrying one must come from the hub's
+/// own pages (cross-site WebSocket hijacking); a token in the URL or a header is the client's.
 pub async fn connect(
     request: HttpRequest,
     body: web::Payload,
     query: web::Query<WsQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let token = query.into_inner().token.or_else(|| crate::http::request_token(&request));
+    use crate::http::TokenSource;
+    let (token, source) = match query.into_inner().token {
+        Some(token) => (Some(token), TokenSource::Bearer),
+        None => match crate::http::request_token(&request) {
+            Some((token, source)) => (Some(token), source),
+            None => (None, TokenSource::Bearer),
+        },
+    };
+    if source == TokenSource::Cookie {
+        crate::http::same_origin(&request, &state.settings)?;
+    }
+    let session_hash = crate::auth::token_hash(token.as_deref().unwrap_or_default());
     let user = crate::http::authenticate(&state, token).await?;
-    let scope =
-        if user.role.is_staff() { TicketScope::Account } else { crate::http::customer_scope(&state, &user).await? };
+    let scope = if user.role.is_staff() {
+        TicketScope::Account
+    } else {
+        // Live frames for customers are cut to what they may see by the account's field
+        // settings, read without waiting: have them cached before the first frame.
+        state.account_config(user.account_id).await?;
+        crate::http::customer_scope(&state, &user).await?
+    };
     let settings = state.sockets.clone();
-    let (response, session, stream) = actix_ws::handle(&request, body).map_err(|error| ApiError::BadRequest {
-        code: "websocket_required",
-        message: format!("this endpoint speaks WebSocket: {error}"),
+    let (outbox, outbox_rx) = mpsc::channel(settings.outbox_frames);
+    let hub = state.live.clone();
+    let socket = hub.add_socket(user, scope, session_hash, outbox).await.ok_or_else(|| ApiError::TooMany {
+        code: "too_many_sockets",
+        message: format!(
+            "this user already holds {} open sockets on this server; close some (one per tab is enough)",
+            settings.max_sockets_per_user
+        ),
     })?;
+    let (response, session, stream) = match actix_ws::handle(&request, body) {
+        Ok(upgraded) => upgraded,
+        Err(error) => {
+            hub.remove_socket(&socket);
+            return Err(ApiError::BadRequest {
+                code: "websocket_required",
+                message: format!("this endpoint speaks WebSocket: {error}"),
+            });
+        }
+    };
     let stream = stream
         .max_frame_size(settings.max_frame_bytes)
         .aggregate_continuations()
         .max_continuation_size(settings.max_frame_bytes);
-    let (outbox, outbox_rx) = mpsc::channel(settings.outbox_frames);
-    let hub = state.live.clone();
-    let socket = hub.add_socket(user, scope, outbox).await;
     let mut agent_session = None;
     if socket.staff()
         && let Some(agents) = hub.agents()
@@ -202,7 +239,11 @@ async fn read_frames(
                 }
             }
             _ = socket.kill.notified() => {
-                break Some(CloseReason { code: CloseCode::Again, description: Some("too slow: frames were not read".to_owned()) });
+                break Some(if socket.session_ended() {
+                    CloseReason { code: CloseCode::Other(SESSION_ENDED), description: Some("session ended".to_owned()) }
+                } else {
+                    CloseReason { code: CloseCode::Again, description: Some("too slow: frames were not read".to_owned()) }
+                });
             }
         }
     };
@@ -253,8 +294,21 @@ async fn handle_text(hub: &Arc<Hub>, socket: &Arc<SocketEntry>, text: &str) {
             _ => hub.send_to(socket, error("not_subscribed", "this socket does not follow that topic")),
         },
         ClientFrame::Presence { status } if socket.staff() => agent(AgentMsg::SetStatus(status)),
-        ClientFrame::Typing { ticket_id, on } if socket.staff() => agent(AgentMsg::Typing(ticket_id, on)),
-        ClientFrame::Viewing { ticket_id } if socket.staff() => agent(AgentMsg::Viewing(ticket_id)),
+        // Presence on a ticket is announced to its followers: only for a ticket of the agent's
+        // own account, or one agent could write into every account's ticket pages.
+        ClientFrame::Typing { ticket_id, on } if socket.staff() => {
+            if Box::pin(hub.may_follow(socket, ticket_id)).await {
+                agent(AgentMsg::Typing(ticket_id, on));
+            } else {
+                hub.send_to(socket, error("forbidden_topic", "no such ticket, or not yours to follow"));
+            }
+        }
+        ClientFrame::Viewing { ticket_id } if socket.staff() => match ticket_id {
+            Some(id) if !Box::pin(hub.may_follow(socket, id)).await => {
+                hub.send_to(socket, error("forbidden_topic", "no such ticket, or not yours to follow"));
+            }
+            _ => agent(AgentMsg::Viewing(ticket_id)),
+        },
         ClientFrame::Presence { .. } | ClientFrame::Typing { .. } | ClientFrame::Viewing { .. } => {
             hub.send_to(socket, error("forbidden", "presence is for agents"));
         }

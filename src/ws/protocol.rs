@@ -8,7 +8,8 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use switchboard_actors::agent::AgentPresence;
-use switchboard_actors::domain::{PresenceStatus, Ticket, TicketEvent, TicketId};
+use switchboard_actors::domain::{PresenceStatus, TicketId};
+use switchboard_actors::visibility::TicketView;
 
 #[derive(Debug, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
@@ -89,7 +90,7 @@ pub struct EventFrame<'a> {
     pub event: &'a serde_json::Value,
     /// The ticket after the change (on `queue` only).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub ticket: Option<&'a Ticket>,
+    pub ticket: Option<&'a TicketView>,
 }
 
 #[derive(Serialize)]
@@ -101,7 +102,7 @@ pub struct SnapshotFrame<'a> {
     pub seq: i64,
     pub cursor: i64,
     pub sent_at: jiff::Timestamp,
-    pub ticket: &'a Ticket,
+    pub ticket: &'a TicketView,
 }
 
 #[derive(Serialize)]
@@ -124,11 +125,6 @@ pub struct Viewer {
 
 pub fn error(code: &str, message: &str) -> Frame {
     Frame::control(&ControlFrame::Error { code, message })
-}
-
-/// An event as its audience may see it: customers get internal notes as `private`.
-pub fn event_json(staff: bool, event: &TicketEvent) -> serde_json::Value {
-    crate::http::event_for(staff, event.clone())
 }
 
 #[cfg(test)]

@@ -13,9 +13,11 @@ struct Shared {
     requests: Mutex<Vec<(String, Value)>>,
     errors: Mutex<VecDeque<i64>>,
     sent: Mutex<u64>,
-    /// Media ids asked for so far (`FLAKY` fails on its first request).
+    /// Media ids asked for so far (`503503` fails on its first request).
     media_requests: Mutex<Vec<String>>,
     base: Mutex<String>,
+    /// Where media ids starting `7000` point their download URL.
+    elsewhere: Mutex<String>,
 }
 
 /// `GET /{version}/{media_id}`: a download URL on this server, as Meta hands out lookaside URLs
@@ -40,12 +42,17 @@ async fn media_info(
         }));
     }
     match media_id.as_str() {
-        "MISSING" => {
-            HttpResponse::NotFound().json(json!({"error": {"message": "(#100) media not found", "code": 100}}))
-        }
-        "FLAKY" if first_time => {
+        // Media ids are digits, like Meta's: 404404 does not exist, 503503 fails once, and
+        // 7000… answers a download URL somewhere else (a Graph API turned hostile, for the
+        // hub's server-side request forgery guard).
+        "404404" => HttpResponse::NotFound().json(json!({"error": {"message": "(#100) media not found", "code": 100}})),
+        "503503" if first_time => {
             HttpResponse::ServiceUnavailable().json(json!({"error": {"message": "(#2) try later", "code": 2}}))
         }
+        id if id.starts_with("7000") => HttpResponse::Ok().json(json!({
+            "messaging_product": "whatsapp", "url": lock(&shared.elsewhere).clone(),
+            "mime_type": "image/jpeg", "sha256": "x", "file_size": "16", "id": media_id
+        })),
         _ => HttpResponse::Ok().json(json!({
             "messaging_product": "whatsapp", "url": format!("{}/download/{media_id}", lock(&shared.base)),
             "mime_type": "image/jpeg", "sha256": "x", "file_size": "16", "id": media_id
@@ -150,6 +157,16 @@ impl FakeGraph {
             });
         });
         FakeGraph { base, shared, _thread: thread }
+    }
+
+    /// Media ids starting `7000` answer this as their download URL.
+    pub fn point_media_at(&self, url: &str) {
+        *lock(&self.shared.elsewhere) = url.to_owned();
+    }
+
+    /// Media ids the hub asked about so far.
+    pub fn media_requests(&self) -> Vec<String> {
+        lock(&self.shared.media_requests).clone()
     }
 
     /// The next sends fail with these Graph error codes, in order.

@@ -11,7 +11,8 @@ export class ApiError extends Error {
 }
 
 export async function api(method, path, body) {
-  const options = { method, headers: {}, credentials: "same-origin" };
+  // The custom header marks the request as the console's own (the server also checks Origin).
+  const options = { method, headers: { "x-requested-with": "switchboard-console" }, credentials: "same-origin" };
   if (body !== undefined) {
     options.headers["content-type"] = "application/json";
     options.body = JSON.stringify(body);

@@ -11,6 +11,15 @@ const cursors = new Map(); // topic -> after
 let socket = null;
 let backoff = 500;
 let pending = [];
+let sessionEndedListener = null;
+
+/** Close code of a socket whose session ended (logout elsewhere, deactivation, role change, reset). */
+const SESSION_ENDED = 4001;
+
+/** Called instead of reconnecting when the server ends the session's sockets. */
+export function onSessionEnded(listener) {
+  sessionEndedListener = listener;
+}
 
 function url() {
   const scheme = location.protocol === "https:" ? "wss:" : "ws:";
@@ -62,8 +71,13 @@ export function connect() {
       console.warn("unreadable frame", error);
     }
   };
-  socket.onclose = () => {
+  socket.onclose = (event) => {
     socket = null;
+    if (event.code === SESSION_ENDED && sessionEndedListener) {
+      connection.value = "connecting";
+      sessionEndedListener();
+      return;
+    }
     connection.value = "reconnecting";
     setTimeout(connect, backoff);
     backoff = Math.min(backoff * 2, 5000);

@@ -24,6 +24,49 @@ impl WhatsAppUser {
     pub fn key(&self) -> Option<&str> {
         self.user_id.as_deref().or(self.wa_id.as_deref())
     }
+
+    /// Whether the sender's ids have the shapes Meta documents: a `wa_id` of digits, a BSUID of a
+    /// country code, a dot and letters or digits (`US.13491208655302741918`), and at least one
+    /// of them. Anything else is not from Meta and names no customer.
+    pub fn check(&self) -> Result<(), String> {
+        if let Some(wa_id) = &self.wa_id
+            && (wa_id.is_empty() || wa_id.len() > 20 || !wa_id.bytes().all(|byte| byte.is_ascii_digit()))
+        {
+            return Err(format!("`from` {:?} is not a WhatsApp id (digits)", truncated(wa_id, 40)));
+        }
+        if let Some(user_id) = &self.user_id {
+            let shaped = user_id.split_once('.').is_some_and(|(country, rest)| {
+                country.len() == 2
+                    && country.bytes().all(|byte| byte.is_ascii_uppercase())
+                    && (1..=64).contains(&rest.len())
+                    && rest.bytes().all(|byte| byte.is_ascii_alphanumeric())
+            });
+            if !shaped {
+                return Err(format!("`from_user_id` {:?} is not a business-scoped user id", truncated(user_id, 40)));
+            }
+        }
+        if self.key().is_none() {
+            return Err("the message names no sender".to_owned());
+        }
+        Ok(())
+    }
+}
+
+/// Longest text WhatsApp carries in one message (Meta's limit; the hub keeps no more).
+pub const MAX_TEXT_CHARS: usize = 4096;
+
+/// A message body cut to [`MAX_TEXT_CHARS`], with a note saying so (never dropped silently).
+pub fn fit_text(body: String) -> String {
+    let length = body.chars().count();
+    if length <= MAX_TEXT_CHARS {
+        return body;
+    }
+    let kept: String = body.chars().take(MAX_TEXT_CHARS).collect();
+    format!("{kept}\n\n[Truncated: the message had {length} characters; WhatsApp carries at most {MAX_TEXT_CHARS}.]")
+}
+
+fn truncated(text: &str, chars: usize) -> String {
+    text.chars().take(chars).collect()
 }
 
 /// Media the customer sent; the bytes are fetched from the Graph API after the message is stored.
@@ -96,6 +139,9 @@ pub struct WebhookBatch {
     pub template_statuses: Vec<(String, String, String)>,
     /// Changes of fields this hub does not act on (kept for the log).
     pub ignored: Vec<String>,
+    /// Messages refused for what they are (e.g. a sender id of the wrong shape), with why; the
+    /// reasons are recorded on the webhook's inbox row.
+    pub rejected: Vec<String>,
 }
 
 /// One customer on one business number: the window, the current ticket, opt-out.
@@ -232,5 +278,47 @@ pub fn explain(code: i64) -> (&'static str, bool) {
         368 | 131031 => ("The WhatsApp business account is restricted: sending is stopped.", false),
         131042 => ("A billing problem on the WhatsApp business account blocks sending.", false),
         _ => ("WhatsApp refused the message.", false),
+    }
+}
+
+#[cfg(test)]
+mod shape_tests {
+    use super::*;
+
+    fn user(wa_id: Option<&str>, user_id: Option<&str>) -> WhatsAppUser {
+        WhatsAppUser { wa_id: wa_id.map(str::to_owned), user_id: user_id.map(str::to_owned), name: None }
+    }
+
+    #[test]
+    fn only_documented_sender_ids_are_accepted() {
+        assert!(user(Some("16505551234"), None).check().is_ok());
+        assert!(user(None, Some("US.13491208655302741918")).check().is_ok());
+        assert!(user(Some("16505551234"), Some("BR.abc123XYZ")).check().is_ok());
+        for (wa_id, user_id) in [
+            (Some("+16505551234"), None),
+            (Some("1650 555"), None),
+            (Some("../../etc"), None),
+            (Some(""), None),
+            (Some("1234567890123456789012"), None),
+            (None, Some("us.123")),
+            (None, Some("US-123")),
+            (None, Some("US.")),
+            (None, Some("US.12<script>")),
+            (None, None),
+        ] {
+            assert!(user(wa_id, user_id).check().is_err(), "{wa_id:?} {user_id:?} must be refused");
+        }
+    }
+
+    #[test]
+    fn long_text_is_cut_with_a_note() {
+        assert_eq!(fit_text("short".to_owned()), "short");
+        let long = "é".repeat(MAX_TEXT_CHARS + 10);
+        let fitted = fit_text(long);
+        assert!(fitted.starts_with(&"é".repeat(MAX_TEXT_CHARS)));
+        assert!(
+            fitted.ends_with("[Truncated: the message had 4106 characters; WhatsApp carries at most 4096.]"),
+            "{fitted}"
+        );
     }
 }

@@ -25,7 +25,7 @@ use subtle::ConstantTimeEq as _;
 use switchboard_actors::bus::TicketChange;
 use switchboard_actors::domain::*;
 use switchboard_actors::email::{EmailSend, address_of, clean_subject, outbound_message_id, reply_subject};
-use switchboard_actors::store::{NewUser, Store, StoreError};
+use switchboard_actors::store::{MediaOwner, NewUser, Store, StoreError};
 use switchboard_actors::ticket::{CommandContext, NewMessage, TicketCommand, TicketDraft, TicketError, Tickets};
 use tokio::sync::Notify;
 
@@ -199,7 +199,7 @@ impl EmailChannel {
         }
         let customer = self.customer(&email).await?;
         let config = Arc::new(self.store.account_config(self.account_id).await?);
-        let attachments = self.store_files(&email).await?;
+        let attachments = self.store_files(&email, customer.id).await?;
         let body = if email.text.trim().is_empty() && attachments.is_empty() {
             "(empty email)".to_owned()
         } else {
@@ -263,7 +263,21 @@ impl EmailChannel {
 
     /// The customer an address belongs to: its email contact, the user with that address, or a
     /// new customer.
+    /// The customer an email comes from. Mail from a staff member's address is refused (with the
+    /// reason on its inbox row): `From` is trivially forged, and a ticket with staff as requester
+    /// would give the forger a customer's view of a staff identity.
     async fn customer(&self, email: &InboundEmail) -> Result<User, TicketError> {
+        let user = self.sender(email).await?;
+        if user.role.is_staff() {
+            return Err(TicketError::invalid(
+                "from",
+                format!("`{}` is a staff address: staff answer in the console, not by email", email.from_address),
+            ));
+        }
+        Ok(user)
+    }
+
+    async fn sender(&self, email: &InboundEmail) -> Result<User, TicketError> {
         let account = self.account_id;
         let address = email.from_address.as_str();
         if let Some(user) = self.store.customer_by_contact(account, Channel::Email, address).await? {
@@ -319,15 +333,18 @@ impl EmailChannel {
     }
 
     /// Attachments go to the content-addressed media store, like WhatsApp media.
-    async fn store_files(&self, email: &InboundEmail) -> Result<Vec<Attachment>, TicketError> {
+    /// Each file is recorded as the customer's, so their account holds it and only they (or
+    /// the ticket it lands on) can attach it again.
+    async fn store_files(&self, email: &InboundEmail, customer: UserId) -> Result<Vec<Attachment>, TicketError> {
         let mut files = Vec::with_capacity(email.attachments.len());
         for file in &email.attachments {
-            let hash = self
+            let (hash, content_type) = self
                 .media
                 .put(&file.bytes, &file.content_type)
                 .await
                 .map_err(|error| TicketError::Store(StoreError::Unavailable(format!("media store: {error}"))))?;
-            files.push(media::attachment(file.name.clone(), file.content_type.clone(), file.bytes.len(), &hash));
+            self.store.add_media(self.account_id, &hash, MediaOwner::Uploader(customer), Timestamp::now()).await?;
+            files.push(media::attachment(file.name.clone(), content_type, file.bytes.len(), &hash));
         }
         Ok(files)
     }

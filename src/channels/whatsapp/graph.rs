@@ -24,6 +24,109 @@ pub struct GraphClient {
     token: String,
     /// The WhatsApp Business Account whose templates are synced.
     business_account_id: String,
+    /// Where media may be downloaded from (the Graph API's own host, then these).
+    media_hosts: MediaHosts,
+}
+
+/// The hosts media downloads may reach. A webhook names a media id and the Graph API answers
+/// with a URL to fetch: both come from outside, so neither may point the hub at anything but
+/// Meta (server-side request forgery): the configured Graph API origin (which is also the
+/// sandbox or a test fake when so configured), or an allowed CDN host (`lookaside.fbsbx.com`,
+/// `*.fbcdn.net`, …) over https that resolves to public addresses only.
+#[derive(Clone, Debug)]
+pub struct MediaHosts {
+    /// `scheme://host:port` of the configured Graph API base URL.
+    graph_origin: String,
+    graph_host: String,
+    /// Exact hosts, or `*.suffix` for any subdomain.
+    allowed: Vec<String>,
+}
+
+impl MediaHosts {
+    pub fn new(graph_base_url: &str, allowed: &[String]) -> MediaHosts {
+        let parsed = reqwest::Url::parse(graph_base_url).ok();
+        MediaHosts {
+            graph_origin: parsed.as_ref().map(|url| url.origin().ascii_serialization()).unwrap_or_default(),
+            graph_host: parsed.and_then(|url| url.host_str().map(str::to_ascii_lowercase)).unwrap_or_default(),
+            allowed: allowed.iter().map(|host| host.trim().to_ascii_lowercase()).collect(),
+        }
+    }
+
+    /// Whether `url` may be fetched.
+    pub fn allows(&self, url: &reqwest::Url) -> bool {
+        if url.origin().ascii_serialization() == self.graph_origin {
+            return true;
+        }
+        let Some(host) = url.host_str().map(str::to_ascii_lowercase) else { return false };
+        // A literal address is never a CDN host name.
+        if url.scheme() != "https" || host.parse::<std::net::IpAddr>().is_ok() || host.starts_with('[') {
+            return false;
+        }
+        self.allowed.iter().any(|allowed| match allowed.strip_prefix("*.") {
+            Some(suffix) => host.len() > suffix.len() + 1 && host.ends_with(&format!(".{suffix}")),
+            None => host == *allowed,
+        })
+    }
+
+    fn trusted_host(&self, host: &str) -> bool {
+        host.eq_ignore_ascii_case(&self.graph_host)
+    }
+}
+
+/// Whether an address is on the public internet (not loopback, private, link-local, shared,
+/// multicast, documentation or unspecified space).
+pub fn is_public(address: std::net::IpAddr) -> bool {
+    use std::net::IpAddr;
+    match address {
+        IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            !(v4.is_private()
+                || v4.is_loopback()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.is_multicast()
+                || v4.is_documentation()
+                || a == 0
+                || (a == 100 && (64..128).contains(&b))
+                || (a == 198 && (b == 18 || b == 19))
+                || a >= 240)
+        }
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_public(IpAddr::V4(v4));
+            }
+            let [first, second, ..] = v6.segments();
+            !(v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (first & 0xfe00) == 0xfc00
+                || (first & 0xffc0) == 0xfe80
+                || (first == 0x2001 && second == 0x0db8))
+        }
+    }
+}
+
+/// DNS for the Graph client: names other than the configured Graph API host must resolve to
+/// public addresses only, so an allowed name cannot be pointed at the hub's own network.
+struct PublicOnlyResolver {
+    hosts: MediaHosts,
+}
+
+impl reqwest::dns::Resolve for PublicOnlyResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let trusted = self.hosts.trusted_host(name.as_str());
+        let host = name.as_str().to_owned();
+        Box::pin(async move {
+            let found = tokio::net::lookup_host((host.as_str(), 0)).await?;
+            let addresses: Vec<std::net::SocketAddr> =
+                found.filter(|address| trusted || is_public(address.ip())).collect();
+            if addresses.is_empty() {
+                return Err(format!("`{host}` resolves to no public address").into());
+            }
+            Ok(Box::new(addresses.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
 }
 
 impl GraphClient {
@@ -34,11 +137,23 @@ impl GraphClient {
         business_account_id: &str,
         messages_per_second: u32,
         files: super::media::MediaStore,
+        media_hosts: &[String],
     ) -> GraphClient {
         crate::install_tls_provider();
+        let media_hosts = MediaHosts::new(graph_base_url, media_hosts);
+        let redirects = media_hosts.clone();
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(15))
             .connect_timeout(Duration::from_secs(5))
+            // A redirect is followed only to where a download may go anyway.
+            .redirect(reqwest::redirect::Policy::custom(move |attempt| {
+                if attempt.previous().len() < 3 && redirects.allows(attempt.url()) {
+                    attempt.follow()
+                } else {
+                    attempt.stop()
+                }
+            }))
+            .dns_resolver(std::sync::Arc::new(PublicOnlyResolver { hosts: media_hosts.clone() }))
             .build()
             .unwrap_or_default();
         GraphClient {
@@ -49,6 +164,7 @@ impl GraphClient {
             base: format!("{}/{}", graph_base_url.trim_end_matches('/'), api_version),
             token: token.to_owned(),
             business_account_id: business_account_id.to_owned(),
+            media_hosts,
         }
     }
 
@@ -130,8 +246,16 @@ impl GraphApi for GraphClient {
 
     async fn media(&self, media_id: &str, max_bytes: u64) -> Result<(Vec<u8>, String), GraphError> {
         let error = |code: i64, title: &str, details: String| GraphError { code, title: title.to_owned(), details };
+        // Meta's media ids are digits; anything else would build a path of the sender's choosing.
+        if media_id.is_empty() || media_id.len() > 40 || !media_id.bytes().all(|byte| byte.is_ascii_digit()) {
+            let details = format!("`{}` is not a Graph API media id", media_id.escape_debug());
+            return Err(error(131052, "invalid media id", details));
+        }
         let info = self.call(self.http.get(format!("{}/{media_id}", self.base))).await?;
         let url = info["url"].as_str().ok_or_else(|| error(0, "no media URL", info.to_string()))?;
+        let url = reqwest::Url::parse(url).ok().filter(|url| self.media_hosts.allows(url)).ok_or_else(|| {
+            error(131052, "media URL refused", format!("`{url}` is not on the Graph API or Meta's CDN"))
+        })?;
         let declared = info["file_size"].as_u64().or_else(|| info["file_size"].as_str()?.parse().ok()).unwrap_or(0);
         if declared > max_bytes {
             return Err(error(
@@ -159,11 +283,19 @@ impl GraphApi for GraphClient {
             .map(str::to_owned)
             .or_else(|| info["mime_type"].as_str().map(str::to_owned))
             .unwrap_or_else(|| "application/octet-stream".to_owned());
-        let bytes = response.bytes().await.map_err(|failure| error(-1, "network error", failure.to_string()))?;
-        if bytes.len() as u64 > max_bytes {
-            return Err(error(131052, "media too large", format!("{} bytes; at most {max_bytes}", bytes.len())));
+        // Read in chunks and stop at the limit: a lying file_size must not make the hub buffer
+        // an endless body.
+        let mut response = response;
+        let mut bytes = Vec::new();
+        while let Some(chunk) =
+            response.chunk().await.map_err(|failure| error(-1, "network error", failure.to_string()))?
+        {
+            if (bytes.len() + chunk.len()) as u64 > max_bytes {
+                return Err(error(131052, "media too large", format!("more than {max_bytes} bytes")));
+            }
+            bytes.extend_from_slice(&chunk);
         }
-        Ok((bytes.to_vec(), mime))
+        Ok((bytes, mime))
     }
 
     async fn number_profile(
@@ -211,4 +343,60 @@ pub fn template_from_graph(value: &Value) -> Option<Template> {
         body,
         parameter_count,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn url(text: &str) -> reqwest::Url {
+        reqwest::Url::parse(text).expect("url")
+    }
+
+    #[test]
+    fn media_downloads_go_only_to_meta() {
+        let allowed = ["lookaside.fbsbx.com".to_owned(), "*.fbcdn.net".to_owned()];
+        let hosts = MediaHosts::new("https://graph.facebook.com", &allowed);
+        assert!(hosts.allows(&url("https://graph.facebook.com/v25.0/123")));
+        assert!(hosts.allows(&url("https://lookaside.fbsbx.com/whatsapp_business/attachments/?mid=1")));
+        assert!(hosts.allows(&url("https://scontent.xx.fbcdn.net/v/t1.png")));
+        for refused in [
+            "http://lookaside.fbsbx.com/x",
+            "https://evil.example/x",
+            "https://fbcdn.net.evil.example/x",
+            "https://evilfbcdn.net/x",
+            "http://127.0.0.1:8080/api/v1/tickets",
+            "https://169.254.169.254/latest/meta-data/",
+            "https://[::1]/x",
+            "file:///etc/passwd",
+        ] {
+            assert!(!hosts.allows(&url(refused)), "{refused} must be refused");
+        }
+        let sandbox = MediaHosts::new("http://127.0.0.1:8080/sandbox/graph", &[]);
+        assert!(sandbox.allows(&url("http://127.0.0.1:8080/sandbox/graph/media/1")), "the configured base is trusted");
+        assert!(!sandbox.allows(&url("http://127.0.0.1:9999/x")), "but not its neighbours");
+    }
+
+    #[test]
+    fn private_addresses_are_not_public() {
+        let private = [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "::1",
+            "fe80::1",
+            "fd00::1",
+            "::ffff:10.0.0.1",
+        ];
+        for address in private {
+            assert!(!is_public(address.parse().expect("ip")), "{address}");
+        }
+        for address in ["157.240.1.1", "2a03:2880:f12f::1"] {
+            assert!(is_public(address.parse().expect("ip")), "{address}");
+        }
+    }
 }

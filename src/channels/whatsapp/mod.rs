@@ -99,7 +99,12 @@ impl WhatsAppChannel {
             let limit = media::max_bytes(&attachment.content_type);
             match self.conversations.graph().media(&media_id, limit).await {
                 Ok((bytes, mime)) => {
-                    let hash = self.media.put(&bytes, &mime).await.map_err(|error| error.to_string())?;
+                    let (hash, mime) = self.media.put(&bytes, &mime).await.map_err(|error| error.to_string())?;
+                    let owner = switchboard_actors::store::MediaOwner::Ticket(message.ticket_id);
+                    self.store
+                        .add_media(message.account_id, &hash, owner, jiff::Timestamp::now())
+                        .await
+                        .map_err(|error| error.to_string())?;
                     *attachment = media::stored(attachment.clone(), &hash, bytes.len(), mime);
                     metrics::counter!("switchboard_whatsapp_media_stored_total").increment(1);
                 }
@@ -238,7 +243,10 @@ impl WhatsAppChannel {
         let channel = self.clone();
         tokio::spawn(async move {
             let done = match payload::parse(body.as_bytes()) {
-                Ok(batch) => channel.apply(batch).await.map(|()| None),
+                Ok(batch) => {
+                    let refused = refusals(&batch);
+                    channel.apply(batch).await.map(|()| refused)
+                }
                 Err(error) => Ok(Some(error.to_string())),
             };
             match done {
@@ -274,12 +282,13 @@ impl WhatsAppChannel {
         for (id, body) in pending {
             match payload::parse(body.as_bytes()) {
                 Ok(batch) => {
+                    let refused = refusals(&batch);
                     merged.messages.extend(batch.messages);
                     merged.statuses.extend(batch.statuses);
                     merged.errors.extend(batch.errors);
                     merged.preferences.extend(batch.preferences);
                     merged.template_statuses.extend(batch.template_statuses);
-                    done.push((id, None));
+                    done.push((id, refused));
                 }
                 // Not something we can ever process: record why and move on.
                 Err(error) => done.push((id, Some(error.to_string()))),
@@ -292,6 +301,10 @@ impl WhatsAppChannel {
     }
 
     async fn apply(&self, batch: WebhookBatch) -> Result<(), String> {
+        for reason in &batch.rejected {
+            tracing::warn!(%reason, "inbound WhatsApp message refused");
+            metrics::counter!("switchboard_whatsapp_messages_refused_total").increment(1);
+        }
         // One customer's messages in order; different customers side by side.
         let mut by_customer: BTreeMap<(String, String), Vec<InboundMessage>> = BTreeMap::new();
         for message in batch.messages {
@@ -469,4 +482,9 @@ async fn receive(state: web::Data<AppState>, request: HttpRequest, body: web::By
     metrics::counter!("switchboard_whatsapp_webhooks_total").increment(1);
     channel.process_now(id, text);
     Ok(HttpResponse::Ok().finish())
+}
+
+/// Why messages of a webhook were refused, for its inbox row (`None`: none were).
+fn refusals(batch: &WebhookBatch) -> Option<String> {
+    (!batch.rejected.is_empty()).then(|| batch.rejected.join("; "))
 }

@@ -76,7 +76,11 @@ fn parse_messages_value(value: &Value, batch: &mut WebhookBatch) {
     let number = phone_number_id(value);
     let contacts: Vec<&Value> = value.get("contacts").and_then(Value::as_array).into_iter().flatten().collect();
     for message in value.get("messages").and_then(Value::as_array).into_iter().flatten() {
-        batch.messages.push(parse_message(&number, message, &contacts));
+        let parsed = parse_message(&number, message, &contacts);
+        match parsed.from.check() {
+            Ok(()) => batch.messages.push(parsed),
+            Err(reason) => batch.rejected.push(format!("message {:?}: {reason}", parsed.wamid)),
+        }
     }
     for status in value.get("statuses").and_then(Value::as_array).into_iter().flatten() {
         if let Some(status) = parse_status(&number, status) {
@@ -270,7 +274,7 @@ fn parse_message(number: &str, message: &Value, contacts: &[&Value]) -> InboundM
         from: sender(message, contacts),
         timestamp: timestamp(message),
         kind: payload["type"].as_str().unwrap_or("unsupported").to_owned(),
-        body,
+        body: switchboard_actors::whatsapp::fit_text(body),
         payload,
         media,
         renews_window,
