@@ -56,7 +56,10 @@ pub struct AppState {
     /// The sandbox mailbox, when `email.sandbox` is on.
     pub mail_sandbox: Option<Arc<crate::channels::email::sandbox::MailSandbox>>,
     configs: DashMap<AccountId, (Instant, Arc<AccountConfig>)>,
-    failed_logins: DashMap<String, (Instant, u32)>,
+    /// Every password hash and check runs here (bounded threads and memory).
+    passwords: crate::auth::PasswordPool,
+    /// Who may try a password now: per email and address, and per address.
+    logins: crate::auth::LoginLimits,
 }
 
 impl AppState {
@@ -76,6 +79,11 @@ impl AppState {
             outbox_frames: settings.ws.outbox_frames,
             max_frames_per_sec: settings.ws.max_frames_per_sec,
         };
+        let passwords = crate::auth::PasswordPool::start(
+            settings.auth.password_threads,
+            Duration::from_millis(settings.auth.password_wait_ms),
+        );
+        let logins = crate::auth::LoginLimits::new((&settings.auth).into(), &settings.server.trusted_proxies);
         AppState {
             store,
             tickets,
@@ -89,7 +97,8 @@ impl AppState {
             email: None,
             mail_sandbox: None,
             configs: DashMap::new(),
-            failed_logins: DashMap::new(),
+            passwords,
+            logins,
         }
     }
 
