@@ -26,6 +26,22 @@ const MAX_RSS_GROWTH_KB: u64 = 150 * 1024;
 /// …and a correct login sent during them must succeed within this.
 const MAX_LOGIN_DURING_ATTACK: Duration = Duration::from_secs(2);
 
+/// An agent of the seeded account (`password_hash` `None`: invited, no password yet).
+fn agent(seeded: &Seeded, email: &str, password_hash: Option<String>) -> NewUser {
+    NewUser {
+        account_id: seeded.account.id,
+        email: email.to_owned(),
+        name: email.split('@').next().unwrap_or(email).to_owned(),
+        role: Role::Agent,
+        password_hash,
+        company_id: None,
+        team_ids: Vec::new(),
+        capacity: 5,
+        time_zone: "UTC".to_owned(),
+        phone: None,
+    }
+}
+
 /// A client whose connections come from `source`.
 fn client_from(source: &str) -> reqwest::Client {
     switchboard::install_tls_provider();
@@ -70,10 +86,22 @@ fn memory_kb(pid: u32, field: &str) -> u64 {
     line.split_whitespace().nth(1).and_then(|kb| kb.parse().ok()).unwrap_or_else(|| panic!("bad line {line}"))
 }
 
-/// A seeded hub as a child process, so its memory is its own to measure.
+/// Users an attack aims at: real accounts, so each wrong guess costs a real password check.
+const VICTIMS: usize = 100;
+
+fn victim(n: usize) -> String {
+    format!("victim-{n}@test.example")
+}
+
+/// A seeded hub with [`VICTIMS`] more users, as a child process, so its memory is its own.
 async fn child_hub() -> (TestDb, tempfile::TempDir, ChildServer) {
     let db = TestDb::sqlite();
-    seed(&*db.open().await).await;
+    let store = db.open().await;
+    let seeded = seed(&*store).await;
+    let hash = switchboard::auth::hash_password(PASSWORD).expect("hash");
+    for n in 0..VICTIMS {
+        store.create_user(agent(&seeded, &victim(n), Some(hash.clone()))).await.expect("a victim");
+    }
     let logs = tempfile::tempdir().expect("log dir");
     let server = ChildServer::start(&db, logs.path()).await;
     (db, logs, server)
@@ -94,18 +122,13 @@ async fn a_flood_of_wrong_passwords_neither_exhausts_memory_nor_keeps_a_user_out
     let pid = server.pid();
     let before = reset_peak(pid);
 
-    // 100 concurrent wrong passwords from one address, at two real users and 98 made-up ones, so
-    // the per-email delays play no part: the per-address limit and the password pool must.
+    // 100 concurrent wrong passwords from one address, each at another user, so the per-email
+    // delays play no part: the per-address limit and the password pool must.
     let attacker = client_from(ATTACKER);
-    let attack: Vec<_> = (0..100)
+    let attack: Vec<_> = (0..VICTIMS)
         .map(|n| {
             let (attacker, base) = (attacker.clone(), server.base.clone());
-            let email = match n {
-                0 => "admin@test.example".to_owned(),
-                1 => "sup@test.example".to_owned(),
-                n => format!("victim-{n}@test.example"),
-            };
-            tokio::spawn(async move { log_in(&attacker, &base, &email, "wrong-password").await })
+            tokio::spawn(async move { log_in(&attacker, &base, &victim(n), "wrong-password").await })
         })
         .collect();
     tokio::time::sleep(Duration::from_millis(20)).await;
@@ -145,10 +168,10 @@ async fn a_flood_from_many_addresses_is_bounded_by_the_password_pool() {
 
     // One attempt from each of 100 addresses: no per-address limit applies, so every one reaches
     // the password pool, whose few threads are all the memory hashing may take.
-    let attack: Vec<_> = (0..100u8)
+    let attack: Vec<_> = (0..VICTIMS)
         .map(|n| {
             let (attacker, base) = (client_from(&format!("127.0.1.{}", n + 1)), server.base.clone());
-            tokio::spawn(async move { log_in(&attacker, &base, &format!("victim-{n}@test.example"), "wrong").await })
+            tokio::spawn(async move { log_in(&attacker, &base, &victim(n), "wrong-password").await })
         })
         .collect();
     let mut statuses = Vec::new();
@@ -226,21 +249,7 @@ async fn unknown_emails_and_wrong_passwords_answer_alike_in_the_same_time() {
     let db = TestDb::sqlite();
     let store = db.open().await;
     let seeded = seed(&*store).await;
-    store
-        .create_user(NewUser {
-            account_id: seeded.account.id,
-            email: "invited@test.example".to_owned(),
-            name: "invited".to_owned(),
-            role: Role::Agent,
-            password_hash: None,
-            company_id: None,
-            team_ids: Vec::new(),
-            capacity: 5,
-            time_zone: "UTC".to_owned(),
-            phone: None,
-        })
-        .await
-        .expect("an invited agent");
+    store.create_user(agent(&seeded, "invited@test.example", None)).await.expect("an invited agent");
     let server = TestServer::start(db.settings()).await;
     let client = client_from(USER);
     let mut known = Vec::new();
