@@ -34,6 +34,9 @@ pub struct ServerSettings {
     pub listen: String,
     /// Largest accepted JSON request body, in bytes; larger ones get 413.
     pub max_body_bytes: usize,
+    /// Reverse proxies (addresses or CIDR ranges) whose `X-Forwarded-For` names the client. Empty:
+    /// the client is the TCP peer, and the header is ignored (anyone could write it).
+    pub trusted_proxies: Vec<String>,
     /// HTTP worker threads; 0 means one per core.
     pub workers: usize,
     /// On SIGINT/SIGTERM, how long in-flight requests may take to finish.
@@ -68,6 +71,7 @@ impl Default for ServerSettings {
         ServerSettings {
             listen: "127.0.0.1:8080".to_owned(),
             max_body_bytes: 1_048_576,
+            trusted_proxies: Vec::new(),
             workers: 0,
             shutdown_timeout_secs: 30,
             public_url: String::new(),
@@ -345,13 +349,42 @@ pub struct AuthSettings {
     pub session_ttl_hours: u64,
     /// Mark the session cookie `Secure` (serve the console over HTTPS when on).
     pub secure_cookie: bool,
-    /// Failed logins allowed per email per minute before 429.
-    pub login_attempts_per_minute: u32,
+    /// Failed logins of one email from one client address answered at once. After them each
+    /// failure of that pair makes it wait `login_delay_base_secs`, doubling per further failure up
+    /// to `login_delay_max_secs` (429 with Retry-After meanwhile, the password unchecked); a
+    /// success clears it. Per address, so failures elsewhere never lock a user out (see
+    /// `auth::login_limits`).
+    pub login_free_failures: u32,
+    /// The first delay, in seconds.
+    pub login_delay_base_secs: u64,
+    /// The longest delay, in seconds.
+    pub login_delay_max_secs: u64,
+    /// Login attempts one client address (IPv6: its /64) may make at once; a successful login gives
+    /// its attempt back, so this bounds failures.
+    pub address_login_burst: u32,
+    /// Attempts an address gets back per minute.
+    pub address_logins_per_minute: u32,
+    /// Threads that hash and check passwords, each keeping one 19 MiB argon2 buffer: at most this
+    /// many run at once, whatever the load. 0: one per core, at most 4.
+    pub password_threads: usize,
+    /// How long a login (or password change) waits for a free password thread before 429, in
+    /// milliseconds.
+    pub password_wait_ms: u64,
 }
 
 impl Default for AuthSettings {
     fn default() -> Self {
-        AuthSettings { session_ttl_hours: 24 * 14, secure_cookie: false, login_attempts_per_minute: 10 }
+        AuthSettings {
+            session_ttl_hours: 24 * 14,
+            secure_cookie: false,
+            login_free_failures: 3,
+            login_delay_base_secs: 1,
+            login_delay_max_secs: 300,
+            address_login_burst: 20,
+            address_logins_per_minute: 20,
+            password_threads: 0,
+            password_wait_ms: 1500,
+        }
     }
 }
 
@@ -456,6 +489,16 @@ impl Settings {
         }
         if self.database.batch_max == 0 {
             return Err(ConfigError::Rule("database.batch_max must be at least 1".to_owned()));
+        }
+        if let Some(bad) =
+            self.server.trusted_proxies.iter().find(|proxy| crate::auth::login_limits::Network::parse(proxy).is_none())
+        {
+            return Err(ConfigError::Rule(format!("server.trusted_proxies: `{bad}` is not an address or CIDR range")));
+        }
+        if self.auth.address_login_burst == 0 || self.auth.address_logins_per_minute == 0 {
+            return Err(ConfigError::Rule(
+                "auth.address_login_burst and auth.address_logins_per_minute must be at least 1".to_owned(),
+            ));
         }
         if self.ws.ping_interval_secs == 0 || self.ws.client_timeout_secs <= self.ws.ping_interval_secs {
             return Err(ConfigError::Rule(

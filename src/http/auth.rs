@@ -1,10 +1,10 @@
 //! Login and logout. A login answers with an opaque token (also set as an HttpOnly cookie for
 //! the console); only the token's SHA-256 is stored, so a leaked database holds no live tokens.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use actix_web::cookie::{Cookie, SameSite};
-use actix_web::{HttpResponse, get, post, web};
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use garde::Validate;
 use serde::{Deserialize, Serialize};
 use switchboard_actors::domain::{User, UserId};
@@ -18,11 +18,6 @@ use super::{ApiError, AppState, Caller, SESSION_COOKIE};
 pub fn routes(config: &mut ServiceConfig) {
     config.service(login).service(logout).service(me);
 }
-
-/// The window failed logins are counted in.
-const LOGIN_WINDOW: Duration = Duration::from_secs(60);
-/// Emails with failed-login counts kept before expired ones are swept out.
-const MAX_TRACKED_LOGINS: usize = 10_000;
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -48,46 +43,20 @@ pub struct LoginResponse {
         (status = 200, body = LoginResponse),
         (status = 401, description = "wrong email or password", body = super::error::ErrorBody),
         (status = 422, description = "invalid body", body = super::error::ErrorBody),
-        (status = 429, description = "too many failed attempts", body = super::error::ErrorBody),
+        (status = 429, description = "too many failed attempts, or every password thread busy (see Retry-After)", body = super::error::ErrorBody),
     ),
     security(())
 )]
 #[post("/auth/login")]
-async fn login(state: web::Data<AppState>, body: ApiJson<LoginRequest>) -> Result<HttpResponse, ApiError> {
+async fn login(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    body: ApiJson<LoginRequest>,
+) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     body.validate()?;
     let email = body.email.trim().to_lowercase();
-    let limit = state.settings.auth.login_attempts_per_minute;
-    // Count the attempt before the slow password check, in one step with the limit check, so
-    // parallel guesses cannot all pass the check before any of them is counted. Success clears it.
-    {
-        let mut entry = state.failed_logins.entry(email.clone()).or_insert((Instant::now(), 0));
-        if entry.0.elapsed() >= LOGIN_WINDOW {
-            *entry = (Instant::now(), 0);
-        }
-        if entry.1 >= limit {
-            return Err(ApiError::RateLimited);
-        }
-        entry.1 += 1;
-    }
-    if state.failed_logins.len() > MAX_TRACKED_LOGINS {
-        // Guesses at many addresses must not grow the map without bound: drop expired windows.
-        state.failed_logins.retain(|_, (since, _)| since.elapsed() < LOGIN_WINDOW);
-    }
-    let credentials = state.store.user_credentials(&email).await?;
-    let password = body.password;
-    let verified = match credentials {
-        Some(credentials) if credentials.user.active => {
-            let hash = credentials.password_hash.clone().unwrap_or_default();
-            let ok = web::block(move || crate::auth::verify_password(&password, &hash))
-                .await
-                .map_err(|error| ApiError::Internal(error.to_string()))?;
-            ok.then_some(credentials.user)
-        }
-        _ => None,
-    };
-    let user = verified.ok_or(ApiError::InvalidCredentials)?;
-    state.failed_logins.remove(&email);
+    let user = check_password(&state, &request, &email, body.password).await?;
     let ttl_hours = state.settings.auth.session_ttl_hours;
     let (token, _) = start_session(&state, user.id, jiff::SignedDuration::from_hours(ttl_hours as i64)).await?;
     let cookie = Cookie::build(SESSION_COOKIE, token.clone())
@@ -98,6 +67,36 @@ async fn login(state: web::Data<AppState>, body: ApiJson<LoginRequest>) -> Resul
         .max_age(actix_web::cookie::time::Duration::hours(ttl_hours as i64))
         .finish();
     Ok(HttpResponse::Ok().cookie(cookie).json(LoginResponse { token, user }))
+}
+
+/// The user whose `email` and `password` these are. The limits of `auth::login_limits` come
+/// first (429 without hashing); then every answer costs the same argon2 run on the password pool,
+/// known email or not, so neither the body nor the timing tells which emails exist.
+async fn check_password(
+    state: &AppState,
+    request: &HttpRequest,
+    email: &str,
+    password: String,
+) -> Result<User, ApiError> {
+    let forwarded_for = request.headers().get("x-forwarded-for").and_then(|value| value.to_str().ok());
+    let client = state.logins.client(request.peer_addr().map(|peer| peer.ip()), forwarded_for);
+    let attempt = state.logins.admit(email, client, Instant::now()).map_err(ApiError::RateLimitedFor)?;
+    let user = state.store.user_credentials(email).await?.and_then(|credentials| {
+        let hash = credentials.password_hash.filter(|hash| credentials.user.active && !hash.is_empty())?;
+        Some((credentials.user, hash))
+    });
+    let (user, stored) = user.unzip();
+    match state.passwords.verify(password, stored).await {
+        Ok(true) => {
+            state.logins.succeeded(attempt);
+            user.ok_or_else(|| ApiError::Internal("a password matched no user".to_owned()))
+        }
+        Ok(false) => Err(ApiError::InvalidCredentials),
+        Err(error) => {
+            state.logins.not_checked(attempt);
+            Err(error.into())
+        }
+    }
 }
 
 /// Stores a new session for `user` lasting `ttl`; its token (shown once) and when it expires.

@@ -1,7 +1,9 @@
 //! The one place errors become HTTP: every refusal is `{"error": code, "message": text}` with a
 //! stable snake_case code and the right status. Internal causes are logged, never sent.
 
-use actix_web::http::StatusCode;
+use std::time::Duration;
+
+use actix_web::http::{StatusCode, header};
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 use switchboard_actors::store::StoreError;
@@ -43,6 +45,9 @@ pub enum ApiError {
     /// A per-user limit on something held (sockets, replays in flight).
     #[error("{message}")]
     TooMany { code: &'static str, message: String },
+    /// Like `RateLimited`, with the wait known (sent as `Retry-After` too).
+    #[error("too many attempts; try again in {} s", retry_after_secs(*.0))]
+    RateLimitedFor(Duration),
     #[error("{message}")]
     Unavailable { code: &'static str, message: String },
     #[error("internal error")]
@@ -85,7 +90,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType => "unsupported_media_type",
             ApiError::Invalid { .. } => "validation_failed",
             ApiError::Unprocessable { code, .. } => code,
-            ApiError::RateLimited => "rate_limited",
+            ApiError::RateLimited | ApiError::RateLimitedFor(_) => "rate_limited",
             ApiError::TooMany { code, .. } => code,
             ApiError::Unavailable { code, .. } => code,
             ApiError::Internal(_) => "internal",
@@ -106,7 +111,9 @@ impl ResponseError for ApiError {
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Invalid { .. } | ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::RateLimited | ApiError::TooMany { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::RateLimited | ApiError::RateLimitedFor(_) | ApiError::TooMany { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -132,7 +139,29 @@ impl ResponseError for ApiError {
             ApiError::Invalid { message, .. } => message.clone(),
             _ => message,
         };
-        HttpResponse::build(self.status_code()).json(ErrorBody { error: self.code(), message, field })
+        let mut response = HttpResponse::build(self.status_code());
+        match self {
+            ApiError::RateLimited => response.insert_header((header::RETRY_AFTER, "60")),
+            ApiError::RateLimitedFor(wait) => {
+                response.insert_header((header::RETRY_AFTER, retry_after_secs(*wait).to_string()))
+            }
+            _ => &mut response,
+        };
+        response.json(ErrorBody { error: self.code(), message, field })
+    }
+}
+
+/// `Retry-After` is whole seconds: round up, and never 0 (which invites an immediate retry).
+fn retry_after_secs(wait: Duration) -> u64 {
+    (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1)
+}
+
+impl From<crate::auth::PoolError> for ApiError {
+    fn from(error: crate::auth::PoolError) -> ApiError {
+        match error {
+            crate::auth::PoolError::Busy { retry_after } => ApiError::RateLimitedFor(retry_after),
+            other => ApiError::Internal(other.to_string()),
+        }
     }
 }
 

@@ -12,11 +12,10 @@ mod tickets;
 mod whatsapp;
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest, web};
-use dashmap::DashMap;
 use jiff::Timestamp;
 use metrics_exporter_prometheus::PrometheusHandle;
 use switchboard_actors::clock::Clock;
@@ -50,7 +49,10 @@ pub struct AppState {
     pub email: Option<Arc<crate::channels::email::EmailChannel>>,
     /// The sandbox mailbox, when `email.sandbox` is on.
     pub mail_sandbox: Option<Arc<crate::channels::email::sandbox::MailSandbox>>,
-    failed_logins: DashMap<String, (Instant, u32)>,
+    /// Every password hash and check runs here (bounded threads and memory).
+    passwords: crate::auth::PasswordPool,
+    /// Who may try a password now: per email and address, and per address.
+    logins: crate::auth::LoginLimits,
 }
 
 impl AppState {
@@ -71,6 +73,11 @@ impl AppState {
             max_frames_per_sec: settings.ws.max_frames_per_sec,
             max_sockets_per_user: settings.ws.max_sockets_per_user,
         };
+        let passwords = crate::auth::PasswordPool::start(
+            settings.auth.password_threads,
+            Duration::from_millis(settings.auth.password_wait_ms),
+        );
+        let logins = crate::auth::LoginLimits::new((&settings.auth).into(), &settings.server.trusted_proxies);
         AppState {
             store,
             tickets,
@@ -83,7 +90,8 @@ impl AppState {
             sandbox: None,
             email: None,
             mail_sandbox: None,
-            failed_logins: DashMap::new(),
+            passwords,
+            logins,
         }
     }
 

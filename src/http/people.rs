@@ -41,11 +41,9 @@ fn map_conflict(error: StoreError, code: &'static str, message: &str) -> ApiErro
     }
 }
 
-async fn hash(password: String) -> Result<String, ApiError> {
-    web::block(move || crate::auth::hash_password(&password))
-        .await
-        .map_err(|error| ApiError::Internal(error.to_string()))?
-        .map_err(|error| ApiError::Internal(error.to_string()))
+/// Hashes on the password pool (429 `rate_limited` when it stays busy).
+async fn hash(state: &AppState, password: String) -> Result<String, ApiError> {
+    Ok(state.passwords.hash(password).await?)
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -130,7 +128,7 @@ async fn create_user(
     let time_zone = body.time_zone.unwrap_or_else(|| "UTC".to_owned());
     valid_time_zone(&time_zone)?;
     let password_hash = match body.password {
-        Some(password) => Some(hash(password).await?),
+        Some(password) => Some(hash(&state, password).await?),
         None => None,
     };
     let user = state
@@ -264,7 +262,7 @@ async fn update_user(
     }
     let existing = state.store.user(caller.account(), *id).await?.ok_or(ApiError::NotFound("user"))?;
     let password_hash = match body.password {
-        Some(password) => Some(hash(password).await?),
+        Some(password) => Some(hash(&state, password).await?),
         None => None,
     };
     let patch = UserPatch {

@@ -286,6 +286,11 @@ impl ChildServer {
         server
     }
 
+    /// The server's process id (for `/proc/<pid>/…`).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// SIGKILL: no shutdown hook runs, nothing is flushed.
     pub fn kill_9(mut self) {
         self.child.kill().expect("kill -9");
