@@ -141,8 +141,13 @@ pub fn customer_event(event: &TicketEvent, config: &AccountConfig) -> Value {
         // Ticks and fetched files of public messages (notes are never sent or fetched).
         EventKind::DeliveryChanged { .. } | EventKind::AttachmentsChanged { .. } => full(),
         EventKind::FieldsChanged { changes } => {
+            // Keys are `subject`, `ticket_type`, `category_id` and `custom_fields.<key>`.
+            let shown = |name: &str| match name.strip_prefix("custom_fields.") {
+                Some(key) => field_visible(config, key),
+                None => name == "subject",
+            };
             let visible: std::collections::BTreeMap<&String, &FieldChange> =
-                changes.iter().filter(|(key, _)| field_visible(config, key)).collect();
+                changes.iter().filter(|(name, _)| shown(name)).collect();
             if visible.is_empty() {
                 return private();
             }
@@ -308,13 +313,22 @@ mod tests {
             (EventKind::TagsChanged { added: vec!["angry".to_owned()], removed: Vec::new() }, false),
             (
                 EventKind::FieldsChanged {
-                    changes: BTreeMap::from([("fraud_score".to_owned(), change(None, Some("93")))]),
+                    changes: BTreeMap::from([
+                        ("custom_fields.fraud_score".to_owned(), change(None, Some("93"))),
+                        ("ticket_type".to_owned(), change(None, Some("incident"))),
+                    ]),
                 },
                 false,
             ),
             (
                 EventKind::FieldsChanged {
-                    changes: BTreeMap::from([("order_number".to_owned(), change(None, Some("A-1")))]),
+                    changes: BTreeMap::from([("custom_fields.order_number".to_owned(), change(None, Some("A-1")))]),
+                },
+                true,
+            ),
+            (
+                EventKind::FieldsChanged {
+                    changes: BTreeMap::from([("subject".to_owned(), change(Some("Parcel"), Some("Lost parcel")))]),
                 },
                 true,
             ),
@@ -347,7 +361,7 @@ mod tests {
             assert_eq!(seen["ticket_id"], 1);
             assert_eq!(seen["type"] != "private", visible, "{:?} → {seen}", event.kind);
             let text = seen.to_string();
-            for secret in ["VIP", "angry", "fraud_score", "urgency", "priority", "due_at"] {
+            for secret in ["VIP", "angry", "fraud_score", "incident", "urgency", "priority", "due_at"] {
                 assert!(!text.contains(secret), "`{secret}` leaked to a customer: {text}");
             }
             // Staff see every event whole.
@@ -359,14 +373,15 @@ mod tests {
     fn a_mixed_field_change_keeps_only_the_visible_fields() {
         let event = event(EventKind::FieldsChanged {
             changes: BTreeMap::from([
-                ("order_number".to_owned(), change(Some("A-1"), Some("A-2"))),
-                ("fraud_score".to_owned(), change(None, Some("93"))),
+                ("custom_fields.order_number".to_owned(), change(Some("A-1"), Some("A-2"))),
+                ("custom_fields.fraud_score".to_owned(), change(None, Some("93"))),
+                ("category_id".to_owned(), change(None, None)),
             ]),
         });
         let seen = customer_event(&event, &config());
         assert_eq!(seen["type"], "fields_changed");
         assert_eq!(seen["changes"].as_object().map(|changes| changes.len()), Some(1));
-        assert_eq!(seen["changes"]["order_number"]["to"], "A-2");
+        assert_eq!(seen["changes"]["custom_fields.order_number"]["to"], "A-2");
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! never waits for a socket: the hub `try_send`s into the outbox and drops a client whose outbox
 //! is full.
 
+mod frame_guard;
 pub mod hub;
 pub mod protocol;
 
@@ -87,6 +88,13 @@ pub async fn connect(
             settings.max_sockets_per_user
         ),
     })?;
+    // The client's bytes pass a guard that ends the connection at a frame header over the limit.
+    let guarded: std::pin::Pin<Box<dyn futures_util::Stream<Item = _>>> =
+        Box::pin(frame_guard::FrameGuard::new(body, settings.max_frame_bytes));
+    let mut guarded = actix_web::dev::Payload::from(guarded);
+    let body = <web::Payload as actix_web::FromRequest>::from_request(&request, &mut guarded)
+        .into_inner()
+        .map_err(|error| ApiError::Internal(error.to_string()))?;
     let (response, session, stream) = match actix_ws::handle(&request, body) {
         Ok(upgraded) => upgraded,
         Err(error) => {

@@ -317,6 +317,41 @@ impl WsClient {
         WsClient { stream }
     }
 
+    /// Connects to `path_and_query` (e.g. `/api/v1/ws`) with extra handshake headers (a cookie,
+    /// an `Origin`); the HTTP status of a refused upgrade otherwise.
+    pub async fn connect_with(base: &str, path_and_query: &str, headers: &[(&str, &str)]) -> Result<WsClient, u16> {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+        use tokio_tungstenite::tungstenite::http::{HeaderName, HeaderValue};
+        let url = format!("{}{path_and_query}", base.replacen("http://", "ws://", 1));
+        let mut request = url.into_client_request().expect("a websocket request");
+        for (name, value) in headers {
+            request.headers_mut().insert(
+                HeaderName::from_bytes(name.as_bytes()).expect("header name"),
+                HeaderValue::from_str(value).expect("header value"),
+            );
+        }
+        match tokio_tungstenite::connect_async(request).await {
+            Ok((stream, _)) => Ok(WsClient { stream }),
+            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => Err(response.status().as_u16()),
+            Err(other) => panic!("websocket handshake failed: {other}"),
+        }
+    }
+
+    /// Reads until the server closes the socket; its close code, or `None` when it stayed open
+    /// for `wait` (or dropped without a close frame).
+    pub async fn close_code(&mut self, wait: Duration) -> Option<u16> {
+        use futures_util::StreamExt as _;
+        use tokio_tungstenite::tungstenite::Message;
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            match tokio::time::timeout_at(deadline, self.stream.next()).await {
+                Err(_) | Ok(None) | Ok(Some(Err(_))) => return None,
+                Ok(Some(Ok(Message::Close(frame)))) => return frame.map(|frame| u16::from(frame.code)),
+                Ok(Some(Ok(_))) => {}
+            }
+        }
+    }
+
     pub async fn send(&mut self, frame: Value) {
         use futures_util::SinkExt as _;
         self.send_text(frame.to_string()).await;
