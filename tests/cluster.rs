@@ -263,3 +263,24 @@ async fn webhooks_on_one_node_are_stored_once_while_the_other_node_passes_over_t
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_ended_on_one_node_closes_its_sockets_on_the_other() {
+    let c = cluster().await;
+    let admin = login(&c.http, &c.a.base, "admin@test.example").await;
+    let token = login(&c.http, &c.a.base, "agent@test.example").await;
+    let mut on_b = WsClient::connect(&c.b.base, &token).await;
+    on_b.subscribe("queue", None).await;
+    let (status, _) = call(&c.http, &c.a.base, "POST", "/api/v1/auth/logout", Some(&token), None).await;
+    assert_eq!(status, 204);
+    assert_eq!(on_b.close_code(Duration::from_secs(5)).await, Some(4001), "logout on A closes the socket on B");
+
+    // Deactivation on B closes a socket held on A.
+    let customer = login(&c.http, &c.a.base, "cust@test.example").await;
+    let mut on_a = WsClient::connect(&c.a.base, &customer).await;
+    on_a.subscribe("queue", None).await;
+    let path = format!("/api/v1/users/{}", c.seeded.customer.id);
+    let (status, _) = call(&c.http, &c.b.base, "PATCH", &path, Some(&admin), Some(json!({"active": false}))).await;
+    assert_eq!(status, 200);
+    assert_eq!(on_a.close_code(Duration::from_secs(5)).await, Some(4001), "deactivation on B closes the socket on A");
+}
