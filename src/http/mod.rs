@@ -2,6 +2,7 @@
 //! the embedded console. Handlers are thin: authenticate, validate, call a store or actor, map.
 
 mod auth;
+mod channel_secrets;
 mod console;
 pub mod error;
 mod json;
@@ -55,6 +56,8 @@ pub struct AppState {
     pub email: Option<Arc<crate::channels::email::EmailChannel>>,
     /// The sandbox mailbox, when `email.sandbox` is on.
     pub mail_sandbox: Option<Arc<crate::channels::email::sandbox::MailSandbox>>,
+    /// The channels' secrets in effect (configured, or generated per install), for admins.
+    pub secrets: Option<Arc<crate::channels::secrets::ChannelSecrets>>,
     configs: DashMap<AccountId, (Instant, Arc<AccountConfig>)>,
     failed_logins: DashMap<String, (Instant, u32)>,
 }
@@ -88,6 +91,7 @@ impl AppState {
             sandbox: None,
             email: None,
             mail_sandbox: None,
+            secrets: None,
             configs: DashMap::new(),
             failed_logins: DashMap::new(),
         }
@@ -207,6 +211,7 @@ impl utoipa::Modify for BearerAuth {
 
 fn api_routes(scope: &mut utoipa_actix_web::service_config::ServiceConfig) {
     auth::routes(scope);
+    channel_secrets::routes(scope);
     tickets::routes(scope);
     people::routes(scope);
     settings::routes(scope);
