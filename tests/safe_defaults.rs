@@ -1,17 +1,19 @@
 //! Safe by default, still zero setup: the channels' secrets are generated per install (never the
 //! well-known ones the binary used to carry), stored so a restart keeps them, readable by admins
-//! only; `serve` refuses to put a sandbox left on by default on a network address. Both
-//! backends where a database is involved.
+//! only; `serve` refuses to put a sandbox left on by default on a network address; `/metrics`
+//! answers loopback peers, or others with `ops.metrics_token`. Both backends where a database
+//! is involved.
 
 mod common;
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use actix_web::App;
 use common::*;
 use serde_json::{Value, json};
 use switchboard::channels::whatsapp::sign;
-use switchboard::config::Secret;
+use switchboard::config::{Secret, Settings};
 
 /// What the binary used to compile in and use whenever the configuration left them empty.
 const OLD_APP_SECRET: &str = "switchboard-sandbox-app-secret";
@@ -214,4 +216,65 @@ async fn serve_refuses_a_network_address_while_a_sandbox_is_on_by_default() {
     let _ = child.wait();
     let said = std::fs::read_to_string(&started_log).expect("log");
     assert!(said.contains("the WhatsApp sandbox is on") && said.contains("the email sandbox is on"), "{said}");
+}
+
+/// `/metrics` through the real routes, with the TCP peer a test can choose: loopback is
+/// served; another host gets 403 when no token is configured, and 401 without the right one
+/// when it is.
+#[actix_web::test]
+async fn metrics_go_to_loopback_peers_or_to_the_token_holder() {
+    let db = TestDb::sqlite();
+    seed(&*db.open().await).await;
+    let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+    let handle = recorder.handle();
+    // The handler records the process gauges through the global recorder, as `serve` installs it.
+    metrics::set_global_recorder(recorder).expect("the only recorder of this test binary");
+    let openapi = std::sync::Arc::new(String::from("{}"));
+    let loopback: std::net::SocketAddr = "127.0.0.1:40000".parse().expect("addr");
+    let remote: std::net::SocketAddr = "192.0.2.7:40000".parse().expect("addr");
+    let get = |peer: std::net::SocketAddr, token: Option<&str>| {
+        let mut request = actix_web::test::TestRequest::get().uri("/metrics").peer_addr(peer);
+        if let Some(token) = token {
+            request = request.insert_header(("authorization", format!("Bearer {token}")));
+        }
+        request.to_request()
+    };
+    for token in ["", "scrape-token"] {
+        let mut settings: Settings = db.settings();
+        settings.ops.metrics_token = Secret(token.to_owned());
+        let address = "127.0.0.1:1".parse().expect("addr");
+        let (core, state) =
+            switchboard::app::start_state(settings, address, Some(handle.clone())).await.expect("state");
+        let app = actix_web::test::init_service(
+            App::new().configure(|config| switchboard::http::configure(config, state.clone(), openapi.clone())),
+        )
+        .await;
+        let status_and_body = async |request| {
+            let response = actix_web::test::call_service(&app, request).await;
+            let status = response.status().as_u16();
+            let body = actix_web::test::read_body(response).await;
+            (status, String::from_utf8_lossy(&body).into_owned())
+        };
+        let (status, body) = status_and_body(get(loopback, None)).await;
+        assert_eq!(status, 200, "loopback is served: {body}");
+        assert!(body.contains("process_resident_memory_bytes"), "{body}");
+        if token.is_empty() {
+            let (status, body) = status_and_body(get(remote, Some("anything"))).await;
+            assert_eq!(status, 403, "{body}");
+            let refused: Value = serde_json::from_str(&body).expect("the API's error shape");
+            assert_eq!(refused["error"], "forbidden");
+            assert!(refused["message"].as_str().is_some_and(|message| message.contains("ops.metrics_token")));
+        } else {
+            for wrong in [None, Some("scrape-toke"), Some("")] {
+                let (status, body) = status_and_body(get(remote, wrong)).await;
+                assert_eq!(status, 401, "{wrong:?}: {body}");
+                let refused: Value = serde_json::from_str(&body).expect("the API's error shape");
+                assert_eq!(refused["error"], "unauthenticated");
+            }
+            let (status, body) = status_and_body(get(remote, Some(token))).await;
+            assert_eq!(status, 200, "{body}");
+            assert!(body.contains("process_resident_memory_bytes"));
+        }
+        core.stop().await;
+    }
 }
