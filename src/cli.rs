@@ -123,6 +123,10 @@ pub async fn default_account(store: &dyn Store) -> anyhow::Result<Account> {
 /// only named (they are in the operator's own configuration).
 pub fn config_check(settings: &Settings, secrets: &ChannelSecrets) {
     println!("# configuration is valid\n{}", settings.redacted_toml());
+    let exposure = settings.server.listen.parse().map(|listen| settings.check_exposure(listen));
+    if let Ok(Err(refusal)) = exposure {
+        println!("# warning: `serve` would not start with this: {refusal}\n");
+    }
     println!("# Channel secrets in effect. Generated ones were made on first run and are kept in the");
     println!("# database (every node of this database uses the same); set the key to replace one.");
     for (key, secret) in secrets.listing() {

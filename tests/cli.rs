@@ -82,6 +82,17 @@ fn config_check_validates_and_redacts() {
     let again = text(&switchboard(&db, &["config", "check"]));
     assert_eq!(generated(&again, "email.inbound_secret").as_deref(), Some(inbound.as_str()), "stored: {again}");
     assert!(generated(&again, "whatsapp.app_secret").is_some(), "generated once not configured: {again}");
+    assert!(!again.contains("would not start"), "{again}");
+    // A network address with the sandbox on by default is valid configuration, but `serve`
+    // would refuse it: said up front.
+    let exposed = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .args(["config", "check"])
+        .env("SWITCHBOARD__DATABASE__URL", &db.url)
+        .env("SWITCHBOARD__SERVER__LISTEN", "0.0.0.0:8080")
+        .output()
+        .expect("run");
+    assert!(exposed.status.success(), "{}", text(&exposed));
+    assert!(text(&exposed).contains("`serve` would not start with this"), "{}", text(&exposed));
 
     let dir = tempfile::tempdir().expect("dir");
     let file = dir.path().join("bad.toml");
