@@ -73,6 +73,19 @@ run whatsapp whatsapp --server "$single" --agents 20 --customers 20 --rate 50 --
 run ingest-webhook ingest --server "$single" --via webhook --concurrency 16 --customers 20 --batch 2 --duration 2
 run ingest-rest ingest --server "$single" --via rest --concurrency 16 --customers 10 --duration 2
 
+# The webhook scenarios above signed with the app secret the tool read from the hub as its admin
+# (generated per install); the secret older builds compiled in must open nothing.
+body='{"object":"whatsapp_business_account","entry":[]}'
+old_signature=$(python3 -c 'import hashlib, hmac, sys; print("sha256=" + hmac.new(b"switchboard-sandbox-app-secret", sys.argv[1].encode(), hashlib.sha256).hexdigest())' "$body")
+refused=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'content-type: application/json' \
+  -H "x-hub-signature-256: $old_signature" -d "$body" "$single/webhooks/whatsapp")
+if [[ $refused == 401 ]]; then
+  passed=$((passed + 1))
+else
+  echo "load smoke: a webhook signed with the old compiled-in secret answered $refused, not 401" >&2
+  failed=$((failed + 1))
+fi
+
 # The Graph API stand-in answers a send with a wamid, and a chosen share with an error code.
 graph_port=$(free_port)
 "$bin/switchboard-load" fake-graph --listen "127.0.0.1:$graph_port" --error-rate 0.5 --error-code 131047 \

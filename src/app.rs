@@ -19,12 +19,15 @@ use switchboard_actors::ticket::{Tickets, TicketsConfig};
 use switchboard_actors::timers::{TimerDispatch, TimerSettings, run_timers, timer_channel};
 use tokio::task::JoinHandle;
 
+use crate::channels::bounded_log::Bounds;
 use crate::channels::email::EmailChannel;
 use crate::channels::email::sandbox::MailSandbox;
 use crate::channels::email::transport::{MailTransport, SmtpRelay};
+use crate::channels::secrets::ChannelSecrets;
 use crate::channels::whatsapp::graph::GraphClient;
+use crate::channels::whatsapp::sandbox::{Sandbox, SandboxSetup};
 use crate::channels::whatsapp::{WebhookSecrets, WhatsAppChannel};
-use crate::config::Settings;
+use crate::config::{Secret, Settings};
 use crate::http::{self, AppState};
 use crate::storage;
 use crate::ws::hub::HubPresence;
@@ -43,6 +46,8 @@ pub struct Core {
     pub email: Arc<EmailChannel>,
     /// The sandbox mailbox outbound mail goes to when `email.sandbox` is on.
     pub mail_sandbox: Option<Arc<MailSandbox>>,
+    /// The channels' secrets in effect: configured, or generated per install.
+    pub secrets: Arc<ChannelSecrets>,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -72,6 +77,9 @@ impl Core {
     /// while the node was down) instead of waiting for it.
     pub async fn start_with_clock(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Core> {
         let opened = storage::open(&settings.store_settings()).await.context("opening the database")?;
+        let secrets = Arc::new(
+            ChannelSecrets::resolve(settings, opened.store.as_ref()).await.context("reading the generated secrets")?,
+        );
         let (timer_handle, timer_inbox) = timer_channel();
         let tickets_config = TicketsConfig {
             idle_timeout: Duration::from_secs(settings.tickets.idle_timeout_secs),
@@ -86,8 +94,8 @@ impl Core {
         )
         .await
         .context("starting the ticket supervisor")?;
-        let whatsapp = start_whatsapp(settings, &opened.store, &tickets, &clock).await?;
-        let (email, mail_sandbox) = start_email(settings, &opened.store, &tickets).await?;
+        let whatsapp = start_whatsapp(settings, &opened.store, &tickets, &clock, &secrets).await?;
+        let (email, mail_sandbox) = start_email(settings, &opened.store, &tickets, &secrets).await?;
         let dispatch: Arc<dyn TimerDispatch> =
             Arc::new(AllTimers { tickets: tickets.clone(), conversations: whatsapp.conversations.clone() });
         let timers = tokio::spawn(run_timers(
@@ -124,7 +132,7 @@ impl Core {
         tasks.extend(whatsapp.start(tickets.bus().subscribe()));
         tasks.extend(email.start(tickets.bus().subscribe()));
         tasks.push(timers);
-        Ok(Core { store: opened.store, tickets, clock, live, whatsapp, email, mail_sandbox, tasks })
+        Ok(Core { store: opened.store, tickets, clock, live, whatsapp, email, mail_sandbox, secrets, tasks })
     }
 
     pub async fn stop(self) {
@@ -141,6 +149,7 @@ async fn start_whatsapp(
     store: &Arc<dyn Store>,
     tickets: &Tickets,
     clock: &Arc<dyn Clock>,
+    secrets: &ChannelSecrets,
 ) -> anyhow::Result<Arc<WhatsAppChannel>> {
     let whatsapp = &settings.whatsapp;
     let account = crate::cli::default_account(store.as_ref()).await.context("finding the account the numbers serve")?;
@@ -148,7 +157,7 @@ async fn start_whatsapp(
     let graph = GraphClient::new(
         &whatsapp.graph_base_url,
         &whatsapp.api_version,
-        whatsapp.access_token.expose(),
+        &secrets.graph_access_token.value,
         &whatsapp.business_account_id,
         whatsapp.messages_per_second,
         media.clone(),
@@ -166,16 +175,11 @@ async fn start_whatsapp(
     };
     let conversations =
         Conversations::new(store.clone(), tickets.clone(), clock.clone(), Arc::new(graph), channel_settings);
-    let secret =
-        |configured: &crate::config::Secret, sandbox_default: &str| match (configured.is_empty(), whatsapp.sandbox) {
-            (true, true) => sandbox_default.to_owned(),
-            _ => configured.expose().to_owned(),
-        };
-    let secrets = WebhookSecrets {
-        app_secret: secret(&whatsapp.app_secret, crate::channels::whatsapp::SANDBOX_APP_SECRET),
-        verify_token: secret(&whatsapp.verify_token, crate::channels::whatsapp::SANDBOX_VERIFY_TOKEN),
+    let webhook = WebhookSecrets {
+        app_secret: secrets.whatsapp_app_secret.value.clone(),
+        verify_token: secrets.whatsapp_verify_token.value.clone(),
     };
-    Ok(WhatsAppChannel::new(store.clone(), tickets.clone(), media, conversations, secrets))
+    Ok(WhatsAppChannel::new(store.clone(), tickets.clone(), media, conversations, webhook))
 }
 
 /// The email channel: SMTP (or, in the sandbox, the in-memory mailbox), inbox and sender.
@@ -183,15 +187,16 @@ async fn start_email(
     settings: &Settings,
     store: &Arc<dyn Store>,
     tickets: &Tickets,
+    secrets: &ChannelSecrets,
 ) -> anyhow::Result<(Arc<EmailChannel>, Option<Arc<MailSandbox>>)> {
-    let email = &settings.email;
+    let mut email = settings.email.clone();
+    email.inbound_secret = Secret(secrets.email_inbound_secret.value.clone());
+    let email = &email;
     let account = crate::cli::default_account(store.as_ref()).await.context("finding the account email serves")?;
     let media = crate::channels::whatsapp::media::MediaStore::new(&settings.whatsapp.media_dir);
-    let secret = match (email.inbound_secret.is_empty(), email.sandbox) {
-        (true, true) => crate::channels::email::SANDBOX_INBOUND_SECRET.to_owned(),
-        _ => email.inbound_secret.expose().to_owned(),
-    };
-    let sandbox = email.sandbox.then(|| MailSandbox::new(&secret, &email.from_address));
+    let sandbox = email
+        .sandbox_on()
+        .then(|| MailSandbox::new(email.inbound_secret.expose(), &email.from_address, sandbox_bounds(settings)));
     let transport: Option<Arc<dyn MailTransport>> = match (&sandbox, email.smtp_host.is_empty()) {
         (Some(sandbox), _) => Some(sandbox.clone()),
         (None, false) => Some(Arc::new(SmtpRelay::new(email).context("configuring the SMTP client")?)),
@@ -201,18 +206,30 @@ async fn start_email(
     Ok((channel, sandbox))
 }
 
-/// Serves HTTP on `listener` until `shutdown` completes, then drains.
-pub async fn run(
+/// The sandboxes' memory bounds, from `[sandbox]`.
+fn sandbox_bounds(settings: &Settings) -> Bounds {
+    Bounds { max_items: settings.sandbox.max_items, max_bytes: settings.sandbox.max_bytes }
+}
+
+/// Starts the core and assembles what every request handler shares, for a server listening on
+/// `address` (the sandbox's simulator and webhooks are reached through it). [`run`] serves
+/// this; tests can also drive it through `actix_web::test`.
+pub async fn start_state(
     settings: Settings,
-    listener: TcpListener,
+    address: std::net::SocketAddr,
     metrics: Option<PrometheusHandle>,
-    shutdown: impl Future<Output = ()>,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<(Core, web::Data<AppState>)> {
     let mut settings = settings;
-    let address = listener.local_addr()?;
-    // The sandbox's Graph API is this very server.
-    let own_base = format!("http://127.0.0.1:{}", address.port());
-    if settings.whatsapp.sandbox {
+    // The sandbox's Graph API is this very server: on loopback when it listens everywhere.
+    let own = match address.ip() {
+        ip if ip.is_unspecified() && ip.is_ipv6() => {
+            std::net::SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, address.port()))
+        }
+        ip if ip.is_unspecified() => std::net::SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, address.port())),
+        _ => address,
+    };
+    let own_base = format!("http://{own}");
+    if settings.whatsapp.sandbox_on() {
         settings.whatsapp.graph_base_url = format!("{own_base}/sandbox/graph");
         if settings.whatsapp.business_account_id.is_empty() {
             settings.whatsapp.business_account_id = crate::channels::whatsapp::sandbox::SANDBOX_WABA.to_owned();
@@ -220,14 +237,16 @@ pub async fn run(
     }
     let settings = Arc::new(settings);
     let core = Core::start(&settings).await?;
-    let sandbox = settings.whatsapp.sandbox.then(|| {
+    let sandbox = settings.whatsapp.sandbox_on().then(|| {
         let number = settings.whatsapp.numbers.first();
-        crate::channels::whatsapp::sandbox::Sandbox::new(
-            &core.whatsapp.secrets.app_secret,
-            &format!("{own_base}/webhooks/whatsapp"),
-            number.map_or("100200300400500", |number| number.phone_number_id.as_str()),
-            number.map_or("15550100001", |number| number.display_phone_number.as_str()),
-        )
+        Sandbox::new(SandboxSetup {
+            app_secret: &core.whatsapp.secrets.app_secret,
+            access_token: &core.secrets.graph_access_token.value,
+            webhook_url: &format!("{own_base}/webhooks/whatsapp"),
+            phone_number_id: number.map_or("100200300400500", |number| number.phone_number_id.as_str()),
+            display_phone_number: number.map_or("15550100001", |number| number.display_phone_number.as_str()),
+            bounds: sandbox_bounds(&settings),
+        })
     });
     let mut state = AppState::new(
         core.store.clone(),
@@ -244,7 +263,42 @@ pub async fn run(
         mailbox.set_webhook_url(&format!("{own_base}/webhooks/email"));
     }
     state.mail_sandbox = core.mail_sandbox.clone();
-    let state = web::Data::new(state);
+    state.secrets = Some(core.secrets.clone());
+    Ok((core, web::Data::new(state)))
+}
+
+/// Says, at every start, that a sandbox is on: it is a staff tool for trying the product, not
+/// a channel to customers.
+fn warn_about_sandboxes(settings: &Settings, address: std::net::SocketAddr) {
+    if settings.whatsapp.sandbox_on() {
+        tracing::warn!(
+            %address,
+            "the WhatsApp sandbox is on: replies go to the built-in simulator, not to Meta, and staff can write as \
+             any customer at /sandbox/phone; set whatsapp.sandbox = false for real customers"
+        );
+    }
+    if settings.email.sandbox_on() {
+        tracing::warn!(
+            %address,
+            "the email sandbox is on: replies stay in the hub's mailbox at /sandbox/mail instead of going to an \
+             SMTP server; set email.sandbox = false for real customers"
+        );
+    }
+}
+
+/// Serves HTTP on `listener` until `shutdown` completes, then drains. Refuses to start when a
+/// sandbox left on by default would be served on an address other than loopback.
+pub async fn run(
+    settings: Settings,
+    listener: TcpListener,
+    metrics: Option<PrometheusHandle>,
+    shutdown: impl Future<Output = ()>,
+) -> anyhow::Result<()> {
+    let address = listener.local_addr()?;
+    settings.check_exposure(address)?;
+    warn_about_sandboxes(&settings, address);
+    let (core, state) = start_state(settings, address, metrics).await?;
+    let settings = state.settings.clone();
     let openapi = Arc::new(serde_json::to_string(&http::openapi()).context("rendering the OpenAPI document")?);
     let mut server = HttpServer::new(move || {
         App::new()

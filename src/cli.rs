@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 use switchboard_actors::domain::{Account, Role};
 use switchboard_actors::store::{NewUser, Store, StoreError};
 
+use crate::channels::secrets::ChannelSecrets;
 use crate::config::Settings;
 
 #[derive(Debug, Parser)]
@@ -60,7 +61,8 @@ pub enum UserCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum ConfigCommand {
-    /// Load and validate the configuration, then print it with secrets redacted.
+    /// Load and validate the configuration, then print it with secrets redacted, and the
+    /// channels' secrets generated on first run (this opens, and migrates, the database).
     Check,
 }
 
@@ -116,6 +118,23 @@ pub async fn default_account(store: &dyn Store) -> anyhow::Result<Account> {
     }
 }
 
-pub fn config_check(settings: &Settings) {
+/// Prints the effective configuration, secrets redacted, then the channels' secrets: the
+/// generated ones in full (they exist nowhere else the operator can read), the configured ones
+/// only named (they are in the operator's own configuration).
+pub fn config_check(settings: &Settings, secrets: &ChannelSecrets) {
     println!("# configuration is valid\n{}", settings.redacted_toml());
+    let exposure = settings.server.listen.parse().map(|listen| settings.check_exposure(listen));
+    if let Ok(Err(refusal)) = exposure {
+        println!("# warning: `serve` would not start with this: {refusal}\n");
+    }
+    println!("# Channel secrets in effect. Generated ones were made on first run and are kept in the");
+    println!("# database (every node of this database uses the same); set the key to replace one.");
+    for (key, secret) in secrets.listing() {
+        let shown = match (secret.generated, secret.value.is_empty()) {
+            (true, _) => format!("{}  (generated)", secret.value),
+            (false, true) => "(not set)".to_owned(),
+            (false, false) => "(configured)".to_owned(),
+        };
+        println!("# {key:<22} {shown}");
+    }
 }

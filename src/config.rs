@@ -25,6 +25,8 @@ pub struct Settings {
     pub presence: PresenceSettings,
     pub auth: AuthSettings,
     pub log: LogSettings,
+    pub sandbox: SandboxSettings,
+    pub ops: OpsSettings,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -186,17 +188,23 @@ impl Default for PresenceSettings {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct WhatsAppSettings {
-    /// Send outbound messages to the built-in Graph API simulator instead of Meta.
-    pub sandbox: bool,
+    /// Send outbound messages to the built-in Graph API simulator instead of Meta, and serve the
+    /// customer phone at `/sandbox/phone` (to logged-in staff). Unset means on (zero setup), but
+    /// then `serve` refuses a listen address that is not loopback; set `true` to serve the
+    /// sandbox on a network address on purpose, `false` for production.
+    pub sandbox: Option<bool>,
     /// Base URL of the Graph API.
     pub graph_base_url: String,
     /// Graph API version used in request paths.
     pub api_version: String,
-    /// App secret that signs webhooks (`X-Hub-Signature-256`).
+    /// App secret that signs webhooks (`X-Hub-Signature-256`). Empty: one is generated on first
+    /// run and stored in the database (the sandbox signs with it; Meta's never matches it).
     pub app_secret: Secret,
-    /// Token Meta echoes in the webhook verification handshake.
+    /// Token Meta echoes in the webhook verification handshake. Empty: generated and stored
+    /// like the app secret.
     pub verify_token: Secret,
-    /// Bearer token for Graph API calls.
+    /// Bearer token for Graph API calls. Empty with the sandbox on: generated and stored, and
+    /// the simulator accepts only it.
     pub access_token: Secret,
     /// Business numbers this hub serves.
     pub numbers: Vec<WhatsAppNumber>,
@@ -228,7 +236,7 @@ pub struct WhatsAppSettings {
 impl Default for WhatsAppSettings {
     fn default() -> Self {
         WhatsAppSettings {
-            sandbox: true,
+            sandbox: None,
             graph_base_url: "https://graph.facebook.com".to_owned(),
             api_version: "v25.0".to_owned(),
             app_secret: Secret::default(),
@@ -257,6 +265,13 @@ impl Default for WhatsAppSettings {
     }
 }
 
+impl WhatsAppSettings {
+    /// Whether the sandbox runs: set, or left unset (on by default).
+    pub fn sandbox_on(&self) -> bool {
+        self.sandbox.unwrap_or(true)
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WhatsAppNumber {
@@ -269,12 +284,13 @@ pub struct WhatsAppNumber {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct EmailSettings {
-    /// Keep outbound mail in the hub (shown at `/sandbox/mail`, where you can also write as a
-    /// customer) instead of handing it to the SMTP server.
-    pub sandbox: bool,
+    /// Keep outbound mail in the hub (shown to logged-in staff at `/sandbox/mail`, where they can
+    /// also write as a customer) instead of handing it to the SMTP server. Unset means on, with
+    /// the same loopback rule as `whatsapp.sandbox`.
+    pub sandbox: Option<bool>,
     /// Shared secret of `POST /webhooks/email`: sent as the `X-Switchboard-Secret` header or as
-    /// the basic-auth password. Empty refuses every delivery, except in the sandbox, which then
-    /// uses its own.
+    /// the basic-auth password. Empty: one is generated on first run and stored in the database
+    /// (`switchboard config check` and the admin page show it).
     pub inbound_secret: Secret,
     /// Largest accepted raw message (headers, body and attachments), in bytes.
     pub max_message_bytes: usize,
@@ -302,7 +318,7 @@ pub struct EmailSettings {
 impl Default for EmailSettings {
     fn default() -> Self {
         EmailSettings {
-            sandbox: true,
+            sandbox: None,
             inbound_secret: Secret::default(),
             max_message_bytes: 26_214_400,
             from_address: "support@switchboard.localhost".to_owned(),
@@ -316,6 +332,13 @@ impl Default for EmailSettings {
             max_send_attempts: 6,
             retry_base_ms: 30_000,
         }
+    }
+}
+
+impl EmailSettings {
+    /// Whether the sandbox mailbox runs: set, or left unset (on by default).
+    pub fn sandbox_on(&self) -> bool {
+        self.sandbox.unwrap_or(true)
     }
 }
 
@@ -408,6 +431,32 @@ impl Default for LogSettings {
 pub enum LogFormat {
     Text,
     Json,
+}
+
+/// Bounds of the sandboxes' in-memory stores. Each store (the phone's messages, which hold what
+/// the Graph API simulator was sent, and the mailbox) keeps at most this much; the oldest entries
+/// go first, so a flood can cost memory only up to the bound.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SandboxSettings {
+    /// Most messages (or emails) one store keeps.
+    pub max_items: usize,
+    /// Most bytes of text one store keeps (bodies, addresses and ids, roughly).
+    pub max_bytes: usize,
+}
+
+impl Default for SandboxSettings {
+    fn default() -> Self {
+        SandboxSettings { max_items: 10_000, max_bytes: 64 * 1024 * 1024 }
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OpsSettings {
+    /// `GET /metrics` is served to loopback peers; with this set, also to anyone sending
+    /// `Authorization: Bearer <metrics_token>` (a Prometheus scraping from another host).
+    pub metrics_token: Secret,
 }
 
 /// A value that must not appear in logs: `Debug` prints `[redacted]` unless it is empty.
@@ -527,7 +576,34 @@ impl Settings {
         if self.tickets.idle_timeout_secs == 0 || self.tickets.call_timeout_secs == 0 {
             return Err(ConfigError::Rule("tickets timeouts must be at least 1 second".to_owned()));
         }
+        if self.sandbox.max_items == 0 || self.sandbox.max_bytes == 0 {
+            return Err(ConfigError::Rule("sandbox.max_items and sandbox.max_bytes must be at least 1".to_owned()));
+        }
         Ok(())
+    }
+
+    /// `serve`'s rule: a sandbox left on by default is served on loopback only. The sandboxes
+    /// are staff tools behind a login, but on a network address their defaults are a surprise
+    /// nobody chose; setting `whatsapp.sandbox` / `email.sandbox` explicitly is that choice.
+    pub fn check_exposure(&self, listen: std::net::SocketAddr) -> Result<(), ConfigError> {
+        if listen.ip().to_canonical().is_loopback() {
+            return Ok(());
+        }
+        let implicit: Vec<&str> =
+            [("whatsapp.sandbox", self.whatsapp.sandbox.is_none()), ("email.sandbox", self.email.sandbox.is_none())]
+                .into_iter()
+                .filter_map(|(key, unset)| unset.then_some(key))
+                .collect();
+        if implicit.is_empty() {
+            return Ok(());
+        }
+        let keys = implicit.join(" and ");
+        let (them, are) = if implicit.len() == 1 { ("it", "is") } else { ("them", "are") };
+        Err(ConfigError::Rule(format!(
+            "refusing to serve the sandbox on {listen}, which is not a loopback address: {keys} {are} on by \
+             default. Set {them} to false for production (the real channels), or to true to serve the sandbox \
+             there on purpose (staff must log in to use it), or listen on 127.0.0.1."
+        )))
     }
 
     pub fn store_settings(&self) -> StoreSettings {
@@ -557,6 +633,7 @@ impl Settings {
             &mut shown.whatsapp.access_token,
             &mut shown.email.inbound_secret,
             &mut shown.email.smtp_password,
+            &mut shown.ops.metrics_token,
         ] {
             if !secret.is_empty() {
                 *secret = Secret("[redacted]".to_owned());
@@ -619,11 +696,50 @@ mod tests {
     }
 
     #[test]
+    fn a_sandbox_set_explicitly_is_told_apart_from_the_default() {
+        let defaults = Settings::load_with_env(None, no_env()).expect("defaults");
+        assert_eq!((defaults.whatsapp.sandbox, defaults.email.sandbox), (None, None));
+        assert!(defaults.whatsapp.sandbox_on() && defaults.email.sandbox_on(), "on by default");
+        let env = config::Environment::with_prefix("SWITCHBOARD").source(Some(
+            [
+                ("SWITCHBOARD__WHATSAPP__SANDBOX".to_owned(), "true".to_owned()),
+                ("SWITCHBOARD__EMAIL__SANDBOX".to_owned(), "false".to_owned()),
+            ]
+            .into_iter()
+            .collect(),
+        ));
+        let set = Settings::load_with_env(None, env).expect("loads");
+        assert_eq!((set.whatsapp.sandbox, set.email.sandbox), (Some(true), Some(false)));
+        assert!(!set.email.sandbox_on());
+    }
+
+    #[test]
+    fn a_default_sandbox_is_served_on_loopback_only() {
+        let address = |text: &str| text.parse::<std::net::SocketAddr>().expect("address");
+        let mut settings = Settings::default();
+        for loopback in ["127.0.0.1:8080", "[::1]:8080", "127.0.0.2:80", "[::ffff:127.0.0.1]:8080"] {
+            assert!(settings.check_exposure(address(loopback)).is_ok(), "{loopback}");
+        }
+        let refused = settings.check_exposure(address("0.0.0.0:8080")).expect_err("refused");
+        let message = refused.to_string();
+        assert!(
+            message.contains("whatsapp.sandbox and email.sandbox") && message.contains("0.0.0.0:8080"),
+            "{message}"
+        );
+        settings.whatsapp.sandbox = Some(false);
+        let message = settings.check_exposure(address("[::]:8080")).expect_err("email still implicit").to_string();
+        assert!(message.contains("email.sandbox is on") && !message.contains("whatsapp"), "{message}");
+        settings.email.sandbox = Some(true);
+        assert!(settings.check_exposure(address("192.0.2.7:8080")).is_ok(), "both chosen explicitly");
+    }
+
+    #[test]
     fn secrets_are_redacted() {
         let mut settings = Settings::default();
         settings.whatsapp.app_secret = Secret("hunter2".to_owned());
         settings.email.smtp_password = Secret("smtp-hunter3".to_owned());
         settings.email.inbound_secret = Secret("mail-hunter4".to_owned());
+        settings.ops.metrics_token = Secret("metrics-hunter5".to_owned());
         settings.database.url = Secret("postgres://app:pw@db/switchboard".to_owned());
         assert!(!format!("{settings:?}").contains("hunter2"));
         let shown = settings.redacted_toml();

@@ -60,7 +60,9 @@ async fn execute(command: Command, settings: Settings) -> anyhow::Result<()> {
             result
         }
         Command::Config { command: ConfigCommand::Check } => {
-            switchboard::cli::config_check(&settings);
+            let store = switchboard::storage::open(&settings.store_settings()).await?.store;
+            let secrets = switchboard::channels::secrets::ChannelSecrets::resolve(&settings, store.as_ref()).await?;
+            switchboard::cli::config_check(&settings, &secrets);
             Ok(())
         }
     }

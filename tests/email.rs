@@ -28,7 +28,7 @@ async fn until<T>(what: &str, mut check: impl AsyncFnMut() -> Option<T>) -> T {
 /// Settings for a hub that sends through `smtp` and accepts mail with [`SECRET`].
 fn smtp_settings(db: &TestDb, smtp: &FakeSmtp) -> Settings {
     let mut settings = db.settings();
-    settings.email.sandbox = false;
+    settings.email.sandbox = Some(false);
     settings.email.inbound_secret = Secret(SECRET.to_owned());
     settings.email.smtp_host = "127.0.0.1".to_owned();
     settings.email.smtp_port = smtp.port;
@@ -413,7 +413,7 @@ async fn a_conversation_through_the_sandbox_mailbox() {
     seed(&*db.open().await).await;
     let server = TestServer::start(db.settings()).await;
     let agent = server.login("agent@test.example").await;
-    let page = server.http.get(server.url("/sandbox/mail")).send().await.expect("page");
+    let page = server.http.get(server.url("/sandbox/mail")).bearer_auth(&agent).send().await.expect("page");
     assert_eq!(page.status().as_u16(), 200);
     assert!(page.text().await.expect("html").contains(r#"<script src="/sandbox/mail.js">"#));
 
@@ -421,7 +421,7 @@ async fn a_conversation_through_the_sandbox_mailbox() {
         .call(
             "POST",
             "/sandbox/mail/send",
-            None,
+            Some(&agent),
             Some(json!({"from": "lia@customer.example", "name": "Lia", "subject": "Broken zip", "text": "It broke."})),
         )
         .await;
@@ -437,7 +437,8 @@ async fn a_conversation_through_the_sandbox_mailbox() {
         .await;
     assert_eq!(status, 201);
     let out = until("the reply in the mailbox", async || {
-        let (_, box_) = server.call("GET", "/sandbox/mail/messages?address=lia@customer.example", None, None).await;
+        let (_, box_) =
+            server.call("GET", "/sandbox/mail/messages?address=lia@customer.example", Some(&agent), None).await;
         box_["items"].as_array()?.iter().find(|mail| mail["direction"] == "out").cloned()
     })
     .await;
@@ -448,7 +449,7 @@ async fn a_conversation_through_the_sandbox_mailbox() {
         .call(
             "POST",
             "/sandbox/mail/send",
-            None,
+            Some(&agent),
             Some(json!({"from": "lia@customer.example", "subject": out["subject"], "text": "Got it, thanks", "in_reply_to": out["message_id"]})),
         )
         .await;
@@ -461,7 +462,7 @@ async fn a_conversation_through_the_sandbox_mailbox() {
     assert_eq!(full["messages"][2]["body"], "Got it, thanks");
     assert_eq!(tickets(&server, &agent).await.len(), 1);
     let (status, refused) = server
-        .call("POST", "/sandbox/mail/send", None, Some(json!({"from": "nobody", "subject": "x", "text": "y"})))
+        .call("POST", "/sandbox/mail/send", Some(&agent), Some(json!({"from": "nobody", "subject": "x", "text": "y"})))
         .await;
     assert_eq!((status, refused["error"].as_str()), (422, Some("validation_failed")), "{refused}");
     server.stop().await;

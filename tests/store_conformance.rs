@@ -99,6 +99,7 @@ async fn suite(store: Arc<dyn Store>) {
     email_channel(store).await;
     whatsapp_first_contact(store).await;
     media_index_and_session_ends(store).await;
+    generated_secrets(store).await;
 }
 
 /// Stored files are indexed per account (an account holds a file, an author may attach it only
@@ -846,6 +847,24 @@ async fn email_channel(store: &dyn Store) {
     let retaken: Vec<i64> =
         store.inbox_claim(10, later, later).await.expect("claim").into_iter().map(|(id, _)| id).collect();
     assert!(retaken.contains(&held) && free.iter().all(|id| retaken.contains(id)), "claims that ran out: {retaken:?}");
+}
+
+/// A secret generated on first run: the first candidate stored wins, later ones (another node,
+/// a restart) read it back; names are independent.
+async fn generated_secrets(store: &dyn Store) {
+    let first = store.generated_secret("test.secret", "first-candidate", now()).await.expect("store");
+    assert_eq!(first, "first-candidate");
+    let again = store.generated_secret("test.secret", "second-candidate", now()).await.expect("read");
+    assert_eq!(again, "first-candidate", "the stored value wins");
+    let (one, two) = tokio::join!(
+        store.generated_secret("test.race", "node-a", now()),
+        store.generated_secret("test.race", "node-b", now())
+    );
+    let (one, two) = (one.expect("node a"), two.expect("node b"));
+    assert_eq!(one, two, "two nodes racing agree");
+    assert!(one == "node-a" || one == "node-b");
+    let other = store.generated_secret("test.other", "other-value", now()).await.expect("other");
+    assert_eq!(other, "other-value");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

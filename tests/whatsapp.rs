@@ -22,7 +22,7 @@ struct Channel {
 
 fn settings_for(db: &TestDb, graph: &FakeGraph) -> switchboard::config::Settings {
     let mut settings = db.settings();
-    settings.whatsapp.sandbox = false;
+    settings.whatsapp.sandbox = Some(false);
     settings.whatsapp.graph_base_url = graph.base.clone();
     settings.whatsapp.app_secret = switchboard::config::Secret(SECRET.to_owned());
     settings.whatsapp.verify_token = switchboard::config::Secret("verify-me".to_owned());

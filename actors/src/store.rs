@@ -502,4 +502,10 @@ pub trait Store: Send + Sync + 'static {
     async fn unsent_email(&self, due_before: Timestamp, limit: i64) -> StoreResult<Vec<Message>>;
     async fn email_send(&self, message_id: &str) -> StoreResult<Option<EmailSend>>;
     async fn save_email_send(&self, send: &EmailSend) -> StoreResult<()>;
+
+    // Secrets generated per install.
+    /// The secret stored under `name`; when there is none yet, `candidate` is stored first. The
+    /// first writer wins, so every node on one database (and every later start) gets the same
+    /// value.
+    async fn generated_secret(&self, name: &str, candidate: &str, at: Timestamp) -> StoreResult<String>;
 }

@@ -202,9 +202,28 @@ impl Hub {
         Ok(ids)
     }
 
-    /// A counter or gauge from `/metrics` (summed over its label sets); None when absent.
+    /// The WhatsApp app secret the hub checks webhooks with (generated per install unless
+    /// configured), as its admins read it.
+    pub async fn app_secret(&self, admin: &str) -> anyhow::Result<String> {
+        let secrets = self
+            .expect(reqwest::Method::GET, "/api/v1/account/channel-secrets", admin, None, 200)
+            .await
+            .context("reading the hub's webhook app secret (or pass --app-secret)")?;
+        secrets["whatsapp"]["app_secret"]["value"]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| anyhow!("no app secret in {secrets}"))
+    }
+
+    /// A counter or gauge from `/metrics` (summed over its label sets); None when absent. The
+    /// hub serves them to loopback peers; from elsewhere set `SWITCHBOARD_LOAD_METRICS_TOKEN` to
+    /// its `ops.metrics_token`.
     pub async fn metric(&self, name: &str) -> Option<f64> {
-        let text = self.http.get(self.url("/metrics")).send().await.ok()?.text().await.ok()?;
+        let mut request = self.http.get(self.url("/metrics"));
+        if let Ok(token) = std::env::var("SWITCHBOARD_LOAD_METRICS_TOKEN") {
+            request = request.bearer_auth(token);
+        }
+        let text = request.send().await.ok()?.text().await.ok()?;
         let values: Vec<f64> = text
             .lines()
             .filter(|line| line.starts_with(name) && line[name.len()..].starts_with([' ', '{']))

@@ -18,7 +18,7 @@ use tokio::sync::Mutex;
 use crate::agents::Plan;
 use crate::hub::Hub;
 use crate::report::{Latency, Progress, Report, now_us};
-use crate::webhook::{Inbound, SANDBOX_APP_SECRET, payload, sign};
+use crate::webhook::{Inbound, payload, sign};
 use crate::worker::{Fleet, Layout, WorkerResult};
 
 /// What every scenario takes.
@@ -390,8 +390,10 @@ pub struct WhatsappArgs {
     /// Inbound messages per second (one per webhook).
     #[arg(long, default_value_t = 500.0)]
     rate: f64,
-    #[arg(long, default_value = SANDBOX_APP_SECRET, env = "SWITCHBOARD_LOAD_APP_SECRET")]
-    app_secret: String,
+    /// The hub's WhatsApp app secret; by default read from the hub as its admin (it is
+    /// generated per install unless configured).
+    #[arg(long, env = "SWITCHBOARD_LOAD_APP_SECRET")]
+    app_secret: Option<String>,
     /// The business number's id (the sandbox default serves `100200300400500`).
     #[arg(long, default_value = "100200300400500")]
     phone_number_id: String,
@@ -405,6 +407,10 @@ fn customer_base() -> u64 {
 pub async fn whatsapp(args: WhatsappArgs) -> anyhow::Result<()> {
     let common = &args.common;
     let (hub, admin) = common.admin().await?;
+    let secret = match &args.app_secret {
+        Some(secret) => secret.clone(),
+        None => hub.app_secret(&admin).await?,
+    };
     let marker = marker();
     let plan = Plan { subscribe_queue: true, ticket: None, heartbeat_secs: 25, marker: marker.clone() };
     let (fleet, _) = start_agents(common, &hub, &admin, args.agents, &plan).await?;
@@ -423,7 +429,7 @@ pub async fn whatsapp(args: WhatsappArgs) -> anyhow::Result<()> {
                 text: format!("{marker}{n}:{due}"),
             };
             let body = payload(&args.phone_number_id, &[message]);
-            let signature = sign(&args.app_secret, body.as_bytes());
+            let signature = sign(&secret, body.as_bytes());
             let request = hub
                 .http
                 .post(&url)
@@ -488,8 +494,10 @@ pub struct IngestArgs {
     /// Webhook: messages per webhook (Meta batches several in one delivery at times).
     #[arg(long, default_value_t = 1)]
     batch: u64,
-    #[arg(long, default_value = SANDBOX_APP_SECRET, env = "SWITCHBOARD_LOAD_APP_SECRET")]
-    app_secret: String,
+    /// The hub's WhatsApp app secret; by default read from the hub as its admin (it is
+    /// generated per install unless configured).
+    #[arg(long, env = "SWITCHBOARD_LOAD_APP_SECRET")]
+    app_secret: Option<String>,
     #[arg(long, default_value = "100200300400500")]
     phone_number_id: String,
 }
@@ -497,6 +505,11 @@ pub struct IngestArgs {
 pub async fn ingest(args: IngestArgs) -> anyhow::Result<()> {
     let common = &args.common;
     let (hub, admin) = common.admin().await?;
+    let secret: Arc<str> = match (&args.app_secret, args.via) {
+        (Some(secret), _) => secret.as_str().into(),
+        (None, Via::Webhook) => hub.app_secret(&admin).await?.into(),
+        (None, Via::Rest) => "".into(),
+    };
     let marker = marker();
     let tickets: Vec<i64> = match args.via {
         Via::Rest => {
@@ -521,6 +534,7 @@ pub async fn ingest(args: IngestArgs) -> anyhow::Result<()> {
         let (hub, admin, marker, tickets) = (hub.clone(), admin.clone(), marker.clone(), tickets.clone());
         let (next, acked, errors, latency, args) =
             (next.clone(), acked.clone(), errors.clone(), latency.clone(), args.clone());
+        let secret = secret.clone();
         senders.push(tokio::spawn(async move {
             let mut mine = Latency::default();
             let url = hub.url("/webhooks/whatsapp");
@@ -537,7 +551,7 @@ pub async fn ingest(args: IngestArgs) -> anyhow::Result<()> {
                             })
                             .collect();
                         let body = payload(&args.phone_number_id, &messages);
-                        let signature = sign(&args.app_secret, body.as_bytes());
+                        let signature = sign(&secret, body.as_bytes());
                         let sent = hub
                             .http
                             .post(&url)

@@ -3,9 +3,6 @@
 use hmac::{KeyInit as _, Mac as _};
 use serde_json::json;
 
-/// The hub's sandbox app secret (what `cargo run` uses until a real one is configured).
-pub const SANDBOX_APP_SECRET: &str = "switchboard-sandbox-app-secret";
-
 /// `sha256=<hex>` of `body` under `secret`.
 pub fn sign(secret: &str, body: &[u8]) -> String {
     let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes keys of any length");

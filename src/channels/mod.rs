@@ -1,7 +1,12 @@
 //! Customer channels: WhatsApp (Cloud API), the primary one, and email. Both keep the same two
-//! background loops, which live here.
+//! background loops, which live here; `secrets` holds the secrets they check (configured, or
+//! generated per install), `staff_only` the login gate in front of both sandboxes and
+//! `bounded_log` the memory bound their stores share.
 
+pub mod bounded_log;
 pub mod email;
+pub mod secrets;
+pub mod staff_only;
 pub mod whatsapp;
 
 use std::future::Future;

@@ -2,6 +2,7 @@
 //! the embedded console. Handlers are thin: authenticate, validate, call a store or actor, map.
 
 mod auth;
+mod channel_secrets;
 mod console;
 pub mod error;
 mod json;
@@ -53,6 +54,8 @@ pub struct AppState {
     passwords: crate::auth::PasswordPool,
     /// Who may try a password now: per email and address, and per address.
     logins: crate::auth::LoginLimits,
+    /// The channels' secrets in effect (configured, or generated per install), for admins.
+    pub secrets: Option<Arc<crate::channels::secrets::ChannelSecrets>>,
 }
 
 impl AppState {
@@ -92,6 +95,7 @@ impl AppState {
             mail_sandbox: None,
             passwords,
             logins,
+            secrets: None,
         }
     }
 
@@ -246,6 +250,7 @@ impl utoipa::Modify for BearerAuth {
 
 fn api_routes(scope: &mut utoipa_actix_web::service_config::ServiceConfig) {
     auth::routes(scope);
+    channel_secrets::routes(scope);
     tickets::routes(scope);
     people::routes(scope);
     settings::routes(scope);

@@ -1,8 +1,14 @@
-//! Operations: liveness, readiness (the store answers) and Prometheus metrics.
+//! Operations: liveness, readiness (the store answers) and Prometheus metrics. The metrics say
+//! how busy the hub is and what it holds, so they are served only to a loopback peer (a local
+//! Prometheus or a reverse proxy on the same host) or with `ops.metrics_token`.
 
-use actix_web::{HttpResponse, web};
+use std::net::SocketAddr;
 
-use super::AppState;
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use subtle::ConstantTimeEq as _;
+
+use super::{ApiError, AppState};
 
 pub fn routes(config: &mut web::ServiceConfig) {
     config
@@ -30,15 +36,40 @@ async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     }
 }
 
-async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+/// Who may read `/metrics`: a loopback peer (the TCP peer, never a forwarded header), or anyone
+/// presenting `token` as a bearer when one is configured. Else 403 (no token configured: there
+/// is no way in from there) or 401 (a token is configured: send it).
+fn metrics_access(peer: Option<SocketAddr>, token: &str, presented: Option<&str>) -> Result<(), ApiError> {
+    if peer.is_some_and(|peer| peer.ip().to_canonical().is_loopback()) {
+        return Ok(());
+    }
+    if token.is_empty() {
+        return Err(ApiError::forbidden(
+            "metrics are served to loopback only; set ops.metrics_token to scrape them from another host",
+        ));
+    }
+    match presented {
+        Some(presented) if bool::from(presented.as_bytes().ct_eq(token.as_bytes())) => Ok(()),
+        _ => Err(ApiError::Unauthenticated),
+    }
+}
+
+async fn metrics(state: web::Data<AppState>, request: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let presented = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .map(str::trim);
+    metrics_access(request.peer_addr(), state.settings.ops.metrics_token.expose(), presented)?;
     metrics::gauge!("switchboard_ticket_actors_live").set(state.tickets.active() as f64);
     if let Some((rss_bytes, cpu_seconds)) = own_process() {
         metrics::gauge!("process_resident_memory_bytes").set(rss_bytes);
         metrics::gauge!("process_cpu_seconds_total").set(cpu_seconds);
     }
     match &state.metrics {
-        Some(handle) => HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(handle.render()),
-        None => HttpResponse::NotFound().finish(),
+        Some(handle) => Ok(HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(handle.render())),
+        None => Err(ApiError::NotFound("metrics")),
     }
 }
 
@@ -54,4 +85,23 @@ fn own_process() -> Option<(f64, f64)> {
     let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
     // USER_HZ is 100 on every Linux this runs on.
     Some((rss_kib * 1024.0, ticks / 100.0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metrics_go_to_loopback_or_the_token_holder() {
+        let peer = |text: &str| Some(text.parse::<SocketAddr>().expect("address"));
+        for loopback in ["127.0.0.1:5000", "[::1]:5000", "[::ffff:127.0.0.1]:5000"] {
+            assert!(metrics_access(peer(loopback), "", None).is_ok(), "{loopback}");
+        }
+        let remote = peer("192.0.2.7:5000");
+        assert_eq!(metrics_access(remote, "", Some("anything")).map_err(|e| e.code()), Err("forbidden"));
+        assert_eq!(metrics_access(None, "", None).map_err(|e| e.code()), Err("forbidden"));
+        assert_eq!(metrics_access(remote, "scrape-me", None).map_err(|e| e.code()), Err("unauthenticated"));
+        assert_eq!(metrics_access(remote, "scrape-me", Some("scrape-m")).map_err(|e| e.code()), Err("unauthenticated"));
+        assert!(metrics_access(remote, "scrape-me", Some("scrape-me")).is_ok());
+    }
 }

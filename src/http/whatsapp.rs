@@ -69,7 +69,7 @@ async fn list_numbers(state: web::Data<AppState>, caller: Caller) -> Result<web:
     let mut items = Vec::new();
     for number in &settings.numbers {
         let (profile, profile_error) = match &state.whatsapp {
-            Some(channel) if !settings.sandbox => {
+            Some(channel) if !settings.sandbox_on() => {
                 match channel.conversations.graph().number_profile(&number.phone_number_id).await {
                     Ok(profile) => (profile, None),
                     Err(error) => (None, Some(format!("{} {}", error.title, error.details).trim().to_owned())),
@@ -88,7 +88,7 @@ async fn list_numbers(state: web::Data<AppState>, caller: Caller) -> Result<web:
     let templates = state.store.templates().await?;
     Ok(web::Json(NumbersView {
         items,
-        sandbox: settings.sandbox,
+        sandbox: settings.sandbox_on(),
         business_account_id: settings.business_account_id.clone(),
         webhook: WebhookView {
             path: "/webhooks/whatsapp",

@@ -1674,6 +1674,23 @@ macro_rules! shared_sql {
                 self.save_send_row("email_sends", "last_error", row).await
             }
 
+            async fn generated_secret(&self, name: &str, candidate: &str, at: Timestamp) -> StoreResult<String> {
+                sqlx::query(
+                    "INSERT INTO generated_secrets (name, value, created_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING",
+                )
+                .bind(name.to_owned())
+                .bind(candidate.to_owned())
+                .bind(millis(at))
+                .execute(&self.pool)
+                .await
+                .map_err(db_error)?;
+                sqlx::query_scalar("SELECT value FROM generated_secrets WHERE name = $1")
+                    .bind(name.to_owned())
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(db_error)
+            }
+
             async fn due_timers(&self, before: Timestamp, limit: i64) -> StoreResult<Vec<TimerEntry>> {
                 sqlx::query("SELECT owner_kind, owner_id, name, due_at FROM timers WHERE due_at < $1 ORDER BY due_at LIMIT $2")
                     .bind(millis(before))

@@ -253,6 +253,20 @@ pub async fn call(
     (status, value)
 }
 
+/// The channels' secrets in effect, as the admin page reads them (`token`: an admin's).
+pub async fn channel_secrets(http: &reqwest::Client, base: &str, token: &str) -> Value {
+    let (status, secrets) = call(http, base, "GET", "/api/v1/account/channel-secrets", Some(token), None).await;
+    assert_eq!(status, 200, "{secrets}");
+    secrets
+}
+
+/// The WhatsApp app secret in effect (generated per install unless configured), to sign webhooks.
+pub async fn app_secret(http: &reqwest::Client, base: &str) -> String {
+    let admin = login(http, base, "admin@test.example").await;
+    let secrets = channel_secrets(http, base, &admin).await;
+    secrets["whatsapp"]["app_secret"]["value"].as_str().expect("app secret").to_owned()
+}
+
 /// The server binary as a child process, so a test can `kill -9` it.
 pub struct ChildServer {
     pub base: String,

@@ -1,5 +1,6 @@
 // Admin basics: people (create, role, teams, capacity, deactivate) and teams (create, members),
-// WhatsApp numbers and templates, canned responses, and the SLA policy (targets per priority).
+// WhatsApp numbers and templates, the channels' webhook URLs and secrets (read-only), canned
+// responses, and the SLA policy (targets per priority).
 
 import { useEffect, useState } from "preact/hooks";
 import { html, me, report } from "../app.js";
@@ -115,6 +116,7 @@ export function Admin() {
       </table>
     </section>
     <${WhatsAppNumbers} templates=${templates} />
+    <${ChannelSecrets} />
     <section aria-labelledby="templates-title">
       <h2 id="templates-title">WhatsApp templates</h2>
       <p>Synced from the Graph API every 15 minutes; only approved ones can be sent. <button class="small" onClick=${() => post("/whatsapp/templates/sync").then(load).catch(report)}>Sync now</button></p>
@@ -169,6 +171,42 @@ function WhatsAppNumbers({ templates }) {
       <dt>Templates</dt><dd>${numbers.templates} synced, ${numbers.approved_templates} approved${numbers.business_account_id ? ` (business account ${numbers.business_account_id})` : " (no business account configured)"}</dd>
     </dl>
   </section>`;
+}
+
+/** What connecting the channels needs: the webhook URLs and the secrets in effect (configured, or
+ * generated on first run and kept in the database). Read-only; secrets stay hidden until asked
+ * for. Admins of the account the channels serve only: anyone else sees nothing here. */
+function ChannelSecrets() {
+  const [secrets, setSecrets] = useState(null);
+  useEffect(() => {
+    if (me.value?.role !== "admin") return;
+    get("/account/channel-secrets")
+      .then(setSecrets)
+      .catch((failure) => failure.status !== 403 && report(failure));
+  }, []);
+  if (!secrets) return null;
+  const { whatsapp, email } = secrets;
+  return html`<section aria-labelledby="secrets-title" data-section="channel-secrets">
+    <h2 id="secrets-title">Channel secrets</h2>
+    <p>What Meta and your mail provider need to reach this hub. Generated ones were made on first run and are kept in the database (<code>switchboard config check</code> prints them too); set the configuration key to use your own.</p>
+    <dl class="facts">
+      <dt>WhatsApp webhook URL</dt><dd><code>${whatsapp.webhook_url}</code></dd>
+      <dt>Verify token</dt><dd><${SecretValue} label="verify token" secret=${whatsapp.verify_token} shown /></dd>
+      <dt>App secret</dt><dd><${SecretValue} label="app secret" secret=${whatsapp.app_secret} /></dd>
+      <dt>Email webhook URL</dt><dd><code>${email.webhook_url}</code> with the secret in the <code>X-Switchboard-Secret</code> header</dd>
+      <dt>Email inbound secret</dt><dd><${SecretValue} label="email inbound secret" secret=${email.inbound_secret} /></dd>
+    </dl>
+  </section>`;
+}
+
+/** One secret: hidden behind a button unless `shown`, with where it came from. */
+function SecretValue({ label, secret, shown: initially = false }) {
+  const [shown, setShown] = useState(initially);
+  const origin = secret.generated ? "generated" : "configured";
+  if (!secret.value) return html`<span>not set</span>`;
+  return html`${shown ? html`<code class="secret" data-secret=${label}>${secret.value}</code>` : html`<span aria-label=${`${label} hidden`}>••••••••</span>`}
+    ${" "}${!initially && html`<button type="button" class="small secondary" aria-label=${`${shown ? "Hide" : "Reveal"} the ${label}`} onClick=${() => setShown(!shown)}>${shown ? "Hide" : "Reveal"}</button>`}
+    ${" "}<small>(${origin})</small>`;
 }
 
 const PRIORITIES = ["urgent", "high", "medium", "low"];

@@ -5,18 +5,18 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
-import { DEMO, apiLogin, api, consoleErrors, launchBrowser, login, newPage, sandboxSend, screenshot, startHub, waitFor } from './harness.mjs';
+import { DEMO, apiLogin, api, consoleErrors, launchBrowser, login, newPage, sandboxFetch, sandboxPhone, sandboxSend, screenshot, startHub, waitFor } from './harness.mjs';
 
 const ERIN_WHATSAPP = '5511987654321';
 const ERIN_EMAIL = 'erin@example.test';
 
 async function mailbox(base, address) {
-  const response = await fetch(`${base}/sandbox/mail/messages?address=${encodeURIComponent(address)}`);
+  const response = await sandboxFetch(base, `/sandbox/mail/messages?address=${encodeURIComponent(address)}`);
   return (await response.json()).items;
 }
 
 async function writeEmail(base, letter) {
-  const response = await fetch(`${base}/sandbox/mail/send`, {
+  const response = await sandboxFetch(base, '/sandbox/mail/send', {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify(letter),
@@ -141,14 +141,14 @@ describe('reply channels and the keyboard', () => {
     await reply.locator('.tick[data-status=sent]').waitFor({ timeout: 5_000 });
     const mail = await waitFor(async () => (await mailbox(hub.base, ERIN_EMAIL)).find((item) => item.direction === 'out' && item.text.includes('Sent to your inbox')), { message: 'the email in the sandbox mailbox' });
     assert.match(mail.subject, new RegExp(`\\[#${ticket.number}\\]$`));
-    const phone = await (await fetch(`${hub.base}/sandbox/api/messages?wa_id=${ERIN_WHATSAPP}`)).json();
+    const phone = await sandboxPhone(hub.base, ERIN_WHATSAPP);
     assert.ok(!phone.items.some((message) => message.text.includes('Sent to your inbox')), 'not sent on WhatsApp');
 
     await choice.getByRole('radio', { name: 'WhatsApp' }).check();
     await page.fill('#reply-body', 'And here on WhatsApp.');
     await page.getByRole('button', { name: 'Send', exact: true }).click();
     await page.locator('.message.reply', { hasText: 'And here on WhatsApp.' }).locator('.via-channel[data-channel=whatsapp]').waitFor();
-    await waitFor(async () => (await (await fetch(`${hub.base}/sandbox/api/messages?wa_id=${ERIN_WHATSAPP}`)).json()).items.some((m) => m.direction === 'out' && m.text === 'And here on WhatsApp.'), { message: 'the WhatsApp reply on the phone' });
+    await waitFor(async () => (await sandboxPhone(hub.base, ERIN_WHATSAPP)).items.some((m) => m.direction === 'out' && m.text === 'And here on WhatsApp.'), { message: 'the WhatsApp reply on the phone' });
     assert.deepEqual(consoleErrors(page), []);
     await screenshot(page, 'ticket-channel-choice');
     await page.setViewportSize({ width: 390, height: 844 });
@@ -213,6 +213,18 @@ describe('reply channels and the keyboard', () => {
     await numbers.locator('tr[data-number="100200300400500"]', { hasText: '+15550100001' }).waitFor();
     await numbers.getByText('Sandbox: replies go to the built-in simulator').waitFor();
     await numbers.getByText(/\d+ synced, \d+ approved/).waitFor();
+    // The channels' secrets, generated for this install: the app secret shows only on request.
+    const admin = await apiLogin(hub.base, DEMO.admin);
+    const secrets = await api(hub.base, admin, '/account/channel-secrets');
+    const section = page.locator('[data-section=channel-secrets]');
+    await section.getByRole('heading', { name: 'Channel secrets' }).waitFor();
+    await section.getByText(`${hub.base}/webhooks/whatsapp`).waitFor();
+    await section.getByText(secrets.whatsapp.verify_token.value).waitFor();
+    assert.equal(await section.getByText(secrets.whatsapp.app_secret.value).count(), 0, 'hidden until asked for');
+    await section.getByRole('button', { name: 'Reveal the app secret' }).click();
+    await section.getByText(secrets.whatsapp.app_secret.value).waitFor();
+    await section.getByRole('button', { name: 'Reveal the email inbound secret' }).click();
+    await section.getByText(secrets.email.inbound_secret.value).waitFor();
     await checkPage(page, 'admin');
     // The checks themselves notice what they look for.
     await page.evaluate(() => {

@@ -4,10 +4,9 @@ import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 
-import { DEMO, api, apiLogin, consoleErrors, launchBrowser, login, newPage, sandboxSend, screenshot, startHub, waitFor } from './harness.mjs';
+import { DEMO, api, apiLogin, appSecret, consoleErrors, launchBrowser, login, newPage, sandboxPhone, sandboxSend, screenshot, startHub, waitFor } from './harness.mjs';
 
 const BEN = 'ben@demo.switchboard.test';
-const SANDBOX_SECRET = 'switchboard-sandbox-app-secret';
 const LIVE = 1_000;
 
 function number() {
@@ -22,7 +21,7 @@ async function oldMessage(base, { waId, name, text, secondsAgo }) {
     contacts: [{ profile: { name }, wa_id: waId }],
     messages: [{ from: waId, id: `wamid.OLD-${waId}`, timestamp: String(at), type: 'text', text: { body: text } }],
   } }] }] });
-  const signature = `sha256=${createHmac('sha256', SANDBOX_SECRET).update(body).digest('hex')}`;
+  const signature = `sha256=${createHmac('sha256', await appSecret(base)).update(body).digest('hex')}`;
   const response = await fetch(`${base}/webhooks/whatsapp`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-hub-signature-256': signature }, body });
   assert.equal(response.status, 200);
 }
@@ -104,7 +103,7 @@ describe('console', () => {
     await page.getByRole('button', { name: 'Send', exact: true }).click();
     const reply = page.locator('.message.reply', { hasText: 'On its way!' });
     await reply.locator('.tick[data-status=delivered]').waitFor({ timeout: 5_000 });
-    const phone = await (await fetch(`${hub.base}/sandbox/api/messages?wa_id=${waId}`)).json();
+    const phone = await sandboxPhone(hub.base, waId);
     assert.ok(phone.items.some((message) => message.direction === 'out' && message.text === 'On its way!'));
 
     await page.getByLabel('Internal note').check();
@@ -112,7 +111,7 @@ describe('console', () => {
     await page.getByRole('button', { name: 'Add note' }).click();
     await page.locator('.message.note', { hasText: 'Customer is a VIP' }).waitFor();
     await page.waitForTimeout(800);
-    const after = await (await fetch(`${hub.base}/sandbox/api/messages?wa_id=${waId}`)).json();
+    const after = await sandboxPhone(hub.base, waId);
     assert.ok(!after.items.some((message) => message.text.includes('VIP')), 'the note was not sent to WhatsApp');
     await page.close();
   });
@@ -132,7 +131,7 @@ describe('console', () => {
     await page.getByRole('button', { name: 'Send', exact: true }).click();
     await page.locator('.message.reply a.file', { hasText: 'label.pdf' }).waitFor();
     await waitFor(async () => {
-      const phone = await (await fetch(`${hub.base}/sandbox/api/messages?wa_id=${waId}`)).json();
+      const phone = await sandboxPhone(hub.base, waId);
       return phone.items.some((message) => message.text.startsWith('[label.pdf]') && message.text.includes('looking into this now'));
     }, { message: 'the document with its caption on the phone' });
     await page.close();
@@ -151,7 +150,7 @@ describe('console', () => {
     await page.getByLabel('Template').selectOption({ label: 'hello_world (en_US)' });
     await page.getByRole('button', { name: 'Send', exact: true }).click();
     await waitFor(async () => {
-      const phone = await (await fetch(`${hub.base}/sandbox/api/messages?wa_id=${waId}`)).json();
+      const phone = await sandboxPhone(hub.base, waId);
       return phone.items.some((message) => message.text.includes('hello_world'));
     }, { message: 'the template on the phone' });
     await page.getByLabel('Internal note').check();
@@ -431,7 +430,7 @@ describe('console', () => {
       await screenshot(page, 'restart-failure');
       const fresh = await apiLogin(hub.base, DEMO.agent);
       console.log('SUBJECTS', JSON.stringify((await api(hub.base, fresh, '/tickets?limit=200&category=new,open,pending')).items.map((t) => t.subject)));
-      console.log('PHONE', JSON.stringify(await (await fetch(`${hub.base}/sandbox/api/messages?wa_id=${waId}`)).json()));
+      console.log('PHONE', JSON.stringify(await sandboxPhone(hub.base, waId)));
       throw error;
     }
     await page.close();

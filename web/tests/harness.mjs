@@ -2,7 +2,7 @@
 // file (fresh SQLite database, demo account seeded, free loopback port), and small helpers.
 //
 //   import { launchBrowser, startHub, newPage, login } from './harness.mjs';
-//   const hub = await startHub();            // { base, stop(), restart(), logs() }
+//   const hub = await startHub();            // { base, staffToken, stop(), restart(), logs() }
 //   const browser = await launchBrowser();
 //   const page = await newPage(browser, { width: 1280, height: 800 });
 //   await login(page, hub.base, 'ana@demo.switchboard.test');
@@ -98,9 +98,14 @@ function tail(path, lines = 40) {
   }
 }
 
+/** Staff session per hub base URL: the sandbox's pages and endpoints are staff tools. */
+const staffTokens = new Map();
+
 /**
  * Start the hub on a free 127.0.0.1 port with a fresh SQLite database in a temp dir, after
- * seeding the demo account (`switchboard demo`). Resolves once GET /readyz answers 200.
+ * seeding the demo account (`switchboard demo`). Resolves once GET /readyz answers 200, logged
+ * in as the demo agent (`staffToken`, which the sandbox helpers below use; sessions are stored,
+ * so it outlives `restart()`).
  * `restart()` stops the process and starts it again on the same port and database;
  * `stop()` also deletes the temp dir. `logs()` returns the tail of the hub's output.
  */
@@ -165,22 +170,28 @@ export async function startHub({ env: extraEnv = {}, readyTimeoutMs = 30_000 } =
     }
   };
 
+  let staffToken;
   try {
     await start();
+    staffToken = await apiLogin(base, DEMO.agent);
   } catch (error) {
+    await kill(child);
     await rm(dir, { recursive: true, force: true });
     throw error;
   }
+  staffTokens.set(base, staffToken);
   return {
     base,
     port,
     dir,
+    staffToken,
     logs: (lines = 40) => tail(logPath, lines),
     async restart() {
       await kill(child);
       await start();
     },
     async stop() {
+      staffTokens.delete(base);
       await kill(child);
       await rm(dir, { recursive: true, force: true });
     },
@@ -258,14 +269,34 @@ async function json(response, what) {
   return text ? JSON.parse(text) : null;
 }
 
+/** `fetch` of a sandbox page or endpoint (`path` from the root, e.g. /sandbox/api/messages) as
+ * the hub's staff session from `startHub`: the sandboxes refuse anyone else. */
+export function sandboxFetch(base, path, init = {}) {
+  const token = staffTokens.get(base);
+  if (!token) throw new Error(`no staff session for ${base}: start it with startHub()`);
+  return fetch(`${base}${path}`, { ...init, headers: { ...init.headers, authorization: `Bearer ${token}` } });
+}
+
 /** Write as a WhatsApp customer through the sandbox phone's endpoint (a real, signed webhook). */
 export async function sandboxSend(base, { wa_id, name, text }) {
-  const response = await fetch(`${base}/sandbox/api/send`, {
+  const response = await sandboxFetch(base, '/sandbox/api/send', {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ wa_id, name, text }),
   });
   return json(response, 'sandbox send');
+}
+
+/** What the sandbox phone of `waId` shows: `{ items: [{ direction, text, status, … }] }`. */
+export async function sandboxPhone(base, waId) {
+  return json(await sandboxFetch(base, `/sandbox/api/messages?wa_id=${encodeURIComponent(waId)}`), 'sandbox phone');
+}
+
+/** The hub's WhatsApp app secret (generated per install), as its admin reads it: to sign
+ * webhooks the way Meta would. */
+export async function appSecret(base) {
+  const token = await apiLogin(base, DEMO.admin);
+  return (await api(base, token, '/account/channel-secrets')).whatsapp.app_secret.value;
 }
 
 /** Log in with fetch; returns the bearer token. */

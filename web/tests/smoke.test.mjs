@@ -29,8 +29,18 @@ describe('smoke', () => {
     await hub?.stop();
   });
 
-  test('a message from the sandbox phone becomes a WhatsApp ticket', async () => {
+  test('the sandbox phone asks to log in first, then a message from it becomes a WhatsApp ticket', async () => {
     const page = await newPage(browser, { width: 480, height: 800 });
+    // As the README says: log in first (the phone is a staff tool), then open the sandbox phone.
+    const refused = await page.goto(`${hub.base}/sandbox/phone`);
+    assert.equal(refused.status(), 401);
+    await page.getByRole('heading', { name: 'Log in first' }).waitFor();
+    assert.equal(await page.locator('#compose').count(), 0, 'nothing of the phone without a session');
+    await page.getByRole('link', { name: 'Log in to the console' }).click();
+    await page.fill('input[name=email]', DEMO.agent);
+    await page.fill('input[name=password]', 'switchboard-demo');
+    await page.click('button[type=submit]');
+    await page.getByRole('heading', { name: /Queue/ }).waitFor();
     await page.goto(`${hub.base}/sandbox/phone`);
     // A number of its own, so the message opens a new ticket instead of joining a demo one.
     const waId = `55119${String(Date.now()).slice(-8)}`;

@@ -35,8 +35,6 @@ use crate::channels::whatsapp::media::{self, MediaStore};
 use crate::config::EmailSettings;
 use crate::http::{ApiError, AppState};
 
-/// The inbound secret the sandbox uses when none is configured (its own page posts with it).
-pub const SANDBOX_INBOUND_SECRET: &str = "switchboard-sandbox-email-secret";
 /// The header that carries the inbound secret (basic auth's password works too).
 pub const SECRET_HEADER: &str = "x-switchboard-secret";
 /// Stored messages processed per pass.
@@ -74,10 +72,8 @@ impl EmailChannel {
         account_id: AccountId,
         transport: Option<Arc<dyn MailTransport>>,
     ) -> Arc<EmailChannel> {
-        let inbound_secret = match (settings.inbound_secret.is_empty(), settings.sandbox) {
-            (true, true) => SANDBOX_INBOUND_SECRET.to_owned(),
-            _ => settings.inbound_secret.expose().to_owned(),
-        };
+        // The effective secret: configured, or generated per install (`channels::secrets`).
+        let inbound_secret = settings.inbound_secret.expose().to_owned();
         let domain = settings.from_address.rsplit_once('@').map_or("switchboard.localhost", |(_, domain)| domain);
         Arc::new(EmailChannel {
             domain: domain.to_lowercase(),

@@ -1,24 +1,26 @@
-//! The email sandbox (`email.sandbox = true`, the default): outbound mail is kept in memory
+//! The email sandbox (`email.sandbox`, on unless set to false): outbound mail is kept in memory
 //! instead of going to an SMTP server, and `/sandbox/mail` shows it, with a form to write to the
 //! hub as a customer (or answer one of its emails). The form's messages are real RFC 5322 bytes
 //! posted to the hub's own `/webhooks/email` with the inbound secret, so everything the channel
-//! does runs; only the mail servers are simulated. The mailbox lives in memory (tickets, of
-//! course, are stored).
+//! does runs; only the mail servers are simulated. The page and its API are staff tools (a
+//! logged-in agent, supervisor or admin; see `channels::staff_only`). The mailbox lives in
+//! memory, bounded by `[sandbox]` (tickets, of course, are stored).
 
-use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
 use actix_web::http::header;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use async_trait::async_trait;
 use lettre::message::Mailbox;
 use serde::{Deserialize, Serialize};
 
 use super::transport::{MailTransport, SendFailure};
-use crate::http::ApiError;
+use crate::channels::bounded_log::{BoundedLog, Bounds};
+use crate::channels::staff_only::staff_or_page;
+use crate::http::{ApiError, AppState, Caller};
 
-/// Emails kept (the oldest go first).
-const KEPT: usize = 500;
+/// Bytes counted per email besides its text fields (the struct, the time, the queue).
+const MAIL_OVERHEAD: usize = 160;
 
 /// One email the sandbox saw: sent by the hub (`out`) or written on the page (`in`).
 #[derive(Clone, Debug, Serialize)]
@@ -36,8 +38,21 @@ pub struct SandboxMail {
     pub at: jiff::Timestamp,
 }
 
+impl SandboxMail {
+    /// What the mailbox's byte bound counts for this email.
+    fn size(&self) -> usize {
+        let texts = [&self.message_id, &self.from, &self.to, &self.subject, &self.text];
+        let optional = [&self.in_reply_to, &self.references];
+        MAIL_OVERHEAD
+            + texts.iter().map(|text| text.len()).sum::<usize>()
+            + optional.iter().filter_map(|text| text.as_ref()).map(String::len).sum::<usize>()
+            + self.attachments.iter().map(String::len).sum::<usize>()
+    }
+}
+
 pub struct MailSandbox {
-    mails: Mutex<VecDeque<SandboxMail>>,
+    /// Every email seen, oldest first, bounded by count and bytes.
+    mails: Mutex<BoundedLog<SandboxMail>>,
     webhook_url: Mutex<String>,
     secret: String,
     /// The address customers write to.
@@ -46,10 +61,10 @@ pub struct MailSandbox {
 }
 
 impl MailSandbox {
-    pub fn new(secret: &str, support_address: &str) -> Arc<MailSandbox> {
+    pub fn new(secret: &str, support_address: &str, bounds: Bounds) -> Arc<MailSandbox> {
         crate::install_tls_provider();
         Arc::new(MailSandbox {
-            mails: Mutex::new(VecDeque::new()),
+            mails: Mutex::new(BoundedLog::new(bounds)),
             webhook_url: Mutex::new(String::new()),
             secret: secret.to_owned(),
             support_address: support_address.to_owned(),
@@ -65,12 +80,15 @@ impl MailSandbox {
     }
 
     fn keep(&self, mail: SandboxMail) {
+        let size = mail.size();
         if let Ok(mut mails) = self.mails.lock() {
-            mails.push_back(mail);
-            while mails.len() > KEPT {
-                mails.pop_front();
-            }
+            mails.push(mail, size);
         }
+    }
+
+    /// Emails kept, and the bytes counted for them.
+    pub fn kept(&self) -> (usize, usize) {
+        self.mails.lock().map(|mails| (mails.len(), mails.bytes())).unwrap_or_default()
     }
 
     /// Every email seen, oldest first; with `address`, only those to or from it.
@@ -212,7 +230,7 @@ pub fn routes(config: &mut web::ServiceConfig) {
         .route("/sandbox/mail/send", web::post().to(mail_send));
 }
 
-fn sandbox(state: &crate::http::AppState) -> Result<Arc<MailSandbox>, ApiError> {
+fn sandbox(state: &AppState) -> Result<Arc<MailSandbox>, ApiError> {
     state.mail_sandbox.clone().ok_or(ApiError::NotFound("route"))
 }
 
@@ -222,18 +240,22 @@ struct ListQuery {
 }
 
 async fn mail_list(
-    state: web::Data<crate::http::AppState>,
+    caller: Caller,
+    state: web::Data<AppState>,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
+    caller.require_staff()?;
     let sandbox = sandbox(&state)?;
     let items = sandbox.mails(query.address.as_deref().filter(|address| !address.trim().is_empty()));
     Ok(HttpResponse::Ok().json(serde_json::json!({"support_address": sandbox.support_address, "items": items})))
 }
 
 async fn mail_send(
-    state: web::Data<crate::http::AppState>,
+    caller: Caller,
+    state: web::Data<AppState>,
     letter: web::Json<Letter>,
 ) -> Result<HttpResponse, ApiError> {
+    caller.require_staff()?;
     let sandbox = sandbox(&state)?;
     if letter.text.trim().is_empty() && letter.subject.trim().is_empty() {
         return Err(ApiError::invalid("text", "write a subject or a message"));
@@ -242,16 +264,22 @@ async fn mail_send(
     Ok(HttpResponse::Ok().json(kept))
 }
 
-async fn mail_page(state: web::Data<crate::http::AppState>) -> Result<HttpResponse, ApiError> {
+async fn mail_page(state: web::Data<AppState>, request: HttpRequest) -> Result<HttpResponse, ApiError> {
     sandbox(&state)?;
+    if let Err(refusal) = staff_or_page(&state, &request, "sandbox mailbox").await {
+        return Ok(refusal);
+    }
     Ok(HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
         .insert_header((header::CONTENT_SECURITY_POLICY, CSP))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
         .body(MAIL_HTML))
 }
 
-async fn mail_script() -> HttpResponse {
-    HttpResponse::Ok().content_type("text/javascript; charset=utf-8").body(MAIL_JS)
+async fn mail_script(caller: Caller, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    caller.require_staff()?;
+    sandbox(&state)?;
+    Ok(HttpResponse::Ok().content_type("text/javascript; charset=utf-8").body(MAIL_JS))
 }
 
 const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; connect-src 'self'; frame-ancestors 'none'";
@@ -356,6 +384,10 @@ async function refresh() {
   const address = $("from").value.trim();
   try {
     const response = await fetch(`/sandbox/mail/messages?address=${encodeURIComponent(address)}`);
+    if (response.status === 401 || response.status === 403) {
+      $("error").textContent = "Your staff session ended: log in to the console again, then reload this page.";
+      return;
+    }
     const { items, support_address } = await response.json();
     $("support").textContent = support_address;
     const key = JSON.stringify(items);
@@ -392,7 +424,7 @@ mod tests {
     fn mailboxes_match_whole_addresses() {
         let found: Vec<String> = addresses_in("Lia <Lia@Customer.example>, julia@customer.example").collect();
         assert_eq!(found, ["lia@customer.example", "julia@customer.example"]);
-        let sandbox = MailSandbox::new("secret", "help@hub.test");
+        let sandbox = MailSandbox::new("secret", "help@hub.test", Bounds { max_items: 10, max_bytes: 1 << 20 });
         let mail = |to: &str| SandboxMail {
             direction: "out",
             message_id: format!("<{to}>"),
@@ -409,5 +441,30 @@ mod tests {
         sandbox.keep(mail("lia@customer.example"));
         assert_eq!(sandbox.mails(Some("LIA@customer.example")).len(), 1, "not julia's");
         assert_eq!(sandbox.mails(None).len(), 2);
+    }
+
+    #[test]
+    fn the_mailbox_keeps_the_newest_within_its_bounds() {
+        let bounds = Bounds { max_items: 50, max_bytes: 20_000 };
+        let sandbox = MailSandbox::new("secret", "help@hub.test", bounds);
+        for n in 0..1_000 {
+            sandbox.keep(SandboxMail {
+                direction: "out",
+                message_id: format!("<{n}@hub.test>"),
+                from: "help@hub.test".to_owned(),
+                to: "lia@customer.example".to_owned(),
+                subject: format!("Mail {n}"),
+                in_reply_to: None,
+                references: None,
+                text: "x".repeat(n % 900),
+                attachments: Vec::new(),
+                at: jiff::Timestamp::now(),
+            });
+            let (count, bytes) = sandbox.kept();
+            assert!(count <= bounds.max_items && bytes <= bounds.max_bytes, "{count} mails, {bytes} bytes");
+        }
+        let kept = sandbox.mails(None);
+        assert_eq!(kept.last().map(|mail| mail.subject.as_str()), Some("Mail 999"), "the newest stays");
+        assert!(kept.len() > 1 && kept.len() < 1_000, "older ones went: {}", kept.len());
     }
 }

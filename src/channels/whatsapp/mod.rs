@@ -25,10 +25,6 @@ use switchboard_actors::whatsapp::{InboundMessage, WebhookBatch};
 
 use crate::http::{ApiError, AppState};
 
-/// The secret and token the sandbox uses when none are configured: its own simulator signs
-/// with it, so nothing outside this process needs to know it.
-pub const SANDBOX_APP_SECRET: &str = "switchboard-sandbox-app-secret";
-pub const SANDBOX_VERIFY_TOKEN: &str = "switchboard-sandbox-verify-token";
 /// Meta's largest webhook body.
 pub const MAX_WEBHOOK_BYTES: usize = 3 * 1024 * 1024;
 /// Stored payloads processed per pass.
@@ -48,7 +44,8 @@ const MEDIA_SWEEP: Duration = Duration::from_secs(5);
 /// How often templates are re-read from the Graph API.
 const TEMPLATE_SYNC: Duration = Duration::from_secs(15 * 60);
 
-/// What the webhook endpoint needs to check requests.
+/// What the webhook endpoint needs to check requests: the effective secrets, configured or
+/// generated per install (`channels::secrets`).
 #[derive(Clone)]
 pub struct WebhookSecrets {
     pub app_secret: String,

@@ -1,25 +1,37 @@
-//! The sandbox (`whatsapp.sandbox = true`, the default): a Graph API simulator inside the hub and
-//! a customer phone page at `/sandbox/phone`. The page's messages become properly signed webhooks
-//! posted to the hub's own `/webhooks/whatsapp`; agents' replies reach the simulator, which shows
-//! them on the phone and answers with signed `sent` / `delivered` (and, when the phone reads them,
-//! `read`) status webhooks. Everything the real channel does runs; only Meta is simulated. The
-//! phone's history lives in memory (tickets, of course, are stored).
+//! The sandbox (`whatsapp.sandbox`, on unless set to false): a Graph API simulator inside the hub
+//! and a customer phone page at `/sandbox/phone`. The page's messages become properly signed
+//! webhooks posted to the hub's own `/webhooks/whatsapp`; agents' replies reach the simulator,
+//! which shows them on the phone and answers with signed `sent` / `delivered` (and, when the phone
+//! reads them, `read`) status webhooks. Everything the real channel does runs; only Meta is
+//! simulated.
+//!
+//! Who may use what: the phone page and `/sandbox/api/*` are staff tools (a logged-in agent,
+//! supervisor or admin; see `channels::staff_only`); the simulator's `/sandbox/graph/*` answers
+//! only the hub's own Graph client, which presents the access token (configured, or generated per
+//! install). The phone's history lives in memory, bounded by `[sandbox]` (tickets, of course, are
+//! stored).
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use actix_web::http::header;
-use actix_web::{HttpResponse, web};
-use dashmap::DashMap;
+use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use subtle::ConstantTimeEq as _;
 
 use super::payload::digits;
 use super::sign;
+use crate::channels::bounded_log::{BoundedLog, Bounds};
+use crate::channels::staff_only::staff_or_page;
+use crate::http::{ApiError, AppState, Caller};
 
 /// Business account id the simulator answers template requests for.
 pub const SANDBOX_WABA: &str = "sandbox-waba";
+
+/// Bytes counted per phone message besides its text and ids (the struct, the time, the queue).
+const MESSAGE_OVERHEAD: usize = 96;
 
 #[derive(Clone, Debug, Serialize)]
 pub struct PhoneMessage {
@@ -32,12 +44,33 @@ pub struct PhoneMessage {
     pub at: jiff::Timestamp,
 }
 
+/// A phone message and whose phone it is on.
+#[derive(Debug)]
+struct OnPhone {
+    wa_id: String,
+    message: PhoneMessage,
+}
+
+/// What the simulator needs to know: how to reach and sign for the hub, and which token the
+/// hub's Graph client presents.
+pub struct SandboxSetup<'a> {
+    pub app_secret: &'a str,
+    pub access_token: &'a str,
+    pub webhook_url: &'a str,
+    pub phone_number_id: &'a str,
+    pub display_phone_number: &'a str,
+    pub bounds: Bounds,
+}
+
 pub struct Sandbox {
     app_secret: String,
+    access_token: String,
     webhook_url: String,
     phone_number_id: String,
     display_phone_number: String,
-    phones: DashMap<String, Vec<PhoneMessage>>,
+    /// Every phone's messages, oldest first, bounded by count and bytes (the simulator's whole
+    /// state: a send to a new number only adds a message here).
+    phones: Mutex<BoundedLog<OnPhone>>,
     counter: AtomicU64,
     /// Distinguishes this process's wamids from an earlier run's: the hub de-duplicates by
     /// wamid, so a restarted simulator must never reuse one.
@@ -46,14 +79,15 @@ pub struct Sandbox {
 }
 
 impl Sandbox {
-    pub fn new(app_secret: &str, webhook_url: &str, phone_number_id: &str, display_phone_number: &str) -> Arc<Sandbox> {
+    pub fn new(setup: SandboxSetup<'_>) -> Arc<Sandbox> {
         crate::install_tls_provider();
         Arc::new(Sandbox {
-            app_secret: app_secret.to_owned(),
-            webhook_url: webhook_url.to_owned(),
-            phone_number_id: phone_number_id.to_owned(),
-            display_phone_number: display_phone_number.to_owned(),
-            phones: DashMap::new(),
+            app_secret: setup.app_secret.to_owned(),
+            access_token: setup.access_token.to_owned(),
+            webhook_url: setup.webhook_url.to_owned(),
+            phone_number_id: setup.phone_number_id.to_owned(),
+            display_phone_number: setup.display_phone_number.to_owned(),
+            phones: Mutex::new(BoundedLog::new(setup.bounds)),
             counter: AtomicU64::new(1),
             run: uuid::Uuid::now_v7().simple().to_string(),
             http: reqwest::Client::new(),
@@ -62,6 +96,37 @@ impl Sandbox {
 
     fn next_wamid(&self, kind: &str) -> String {
         format!("wamid.SANDBOX-{kind}-{}-{}", self.run, self.counter.fetch_add(1, Ordering::Relaxed))
+    }
+
+    /// Keeps `message` on `wa_id`'s phone (the oldest messages of all phones go past the bounds).
+    fn keep(&self, wa_id: &str, message: PhoneMessage) {
+        let size = MESSAGE_OVERHEAD + wa_id.len() + message.wamid.len() + message.text.len();
+        if let Ok(mut phones) = self.phones.lock() {
+            phones.push(OnPhone { wa_id: wa_id.to_owned(), message }, size);
+        }
+    }
+
+    /// `wa_id`'s messages, oldest first.
+    pub fn messages(&self, wa_id: &str) -> Vec<PhoneMessage> {
+        let Ok(phones) = self.phones.lock() else { return Vec::new() };
+        phones.iter().filter(|kept| kept.wa_id == wa_id).map(|kept| kept.message.clone()).collect()
+    }
+
+    /// Messages kept on all phones, and the bytes counted for them.
+    pub fn kept(&self) -> (usize, usize) {
+        self.phones.lock().map(|phones| (phones.len(), phones.bytes())).unwrap_or_default()
+    }
+
+    /// Whether `request` carries the hub's Graph API token (compared in constant time).
+    fn graph_caller(&self, request: &HttpRequest) -> bool {
+        let presented = request
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.strip_prefix("Bearer "))
+            .map(str::trim)
+            .unwrap_or_default();
+        !self.access_token.is_empty() && bool::from(presented.as_bytes().ct_eq(self.access_token.as_bytes()))
     }
 
     fn envelope(&self, value: Value) -> Value {
@@ -88,10 +153,10 @@ impl Sandbox {
     }
 
     async fn status(&self, wa_id: &str, wamid: &str, status: &'static str) {
-        if let Some(mut messages) = self.phones.get_mut(wa_id)
-            && let Some(message) = messages.iter_mut().find(|message| message.wamid == wamid)
+        if let Ok(mut phones) = self.phones.lock()
+            && let Some(kept) = phones.iter_mut().rev().find(|kept| kept.message.wamid == wamid)
         {
-            message.status = status;
+            kept.message.status = status;
         }
         let at = jiff::Timestamp::now().as_second().to_string();
         let payload = self
@@ -114,8 +179,36 @@ pub fn routes(config: &mut web::ServiceConfig) {
         .route("/sandbox/api/read", web::post().to(phone_read));
 }
 
-fn sandbox(state: &crate::http::AppState) -> Option<Arc<Sandbox>> {
-    state.sandbox.clone()
+fn sandbox(state: &AppState) -> Result<Arc<Sandbox>, ApiError> {
+    state.sandbox.clone().ok_or(ApiError::NotFound("route"))
+}
+
+/// Why the simulator did not answer a Graph API call.
+enum GraphRefusal {
+    /// `whatsapp.sandbox` is off: there is no simulator.
+    NoSandbox,
+    /// The caller did not present the hub's Graph API token.
+    BadToken,
+}
+
+impl GraphRefusal {
+    /// As Meta answers a missing or wrong token: 401, OAuthException 190.
+    fn response(&self) -> HttpResponse {
+        match self {
+            GraphRefusal::NoSandbox => HttpResponse::NotFound().finish(),
+            GraphRefusal::BadToken => HttpResponse::Unauthorized().json(json!({"error": {
+                "message": "Invalid OAuth access token - Cannot parse access token",
+                "type": "OAuthException",
+                "code": 190
+            }})),
+        }
+    }
+}
+
+/// The simulator, for a caller presenting the hub's Graph API token.
+fn graph_sandbox(state: &AppState, request: &HttpRequest) -> Result<Arc<Sandbox>, GraphRefusal> {
+    let sandbox = state.sandbox.clone().ok_or(GraphRefusal::NoSandbox)?;
+    if sandbox.graph_caller(request) { Ok(sandbox) } else { Err(GraphRefusal::BadToken) }
 }
 
 /// What the phone shows for a Graph API send body.
@@ -152,8 +245,11 @@ fn render(body: &Value) -> String {
     }
 }
 
-async fn graph_send(state: web::Data<crate::http::AppState>, body: web::Json<Value>) -> HttpResponse {
-    let Some(sandbox) = sandbox(&state) else { return HttpResponse::NotFound().finish() };
+async fn graph_send(state: web::Data<AppState>, request: HttpRequest, body: web::Json<Value>) -> HttpResponse {
+    let sandbox = match graph_sandbox(&state, &request) {
+        Ok(sandbox) => sandbox,
+        Err(refusal) => return refusal.response(),
+    };
     let body = body.into_inner();
     if body["status"] == "read" {
         return HttpResponse::Ok().json(json!({"success": true}));
@@ -163,13 +259,16 @@ async fn graph_send(state: web::Data<crate::http::AppState>, body: web::Json<Val
         return HttpResponse::BadRequest().json(json!({"error": {"message": "(#100) Invalid parameter", "code": 100}}));
     }
     let wamid = sandbox.next_wamid("OUT");
-    sandbox.phones.entry(wa_id.clone()).or_default().push(PhoneMessage {
-        wamid: wamid.clone(),
-        direction: "out",
-        text: render(&body),
-        status: "sent",
-        at: jiff::Timestamp::now(),
-    });
+    sandbox.keep(
+        &wa_id,
+        PhoneMessage {
+            wamid: wamid.clone(),
+            direction: "out",
+            text: render(&body),
+            status: "sent",
+            at: jiff::Timestamp::now(),
+        },
+    );
     let (simulator, recipient, id) = (sandbox.clone(), wa_id.clone(), wamid.clone());
     tokio::spawn(async move {
         tokio::time::sleep(Duration::from_millis(150)).await;
@@ -185,12 +284,17 @@ async fn graph_send(state: web::Data<crate::http::AppState>, body: web::Json<Val
 }
 
 /// Media uploads: the simulator only hands out an id (the phone shows the caption and kind).
-async fn graph_upload(state: web::Data<crate::http::AppState>) -> HttpResponse {
-    let Some(sandbox) = sandbox(&state) else { return HttpResponse::NotFound().finish() };
-    HttpResponse::Ok().json(json!({"id": sandbox.next_wamid("MEDIA")}))
+async fn graph_upload(state: web::Data<AppState>, request: HttpRequest) -> HttpResponse {
+    match graph_sandbox(&state, &request) {
+        Ok(sandbox) => HttpResponse::Ok().json(json!({"id": sandbox.next_wamid("MEDIA")})),
+        Err(refusal) => refusal.response(),
+    }
 }
 
-async fn graph_templates() -> HttpResponse {
+async fn graph_templates(state: web::Data<AppState>, request: HttpRequest) -> HttpResponse {
+    if let Err(refusal) = graph_sandbox(&state, &request) {
+        return refusal.response();
+    }
     HttpResponse::Ok().json(json!({"data": [
         {"name": "ticket_update", "language": "en_US", "category": "UTILITY", "status": "APPROVED",
          "components": [{"type": "BODY", "text": "Hi {{1}}, there is an update on your ticket {{2}}. Reply to continue."}]},
@@ -207,13 +311,17 @@ struct PhoneSend {
 }
 
 /// The phone sends a message: a signed webhook to the hub, exactly as Meta would post it.
-async fn phone_send(state: web::Data<crate::http::AppState>, body: web::Json<PhoneSend>) -> HttpResponse {
-    let Some(sandbox) = sandbox(&state) else { return HttpResponse::NotFound().finish() };
+async fn phone_send(
+    caller: Caller,
+    state: web::Data<AppState>,
+    body: web::Json<PhoneSend>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require_staff()?;
+    let sandbox = sandbox(&state)?;
     let wa_id = digits(&body.wa_id);
     let text = body.text.trim();
     if wa_id.len() < 6 || text.is_empty() || body.name.trim().is_empty() {
-        return HttpResponse::UnprocessableEntity()
-            .json(json!({"error": "validation_failed", "message": "give a number (6+ digits), a name and a message"}));
+        return Err(ApiError::invalid("wa_id", "give a number (6+ digits), a name and a message"));
     }
     let wamid = sandbox.next_wamid("IN");
     let now = jiff::Timestamp::now();
@@ -221,16 +329,13 @@ async fn phone_send(state: web::Data<crate::http::AppState>, body: web::Json<Pho
         "contacts": [{"profile": {"name": body.name.trim()}, "wa_id": wa_id}],
         "messages": [{"from": wa_id, "id": wamid, "timestamp": now.as_second().to_string(), "type": "text", "text": {"body": text}}]
     }));
-    sandbox.phones.entry(wa_id.clone()).or_default().push(PhoneMessage {
-        wamid: wamid.clone(),
-        direction: "in",
-        text: text.to_owned(),
-        status: "sent",
-        at: now,
-    });
+    sandbox.keep(
+        &wa_id,
+        PhoneMessage { wamid: wamid.clone(), direction: "in", text: text.to_owned(), status: "sent", at: now },
+    );
     match sandbox.deliver(payload).await {
-        Ok(()) => HttpResponse::Ok().json(json!({"wamid": wamid})),
-        Err(error) => HttpResponse::BadGateway().json(json!({"error": "webhook_failed", "message": error})),
+        Ok(()) => Ok(HttpResponse::Ok().json(json!({"wamid": wamid}))),
+        Err(error) => Ok(HttpResponse::BadGateway().json(json!({"error": "webhook_failed", "message": error}))),
     }
 }
 
@@ -239,44 +344,57 @@ struct PhoneQuery {
     wa_id: String,
 }
 
-async fn phone_messages(state: web::Data<crate::http::AppState>, query: web::Query<PhoneQuery>) -> HttpResponse {
-    let Some(sandbox) = sandbox(&state) else { return HttpResponse::NotFound().finish() };
-    let messages = sandbox.phones.get(&digits(&query.wa_id)).map(|messages| messages.clone()).unwrap_or_default();
-    HttpResponse::Ok().json(json!({"items": messages}))
+async fn phone_messages(
+    caller: Caller,
+    state: web::Data<AppState>,
+    query: web::Query<PhoneQuery>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require_staff()?;
+    let sandbox = sandbox(&state)?;
+    Ok(HttpResponse::Ok().json(json!({"items": sandbox.messages(&digits(&query.wa_id))})))
 }
 
 /// The phone shows the chat: everything delivered from the business is now read.
-async fn phone_read(state: web::Data<crate::http::AppState>, body: web::Json<PhoneQuery>) -> HttpResponse {
-    let Some(sandbox) = sandbox(&state) else { return HttpResponse::NotFound().finish() };
+async fn phone_read(
+    caller: Caller,
+    state: web::Data<AppState>,
+    body: web::Json<PhoneQuery>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require_staff()?;
+    let sandbox = sandbox(&state)?;
     let wa_id = digits(&body.wa_id);
     let unread: Vec<String> = sandbox
-        .phones
-        .get(&wa_id)
-        .map(|messages| {
-            messages
-                .iter()
-                .filter(|message| message.direction == "out" && message.status != "read")
-                .map(|message| message.wamid.clone())
-                .collect()
-        })
-        .unwrap_or_default();
+        .messages(&wa_id)
+        .into_iter()
+        .filter(|message| message.direction == "out" && message.status != "read")
+        .map(|message| message.wamid)
+        .collect();
     for wamid in &unread {
         sandbox.status(&wa_id, wamid, "read").await;
     }
-    HttpResponse::Ok().json(json!({"read": unread.len()}))
+    Ok(HttpResponse::Ok().json(json!({"read": unread.len()})))
 }
 
 const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; connect-src 'self'; frame-ancestors 'none'";
 
-async fn phone_page() -> HttpResponse {
+async fn phone_page(state: web::Data<AppState>, request: HttpRequest) -> HttpResponse {
+    if state.sandbox.is_none() {
+        return HttpResponse::NotFound().finish();
+    }
+    if let Err(refusal) = staff_or_page(&state, &request, "sandbox phone").await {
+        return refusal;
+    }
     HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
         .insert_header((header::CONTENT_SECURITY_POLICY, CSP))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
         .body(PHONE_HTML)
 }
 
-async fn phone_script() -> HttpResponse {
-    HttpResponse::Ok().content_type("text/javascript; charset=utf-8").body(PHONE_JS)
+async fn phone_script(caller: Caller, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    caller.require_staff()?;
+    sandbox(&state)?;
+    Ok(HttpResponse::Ok().content_type("text/javascript; charset=utf-8").body(PHONE_JS))
 }
 
 const PHONE_HTML: &str = r#"<!doctype html>
@@ -327,6 +445,10 @@ async function refresh() {
   if (!waId) return;
   try {
     const response = await fetch(`/sandbox/api/messages?wa_id=${encodeURIComponent(waId)}`);
+    if (response.status === 401 || response.status === 403) {
+      $("error").textContent = "Your staff session ended: log in to the console again, then reload this page.";
+      return;
+    }
     const { items } = await response.json();
     const key = JSON.stringify(items);
     if (key !== shown) {
