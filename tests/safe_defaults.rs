@@ -136,23 +136,7 @@ async fn only_the_served_accounts_admins_read_the_channel_secrets() {
     let db = TestDb::sqlite();
     let store = db.open().await;
     seed(&*store).await;
-    let other = store.create_account("Other").await.expect("account");
-    let hash = switchboard::auth::hash_password(PASSWORD).expect("hash");
-    store
-        .create_user(switchboard_actors::store::NewUser {
-            account_id: other.id,
-            email: "admin@other.example".to_owned(),
-            name: "Other admin".to_owned(),
-            role: switchboard_actors::domain::Role::Admin,
-            password_hash: Some(hash),
-            company_id: None,
-            team_ids: Vec::new(),
-            capacity: 5,
-            time_zone: "UTC".to_owned(),
-            phone: None,
-        })
-        .await
-        .expect("admin");
+    other_account(&*store, "admin@other.example", "Other admin", switchboard_actors::domain::Role::Admin).await;
     let server = TestServer::start(db.settings()).await;
     let token = server.login("admin@other.example").await;
     let (status, refused) = server.call("GET", "/api/v1/account/channel-secrets", Some(&token), None).await;

@@ -9,7 +9,6 @@ use std::time::Duration;
 use common::*;
 use serde_json::{Value, json};
 use switchboard_actors::domain::Role;
-use switchboard_actors::store::NewUser;
 
 const WAIT: Duration = Duration::from_secs(5);
 const MAIL_SECRET: &str = "security-test-mail-secret";
@@ -26,22 +25,7 @@ async fn hub(configure: impl FnOnce(&mut switchboard::config::Settings)) -> Hub 
     let db = TestDb::sqlite();
     let store = db.open().await;
     let seeded = seed(&*store).await;
-    let other = store.create_account("Other").await.expect("account");
-    store
-        .create_user(NewUser {
-            account_id: other.id,
-            email: "agent@other.example".to_owned(),
-            name: "Mallory".to_owned(),
-            role: Role::Agent,
-            password_hash: Some(switchboard::auth::hash_password(PASSWORD).expect("hash")),
-            company_id: None,
-            team_ids: Vec::new(),
-            capacity: 5,
-            time_zone: "UTC".to_owned(),
-            phone: None,
-        })
-        .await
-        .expect("agent of another account");
+    other_account(&*store, "agent@other.example", "Mallory", Role::Agent).await;
     let mut settings = db.settings();
     settings.email.inbound_secret = switchboard::config::Secret(MAIL_SECRET.to_owned());
     configure(&mut settings);

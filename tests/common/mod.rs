@@ -131,21 +131,33 @@ pub struct Seeded {
     pub other_customer: User,
 }
 
-pub async fn seed(store: &dyn Store) -> Seeded {
-    let account = store.create_account("Test").await.expect("account");
-    let hash = switchboard::auth::hash_password(PASSWORD).expect("hash");
-    let user = |email: &str, role: Role| NewUser {
-        account_id: account.id,
+/// A user of `account` who logs in with [`PASSWORD`] (named after their address unless `name`).
+pub fn login_user(account: i64, email: &str, name: Option<&str>, role: Role, hash: &str) -> NewUser {
+    NewUser {
+        account_id: account,
         email: email.to_owned(),
-        name: email.split('@').next().unwrap_or(email).to_owned(),
+        name: name.map_or_else(|| email.split('@').next().unwrap_or(email).to_owned(), str::to_owned),
         role,
-        password_hash: Some(hash.clone()),
+        password_hash: Some(hash.to_owned()),
         company_id: None,
         team_ids: Vec::new(),
         capacity: 5,
         time_zone: "UTC".to_owned(),
         phone: None,
-    };
+    }
+}
+
+/// Creates a second account with one user of `role` who logs in with [`PASSWORD`].
+pub async fn other_account(store: &dyn Store, email: &str, name: &str, role: Role) -> User {
+    let account = store.create_account("Other").await.expect("account");
+    let hash = switchboard::auth::hash_password(PASSWORD).expect("hash");
+    store.create_user(login_user(account.id, email, Some(name), role, &hash)).await.expect("user of another account")
+}
+
+pub async fn seed(store: &dyn Store) -> Seeded {
+    let account = store.create_account("Test").await.expect("account");
+    let hash = switchboard::auth::hash_password(PASSWORD).expect("hash");
+    let user = |email: &str, role: Role| login_user(account.id, email, None, role, &hash);
     let admin = store.create_user(user("admin@test.example", Role::Admin)).await.expect("admin");
     let supervisor = store.create_user(user("sup@test.example", Role::Supervisor)).await.expect("supervisor");
     let agent = store.create_user(user("agent@test.example", Role::Agent)).await.expect("agent");
