@@ -1,67 +1,22 @@
-// The console: session, routing (hash routes), the header with the live connection state, and
-// the pages under pages/.
+// The console's composition root: it mounts the shell (the header with the live connection
+// state, the notice, the page for the route) and is the only module that imports the pages.
+// What pages share lives in lib/ (html, session, router, the live socket, the ticket store), so
+// nothing imports this file.
 
-import { h, render } from "preact";
+import { render } from "preact";
 import { useEffect } from "preact/hooks";
-import { signal, computed } from "@preact/signals";
-import htm from "htm";
-import { get, post, ApiError } from "./lib/api.js";
-import { connect, disconnect, connection, onSessionEnded } from "./lib/live.js";
+import { computed } from "@preact/signals";
+import { get } from "./lib/api.js";
+import { html } from "./lib/html.js";
+import { connection } from "./lib/live.js";
+import { route } from "./lib/router.js";
+import { loggedIn, logout, me, notice } from "./lib/session.js";
 import { Login } from "./pages/login.js";
 import { Queue } from "./pages/queue.js";
 import { TicketPage } from "./pages/ticket.js";
 import { Conversations } from "./pages/conversations.js";
 import { Presence } from "./pages/presence.js";
 import { Admin } from "./pages/admin.js";
-
-export const html = htm.bind(h);
-export const me = signal(undefined); // undefined: checking; null: logged out
-export const route = signal(location.hash || "#/queue");
-export const notice = signal(null);
-
-window.addEventListener("hashchange", () => {
-  route.value = location.hash || "#/queue";
-});
-
-export function navigate(hash) {
-  location.hash = hash;
-}
-
-/** Shows a refusal or failure plainly at the top of the page. */
-export function report(error) {
-  notice.value = error instanceof ApiError ? `${error.message} (${error.code})` : String(error.message || error);
-  setTimeout(() => {
-    if (notice.value) notice.value = null;
-  }, 8000);
-}
-
-export async function loggedIn(user) {
-  me.value = user;
-  connect();
-}
-
-// The server closed this tab's socket because the session ended or the user changed (role,
-// password): carry on if the session still works (with the new role), else back to the login.
-onSessionEnded(async () => {
-  try {
-    await loggedIn(await get("/me"));
-  } catch (_) {
-    disconnect();
-    me.value = null;
-    navigate("#/login");
-  }
-});
-
-async function logout() {
-  try {
-    await post("/auth/logout");
-  } catch (_) {
-    // The session may already be gone; the console forgets it either way.
-  }
-  disconnect();
-  me.value = null;
-  navigate("#/login");
-}
 
 const staffBoard = computed(() => me.value && ["supervisor", "admin"].includes(me.value.role));
 

@@ -3,7 +3,9 @@
 // Enter opens, a assigns to me, ? shows the keys.
 
 import { useEffect, useMemo, useState } from "preact/hooks";
-import { html, me, navigate, report } from "../app.js";
+import { html } from "../lib/html.js";
+import { navigate } from "../lib/router.js";
+import { me, report } from "../lib/session.js";
 import { get, post } from "../lib/api.js";
 import { connection, subscribe } from "../lib/live.js";
 import { ago } from "../lib/format.js";

@@ -4,7 +4,8 @@
 // Everything stays live through `ticket:<id>`.
 
 import { useEffect, useRef, useState } from "preact/hooks";
-import { html, me, report } from "../app.js";
+import { html } from "../lib/html.js";
+import { me, report } from "../lib/session.js";
 import { get, patch, post } from "../lib/api.js";
 import { subscribe, tell } from "../lib/live.js";
 import { ticks, time, until } from "../lib/format.js";
