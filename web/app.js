@@ -9,7 +9,7 @@ import { computed } from "@preact/signals";
 import { get } from "./lib/api.js";
 import { html } from "./lib/html.js";
 import { connection } from "./lib/live.js";
-import { route } from "./lib/router.js";
+import { matcher, route } from "./lib/router.js";
 import { loggedIn, logout, me, notice } from "./lib/session.js";
 import { Login } from "./pages/login.js";
 import { Queue } from "./pages/queue.js";
@@ -20,6 +20,21 @@ import { Admin } from "./pages/admin.js";
 
 const staffBoard = computed(() => me.value && ["supervisor", "admin"].includes(me.value.role));
 
+/**
+ * The route table: each console path, its page, and (for the main navigation, in this order)
+ * its link's label and who sees the link. A hash no entry matches shows the queue.
+ */
+const ROUTES = [
+  { path: "#/queue", page: Queue, label: "Queue" },
+  { path: "#/conversations", page: Conversations, label: "WhatsApp" },
+  { path: "#/presence", page: Presence, label: "Presence", shown: () => staffBoard.value },
+  { path: "#/admin", page: Admin, label: "Admin", shown: () => me.value.role === "admin" },
+  { path: "#/tickets/:id", page: TicketPage },
+];
+const FALLBACK = Queue;
+const match = matcher(ROUTES);
+const current = computed(() => match(route.value));
+
 function Header() {
   const state = connection.value;
   const label = { live: "Live", reconnecting: "Reconnecting…", connecting: "Connecting…" }[state];
@@ -27,10 +42,9 @@ function Header() {
     <button type="button" class="skip" onClick=${skipToContent}>Skip to content</button>
     <a class="brand" href="#/queue">Switchboard</a>
     <nav aria-label="Main">
-      <a href="#/queue" aria-current=${route.value.startsWith("#/queue") ? "page" : undefined}>Queue</a>
-      <a href="#/conversations" aria-current=${route.value.startsWith("#/conversations") ? "page" : undefined}>WhatsApp</a>
-      ${staffBoard.value && html`<a href="#/presence" aria-current=${route.value.startsWith("#/presence") ? "page" : undefined}>Presence</a>`}
-      ${me.value.role === "admin" && html`<a href="#/admin" aria-current=${route.value.startsWith("#/admin") ? "page" : undefined}>Admin</a>`}
+      ${ROUTES.filter((entry) => entry.label && (!entry.shown || entry.shown())).map(
+        (entry) => html`<a key=${entry.path} href=${entry.path} aria-current=${current.value?.route === entry ? "page" : undefined}>${entry.label}</a>`,
+      )}
     </nav>
     <span class=${`connection ${state}`} role="status" aria-live="polite">${label}</span>
     <span class="who">${me.value.name} <small>(${me.value.role})</small></span>
@@ -53,13 +67,8 @@ window.addEventListener("keydown", (event) => {
 });
 
 function Page() {
-  const hash = route.value;
-  const ticket = hash.match(/^#\/tickets\/(\d+)/);
-  if (ticket) return html`<${TicketPage} id=${Number(ticket[1])} />`;
-  if (hash.startsWith("#/conversations")) return html`<${Conversations} />`;
-  if (hash.startsWith("#/presence")) return html`<${Presence} />`;
-  if (hash.startsWith("#/admin")) return html`<${Admin} />`;
-  return html`<${Queue} />`;
+  const found = current.value;
+  return html`<${found ? found.route.page : FALLBACK} ...${found ? found.params : {}} />`;
 }
 
 function App() {

@@ -12,3 +12,30 @@ window.addEventListener("hashchange", () => {
 export function navigate(hash) {
   location.hash = hash;
 }
+
+/**
+ * A matcher for a route table: `[{ path: "#/tickets/:id", page }, …]`. A path matches the start of
+ * the hash (so `#/queue?…` is still the queue); `:name` matches digits and comes out as a number
+ * in `params`. Returns `{ route, params }` for the first entry that matches, or null.
+ */
+export function matcher(table) {
+  const compiled = table.map((entry) => {
+    const names = [];
+    const source = entry.path
+      .split(/(:\w+)/)
+      .map((part) => {
+        if (!part.startsWith(":")) return part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+        names.push(part.slice(1));
+        return "(\\d+)";
+      })
+      .join("");
+    return { entry, names, pattern: new RegExp(`^${source}`) };
+  });
+  return (hash) => {
+    for (const { entry, names, pattern } of compiled) {
+      const found = hash.match(pattern);
+      if (found) return { route: entry, params: Object.fromEntries(names.map((name, index) => [name, Number(found[index + 1])])) };
+    }
+    return null;
+  };
+}
