@@ -5,6 +5,7 @@ import { signal } from "@preact/signals";
 import { get, post, ApiError } from "./api.js";
 import { connect, disconnect, onSessionEnded } from "./live.js";
 import { navigate } from "./router.js";
+import { forget } from "./tickets.js";
 
 export const me = signal(undefined); // undefined: checking; null: logged out
 export const notice = signal(null);
@@ -22,10 +23,12 @@ export async function loggedIn(user) {
   connect();
 }
 
-/** Forgets the session in this tab (the server's is gone or ended) and shows the login. */
+/** Forgets the session in this tab (the server's is gone or ended), and the tickets it could
+ * see, and shows the login. */
 function loggedOut() {
   disconnect();
   me.value = null;
+  forget();
   navigate("#/login");
 }
 
