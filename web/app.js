@@ -1,12 +1,16 @@
-// The console: session, routing (hash routes), the header with the live connection state, and
-// the pages under pages/.
+// The console's composition root: it mounts the shell (the header with the live connection
+// state, the notice, the page for the route) and is the only module that imports the pages.
+// What pages share lives in lib/ (html, session, router, the live socket, the ticket store), so
+// nothing imports this file.
 
-import { h, render } from "preact";
+import { render } from "preact";
 import { useEffect } from "preact/hooks";
-import { signal, computed } from "@preact/signals";
-import htm from "htm";
-import { get, post, ApiError } from "./lib/api.js";
-import { connect, disconnect, connection, onSessionEnded } from "./lib/live.js";
+import { computed } from "@preact/signals";
+import { get } from "./lib/api.js";
+import { html } from "./lib/html.js";
+import { connection } from "./lib/live.js";
+import { matcher, route } from "./lib/router.js";
+import { loggedIn, logout, me, notice } from "./lib/session.js";
 import { Login } from "./pages/login.js";
 import { Queue } from "./pages/queue.js";
 import { TicketPage } from "./pages/ticket.js";
@@ -14,56 +18,22 @@ import { Conversations } from "./pages/conversations.js";
 import { Presence } from "./pages/presence.js";
 import { Admin } from "./pages/admin.js";
 
-export const html = htm.bind(h);
-export const me = signal(undefined); // undefined: checking; null: logged out
-export const route = signal(location.hash || "#/queue");
-export const notice = signal(null);
-
-window.addEventListener("hashchange", () => {
-  route.value = location.hash || "#/queue";
-});
-
-export function navigate(hash) {
-  location.hash = hash;
-}
-
-/** Shows a refusal or failure plainly at the top of the page. */
-export function report(error) {
-  notice.value = error instanceof ApiError ? `${error.message} (${error.code})` : String(error.message || error);
-  setTimeout(() => {
-    if (notice.value) notice.value = null;
-  }, 8000);
-}
-
-export async function loggedIn(user) {
-  me.value = user;
-  connect();
-}
-
-// The server closed this tab's socket because the session ended or the user changed (role,
-// password): carry on if the session still works (with the new role), else back to the login.
-onSessionEnded(async () => {
-  try {
-    await loggedIn(await get("/me"));
-  } catch (_) {
-    disconnect();
-    me.value = null;
-    navigate("#/login");
-  }
-});
-
-async function logout() {
-  try {
-    await post("/auth/logout");
-  } catch (_) {
-    // The session may already be gone; the console forgets it either way.
-  }
-  disconnect();
-  me.value = null;
-  navigate("#/login");
-}
-
 const staffBoard = computed(() => me.value && ["supervisor", "admin"].includes(me.value.role));
+
+/**
+ * The route table: each console path, its page, and (for the main navigation, in this order)
+ * its link's label and who sees the link. A hash no entry matches shows the queue.
+ */
+const ROUTES = [
+  { path: "#/queue", page: Queue, label: "Queue" },
+  { path: "#/conversations", page: Conversations, label: "WhatsApp" },
+  { path: "#/presence", page: Presence, label: "Presence", shown: () => staffBoard.value },
+  { path: "#/admin", page: Admin, label: "Admin", shown: () => me.value.role === "admin" },
+  { path: "#/tickets/:id", page: TicketPage },
+];
+const FALLBACK = Queue;
+const match = matcher(ROUTES);
+const current = computed(() => match(route.value));
 
 function Header() {
   const state = connection.value;
@@ -72,10 +42,9 @@ function Header() {
     <button type="button" class="skip" onClick=${skipToContent}>Skip to content</button>
     <a class="brand" href="#/queue">Switchboard</a>
     <nav aria-label="Main">
-      <a href="#/queue" aria-current=${route.value.startsWith("#/queue") ? "page" : undefined}>Queue</a>
-      <a href="#/conversations" aria-current=${route.value.startsWith("#/conversations") ? "page" : undefined}>WhatsApp</a>
-      ${staffBoard.value && html`<a href="#/presence" aria-current=${route.value.startsWith("#/presence") ? "page" : undefined}>Presence</a>`}
-      ${me.value.role === "admin" && html`<a href="#/admin" aria-current=${route.value.startsWith("#/admin") ? "page" : undefined}>Admin</a>`}
+      ${ROUTES.filter((entry) => entry.label && (!entry.shown || entry.shown())).map(
+        (entry) => html`<a key=${entry.path} href=${entry.path} aria-current=${current.value?.route === entry ? "page" : undefined}>${entry.label}</a>`,
+      )}
     </nav>
     <span class=${`connection ${state}`} role="status" aria-live="polite">${label}</span>
     <span class="who">${me.value.name} <small>(${me.value.role})</small></span>
@@ -98,13 +67,8 @@ window.addEventListener("keydown", (event) => {
 });
 
 function Page() {
-  const hash = route.value;
-  const ticket = hash.match(/^#\/tickets\/(\d+)/);
-  if (ticket) return html`<${TicketPage} id=${Number(ticket[1])} />`;
-  if (hash.startsWith("#/conversations")) return html`<${Conversations} />`;
-  if (hash.startsWith("#/presence")) return html`<${Presence} />`;
-  if (hash.startsWith("#/admin")) return html`<${Admin} />`;
-  return html`<${Queue} />`;
+  const found = current.value;
+  return html`<${found ? found.route.page : FALLBACK} ...${found ? found.params : {}} />`;
 }
 
 function App() {

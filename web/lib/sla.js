@@ -3,7 +3,7 @@
 // page counts down together without a reload.
 
 import { signal } from "@preact/signals";
-import { html } from "../app.js";
+import { html } from "./html.js";
 
 /** Milliseconds since the epoch, updated every second while the console is open. */
 export const now = signal(Date.now());

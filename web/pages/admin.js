@@ -3,7 +3,8 @@
 // responses, and the SLA policy (targets per priority).
 
 import { useEffect, useState } from "preact/hooks";
-import { html, me, report } from "../app.js";
+import { html } from "../lib/html.js";
+import { me, report } from "../lib/session.js";
 import { api, get, patch, post } from "../lib/api.js";
 
 const ROLES = ["agent", "supervisor", "admin", "customer"];

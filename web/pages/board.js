@@ -4,7 +4,9 @@
 
 import { useEffect, useRef, useState } from "preact/hooks";
 import Sortable from "sortablejs";
-import { html, navigate, report } from "../app.js";
+import { html } from "../lib/html.js";
+import { navigate } from "../lib/router.js";
+import { report } from "../lib/session.js";
 import { patch } from "../lib/api.js";
 import { SlaBadge } from "../lib/sla.js";
 

@@ -1,7 +1,9 @@
 // WhatsApp conversations: one row per customer with the window state and the last message.
 
 import { useEffect, useState } from "preact/hooks";
-import { html, navigate, report } from "../app.js";
+import { html } from "../lib/html.js";
+import { navigate } from "../lib/router.js";
+import { report } from "../lib/session.js";
 import { get } from "../lib/api.js";
 import { subscribe } from "../lib/live.js";
 import { ago, until } from "../lib/format.js";

@@ -1,7 +1,9 @@
 // Login: email and password; the server sets the session cookie, so a reload stays logged in.
 
 import { useState } from "preact/hooks";
-import { html, loggedIn, navigate } from "../app.js";
+import { html } from "../lib/html.js";
+import { navigate } from "../lib/router.js";
+import { loggedIn } from "../lib/session.js";
 import { post } from "../lib/api.js";
 
 export function Login() {

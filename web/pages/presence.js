@@ -3,7 +3,9 @@
 // threshold), live; filter by team; reassign from the board.
 
 import { useEffect, useState } from "preact/hooks";
-import { html, navigate, report } from "../app.js";
+import { html } from "../lib/html.js";
+import { navigate } from "../lib/router.js";
+import { report } from "../lib/session.js";
 import { get, post } from "../lib/api.js";
 import { subscribe } from "../lib/live.js";
 import { ago } from "../lib/format.js";

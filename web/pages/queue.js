@@ -1,11 +1,15 @@
 // The agent queue: filters, search and sort over `GET /tickets`, kept live by the `queue` topic
-// (new tickets, messages and changes move and re-sort without a reload). Keys: j/k move,
+// (new tickets, messages and changes move and re-sort without a reload). The rows are the ticket
+// store's copies (lib/tickets.js) of the tickets the list holds. Keys: j/k move,
 // Enter opens, a assigns to me, ? shows the keys.
 
 import { useEffect, useMemo, useState } from "preact/hooks";
-import { html, me, navigate, report } from "../app.js";
+import { html } from "../lib/html.js";
+import { navigate } from "../lib/router.js";
+import { me, report } from "../lib/session.js";
 import { get, post } from "../lib/api.js";
-import { connection, subscribe } from "../lib/live.js";
+import { connection } from "../lib/live.js";
+import { followQueue, readList, tickets } from "../lib/tickets.js";
 import { ago } from "../lib/format.js";
 import { SlaBadge, dueKey } from "../lib/sla.js";
 import { Board } from "./board.js";
@@ -33,7 +37,8 @@ function sorter(sort) {
 export function Queue() {
   const [filters, setFilters] = useState({ categories: ["new", "open", "pending"], assignee: "", channel: "", priority: "", q: "" });
   const [sort, setSort] = useState("updated");
-  const [tickets, setTickets] = useState(new Map());
+  // The ids of the tickets the list holds, in the order they came (the data is the store's).
+  const [listed, setListed] = useState(new Set());
   const [unread, setUnread] = useState(new Set());
   const [cursor, setCursor] = useState(0);
   const [help, setHelp] = useState(false);
@@ -63,17 +68,10 @@ export function Queue() {
     if (filters.priority) params.set("priority", filters.priority);
     if (filters.q.trim()) params.set("q", filters.q.trim());
     let current = true;
-    // A list read before a live change can arrive after it: keep whichever copy of a ticket is
-    // newer (higher `seq`), so a slow response never rolls a row back.
-    get(`/tickets?${params}`)
-      .then(
-        (page) =>
-          current &&
-          setTickets((previous) => new Map(page.items.map((ticket) => {
-            const known = previous.get(ticket.id);
-            return [ticket.id, known && known.seq > ticket.seq ? known : ticket];
-          }))),
-      )
+    // The store keeps whichever copy of a ticket is newer (higher `seq`): a list read before a
+    // live change can arrive after it, and never rolls a row back.
+    readList(params)
+      .then((page) => current && setListed(new Set(page.items.map((ticket) => ticket.id))))
       .catch(report);
     return () => {
       current = false;
@@ -82,17 +80,14 @@ export function Queue() {
 
   useEffect(
     () =>
-      subscribe("queue", (frame) => {
+      followQueue((frame) => {
         const ticket = frame.ticket;
         if (!ticket) return;
-        setTickets((previous) => {
-          const next = new Map(previous);
-          const known = next.get(ticket.id);
-          if (known && known.seq >= ticket.seq) return previous;
-          if (matches(ticket, filters) && !filters.q.trim()) next.set(ticket.id, ticket);
-          else if (known) next.set(ticket.id, ticket);
-          return next;
-        });
+        // A live ticket joins the list when it matches the filters (not while searching: the
+        // server decides what a search finds); one the list holds just changes in the store.
+        if (matches(ticket, filters) && !filters.q.trim()) {
+          setListed((previous) => (previous.has(ticket.id) ? previous : new Set(previous).add(ticket.id)));
+        }
         if (frame.event?.type === "message_added" && frame.event.message?.kind === "customer") {
           setUnread((previous) => new Set(previous).add(ticket.id));
         }
@@ -100,7 +95,11 @@ export function Queue() {
     [filters],
   );
 
-  const rows = useMemo(() => [...tickets.values()].filter((ticket) => matches(ticket, filters)).sort(sorter(sort)), [tickets, filters, sort]);
+  const store = tickets.value;
+  const rows = useMemo(
+    () => [...listed].map((id) => store.get(id)).filter((ticket) => ticket && matches(ticket, filters)).sort(sorter(sort)),
+    [listed, store, filters, sort],
+  );
   const names = useMemo(() => new Map(users.map((user) => [user.id, user.name])), [users]);
 
   async function assignToMe(ticket) {

@@ -1,12 +1,15 @@
 // Ticket detail: the thread (customer left, agents right, notes marked private, system events
 // centred), delivery ticks, attachments, who else is viewing or typing, the reply box (WhatsApp
 // window countdown, templates when it is closed, internal notes), properties and activity.
-// Everything stays live through `ticket:<id>`.
+// Everything stays live through `ticket:<id>`; the ticket's properties are the ticket store's copy
+// (lib/tickets.js), the one the queue and the board show too.
 
 import { useEffect, useRef, useState } from "preact/hooks";
-import { html, me, report } from "../app.js";
+import { html } from "../lib/html.js";
+import { me, report } from "../lib/session.js";
 import { get, patch, post } from "../lib/api.js";
-import { subscribe, tell } from "../lib/live.js";
+import { tell } from "../lib/live.js";
+import { followTicket, readList, readTicket, remember, ticket as stored } from "../lib/tickets.js";
 import { ticks, time, until } from "../lib/format.js";
 import { SlaTracker, METRIC_LABEL } from "../lib/sla.js";
 
@@ -43,7 +46,8 @@ function WindowBadge({ window }) {
 }
 
 export function TicketPage({ id }) {
-  const [ticket, setTicket] = useState(null);
+  // The ticket whose own read last completed (until then the previous one stays on screen).
+  const [shown, setShown] = useState(null);
   const [messages, setMessages] = useState([]);
   const [activity, setActivity] = useState([]);
   const [viewers, setViewers] = useState([]);
@@ -56,8 +60,8 @@ export function TicketPage({ id }) {
   const seen = useRef(0);
 
   async function load() {
-    const full = await get(`/tickets/${id}`);
-    setTicket(full);
+    const full = await readTicket(id);
+    setShown(id);
     setMessages(full.messages);
     seen.current = full.seq;
     const events = await get(`/tickets/${id}/events`);
@@ -75,7 +79,7 @@ export function TicketPage({ id }) {
     load()
       .then((full) => {
         if (!active) return;
-        unsubscribe = subscribe(`ticket:${id}`, (frame) => {
+        unsubscribe = followTicket(id, (frame) => {
           if (frame.type === "viewers") {
             setViewers(frame.viewers.filter((viewer) => viewer.user_id !== me.value.id));
             return;
@@ -93,9 +97,6 @@ export function TicketPage({ id }) {
           } else if (event.type === "window_changed") {
             setWindow(event.window);
           }
-          if (!["delivery_changed", "attachments_changed"].includes(event.type)) {
-            get(`/tickets/${id}`).then((fresh) => setTicket(fresh)).catch(() => {});
-          }
         }, full.seq);
         tell({ type: "viewing", ticket_id: id });
       })
@@ -110,6 +111,7 @@ export function TicketPage({ id }) {
     };
   }, [id]);
 
+  const ticket = shown === null ? null : stored(shown);
   if (!ticket) return html`<main class="page"><p>Loading ticket…</p></main>`;
   const names = new Map(users.map((user) => [user.id, user.name]));
   const requester = names.get(ticket.requester_id) || `customer #${ticket.requester_id}`;
@@ -151,7 +153,7 @@ export function TicketPage({ id }) {
           <p>Assignee: ${ticket.assignee_id ? names.get(ticket.assignee_id) : html`<em>unassigned</em>`}
             ${ticket.assignee_id !== me.value.id && html` <button class="small" onClick=${() => post(`/tickets/${id}/assign`, { assignee_id: me.value.id, reason: "taken from the ticket" }).catch(report)}>Assign to me</button>`}</p>
           <${Tags} ticket=${ticket} change=${change} />
-          <${CustomFields} ticket=${ticket} fields=${config?.custom_fields || []} onSaved=${(fresh) => setTicket((current) => ({ ...current, ...fresh }))} />
+          <${CustomFields} ticket=${ticket} fields=${config?.custom_fields || []} onSaved=${(fresh) => remember([fresh])} />
         </section>
         <section aria-label="Assignment history">
           <h2>Assignment history</h2>
@@ -169,17 +171,19 @@ export function TicketPage({ id }) {
 function CustomerCard({ ticket }) {
   const [customer, setCustomer] = useState(null);
   const [company, setCompany] = useState(null);
-  const [others, setOthers] = useState([]);
+  // The customer's tickets, by id: shown from the ticket store, so they read as every view does.
+  const [otherIds, setOtherIds] = useState([]);
   useEffect(() => {
     get(`/users/${ticket.requester_id}`).then(setCustomer).catch(() => setCustomer(null));
-    get(`/tickets?requester=${ticket.requester_id}&category=new,open,pending,resolved,closed&limit=20`)
-      .then((page) => setOthers(page.items))
-      .catch(() => setOthers([]));
+    readList(`requester=${ticket.requester_id}&category=new,open,pending,resolved,closed&limit=20`)
+      .then((page) => setOtherIds(page.items.map((other) => other.id)))
+      .catch(() => setOtherIds([]));
   }, [ticket.requester_id]);
   useEffect(() => {
     if (customer?.company_id) get("/companies").then((page) => setCompany(page.items.find((c) => c.id === customer.company_id))).catch(() => {});
   }, [customer?.company_id]);
   if (!customer) return null;
+  const others = otherIds.map(stored).filter(Boolean);
   const realEmail = customer.email.endsWith("@whatsapp.invalid") ? null : customer.email;
   return html`<section class="customer" aria-label="Customer">
     <h2>${customer.name}</h2>

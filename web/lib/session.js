@@ -1,0 +1,52 @@
+// The session: who is logged in (`me`), logging in and out, and the message at the top of the
+// page (`notice`, set by `report`) that every page uses to show a refusal or failure.
+
+import { signal } from "@preact/signals";
+import { get, post, ApiError } from "./api.js";
+import { connect, disconnect, onSessionEnded } from "./live.js";
+import { navigate } from "./router.js";
+import { forget } from "./tickets.js";
+
+export const me = signal(undefined); // undefined: checking; null: logged out
+export const notice = signal(null);
+
+/** Shows a refusal or failure plainly at the top of the page. */
+export function report(error) {
+  notice.value = error instanceof ApiError ? `${error.message} (${error.code})` : String(error.message || error);
+  setTimeout(() => {
+    if (notice.value) notice.value = null;
+  }, 8000);
+}
+
+export async function loggedIn(user) {
+  me.value = user;
+  connect();
+}
+
+/** Forgets the session in this tab (the server's is gone or ended), and the tickets it could
+ * see, and shows the login. */
+function loggedOut() {
+  disconnect();
+  me.value = null;
+  forget();
+  navigate("#/login");
+}
+
+// The server closed this tab's socket because the session ended or the user changed (role,
+// password): carry on if the session still works (with the new role), else back to the login.
+onSessionEnded(async () => {
+  try {
+    await loggedIn(await get("/me"));
+  } catch (_) {
+    loggedOut();
+  }
+});
+
+export async function logout() {
+  try {
+    await post("/auth/logout");
+  } catch (_) {
+    // The session may already be gone; the console forgets it either way.
+  }
+  loggedOut();
+}
