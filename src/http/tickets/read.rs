@@ -1,0 +1,176 @@
+//! Reading tickets: the list (filters, sorts, keyset pages), SLA risk, one ticket with its thread, the event log.
+
+use super::*;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListParams {
+    /// Comma-separated status keys, e.g. `open,pending`.
+    status: Option<String>,
+    /// Comma-separated status categories (`new,open,pending,resolved,closed`).
+    category: Option<String>,
+    /// Comma-separated priorities.
+    priority: Option<String>,
+    /// A user id, `me`, or `none` for unassigned.
+    assignee: Option<String>,
+    team: Option<i64>,
+    tag: Option<String>,
+    requester: Option<i64>,
+    channel: Option<String>,
+    /// Words that must all appear in the subject or a message.
+    q: Option<String>,
+    /// `-updated_at` (default), `updated_at`, `-created_at`, `created_at`, `-priority`, or
+    /// `sla_due` (soonest SLA due time first; tickets without a running SLA clock last).
+    sort: Option<String>,
+    /// Page size, 1–200 (default 50).
+    limit: Option<i64>,
+    /// The `next` value of the previous page.
+    cursor: Option<String>,
+}
+
+/// List tickets the caller may see, filtered, sorted and paged.
+#[utoipa::path(
+    tag = "tickets",
+    params(ListParams),
+    responses((status = 200, body = Page<TicketView>), (status = 400, body = ErrorBody), (status = 422, body = ErrorBody))
+)]
+#[get("/tickets")]
+pub(super) async fn list_tickets(
+    state: web::Data<AppState>,
+    caller: Caller,
+    params: web::Query<ListParams>,
+) -> Result<web::Json<Page<TicketView>>, ApiError> {
+    let params = params.into_inner();
+    let mut query = TicketQuery::new(caller.account());
+    query.scope = scope_of(&state, &caller).await?;
+    query.statuses = split_list("status", &params.status)?;
+    query.categories = split_list("category", &params.category)?;
+    query.priorities = split_list("priority", &params.priority)?;
+    query.assignee = match params.assignee.as_deref() {
+        None | Some("") => None,
+        Some("me") => Some(AssigneeFilter::User(caller.user.id)),
+        Some("none") => Some(AssigneeFilter::Unassigned),
+        Some(id) => Some(AssigneeFilter::User(
+            id.parse().map_err(|_| ApiError::invalid("assignee", "must be a user id, `me` or `none`"))?,
+        )),
+    };
+    query.team_id = params.team;
+    query.tag = params.tag.filter(|tag| !tag.trim().is_empty());
+    query.requester_id = params.requester;
+    query.channel = split_list::<Channel>("channel", &params.channel)?.into_iter().next();
+    query.text = params.q.filter(|q| !q.trim().is_empty());
+    query.sort = match params.sort.as_deref().unwrap_or("-updated_at") {
+        "-updated_at" => TicketSort::UpdatedDesc,
+        "updated_at" => TicketSort::UpdatedAsc,
+        "-created_at" => TicketSort::CreatedDesc,
+        "created_at" => TicketSort::CreatedAsc,
+        "-priority" => TicketSort::PriorityDesc,
+        "sla_due" => TicketSort::SlaDueAsc,
+        other => {
+            return Err(ApiError::invalid(
+                "sort",
+                format!(
+                    "unknown sort `{other}`; use -updated_at, updated_at, -created_at, created_at, -priority or sla_due"
+                ),
+            ));
+        }
+    };
+    query.after = params.cursor.as_deref().map(decode_cursor).transpose()?;
+    query.limit = page_limit(params.limit)? + 1;
+    let mut items = state.store.list_tickets(&query).await?;
+    let next = if items.len() as i64 >= query.limit {
+        items.truncate((query.limit - 1) as usize);
+        items.last().map(|last| encode_cursor(query.sort.key(last), last.id))
+    } else {
+        None
+    };
+    let audience = Audience::of(&state, &caller).await?;
+    let items = items.into_iter().map(|ticket| audience.ticket(ticket)).collect();
+    Ok(web::Json(Page { items, next }))
+}
+
+/// Per agent, how many of their open tickets have breached their SLA or passed its warning
+/// threshold (staff): the presence board's "SLA risk".
+#[utoipa::path(tag = "tickets", responses((status = 200, body = Page<SlaRisk>), (status = 403, body = ErrorBody)))]
+#[get("/sla/risk")]
+pub(super) async fn sla_risk(state: web::Data<AppState>, caller: Caller) -> Result<web::Json<Page<SlaRisk>>, ApiError> {
+    caller.require_staff()?;
+    Ok(web::Json(Page { items: state.store.sla_risk(caller.account(), state.now()).await?, next: None }))
+}
+
+/// A ticket with its messages (customers do not see internal notes).
+#[utoipa::path(
+    tag = "tickets",
+    params(("id" = i64, Path, description = "ticket id")),
+    responses((status = 200, body = TicketWithMessages), (status = 404, body = ErrorBody))
+)]
+#[get("/tickets/{id}")]
+pub(super) async fn get_ticket(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<TicketId>,
+) -> Result<web::Json<TicketWithMessages>, ApiError> {
+    let ticket = visible_ticket(&state, &caller, *id).await?;
+    let mut messages = state.store.ticket_messages(ticket.id).await?;
+    if !caller.user.role.is_staff() {
+        messages.retain(switchboard_actors::visibility::customer_may_read);
+    } else if ticket.channel == Channel::Whatsapp
+        && let Some(channel) = &state.whatsapp
+    {
+        channel.agent_opened(&ticket, &messages);
+    }
+    let reply_channels = if caller.user.role.is_staff() { reply_channels(&state, &ticket).await? } else { Vec::new() };
+    let window = match &state.whatsapp {
+        Some(channel) if ticket.channel == Channel::Whatsapp || reply_channels.contains(&Channel::Whatsapp) => {
+            let expires =
+                state.store.conversation_of_customer(ticket.requester_id).await?.and_then(|c| c.window_expires_at);
+            Some(switchboard_actors::whatsapp::window::state(
+                expires,
+                state.now(),
+                channel.conversations.settings().closing_lead,
+            ))
+        }
+        _ => None,
+    };
+    let ticket = Audience::of(&state, &caller).await?.ticket(ticket);
+    Ok(web::Json(TicketWithMessages { ticket, messages, window, reply_channels }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct EventParams {
+    /// Return events with a seq greater than this (default 0: from the start).
+    after: Option<i64>,
+    /// At most this many (1–1000, default 1000).
+    limit: Option<i64>,
+}
+
+/// The ticket's event log after a seq, in order. Customers see internal notes as `private`
+/// entries, so their seq stays gap-free.
+#[utoipa::path(
+    tag = "tickets",
+    params(("id" = i64, Path, description = "ticket id"), EventParams),
+    responses((status = 200, body = Page<TicketEvent>), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody))
+)]
+#[get("/tickets/{id}/events")]
+pub(super) async fn ticket_events(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<TicketId>,
+    params: web::Query<EventParams>,
+) -> Result<web::Json<Page<serde_json::Value>>, ApiError> {
+    let ticket = visible_ticket(&state, &caller, *id).await?;
+    let after = params.after.unwrap_or(0);
+    if after < 0 {
+        return Err(ApiError::invalid("after", "must be 0 or more"));
+    }
+    let limit = match params.limit.unwrap_or(MAX_EVENT_PAGE) {
+        limit @ 1..=MAX_EVENT_PAGE => limit,
+        _ => return Err(ApiError::invalid("limit", format!("must be between 1 and {MAX_EVENT_PAGE}"))),
+    };
+    let events = state.store.ticket_events(ticket.id, after, limit).await?;
+    let audience = Audience::of(&state, &caller).await?;
+    let next = (events.len() as i64 == limit).then(|| events.last().map(|event| event.seq.to_string())).flatten();
+    let items = events.iter().map(|event| audience.event(event)).collect();
+    Ok(web::Json(Page { items, next }))
+}
