@@ -76,9 +76,13 @@ impl Core {
     /// [`Core::start`] on a given clock, so tests can move time (SLA breaches, timers due
     /// while the node was down) instead of waiting for it.
     pub async fn start_with_clock(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Core> {
-        let opened = storage::open(&settings.store_settings()).await.context("opening the database")?;
+        let mut store_settings = settings.store_settings();
+        store_settings.clock = clock.clone();
+        let opened = storage::open(&store_settings).await.context("opening the database")?;
         let secrets = Arc::new(
-            ChannelSecrets::resolve(settings, opened.store.as_ref()).await.context("reading the generated secrets")?,
+            ChannelSecrets::resolve(settings, opened.store.as_ref(), clock.now())
+                .await
+                .context("reading the generated secrets")?,
         );
         let (timer_handle, timer_inbox) = timer_channel();
         let tickets_config = TicketsConfig {
@@ -95,7 +99,7 @@ impl Core {
         .await
         .context("starting the ticket supervisor")?;
         let whatsapp = start_whatsapp(settings, &opened.store, &tickets, &clock, &secrets).await?;
-        let (email, mail_sandbox) = start_email(settings, &opened.store, &tickets, &secrets).await?;
+        let (email, mail_sandbox) = start_email(settings, &opened.store, &tickets, &secrets, &clock).await?;
         let dispatch: Arc<dyn TimerDispatch> =
             Arc::new(AllTimers { tickets: tickets.clone(), conversations: whatsapp.conversations.clone() });
         let timers = tokio::spawn(run_timers(
@@ -117,7 +121,7 @@ impl Core {
             max_replays_per_user: settings.ws.max_replays_per_user,
         };
         let accounts = crate::accounts::AccountConfigs::new(opened.store.clone());
-        let live = Hub::new(hub_settings, opened.store.clone(), tickets.clone(), broker, accounts);
+        let live = Hub::new(hub_settings, opened.store.clone(), tickets.clone(), broker, accounts, clock.clone());
         let presence = &settings.presence;
         let agent_settings = AgentSettings {
             rules: PresenceRules {
@@ -179,7 +183,7 @@ async fn start_whatsapp(
         app_secret: secrets.whatsapp_app_secret.value.clone(),
         verify_token: secrets.whatsapp_verify_token.value.clone(),
     };
-    Ok(WhatsAppChannel::new(store.clone(), tickets.clone(), media, conversations, webhook))
+    Ok(WhatsAppChannel::new(store.clone(), tickets.clone(), media, conversations, webhook, clock.clone()))
 }
 
 /// The email channel: SMTP (or, in the sandbox, the in-memory mailbox), inbox and sender.
@@ -188,21 +192,23 @@ async fn start_email(
     store: &Arc<dyn Store>,
     tickets: &Tickets,
     secrets: &ChannelSecrets,
+    clock: &Arc<dyn Clock>,
 ) -> anyhow::Result<(Arc<EmailChannel>, Option<Arc<MailSandbox>>)> {
     let mut email = settings.email.clone();
     email.inbound_secret = Secret(secrets.email_inbound_secret.value.clone());
     let email = &email;
     let account = crate::cli::default_account(store.as_ref()).await.context("finding the account email serves")?;
     let media = crate::channels::whatsapp::media::MediaStore::new(&settings.whatsapp.media_dir);
-    let sandbox = email
-        .sandbox_on()
-        .then(|| MailSandbox::new(email.inbound_secret.expose(), &email.from_address, sandbox_bounds(settings)));
+    let sandbox = email.sandbox_on().then(|| {
+        MailSandbox::new(email.inbound_secret.expose(), &email.from_address, sandbox_bounds(settings), clock.clone())
+    });
     let transport: Option<Arc<dyn MailTransport>> = match (&sandbox, email.smtp_host.is_empty()) {
         (Some(sandbox), _) => Some(sandbox.clone()),
         (None, false) => Some(Arc::new(SmtpRelay::new(email).context("configuring the SMTP client")?)),
         (None, true) => None,
     };
-    let channel = EmailChannel::new(store.clone(), tickets.clone(), media, email.clone(), account.id, transport);
+    let channel =
+        EmailChannel::new(store.clone(), tickets.clone(), media, email.clone(), account.id, transport, clock.clone());
     Ok((channel, sandbox))
 }
 
@@ -246,6 +252,7 @@ pub async fn start_state(
             phone_number_id: number.map_or("100200300400500", |number| number.phone_number_id.as_str()),
             display_phone_number: number.map_or("15550100001", |number| number.display_phone_number.as_str()),
             bounds: sandbox_bounds(&settings),
+            clock: core.clock.clone(),
         })
     });
     let mut state = AppState::new(

@@ -608,6 +608,7 @@ impl Settings {
 
     pub fn store_settings(&self) -> StoreSettings {
         StoreSettings {
+            clock: std::sync::Arc::new(switchboard_actors::clock::SystemClock),
             url: self.database.url.expose().to_owned(),
             max_connections: self.database.max_connections,
             busy_timeout: Duration::from_millis(self.database.busy_timeout_ms),

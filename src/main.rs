@@ -61,7 +61,12 @@ async fn execute(command: Command, settings: Settings) -> anyhow::Result<()> {
         }
         Command::Config { command: ConfigCommand::Check } => {
             let store = switchboard::storage::open(&settings.store_settings()).await?.store;
-            let secrets = switchboard::channels::secrets::ChannelSecrets::resolve(&settings, store.as_ref()).await?;
+            let secrets = switchboard::channels::secrets::ChannelSecrets::resolve(
+                &settings,
+                store.as_ref(),
+                switchboard_actors::clock::Clock::now(&switchboard_actors::clock::SystemClock),
+            )
+            .await?;
             switchboard::cli::config_check(&settings, &secrets);
             Ok(())
         }

@@ -46,15 +46,22 @@ pub struct ChannelSecrets {
 
 impl ChannelSecrets {
     /// The configured secrets, with the empty ones filled from the database (generated and
-    /// stored the first time).
-    pub async fn resolve(settings: &Settings, store: &dyn Store) -> StoreResult<ChannelSecrets> {
+    /// stored the first time, stamped `now`).
+    pub async fn resolve(settings: &Settings, store: &dyn Store, now: Timestamp) -> StoreResult<ChannelSecrets> {
         let whatsapp = &settings.whatsapp;
         Ok(ChannelSecrets {
-            whatsapp_app_secret: resolve(store, "whatsapp.app_secret", &whatsapp.app_secret, true).await?,
-            whatsapp_verify_token: resolve(store, "whatsapp.verify_token", &whatsapp.verify_token, true).await?,
-            graph_access_token: resolve(store, "whatsapp.access_token", &whatsapp.access_token, whatsapp.sandbox_on())
+            whatsapp_app_secret: resolve(store, "whatsapp.app_secret", &whatsapp.app_secret, true, now).await?,
+            whatsapp_verify_token: resolve(store, "whatsapp.verify_token", &whatsapp.verify_token, true, now).await?,
+            graph_access_token: resolve(
+                store,
+                "whatsapp.access_token",
+                &whatsapp.access_token,
+                whatsapp.sandbox_on(),
+                now,
+            )
+            .await?,
+            email_inbound_secret: resolve(store, "email.inbound_secret", &settings.email.inbound_secret, true, now)
                 .await?,
-            email_inbound_secret: resolve(store, "email.inbound_secret", &settings.email.inbound_secret, true).await?,
         })
     }
 
@@ -69,11 +76,17 @@ impl ChannelSecrets {
     }
 }
 
-async fn resolve(store: &dyn Store, name: &str, configured: &Secret, generate: bool) -> StoreResult<ChannelSecret> {
+async fn resolve(
+    store: &dyn Store,
+    name: &str,
+    configured: &Secret,
+    generate: bool,
+    now: Timestamp,
+) -> StoreResult<ChannelSecret> {
     if !configured.is_empty() || !generate {
         return Ok(ChannelSecret { value: configured.expose().to_owned(), generated: false });
     }
-    let value = store.generated_secret(name, &random_secret(), Timestamp::now()).await?;
+    let value = store.generated_secret(name, &random_secret(), now).await?;
     Ok(ChannelSecret { value, generated: true })
 }
 

@@ -16,7 +16,7 @@ use switchboard_actors::store::{Store, StoreError};
 pub use group_commit::GroupCommitSettings;
 
 /// How to open the store.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct StoreSettings {
     pub url: String,
     /// Connections for reads and non-ticket writes.
@@ -24,6 +24,8 @@ pub struct StoreSettings {
     /// How long SQLite waits for a lock before failing a statement.
     pub busy_timeout: Duration,
     pub group_commit: GroupCommitSettings,
+    /// The time the store stamps rows with (creation times of accounts, people, sessions…).
+    pub clock: Arc<dyn switchboard_actors::clock::Clock>,
 }
 
 /// An open store, with the backend-specific operations the server needs besides [`Store`].

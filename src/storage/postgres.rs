@@ -11,6 +11,7 @@ use super::{OpenError, StoreSettings};
 pub struct PostgresStore {
     pool: PgPool,
     writes: GroupCommit,
+    clock: std::sync::Arc<dyn switchboard_actors::clock::Clock>,
 }
 
 struct PostgresBatches {
@@ -27,7 +28,7 @@ impl PostgresStore {
         sqlx::migrate!("./migrations/postgres").run(&pool).await.map_err(OpenError::Migrate)?;
         let writes =
             GroupCommit::start(Arc::new(PostgresBatches { pool: pool.clone() }), settings.group_commit.clone());
-        Ok(PostgresStore { pool, writes })
+        Ok(PostgresStore { pool, writes, clock: settings.clock.clone() })
     }
 }
 

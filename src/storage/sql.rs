@@ -546,7 +546,7 @@ macro_rules! shared_sql {
             }
 
             async fn create_account(&self, name: &str) -> StoreResult<Account> {
-                let now = switchboard_actors::clock::truncate_to_millis(Timestamp::now());
+                let now = self.clock.now();
                 let mut tx = self.pool.begin_with($begin_write).await.map_err(db_error)?;
                 let id: i64 = sqlx::query_scalar(
                     "INSERT INTO accounts (name, priority_matrix, ticket_types, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
@@ -677,7 +677,7 @@ macro_rules! shared_sql {
             }
 
             async fn set_sla_policy(&self, id: AccountId, policy: &SlaPolicy) -> StoreResult<()> {
-                let now = switchboard_actors::clock::truncate_to_millis(Timestamp::now());
+                let now = self.clock.now();
                 sqlx::query(
                     "INSERT INTO sla_policies (account_id, enabled, warning_percent, targets, business_hours, updated_at) \
                      VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (account_id) DO UPDATE SET enabled = excluded.enabled, \
@@ -760,7 +760,7 @@ macro_rules! shared_sql {
             }
 
             async fn create_user(&self, user: NewUser) -> StoreResult<User> {
-                let now = switchboard_actors::clock::truncate_to_millis(Timestamp::now());
+                let now = self.clock.now();
                 let mut tx = self.pool.begin_with($begin_write).await.map_err(db_error)?;
                 Self::check_same_account(&mut tx, "teams", user.account_id, &user.team_ids).await?;
                 if let Some(company) = user.company_id {
@@ -776,7 +776,7 @@ macro_rules! shared_sql {
             }
 
             async fn create_customer(&self, user: NewUser, channel: Channel, addresses: &[&str]) -> StoreResult<User> {
-                let at = switchboard_actors::clock::truncate_to_millis(Timestamp::now());
+                let at = self.clock.now();
                 let addresses = addresses.iter().map(|address| (*address).to_owned()).collect();
                 let op = WriteOp::CreateCustomer { user: Box::new(user.clone()), channel, addresses, at };
                 match self.writes.submit(op).await? {
@@ -876,7 +876,7 @@ macro_rules! shared_sql {
             }
 
             async fn create_team(&self, team: NewTeam) -> StoreResult<Team> {
-                let now = switchboard_actors::clock::truncate_to_millis(Timestamp::now());
+                let now = self.clock.now();
                 let mut tx = self.pool.begin_with($begin_write).await.map_err(db_error)?;
                 Self::check_same_account(&mut tx, "users", team.account_id, &team.member_ids).await?;
                 let id: i64 = sqlx::query_scalar(
@@ -944,7 +944,7 @@ macro_rules! shared_sql {
             }
 
             async fn create_company(&self, company: NewCompany) -> StoreResult<Company> {
-                let now = switchboard_actors::clock::truncate_to_millis(Timestamp::now());
+                let now = self.clock.now();
                 let id: i64 = sqlx::query_scalar(
                     "INSERT INTO companies (account_id, name, members_see_company_tickets, members_write_company_tickets, created_at) \
                      VALUES ($1, $2, $3, $4, $5) RETURNING id",
@@ -1028,7 +1028,7 @@ macro_rules! shared_sql {
                 .bind(account)
                 .bind(title.to_owned())
                 .bind(body.to_owned())
-                .bind(millis(Timestamp::now()))
+                .bind(millis(self.clock.now()))
                 .fetch_one(&self.pool)
                 .await
                 .map_err(db_error)?;
@@ -1046,7 +1046,7 @@ macro_rules! shared_sql {
             }
 
             async fn create_session(&self, session: NewSession) -> StoreResult<()> {
-                let now = switchboard_actors::clock::truncate_to_millis(Timestamp::now());
+                let now = self.clock.now();
                 sqlx::query("INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
                     .bind(session.token_hash)
                     .bind(session.user_id)
@@ -1484,7 +1484,7 @@ macro_rules! shared_sql {
                 .bind(wamid.to_owned())
                 .bind(status.to_owned())
                 .bind(body.to_owned())
-                .bind(millis(Timestamp::now()))
+                .bind(millis(self.clock.now()))
                 .execute(&self.pool)
                 .await
                 .map_err(db_error)

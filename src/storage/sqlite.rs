@@ -13,6 +13,7 @@ use super::{OpenError, StoreSettings};
 pub struct SqliteStore {
     pool: SqlitePool,
     writes: GroupCommit,
+    clock: std::sync::Arc<dyn switchboard_actors::clock::Clock>,
 }
 
 struct SqliteBatches {
@@ -41,7 +42,7 @@ impl SqliteStore {
             .map_err(OpenError::Connect)?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await.map_err(OpenError::Migrate)?;
         let writes = GroupCommit::start(Arc::new(SqliteBatches { pool: pool.clone() }), settings.group_commit.clone());
-        Ok(SqliteStore { pool, writes })
+        Ok(SqliteStore { pool, writes, clock: settings.clock.clone() })
     }
 }
 

@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use switchboard_actors::agent::{AgentPresence, AgentSessions, PresenceSink};
 use switchboard_actors::broker::{Broker, BrokerEvent};
 use switchboard_actors::bus::TicketChange;
+use switchboard_actors::clock::Clock;
 use switchboard_actors::domain::*;
 use switchboard_actors::store::{Store, TicketQuery, TicketScope, TicketSort};
 use switchboard_actors::ticket::Tickets;
@@ -177,6 +178,7 @@ pub struct Hub {
     /// Ticket replays running per user.
     replays_per_user: DashMap<UserId, usize>,
     accounts: Arc<AccountConfigs>,
+    clock: Arc<dyn Clock>,
 }
 
 /// One agent's presence as each node reported it.
@@ -214,6 +216,7 @@ impl Hub {
         tickets: Tickets,
         broker: Arc<dyn Broker>,
         accounts: Arc<AccountConfigs>,
+        clock: Arc<dyn Clock>,
     ) -> Arc<Hub> {
         Arc::new(Hub {
             settings,
@@ -232,7 +235,17 @@ impl Hub {
             sockets_per_user: DashMap::new(),
             replays_per_user: DashMap::new(),
             accounts,
+            clock,
         })
+    }
+
+    /// The time stamped on frames and presence (the node's clock, as everywhere).
+    pub fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
     }
 
     /// Each account's configuration (what customers may see of custom fields, among others).
@@ -348,11 +361,11 @@ impl Hub {
         if relay.node == self.settings.node {
             return;
         }
-        self.nodes_seen.insert(relay.node.clone(), Timestamp::now());
+        self.nodes_seen.insert(relay.node.clone(), self.now());
         match relay.body {
             RelayBody::Change { change } => {
                 if let Some(event) = change.events.last() {
-                    let lag = Timestamp::now().as_millisecond() - event.at.as_millisecond();
+                    let lag = self.now().as_millisecond() - event.at.as_millisecond();
                     metrics::histogram!("switchboard_broker_lag_seconds").record(lag.max(0) as f64 / 1000.0);
                 }
                 // Our actor for this ticket (if any) is now behind: have it reload.
@@ -515,7 +528,11 @@ impl Hub {
                 let frames = frames[usize::from(staff)].get_or_insert_with(|| {
                     let config = self.audience_config(staff, ticket.account_id);
                     let view = TicketView::new(staff, ticket.clone(), &config);
-                    change.events.iter().map(|event| event_frame(staff, &config, "queue", event, Some(&view))).collect()
+                    change
+                        .events
+                        .iter()
+                        .map(|event| event_frame(staff, &config, "queue", event, Some(&view), self.now()))
+                        .collect()
                 });
                 for frame in frames.iter() {
                     self.send(socket, frame.clone());
@@ -554,7 +571,7 @@ impl Hub {
             cursor.seq = event.seq;
             let staff = sub.socket.staff();
             let config = self.audience_config(staff, event.account_id);
-            self.send(&sub.socket, event_frame(staff, &config, &sub.topic, event, None));
+            self.send(&sub.socket, event_frame(staff, &config, &sub.topic, event, None, self.now()));
         } else if event.seq > cursor.seq + 1 {
             // Something was missed (a lost broker message): fetch it before going on.
             cursor.catching_up = true;
@@ -614,14 +631,14 @@ impl Hub {
         for event in events {
             if event.seq == cursor.seq + 1 {
                 cursor.seq = event.seq;
-                self.send(&sub.socket, event_frame(staff, &config, &sub.topic, event, None));
+                self.send(&sub.socket, event_frame(staff, &config, &sub.topic, event, None, self.now()));
             }
         }
         loop {
             let next = cursor.seq + 1;
             let Some(event) = cursor.pending.remove(&next) else { break };
             cursor.seq = event.seq;
-            self.send(&sub.socket, event_frame(staff, &config, &sub.topic, &event, None));
+            self.send(&sub.socket, event_frame(staff, &config, &sub.topic, &event, None, self.now()));
         }
         let delivered = cursor.seq;
         cursor.pending.retain(|seq, _| *seq > delivered);
@@ -718,7 +735,7 @@ impl Hub {
             return Err(error("already_subscribed", "this socket already follows the queue"));
         }
         self.queue_subs.entry(account).or_default().push(socket.clone());
-        let now = Timestamp::now().as_millisecond();
+        let now = self.now().as_millisecond();
         if let Some(after) = after {
             let mut query = TicketQuery::new(account);
             query.scope = socket.scope.clone();
@@ -733,7 +750,7 @@ impl Hub {
             if changed.len() as i64 > QUEUE_RESUME_LIMIT {
                 self.send(socket, Frame::control(&ControlFrame::Resync { topic: "queue", reason: "too_many_changes" }));
             } else {
-                let sent_at = Timestamp::now();
+                let sent_at = self.now();
                 let staff = socket.staff();
                 let config = self.audience_config(staff, account);
                 for ticket in changed.into_iter().map(|ticket| TicketView::new(staff, ticket, &config)) {
@@ -922,7 +939,7 @@ impl Hub {
     /// link). This node's own reports never expire: its agent sessions report their changes.
     fn expire_presence(&self) {
         let Ok(expiry) = SignedDuration::try_from(self.settings.presence_expiry) else { return };
-        let now = Timestamp::now();
+        let now = self.now();
         let heard = |report: &AgentPresence| {
             self.nodes_seen.get(&report.node).map_or(report.reported_at, |seen| (*seen).max(report.reported_at))
         };
@@ -980,6 +997,7 @@ fn event_frame(
     topic: &str,
     event: &TicketEvent,
     ticket: Option<&TicketView>,
+    sent_at: Timestamp,
 ) -> Frame {
     let body = event_view(staff, event, config);
     let frame = EventFrame {
@@ -988,7 +1006,7 @@ fn event_frame(
         ticket_id: event.ticket_id,
         seq: event.seq,
         cursor: event.at.as_millisecond(),
-        sent_at: Timestamp::now(),
+        sent_at,
         event: &body,
         ticket,
     };

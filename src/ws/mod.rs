@@ -117,14 +117,18 @@ pub async fn connect(
         let _ = agent.send_message(AgentMsg::Connected(socket.id));
         agent_session = Some(agent.get_id());
     }
-    actix_web::rt::spawn(write_frames(session.clone(), outbox_rx));
+    actix_web::rt::spawn(write_frames(session.clone(), outbox_rx, hub.clock().clone()));
     actix_web::rt::spawn(read_frames(hub, socket, session, stream, settings, agent_session));
     Ok(response)
 }
 
 /// Drains the outbox: everything already queued is handed over before waiting again, so the
 /// connection flushes many frames per write.
-async fn write_frames(mut session: actix_ws::Session, mut outbox: mpsc::Receiver<Frame>) {
+async fn write_frames(
+    mut session: actix_ws::Session,
+    mut outbox: mpsc::Receiver<Frame>,
+    clock: Arc<dyn switchboard_actors::clock::Clock>,
+) {
     while let Some(frame) = outbox.recv().await {
         let mut batch = vec![frame];
         while batch.len() < 256
@@ -138,7 +142,7 @@ async fn write_frames(mut session: actix_ws::Session, mut outbox: mpsc::Receiver
             }
             metrics::counter!("switchboard_ws_frames_out_total").increment(1);
             if frame.committed_ms > 0 {
-                let latency = jiff::Timestamp::now().as_millisecond() - frame.committed_ms;
+                let latency = clock.now().as_millisecond() - frame.committed_ms;
                 metrics::histogram!("switchboard_ws_push_latency_seconds").record(latency.max(0) as f64 / 1000.0);
             }
         }
@@ -277,9 +281,7 @@ async fn handle_text(hub: &Arc<Hub>, socket: &Arc<SocketEntry>, text: &str) {
         }
     };
     match frame {
-        ClientFrame::Ping => {
-            hub.send_to(socket, Frame::control(&ControlFrame::Pong { sent_at: jiff::Timestamp::now() }))
-        }
+        ClientFrame::Ping => hub.send_to(socket, Frame::control(&ControlFrame::Pong { sent_at: hub.now() })),
         ClientFrame::Subscribe { topic, after } => {
             agent(AgentMsg::Activity);
             let result = match Topic::parse(&topic) {

@@ -18,7 +18,7 @@ use std::time::Duration;
 use actix_web::{HttpRequest, HttpResponse, web};
 use base64::Engine as _;
 use dashmap::DashSet;
-use jiff::{SignedDuration, Timestamp};
+use jiff::SignedDuration;
 use lettre::message::header::ContentType;
 use lettre::message::{Attachment as MailAttachment, Mailbox, MultiPart, SinglePart};
 use subtle::ConstantTimeEq as _;
@@ -48,6 +48,7 @@ const MAX_REFERENCES: usize = 20;
 
 pub struct EmailChannel {
     store: Arc<dyn Store>,
+    clock: Arc<dyn switchboard_actors::clock::Clock>,
     tickets: Tickets,
     media: MediaStore,
     settings: EmailSettings,
@@ -71,11 +72,13 @@ impl EmailChannel {
         settings: EmailSettings,
         account_id: AccountId,
         transport: Option<Arc<dyn MailTransport>>,
+        clock: Arc<dyn switchboard_actors::clock::Clock>,
     ) -> Arc<EmailChannel> {
         // The effective secret: configured, or generated per install (`channels::secrets`).
         let inbound_secret = settings.inbound_secret.expose().to_owned();
         let domain = settings.from_address.rsplit_once('@').map_or("switchboard.localhost", |(_, domain)| domain);
         Arc::new(EmailChannel {
+            clock,
             domain: domain.to_lowercase(),
             store,
             tickets,
@@ -151,7 +154,7 @@ impl EmailChannel {
     /// Message-ID.
     pub async fn process_inbox(&self) -> Result<usize, String> {
         // Claimed, so with several nodes each message is processed by one of them.
-        let now = Timestamp::now();
+        let now = self.clock.now();
         let until = now.checked_add(crate::channels::whatsapp::INBOX_CLAIM).map_err(|error| error.to_string())?;
         let pending = self.store.email_inbox_claim(INBOX_BATCH, now, until).await.map_err(|error| error.to_string())?;
         let count = pending.len();
@@ -168,7 +171,7 @@ impl EmailChannel {
                     Err(error) => {
                         // Worth another pass (the store or an actor was unavailable): stop here
                         // and mark what was handled so far.
-                        self.store.email_inbox_done(&done, Timestamp::now()).await.map_err(|e| e.to_string())?;
+                        self.store.email_inbox_done(&done, self.clock.now()).await.map_err(|e| e.to_string())?;
                         return Err(format!("email {id}: {error}"));
                     }
                 },
@@ -180,7 +183,7 @@ impl EmailChannel {
             }
             done.push((id, outcome));
         }
-        self.store.email_inbox_done(&done, Timestamp::now()).await.map_err(|error| error.to_string())?;
+        self.store.email_inbox_done(&done, self.clock.now()).await.map_err(|error| error.to_string())?;
         Ok(count)
     }
 
@@ -339,7 +342,7 @@ impl EmailChannel {
                 .put(&file.bytes, &file.content_type)
                 .await
                 .map_err(|error| TicketError::Store(StoreError::Unavailable(format!("media store: {error}"))))?;
-            self.store.add_media(self.account_id, &hash, MediaOwner::Uploader(customer), Timestamp::now()).await?;
+            self.store.add_media(self.account_id, &hash, MediaOwner::Uploader(customer), self.clock.now()).await?;
             files.push(media::attachment(file.name.clone(), content_type, file.bytes.len(), &hash));
         }
         Ok(files)
@@ -365,7 +368,7 @@ impl EmailChannel {
 
     /// Sends queued replies that are due: left over from before a restart, or retries.
     pub async fn sweep_unsent(self: &Arc<Self>) {
-        let due = match self.store.unsent_email(Timestamp::now(), 100).await {
+        let due = match self.store.unsent_email(self.clock.now(), 100).await {
             Ok(due) => due,
             Err(error) => {
                 tracing::warn!(%error, "cannot read the email outbox");
@@ -391,7 +394,7 @@ impl EmailChannel {
 
     async fn send_once(&self, message: &Message) -> Result<(), TicketError> {
         let store = &self.store;
-        let now = Timestamp::now();
+        let now = self.clock.now();
         let mut attempt = store.email_send(&message.id).await?.unwrap_or_else(|| EmailSend::fresh(message));
         if attempt.done || attempt.next_attempt_at.is_some_and(|at| at > now) {
             return Ok(());
@@ -444,7 +447,7 @@ impl EmailChannel {
             }
             Err(failure) if !failure.permanent && attempt.attempts < self.settings.max_send_attempts => {
                 let wait = self.backoff(attempt.attempts);
-                attempt.next_attempt_at = Timestamp::now().checked_add(wait).ok();
+                attempt.next_attempt_at = self.clock.now().checked_add(wait).ok();
                 attempt.last_error = Some(failure.reason.clone());
                 store.save_email_send(&attempt).await?;
                 metrics::counter!("switchboard_email_send_retries_total").increment(1);
@@ -586,7 +589,7 @@ async fn receive(state: web::Data<AppState>, request: HttpRequest, body: web::By
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::invalid("body", "expected a raw RFC 5322 message"));
     }
-    let id = state.store.email_inbox_append(&body, Timestamp::now()).await?;
+    let id = state.store.email_inbox_append(&body, state.clock.now()).await?;
     metrics::counter!("switchboard_email_webhooks_total").increment(1);
     channel.wake();
     Ok(HttpResponse::Accepted().json(serde_json::json!({"stored": id})))

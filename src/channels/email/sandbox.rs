@@ -51,6 +51,7 @@ impl SandboxMail {
 }
 
 pub struct MailSandbox {
+    clock: Arc<dyn switchboard_actors::clock::Clock>,
     /// Every email seen, oldest first, bounded by count and bytes.
     mails: Mutex<BoundedLog<SandboxMail>>,
     webhook_url: Mutex<String>,
@@ -61,9 +62,15 @@ pub struct MailSandbox {
 }
 
 impl MailSandbox {
-    pub fn new(secret: &str, support_address: &str, bounds: Bounds) -> Arc<MailSandbox> {
+    pub fn new(
+        secret: &str,
+        support_address: &str,
+        bounds: Bounds,
+        clock: Arc<dyn switchboard_actors::clock::Clock>,
+    ) -> Arc<MailSandbox> {
         crate::install_tls_provider();
         Arc::new(MailSandbox {
+            clock,
             mails: Mutex::new(BoundedLog::new(bounds)),
             webhook_url: Mutex::new(String::new()),
             secret: secret.to_owned(),
@@ -152,7 +159,7 @@ impl MailSandbox {
             references: None,
             text: letter.text.clone(),
             attachments: Vec::new(),
-            at: jiff::Timestamp::now(),
+            at: self.clock.now(),
         };
         self.keep(kept.clone());
         Ok(kept)
@@ -205,7 +212,7 @@ impl MailTransport for MailSandbox {
             references: text_of(parsed.references()),
             text: parsed.body_text(0).map(|text| text.trim_end().to_owned()).unwrap_or_default(),
             attachments: parsed.attachments().map(|part| part.attachment_name().unwrap_or("file").to_owned()).collect(),
-            at: jiff::Timestamp::now(),
+            at: self.clock.now(),
         });
         Ok(())
     }
@@ -420,11 +427,16 @@ refresh();
 mod tests {
     use super::*;
 
+    fn clock() -> Arc<dyn switchboard_actors::clock::Clock> {
+        Arc::new(switchboard_actors::clock::SystemClock)
+    }
+
     #[test]
     fn mailboxes_match_whole_addresses() {
         let found: Vec<String> = addresses_in("Lia <Lia@Customer.example>, julia@customer.example").collect();
         assert_eq!(found, ["lia@customer.example", "julia@customer.example"]);
-        let sandbox = MailSandbox::new("secret", "help@hub.test", Bounds { max_items: 10, max_bytes: 1 << 20 });
+        let sandbox =
+            MailSandbox::new("secret", "help@hub.test", Bounds { max_items: 10, max_bytes: 1 << 20 }, clock());
         let mail = |to: &str| SandboxMail {
             direction: "out",
             message_id: format!("<{to}>"),
@@ -435,7 +447,7 @@ mod tests {
             references: None,
             text: String::new(),
             attachments: Vec::new(),
-            at: jiff::Timestamp::now(),
+            at: clock().now(),
         };
         sandbox.keep(mail("julia@customer.example"));
         sandbox.keep(mail("lia@customer.example"));
@@ -446,7 +458,7 @@ mod tests {
     #[test]
     fn the_mailbox_keeps_the_newest_within_its_bounds() {
         let bounds = Bounds { max_items: 50, max_bytes: 20_000 };
-        let sandbox = MailSandbox::new("secret", "help@hub.test", bounds);
+        let sandbox = MailSandbox::new("secret", "help@hub.test", bounds, clock());
         for n in 0..1_000 {
             sandbox.keep(SandboxMail {
                 direction: "out",
@@ -458,7 +470,7 @@ mod tests {
                 references: None,
                 text: "x".repeat(n % 900),
                 attachments: Vec::new(),
-                at: jiff::Timestamp::now(),
+                at: clock().now(),
             });
             let (count, bytes) = sandbox.kept();
             assert!(count <= bounds.max_items && bytes <= bounds.max_bytes, "{count} mails, {bytes} bytes");

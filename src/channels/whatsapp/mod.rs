@@ -54,6 +54,7 @@ pub struct WebhookSecrets {
 
 pub struct WhatsAppChannel {
     store: Arc<dyn Store>,
+    clock: Arc<dyn switchboard_actors::clock::Clock>,
     tickets: switchboard_actors::ticket::Tickets,
     pub media: media::MediaStore,
     pub conversations: Conversations,
@@ -71,9 +72,11 @@ impl WhatsAppChannel {
         media: media::MediaStore,
         conversations: Conversations,
         secrets: WebhookSecrets,
+        clock: Arc<dyn switchboard_actors::clock::Clock>,
     ) -> Arc<WhatsAppChannel> {
         Arc::new(WhatsAppChannel {
             store,
+            clock,
             tickets,
             media,
             conversations,
@@ -99,7 +102,7 @@ impl WhatsAppChannel {
                     let (hash, mime) = self.media.put(&bytes, &mime).await.map_err(|error| error.to_string())?;
                     let owner = switchboard_actors::store::MediaOwner::Ticket(message.ticket_id);
                     self.store
-                        .add_media(message.account_id, &hash, owner, jiff::Timestamp::now())
+                        .add_media(message.account_id, &hash, owner, self.clock.now())
                         .await
                         .map_err(|error| error.to_string())?;
                     *attachment = media::stored(attachment.clone(), &hash, bytes.len(), mime);
@@ -189,7 +192,7 @@ impl WhatsAppChannel {
 
     pub async fn sync_templates(&self) -> Result<usize, String> {
         let templates = self.conversations.graph().templates().await.map_err(|error| error.to_string())?;
-        let now = jiff::Timestamp::now();
+        let now = self.clock.now();
         for template in &templates {
             self.store.save_template(template, now).await.map_err(|error| error.to_string())?;
         }
@@ -216,7 +219,7 @@ impl WhatsAppChannel {
 
     /// Sends queued replies that are due: left over from before a restart, or deferred.
     async fn sweep_unsent(&self) {
-        let due = match self.store.unsent_whatsapp(jiff::Timestamp::now(), 100).await {
+        let due = match self.store.unsent_whatsapp(self.clock.now(), 100).await {
             Ok(due) => due,
             Err(error) => {
                 tracing::warn!(%error, "cannot read the outbox");
@@ -248,7 +251,7 @@ impl WhatsAppChannel {
             };
             match done {
                 Ok(error) => {
-                    if let Err(failure) = channel.store.inbox_done(&[(id, error)], jiff::Timestamp::now()).await {
+                    if let Err(failure) = channel.store.inbox_done(&[(id, error)], channel.clock.now()).await {
                         tracing::warn!(id, %failure, "could not mark a webhook processed; the inbox pass will redo it");
                     }
                 }
@@ -265,7 +268,7 @@ impl WhatsAppChannel {
     /// everything in them was handled. Re-processing after a crash is harmless: messages are
     /// idempotent by wamid.
     pub async fn process_inbox(&self) -> Result<usize, String> {
-        let now = jiff::Timestamp::now();
+        let now = self.clock.now();
         let until = now.checked_add(INBOX_CLAIM).map_err(|error| error.to_string())?;
         let mut pending = self.store.inbox_claim(INBOX_BATCH, now, until).await.map_err(|error| error.to_string())?;
         pending.retain(|(id, _)| !self.in_flight.contains_key(id));
@@ -292,7 +295,7 @@ impl WhatsAppChannel {
             }
         }
         self.apply(merged).await?;
-        self.store.inbox_done(&done, jiff::Timestamp::now()).await.map_err(|error| error.to_string())?;
+        self.store.inbox_done(&done, self.clock.now()).await.map_err(|error| error.to_string())?;
         metrics::histogram!("switchboard_whatsapp_inbox_pass_seconds").record(started.elapsed().as_secs_f64());
         Ok(count)
     }
@@ -355,10 +358,7 @@ impl WhatsAppChannel {
                     known.iter().find(|template| template.name == *name && template.language == *language)
                 {
                     let updated = switchboard_actors::whatsapp::Template { status: status.clone(), ..template.clone() };
-                    self.store
-                        .save_template(&updated, jiff::Timestamp::now())
-                        .await
-                        .map_err(|error| error.to_string())?;
+                    self.store.save_template(&updated, self.clock.now()).await.map_err(|error| error.to_string())?;
                 }
             }
         }
@@ -474,7 +474,7 @@ async fn receive(state: web::Data<AppState>, request: HttpRequest, body: web::By
     let text = String::from_utf8(body.to_vec())
         .map_err(|_| ApiError::MalformedJson("the webhook body is not UTF-8".to_owned()))?;
     // Claimed for this node, which processes it at once: no other node's pass takes it meanwhile.
-    let now = jiff::Timestamp::now();
+    let now = state.clock.now();
     let id = state.store.inbox_append(&text, now, now.checked_add(ARRIVAL_CLAIM).ok()).await?;
     metrics::counter!("switchboard_whatsapp_webhooks_total").increment(1);
     channel.process_now(id, text);

@@ -60,9 +60,11 @@ pub struct SandboxSetup<'a> {
     pub phone_number_id: &'a str,
     pub display_phone_number: &'a str,
     pub bounds: Bounds,
+    pub clock: Arc<dyn switchboard_actors::clock::Clock>,
 }
 
 pub struct Sandbox {
+    clock: Arc<dyn switchboard_actors::clock::Clock>,
     app_secret: String,
     access_token: String,
     webhook_url: String,
@@ -82,6 +84,7 @@ impl Sandbox {
     pub fn new(setup: SandboxSetup<'_>) -> Arc<Sandbox> {
         crate::install_tls_provider();
         Arc::new(Sandbox {
+            clock: setup.clock,
             app_secret: setup.app_secret.to_owned(),
             access_token: setup.access_token.to_owned(),
             webhook_url: setup.webhook_url.to_owned(),
@@ -158,7 +161,7 @@ impl Sandbox {
         {
             kept.message.status = status;
         }
-        let at = jiff::Timestamp::now().as_second().to_string();
+        let at = self.clock.now().as_second().to_string();
         let payload = self
             .envelope(json!({"statuses": [{"id": wamid, "status": status, "timestamp": at, "recipient_id": wa_id}]}));
         if let Err(error) = self.deliver(payload).await {
@@ -266,7 +269,7 @@ async fn graph_send(state: web::Data<AppState>, request: HttpRequest, body: web:
             direction: "out",
             text: render(&body),
             status: "sent",
-            at: jiff::Timestamp::now(),
+            at: state.clock.now(),
         },
     );
     let (simulator, recipient, id) = (sandbox.clone(), wa_id.clone(), wamid.clone());
@@ -324,7 +327,7 @@ async fn phone_send(
         return Err(ApiError::invalid("wa_id", "give a number (6+ digits), a name and a message"));
     }
     let wamid = sandbox.next_wamid("IN");
-    let now = jiff::Timestamp::now();
+    let now = state.clock.now();
     let payload = sandbox.envelope(json!({
         "contacts": [{"profile": {"name": body.name.trim()}, "wa_id": wa_id}],
         "messages": [{"from": wa_id, "id": wamid, "timestamp": now.as_second().to_string(), "type": "text", "text": {"body": text}}]
