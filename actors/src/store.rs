@@ -335,12 +335,11 @@ pub enum MediaOwner {
 /// Priority sorts as `rank * scale + updated_at_ms`, so one integer orders by both.
 pub const PRIORITY_SORT_SCALE: i64 = 10_000_000_000_000;
 
+/// An account and its configuration (statuses, priority matrix, custom fields, categories, SLA policy), and the secrets generated per install.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait SettingsPort: Send + Sync + 'static {
     /// Cheap round trip, for readiness probes.
     async fn ping(&self) -> StoreResult<()>;
-
-    // Accounts and their configuration.
     async fn create_account(&self, name: &str) -> StoreResult<Account>;
     /// The oldest account; the CLI's default when none is named.
     async fn first_account(&self) -> StoreResult<Option<Account>>;
@@ -352,8 +351,15 @@ pub trait Store: Send + Sync + 'static {
     async fn create_category(&self, id: AccountId, parent_id: Option<CategoryId>, name: &str) -> StoreResult<Category>;
     /// Replaces the account's SLA policy (validated by the caller).
     async fn set_sla_policy(&self, id: AccountId, policy: &SlaPolicy) -> StoreResult<()>;
+    /// The secret stored under `name`; when there is none yet, `candidate` is stored first. The
+    /// first writer wins, so every node on one database (and every later start) gets the same
+    /// value.
+    async fn generated_secret(&self, name: &str, candidate: &str, at: Timestamp) -> StoreResult<String>;
+}
 
-    // People.
+/// People: users, customers and their channel addresses, teams, companies, canned responses.
+#[async_trait]
+pub trait DirectoryPort: Send + Sync + 'static {
     async fn create_user(&self, user: NewUser) -> StoreResult<User>;
     /// A customer's first contact on a channel: the customer (no teams, no company check) and
     /// their addresses on `channel`, in one group-committed write. `Conflict` when the email is
@@ -376,16 +382,30 @@ pub trait Store: Send + Sync + 'static {
     /// A title already used in the account is a conflict.
     async fn create_canned_response(&self, account: AccountId, title: &str, body: &str) -> StoreResult<CannedResponse>;
     async fn delete_canned_response(&self, account: AccountId, id: i64) -> StoreResult<()>;
+    /// The customer known by a channel address (a BSUID or wa_id, an email address).
+    async fn customer_by_contact(
+        &self,
+        account: AccountId,
+        channel: Channel,
+        address: &str,
+    ) -> StoreResult<Option<User>>;
+    async fn add_contact(&self, account: AccountId, user: UserId, channel: Channel, address: &str) -> StoreResult<()>;
+}
 
-    // Sessions.
+/// Login sessions (only token hashes are stored).
+#[async_trait]
+pub trait SessionsPort: Send + Sync + 'static {
     async fn create_session(&self, session: NewSession) -> StoreResult<()>;
     /// The user of a live (unexpired, active) session.
     async fn session_user(&self, token_hash: &[u8], now: Timestamp) -> StoreResult<Option<User>>;
     async fn delete_session(&self, token_hash: &[u8]) -> StoreResult<()>;
     /// Ends every session of `user` but `except` (the one that asked, on a password change).
     async fn delete_user_sessions(&self, user: UserId, except: Option<&[u8]>) -> StoreResult<()>;
+}
 
-    // Stored files: each account's index of the content-addressed files it holds.
+/// Each account's index of the content-addressed files it holds, and files still to fetch.
+#[async_trait]
+pub trait MediaPort: Send + Sync + 'static {
     async fn add_media(&self, account: AccountId, sha256: &str, owner: MediaOwner, at: Timestamp) -> StoreResult<()>;
     /// Whether the account holds the file (its staff may open it).
     async fn media_in_account(&self, account: AccountId, sha256: &str) -> StoreResult<bool>;
@@ -397,8 +417,13 @@ pub trait Store: Send + Sync + 'static {
         author: UserId,
         ticket: TicketId,
     ) -> StoreResult<bool>;
+    /// WhatsApp messages with attachments still to fetch.
+    async fn pending_media(&self, limit: i64) -> StoreResult<Vec<Message>>;
+}
 
-    // Tickets. Writes are group-committed.
+/// Tickets and their event logs: group-committed writes and the reads of tickets, messages and events.
+#[async_trait]
+pub trait TicketsPort: Send + Sync + 'static {
     /// Stores a new ticket with its first events and messages; ids inside are filled in here.
     async fn create_ticket(&self, commit: TicketCommit) -> StoreResult<TicketIdentity>;
     /// Appends a ticket's events atomically with its new state. A seq that already exists fails
@@ -412,8 +437,16 @@ pub trait Store: Send + Sync + 'static {
     async fn open_load(&self, account: AccountId, user: UserId) -> StoreResult<i64>;
     /// Per assignee, how many of their tickets have a breached or at-risk SLA at `now`.
     async fn sla_risk(&self, account: AccountId, now: Timestamp) -> StoreResult<Vec<SlaRisk>>;
+    /// The message a provider id (a wamid) belongs to.
+    async fn message_by_provider(&self, provider_id: &str) -> StoreResult<Option<Message>>;
+    async fn set_message_provider(&self, message_id: &str, provider_id: &str) -> StoreResult<()>;
+    /// A ticket by its per-account number (the `[#123]` of an email subject).
+    async fn ticket_by_number(&self, account: AccountId, number: i64) -> StoreResult<Option<Ticket>>;
+}
 
-    // Durable timers.
+/// Durable timers: due, set, claimed by one node.
+#[async_trait]
+pub trait TimersPort: Send + Sync + 'static {
     /// Pending timers due before `before`, earliest first.
     async fn due_timers(&self, before: Timestamp, limit: i64) -> StoreResult<Vec<TimerEntry>>;
     /// Sets or clears a timer outside a ticket commit (conversation timers).
@@ -421,8 +454,11 @@ pub trait Store: Send + Sync + 'static {
     /// Takes a due timer for the caller until `until`, so no other node fires it meanwhile;
     /// `false` when another node holds it, or it was re-armed or handled since it was read.
     async fn claim_timer(&self, entry: &TimerEntry, now: Timestamp, until: Timestamp) -> StoreResult<bool>;
+}
 
-    // The WhatsApp channel.
+/// The channels' inboxes: webhooks and raw emails stored before they are acknowledged, claimed and marked done.
+#[async_trait]
+pub trait InboxPort: Send + Sync + 'static {
     /// Stores a raw webhook body before it is acknowledged; returns its inbox id.
     /// Stores a webhook before it is acknowledged; `claimed_until` reserves it for the caller,
     /// who processes it at once (no other node's pass takes it before then).
@@ -439,6 +475,37 @@ pub trait Store: Send + Sync + 'static {
     async fn inbox_claim(&self, limit: i64, now: Timestamp, until: Timestamp) -> StoreResult<Vec<(i64, String)>>;
     /// Marks processed webhooks done in one write: `(id, why it could not be processed)`.
     async fn inbox_done(&self, done: &[(i64, Option<String>)], at: Timestamp) -> StoreResult<()>;
+    /// How the WhatsApp webhook has been doing: payloads received, refused by processing, latest.
+    async fn whatsapp_webhook_stats(&self) -> StoreResult<WebhookStats>;
+    /// Stores a raw RFC 5322 message before the webhook answers; returns its inbox id.
+    async fn email_inbox_append(&self, raw: &[u8], received_at: Timestamp) -> StoreResult<i64>;
+    /// Stored messages not yet processed, oldest first.
+    /// Claims unprocessed messages like [`InboxPort::inbox_claim`].
+    async fn email_inbox_claim(&self, limit: i64, now: Timestamp, until: Timestamp)
+    -> StoreResult<Vec<(i64, Vec<u8>)>>;
+    /// Marks processed messages done in one write: `(id, why it could not be processed)`.
+    async fn email_inbox_done(&self, done: &[(i64, Option<String>)], at: Timestamp) -> StoreResult<()>;
+}
+
+/// Outbound messages and their send attempts on both channels.
+#[async_trait]
+pub trait OutboxPort: Send + Sync + 'static {
+    async fn save_pending_status(&self, wamid: &str, status: &str, body: &str) -> StoreResult<()>;
+    /// Takes (returns and deletes) the statuses that waited for `wamid`.
+    async fn take_pending_statuses(&self, wamid: &str) -> StoreResult<Vec<String>>;
+    /// Outbound WhatsApp messages not yet handed to the Graph API (or due for a retry).
+    async fn unsent_whatsapp(&self, due_before: Timestamp, limit: i64) -> StoreResult<Vec<Message>>;
+    async fn send_state(&self, message_id: &str) -> StoreResult<Option<SendState>>;
+    async fn save_send_state(&self, state: &SendState) -> StoreResult<()>;
+    /// Outbound email replies not yet sent and due (never tried, or their back-off is over).
+    async fn unsent_email(&self, due_before: Timestamp, limit: i64) -> StoreResult<Vec<Message>>;
+    async fn email_send(&self, message_id: &str) -> StoreResult<Option<EmailSend>>;
+    async fn save_email_send(&self, send: &EmailSend) -> StoreResult<()>;
+}
+
+/// WhatsApp conversations (window, current ticket, opt-out) and message templates.
+#[async_trait]
+pub trait WhatsAppPort: Send + Sync + 'static {
     async fn conversation(&self, phone_number_id: &str, customer: UserId) -> StoreResult<Option<Conversation>>;
     async fn conversation_by_id(&self, id: i64) -> StoreResult<Option<Conversation>>;
     /// The customer's most recently active conversation.
@@ -462,50 +529,35 @@ pub trait Store: Send + Sync + 'static {
         account: AccountId,
         limit: i64,
     ) -> StoreResult<Vec<crate::whatsapp::ConversationOverview>>;
-    /// The customer known by a channel address (a BSUID or wa_id, an email address).
-    async fn customer_by_contact(
-        &self,
-        account: AccountId,
-        channel: Channel,
-        address: &str,
-    ) -> StoreResult<Option<User>>;
-    async fn add_contact(&self, account: AccountId, user: UserId, channel: Channel, address: &str) -> StoreResult<()>;
-    /// The message a provider id (a wamid) belongs to.
-    async fn message_by_provider(&self, provider_id: &str) -> StoreResult<Option<Message>>;
-    async fn set_message_provider(&self, message_id: &str, provider_id: &str) -> StoreResult<()>;
-    async fn save_pending_status(&self, wamid: &str, status: &str, body: &str) -> StoreResult<()>;
-    /// Takes (returns and deletes) the statuses that waited for `wamid`.
-    async fn take_pending_statuses(&self, wamid: &str) -> StoreResult<Vec<String>>;
-    /// WhatsApp messages with attachments still to fetch.
-    async fn pending_media(&self, limit: i64) -> StoreResult<Vec<Message>>;
-    /// Outbound WhatsApp messages not yet handed to the Graph API (or due for a retry).
-    async fn unsent_whatsapp(&self, due_before: Timestamp, limit: i64) -> StoreResult<Vec<Message>>;
-    async fn send_state(&self, message_id: &str) -> StoreResult<Option<SendState>>;
-    async fn save_send_state(&self, state: &SendState) -> StoreResult<()>;
     async fn templates(&self) -> StoreResult<Vec<Template>>;
     async fn save_template(&self, template: &Template, at: Timestamp) -> StoreResult<()>;
-    /// How the WhatsApp webhook has been doing: payloads received, refused by processing, latest.
-    async fn whatsapp_webhook_stats(&self) -> StoreResult<WebhookStats>;
+}
 
-    // The email channel.
-    /// Stores a raw RFC 5322 message before the webhook answers; returns its inbox id.
-    async fn email_inbox_append(&self, raw: &[u8], received_at: Timestamp) -> StoreResult<i64>;
-    /// Stored messages not yet processed, oldest first.
-    /// Claims unprocessed messages like [`Store::inbox_claim`].
-    async fn email_inbox_claim(&self, limit: i64, now: Timestamp, until: Timestamp)
-    -> StoreResult<Vec<(i64, Vec<u8>)>>;
-    /// Marks processed messages done in one write: `(id, why it could not be processed)`.
-    async fn email_inbox_done(&self, done: &[(i64, Option<String>)], at: Timestamp) -> StoreResult<()>;
-    /// A ticket by its per-account number (the `[#123]` of an email subject).
-    async fn ticket_by_number(&self, account: AccountId, number: i64) -> StoreResult<Option<Ticket>>;
-    /// Outbound email replies not yet sent and due (never tried, or their back-off is over).
-    async fn unsent_email(&self, due_before: Timestamp, limit: i64) -> StoreResult<Vec<Message>>;
-    async fn email_send(&self, message_id: &str) -> StoreResult<Option<EmailSend>>;
-    async fn save_email_send(&self, send: &EmailSend) -> StoreResult<()>;
+/// Everything the hub stores: the sum of the ports, with no method of its own. Actors and
+/// services take the ports they use; `Arc<dyn Store>` is what the composition root hands out.
+pub trait Store:
+    SettingsPort
+    + DirectoryPort
+    + SessionsPort
+    + MediaPort
+    + TicketsPort
+    + TimersPort
+    + InboxPort
+    + OutboxPort
+    + WhatsAppPort
+{
+}
 
-    // Secrets generated per install.
-    /// The secret stored under `name`; when there is none yet, `candidate` is stored first. The
-    /// first writer wins, so every node on one database (and every later start) gets the same
-    /// value.
-    async fn generated_secret(&self, name: &str, candidate: &str, at: Timestamp) -> StoreResult<String>;
+impl<
+    T: SettingsPort
+        + DirectoryPort
+        + SessionsPort
+        + MediaPort
+        + TicketsPort
+        + TimersPort
+        + InboxPort
+        + OutboxPort
+        + WhatsAppPort,
+> Store for T
+{
 }

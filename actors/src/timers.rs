@@ -16,7 +16,7 @@ use jiff::{SignedDuration, Timestamp};
 use tokio::sync::mpsc;
 
 use crate::clock::Clock;
-use crate::store::{Store, TimerChange, TimerEntry, TimerOwner};
+use crate::store::{TimerChange, TimerEntry, TimerOwner, TimersPort};
 
 /// Delivers a due timer to its owner.
 #[async_trait::async_trait]
@@ -104,7 +104,7 @@ impl Pending {
 pub async fn run_timers(
     mut inbox: TimerInbox,
     handle: TimerHandle,
-    store: Arc<dyn Store>,
+    store: Arc<dyn TimersPort>,
     clock: Arc<dyn Clock>,
     dispatch: Arc<dyn TimerDispatch>,
     settings: TimerSettings,

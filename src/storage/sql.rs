@@ -540,7 +540,7 @@ macro_rules! shared_sql {
         }
 
         #[async_trait]
-        impl Store for $store {
+        impl SettingsPort for $store {
             async fn ping(&self) -> StoreResult<()> {
                 sqlx::query("SELECT 1").execute(&self.pool).await.map_err(db_error).map(|_| ())
             }
@@ -759,6 +759,26 @@ macro_rules! shared_sql {
                 Ok(Category { id: category_id, parent_id, name: name.to_owned(), path })
             }
 
+            async fn generated_secret(&self, name: &str, candidate: &str, at: Timestamp) -> StoreResult<String> {
+                sqlx::query(
+                    "INSERT INTO generated_secrets (name, value, created_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING",
+                )
+                .bind(name.to_owned())
+                .bind(candidate.to_owned())
+                .bind(millis(at))
+                .execute(&self.pool)
+                .await
+                .map_err(db_error)?;
+                sqlx::query_scalar("SELECT value FROM generated_secrets WHERE name = $1")
+                    .bind(name.to_owned())
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(db_error)
+            }
+        }
+
+        #[async_trait]
+        impl DirectoryPort for $store {
             async fn create_user(&self, user: NewUser) -> StoreResult<User> {
                 let now = self.clock.now();
                 let mut tx = self.pool.begin_with($begin_write).await.map_err(db_error)?;
@@ -1045,6 +1065,37 @@ macro_rules! shared_sql {
                 if done.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
             }
 
+            async fn customer_by_contact(&self, account: AccountId, channel: Channel, address: &str) -> StoreResult<Option<User>> {
+                let user: Option<i64> = sqlx::query_scalar(
+                    "SELECT user_id FROM contacts WHERE account_id = $1 AND channel = $2 AND address = $3",
+                )
+                .bind(account)
+                .bind(channel.as_str())
+                .bind(address.to_owned())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db_error)?;
+                match user {
+                    Some(user) => self.user(account, user).await,
+                    None => Ok(None),
+                }
+            }
+
+            async fn add_contact(&self, account: AccountId, user: UserId, channel: Channel, address: &str) -> StoreResult<()> {
+                sqlx::query(CONTACT_UPSERT)
+                .bind(account)
+                .bind(user)
+                .bind(channel.as_str())
+                .bind(address.to_owned())
+                .execute(&self.pool)
+                .await
+                .map_err(db_error)
+                .map(|_| ())
+            }
+        }
+
+        #[async_trait]
+        impl SessionsPort for $store {
             async fn create_session(&self, session: NewSession) -> StoreResult<()> {
                 let now = self.clock.now();
                 sqlx::query("INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
@@ -1104,7 +1155,10 @@ macro_rules! shared_sql {
                     .map_err(db_error)
                     .map(|_| ())
             }
+        }
 
+        #[async_trait]
+        impl MediaPort for $store {
             async fn add_media(&self, account: AccountId, sha256: &str, owner: MediaOwner, at: Timestamp) -> StoreResult<()> {
                 let (uploaded_by, ticket_id) = match owner {
                     MediaOwner::Uploader(user) => (user, 0),
@@ -1156,6 +1210,22 @@ macro_rules! shared_sql {
                 .map(|found| found.is_some())
             }
 
+            async fn pending_media(&self, limit: i64) -> StoreResult<Vec<Message>> {
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "{MESSAGE_SELECT} WHERE channel = 'whatsapp' AND attachments LIKE '%\"status\":\"pending\"%' ORDER BY created_at LIMIT $1"
+                )))
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_error)?
+                .iter()
+                .map(message_from_row)
+                .collect()
+            }
+        }
+
+        #[async_trait]
+        impl TicketsPort for $store {
             async fn create_ticket(&self, commit: TicketCommit) -> StoreResult<TicketIdentity> {
                 match self.writes.submit(WriteOp::Create(commit)).await? {
                     WriteOutcome::Created(identity) => Ok(identity),
@@ -1309,16 +1379,44 @@ macro_rules! shared_sql {
                     .collect())
             }
 
-            async fn set_timer(&self, change: &TimerChange) -> StoreResult<()> {
-                self.writes.submit(WriteOp::Timer(change.clone())).await.map(|_| ())
+            async fn message_by_provider(&self, provider_id: &str) -> StoreResult<Option<Message>> {
+                sqlx::query(sqlx::AssertSqlSafe(format!("{MESSAGE_SELECT} WHERE provider_id = $1 LIMIT 1")))
+                    .bind(provider_id.to_owned())
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_error)?
+                    .as_ref()
+                    .map(message_from_row)
+                    .transpose()
             }
 
-            async fn inbox_append(&self, body: &str, received_at: Timestamp, claimed_until: Option<Timestamp>) -> StoreResult<i64> {
-                let op = WriteOp::InboxAppend { body: body.to_owned(), received_at, claimed_until };
-                match self.writes.submit(op).await? {
-                    WriteOutcome::Saved(id) => Ok(id),
-                    other => Err(StoreError::Internal(format!("appending to the inbox answered {other:?}"))),
-                }
+            async fn set_message_provider(&self, message_id: &str, provider_id: &str) -> StoreResult<()> {
+                sqlx::query("UPDATE messages SET provider_id = $1 WHERE id = $2")
+                    .bind(provider_id.to_owned())
+                    .bind(message_id.to_owned())
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_error)
+                    .map(|_| ())
+            }
+
+            async fn ticket_by_number(&self, account: AccountId, number: i64) -> StoreResult<Option<Ticket>> {
+                sqlx::query(sqlx::AssertSqlSafe(format!("{} WHERE account_id = $1 AND number = $2", *TICKET_SELECT)))
+                    .bind(account)
+                    .bind(number)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_error)?
+                    .as_ref()
+                    .map(ticket_from_row)
+                    .transpose()
+            }
+        }
+
+        #[async_trait]
+        impl TimersPort for $store {
+            async fn set_timer(&self, change: &TimerChange) -> StoreResult<()> {
+                self.writes.submit(WriteOp::Timer(change.clone())).await.map(|_| ())
             }
 
             async fn claim_timer(&self, entry: &TimerEntry, now: Timestamp, until: Timestamp) -> StoreResult<bool> {
@@ -1338,6 +1436,40 @@ macro_rules! shared_sql {
                 Ok(claimed.rows_affected() == 1)
             }
 
+            async fn due_timers(&self, before: Timestamp, limit: i64) -> StoreResult<Vec<TimerEntry>> {
+                sqlx::query("SELECT owner_kind, owner_id, name, due_at FROM timers WHERE due_at < $1 ORDER BY due_at LIMIT $2")
+                    .bind(millis(before))
+                    .bind(limit)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db_error)?
+                    .iter()
+                    .filter_map(|row| {
+                        let kind: String = row.try_get("owner_kind").ok()?;
+                        let owner = TimerOwner::from_parts(&kind, row.try_get("owner_id").ok()?)?;
+                        Some((owner, row))
+                    })
+                    .map(|(owner, row)| {
+                        Ok(TimerEntry {
+                            owner,
+                            name: row.try_get("name").map_err(db_error)?,
+                            due_at: from_millis(row.try_get("due_at").map_err(db_error)?)?,
+                        })
+                    })
+                    .collect()
+            }
+        }
+
+        #[async_trait]
+        impl InboxPort for $store {
+            async fn inbox_append(&self, body: &str, received_at: Timestamp, claimed_until: Option<Timestamp>) -> StoreResult<i64> {
+                let op = WriteOp::InboxAppend { body: body.to_owned(), received_at, claimed_until };
+                match self.writes.submit(op).await? {
+                    WriteOutcome::Saved(id) => Ok(id),
+                    other => Err(StoreError::Internal(format!("appending to the inbox answered {other:?}"))),
+                }
+            }
+
             async fn inbox_claim(&self, limit: i64, now: Timestamp, until: Timestamp) -> StoreResult<Vec<(i64, String)>> {
                 self.claim_inbox("webhook_inbox", "body", limit, now, until).await
             }
@@ -1352,6 +1484,147 @@ macro_rules! shared_sql {
                 Ok(())
             }
 
+            async fn whatsapp_webhook_stats(&self) -> StoreResult<WebhookStats> {
+                let row = sqlx::query(
+                    "SELECT COUNT(*) AS received, \
+                     COALESCE(SUM(CASE WHEN error IS NOT NULL THEN 1 ELSE 0 END), 0) AS failed, \
+                     COALESCE(SUM(CASE WHEN processed_at IS NULL THEN 1 ELSE 0 END), 0) AS pending, \
+                     MAX(received_at) AS last_received_at FROM webhook_inbox",
+                )
+                .fetch_one(&self.pool)
+                .await
+                .map_err(db_error)?;
+                Ok(WebhookStats {
+                    received: row.try_get("received").map_err(db_error)?,
+                    failed: row.try_get("failed").map_err(db_error)?,
+                    pending: row.try_get("pending").map_err(db_error)?,
+                    last_received_at: opt_millis(&row, "last_received_at")?,
+                })
+            }
+
+            async fn email_inbox_append(&self, raw: &[u8], received_at: Timestamp) -> StoreResult<i64> {
+                sqlx::query_scalar("INSERT INTO email_inbox (received_at, raw) VALUES ($1, $2) RETURNING id")
+                    .bind(millis(received_at))
+                    .bind(raw.to_vec())
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(db_error)
+            }
+
+            async fn email_inbox_claim(&self, limit: i64, now: Timestamp, until: Timestamp) -> StoreResult<Vec<(i64, Vec<u8>)>> {
+                self.claim_inbox("email_inbox", "raw", limit, now, until).await
+            }
+
+            async fn email_inbox_done(&self, done: &[(i64, Option<String>)], at: Timestamp) -> StoreResult<()> {
+                let mut tx = self.pool.begin_with($begin_write).await.map_err(db_error)?;
+                for (id, error) in done {
+                    sqlx::query("UPDATE email_inbox SET processed_at = $1, error = $2 WHERE id = $3")
+                        .bind(millis(at))
+                        .bind(error.clone())
+                        .bind(*id)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_error)?;
+                }
+                tx.commit().await.map_err(db_error)
+            }
+        }
+
+        #[async_trait]
+        impl OutboxPort for $store {
+            async fn save_pending_status(&self, wamid: &str, status: &str, body: &str) -> StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO wa_pending_statuses (wamid, status, body, created_at) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (wamid, status) DO NOTHING",
+                )
+                .bind(wamid.to_owned())
+                .bind(status.to_owned())
+                .bind(body.to_owned())
+                .bind(millis(self.clock.now()))
+                .execute(&self.pool)
+                .await
+                .map_err(db_error)
+                .map(|_| ())
+            }
+
+            async fn take_pending_statuses(&self, wamid: &str) -> StoreResult<Vec<String>> {
+                let mut tx = self.pool.begin_with($begin_write).await.map_err(db_error)?;
+                let bodies: Vec<String> = sqlx::query_scalar("SELECT body FROM wa_pending_statuses WHERE wamid = $1 ORDER BY created_at")
+                    .bind(wamid.to_owned())
+                    .fetch_all(&mut *tx)
+                    .await
+                    .map_err(db_error)?;
+                sqlx::query("DELETE FROM wa_pending_statuses WHERE wamid = $1")
+                    .bind(wamid.to_owned())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_error)?;
+                tx.commit().await.map_err(db_error)?;
+                Ok(bodies)
+            }
+
+            async fn unsent_whatsapp(&self, due_before: Timestamp, limit: i64) -> StoreResult<Vec<Message>> {
+                // A wamid means Meta took it; only its status is still to come.
+                self.unsent_replies("whatsapp", "wa_sends", "AND m.provider_id IS NULL", due_before, limit).await
+            }
+
+            async fn send_state(&self, message_id: &str) -> StoreResult<Option<SendState>> {
+                Ok(self.send_row("wa_sends", "wamid", message_id).await?.map(|row| SendState {
+                    message_id: row.message_id,
+                    account_id: row.account_id,
+                    ticket_id: row.ticket_id,
+                    attempts: row.attempts,
+                    next_attempt_at: row.next_attempt_at,
+                    wamid: row.detail,
+                    done: row.done,
+                }))
+            }
+
+            async fn save_send_state(&self, state: &SendState) -> StoreResult<()> {
+                let row = SendRow {
+                    message_id: state.message_id.clone(),
+                    account_id: state.account_id,
+                    ticket_id: state.ticket_id,
+                    attempts: state.attempts,
+                    next_attempt_at: state.next_attempt_at,
+                    detail: state.wamid.clone(),
+                    done: state.done,
+                };
+                self.save_send_row("wa_sends", "wamid", row).await
+            }
+
+            async fn unsent_email(&self, due_before: Timestamp, limit: i64) -> StoreResult<Vec<Message>> {
+                self.unsent_replies("email", "email_sends", "", due_before, limit).await
+            }
+
+            async fn email_send(&self, message_id: &str) -> StoreResult<Option<EmailSend>> {
+                Ok(self.send_row("email_sends", "last_error", message_id).await?.map(|row| EmailSend {
+                    message_id: row.message_id,
+                    account_id: row.account_id,
+                    ticket_id: row.ticket_id,
+                    attempts: row.attempts,
+                    next_attempt_at: row.next_attempt_at,
+                    last_error: row.detail,
+                    done: row.done,
+                }))
+            }
+
+            async fn save_email_send(&self, send: &EmailSend) -> StoreResult<()> {
+                let row = SendRow {
+                    message_id: send.message_id.clone(),
+                    account_id: send.account_id,
+                    ticket_id: send.ticket_id,
+                    attempts: send.attempts,
+                    next_attempt_at: send.next_attempt_at,
+                    detail: send.last_error.clone(),
+                    done: send.done,
+                };
+                self.save_send_row("email_sends", "last_error", row).await
+            }
+        }
+
+        #[async_trait]
+        impl WhatsAppPort for $store {
             async fn conversation(&self, phone_number_id: &str, customer: UserId) -> StoreResult<Option<Conversation>> {
                 let query = sqlx::query(sqlx::AssertSqlSafe(format!("{CONVERSATION_SELECT} WHERE phone_number_id = $1 AND customer_id = $2")))
                     .bind(phone_number_id.to_owned())
@@ -1427,129 +1700,6 @@ macro_rules! shared_sql {
                     .collect()
             }
 
-            async fn customer_by_contact(&self, account: AccountId, channel: Channel, address: &str) -> StoreResult<Option<User>> {
-                let user: Option<i64> = sqlx::query_scalar(
-                    "SELECT user_id FROM contacts WHERE account_id = $1 AND channel = $2 AND address = $3",
-                )
-                .bind(account)
-                .bind(channel.as_str())
-                .bind(address.to_owned())
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(db_error)?;
-                match user {
-                    Some(user) => self.user(account, user).await,
-                    None => Ok(None),
-                }
-            }
-
-            async fn add_contact(&self, account: AccountId, user: UserId, channel: Channel, address: &str) -> StoreResult<()> {
-                sqlx::query(CONTACT_UPSERT)
-                .bind(account)
-                .bind(user)
-                .bind(channel.as_str())
-                .bind(address.to_owned())
-                .execute(&self.pool)
-                .await
-                .map_err(db_error)
-                .map(|_| ())
-            }
-
-            async fn message_by_provider(&self, provider_id: &str) -> StoreResult<Option<Message>> {
-                sqlx::query(sqlx::AssertSqlSafe(format!("{MESSAGE_SELECT} WHERE provider_id = $1 LIMIT 1")))
-                    .bind(provider_id.to_owned())
-                    .fetch_optional(&self.pool)
-                    .await
-                    .map_err(db_error)?
-                    .as_ref()
-                    .map(message_from_row)
-                    .transpose()
-            }
-
-            async fn set_message_provider(&self, message_id: &str, provider_id: &str) -> StoreResult<()> {
-                sqlx::query("UPDATE messages SET provider_id = $1 WHERE id = $2")
-                    .bind(provider_id.to_owned())
-                    .bind(message_id.to_owned())
-                    .execute(&self.pool)
-                    .await
-                    .map_err(db_error)
-                    .map(|_| ())
-            }
-
-            async fn save_pending_status(&self, wamid: &str, status: &str, body: &str) -> StoreResult<()> {
-                sqlx::query(
-                    "INSERT INTO wa_pending_statuses (wamid, status, body, created_at) VALUES ($1, $2, $3, $4) \
-                     ON CONFLICT (wamid, status) DO NOTHING",
-                )
-                .bind(wamid.to_owned())
-                .bind(status.to_owned())
-                .bind(body.to_owned())
-                .bind(millis(self.clock.now()))
-                .execute(&self.pool)
-                .await
-                .map_err(db_error)
-                .map(|_| ())
-            }
-
-            async fn take_pending_statuses(&self, wamid: &str) -> StoreResult<Vec<String>> {
-                let mut tx = self.pool.begin_with($begin_write).await.map_err(db_error)?;
-                let bodies: Vec<String> = sqlx::query_scalar("SELECT body FROM wa_pending_statuses WHERE wamid = $1 ORDER BY created_at")
-                    .bind(wamid.to_owned())
-                    .fetch_all(&mut *tx)
-                    .await
-                    .map_err(db_error)?;
-                sqlx::query("DELETE FROM wa_pending_statuses WHERE wamid = $1")
-                    .bind(wamid.to_owned())
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db_error)?;
-                tx.commit().await.map_err(db_error)?;
-                Ok(bodies)
-            }
-
-            async fn pending_media(&self, limit: i64) -> StoreResult<Vec<Message>> {
-                sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "{MESSAGE_SELECT} WHERE channel = 'whatsapp' AND attachments LIKE '%\"status\":\"pending\"%' ORDER BY created_at LIMIT $1"
-                )))
-                .bind(limit)
-                .fetch_all(&self.pool)
-                .await
-                .map_err(db_error)?
-                .iter()
-                .map(message_from_row)
-                .collect()
-            }
-
-            async fn unsent_whatsapp(&self, due_before: Timestamp, limit: i64) -> StoreResult<Vec<Message>> {
-                // A wamid means Meta took it; only its status is still to come.
-                self.unsent_replies("whatsapp", "wa_sends", "AND m.provider_id IS NULL", due_before, limit).await
-            }
-
-            async fn send_state(&self, message_id: &str) -> StoreResult<Option<SendState>> {
-                Ok(self.send_row("wa_sends", "wamid", message_id).await?.map(|row| SendState {
-                    message_id: row.message_id,
-                    account_id: row.account_id,
-                    ticket_id: row.ticket_id,
-                    attempts: row.attempts,
-                    next_attempt_at: row.next_attempt_at,
-                    wamid: row.detail,
-                    done: row.done,
-                }))
-            }
-
-            async fn save_send_state(&self, state: &SendState) -> StoreResult<()> {
-                let row = SendRow {
-                    message_id: state.message_id.clone(),
-                    account_id: state.account_id,
-                    ticket_id: state.ticket_id,
-                    attempts: state.attempts,
-                    next_attempt_at: state.next_attempt_at,
-                    detail: state.wamid.clone(),
-                    done: state.done,
-                };
-                self.save_send_row("wa_sends", "wamid", row).await
-            }
-
             async fn templates(&self) -> StoreResult<Vec<Template>> {
                 sqlx::query("SELECT name, language, category, status, body, parameter_count FROM wa_templates ORDER BY name, language")
                     .fetch_all(&self.pool)
@@ -1586,132 +1736,6 @@ macro_rules! shared_sql {
                 .await
                 .map_err(db_error)
                 .map(|_| ())
-            }
-
-            async fn whatsapp_webhook_stats(&self) -> StoreResult<WebhookStats> {
-                let row = sqlx::query(
-                    "SELECT COUNT(*) AS received, \
-                     COALESCE(SUM(CASE WHEN error IS NOT NULL THEN 1 ELSE 0 END), 0) AS failed, \
-                     COALESCE(SUM(CASE WHEN processed_at IS NULL THEN 1 ELSE 0 END), 0) AS pending, \
-                     MAX(received_at) AS last_received_at FROM webhook_inbox",
-                )
-                .fetch_one(&self.pool)
-                .await
-                .map_err(db_error)?;
-                Ok(WebhookStats {
-                    received: row.try_get("received").map_err(db_error)?,
-                    failed: row.try_get("failed").map_err(db_error)?,
-                    pending: row.try_get("pending").map_err(db_error)?,
-                    last_received_at: opt_millis(&row, "last_received_at")?,
-                })
-            }
-
-            async fn email_inbox_append(&self, raw: &[u8], received_at: Timestamp) -> StoreResult<i64> {
-                sqlx::query_scalar("INSERT INTO email_inbox (received_at, raw) VALUES ($1, $2) RETURNING id")
-                    .bind(millis(received_at))
-                    .bind(raw.to_vec())
-                    .fetch_one(&self.pool)
-                    .await
-                    .map_err(db_error)
-            }
-
-            async fn email_inbox_claim(&self, limit: i64, now: Timestamp, until: Timestamp) -> StoreResult<Vec<(i64, Vec<u8>)>> {
-                self.claim_inbox("email_inbox", "raw", limit, now, until).await
-            }
-
-            async fn email_inbox_done(&self, done: &[(i64, Option<String>)], at: Timestamp) -> StoreResult<()> {
-                let mut tx = self.pool.begin_with($begin_write).await.map_err(db_error)?;
-                for (id, error) in done {
-                    sqlx::query("UPDATE email_inbox SET processed_at = $1, error = $2 WHERE id = $3")
-                        .bind(millis(at))
-                        .bind(error.clone())
-                        .bind(*id)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(db_error)?;
-                }
-                tx.commit().await.map_err(db_error)
-            }
-
-            async fn ticket_by_number(&self, account: AccountId, number: i64) -> StoreResult<Option<Ticket>> {
-                sqlx::query(sqlx::AssertSqlSafe(format!("{} WHERE account_id = $1 AND number = $2", *TICKET_SELECT)))
-                    .bind(account)
-                    .bind(number)
-                    .fetch_optional(&self.pool)
-                    .await
-                    .map_err(db_error)?
-                    .as_ref()
-                    .map(ticket_from_row)
-                    .transpose()
-            }
-
-            async fn unsent_email(&self, due_before: Timestamp, limit: i64) -> StoreResult<Vec<Message>> {
-                self.unsent_replies("email", "email_sends", "", due_before, limit).await
-            }
-
-            async fn email_send(&self, message_id: &str) -> StoreResult<Option<EmailSend>> {
-                Ok(self.send_row("email_sends", "last_error", message_id).await?.map(|row| EmailSend {
-                    message_id: row.message_id,
-                    account_id: row.account_id,
-                    ticket_id: row.ticket_id,
-                    attempts: row.attempts,
-                    next_attempt_at: row.next_attempt_at,
-                    last_error: row.detail,
-                    done: row.done,
-                }))
-            }
-
-            async fn save_email_send(&self, send: &EmailSend) -> StoreResult<()> {
-                let row = SendRow {
-                    message_id: send.message_id.clone(),
-                    account_id: send.account_id,
-                    ticket_id: send.ticket_id,
-                    attempts: send.attempts,
-                    next_attempt_at: send.next_attempt_at,
-                    detail: send.last_error.clone(),
-                    done: send.done,
-                };
-                self.save_send_row("email_sends", "last_error", row).await
-            }
-
-            async fn generated_secret(&self, name: &str, candidate: &str, at: Timestamp) -> StoreResult<String> {
-                sqlx::query(
-                    "INSERT INTO generated_secrets (name, value, created_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING",
-                )
-                .bind(name.to_owned())
-                .bind(candidate.to_owned())
-                .bind(millis(at))
-                .execute(&self.pool)
-                .await
-                .map_err(db_error)?;
-                sqlx::query_scalar("SELECT value FROM generated_secrets WHERE name = $1")
-                    .bind(name.to_owned())
-                    .fetch_one(&self.pool)
-                    .await
-                    .map_err(db_error)
-            }
-
-            async fn due_timers(&self, before: Timestamp, limit: i64) -> StoreResult<Vec<TimerEntry>> {
-                sqlx::query("SELECT owner_kind, owner_id, name, due_at FROM timers WHERE due_at < $1 ORDER BY due_at LIMIT $2")
-                    .bind(millis(before))
-                    .bind(limit)
-                    .fetch_all(&self.pool)
-                    .await
-                    .map_err(db_error)?
-                    .iter()
-                    .filter_map(|row| {
-                        let kind: String = row.try_get("owner_kind").ok()?;
-                        let owner = TimerOwner::from_parts(&kind, row.try_get("owner_id").ok()?)?;
-                        Some((owner, row))
-                    })
-                    .map(|(owner, row)| {
-                        Ok(TimerEntry {
-                            owner,
-                            name: row.try_get("name").map_err(db_error)?,
-                            due_at: from_millis(row.try_get("due_at").map_err(db_error)?)?,
-                        })
-                    })
-                    .collect()
             }
         }
 

@@ -17,7 +17,7 @@ pub use state::{AgentPresence, AgentState, PresenceRules, TYPING_TTL};
 
 use crate::clock::Clock;
 use crate::domain::{PresenceStatus, TicketId, User, UserId};
-use crate::store::Store;
+use crate::store::TicketsPort;
 
 /// Where presence reports go (the node's board, other nodes, supervisors' sockets).
 pub trait PresenceSink: Send + Sync + 'static {
@@ -50,7 +50,8 @@ pub enum AgentMsg {
 
 /// What every agent session shares (opaque outside this module).
 pub struct Shared {
-    store: Arc<dyn Store>,
+    /// An agent's open tickets (their load) are all a session reads.
+    store: Arc<dyn TicketsPort>,
     clock: Arc<dyn Clock>,
     sink: Arc<dyn PresenceSink>,
     settings: AgentSettings,
@@ -66,7 +67,7 @@ pub struct AgentSessions {
 
 impl AgentSessions {
     pub fn new(
-        store: Arc<dyn Store>,
+        store: Arc<dyn TicketsPort>,
         clock: Arc<dyn Clock>,
         sink: Arc<dyn PresenceSink>,
         settings: AgentSettings,

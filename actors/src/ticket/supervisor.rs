@@ -17,7 +17,7 @@ use tokio::sync::oneshot;
 use super::*;
 use crate::bus::{EventBus, TicketChange};
 use crate::clock::Clock;
-use crate::store::{Store, StoreError, StoreResult, TimerOwner};
+use crate::store::{SettingsPort, Store, StoreError, StoreResult, TicketsPort, TimerOwner};
 use crate::timers::{TimerDispatch, TimerHandle};
 
 #[derive(Clone, Debug)]
@@ -36,7 +36,10 @@ impl Default for TicketsConfig {
 
 /// What every TicketActor shares (opaque outside this crate).
 pub struct Runtime {
-    pub(crate) store: Arc<dyn Store>,
+    /// Tickets and their events: all a TicketActor reads and writes.
+    pub(crate) store: Arc<dyn TicketsPort>,
+    /// Account settings, for the commands timers fire.
+    pub(crate) settings: Arc<dyn SettingsPort>,
     pub(crate) bus: EventBus,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) timers: TimerHandle,
@@ -89,7 +92,8 @@ impl Tickets {
         timers: TimerHandle,
         config: TicketsConfig,
     ) -> StoreResult<Tickets> {
-        let runtime = Arc::new(Runtime { store, bus, clock, timers, config, live: DashMap::new() });
+        let settings: Arc<dyn SettingsPort> = store.clone();
+        let runtime = Arc::new(Runtime { store, settings, bus, clock, timers, config, live: DashMap::new() });
         let (supervisor, _) = Actor::spawn(None, TicketSupervisor, runtime.clone())
             .await
             .map_err(|error| crate::store::StoreError::Internal(format!("ticket supervisor: {error}")))?;
@@ -103,10 +107,6 @@ impl Tickets {
 
     pub fn bus(&self) -> &EventBus {
         &self.runtime.bus
-    }
-
-    pub fn store(&self) -> &Arc<dyn Store> {
-        &self.runtime.store
     }
 
     /// Number of ticket actors alive on this node.
@@ -255,7 +255,8 @@ impl TimerDispatch for Tickets {
             TimerOwner::Conversation(_) => Err("not a ticket timer".to_owned()),
             TimerOwner::Ticket(ticket_id) => {
                 let account_id = self.get(*ticket_id).await.map_err(|error| error.to_string())?.account_id;
-                let config = self.runtime.store.account_config(account_id).await.map_err(|error| error.to_string())?;
+                let config =
+                    self.runtime.settings.account_config(account_id).await.map_err(|error| error.to_string())?;
                 let context = CommandContext::system(Arc::new(config));
                 match self.execute(*ticket_id, TicketCommand::FireTimer { name: name.to_owned() }, context).await {
                     Ok(_) | Err(TicketError::NotFound) => Ok(()),
