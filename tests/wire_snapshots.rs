@@ -264,7 +264,6 @@ async fn error_bodies_over_http() {
     let file = server.http.get(server.url("/no-such-file.js")).send().await.expect("request");
     let status = file.status().as_u16();
     record("unknown console file", (status, file.json().await.expect("a JSON body")));
-    drop(record);
     insta::assert_json_snapshot!("error_bodies_over_http", answers);
     server.stop().await;
 }
@@ -407,7 +406,6 @@ async fn websocket_frames_as_staff_and_customers_get_them() {
     frame_where(&mut staff, "an ack", of_type("ack")).await;
     staff.send(json!({"type": "subscribe", "topic": "queue"})).await;
     keep("error: already subscribed to the queue (staff)", frame_where(&mut staff, "an error", of_type("error")).await);
-    drop(keep);
     insta::assert_json_snapshot!("websocket_frames", frames);
     server.stop().await;
 }
