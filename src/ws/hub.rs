@@ -1200,12 +1200,30 @@ mod wire_snapshots {
             },
         );
         let frames: BTreeMap<&str, Value> = BTreeMap::from([
-            ("note_staff", frame_json(&event_frame(true, &config, "ticket:41", &note, None, jiff::Timestamp::UNIX_EPOCH))),
-            ("note_customer", frame_json(&event_frame(false, &config, "ticket:41", &note, None, jiff::Timestamp::UNIX_EPOCH))),
-            ("reply_staff", frame_json(&event_frame(true, &config, "ticket:41", &reply, None, jiff::Timestamp::UNIX_EPOCH))),
-            ("reply_customer", frame_json(&event_frame(false, &config, "ticket:41", &reply, None, jiff::Timestamp::UNIX_EPOCH))),
-            ("fields_staff", frame_json(&event_frame(true, &config, "ticket:41", &fields, None, jiff::Timestamp::UNIX_EPOCH))),
-            ("fields_customer", frame_json(&event_frame(false, &config, "ticket:41", &fields, None, jiff::Timestamp::UNIX_EPOCH))),
+            (
+                "note_staff",
+                frame_json(&event_frame(true, &config, "ticket:41", &note, None, jiff::Timestamp::UNIX_EPOCH)),
+            ),
+            (
+                "note_customer",
+                frame_json(&event_frame(false, &config, "ticket:41", &note, None, jiff::Timestamp::UNIX_EPOCH)),
+            ),
+            (
+                "reply_staff",
+                frame_json(&event_frame(true, &config, "ticket:41", &reply, None, jiff::Timestamp::UNIX_EPOCH)),
+            ),
+            (
+                "reply_customer",
+                frame_json(&event_frame(false, &config, "ticket:41", &reply, None, jiff::Timestamp::UNIX_EPOCH)),
+            ),
+            (
+                "fields_staff",
+                frame_json(&event_frame(true, &config, "ticket:41", &fields, None, jiff::Timestamp::UNIX_EPOCH)),
+            ),
+            (
+                "fields_customer",
+                frame_json(&event_frame(false, &config, "ticket:41", &fields, None, jiff::Timestamp::UNIX_EPOCH)),
+            ),
         ]);
         insta::assert_json_snapshot!("event_frames_ticket_topic", frames);
     }
@@ -1227,8 +1245,28 @@ mod wire_snapshots {
         let staff_view = TicketView::new(true, ticket(), &config);
         let customer_view = TicketView::new(false, ticket(), &config);
         let frames: BTreeMap<&str, Value> = BTreeMap::from([
-            ("staff", frame_json(&event_frame(true, &config, "queue", &created, Some(&staff_view), jiff::Timestamp::UNIX_EPOCH))),
-            ("customer", frame_json(&event_frame(false, &config, "queue", &created, Some(&customer_view), jiff::Timestamp::UNIX_EPOCH))),
+            (
+                "staff",
+                frame_json(&event_frame(
+                    true,
+                    &config,
+                    "queue",
+                    &created,
+                    Some(&staff_view),
+                    jiff::Timestamp::UNIX_EPOCH,
+                )),
+            ),
+            (
+                "customer",
+                frame_json(&event_frame(
+                    false,
+                    &config,
+                    "queue",
+                    &created,
+                    Some(&customer_view),
+                    jiff::Timestamp::UNIX_EPOCH,
+                )),
+            ),
         ]);
         insta::assert_json_snapshot!("event_frames_queue", frames);
     }
