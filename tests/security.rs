@@ -274,6 +274,11 @@ async fn customers_see_status_public_messages_and_their_fields_never_triage() {
     }
     assert_eq!(seen["custom_fields"], json!({"order_number": "A-1"}));
     assert_eq!(seen["messages"].as_array().map(Vec::len), Some(2), "the opening message and the reply, no note");
+    assert_eq!(seen["messages"][1]["author_id"], Value::Null, "customers learn no staff ids: {seen}");
+    assert!(
+        events.iter().all(|frame| frame["event"]["actor_id"].is_null()),
+        "no event names the staff member who acted: {text}"
+    );
     let log = hub.expect(200, "GET", &format!("{ticket}/events?after=0"), &customer, None).await;
     let log_text = log.to_string();
     assert!(!log_text.contains("VIP") && !log_text.contains("fraud_score"), "{log_text}");

@@ -117,6 +117,15 @@ pub fn customer_may_read(message: &Message) -> bool {
     !message.is_internal()
 }
 
+/// A readable message as customers see it: who on the team wrote a reply is not theirs to know
+/// (not even as a user id), so only customers' own messages keep their author.
+pub fn customer_message(mut message: Message) -> Message {
+    if message.kind != MessageKind::Customer {
+        message.author_id = None;
+    }
+    message
+}
+
 /// What customers see of one event: the event itself, a reduced copy, or `private`.
 pub fn customer_event(event: &TicketEvent, config: &AccountConfig) -> Value {
     let private = || {
@@ -125,7 +134,12 @@ pub fn customer_event(event: &TicketEvent, config: &AccountConfig) -> Value {
             "at": event.at, "actor_id": null, "type": "private"
         })
     };
-    let full = || serde_json::to_value(event).unwrap_or_else(|_| private());
+    // Who acted is the team's business: customers see what happened, not which user did it.
+    let full = || {
+        let mut value = serde_json::to_value(event).unwrap_or_else(|_| private());
+        value["actor_id"] = Value::Null;
+        value
+    };
     match &event.kind {
         EventKind::Created { .. } => {
             // The opening priority is triage: it goes, the rest (subject, number, status) stays.
@@ -135,7 +149,11 @@ pub fn customer_event(event: &TicketEvent, config: &AccountConfig) -> Value {
             }
             value
         }
-        EventKind::MessageAdded { message } if customer_may_read(message) => full(),
+        EventKind::MessageAdded { message } if customer_may_read(message) => {
+            let mut value = full();
+            value["message"] = serde_json::to_value(customer_message(message.clone())).unwrap_or_default();
+            value
+        }
         EventKind::MessageAdded { .. } => private(),
         EventKind::StatusChanged { .. } => full(),
         // Ticks and fetched files of public messages (notes are never sent or fetched).
@@ -358,6 +376,8 @@ mod tests {
             let event = event(kind);
             let seen = customer_event(&event, &config);
             assert_eq!(seen["seq"], 7, "the seq always stays: {seen}");
+            assert_eq!(seen["actor_id"], Value::Null, "customers never see who acted: {seen}");
+            assert!(seen["message"]["author_id"].is_null() || seen["message"]["kind"] == "customer", "{seen}");
             assert_eq!(seen["ticket_id"], 1);
             assert_eq!(seen["type"] != "private", visible, "{:?} → {seen}", event.kind);
             let text = seen.to_string();

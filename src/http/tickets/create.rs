@@ -129,9 +129,10 @@ pub(super) async fn create_ticket(
     };
     let outcome = state.tickets.create(draft, &config).await?;
     metrics::counter!("switchboard_tickets_created_total").increment(1);
-    let messages = switchboard_actors::ticket::messages_of(&outcome.events);
+    let audience = Audience::of(&state, &caller).await?;
+    let messages = audience.messages(switchboard_actors::ticket::messages_of(&outcome.events));
     Ok(HttpResponse::Created().json(TicketWithMessages {
-        ticket: Audience::of(&state, &caller).await?.ticket(outcome.ticket),
+        ticket: audience.ticket(outcome.ticket),
         messages,
         window: None,
         reply_channels: Vec::new(),

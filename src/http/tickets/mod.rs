@@ -179,6 +179,15 @@ impl Audience {
     pub fn event(&self, event: &TicketEvent) -> serde_json::Value {
         switchboard_actors::visibility::event_view(self.staff, event, &self.config)
     }
+
+    /// The thread as the caller may read it: customers get no internal notes and no staff ids.
+    pub fn messages(&self, messages: Vec<Message>) -> Vec<Message> {
+        if self.staff {
+            return messages;
+        }
+        use switchboard_actors::visibility::{customer_may_read, customer_message};
+        messages.into_iter().filter(customer_may_read).map(customer_message).collect()
+    }
 }
 
 /// Collision control: what the sender has seen of the ticket. The request's `seen_seq` wins;

@@ -111,10 +111,10 @@ pub(super) async fn get_ticket(
     id: web::Path<TicketId>,
 ) -> Result<web::Json<TicketWithMessages>, ApiError> {
     let ticket = visible_ticket(&state, &caller, *id).await?;
-    let mut messages = state.store.ticket_messages(ticket.id).await?;
-    if !caller.user.role.is_staff() {
-        messages.retain(switchboard_actors::visibility::customer_may_read);
-    } else if ticket.channel == Channel::Whatsapp
+    let audience = Audience::of(&state, &caller).await?;
+    let messages = audience.messages(state.store.ticket_messages(ticket.id).await?);
+    if caller.user.role.is_staff()
+        && ticket.channel == Channel::Whatsapp
         && let Some(channel) = &state.whatsapp
     {
         channel.agent_opened(&ticket, &messages);
@@ -132,7 +132,7 @@ pub(super) async fn get_ticket(
         }
         _ => None,
     };
-    let ticket = Audience::of(&state, &caller).await?.ticket(ticket);
+    let ticket = audience.ticket(ticket);
     Ok(web::Json(TicketWithMessages { ticket, messages, window, reply_channels }))
 }
 
