@@ -169,8 +169,22 @@ impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> ApiError {
         match error {
             StoreError::NotFound => ApiError::NotFound("resource"),
-            StoreError::Conflict(message) => ApiError::Conflict { code: "conflict", message },
-            StoreError::Unavailable(message) => ApiError::Unavailable { code: "store_unavailable", message },
+            // The database's own words (constraint and table names, driver errors) stay in the
+            // log: handlers that know what a conflict means say so in their own words.
+            StoreError::Conflict(detail) => {
+                tracing::info!(%detail, "store conflict");
+                ApiError::Conflict {
+                    code: "conflict",
+                    message: "the change conflicts with data that already exists".to_owned(),
+                }
+            }
+            StoreError::Unavailable(detail) => {
+                tracing::warn!(%detail, "store unavailable");
+                ApiError::Unavailable {
+                    code: "store_unavailable",
+                    message: "the database did not answer in time; try again".to_owned(),
+                }
+            }
             StoreError::Internal(message) => ApiError::Internal(message),
         }
     }
