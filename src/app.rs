@@ -15,8 +15,8 @@ use switchboard_actors::agent::{AgentSessions, AgentSettings, PresenceRules, Pre
 use switchboard_actors::bus::EventBus;
 use switchboard_actors::clock::{Clock, SystemClock};
 use switchboard_actors::store::Store;
-use switchboard_actors::ticket::{Tickets, TicketsConfig};
-use switchboard_actors::timers::{TimerDispatch, TimerSettings, run_timers, timer_channel};
+use switchboard_actors::ticket::{self, Tickets, TicketsConfig};
+use switchboard_actors::timers::{TimerDispatch, TimerHandlers, TimerSettings, run_timers, timer_channel};
 use tokio::task::JoinHandle;
 
 use crate::channels::bounded_log::Bounds;
@@ -32,7 +32,6 @@ use crate::http::{self, AppState};
 use crate::storage;
 use crate::ws::hub::HubPresence;
 use crate::ws::{Hub, HubSettings};
-use switchboard_actors::store::TimerOwner;
 use switchboard_actors::whatsapp::conversation::{ChannelSettings, Conversations};
 
 /// The running core: store, ticket actors, the timer task, and the live-push hub with its broker
@@ -49,22 +48,6 @@ pub struct Core {
     /// The channels' secrets in effect: configured, or generated per install.
     pub secrets: Arc<ChannelSecrets>,
     tasks: Vec<JoinHandle<()>>,
-}
-
-/// Routes each durable timer to its owner: tickets, or WhatsApp conversations.
-struct AllTimers {
-    tickets: Tickets,
-    conversations: Conversations,
-}
-
-#[async_trait::async_trait]
-impl TimerDispatch for AllTimers {
-    async fn fire(&self, owner: &TimerOwner, name: &str) -> Result<(), String> {
-        match owner {
-            TimerOwner::Ticket(_) => self.tickets.fire(owner, name).await,
-            TimerOwner::Conversation(_) => self.conversations.fire(owner, name).await,
-        }
-    }
 }
 
 impl Core {
@@ -101,7 +84,10 @@ impl Core {
         let whatsapp = start_whatsapp(settings, &opened.store, &tickets, &clock, &secrets).await?;
         let (email, mail_sandbox) = start_email(settings, &opened.store, &tickets, &secrets, &clock).await?;
         let dispatch: Arc<dyn TimerDispatch> =
-            Arc::new(AllTimers { tickets: tickets.clone(), conversations: whatsapp.conversations.clone() });
+            Arc::new(TimerHandlers::default().register(ticket::TIMER_KIND, Arc::new(tickets.clone())).register(
+                switchboard_actors::whatsapp::conversation::TIMER_KIND,
+                Arc::new(whatsapp.conversations.clone()),
+            ));
         let timers = tokio::spawn(run_timers(
             timer_inbox,
             timer_handle,

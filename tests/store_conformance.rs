@@ -588,14 +588,18 @@ async fn timers(store: &dyn Store) {
     .expect("snooze");
     let horizon = until.saturating_add(SignedDuration::from_secs(1)).expect("time");
     let due = store.due_timers(horizon, 100).await.expect("timers");
-    assert!(due.contains(&TimerEntry { owner: TimerOwner::Ticket(ticket.id), name: "snooze".into(), due_at: until }));
+    assert!(due.contains(&TimerEntry {
+        owner: TimerOwner::new(switchboard_actors::ticket::TIMER_KIND, ticket.id),
+        name: "snooze".into(),
+        due_at: until
+    }));
     assert!(
         !store
             .due_timers(until, 100)
             .await
             .expect("timers")
             .iter()
-            .any(|entry| entry.owner == TimerOwner::Ticket(ticket.id))
+            .any(|entry| entry.owner == TimerOwner::new(switchboard_actors::ticket::TIMER_KIND, ticket.id))
     );
     apply(
         store,
@@ -611,7 +615,7 @@ async fn timers(store: &dyn Store) {
             .await
             .expect("timers")
             .iter()
-            .any(|entry| entry.owner == TimerOwner::Ticket(ticket.id))
+            .any(|entry| entry.owner == TimerOwner::new(switchboard_actors::ticket::TIMER_KIND, ticket.id))
     );
 }
 
@@ -665,19 +669,36 @@ async fn whatsapp_first_contact(store: &dyn Store) {
         .await
         .expect("timers")
         .into_iter()
-        .filter(|entry| entry.owner == TimerOwner::Conversation(saved.id))
+        .filter(|entry| {
+            entry.owner == TimerOwner::new(switchboard_actors::whatsapp::conversation::TIMER_KIND, saved.id)
+        })
         .collect();
     assert_eq!(
         owned,
         [
-            TimerEntry { owner: TimerOwner::Conversation(saved.id), name: "window_closing".into(), due_at: closing },
-            TimerEntry { owner: TimerOwner::Conversation(saved.id), name: "window_closed".into(), due_at: closes },
+            TimerEntry {
+                owner: TimerOwner::new(switchboard_actors::whatsapp::conversation::TIMER_KIND, saved.id),
+                name: "window_closing".into(),
+                due_at: closing
+            },
+            TimerEntry {
+                owner: TimerOwner::new(switchboard_actors::whatsapp::conversation::TIMER_KIND, saved.id),
+                name: "window_closed".into(),
+                due_at: closes
+            },
         ]
     );
     // Saving again without timers leaves them as they are.
     store.save_conversation(&saved).await.expect("saved again");
     let still = store.due_timers(horizon, 1000).await.expect("timers");
-    assert_eq!(still.iter().filter(|entry| entry.owner == TimerOwner::Conversation(saved.id)).count(), 2);
+    assert_eq!(
+        still
+            .iter()
+            .filter(|entry| entry.owner
+                == TimerOwner::new(switchboard_actors::whatsapp::conversation::TIMER_KIND, saved.id))
+            .count(),
+        2
+    );
 
     // The console's list: the customer's name and the newest message an agent would show
     // (not the internal note written after it).
@@ -707,7 +728,7 @@ async fn whatsapp_first_contact(store: &dyn Store) {
 
 /// With several nodes each reads the same due timers; the one that claims a timer fires it.
 async fn timer_claims(store: &dyn Store) {
-    let owner = TimerOwner::Conversation(987_654);
+    let owner = TimerOwner::new(switchboard_actors::whatsapp::conversation::TIMER_KIND, 987_654);
     let due = now();
     let set = |due_at: Option<Timestamp>| TimerChange { owner: owner.clone(), name: "window_closed".into(), due_at };
     store.set_timer(&set(Some(due))).await.expect("set");

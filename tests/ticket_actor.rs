@@ -247,7 +247,11 @@ async fn an_sla_breach_fires_after_a_restart_exactly_once(backend: Backend) {
     let timers = core.store.due_timers(far, 100).await.expect("timers");
     assert_eq!(
         timers.iter().map(|t| (t.owner.clone(), t.name.as_str(), t.due_at)).collect::<Vec<_>>(),
-        [(switchboard_actors::store::TimerOwner::Ticket(ticket.id), SLA_TIMER, minutes(48))]
+        [(
+            switchboard_actors::store::TimerOwner::new(switchboard_actors::ticket::TIMER_KIND, ticket.id),
+            SLA_TIMER,
+            minutes(48)
+        )]
     );
     core.stop().await;
 

@@ -24,6 +24,30 @@ pub trait TimerDispatch: Send + Sync + 'static {
     async fn fire(&self, owner: &TimerOwner, name: &str) -> Result<(), String>;
 }
 
+/// The handler of each kind of timer owner: an actor kind registers itself under its
+/// `TIMER_KIND`, and a due timer goes to the handler of its owner's kind.
+#[derive(Default)]
+pub struct TimerHandlers {
+    handlers: std::collections::HashMap<String, Arc<dyn TimerDispatch>>,
+}
+
+impl TimerHandlers {
+    pub fn register(mut self, kind: &str, handler: Arc<dyn TimerDispatch>) -> TimerHandlers {
+        self.handlers.insert(kind.to_owned(), handler);
+        self
+    }
+}
+
+#[async_trait::async_trait]
+impl TimerDispatch for TimerHandlers {
+    async fn fire(&self, owner: &TimerOwner, name: &str) -> Result<(), String> {
+        match self.handlers.get(owner.kind()) {
+            Some(handler) => handler.fire(owner, name).await,
+            None => Err(format!("no handler for timers of kind `{}`", owner.kind())),
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct TimerSettings {
     /// Timers due within this window are held in memory; later ones are read from the store as
@@ -189,18 +213,52 @@ pub async fn run_timers(
 mod tests {
     use super::*;
 
+    /// Records what it was asked to fire.
+    struct Recorder(std::sync::Mutex<Vec<(TimerOwner, String)>>);
+
+    #[async_trait::async_trait]
+    impl TimerDispatch for Recorder {
+        async fn fire(&self, owner: &TimerOwner, name: &str) -> Result<(), String> {
+            self.0.lock().map_err(|_| "poisoned".to_owned())?.push((owner.clone(), name.to_owned()));
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn each_kind_of_owner_gets_its_own_timers() {
+        let tickets = Arc::new(Recorder(std::sync::Mutex::new(Vec::new())));
+        let routines = Arc::new(Recorder(std::sync::Mutex::new(Vec::new())));
+        // A kind nobody matched on before registers itself like the built-in ones.
+        let handlers =
+            TimerHandlers::default().register("ticket", tickets.clone()).register("routine", routines.clone());
+        handlers.fire(&TimerOwner::new("ticket", 7), "sla").await.expect("ticket timer");
+        handlers.fire(&TimerOwner::new("routine", 3), "tick").await.expect("routine timer");
+        assert!(handlers.fire(&TimerOwner::new("nobody", 1), "x").await.is_err(), "an unknown kind is an error");
+        let fired = |recorder: &Recorder| recorder.0.lock().map(|calls| calls.clone()).unwrap_or_default();
+        assert_eq!(fired(&tickets), vec![(TimerOwner::new("ticket", 7), "sla".to_owned())]);
+        assert_eq!(fired(&routines), vec![(TimerOwner::new("routine", 3), "tick".to_owned())]);
+        assert_eq!(
+            serde_json::to_value(TimerOwner::new("ticket", 7)).ok(),
+            Some(serde_json::json!({"kind": "ticket", "id": 7})),
+            "stored and relayed as before"
+        );
+    }
+
     #[test]
     fn pending_timers_come_due_in_order_and_can_be_cleared() {
         let mut pending = Pending::default();
         let at = |secs| Timestamp::from_second(secs).unwrap_or(Timestamp::UNIX_EPOCH);
-        pending.set(TimerOwner::Ticket(1), "a".into(), at(30));
-        pending.set(TimerOwner::Ticket(2), "a".into(), at(10));
-        pending.set(TimerOwner::Ticket(3), "a".into(), at(20));
-        pending.clear(&TimerOwner::Ticket(3), "a");
+        pending.set(TimerOwner::new(crate::ticket::TIMER_KIND, 1), "a".into(), at(30));
+        pending.set(TimerOwner::new(crate::ticket::TIMER_KIND, 2), "a".into(), at(10));
+        pending.set(TimerOwner::new(crate::ticket::TIMER_KIND, 3), "a".into(), at(20));
+        pending.clear(&TimerOwner::new(crate::ticket::TIMER_KIND, 3), "a");
         // Re-setting moves a timer instead of duplicating it.
-        pending.set(TimerOwner::Ticket(1), "a".into(), at(15));
+        pending.set(TimerOwner::new(crate::ticket::TIMER_KIND, 1), "a".into(), at(15));
         let due: Vec<_> = pending.take_due(at(25)).into_iter().map(|entry| entry.owner).collect();
-        assert_eq!(due, vec![TimerOwner::Ticket(2), TimerOwner::Ticket(1)]);
+        assert_eq!(
+            due,
+            vec![TimerOwner::new(crate::ticket::TIMER_KIND, 2), TimerOwner::new(crate::ticket::TIMER_KIND, 1)]
+        );
         assert_eq!(pending.next_due(), None);
     }
 }

@@ -10,9 +10,7 @@ use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
 use switchboard_actors::domain::Channel;
-use switchboard_actors::store::{
-    NewUser, StoreError, StoreResult, TicketCommit, TicketIdentity, TimerChange, TimerOwner,
-};
+use switchboard_actors::store::{NewUser, StoreError, StoreResult, TicketCommit, TicketIdentity, TimerChange};
 use switchboard_actors::whatsapp::Conversation;
 use tokio::sync::{mpsc, oneshot};
 
@@ -141,9 +139,7 @@ impl GroupCommit {
             WriteOp::InboxAppend { received_at, .. } => received_at.subsec_nanosecond() as usize % self.lanes.len(),
             WriteOp::InboxDone { id, .. } => id.unsigned_abs() as usize % self.lanes.len(),
             // One owner's timer changes stay in order on one lane.
-            WriteOp::Timer(change) => match &change.owner {
-                TimerOwner::Ticket(id) | TimerOwner::Conversation(id) => id.unsigned_abs() as usize % self.lanes.len(),
-            },
+            WriteOp::Timer(change) => change.owner.id.unsigned_abs() as usize % self.lanes.len(),
         };
         let (reply, answer) = oneshot::channel();
         self.lanes[lane]

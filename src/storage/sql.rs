@@ -1446,7 +1446,7 @@ macro_rules! shared_sql {
                     .iter()
                     .filter_map(|row| {
                         let kind: String = row.try_get("owner_kind").ok()?;
-                        let owner = TimerOwner::from_parts(&kind, row.try_get("owner_id").ok()?)?;
+                        let owner = TimerOwner::new(&kind, row.try_get("owner_id").ok()?);
                         Some((owner, row))
                     })
                     .map(|(owner, row)| {
@@ -1956,7 +1956,7 @@ macro_rules! shared_sql {
                         WriteOp::SaveConversation { conversation, timers } => {
                             let id = Self::upsert_conversation(&mut tx, conversation).await?;
                             for (name, due) in timers.iter() {
-                                let change = TimerChange { owner: TimerOwner::Conversation(id), name: name.clone(), due_at: Some(*due) };
+                                let change = TimerChange { owner: TimerOwner::new(switchboard_actors::whatsapp::conversation::TIMER_KIND, id), name: name.clone(), due_at: Some(*due) };
                                 Self::apply_timer(&mut tx, &change).await?;
                             }
                             outcomes.push(WriteOutcome::Saved(id));

@@ -2,6 +2,9 @@
 //! the store, passivated when idle, supervised by [`TicketSupervisor`]. Each command is handled in
 //! order: decide → persist → apply → publish → reply.
 
+/// The kind of the timers tickets own (SLA, snooze): the timer task hands them to [`Tickets`].
+pub const TIMER_KIND: &str = "ticket";
+
 mod messages;
 mod state;
 mod supervisor;

@@ -425,7 +425,7 @@ impl Ticket {
     }
 
     fn timer(&self, name: &str, due_at: Option<Timestamp>) -> TimerChange {
-        TimerChange { owner: TimerOwner::Ticket(self.id), name: name.to_owned(), due_at }
+        TimerChange { owner: TimerOwner::new(super::TIMER_KIND, self.id), name: name.to_owned(), due_at }
     }
 
     /// Turns decided event kinds into numbered events and applies them.

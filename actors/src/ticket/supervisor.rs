@@ -251,18 +251,16 @@ impl Tickets {
 #[async_trait::async_trait]
 impl TimerDispatch for Tickets {
     async fn fire(&self, owner: &TimerOwner, name: &str) -> Result<(), String> {
-        match owner {
-            TimerOwner::Conversation(_) => Err("not a ticket timer".to_owned()),
-            TimerOwner::Ticket(ticket_id) => {
-                let account_id = self.get(*ticket_id).await.map_err(|error| error.to_string())?.account_id;
-                let config =
-                    self.runtime.settings.account_config(account_id).await.map_err(|error| error.to_string())?;
-                let context = CommandContext::system(Arc::new(config));
-                match self.execute(*ticket_id, TicketCommand::FireTimer { name: name.to_owned() }, context).await {
-                    Ok(_) | Err(TicketError::NotFound) => Ok(()),
-                    Err(error) => Err(error.to_string()),
-                }
-            }
+        if !owner.is(TIMER_KIND) {
+            return Err("not a ticket timer".to_owned());
+        }
+        let ticket_id = owner.id;
+        let account_id = self.get(ticket_id).await.map_err(|error| error.to_string())?.account_id;
+        let config = self.runtime.settings.account_config(account_id).await.map_err(|error| error.to_string())?;
+        let context = CommandContext::system(Arc::new(config));
+        match self.execute(ticket_id, TicketCommand::FireTimer { name: name.to_owned() }, context).await {
+            Ok(_) | Err(TicketError::NotFound) => Ok(()),
+            Err(error) => Err(error.to_string()),
         }
     }
 }

@@ -285,7 +285,7 @@ fn snoozing_sets_a_timer_and_its_firing_reopens() {
     .expect("snooze");
     assert_eq!(
         timers,
-        vec![TimerChange { owner: TimerOwner::Ticket(42), name: SNOOZE_TIMER.into(), due_at: Some(until) }]
+        vec![TimerChange { owner: TimerOwner::new(TIMER_KIND, 42), name: SNOOZE_TIMER.into(), due_at: Some(until) }]
     );
     assert!(matches!(
         run(&mut ticket, patch(TicketPatch { snooze_until: Some(Some(at(0))), ..Default::default() }), at(2)),
@@ -353,7 +353,7 @@ fn sla_run(ticket: &mut Ticket, command: TicketCommand, now: Timestamp) -> (Vec<
 }
 
 fn sla_timer(due: Option<Timestamp>) -> Vec<TimerChange> {
-    vec![TimerChange { owner: TimerOwner::Ticket(42), name: SLA_TIMER.into(), due_at: due }]
+    vec![TimerChange { owner: TimerOwner::new(TIMER_KIND, 42), name: SLA_TIMER.into(), due_at: due }]
 }
 
 fn fire_sla() -> TicketCommand {

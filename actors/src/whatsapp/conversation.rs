@@ -4,6 +4,10 @@
 //! "closing" and "closed"), and outbound sends through the Graph API (queued before any network
 //! call, retried with back-off across restarts, failures explained).
 
+/// The kind of the timers conversations own (the 24-hour window): the timer task hands them to
+/// [`Conversations`].
+pub const TIMER_KIND: &str = "conversation";
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -419,7 +423,10 @@ impl Conversations {
 #[async_trait]
 impl TimerDispatch for Conversations {
     async fn fire(&self, owner: &TimerOwner, name: &str) -> Result<(), String> {
-        let TimerOwner::Conversation(id) = owner else { return Err("not a conversation timer".to_owned()) };
+        if !owner.is(TIMER_KIND) {
+            return Err("not a conversation timer".to_owned());
+        }
+        let id = &owner.id;
         let store = &self.shared.store;
         let Some(conversation) = store.conversation_by_id(*id).await.map_err(|error| error.to_string())? else {
             return Ok(());
@@ -728,7 +735,7 @@ impl ConversationState {
             }
         };
         for (name, due) in timers {
-            let owner = TimerOwner::Conversation(conversation.id);
+            let owner = TimerOwner::new(TIMER_KIND, conversation.id);
             self.shared.tickets.timers().changed(TimerChange { owner, name: name.to_owned(), due_at: Some(due) });
         }
         if before != after && !new_ticket {
@@ -749,7 +756,7 @@ impl ConversationState {
     }
 
     async fn schedule_window_timers(&self, conversation: &Conversation, until: Timestamp) -> Result<(), TicketError> {
-        let owner = TimerOwner::Conversation(conversation.id);
+        let owner = TimerOwner::new(TIMER_KIND, conversation.id);
         let changes: Vec<TimerChange> = self
             .window_timers(until)
             .into_iter()
@@ -769,7 +776,7 @@ impl ConversationState {
     async fn timer(&mut self, name: &str) -> Result<(), TicketError> {
         let now = self.now();
         let Some(conversation) = self.conversation.clone() else { return Ok(()) };
-        let owner = TimerOwner::Conversation(conversation.id);
+        let owner = TimerOwner::new(TIMER_KIND, conversation.id);
         self.shared.store.set_timer(&TimerChange { owner, name: name.to_owned(), due_at: None }).await?;
         let state = window::state(conversation.window_expires_at, now, self.shared.settings.closing_lead);
         if let (WindowState::Open { until } | WindowState::Closing { until }, WINDOW_CLOSED) = (&state, name) {
@@ -778,7 +785,7 @@ impl ConversationState {
             self.timers_for = Some(*until);
         } else if let (WindowState::Open { until }, WINDOW_CLOSING) = (&state, name) {
             let change = TimerChange {
-                owner: TimerOwner::Conversation(conversation.id),
+                owner: TimerOwner::new(TIMER_KIND, conversation.id),
                 name: WINDOW_CLOSING.to_owned(),
                 due_at: Some(until.saturating_sub(self.shared.settings.closing_lead).unwrap_or(*until)),
             };
