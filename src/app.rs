@@ -119,6 +119,7 @@ impl Core {
         let sink: Arc<dyn PresenceSink> = Arc::new(HubPresence(live.clone()));
         live.set_agents(AgentSessions::new(opened.store.clone(), clock.clone(), sink, agent_settings));
         let mut tasks = live.start();
+        live.join_all().await.context("joining the accounts' broker channels")?;
         tasks.extend(whatsapp.start(tickets.bus().subscribe()));
         tasks.extend(email.start(tickets.bus().subscribe()));
         tasks.push(timers);

@@ -108,6 +108,9 @@ async fn suite(store: Arc<dyn Store>) {
 async fn media_index_and_session_ends(store: &dyn Store) {
     let ours = store.create_account("Media A").await.expect("account");
     let theirs = store.create_account("Media B").await.expect("account");
+    let ids = store.account_ids().await.expect("accounts");
+    assert!(ids.contains(&ours.id) && ids.contains(&theirs.id), "every account is listed: {ids:?}");
+    assert!(ids.windows(2).all(|pair| pair[0] < pair[1]), "oldest first: {ids:?}");
     let agent = store.create_user(new_user(ours.id, "media-agent@a.example", Role::Agent)).await.expect("agent");
     let colleague = store.create_user(new_user(ours.id, "media-colleague@a.example", Role::Agent)).await.expect("user");
     let hash = "AB".repeat(32);

@@ -339,6 +339,8 @@ pub trait SettingsPort: Send + Sync + 'static {
     async fn create_account(&self, name: &str) -> StoreResult<Account>;
     /// The oldest account; the CLI's default when none is named.
     async fn first_account(&self) -> StoreResult<Option<Account>>;
+    /// Every account this installation serves, oldest first.
+    async fn account_ids(&self) -> StoreResult<Vec<AccountId>>;
     async fn account(&self, id: AccountId) -> StoreResult<Option<Account>>;
     async fn account_config(&self, id: AccountId) -> StoreResult<AccountConfig>;
     async fn set_priority_matrix(&self, id: AccountId, matrix: &PriorityMatrix) -> StoreResult<()>;

@@ -571,6 +571,10 @@ macro_rules! shared_sql {
                 row.as_ref().map(account_from_row).transpose()
             }
 
+            async fn account_ids(&self) -> StoreResult<Vec<AccountId>> {
+                sqlx::query_scalar("SELECT id FROM accounts ORDER BY id").fetch_all(&self.pool).await.map_err(db_error)
+            }
+
             async fn account(&self, id: AccountId) -> StoreResult<Option<Account>> {
                 let row = sqlx::query("SELECT id, name, created_at FROM accounts WHERE id = $1")
                     .bind(id)

@@ -452,6 +452,14 @@ impl Hub {
         });
         self.sockets.insert(id, entry.clone());
         metrics::gauge!("switchboard_ws_sockets").increment(1.0);
+        self.join(account).await;
+        Some(entry)
+    }
+
+    /// Listens to the account's broker channels (once): its changes, presence and session ends
+    /// reach this node from then on. Every account is joined at start ([`Hub::join_all`]); an
+    /// account created later is joined by its first socket.
+    pub async fn join(self: &Arc<Self>, account: AccountId) {
         if self.joined.insert(account, ()).is_none() {
             for kind in [ChannelKind::Changes, ChannelKind::Presence] {
                 if let Err(error) = self.broker.subscribe(&channel(&self.settings.prefix, account, kind)).await {
@@ -462,7 +470,16 @@ impl Hub {
             // Other nodes only report changes: ask them for the agents they already serve.
             self.relay(RelayBody::PresenceSync { account }, account, ChannelKind::Presence);
         }
-        Some(entry)
+    }
+
+    /// Joins every account the installation serves, so presence and session ends from other
+    /// nodes are known here before any of the account's sockets connects (routing reads them).
+    pub async fn join_all(self: &Arc<Self>) -> switchboard_actors::store::StoreResult<usize> {
+        let accounts = self.store.account_ids().await?;
+        for account in &accounts {
+            self.join(*account).await;
+        }
+        Ok(accounts.len())
     }
 
     pub fn remove_socket(&self, socket: &Arc<SocketEntry>) {
