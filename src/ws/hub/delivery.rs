@@ -1,0 +1,306 @@
+//! Delivery: committed changes to ticket and queue subscribers, exactly once and in order per
+//! ticket (replay, then live, with gaps filled from the store), queue resumes, replay limits.
+
+use super::*;
+
+impl Hub {
+    /// Delivers one committed change to this node's subscribers.
+    pub fn deliver(self: &Arc<Self>, change: &Arc<TicketChange>) {
+        let ticket = &change.ticket;
+        if let Some(subs) = self.ticket_subs.get(&ticket.id).map(|subs| subs.clone()) {
+            for sub in subs {
+                for event in &change.events {
+                    self.offer(&sub, event);
+                }
+            }
+        }
+        if let Some(subs) = self.queue_subs.get(&ticket.account_id).map(|subs| subs.clone()) {
+            let mut frames: [Option<Vec<Frame>>; 2] = [None, None];
+            for socket in subs.iter().filter(|socket| socket.scope.allows(ticket)) {
+                let staff = socket.staff();
+                let frames = frames[usize::from(staff)].get_or_insert_with(|| {
+                    let config = self.audience_config(staff, ticket.account_id);
+                    let view = TicketView::new(staff, ticket.clone(), &config);
+                    change
+                        .events
+                        .iter()
+                        .map(|event| event_frame(staff, &config, "queue", event, Some(&view), self.now()))
+                        .collect()
+                });
+                for frame in frames.iter() {
+                    self.send(socket, frame.clone());
+                }
+            }
+        }
+        if change
+            .events
+            .iter()
+            .any(|event| matches!(event.kind, EventKind::Assigned { .. } | EventKind::StatusChanged { .. }))
+        {
+            self.refresh_loads(change);
+        }
+    }
+
+    /// Agents whose open-ticket count may have changed recount it.
+    pub(super) fn refresh_loads(&self, change: &TicketChange) {
+        let Some(agents) = self.agents.get() else { return };
+        let mut affected = vec![change.ticket.assignee_id];
+        for event in &change.events {
+            if let EventKind::Assigned { from_assignee_id, .. } = event.kind {
+                affected.push(from_assignee_id);
+            }
+        }
+        for user in affected.into_iter().flatten() {
+            agents.send(user, switchboard_actors::agent::AgentMsg::RefreshLoad);
+        }
+    }
+
+    /// Offers one event to a ticket subscription, keeping its order exactly once.
+    pub(super) fn offer(self: &Arc<Self>, sub: &Arc<TicketSub>, event: &TicketEvent) {
+        let mut cursor = lock(&sub.cursor);
+        if cursor.catching_up {
+            cursor.pending.insert(event.seq, event.clone());
+        } else if event.seq == cursor.seq + 1 {
+            cursor.seq = event.seq;
+            let staff = sub.socket.staff();
+            let config = self.audience_config(staff, event.account_id);
+            self.send(&sub.socket, event_frame(staff, &config, &sub.topic, event, None, self.now()));
+        } else if event.seq > cursor.seq + 1 {
+            // Something was missed (a lost broker message): fetch it before going on.
+            cursor.catching_up = true;
+            cursor.pending.insert(event.seq, event.clone());
+            drop(cursor);
+            self.spawn_catch_up(sub.clone());
+        }
+    }
+
+    pub(super) fn spawn_catch_up(self: &Arc<Self>, sub: Arc<TicketSub>) {
+        let hub = self.clone();
+        tokio::spawn(async move { hub.catch_up(&sub).await });
+    }
+
+    /// The account's configuration as far as the audience needs it: staff see every field, so
+    /// they need none; customers' frames are cut by it (all custom fields hidden until it is read).
+    pub(super) fn audience_config(&self, staff: bool, account: AccountId) -> Arc<AccountConfig> {
+        if staff {
+            return Arc::default();
+        }
+        self.accounts.cached(account).unwrap_or_default()
+    }
+
+    /// Sends what the subscription misses from the store, then the parked live events, then
+    /// goes live.
+    pub(super) async fn catch_up(self: &Arc<Self>, sub: &Arc<TicketSub>) {
+        loop {
+            if sub.socket.killed.load(Ordering::SeqCst) || !self.sockets.contains_key(&sub.socket.id) {
+                return;
+            }
+            let from = lock(&sub.cursor).seq;
+            let events = match self.store.ticket_events(sub.ticket_id, from, CATCH_UP_PAGE).await {
+                Ok(events) => events,
+                Err(error) => {
+                    tracing::warn!(ticket_id = sub.ticket_id, %error, "catch-up read failed; retrying");
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                    continue;
+                }
+            };
+            match self.advance(sub, &events) {
+                Advance::Live => return,
+                Advance::More => {}
+                Advance::Waiting => {
+                    // Parked events are ahead of what the store has shown yet; look again shortly.
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            }
+        }
+    }
+
+    /// Sends `events` read from the store, then parked live events that follow on; goes live
+    /// when nothing is missing.
+    pub(super) fn advance(&self, sub: &TicketSub, events: &[TicketEvent]) -> Advance {
+        let mut cursor = lock(&sub.cursor);
+        let staff = sub.socket.staff();
+        let config = self.audience_config(staff, sub.socket.user.account_id);
+        for event in events {
+            if event.seq == cursor.seq + 1 {
+                cursor.seq = event.seq;
+                self.send(&sub.socket, event_frame(staff, &config, &sub.topic, event, None, self.now()));
+            }
+        }
+        loop {
+            let next = cursor.seq + 1;
+            let Some(event) = cursor.pending.remove(&next) else { break };
+            cursor.seq = event.seq;
+            self.send(&sub.socket, event_frame(staff, &config, &sub.topic, &event, None, self.now()));
+        }
+        let delivered = cursor.seq;
+        cursor.pending.retain(|seq, _| *seq > delivered);
+        if events.len() < CATCH_UP_PAGE as usize && cursor.pending.is_empty() {
+            cursor.catching_up = false;
+            Advance::Live
+        } else if events.is_empty() {
+            Advance::Waiting
+        } else {
+            Advance::More
+        }
+    }
+
+    pub(super) fn catch_up_everything(self: &Arc<Self>, reason: &str) {
+        metrics::counter!("switchboard_ws_resyncs_total").increment(1);
+        let subs: Vec<Arc<TicketSub>> = self.ticket_subs.iter().flat_map(|entry| entry.value().clone()).collect();
+        for sub in subs {
+            let mut cursor = lock(&sub.cursor);
+            if !cursor.catching_up {
+                cursor.catching_up = true;
+                drop(cursor);
+                self.spawn_catch_up(sub);
+            }
+        }
+        // Queue listeners resume from their own cursor.
+        let frame = Frame::control(&ControlFrame::Resync { topic: "queue", reason });
+        let sockets: Vec<Arc<SocketEntry>> = self.queue_subs.iter().flat_map(|entry| entry.value().clone()).collect();
+        for socket in sockets {
+            self.send(&socket, frame.clone());
+        }
+    }
+
+    /// `subscribe {topic: "ticket:<id>", after}`: replay after `after` (or from the current head),
+    /// then live, with no gap and no duplicate at the seam.
+    pub async fn subscribe_ticket(
+        self: &Arc<Self>,
+        socket: &Arc<SocketEntry>,
+        ticket_id: TicketId,
+        after: Option<i64>,
+    ) -> Result<(), Frame> {
+        let ticket = self
+            .store
+            .ticket(ticket_id)
+            .await
+            .map_err(|_| error("unavailable", "the store did not answer; try again"))?;
+        let ticket = ticket
+            .filter(|ticket| ticket.account_id == socket.user.account_id && socket.scope.allows(ticket))
+            .ok_or_else(|| error("forbidden_topic", "no such ticket, or not yours to follow"))?;
+        if after.is_some_and(|after| after < 0) {
+            return Err(error("invalid_frame", "`after` must be 0 or more"));
+        }
+        let topic = Topic::Ticket(ticket_id).name();
+        if self.ticket_subs.get(&ticket_id).is_some_and(|subs| subs.iter().any(|sub| sub.socket.id == socket.id)) {
+            return Err(error("already_subscribed", "this socket already follows that ticket"));
+        }
+        // Registered before the replay is read, so nothing committed from now on is missed;
+        // live events wait in `pending` until the replay is through.
+        let start = after.unwrap_or(ticket.seq).min(ticket.seq);
+        let _replay = if start < ticket.seq {
+            Some(self.start_replay(socket.user.id).ok_or_else(|| {
+                error("too_many_replays", "this user is already catching up on several tickets; try again shortly")
+            })?)
+        } else {
+            None
+        };
+        let sub = Arc::new(TicketSub {
+            socket: socket.clone(),
+            ticket_id,
+            topic: topic.clone(),
+            cursor: Mutex::new(Cursor { seq: start, catching_up: true, pending: BTreeMap::new() }),
+        });
+        self.ticket_subs.entry(ticket_id).or_default().push(sub.clone());
+        self.send(socket, Frame::control(&ControlFrame::Ack { topic: &topic, seq: Some(start), cursor: None }));
+        self.catch_up(&sub).await;
+        self.send(socket, self.viewers_frame(socket.user.account_id, ticket_id, socket.staff()));
+        Ok(())
+    }
+
+    /// Counts a replay of `user` for as long as the guard lives; `None` at the limit.
+    pub(super) fn start_replay(self: &Arc<Self>, user: UserId) -> Option<ReplayGuard> {
+        let mut running = self.replays_per_user.entry(user).or_insert(0);
+        if *running >= self.settings.max_replays_per_user {
+            return None;
+        }
+        *running += 1;
+        Some(ReplayGuard { hub: self.clone(), user })
+    }
+
+    /// `subscribe {topic: "queue", after}`: every change the user may see from now on; with
+    /// `after` (a `cursor` from an earlier frame) first the tickets changed since, as snapshots.
+    pub async fn subscribe_queue(self: &Arc<Self>, socket: &Arc<SocketEntry>, after: Option<i64>) -> Result<(), Frame> {
+        let account = socket.user.account_id;
+        if self.queue_subs.get(&account).is_some_and(|subs| subs.iter().any(|entry| entry.id == socket.id)) {
+            return Err(error("already_subscribed", "this socket already follows the queue"));
+        }
+        self.queue_subs.entry(account).or_default().push(socket.clone());
+        let now = self.now().as_millisecond();
+        if let Some(after) = after {
+            let mut query = TicketQuery::new(account);
+            query.scope = socket.scope.clone();
+            query.sort = TicketSort::UpdatedAsc;
+            query.after = Some((after - QUEUE_RESUME_SLACK_MS, 0));
+            query.limit = QUEUE_RESUME_LIMIT + 1;
+            let changed = self
+                .store
+                .list_tickets(&query)
+                .await
+                .map_err(|_| error("unavailable", "the store did not answer; try again"))?;
+            if changed.len() as i64 > QUEUE_RESUME_LIMIT {
+                self.send(socket, Frame::control(&ControlFrame::Resync { topic: "queue", reason: "too_many_changes" }));
+            } else {
+                let sent_at = self.now();
+                let staff = socket.staff();
+                let config = self.audience_config(staff, account);
+                for ticket in changed.into_iter().map(|ticket| TicketView::new(staff, ticket, &config)) {
+                    let frame = SnapshotFrame {
+                        kind: "snapshot",
+                        topic: "queue",
+                        ticket_id: ticket.id(),
+                        seq: ticket.seq(),
+                        cursor: ticket.updated_at().as_millisecond(),
+                        sent_at,
+                        ticket: &ticket,
+                    };
+                    self.send(socket, Frame::control(&frame));
+                }
+            }
+        }
+        self.send(socket, Frame::control(&ControlFrame::Ack { topic: "queue", seq: None, cursor: Some(now) }));
+        Ok(())
+    }
+
+    pub fn unsubscribe(&self, socket: &Arc<SocketEntry>, topic: Topic) -> bool {
+        let account = socket.user.account_id;
+        let mut found = false;
+        let mut drop_from = |subs: &mut Vec<Arc<SocketEntry>>| {
+            let before = subs.len();
+            subs.retain(|entry| entry.id != socket.id);
+            found |= subs.len() != before;
+        };
+        match topic {
+            Topic::Queue => {
+                if let Some(mut subs) = self.queue_subs.get_mut(&account) {
+                    drop_from(&mut subs);
+                }
+            }
+            Topic::Presence => {
+                if let Some(mut subs) = self.presence_subs.get_mut(&account) {
+                    drop_from(&mut subs);
+                }
+            }
+            Topic::Ticket(id) => {
+                if let Some(mut subs) = self.ticket_subs.get_mut(&id) {
+                    let before = subs.len();
+                    subs.retain(|sub| sub.socket.id != socket.id);
+                    found = subs.len() != before;
+                }
+            }
+        }
+        found
+    }
+
+    /// The newest seq this node delivered to `user` on `ticket`, for collision control.
+    pub fn last_seen(&self, user: UserId, ticket: TicketId) -> Option<i64> {
+        self.ticket_subs
+            .get(&ticket)?
+            .iter()
+            .filter(|sub| sub.socket.user.id == user)
+            .map(|sub| lock(&sub.cursor).seq)
+            .max()
+    }
+}

@@ -1,0 +1,355 @@
+//! The node's live-push hub: which socket listens to what, and delivery.
+//!
+//! Every committed change reaches [`Hub::deliver`] twice over: from this node's event bus, and —
+//! relayed through the broker — on every other node. A `ticket:<id>` subscription keeps a cursor
+//! (the last seq it delivered) so it sends each event exactly once and in order: a duplicate is
+//! dropped, and a gap (a replay still running, a lost broker message) parks live events while the
+//! missing ones are read from the store. Nothing here waits on a socket: frames go into each
+//! socket's bounded outbox with `try_send`, and a socket whose outbox is full is dropped.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use dashmap::DashMap;
+use jiff::{SignedDuration, Timestamp};
+use serde::{Deserialize, Serialize};
+use switchboard_actors::agent::{AgentPresence, AgentSessions, PresenceSink};
+use switchboard_actors::broker::{Broker, BrokerEvent};
+use switchboard_actors::bus::TicketChange;
+use switchboard_actors::clock::Clock;
+use switchboard_actors::domain::*;
+use switchboard_actors::store::{Store, TicketQuery, TicketScope, TicketSort};
+use switchboard_actors::ticket::Tickets;
+use tokio::sync::{Notify, mpsc};
+
+use switchboard_actors::visibility::{TicketView, event_view};
+
+use super::protocol::*;
+use crate::accounts::AccountConfigs;
+use crate::broker::{ChannelKind, channel};
+
+mod delivery;
+mod presence;
+mod relay;
+#[cfg(test)]
+mod wire_snapshots;
+
+pub use presence::HubPresence;
+use presence::*;
+use relay::*;
+
+pub type SocketId = u64;
+
+/// Events read from the store per page while a subscription catches up.
+const CATCH_UP_PAGE: i64 = 500;
+/// Most queue snapshots sent on a resume; more means "reload the list".
+const QUEUE_RESUME_LIMIT: i64 = 500;
+/// Queue resumes look this far before the client's cursor: clocks of different nodes and commit
+/// latency may put a change's timestamp slightly before a cursor already delivered.
+const QUEUE_RESUME_SLACK_MS: i64 = 5_000;
+
+#[derive(Clone, Debug)]
+pub struct HubSettings {
+    /// This node's name in broker messages and presence reports.
+    pub node: String,
+    /// Broker channel prefix.
+    pub prefix: String,
+    /// How often this node tells the others it is alive (its agents' reports stay valid).
+    pub presence_refresh: Duration,
+    /// Reports of a node not heard from for this long are dropped from the board (it died).
+    pub presence_expiry: Duration,
+    /// Open sockets one user may hold on this node.
+    pub max_sockets_per_user: usize,
+    /// Ticket replays one user may run at once.
+    pub max_replays_per_user: usize,
+}
+
+/// A connected socket.
+pub struct SocketEntry {
+    pub id: SocketId,
+    pub user: User,
+    pub scope: TicketScope,
+    /// The SHA-256 of the session token the socket authenticated with.
+    session: Vec<u8>,
+    outbox: mpsc::Sender<Frame>,
+    /// Notified when the socket must close (too slow, or its session ended).
+    pub kill: Notify,
+    killed: AtomicBool,
+    ended: AtomicBool,
+}
+
+impl SocketEntry {
+    pub fn staff(&self) -> bool {
+        self.user.role.is_staff()
+    }
+
+    /// Whether the socket is closing because its session ended (not because it was slow).
+    pub fn session_ended(&self) -> bool {
+        self.ended.load(Ordering::SeqCst)
+    }
+}
+
+/// Which sockets a session end closes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "which", rename_all = "snake_case")]
+pub enum SessionEnd {
+    /// The sockets of one session (logout): its token's SHA-256, hex.
+    Session { session: String },
+    /// Every socket of a user (deactivated, role changed), but those of `except` (hex), the
+    /// session that changed its own password.
+    User { user_id: UserId, except: Option<String> },
+}
+
+impl SessionEnd {
+    fn closes(&self, socket: &SocketEntry) -> bool {
+        match self {
+            SessionEnd::Session { session } => hex::encode(&socket.session) == *session,
+            SessionEnd::User { user_id, except } => {
+                socket.user.id == *user_id && except.as_ref().is_none_or(|kept| hex::encode(&socket.session) != *kept)
+            }
+        }
+    }
+}
+
+struct Cursor {
+    /// The last seq delivered.
+    seq: i64,
+    /// A replay or gap fill is running; live events wait in `pending`.
+    catching_up: bool,
+    pending: BTreeMap<i64, TicketEvent>,
+}
+
+enum Advance {
+    Live,
+    More,
+    Waiting,
+}
+
+struct TicketSub {
+    socket: Arc<SocketEntry>,
+    ticket_id: TicketId,
+    topic: String,
+    cursor: Mutex<Cursor>,
+}
+
+pub struct Hub {
+    settings: HubSettings,
+    store: Arc<dyn Store>,
+    tickets: Tickets,
+    broker: Arc<dyn Broker>,
+    agents: OnceLock<AgentSessions>,
+    next_socket: AtomicU64,
+    sockets: DashMap<SocketId, Arc<SocketEntry>>,
+    ticket_subs: DashMap<TicketId, Vec<Arc<TicketSub>>>,
+    queue_subs: DashMap<AccountId, Vec<Arc<SocketEntry>>>,
+    presence_subs: DashMap<AccountId, Vec<Arc<SocketEntry>>>,
+    /// Presence reports by account, agent and reporting node (an agent's row merges only their
+    /// own reports, so one report costs the same with 20 agents or 20,000).
+    boards: DashMap<AccountId, HashMap<UserId, NodeReports>>,
+    /// Accounts whose broker channels this node listens to.
+    joined: DashMap<AccountId, ()>,
+    /// When each other node was last heard from.
+    nodes_seen: DashMap<String, Timestamp>,
+    /// Open sockets per user on this node.
+    sockets_per_user: DashMap<UserId, usize>,
+    /// Ticket replays running per user.
+    replays_per_user: DashMap<UserId, usize>,
+    accounts: Arc<AccountConfigs>,
+    clock: Arc<dyn Clock>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl Hub {
+    pub fn new(
+        settings: HubSettings,
+        store: Arc<dyn Store>,
+        tickets: Tickets,
+        broker: Arc<dyn Broker>,
+        accounts: Arc<AccountConfigs>,
+        clock: Arc<dyn Clock>,
+    ) -> Arc<Hub> {
+        Arc::new(Hub {
+            settings,
+            store,
+            tickets,
+            broker,
+            agents: OnceLock::new(),
+            next_socket: AtomicU64::new(1),
+            sockets: DashMap::new(),
+            ticket_subs: DashMap::new(),
+            queue_subs: DashMap::new(),
+            presence_subs: DashMap::new(),
+            boards: DashMap::new(),
+            joined: DashMap::new(),
+            nodes_seen: DashMap::new(),
+            sockets_per_user: DashMap::new(),
+            replays_per_user: DashMap::new(),
+            accounts,
+            clock,
+        })
+    }
+
+    /// The time stamped on frames and presence (the node's clock, as everywhere).
+    pub fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    /// Each account's configuration (what customers may see of custom fields, among others).
+    pub fn accounts(&self) -> &Arc<AccountConfigs> {
+        &self.accounts
+    }
+
+    pub fn set_agents(&self, agents: AgentSessions) {
+        let _ = self.agents.set(agents);
+    }
+
+    pub fn agents(&self) -> Option<&AgentSessions> {
+        self.agents.get()
+    }
+
+    pub fn node(&self) -> &str {
+        &self.settings.node
+    }
+
+    pub fn broker(&self) -> &Arc<dyn Broker> {
+        &self.broker
+    }
+
+    /// Whether the socket may follow (and announce presence on) a ticket: one of its account it
+    /// may see. A socket already following the ticket was checked when it subscribed.
+    pub async fn may_follow(&self, socket: &Arc<SocketEntry>, ticket_id: TicketId) -> bool {
+        if self.ticket_subs.get(&ticket_id).is_some_and(|subs| subs.iter().any(|sub| sub.socket.id == socket.id)) {
+            return true;
+        }
+        matches!(
+            self.store.ticket(ticket_id).await,
+            Ok(Some(ticket)) if ticket.account_id == socket.user.account_id && socket.scope.allows(&ticket)
+        )
+    }
+
+    /// Registers a socket; joins its account's broker channels on first use. `None` when the
+    /// user already holds as many sockets as allowed.
+    pub async fn add_socket(
+        self: &Arc<Self>,
+        user: User,
+        scope: TicketScope,
+        session: Vec<u8>,
+        outbox: mpsc::Sender<Frame>,
+    ) -> Option<Arc<SocketEntry>> {
+        {
+            let mut held = self.sockets_per_user.entry(user.id).or_insert(0);
+            if *held >= self.settings.max_sockets_per_user {
+                return None;
+            }
+            *held += 1;
+        }
+        let id = self.next_socket.fetch_add(1, Ordering::Relaxed);
+        let account = user.account_id;
+        let entry = Arc::new(SocketEntry {
+            id,
+            user,
+            scope,
+            session,
+            outbox,
+            kill: Notify::new(),
+            killed: AtomicBool::new(false),
+            ended: AtomicBool::new(false),
+        });
+        self.sockets.insert(id, entry.clone());
+        metrics::gauge!("switchboard_ws_sockets").increment(1.0);
+        self.join(account).await;
+        Some(entry)
+    }
+
+    pub fn remove_socket(&self, socket: &Arc<SocketEntry>) {
+        if self.sockets.remove(&socket.id).is_some() {
+            metrics::gauge!("switchboard_ws_sockets").decrement(1.0);
+            self.sockets_per_user.remove_if_mut(&socket.user.id, |_, held| {
+                *held = held.saturating_sub(1);
+                *held == 0
+            });
+        }
+        let account = socket.user.account_id;
+        self.queue_subs.alter(&account, |_, mut subs| {
+            subs.retain(|entry| entry.id != socket.id);
+            subs
+        });
+        self.presence_subs.alter(&account, |_, mut subs| {
+            subs.retain(|entry| entry.id != socket.id);
+            subs
+        });
+        self.ticket_subs.retain(|_, subs| {
+            subs.retain(|sub| sub.socket.id != socket.id);
+            !subs.is_empty()
+        });
+    }
+
+    /// Queues `frame` for `socket`; a full outbox means the client stopped reading: drop it.
+    fn send(&self, socket: &Arc<SocketEntry>, frame: Frame) {
+        match socket.outbox.try_send(frame) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                if !socket.killed.swap(true, Ordering::SeqCst) {
+                    metrics::counter!("switchboard_ws_dropped_slow_total").increment(1);
+                    tracing::info!(
+                        socket = socket.id,
+                        user_id = socket.user.id,
+                        "dropping a client that stopped reading"
+                    );
+                    socket.kill.notify_one();
+                }
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => {}
+        }
+    }
+
+    pub fn send_to(&self, socket: &Arc<SocketEntry>, frame: Frame) {
+        self.send(socket, frame);
+    }
+}
+
+fn event_frame(
+    staff: bool,
+    config: &AccountConfig,
+    topic: &str,
+    event: &TicketEvent,
+    ticket: Option<&TicketView>,
+    sent_at: Timestamp,
+) -> Frame {
+    let body = event_view(staff, event, config);
+    let frame = EventFrame {
+        kind: "event",
+        topic,
+        ticket_id: event.ticket_id,
+        seq: event.seq,
+        cursor: event.at.as_millisecond(),
+        sent_at,
+        event: &body,
+        ticket,
+    };
+    Frame { text: serde_json::to_string(&frame).unwrap_or_default().into(), committed_ms: event.at.as_millisecond() }
+}
+
+/// A replay counted against its user's limit until dropped.
+struct ReplayGuard {
+    hub: Arc<Hub>,
+    user: UserId,
+}
+
+impl Drop for ReplayGuard {
+    fn drop(&mut self) {
+        self.hub.replays_per_user.remove_if_mut(&self.user, |_, running| {
+            *running = running.saturating_sub(1);
+            *running == 0
+        });
+    }
+}

@@ -1,0 +1,204 @@
+//! The cluster relay: what crosses the broker between nodes (changes, presence, liveness,
+//! session ends), joining accounts' channels, and closing the sockets of ended sessions.
+
+use super::*;
+
+/// What crosses the broker between nodes.
+#[derive(Serialize, Deserialize)]
+pub(super) struct Relay {
+    pub(super) node: String,
+    #[serde(flatten)]
+    pub(super) body: RelayBody,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub(super) enum RelayBody {
+    Change {
+        change: Box<TicketChange>,
+    },
+    /// An agent's presence changed on the sending node.
+    Presence {
+        presence: AgentPresence,
+    },
+    /// The sending node is alive: its agents' reports still hold. One message per node and
+    /// account every refresh, however many agents it serves.
+    NodeAlive,
+    /// The sending node just joined the account: every node re-announces its agents.
+    PresenceSync {
+        account: AccountId,
+    },
+    /// Sessions ended: every node closes the matching sockets.
+    SessionEnded {
+        end: SessionEnd,
+    },
+}
+
+impl Hub {
+    /// Starts the tasks that feed the hub: this node's event bus, the broker, and board expiry.
+    pub fn start(self: &Arc<Self>) -> Vec<tokio::task::JoinHandle<()>> {
+        let local = {
+            let hub = self.clone();
+            let mut changes = self.tickets.bus().subscribe();
+            tokio::spawn(async move {
+                loop {
+                    match changes.recv().await {
+                        Ok(change) => {
+                            hub.deliver(&change);
+                            hub.relay(
+                                RelayBody::Change { change: Box::new((*change).clone()) },
+                                change.ticket.account_id,
+                                ChannelKind::Changes,
+                            );
+                        }
+                        Err(tokio::sync::broadcast::error::RecvError::Lagged(missed)) => {
+                            tracing::warn!(missed, "live hub fell behind the event bus; catching up from the store");
+                            hub.catch_up_everything("lagged");
+                        }
+                        Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                    }
+                }
+            })
+        };
+        let remote = {
+            let hub = self.clone();
+            let mut events = self.broker.events();
+            tokio::spawn(async move {
+                loop {
+                    match events.recv().await {
+                        Ok(BrokerEvent::Message { payload, .. }) => hub.receive(&payload),
+                        Ok(BrokerEvent::LinkDown) => {}
+                        Ok(BrokerEvent::LinkRestored) => hub.catch_up_everything("broker_reconnected"),
+                        Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => hub.catch_up_everything("lagged"),
+                        Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                    }
+                }
+            })
+        };
+        let expiry = {
+            let hub = self.clone();
+            tokio::spawn(async move {
+                let mut tick =
+                    tokio::time::interval((hub.settings.presence_expiry / 10).max(Duration::from_millis(100)));
+                loop {
+                    tick.tick().await;
+                    hub.expire_presence();
+                }
+            })
+        };
+        let alive = {
+            let hub = self.clone();
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(hub.settings.presence_refresh.max(Duration::from_millis(100)));
+                loop {
+                    tick.tick().await;
+                    let accounts: Vec<AccountId> = hub.joined.iter().map(|entry| *entry.key()).collect();
+                    for account in accounts {
+                        hub.relay(RelayBody::NodeAlive, account, ChannelKind::Presence);
+                    }
+                }
+            })
+        };
+        vec![local, remote, expiry, alive]
+    }
+
+    /// Publishes to other nodes without waiting (at most once; seq catch-up repairs losses).
+    pub(super) fn relay(self: &Arc<Self>, body: RelayBody, account: AccountId, kind: ChannelKind) {
+        let relay = Relay { node: self.settings.node.clone(), body };
+        let Ok(payload) = serde_json::to_vec(&relay) else { return };
+        let broker = self.broker.clone();
+        let name = channel(&self.settings.prefix, account, kind);
+        tokio::spawn(async move {
+            if let Err(error) = broker.publish(&name, payload).await {
+                metrics::counter!("switchboard_broker_publish_failures_total").increment(1);
+                tracing::debug!(%error, "broker publish failed");
+            }
+        });
+    }
+
+    pub(super) fn receive(self: &Arc<Self>, payload: &[u8]) {
+        let relay: Relay = match serde_json::from_slice(payload) {
+            Ok(relay) => relay,
+            Err(error) => {
+                tracing::warn!(%error, "ignoring an unreadable broker message");
+                return;
+            }
+        };
+        if relay.node == self.settings.node {
+            return;
+        }
+        self.nodes_seen.insert(relay.node.clone(), self.now());
+        match relay.body {
+            RelayBody::Change { change } => {
+                if let Some(event) = change.events.last() {
+                    let lag = self.now().as_millisecond() - event.at.as_millisecond();
+                    metrics::histogram!("switchboard_broker_lag_seconds").record(lag.max(0) as f64 / 1000.0);
+                }
+                // Our actor for this ticket (if any) is now behind: have it reload.
+                self.tickets.refresh(change.ticket.id, change.ticket.seq);
+                self.deliver(&Arc::new(*change));
+            }
+            RelayBody::Presence { presence } => self.apply_presence(presence),
+            RelayBody::NodeAlive => {}
+            RelayBody::PresenceSync { account } => self.announce_own_agents(account),
+            RelayBody::SessionEnded { end } => self.close_local(&end),
+        }
+    }
+
+    /// Re-announces this node's agents of `account` to the other nodes (one joined late).
+    pub(super) fn announce_own_agents(self: &Arc<Self>, account: AccountId) {
+        let own: Vec<AgentPresence> = self
+            .boards
+            .get(&account)
+            .map(|agents| agents.values().filter_map(|reports| reports.get(&self.settings.node).cloned()).collect())
+            .unwrap_or_default();
+        for presence in own {
+            self.relay(RelayBody::Presence { presence }, account, ChannelKind::Presence);
+        }
+    }
+
+    /// Closes the sockets a session end names, on this node and (through the broker) every
+    /// other node serving the account.
+    pub fn end_sessions(self: &Arc<Self>, account: AccountId, end: SessionEnd) {
+        self.close_local(&end);
+        self.relay(RelayBody::SessionEnded { end }, account, ChannelKind::Presence);
+    }
+
+    pub(super) fn close_local(&self, end: &SessionEnd) {
+        let closing: Vec<Arc<SocketEntry>> =
+            self.sockets.iter().filter(|entry| end.closes(entry.value())).map(|entry| entry.value().clone()).collect();
+        for socket in closing {
+            socket.ended.store(true, Ordering::SeqCst);
+            socket.killed.store(true, Ordering::SeqCst);
+            // Nothing more reaches it, even before its reader task gets to close it.
+            self.remove_socket(&socket);
+            socket.kill.notify_one();
+        }
+    }
+
+    /// Listens to the account's broker channels (once): its changes, presence and session ends
+    /// reach this node from then on. Every account is joined at start ([`Hub::join_all`]); an
+    /// account created later is joined by its first socket.
+    pub async fn join(self: &Arc<Self>, account: AccountId) {
+        if self.joined.insert(account, ()).is_none() {
+            for kind in [ChannelKind::Changes, ChannelKind::Presence] {
+                if let Err(error) = self.broker.subscribe(&channel(&self.settings.prefix, account, kind)).await {
+                    tracing::error!(account, %error, "cannot subscribe to the broker");
+                    self.joined.remove(&account);
+                }
+            }
+            // Other nodes only report changes: ask them for the agents they already serve.
+            self.relay(RelayBody::PresenceSync { account }, account, ChannelKind::Presence);
+        }
+    }
+
+    /// Joins every account the installation serves, so presence and session ends from other
+    /// nodes are known here before any of the account's sockets connects (routing reads them).
+    pub async fn join_all(self: &Arc<Self>) -> switchboard_actors::store::StoreResult<usize> {
+        let accounts = self.store.account_ids().await?;
+        for account in &accounts {
+            self.join(*account).await;
+        }
+        Ok(accounts.len())
+    }
+}

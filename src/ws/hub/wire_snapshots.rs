@@ -1,0 +1,241 @@
+//! Snapshots of what this module puts on the wire (the broker's relay messages, event frames for
+//! staff and customers, resync frames), built from fixed values so they never change by
+//! themselves: a refactoring that changes one fails here (snapshots in `snapshots/`).
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+
+use super::*;
+
+fn at(seconds: i64) -> Timestamp {
+    Timestamp::from_second(1_750_000_000 + seconds).expect("a fixed time")
+}
+
+fn ticket() -> Ticket {
+    Ticket {
+        id: 41,
+        account_id: 7,
+        number: 12,
+        subject: "Parcel missing".to_owned(),
+        status: "open".to_owned(),
+        status_category: StatusCategory::Open,
+        urgency: Level::High,
+        importance: Level::Medium,
+        priority: Priority::High,
+        ticket_type: Some("incident".to_owned()),
+        category_id: Some(3),
+        tags: vec!["vip".to_owned()],
+        custom_fields: CustomFields::from([
+            ("order_number".to_owned(), json!("A-1")),
+            ("fraud_score".to_owned(), json!(93)),
+        ]),
+        channel: Channel::Whatsapp,
+        requester_id: 5,
+        company_id: None,
+        assignee_id: Some(9),
+        team_id: Some(2),
+        assigned_at: Some(at(10)),
+        snoozed_until: None,
+        seq: 3,
+        created_at: at(0),
+        updated_at: at(30),
+        first_response_at: Some(at(20)),
+        resolved_at: None,
+        closed_at: None,
+        last_customer_message_at: Some(at(0)),
+        last_agent_message_at: Some(at(20)),
+        last_customer_seq: 2,
+        sla: None,
+    }
+}
+
+/// `order_number` is shown to customers, `fraud_score` is not.
+fn config() -> AccountConfig {
+    let field = |key: &str, customer_visible| CustomFieldDef {
+        key: key.to_owned(),
+        label: key.to_owned(),
+        field_type: FieldType::Text,
+        options: Vec::new(),
+        customer_visible,
+    };
+    AccountConfig {
+        custom_fields: vec![field("order_number", true), field("fraud_score", false)],
+        ..AccountConfig::default()
+    }
+}
+
+fn message(kind: MessageKind, body: &str) -> Message {
+    Message {
+        id: "0197a0b0-0000-7000-8000-000000000001".to_owned(),
+        ticket_id: 41,
+        account_id: 7,
+        seq: 3,
+        kind,
+        author_id: Some(9),
+        channel: Channel::Whatsapp,
+        body: body.to_owned(),
+        attachments: Vec::new(),
+        delivery_status: None,
+        provider_id: None,
+        delivery_error: None,
+        payload: None,
+        created_at: at(30),
+    }
+}
+
+fn event(seq: i64, kind: EventKind) -> TicketEvent {
+    TicketEvent { ticket_id: 41, account_id: 7, seq, at: at(30), actor_id: Some(9), kind }
+}
+
+fn presence() -> AgentPresence {
+    AgentPresence {
+        user_id: 9,
+        account_id: 7,
+        name: "Ana Agent".to_owned(),
+        status: PresenceStatus::Busy,
+        since: at(5),
+        manual: Some(PresenceStatus::Busy),
+        viewing: Some(41),
+        typing: None,
+        load: 2,
+        capacity: 5,
+        sockets: 1,
+        node: "node-a".to_owned(),
+        reported_at: at(6),
+    }
+}
+
+/// A relay message as the broker carries it (the bytes `Hub::relay` publishes), parsed back
+/// to check it also reads as `Hub::receive` expects.
+fn relayed(body: RelayBody) -> Value {
+    let bytes = serde_json::to_vec(&Relay { node: "node-a".to_owned(), body }).expect("serialises");
+    let read: Relay = serde_json::from_slice(&bytes).expect("reads back");
+    assert_eq!(read.node, "node-a");
+    serde_json::from_slice(&bytes).expect("json")
+}
+
+/// An event frame as `event_frame` writes it; `sent_at` is the clock's, so it is redacted.
+fn frame_json(frame: &Frame) -> Value {
+    let mut value: Value = serde_json::from_str(&frame.text).expect("frames are JSON");
+    if let Some(sent_at) = value.get_mut("sent_at") {
+        assert!(sent_at.is_string(), "sent_at is a timestamp: {sent_at}");
+        *sent_at = json!("[sent_at]");
+    }
+    value
+}
+
+#[test]
+fn relay_change() {
+    let change = TicketChange {
+        ticket: ticket(),
+        events: vec![event(3, EventKind::MessageAdded { message: message(MessageKind::Reply, "It ships today") })],
+    };
+    insta::assert_json_snapshot!("relay_change", relayed(RelayBody::Change { change: Box::new(change) }));
+}
+
+#[test]
+fn relay_presence_and_liveness() {
+    insta::assert_json_snapshot!("relay_presence", relayed(RelayBody::Presence { presence: presence() }));
+    insta::assert_json_snapshot!("relay_node_alive", relayed(RelayBody::NodeAlive));
+    insta::assert_json_snapshot!("relay_presence_sync", relayed(RelayBody::PresenceSync { account: 7 }));
+}
+
+#[test]
+fn relay_session_ended() {
+    let session = SessionEnd::Session { session: "ab".repeat(32) };
+    insta::assert_json_snapshot!("relay_session_ended_session", relayed(RelayBody::SessionEnded { end: session }));
+    let user = SessionEnd::User { user_id: 9, except: Some("cd".repeat(32)) };
+    insta::assert_json_snapshot!("relay_session_ended_user", relayed(RelayBody::SessionEnded { end: user }));
+    let everywhere = SessionEnd::User { user_id: 9, except: None };
+    insta::assert_json_snapshot!(
+        "relay_session_ended_user_everywhere",
+        relayed(RelayBody::SessionEnded { end: everywhere })
+    );
+}
+
+#[test]
+fn event_frames_on_a_ticket_topic_for_staff_and_customers() {
+    let config = config();
+    let note = event(3, EventKind::MessageAdded { message: message(MessageKind::Note, "check the fraud score") });
+    let reply = event(3, EventKind::MessageAdded { message: message(MessageKind::Reply, "It ships today") });
+    let fields = event(
+        4,
+        EventKind::FieldsChanged {
+            changes: BTreeMap::from([
+                ("custom_fields.order_number".to_owned(), FieldChange { from: json!("A-1"), to: json!("A-2") }),
+                ("custom_fields.fraud_score".to_owned(), FieldChange { from: json!(null), to: json!(93) }),
+            ]),
+        },
+    );
+    let frames: BTreeMap<&str, Value> = BTreeMap::from([
+        ("note_staff", frame_json(&event_frame(true, &config, "ticket:41", &note, None, jiff::Timestamp::UNIX_EPOCH))),
+        (
+            "note_customer",
+            frame_json(&event_frame(false, &config, "ticket:41", &note, None, jiff::Timestamp::UNIX_EPOCH)),
+        ),
+        (
+            "reply_staff",
+            frame_json(&event_frame(true, &config, "ticket:41", &reply, None, jiff::Timestamp::UNIX_EPOCH)),
+        ),
+        (
+            "reply_customer",
+            frame_json(&event_frame(false, &config, "ticket:41", &reply, None, jiff::Timestamp::UNIX_EPOCH)),
+        ),
+        (
+            "fields_staff",
+            frame_json(&event_frame(true, &config, "ticket:41", &fields, None, jiff::Timestamp::UNIX_EPOCH)),
+        ),
+        (
+            "fields_customer",
+            frame_json(&event_frame(false, &config, "ticket:41", &fields, None, jiff::Timestamp::UNIX_EPOCH)),
+        ),
+    ]);
+    insta::assert_json_snapshot!("event_frames_ticket_topic", frames);
+}
+
+#[test]
+fn event_frames_on_the_queue_carry_the_ticket_as_each_audience_sees_it() {
+    let config = config();
+    let created = event(
+        1,
+        EventKind::Created {
+            subject: "Parcel missing".to_owned(),
+            number: 12,
+            status: "new".to_owned(),
+            priority: Priority::High,
+            channel: Channel::Whatsapp,
+            requester_id: 5,
+        },
+    );
+    let staff_view = TicketView::new(true, ticket(), &config);
+    let customer_view = TicketView::new(false, ticket(), &config);
+    let frames: BTreeMap<&str, Value> = BTreeMap::from([
+        (
+            "staff",
+            frame_json(&event_frame(true, &config, "queue", &created, Some(&staff_view), jiff::Timestamp::UNIX_EPOCH)),
+        ),
+        (
+            "customer",
+            frame_json(&event_frame(
+                false,
+                &config,
+                "queue",
+                &created,
+                Some(&customer_view),
+                jiff::Timestamp::UNIX_EPOCH,
+            )),
+        ),
+    ]);
+    insta::assert_json_snapshot!("event_frames_queue", frames);
+}
+
+#[test]
+fn resync_frames() {
+    // The reasons the hub sends: a lagging bus, a restored broker link, a resume too large.
+    let frames: Vec<Value> = ["lagged", "broker_reconnected", "too_many_changes"]
+        .into_iter()
+        .map(|reason| frame_json(&Frame::control(&ControlFrame::Resync { topic: "queue", reason })))
+        .collect();
+    insta::assert_json_snapshot!("resync_frames", frames);
+}
