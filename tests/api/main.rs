@@ -1,0 +1,19 @@
+//! The REST API end to end: a real server in this process on a fresh SQLite database per test,
+//! driven over HTTP like any client. Grouped by topic: authentication, error bodies, the ticket
+//! flow of an agent, role rules, and the operations endpoints.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod auth;
+mod client;
+mod customers;
+mod people;
+mod sla;
+mod tickets;
+mod validation;
+
+use client::*;
+use common::*;
+use serde_json::{Value, json};
+use switchboard::config::Settings;
