@@ -1,0 +1,196 @@
+//! The SQL of tickets, their events and messages, shared by both backends: expanded inside
+//! [`shared_sql`](super::shared_sql) for each, where the row helpers it calls are defined.
+
+macro_rules! tickets_sql {
+    ($db:ty, $store:ident, $writer:ident, $begin_write:literal, $tickets_per_update:expr, $team_ids_of_u:literal) => {
+        #[async_trait]
+        impl TicketsPort for $store {
+            async fn create_ticket(&self, commit: TicketCommit) -> StoreResult<TicketIdentity> {
+                match self.writes.submit(WriteOp::Create(commit)).await? {
+                    WriteOutcome::Created(identity) => Ok(identity),
+                    other => Err(StoreError::Internal(format!("create answered {other:?}, not an identity"))),
+                }
+            }
+
+            async fn commit(&self, commit: TicketCommit) -> StoreResult<()> {
+                self.writes.submit(WriteOp::Commit(commit)).await.map(|_| ())
+            }
+
+            async fn ticket(&self, id: TicketId) -> StoreResult<Option<Ticket>> {
+                sqlx::query(sqlx::AssertSqlSafe(format!("{} WHERE id = $1", &*TICKET_SELECT)))
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_error)?
+                    .as_ref()
+                    .map(ticket_from_row)
+                    .transpose()
+            }
+
+            async fn ticket_messages(&self, id: TicketId) -> StoreResult<Vec<Message>> {
+                sqlx::query(sqlx::AssertSqlSafe(format!("{MESSAGE_SELECT} WHERE ticket_id = $1 ORDER BY seq")))
+                .bind(id)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_error)?
+                .iter()
+                .map(message_from_row)
+                .collect()
+            }
+
+            async fn ticket_events(&self, id: TicketId, after_seq: i64, limit: i64) -> StoreResult<Vec<TicketEvent>> {
+                sqlx::query(
+                    "SELECT ticket_id, account_id, seq, data, actor_id, created_at FROM ticket_events \
+                     WHERE ticket_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+                )
+                .bind(id)
+                .bind(after_seq)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_error)?
+                .iter()
+                .map(event_from_row)
+                .collect()
+            }
+
+            async fn list_tickets(&self, q: &TicketQuery) -> StoreResult<Vec<Ticket>> {
+                let mut query = QueryBuilder::<$db>::new(format!("{} WHERE t.account_id = ", &*TICKET_SELECT));
+                query.push_bind(q.account_id);
+                let customer_view = match q.scope {
+                    TicketScope::Account => false,
+                    TicketScope::Requester(user) => {
+                        query.push(" AND t.requester_id = ").push_bind(user);
+                        true
+                    }
+                    TicketScope::RequesterOrCompany(user, company) => {
+                        query.push(" AND (t.requester_id = ").push_bind(user);
+                        query.push(" OR t.company_id = ").push_bind(company).push(")");
+                        true
+                    }
+                };
+                if !q.statuses.is_empty() {
+                    query.push(" AND t.status IN (");
+                    let mut list = query.separated(", ");
+                    for status in &q.statuses { list.push_bind(status.clone()); }
+                    query.push(")");
+                }
+                if !q.categories.is_empty() {
+                    query.push(" AND t.status_category IN (");
+                    let mut list = query.separated(", ");
+                    for category in &q.categories { list.push_bind(category.as_str()); }
+                    query.push(")");
+                }
+                if !q.priorities.is_empty() {
+                    query.push(" AND t.priority IN (");
+                    let mut list = query.separated(", ");
+                    for priority in &q.priorities { list.push_bind(priority.as_str()); }
+                    query.push(")");
+                }
+                match q.assignee {
+                    Some(AssigneeFilter::User(user)) => { query.push(" AND t.assignee_id = ").push_bind(user); }
+                    Some(AssigneeFilter::Unassigned) => { query.push(" AND t.assignee_id IS NULL"); }
+                    None => {}
+                }
+                if let Some(team) = q.team_id { query.push(" AND t.team_id = ").push_bind(team); }
+                if let Some(requester) = q.requester_id { query.push(" AND t.requester_id = ").push_bind(requester); }
+                if let Some(channel) = q.channel { query.push(" AND t.channel = ").push_bind(channel.as_str()); }
+                if let Some(tag) = &q.tag {
+                    query.push(" AND EXISTS (SELECT 1 FROM ticket_tags g WHERE g.ticket_id = t.id AND g.tag = ")
+                        .push_bind(tag.trim().to_lowercase())
+                        .push(")");
+                }
+                for word in q.text.iter().flat_map(|text| text.split_whitespace()).take(8) {
+                    let pattern = like_pattern(word);
+                    query.push(" AND (LOWER(t.subject) LIKE ").push_bind(pattern.clone()).push(" ESCAPE '\\'");
+                    query.push(" OR EXISTS (SELECT 1 FROM messages m WHERE m.ticket_id = t.id");
+                    if customer_view {
+                        query.push(" AND m.kind <> 'note'");
+                    }
+                    query.push(" AND LOWER(m.body) LIKE ").push_bind(pattern).push(" ESCAPE '\\'))");
+                }
+                let (key, descending) = match q.sort {
+                    TicketSort::UpdatedDesc => ("t.updated_at", true),
+                    TicketSort::UpdatedAsc => ("t.updated_at", false),
+                    TicketSort::CreatedDesc => ("t.created_at", true),
+                    TicketSort::CreatedAsc => ("t.created_at", false),
+                    TicketSort::PriorityDesc => ("(t.priority_rank * 10000000000000 + t.updated_at)", true),
+                    // NO_SLA_SORT_KEY: tickets without a running clock come last.
+                    TicketSort::SlaDueAsc => ("COALESCE(t.sla_due_at, 9223372036854775807)", false),
+                };
+                let (before, order) = if descending { ("<", "DESC") } else { (">", "ASC") };
+                if let Some((value, id)) = q.after {
+                    query.push(format!(" AND ({key} {before} ")).push_bind(value);
+                    query.push(format!(" OR ({key} = ")).push_bind(value);
+                    query.push(format!(" AND t.id {before} ")).push_bind(id).push("))");
+                }
+                query.push(format!(" ORDER BY {key} {order}, t.id {order} LIMIT ")).push_bind(q.limit);
+                query.build().fetch_all(&self.pool).await.map_err(db_error)?.iter().map(ticket_from_row).collect()
+            }
+
+            async fn open_load(&self, account: AccountId, user: UserId) -> StoreResult<i64> {
+                sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM tickets WHERE account_id = $1 AND assignee_id = $2 \
+                     AND status_category IN ('new', 'open', 'pending')",
+                )
+                .bind(account)
+                .bind(user)
+                .fetch_one(&self.pool)
+                .await
+                .map_err(db_error)
+            }
+
+            async fn sla_risk(&self, account: AccountId, now: Timestamp) -> StoreResult<Vec<SlaRisk>> {
+                let rows: Vec<(i64, i64, i64)> = sqlx::query_as(
+                    "SELECT assignee_id, COUNT(CASE WHEN sla_due_at <= $2 THEN 1 END), \
+                     COUNT(CASE WHEN sla_due_at > $2 THEN 1 END) FROM tickets \
+                     WHERE account_id = $1 AND assignee_id IS NOT NULL AND sla_warn_at <= $2 \
+                     AND status_category IN ('new', 'open', 'pending') GROUP BY assignee_id ORDER BY assignee_id",
+                )
+                .bind(account)
+                .bind(millis(now))
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_error)?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(assignee_id, breached, at_risk)| SlaRisk { assignee_id, breached, at_risk })
+                    .collect())
+            }
+
+            async fn message_by_provider(&self, provider_id: &str) -> StoreResult<Option<Message>> {
+                sqlx::query(sqlx::AssertSqlSafe(format!("{MESSAGE_SELECT} WHERE provider_id = $1 LIMIT 1")))
+                    .bind(provider_id.to_owned())
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_error)?
+                    .as_ref()
+                    .map(message_from_row)
+                    .transpose()
+            }
+
+            async fn set_message_provider(&self, message_id: &str, provider_id: &str) -> StoreResult<()> {
+                sqlx::query("UPDATE messages SET provider_id = $1 WHERE id = $2")
+                    .bind(provider_id.to_owned())
+                    .bind(message_id.to_owned())
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_error)
+                    .map(|_| ())
+            }
+
+            async fn ticket_by_number(&self, account: AccountId, number: i64) -> StoreResult<Option<Ticket>> {
+                sqlx::query(sqlx::AssertSqlSafe(format!("{} WHERE account_id = $1 AND number = $2", *TICKET_SELECT)))
+                    .bind(account)
+                    .bind(number)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_error)?
+                    .as_ref()
+                    .map(ticket_from_row)
+                    .transpose()
+            }
+        }
+    };
+}
+pub(crate) use tickets_sql;

@@ -1,0 +1,350 @@
+//! The SQL of the group-commit writer's batches (ticket commits, customers, inbox entries, timers), shared by both backends: expanded inside
+//! [`shared_sql`](super::shared_sql) for each, where the row helpers it calls are defined.
+
+macro_rules! writer_sql {
+    ($db:ty, $store:ident, $writer:ident, $begin_write:literal, $tickets_per_update:expr, $team_ids_of_u:literal) => {
+        impl $writer {
+            async fn insert_ticket(tx: &mut DbTx, commit: &mut TicketCommit) -> StoreResult<TicketIdentity> {
+                let number: i64 = sqlx::query_scalar(
+                    "UPDATE accounts SET ticket_counter = ticket_counter + 1 WHERE id = $1 RETURNING ticket_counter",
+                )
+                .bind(commit.ticket.account_id)
+                .fetch_optional(&mut **tx)
+                .await
+                .map_err(db_error)?
+                .ok_or(StoreError::NotFound)?;
+                commit.ticket.number = number;
+                let json = ticket_json(&commit.ticket)?;
+                let mut insert = QueryBuilder::<$db>::new(TICKET_INSERT.as_str());
+                insert.push_values([(&commit.ticket, json)], |mut row, (ticket, json)| push_ticket(&mut row, ticket, json));
+                insert.push(" RETURNING id");
+                let id: i64 =
+                    insert.build().fetch_one(&mut **tx).await.map_err(db_error)?.try_get(0).map_err(db_error)?;
+                let identity = TicketIdentity { id, number };
+                commit.assign_identity(identity);
+                Ok(identity)
+            }
+
+            async fn replace_tags(tx: &mut DbTx, ticket: &Ticket) -> StoreResult<()> {
+                sqlx::query("DELETE FROM ticket_tags WHERE ticket_id = $1").bind(ticket.id).execute(&mut **tx).await.map_err(db_error)?;
+                if ticket.tags.is_empty() {
+                    return Ok(());
+                }
+                let mut insert = QueryBuilder::<$db>::new("INSERT INTO ticket_tags (ticket_id, account_id, tag) ");
+                insert.push_values(&ticket.tags, |mut row, tag| {
+                    row.push_bind(ticket.id).push_bind(ticket.account_id).push_bind(tag.clone());
+                });
+                insert.build().execute(&mut **tx).await.map_err(db_error).map(|_| ())
+            }
+
+            async fn apply_timer(tx: &mut DbTx, change: &TimerChange) -> StoreResult<()> {
+                match change.due_at {
+                    Some(due) => sqlx::query(
+                        "INSERT INTO timers (owner_kind, owner_id, name, due_at) VALUES ($1, $2, $3, $4) \
+                         ON CONFLICT (owner_kind, owner_id, name) DO UPDATE SET due_at = excluded.due_at, claimed_until = NULL",
+                    )
+                    .bind(change.owner.kind())
+                    .bind(change.owner.id())
+                    .bind(change.name.clone())
+                    .bind(millis(due)),
+                    None => sqlx::query("DELETE FROM timers WHERE owner_kind = $1 AND owner_id = $2 AND name = $3")
+                        .bind(change.owner.kind())
+                        .bind(change.owner.id())
+                        .bind(change.name.clone()),
+                }
+                .execute(&mut **tx)
+                .await
+                .map_err(db_error)
+                .map(|_| ())
+            }
+
+            /// Moves a message's delivery status forward; never backwards (ranks only grow).
+            async fn record_delivery(
+                tx: &mut DbTx,
+                message_id: &str,
+                status: DeliveryStatus,
+                provider_id: Option<&str>,
+                error: Option<&DeliveryError>,
+            ) -> StoreResult<()> {
+                let error = error.map(json_text).transpose()?;
+                sqlx::query(
+                    "UPDATE messages SET delivery_status = $1, delivery_rank = $2, \
+                     provider_id = COALESCE($3, provider_id), delivery_error = COALESCE($4, delivery_error) \
+                     WHERE id = $5 AND delivery_rank < $2",
+                )
+                .bind(status.as_str())
+                .bind(status.rank())
+                .bind(provider_id.map(str::to_owned))
+                .bind(error)
+                .bind(message_id.to_owned())
+                .execute(&mut **tx)
+                .await
+                .map_err(db_error)
+                .map(|_| ())
+            }
+
+            /// Writes the new state of every ticket a batch changed, `$tickets_per_update` per
+            /// statement. `NotFound` when a ticket is missing.
+            async fn update_tickets(tx: &mut DbTx, tickets: &[&Ticket]) -> StoreResult<()> {
+                for chunk in tickets.chunks($tickets_per_update) {
+                    let encoded = chunk.iter().map(|ticket| ticket_json(ticket)).collect::<StoreResult<Vec<_>>>()?;
+                    let mut update = QueryBuilder::<$db>::new(TICKETS_UPDATE_HEAD.as_str());
+                    update.push_values(chunk.iter().zip(encoded), |mut row, (ticket, json)| {
+                        push_ticket(&mut row, ticket, json);
+                        row.push_bind(ticket.id);
+                    });
+                    update.push(TICKETS_UPDATE_TAIL.as_str());
+                    // Only the one-row shape repeats; caching every batch size would evict the rest.
+                    let updated = update.build().persistent(chunk.len() == 1).execute(&mut **tx).await.map_err(db_error)?;
+                    if updated.rows_affected() < chunk.len() as u64 {
+                        return Err(StoreError::NotFound);
+                    }
+                }
+                Ok(())
+            }
+
+            async fn insert_events(tx: &mut DbTx, events: &[&TicketEvent]) -> StoreResult<()> {
+                for chunk in events.chunks(INSERT_CHUNK) {
+                    let mut insert = QueryBuilder::<$db>::new(
+                        "INSERT INTO ticket_events (account_id, ticket_id, seq, kind, data, actor_id, created_at) ",
+                    );
+                    let mut encoded = Vec::with_capacity(chunk.len());
+                    for event in chunk {
+                        encoded.push(json_text(&event.kind)?);
+                    }
+                    insert.push_values(chunk.iter().zip(encoded), |mut row, (event, data)| {
+                        row.push_bind(event.account_id)
+                            .push_bind(event.ticket_id)
+                            .push_bind(event.seq)
+                            .push_bind(event.kind.name())
+                            .push_bind(data)
+                            .push_bind(event.actor_id)
+                            .push_bind(millis(event.at));
+                    });
+                    insert.build().persistent(false).execute(&mut **tx).await.map_err(db_error)?;
+                }
+                Ok(())
+            }
+
+            /// Inserts a new conversation (id 0) or updates one; its id.
+            async fn upsert_conversation(tx: &mut DbTx, c: &Conversation) -> StoreResult<i64> {
+                let referral = c.referral.as_ref().map(json_text).transpose()?;
+                let opt = |at: Option<Timestamp>| at.map(millis);
+                if c.id == 0 {
+                    return sqlx::query_scalar(
+                        "INSERT INTO wa_conversations (account_id, phone_number_id, customer_id, wa_id, user_key, window_expires_at, \
+                         last_inbound_at, current_ticket_id, opted_out, referral, updated_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+                    )
+                    .bind(c.account_id)
+                    .bind(c.phone_number_id.clone())
+                    .bind(c.customer_id)
+                    .bind(c.wa_id.clone())
+                    .bind(c.user_key.clone())
+                    .bind(opt(c.window_expires_at))
+                    .bind(opt(c.last_inbound_at))
+                    .bind(c.current_ticket_id)
+                    .bind(c.opted_out)
+                    .bind(referral)
+                    .bind(millis(c.updated_at))
+                    .fetch_one(&mut **tx)
+                    .await
+                    .map_err(db_error);
+                }
+                sqlx::query(
+                    "UPDATE wa_conversations SET wa_id = $1, user_key = $2, window_expires_at = $3, last_inbound_at = $4, \
+                     current_ticket_id = $5, opted_out = $6, referral = $7, updated_at = $8 WHERE id = $9",
+                )
+                .bind(c.wa_id.clone())
+                .bind(c.user_key.clone())
+                .bind(opt(c.window_expires_at))
+                .bind(opt(c.last_inbound_at))
+                .bind(c.current_ticket_id)
+                .bind(c.opted_out)
+                .bind(referral)
+                .bind(millis(c.updated_at))
+                .bind(c.id)
+                .execute(&mut **tx)
+                .await
+                .map_err(db_error)?;
+                Ok(c.id)
+            }
+
+            async fn insert_messages(tx: &mut DbTx, messages: &[&Message]) -> StoreResult<()> {
+                for chunk in messages.chunks(INSERT_CHUNK) {
+                    let mut insert = QueryBuilder::<$db>::new(
+                        "INSERT INTO messages (id, account_id, ticket_id, seq, kind, author_id, channel, body, attachments, \
+                         delivery_status, provider_id, payload, delivery_rank, created_at) ",
+                    );
+                    let mut encoded = Vec::with_capacity(chunk.len());
+                    for message in chunk {
+                        let payload = message.payload.as_ref().map(json_text).transpose()?;
+                        encoded.push((json_text(&message.attachments)?, payload));
+                    }
+                    insert.push_values(chunk.iter().zip(encoded), |mut row, (message, (attachments, payload))| {
+                        row.push_bind(message.id.clone())
+                            .push_bind(message.account_id)
+                            .push_bind(message.ticket_id)
+                            .push_bind(message.seq)
+                            .push_bind(message.kind.as_str())
+                            .push_bind(message.author_id)
+                            .push_bind(message.channel.as_str())
+                            .push_bind(message.body.clone())
+                            .push_bind(attachments)
+                            .push_bind(message.delivery_status.map(|status| status.as_str()))
+                            .push_bind(message.provider_id.clone())
+                            .push_bind(payload)
+                            .push_bind(message.delivery_status.map_or(0, |status| status.rank()))
+                            .push_bind(millis(message.created_at));
+                    });
+                    insert.build().persistent(false).execute(&mut **tx).await.map_err(db_error)?;
+                }
+                Ok(())
+            }
+        }
+
+        #[async_trait]
+        impl BatchWriter for $writer {
+            async fn write_batch(&self, ops: &mut [WriteOp]) -> StoreResult<Vec<WriteOutcome>> {
+                let mut tx = self.pool.begin_with($begin_write).await.map_err(db_error)?;
+                let mut outcomes = Vec::with_capacity(ops.len());
+                let (mut processed, mut processed_at) = (Vec::new(), 0_i64);
+                for op in ops.iter_mut() {
+                    let (commit, outcome) = match op {
+                        WriteOp::Create(commit) => {
+                            let identity = Self::insert_ticket(&mut tx, commit).await?;
+                            (&*commit, WriteOutcome::Created(identity))
+                        }
+                        // The ticket row is written with the batch's others, after the loop.
+                        WriteOp::Commit(commit) => (&*commit, WriteOutcome::Committed),
+                        WriteOp::SaveConversation { conversation, timers } => {
+                            let id = Self::upsert_conversation(&mut tx, conversation).await?;
+                            for (name, due) in timers.iter() {
+                                let change = TimerChange { owner: TimerOwner::new(switchboard_actors::whatsapp::conversation::TIMER_KIND, id), name: name.clone(), due_at: Some(*due) };
+                                Self::apply_timer(&mut tx, &change).await?;
+                            }
+                            outcomes.push(WriteOutcome::Saved(id));
+                            continue;
+                        }
+                        WriteOp::CreateCustomer { user, channel, addresses, at } => {
+                            let email = user.email.trim().to_lowercase();
+                            // Created concurrently (two first messages at once): the caller
+                            // finds that customer instead.
+                            let Some(id) = insert_user(&mut tx, user, &email, *at, true).await? else {
+                                outcomes.push(WriteOutcome::Exists);
+                                continue;
+                            };
+                            for address in addresses.iter() {
+                                sqlx::query(CONTACT_UPSERT)
+                                .bind(user.account_id)
+                                .bind(id)
+                                .bind(channel.as_str())
+                                .bind(address.clone())
+                                .execute(&mut *tx)
+                                .await
+                                .map_err(db_error)?;
+                            }
+                            outcomes.push(WriteOutcome::Saved(id));
+                            continue;
+                        }
+                        WriteOp::Timer(change) => {
+                            Self::apply_timer(&mut tx, change).await?;
+                            outcomes.push(WriteOutcome::Committed);
+                            continue;
+                        }
+                        // Processed entries are marked together after the loop; the rare one that
+                        // could not be processed keeps its reason.
+                        WriteOp::InboxDone { id, error: None, at } => {
+                            processed.push(*id);
+                            processed_at = processed_at.max(millis(*at));
+                            outcomes.push(WriteOutcome::Committed);
+                            continue;
+                        }
+                        WriteOp::InboxDone { id, error, at } => {
+                            sqlx::query("UPDATE webhook_inbox SET processed_at = $1, error = $2 WHERE id = $3")
+                                .bind(millis(*at))
+                                .bind(error.clone())
+                                .bind(*id)
+                                .execute(&mut *tx)
+                                .await
+                                .map_err(db_error)?;
+                            outcomes.push(WriteOutcome::Committed);
+                            continue;
+                        }
+                        WriteOp::InboxAppend { body, received_at, claimed_until } => {
+                            let id: i64 = sqlx::query_scalar(
+                                "INSERT INTO webhook_inbox (received_at, body, claimed_until) VALUES ($1, $2, $3) RETURNING id",
+                            )
+                            .bind(millis(*received_at))
+                            .bind(body.as_str())
+                            .bind(claimed_until.map(millis))
+                            .fetch_one(&mut *tx)
+                            .await
+                            .map_err(db_error)?;
+                            outcomes.push(WriteOutcome::Saved(id));
+                            continue;
+                        }
+                    };
+                    let tags_changed = matches!(outcome, WriteOutcome::Created(_))
+                        || commit.events.iter().any(|event| matches!(event.kind, EventKind::TagsChanged { .. }));
+                    if tags_changed {
+                        Self::replace_tags(&mut tx, &commit.ticket).await?;
+                    }
+                    for change in &commit.timers {
+                        Self::apply_timer(&mut tx, change).await?;
+                    }
+                    for event in &commit.events {
+                        match &event.kind {
+                            EventKind::DeliveryChanged { message_id, status, provider_id, error } => {
+                                Self::record_delivery(&mut tx, message_id, *status, provider_id.as_deref(), error.as_ref()).await?;
+                            }
+                            EventKind::AttachmentsChanged { message_id, attachments } => {
+                                sqlx::query("UPDATE messages SET attachments = $1 WHERE id = $2")
+                                    .bind(json_text(attachments)?)
+                                    .bind(message_id.clone())
+                                    .execute(&mut *tx)
+                                    .await
+                                    .map_err(db_error)?;
+                            }
+                            _ => {}
+                        }
+                    }
+                    outcomes.push(outcome);
+                }
+                // Each changed ticket once, in its latest state (a ticket may commit twice in a batch).
+                let mut latest: Vec<&Ticket> = Vec::new();
+                let mut position = std::collections::HashMap::new();
+                for op in ops.iter() {
+                    if let WriteOp::Commit(commit) = op {
+                        match position.entry(commit.ticket.id) {
+                            std::collections::hash_map::Entry::Occupied(at) => latest[*at.get()] = &commit.ticket,
+                            std::collections::hash_map::Entry::Vacant(slot) => {
+                                slot.insert(latest.len());
+                                latest.push(&commit.ticket);
+                            }
+                        }
+                    }
+                }
+                Self::update_tickets(&mut tx, &latest).await?;
+                for chunk in processed.chunks(INSERT_CHUNK) {
+                    let mut mark = QueryBuilder::<$db>::new("UPDATE webhook_inbox SET processed_at = ");
+                    mark.push_bind(processed_at).push(", error = NULL WHERE id IN (");
+                    let mut ids = mark.separated(", ");
+                    for id in chunk {
+                        ids.push_bind(*id);
+                    }
+                    mark.push(")");
+                    mark.build().persistent(false).execute(&mut *tx).await.map_err(db_error)?;
+                }
+                let commits = ops.iter().filter_map(WriteOp::ticket_commit);
+                let events: Vec<&TicketEvent> = commits.clone().flat_map(|commit| &commit.events).collect();
+                let messages: Vec<&Message> = commits.flat_map(|commit| &commit.messages).collect();
+                Self::insert_events(&mut tx, &events).await?;
+                Self::insert_messages(&mut tx, &messages).await?;
+                tx.commit().await.map_err(db_error)?;
+                Ok(outcomes)
+            }
+        }
+    };
+}
+pub(crate) use writer_sql;
