@@ -42,9 +42,20 @@ impl AccountConfigs {
         if read_at.elapsed() >= CONFIG_CACHE_TTL
             && let Ok(runtime) = tokio::runtime::Handle::try_current()
         {
-            let configs = self.clone();
+            // One refresh per period: the copy counts as fresh while it is read again, so the
+            // frames delivered meanwhile do not each start another read.
+            self.cache.insert(account, (Instant::now(), config.clone()));
+            let (configs, stale) = (self.clone(), config.clone());
             runtime.spawn(async move {
-                let _ = configs.get(account).await;
+                match configs.store.account_config(account).await {
+                    Ok(fresh) => {
+                        configs.cache.insert(account, (Instant::now(), Arc::new(fresh)));
+                    }
+                    // Marked old again, so the next frame tries anew.
+                    Err(_) => {
+                        configs.cache.insert(account, (read_at, stale));
+                    }
+                }
             });
         }
         Some(config)

@@ -81,7 +81,7 @@ pub async fn connect(
     let settings = state.sockets.clone();
     let (outbox, outbox_rx) = mpsc::channel(settings.outbox_frames);
     let hub = state.live.clone();
-    let socket = hub.add_socket(user, scope, session_hash, outbox).await.ok_or_else(|| ApiError::TooMany {
+    let socket = hub.add_socket(user, scope, &session_hash, outbox).await.ok_or_else(|| ApiError::TooMany {
         code: "too_many_sockets",
         message: format!(
             "this user already holds {} open sockets on this server; close some (one per tab is enough)",

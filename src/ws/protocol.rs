@@ -76,8 +76,9 @@ impl Frame {
     }
 }
 
+/// `T` is the ticket as its audience sees it (borrowed, so a change is not copied per audience).
 #[derive(Serialize)]
-pub struct EventFrame<'a> {
+pub struct EventFrame<'a, T: Serialize> {
     #[serde(rename = "type")]
     pub kind: &'static str,
     pub topic: &'a str,
@@ -90,7 +91,7 @@ pub struct EventFrame<'a> {
     pub event: &'a serde_json::Value,
     /// The ticket after the change (on `queue` only).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub ticket: Option<&'a TicketView>,
+    pub ticket: Option<&'a T>,
 }
 
 #[derive(Serialize)]

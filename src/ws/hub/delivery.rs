@@ -20,12 +20,13 @@ impl Hub {
                 let staff = socket.staff();
                 let frames = frames[usize::from(staff)].get_or_insert_with(|| {
                     let config = self.audience_config(staff, ticket.account_id);
-                    let view = TicketView::new(staff, ticket.clone(), &config);
-                    change
-                        .events
-                        .iter()
-                        .map(|event| event_frame(staff, &config, "queue", event, Some(&view), self.now()))
-                        .collect()
+                    let now = self.now();
+                    if staff {
+                        change.events.iter().map(|event| queue_event_frame(true, &config, event, ticket, now)).collect()
+                    } else {
+                        let seen = customer_ticket(ticket.clone(), &config);
+                        change.events.iter().map(|event| queue_event_frame(false, &config, event, &seen, now)).collect()
+                    }
                 });
                 for frame in frames.iter() {
                     self.send(socket, frame.clone());
@@ -64,7 +65,7 @@ impl Hub {
             cursor.seq = event.seq;
             let staff = sub.socket.staff();
             let config = self.audience_config(staff, event.account_id);
-            self.send(&sub.socket, event_frame(staff, &config, &sub.topic, event, None, self.now()));
+            self.send(&sub.socket, event_frame(staff, &config, &sub.topic, event, self.now()));
         } else if event.seq > cursor.seq + 1 {
             // Something was missed (a lost broker message): fetch it before going on.
             cursor.catching_up = true;
@@ -82,8 +83,9 @@ impl Hub {
     /// The account's configuration as far as the audience needs it: staff see every field, so
     /// they need none; customers' frames are cut by it (all custom fields hidden until it is read).
     pub(super) fn audience_config(&self, staff: bool, account: AccountId) -> Arc<AccountConfig> {
+        static NONE_NEEDED: std::sync::LazyLock<Arc<AccountConfig>> = std::sync::LazyLock::new(Arc::default);
         if staff {
-            return Arc::default();
+            return NONE_NEEDED.clone();
         }
         self.accounts.cached(account).unwrap_or_default()
     }
@@ -124,14 +126,14 @@ impl Hub {
         for event in events {
             if event.seq == cursor.seq + 1 {
                 cursor.seq = event.seq;
-                self.send(&sub.socket, event_frame(staff, &config, &sub.topic, event, None, self.now()));
+                self.send(&sub.socket, event_frame(staff, &config, &sub.topic, event, self.now()));
             }
         }
         loop {
             let next = cursor.seq + 1;
             let Some(event) = cursor.pending.remove(&next) else { break };
             cursor.seq = event.seq;
-            self.send(&sub.socket, event_frame(staff, &config, &sub.topic, &event, None, self.now()));
+            self.send(&sub.socket, event_frame(staff, &config, &sub.topic, &event, self.now()));
         }
         let delivered = cursor.seq;
         cursor.pending.retain(|seq, _| *seq > delivered);

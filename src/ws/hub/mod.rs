@@ -24,7 +24,7 @@ use switchboard_actors::store::{Store, TicketQuery, TicketScope, TicketSort};
 use switchboard_actors::ticket::Tickets;
 use tokio::sync::{Notify, mpsc};
 
-use switchboard_actors::visibility::{TicketView, event_view};
+use switchboard_actors::visibility::{TicketView, customer_ticket, event_view};
 
 use super::protocol::*;
 use crate::accounts::AccountConfigs;
@@ -71,8 +71,9 @@ pub struct SocketEntry {
     pub id: SocketId,
     pub user: User,
     pub scope: TicketScope,
-    /// The SHA-256 of the session token the socket authenticated with.
-    session: Vec<u8>,
+    /// The SHA-256 of the session token the socket authenticated with, hex (as session ends
+    /// name it).
+    session: String,
     outbox: mpsc::Sender<Frame>,
     /// Notified when the socket must close (too slow, or its session ended).
     pub kill: Notify,
@@ -105,9 +106,9 @@ pub enum SessionEnd {
 impl SessionEnd {
     fn closes(&self, socket: &SocketEntry) -> bool {
         match self {
-            SessionEnd::Session { session } => hex::encode(&socket.session) == *session,
+            SessionEnd::Session { session } => socket.session == *session,
             SessionEnd::User { user_id, except } => {
-                socket.user.id == *user_id && except.as_ref().is_none_or(|kept| hex::encode(&socket.session) != *kept)
+                socket.user.id == *user_id && except.as_ref().is_none_or(|kept| socket.session != *kept)
             }
         }
     }
@@ -242,7 +243,7 @@ impl Hub {
         self: &Arc<Self>,
         user: User,
         scope: TicketScope,
-        session: Vec<u8>,
+        session: &[u8],
         outbox: mpsc::Sender<Frame>,
     ) -> Option<Arc<SocketEntry>> {
         {
@@ -258,7 +259,7 @@ impl Hub {
             id,
             user,
             scope,
-            session,
+            session: hex::encode(session),
             outbox,
             kill: Notify::new(),
             killed: AtomicBool::new(false),
@@ -317,12 +318,28 @@ impl Hub {
     }
 }
 
-fn event_frame(
+/// An event on a `ticket:<id>` topic.
+fn event_frame(staff: bool, config: &AccountConfig, topic: &str, event: &TicketEvent, sent_at: Timestamp) -> Frame {
+    frame_of::<Ticket>(staff, config, topic, event, None, sent_at)
+}
+
+/// An event on the `queue` topic, with the ticket after it as the audience sees it.
+fn queue_event_frame(
+    staff: bool,
+    config: &AccountConfig,
+    event: &TicketEvent,
+    ticket: &impl Serialize,
+    sent_at: Timestamp,
+) -> Frame {
+    frame_of(staff, config, "queue", event, Some(ticket), sent_at)
+}
+
+fn frame_of<T: Serialize>(
     staff: bool,
     config: &AccountConfig,
     topic: &str,
     event: &TicketEvent,
-    ticket: Option<&TicketView>,
+    ticket: Option<&T>,
     sent_at: Timestamp,
 ) -> Frame {
     let body = event_view(staff, event, config);

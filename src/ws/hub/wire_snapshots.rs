@@ -169,26 +169,14 @@ fn event_frames_on_a_ticket_topic_for_staff_and_customers() {
         },
     );
     let frames: BTreeMap<&str, Value> = BTreeMap::from([
-        ("note_staff", frame_json(&event_frame(true, &config, "ticket:41", &note, None, jiff::Timestamp::UNIX_EPOCH))),
-        (
-            "note_customer",
-            frame_json(&event_frame(false, &config, "ticket:41", &note, None, jiff::Timestamp::UNIX_EPOCH)),
-        ),
-        (
-            "reply_staff",
-            frame_json(&event_frame(true, &config, "ticket:41", &reply, None, jiff::Timestamp::UNIX_EPOCH)),
-        ),
-        (
-            "reply_customer",
-            frame_json(&event_frame(false, &config, "ticket:41", &reply, None, jiff::Timestamp::UNIX_EPOCH)),
-        ),
-        (
-            "fields_staff",
-            frame_json(&event_frame(true, &config, "ticket:41", &fields, None, jiff::Timestamp::UNIX_EPOCH)),
-        ),
+        ("note_staff", frame_json(&event_frame(true, &config, "ticket:41", &note, jiff::Timestamp::UNIX_EPOCH))),
+        ("note_customer", frame_json(&event_frame(false, &config, "ticket:41", &note, jiff::Timestamp::UNIX_EPOCH))),
+        ("reply_staff", frame_json(&event_frame(true, &config, "ticket:41", &reply, jiff::Timestamp::UNIX_EPOCH))),
+        ("reply_customer", frame_json(&event_frame(false, &config, "ticket:41", &reply, jiff::Timestamp::UNIX_EPOCH))),
+        ("fields_staff", frame_json(&event_frame(true, &config, "ticket:41", &fields, jiff::Timestamp::UNIX_EPOCH))),
         (
             "fields_customer",
-            frame_json(&event_frame(false, &config, "ticket:41", &fields, None, jiff::Timestamp::UNIX_EPOCH)),
+            frame_json(&event_frame(false, &config, "ticket:41", &fields, jiff::Timestamp::UNIX_EPOCH)),
         ),
     ]);
     insta::assert_json_snapshot!("event_frames_ticket_topic", frames);
@@ -208,24 +196,12 @@ fn event_frames_on_the_queue_carry_the_ticket_as_each_audience_sees_it() {
             requester_id: 5,
         },
     );
-    let staff_view = TicketView::new(true, ticket(), &config);
-    let customer_view = TicketView::new(false, ticket(), &config);
+    let staff_view = ticket();
+    let customer_view = customer_ticket(ticket(), &config);
+    let at = jiff::Timestamp::UNIX_EPOCH;
     let frames: BTreeMap<&str, Value> = BTreeMap::from([
-        (
-            "staff",
-            frame_json(&event_frame(true, &config, "queue", &created, Some(&staff_view), jiff::Timestamp::UNIX_EPOCH)),
-        ),
-        (
-            "customer",
-            frame_json(&event_frame(
-                false,
-                &config,
-                "queue",
-                &created,
-                Some(&customer_view),
-                jiff::Timestamp::UNIX_EPOCH,
-            )),
-        ),
+        ("staff", frame_json(&queue_event_frame(true, &config, &created, &staff_view, at))),
+        ("customer", frame_json(&queue_event_frame(false, &config, &created, &customer_view, at))),
     ]);
     insta::assert_json_snapshot!("event_frames_queue", frames);
 }
