@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use anyhow::{Context as _, ensure};
 use clap::Parser;
-use switchboard::app::Core;
+use switchboard::app::Services;
 use switchboard::config::{Secret, Settings};
 use switchboard_actors::domain::*;
 use switchboard_actors::store::NewUser;
@@ -34,7 +34,7 @@ async fn main() -> anyhow::Result<()> {
     switchboard::install_tls_provider();
     let mut settings = Settings::default();
     settings.database.url = Secret(args.url.clone());
-    let core = Core::start(&settings).await?;
+    let core = Services::start(&settings).await?;
     let account = core.store.create_account("Ingest benchmark").await?;
     let customer = core
         .store

@@ -6,6 +6,7 @@
 
 pub mod login_limits;
 pub mod password_pool;
+pub mod request;
 
 use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
@@ -15,6 +16,7 @@ use subtle::ConstantTimeEq as _;
 
 pub use login_limits::{LoginAttempt, LoginLimits, LoginPolicy};
 pub use password_pool::{PasswordPool, PoolError};
+pub use request::{Caller, SESSION_COOKIE, TokenSource, request_token, same_origin, service};
 
 /// Token bytes: 256 bits of randomness.
 const TOKEN_BYTES: usize = 32;

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::Parser as _;
-use switchboard::app::{self, Core};
+use switchboard::app::{self, Services};
 use switchboard::cli::{Cli, Command, ConfigCommand, UserCommand};
 use switchboard::config::Settings;
 
@@ -54,9 +54,9 @@ async fn execute(command: Command, settings: Settings) -> anyhow::Result<()> {
             switchboard::cli::user_add(store.as_ref(), &email, &password, role, name, account).await
         }
         Command::Demo => {
-            let core = Core::start(&settings).await?;
-            let result = switchboard::demo::seed(&core.store, &core.tickets).await;
-            core.stop().await;
+            let services = Services::start(&settings).await?;
+            let result = switchboard::demo::seed(&services.store, &services.tickets).await;
+            services.stop().await;
             result
         }
         Command::Config { command: ConfigCommand::Check } => {

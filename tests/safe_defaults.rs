@@ -227,10 +227,10 @@ async fn metrics_go_to_loopback_peers_or_to_the_token_holder() {
         let mut settings: Settings = db.settings();
         settings.ops.metrics_token = Secret(token.to_owned());
         let address = "127.0.0.1:1".parse().expect("addr");
-        let (core, state) =
-            switchboard::app::start_state(settings, address, Some(handle.clone())).await.expect("state");
+        let services =
+            switchboard::app::Services::serving(settings, address, Some(handle.clone())).await.expect("services");
         let app = actix_web::test::init_service(
-            App::new().configure(|config| switchboard::http::configure(config, state.clone(), openapi.clone())),
+            App::new().configure(|config| switchboard::app::routes::configure(config, &services, openapi.clone())),
         )
         .await;
         let status_and_body = async |request| {
@@ -259,6 +259,6 @@ async fn metrics_go_to_loopback_peers_or_to_the_token_holder() {
             assert_eq!(status, 200, "{body}");
             assert!(body.contains("process_resident_memory_bytes"));
         }
-        core.stop().await;
+        services.stop().await;
     }
 }

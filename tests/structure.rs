@@ -60,3 +60,82 @@ fn every_source_file_is_one_a_reader_can_hold() {
         .collect();
     assert!(long.is_empty(), "split these by what they do:\n{}", long.join("\n"));
 }
+
+/// The layers of `src/`, from the bottom: a module may import the ones below it, never the ones
+/// above; the transports never import each other, and only the app (the composition root)
+/// imports a transport. `channels` serve as a service (the inbox and outbound loops) and carry
+/// their own webhook endpoints, which use the shared request pieces (`auth`, `error`), never
+/// another transport.
+const TRANSPORTS: [&str; 2] = ["http", "ws"];
+
+/// Which `crate::…` module a line of `src/` imports or names, if any.
+fn crate_modules(text: &str) -> Vec<String> {
+    let mut modules = Vec::new();
+    for line in text.lines().map(str::trim).filter(|line| !line.starts_with("//")) {
+        let mut rest = line;
+        while let Some(at) = rest.find("crate::") {
+            let after = &rest[at + "crate::".len()..];
+            let name: String = after.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+            if let Some(grouped) = after.strip_prefix('{') {
+                // `use crate::{a, b::c}`: every name at the top of the group.
+                let group = grouped.split('}').next().unwrap_or_default();
+                modules.extend(group.split(',').filter_map(|part| part.trim().split("::").next()).map(str::to_owned));
+            } else if !name.is_empty() {
+                modules.push(name);
+            }
+            rest = after;
+        }
+    }
+    modules
+}
+
+/// The top-level module of `src/` a file belongs to (`src/http/tickets/read.rs` → `http`).
+fn top_module(path: &Path) -> Option<String> {
+    let mut parts = path.strip_prefix("src").ok()?.components();
+    let first = parts.next()?.as_os_str().to_str()?;
+    Some(first.trim_end_matches(".rs").to_owned())
+}
+
+#[test]
+fn transports_never_import_each_other_and_only_the_app_imports_them() {
+    let mut offenders = Vec::new();
+    for (path, text) in sources().iter().filter(|(path, _)| path.starts_with("src")) {
+        let Some(module) = top_module(path) else { continue };
+        if matches!(module.as_str(), "app" | "main" | "lib") {
+            continue;
+        }
+        for imported in crate_modules(text) {
+            let transport = TRANSPORTS.contains(&imported.as_str());
+            if (transport && imported != module) || imported == "app" {
+                offenders.push(format!("{} (in `{module}`) uses crate::{imported}", path.display()));
+            }
+        }
+    }
+    offenders.sort();
+    offenders.dedup();
+    assert!(
+        offenders.is_empty(),
+        "only the app wires transports together (see ARCHITECTURE.md, Invariants):\n{}",
+        offenders.join("\n")
+    );
+}
+
+/// Nothing names a central state of the whole server: handlers take the services they use.
+#[test]
+fn there_is_no_central_app_state() {
+    let offenders: Vec<String> = sources()
+        .iter()
+        .filter(|(_, text)| text.contains("AppState"))
+        .map(|(path, _)| path.display().to_string())
+        .collect();
+    assert!(offenders.is_empty(), "take the services a handler uses instead:\n{}", offenders.join("\n"));
+}
+
+#[test]
+fn the_import_reader_sees_every_form() {
+    let text =
+        "use crate::http::Api;\nuse crate::{ws, live::Hub};\nlet x = crate::app::run;\n// crate::ws in a comment";
+    assert_eq!(crate_modules(text), ["http", "ws", "live", "app"]);
+    assert_eq!(top_module(Path::new("src/http/tickets/read.rs")).as_deref(), Some("http"));
+    assert_eq!(top_module(Path::new("src/sessions.rs")).as_deref(), Some("sessions"));
+}

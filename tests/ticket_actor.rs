@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use common::{Backend, TestDb};
 use jiff::{SignedDuration, Timestamp};
-use switchboard::app::Core;
+use switchboard::app::Services;
 use switchboard_actors::clock::{Clock, ManualClock};
 use switchboard_actors::domain::*;
 use switchboard_actors::store::{NewUser, Store};
@@ -17,7 +17,7 @@ use switchboard_actors::ticket::*;
 
 struct Fixture {
     _db: TestDb,
-    core: Core,
+    core: Services,
     config: Arc<AccountConfig>,
     ticket: Ticket,
 }
@@ -26,7 +26,7 @@ async fn fixture(idle_timeout_secs: u64) -> Fixture {
     let db = TestDb::sqlite();
     let mut settings = db.settings();
     settings.tickets.idle_timeout_secs = idle_timeout_secs;
-    let core = Core::start(&settings).await.expect("core");
+    let core = Services::start(&settings).await.expect("core");
     let account = core.store.create_account("Actors").await.expect("account");
     let customer = core
         .store
@@ -216,7 +216,7 @@ async fn an_sla_breach_fires_after_a_restart_exactly_once(backend: Backend) {
     let db = TestDb::new(backend).await;
     let settings = db.settings();
     let clock = Arc::new(ManualClock::new(Timestamp::now()));
-    let start = || Core::start_with_clock(&settings, clock.clone());
+    let start = || Services::start_with_clock(&settings, clock.clone());
     let core = start().await.expect("core");
     let account = core.store.create_account("SLA").await.expect("account");
     let customer = core
@@ -324,7 +324,7 @@ async fn idle_conversation_actors_passivate_and_come_back() {
     let db = TestDb::sqlite();
     let mut settings = db.settings();
     settings.whatsapp.conversation_idle_secs = 1;
-    let core = Core::start(&settings).await.expect("core");
+    let core = Services::start(&settings).await.expect("core");
     let conversations = &core.whatsapp.conversations;
 
     let first = conversations.inbound(whatsapp_text("wamid.IDLE1", "hello")).await.expect("first");

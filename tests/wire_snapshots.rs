@@ -14,7 +14,7 @@ use std::time::Duration;
 use actix_web::ResponseError as _;
 use common::*;
 use serde_json::{Value, json};
-use switchboard::http::ApiError;
+use switchboard::error::{ApiError, ErrorCode};
 use switchboard_actors::store::StoreError;
 use switchboard_actors::ticket::TicketError;
 
@@ -81,11 +81,11 @@ async fn error_bodies_for_every_code() {
     let unprocessable = |code, message: &str| ApiError::Unprocessable { code, message: message.to_owned() };
     let query_error = {
         let cause: serde::de::value::Error = serde::de::Error::custom("invalid digit found in string");
-        switchboard::http::error::query_error(actix_web::error::QueryPayloadError::Deserialize(cause))
+        switchboard::error::query_error(actix_web::error::QueryPayloadError::Deserialize(cause))
     };
     let path_error = {
         let cause: serde::de::value::Error = serde::de::Error::custom("can not parse \"abc\" to a i64");
-        switchboard::http::error::path_error(actix_web::error::PathError::Deserialize(cause))
+        switchboard::error::path_error(actix_web::error::PathError::Deserialize(cause))
     };
     let garde_report = Sample { subject: String::new() }.validate().expect_err("an empty subject is refused");
     let cases: Vec<(&str, ApiError)> = vec![
@@ -97,7 +97,7 @@ async fn error_bodies_for_every_code() {
         (
             "websocket_required",
             ApiError::BadRequest {
-                code: "websocket_required",
+                code: ErrorCode::WebsocketRequired,
                 message: "this endpoint speaks WebSocket: No WebSocket Upgrade header found".into(),
             },
         ),
@@ -111,16 +111,19 @@ async fn error_bodies_for_every_code() {
         ("not_found store", StoreError::NotFound.into()),
         ("not_found ticket", TicketError::NotFound.into()),
         ("conflict store", StoreError::Conflict("UNIQUE constraint failed".into()).into()),
-        ("conflict people", conflict("conflict", "the change conflicts with another user")),
+        ("conflict people", conflict(ErrorCode::Conflict, "the change conflicts with another user")),
         ("stale_seq", TicketError::StaleSeq { expected: 3, actual: 4 }.into()),
         ("stale_view", TicketError::StaleView { seen: 2, last_customer_seq: 3 }.into()),
         ("ticket_closed", TicketError::Closed.into()),
-        ("self_lockout", conflict("self_lockout", "admins cannot deactivate or demote themselves")),
-        ("email_taken", conflict("email_taken", "a user with this email already exists")),
-        ("team_exists", conflict("team_exists", "a team with this name already exists")),
-        ("company_exists", conflict("company_exists", "a company with this name already exists")),
-        ("category_exists", conflict("category_exists", "this category already exists")),
-        ("canned_response_exists", conflict("canned_response_exists", "a canned response with this title exists")),
+        ("self_lockout", conflict(ErrorCode::SelfLockout, "admins cannot deactivate or demote themselves")),
+        ("email_taken", conflict(ErrorCode::EmailTaken, "a user with this email already exists")),
+        ("team_exists", conflict(ErrorCode::TeamExists, "a team with this name already exists")),
+        ("company_exists", conflict(ErrorCode::CompanyExists, "a company with this name already exists")),
+        ("category_exists", conflict(ErrorCode::CategoryExists, "this category already exists")),
+        (
+            "canned_response_exists",
+            conflict(ErrorCode::CannedResponseExists, "a canned response with this title exists"),
+        ),
         ("payload_too_large", ApiError::PayloadTooLarge(1_048_576)),
         ("unsupported_media_type", ApiError::UnsupportedMediaType),
         ("validation_failed", ApiError::invalid("subject", "must not be empty")),
@@ -129,21 +132,21 @@ async fn error_bodies_for_every_code() {
         (
             "no_email_address",
             unprocessable(
-                "no_email_address",
+                ErrorCode::NoEmailAddress,
                 "this customer has no email address: reply on WhatsApp, or add their address first",
             ),
         ),
         (
             "no_whatsapp_contact",
             unprocessable(
-                "no_whatsapp_contact",
+                ErrorCode::NoWhatsappContact,
                 "this customer has never written on WhatsApp, so there is no conversation to reply in; reply by email",
             ),
         ),
         (
             "window_closed",
             unprocessable(
-                "window_closed",
+                ErrorCode::WindowClosed,
                 "the customer last wrote more than 24 hours ago: only a template can be sent. Approved templates: none synced yet",
             ),
         ),
@@ -153,7 +156,7 @@ async fn error_bodies_for_every_code() {
         (
             "too_many_sockets",
             ApiError::TooMany {
-                code: "too_many_sockets",
+                code: ErrorCode::TooManySockets,
                 message: "this user already holds 20 open sockets on this server; close some (one per tab is enough)"
                     .into(),
             },
@@ -163,7 +166,7 @@ async fn error_bodies_for_every_code() {
         ("ticket_unavailable timeout", TicketError::Timeout.into()),
         (
             "graph_unavailable",
-            ApiError::Unavailable { code: "graph_unavailable", message: "the Graph API did not answer".into() },
+            ApiError::Unavailable { code: ErrorCode::GraphUnavailable, message: "the Graph API did not answer".into() },
         ),
         ("internal", ApiError::Internal("disk on fire".into())),
         ("internal store", StoreError::Internal("database is locked".into()).into()),

@@ -14,8 +14,75 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use switchboard_actors::bus::TicketChange;
+use switchboard_actors::domain::{Channel, Ticket};
+use switchboard_actors::store::Store;
 use tokio::sync::broadcast::{self, error::RecvError};
 use tokio::task::JoinHandle;
+
+/// The customer channels, as the rest of the hub sees them: the channels themselves, and which of
+/// them a reply can reach a ticket's customer on.
+pub struct Channels {
+    pub whatsapp: Arc<whatsapp::WhatsAppChannel>,
+    pub email: Arc<email::EmailChannel>,
+    store: Arc<dyn Store>,
+}
+
+/// Why a reply cannot go out on the channel asked for.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum Unreachable {
+    #[error("this customer has no email address: reply on WhatsApp, or add their address first")]
+    NoEmailAddress,
+    #[error("this customer has never written on WhatsApp, so there is no conversation to reply in; reply by email")]
+    NoWhatsAppContact,
+    #[error("replies go out on `whatsapp` or `email`, not `{0}`")]
+    NotAReplyChannel(Channel),
+}
+
+impl Channels {
+    pub fn new(
+        whatsapp: Arc<whatsapp::WhatsAppChannel>,
+        email: Arc<email::EmailChannel>,
+        store: Arc<dyn Store>,
+    ) -> Channels {
+        Channels { whatsapp, email, store }
+    }
+
+    /// The channels a reply can reach the ticket's customer on: WhatsApp when they have a
+    /// conversation with one of our numbers, email when they have an address.
+    pub async fn reply_channels(&self, ticket: &Ticket) -> Result<Vec<Channel>, switchboard_actors::store::StoreError> {
+        let mut channels = Vec::new();
+        if self.store.conversation_of_customer(ticket.requester_id).await?.is_some() {
+            channels.push(Channel::Whatsapp);
+        }
+        if let Some(customer) = self.store.user(ticket.account_id, ticket.requester_id).await?
+            && email::email_mailbox(self.store.as_ref(), &customer).await?.is_some()
+        {
+            channels.push(Channel::Email);
+        }
+        Ok(channels)
+    }
+
+    /// Whether a reply on `channel` reaches the ticket's customer; replies only go out on
+    /// WhatsApp or email.
+    pub async fn check_reply_channel(&self, ticket: &Ticket, channel: Channel) -> Result<(), ChannelError> {
+        let reachable = || async { self.reply_channels(ticket).await.map(|channels| channels.contains(&channel)) };
+        match channel {
+            Channel::Email if !reachable().await? => Err(Unreachable::NoEmailAddress.into()),
+            Channel::Whatsapp if !reachable().await? => Err(Unreachable::NoWhatsAppContact.into()),
+            Channel::Email | Channel::Whatsapp => Ok(()),
+            other => Err(Unreachable::NotAReplyChannel(other).into()),
+        }
+    }
+}
+
+/// What a channel operation can fail with: the request, or the store under it.
+#[derive(Debug, thiserror::Error)]
+pub enum ChannelError {
+    #[error(transparent)]
+    Unreachable(#[from] Unreachable),
+    #[error(transparent)]
+    Store(#[from] switchboard_actors::store::StoreError),
+}
 
 /// How long to wait after a failed inbox pass before trying again.
 const INBOX_FAILURE_PAUSE: Duration = Duration::from_millis(500);

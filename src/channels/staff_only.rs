@@ -9,10 +9,11 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse};
 use switchboard_actors::domain::User;
 
-use crate::http::{ApiError, AppState};
+use crate::error::ApiError;
+use crate::sessions::Sessions;
 
 /// The staff member behind `request`'s session, or the page to show instead.
-pub async fn staff_or_page(state: &AppState, request: &HttpRequest, tool: &str) -> Result<User, HttpResponse> {
+pub async fn staff_or_page(sessions: &Sessions, request: &HttpRequest, tool: &str) -> Result<User, HttpResponse> {
     let refusal = |status: actix_web::http::StatusCode, title: &str, text: String| {
         HttpResponse::build(status)
             .content_type("text/html; charset=utf-8")
@@ -23,8 +24,8 @@ pub async fn staff_or_page(state: &AppState, request: &HttpRequest, tool: &str) 
             .insert_header((header::CACHE_CONTROL, "no-store"))
             .body(refusal_page(title, &text))
     };
-    let token = crate::http::request_token(request).map(|(token, _)| token);
-    match crate::http::authenticate(state, token).await {
+    let token = crate::auth::request_token(request).map(|(token, _)| token);
+    match sessions.authenticate(token).await {
         Ok(user) if user.role.is_staff() => Ok(user),
         Ok(_) => Err(refusal(
             actix_web::http::StatusCode::FORBIDDEN,

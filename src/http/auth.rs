@@ -13,7 +13,8 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::json::ApiJson;
-use super::{ApiError, AppState, Caller, SESSION_COOKIE};
+use super::{Api, ApiError, Caller, SESSION_COOKIE};
+use crate::auth::{LoginLimits, PasswordPool};
 
 pub fn routes(config: &mut ServiceConfig) {
     config.service(login).service(logout).service(me);
@@ -41,22 +42,24 @@ pub struct LoginResponse {
     request_body = LoginRequest,
     responses(
         (status = 200, body = LoginResponse),
-        (status = 401, description = "wrong email or password", body = super::error::ErrorBody),
-        (status = 422, description = "invalid body", body = super::error::ErrorBody),
-        (status = 429, description = "too many failed attempts, or every password thread busy (see Retry-After)", body = super::error::ErrorBody),
+        (status = 401, description = "wrong email or password", body = crate::error::ErrorBody),
+        (status = 422, description = "invalid body", body = crate::error::ErrorBody),
+        (status = 429, description = "too many failed attempts, or every password thread busy (see Retry-After)", body = crate::error::ErrorBody),
     ),
     security(())
 )]
 #[post("/auth/login")]
 async fn login(
-    state: web::Data<AppState>,
+    state: Api,
+    passwords: web::Data<PasswordPool>,
+    logins: web::Data<LoginLimits>,
     request: HttpRequest,
     body: ApiJson<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     body.validate()?;
     let email = body.email.trim().to_lowercase();
-    let user = check_password(&state, &request, &email, body.password).await?;
+    let user = check_password(&state, (&passwords, &logins), &request, &email, body.password).await?;
     let ttl_hours = state.settings.auth.session_ttl_hours;
     let (token, _) = start_session(&state, user.id, jiff::SignedDuration::from_hours(ttl_hours as i64)).await?;
     let cookie = Cookie::build(SESSION_COOKIE, token.clone())
@@ -73,27 +76,28 @@ async fn login(
 /// first (429 without hashing); then every answer costs the same argon2 run on the password pool,
 /// known email or not, so neither the body nor the timing tells which emails exist.
 async fn check_password(
-    state: &AppState,
+    state: &Api,
+    (passwords, logins): (&PasswordPool, &LoginLimits),
     request: &HttpRequest,
     email: &str,
     password: String,
 ) -> Result<User, ApiError> {
     let forwarded_for = request.headers().get("x-forwarded-for").and_then(|value| value.to_str().ok());
-    let client = state.logins.client(request.peer_addr().map(|peer| peer.ip()), forwarded_for);
-    let attempt = state.logins.admit(email, client, Instant::now()).map_err(ApiError::RateLimitedFor)?;
+    let client = logins.client(request.peer_addr().map(|peer| peer.ip()), forwarded_for);
+    let attempt = logins.admit(email, client, Instant::now()).map_err(ApiError::RateLimitedFor)?;
     let user = state.store.user_credentials(email).await?.and_then(|credentials| {
         let hash = credentials.password_hash.filter(|hash| credentials.user.active && !hash.is_empty())?;
         Some((credentials.user, hash))
     });
     let (user, stored) = user.unzip();
-    match state.passwords.verify(password, stored).await {
+    match passwords.verify(password, stored).await {
         Ok(true) => {
-            state.logins.succeeded(attempt);
+            logins.succeeded(attempt);
             user.ok_or_else(|| ApiError::Internal("a password matched no user".to_owned()))
         }
         Ok(false) => Err(ApiError::InvalidCredentials),
         Err(error) => {
-            state.logins.not_checked(attempt);
+            logins.not_checked(attempt);
             Err(error.into())
         }
     }
@@ -101,7 +105,7 @@ async fn check_password(
 
 /// Stores a new session for `user` lasting `ttl`; its token (shown once) and when it expires.
 pub async fn start_session(
-    state: &AppState,
+    state: &Api,
     user: UserId,
     ttl: jiff::SignedDuration,
 ) -> Result<(String, jiff::Timestamp), ApiError> {
@@ -112,12 +116,12 @@ pub async fn start_session(
 }
 
 /// End the current session; its token stops working at once.
-#[utoipa::path(tag = "auth", responses((status = 204), (status = 401, body = super::error::ErrorBody)))]
+#[utoipa::path(tag = "auth", responses((status = 204), (status = 401, body = crate::error::ErrorBody)))]
 #[post("/auth/logout")]
-async fn logout(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
+async fn logout(state: Api, caller: Caller) -> Result<HttpResponse, ApiError> {
     state.store.delete_session(&caller.token_hash).await?;
     // Its sockets close too (on every node), or they would keep receiving internal notes.
-    let end = crate::ws::hub::SessionEnd::Session { session: hex::encode(&caller.token_hash) };
+    let end = crate::live::SessionEnd::Session { session: hex::encode(&caller.token_hash) };
     state.live.end_sessions(caller.account(), end);
     let mut expired = Cookie::build(SESSION_COOKIE, "").path("/").finish();
     expired.make_removal();
@@ -125,7 +129,7 @@ async fn logout(state: web::Data<AppState>, caller: Caller) -> Result<HttpRespon
 }
 
 /// The logged-in user.
-#[utoipa::path(tag = "auth", responses((status = 200, body = User), (status = 401, body = super::error::ErrorBody)))]
+#[utoipa::path(tag = "auth", responses((status = 200, body = User), (status = 401, body = crate::error::ErrorBody)))]
 #[get("/me")]
 async fn me(caller: Caller) -> web::Json<User> {
     web::Json(caller.user)

@@ -9,9 +9,9 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::error::ErrorBody;
-use super::{ApiError, AppState, Caller};
-use crate::channels::secrets::ChannelSecret;
+use super::{Api, ApiError, Caller};
+use crate::channels::secrets::{ChannelSecret, ChannelSecrets};
+use crate::error::ErrorBody;
 
 pub fn routes(config: &mut ServiceConfig) {
     config.service(channel_secrets);
@@ -65,7 +65,8 @@ impl From<&ChannelSecret> for SecretView {
 )]
 #[get("/account/channel-secrets")]
 async fn channel_secrets(
-    state: web::Data<AppState>,
+    state: Api,
+    secrets: Option<web::Data<ChannelSecrets>>,
     caller: Caller,
     request: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
@@ -74,7 +75,7 @@ async fn channel_secrets(
     if served != Some(caller.account()) {
         return Err(ApiError::forbidden("the channels serve another account; ask its admins"));
     }
-    let secrets = state.secrets.as_ref().ok_or(ApiError::NotFound("channel secrets"))?;
+    let secrets = secrets.ok_or(ApiError::NotFound("channel secrets"))?;
     let base = {
         let connection = request.connection_info();
         format!("{}://{}", connection.scheme(), connection.host())

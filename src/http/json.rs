@@ -8,7 +8,8 @@ use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use futures_util::StreamExt as _;
 use serde::de::DeserializeOwned;
 
-use super::{ApiError, AppState};
+use super::ApiError;
+use crate::config::Settings;
 
 pub struct ApiJson<T>(pub T);
 
@@ -31,7 +32,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
 
     fn from_request(request: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let limit =
-            request.app_data::<web::Data<AppState>>().map_or(1_048_576, |state| state.settings.server.max_body_bytes);
+            request.app_data::<web::Data<Settings>>().map_or(1_048_576, |settings| settings.server.max_body_bytes);
         let is_json = request.mime_type().ok().flatten().is_some_and(|mime| {
             mime.subtype() == actix_web::mime::JSON || mime.suffix() == Some(actix_web::mime::JSON)
         });

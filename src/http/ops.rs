@@ -6,9 +6,10 @@ use std::net::SocketAddr;
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
+use metrics_exporter_prometheus::PrometheusHandle;
 use subtle::ConstantTimeEq as _;
 
-use super::{ApiError, AppState};
+use super::{Api, ApiError};
 
 pub fn routes(config: &mut web::ServiceConfig) {
     config
@@ -21,7 +22,7 @@ async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({ "status": "ok" }))
 }
 
-async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+async fn readyz(state: Api) -> HttpResponse {
     let store = state.store.ping().await.map_or_else(|error| error.to_string(), |()| "ok".to_owned());
     let broker = state.live.broker().ping().await.map_or_else(|error| error.to_string(), |()| "ok".to_owned());
     let body = serde_json::json!({
@@ -54,7 +55,11 @@ fn metrics_access(peer: Option<SocketAddr>, token: &str, presented: Option<&str>
     }
 }
 
-async fn metrics(state: web::Data<AppState>, request: HttpRequest) -> Result<HttpResponse, ApiError> {
+async fn metrics(
+    state: Api,
+    exporter: Option<web::Data<PrometheusHandle>>,
+    request: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
     let presented = request
         .headers()
         .get(header::AUTHORIZATION)
@@ -67,7 +72,7 @@ async fn metrics(state: web::Data<AppState>, request: HttpRequest) -> Result<Htt
         metrics::gauge!("process_resident_memory_bytes").set(rss_bytes);
         metrics::gauge!("process_cpu_seconds_total").set(cpu_seconds);
     }
-    match &state.metrics {
+    match exporter {
         Some(handle) => Ok(HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(handle.render())),
         None => Err(ApiError::NotFound("metrics")),
     }
@@ -98,10 +103,13 @@ mod tests {
             assert!(metrics_access(peer(loopback), "", None).is_ok(), "{loopback}");
         }
         let remote = peer("192.0.2.7:5000");
-        assert_eq!(metrics_access(remote, "", Some("anything")).map_err(|e| e.code()), Err("forbidden"));
-        assert_eq!(metrics_access(None, "", None).map_err(|e| e.code()), Err("forbidden"));
-        assert_eq!(metrics_access(remote, "scrape-me", None).map_err(|e| e.code()), Err("unauthenticated"));
-        assert_eq!(metrics_access(remote, "scrape-me", Some("scrape-m")).map_err(|e| e.code()), Err("unauthenticated"));
+        assert_eq!(metrics_access(remote, "", Some("anything")).map_err(|e| e.code().as_str()), Err("forbidden"));
+        assert_eq!(metrics_access(None, "", None).map_err(|e| e.code().as_str()), Err("forbidden"));
+        assert_eq!(metrics_access(remote, "scrape-me", None).map_err(|e| e.code().as_str()), Err("unauthenticated"));
+        assert_eq!(
+            metrics_access(remote, "scrape-me", Some("scrape-m")).map_err(|e| e.code().as_str()),
+            Err("unauthenticated")
+        );
         assert!(metrics_access(remote, "scrape-me", Some("scrape-me")).is_ok());
     }
 }

@@ -9,10 +9,12 @@ use switchboard_actors::store::*;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::error::ErrorBody;
 use super::json::ApiJson;
 use super::tickets::Page;
-use super::{ApiError, AppState, Caller};
+use super::{Api, ApiError, Caller};
+use crate::auth::PasswordPool;
+use crate::error::ErrorBody;
+use crate::error::ErrorCode;
 
 pub fn routes(config: &mut ServiceConfig) {
     config
@@ -33,7 +35,7 @@ const MIN_PASSWORD: usize = 8;
 /// Agents' default capacity: open conversations held at once.
 pub use crate::DEFAULT_CAPACITY;
 
-fn map_conflict(error: StoreError, code: &'static str, message: &str) -> ApiError {
+fn map_conflict(error: StoreError, code: ErrorCode, message: &str) -> ApiError {
     match error {
         StoreError::Conflict(_) => ApiError::Conflict { code, message: message.to_owned() },
         StoreError::NotFound => ApiError::invalid("team_ids", "a referenced team, user or company does not exist"),
@@ -42,8 +44,8 @@ fn map_conflict(error: StoreError, code: &'static str, message: &str) -> ApiErro
 }
 
 /// Hashes on the password pool (429 `rate_limited` when it stays busy).
-async fn hash(state: &AppState, password: String) -> Result<String, ApiError> {
-    Ok(state.passwords.hash(password).await?)
+async fn hash(passwords: &PasswordPool, password: String) -> Result<String, ApiError> {
+    Ok(passwords.hash(password).await?)
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -57,7 +59,7 @@ pub struct UserFilter {
 #[utoipa::path(tag = "people", params(UserFilter), responses((status = 200, body = Page<User>), (status = 403, body = ErrorBody)))]
 #[get("/users")]
 async fn list_users(
-    state: web::Data<AppState>,
+    state: Api,
     caller: Caller,
     filter: web::Query<UserFilter>,
 ) -> Result<web::Json<Page<User>>, ApiError> {
@@ -106,7 +108,8 @@ fn valid_time_zone(zone: &str) -> Result<(), ApiError> {
 )]
 #[post("/users")]
 async fn create_user(
-    state: web::Data<AppState>,
+    state: Api,
+    passwords: web::Data<PasswordPool>,
     caller: Caller,
     body: ApiJson<CreateUser>,
 ) -> Result<HttpResponse, ApiError> {
@@ -128,7 +131,7 @@ async fn create_user(
     let time_zone = body.time_zone.unwrap_or_else(|| "UTC".to_owned());
     valid_time_zone(&time_zone)?;
     let password_hash = match body.password {
-        Some(password) => Some(hash(&state, password).await?),
+        Some(password) => Some(hash(&passwords, password).await?),
         None => None,
     };
     let user = state
@@ -146,7 +149,7 @@ async fn create_user(
             phone: body.phone,
         })
         .await
-        .map_err(|error| map_conflict(error, "email_taken", "a user with this email already exists"))?;
+        .map_err(|error| map_conflict(error, ErrorCode::EmailTaken, "a user with this email already exists"))?;
     Ok(HttpResponse::Created().json(user))
 }
 
@@ -179,7 +182,7 @@ pub struct IssuedToken {
 )]
 #[post("/users/{id}/tokens")]
 async fn issue_token(
-    state: web::Data<AppState>,
+    state: Api,
     caller: Caller,
     id: web::Path<UserId>,
     body: ApiJson<IssueToken>,
@@ -203,11 +206,7 @@ async fn issue_token(
 /// One user (staff, or the user themself).
 #[utoipa::path(tag = "people", params(("id" = i64, Path)), responses((status = 200, body = User), (status = 404, body = ErrorBody)))]
 #[get("/users/{id}")]
-async fn get_user(
-    state: web::Data<AppState>,
-    caller: Caller,
-    id: web::Path<UserId>,
-) -> Result<web::Json<User>, ApiError> {
+async fn get_user(state: Api, caller: Caller, id: web::Path<UserId>) -> Result<web::Json<User>, ApiError> {
     if !caller.user.role.is_staff() && caller.user.id != *id {
         return Err(ApiError::NotFound("user"));
     }
@@ -243,7 +242,8 @@ pub struct UpdateUser {
 )]
 #[patch("/users/{id}")]
 async fn update_user(
-    state: web::Data<AppState>,
+    state: Api,
+    passwords: web::Data<PasswordPool>,
     caller: Caller,
     id: web::Path<UserId>,
     body: ApiJson<UpdateUser>,
@@ -253,7 +253,7 @@ async fn update_user(
     body.validate()?;
     if *id == caller.user.id && (body.active == Some(false) || body.role.is_some_and(|role| role != Role::Admin)) {
         return Err(ApiError::Conflict {
-            code: "self_lockout",
+            code: crate::error::ErrorCode::SelfLockout,
             message: "admins cannot deactivate or demote themselves".to_owned(),
         });
     }
@@ -262,7 +262,7 @@ async fn update_user(
     }
     let existing = state.store.user(caller.account(), *id).await?.ok_or(ApiError::NotFound("user"))?;
     let password_hash = match body.password {
-        Some(password) => Some(hash(&state, password).await?),
+        Some(password) => Some(hash(&passwords, password).await?),
         None => None,
     };
     let patch = UserPatch {
@@ -280,7 +280,7 @@ async fn update_user(
         .store
         .update_user(caller.account(), existing.id, patch)
         .await
-        .map_err(|error| map_conflict(error, "conflict", "the change conflicts with another user"))?;
+        .map_err(|error| map_conflict(error, ErrorCode::Conflict, "the change conflicts with another user"))?;
     // A reset password ends the user's other sessions; a deactivation ended them all (in the
     // store). Their open sockets close on every node, as they do on a role change: a socket
     // keeps the role it connected with.
@@ -290,7 +290,7 @@ async fn update_user(
     }
     if password_changed || !user.active || user.role != existing.role {
         let except = if user.active { kept.map(hex::encode) } else { None };
-        state.live.end_sessions(caller.account(), crate::ws::hub::SessionEnd::User { user_id: existing.id, except });
+        state.live.end_sessions(caller.account(), crate::live::SessionEnd::User { user_id: existing.id, except });
     }
     Ok(web::Json(user))
 }
@@ -298,7 +298,7 @@ async fn update_user(
 /// Teams of the account (staff only).
 #[utoipa::path(tag = "people", responses((status = 200, body = Page<Team>), (status = 403, body = ErrorBody)))]
 #[get("/teams")]
-async fn list_teams(state: web::Data<AppState>, caller: Caller) -> Result<web::Json<Page<Team>>, ApiError> {
+async fn list_teams(state: Api, caller: Caller) -> Result<web::Json<Page<Team>>, ApiError> {
     caller.require_staff()?;
     Ok(web::Json(Page { items: state.store.list_teams(caller.account()).await?, next: None }))
 }
@@ -323,11 +323,7 @@ pub struct CreateTeam {
     responses((status = 201, body = Team), (status = 403, body = ErrorBody), (status = 409, description = "team_exists", body = ErrorBody), (status = 422, body = ErrorBody))
 )]
 #[post("/teams")]
-async fn create_team(
-    state: web::Data<AppState>,
-    caller: Caller,
-    body: ApiJson<CreateTeam>,
-) -> Result<HttpResponse, ApiError> {
+async fn create_team(state: Api, caller: Caller, body: ApiJson<CreateTeam>) -> Result<HttpResponse, ApiError> {
     caller.require_admin()?;
     let body = body.into_inner();
     body.validate()?;
@@ -342,7 +338,7 @@ async fn create_team(
         .await
         .map_err(|error| match error {
             StoreError::NotFound => ApiError::invalid("member_ids", "a member does not exist in this account"),
-            other => map_conflict(other, "team_exists", "a team with this name already exists"),
+            other => map_conflict(other, ErrorCode::TeamExists, "a team with this name already exists"),
         })?;
     Ok(HttpResponse::Created().json(team))
 }
@@ -368,7 +364,7 @@ pub struct UpdateTeam {
 )]
 #[patch("/teams/{id}")]
 async fn update_team(
-    state: web::Data<AppState>,
+    state: Api,
     caller: Caller,
     id: web::Path<TeamId>,
     body: ApiJson<UpdateTeam>,
@@ -380,7 +376,7 @@ async fn update_team(
     let patch = TeamPatch { name: body.name, description: body.description, member_ids: body.member_ids };
     let team = state.store.update_team(caller.account(), *id, patch).await.map_err(|error| match error {
         StoreError::NotFound => ApiError::invalid("member_ids", "a member does not exist in this account"),
-        other => map_conflict(other, "team_exists", "a team with this name already exists"),
+        other => map_conflict(other, ErrorCode::TeamExists, "a team with this name already exists"),
     })?;
     Ok(web::Json(team))
 }
@@ -388,7 +384,7 @@ async fn update_team(
 /// Companies of the account (staff only).
 #[utoipa::path(tag = "people", responses((status = 200, body = Page<Company>), (status = 403, body = ErrorBody)))]
 #[get("/companies")]
-async fn list_companies(state: web::Data<AppState>, caller: Caller) -> Result<web::Json<Page<Company>>, ApiError> {
+async fn list_companies(state: Api, caller: Caller) -> Result<web::Json<Page<Company>>, ApiError> {
     caller.require_staff()?;
     Ok(web::Json(Page { items: state.store.list_companies(caller.account()).await?, next: None }))
 }
@@ -415,11 +411,7 @@ pub struct CreateCompany {
     responses((status = 201, body = Company), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody))
 )]
 #[post("/companies")]
-async fn create_company(
-    state: web::Data<AppState>,
-    caller: Caller,
-    body: ApiJson<CreateCompany>,
-) -> Result<HttpResponse, ApiError> {
+async fn create_company(state: Api, caller: Caller, body: ApiJson<CreateCompany>) -> Result<HttpResponse, ApiError> {
     caller.require_admin()?;
     let body = body.into_inner();
     body.validate()?;
@@ -432,6 +424,6 @@ async fn create_company(
             members_write_company_tickets: body.members_write_company_tickets && body.members_see_company_tickets,
         })
         .await
-        .map_err(|error| map_conflict(error, "company_exists", "a company with this name already exists"))?;
+        .map_err(|error| map_conflict(error, ErrorCode::CompanyExists, "a company with this name already exists"))?;
     Ok(HttpResponse::Created().json(company))
 }

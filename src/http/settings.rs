@@ -10,9 +10,9 @@ use switchboard_actors::store::StoreError;
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::error::ErrorBody;
 use super::json::ApiJson;
-use super::{ApiError, AppState, Caller};
+use super::{Api, ApiError, Caller};
+use crate::error::ErrorBody;
 
 pub fn routes(config: &mut ServiceConfig) {
     config
@@ -42,7 +42,7 @@ pub struct AccountConfigView {
 /// The account's statuses, priority matrix, custom fields, categories and ticket types.
 #[utoipa::path(tag = "settings", responses((status = 200, body = AccountConfigView), (status = 403, body = ErrorBody)))]
 #[get("/account/config")]
-async fn get_config(state: web::Data<AppState>, caller: Caller) -> Result<web::Json<AccountConfigView>, ApiError> {
+async fn get_config(state: Api, caller: Caller) -> Result<web::Json<AccountConfigView>, ApiError> {
     caller.require_staff()?;
     let config = state.account_config(caller.account()).await?;
     let config = (*config).clone();
@@ -59,7 +59,7 @@ async fn get_config(state: web::Data<AppState>, caller: Caller) -> Result<web::J
 /// The account's SLA policy: targets per priority, warning threshold, enabled.
 #[utoipa::path(tag = "settings", responses((status = 200, body = SlaPolicy), (status = 403, body = ErrorBody)))]
 #[get("/account/sla-policy")]
-async fn get_sla_policy(state: web::Data<AppState>, caller: Caller) -> Result<web::Json<SlaPolicy>, ApiError> {
+async fn get_sla_policy(state: Api, caller: Caller) -> Result<web::Json<SlaPolicy>, ApiError> {
     caller.require_staff()?;
     let config = state.account_config(caller.account()).await?;
     Ok(web::Json(config.sla_policy.clone().unwrap_or_default()))
@@ -75,7 +75,7 @@ async fn get_sla_policy(state: web::Data<AppState>, caller: Caller) -> Result<we
 )]
 #[put("/account/sla-policy")]
 async fn put_sla_policy(
-    state: web::Data<AppState>,
+    state: Api,
     caller: Caller,
     body: ApiJson<SlaPolicy>,
 ) -> Result<web::Json<SlaPolicy>, ApiError> {
@@ -93,7 +93,7 @@ async fn put_sla_policy(
 #[utoipa::path(tag = "settings", request_body = PriorityMatrix, responses((status = 204), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 #[put("/account/priority-matrix")]
 async fn put_priority_matrix(
-    state: web::Data<AppState>,
+    state: Api,
     caller: Caller,
     body: ApiJson<PriorityMatrix>,
 ) -> Result<HttpResponse, ApiError> {
@@ -119,11 +119,7 @@ pub struct StatusRequest {
 /// Add a custom status or relabel one (admin only).
 #[utoipa::path(tag = "settings", request_body = StatusRequest, responses((status = 204), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 #[put("/account/statuses")]
-async fn put_status(
-    state: web::Data<AppState>,
-    caller: Caller,
-    body: ApiJson<StatusRequest>,
-) -> Result<HttpResponse, ApiError> {
+async fn put_status(state: Api, caller: Caller, body: ApiJson<StatusRequest>) -> Result<HttpResponse, ApiError> {
     caller.require_admin()?;
     let body = body.into_inner();
     body.validate()?;
@@ -156,7 +152,7 @@ pub struct CustomFieldRequest {
 #[utoipa::path(tag = "settings", request_body = CustomFieldRequest, responses((status = 204), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 #[put("/account/custom-fields")]
 async fn put_custom_field(
-    state: web::Data<AppState>,
+    state: Api,
     caller: Caller,
     body: ApiJson<CustomFieldRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -191,11 +187,7 @@ pub struct CategoryRequest {
 /// Add a category or sub-category (admin only).
 #[utoipa::path(tag = "settings", request_body = CategoryRequest, responses((status = 201, body = Category), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 #[post("/account/categories")]
-async fn create_category(
-    state: web::Data<AppState>,
-    caller: Caller,
-    body: ApiJson<CategoryRequest>,
-) -> Result<HttpResponse, ApiError> {
+async fn create_category(state: Api, caller: Caller, body: ApiJson<CategoryRequest>) -> Result<HttpResponse, ApiError> {
     caller.require_admin()?;
     let body = body.into_inner();
     body.validate()?;
@@ -205,9 +197,10 @@ async fn create_category(
     let category = state.store.create_category(caller.account(), body.parent_id, &body.name).await.map_err(
         |error| match error {
             StoreError::NotFound => ApiError::invalid("parent_id", "no such category"),
-            StoreError::Conflict(_) => {
-                ApiError::Conflict { code: "category_exists", message: "this category already exists".to_owned() }
-            }
+            StoreError::Conflict(_) => ApiError::Conflict {
+                code: crate::error::ErrorCode::CategoryExists,
+                message: "this category already exists".to_owned(),
+            },
             other => other.into(),
         },
     )?;
@@ -218,10 +211,7 @@ async fn create_category(
 /// Canned responses (staff).
 #[utoipa::path(tag = "settings", responses((status = 200, body = super::tickets::Page<CannedResponse>), (status = 403, body = ErrorBody)))]
 #[get("/canned-responses")]
-async fn list_canned(
-    state: web::Data<AppState>,
-    caller: Caller,
-) -> Result<web::Json<super::tickets::Page<CannedResponse>>, ApiError> {
+async fn list_canned(state: Api, caller: Caller) -> Result<web::Json<super::tickets::Page<CannedResponse>>, ApiError> {
     caller.require_staff()?;
     Ok(web::Json(super::tickets::Page { items: state.store.canned_responses(caller.account()).await?, next: None }))
 }
@@ -238,11 +228,7 @@ pub struct CannedRequest {
 /// Add a canned response (admin only).
 #[utoipa::path(tag = "settings", request_body = CannedRequest, responses((status = 201, body = CannedResponse), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 #[post("/canned-responses")]
-async fn create_canned(
-    state: web::Data<AppState>,
-    caller: Caller,
-    body: ApiJson<CannedRequest>,
-) -> Result<HttpResponse, ApiError> {
+async fn create_canned(state: Api, caller: Caller, body: ApiJson<CannedRequest>) -> Result<HttpResponse, ApiError> {
     caller.require_admin()?;
     let body = body.into_inner();
     body.validate()?;
@@ -250,7 +236,7 @@ async fn create_canned(
         state.store.create_canned_response(caller.account(), body.title.trim(), &body.body).await.map_err(|error| {
             match error {
                 StoreError::Conflict(_) => ApiError::Conflict {
-                    code: "canned_response_exists",
+                    code: crate::error::ErrorCode::CannedResponseExists,
                     message: "a canned response with this title exists".to_owned(),
                 },
                 other => other.into(),
@@ -262,11 +248,7 @@ async fn create_canned(
 /// Remove a canned response (admin only).
 #[utoipa::path(tag = "settings", params(("id" = i64, Path)), responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 #[delete("/canned-responses/{id}")]
-async fn delete_canned(
-    state: web::Data<AppState>,
-    caller: Caller,
-    id: web::Path<i64>,
-) -> Result<HttpResponse, ApiError> {
+async fn delete_canned(state: Api, caller: Caller, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
     caller.require_admin()?;
     state.store.delete_canned_response(caller.account(), *id).await.map_err(|error| match error {
         StoreError::NotFound => ApiError::NotFound("canned response"),

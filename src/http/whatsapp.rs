@@ -9,9 +9,9 @@ use switchboard_actors::whatsapp::{Conversation, NumberProfile, Template, window
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::error::ErrorBody;
 use super::tickets::Page;
-use super::{ApiError, AppState, Caller};
+use super::{Api, ApiError, Caller};
+use crate::error::ErrorBody;
 
 pub fn routes(config: &mut ServiceConfig) {
     config
@@ -63,19 +63,18 @@ pub struct WebhookView {
 /// webhook's record and the template count.
 #[utoipa::path(tag = "whatsapp", responses((status = 200, body = NumbersView), (status = 403, body = ErrorBody)))]
 #[get("/whatsapp/numbers")]
-async fn list_numbers(state: web::Data<AppState>, caller: Caller) -> Result<web::Json<NumbersView>, ApiError> {
+async fn list_numbers(state: Api, caller: Caller) -> Result<web::Json<NumbersView>, ApiError> {
     caller.require_staff()?;
     let settings = &state.settings.whatsapp;
     let mut items = Vec::new();
     for number in &settings.numbers {
-        let (profile, profile_error) = match &state.whatsapp {
-            Some(channel) if !settings.sandbox_on() => {
-                match channel.conversations.graph().number_profile(&number.phone_number_id).await {
-                    Ok(profile) => (profile, None),
-                    Err(error) => (None, Some(format!("{} {}", error.title, error.details).trim().to_owned())),
-                }
+        let (profile, profile_error) = if settings.sandbox_on() {
+            (None, None)
+        } else {
+            match state.channels.whatsapp.conversations.graph().number_profile(&number.phone_number_id).await {
+                Ok(profile) => (profile, None),
+                Err(error) => (None, Some(format!("{} {}", error.title, error.details).trim().to_owned())),
             }
-            _ => (None, None),
         };
         items.push(NumberView {
             phone_number_id: number.phone_number_id.clone(),
@@ -84,7 +83,7 @@ async fn list_numbers(state: web::Data<AppState>, caller: Caller) -> Result<web:
             profile_error,
         });
     }
-    let secrets = state.whatsapp.as_ref().map(|channel| channel.secrets.clone());
+    let secrets = &state.channels.whatsapp.secrets;
     let templates = state.store.templates().await?;
     Ok(web::Json(NumbersView {
         items,
@@ -92,8 +91,8 @@ async fn list_numbers(state: web::Data<AppState>, caller: Caller) -> Result<web:
         business_account_id: settings.business_account_id.clone(),
         webhook: WebhookView {
             path: "/webhooks/whatsapp",
-            signature_check: secrets.as_ref().is_some_and(|secrets| !secrets.app_secret.is_empty()),
-            verify_token_set: secrets.as_ref().is_some_and(|secrets| !secrets.verify_token.is_empty()),
+            signature_check: !secrets.app_secret.is_empty(),
+            verify_token_set: !secrets.verify_token.is_empty(),
             stats: state.store.whatsapp_webhook_stats().await?,
         },
         approved_templates: templates.iter().filter(|template| template.sendable()).count(),
@@ -104,7 +103,7 @@ async fn list_numbers(state: web::Data<AppState>, caller: Caller) -> Result<web:
 /// Templates known to the hub; only `APPROVED` ones can be sent.
 #[utoipa::path(tag = "whatsapp", responses((status = 200, body = Page<Template>), (status = 403, body = ErrorBody)))]
 #[get("/whatsapp/templates")]
-async fn list_templates(state: web::Data<AppState>, caller: Caller) -> Result<web::Json<Page<Template>>, ApiError> {
+async fn list_templates(state: Api, caller: Caller) -> Result<web::Json<Page<Template>>, ApiError> {
     caller.require_staff()?;
     Ok(web::Json(Page { items: state.store.templates().await?, next: None }))
 }
@@ -117,13 +116,13 @@ pub struct SyncResult {
 /// Re-read templates from the Graph API now (admin only).
 #[utoipa::path(tag = "whatsapp", responses((status = 200, body = SyncResult), (status = 403, body = ErrorBody), (status = 503, body = ErrorBody)))]
 #[post("/whatsapp/templates/sync")]
-async fn sync_templates(state: web::Data<AppState>, caller: Caller) -> Result<web::Json<SyncResult>, ApiError> {
+async fn sync_templates(state: Api, caller: Caller) -> Result<web::Json<SyncResult>, ApiError> {
     caller.require_admin()?;
-    let channel = state.whatsapp.as_ref().ok_or(ApiError::NotFound("channel"))?;
+    let channel = &state.channels.whatsapp;
     let synced = channel
         .sync_templates()
         .await
-        .map_err(|message| ApiError::Unavailable { code: "graph_unavailable", message })?;
+        .map_err(|message| ApiError::Unavailable { code: crate::error::ErrorCode::GraphUnavailable, message })?;
     Ok(web::Json(SyncResult { synced }))
 }
 
@@ -140,15 +139,9 @@ pub struct ConversationView {
 /// One row per customer conversation, most recent first, with the window state.
 #[utoipa::path(tag = "whatsapp", responses((status = 200, body = Page<ConversationView>), (status = 403, body = ErrorBody)))]
 #[get("/whatsapp/conversations")]
-async fn list_conversations(
-    state: web::Data<AppState>,
-    caller: Caller,
-) -> Result<web::Json<Page<ConversationView>>, ApiError> {
+async fn list_conversations(state: Api, caller: Caller) -> Result<web::Json<Page<ConversationView>>, ApiError> {
     caller.require_staff()?;
-    let lead = state
-        .whatsapp
-        .as_ref()
-        .map_or(jiff::SignedDuration::from_hours(1), |channel| channel.conversations.settings().closing_lead);
+    let lead = state.channels.whatsapp.conversations.settings().closing_lead;
     let now = state.now();
     let items = state
         .store
@@ -174,14 +167,10 @@ async fn list_conversations(
 /// (`nosniff`, and a CSP of `default-src 'none'; sandbox`).
 #[utoipa::path(tag = "whatsapp", params(("hash" = String, Path)), responses((status = 200, description = "the file"), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 #[get("/media/{hash}")]
-async fn media_file(
-    state: web::Data<AppState>,
-    caller: Caller,
-    hash: web::Path<String>,
-) -> Result<actix_web::HttpResponse, ApiError> {
+async fn media_file(state: Api, caller: Caller, hash: web::Path<String>) -> Result<actix_web::HttpResponse, ApiError> {
     use actix_web::http::header;
     caller.require_staff()?;
-    let channel = state.whatsapp.as_ref().ok_or(ApiError::NotFound("media"))?;
+    let channel = &state.channels.whatsapp;
     if !state.store.media_in_account(caller.account(), &hash).await? {
         return Err(ApiError::NotFound("media"));
     }
@@ -219,7 +208,7 @@ const MAX_UPLOAD: usize = 16 * 1024 * 1024;
 )]
 #[post("/uploads")]
 async fn upload(
-    state: web::Data<AppState>,
+    state: Api,
     caller: Caller,
     request: actix_web::HttpRequest,
     params: web::Query<UploadParams>,
@@ -227,7 +216,7 @@ async fn upload(
 ) -> Result<actix_web::HttpResponse, ApiError> {
     use futures_util::StreamExt as _;
     caller.require_staff()?;
-    let channel = state.whatsapp.as_ref().ok_or(ApiError::NotFound("uploads"))?;
+    let channel = &state.channels.whatsapp;
     let content_type = request
         .headers()
         .get(actix_web::http::header::CONTENT_TYPE)

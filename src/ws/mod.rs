@@ -5,8 +5,6 @@
 //! is full.
 
 mod frame_guard;
-pub mod hub;
-pub mod protocol;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -18,10 +16,13 @@ use switchboard_actors::agent::AgentMsg;
 use switchboard_actors::store::TicketScope;
 use tokio::sync::mpsc;
 
-pub use hub::{Hub, HubSettings, SocketEntry};
-use protocol::*;
-
-use crate::http::{ApiError, AppState};
+use crate::accounts::AccountConfigs;
+use crate::auth::TokenSource;
+use crate::config::Settings;
+use crate::error::ApiError;
+use crate::live::protocol::*;
+use crate::live::{Hub, SocketEntry};
+use crate::sessions::Sessions;
 
 #[derive(Clone, Debug)]
 pub struct SocketSettings {
@@ -37,6 +38,24 @@ pub struct SocketSettings {
     pub max_frames_per_sec: u32,
     /// Open sockets one user may hold on this node.
     pub max_sockets_per_user: usize,
+}
+
+impl SocketSettings {
+    pub fn from_settings(settings: &Settings) -> SocketSettings {
+        SocketSettings {
+            ping_interval: Duration::from_secs(settings.ws.ping_interval_secs),
+            client_timeout: Duration::from_secs(settings.ws.client_timeout_secs),
+            max_frame_bytes: settings.ws.max_frame_bytes,
+            outbox_frames: settings.ws.outbox_frames,
+            max_frames_per_sec: settings.ws.max_frames_per_sec,
+            max_sockets_per_user: settings.ws.max_sockets_per_user,
+        }
+    }
+}
+
+/// `GET /ws`, registered by the app inside `/api/v1`.
+pub fn routes(scope: &mut web::ServiceConfig) {
+    scope.route("/ws", web::get().to(connect));
 }
 
 #[derive(Deserialize)]
@@ -55,34 +74,36 @@ pub async fn connect(
     request: HttpRequest,
     body: web::Payload,
     query: web::Query<WsQuery>,
-    state: web::Data<AppState>,
+    sessions: web::Data<Sessions>,
+    accounts: web::Data<AccountConfigs>,
+    hub: web::Data<Hub>,
+    socket_settings: web::Data<SocketSettings>,
 ) -> Result<HttpResponse, ApiError> {
-    use crate::http::TokenSource;
     let (token, source) = match query.into_inner().token {
         Some(token) => (Some(token), TokenSource::Bearer),
-        None => match crate::http::request_token(&request) {
+        None => match crate::auth::request_token(&request) {
             Some((token, source)) => (Some(token), source),
             None => (None, TokenSource::Bearer),
         },
     };
     if source == TokenSource::Cookie {
-        crate::http::same_origin(&request, &state.settings)?;
+        crate::auth::same_origin(&request, crate::auth::service::<Settings>(&request)?.as_ref())?;
     }
     let session_hash = crate::auth::token_hash(token.as_deref().unwrap_or_default());
-    let user = crate::http::authenticate(&state, token).await?;
+    let user = sessions.authenticate(token).await?;
     let scope = if user.role.is_staff() {
         TicketScope::Account
     } else {
         // Live frames for customers are cut to what they may see by the account's field
         // settings, read without waiting: have them cached before the first frame.
-        state.account_config(user.account_id).await?;
-        crate::http::customer_scope(&state, &user).await?
+        accounts.get(user.account_id).await?;
+        sessions.customer_scope(&user).await?
     };
-    let settings = state.sockets.clone();
+    let settings = socket_settings.get_ref().clone();
     let (outbox, outbox_rx) = mpsc::channel(settings.outbox_frames);
-    let hub = state.live.clone();
+    let hub = hub.into_inner();
     let socket = hub.add_socket(user, scope, &session_hash, outbox).await.ok_or_else(|| ApiError::TooMany {
-        code: "too_many_sockets",
+        code: crate::error::ErrorCode::TooManySockets,
         message: format!(
             "this user already holds {} open sockets on this server; close some (one per tab is enough)",
             settings.max_sockets_per_user
@@ -100,7 +121,7 @@ pub async fn connect(
         Err(error) => {
             hub.remove_socket(&socket);
             return Err(ApiError::BadRequest {
-                code: "websocket_required",
+                code: crate::error::ErrorCode::WebsocketRequired,
                 message: format!("this endpoint speaks WebSocket: {error}"),
             });
         }
@@ -201,7 +222,7 @@ async fn read_frames(
                         if !limit.allow() {
                             refused_in_a_row += 1;
                             if refused_in_a_row == 1 {
-                                hub.send_to(&socket, error("rate_limited", "too many frames; slow down"));
+                                hub.send_to(&socket, error(ErrorCode::RateLimited, "too many frames; slow down"));
                             }
                             if refused_in_a_row >= FLOOD_CLOSE_AFTER {
                                 break Some(CloseReason { code: CloseCode::Policy, description: Some("flooding".to_owned()) });
@@ -213,7 +234,7 @@ async fn read_frames(
                         // make every idle socket's task as large as its busiest moment.
                         Box::pin(handle_text(&hub, &socket, &text)).await;
                     }
-                    Some(Ok(AggregatedMessage::Binary(_))) => hub.send_to(&socket, error("invalid_frame", "send JSON text frames")),
+                    Some(Ok(AggregatedMessage::Binary(_))) => hub.send_to(&socket, error(ErrorCode::InvalidFrame, "send JSON text frames")),
                     Some(Ok(AggregatedMessage::Ping(bytes))) => {
                         let mut session = session.clone();
                         let _ = session.pong(&bytes).await;
@@ -271,7 +292,10 @@ async fn handle_text(hub: &Arc<Hub>, socket: &Arc<SocketEntry>, text: &str) {
     let frame: ClientFrame = match serde_json::from_str(text) {
         Ok(frame) => frame,
         Err(problem) => {
-            hub.send_to(socket, error("invalid_frame", &format!("not a frame this server understands: {problem}")));
+            hub.send_to(
+                socket,
+                error(ErrorCode::InvalidFrame, &format!("not a frame this server understands: {problem}")),
+            );
             return;
         }
     };
@@ -288,7 +312,7 @@ async fn handle_text(hub: &Arc<Hub>, socket: &Arc<SocketEntry>, text: &str) {
                 Some(Topic::Ticket(id)) => hub.subscribe_ticket(socket, id, after).await,
                 Some(Topic::Queue) => hub.subscribe_queue(socket, after).await,
                 Some(Topic::Presence) => hub.subscribe_presence(socket),
-                None => Err(error("unknown_topic", "topics are `ticket:<id>`, `queue` and `presence`")),
+                None => Err(error(ErrorCode::UnknownTopic, "topics are `ticket:<id>`, `queue` and `presence`")),
             };
             if let Err(frame) = result {
                 hub.send_to(socket, frame);
@@ -301,7 +325,7 @@ async fn handle_text(hub: &Arc<Hub>, socket: &Arc<SocketEntry>, text: &str) {
                     Frame::control(&ControlFrame::Ack { topic: &topic.name(), seq: None, cursor: None }),
                 );
             }
-            _ => hub.send_to(socket, error("not_subscribed", "this socket does not follow that topic")),
+            _ => hub.send_to(socket, error(ErrorCode::NotSubscribed, "this socket does not follow that topic")),
         },
         ClientFrame::Presence { status } if socket.staff() => agent(AgentMsg::SetStatus(status)),
         // Presence on a ticket is announced to its followers: only for a ticket of the agent's
@@ -310,17 +334,17 @@ async fn handle_text(hub: &Arc<Hub>, socket: &Arc<SocketEntry>, text: &str) {
             if Box::pin(hub.may_follow(socket, ticket_id)).await {
                 agent(AgentMsg::Typing(ticket_id, on));
             } else {
-                hub.send_to(socket, error("forbidden_topic", "no such ticket, or not yours to follow"));
+                hub.send_to(socket, error(ErrorCode::ForbiddenTopic, "no such ticket, or not yours to follow"));
             }
         }
         ClientFrame::Viewing { ticket_id } if socket.staff() => match ticket_id {
             Some(id) if !Box::pin(hub.may_follow(socket, id)).await => {
-                hub.send_to(socket, error("forbidden_topic", "no such ticket, or not yours to follow"));
+                hub.send_to(socket, error(ErrorCode::ForbiddenTopic, "no such ticket, or not yours to follow"));
             }
             _ => agent(AgentMsg::Viewing(ticket_id)),
         },
         ClientFrame::Presence { .. } | ClientFrame::Typing { .. } | ClientFrame::Viewing { .. } => {
-            hub.send_to(socket, error("forbidden", "presence is for agents"));
+            hub.send_to(socket, error(ErrorCode::Forbidden, "presence is for agents"));
         }
     }
 }

@@ -33,7 +33,7 @@ use self::parse::InboundEmail;
 use self::transport::{MailTransport, SendFailure};
 use crate::channels::whatsapp::media::{self, MediaStore};
 use crate::config::EmailSettings;
-use crate::http::{ApiError, AppState};
+use crate::error::ApiError;
 
 /// The header that carries the inbound secret (basic auth's password works too).
 pub const SECRET_HEADER: &str = "x-switchboard-secret";
@@ -580,8 +580,11 @@ pub fn routes(config: &mut web::ServiceConfig, max_bytes: usize) {
 
 /// A raw RFC 5322 message from the mail provider (or a local MTA pipe): authenticated, stored,
 /// acknowledged, processed later.
-async fn receive(state: web::Data<AppState>, request: HttpRequest, body: web::Bytes) -> Result<HttpResponse, ApiError> {
-    let channel = state.email.as_ref().ok_or(ApiError::NotFound("route"))?;
+async fn receive(
+    channel: web::Data<EmailChannel>,
+    request: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
     if !channel.authorised(&request) {
         metrics::counter!("switchboard_email_webhooks_rejected_total").increment(1);
         return Err(ApiError::Unauthenticated);
@@ -589,7 +592,7 @@ async fn receive(state: web::Data<AppState>, request: HttpRequest, body: web::By
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::invalid("body", "expected a raw RFC 5322 message"));
     }
-    let id = state.store.email_inbox_append(&body, state.clock.now()).await?;
+    let id = channel.store.email_inbox_append(&body, channel.clock.now()).await?;
     metrics::counter!("switchboard_email_webhooks_total").increment(1);
     channel.wake();
     Ok(HttpResponse::Accepted().json(serde_json::json!({"stored": id})))

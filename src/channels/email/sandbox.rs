@@ -15,9 +15,11 @@ use lettre::message::Mailbox;
 use serde::{Deserialize, Serialize};
 
 use super::transport::{MailTransport, SendFailure};
+use crate::auth::Caller;
 use crate::channels::bounded_log::{BoundedLog, Bounds};
 use crate::channels::staff_only::staff_or_page;
-use crate::http::{ApiError, AppState, Caller};
+use crate::error::ApiError;
+use crate::sessions::Sessions;
 
 /// Bytes counted per email besides its text fields (the struct, the time, the queue).
 const MAIL_OVERHEAD: usize = 160;
@@ -237,8 +239,11 @@ pub fn routes(config: &mut web::ServiceConfig) {
         .route("/sandbox/mail/send", web::post().to(mail_send));
 }
 
-fn sandbox(state: &AppState) -> Result<Arc<MailSandbox>, ApiError> {
-    state.mail_sandbox.clone().ok_or(ApiError::NotFound("route"))
+/// The sandbox mailbox, when `email.sandbox` is on (the app registers it only then).
+type Mailroom = Option<web::Data<MailSandbox>>;
+
+fn sandbox(mailbox: Mailroom) -> Result<web::Data<MailSandbox>, ApiError> {
+    mailbox.ok_or(ApiError::NotFound("route"))
 }
 
 #[derive(Deserialize)]
@@ -246,24 +251,16 @@ struct ListQuery {
     address: Option<String>,
 }
 
-async fn mail_list(
-    caller: Caller,
-    state: web::Data<AppState>,
-    query: web::Query<ListQuery>,
-) -> Result<HttpResponse, ApiError> {
+async fn mail_list(caller: Caller, mailbox: Mailroom, query: web::Query<ListQuery>) -> Result<HttpResponse, ApiError> {
     caller.require_staff()?;
-    let sandbox = sandbox(&state)?;
+    let sandbox = sandbox(mailbox)?;
     let items = sandbox.mails(query.address.as_deref().filter(|address| !address.trim().is_empty()));
     Ok(HttpResponse::Ok().json(serde_json::json!({"support_address": sandbox.support_address, "items": items})))
 }
 
-async fn mail_send(
-    caller: Caller,
-    state: web::Data<AppState>,
-    letter: web::Json<Letter>,
-) -> Result<HttpResponse, ApiError> {
+async fn mail_send(caller: Caller, mailbox: Mailroom, letter: web::Json<Letter>) -> Result<HttpResponse, ApiError> {
     caller.require_staff()?;
-    let sandbox = sandbox(&state)?;
+    let sandbox = sandbox(mailbox)?;
     if letter.text.trim().is_empty() && letter.subject.trim().is_empty() {
         return Err(ApiError::invalid("text", "write a subject or a message"));
     }
@@ -271,9 +268,13 @@ async fn mail_send(
     Ok(HttpResponse::Ok().json(kept))
 }
 
-async fn mail_page(state: web::Data<AppState>, request: HttpRequest) -> Result<HttpResponse, ApiError> {
-    sandbox(&state)?;
-    if let Err(refusal) = staff_or_page(&state, &request, "sandbox mailbox").await {
+async fn mail_page(
+    mailbox: Mailroom,
+    sessions: web::Data<Sessions>,
+    request: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    sandbox(mailbox)?;
+    if let Err(refusal) = staff_or_page(&sessions, &request, "sandbox mailbox").await {
         return Ok(refusal);
     }
     Ok(HttpResponse::Ok()
@@ -283,9 +284,9 @@ async fn mail_page(state: web::Data<AppState>, request: HttpRequest) -> Result<H
         .body(MAIL_HTML))
 }
 
-async fn mail_script(caller: Caller, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+async fn mail_script(caller: Caller, mailbox: Mailroom) -> Result<HttpResponse, ApiError> {
     caller.require_staff()?;
-    sandbox(&state)?;
+    sandbox(mailbox)?;
     Ok(HttpResponse::Ok().content_type("text/javascript; charset=utf-8").body(MAIL_JS))
 }
 

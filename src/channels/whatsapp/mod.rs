@@ -6,6 +6,7 @@
 pub mod graph;
 pub mod media;
 pub mod payload;
+pub mod reply;
 pub mod sandbox;
 
 use std::collections::BTreeMap;
@@ -23,7 +24,7 @@ use switchboard_actors::store::Store;
 use switchboard_actors::whatsapp::conversation::Conversations;
 use switchboard_actors::whatsapp::{InboundMessage, WebhookBatch};
 
-use crate::http::{ApiError, AppState};
+use crate::error::ApiError;
 
 /// Meta's largest webhook body.
 pub const MAX_WEBHOOK_BYTES: usize = 3 * 1024 * 1024;
@@ -449,8 +450,7 @@ struct Handshake {
 }
 
 /// The verification handshake: the raw challenge as text/plain when mode and token match.
-async fn verify(state: web::Data<AppState>, query: web::Query<Handshake>) -> HttpResponse {
-    let Some(channel) = &state.whatsapp else { return HttpResponse::NotFound().finish() };
+async fn verify(channel: web::Data<WhatsAppChannel>, query: web::Query<Handshake>) -> HttpResponse {
     let expected = channel.secrets.verify_token.as_bytes();
     let token = query.verify_token.as_deref().unwrap_or_default().as_bytes();
     let token_ok = !expected.is_empty() && bool::from(token.ct_eq(expected));
@@ -464,8 +464,11 @@ async fn verify(state: web::Data<AppState>, query: web::Query<Handshake>) -> Htt
 
 /// A delivery from Meta: verified over the raw bytes, stored, acknowledged and processed at once
 /// (the inbox pass retries what fails).
-async fn receive(state: web::Data<AppState>, request: HttpRequest, body: web::Bytes) -> Result<HttpResponse, ApiError> {
-    let channel = state.whatsapp.as_ref().ok_or(ApiError::NotFound("route"))?;
+async fn receive(
+    channel: web::Data<WhatsAppChannel>,
+    request: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
     let header = request.headers().get("x-hub-signature-256").and_then(|value| value.to_str().ok());
     if channel.secrets.app_secret.is_empty() || !signature_valid(&channel.secrets.app_secret, &body, header) {
         metrics::counter!("switchboard_whatsapp_webhooks_rejected_total").increment(1);
@@ -474,8 +477,8 @@ async fn receive(state: web::Data<AppState>, request: HttpRequest, body: web::By
     let text = String::from_utf8(body.to_vec())
         .map_err(|_| ApiError::MalformedJson("the webhook body is not UTF-8".to_owned()))?;
     // Claimed for this node, which processes it at once: no other node's pass takes it meanwhile.
-    let now = state.clock.now();
-    let id = state.store.inbox_append(&text, now, now.checked_add(ARRIVAL_CLAIM).ok()).await?;
+    let now = channel.clock.now();
+    let id = channel.store.inbox_append(&text, now, now.checked_add(ARRIVAL_CLAIM).ok()).await?;
     metrics::counter!("switchboard_whatsapp_webhooks_total").increment(1);
     channel.process_now(id, text);
     Ok(HttpResponse::Ok().finish())

@@ -23,9 +23,11 @@ use subtle::ConstantTimeEq as _;
 
 use super::payload::digits;
 use super::sign;
+use crate::auth::Caller;
 use crate::channels::bounded_log::{BoundedLog, Bounds};
 use crate::channels::staff_only::staff_or_page;
-use crate::http::{ApiError, AppState, Caller};
+use crate::error::ApiError;
+use crate::sessions::Sessions;
 
 /// Business account id the simulator answers template requests for.
 pub const SANDBOX_WABA: &str = "sandbox-waba";
@@ -182,8 +184,11 @@ pub fn routes(config: &mut web::ServiceConfig) {
         .route("/sandbox/api/read", web::post().to(phone_read));
 }
 
-fn sandbox(state: &AppState) -> Result<Arc<Sandbox>, ApiError> {
-    state.sandbox.clone().ok_or(ApiError::NotFound("route"))
+/// The simulator, when `whatsapp.sandbox` is on (the app registers it only then).
+type Simulator = Option<web::Data<Sandbox>>;
+
+fn sandbox(simulator: Simulator) -> Result<web::Data<Sandbox>, ApiError> {
+    simulator.ok_or(ApiError::NotFound("route"))
 }
 
 /// Why the simulator did not answer a Graph API call.
@@ -209,8 +214,8 @@ impl GraphRefusal {
 }
 
 /// The simulator, for a caller presenting the hub's Graph API token.
-fn graph_sandbox(state: &AppState, request: &HttpRequest) -> Result<Arc<Sandbox>, GraphRefusal> {
-    let sandbox = state.sandbox.clone().ok_or(GraphRefusal::NoSandbox)?;
+fn graph_sandbox(simulator: Simulator, request: &HttpRequest) -> Result<web::Data<Sandbox>, GraphRefusal> {
+    let sandbox = simulator.ok_or(GraphRefusal::NoSandbox)?;
     if sandbox.graph_caller(request) { Ok(sandbox) } else { Err(GraphRefusal::BadToken) }
 }
 
@@ -248,8 +253,8 @@ fn render(body: &Value) -> String {
     }
 }
 
-async fn graph_send(state: web::Data<AppState>, request: HttpRequest, body: web::Json<Value>) -> HttpResponse {
-    let sandbox = match graph_sandbox(&state, &request) {
+async fn graph_send(simulator: Simulator, request: HttpRequest, body: web::Json<Value>) -> HttpResponse {
+    let sandbox = match graph_sandbox(simulator, &request) {
         Ok(sandbox) => sandbox,
         Err(refusal) => return refusal.response(),
     };
@@ -269,7 +274,7 @@ async fn graph_send(state: web::Data<AppState>, request: HttpRequest, body: web:
             direction: "out",
             text: render(&body),
             status: "sent",
-            at: state.clock.now(),
+            at: sandbox.clock.now(),
         },
     );
     let (simulator, recipient, id) = (sandbox.clone(), wa_id.clone(), wamid.clone());
@@ -287,15 +292,15 @@ async fn graph_send(state: web::Data<AppState>, request: HttpRequest, body: web:
 }
 
 /// Media uploads: the simulator only hands out an id (the phone shows the caption and kind).
-async fn graph_upload(state: web::Data<AppState>, request: HttpRequest) -> HttpResponse {
-    match graph_sandbox(&state, &request) {
+async fn graph_upload(simulator: Simulator, request: HttpRequest) -> HttpResponse {
+    match graph_sandbox(simulator, &request) {
         Ok(sandbox) => HttpResponse::Ok().json(json!({"id": sandbox.next_wamid("MEDIA")})),
         Err(refusal) => refusal.response(),
     }
 }
 
-async fn graph_templates(state: web::Data<AppState>, request: HttpRequest) -> HttpResponse {
-    if let Err(refusal) = graph_sandbox(&state, &request) {
+async fn graph_templates(simulator: Simulator, request: HttpRequest) -> HttpResponse {
+    if let Err(refusal) = graph_sandbox(simulator, &request) {
         return refusal.response();
     }
     HttpResponse::Ok().json(json!({"data": [
@@ -316,18 +321,18 @@ struct PhoneSend {
 /// The phone sends a message: a signed webhook to the hub, exactly as Meta would post it.
 async fn phone_send(
     caller: Caller,
-    state: web::Data<AppState>,
+    simulator: Simulator,
     body: web::Json<PhoneSend>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require_staff()?;
-    let sandbox = sandbox(&state)?;
+    let sandbox = sandbox(simulator)?;
     let wa_id = digits(&body.wa_id);
     let text = body.text.trim();
     if wa_id.len() < 6 || text.is_empty() || body.name.trim().is_empty() {
         return Err(ApiError::invalid("wa_id", "give a number (6+ digits), a name and a message"));
     }
     let wamid = sandbox.next_wamid("IN");
-    let now = state.clock.now();
+    let now = sandbox.clock.now();
     let payload = sandbox.envelope(json!({
         "contacts": [{"profile": {"name": body.name.trim()}, "wa_id": wa_id}],
         "messages": [{"from": wa_id, "id": wamid, "timestamp": now.as_second().to_string(), "type": "text", "text": {"body": text}}]
@@ -349,22 +354,22 @@ struct PhoneQuery {
 
 async fn phone_messages(
     caller: Caller,
-    state: web::Data<AppState>,
+    simulator: Simulator,
     query: web::Query<PhoneQuery>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require_staff()?;
-    let sandbox = sandbox(&state)?;
+    let sandbox = sandbox(simulator)?;
     Ok(HttpResponse::Ok().json(json!({"items": sandbox.messages(&digits(&query.wa_id))})))
 }
 
 /// The phone shows the chat: everything delivered from the business is now read.
 async fn phone_read(
     caller: Caller,
-    state: web::Data<AppState>,
+    simulator: Simulator,
     body: web::Json<PhoneQuery>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require_staff()?;
-    let sandbox = sandbox(&state)?;
+    let sandbox = sandbox(simulator)?;
     let wa_id = digits(&body.wa_id);
     let unread: Vec<String> = sandbox
         .messages(&wa_id)
@@ -380,11 +385,11 @@ async fn phone_read(
 
 const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; connect-src 'self'; frame-ancestors 'none'";
 
-async fn phone_page(state: web::Data<AppState>, request: HttpRequest) -> HttpResponse {
-    if state.sandbox.is_none() {
+async fn phone_page(simulator: Simulator, sessions: web::Data<Sessions>, request: HttpRequest) -> HttpResponse {
+    if simulator.is_none() {
         return HttpResponse::NotFound().finish();
     }
-    if let Err(refusal) = staff_or_page(&state, &request, "sandbox phone").await {
+    if let Err(refusal) = staff_or_page(&sessions, &request, "sandbox phone").await {
         return refusal;
     }
     HttpResponse::Ok()
@@ -394,9 +399,9 @@ async fn phone_page(state: web::Data<AppState>, request: HttpRequest) -> HttpRes
         .body(PHONE_HTML)
 }
 
-async fn phone_script(caller: Caller, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+async fn phone_script(caller: Caller, simulator: Simulator) -> Result<HttpResponse, ApiError> {
     caller.require_staff()?;
-    sandbox(&state)?;
+    sandbox(simulator)?;
     Ok(HttpResponse::Ok().content_type("text/javascript; charset=utf-8").body(PHONE_JS))
 }
 

@@ -88,7 +88,7 @@ impl PatchTicket {
 )]
 #[patch("/tickets/{id}")]
 pub(super) async fn update_ticket(
-    state: web::Data<AppState>,
+    state: Api,
     caller: Caller,
     id: web::Path<TicketId>,
     body: ApiJson<PatchTicket>,
@@ -122,7 +122,7 @@ pub struct AssignRequest {
 }
 
 pub(super) async fn assignment(
-    state: &AppState,
+    state: &Api,
     caller: &Caller,
     ticket: &Ticket,
     body: &AssignRequest,
@@ -150,7 +150,7 @@ pub(super) async fn assignment(
 )]
 #[post("/tickets/{id}/assign")]
 pub(super) async fn assign_ticket(
-    state: web::Data<AppState>,
+    state: Api,
     caller: Caller,
     id: web::Path<TicketId>,
     body: ApiJson<AssignRequest>,
@@ -194,7 +194,7 @@ pub struct BulkItem {
 )]
 #[post("/tickets/bulk")]
 pub(super) async fn bulk_update(
-    state: web::Data<AppState>,
+    state: Api,
     caller: Caller,
     body: ApiJson<BulkRequest>,
 ) -> Result<web::Json<Page<BulkItem>>, ApiError> {
@@ -250,7 +250,7 @@ pub(super) async fn bulk_update(
                 BulkItem {
                     id: ticket.id,
                     seq: None,
-                    error: Some(ErrorBody { error: error.code(), message: error.to_string(), field: None }),
+                    error: Some(ErrorBody { error: error.code().as_str(), message: error.to_string(), field: None }),
                 }
             }
         });

@@ -69,7 +69,7 @@ pub struct TicketWithMessages {
 )]
 #[post("/tickets")]
 pub(super) async fn create_ticket(
-    state: web::Data<AppState>,
+    state: Api,
     caller: Caller,
     body: ApiJson<CreateTicket>,
 ) -> Result<HttpResponse, ApiError> {
@@ -139,11 +139,7 @@ pub(super) async fn create_ticket(
     }))
 }
 
-pub(super) async fn resolve_requester(
-    state: &AppState,
-    account: AccountId,
-    body: &CreateTicket,
-) -> Result<User, ApiError> {
+pub(super) async fn resolve_requester(state: &Api, account: AccountId, body: &CreateTicket) -> Result<User, ApiError> {
     match (&body.requester_id, &body.requester_email) {
         (Some(id), _) => state
             .store

@@ -1,42 +1,8 @@
-//! Replies, notes and customer messages: channel reachability, files, WhatsApp reply rules.
+//! Replies, notes and customer messages: the request, its files, and the channel checks
+//! (reachability and the WhatsApp reply rules live in `channels`).
 
 use super::*;
-
-/// The channels a reply can reach the ticket's customer on: WhatsApp when they have a
-/// conversation with one of our numbers, email when they have an address.
-pub(super) async fn reply_channels(state: &AppState, ticket: &Ticket) -> Result<Vec<Channel>, ApiError> {
-    let mut channels = Vec::new();
-    if state.whatsapp.is_some() && state.store.conversation_of_customer(ticket.requester_id).await?.is_some() {
-        channels.push(Channel::Whatsapp);
-    }
-    if state.email.is_some()
-        && let Some(customer) = state.store.user(ticket.account_id, ticket.requester_id).await?
-        && crate::channels::email::email_mailbox(state.store.as_ref(), &customer).await?.is_some()
-    {
-        channels.push(Channel::Email);
-    }
-    Ok(channels)
-}
-
-/// Refuses a reply on a channel the customer cannot be reached on (422 `no_email_address` /
-/// `no_whatsapp_contact`); replies only go out on WhatsApp or email.
-pub(super) async fn check_reply_channel(state: &AppState, ticket: &Ticket, channel: Channel) -> Result<(), ApiError> {
-    let reachable = || async { reply_channels(state, ticket).await.map(|channels| channels.contains(&channel)) };
-    match channel {
-        Channel::Email if !reachable().await? => Err(ApiError::Unprocessable {
-            code: "no_email_address",
-            message: "this customer has no email address: reply on WhatsApp, or add their address first".to_owned(),
-        }),
-        Channel::Whatsapp if !reachable().await? => Err(ApiError::Unprocessable {
-            code: "no_whatsapp_contact",
-            message:
-                "this customer has never written on WhatsApp, so there is no conversation to reply in; reply by email"
-                    .to_owned(),
-        }),
-        Channel::Email | Channel::Whatsapp => Ok(()),
-        other => Err(ApiError::invalid("channel", format!("replies go out on `whatsapp` or `email`, not `{other}`"))),
-    }
-}
+use crate::channels::whatsapp::reply::ReplyAsk;
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -98,34 +64,13 @@ pub struct FileRef {
     pub name: Option<String>,
 }
 
-#[derive(Debug, Deserialize, Validate, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct TemplateRequest {
-    #[garde(length(min = 1, max = 512))]
-    pub name: String,
-    /// e.g. `en_US`.
-    #[garde(length(min = 2, max = 16))]
-    pub language: String,
-    /// Positional values for `{{1}}`, `{{2}}` …
-    #[garde(length(max = 20))]
-    #[serde(default)]
-    pub parameters: Vec<String>,
-}
-
-#[derive(Debug, Deserialize, Validate, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ReactionRequest {
-    #[garde(length(min = 1, max = 100))]
-    pub message_id: String,
-    #[garde(length(min = 1, max = 32))]
-    pub emoji: String,
-}
+pub use crate::channels::whatsapp::reply::{ReactionRequest, TemplateRequest};
 
 /// The uploaded files a message names: each must exist and be the author's to attach (they
 /// uploaded it, or it arrived on this ticket), so no one can pass on a file of another account or
 /// another customer by its hash.
 pub(super) async fn uploaded_files(
-    state: &AppState,
+    state: &Api,
     caller: &Caller,
     ticket: TicketId,
     refs: &[FileRef],
@@ -137,96 +82,12 @@ pub(super) async fn uploaded_files(
         if !state.store.media_attachable(caller.account(), hash, caller.user.id, ticket).await? {
             return Err(missing());
         }
-        let stored = match &state.whatsapp {
-            Some(channel) => channel.media.get(hash).await,
-            None => None,
-        };
+        let stored = state.channels.whatsapp.media.get(hash).await;
         let (bytes, content_type) = stored.ok_or_else(missing)?;
         let name = name.clone().unwrap_or_else(|| format!("file-{}", &hash[..hash.len().min(12)]));
         files.push(crate::channels::whatsapp::media::attachment(name, content_type, bytes.len(), hash));
     }
     Ok(files)
-}
-
-/// What a staff reply on a WhatsApp ticket becomes: body and channel payload, after the window
-/// and template checks.
-pub(super) async fn whatsapp_reply(
-    state: &AppState,
-    ticket: &Ticket,
-    body: &mut PostMessage,
-) -> Result<Option<serde_json::Value>, ApiError> {
-    let stored_wamid = |id: &str, messages: &[Message]| {
-        messages
-            .iter()
-            .find(|message| message.id == id)
-            .and_then(|message| message.provider_id.clone())
-            .ok_or_else(|| ApiError::invalid("reply_to", "no such message with a WhatsApp id on this ticket"))
-    };
-    let needs_messages = body.reply_to.is_some() || body.reaction.is_some();
-    let messages = if needs_messages { state.store.ticket_messages(ticket.id).await? } else { Vec::new() };
-    let mut payload = serde_json::Map::new();
-    if let Some(template) = &body.template {
-        let known = state.store.templates().await?;
-        let found = known
-            .iter()
-            .find(|candidate| {
-                candidate.name == template.name && candidate.language == template.language && candidate.sendable()
-            })
-            .ok_or_else(|| {
-                ApiError::invalid(
-                    "template",
-                    format!("no approved template `{}` in `{}`", template.name, template.language),
-                )
-            })?;
-        if template.parameters.len() as i64 != found.parameter_count {
-            return Err(ApiError::invalid(
-                "template.parameters",
-                format!("`{}` takes {} parameter(s)", found.name, found.parameter_count),
-            ));
-        }
-        body.body = found.render(&template.parameters);
-        payload.insert(
-            "template".to_owned(),
-            serde_json::json!({"name": found.name, "language": found.language, "parameters": template.parameters}),
-        );
-    } else {
-        let conversation = state.store.conversation_of_customer(ticket.requester_id).await?;
-        let open = conversation
-            .and_then(|conversation| conversation.window_expires_at)
-            .is_some_and(|until| until > state.now());
-        if !open {
-            let templates: Vec<String> = state
-                .store
-                .templates()
-                .await?
-                .into_iter()
-                .filter(|template| template.sendable())
-                .map(|template| format!("{} ({})", template.name, template.language))
-                .collect();
-            return Err(ApiError::Unprocessable {
-                code: "window_closed",
-                message: format!(
-                    "the customer last wrote more than 24 hours ago: only a template can be sent. Approved templates: {}",
-                    if templates.is_empty() { "none synced yet".to_owned() } else { templates.join(", ") }
-                ),
-            });
-        }
-        if let Some(interactive) = &body.interactive {
-            if body.body.trim().is_empty() {
-                body.body = interactive["body"]["text"].as_str().unwrap_or("[interactive message]").to_owned();
-            }
-            payload.insert("interactive".to_owned(), interactive.clone());
-        }
-        if let Some(reaction) = &body.reaction {
-            let wamid = stored_wamid(&reaction.message_id, &messages)?;
-            body.body = format!("Reacted {}", reaction.emoji);
-            payload.insert("reaction".to_owned(), serde_json::json!({"message_id": wamid, "emoji": reaction.emoji}));
-        }
-    }
-    if let Some(quoted) = &body.reply_to {
-        payload.insert("reply_to".to_owned(), serde_json::Value::String(stored_wamid(quoted, &messages)?));
-    }
-    Ok((!payload.is_empty()).then_some(serde_json::Value::Object(payload)))
 }
 
 /// Add a public reply or internal note (staff), or a customer message (the requester).
@@ -241,7 +102,7 @@ pub(super) async fn whatsapp_reply(
 )]
 #[post("/tickets/{id}/messages")]
 pub(super) async fn add_message(
-    state: web::Data<AppState>,
+    state: Api,
     caller: Caller,
     id: web::Path<TicketId>,
     body: ApiJson<PostMessage>,
@@ -267,7 +128,7 @@ pub(super) async fn add_message(
     if kind == MessageKind::Reply {
         match (body.channel, ticket.channel) {
             (Some(channel), _) | (None, channel @ (Channel::Whatsapp | Channel::Email)) => {
-                check_reply_channel(&state, &ticket, channel).await?
+                state.channels.check_reply_channel(&ticket, channel).await?
             }
             (None, _) => {}
         }
@@ -280,7 +141,19 @@ pub(super) async fn add_message(
             "templates, interactive messages, reactions and quotes are WhatsApp replies",
         ));
     }
-    let payload = if whatsapp { whatsapp_reply(&state, &ticket, &mut body).await? } else { None };
+    let payload = if whatsapp {
+        let ask = ReplyAsk {
+            template: body.template.as_ref(),
+            interactive: body.interactive.as_ref(),
+            reaction: body.reaction.as_ref(),
+            reply_to: body.reply_to.as_deref(),
+        };
+        let reply = state.channels.whatsapp.compose_reply(&ticket, &body.body, &ask).await?;
+        body.body = reply.body;
+        reply.payload
+    } else {
+        None
+    };
     let attachments = uploaded_files(&state, &caller, ticket.id, &body.attachments).await?;
     if whatsapp && attachments.len() > 1 {
         return Err(ApiError::invalid("attachments", "WhatsApp sends one file per message"));

@@ -18,9 +18,9 @@ use switchboard_actors::visibility::TicketView;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::error::ErrorBody;
 use super::json::ApiJson;
-use super::{ApiError, AppState, Caller};
+use super::{Api, ApiError, Caller};
+use crate::error::ErrorBody;
 
 mod change;
 mod create;
@@ -99,16 +99,16 @@ pub fn page_limit(limit: Option<i64>) -> Result<i64, ApiError> {
 }
 
 /// What the caller may see: staff their whole account, customers their own tickets.
-async fn scope_of(state: &AppState, caller: &Caller) -> Result<TicketScope, ApiError> {
+async fn scope_of(state: &Api, caller: &Caller) -> Result<TicketScope, ApiError> {
     if caller.user.role.is_staff() {
         return Ok(TicketScope::Account);
     }
-    super::customer_scope(state, &caller.user).await
+    state.sessions.customer_scope(&caller.user).await
 }
 
 /// A customer writing on a colleague's ticket (which they may read when their company shares
 /// tickets): only when the company lets members write on each other's tickets too.
-async fn company_may_write(state: &AppState, caller: &Caller) -> Result<(), ApiError> {
+async fn company_may_write(state: &Api, caller: &Caller) -> Result<(), ApiError> {
     let company = match caller.user.company_id {
         Some(id) => state.store.company(caller.account(), id).await?,
         None => None,
@@ -122,13 +122,13 @@ async fn company_may_write(state: &AppState, caller: &Caller) -> Result<(), ApiE
 
 /// Loads a ticket the caller may see; anything else (missing, other account, not theirs) is 404,
 /// so ids of other people's tickets are not revealed.
-async fn visible_ticket(state: &AppState, caller: &Caller, id: TicketId) -> Result<Ticket, ApiError> {
+async fn visible_ticket(state: &Api, caller: &Caller, id: TicketId) -> Result<Ticket, ApiError> {
     let ticket = state.store.ticket(id).await?.filter(|ticket| ticket.account_id == caller.account());
     let scope = scope_of(state, caller).await?;
     ticket.filter(|ticket| scope.allows(ticket)).ok_or(ApiError::NotFound("ticket"))
 }
 
-async fn staff_member(state: &AppState, account: AccountId, id: UserId) -> Result<User, ApiError> {
+async fn staff_member(state: &Api, account: AccountId, id: UserId) -> Result<User, ApiError> {
     state
         .store
         .user(account, id)
@@ -148,7 +148,7 @@ pub struct ChangeOutcome {
 
 impl ChangeOutcome {
     async fn for_caller(
-        state: &AppState,
+        state: &Api,
         caller: &Caller,
         outcome: switchboard_actors::ticket::CommandOutcome,
     ) -> Result<Self, ApiError> {
@@ -166,7 +166,7 @@ pub struct Audience {
 }
 
 impl Audience {
-    pub async fn of(state: &AppState, caller: &Caller) -> Result<Audience, ApiError> {
+    pub async fn of(state: &Api, caller: &Caller) -> Result<Audience, ApiError> {
         let staff = caller.user.role.is_staff();
         let config = if staff { Arc::default() } else { state.account_config(caller.account()).await? };
         Ok(Audience { staff, config })
@@ -198,7 +198,7 @@ struct Seen {
 }
 
 impl Seen {
-    fn resolve(&self, state: &AppState, caller: &Caller, ticket: TicketId) -> Option<i64> {
+    fn resolve(&self, state: &Api, caller: &Caller, ticket: TicketId) -> Option<i64> {
         if self.force || !caller.user.role.is_staff() {
             return None;
         }
@@ -207,7 +207,7 @@ impl Seen {
 }
 
 async fn context(
-    state: &AppState,
+    state: &Api,
     caller: &Caller,
     expected_seq: Option<i64>,
     seen_seq: Option<i64>,

@@ -36,7 +36,7 @@ pub struct ListParams {
 )]
 #[get("/tickets")]
 pub(super) async fn list_tickets(
-    state: web::Data<AppState>,
+    state: Api,
     caller: Caller,
     params: web::Query<ListParams>,
 ) -> Result<web::Json<Page<TicketView>>, ApiError> {
@@ -93,7 +93,7 @@ pub(super) async fn list_tickets(
 /// threshold (staff): the presence board's "SLA risk".
 #[utoipa::path(tag = "tickets", responses((status = 200, body = Page<SlaRisk>), (status = 403, body = ErrorBody)))]
 #[get("/sla/risk")]
-pub(super) async fn sla_risk(state: web::Data<AppState>, caller: Caller) -> Result<web::Json<Page<SlaRisk>>, ApiError> {
+pub(super) async fn sla_risk(state: Api, caller: Caller) -> Result<web::Json<Page<SlaRisk>>, ApiError> {
     caller.require_staff()?;
     Ok(web::Json(Page { items: state.store.sla_risk(caller.account(), state.now()).await?, next: None }))
 }
@@ -106,31 +106,25 @@ pub(super) async fn sla_risk(state: web::Data<AppState>, caller: Caller) -> Resu
 )]
 #[get("/tickets/{id}")]
 pub(super) async fn get_ticket(
-    state: web::Data<AppState>,
+    state: Api,
     caller: Caller,
     id: web::Path<TicketId>,
 ) -> Result<web::Json<TicketWithMessages>, ApiError> {
     let ticket = visible_ticket(&state, &caller, *id).await?;
     let audience = Audience::of(&state, &caller).await?;
     let messages = audience.messages(state.store.ticket_messages(ticket.id).await?);
-    if caller.user.role.is_staff()
-        && ticket.channel == Channel::Whatsapp
-        && let Some(channel) = &state.whatsapp
-    {
-        channel.agent_opened(&ticket, &messages);
+    if caller.user.role.is_staff() && ticket.channel == Channel::Whatsapp {
+        state.channels.whatsapp.agent_opened(&ticket, &messages);
     }
-    let reply_channels = if caller.user.role.is_staff() { reply_channels(&state, &ticket).await? } else { Vec::new() };
-    let window = match &state.whatsapp {
-        Some(channel) if ticket.channel == Channel::Whatsapp || reply_channels.contains(&Channel::Whatsapp) => {
-            let expires =
-                state.store.conversation_of_customer(ticket.requester_id).await?.and_then(|c| c.window_expires_at);
-            Some(switchboard_actors::whatsapp::window::state(
-                expires,
-                state.now(),
-                channel.conversations.settings().closing_lead,
-            ))
-        }
-        _ => None,
+    let reply_channels =
+        if caller.user.role.is_staff() { state.channels.reply_channels(&ticket).await? } else { Vec::new() };
+    let window = if ticket.channel == Channel::Whatsapp || reply_channels.contains(&Channel::Whatsapp) {
+        let expires =
+            state.store.conversation_of_customer(ticket.requester_id).await?.and_then(|c| c.window_expires_at);
+        let closing_lead = state.channels.whatsapp.conversations.settings().closing_lead;
+        Some(switchboard_actors::whatsapp::window::state(expires, state.now(), closing_lead))
+    } else {
+        None
     };
     let ticket = audience.ticket(ticket);
     Ok(web::Json(TicketWithMessages { ticket, messages, window, reply_channels }))
@@ -154,7 +148,7 @@ pub struct EventParams {
 )]
 #[get("/tickets/{id}/events")]
 pub(super) async fn ticket_events(
-    state: web::Data<AppState>,
+    state: Api,
     caller: Caller,
     id: web::Path<TicketId>,
     params: web::Query<EventParams>,

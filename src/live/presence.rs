@@ -31,11 +31,11 @@ impl Hub {
     /// `subscribe {topic: "presence"}`: the whole board first, then every change.
     pub fn subscribe_presence(&self, socket: &Arc<SocketEntry>) -> Result<(), Frame> {
         if !matches!(socket.user.role, Role::Supervisor | Role::Admin) {
-            return Err(error("forbidden_topic", "the presence board is for supervisors and admins"));
+            return Err(error(ErrorCode::ForbiddenTopic, "the presence board is for supervisors and admins"));
         }
         let account = socket.user.account_id;
         if self.presence_subs.get(&account).is_some_and(|subs| subs.iter().any(|entry| entry.id == socket.id)) {
-            return Err(error("already_subscribed", "this socket already follows presence"));
+            return Err(error(ErrorCode::AlreadySubscribed, "this socket already follows presence"));
         }
         self.presence_subs.entry(account).or_default().push(socket.clone());
         self.send(socket, Frame::control(&ControlFrame::Ack { topic: "presence", seq: None, cursor: None }));

@@ -10,12 +10,86 @@ use switchboard_actors::store::StoreError;
 use switchboard_actors::ticket::TicketError;
 use utoipa::ToSchema;
 
+/// Declares the stable error codes once: the enum, its wire spelling, and the list of all.
+macro_rules! error_codes {
+    ($($(#[$doc:meta])* $variant:ident => $code:literal,)*) => {
+        /// Every stable error code the hub answers with, over HTTP (`{"error": code}`) and in
+        /// WebSocket error frames (`{"type": "error", "code": …}`). Clients branch on these;
+        /// a code, once shipped, keeps its spelling.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum ErrorCode {
+            $($(#[$doc])* $variant,)*
+        }
+
+        impl ErrorCode {
+            pub const ALL: &[ErrorCode] = &[$(ErrorCode::$variant,)*];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(ErrorCode::$variant => $code,)*
+                }
+            }
+        }
+    };
+}
+
+error_codes! {
+    MalformedJson => "malformed_json",
+    InvalidQuery => "invalid_query",
+    WebsocketRequired => "websocket_required",
+    Unauthenticated => "unauthenticated",
+    InvalidCredentials => "invalid_credentials",
+    InvalidSignature => "invalid_signature",
+    Forbidden => "forbidden",
+    CrossOrigin => "cross_origin",
+    NotFound => "not_found",
+    Conflict => "conflict",
+    EmailTaken => "email_taken",
+    TeamExists => "team_exists",
+    CompanyExists => "company_exists",
+    CategoryExists => "category_exists",
+    CannedResponseExists => "canned_response_exists",
+    StaleSeq => "stale_seq",
+    StaleView => "stale_view",
+    TicketClosed => "ticket_closed",
+    PayloadTooLarge => "payload_too_large",
+    UnsupportedMediaType => "unsupported_media_type",
+    ValidationFailed => "validation_failed",
+    SelfLockout => "self_lockout",
+    WindowClosed => "window_closed",
+    NoEmailAddress => "no_email_address",
+    NoWhatsappContact => "no_whatsapp_contact",
+    RateLimited => "rate_limited",
+    TooManySockets => "too_many_sockets",
+    TooManyReplays => "too_many_replays",
+    StoreUnavailable => "store_unavailable",
+    TicketUnavailable => "ticket_unavailable",
+    GraphUnavailable => "graph_unavailable",
+    Internal => "internal",
+    /// WebSocket: a frame the server does not understand.
+    InvalidFrame => "invalid_frame",
+    /// WebSocket: a topic that does not exist.
+    UnknownTopic => "unknown_topic",
+    /// WebSocket: a topic the socket may not follow.
+    ForbiddenTopic => "forbidden_topic",
+    AlreadySubscribed => "already_subscribed",
+    NotSubscribed => "not_subscribed",
+    /// WebSocket: the store did not answer a subscription's read.
+    Unavailable => "unavailable",
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str(self.as_str())
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("{0}")]
     MalformedJson(String),
     #[error("{message}")]
-    BadRequest { code: &'static str, message: String },
+    BadRequest { code: ErrorCode, message: String },
     #[error("authentication required: log in or send a session token")]
     Unauthenticated,
     #[error("wrong email or password")]
@@ -30,7 +104,7 @@ pub enum ApiError {
     #[error("{0} not found")]
     NotFound(&'static str),
     #[error("{message}")]
-    Conflict { code: &'static str, message: String },
+    Conflict { code: ErrorCode, message: String },
     #[error("the request body is larger than {0} bytes")]
     PayloadTooLarge(usize),
     #[error("send the body as application/json")]
@@ -39,17 +113,17 @@ pub enum ApiError {
     Invalid { field: String, message: String },
     /// A well-formed request the current state cannot accept (e.g. `window_closed`).
     #[error("{message}")]
-    Unprocessable { code: &'static str, message: String },
+    Unprocessable { code: ErrorCode, message: String },
     #[error("too many attempts; try again in a minute")]
     RateLimited,
     /// A per-user limit on something held (sockets, replays in flight).
     #[error("{message}")]
-    TooMany { code: &'static str, message: String },
+    TooMany { code: ErrorCode, message: String },
     /// Like `RateLimited`, with the wait known (sent as `Retry-After` too).
     #[error("too many attempts; try again in {} s", retry_after_secs(*.0))]
     RateLimitedFor(Duration),
     #[error("{message}")]
-    Unavailable { code: &'static str, message: String },
+    Unavailable { code: ErrorCode, message: String },
     #[error("internal error")]
     Internal(String),
 }
@@ -75,25 +149,25 @@ impl ApiError {
         ApiError::Forbidden(message.into())
     }
 
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            ApiError::MalformedJson(_) => "malformed_json",
-            ApiError::BadRequest { code, .. } => code,
-            ApiError::Unauthenticated => "unauthenticated",
-            ApiError::InvalidCredentials => "invalid_credentials",
-            ApiError::BadSignature => "invalid_signature",
-            ApiError::Forbidden(_) => "forbidden",
-            ApiError::CrossOrigin(_) => "cross_origin",
-            ApiError::NotFound(_) => "not_found",
-            ApiError::Conflict { code, .. } => code,
-            ApiError::PayloadTooLarge(_) => "payload_too_large",
-            ApiError::UnsupportedMediaType => "unsupported_media_type",
-            ApiError::Invalid { .. } => "validation_failed",
-            ApiError::Unprocessable { code, .. } => code,
-            ApiError::RateLimited | ApiError::RateLimitedFor(_) => "rate_limited",
-            ApiError::TooMany { code, .. } => code,
-            ApiError::Unavailable { code, .. } => code,
-            ApiError::Internal(_) => "internal",
+            ApiError::MalformedJson(_) => ErrorCode::MalformedJson,
+            ApiError::BadRequest { code, .. } => *code,
+            ApiError::Unauthenticated => ErrorCode::Unauthenticated,
+            ApiError::InvalidCredentials => ErrorCode::InvalidCredentials,
+            ApiError::BadSignature => ErrorCode::InvalidSignature,
+            ApiError::Forbidden(_) => ErrorCode::Forbidden,
+            ApiError::CrossOrigin(_) => ErrorCode::CrossOrigin,
+            ApiError::NotFound(_) => ErrorCode::NotFound,
+            ApiError::Conflict { code, .. } => *code,
+            ApiError::PayloadTooLarge(_) => ErrorCode::PayloadTooLarge,
+            ApiError::UnsupportedMediaType => ErrorCode::UnsupportedMediaType,
+            ApiError::Invalid { .. } => ErrorCode::ValidationFailed,
+            ApiError::Unprocessable { code, .. } => *code,
+            ApiError::RateLimited | ApiError::RateLimitedFor(_) => ErrorCode::RateLimited,
+            ApiError::TooMany { code, .. } => *code,
+            ApiError::Unavailable { code, .. } => *code,
+            ApiError::Internal(_) => ErrorCode::Internal,
         }
     }
 }
@@ -147,7 +221,7 @@ impl ResponseError for ApiError {
             }
             _ => &mut response,
         };
-        response.json(ErrorBody { error: self.code(), message, field })
+        response.json(ErrorBody { error: self.code().as_str(), message, field })
     }
 }
 
@@ -174,18 +248,56 @@ impl From<StoreError> for ApiError {
             StoreError::Conflict(detail) => {
                 tracing::info!(%detail, "store conflict");
                 ApiError::Conflict {
-                    code: "conflict",
+                    code: ErrorCode::Conflict,
                     message: "the change conflicts with data that already exists".to_owned(),
                 }
             }
             StoreError::Unavailable(detail) => {
                 tracing::warn!(%detail, "store unavailable");
                 ApiError::Unavailable {
-                    code: "store_unavailable",
+                    code: ErrorCode::StoreUnavailable,
                     message: "the database did not answer in time; try again".to_owned(),
                 }
             }
             StoreError::Internal(message) => ApiError::Internal(message),
+        }
+    }
+}
+
+impl From<crate::channels::ChannelError> for ApiError {
+    fn from(error: crate::channels::ChannelError) -> ApiError {
+        use crate::channels::{ChannelError, Unreachable};
+        match error {
+            ChannelError::Store(error) => error.into(),
+            ChannelError::Unreachable(reason @ Unreachable::NoEmailAddress) => {
+                ApiError::Unprocessable { code: ErrorCode::NoEmailAddress, message: reason.to_string() }
+            }
+            ChannelError::Unreachable(reason @ Unreachable::NoWhatsAppContact) => {
+                ApiError::Unprocessable { code: ErrorCode::NoWhatsappContact, message: reason.to_string() }
+            }
+            ChannelError::Unreachable(reason @ Unreachable::NotAReplyChannel(_)) => {
+                ApiError::invalid("channel", reason.to_string())
+            }
+        }
+    }
+}
+
+impl From<crate::channels::whatsapp::reply::ReplyError> for ApiError {
+    fn from(error: crate::channels::whatsapp::reply::ReplyError) -> ApiError {
+        use crate::channels::whatsapp::reply::{ReplyError, ReplyRefusal};
+        let refusal = match error {
+            ReplyError::Store(error) => return error.into(),
+            ReplyError::Refused(refusal) => refusal,
+        };
+        match refusal {
+            error @ ReplyRefusal::UnknownTemplate { .. } => ApiError::invalid("template", error.to_string()),
+            error @ ReplyRefusal::TemplateParameters { .. } => {
+                ApiError::invalid("template.parameters", error.to_string())
+            }
+            error @ ReplyRefusal::UnknownMessage => ApiError::invalid("reply_to", error.to_string()),
+            error @ ReplyRefusal::WindowClosed { .. } => {
+                ApiError::Unprocessable { code: ErrorCode::WindowClosed, message: error.to_string() }
+            }
         }
     }
 }
@@ -196,18 +308,19 @@ impl From<TicketError> for ApiError {
             TicketError::NotFound => ApiError::NotFound("ticket"),
             TicketError::Invalid { field, message } => ApiError::invalid(field, message),
             error @ TicketError::StaleSeq { .. } => {
-                ApiError::Conflict { code: "stale_seq", message: error.to_string() }
+                ApiError::Conflict { code: ErrorCode::StaleSeq, message: error.to_string() }
             }
             error @ TicketError::StaleView { .. } => {
-                ApiError::Conflict { code: "stale_view", message: error.to_string() }
+                ApiError::Conflict { code: ErrorCode::StaleView, message: error.to_string() }
             }
             TicketError::Closed => ApiError::Conflict {
-                code: "ticket_closed",
+                code: ErrorCode::TicketClosed,
                 message: "the ticket is closed; open a new ticket instead".to_owned(),
             },
-            error @ (TicketError::ActorRestarted | TicketError::Timeout) => {
-                ApiError::Unavailable { code: "ticket_unavailable", message: format!("{error}; retry the request") }
-            }
+            error @ (TicketError::ActorRestarted | TicketError::Timeout) => ApiError::Unavailable {
+                code: ErrorCode::TicketUnavailable,
+                message: format!("{error}; retry the request"),
+            },
             TicketError::Store(error) => error.into(),
         }
     }
@@ -224,7 +337,7 @@ impl From<garde::Report> for ApiError {
 }
 
 pub fn query_error(error: actix_web::error::QueryPayloadError) -> ApiError {
-    ApiError::BadRequest { code: "invalid_query", message: format!("invalid query string: {error}") }
+    ApiError::BadRequest { code: ErrorCode::InvalidQuery, message: format!("invalid query string: {error}") }
 }
 
 /// A path segment that does not parse (e.g. `/tickets/abc`) names no resource.

@@ -178,23 +178,26 @@ impl Hub {
             .store
             .ticket(ticket_id)
             .await
-            .map_err(|_| error("unavailable", "the store did not answer; try again"))?;
+            .map_err(|_| error(ErrorCode::Unavailable, "the store did not answer; try again"))?;
         let ticket = ticket
             .filter(|ticket| ticket.account_id == socket.user.account_id && socket.scope.allows(ticket))
-            .ok_or_else(|| error("forbidden_topic", "no such ticket, or not yours to follow"))?;
+            .ok_or_else(|| error(ErrorCode::ForbiddenTopic, "no such ticket, or not yours to follow"))?;
         if after.is_some_and(|after| after < 0) {
-            return Err(error("invalid_frame", "`after` must be 0 or more"));
+            return Err(error(ErrorCode::InvalidFrame, "`after` must be 0 or more"));
         }
         let topic = Topic::Ticket(ticket_id).name();
         if self.ticket_subs.get(&ticket_id).is_some_and(|subs| subs.iter().any(|sub| sub.socket.id == socket.id)) {
-            return Err(error("already_subscribed", "this socket already follows that ticket"));
+            return Err(error(ErrorCode::AlreadySubscribed, "this socket already follows that ticket"));
         }
         // Registered before the replay is read, so nothing committed from now on is missed;
         // live events wait in `pending` until the replay is through.
         let start = after.unwrap_or(ticket.seq).min(ticket.seq);
         let _replay = if start < ticket.seq {
             Some(self.start_replay(socket.user.id).ok_or_else(|| {
-                error("too_many_replays", "this user is already catching up on several tickets; try again shortly")
+                error(
+                    ErrorCode::TooManyReplays,
+                    "this user is already catching up on several tickets; try again shortly",
+                )
             })?)
         } else {
             None
@@ -227,7 +230,7 @@ impl Hub {
     pub async fn subscribe_queue(self: &Arc<Self>, socket: &Arc<SocketEntry>, after: Option<i64>) -> Result<(), Frame> {
         let account = socket.user.account_id;
         if self.queue_subs.get(&account).is_some_and(|subs| subs.iter().any(|entry| entry.id == socket.id)) {
-            return Err(error("already_subscribed", "this socket already follows the queue"));
+            return Err(error(ErrorCode::AlreadySubscribed, "this socket already follows the queue"));
         }
         self.queue_subs.entry(account).or_default().push(socket.clone());
         let now = self.now().as_millisecond();
@@ -241,7 +244,7 @@ impl Hub {
                 .store
                 .list_tickets(&query)
                 .await
-                .map_err(|_| error("unavailable", "the store did not answer; try again"))?;
+                .map_err(|_| error(ErrorCode::Unavailable, "the store did not answer; try again"))?;
             if changed.len() as i64 > QUEUE_RESUME_LIMIT {
                 self.send(socket, Frame::control(&ControlFrame::Resync { topic: "queue", reason: "too_many_changes" }));
             } else {

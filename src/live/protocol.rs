@@ -11,6 +11,8 @@ use switchboard_actors::agent::AgentPresence;
 use switchboard_actors::domain::{PresenceStatus, TicketId};
 use switchboard_actors::visibility::TicketView;
 
+pub use crate::error::ErrorCode;
+
 #[derive(Debug, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ClientFrame {
@@ -124,8 +126,8 @@ pub struct Viewer {
     pub typing: bool,
 }
 
-pub fn error(code: &str, message: &str) -> Frame {
-    Frame::control(&ControlFrame::Error { code, message })
+pub fn error(code: ErrorCode, message: &str) -> Frame {
+    Frame::control(&ControlFrame::Error { code: code.as_str(), message })
 }
 
 #[cfg(test)]

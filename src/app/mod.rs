@@ -1,13 +1,19 @@
-//! Startup and shutdown as one testable function: [`run`] serves until `shutdown` resolves, then
-//! drains in order: stop accepting → finish in-flight HTTP → stop actors (every acknowledged write
-//! is already durable) → close the store.
+//! The composition root. [`Services`] builds every service once (store, ticket actors, timers,
+//! sessions, the account-config cache, live delivery, channels, sandboxes); [`routes`] registers
+//! each one as its own `web::Data` and each module's routes. Nothing else in the crate imports
+//! this module (see ARCHITECTURE.md's invariants), and nothing but this module imports a
+//! transport. [`run`] serves until `shutdown` resolves, then drains in order: stop accepting →
+//! finish in-flight HTTP → stop actors (every acknowledged write is already durable) → close the
+//! store.
+
+pub mod routes;
 
 use std::future::Future;
 use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix_web::{App, HttpServer, web};
+use actix_web::{App, HttpServer};
 use anyhow::Context as _;
 use jiff::SignedDuration;
 use metrics_exporter_prometheus::PrometheusHandle;
@@ -19,6 +25,9 @@ use switchboard_actors::ticket::{self, Tickets, TicketsConfig};
 use switchboard_actors::timers::{TimerDispatch, TimerHandlers, TimerSettings, run_timers, timer_channel};
 use tokio::task::JoinHandle;
 
+use crate::accounts::AccountConfigs;
+use crate::auth::{LoginLimits, PasswordPool};
+use crate::channels::Channels;
 use crate::channels::bounded_log::Bounds;
 use crate::channels::email::EmailChannel;
 use crate::channels::email::sandbox::MailSandbox;
@@ -28,37 +37,55 @@ use crate::channels::whatsapp::graph::GraphClient;
 use crate::channels::whatsapp::sandbox::{Sandbox, SandboxSetup};
 use crate::channels::whatsapp::{WebhookSecrets, WhatsAppChannel};
 use crate::config::{Secret, Settings};
-use crate::http::{self, AppState};
+use crate::live::{Hub, HubPresence, HubSettings};
+use crate::sessions::Sessions;
 use crate::storage;
-use crate::ws::hub::HubPresence;
-use crate::ws::{Hub, HubSettings};
+use crate::ws::SocketSettings;
 use switchboard_actors::whatsapp::conversation::{ChannelSettings, Conversations};
 
-/// The running core: store, ticket actors, the timer task, and the live-push hub with its broker
-/// and agent sessions.
-pub struct Core {
+/// Every service of a running hub, built once at start. Tests may start it without serving
+/// ([`Services::start`]); [`Services::serving`] adds what depends on the address the server
+/// listens on (the sandboxes post to it).
+pub struct Services {
+    pub settings: Arc<Settings>,
+    pub clock: Arc<dyn Clock>,
     pub store: Arc<dyn Store>,
     pub tickets: Tickets,
-    pub clock: Arc<dyn Clock>,
+    /// Session tokens to users, customers to the tickets they may see.
+    pub sessions: Arc<Sessions>,
+    /// Each account's configuration, cached briefly.
+    pub accounts: Arc<AccountConfigs>,
+    /// Live pushes: subscriptions, delivery, presence, the cluster relay.
     pub live: Arc<Hub>,
     pub whatsapp: Arc<WhatsAppChannel>,
     pub email: Arc<EmailChannel>,
+    /// Both channels, and what a reply can reach.
+    pub channels: Arc<Channels>,
+    /// The Graph API simulator and customer phone, when `whatsapp.sandbox` is on (see `serving`).
+    pub sandbox: Option<Arc<Sandbox>>,
     /// The sandbox mailbox outbound mail goes to when `email.sandbox` is on.
     pub mail_sandbox: Option<Arc<MailSandbox>>,
     /// The channels' secrets in effect: configured, or generated per install.
     pub secrets: Arc<ChannelSecrets>,
+    /// Every password hash and check runs here (bounded threads and memory).
+    pub passwords: Arc<PasswordPool>,
+    /// Who may try a password now: per email and address, and per address.
+    pub logins: Arc<LoginLimits>,
+    pub sockets: Arc<SocketSettings>,
+    /// The Prometheus exporter `/metrics` renders, when the process installed one.
+    pub metrics: Option<PrometheusHandle>,
     tasks: Vec<JoinHandle<()>>,
 }
 
-impl Core {
+impl Services {
     /// Opens (and migrates) the store, starts the ticket supervisor and the durable-timer task.
-    pub async fn start(settings: &Settings) -> anyhow::Result<Core> {
-        Core::start_with_clock(settings, Arc::new(SystemClock)).await
+    pub async fn start(settings: &Settings) -> anyhow::Result<Services> {
+        Services::start_with_clock(settings, Arc::new(SystemClock)).await
     }
 
-    /// [`Core::start`] on a given clock, so tests can move time (SLA breaches, timers due
+    /// [`Services::start`] on a given clock, so tests can move time (SLA breaches, timers due
     /// while the node was down) instead of waiting for it.
-    pub async fn start_with_clock(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Core> {
+    pub async fn start_with_clock(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Services> {
         let mut store_settings = settings.store_settings();
         store_settings.clock = clock.clone();
         let opened = storage::open(&store_settings).await.context("opening the database")?;
@@ -106,8 +133,9 @@ impl Core {
             max_sockets_per_user: settings.ws.max_sockets_per_user,
             max_replays_per_user: settings.ws.max_replays_per_user,
         };
-        let accounts = crate::accounts::AccountConfigs::new(opened.store.clone());
-        let live = Hub::new(hub_settings, opened.store.clone(), tickets.clone(), broker, accounts, clock.clone());
+        let accounts = AccountConfigs::new(opened.store.clone());
+        let live =
+            Hub::new(hub_settings, opened.store.clone(), tickets.clone(), broker, accounts.clone(), clock.clone());
         let presence = &settings.presence;
         let agent_settings = AgentSettings {
             rules: PresenceRules {
@@ -123,10 +151,34 @@ impl Core {
         tasks.extend(whatsapp.start(tickets.bus().subscribe()));
         tasks.extend(email.start(tickets.bus().subscribe()));
         tasks.push(timers);
-        Ok(Core { store: opened.store, tickets, clock, live, whatsapp, email, mail_sandbox, secrets, tasks })
+        let passwords = Arc::new(PasswordPool::start(
+            settings.auth.password_threads,
+            Duration::from_millis(settings.auth.password_wait_ms),
+        ));
+        let logins = Arc::new(LoginLimits::new((&settings.auth).into(), &settings.server.trusted_proxies));
+        Ok(Services {
+            settings: Arc::new(settings.clone()),
+            sessions: Arc::new(Sessions::new(opened.store.clone(), clock.clone())),
+            channels: Arc::new(Channels::new(whatsapp.clone(), email.clone(), opened.store.clone())),
+            sockets: Arc::new(SocketSettings::from_settings(settings)),
+            store: opened.store,
+            tickets,
+            clock,
+            accounts,
+            live,
+            whatsapp,
+            email,
+            sandbox: None,
+            mail_sandbox,
+            secrets,
+            passwords,
+            logins,
+            metrics: None,
+            tasks,
+        })
     }
 
-    pub async fn stop(self) {
+    pub async fn stop(&self) {
         for task in &self.tasks {
             task.abort();
         }
@@ -204,61 +256,50 @@ fn sandbox_bounds(settings: &Settings) -> Bounds {
     Bounds { max_items: settings.sandbox.max_items, max_bytes: settings.sandbox.max_bytes }
 }
 
-/// Starts the core and assembles what every request handler shares, for a server listening on
-/// `address` (the sandbox's simulator and webhooks are reached through it). [`run`] serves
-/// this; tests can also drive it through `actix_web::test`.
-pub async fn start_state(
-    settings: Settings,
-    address: std::net::SocketAddr,
-    metrics: Option<PrometheusHandle>,
-) -> anyhow::Result<(Core, web::Data<AppState>)> {
-    let mut settings = settings;
-    // The sandbox's Graph API is this very server: on loopback when it listens everywhere.
-    let own = match address.ip() {
-        ip if ip.is_unspecified() && ip.is_ipv6() => {
-            std::net::SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, address.port()))
+impl Services {
+    /// Starts every service for a server listening on `address` (the sandbox's simulator and
+    /// webhooks are reached through it). [`run`] serves them; tests can also drive them through
+    /// `actix_web::test` with [`routes::configure`].
+    pub async fn serving(
+        settings: Settings,
+        address: std::net::SocketAddr,
+        metrics: Option<PrometheusHandle>,
+    ) -> anyhow::Result<Services> {
+        let mut settings = settings;
+        // The sandbox's Graph API is this very server: on loopback when it listens everywhere.
+        let own = match address.ip() {
+            ip if ip.is_unspecified() && ip.is_ipv6() => {
+                std::net::SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, address.port()))
+            }
+            ip if ip.is_unspecified() => std::net::SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, address.port())),
+            _ => address,
+        };
+        let own_base = format!("http://{own}");
+        if settings.whatsapp.sandbox_on() {
+            settings.whatsapp.graph_base_url = format!("{own_base}/sandbox/graph");
+            if settings.whatsapp.business_account_id.is_empty() {
+                settings.whatsapp.business_account_id = crate::channels::whatsapp::sandbox::SANDBOX_WABA.to_owned();
+            }
         }
-        ip if ip.is_unspecified() => std::net::SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, address.port())),
-        _ => address,
-    };
-    let own_base = format!("http://{own}");
-    if settings.whatsapp.sandbox_on() {
-        settings.whatsapp.graph_base_url = format!("{own_base}/sandbox/graph");
-        if settings.whatsapp.business_account_id.is_empty() {
-            settings.whatsapp.business_account_id = crate::channels::whatsapp::sandbox::SANDBOX_WABA.to_owned();
+        let mut services = Services::start(&settings).await?;
+        services.sandbox = settings.whatsapp.sandbox_on().then(|| {
+            let number = settings.whatsapp.numbers.first();
+            Sandbox::new(SandboxSetup {
+                app_secret: &services.whatsapp.secrets.app_secret,
+                access_token: &services.secrets.graph_access_token.value,
+                webhook_url: &format!("{own_base}/webhooks/whatsapp"),
+                phone_number_id: number.map_or("100200300400500", |number| number.phone_number_id.as_str()),
+                display_phone_number: number.map_or("15550100001", |number| number.display_phone_number.as_str()),
+                bounds: sandbox_bounds(&settings),
+                clock: services.clock.clone(),
+            })
+        });
+        if let Some(mailbox) = &services.mail_sandbox {
+            mailbox.set_webhook_url(&format!("{own_base}/webhooks/email"));
         }
+        services.metrics = metrics;
+        Ok(services)
     }
-    let settings = Arc::new(settings);
-    let core = Core::start(&settings).await?;
-    let sandbox = settings.whatsapp.sandbox_on().then(|| {
-        let number = settings.whatsapp.numbers.first();
-        Sandbox::new(SandboxSetup {
-            app_secret: &core.whatsapp.secrets.app_secret,
-            access_token: &core.secrets.graph_access_token.value,
-            webhook_url: &format!("{own_base}/webhooks/whatsapp"),
-            phone_number_id: number.map_or("100200300400500", |number| number.phone_number_id.as_str()),
-            display_phone_number: number.map_or("15550100001", |number| number.display_phone_number.as_str()),
-            bounds: sandbox_bounds(&settings),
-            clock: core.clock.clone(),
-        })
-    });
-    let mut state = AppState::new(
-        core.store.clone(),
-        core.tickets.clone(),
-        settings.clone(),
-        core.clock.clone(),
-        metrics,
-        core.live.clone(),
-        Some(core.whatsapp.clone()),
-    );
-    state.sandbox = sandbox;
-    state.email = Some(core.email.clone());
-    if let Some(mailbox) = &core.mail_sandbox {
-        mailbox.set_webhook_url(&format!("{own_base}/webhooks/email"));
-    }
-    state.mail_sandbox = core.mail_sandbox.clone();
-    state.secrets = Some(core.secrets.clone());
-    Ok((core, web::Data::new(state)))
 }
 
 /// Says, at every start, that a sandbox is on: it is a staff tool for trying the product, not
@@ -291,9 +332,10 @@ pub async fn run(
     let address = listener.local_addr()?;
     settings.check_exposure(address)?;
     warn_about_sandboxes(&settings, address);
-    let (core, state) = start_state(settings, address, metrics).await?;
-    let settings = state.settings.clone();
-    let openapi = Arc::new(serde_json::to_string(&http::openapi()).context("rendering the OpenAPI document")?);
+    let services = Arc::new(Services::serving(settings, address, metrics).await?);
+    let settings = services.settings.clone();
+    let openapi = Arc::new(serde_json::to_string(&crate::http::openapi()).context("rendering the OpenAPI document")?);
+    let app_services = services.clone();
     let mut server = HttpServer::new(move || {
         App::new()
             // On every response (pages set their own CSP): no referrer to other sites, no type
@@ -309,7 +351,7 @@ pub async fn run(
             )
             .wrap(tracing_actix_web::TracingLogger::<crate::telemetry::RedactedRootSpan>::new())
             .wrap(actix_web::middleware::from_fn(crate::telemetry::record_request))
-            .configure(|config| http::configure(config, state.clone(), openapi.clone()))
+            .configure(|config| routes::configure(config, &app_services, openapi.clone()))
     })
     // Pushes are small frames written as they happen: with Nagle's algorithm (the OS default
     // actix keeps) the second of two quick frames waited for the client's delayed ACK, 40 ms.
@@ -328,7 +370,7 @@ pub async fn run(
     tracing::info!("shutting down: finishing in-flight requests");
     handle.stop(true).await;
     let _ = serving.await;
-    core.stop().await;
+    services.stop().await;
     tracing::info!("stopped");
     Ok(())
 }

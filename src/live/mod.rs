@@ -26,12 +26,13 @@ use tokio::sync::{Notify, mpsc};
 
 use switchboard_actors::visibility::{TicketView, customer_ticket, event_view};
 
-use super::protocol::*;
 use crate::accounts::AccountConfigs;
 use crate::broker::{ChannelKind, channel};
+use protocol::*;
 
 mod delivery;
 mod presence;
+pub mod protocol;
 mod relay;
 #[cfg(test)]
 mod wire_snapshots;
