@@ -36,8 +36,10 @@ use crate::channels::secrets::ChannelSecrets;
 use crate::channels::whatsapp::graph::GraphClient;
 use crate::channels::whatsapp::sandbox::{Sandbox, SandboxSetup};
 use crate::channels::whatsapp::{WebhookSecrets, WhatsAppChannel};
+use crate::cluster::Cluster;
 use crate::config::{Secret, Settings};
 use crate::live::{Hub, HubPresence, HubSettings};
+use crate::presence::PresenceBoard;
 use crate::sessions::Sessions;
 use crate::storage;
 use crate::ws::SocketSettings;
@@ -55,8 +57,10 @@ pub struct Services {
     pub sessions: Arc<Sessions>,
     /// Each account's configuration, cached briefly.
     pub accounts: Arc<AccountConfigs>,
-    /// Live pushes: subscriptions, delivery, presence, the cluster relay.
+    /// Live pushes: subscriptions, delivery, the cluster relay.
     pub live: Arc<Hub>,
+    /// The cluster's presence board: every agent's merged presence, viewers.
+    pub presence: Arc<PresenceBoard>,
     pub whatsapp: Arc<WhatsAppChannel>,
     pub email: Arc<EmailChannel>,
     /// Both channels, and what a reply can reach.
@@ -134,8 +138,17 @@ impl Services {
             max_replays_per_user: settings.ws.max_replays_per_user,
         };
         let accounts = AccountConfigs::new(opened.store.clone());
-        let live =
-            Hub::new(hub_settings, opened.store.clone(), tickets.clone(), broker, accounts.clone(), clock.clone());
+        let presence_board = Arc::new(PresenceBoard::new(node.clone(), hub_settings.presence_expiry));
+        let cluster = Arc::new(Cluster::new(node.clone(), settings.redis.prefix.clone(), broker));
+        let live = Hub::new(
+            hub_settings,
+            opened.store.clone(),
+            tickets.clone(),
+            cluster,
+            accounts.clone(),
+            presence_board.clone(),
+            clock.clone(),
+        );
         let presence = &settings.presence;
         let agent_settings = AgentSettings {
             rules: PresenceRules {
@@ -166,6 +179,7 @@ impl Services {
             clock,
             accounts,
             live,
+            presence: presence_board,
             whatsapp,
             email,
             sandbox: None,

@@ -7,14 +7,14 @@
 //! missing ones are read from the store. Nothing here waits on a socket: frames go into each
 //! socket's bounded outbox with `try_send`, and a socket whose outbox is full is dropped.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use dashmap::DashMap;
-use jiff::{SignedDuration, Timestamp};
-use serde::{Deserialize, Serialize};
+use jiff::Timestamp;
+use serde::Serialize;
 use switchboard_actors::agent::{AgentPresence, AgentSessions, PresenceSink};
 use switchboard_actors::broker::{Broker, BrokerEvent};
 use switchboard_actors::bus::TicketChange;
@@ -27,7 +27,10 @@ use tokio::sync::{Notify, mpsc};
 use switchboard_actors::visibility::{TicketView, customer_ticket, event_view};
 
 use crate::accounts::AccountConfigs;
-use crate::broker::{ChannelKind, channel};
+use crate::broker::ChannelKind;
+pub use crate::cluster::SessionEnd;
+use crate::cluster::{Cluster, RelayBody};
+use crate::presence::PresenceBoard;
 use protocol::*;
 
 mod delivery;
@@ -38,8 +41,6 @@ mod relay;
 mod wire_snapshots;
 
 pub use presence::HubPresence;
-use presence::*;
-use relay::*;
 
 pub type SocketId = u64;
 
@@ -93,26 +94,9 @@ impl SocketEntry {
     }
 }
 
-/// Which sockets a session end closes.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "which", rename_all = "snake_case")]
-pub enum SessionEnd {
-    /// The sockets of one session (logout): its token's SHA-256, hex.
-    Session { session: String },
-    /// Every socket of a user (deactivated, role changed), but those of `except` (hex), the
-    /// session that changed its own password.
-    User { user_id: UserId, except: Option<String> },
-}
-
-impl SessionEnd {
-    fn closes(&self, socket: &SocketEntry) -> bool {
-        match self {
-            SessionEnd::Session { session } => socket.session == *session,
-            SessionEnd::User { user_id, except } => {
-                socket.user.id == *user_id && except.as_ref().is_none_or(|kept| socket.session != *kept)
-            }
-        }
-    }
+/// Whether a session end closes this socket.
+fn ends(end: &SessionEnd, socket: &SocketEntry) -> bool {
+    end.covers(socket.user.id, &socket.session)
 }
 
 struct Cursor {
@@ -140,20 +124,16 @@ pub struct Hub {
     settings: HubSettings,
     store: Arc<dyn Store>,
     tickets: Tickets,
-    broker: Arc<dyn Broker>,
+    /// The link to the other nodes (the broker and the relay messages).
+    cluster: Arc<Cluster>,
     agents: OnceLock<AgentSessions>,
     next_socket: AtomicU64,
     sockets: DashMap<SocketId, Arc<SocketEntry>>,
     ticket_subs: DashMap<TicketId, Vec<Arc<TicketSub>>>,
     queue_subs: DashMap<AccountId, Vec<Arc<SocketEntry>>>,
     presence_subs: DashMap<AccountId, Vec<Arc<SocketEntry>>>,
-    /// Presence reports by account, agent and reporting node (an agent's row merges only their
-    /// own reports, so one report costs the same with 20 agents or 20,000).
-    boards: DashMap<AccountId, HashMap<UserId, NodeReports>>,
-    /// Accounts whose broker channels this node listens to.
-    joined: DashMap<AccountId, ()>,
-    /// When each other node was last heard from.
-    nodes_seen: DashMap<String, Timestamp>,
+    /// The cluster's presence board (a service of its own; the API and the router read it too).
+    presence: Arc<PresenceBoard>,
     /// Open sockets per user on this node.
     sockets_per_user: DashMap<UserId, usize>,
     /// Ticket replays running per user.
@@ -171,24 +151,23 @@ impl Hub {
         settings: HubSettings,
         store: Arc<dyn Store>,
         tickets: Tickets,
-        broker: Arc<dyn Broker>,
+        cluster: Arc<Cluster>,
         accounts: Arc<AccountConfigs>,
+        presence: Arc<PresenceBoard>,
         clock: Arc<dyn Clock>,
     ) -> Arc<Hub> {
         Arc::new(Hub {
             settings,
             store,
             tickets,
-            broker,
+            cluster,
             agents: OnceLock::new(),
             next_socket: AtomicU64::new(1),
             sockets: DashMap::new(),
             ticket_subs: DashMap::new(),
             queue_subs: DashMap::new(),
             presence_subs: DashMap::new(),
-            boards: DashMap::new(),
-            joined: DashMap::new(),
-            nodes_seen: DashMap::new(),
+            presence,
             sockets_per_user: DashMap::new(),
             replays_per_user: DashMap::new(),
             accounts,
@@ -223,7 +202,7 @@ impl Hub {
     }
 
     pub fn broker(&self) -> &Arc<dyn Broker> {
-        &self.broker
+        self.cluster.broker()
     }
 
     /// Whether the socket may follow (and announce presence on) a ticket: one of its account it

@@ -1,38 +1,7 @@
-//! The cluster relay: what crosses the broker between nodes (changes, presence, liveness,
-//! session ends), joining accounts' channels, and closing the sockets of ended sessions.
+//! What the cluster link (`crate::cluster`) means for this node: changes relayed both ways,
+//! presence and liveness, joining accounts' channels, and closing the sockets of ended sessions.
 
 use super::*;
-
-/// What crosses the broker between nodes.
-#[derive(Serialize, Deserialize)]
-pub(super) struct Relay {
-    pub(super) node: String,
-    #[serde(flatten)]
-    pub(super) body: RelayBody,
-}
-
-#[derive(Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub(super) enum RelayBody {
-    Change {
-        change: Box<TicketChange>,
-    },
-    /// An agent's presence changed on the sending node.
-    Presence {
-        presence: AgentPresence,
-    },
-    /// The sending node is alive: its agents' reports still hold. One message per node and
-    /// account every refresh, however many agents it serves.
-    NodeAlive,
-    /// The sending node just joined the account: every node re-announces its agents.
-    PresenceSync {
-        account: AccountId,
-    },
-    /// Sessions ended: every node closes the matching sockets.
-    SessionEnded {
-        end: SessionEnd,
-    },
-}
 
 impl Hub {
     /// Starts the tasks that feed the hub: this node's event bus, the broker, and board expiry.
@@ -62,7 +31,7 @@ impl Hub {
         };
         let remote = {
             let hub = self.clone();
-            let mut events = self.broker.events();
+            let mut events = self.cluster.events();
             tokio::spawn(async move {
                 loop {
                     match events.recv().await {
@@ -92,8 +61,7 @@ impl Hub {
                 let mut tick = tokio::time::interval(hub.settings.presence_refresh.max(Duration::from_millis(100)));
                 loop {
                     tick.tick().await;
-                    let accounts: Vec<AccountId> = hub.joined.iter().map(|entry| *entry.key()).collect();
-                    for account in accounts {
+                    for account in hub.cluster.joined_accounts() {
                         hub.relay(RelayBody::NodeAlive, account, ChannelKind::Presence);
                     }
                 }
@@ -103,31 +71,13 @@ impl Hub {
     }
 
     /// Publishes to other nodes without waiting (at most once; seq catch-up repairs losses).
-    pub(super) fn relay(self: &Arc<Self>, body: RelayBody, account: AccountId, kind: ChannelKind) {
-        let relay = Relay { node: self.settings.node.clone(), body };
-        let Ok(payload) = serde_json::to_vec(&relay) else { return };
-        let broker = self.broker.clone();
-        let name = channel(&self.settings.prefix, account, kind);
-        tokio::spawn(async move {
-            if let Err(error) = broker.publish(&name, payload).await {
-                metrics::counter!("switchboard_broker_publish_failures_total").increment(1);
-                tracing::debug!(%error, "broker publish failed");
-            }
-        });
+    pub(super) fn relay(&self, body: RelayBody, account: AccountId, kind: ChannelKind) {
+        self.cluster.publish(body, account, kind);
     }
 
     pub(super) fn receive(self: &Arc<Self>, payload: &[u8]) {
-        let relay: Relay = match serde_json::from_slice(payload) {
-            Ok(relay) => relay,
-            Err(error) => {
-                tracing::warn!(%error, "ignoring an unreadable broker message");
-                return;
-            }
-        };
-        if relay.node == self.settings.node {
-            return;
-        }
-        self.nodes_seen.insert(relay.node.clone(), self.now());
+        let Some(relay) = self.cluster.decode(payload) else { return };
+        self.presence.heard_from(&relay.node, self.now());
         match relay.body {
             RelayBody::Change { change } => {
                 if let Some(event) = change.events.last() {
@@ -147,12 +97,7 @@ impl Hub {
 
     /// Re-announces this node's agents of `account` to the other nodes (one joined late).
     pub(super) fn announce_own_agents(self: &Arc<Self>, account: AccountId) {
-        let own: Vec<AgentPresence> = self
-            .boards
-            .get(&account)
-            .map(|agents| agents.values().filter_map(|reports| reports.get(&self.settings.node).cloned()).collect())
-            .unwrap_or_default();
-        for presence in own {
+        for presence in self.presence.own_reports(account) {
             self.relay(RelayBody::Presence { presence }, account, ChannelKind::Presence);
         }
     }
@@ -166,7 +111,7 @@ impl Hub {
 
     pub(super) fn close_local(&self, end: &SessionEnd) {
         let closing: Vec<Arc<SocketEntry>> =
-            self.sockets.iter().filter(|entry| end.closes(entry.value())).map(|entry| entry.value().clone()).collect();
+            self.sockets.iter().filter(|entry| ends(end, entry.value())).map(|entry| entry.value().clone()).collect();
         for socket in closing {
             socket.ended.store(true, Ordering::SeqCst);
             socket.killed.store(true, Ordering::SeqCst);
@@ -180,13 +125,7 @@ impl Hub {
     /// reach this node from then on. Every account is joined at start ([`Hub::join_all`]); an
     /// account created later is joined by its first socket.
     pub async fn join(self: &Arc<Self>, account: AccountId) {
-        if self.joined.insert(account, ()).is_none() {
-            for kind in [ChannelKind::Changes, ChannelKind::Presence] {
-                if let Err(error) = self.broker.subscribe(&channel(&self.settings.prefix, account, kind)).await {
-                    tracing::error!(account, %error, "cannot subscribe to the broker");
-                    self.joined.remove(&account);
-                }
-            }
+        if self.cluster.join(account).await {
             // Other nodes only report changes: ask them for the agents they already serve.
             self.relay(RelayBody::PresenceSync { account }, account, ChannelKind::Presence);
         }

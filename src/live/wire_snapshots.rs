@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 use super::*;
+use crate::cluster::Relay;
 
 fn at(seconds: i64) -> Timestamp {
     Timestamp::from_second(1_750_000_000 + seconds).expect("a fixed time")
