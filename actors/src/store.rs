@@ -531,6 +531,20 @@ pub trait WhatsAppPort: Send + Sync + 'static {
     async fn save_template(&self, template: &Template, at: Timestamp) -> StoreResult<()>;
 }
 
+/// The installation-wide event log: every committed ticket event in commit order, for tailers
+/// that follow it from a position they remember (analytics, automation, outbound webhooks).
+/// Positions are handed out by the group-commit writer inside the committing transaction, under
+/// a lock that orders commits (see migration 0013), so a tailer that read up to `n` never misses
+/// an event that commits later: it gets a position above `n`.
+#[async_trait]
+pub trait EventLogPort: Send + Sync + 'static {
+    /// Up to `limit` events with a position above `after`, lowest first. A node-wide read over
+    /// every account: the log's tailers serve the whole installation and filter by account.
+    async fn events_after(&self, after: i64, limit: i64) -> StoreResult<Vec<LoggedEvent>>;
+    /// The position of the newest committed event; 0 while the log is empty.
+    async fn last_event_position(&self) -> StoreResult<i64>;
+}
+
 /// Everything the hub stores: the sum of the ports, with no method of its own. Actors and
 /// services take the ports they use; `Arc<dyn Store>` is what the composition root hands out.
 pub trait Store:
@@ -543,6 +557,7 @@ pub trait Store:
     + InboxPort
     + OutboxPort
     + WhatsAppPort
+    + EventLogPort
 {
 }
 
@@ -555,7 +570,8 @@ impl<
         + TimersPort
         + InboxPort
         + OutboxPort
-        + WhatsAppPort,
+        + WhatsAppPort
+        + EventLogPort,
 > Store for T
 {
 }
