@@ -85,7 +85,7 @@ async fn list_numbers(state: web::Data<AppState>, caller: Caller) -> Result<web:
         });
     }
     let secrets = state.whatsapp.as_ref().map(|channel| channel.secrets.clone());
-    let templates = state.store.templates().await?;
+    let templates = state.store.templates(caller.account()).await?;
     Ok(web::Json(NumbersView {
         items,
         sandbox: settings.sandbox_on(),
@@ -106,7 +106,7 @@ async fn list_numbers(state: web::Data<AppState>, caller: Caller) -> Result<web:
 #[get("/whatsapp/templates")]
 async fn list_templates(state: web::Data<AppState>, caller: Caller) -> Result<web::Json<Page<Template>>, ApiError> {
     caller.require_staff()?;
-    Ok(web::Json(Page { items: state.store.templates().await?, next: None }))
+    Ok(web::Json(Page { items: state.store.templates(caller.account()).await?, next: None }))
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -117,6 +117,8 @@ async fn suite(store: Arc<dyn Store>) {
     media::media_index(store).await;
     sessions::password_change_ends_other_sessions(store).await;
     settings::generated_secrets(store).await;
+    tickets::messages_by_provider(store).await;
+    whatsapp::templates_per_account(store).await;
     event_log::positions_follow_commit_order(store).await;
     event_log::tailing_reader_sees_every_event_once(store).await;
 }
@@ -166,7 +168,7 @@ async fn postgres_event_log_survives_reopen() {
 }
 
 /// Events written before migration 0013 get positions in id order, and the counter goes on
-/// from the last of them. `$pool` is a fresh database's pool, `$dir` its migrations folder.
+/// from the last of them; templates stored before 0014 become the first account's. `$pool` is a fresh database's pool, `$dir` its migrations folder.
 macro_rules! check_backfill {
     ($db:expr, $pool:expr, $dir:literal) => {{
         let pool = $pool;
@@ -181,7 +183,9 @@ macro_rules! check_backfill {
              (2, 1, 2, 'Two', 'new', 'new', 'low', 'low', 'low', 0, '[]', '{}', 'web', 1, 2, 0, 0); \
              INSERT INTO ticket_events (id, account_id, ticket_id, seq, kind, data, actor_id, created_at) VALUES \
              (12, 1, 1, 2, 'renamed', '{}', NULL, 0), (5, 1, 2, 1, 'created', '{}', NULL, 0), \
-             (9, 1, 1, 1, 'created', '{}', NULL, 0), (20, 1, 2, 2, 'renamed', '{}', NULL, 0);",
+             (9, 1, 1, 1, 'created', '{}', NULL, 0), (20, 1, 2, 2, 'renamed', '{}', NULL, 0); \
+             INSERT INTO wa_templates (name, language, category, status, body, parameter_count, updated_at) VALUES \
+             ('order_update', 'en_US', 'UTILITY', 'APPROVED', 'Shipped', 0, 0);",
         )
         .execute(&pool)
         .await
@@ -192,6 +196,9 @@ macro_rules! check_backfill {
             .await
             .expect("positions");
         assert_eq!(positions, [(5, 1), (9, 2), (12, 3), (20, 4)], "numbered in id order");
+        let template_accounts: Vec<i64> =
+            sqlx::query_scalar("SELECT account_id FROM wa_templates").fetch_all(&pool).await.expect("templates");
+        assert_eq!(template_accounts, [1], "templates stored before 0014 are the first account's");
         pool.close().await;
         let store = $db.open().await;
         assert_eq!(store.last_event_position().await.expect("last"), 4, "the counter goes on from the backfill");
@@ -199,7 +206,7 @@ macro_rules! check_backfill {
 }
 
 #[tokio::test]
-async fn sqlite_event_positions_are_backfilled_in_id_order() {
+async fn sqlite_migrations_backfill_positions_and_template_accounts() {
     let db = TestDb::new(Backend::Sqlite).await;
     let options = std::str::FromStr::from_str(&db.url)
         .map(|options: sqlx::sqlite::SqliteConnectOptions| options.create_if_missing(true));
@@ -210,7 +217,7 @@ async fn sqlite_event_positions_are_backfilled_in_id_order() {
 }
 
 #[tokio::test]
-async fn postgres_event_positions_are_backfilled_in_id_order() {
+async fn postgres_migrations_backfill_positions_and_template_accounts() {
     let db = TestDb::new(Backend::Postgres).await;
     let pool = sqlx::PgPool::connect(&db.url).await.expect("connect");
     check_backfill!(db, pool, "postgres");

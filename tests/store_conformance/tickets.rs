@@ -276,3 +276,19 @@ pub async fn tickets_by_number(store: &dyn Store) {
     let other = store.create_account("Other mail").await.expect("account");
     assert_eq!(store.ticket_by_number(other.id, ticket.number).await.expect("other account"), None);
 }
+
+/// A provider id (a wamid, an email's Message-ID) finds its message only in the account asked.
+pub async fn messages_by_provider(store: &dyn Store) {
+    let account = store.create_account("Provider ids").await.expect("account");
+    let other = store.create_account("Provider ids elsewhere").await.expect("account");
+    let customer =
+        store.create_user(new_user(account.id, "c@provider.example", Role::Customer)).await.expect("customer");
+    let config = store.account_config(account.id).await.expect("config");
+    let mut inbound = draft(account.id, customer.id, "From WhatsApp");
+    inbound.first_provider_id = Some("wamid.conformance-1".into());
+    let ticket = create(store, &config, inbound).await;
+    let found = store.message_by_provider(account.id, "wamid.conformance-1").await.expect("read").expect("found");
+    assert_eq!((found.ticket_id, found.provider_id.as_deref()), (ticket.id, Some("wamid.conformance-1")));
+    assert_eq!(store.message_by_provider(other.id, "wamid.conformance-1").await.expect("read"), None);
+    assert_eq!(store.message_by_provider(account.id, "wamid.unknown").await.expect("read"), None);
+}

@@ -46,6 +46,9 @@ pub async fn whatsapp_first_contact(store: &dyn Store) {
         .expect("saved");
     assert!(saved.id > 0);
     assert_eq!(store.conversation("1001", created.id).await.expect("read"), Some(saved.clone()));
+    assert_eq!(store.conversation_of_customer(account.id, created.id).await.expect("read"), Some(saved.clone()));
+    let elsewhere = store.create_account("First contact elsewhere").await.expect("account");
+    assert_eq!(store.conversation_of_customer(elsewhere.id, created.id).await.expect("read"), None);
     let horizon = closes.saturating_add(SignedDuration::from_secs(1)).expect("time");
     let owned: Vec<TimerEntry> = store
         .due_timers(horizon, 1000)
@@ -107,4 +110,24 @@ pub async fn whatsapp_first_contact(store: &dyn Store) {
     let listed = store.list_conversations(account.id, 10).await.expect("list");
     let last = listed[0].last_message.as_ref().expect("a last message");
     assert_eq!((last.body.as_str(), last.ticket_id), ("body of On WhatsApp", ticket.id));
+}
+
+/// Templates are the account's: saved and read per account, updated in place by name and
+/// language.
+pub async fn templates_per_account(store: &dyn Store) {
+    let ours = store.create_account("Templates A").await.expect("account");
+    let theirs = store.create_account("Templates B").await.expect("account");
+    let template = |status: &str| switchboard_actors::whatsapp::Template {
+        name: "order_update".into(),
+        language: "en_US".into(),
+        category: "UTILITY".into(),
+        status: status.into(),
+        body: "Your order {{1}} shipped".into(),
+        parameter_count: 1,
+    };
+    store.save_template(ours.id, &template("PENDING"), now()).await.expect("save");
+    store.save_template(ours.id, &template("APPROVED"), now()).await.expect("update");
+    store.save_template(theirs.id, &template("REJECTED"), now()).await.expect("same name, other account");
+    assert_eq!(store.templates(ours.id).await.expect("read"), [template("APPROVED")]);
+    assert_eq!(store.templates(theirs.id).await.expect("read"), [template("REJECTED")]);
 }

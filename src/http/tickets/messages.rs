@@ -6,7 +6,9 @@ use super::*;
 /// conversation with one of our numbers, email when they have an address.
 pub(super) async fn reply_channels(state: &AppState, ticket: &Ticket) -> Result<Vec<Channel>, ApiError> {
     let mut channels = Vec::new();
-    if state.whatsapp.is_some() && state.store.conversation_of_customer(ticket.requester_id).await?.is_some() {
+    if state.whatsapp.is_some()
+        && state.store.conversation_of_customer(ticket.account_id, ticket.requester_id).await?.is_some()
+    {
         channels.push(Channel::Whatsapp);
     }
     if state.email.is_some()
@@ -166,7 +168,7 @@ pub(super) async fn whatsapp_reply(
     let messages = if needs_messages { state.store.ticket_messages(ticket.id).await? } else { Vec::new() };
     let mut payload = serde_json::Map::new();
     if let Some(template) = &body.template {
-        let known = state.store.templates().await?;
+        let known = state.store.templates(ticket.account_id).await?;
         let found = known
             .iter()
             .find(|candidate| {
@@ -190,14 +192,14 @@ pub(super) async fn whatsapp_reply(
             serde_json::json!({"name": found.name, "language": found.language, "parameters": template.parameters}),
         );
     } else {
-        let conversation = state.store.conversation_of_customer(ticket.requester_id).await?;
+        let conversation = state.store.conversation_of_customer(ticket.account_id, ticket.requester_id).await?;
         let open = conversation
             .and_then(|conversation| conversation.window_expires_at)
             .is_some_and(|until| until > state.now());
         if !open {
             let templates: Vec<String> = state
                 .store
-                .templates()
+                .templates(ticket.account_id)
                 .await?
                 .into_iter()
                 .filter(|template| template.sendable())

@@ -122,8 +122,11 @@ pub(super) async fn get_ticket(
     let reply_channels = if caller.user.role.is_staff() { reply_channels(&state, &ticket).await? } else { Vec::new() };
     let window = match &state.whatsapp {
         Some(channel) if ticket.channel == Channel::Whatsapp || reply_channels.contains(&Channel::Whatsapp) => {
-            let expires =
-                state.store.conversation_of_customer(ticket.requester_id).await?.and_then(|c| c.window_expires_at);
+            let expires = state
+                .store
+                .conversation_of_customer(ticket.account_id, ticket.requester_id)
+                .await?
+                .and_then(|c| c.window_expires_at);
             Some(switchboard_actors::whatsapp::window::state(
                 expires,
                 state.now(),
