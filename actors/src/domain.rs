@@ -473,6 +473,17 @@ pub struct TicketEvent {
     pub kind: EventKind,
 }
 
+/// A committed ticket event with its place in the installation-wide event log, as the log's
+/// tailers (analytics, automation, outbound webhooks) read it. A type of its own rather than a
+/// field on [`TicketEvent`]: an event has no position until the writer commits it, and the
+/// events on the wire keep the shape their snapshots pin.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LoggedEvent {
+    /// 1, 2, 3 … across every ticket and account, in commit order, with no gap and never reused.
+    pub position: i64,
+    pub event: TicketEvent,
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]

@@ -415,7 +415,8 @@ pub trait MediaPort: Send + Sync + 'static {
         author: UserId,
         ticket: TicketId,
     ) -> StoreResult<bool>;
-    /// WhatsApp messages with attachments still to fetch.
+    /// WhatsApp messages with attachments still to fetch. A sweep over every account: the node's
+    /// media fetcher serves them all.
     async fn pending_media(&self, limit: i64) -> StoreResult<Vec<Message>>;
 }
 
@@ -435,8 +436,9 @@ pub trait TicketsPort: Send + Sync + 'static {
     async fn open_load(&self, account: AccountId, user: UserId) -> StoreResult<i64>;
     /// Per assignee, how many of their tickets have a breached or at-risk SLA at `now`.
     async fn sla_risk(&self, account: AccountId, now: Timestamp) -> StoreResult<Vec<SlaRisk>>;
-    /// The message a provider id (a wamid) belongs to.
-    async fn message_by_provider(&self, provider_id: &str) -> StoreResult<Option<Message>>;
+    /// The account's message a provider id (a wamid, an email's Message-ID) belongs to.
+    async fn message_by_provider(&self, account: AccountId, provider_id: &str) -> StoreResult<Option<Message>>;
+    /// Message ids are UUIDs, unique across accounts; the caller already holds the message.
     async fn set_message_provider(&self, message_id: &str, provider_id: &str) -> StoreResult<()>;
     /// A ticket by its per-account number (the `[#123]` of an email subject).
     async fn ticket_by_number(&self, account: AccountId, number: i64) -> StoreResult<Option<Ticket>>;
@@ -445,7 +447,8 @@ pub trait TicketsPort: Send + Sync + 'static {
 /// Durable timers: due, set, claimed by one node.
 #[async_trait]
 pub trait TimersPort: Send + Sync + 'static {
-    /// Pending timers due before `before`, earliest first.
+    /// Pending timers due before `before`, earliest first. A sweep over every account: timers name
+    /// only their owner, and the node's timer task fires them all.
     async fn due_timers(&self, before: Timestamp, limit: i64) -> StoreResult<Vec<TimerEntry>>;
     /// Sets or clears a timer outside a ticket commit (conversation timers).
     async fn set_timer(&self, change: &TimerChange) -> StoreResult<()>;
@@ -455,6 +458,8 @@ pub trait TimersPort: Send + Sync + 'static {
 }
 
 /// The channels' inboxes: webhooks and raw emails stored before they are acknowledged, claimed and marked done.
+/// Node-wide on purpose: a payload is stored before anyone reads which account it is for, and
+/// every pass takes whatever is waiting, whichever account it turns out to serve.
 #[async_trait]
 pub trait InboxPort: Send + Sync + 'static {
     /// Stores a raw webhook body before it is acknowledged; returns its inbox id.
@@ -488,14 +493,18 @@ pub trait InboxPort: Send + Sync + 'static {
 /// Outbound messages and their send attempts on both channels.
 #[async_trait]
 pub trait OutboxPort: Send + Sync + 'static {
+    /// Keeps a status whose wamid no stored message has yet. Not per account: Meta's wamids are
+    /// unique, and the status cannot be tied to an account before its message is known.
     async fn save_pending_status(&self, wamid: &str, status: &str, body: &str) -> StoreResult<()>;
     /// Takes (returns and deletes) the statuses that waited for `wamid`.
     async fn take_pending_statuses(&self, wamid: &str) -> StoreResult<Vec<String>>;
-    /// Outbound WhatsApp messages not yet handed to the Graph API (or due for a retry).
+    /// Outbound WhatsApp messages not yet handed to the Graph API (or due for a retry). A sweep
+    /// over every account: the node's sender serves them all.
     async fn unsent_whatsapp(&self, due_before: Timestamp, limit: i64) -> StoreResult<Vec<Message>>;
     async fn send_state(&self, message_id: &str) -> StoreResult<Option<SendState>>;
     async fn save_send_state(&self, state: &SendState) -> StoreResult<()>;
-    /// Outbound email replies not yet sent and due (never tried, or their back-off is over).
+    /// Outbound email replies not yet sent and due (never tried, or their back-off is over). A
+    /// sweep over every account, like [`OutboxPort::unsent_whatsapp`].
     async fn unsent_email(&self, due_before: Timestamp, limit: i64) -> StoreResult<Vec<Message>>;
     async fn email_send(&self, message_id: &str) -> StoreResult<Option<EmailSend>>;
     async fn save_email_send(&self, send: &EmailSend) -> StoreResult<()>;
@@ -504,10 +513,14 @@ pub trait OutboxPort: Send + Sync + 'static {
 /// WhatsApp conversations (window, current ticket, opt-out) and message templates.
 #[async_trait]
 pub trait WhatsAppPort: Send + Sync + 'static {
+    /// The conversation of a business number (which serves one account) with a customer.
     async fn conversation(&self, phone_number_id: &str, customer: UserId) -> StoreResult<Option<Conversation>>;
+    /// By id across accounts: a conversation timer names only its owner's id, and the timer task
+    /// serves every account.
     async fn conversation_by_id(&self, id: i64) -> StoreResult<Option<Conversation>>;
-    /// The customer's most recently active conversation.
-    async fn conversation_of_customer(&self, customer: UserId) -> StoreResult<Option<Conversation>>;
+    /// The account's customer's most recently active conversation.
+    async fn conversation_of_customer(&self, account: AccountId, customer: UserId)
+    -> StoreResult<Option<Conversation>>;
     /// Inserts (id 0) or updates; returns the stored row.
     async fn save_conversation(&self, conversation: &Conversation) -> StoreResult<Conversation> {
         self.save_conversation_with_timers(conversation, &[]).await
@@ -527,8 +540,23 @@ pub trait WhatsAppPort: Send + Sync + 'static {
         account: AccountId,
         limit: i64,
     ) -> StoreResult<Vec<crate::whatsapp::ConversationOverview>>;
-    async fn templates(&self) -> StoreResult<Vec<Template>>;
-    async fn save_template(&self, template: &Template, at: Timestamp) -> StoreResult<()>;
+    /// The account's message templates (its WhatsApp business account's), by name and language.
+    async fn templates(&self, account: AccountId) -> StoreResult<Vec<Template>>;
+    async fn save_template(&self, account: AccountId, template: &Template, at: Timestamp) -> StoreResult<()>;
+}
+
+/// The installation-wide event log: every committed ticket event in commit order, for tailers
+/// that follow it from a position they remember (analytics, automation, outbound webhooks).
+/// Positions are handed out by the group-commit writer inside the committing transaction, under
+/// a lock that orders commits (see migration 0013), so a tailer that read up to `n` never misses
+/// an event that commits later: it gets a position above `n`.
+#[async_trait]
+pub trait EventLogPort: Send + Sync + 'static {
+    /// Up to `limit` events with a position above `after`, lowest first. A node-wide read over
+    /// every account: the log's tailers serve the whole installation and filter by account.
+    async fn events_after(&self, after: i64, limit: i64) -> StoreResult<Vec<LoggedEvent>>;
+    /// The position of the newest committed event; 0 while the log is empty.
+    async fn last_event_position(&self) -> StoreResult<i64>;
 }
 
 /// Everything the hub stores: the sum of the ports, with no method of its own. Actors and
@@ -543,6 +571,7 @@ pub trait Store:
     + InboxPort
     + OutboxPort
     + WhatsAppPort
+    + EventLogPort
 {
 }
 
@@ -555,7 +584,8 @@ impl<
         + TimersPort
         + InboxPort
         + OutboxPort
-        + WhatsAppPort,
+        + WhatsAppPort
+        + EventLogPort,
 > Store for T
 {
 }

@@ -51,7 +51,7 @@ impl Channels {
     /// conversation with one of our numbers, email when they have an address.
     pub async fn reply_channels(&self, ticket: &Ticket) -> Result<Vec<Channel>, switchboard_actors::store::StoreError> {
         let mut channels = Vec::new();
-        if self.store.conversation_of_customer(ticket.requester_id).await?.is_some() {
+        if self.store.conversation_of_customer(ticket.account_id, ticket.requester_id).await?.is_some() {
             channels.push(Channel::Whatsapp);
         }
         if let Some(customer) = self.store.user(ticket.account_id, ticket.requester_id).await?

@@ -84,7 +84,7 @@ async fn list_numbers(state: Api, caller: Caller) -> Result<web::Json<NumbersVie
         });
     }
     let secrets = &state.channels.whatsapp.secrets;
-    let templates = state.store.templates().await?;
+    let templates = state.store.templates(caller.account()).await?;
     Ok(web::Json(NumbersView {
         items,
         sandbox: settings.sandbox_on(),
@@ -105,7 +105,7 @@ async fn list_numbers(state: Api, caller: Caller) -> Result<web::Json<NumbersVie
 #[get("/whatsapp/templates")]
 async fn list_templates(state: Api, caller: Caller) -> Result<web::Json<Page<Template>>, ApiError> {
     caller.require_staff()?;
-    Ok(web::Json(Page { items: state.store.templates().await?, next: None }))
+    Ok(web::Json(Page { items: state.store.templates(caller.account()).await?, next: None }))
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -79,6 +79,7 @@ pub fn like_pattern(word: &str) -> String {
 }
 
 pub(crate) mod directory;
+pub(crate) mod event_log;
 pub(crate) mod inbox;
 pub(crate) mod media;
 pub(crate) mod outbox;
@@ -567,6 +568,8 @@ macro_rules! shared_sql {
         crate::storage::sql::outbox::outbox_sql!($db, $store, $writer, $begin_write, $tickets_per_update, $team_ids_of_u);
 
         crate::storage::sql::whatsapp::whatsapp_sql!($db, $store, $writer, $begin_write, $tickets_per_update, $team_ids_of_u);
+
+        crate::storage::sql::event_log::event_log_sql!($db, $store, $writer, $begin_write, $tickets_per_update, $team_ids_of_u);
 
         crate::storage::sql::writer::writer_sql!($db, $store, $writer, $begin_write, $tickets_per_update, $team_ids_of_u);
     };

@@ -189,7 +189,7 @@ impl EmailChannel {
 
     /// Stores one email on the right ticket, exactly once per Message-ID.
     pub async fn inbound(&self, email: InboundEmail) -> Result<Inbound, TicketError> {
-        if self.store.message_by_provider(&email.message_id).await?.is_some() {
+        if self.store.message_by_provider(self.account_id, &email.message_id).await?.is_some() {
             metrics::counter!("switchboard_email_duplicates_total").increment(1);
             return Ok(Inbound::Duplicate);
         }
@@ -315,7 +315,7 @@ impl EmailChannel {
                 && ticket.status_category != StatusCategory::Closed
         };
         for id in &email.thread_ids {
-            if let Some(message) = self.store.message_by_provider(id).await?
+            if let Some(message) = self.store.message_by_provider(self.account_id, id).await?
                 && let Some(ticket) = self.store.ticket(message.ticket_id).await?
                 && usable(&ticket)
             {

@@ -193,9 +193,9 @@ impl WhatsAppChannel {
 
     pub async fn sync_templates(&self) -> Result<usize, String> {
         let templates = self.conversations.graph().templates().await.map_err(|error| error.to_string())?;
-        let now = self.clock.now();
+        let (now, account) = (self.clock.now(), self.conversations.settings().account_id);
         for template in &templates {
-            self.store.save_template(template, now).await.map_err(|error| error.to_string())?;
+            self.store.save_template(account, template, now).await.map_err(|error| error.to_string())?;
         }
         Ok(templates.len())
     }
@@ -323,7 +323,8 @@ impl WhatsAppChannel {
                 match self.conversations.inbound(message).await {
                     Ok(switchboard_actors::whatsapp::conversation::Inbound::Stored { .. }) if has_media => {
                         // Fetched now; the sweep retries what fails.
-                        if let Ok(Some(stored)) = self.store.message_by_provider(&wamid).await
+                        if let Ok(Some(stored)) =
+                            self.store.message_by_provider(self.conversations.settings().account_id, &wamid).await
                             && let Err(error) = self.fetch_media(&stored).await
                         {
                             tracing::warn!(%wamid, %error, "media fetch failed; will retry");
@@ -353,13 +354,17 @@ impl WhatsAppChannel {
             self.apply_preference(preference).await.map_err(|error| error.to_string())?;
         }
         if !batch.template_statuses.is_empty() {
-            let known = self.store.templates().await.map_err(|error| error.to_string())?;
+            let account = self.conversations.settings().account_id;
+            let known = self.store.templates(account).await.map_err(|error| error.to_string())?;
             for (name, language, status) in &batch.template_statuses {
                 if let Some(template) =
                     known.iter().find(|template| template.name == *name && template.language == *language)
                 {
                     let updated = switchboard_actors::whatsapp::Template { status: status.clone(), ..template.clone() };
-                    self.store.save_template(&updated, self.clock.now()).await.map_err(|error| error.to_string())?;
+                    self.store
+                        .save_template(account, &updated, self.clock.now())
+                        .await
+                        .map_err(|error| error.to_string())?;
                 }
             }
         }
@@ -400,9 +405,11 @@ impl WhatsAppChannel {
             return;
         }
         self.read_up_to.insert(ticket.id, wamid.clone());
-        let (channel, requester) = (self.clone(), ticket.requester_id);
+        let (channel, account, requester) = (self.clone(), ticket.account_id, ticket.requester_id);
         tokio::spawn(async move {
-            let Ok(Some(conversation)) = channel.store.conversation_of_customer(requester).await else { return };
+            let Ok(Some(conversation)) = channel.store.conversation_of_customer(account, requester).await else {
+                return;
+            };
             if let Err(error) = channel.conversations.graph().mark_read(&conversation.phone_number_id, &wamid).await {
                 tracing::debug!(%error, "mark-as-read failed");
             }

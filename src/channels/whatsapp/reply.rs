@@ -162,13 +162,17 @@ impl WhatsAppChannel {
             Some(_) => true,
             None => self
                 .store
-                .conversation_of_customer(ticket.requester_id)
+                .conversation_of_customer(ticket.account_id, ticket.requester_id)
                 .await?
                 .and_then(|conversation| conversation.window_expires_at)
                 .is_some_and(|until| until > self.clock.now()),
         };
         // The templates matter only for a template, or to list them when the window is closed.
-        let templates = if ask.template.is_some() || !window_open { self.store.templates().await? } else { Vec::new() };
+        let templates = if ask.template.is_some() || !window_open {
+            self.store.templates(ticket.account_id).await?
+        } else {
+            Vec::new()
+        };
         Ok(compose(body, ask, &templates, window_open, &messages)?)
     }
 }

@@ -119,8 +119,11 @@ pub(super) async fn get_ticket(
     let reply_channels =
         if caller.user.role.is_staff() { state.channels.reply_channels(&ticket).await? } else { Vec::new() };
     let window = if ticket.channel == Channel::Whatsapp || reply_channels.contains(&Channel::Whatsapp) {
-        let expires =
-            state.store.conversation_of_customer(ticket.requester_id).await?.and_then(|c| c.window_expires_at);
+        let expires = state
+            .store
+            .conversation_of_customer(ticket.account_id, ticket.requester_id)
+            .await?
+            .and_then(|c| c.window_expires_at);
         let closing_lead = state.channels.whatsapp.conversations.settings().closing_lead;
         Some(switchboard_actors::whatsapp::window::state(expires, state.now(), closing_lead))
     } else {

@@ -158,9 +158,10 @@ macro_rules! tickets_sql {
                     .collect())
             }
 
-            async fn message_by_provider(&self, provider_id: &str) -> StoreResult<Option<Message>> {
-                sqlx::query(sqlx::AssertSqlSafe(format!("{MESSAGE_SELECT} WHERE provider_id = $1 LIMIT 1")))
+            async fn message_by_provider(&self, account: AccountId, provider_id: &str) -> StoreResult<Option<Message>> {
+                sqlx::query(sqlx::AssertSqlSafe(format!("{MESSAGE_SELECT} WHERE provider_id = $1 AND account_id = $2 LIMIT 1")))
                     .bind(provider_id.to_owned())
+                    .bind(account)
                     .fetch_optional(&self.pool)
                     .await
                     .map_err(db_error)?

@@ -17,11 +17,12 @@ macro_rules! whatsapp_sql {
                 self.one_conversation(query).await
             }
 
-            async fn conversation_of_customer(&self, customer: UserId) -> StoreResult<Option<Conversation>> {
+            async fn conversation_of_customer(&self, account: AccountId, customer: UserId) -> StoreResult<Option<Conversation>> {
                 let query = sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "{CONVERSATION_SELECT} WHERE customer_id = $1 ORDER BY updated_at DESC LIMIT 1"
+                    "{CONVERSATION_SELECT} WHERE customer_id = $1 AND account_id = $2 ORDER BY updated_at DESC LIMIT 1"
                 )))
-                .bind(customer);
+                .bind(customer)
+                .bind(account);
                 self.one_conversation(query).await
             }
 
@@ -80,8 +81,12 @@ macro_rules! whatsapp_sql {
                     .collect()
             }
 
-            async fn templates(&self) -> StoreResult<Vec<Template>> {
-                sqlx::query("SELECT name, language, category, status, body, parameter_count FROM wa_templates ORDER BY name, language")
+            async fn templates(&self, account: AccountId) -> StoreResult<Vec<Template>> {
+                sqlx::query(
+                    "SELECT name, language, category, status, body, parameter_count FROM wa_templates \
+                     WHERE account_id = $1 ORDER BY name, language",
+                )
+                    .bind(account)
                     .fetch_all(&self.pool)
                     .await
                     .map_err(db_error)?
@@ -99,10 +104,10 @@ macro_rules! whatsapp_sql {
                     .collect()
             }
 
-            async fn save_template(&self, template: &Template, at: Timestamp) -> StoreResult<()> {
+            async fn save_template(&self, account: AccountId, template: &Template, at: Timestamp) -> StoreResult<()> {
                 sqlx::query(
-                    "INSERT INTO wa_templates (name, language, category, status, body, parameter_count, updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (name, language) DO UPDATE SET category = excluded.category, \
+                    "INSERT INTO wa_templates (name, language, category, status, body, parameter_count, updated_at, account_id) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (account_id, name, language) DO UPDATE SET category = excluded.category, \
                      status = excluded.status, body = excluded.body, parameter_count = excluded.parameter_count, updated_at = excluded.updated_at",
                 )
                 .bind(template.name.clone())
@@ -112,6 +117,7 @@ macro_rules! whatsapp_sql {
                 .bind(template.body.clone())
                 .bind(template.parameter_count)
                 .bind(millis(at))
+                .bind(account)
                 .execute(&self.pool)
                 .await
                 .map_err(db_error)

@@ -103,23 +103,46 @@ macro_rules! writer_sql {
                 Ok(())
             }
 
-            async fn insert_events(tx: &mut DbTx, events: &[&TicketEvent]) -> StoreResult<()> {
-                for chunk in events.chunks(INSERT_CHUNK) {
+            /// Hands out the event log's next `count` positions to this transaction; the first.
+            ///
+            /// The `UPDATE` locks the one counter row until this transaction commits or rolls
+            /// back, so another transaction asking for positions waits here and then continues
+            /// from the value this one committed: positions follow commit order, a rollback gives
+            /// its positions back, and a reader that sees position N committed sees every lower
+            /// one. Only the end of a batch holds the lock (it is taken after everything but the
+            /// event inserts), and batches without events never take it.
+            async fn take_positions(tx: &mut DbTx, count: usize) -> StoreResult<i64> {
+                let count = count as i64;
+                let last: i64 = sqlx::query_scalar(
+                    "UPDATE event_log_position SET last_position = last_position + $1 WHERE id = 1 RETURNING last_position",
+                )
+                .bind(count)
+                .fetch_one(&mut **tx)
+                .await
+                .map_err(db_error)?;
+                Ok(last - count + 1)
+            }
+
+            /// Inserts `events` at positions `first_position`, `first_position + 1` … in order.
+            async fn insert_events(tx: &mut DbTx, events: &[&TicketEvent], first_position: i64) -> StoreResult<()> {
+                for (index, chunk) in events.chunks(INSERT_CHUNK).enumerate() {
                     let mut insert = QueryBuilder::<$db>::new(
-                        "INSERT INTO ticket_events (account_id, ticket_id, seq, kind, data, actor_id, created_at) ",
+                        "INSERT INTO ticket_events (account_id, ticket_id, seq, kind, data, actor_id, created_at, position) ",
                     );
                     let mut encoded = Vec::with_capacity(chunk.len());
                     for event in chunk {
                         encoded.push(json_text(&event.kind)?);
                     }
-                    insert.push_values(chunk.iter().zip(encoded), |mut row, (event, data)| {
+                    let chunk_start = first_position + (index * INSERT_CHUNK) as i64;
+                    insert.push_values(chunk.iter().zip(encoded).zip(chunk_start..), |mut row, ((event, data), position)| {
                         row.push_bind(event.account_id)
                             .push_bind(event.ticket_id)
                             .push_bind(event.seq)
                             .push_bind(event.kind.name())
                             .push_bind(data)
                             .push_bind(event.actor_id)
-                            .push_bind(millis(event.at));
+                            .push_bind(millis(event.at))
+                            .push_bind(position);
                     });
                     insert.build().persistent(false).execute(&mut **tx).await.map_err(db_error)?;
                 }
@@ -339,8 +362,12 @@ macro_rules! writer_sql {
                 let commits = ops.iter().filter_map(WriteOp::ticket_commit);
                 let events: Vec<&TicketEvent> = commits.clone().flat_map(|commit| &commit.events).collect();
                 let messages: Vec<&Message> = commits.flat_map(|commit| &commit.messages).collect();
-                Self::insert_events(&mut tx, &events).await?;
                 Self::insert_messages(&mut tx, &messages).await?;
+                // Last, so the counter row stays locked only for the inserts and the commit.
+                if !events.is_empty() {
+                    let first_position = Self::take_positions(&mut tx, events.len()).await?;
+                    Self::insert_events(&mut tx, &events, first_position).await?;
+                }
                 tx.commit().await.map_err(db_error)?;
                 Ok(outcomes)
             }

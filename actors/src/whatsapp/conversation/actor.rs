@@ -181,8 +181,10 @@ impl ConversationState {
             None => self.fresh_conversation(&message.from, now),
         };
         // The duplicate check and the current ticket are independent reads: one round trip.
-        let (existing, current) =
-            tokio::join!(store.message_by_provider(&message.wamid), self.current_ticket(&conversation, now));
+        let (existing, current) = tokio::join!(
+            store.message_by_provider(conversation.account_id, &message.wamid),
+            self.current_ticket(&conversation, now)
+        );
         if let Some(existing) = existing? {
             // Re-delivered by Meta (or re-processed after a crash): make sure the link is kept.
             if conversation.current_ticket_id != Some(existing.ticket_id) && conversation.current_ticket_id.is_none() {

@@ -278,7 +278,9 @@ impl Conversations {
     /// Hands a queued outbound message to its conversation for sending.
     pub async fn send(&self, message: Message) -> Result<(), TicketError> {
         let ticket = self.shared.store.ticket(message.ticket_id).await?.ok_or(TicketError::NotFound)?;
-        let Some(conversation) = self.shared.store.conversation_of_customer(ticket.requester_id).await? else {
+        let Some(conversation) =
+            self.shared.store.conversation_of_customer(ticket.account_id, ticket.requester_id).await?
+        else {
             // Nothing to reply in (e.g. a ticket opened by an agent for a customer who never
             // wrote on WhatsApp): fail the message once, clearly, instead of retrying forever.
             self.shared.store.save_send_state(&SendState { done: true, ..SendState::fresh(&message) }).await?;
@@ -315,7 +317,7 @@ impl Conversations {
     /// wamid not known yet waits until the send that produces it completes.
     pub async fn status(&self, status: &StatusUpdate) -> Result<(), TicketError> {
         let store = &self.shared.store;
-        let Some(message) = store.message_by_provider(&status.wamid).await? else {
+        let Some(message) = store.message_by_provider(self.shared.settings.account_id, &status.wamid).await? else {
             let body = serde_json::to_string(status).map_err(unavailable)?;
             store.save_pending_status(&status.wamid, status.status.as_str(), &body).await?;
             return Ok(());
@@ -340,7 +342,7 @@ impl Conversations {
     async fn window_closed_by_meta(&self, ticket_id: TicketId) -> Result<(), TicketError> {
         let store = &self.shared.store;
         let ticket = store.ticket(ticket_id).await?.ok_or(TicketError::NotFound)?;
-        if let Some(conversation) = store.conversation_of_customer(ticket.requester_id).await?
+        if let Some(conversation) = store.conversation_of_customer(ticket.account_id, ticket.requester_id).await?
             && let Some(customer) = store.user(ticket.account_id, ticket.requester_id).await?
         {
             self.deliver(&conversation.phone_number_id, &customer, false, ConversationMsg::WindowClosedByMeta).await?;
