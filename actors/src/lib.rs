@@ -7,6 +7,7 @@ pub mod bus;
 pub mod clock;
 pub mod domain;
 pub mod email;
+pub mod registry;
 pub mod sla;
 pub mod store;
 pub mod ticket;

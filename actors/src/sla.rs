@@ -513,3 +513,6 @@ impl SlaState {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -158,7 +158,10 @@ impl Services {
             node,
         };
         let sink: Arc<dyn PresenceSink> = Arc::new(HubPresence(live.clone()));
-        live.set_agents(AgentSessions::new(opened.store.clone(), clock.clone(), sink, agent_settings));
+        let agents = AgentSessions::start(opened.store.clone(), clock.clone(), sink, agent_settings)
+            .await
+            .context("starting the agent sessions")?;
+        live.set_agents(agents);
         let mut tasks = live.start();
         live.join_all().await.context("joining the accounts' broker channels")?;
         tasks.extend(whatsapp.start(tickets.bus().subscribe()));
@@ -231,7 +234,9 @@ async fn start_whatsapp(
         idle_timeout: std::time::Duration::from_secs(whatsapp.conversation_idle_secs.max(1)),
     };
     let conversations =
-        Conversations::new(store.clone(), tickets.clone(), clock.clone(), Arc::new(graph), channel_settings);
+        Conversations::start(store.clone(), tickets.clone(), clock.clone(), Arc::new(graph), channel_settings)
+            .await
+            .context("starting the WhatsApp conversations")?;
     let webhook = WebhookSecrets {
         app_secret: secrets.whatsapp_app_secret.value.clone(),
         verify_token: secrets.whatsapp_verify_token.value.clone(),

@@ -52,7 +52,7 @@ impl RedisBroker {
     }
 
     /// This connection's id on the server (tests kill it to simulate a dropped link).
-    #[doc(hidden)]
+    #[cfg(any(test, feature = "test-hooks"))]
     pub async fn connection_id(&self) -> Result<i64, BrokerError> {
         redis::cmd("CLIENT").arg("ID").query_async(&mut self.manager.clone()).await.map_err(unavailable)
     }

@@ -133,10 +133,8 @@ pub async fn connect(
     let mut agent_session = None;
     if socket.staff()
         && let Some(agents) = hub.agents()
-        && let Some(agent) = agents.session(&socket.user).await
     {
-        let _ = agent.send_message(AgentMsg::Connected(socket.id));
-        agent_session = Some(agent.get_id());
+        agent_session = agents.deliver(&socket.user, AgentMsg::Connected(socket.id)).await;
     }
     actix_web::rt::spawn(write_frames(session.clone(), outbox_rx, hub.clock().clone()));
     actix_web::rt::spawn(read_frames(hub, socket, session, stream, settings, agent_session));
@@ -264,10 +262,9 @@ async fn read_frames(
                 // The agent's session only needs telling again if it is not the one this socket
                 // registered with (it was restarted, or stopped and must be started).
                 if socket.staff() && let Some(agents) = hub.agents() {
-                    let same = agents.running(socket.user.id).is_some_and(|agent| Some(agent.get_id()) == agent_session);
-                    if !same && let Some(agent) = Box::pin(agents.session(&socket.user)).await {
-                        let _ = agent.send_message(AgentMsg::Heartbeat(socket.id));
-                        agent_session = Some(agent.get_id());
+                    let same = agents.running(socket.user.id).is_some_and(|agent| Some(agent) == agent_session);
+                    if !same && let Some(agent) = Box::pin(agents.deliver(&socket.user, AgentMsg::Heartbeat(socket.id))).await {
+                        agent_session = Some(agent);
                     }
                 }
             }

@@ -7,9 +7,8 @@ mod state;
 use std::sync::Arc;
 use std::time::Duration;
 
-use dashmap::DashMap;
 use jiff::Timestamp;
-use ractor::{Actor, ActorProcessingErr, ActorRef, ActorStatus};
+use ractor::ActorId;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -17,6 +16,7 @@ pub use state::{AgentPresence, AgentState, PresenceRules, TYPING_TTL};
 
 use crate::clock::Clock;
 use crate::domain::{PresenceStatus, TicketId, User, UserId};
+use crate::registry::{Activation, ActorKind, DeliveryError, Myself, Next, Registry, RegistrySettings};
 use crate::store::TicketsPort;
 
 /// Where presence reports go (the node's board, other nodes, supervisors' sockets).
@@ -55,58 +55,31 @@ pub struct Shared {
     clock: Arc<dyn Clock>,
     sink: Arc<dyn PresenceSink>,
     settings: AgentSettings,
-    live: DashMap<UserId, ActorRef<AgentMsg>>,
-    spawning: tokio::sync::Mutex<()>,
 }
 
 /// The node's agent session actors, by agent.
 #[derive(Clone)]
 pub struct AgentSessions {
-    shared: Arc<Shared>,
+    actors: Registry<AgentSessionActor>,
 }
 
 impl AgentSessions {
-    pub fn new(
+    pub async fn start(
         store: Arc<dyn TicketsPort>,
         clock: Arc<dyn Clock>,
         sink: Arc<dyn PresenceSink>,
         settings: AgentSettings,
-    ) -> AgentSessions {
-        AgentSessions {
-            shared: Arc::new(Shared {
-                store,
-                clock,
-                sink,
-                settings,
-                live: DashMap::new(),
-                spawning: tokio::sync::Mutex::new(()),
-            }),
-        }
+    ) -> Result<AgentSessions, DeliveryError> {
+        let shared = Arc::new(Shared { store, clock, sink, settings });
+        // Sessions stop themselves once their agent is offline, never for mere idleness.
+        let registry_settings = RegistrySettings { idle_timeout: None, call_timeout: None };
+        Ok(AgentSessions { actors: Registry::start(AgentSessionActor { shared }, registry_settings).await? })
     }
 
-    /// The agent's actor, started if needed.
-    pub async fn session(&self, user: &User) -> Option<ActorRef<AgentMsg>> {
-        if let Some(actor) = self.running(user.id) {
-            return Some(actor);
-        }
-        // Counted before taking the lock: spawns are one at a time, and with the store read
-        // inside, a reconnect storm queued every agent behind everyone else's read.
-        let load = match self.shared.store.open_load(user.account_id, user.id).await {
-            Ok(load) => load,
-            Err(error) => {
-                tracing::warn!(user_id = user.id, %error, "could not count the agent's load");
-                0
-            }
-        };
-        let _one_at_a_time = self.shared.spawning.lock().await;
-        if let Some(actor) = self.running(user.id) {
-            return Some(actor);
-        }
-        match Actor::spawn(None, AgentSessionActor, (user.clone(), self.shared.clone(), load)).await {
-            Ok((actor, _)) => {
-                self.shared.live.insert(user.id, actor.clone());
-                Some(actor)
-            }
+    /// Tells the agent's session, starting it if needed; the id of the session that took it.
+    pub async fn deliver(&self, user: &User, message: AgentMsg) -> Option<ActorId> {
+        match self.actors.tell(&user.id, user, message).await {
+            Ok(session) => Some(session),
             Err(error) => {
                 tracing::error!(user_id = user.id, %error, "agent session failed to start");
                 None
@@ -114,30 +87,29 @@ impl AgentSessions {
         }
     }
 
-    /// The agent's actor if it runs on this node.
-    pub fn running(&self, user: UserId) -> Option<ActorRef<AgentMsg>> {
-        self.shared
-            .live
-            .get(&user)
-            .map(|actor| actor.clone())
-            .filter(|actor| matches!(actor.get_status(), ActorStatus::Starting | ActorStatus::Running))
+    /// The id of the agent's session if it runs on this node.
+    pub fn running(&self, user: UserId) -> Option<ActorId> {
+        self.actors.running(&user)
     }
 
+    /// Tells the agent's session if it runs on this node (a message for no session has nothing
+    /// to update).
     pub fn send(&self, user: UserId, message: AgentMsg) {
-        if let Some(actor) = self.running(user) {
-            let _ = actor.send_message(message);
-        }
+        self.actors.tell_if_running(&user, message);
     }
 
     pub fn count(&self) -> usize {
-        self.shared.live.len()
+        self.actors.active()
     }
 }
 
-pub struct AgentSessionActor;
+/// The agent session kind of actor (see [`crate::registry`]), keyed by agent.
+pub struct AgentSessionActor {
+    shared: Arc<Shared>,
+}
 
 /// A scheduled [`AgentMsg::Wake`].
-type PendingWake = JoinHandle<Result<(), ractor::MessagingErr<AgentMsg>>>;
+type PendingWake = JoinHandle<()>;
 
 /// Woken this much after a change is due, so the derivation at wake-up sees it as due.
 const WAKE_SLACK: Duration = Duration::from_millis(5);
@@ -174,7 +146,7 @@ impl AgentActorState {
     }
 
     /// Sleeps until the next time-driven change, unless an earlier wake-up is already set.
-    fn schedule_wake(&mut self, myself: &ActorRef<AgentMsg>, now: Timestamp) {
+    fn schedule_wake(&mut self, myself: &Myself<AgentMsg>, now: Timestamp) {
         let Some(at) = self.state.next_change(&self.shared.settings.rules) else { return };
         if self.wake.as_ref().is_some_and(|(due, _)| *due <= at) {
             return;
@@ -194,41 +166,47 @@ impl AgentActorState {
     }
 }
 
-impl Actor for AgentSessionActor {
+#[async_trait::async_trait]
+impl ActorKind for AgentSessionActor {
+    type Key = UserId;
+    type Seed = User;
+    /// The agent's open load, counted at start.
+    type Loaded = i64;
     type Msg = AgentMsg;
     type State = AgentActorState;
-    /// The agent, what every session shares, and the agent's open load counted at start.
-    type Arguments = (User, Arc<Shared>, i64);
+    type Error = DeliveryError;
+    const NAME: &'static str = "agent_session";
 
-    async fn pre_start(
+    async fn load(&self, _user_id: &UserId, user: &User, _why: Activation) -> Result<i64, DeliveryError> {
+        match self.shared.store.open_load(user.account_id, user.id).await {
+            Ok(load) => Ok(load),
+            Err(error) => {
+                tracing::warn!(user_id = user.id, %error, "could not count the agent's load");
+                Ok(0)
+            }
+        }
+    }
+
+    async fn start(
         &self,
-        _myself: ActorRef<AgentMsg>,
-        (user, shared, load): (User, Arc<Shared>, i64),
-    ) -> Result<AgentActorState, ActorProcessingErr> {
-        let now = shared.clock.now();
-        let mut state = AgentActorState { user, state: AgentState::new(now), shared, wake: None };
+        _myself: &Myself<AgentMsg>,
+        _user_id: &UserId,
+        user: User,
+        load: i64,
+    ) -> Result<AgentActorState, DeliveryError> {
+        let now = self.shared.clock.now();
+        let mut state = AgentActorState { user, state: AgentState::new(now), shared: self.shared.clone(), wake: None };
         state.state.load = load;
         Ok(state)
     }
 
-    async fn post_stop(
-        &self,
-        myself: ActorRef<AgentMsg>,
-        state: &mut AgentActorState,
-    ) -> Result<(), ActorProcessingErr> {
+    fn stopped(&self, state: &mut AgentActorState) {
         if let Some((_, pending)) = state.wake.take() {
             pending.abort();
         }
-        state.shared.live.remove_if(&state.user.id, |_, registered| registered.get_id() == myself.get_id());
-        Ok(())
     }
 
-    async fn handle(
-        &self,
-        myself: ActorRef<AgentMsg>,
-        message: AgentMsg,
-        state: &mut AgentActorState,
-    ) -> Result<(), ActorProcessingErr> {
+    async fn handle(&self, myself: &Myself<AgentMsg>, state: &mut AgentActorState, message: AgentMsg) -> Next {
         let now = state.shared.clock.now();
         let rules = state.shared.settings.rules;
         let mut changed = match message {
@@ -291,11 +269,9 @@ impl Actor for AgentSessionActor {
         }
         if state.state.status == PresenceStatus::Offline && state.state.sockets.is_empty() {
             // Reported offline; nothing left to track until the agent connects again.
-            state.shared.live.remove_if(&state.user.id, |_, registered| registered.get_id() == myself.get_id());
-            myself.stop(Some("offline".to_owned()));
-            return Ok(());
+            return Next::Stop;
         }
-        state.schedule_wake(&myself, now);
-        Ok(())
+        state.schedule_wake(myself, now);
+        Next::Continue
     }
 }

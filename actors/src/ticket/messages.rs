@@ -146,33 +146,36 @@ impl TicketError {
 
 pub type Reply<T> = oneshot::Sender<Result<T, TicketError>>;
 
-/// The TicketActor's mailbox. Requests carry a node-unique `request` id: the actor records the one
-/// it is handling, so when a crash drops a reply the caller knows whether its request was the one
-/// in flight (an error) or was still queued, never handled (safe to resend).
+/// The TicketActor's mailbox. The registry numbers requests, so when a crash drops a reply the
+/// caller knows whether its request was the one in flight (an error) or was still queued, never
+/// handled (safe to resend).
 pub enum TicketMsg {
     Command {
-        request: u64,
         command: Box<TicketCommand>,
         context: CommandContext,
         reply: Reply<CommandOutcome>,
     },
     Get {
-        request: u64,
         reply: Reply<Ticket>,
     },
     /// Another node appended up to `seq`: reload from the store if this state is older.
     Refresh {
         seq: i64,
     },
-    /// Periodic self-check: stop if idle for longer than the passivation timeout.
-    IdleCheck,
-    /// Sent by the actor to itself once it left the registry; everything queued before it is
-    /// still handled.
-    Passivate,
     /// Test hook: panic while handling this request, to exercise supervision (the caller is
     /// answered with [`TicketError::ActorRestarted`], as any command in flight would be).
+    #[cfg(any(test, feature = "test-hooks"))]
     CrashForTest {
-        request: u64,
         reply: Reply<()>,
     },
+}
+
+impl From<crate::registry::DeliveryError> for TicketError {
+    fn from(error: crate::registry::DeliveryError) -> TicketError {
+        match error {
+            crate::registry::DeliveryError::Crashed => TicketError::ActorRestarted,
+            crate::registry::DeliveryError::Timeout => TicketError::Timeout,
+            crate::registry::DeliveryError::Unavailable(reason) => TicketError::Store(StoreError::Unavailable(reason)),
+        }
+    }
 }

@@ -1,109 +1,78 @@
-//! TicketActor: the only place a ticket's state changes. Activated on first use by loading from
-//! the store, passivated when idle, supervised by [`TicketSupervisor`]. Each command is handled in
-//! order: decide → persist → apply → publish → reply.
+//! TicketActor: the only place a ticket's state changes. One actor kind of the
+//! [`registry`](crate::registry): activated on first use by loading from the store, passivated
+//! when idle, restarted under supervision. Each command is handled in order: decide → persist →
+//! apply → publish → reply.
 
 /// The kind of the timers tickets own (SLA, snooze): the timer task hands them to [`Tickets`].
 pub const TIMER_KIND: &str = "ticket";
 
 mod messages;
 mod state;
-mod supervisor;
 #[cfg(test)]
 mod tests;
+mod tickets;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
-
-use ractor::{Actor, ActorProcessingErr, ActorRef};
-use tokio::task::JoinHandle;
 
 pub use messages::*;
 pub use state::{
     Decision, MAX_BODY_BYTES, MAX_SUBJECT_CHARS, SLA_TIMER, SNOOZE_TIMER, TicketDraft, messages_of, open_ticket,
     sla_timer_of_new,
 };
-pub use supervisor::{TicketSupervisor, Tickets, TicketsConfig};
+pub use tickets::{Tickets, TicketsConfig};
 
 use crate::domain::{Ticket, TicketId};
+use crate::registry::{Activation, ActorKind, Myself, Next};
 use crate::store::{StoreError, TicketCommit};
-use supervisor::Runtime;
+use tickets::Runtime;
 
-pub struct TicketActor;
-
-pub struct TicketActorArgs {
-    pub(crate) ticket_id: TicketId,
-    /// Already loaded by the caller; `None` on restart, when the actor reloads it itself.
-    pub(crate) preloaded: Option<Ticket>,
-    pub(crate) runtime: Arc<Runtime>,
-    /// The request being handled; shared with the registry entry so callers can read it after a crash.
-    pub(crate) handling: Arc<AtomicU64>,
+/// The ticket kind of actor (see [`crate::registry`]): what activation loads and how a ticket's
+/// actor handles its mailbox.
+pub struct TicketActor {
+    runtime: Arc<Runtime>,
 }
 
 pub struct TicketActorState {
     ticket: Ticket,
     runtime: Arc<Runtime>,
-    last_active: Instant,
-    idle_check: Option<JoinHandle<()>>,
-    handling: Arc<AtomicU64>,
 }
 
-impl Actor for TicketActor {
+#[async_trait::async_trait]
+impl ActorKind for TicketActor {
+    type Key = TicketId;
+    type Seed = ();
+    type Loaded = Ticket;
     type Msg = TicketMsg;
     type State = TicketActorState;
-    type Arguments = TicketActorArgs;
+    type Error = TicketError;
+    const NAME: &'static str = "ticket";
 
-    async fn pre_start(
+    async fn load(&self, ticket_id: &TicketId, _seed: &(), _why: Activation) -> Result<Ticket, TicketError> {
+        self.runtime.store.ticket(*ticket_id).await?.ok_or(TicketError::NotFound)
+    }
+
+    async fn start(
         &self,
-        _myself: ActorRef<TicketMsg>,
-        args: TicketActorArgs,
-    ) -> Result<TicketActorState, ActorProcessingErr> {
-        let ticket = match args.preloaded {
-            Some(ticket) => ticket,
-            None => args.runtime.store.ticket(args.ticket_id).await?.ok_or(StoreError::NotFound)?,
-        };
+        _myself: &Myself<TicketMsg>,
+        _ticket_id: &TicketId,
+        _seed: (),
+        ticket: Ticket,
+    ) -> Result<TicketActorState, TicketError> {
         metrics::gauge!("switchboard_ticket_actors_active").increment(1.0);
-        Ok(TicketActorState {
-            ticket,
-            runtime: args.runtime,
-            last_active: Instant::now(),
-            idle_check: None,
-            handling: args.handling,
-        })
+        Ok(TicketActorState { ticket, runtime: self.runtime.clone() })
     }
 
-    async fn post_start(
-        &self,
-        myself: ActorRef<TicketMsg>,
-        state: &mut TicketActorState,
-    ) -> Result<(), ActorProcessingErr> {
-        let every = (state.runtime.config.idle_timeout / 2).max(Duration::from_millis(50));
-        state.idle_check = Some(myself.send_interval(every, || TicketMsg::IdleCheck));
-        Ok(())
-    }
-
-    async fn post_stop(
-        &self,
-        _myself: ActorRef<TicketMsg>,
-        state: &mut TicketActorState,
-    ) -> Result<(), ActorProcessingErr> {
-        if let Some(check) = state.idle_check.take() {
-            check.abort();
-        }
+    fn stopped(&self, _state: &mut TicketActorState) {
         metrics::gauge!("switchboard_ticket_actors_active").decrement(1.0);
-        Ok(())
     }
 
-    async fn handle(
-        &self,
-        myself: ActorRef<TicketMsg>,
-        message: TicketMsg,
-        state: &mut TicketActorState,
-    ) -> Result<(), ActorProcessingErr> {
+    fn is_activity(message: &TicketMsg) -> bool {
+        !matches!(message, TicketMsg::Refresh { .. })
+    }
+
+    async fn handle(&self, _myself: &Myself<TicketMsg>, state: &mut TicketActorState, message: TicketMsg) -> Next {
         match message {
-            TicketMsg::Command { request, command, context, reply } => {
-                state.handling.store(request, Ordering::SeqCst);
-                state.last_active = Instant::now();
+            TicketMsg::Command { command, context, reply } => {
                 let result = state.handle_command(&command, &context).await;
                 if let Err(TicketError::Store(StoreError::Conflict(reason))) = &result {
                     // Another writer (another node) appended first: our state is behind. Reload
@@ -113,9 +82,7 @@ impl Actor for TicketActor {
                 }
                 let _ = reply.send(result);
             }
-            TicketMsg::Get { request, reply } => {
-                state.handling.store(request, Ordering::SeqCst);
-                state.last_active = Instant::now();
+            TicketMsg::Get { reply } => {
                 let _ = reply.send(Ok(state.ticket.clone()));
             }
             TicketMsg::Refresh { seq } => {
@@ -123,22 +90,13 @@ impl Actor for TicketActor {
                     state.reload().await;
                 }
             }
-            TicketMsg::IdleCheck => {
-                if state.last_active.elapsed() >= state.runtime.config.idle_timeout {
-                    // Leave the registry first: senders enqueue while holding its entry, so
-                    // every message sent to us so far is ahead of `Passivate` in the mailbox.
-                    state.runtime.forget(state.ticket.id, &myself);
-                    let _ = myself.send_message(TicketMsg::Passivate);
-                }
-            }
-            TicketMsg::Passivate => myself.stop(Some("idle".to_owned())),
-            TicketMsg::CrashForTest { request, reply } => {
-                state.handling.store(request, Ordering::SeqCst);
+            #[cfg(any(test, feature = "test-hooks"))]
+            TicketMsg::CrashForTest { reply } => {
                 let _in_flight = reply;
                 panic!("crash requested for ticket {}", state.ticket.id)
             }
         }
-        Ok(())
+        Next::Continue
     }
 }
 

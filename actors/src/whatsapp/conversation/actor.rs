@@ -3,7 +3,11 @@
 
 use super::*;
 
-pub struct ConversationActor;
+/// The conversation kind of actor (see [`crate::registry`]), keyed by (business number,
+/// customer id).
+pub struct ConversationActor {
+    pub(super) shared: Arc<Shared>,
+}
 
 pub struct ConversationState {
     phone_number_id: String,
@@ -16,69 +20,61 @@ pub struct ConversationState {
     /// renewal only moves this in memory and the firing timer reschedules itself, so a busy
     /// conversation does not rewrite timers on every message.
     timers_for: Option<Timestamp>,
-    /// When the last message (not an idle check) was handled.
-    last_active: std::time::Instant,
-    idle_check: Option<tokio::task::JoinHandle<()>>,
 }
 
-impl Actor for ConversationActor {
+#[async_trait]
+impl ActorKind for ConversationActor {
+    type Key = (String, UserId);
+    type Seed = ConversationSeed;
+    type Loaded = Option<Conversation>;
     type Msg = ConversationMsg;
     type State = ConversationState;
-    type Arguments = (String, User, Option<Conversation>, Arc<Shared>);
+    type Error = TicketError;
+    const NAME: &'static str = "whatsapp_conversation";
 
-    async fn pre_start(
+    async fn load(
         &self,
-        _myself: ActorRef<ConversationMsg>,
-        (phone_number_id, customer, conversation, shared): (String, User, Option<Conversation>, Arc<Shared>),
-    ) -> Result<ConversationState, ActorProcessingErr> {
+        (phone_number_id, customer_id): &(String, UserId),
+        seed: &ConversationSeed,
+        why: Activation,
+    ) -> Result<Option<Conversation>, TicketError> {
+        // A customer created by this very message has no conversation to read yet.
+        if seed.created && why == Activation::FirstUse {
+            return Ok(None);
+        }
+        Ok(self.shared.store.conversation(phone_number_id, *customer_id).await?)
+    }
+
+    async fn start(
+        &self,
+        _myself: &Myself<ConversationMsg>,
+        (phone_number_id, _): &(String, UserId),
+        seed: ConversationSeed,
+        conversation: Option<Conversation>,
+    ) -> Result<ConversationState, TicketError> {
         let timers_for = conversation.as_ref().and_then(|conversation| conversation.window_expires_at);
         metrics::gauge!("switchboard_whatsapp_conversations_active").increment(1.0);
         Ok(ConversationState {
-            phone_number_id,
-            customer,
+            phone_number_id: phone_number_id.clone(),
+            customer: seed.customer,
             conversation,
-            shared,
+            shared: self.shared.clone(),
             timers_for,
             pacing: PairRate::new(),
-            last_active: std::time::Instant::now(),
-            idle_check: None,
         })
     }
 
-    async fn post_start(
-        &self,
-        myself: ActorRef<ConversationMsg>,
-        state: &mut ConversationState,
-    ) -> Result<(), ActorProcessingErr> {
-        let every = (state.shared.settings.idle_timeout / 2).max(Duration::from_millis(50));
-        state.idle_check = Some(myself.send_interval(every, || ConversationMsg::IdleCheck));
-        Ok(())
-    }
-
-    async fn post_stop(
-        &self,
-        myself: ActorRef<ConversationMsg>,
-        state: &mut ConversationState,
-    ) -> Result<(), ActorProcessingErr> {
-        if let Some(check) = state.idle_check.take() {
-            check.abort();
-        }
-        state.leave_registry(&myself);
-        let key = (state.phone_number_id.clone(), state.customer.id);
-        state.shared.stopping.remove_if(&key, |_, cell| cell.get_id() == myself.get_id());
+    fn stopped(&self, state: &mut ConversationState) {
+        state.forget_customer();
         metrics::gauge!("switchboard_whatsapp_conversations_active").decrement(1.0);
-        Ok(())
     }
 
     async fn handle(
         &self,
-        myself: ActorRef<ConversationMsg>,
-        message: ConversationMsg,
+        _myself: &Myself<ConversationMsg>,
         state: &mut ConversationState,
-    ) -> Result<(), ActorProcessingErr> {
-        if !matches!(message, ConversationMsg::IdleCheck | ConversationMsg::Passivate) {
-            state.last_active = std::time::Instant::now();
-        }
+        message: ConversationMsg,
+    ) -> Next {
         match message {
             ConversationMsg::Inbound(message, reply) => {
                 let result = state.inbound(*message).await;
@@ -98,19 +94,8 @@ impl Actor for ConversationActor {
                     tracing::warn!(%error, "could not record the closed window");
                 }
             }
-            ConversationMsg::IdleCheck => {
-                if state.last_active.elapsed() >= state.shared.settings.idle_timeout {
-                    // Leave the registry first: senders enqueue while holding its entry, so
-                    // everything sent to us so far is ahead of `Passivate` in the mailbox.
-                    let key = (state.phone_number_id.clone(), state.customer.id);
-                    state.shared.stopping.insert(key, myself.get_cell());
-                    state.leave_registry(&myself);
-                    let _ = myself.send_message(ConversationMsg::Passivate);
-                }
-            }
-            ConversationMsg::Passivate => myself.stop(Some("idle".to_owned())),
         }
-        Ok(())
+        Next::Continue
     }
 }
 
@@ -119,11 +104,9 @@ impl ConversationState {
         self.shared.clock.now()
     }
 
-    /// Leaves the registry (if still registered there) and drops the customer from the address
-    /// cache, so neither grows with every customer who ever wrote.
-    fn leave_registry(&self, myself: &ActorRef<ConversationMsg>) {
-        let key = (self.phone_number_id.clone(), self.customer.id);
-        self.shared.live.remove_if(&key, |_, registered| registered.get_id() == myself.get_id());
+    /// Drops the customer from the address cache once the actor stopped, so the cache does not
+    /// grow with every customer who ever wrote.
+    fn forget_customer(&self) {
         // The cache is keyed by the sender's key (BSUID, else wa_id): both are on the conversation.
         if let Some(conversation) = &self.conversation {
             for address in [Some(&conversation.user_key), conversation.wa_id.as_ref()].into_iter().flatten() {
@@ -507,7 +490,7 @@ impl ConversationState {
     }
 
     /// Statuses that arrived before the send completed.
-    async fn apply_pending(&self, wamid: &str) {
+    async fn apply_pending(&mut self, wamid: &str) {
         let Ok(pending) = self.shared.store.take_pending_statuses(wamid).await else { return };
         // Statuses only move forward, so the furthest one is all that matters.
         let best = pending
@@ -515,10 +498,19 @@ impl ConversationState {
             .filter_map(|body| serde_json::from_str::<StatusUpdate>(body).ok())
             .max_by_key(|status| status.status.rank());
         let Some(best) = best else { return };
-        let conversations = Conversations { shared: self.shared.clone() };
-        if let Err(error) = conversations.status(&best).await {
+        if let Err(error) = self.apply_status(&best).await {
             tracing::warn!(%error, wamid, "could not apply a buffered status");
         }
+    }
+
+    /// [`Conversations::status`] for a message this conversation sent: a closed window is this
+    /// conversation's own.
+    async fn apply_status(&mut self, status: &StatusUpdate) -> Result<(), TicketError> {
+        let Some(message) = self.shared.message_advanced_by(status).await? else { return Ok(()) };
+        if closes_the_window(status) {
+            self.close_window(self.now()).await?;
+        }
+        self.shared.record_delivery(&message, status).await
     }
 }
 

@@ -14,13 +14,13 @@ use std::time::Duration;
 use async_trait::async_trait;
 use dashmap::DashMap;
 use jiff::{SignedDuration, Timestamp};
-use ractor::{Actor, ActorProcessingErr, ActorRef, ActorStatus};
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
 use super::{Conversation, InboundMessage, SendState, StatusUpdate, WhatsAppUser, explain, window};
 use crate::clock::Clock;
 use crate::domain::*;
+use crate::registry::{Activation, ActorKind, Myself, Next, Registry, RegistrySettings};
 use crate::store::{NewUser, Store, StoreError, TimerChange, TimerOwner};
 use crate::ticket::{CommandContext, NewMessage, TicketCommand, TicketDraft, TicketError, Tickets};
 use crate::timers::TimerDispatch;
@@ -97,11 +97,6 @@ pub struct Shared {
     clock: Arc<dyn Clock>,
     graph: Arc<dyn GraphApi>,
     settings: ChannelSettings,
-    live: DashMap<(String, UserId), ActorRef<ConversationMsg>>,
-    /// Actors that left `live` to passivate and are finishing what was queued for them: a new
-    /// actor for the same conversation starts only after the old one stopped (and saved).
-    stopping: DashMap<(String, UserId), ractor::ActorCell>,
-    spawning: tokio::sync::Mutex<()>,
     /// Customers by WhatsApp address (BSUID or wa_id) once found or created: a known customer's
     /// message costs no lookup. Bypassed whenever the message says something new about them
     /// (another profile name, both identifiers).
@@ -113,7 +108,35 @@ pub struct Shared {
 /// How long the account configuration is reused between reads.
 const CONFIG_TTL: Duration = Duration::from_secs(10);
 
+/// Meta's 131047: the customer's 24-hour window is closed.
+fn closes_the_window(status: &StatusUpdate) -> bool {
+    status.error.as_ref().is_some_and(|error| error.code == 131047)
+}
+
 impl Shared {
+    /// The message `status` moves forward; `None` when it moves nothing: its wamid is not known
+    /// yet (the status is kept until the send that produces it completes) or it is not newer.
+    async fn message_advanced_by(&self, status: &StatusUpdate) -> Result<Option<Message>, TicketError> {
+        let Some(message) = self.store.message_by_provider(self.settings.account_id, &status.wamid).await? else {
+            let body = serde_json::to_string(status).map_err(unavailable)?;
+            self.store.save_pending_status(&status.wamid, status.status.as_str(), &body).await?;
+            return Ok(None);
+        };
+        let current = message.delivery_status.map_or(0, DeliveryStatus::rank);
+        Ok((status.status.rank() > current).then_some(message))
+    }
+
+    async fn record_delivery(&self, message: &Message, status: &StatusUpdate) -> Result<(), TicketError> {
+        let command = TicketCommand::RecordDelivery {
+            message_id: message.id.clone(),
+            status: status.status,
+            provider_id: None,
+            error: status.error.clone(),
+        };
+        let config = self.config().await?;
+        self.tickets.execute(message.ticket_id, command, CommandContext::system(config)).await.map(|_| ())
+    }
+
     async fn config(&self) -> Result<Arc<AccountConfig>, TicketError> {
         let mut cached = self.config.lock().await;
         if let Some((at, config)) = cached.as_ref()
@@ -133,16 +156,15 @@ pub enum ConversationMsg {
     Timer(String, oneshot::Sender<Result<(), TicketError>>),
     /// Meta said the window is closed (131047).
     WindowClosedByMeta,
-    /// Stop if nothing happened for `idle_timeout`.
-    IdleCheck,
-    /// Sent by the actor to itself after leaving the registry: everything sent to it before is
-    /// ahead of this in the mailbox, so nothing queued is dropped.
-    Passivate,
 }
 
-/// How often a message is re-sent after finding its actor gone (passivated or failed) before
-/// it was enqueued; such a message never reached a handler, so resending is safe.
-const SEND_ATTEMPTS: usize = 3;
+/// Whom a conversation actor serves, as its caller found them.
+#[derive(Clone)]
+pub struct ConversationSeed {
+    customer: User,
+    /// Created by the message at hand: there is no stored conversation to read yet.
+    created: bool,
+}
 
 /// What became of an inbound message.
 #[derive(Clone, Debug, PartialEq)]
@@ -155,10 +177,7 @@ pub enum Inbound {
 #[derive(Clone)]
 pub struct Conversations {
     shared: Arc<Shared>,
-}
-
-fn alive(actor: &ActorRef<ConversationMsg>) -> bool {
-    matches!(actor.get_status(), ActorStatus::Starting | ActorStatus::Running)
+    actors: Registry<ConversationActor>,
 }
 
 fn unavailable(error: impl std::fmt::Display) -> TicketError {
@@ -166,27 +185,25 @@ fn unavailable(error: impl std::fmt::Display) -> TicketError {
 }
 
 impl Conversations {
-    pub fn new(
+    pub async fn start(
         store: Arc<dyn Store>,
         tickets: Tickets,
         clock: Arc<dyn Clock>,
         graph: Arc<dyn GraphApi>,
         settings: ChannelSettings,
-    ) -> Conversations {
-        Conversations {
-            shared: Arc::new(Shared {
-                store,
-                tickets,
-                clock,
-                graph,
-                settings,
-                live: DashMap::new(),
-                stopping: DashMap::new(),
-                spawning: tokio::sync::Mutex::new(()),
-                customers: DashMap::new(),
-                config: tokio::sync::Mutex::new(None),
-            }),
-        }
+    ) -> Result<Conversations, TicketError> {
+        let registry_settings = RegistrySettings { idle_timeout: Some(settings.idle_timeout), call_timeout: None };
+        let shared = Arc::new(Shared {
+            store,
+            tickets,
+            clock,
+            graph,
+            settings,
+            customers: DashMap::new(),
+            config: tokio::sync::Mutex::new(None),
+        });
+        let actors = Registry::start(ConversationActor { shared: shared.clone() }, registry_settings).await?;
+        Ok(Conversations { shared, actors })
     }
 
     pub fn settings(&self) -> &ChannelSettings {
@@ -204,75 +221,44 @@ impl Conversations {
 
     /// The number of conversation actors running on this node.
     pub fn active(&self) -> usize {
-        self.shared.live.len()
+        self.actors.active()
     }
 
     /// Sends `message` to the conversation's actor, starting it if needed (a customer `created`
-    /// just now has no conversation to read yet). The send happens while holding the actor's
-    /// registry entry, so an actor passivating itself (see [`ConversationMsg::Passivate`]) has
-    /// either received it or is no longer found.
+    /// just now has no conversation to read yet).
     async fn deliver(
         &self,
         phone_number_id: &str,
         customer: &User,
         created: bool,
-        mut message: ConversationMsg,
+        message: ConversationMsg,
     ) -> Result<(), TicketError> {
         let key = (phone_number_id.to_owned(), customer.id);
-        for _ in 0..SEND_ATTEMPTS {
-            let sent = match self.shared.live.get(&key).filter(|actor| alive(actor)) {
-                Some(actor) => actor.send_message(message),
-                None => Err(ractor::MessagingErr::SendErr(message)),
-            };
-            match sent {
-                Ok(()) => return Ok(()),
-                Err(ractor::MessagingErr::SendErr(unsent)) => message = unsent,
-                Err(_) => return Err(TicketError::ActorRestarted),
-            }
-            self.start(&key, customer, created).await?;
-        }
-        Err(TicketError::ActorRestarted)
+        let seed = ConversationSeed { customer: customer.clone(), created };
+        self.actors.tell(&key, &seed, message).await.map(|_| ())
     }
 
     /// [`deliver`](Self::deliver) a request and wait for its answer.
-    async fn ask<T>(
+    async fn ask<T: Send + 'static>(
         &self,
         phone_number_id: &str,
         customer: &User,
         created: bool,
-        request: impl FnOnce(oneshot::Sender<Result<T, TicketError>>) -> ConversationMsg,
+        request: impl Fn(oneshot::Sender<Result<T, TicketError>>) -> ConversationMsg,
     ) -> Result<T, TicketError> {
-        let (reply, answer) = oneshot::channel();
-        self.deliver(phone_number_id, customer, created, request(reply)).await?;
-        answer.await.map_err(|_| TicketError::ActorRestarted)?
-    }
-
-    async fn start(&self, key: &(String, UserId), customer: &User, created: bool) -> Result<(), TicketError> {
-        if self.shared.live.get(key).is_some_and(|actor| alive(&actor)) {
-            return Ok(());
-        }
-        // A predecessor still draining its mailbox keeps the conversation's order and state.
-        if let Some(predecessor) = self.shared.stopping.get(key).map(|cell| cell.clone()) {
-            let _ = predecessor.wait(Some(Duration::from_secs(10))).await;
-        }
-        // Read before taking the lock: spawns are one at a time, and with the store read inside,
-        // a burst of new customers waited for each other's reads (a p99 of ~100 ms at 500/s).
-        let conversation = if created { None } else { self.shared.store.conversation(&key.0, customer.id).await? };
-        let _one_at_a_time = self.shared.spawning.lock().await;
-        if self.shared.live.get(key).is_some_and(|actor| alive(&actor)) {
-            return Ok(());
-        }
-        let args = (key.0.clone(), customer.clone(), conversation, self.shared.clone());
-        let (actor, _) = Actor::spawn(None, ConversationActor, args).await.map_err(unavailable)?;
-        self.shared.live.insert(key.clone(), actor);
-        Ok(())
+        let key = (phone_number_id.to_owned(), customer.id);
+        let seed = ConversationSeed { customer: customer.clone(), created };
+        self.actors.ask(&key, &seed, request).await?
     }
 
     /// Stores an inbound message on the right ticket, exactly once per wamid.
     pub async fn inbound(&self, message: InboundMessage) -> Result<Inbound, TicketError> {
         let (customer, created) = self.customer(&message.from).await?;
         let phone_number_id = message.phone_number_id.clone();
-        self.ask(&phone_number_id, &customer, created, |reply| ConversationMsg::Inbound(Box::new(message), reply)).await
+        self.ask(&phone_number_id, &customer, created, |reply| {
+            ConversationMsg::Inbound(Box::new(message.clone()), reply)
+        })
+        .await
     }
 
     /// Hands a queued outbound message to its conversation for sending.
@@ -308,7 +294,7 @@ impl Conversations {
         let customer =
             self.shared.store.user(ticket.account_id, ticket.requester_id).await?.ok_or(TicketError::NotFound)?;
         self.ask(&conversation.phone_number_id, &customer, false, |reply| {
-            ConversationMsg::Send(Box::new(message), reply)
+            ConversationMsg::Send(Box::new(message.clone()), reply)
         })
         .await
     }
@@ -316,27 +302,11 @@ impl Conversations {
     /// Applies a status to the message it belongs to, never moving it backwards; a status for a
     /// wamid not known yet waits until the send that produces it completes.
     pub async fn status(&self, status: &StatusUpdate) -> Result<(), TicketError> {
-        let store = &self.shared.store;
-        let Some(message) = store.message_by_provider(self.shared.settings.account_id, &status.wamid).await? else {
-            let body = serde_json::to_string(status).map_err(unavailable)?;
-            store.save_pending_status(&status.wamid, status.status.as_str(), &body).await?;
-            return Ok(());
-        };
-        let current = message.delivery_status.map_or(0, DeliveryStatus::rank);
-        if status.status.rank() <= current {
-            return Ok(());
-        }
-        if status.error.as_ref().is_some_and(|error| error.code == 131047) {
+        let Some(message) = self.shared.message_advanced_by(status).await? else { return Ok(()) };
+        if closes_the_window(status) {
             self.window_closed_by_meta(message.ticket_id).await?;
         }
-        let command = TicketCommand::RecordDelivery {
-            message_id: message.id.clone(),
-            status: status.status,
-            provider_id: None,
-            error: status.error.clone(),
-        };
-        let config = self.shared.config().await?;
-        self.shared.tickets.execute(message.ticket_id, command, CommandContext::system(config)).await.map(|_| ())
+        self.shared.record_delivery(&message, status).await
     }
 
     async fn window_closed_by_meta(&self, ticket_id: TicketId) -> Result<(), TicketError> {
