@@ -8,18 +8,18 @@ use std::time::{Duration, Instant};
 
 use dashmap::DashMap;
 use switchboard_actors::domain::{AccountConfig, AccountId};
-use switchboard_actors::store::{Store, StoreResult};
+use switchboard_actors::store::{SettingsPort, StoreResult};
 
 /// How long an account's configuration is used before it is read again.
 pub const CONFIG_CACHE_TTL: Duration = Duration::from_secs(10);
 
 pub struct AccountConfigs {
-    store: Arc<dyn Store>,
+    store: Arc<dyn SettingsPort>,
     cache: DashMap<AccountId, (Instant, Arc<AccountConfig>)>,
 }
 
 impl AccountConfigs {
-    pub fn new(store: Arc<dyn Store>) -> Arc<AccountConfigs> {
+    pub fn new(store: Arc<dyn SettingsPort>) -> Arc<AccountConfigs> {
         Arc::new(AccountConfigs { store, cache: DashMap::new() })
     }
 

@@ -163,7 +163,8 @@ impl Services {
             .context("starting the agent sessions")?;
         live.set_agents(agents);
         let mut tasks = live.start();
-        live.join_all().await.context("joining the accounts' broker channels")?;
+        let served = opened.store.account_ids().await.context("listing the accounts this node serves")?;
+        live.join_all(&served).await;
         tasks.extend(whatsapp.start(tickets.bus().subscribe()));
         tasks.extend(email.start(tickets.bus().subscribe()));
         tasks.push(timers);

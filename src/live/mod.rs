@@ -20,7 +20,7 @@ use switchboard_actors::broker::{Broker, BrokerEvent};
 use switchboard_actors::bus::TicketChange;
 use switchboard_actors::clock::Clock;
 use switchboard_actors::domain::*;
-use switchboard_actors::store::{Store, TicketQuery, TicketScope, TicketSort};
+use switchboard_actors::store::{TicketQuery, TicketScope, TicketSort, TicketsPort};
 use switchboard_actors::ticket::Tickets;
 use tokio::sync::{Notify, mpsc};
 
@@ -122,7 +122,8 @@ struct TicketSub {
 
 pub struct Hub {
     settings: HubSettings,
-    store: Arc<dyn Store>,
+    /// Tickets and their events, for replays, gap fills and queue resumes.
+    store: Arc<dyn TicketsPort>,
     tickets: Tickets,
     /// The link to the other nodes (the broker and the relay messages).
     cluster: Arc<Cluster>,
@@ -149,7 +150,7 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 impl Hub {
     pub fn new(
         settings: HubSettings,
-        store: Arc<dyn Store>,
+        store: Arc<dyn TicketsPort>,
         tickets: Tickets,
         cluster: Arc<Cluster>,
         accounts: Arc<AccountConfigs>,

@@ -133,11 +133,9 @@ impl Hub {
 
     /// Joins every account the installation serves, so presence and session ends from other
     /// nodes are known here before any of the account's sockets connects (routing reads them).
-    pub async fn join_all(self: &Arc<Self>) -> switchboard_actors::store::StoreResult<usize> {
-        let accounts = self.store.account_ids().await?;
-        for account in &accounts {
+    pub async fn join_all(self: &Arc<Self>, accounts: &[AccountId]) {
+        for account in accounts {
             self.join(*account).await;
         }
-        Ok(accounts.len())
     }
 }
