@@ -139,3 +139,32 @@ fn the_import_reader_sees_every_form() {
     assert_eq!(top_module(Path::new("src/http/tickets/read.rs")).as_deref(), Some("http"));
     assert_eq!(top_module(Path::new("src/sessions.rs")).as_deref(), Some("sessions"));
 }
+
+/// The storage ports stay narrow (no trait over 20 methods, so a fake implements only what an
+/// actor uses) and `Store` is only their sum: a new query goes on the port of its concern.
+#[test]
+fn ports_stay_narrow_and_store_is_only_their_sum() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(root.join("actors/src/store.rs")).expect("the ports");
+    let mut ports: Vec<(String, usize)> = Vec::new();
+    let mut current: Option<(String, usize)> = None;
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("pub trait ") {
+            let name: String = rest.chars().take_while(|c| c.is_ascii_alphanumeric()).collect();
+            current = Some((name, 0));
+        } else if line == "}" {
+            ports.extend(current.take());
+        } else if let Some((_, methods)) = &mut current
+            && (line.starts_with("    fn ") || line.starts_with("    async fn "))
+        {
+            *methods += 1;
+        }
+    }
+    let store = ports.iter().find(|(name, _)| name == "Store").expect("the Store supertrait");
+    assert_eq!(store.1, 0, "Store has methods of its own");
+    let ports: Vec<&(String, usize)> = ports.iter().filter(|(name, _)| name.ends_with("Port")).collect();
+    assert!(ports.len() >= 10, "the ports were not found: {ports:?}");
+    let wide: Vec<String> =
+        ports.iter().filter(|(_, methods)| *methods > 20).map(|(name, methods)| format!("{name}: {methods}")).collect();
+    assert!(wide.is_empty(), "split these ports by concern:\n{}", wide.join("\n"));
+}

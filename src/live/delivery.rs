@@ -59,19 +59,19 @@ impl Hub {
     /// Offers one event to a ticket subscription, keeping its order exactly once.
     pub(super) fn offer(self: &Arc<Self>, sub: &Arc<TicketSub>, event: &TicketEvent) {
         let mut cursor = lock(&sub.cursor);
-        if cursor.catching_up {
-            cursor.pending.insert(event.seq, event.clone());
-        } else if event.seq == cursor.seq + 1 {
-            cursor.seq = event.seq;
-            let staff = sub.socket.staff();
-            let config = self.audience_config(staff, event.account_id);
-            self.send(&sub.socket, event_frame(staff, &config, &sub.topic, event, self.now()));
-        } else if event.seq > cursor.seq + 1 {
-            // Something was missed (a lost broker message): fetch it before going on.
-            cursor.catching_up = true;
-            cursor.pending.insert(event.seq, event.clone());
-            drop(cursor);
-            self.spawn_catch_up(sub.clone());
+        match cursor.offer(event) {
+            Offer::Deliver => {
+                // Sent under the cursor's lock, so frames leave in seq order.
+                let staff = sub.socket.staff();
+                let config = self.audience_config(staff, event.account_id);
+                self.send(&sub.socket, event_frame(staff, &config, &sub.topic, event, self.now()));
+            }
+            Offer::Gap => {
+                // Something was missed (a lost broker message): fetch it before going on.
+                drop(cursor);
+                self.spawn_catch_up(sub.clone());
+            }
+            Offer::Parked | Offer::Duplicate => {}
         }
     }
 
@@ -123,38 +123,17 @@ impl Hub {
         let mut cursor = lock(&sub.cursor);
         let staff = sub.socket.staff();
         let config = self.audience_config(staff, sub.socket.user.account_id);
-        for event in events {
-            if event.seq == cursor.seq + 1 {
-                cursor.seq = event.seq;
-                self.send(&sub.socket, event_frame(staff, &config, &sub.topic, event, self.now()));
-            }
-        }
-        loop {
-            let next = cursor.seq + 1;
-            let Some(event) = cursor.pending.remove(&next) else { break };
-            cursor.seq = event.seq;
-            self.send(&sub.socket, event_frame(staff, &config, &sub.topic, &event, self.now()));
-        }
-        let delivered = cursor.seq;
-        cursor.pending.retain(|seq, _| *seq > delivered);
-        if events.len() < CATCH_UP_PAGE as usize && cursor.pending.is_empty() {
-            cursor.catching_up = false;
-            Advance::Live
-        } else if events.is_empty() {
-            Advance::Waiting
-        } else {
-            Advance::More
-        }
+        cursor.advance(events, CATCH_UP_PAGE as usize, |event| {
+            self.send(&sub.socket, event_frame(staff, &config, &sub.topic, event, self.now()));
+        })
     }
 
     pub(super) fn catch_up_everything(self: &Arc<Self>, reason: &str) {
         metrics::counter!("switchboard_ws_resyncs_total").increment(1);
         let subs: Vec<Arc<TicketSub>> = self.ticket_subs.iter().flat_map(|entry| entry.value().clone()).collect();
         for sub in subs {
-            let mut cursor = lock(&sub.cursor);
-            if !cursor.catching_up {
-                cursor.catching_up = true;
-                drop(cursor);
+            let starts = lock(&sub.cursor).start_catch_up();
+            if starts {
                 self.spawn_catch_up(sub);
             }
         }
@@ -206,7 +185,7 @@ impl Hub {
             socket: socket.clone(),
             ticket_id,
             topic: topic.clone(),
-            cursor: Mutex::new(Cursor { seq: start, catching_up: true, pending: BTreeMap::new() }),
+            cursor: Mutex::new(Cursor::replaying_from(start)),
         });
         self.ticket_subs.entry(ticket_id).or_default().push(sub.clone());
         self.send(socket, Frame::control(&ControlFrame::Ack { topic: &topic, seq: Some(start), cursor: None }));

@@ -7,7 +7,6 @@
 //! missing ones are read from the store. Nothing here waits on a socket: frames go into each
 //! socket's bounded outbox with `try_send`, and a socket whose outbox is full is dropped.
 
-use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
@@ -31,8 +30,10 @@ use crate::broker::ChannelKind;
 pub use crate::cluster::SessionEnd;
 use crate::cluster::{Cluster, RelayBody};
 use crate::presence::PresenceBoard;
+use cursor::{Advance, Cursor, Offer};
 use protocol::*;
 
+mod cursor;
 mod delivery;
 mod presence;
 pub mod protocol;
@@ -97,20 +98,6 @@ impl SocketEntry {
 /// Whether a session end closes this socket.
 fn ends(end: &SessionEnd, socket: &SocketEntry) -> bool {
     end.covers(socket.user.id, &socket.session)
-}
-
-struct Cursor {
-    /// The last seq delivered.
-    seq: i64,
-    /// A replay or gap fill is running; live events wait in `pending`.
-    catching_up: bool,
-    pending: BTreeMap<i64, TicketEvent>,
-}
-
-enum Advance {
-    Live,
-    More,
-    Waiting,
 }
 
 struct TicketSub {

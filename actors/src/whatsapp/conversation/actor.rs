@@ -119,103 +119,64 @@ impl ConversationState {
         Ok(CommandContext { actor_id: actor, config: self.shared.config().await?, expected_seq: None, seen_seq: None })
     }
 
-    fn fresh_conversation(&self, from: &WhatsAppUser, now: Timestamp) -> Conversation {
-        Conversation {
-            id: 0,
-            account_id: self.customer.account_id,
-            phone_number_id: self.phone_number_id.clone(),
-            customer_id: self.customer.id,
-            wa_id: from.wa_id.clone(),
-            user_key: from.key().unwrap_or_default().to_owned(),
-            window_expires_at: None,
-            last_inbound_at: None,
-            current_ticket_id: None,
-            opted_out: false,
-            referral: None,
-            updated_at: now,
+    /// The conversation's current ticket as its actor reports it (live while the customer
+    /// writes, and about to take the message) rather than as the store has it; `None` when it has
+    /// none or the ticket is gone. Whether the message still belongs to it is
+    /// [`rules::choose_ticket`]'s call.
+    async fn current_ticket(&self, conversation: &Conversation) -> Result<Option<CurrentTicket>, TicketError> {
+        let Some(id) = conversation.current_ticket_id else { return Ok(None) };
+        match self.shared.tickets.get(id).await {
+            Ok(ticket) => Ok(Some(CurrentTicket::from(&ticket))),
+            Err(TicketError::NotFound) => Ok(None),
+            Err(error) => Err(error),
         }
     }
 
-    /// The open ticket to add to: the current one unless closed, or resolved too long ago. Asked
-    /// of its actor (live while the customer writes, and about to take the message) rather than
-    /// read from the store.
-    async fn current_ticket(&self, conversation: &Conversation, now: Timestamp) -> Result<Option<Ticket>, TicketError> {
-        let Some(id) = conversation.current_ticket_id else { return Ok(None) };
-        let ticket = match self.shared.tickets.get(id).await {
-            Ok(ticket) => ticket,
-            Err(TicketError::NotFound) => return Ok(None),
-            Err(error) => return Err(error),
-        };
-        let usable = match ticket.status_category {
-            StatusCategory::Closed => false,
-            StatusCategory::Resolved => {
-                ticket.resolved_at.is_some_and(|at| now.duration_since(at) <= self.shared.settings.reopen_within)
-            }
-            _ => true,
-        };
-        Ok(usable.then_some(ticket))
-    }
-
+    /// Reads what [`rules::decide`] needs, then performs its decision: the message onto its
+    /// ticket (or a new ticket), the conversation saved with its window timers, the window
+    /// recorded on the ticket.
     async fn inbound(&mut self, message: InboundMessage) -> Result<Inbound, TicketError> {
         let now = self.now();
         let store = self.shared.store.clone();
-        let mut conversation = match self.conversation.clone() {
+        let conversation = match self.conversation.clone() {
             Some(conversation) => conversation,
-            None => self.fresh_conversation(&message.from, now),
+            None => rules::fresh_conversation(
+                self.customer.account_id,
+                &self.phone_number_id,
+                self.customer.id,
+                &message.from,
+                now,
+            ),
         };
         // The duplicate check and the current ticket are independent reads: one round trip.
         let (existing, current) = tokio::join!(
             store.message_by_provider(conversation.account_id, &message.wamid),
-            self.current_ticket(&conversation, now)
+            self.current_ticket(&conversation)
         );
         if let Some(existing) = existing? {
             // Re-delivered by Meta (or re-processed after a crash): make sure the link is kept.
-            if conversation.current_ticket_id != Some(existing.ticket_id) && conversation.current_ticket_id.is_none() {
-                conversation.current_ticket_id = Some(existing.ticket_id);
-                self.conversation = Some(store.save_conversation(&conversation).await?);
+            if let Some(ticket_id) = rules::relink_duplicate(conversation.current_ticket_id, existing.ticket_id) {
+                let relinked = Conversation { current_ticket_id: Some(ticket_id), ..conversation };
+                self.conversation = Some(store.save_conversation(&relinked).await?);
             }
             return Ok(Inbound::Duplicate { ticket_id: existing.ticket_id });
         }
-        if let Some(changed) = &message.identity_change
-            && let Some(key) = changed.key()
-        {
+        if let Some(key) = rules::new_contact(&message) {
             store.add_contact(self.customer.account_id, self.customer.id, Channel::Whatsapp, key).await?;
-            conversation.user_key = key.to_owned();
-            if changed.wa_id.is_some() {
-                conversation.wa_id = changed.wa_id.clone();
-            }
         }
-        if message.from.wa_id.is_some() && message.identity_change.is_none() {
-            conversation.wa_id = message.from.wa_id.clone();
-        }
-        let keyword = message.body.trim().to_uppercase();
-        if self.shared.settings.stop_keywords.iter().any(|stop| stop.to_uppercase() == keyword) {
-            conversation.opted_out = true;
-        } else if self.shared.settings.start_keywords.iter().any(|start| start.to_uppercase() == keyword) {
-            conversation.opted_out = false;
-        }
-        if conversation.referral.is_none() && message.payload.get("referral").is_some() {
-            conversation.referral = message.payload.get("referral").cloned();
-        }
-
-        let before = window::state(conversation.window_expires_at, now, self.shared.settings.closing_lead);
-        if message.renews_window {
-            conversation.window_expires_at = Some(window::renew(conversation.window_expires_at, message.timestamp));
-            conversation.last_inbound_at =
-                Some(conversation.last_inbound_at.map_or(message.timestamp, |at| at.max(message.timestamp)));
-        }
-        let after = window::state(conversation.window_expires_at, now, self.shared.settings.closing_lead);
-
-        // Window timers are (re)set when this actor has not set them yet or the window reopens;
-        // they are written with the conversation save.
-        let window_timers = conversation
-            .window_expires_at
-            .filter(|_| message.renews_window && (self.timers_for.is_none() || before == WindowState::Closed));
-        let timers = window_timers.map(|until| self.window_timers(until)).unwrap_or_default();
-
         let context = self.context(Some(self.customer.id)).await?;
-        let (ticket_id, new_ticket, saved) = match current? {
-            Some(ticket) => {
+        let facts = ConversationFacts {
+            conversation: &conversation,
+            current: current?,
+            timers_for: self.timers_for,
+            customer_name: &self.customer.name,
+        };
+        let decision = rules::decide(&facts, &message, &self.shared.settings, now);
+        let timers = decision.timers(self.shared.settings.closing_lead);
+        let mut conversation = decision.conversation.clone();
+
+        let (ticket_id, saved) = match &decision.ticket {
+            TicketChoice::Append(id) | TicketChoice::Reopen(id) => {
                 let new = NewMessage {
                     kind: MessageKind::Customer,
                     body: message.body.clone(),
@@ -225,25 +186,20 @@ impl ConversationState {
                     payload: Some(message.payload.clone()),
                     provider_id: Some(message.wamid.clone()),
                 };
-                conversation.current_ticket_id = Some(ticket.id);
-                conversation.updated_at = now;
                 // Side by side, so both land in one group-committed transaction. The
                 // conversation holds derived state only (window, current ticket): if the message
                 // write fails, the redelivery or the inbox pass recomputes the same values.
                 let (added, saved) = tokio::join!(
-                    self.shared.tickets.execute(ticket.id, TicketCommand::AddMessage(new), context.clone()),
+                    self.shared.tickets.execute(*id, TicketCommand::AddMessage(new), context.clone()),
                     store.save_conversation_with_timers(&conversation, &timers)
                 );
                 added?;
-                (ticket.id, false, Some(saved?))
+                (*id, Some(saved?))
             }
-            None => {
-                let subject: String = message.body.lines().next().unwrap_or_default().chars().take(80).collect();
-                let subject =
-                    if subject.trim().is_empty() { format!("WhatsApp from {}", self.customer.name) } else { subject };
+            TicketChoice::Open { subject } => {
                 let draft = TicketDraft {
                     account_id: self.customer.account_id,
-                    subject,
+                    subject: subject.clone(),
                     body: Some(message.body.clone()),
                     body_kind: MessageKind::Customer,
                     status: None,
@@ -263,10 +219,10 @@ impl ConversationState {
                     first_provider_id: Some(message.wamid.clone()),
                     first_attachments: pending_attachment(&message),
                     // Recorded with the ticket: one commit fewer on a first contact.
-                    window: Some(after.clone()),
+                    window: Some(decision.window.after.clone()),
                 };
                 let created = self.shared.tickets.create(draft, &context.config).await?;
-                (created.ticket.id, true, None)
+                (created.ticket.id, None)
             }
         };
         let conversation = match saved {
@@ -274,7 +230,6 @@ impl ConversationState {
             None => {
                 // A new conversation gets its id in this write, its window timers with it.
                 conversation.current_ticket_id = Some(ticket_id);
-                conversation.updated_at = now;
                 store.save_conversation_with_timers(&conversation, &timers).await?
             }
         };
@@ -282,27 +237,20 @@ impl ConversationState {
             let owner = TimerOwner::new(TIMER_KIND, conversation.id);
             self.shared.tickets.timers().changed(TimerChange { owner, name: name.to_owned(), due_at: Some(due) });
         }
-        if before != after && !new_ticket {
-            self.shared.tickets.execute(ticket_id, TicketCommand::RecordWindow(after.clone()), context).await?;
+        if let Some(window) = decision.window_to_record() {
+            self.shared.tickets.execute(ticket_id, TicketCommand::RecordWindow(window.clone()), context).await?;
         }
-        if let Some(until) = window_timers {
+        if let Some(until) = decision.window.timers_until {
             self.timers_for = Some(until);
         }
         self.conversation = Some(conversation);
         metrics::counter!("switchboard_whatsapp_inbound_total").increment(1);
-        Ok(Inbound::Stored { ticket_id, new_ticket })
-    }
-
-    /// The two timers of a window open until `until`: "closing" a lead time before, "closed" at it.
-    fn window_timers(&self, until: Timestamp) -> Vec<(&'static str, Timestamp)> {
-        let closing = until.saturating_sub(self.shared.settings.closing_lead).unwrap_or(until);
-        vec![(WINDOW_CLOSING, closing), (WINDOW_CLOSED, until)]
+        Ok(Inbound::Stored { ticket_id, new_ticket: decision.new_ticket() })
     }
 
     async fn schedule_window_timers(&self, conversation: &Conversation, until: Timestamp) -> Result<(), TicketError> {
         let owner = TimerOwner::new(TIMER_KIND, conversation.id);
-        let changes: Vec<TimerChange> = self
-            .window_timers(until)
+        let changes: Vec<TimerChange> = rules::window_timers(until, self.shared.settings.closing_lead)
             .into_iter()
             .map(|(name, due)| TimerChange { owner: owner.clone(), name: name.to_owned(), due_at: Some(due) })
             .collect();

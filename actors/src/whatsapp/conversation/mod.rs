@@ -27,9 +27,11 @@ use crate::timers::TimerDispatch;
 
 mod actor;
 mod pacing;
+pub mod rules;
 
 pub use actor::*;
 pub use pacing::*;
+use rules::{ConversationFacts, CurrentTicket, TicketChoice};
 
 /// Why the Graph API refused a request. Transport failures are retryable with code -1.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
