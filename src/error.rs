@@ -302,6 +302,43 @@ impl From<crate::channels::whatsapp::reply::ReplyError> for ApiError {
     }
 }
 
+impl From<crate::channels::whatsapp::WhatsAppError> for ApiError {
+    fn from(error: crate::channels::whatsapp::WhatsAppError) -> ApiError {
+        use crate::channels::whatsapp::WhatsAppError;
+        match error {
+            WhatsAppError::Store(error) => error.into(),
+            WhatsAppError::Ticket(error) | WhatsAppError::Inbound { source: error, .. } => error.into(),
+            // Meta's words (code and title) help the admin who asked; they are not internal.
+            error @ WhatsAppError::Graph(_) => {
+                ApiError::Unavailable { code: ErrorCode::GraphUnavailable, message: error.to_string() }
+            }
+            error @ (WhatsAppError::Media(_)
+            | WhatsAppError::Time(_)
+            | WhatsAppError::WebhookUnreachable(_)
+            | WhatsAppError::WebhookRefused(_)) => ApiError::Internal(error.to_string()),
+        }
+    }
+}
+
+impl From<crate::channels::email::EmailError> for ApiError {
+    fn from(error: crate::channels::email::EmailError) -> ApiError {
+        use crate::channels::email::EmailError;
+        match error {
+            EmailError::Store(error) => error.into(),
+            EmailError::Inbound { source, .. } => source.into(),
+            // What the sandbox says when the letter it was asked to write cannot go to the hub.
+            error @ (EmailError::NotAnAddress
+            | EmailError::SupportAddress(_)
+            | EmailError::Build(_)
+            | EmailError::WebhookUnreachable(_)
+            | EmailError::WebhookRefused(_)) => ApiError::invalid("from", error.to_string()),
+            error @ (EmailError::Time(_) | EmailError::FromAddress(_) | EmailError::MissingAttachment(_)) => {
+                ApiError::Internal(error.to_string())
+            }
+        }
+    }
+}
+
 impl From<TicketError> for ApiError {
     fn from(error: TicketError) -> ApiError {
         match error {

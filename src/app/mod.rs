@@ -20,6 +20,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use switchboard_actors::agent::{AgentSessions, AgentSettings, PresenceRules, PresenceSink};
 use switchboard_actors::bus::EventBus;
 use switchboard_actors::clock::{Clock, SystemClock};
+use switchboard_actors::retry::RetryPolicy;
 use switchboard_actors::store::Store;
 use switchboard_actors::ticket::{self, Tickets, TicketsConfig};
 use switchboard_actors::timers::{TimerDispatch, TimerHandlers, TimerSettings, run_timers, timer_channel};
@@ -231,7 +232,7 @@ async fn start_whatsapp(
         closing_lead: SignedDuration::from_mins(whatsapp.window_closing_lead_minutes as i64),
         stop_keywords: whatsapp.stop_keywords.clone(),
         start_keywords: whatsapp.start_keywords.clone(),
-        max_send_attempts: whatsapp.max_send_attempts.max(1),
+        send_retry: RetryPolicy::whatsapp(whatsapp.max_send_attempts.max(1)),
         idle_timeout: std::time::Duration::from_secs(whatsapp.conversation_idle_secs.max(1)),
     };
     let conversations =

@@ -89,10 +89,15 @@ const INBOX_FAILURE_PAUSE: Duration = Duration::from_millis(500);
 
 /// Runs inbox passes forever: straight on while a pass finds work, `idle` when it found none, a
 /// short pause after a failure. `what` names the inbox in the log.
-pub fn spawn_inbox_passes<Pass, PassFut, Idle, IdleFut>(what: &'static str, pass: Pass, idle: Idle) -> JoinHandle<()>
+pub fn spawn_inbox_passes<Pass, PassFut, Failure, Idle, IdleFut>(
+    what: &'static str,
+    pass: Pass,
+    idle: Idle,
+) -> JoinHandle<()>
 where
     Pass: Fn() -> PassFut + Send + 'static,
-    PassFut: Future<Output = Result<usize, String>> + Send,
+    PassFut: Future<Output = Result<usize, Failure>> + Send,
+    Failure: std::fmt::Display + Send,
     Idle: Fn() -> IdleFut + Send + 'static,
     IdleFut: Future<Output = ()> + Send,
 {

@@ -119,10 +119,7 @@ pub struct SyncResult {
 async fn sync_templates(state: Api, caller: Caller) -> Result<web::Json<SyncResult>, ApiError> {
     caller.require_admin()?;
     let channel = &state.channels.whatsapp;
-    let synced = channel
-        .sync_templates()
-        .await
-        .map_err(|message| ApiError::Unavailable { code: crate::error::ErrorCode::GraphUnavailable, message })?;
+    let synced = channel.sync_templates().await?;
     Ok(web::Json(SyncResult { synced }))
 }
 

@@ -25,6 +25,17 @@ impl WhatsAppUser {
         self.user_id.as_deref().or(self.wa_id.as_deref())
     }
 
+    /// The addresses a known customer is looked up by, in order: the key, then the wa_id (a
+    /// customer first met before Meta sent BSUIDs is known by their wa_id only).
+    pub fn lookup(&self) -> Vec<&str> {
+        self.key().into_iter().chain(self.wa_id.as_deref()).collect()
+    }
+
+    /// Every identifier the sender is named by (BSUID, wa_id), recorded as their addresses.
+    pub fn addresses(&self) -> Vec<&str> {
+        [self.user_id.as_deref(), self.wa_id.as_deref()].into_iter().flatten().collect()
+    }
+
     /// Whether the sender's ids have the shapes Meta documents: a `wa_id` of digits, a BSUID of a
     /// country code, a dot and letters or digits (`US.13491208655302741918`), and at least one
     /// of them. Anything else is not from Meta and names no customer.

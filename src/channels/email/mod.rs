@@ -8,6 +8,7 @@
 //! retried with back-off by a sweep, through `email_sends`, so retries survive restarts. The
 //! sandbox (`sandbox`) keeps outbound mail in memory instead and lets you write as a customer.
 
+pub mod error;
 pub mod parse;
 pub mod sandbox;
 pub mod transport;
@@ -23,12 +24,15 @@ use lettre::message::header::ContentType;
 use lettre::message::{Attachment as MailAttachment, Mailbox, MultiPart, SinglePart};
 use subtle::ConstantTimeEq as _;
 use switchboard_actors::bus::TicketChange;
+use switchboard_actors::customers::{SenderAddress, find_or_create_customer};
 use switchboard_actors::domain::*;
 use switchboard_actors::email::{EmailSend, address_of, clean_subject, outbound_message_id, reply_subject};
-use switchboard_actors::store::{MediaOwner, NewUser, Store, StoreError};
+use switchboard_actors::retry::{RetryPolicy, SendAttempt as _};
+use switchboard_actors::store::{MediaOwner, Store, StoreError};
 use switchboard_actors::ticket::{CommandContext, NewMessage, TicketCommand, TicketDraft, TicketError, Tickets};
 use tokio::sync::Notify;
 
+pub use self::error::EmailError;
 use self::parse::InboundEmail;
 use self::transport::{MailTransport, SendFailure};
 use crate::channels::whatsapp::media::{self, MediaStore};
@@ -41,8 +45,6 @@ pub const SECRET_HEADER: &str = "x-switchboard-secret";
 const INBOX_BATCH: i64 = 100;
 /// How often unsent and retry-due replies are looked for.
 const SWEEP: Duration = Duration::from_secs(1);
-/// Longest back-off between two attempts.
-const MAX_BACKOFF: SignedDuration = SignedDuration::from_hours(1);
 /// Message-IDs named in `References` of an outbound reply (the newest ones).
 const MAX_REFERENCES: usize = 20;
 
@@ -52,6 +54,8 @@ pub struct EmailChannel {
     tickets: Tickets,
     media: MediaStore,
     settings: EmailSettings,
+    /// When a temporarily refused reply is tried again ([`RetryPolicy::email`]).
+    retry: RetryPolicy,
     account_id: AccountId,
     /// `None`: no SMTP server configured outside the sandbox; replies fail saying so.
     transport: Option<Arc<dyn MailTransport>>,
@@ -77,8 +81,10 @@ impl EmailChannel {
         // The effective secret: configured, or generated per install (`channels::secrets`).
         let inbound_secret = settings.inbound_secret.expose().to_owned();
         let domain = settings.from_address.rsplit_once('@').map_or("switchboard.localhost", |(_, domain)| domain);
+        let retry = RetryPolicy::email(settings.max_send_attempts, settings.retry_base_ms);
         Arc::new(EmailChannel {
             clock,
+            retry,
             domain: domain.to_lowercase(),
             store,
             tickets,
@@ -152,11 +158,11 @@ impl EmailChannel {
     /// Processes stored messages in arrival order and marks them done in one write, only after
     /// each was handled. Re-processing after a crash is harmless: messages are idempotent by
     /// Message-ID.
-    pub async fn process_inbox(&self) -> Result<usize, String> {
+    pub async fn process_inbox(&self) -> Result<usize, EmailError> {
         // Claimed, so with several nodes each message is processed by one of them.
         let now = self.clock.now();
-        let until = now.checked_add(crate::channels::whatsapp::INBOX_CLAIM).map_err(|error| error.to_string())?;
-        let pending = self.store.email_inbox_claim(INBOX_BATCH, now, until).await.map_err(|error| error.to_string())?;
+        let until = now.checked_add(crate::channels::whatsapp::INBOX_CLAIM)?;
+        let pending = self.store.email_inbox_claim(INBOX_BATCH, now, until).await?;
         let count = pending.len();
         if count == 0 {
             return Ok(0);
@@ -168,11 +174,11 @@ impl EmailChannel {
                     Ok(_) => None,
                     // Refused by the ticket's rules (never acceptable): record why, move on.
                     Err(TicketError::Invalid { field, message }) => Some(format!("{field}: {message}")),
-                    Err(error) => {
+                    Err(source) => {
                         // Worth another pass (the store or an actor was unavailable): stop here
                         // and mark what was handled so far.
-                        self.store.email_inbox_done(&done, self.clock.now()).await.map_err(|e| e.to_string())?;
-                        return Err(format!("email {id}: {error}"));
+                        self.store.email_inbox_done(&done, self.clock.now()).await?;
+                        return Err(EmailError::Inbound { id, source });
                     }
                 },
                 Err(error) => Some(error.to_string()),
@@ -183,7 +189,7 @@ impl EmailChannel {
             }
             done.push((id, outcome));
         }
-        self.store.email_inbox_done(&done, self.clock.now()).await.map_err(|error| error.to_string())?;
+        self.store.email_inbox_done(&done, self.clock.now()).await?;
         Ok(count)
     }
 
@@ -260,8 +266,6 @@ impl EmailChannel {
         Ok(Inbound::Created(created.ticket.id))
     }
 
-    /// The customer an address belongs to: its email contact, the user with that address, or a
-    /// new customer.
     /// The customer an email comes from. Mail from a staff member's address is refused (with the
     /// reason on its inbox row): `From` is trivially forged, and a ticket with staff as requester
     /// would give the forger a customer's view of a staff identity.
@@ -276,32 +280,22 @@ impl EmailChannel {
         Ok(user)
     }
 
+    /// The customer an address belongs to: its email contact, the user with that address, or a
+    /// new customer.
     async fn sender(&self, email: &InboundEmail) -> Result<User, TicketError> {
-        let account = self.account_id;
         let address = email.from_address.as_str();
-        if let Some(user) = self.store.customer_by_contact(account, Channel::Email, address).await? {
-            return Ok(user);
-        }
-        let existing = match self.store.user_credentials(address).await? {
-            Some(found) => Some(found.user),
-            None => {
-                let name =
-                    email.from_name.clone().unwrap_or_else(|| address.split('@').next().unwrap_or(address).to_owned());
-                // The customer with their email contact, in one group-committed write.
-                let customer = NewUser::customer(account, address.to_owned(), name, None);
-                match self.store.create_customer(customer, Channel::Email, &[]).await {
-                    Ok(user) => return Ok(user),
-                    // Created by a concurrent delivery: read it.
-                    Err(StoreError::Conflict(_)) => self.store.user_credentials(address).await?.map(|found| found.user),
-                    Err(error) => return Err(error.into()),
-                }
-            }
+        let name = email.from_name.clone().unwrap_or_else(|| address.split('@').next().unwrap_or(address).to_owned());
+        let sender = SenderAddress {
+            account: self.account_id,
+            channel: Channel::Email,
+            lookup: &[address],
+            record: &[address],
+            email: address,
+            adopt_by_email: true,
+            name,
+            phone: None,
         };
-        let user = existing
-            .filter(|user| user.account_id == account)
-            .ok_or_else(|| TicketError::invalid("from", format!("`{address}` belongs to another account")))?;
-        self.store.add_contact(account, user.id, Channel::Email, address).await?;
-        Ok(user)
+        Ok(find_or_create_customer(self.store.as_ref(), &sender).await?.user)
     }
 
     /// The ticket an email answers: one whose message it names in In-Reply-To / References, or
@@ -396,7 +390,7 @@ impl EmailChannel {
         let store = &self.store;
         let now = self.clock.now();
         let mut attempt = store.email_send(&message.id).await?.unwrap_or_else(|| EmailSend::fresh(message));
-        if attempt.done || attempt.next_attempt_at.is_some_and(|at| at > now) {
+        if !attempt.due(now) {
             return Ok(());
         }
         let ticket = store.ticket(message.ticket_id).await?.ok_or(TicketError::NotFound)?;
@@ -415,14 +409,14 @@ impl EmailChannel {
         };
         let mail = match self.compose(message, &ticket, &to).await {
             Ok(mail) => mail,
-            Err(reason) => {
+            Err(error) => {
+                let reason = error.to_string();
                 return self.finish(message, attempt, Err(SendFailure { code: 0, permanent: true, reason })).await;
             }
         };
-        attempt.attempts += 1;
         // A lease: another sweep (on this node or another) leaves it alone while this one runs.
         let timeout = SignedDuration::from_secs(self.settings.smtp_timeout_secs as i64 + 5);
-        attempt.next_attempt_at = now.checked_add(timeout).ok();
+        attempt.start(now.checked_add(timeout).ok());
         store.save_email_send(&attempt).await?;
         let sent = transport.send(mail).await;
         self.finish(message, attempt, sent).await
@@ -438,26 +432,21 @@ impl EmailChannel {
         let store = &self.store;
         let (status, provider_id, error) = match sent {
             Ok(()) => {
-                attempt.done = true;
-                attempt.next_attempt_at = None;
+                attempt.settle();
                 attempt.last_error = None;
                 store.save_email_send(&attempt).await?;
                 metrics::counter!("switchboard_email_sent_total").increment(1);
                 (DeliveryStatus::Sent, Some(outbound_message_id(&message.id, &self.domain)), None)
             }
-            Err(failure) if !failure.permanent && attempt.attempts < self.settings.max_send_attempts => {
-                let wait = self.backoff(attempt.attempts);
-                attempt.next_attempt_at = self.clock.now().checked_add(wait).ok();
-                attempt.last_error = Some(failure.reason.clone());
-                store.save_email_send(&attempt).await?;
-                metrics::counter!("switchboard_email_send_retries_total").increment(1);
-                tracing::info!(message_id = %message.id, reason = %failure.reason, ?wait, "email deferred");
-                return Ok(());
-            }
             Err(failure) => {
-                attempt.done = true;
-                attempt.next_attempt_at = None;
                 attempt.last_error = Some(failure.reason.clone());
+                if attempt.failed(&self.retry, !failure.permanent, self.clock.now()).is_some() {
+                    store.save_email_send(&attempt).await?;
+                    metrics::counter!("switchboard_email_send_retries_total").increment(1);
+                    let wait = self.retry.delay(attempt.attempts);
+                    tracing::info!(message_id = %message.id, reason = %failure.reason, ?wait, "email deferred");
+                    return Ok(());
+                }
                 store.save_email_send(&attempt).await?;
                 metrics::counter!("switchboard_email_send_failures_total").increment(1);
                 let explanation = if failure.permanent {
@@ -474,13 +463,6 @@ impl EmailChannel {
         self.tickets.execute(message.ticket_id, command, CommandContext::system(config)).await.map(|_| ())
     }
 
-    /// `retry_base_ms × 2^(attempts−1)`, at most an hour.
-    fn backoff(&self, attempts: i64) -> SignedDuration {
-        let factor = 2u64.saturating_pow(u32::try_from(attempts.saturating_sub(1)).unwrap_or(u32::MAX).min(30));
-        let millis = self.settings.retry_base_ms.saturating_mul(factor);
-        SignedDuration::from_millis(i64::try_from(millis).unwrap_or(i64::MAX)).min(MAX_BACKOFF)
-    }
-
     /// Where the requester's email goes: their email contact, else their own address.
     pub async fn recipient(&self, ticket: &Ticket) -> Result<Option<Mailbox>, TicketError> {
         let Some(customer) = self.store.user(ticket.account_id, ticket.requester_id).await? else { return Ok(None) };
@@ -489,15 +471,13 @@ impl EmailChannel {
 
     /// The outbound message: threading headers from the ticket's earlier emails, the body as
     /// plain text, stored files attached.
-    async fn compose(&self, message: &Message, ticket: &Ticket, to: &Mailbox) -> Result<lettre::Message, String> {
-        let from_address =
-            self.settings.from_address.parse().map_err(|error| format!("email.from_address: {error}"))?;
+    async fn compose(&self, message: &Message, ticket: &Ticket, to: &Mailbox) -> Result<lettre::Message, EmailError> {
+        let from_address = self.settings.from_address.parse().map_err(EmailError::FromAddress)?;
         let from = Mailbox::new(Some(self.settings.from_name.clone()), from_address);
         let thread: Vec<String> = self
             .store
             .ticket_messages(ticket.id)
-            .await
-            .map_err(|error| error.to_string())?
+            .await?
             .into_iter()
             .filter(|earlier| earlier.channel == Channel::Email && earlier.id != message.id && !earlier.is_internal())
             .filter_map(|earlier| earlier.provider_id)
@@ -521,7 +501,7 @@ impl EmailChannel {
                 .media
                 .get(hash)
                 .await
-                .ok_or_else(|| format!("attachment `{}` is missing", attachment.file_name))?;
+                .ok_or_else(|| EmailError::MissingAttachment(attachment.file_name.clone()))?;
             let content_type = ContentType::parse(&content_type)
                 .unwrap_or_else(|_| ContentType::parse("application/octet-stream").unwrap_or(ContentType::TEXT_PLAIN));
             files.push(MailAttachment::new(attachment.file_name.clone()).body(bytes, content_type));
@@ -535,7 +515,7 @@ impl EmailChannel {
             }
             builder.multipart(parts)
         };
-        built.map_err(|error| error.to_string())
+        Ok(built?)
     }
 
     fn wake(&self) {

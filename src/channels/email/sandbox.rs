@@ -14,6 +14,7 @@ use async_trait::async_trait;
 use lettre::message::Mailbox;
 use serde::{Deserialize, Serialize};
 
+use super::EmailError;
 use super::transport::{MailTransport, SendFailure};
 use crate::auth::Caller;
 use crate::channels::bounded_log::{BoundedLog, Bounds};
@@ -117,10 +118,10 @@ impl MailSandbox {
     }
 
     /// Writes to the hub as a customer: builds the message and posts it to the webhook.
-    pub async fn write(&self, letter: &Letter) -> Result<SandboxMail, String> {
-        let address: lettre::Address = letter.from.trim().parse().map_err(|_| "`from` is not an email address")?;
+    pub async fn write(&self, letter: &Letter) -> Result<SandboxMail, EmailError> {
+        let address: lettre::Address = letter.from.trim().parse().map_err(|_| EmailError::NotAnAddress)?;
         let from = Mailbox::new(letter.name.clone().filter(|name| !name.trim().is_empty()), address);
-        let to: lettre::Address = self.support_address.parse().map_err(|error| format!("support address: {error}"))?;
+        let to: lettre::Address = self.support_address.parse().map_err(EmailError::SupportAddress)?;
         let message_id = format!("<{}@sandbox-customer.localhost>", uuid::Uuid::now_v7().simple());
         let mut builder = lettre::Message::builder()
             .from(from.clone())
@@ -136,7 +137,7 @@ impl MailSandbox {
             };
             builder = builder.references(references);
         }
-        let mail = builder.body(letter.text.clone()).map_err(|error| error.to_string())?;
+        let mail = builder.body(letter.text.clone())?;
         let raw = mail.formatted();
         let url = self.webhook_url.lock().map(|url| url.clone()).unwrap_or_default();
         let response = self
@@ -147,9 +148,9 @@ impl MailSandbox {
             .body(raw)
             .send()
             .await
-            .map_err(|error| format!("the hub's webhook is unreachable: {error}"))?;
+            .map_err(EmailError::WebhookUnreachable)?;
         if !response.status().is_success() {
-            return Err(format!("the hub's webhook answered {}", response.status()));
+            return Err(EmailError::WebhookRefused(response.status()));
         }
         let kept = SandboxMail {
             direction: "in",
@@ -264,7 +265,7 @@ async fn mail_send(caller: Caller, mailbox: Mailroom, letter: web::Json<Letter>)
     if letter.text.trim().is_empty() && letter.subject.trim().is_empty() {
         return Err(ApiError::invalid("text", "write a subject or a message"));
     }
-    let kept = sandbox.write(&letter).await.map_err(|message| ApiError::invalid("from", message))?;
+    let kept = sandbox.write(&letter).await?;
     Ok(HttpResponse::Ok().json(kept))
 }
 

@@ -3,6 +3,7 @@
 //! outbound sender, template sync, and the Graph API client. The sandbox (a built-in Graph API
 //! simulator and a customer phone page) lives in `sandbox`.
 
+pub mod error;
 pub mod graph;
 pub mod media;
 pub mod payload;
@@ -19,11 +20,13 @@ use hmac::{KeyInit as _, Mac as _};
 use serde::Deserialize;
 use subtle::ConstantTimeEq as _;
 use switchboard_actors::bus::TicketChange;
+use switchboard_actors::customers::find_customer;
 use switchboard_actors::domain::*;
 use switchboard_actors::store::Store;
 use switchboard_actors::whatsapp::conversation::Conversations;
 use switchboard_actors::whatsapp::{InboundMessage, WebhookBatch};
 
+pub use self::error::WhatsAppError;
 use crate::error::ApiError;
 
 /// Meta's largest webhook body.
@@ -89,7 +92,7 @@ impl WhatsAppChannel {
 
     /// Fetches a message's pending attachments through the Graph API; a failure is recorded on
     /// the attachment and retried by the sweep until [`media::MAX_ATTEMPTS`].
-    pub async fn fetch_media(&self, message: &Message) -> Result<(), String> {
+    pub async fn fetch_media(&self, message: &Message) -> Result<(), WhatsAppError> {
         if !message.attachments.iter().any(|attachment| attachment.status == "pending") {
             return Ok(());
         }
@@ -100,12 +103,9 @@ impl WhatsAppChannel {
             let limit = media::max_bytes(&attachment.content_type);
             match self.conversations.graph().media(&media_id, limit).await {
                 Ok((bytes, mime)) => {
-                    let (hash, mime) = self.media.put(&bytes, &mime).await.map_err(|error| error.to_string())?;
+                    let (hash, mime) = self.media.put(&bytes, &mime).await?;
                     let owner = switchboard_actors::store::MediaOwner::Ticket(message.ticket_id);
-                    self.store
-                        .add_media(message.account_id, &hash, owner, self.clock.now())
-                        .await
-                        .map_err(|error| error.to_string())?;
+                    self.store.add_media(message.account_id, &hash, owner, self.clock.now()).await?;
                     *attachment = media::stored(attachment.clone(), &hash, bytes.len(), mime);
                     metrics::counter!("switchboard_whatsapp_media_stored_total").increment(1);
                 }
@@ -124,9 +124,10 @@ impl WhatsAppChannel {
             message_id: message.id.clone(),
             attachments,
         };
-        let config = Arc::new(self.store.account_config(message.account_id).await.map_err(|error| error.to_string())?);
+        let config = Arc::new(self.store.account_config(message.account_id).await?);
         let context = switchboard_actors::ticket::CommandContext::system(config);
-        self.tickets.execute(message.ticket_id, command, context).await.map(|_| ()).map_err(|error| error.to_string())
+        self.tickets.execute(message.ticket_id, command, context).await?;
+        Ok(())
     }
 
     /// Retries pending media (after a restart, or after a failed attempt).
@@ -191,11 +192,11 @@ impl WhatsAppChannel {
         vec![inbox, outbound, media, templates]
     }
 
-    pub async fn sync_templates(&self) -> Result<usize, String> {
-        let templates = self.conversations.graph().templates().await.map_err(|error| error.to_string())?;
+    pub async fn sync_templates(&self) -> Result<usize, WhatsAppError> {
+        let templates = self.conversations.graph().templates().await?;
         let (now, account) = (self.clock.now(), self.conversations.settings().account_id);
         for template in &templates {
-            self.store.save_template(account, template, now).await.map_err(|error| error.to_string())?;
+            self.store.save_template(account, template, now).await?;
         }
         Ok(templates.len())
     }
@@ -268,10 +269,10 @@ impl WhatsAppChannel {
     /// group-commit writer can batch them) and marks them all done in one write, only after
     /// everything in them was handled. Re-processing after a crash is harmless: messages are
     /// idempotent by wamid.
-    pub async fn process_inbox(&self) -> Result<usize, String> {
+    pub async fn process_inbox(&self) -> Result<usize, WhatsAppError> {
         let now = self.clock.now();
-        let until = now.checked_add(INBOX_CLAIM).map_err(|error| error.to_string())?;
-        let mut pending = self.store.inbox_claim(INBOX_BATCH, now, until).await.map_err(|error| error.to_string())?;
+        let until = now.checked_add(INBOX_CLAIM)?;
+        let mut pending = self.store.inbox_claim(INBOX_BATCH, now, until).await?;
         pending.retain(|(id, _)| !self.in_flight.contains_key(id));
         let count = pending.len();
         if count == 0 {
@@ -296,12 +297,12 @@ impl WhatsAppChannel {
             }
         }
         self.apply(merged).await?;
-        self.store.inbox_done(&done, self.clock.now()).await.map_err(|error| error.to_string())?;
+        self.store.inbox_done(&done, self.clock.now()).await?;
         metrics::histogram!("switchboard_whatsapp_inbox_pass_seconds").record(started.elapsed().as_secs_f64());
         Ok(count)
     }
 
-    async fn apply(&self, batch: WebhookBatch) -> Result<(), String> {
+    async fn apply(&self, batch: WebhookBatch) -> Result<(), WhatsAppError> {
         for reason in &batch.rejected {
             tracing::warn!(%reason, "inbound WhatsApp message refused");
             metrics::counter!("switchboard_whatsapp_messages_refused_total").increment(1);
@@ -334,7 +335,7 @@ impl WhatsAppChannel {
                     Err(switchboard_actors::ticket::TicketError::Invalid { field, message }) => {
                         tracing::warn!(%wamid, field, %message, "inbound message refused");
                     }
-                    Err(error) => return Err(format!("{wamid}: {error}")),
+                    Err(source) => return Err(WhatsAppError::Inbound { wamid, source }),
                 }
             }
             Ok(())
@@ -343,7 +344,7 @@ impl WhatsAppChannel {
             result?;
         }
         for status in &batch.statuses {
-            self.conversations.status(status).await.map_err(|error| error.to_string())?;
+            self.conversations.status(status).await?;
         }
         for error in &batch.errors {
             metrics::counter!("switchboard_whatsapp_channel_errors_total", "code" => error.error.code.to_string())
@@ -351,20 +352,17 @@ impl WhatsAppChannel {
             tracing::error!(phone_number_id = %error.phone_number_id, code = error.error.code, title = %error.error.title, "WhatsApp reported a channel error");
         }
         for preference in &batch.preferences {
-            self.apply_preference(preference).await.map_err(|error| error.to_string())?;
+            self.apply_preference(preference).await?;
         }
         if !batch.template_statuses.is_empty() {
             let account = self.conversations.settings().account_id;
-            let known = self.store.templates(account).await.map_err(|error| error.to_string())?;
+            let known = self.store.templates(account).await?;
             for (name, language, status) in &batch.template_statuses {
                 if let Some(template) =
                     known.iter().find(|template| template.name == *name && template.language == *language)
                 {
                     let updated = switchboard_actors::whatsapp::Template { status: status.clone(), ..template.clone() };
-                    self.store
-                        .save_template(account, &updated, self.clock.now())
-                        .await
-                        .map_err(|error| error.to_string())?;
+                    self.store.save_template(account, &updated, self.clock.now()).await?;
                 }
             }
         }
@@ -374,19 +372,15 @@ impl WhatsAppChannel {
     async fn apply_preference(
         &self,
         preference: &switchboard_actors::whatsapp::PreferenceChange,
-    ) -> Result<(), String> {
+    ) -> Result<(), WhatsAppError> {
         let account = self.conversations.settings().account_id;
-        let Some(key) = preference.user.key() else { return Ok(()) };
-        let Some(customer) =
-            self.store.customer_by_contact(account, Channel::Whatsapp, key).await.map_err(|e| e.to_string())?
-        else {
+        let lookup = preference.user.lookup();
+        let Some((customer, _)) = find_customer(self.store.as_ref(), account, Channel::Whatsapp, &lookup).await? else {
             return Ok(());
         };
-        if let Some(mut conversation) =
-            self.store.conversation(&preference.phone_number_id, customer.id).await.map_err(|e| e.to_string())?
-        {
+        if let Some(mut conversation) = self.store.conversation(&preference.phone_number_id, customer.id).await? {
             conversation.opted_out = preference.opted_out;
-            self.store.save_conversation(&conversation).await.map_err(|e| e.to_string())?;
+            self.store.save_conversation(&conversation).await?;
         }
         Ok(())
     }

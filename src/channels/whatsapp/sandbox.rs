@@ -143,7 +143,7 @@ impl Sandbox {
     }
 
     /// Posts `payload` to the hub's webhook, signed like Meta signs.
-    async fn deliver(&self, payload: Value) -> Result<(), String> {
+    async fn deliver(&self, payload: Value) -> Result<(), super::WhatsAppError> {
         let body = payload.to_string();
         let response = self
             .http
@@ -152,9 +152,12 @@ impl Sandbox {
             .header("x-hub-signature-256", sign(&self.app_secret, body.as_bytes()))
             .body(body)
             .send()
-            .await
-            .map_err(|error| error.to_string())?;
-        if response.status().is_success() { Ok(()) } else { Err(format!("webhook answered {}", response.status())) }
+            .await?;
+        if response.status().is_success() {
+            Ok(())
+        } else {
+            Err(super::WhatsAppError::WebhookRefused(response.status()))
+        }
     }
 
     async fn status(&self, wa_id: &str, wamid: &str, status: &'static str) {
@@ -343,7 +346,9 @@ async fn phone_send(
     );
     match sandbox.deliver(payload).await {
         Ok(()) => Ok(HttpResponse::Ok().json(json!({"wamid": wamid}))),
-        Err(error) => Ok(HttpResponse::BadGateway().json(json!({"error": "webhook_failed", "message": error}))),
+        Err(error) => {
+            Ok(HttpResponse::BadGateway().json(json!({"error": "webhook_failed", "message": error.to_string()})))
+        }
     }
 }
 

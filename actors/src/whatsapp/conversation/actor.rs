@@ -371,7 +371,7 @@ impl ConversationState {
         }
         if let Err(wait) = self.pacing.take(std::time::Instant::now()) {
             // Too many messages to this customer just now: defer (durably; the sweep sends it).
-            attempt.next_attempt_at = now.saturating_add(SignedDuration::try_from(wait).unwrap_or_default()).ok();
+            attempt.defer_until(now.saturating_add(SignedDuration::try_from(wait).unwrap_or_default()).ok());
             store.save_send_state(&attempt).await?;
             metrics::counter!("switchboard_whatsapp_paced_total").increment(1);
             return Ok(());
@@ -382,7 +382,7 @@ impl ConversationState {
             .and_then(|conversation| conversation.wa_id.clone())
             .or_else(|| self.customer.phone.as_ref().map(|phone| phone.trim_start_matches('+').to_owned()))
             .ok_or_else(|| TicketError::invalid("channel", "the customer's WhatsApp number is unknown"))?;
-        attempt.attempts += 1;
+        attempt.start(None);
         let uploaded = match message.attachments.first() {
             Some(file) => self.shared.graph.upload(&self.phone_number_id, file).await.map(Some),
             None => Ok(None),
@@ -394,28 +394,28 @@ impl ConversationState {
             }
             Err(error) => Err(error),
         };
-        match sent {
+        let error = match sent {
             Ok(wamid) => {
                 store.set_message_provider(&message.id, &wamid).await?;
                 attempt.wamid = Some(wamid.clone());
-                attempt.done = true;
-                attempt.next_attempt_at = None;
+                attempt.settle();
                 store.save_send_state(&attempt).await?;
                 metrics::counter!("switchboard_whatsapp_sent_total").increment(1);
                 self.apply_pending(&wamid).await;
-                Ok(())
+                return Ok(());
             }
-            Err(error) if error.retryable() && attempt.attempts < self.shared.settings.max_send_attempts => {
-                // 4^n seconds, as the pair-rate rule asks; capped at 5 minutes.
-                let wait = 4i64.saturating_pow(u32::try_from(attempt.attempts - 1).unwrap_or(0)).min(300);
-                attempt.next_attempt_at = now.saturating_add(SignedDuration::from_secs(wait)).ok();
+            Err(error) => error,
+        };
+        let policy = &self.shared.settings.send_retry;
+        match attempt.failed(policy, error.retryable(), now) {
+            Some(_) => {
                 store.save_send_state(&attempt).await?;
                 metrics::counter!("switchboard_whatsapp_send_retries_total").increment(1);
+                let wait = policy.delay(attempt.attempts).as_secs();
                 tracing::info!(message_id = %message.id, code = error.code, wait, "send deferred");
                 Ok(())
             }
-            Err(error) => {
-                attempt.done = true;
+            None => {
                 store.save_send_state(&attempt).await?;
                 if error.code == 131047 {
                     self.close_window(now).await?;

@@ -19,9 +19,11 @@ use tokio::sync::oneshot;
 
 use super::{Conversation, InboundMessage, SendState, StatusUpdate, WhatsAppUser, explain, window};
 use crate::clock::Clock;
+use crate::customers::{Customer, Found, SenderAddress, find_or_create_customer};
 use crate::domain::*;
 use crate::registry::{Activation, ActorKind, Myself, Next, Registry, RegistrySettings};
-use crate::store::{NewUser, Store, StoreError, TimerChange, TimerOwner};
+use crate::retry::{RetryPolicy, SendAttempt};
+use crate::store::{Store, StoreError, TimerChange, TimerOwner};
 use crate::ticket::{CommandContext, NewMessage, TicketCommand, TicketDraft, TicketError, Tickets};
 use crate::timers::TimerDispatch;
 
@@ -83,8 +85,9 @@ pub struct ChannelSettings {
     pub stop_keywords: Vec<String>,
     /// …and back in.
     pub start_keywords: Vec<String>,
-    /// Sends tried at most this often before the message is marked failed.
-    pub max_send_attempts: i64,
+    /// When a failed send is tried again, and how often at most before the message is marked
+    /// failed ([`RetryPolicy::whatsapp`]).
+    pub send_retry: RetryPolicy,
     /// A conversation actor idle this long stops and forgets its customer; the next message or
     /// timer starts it again from the store.
     pub idle_timeout: Duration,
@@ -271,7 +274,9 @@ impl Conversations {
         else {
             // Nothing to reply in (e.g. a ticket opened by an agent for a customer who never
             // wrote on WhatsApp): fail the message once, clearly, instead of retrying forever.
-            self.shared.store.save_send_state(&SendState { done: true, ..SendState::fresh(&message) }).await?;
+            let mut attempt = SendState::fresh(&message);
+            attempt.settle();
+            self.shared.store.save_send_state(&attempt).await?;
             let error = DeliveryError {
                 code: 0,
                 title: "no WhatsApp conversation".to_owned(),
@@ -334,67 +339,33 @@ impl Conversations {
         {
             return Ok((known, false));
         }
-        let mut found = store.customer_by_contact(account, Channel::Whatsapp, key).await?;
-        let known_by_key = found.is_some();
-        if found.is_none()
-            && let Some(wa_id) = &from.wa_id
-        {
-            found = store.customer_by_contact(account, Channel::Whatsapp, wa_id).await?;
-        }
-        let addresses: Vec<&str> = [from.user_id.as_deref(), from.wa_id.as_deref()].into_iter().flatten().collect();
-        let (user, created) = match found {
-            Some(user) => {
-                let renamed = from.name.as_ref().filter(|name| **name != user.name && !name.trim().is_empty());
-                let user = match renamed {
-                    Some(name) => {
-                        let patch = crate::store::UserPatch { name: Some(name.clone()), ..Default::default() };
-                        store.update_user(account, user.id, patch).await?
-                    }
-                    None => user,
-                };
-                // Record both identifiers the first time either is seen (a BSUID may appear later).
-                let both_known = known_by_key && (from.user_id.is_none() || from.wa_id.is_none());
-                if !both_known {
-                    for address in &addresses {
-                        store.add_contact(account, user.id, Channel::Whatsapp, address).await?;
-                    }
-                }
-                (user, false)
-            }
-            None => {
-                let name = from.name.clone().filter(|name| !name.trim().is_empty()).unwrap_or_else(|| {
-                    from.wa_id.as_ref().map_or_else(|| "WhatsApp customer".to_owned(), |wa_id| format!("+{wa_id}"))
-                });
-                // Users need a unique email; WhatsApp customers have none, so they get an
-                // address in the reserved `.invalid` domain that no mail can reach.
-                let email = whatsapp_email(key);
-                let phone = from.wa_id.as_ref().map(|wa_id| format!("+{wa_id}"));
-                // The customer and their addresses in one group-committed write.
-                let created = store
-                    .create_customer(
-                        NewUser::customer(account, email.clone(), name, phone),
-                        Channel::Whatsapp,
-                        &addresses,
-                    )
-                    .await;
-                match created {
-                    Ok(user) => (user, true),
-                    // Created concurrently by another node or an earlier attempt.
-                    Err(StoreError::Conflict(_)) => {
-                        let user = store
-                            .user_credentials(&email)
-                            .await?
-                            .map(|credentials| credentials.user)
-                            .ok_or_else(|| unavailable("customer vanished"))?;
-                        for address in &addresses {
-                            store.add_contact(account, user.id, Channel::Whatsapp, address).await?;
-                        }
-                        (user, false)
-                    }
-                    Err(error) => return Err(error.into()),
-                }
-            }
+        let name = from.name.clone().filter(|name| !name.trim().is_empty()).unwrap_or_else(|| {
+            from.wa_id.as_ref().map_or_else(|| "WhatsApp customer".to_owned(), |wa_id| format!("+{wa_id}"))
+        });
+        // Users need a unique email; WhatsApp customers have none, so they get an address in the
+        // reserved `.invalid` domain that no mail can reach.
+        let email = whatsapp_email(key);
+        let sender = SenderAddress {
+            account,
+            channel: Channel::Whatsapp,
+            lookup: &from.lookup(),
+            record: &from.addresses(),
+            email: &email,
+            adopt_by_email: false,
+            name,
+            phone: from.wa_id.as_ref().map(|wa_id| format!("+{wa_id}")),
         };
+        let Customer { user, found } = find_or_create_customer(store.as_ref(), &sender).await?;
+        // A known customer keeps the profile name they use now.
+        let renamed = from.name.as_ref().filter(|name| **name != user.name && !name.trim().is_empty());
+        let user = match renamed {
+            Some(name) if found == Found::Known => {
+                let patch = crate::store::UserPatch { name: Some(name.clone()), ..Default::default() };
+                store.update_user(account, user.id, patch).await?
+            }
+            _ => user,
+        };
+        let created = found == Found::Created;
         self.shared.customers.insert(key.to_owned(), user.clone());
         Ok((user, created))
     }
