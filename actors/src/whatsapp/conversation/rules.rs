@@ -266,7 +266,7 @@ mod tests {
             closing_lead: SignedDuration::from_hours(1),
             stop_keywords: vec!["STOP".to_owned(), "unsubscribe".to_owned()],
             start_keywords: vec!["Start".to_owned()],
-            max_send_attempts: 5,
+            send_retry: crate::retry::RetryPolicy::whatsapp(5),
             idle_timeout: Duration::from_secs(600),
         }
     }
