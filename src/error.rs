@@ -373,8 +373,28 @@ impl From<garde::Report> for ApiError {
     }
 }
 
+/// A query string that does not fit the endpoint's parameters. An unknown parameter is named with
+/// the ones the endpoint takes (no parameter is ever silently ignored); other causes keep serde's
+/// words.
 pub fn query_error(error: actix_web::error::QueryPayloadError) -> ApiError {
-    ApiError::BadRequest { code: ErrorCode::InvalidQuery, message: format!("invalid query string: {error}") }
+    let unknown = match &error {
+        actix_web::error::QueryPayloadError::Deserialize(cause) => unknown_parameter(&cause.to_string()),
+        _ => None,
+    };
+    let message = unknown.unwrap_or_else(|| format!("invalid query string: {error}"));
+    ApiError::BadRequest { code: ErrorCode::InvalidQuery, message }
+}
+
+/// serde's "unknown field `x`, expected one of `a`, `b`" (or "…, there are no fields") in the
+/// words of a query string.
+fn unknown_parameter(cause: &str) -> Option<String> {
+    let rest = cause.strip_prefix("unknown field ")?;
+    let (name, known) = rest.split_once(", ").unwrap_or((rest, ""));
+    let known = match known {
+        "there are no fields" | "" => "this endpoint takes no query parameters".to_owned(),
+        known => known.to_owned(),
+    };
+    Some(format!("unknown query parameter {name}; {known}"))
 }
 
 /// A path segment that does not parse (e.g. `/tickets/abc`) names no resource.

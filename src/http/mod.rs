@@ -33,6 +33,12 @@ pub use crate::error::ApiError;
 use crate::live::Hub;
 use crate::sessions::Sessions;
 
+/// The query string of a list endpoint that takes no parameters: any parameter is refused with
+/// 400 `invalid_query` naming it, never silently ignored (DESIGN §6).
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoParams {}
+
 /// What the REST handlers share, taken per request from the services the app registered (each
 /// its own `web::Data`): the extractor owns nothing, so no module depends on a central state.
 pub struct Api {

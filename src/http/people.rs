@@ -11,7 +11,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::json::ApiJson;
 use super::tickets::Page;
-use super::{Api, ApiError, Caller};
+use super::{Api, ApiError, Caller, NoParams};
 use crate::auth::PasswordPool;
 use crate::error::ErrorBody;
 use crate::error::ErrorCode;
@@ -49,6 +49,7 @@ async fn hash(passwords: &PasswordPool, password: String) -> Result<String, ApiE
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct UserFilter {
     /// Only users with this role.
@@ -298,7 +299,7 @@ async fn update_user(
 /// Teams of the account (staff only).
 #[utoipa::path(tag = "people", responses((status = 200, body = Page<Team>), (status = 403, body = ErrorBody)))]
 #[get("/teams")]
-async fn list_teams(state: Api, caller: Caller) -> Result<web::Json<Page<Team>>, ApiError> {
+async fn list_teams(state: Api, caller: Caller, _: web::Query<NoParams>) -> Result<web::Json<Page<Team>>, ApiError> {
     caller.require_staff()?;
     Ok(web::Json(Page { items: state.store.list_teams(caller.account()).await?, next: None }))
 }
@@ -384,7 +385,11 @@ async fn update_team(
 /// Companies of the account (staff only).
 #[utoipa::path(tag = "people", responses((status = 200, body = Page<Company>), (status = 403, body = ErrorBody)))]
 #[get("/companies")]
-async fn list_companies(state: Api, caller: Caller) -> Result<web::Json<Page<Company>>, ApiError> {
+async fn list_companies(
+    state: Api,
+    caller: Caller,
+    _: web::Query<NoParams>,
+) -> Result<web::Json<Page<Company>>, ApiError> {
     caller.require_staff()?;
     Ok(web::Json(Page { items: state.store.list_companies(caller.account()).await?, next: None }))
 }

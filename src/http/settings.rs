@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::json::ApiJson;
-use super::{Api, ApiError, Caller};
+use super::{Api, ApiError, Caller, NoParams};
 use crate::error::ErrorBody;
 
 pub fn routes(config: &mut ServiceConfig) {
@@ -211,7 +211,11 @@ async fn create_category(state: Api, caller: Caller, body: ApiJson<CategoryReque
 /// Canned responses (staff).
 #[utoipa::path(tag = "settings", responses((status = 200, body = super::tickets::Page<CannedResponse>), (status = 403, body = ErrorBody)))]
 #[get("/canned-responses")]
-async fn list_canned(state: Api, caller: Caller) -> Result<web::Json<super::tickets::Page<CannedResponse>>, ApiError> {
+async fn list_canned(
+    state: Api,
+    caller: Caller,
+    _: web::Query<NoParams>,
+) -> Result<web::Json<super::tickets::Page<CannedResponse>>, ApiError> {
     caller.require_staff()?;
     Ok(web::Json(super::tickets::Page { items: state.store.canned_responses(caller.account()).await?, next: None }))
 }

@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::tickets::Page;
-use super::{Api, ApiError, Caller};
+use super::{Api, ApiError, Caller, NoParams};
 use crate::error::ErrorBody;
 
 pub fn routes(config: &mut ServiceConfig) {
@@ -63,7 +63,7 @@ pub struct WebhookView {
 /// webhook's record and the template count.
 #[utoipa::path(tag = "whatsapp", responses((status = 200, body = NumbersView), (status = 403, body = ErrorBody)))]
 #[get("/whatsapp/numbers")]
-async fn list_numbers(state: Api, caller: Caller) -> Result<web::Json<NumbersView>, ApiError> {
+async fn list_numbers(state: Api, caller: Caller, _: web::Query<NoParams>) -> Result<web::Json<NumbersView>, ApiError> {
     caller.require_staff()?;
     let settings = &state.settings.whatsapp;
     let mut items = Vec::new();
@@ -103,7 +103,11 @@ async fn list_numbers(state: Api, caller: Caller) -> Result<web::Json<NumbersVie
 /// Templates known to the hub; only `APPROVED` ones can be sent.
 #[utoipa::path(tag = "whatsapp", responses((status = 200, body = Page<Template>), (status = 403, body = ErrorBody)))]
 #[get("/whatsapp/templates")]
-async fn list_templates(state: Api, caller: Caller) -> Result<web::Json<Page<Template>>, ApiError> {
+async fn list_templates(
+    state: Api,
+    caller: Caller,
+    _: web::Query<NoParams>,
+) -> Result<web::Json<Page<Template>>, ApiError> {
     caller.require_staff()?;
     Ok(web::Json(Page { items: state.store.templates(caller.account()).await?, next: None }))
 }
@@ -136,7 +140,11 @@ pub struct ConversationView {
 /// One row per customer conversation, most recent first, with the window state.
 #[utoipa::path(tag = "whatsapp", responses((status = 200, body = Page<ConversationView>), (status = 403, body = ErrorBody)))]
 #[get("/whatsapp/conversations")]
-async fn list_conversations(state: Api, caller: Caller) -> Result<web::Json<Page<ConversationView>>, ApiError> {
+async fn list_conversations(
+    state: Api,
+    caller: Caller,
+    _: web::Query<NoParams>,
+) -> Result<web::Json<Page<ConversationView>>, ApiError> {
     caller.require_staff()?;
     let lead = state.channels.whatsapp.conversations.settings().closing_lead;
     let now = state.now();
@@ -185,6 +193,7 @@ async fn media_file(state: Api, caller: Caller, hash: web::Path<String>) -> Resu
 }
 
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct UploadParams {
     /// The file's name as the customer will see it.

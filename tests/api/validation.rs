@@ -269,3 +269,51 @@ async fn unknown_api_routes_are_404_with_an_error_body() {
 }
 
 // 3. The ticket flow of an agent
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_query_parameters_are_400_naming_them_on_every_list_endpoint() {
+    let desk = Desk::start().await;
+    let (admin, agent) = desk.staff().await;
+    let ticket = desk.ticket_for_customer(&agent, "Printer").await;
+    let events = format!("/api/v1/tickets/{}/events", id_of(&ticket));
+    let cases = [
+        ("/api/v1/tickets?urgency=critical", "urgency", "`status`"),
+        ("/api/v1/tickets?status=open&Status=open", "Status", "`status`"),
+        ("/api/v1/users?x=1", "x", "`role`"),
+        (&format!("{events}?after=0&since=1"), "since", "`after`"),
+        ("/api/v1/teams?page=2", "page", "takes no query parameters"),
+        ("/api/v1/companies?name=acme", "name", "takes no query parameters"),
+        ("/api/v1/canned-responses?q=hi", "q", "takes no query parameters"),
+        ("/api/v1/sla/risk?team=1", "team", "takes no query parameters"),
+        ("/api/v1/whatsapp/conversations?limit=5", "limit", "takes no query parameters"),
+        ("/api/v1/whatsapp/templates?status=approved", "status", "takes no query parameters"),
+        ("/api/v1/whatsapp/numbers?verbose=1", "verbose", "takes no query parameters"),
+    ];
+    for (path, parameter, known) in cases {
+        let (status, body) = desk.call("GET", path, &admin, None).await;
+        assert_error((status, &body), 400, "invalid_query");
+        let message = body["message"].as_str().unwrap_or_default();
+        assert!(message.starts_with(&format!("unknown query parameter `{parameter}`; ")), "{path}: {message}");
+        assert!(message.contains(known), "{path}: {message}");
+    }
+
+    // Known parameters still work, and other bad values keep their own errors.
+    for path in [
+        "/api/v1/tickets?status=open&category=new,open&priority=low&assignee=none&sort=-updated_at&limit=10",
+        "/api/v1/users?role=agent",
+        &format!("{events}?after=0&limit=10"),
+        "/api/v1/teams",
+        "/api/v1/companies",
+        "/api/v1/canned-responses",
+        "/api/v1/sla/risk",
+        "/api/v1/whatsapp/conversations",
+        "/api/v1/whatsapp/templates",
+    ] {
+        let (status, body) = desk.call("GET", path, &admin, None).await;
+        assert_eq!(status, 200, "{path}: {body}");
+    }
+    let (status, body) = desk.call("GET", "/api/v1/tickets?limit=many", &agent, None).await;
+    assert_error((status, &body), 400, "invalid_query");
+    assert!(body["message"].as_str().unwrap_or_default().starts_with("invalid query string: "), "{body}");
+    desk.stop().await;
+}

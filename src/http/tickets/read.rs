@@ -3,6 +3,7 @@
 use super::*;
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ListParams {
     /// Comma-separated status keys, e.g. `open,pending`.
@@ -93,7 +94,11 @@ pub(super) async fn list_tickets(
 /// threshold (staff): the presence board's "SLA risk".
 #[utoipa::path(tag = "tickets", responses((status = 200, body = Page<SlaRisk>), (status = 403, body = ErrorBody)))]
 #[get("/sla/risk")]
-pub(super) async fn sla_risk(state: Api, caller: Caller) -> Result<web::Json<Page<SlaRisk>>, ApiError> {
+pub(super) async fn sla_risk(
+    state: Api,
+    caller: Caller,
+    _: web::Query<super::super::NoParams>,
+) -> Result<web::Json<Page<SlaRisk>>, ApiError> {
     caller.require_staff()?;
     Ok(web::Json(Page { items: state.store.sla_risk(caller.account(), state.now()).await?, next: None }))
 }
@@ -134,6 +139,7 @@ pub(super) async fn get_ticket(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct EventParams {
     /// Return events with a seq greater than this (default 0: from the start).
