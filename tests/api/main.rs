@@ -9,6 +9,7 @@ mod auth;
 mod client;
 mod customers;
 mod people;
+mod search;
 mod sla;
 mod tickets;
 mod validation;

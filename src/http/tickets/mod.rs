@@ -26,11 +26,13 @@ mod change;
 mod create;
 mod messages;
 mod read;
+mod search;
 
 use change::*;
 use create::*;
 use messages::*;
 use read::*;
+use search::*;
 
 pub fn routes(config: &mut ServiceConfig) {
     config

@@ -18,6 +18,9 @@ pub struct ListParams {
     tag: Option<String>,
     requester: Option<i64>,
     channel: Option<String>,
+    // The query language (DESIGN §6, `search.rs`): bare words keep this meaning; fields the store
+    // filters narrow the list, the rest are refused. The doc line below is pinned by the OpenAPI
+    // snapshot, to be reworded when that snapshot is reviewed.
     /// Words that must all appear in the subject or a message.
     q: Option<String>,
     /// `-updated_at` (default), `updated_at`, `-created_at`, `created_at`, `-priority`, or
@@ -59,7 +62,6 @@ pub(super) async fn list_tickets(
     query.tag = params.tag.filter(|tag| !tag.trim().is_empty());
     query.requester_id = params.requester;
     query.channel = split_list::<Channel>("channel", &params.channel)?.into_iter().next();
-    query.text = params.q.filter(|q| !q.trim().is_empty());
     query.sort = match params.sort.as_deref().unwrap_or("-updated_at") {
         "-updated_at" => TicketSort::UpdatedDesc,
         "updated_at" => TicketSort::UpdatedAsc,
@@ -76,6 +78,9 @@ pub(super) async fn list_tickets(
             ));
         }
     };
+    if let Some(text) = params.q.as_deref() {
+        apply_search(&state, &caller, text, &mut query).await?;
+    }
     query.after = params.cursor.as_deref().map(decode_cursor).transpose()?;
     query.limit = page_limit(params.limit)? + 1;
     let mut items = state.store.list_tickets(&query).await?;
