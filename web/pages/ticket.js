@@ -9,7 +9,7 @@
 import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
 import { html } from "../lib/html.js";
 import { me, report } from "../lib/session.js";
-import { get, patch, post } from "../lib/api.js";
+import { del, get, patch, post, put } from "../lib/api.js";
 import { tell } from "../lib/live.js";
 import { followTicket, readList, readTicket, remember, ticket as stored } from "../lib/tickets.js";
 import { clearDraft, loadDraft, saveDraft } from "../lib/drafts.js";
@@ -25,6 +25,10 @@ function Attachment({ file }) {
 }
 
 const CHANNEL_LABEL = { whatsapp: "WhatsApp", email: "Email" };
+
+/** How long the reply box waits after the last change before keeping the draft on the server
+ * (one request per pause in typing, not per keystroke; the browser's copy is kept at once). */
+const DRAFT_PUSH_DELAY_MS = 800;
 
 function MessageBubble({ message, names }) {
   const side = message.kind === "customer" ? "left" : message.kind === "system" ? "centre" : "right";
@@ -338,15 +342,59 @@ function ReplyBox({ ticket, window, templates, seen, onStale, onSent }) {
   }, [channels.join(",")]);
   // Every change is kept as this ticket's draft (a channel only when it is not the default), as
   // the change renders (a layout effect, not one after paint: a reload right after a keystroke
-  // keeps it).
+  // keeps it), and on the server a moment later, so it follows the agent to another device.
   const firstRender = useRef(true);
+  const fromServer = useRef(false);
+  const edited = useRef(false);
+  const pushTimer = useRef(null);
+  const pending = useRef(null);
+  const draftPath = `/tickets/${ticket.id}/draft`;
+  function pushDraft() {
+    clearTimeout(pushTimer.current);
+    const state = pending.current;
+    pending.current = null;
+    if (!state) return;
+    const empty = !state.text && !state.internal && !state.channel;
+    // A failed push leaves the browser's copy; the next change tries again.
+    (empty ? del(draftPath) : put(draftPath, { body: state.text, channel: state.channel, internal: state.internal })).catch(() => {});
+  }
   useLayoutEffect(() => {
     if (firstRender.current) {
       firstRender.current = false;
       return;
     }
-    saveDraft(userId, ticket.id, { text: body, files, channel: channel === defaultChannel ? null : channel, internal });
+    const state = { text: body, files, channel: channel === defaultChannel ? null : channel, internal };
+    saveDraft(userId, ticket.id, state);
+    if (fromServer.current) {
+      fromServer.current = false;
+      return;
+    }
+    edited.current = true;
+    pending.current = state;
+    clearTimeout(pushTimer.current);
+    pushTimer.current = setTimeout(pushDraft, DRAFT_PUSH_DELAY_MS);
   }, [body, files, channel, internal]);
+  // On open, the server's draft (written on another device) wins when it is newer than this
+  // browser's and nothing was typed here yet; leaving the ticket sends what is still pending.
+  useEffect(() => {
+    let active = true;
+    get(draftPath)
+      .then((remote) => {
+        if (!active || !remote || edited.current) return;
+        if (draft?.updated_at && Date.parse(draft.updated_at) >= Date.parse(remote.updated_at)) return;
+        const remoteChannel = remote.channel && channels.includes(remote.channel) ? remote.channel : defaultChannel;
+        if (remote.body === body && remote.internal === internal && remoteChannel === channel) return;
+        fromServer.current = true;
+        setBody(remote.body);
+        setInternal(remote.internal);
+        setChannel(remoteChannel);
+      })
+      .catch(() => {}); // offline or refused: the browser's copy stands
+    return () => {
+      active = false;
+      pushDraft();
+    };
+  }, []);
   const whatsapp = channel === "whatsapp";
   const closed = whatsapp && window?.state === "closed" && !internal;
   const chosen = templates.find((candidate) => `${candidate.name}|${candidate.language}` === template);
@@ -361,6 +409,9 @@ function ReplyBox({ ticket, window, templates, seen, onStale, onSent }) {
 
   async function send(thenStatus) {
     setBusy(true);
+    // Sending removes the draft on the server; a push still waiting must not bring it back.
+    clearTimeout(pushTimer.current);
+    pending.current = null;
     try {
       const request = { body, internal, seen_seq: seen.current, attachments: files.map((file) => ({ url: file.url, name: file.file_name })) };
       if (thenStatus) request.then_status = thenStatus;

@@ -97,6 +97,35 @@ describe('reply drafts', () => {
     });
   }
 
+  test('the draft follows the agent to another device, and is gone there once sent', async () => {
+    const ticket = await newTicket(hub, token, 'Two devices');
+    const laptop = await newPage(browser);
+    await login(laptop, hub.base, DEMO.agent);
+    await open(laptop, hub.base, ticket);
+    await laptop.getByLabel('Internal note').check();
+    await laptop.fill('#reply-body', 'Started on the laptop');
+    const onServer = async () => {
+      const response = await fetch(`${hub.base}/api/v1/tickets/${ticket.id}/draft`, { headers: { authorization: `Bearer ${token}` } });
+      return response.status === 200 ? response.json() : null;
+    };
+    await waitFor(async () => (await onServer())?.body === 'Started on the laptop', { message: 'the draft kept on the server' });
+
+    // Another browser (its own storage): the server's draft is restored there.
+    const phone = await newPage(browser, { width: 390, height: 844 });
+    await login(phone, hub.base, DEMO.agent);
+    await open(phone, hub.base, ticket);
+    await waitFor(async () => (await phone.locator('#reply-body').inputValue()) === 'Started on the laptop', { message: 'the draft on the other device' });
+    assert.equal(await phone.getByLabel('Internal note').isChecked(), true);
+
+    await phone.getByRole('button', { name: 'Add note' }).click();
+    await phone.locator('.message.note', { hasText: 'Started on the laptop' }).waitFor();
+    await waitFor(async () => (await onServer()) === null, { message: 'the server draft removed once sent' });
+    assert.deepEqual(consoleErrors(laptop), []);
+    assert.deepEqual(consoleErrors(phone), []);
+    await laptop.close();
+    await phone.close();
+  });
+
   test('an unknown ticket id shows "not found", not the ticket opened before it', async () => {
     const ticket = await newTicket(hub, token, 'Before missing');
     const page = await newPage(browser);

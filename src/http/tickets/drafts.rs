@@ -22,22 +22,24 @@ pub struct PutDraft {
     pub internal: bool,
 }
 
-/// The caller's draft on a ticket; 404 `not_found` when there is none.
+/// The caller's draft on a ticket; 204 when there is none (no draft is the usual case, not an
+/// error: 404 is kept for a ticket the caller may not see).
 #[utoipa::path(
     tag = "tickets",
     params(("id" = i64, Path, description = "ticket id")),
-    responses((status = 200, body = ReplyDraft), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody))
+    responses(
+        (status = 200, body = ReplyDraft), (status = 204, description = "no draft"),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)
+    )
 )]
 #[get("/tickets/{id}/draft")]
-pub(super) async fn get_draft(
-    state: Api,
-    caller: Caller,
-    id: web::Path<TicketId>,
-) -> Result<web::Json<ReplyDraft>, ApiError> {
+pub(super) async fn get_draft(state: Api, caller: Caller, id: web::Path<TicketId>) -> Result<HttpResponse, ApiError> {
     caller.require_staff()?;
     let ticket = visible_ticket(&state, &caller, *id).await?;
-    let draft = state.store.reply_draft(caller.account(), caller.user.id, ticket.id).await?;
-    draft.map(web::Json).ok_or(ApiError::NotFound("draft"))
+    Ok(match state.store.reply_draft(caller.account(), caller.user.id, ticket.id).await? {
+        Some(draft) => HttpResponse::Ok().json(draft),
+        None => HttpResponse::NoContent().finish(),
+    })
 }
 
 /// Keeps the caller's draft on a ticket, replacing the one before; answers it with its time.
