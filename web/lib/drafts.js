@@ -27,7 +27,8 @@ function writeAll(userId, drafts) {
   }
 }
 
-/** The draft `{ text, files, channel, internal, updated_at }` of `ticketId`, or null. */
+/** The draft `{ text, files, channel, internal, updated_at, pushed }` of `ticketId`, or null
+ * (`pushed`: the server has kept this very version). */
 export function loadDraft(userId, ticketId) {
   const draft = readAll(userId)[ticketId];
   if (!draft) return null;
@@ -37,14 +38,30 @@ export function loadDraft(userId, ticketId) {
     channel: typeof draft.channel === "string" ? draft.channel : null,
     internal: draft.internal === true,
     updated_at: draft.updated_at || null,
+    pushed: draft.pushed === true,
   };
 }
 
-/** Keeps the draft of `ticketId`; an empty one (nothing written, attached or chosen) is removed. */
+/** Keeps the draft of `ticketId`; an empty one (nothing written, attached or chosen) is removed.
+ * Returns the version's `updated_at` (null when removed). */
 export function saveDraft(userId, ticketId, { text, files, channel, internal }) {
   const drafts = readAll(userId);
+  let updatedAt = null;
   if (!text && files.length === 0 && !channel && !internal) delete drafts[ticketId];
-  else drafts[ticketId] = { text, files, channel, internal, updated_at: new Date().toISOString() };
+  else {
+    updatedAt = new Date().toISOString();
+    drafts[ticketId] = { text, files, channel, internal, updated_at: updatedAt };
+  }
+  writeAll(userId, drafts);
+  return updatedAt;
+}
+
+/** Notes that the server kept the version of `ticketId`'s draft saved at `updatedAt` (if it is
+ * still the newest): when the server later has none, it was sent or discarded elsewhere. */
+export function markPushed(userId, ticketId, updatedAt) {
+  const drafts = readAll(userId);
+  if (!drafts[ticketId] || drafts[ticketId].updated_at !== updatedAt) return;
+  drafts[ticketId].pushed = true;
   writeAll(userId, drafts);
 }
 

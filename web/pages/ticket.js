@@ -12,7 +12,7 @@ import { me, report } from "../lib/session.js";
 import { del, get, patch, post, put } from "../lib/api.js";
 import { tell } from "../lib/live.js";
 import { followTicket, readList, readTicket, remember, ticket as stored } from "../lib/tickets.js";
-import { clearDraft, loadDraft, saveDraft } from "../lib/drafts.js";
+import { clearDraft, loadDraft, markPushed, saveDraft } from "../lib/drafts.js";
 import { ticks, time, until } from "../lib/format.js";
 import { SlaTracker, METRIC_LABEL } from "../lib/sla.js";
 
@@ -356,7 +356,9 @@ function ReplyBox({ ticket, window, templates, seen, onStale, onSent }) {
     if (!state) return;
     const empty = !state.text && !state.internal && !state.channel;
     // A failed push leaves the browser's copy; the next change tries again.
-    (empty ? del(draftPath) : put(draftPath, { body: state.text, channel: state.channel, internal: state.internal })).catch(() => {});
+    (empty ? del(draftPath) : put(draftPath, { body: state.text, channel: state.channel, internal: state.internal }))
+      .then(() => !empty && state.updatedAt && markPushed(userId, ticket.id, state.updatedAt))
+      .catch(() => {});
   }
   useLayoutEffect(() => {
     if (firstRender.current) {
@@ -364,7 +366,7 @@ function ReplyBox({ ticket, window, templates, seen, onStale, onSent }) {
       return;
     }
     const state = { text: body, files, channel: channel === defaultChannel ? null : channel, internal };
-    saveDraft(userId, ticket.id, state);
+    state.updatedAt = saveDraft(userId, ticket.id, state);
     if (fromServer.current) {
       fromServer.current = false;
       return;
@@ -380,7 +382,19 @@ function ReplyBox({ ticket, window, templates, seen, onStale, onSent }) {
     let active = true;
     get(draftPath)
       .then((remote) => {
-        if (!active || !remote || edited.current) return;
+        if (!active || edited.current) return;
+        if (!remote) {
+          // The server kept this draft once and has none now: it was sent (or discarded) on
+          // another device, so it must not sit here ready to be sent again.
+          if (!draft?.pushed) return;
+          fromServer.current = true;
+          setBody("");
+          setFiles([]);
+          setInternal(false);
+          setChannel(defaultChannel);
+          clearDraft(userId, ticket.id);
+          return;
+        }
         if (draft?.updated_at && Date.parse(draft.updated_at) >= Date.parse(remote.updated_at)) return;
         const remoteChannel = remote.channel && channels.includes(remote.channel) ? remote.channel : defaultChannel;
         if (remote.body === body && remote.internal === internal && remoteChannel === channel) return;

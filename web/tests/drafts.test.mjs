@@ -97,7 +97,7 @@ describe('reply drafts', () => {
     });
   }
 
-  test('the draft follows the agent to another device, and is gone there once sent', async () => {
+  test('the draft follows the agent to another device, and is gone from both once sent', async () => {
     const ticket = await newTicket(hub, token, 'Two devices');
     const laptop = await newPage(browser);
     await login(laptop, hub.base, DEMO.agent);
@@ -120,6 +120,11 @@ describe('reply drafts', () => {
     await phone.getByRole('button', { name: 'Add note' }).click();
     await phone.locator('.message.note', { hasText: 'Started on the laptop' }).waitFor();
     await waitFor(async () => (await onServer()) === null, { message: 'the server draft removed once sent' });
+    // Back on the laptop, the copy it kept is gone too: that reply was sent.
+    await laptop.reload();
+    await open(laptop, hub.base, ticket);
+    await waitFor(async () => (await laptop.locator('#reply-body').inputValue()) === '', { message: 'the sent draft gone on the laptop' });
+    assert.deepEqual(await replyState(laptop), EMPTY);
     assert.deepEqual(consoleErrors(laptop), []);
     assert.deepEqual(consoleErrors(phone), []);
     await laptop.close();
