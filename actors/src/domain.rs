@@ -284,6 +284,20 @@ pub struct Team {
     pub created_at: Timestamp,
 }
 
+/// A reply an agent is writing on a ticket: one per agent and ticket, kept on the server so it
+/// follows the agent to another device; removed when it is sent.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ReplyDraft {
+    pub ticket_id: TicketId,
+    pub body: String,
+    /// The channel chosen for the reply; absent for the ticket's default.
+    pub channel: Option<Channel>,
+    /// An internal note rather than a reply.
+    pub internal: bool,
+    pub updated_at: Timestamp,
+}
+
 /// A reusable reply text.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -442,6 +442,17 @@ pub trait TicketsPort: Send + Sync + 'static {
     async fn set_message_provider(&self, message_id: &str, provider_id: &str) -> StoreResult<()>;
     /// A ticket by its per-account number (the `[#123]` of an email subject).
     async fn ticket_by_number(&self, account: AccountId, number: i64) -> StoreResult<Option<Ticket>>;
+    /// The reply `user` is writing on the account's ticket, if any.
+    async fn reply_draft(&self, account: AccountId, user: UserId, ticket: TicketId) -> StoreResult<Option<ReplyDraft>>;
+    /// Keeps (replacing) the reply `user` is writing on the account's ticket, or with `None`
+    /// removes it (sent or discarded).
+    async fn set_reply_draft(
+        &self,
+        account: AccountId,
+        user: UserId,
+        ticket: TicketId,
+        draft: Option<&ReplyDraft>,
+    ) -> StoreResult<()>;
 }
 
 /// Durable timers: due, set, claimed by one node.

@@ -8,6 +8,7 @@ mod common;
 mod auth;
 mod client;
 mod customers;
+mod drafts;
 mod people;
 mod search;
 mod sla;

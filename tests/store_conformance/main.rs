@@ -111,6 +111,7 @@ async fn suite(store: Arc<dyn Store>) {
     tickets::concurrent_creates_get_unique_numbers(store).await;
     inbox::email_inbox_claims(store).await;
     tickets::tickets_by_number(store).await;
+    tickets::reply_drafts(store).await;
     outbox::email_sends(store).await;
     inbox::webhook_inbox_claims(store).await;
     whatsapp::whatsapp_first_contact(store).await;

@@ -260,6 +260,42 @@ pub async fn concurrent_creates_get_unique_numbers(store: &dyn Store) {
     assert_eq!(numbers, (1..=50).collect(), "group-committed creates get unique, gap-free numbers");
 }
 
+/// Reply drafts: one per author and ticket, replaced whole, removed with `None`, never read
+/// from another account.
+pub async fn reply_drafts(store: &dyn Store) {
+    let account = store.create_account("Drafts").await.expect("account");
+    let config = store.account_config(account.id).await.expect("config");
+    let customer =
+        store.create_user(new_user(account.id, "draft-customer@example.com", Role::Customer)).await.expect("customer");
+    let agent = store.create_user(new_user(account.id, "draft-agent@example.com", Role::Agent)).await.expect("agent");
+    let other_agent =
+        store.create_user(new_user(account.id, "draft-agent2@example.com", Role::Agent)).await.expect("agent");
+    let ticket = create(store, &config, draft(account.id, customer.id, "Drafted")).await;
+    assert_eq!(store.reply_draft(account.id, agent.id, ticket.id).await.expect("none yet"), None);
+
+    let mut kept = ReplyDraft {
+        ticket_id: ticket.id,
+        body: "Refund approved".to_owned(),
+        channel: Some(Channel::Email),
+        internal: true,
+        updated_at: now(),
+    };
+    store.set_reply_draft(account.id, agent.id, ticket.id, Some(&kept)).await.expect("keep");
+    assert_eq!(store.reply_draft(account.id, agent.id, ticket.id).await.expect("read"), Some(kept.clone()));
+    kept.body = "Refund approved, label attached".to_owned();
+    kept.channel = None;
+    kept.internal = false;
+    store.set_reply_draft(account.id, agent.id, ticket.id, Some(&kept)).await.expect("replace");
+    assert_eq!(store.reply_draft(account.id, agent.id, ticket.id).await.expect("read"), Some(kept.clone()));
+    assert_eq!(store.reply_draft(account.id, other_agent.id, ticket.id).await.expect("another author"), None);
+    let other = store.create_account("Other drafts").await.expect("account");
+    assert_eq!(store.reply_draft(other.id, agent.id, ticket.id).await.expect("another account"), None);
+
+    store.set_reply_draft(account.id, agent.id, ticket.id, None).await.expect("remove");
+    assert_eq!(store.reply_draft(account.id, agent.id, ticket.id).await.expect("removed"), None);
+    store.set_reply_draft(account.id, agent.id, ticket.id, None).await.expect("removing none is fine");
+}
+
 /// Tickets by their per-account number (an email subject's `[#123]`).
 pub async fn tickets_by_number(store: &dyn Store) {
     let account = store.create_account("Mail").await.expect("account");

@@ -6,6 +6,7 @@ import { get, post, ApiError } from "./api.js";
 import { connect, disconnect, onSessionEnded } from "./live.js";
 import { navigate } from "./router.js";
 import { forget } from "./tickets.js";
+import { forgetDrafts } from "./drafts.js";
 
 export const me = signal(undefined); // undefined: checking; null: logged out
 export const notice = signal(null);
@@ -48,5 +49,7 @@ export async function logout() {
   } catch (_) {
     // The session may already be gone; the console forgets it either way.
   }
+  // Logging out is leaving the browser to someone else: the replies being written go too.
+  if (me.value) forgetDrafts(me.value.id);
   loggedOut();
 }

@@ -2,14 +2,17 @@
 // centred), delivery ticks, attachments, who else is viewing or typing, the reply box (WhatsApp
 // window countdown, templates when it is closed, internal notes), properties and activity.
 // Everything stays live through `ticket:<id>`; the ticket's properties are the ticket store's copy
-// (lib/tickets.js), the one the queue and the board show too.
+// (lib/tickets.js), the one the queue and the board show too. Each ticket id gets a fresh page
+// (nothing of one ticket's, least of all its reply, is ever shown on another), and the reply box
+// keeps its state as that ticket's draft (lib/drafts.js).
 
-import { useEffect, useRef, useState } from "preact/hooks";
+import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
 import { html } from "../lib/html.js";
 import { me, report } from "../lib/session.js";
-import { get, patch, post } from "../lib/api.js";
+import { del, get, patch, post, put } from "../lib/api.js";
 import { tell } from "../lib/live.js";
 import { followTicket, readList, readTicket, remember, ticket as stored } from "../lib/tickets.js";
+import { clearDraft, loadDraft, markPushed, saveDraft } from "../lib/drafts.js";
 import { ticks, time, until } from "../lib/format.js";
 import { SlaTracker, METRIC_LABEL } from "../lib/sla.js";
 
@@ -22,6 +25,10 @@ function Attachment({ file }) {
 }
 
 const CHANNEL_LABEL = { whatsapp: "WhatsApp", email: "Email" };
+
+/** How long the reply box waits after the last change before keeping the draft on the server
+ * (one request per pause in typing, not per keystroke; the browser's copy is kept at once). */
+const DRAFT_PUSH_DELAY_MS = 800;
 
 function MessageBubble({ message, names }) {
   const side = message.kind === "customer" ? "left" : message.kind === "system" ? "centre" : "right";
@@ -45,9 +52,17 @@ function WindowBadge({ window }) {
   return html`<span class=${`window ${window.state}`}>Window open · closes in ${until(window.until)}</span>`;
 }
 
+/** The page of ticket `id`: keyed by the id, so moving to another ticket starts from nothing
+ * (its own read, its own draft) instead of carrying the previous ticket's state over. */
 export function TicketPage({ id }) {
-  // The ticket whose own read last completed (until then the previous one stays on screen).
+  return html`<${TicketView} key=${id} id=${id} />`;
+}
+
+function TicketView({ id }) {
+  // The ticket once its own read completed; `missing` when the server knows no such ticket (or
+  // not one this user may see).
   const [shown, setShown] = useState(null);
+  const [missing, setMissing] = useState(false);
   const [messages, setMessages] = useState([]);
   const [activity, setActivity] = useState([]);
   const [viewers, setViewers] = useState([]);
@@ -100,7 +115,11 @@ export function TicketPage({ id }) {
         }, full.seq);
         tell({ type: "viewing", ticket_id: id });
       })
-      .catch(report);
+      .catch((error) => {
+        if (!active) return;
+        if (error.status === 404 || error.status === 403) setMissing(true);
+        else report(error);
+      });
     get("/account/config").then(setConfig).catch(report);
     get("/users").then((page) => setUsers(page.items)).catch(report);
     get("/teams").then((page) => setTeams(page.items)).catch(report);
@@ -111,6 +130,12 @@ export function TicketPage({ id }) {
     };
   }, [id]);
 
+  if (missing) {
+    return html`<main class="page ticket-missing" data-missing-ticket=${id}>
+      <h1>Ticket not found</h1>
+      <p>There is no ticket #${id}, or it is not one you can see. <a href="#/queue">Back to the queue</a></p>
+    </main>`;
+  }
   const ticket = shown === null ? null : stored(shown);
   if (!ticket) return html`<main class="page"><p>Loading ticket…</p></main>`;
   const names = new Map(users.map((user) => [user.id, user.name]));
@@ -278,9 +303,12 @@ function describe(event, names) {
 }
 
 function ReplyBox({ ticket, window, templates, seen, onStale, onSent }) {
-  const [body, setBody] = useState("");
+  const userId = me.value.id;
+  // This ticket's draft, read once when the box opens (the page is remounted per ticket).
+  const [draft] = useState(() => loadDraft(userId, ticket.id));
+  const [body, setBody] = useState(draft?.text || "");
   const [canned, setCanned] = useState([]);
-  const [files, setFiles] = useState([]);
+  const [files, setFiles] = useState(draft?.files || []);
   useEffect(() => {
     get("/canned-responses").then((page) => setCanned(page.items)).catch(() => setCanned([]));
   }, []);
@@ -299,7 +327,7 @@ function ReplyBox({ ticket, window, templates, seen, onStale, onSent }) {
     }
     event.target.value = "";
   }
-  const [internal, setInternal] = useState(false);
+  const [internal, setInternal] = useState(draft?.internal || false);
   const [template, setTemplate] = useState("");
   const [parameters, setParameters] = useState([]);
   const [busy, setBusy] = useState(false);
@@ -307,10 +335,80 @@ function ReplyBox({ ticket, window, templates, seen, onStale, onSent }) {
   // Replies go out on a channel the customer has (the ticket's own by default); the 24-hour
   // window and templates are WhatsApp's rules only.
   const channels = ticket.reply_channels || [];
-  const [channel, setChannel] = useState(channels.includes(ticket.channel) ? ticket.channel : channels[0] || null);
+  const defaultChannel = channels.includes(ticket.channel) ? ticket.channel : channels[0] || null;
+  const [channel, setChannel] = useState(draft?.channel && channels.includes(draft.channel) ? draft.channel : defaultChannel);
   useEffect(() => {
     if (channel && !channels.includes(channel)) setChannel(channels[0] || null);
   }, [channels.join(",")]);
+  // Every change is kept as this ticket's draft (a channel only when it is not the default), as
+  // the change renders (a layout effect, not one after paint: a reload right after a keystroke
+  // keeps it), and on the server a moment later, so it follows the agent to another device.
+  const firstRender = useRef(true);
+  const fromServer = useRef(false);
+  const edited = useRef(false);
+  const pushTimer = useRef(null);
+  const pending = useRef(null);
+  const draftPath = `/tickets/${ticket.id}/draft`;
+  function pushDraft() {
+    clearTimeout(pushTimer.current);
+    const state = pending.current;
+    pending.current = null;
+    if (!state) return;
+    const empty = !state.text && !state.internal && !state.channel;
+    // A failed push leaves the browser's copy; the next change tries again.
+    (empty ? del(draftPath) : put(draftPath, { body: state.text, channel: state.channel, internal: state.internal }))
+      .then(() => !empty && state.updatedAt && markPushed(userId, ticket.id, state.updatedAt))
+      .catch(() => {});
+  }
+  useLayoutEffect(() => {
+    if (firstRender.current) {
+      firstRender.current = false;
+      return;
+    }
+    const state = { text: body, files, channel: channel === defaultChannel ? null : channel, internal };
+    state.updatedAt = saveDraft(userId, ticket.id, state);
+    if (fromServer.current) {
+      fromServer.current = false;
+      return;
+    }
+    edited.current = true;
+    pending.current = state;
+    clearTimeout(pushTimer.current);
+    pushTimer.current = setTimeout(pushDraft, DRAFT_PUSH_DELAY_MS);
+  }, [body, files, channel, internal]);
+  // On open, the server's draft (written on another device) wins when it is newer than this
+  // browser's and nothing was typed here yet; leaving the ticket sends what is still pending.
+  useEffect(() => {
+    let active = true;
+    get(draftPath)
+      .then((remote) => {
+        if (!active || edited.current) return;
+        if (!remote) {
+          // The server kept this draft once and has none now: it was sent (or discarded) on
+          // another device, so it must not sit here ready to be sent again.
+          if (!draft?.pushed) return;
+          fromServer.current = true;
+          setBody("");
+          setFiles([]);
+          setInternal(false);
+          setChannel(defaultChannel);
+          clearDraft(userId, ticket.id);
+          return;
+        }
+        if (draft?.updated_at && Date.parse(draft.updated_at) >= Date.parse(remote.updated_at)) return;
+        const remoteChannel = remote.channel && channels.includes(remote.channel) ? remote.channel : defaultChannel;
+        if (remote.body === body && remote.internal === internal && remoteChannel === channel) return;
+        fromServer.current = true;
+        setBody(remote.body);
+        setInternal(remote.internal);
+        setChannel(remoteChannel);
+      })
+      .catch(() => {}); // offline or refused: the browser's copy stands
+    return () => {
+      active = false;
+      pushDraft();
+    };
+  }, []);
   const whatsapp = channel === "whatsapp";
   const closed = whatsapp && window?.state === "closed" && !internal;
   const chosen = templates.find((candidate) => `${candidate.name}|${candidate.language}` === template);
@@ -325,6 +423,9 @@ function ReplyBox({ ticket, window, templates, seen, onStale, onSent }) {
 
   async function send(thenStatus) {
     setBusy(true);
+    // Sending removes the draft on the server; a push still waiting must not bring it back.
+    clearTimeout(pushTimer.current);
+    pending.current = null;
     try {
       const request = { body, internal, seen_seq: seen.current, attachments: files.map((file) => ({ url: file.url, name: file.file_name })) };
       if (thenStatus) request.then_status = thenStatus;
@@ -338,6 +439,9 @@ function ReplyBox({ ticket, window, templates, seen, onStale, onSent }) {
       setBody("");
       setFiles([]);
       setParameters([]);
+      setInternal(false);
+      setChannel(defaultChannel);
+      clearDraft(userId, ticket.id);
       tell({ type: "typing", ticket_id: ticket.id, on: false });
       onSent();
     } catch (error) {

@@ -171,5 +171,9 @@ pub(super) async fn add_message(
     let context = context(&state, &caller, body.expected_seq, seen).await?;
     let outcome = state.tickets.execute(ticket.id, TicketCommand::AddMessage(message), context).await?;
     metrics::counter!("switchboard_messages_added_total", "kind" => kind.as_str()).increment(1);
+    if staff {
+        // What was being written is now sent: the author's draft on this ticket goes with it.
+        state.store.set_reply_draft(caller.account(), caller.user.id, ticket.id, None).await?;
+    }
     Ok(HttpResponse::Created().json(ChangeOutcome::for_caller(&state, &caller, outcome).await?))
 }

@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use actix_web::{HttpResponse, get, patch, post, web};
+use actix_web::{HttpResponse, delete, get, patch, post, put, web};
 use base64::Engine as _;
 use garde::Validate;
 use jiff::Timestamp;
@@ -24,12 +24,14 @@ use crate::error::ErrorBody;
 
 mod change;
 mod create;
+mod drafts;
 mod messages;
 mod read;
 mod search;
 
 use change::*;
 use create::*;
+use drafts::*;
 use messages::*;
 use read::*;
 use search::*;
@@ -44,7 +46,10 @@ pub fn routes(config: &mut ServiceConfig) {
         .service(update_ticket)
         .service(add_message)
         .service(assign_ticket)
-        .service(ticket_events);
+        .service(ticket_events)
+        .service(get_draft)
+        .service(put_draft)
+        .service(delete_draft);
 }
 
 /// Most tickets one bulk request may change.

@@ -191,6 +191,63 @@ macro_rules! tickets_sql {
                     .map(ticket_from_row)
                     .transpose()
             }
+
+            async fn reply_draft(&self, account: AccountId, user: UserId, ticket: TicketId) -> StoreResult<Option<ReplyDraft>> {
+                let row: Option<(String, Option<String>, bool, i64)> = sqlx::query_as(
+                    "SELECT body, channel, internal, updated_at FROM ticket_drafts \
+                     WHERE account_id = $1 AND user_id = $2 AND ticket_id = $3",
+                )
+                .bind(account)
+                .bind(user)
+                .bind(ticket)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db_error)?;
+                let Some((body, channel, internal, updated_at)) = row else { return Ok(None) };
+                Ok(Some(ReplyDraft {
+                    ticket_id: ticket,
+                    body,
+                    channel: channel.map(parse_text).transpose()?,
+                    internal,
+                    updated_at: from_millis(updated_at)?,
+                }))
+            }
+
+            async fn set_reply_draft(
+                &self,
+                account: AccountId,
+                user: UserId,
+                ticket: TicketId,
+                draft: Option<&ReplyDraft>,
+            ) -> StoreResult<()> {
+                let Some(draft) = draft else {
+                    sqlx::query("DELETE FROM ticket_drafts WHERE account_id = $1 AND user_id = $2 AND ticket_id = $3")
+                        .bind(account)
+                        .bind(user)
+                        .bind(ticket)
+                        .execute(&self.pool)
+                        .await
+                        .map_err(db_error)?;
+                    return Ok(());
+                };
+                sqlx::query(
+                    "INSERT INTO ticket_drafts (account_id, user_id, ticket_id, body, channel, internal, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (user_id, ticket_id) DO UPDATE SET \
+                     account_id = excluded.account_id, body = excluded.body, channel = excluded.channel, \
+                     internal = excluded.internal, updated_at = excluded.updated_at",
+                )
+                .bind(account)
+                .bind(user)
+                .bind(ticket)
+                .bind(draft.body.clone())
+                .bind(draft.channel.map(|channel| channel.as_str()))
+                .bind(draft.internal)
+                .bind(millis(draft.updated_at))
+                .execute(&self.pool)
+                .await
+                .map_err(db_error)?;
+                Ok(())
+            }
         }
     };
 }
