@@ -87,6 +87,11 @@ fn marker() -> String {
     format!("load:{:x}:", now_us())
 }
 
+/// The run's id inside a marker (`load:<id>:` → `<id>`), a bare word the ticket search finds.
+fn run_id(marker: &str) -> &str {
+    marker.trim_start_matches("load:").trim_end_matches(':')
+}
+
 /// The workers' results folded together.
 #[derive(Default)]
 struct Merged {
@@ -618,7 +623,9 @@ pub async fn ingest(args: IngestArgs) -> anyhow::Result<()> {
     // Count every message in the store through the API: each marked number exactly once.
     let ids = match args.via {
         Via::Rest => tickets.clone(),
-        Via::Webhook => hub.search_tickets(&admin, marker.trim_end_matches(':')).await?,
+        // The run's id alone: `load:` would read as a field in the query language, and every
+        // marked subject and message contains the id.
+        Via::Webhook => hub.search_tickets(&admin, run_id(&marker)).await?,
     };
     let mut counts: HashMap<u64, u64> = HashMap::new();
     for ticket in &ids {
@@ -854,5 +861,18 @@ impl Board {
         }
         let last = self.gone.iter().filter_map(|id| cleared.get(id)).max().copied()?;
         Some(last.saturating_duration_since(killed_at))
+    }
+}
+
+#[cfg(test)]
+mod marker_tests {
+    use super::*;
+
+    #[test]
+    fn a_markers_run_id_is_a_bare_word() {
+        let marker = marker();
+        let id = run_id(&marker);
+        assert!(!id.is_empty() && id.chars().all(|c| c.is_ascii_hexdigit()), "{marker} → {id}");
+        assert_eq!(run_id("load:661bae88f8273:"), "661bae88f8273");
     }
 }
