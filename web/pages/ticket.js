@@ -254,6 +254,13 @@ function CustomFields({ ticket, fields, onSaved }) {
     }
   }
   const typing = (field) => (e) => setDrafts((current) => ({ ...current, [field.key]: e.target.value }));
+  // A tick shows at once and stays while it is saved (a re-render meanwhile must not untick it);
+  // a refused one goes back to the stored value, with the refusal beside it.
+  async function tick(field, checked) {
+    setDrafts((current) => ({ ...current, [field.key]: checked }));
+    await save(field, checked);
+    setDrafts(({ [field.key]: _pending, ...rest }) => rest);
+  }
   const input = (field) => {
     const value = field.key in drafts ? drafts[field.key] : ticket.custom_fields[field.key];
     const id = `field-${field.key}`;
@@ -262,7 +269,7 @@ function CustomFields({ ticket, fields, onSaved }) {
     const described = errors[field.key] ? `${id}-error` : undefined;
     switch (field.field_type) {
       case "boolean":
-        return html`<input id=${id} type="checkbox" checked=${value === true} aria-invalid=${invalid} aria-describedby=${described} onChange=${(e) => save(field, e.target.checked)} /> ${label}`;
+        return html`<input id=${id} type="checkbox" checked=${value === true} aria-invalid=${invalid} aria-describedby=${described} onChange=${(e) => tick(field, e.target.checked)} /> ${label}`;
       case "select":
         return html`${label} <select id=${id} value=${value ?? ""} aria-invalid=${invalid} aria-describedby=${described} onChange=${(e) => save(field, e.target.value || null)}>
           <option value="">none</option>${field.options.map((option) => html`<option value=${option}>${option}</option>`)}</select>`;
