@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use switchboard_actors::bus::TicketChange;
 use switchboard_actors::domain::{Channel, Ticket};
-use switchboard_actors::store::Store;
+use switchboard_actors::store::{Store, StoreError};
 use tokio::sync::broadcast::{self, error::RecvError};
 use tokio::task::JoinHandle;
 
@@ -49,29 +49,35 @@ impl Channels {
 
     /// The channels a reply can reach the ticket's customer on: WhatsApp when they have a
     /// conversation with one of our numbers, email when they have an address.
-    pub async fn reply_channels(&self, ticket: &Ticket) -> Result<Vec<Channel>, switchboard_actors::store::StoreError> {
+    pub async fn reply_channels(&self, ticket: &Ticket) -> Result<Vec<Channel>, StoreError> {
         let mut channels = Vec::new();
-        if self.store.conversation_of_customer(ticket.account_id, ticket.requester_id).await?.is_some() {
+        if self.reaches_whatsapp(ticket).await? {
             channels.push(Channel::Whatsapp);
         }
-        if let Some(customer) = self.store.user(ticket.account_id, ticket.requester_id).await?
-            && email::email_mailbox(self.store.as_ref(), &customer).await?.is_some()
-        {
+        if self.reaches_email(ticket).await? {
             channels.push(Channel::Email);
         }
         Ok(channels)
     }
 
-    /// Whether a reply on `channel` reaches the ticket's customer; replies only go out on
-    /// WhatsApp or email.
+    /// Whether a reply on `channel` reaches the ticket's customer (only that channel is looked
+    /// up); replies only go out on WhatsApp or email.
     pub async fn check_reply_channel(&self, ticket: &Ticket, channel: Channel) -> Result<(), ChannelError> {
-        let reachable = || async { self.reply_channels(ticket).await.map(|channels| channels.contains(&channel)) };
         match channel {
-            Channel::Email if !reachable().await? => Err(Unreachable::NoEmailAddress.into()),
-            Channel::Whatsapp if !reachable().await? => Err(Unreachable::NoWhatsAppContact.into()),
+            Channel::Email if !self.reaches_email(ticket).await? => Err(Unreachable::NoEmailAddress.into()),
+            Channel::Whatsapp if !self.reaches_whatsapp(ticket).await? => Err(Unreachable::NoWhatsAppContact.into()),
             Channel::Email | Channel::Whatsapp => Ok(()),
             other => Err(Unreachable::NotAReplyChannel(other).into()),
         }
+    }
+
+    async fn reaches_whatsapp(&self, ticket: &Ticket) -> Result<bool, StoreError> {
+        Ok(self.store.conversation_of_customer(ticket.account_id, ticket.requester_id).await?.is_some())
+    }
+
+    async fn reaches_email(&self, ticket: &Ticket) -> Result<bool, StoreError> {
+        let Some(customer) = self.store.user(ticket.account_id, ticket.requester_id).await? else { return Ok(false) };
+        Ok(email::email_mailbox(self.store.as_ref(), &customer).await?.is_some())
     }
 }
 
