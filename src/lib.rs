@@ -14,6 +14,7 @@ pub mod error;
 pub mod http;
 pub mod live;
 pub mod presence;
+pub mod search;
 pub mod sessions;
 pub mod storage;
 pub mod telemetry;

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::*;
 pub use crate::email::EmailSend;
+use crate::query::filter::TicketFilter;
 use crate::whatsapp::{Conversation, SendState, Template};
 
 #[derive(Debug, thiserror::Error)]
@@ -232,25 +233,11 @@ impl TicketScope {
 }
 
 #[derive(Clone, Debug, PartialEq)]
-pub enum AssigneeFilter {
-    User(UserId),
-    Unassigned,
-}
-
-#[derive(Clone, Debug, PartialEq)]
 pub struct TicketQuery {
     pub account_id: AccountId,
     pub scope: TicketScope,
-    pub statuses: Vec<String>,
-    pub categories: Vec<StatusCategory>,
-    pub priorities: Vec<Priority>,
-    pub assignee: Option<AssigneeFilter>,
-    pub team_id: Option<TeamId>,
-    pub tag: Option<String>,
-    pub requester_id: Option<UserId>,
-    pub channel: Option<Channel>,
-    /// Words that must all appear in the subject or a message body.
-    pub text: Option<String>,
+    /// What the tickets must match (the list's parameters and its `q`, a view's query).
+    pub filter: TicketFilter,
     pub sort: TicketSort,
     /// Keyset position: the sort value and id of the last row of the previous page.
     pub after: Option<(i64, TicketId)>,
@@ -262,15 +249,7 @@ impl TicketQuery {
         TicketQuery {
             account_id,
             scope: TicketScope::Account,
-            statuses: Vec::new(),
-            categories: Vec::new(),
-            priorities: Vec::new(),
-            assignee: None,
-            team_id: None,
-            tag: None,
-            requester_id: None,
-            channel: None,
-            text: None,
+            filter: TicketFilter::default(),
             sort: TicketSort::default(),
             after: None,
             limit: 50,

@@ -85,6 +85,7 @@ pub(crate) mod media;
 pub(crate) mod outbox;
 pub(crate) mod sessions;
 pub(crate) mod settings;
+pub(crate) mod ticket_filter;
 pub(crate) mod tickets;
 pub(crate) mod timers;
 pub(crate) mod whatsapp;
@@ -105,6 +106,7 @@ macro_rules! shared_sql {
 
         use crate::storage::group_commit::{BatchWriter, WriteOp, WriteOutcome};
         use crate::storage::sql::*;
+        use crate::storage::sql::ticket_filter::{filter_sql, HasDialect, Piece};
         use crate::storage::{db_error, from_millis, json_text, millis, parse_json, parse_text};
 
         type DbRow = <$db as sqlx::Database>::Row;

@@ -6,6 +6,7 @@ mod common;
 
 mod directory;
 mod event_log;
+mod filter;
 mod inbox;
 mod media;
 mod outbox;
@@ -106,6 +107,7 @@ async fn suite(store: Arc<dyn Store>) {
     tickets::tickets_events_and_fencing(store).await;
     tickets::batched_ticket_writes(store).await;
     tickets::listing_filters_and_pages(store).await;
+    filter::query_filters(store).await;
     timers::timers(store).await;
     timers::timer_claims(store).await;
     tickets::concurrent_creates_get_unique_numbers(store).await;

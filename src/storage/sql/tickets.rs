@@ -69,45 +69,13 @@ macro_rules! tickets_sql {
                         true
                     }
                 };
-                if !q.statuses.is_empty() {
-                    query.push(" AND t.status IN (");
-                    let mut list = query.separated(", ");
-                    for status in &q.statuses { list.push_bind(status.clone()); }
-                    query.push(")");
-                }
-                if !q.categories.is_empty() {
-                    query.push(" AND t.status_category IN (");
-                    let mut list = query.separated(", ");
-                    for category in &q.categories { list.push_bind(category.as_str()); }
-                    query.push(")");
-                }
-                if !q.priorities.is_empty() {
-                    query.push(" AND t.priority IN (");
-                    let mut list = query.separated(", ");
-                    for priority in &q.priorities { list.push_bind(priority.as_str()); }
-                    query.push(")");
-                }
-                match q.assignee {
-                    Some(AssigneeFilter::User(user)) => { query.push(" AND t.assignee_id = ").push_bind(user); }
-                    Some(AssigneeFilter::Unassigned) => { query.push(" AND t.assignee_id IS NULL"); }
-                    None => {}
-                }
-                if let Some(team) = q.team_id { query.push(" AND t.team_id = ").push_bind(team); }
-                if let Some(requester) = q.requester_id { query.push(" AND t.requester_id = ").push_bind(requester); }
-                if let Some(channel) = q.channel { query.push(" AND t.channel = ").push_bind(channel.as_str()); }
-                if let Some(tag) = &q.tag {
-                    query.push(" AND EXISTS (SELECT 1 FROM ticket_tags g WHERE g.ticket_id = t.id AND g.tag = ")
-                        .push_bind(tag.trim().to_lowercase())
-                        .push(")");
-                }
-                for word in q.text.iter().flat_map(|text| text.split_whitespace()).take(8) {
-                    let pattern = like_pattern(word);
-                    query.push(" AND (LOWER(t.subject) LIKE ").push_bind(pattern.clone()).push(" ESCAPE '\\'");
-                    query.push(" OR EXISTS (SELECT 1 FROM messages m WHERE m.ticket_id = t.id");
-                    if customer_view {
-                        query.push(" AND m.kind <> 'note'");
+                for piece in filter_sql(&q.filter, <$db as HasDialect>::DIALECT, customer_view).pieces() {
+                    match piece {
+                        Piece::Sql(text) => { query.push(text); }
+                        Piece::Int(value) => { query.push_bind(value); }
+                        Piece::Float(value) => { query.push_bind(value); }
+                        Piece::Text(value) => { query.push_bind(value); }
                     }
-                    query.push(" AND LOWER(m.body) LIKE ").push_bind(pattern).push(" ESCAPE '\\'))");
                 }
                 let (key, descending) = match q.sort {
                     TicketSort::UpdatedDesc => ("t.updated_at", true),
