@@ -10,12 +10,45 @@
 //! custom fields and text; the fields that would reveal staff, teams or other customers are
 //! refused.
 
+use std::sync::Arc;
+
+use async_trait::async_trait;
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
+use switchboard_actors::clock::Clock;
 use switchboard_actors::domain::{AccountConfig, FieldType, StatusCategory, User};
 use switchboard_actors::query::filter::{Test, TicketFilter, format_number};
 use switchboard_actors::query::{self, Field, InstantRange, Term, Value};
 use switchboard_actors::store::{Store, StoreError};
+
+/// Saved views' queries compiled for the user following them (the live hub's `view:<id>`).
+pub struct SavedViewFilters {
+    pub store: Arc<dyn Store>,
+    pub accounts: Arc<crate::accounts::AccountConfigs>,
+    pub clock: Arc<dyn Clock>,
+}
+
+#[async_trait]
+impl crate::live::ViewFilters for SavedViewFilters {
+    async fn view_filter(
+        &self,
+        user: &User,
+        view: switchboard_actors::views::ViewId,
+    ) -> Result<TicketFilter, crate::live::ViewRefusal> {
+        use crate::live::ViewRefusal;
+        let view = match self.store.view(user.account_id, view).await {
+            Ok(Some(view)) if view.visible_to(user) => view,
+            Ok(_) => return Err(ViewRefusal::NotFound),
+            Err(_) => return Err(ViewRefusal::Unavailable),
+        };
+        let config = self.accounts.get(user.account_id).await.map_err(|_| ViewRefusal::Unavailable)?;
+        match compile(self.store.as_ref(), &config, user, &view.query, self.clock.now()).await {
+            Ok(filter) => Ok(filter),
+            Err(SearchError::Invalid(problem)) => Err(ViewRefusal::Invalid(problem.message)),
+            Err(SearchError::Store(_)) => Err(ViewRefusal::Unavailable),
+        }
+    }
+}
 
 /// Why a query cannot run: where (for a parse error) and what.
 #[derive(Debug, thiserror::Error)]

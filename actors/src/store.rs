@@ -258,6 +258,24 @@ impl TicketQuery {
 }
 
 impl TicketSort {
+    /// Every sort with its name in the API (`?sort=`, a view's `sort`).
+    pub const API_NAMES: &'static [(TicketSort, &'static str)] = &[
+        (TicketSort::UpdatedDesc, "-updated_at"),
+        (TicketSort::UpdatedAsc, "updated_at"),
+        (TicketSort::CreatedDesc, "-created_at"),
+        (TicketSort::CreatedAsc, "created_at"),
+        (TicketSort::PriorityDesc, "-priority"),
+        (TicketSort::SlaDueAsc, "sla_due"),
+    ];
+
+    pub fn from_api(name: &str) -> Option<TicketSort> {
+        TicketSort::API_NAMES.iter().find(|(_, known)| *known == name).map(|(sort, _)| *sort)
+    }
+
+    pub fn api_name(self) -> &'static str {
+        TicketSort::API_NAMES.iter().find(|(sort, _)| *sort == self).map_or("-updated_at", |(_, name)| name)
+    }
+
     /// The value the keyset cursor records for `ticket` under this sort.
     pub fn key(self, ticket: &Ticket) -> i64 {
         match self {
@@ -411,6 +429,10 @@ pub trait TicketsPort: Send + Sync + 'static {
     async fn ticket_messages(&self, id: TicketId) -> StoreResult<Vec<Message>>;
     async fn ticket_events(&self, id: TicketId, after_seq: i64, limit: i64) -> StoreResult<Vec<TicketEvent>>;
     async fn list_tickets(&self, query: &TicketQuery) -> StoreResult<Vec<Ticket>>;
+    /// How many tickets match `q` (its sort, position and limit aside).
+    async fn count_tickets(&self, q: &TicketQuery) -> StoreResult<i64>;
+    /// The ids of the tickets matching `q`, lowest first, at most `q.limit`.
+    async fn matching_ticket_ids(&self, q: &TicketQuery) -> StoreResult<Vec<TicketId>>;
     /// Tickets assigned to `user` that still need work (new, open or pending): their load.
     async fn open_load(&self, account: AccountId, user: UserId) -> StoreResult<i64>;
     /// Per assignee, how many of their tickets have a breached or at-risk SLA at `now`.
@@ -562,6 +584,7 @@ pub trait Store:
     + OutboxPort
     + WhatsAppPort
     + EventLogPort
+    + crate::views::ViewsPort
 {
 }
 
@@ -575,7 +598,8 @@ impl<
         + InboxPort
         + OutboxPort
         + WhatsAppPort
-        + EventLogPort,
+        + EventLogPort
+        + crate::views::ViewsPort,
 > Store for T
 {
 }

@@ -9,6 +9,7 @@ mod ops;
 mod people;
 mod settings;
 mod tickets;
+mod views;
 mod whatsapp;
 
 use std::sync::Arc;
@@ -121,6 +122,7 @@ fn documented_routes(scope: &mut utoipa_actix_web::service_config::ServiceConfig
     tickets::routes(scope);
     people::routes(scope);
     settings::routes(scope);
+    views::routes(scope);
     whatsapp::routes(scope);
 }
 

@@ -2,7 +2,8 @@
 //!
 //! Client → server: `subscribe {topic, after?}`, `unsubscribe {topic}`, `presence {status}`,
 //! `typing {ticket_id, on}`, `viewing {ticket_id}`, `ping`.
-//! Server → client: `event`, `snapshot`, `presence`, `viewers`, `ack`, `resync`, `error`, `pong`.
+//! Server → client: `event`, `snapshot`, `presence`, `viewers`, `view_left`, `view_count`, `ack`,
+//! `resync`, `error`, `pong`.
 
 use std::sync::Arc;
 
@@ -44,6 +45,8 @@ pub enum Topic {
     Ticket(TicketId),
     Queue,
     Presence,
+    /// A saved view's matching tickets as they change.
+    View(i64),
 }
 
 impl Topic {
@@ -51,7 +54,11 @@ impl Topic {
         match text {
             "queue" => Some(Topic::Queue),
             "presence" => Some(Topic::Presence),
-            _ => text.strip_prefix("ticket:").and_then(|id| id.parse().ok()).map(Topic::Ticket),
+            _ => match text.split_once(':') {
+                Some(("ticket", id)) => id.parse().ok().map(Topic::Ticket),
+                Some(("view", id)) => id.parse().ok().map(Topic::View),
+                _ => None,
+            },
         }
     }
 
@@ -60,6 +67,7 @@ impl Topic {
             Topic::Ticket(id) => format!("ticket:{id}"),
             Topic::Queue => "queue".to_owned(),
             Topic::Presence => "presence".to_owned(),
+            Topic::View(id) => format!("view:{id}"),
         }
     }
 }
@@ -100,7 +108,7 @@ pub struct EventFrame<'a, T: Serialize> {
 pub struct SnapshotFrame<'a> {
     #[serde(rename = "type")]
     pub kind: &'static str,
-    pub topic: &'static str,
+    pub topic: &'a str,
     pub ticket_id: TicketId,
     pub seq: i64,
     pub cursor: i64,
@@ -111,12 +119,44 @@ pub struct SnapshotFrame<'a> {
 #[derive(Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ControlFrame<'a> {
-    Ack { topic: &'a str, seq: Option<i64>, cursor: Option<i64> },
-    Error { code: &'a str, message: &'a str },
-    Resync { topic: &'a str, reason: &'a str },
-    Pong { sent_at: jiff::Timestamp },
-    Presence { topic: &'static str, board: Option<&'a [AgentPresence]>, agent: Option<&'a AgentPresence> },
-    Viewers { topic: &'a str, ticket_id: TicketId, viewers: &'a [Viewer] },
+    Ack {
+        topic: &'a str,
+        seq: Option<i64>,
+        cursor: Option<i64>,
+    },
+    Error {
+        code: &'a str,
+        message: &'a str,
+    },
+    Resync {
+        topic: &'a str,
+        reason: &'a str,
+    },
+    Pong {
+        sent_at: jiff::Timestamp,
+    },
+    Presence {
+        topic: &'static str,
+        board: Option<&'a [AgentPresence]>,
+        agent: Option<&'a AgentPresence>,
+    },
+    Viewers {
+        topic: &'a str,
+        ticket_id: TicketId,
+        viewers: &'a [Viewer],
+    },
+    /// A change made a ticket stop matching the view.
+    ViewLeft {
+        topic: &'a str,
+        view_id: i64,
+        ticket_id: TicketId,
+    },
+    /// How many tickets the view holds now.
+    ViewCount {
+        topic: &'a str,
+        view_id: i64,
+        count: i64,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -141,6 +181,10 @@ mod tests {
         assert_eq!(Topic::parse("ticket:x"), None);
         assert_eq!(Topic::parse("tickets"), None);
         assert_eq!(Topic::Ticket(7).name(), "ticket:7");
+        assert_eq!(Topic::parse("view:3"), Some(Topic::View(3)));
+        assert_eq!(Topic::parse("view:"), None);
+        assert_eq!(Topic::parse("views:3"), None);
+        assert_eq!(Topic::View(3).name(), "view:3");
     }
 
     #[test]

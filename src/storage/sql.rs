@@ -88,6 +88,7 @@ pub(crate) mod settings;
 pub(crate) mod ticket_filter;
 pub(crate) mod tickets;
 pub(crate) mod timers;
+pub(crate) mod views;
 pub(crate) mod whatsapp;
 pub(crate) mod writer;
 
@@ -572,6 +573,7 @@ macro_rules! shared_sql {
         crate::storage::sql::whatsapp::whatsapp_sql!($db, $store, $writer, $begin_write, $tickets_per_update, $team_ids_of_u);
 
         crate::storage::sql::event_log::event_log_sql!($db, $store, $writer, $begin_write, $tickets_per_update, $team_ids_of_u);
+        crate::storage::sql::views::views_sql!($db, $store, $writer, $begin_write, $tickets_per_update, $team_ids_of_u);
 
         crate::storage::sql::writer::writer_sql!($db, $store, $writer, $begin_write, $tickets_per_update, $team_ids_of_u);
     };

@@ -14,6 +14,7 @@ mod search;
 mod sla;
 mod tickets;
 mod validation;
+mod views;
 
 use client::*;
 use common::*;
