@@ -17,6 +17,7 @@ import { TicketPage } from "./pages/ticket.js";
 import { Conversations } from "./pages/conversations.js";
 import { Presence } from "./pages/presence.js";
 import { Admin } from "./pages/admin.js";
+import { Sidebar } from "./pages/sidebar.js";
 
 const staffBoard = computed(() => me.value && ["supervisor", "admin"].includes(me.value.role));
 
@@ -87,7 +88,10 @@ function App() {
   return html`<div class="shell">
     <${Header} />
     ${notice.value && html`<div class="notice" role="alert">${notice.value} <button class="link" onClick=${() => (notice.value = null)}>Dismiss</button></div>`}
-    <${Page} />
+    <div class="body">
+      <${Sidebar} />
+      <${Page} />
+    </div>
   </div>`;
 }
 

@@ -7,6 +7,7 @@ import { connect, disconnect, onSessionEnded } from "./live.js";
 import { navigate } from "./router.js";
 import { forget } from "./tickets.js";
 import { forgetDrafts } from "./drafts.js";
+import { forgetViews } from "./views.js";
 
 export const me = signal(undefined); // undefined: checking; null: logged out
 export const notice = signal(null);
@@ -30,6 +31,7 @@ function loggedOut() {
   disconnect();
   me.value = null;
   forget();
+  forgetViews();
   navigate("#/login");
 }
 
