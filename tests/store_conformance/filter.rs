@@ -174,6 +174,19 @@ pub async fn query_filters(store: &dyn Store) {
         ("word in a message", TicketFilter { words: vec!["handshake".into()], ..TicketFilter::default() }, vec![2]),
         ("phrase in order", TicketFilter { phrases: vec!["on fire".into()], ..TicketFilter::default() }, vec![1]),
         ("phrase out of order", TicketFilter { phrases: vec!["fire on".into()], ..TicketFilter::default() }, vec![]),
+        ("a word's prefix", TicketFilter { words: vec!["print".into()], ..TicketFilter::default() }, vec![1]),
+        ("not a word's middle", TicketFilter { words: vec!["rinter".into()], ..TicketFilter::default() }, vec![]),
+        (
+            "every word, anywhere",
+            TicketFilter { words: vec!["WE".into(), "fire".into()], ..TicketFilter::default() },
+            vec![1],
+        ),
+        (
+            "punctuation is a separator",
+            TicketFilter { words: vec!["(handshake)".into()], ..TicketFilter::default() },
+            vec![2],
+        ),
+        ("a word with no letters", TicketFilter { words: vec!["%".into()], ..TicketFilter::default() }, vec![]),
     ];
     for (name, filter, expected) in cases {
         let mut query = TicketQuery::new(account.id);

@@ -1,7 +1,8 @@
 //! A [`TicketFilter`] as SQL over `tickets t`: a list of pieces — SQL text and values to bind —
 //! that the backends' query builders replay, so the translation is written once, without a bound
 //! per column type, and is readable as plain SQL. What differs between SQLite and PostgreSQL
-//! (reading a JSON field) is a [`Dialect`] switch here.
+//! (reading a JSON field, the full-text indexes: FTS5 on SQLite, `tsvector` on PostgreSQL) is a
+//! [`Dialect`] switch here.
 
 use std::borrow::Cow;
 
@@ -126,22 +127,69 @@ pub fn filter_sql(filter: &TicketFilter, dialect: Dialect, customer_view: bool) 
         out.sql(if *negated { ") IS NOT TRUE" } else { ")" });
     }
     for word in &filter.words {
-        text_sql(&mut out, word, customer_view);
+        text_sql(&mut out, word, false, dialect, customer_view);
     }
     for phrase in &filter.phrases {
-        text_sql(&mut out, phrase, customer_view);
+        text_sql(&mut out, phrase, true, dialect, customer_view);
     }
     out
 }
 
-fn text_sql(out: &mut Fragment, text: &str, customer_view: bool) {
-    let pattern = super::like_pattern(text);
-    out.sql(" AND (LOWER(t.subject) LIKE ").text(pattern.clone()).sql(" ESCAPE '\\'");
-    out.sql(" OR EXISTS (SELECT 1 FROM messages m WHERE m.ticket_id = t.id");
-    if customer_view {
-        out.sql(" AND m.kind <> 'note'");
+/// The words of a full-text term as the indexes cut them: runs of letters and digits, lower case.
+/// Everything else (punctuation, operators of either index's query syntax) is a separator, so a
+/// term is always safe to hand to `MATCH` or `to_tsquery`.
+pub fn search_tokens(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_alphanumeric()).filter(|token| !token.is_empty()).map(str::to_lowercase).collect()
+}
+
+/// A bare word (each of its tokens as a prefix: `print` finds "printer") or a phrase (its tokens
+/// adjacent and in order) in the subject or a message — notes only for staff. A term with no
+/// letters or digits (`%`) is looked for as it is, by `LIKE`.
+fn text_sql(out: &mut Fragment, text: &str, phrase: bool, dialect: Dialect, customer_view: bool) {
+    let tokens = search_tokens(text);
+    if tokens.is_empty() {
+        let pattern = super::like_pattern(text);
+        out.sql(" AND (LOWER(t.subject) LIKE ").text(pattern.clone()).sql(" ESCAPE '\\'");
+        out.sql(" OR EXISTS (SELECT 1 FROM messages m WHERE m.ticket_id = t.id");
+        if customer_view {
+            out.sql(" AND m.kind <> 'note'");
+        }
+        out.sql(" AND LOWER(m.body) LIKE ").text(pattern).sql(" ESCAPE '\\'))");
+        return;
     }
-    out.sql(" AND LOWER(m.body) LIKE ").text(pattern).sql(" ESCAPE '\\'))");
+    let notes = if customer_view { " AND m.kind <> 'note'" } else { "" };
+    match dialect {
+        Dialect::Sqlite => {
+            let expression = if phrase {
+                format!("\"{}\"", tokens.join(" "))
+            } else {
+                tokens.iter().map(|token| format!("\"{token}\"*")).collect::<Vec<_>>().join(" ")
+            };
+            out.sql(" AND (t.id IN (SELECT rowid FROM ticket_subject_fts WHERE ticket_subject_fts MATCH ")
+                .text(expression.clone())
+                .sql(
+                    ") OR t.id IN (SELECT m.ticket_id FROM message_body_fts f JOIN messages m ON m.rowid = f.rowid \
+                      WHERE message_body_fts MATCH ",
+                )
+                .text(expression)
+                .sql(notes)
+                .sql("))");
+        }
+        Dialect::Postgres => {
+            let expression = if phrase {
+                tokens.join(" <-> ")
+            } else {
+                tokens.iter().map(|token| format!("{token}:*")).collect::<Vec<_>>().join(" & ")
+            };
+            out.sql(" AND (t.subject_search @@ to_tsquery('simple', ")
+                .text(expression.clone())
+                .sql(") OR t.id IN (SELECT m.ticket_id FROM messages m WHERE m.body_search @@ to_tsquery('simple', ")
+                .text(expression)
+                .sql(")")
+                .sql(notes)
+                .sql("))");
+        }
+    }
 }
 
 fn test_sql(out: &mut Fragment, test: &Test, dialect: Dialect, customer_view: bool) {
