@@ -181,7 +181,14 @@ pub fn customer_event(event: &TicketEvent, config: &AccountConfig) -> Value {
         | EventKind::WindowChanged { .. }
         | EventKind::SlaChanged { .. }
         | EventKind::SlaWarning { .. }
-        | EventKind::SlaBreached { .. } => private(),
+        | EventKind::SlaBreached { .. }
+        // Merges and splits are the team's bookkeeping; the customer sees the messages move.
+        | EventKind::MergedInto { .. }
+        | EventKind::MergedIn { .. }
+        | EventKind::Unmerged { .. }
+        | EventKind::MergeUndone { .. }
+        | EventKind::SplitTo { .. }
+        | EventKind::SplitFrom { .. } => private(),
     }
 }
 
@@ -275,6 +282,8 @@ mod tests {
             last_customer_message_at: None,
             last_agent_message_at: None,
             last_customer_seq: 0,
+            last_customer_channel: None,
+            links: TicketLinks::default(),
             sla: None,
         }
     }

@@ -47,6 +47,8 @@ fn ticket() -> Ticket {
         last_customer_message_at: Some(at(0)),
         last_agent_message_at: Some(at(20)),
         last_customer_seq: 2,
+        last_customer_channel: None,
+        links: TicketLinks::default(),
         sla: None,
     }
 }
