@@ -6,6 +6,8 @@
 /// The kind of the timers tickets own (SLA, snooze): the timer task hands them to [`Tickets`].
 pub const TIMER_KIND: &str = "ticket";
 
+#[cfg(test)]
+mod link_tests;
 mod linking;
 mod links;
 mod messages;
