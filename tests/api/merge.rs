@@ -175,6 +175,19 @@ async fn merges_are_refused_with_clear_codes_and_change_nothing() {
         "refusals write nothing"
     );
 
+    // A dry run answers both tickets (or the refusal) and writes nothing.
+    let checked = desk
+        .expect(200, "POST", &format!("/api/v1/tickets/{a}/merge"), &agent, Some(json!({"into": b, "dry_run": true})))
+        .await;
+    assert_eq!(
+        (checked["source"]["ticket"]["subject"].clone(), checked["target"]["ticket"]["subject"].clone()),
+        (json!("A"), json!("B"))
+    );
+    assert_eq!(checked["target"]["events"], json!([]));
+    let dry = json!({"into": theirs, "dry_run": true});
+    assert_error(merge(&desk, &agent, a, dry).await.as_ref_pair(), 409, "requester_mismatch");
+    assert_eq!(desk.log_state(&agent, a).await, before[0], "a dry run writes nothing");
+
     // `force` merges different requesters.
     desk.expect(
         200,

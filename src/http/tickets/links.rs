@@ -14,6 +14,10 @@ pub struct MergeRequest {
     /// Merge tickets of different requesters.
     #[serde(default)]
     pub force: bool,
+    /// Only check: answer with both tickets as they are (or the refusal a merge would get),
+    /// changing nothing — what a confirmation shows before the merge.
+    #[serde(default)]
+    pub dry_run: bool,
 }
 
 /// Both tickets as the request left them.
@@ -85,6 +89,12 @@ pub(super) async fn merge_ticket(
             .ok_or_else(|| ApiError::invalid("into_number", format!("there is no ticket #{number}")))?,
         _ => return Err(ApiError::invalid("into", "name the target by `into` (its id) or `into_number`, not both")),
     };
+    if body.dry_run {
+        // The same check the merge makes, on the store's copies (what the actors committed).
+        switchboard_actors::ticket::check_merge(&source, &target, body.force)?;
+        let unchanged = |ticket| ChangeOutcome { ticket: Audience::staff().ticket(ticket), events: Vec::new() };
+        return Ok(web::Json(MergeOutcome { source: unchanged(source), target: unchanged(target) }));
+    }
     let context = context(&state, &caller, None, None).await?;
     let outcome = state.tickets.merge(source.id, target.id, body.force, context).await?;
     let (source, target) = both(&state, &caller, outcome).await?;
