@@ -349,7 +349,7 @@ async fn idle_conversation_actors_passivate_and_come_back() {
 /// The process dies between a merge's two commits (simulated: only the source's `MergeInto` is
 /// sent): the source is closed as merged and its durable merge timer stands. The next node fires
 /// it once `LINK_SETTLE_AFTER` has passed and finishes the merge: the target takes the messages,
-/// both logs stay gap-free, and the timer is gone.
+/// both logs stay gap-free, and the timer is gone. A split then moves a message on this backend.
 async fn a_merge_cut_between_its_commits_is_finished_by_its_timer(backend: Backend) {
     let db = TestDb::new(backend).await;
     let settings = db.settings();
@@ -392,6 +392,20 @@ async fn a_merge_cut_between_its_commits_is_finished_by_its_timer(backend: Backe
     let far = clock.now() + SignedDuration::from_hours(1);
     let timers = core.store.due_timers(far, 100).await.expect("timers");
     assert!(timers.iter().all(|timer| timer.name != MERGE_TIMER), "settled: {timers:?}");
+
+    // A split on this backend: the new ticket takes the message in its creation commit.
+    let first = core.store.ticket_messages(target.id).await.expect("messages")[0].id.clone();
+    let context = CommandContext::system(config.clone());
+    let split = core.tickets.split(target.id, vec![first], Some("Split".into()), context).await.expect("split");
+    let new = split.other.ticket.id;
+    assert_eq!(moved(core.store.clone(), new).await, ["t1"]);
+    assert_eq!(moved(core.store.clone(), target.id).await, ["s1"]);
+    assert_eq!(
+        split.ticket.ticket.links.split_to,
+        [LinkedTicket { ticket_id: new, number: split.other.ticket.number }]
+    );
+    let timers = core.store.due_timers(far, 100).await.expect("timers");
+    assert!(timers.iter().all(|timer| timer.name != SPLIT_TIMER), "settled: {timers:?}");
     core.stop().await;
 }
 

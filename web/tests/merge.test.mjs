@@ -1,7 +1,8 @@
 // Merge then unmerge from the console, at both widths: "Merge into…" by number with a
 // confirmation naming both tickets and requesters, the merged ticket's banner linking to the
 // target, the merged message and a merge marker in the target's thread, then "Unmerge" putting
-// everything back — each page updating live, without a reload, and never scrolling sideways.
+// everything back — each page updating live, without a reload, and never scrolling sideways;
+// and "Split…" moving ticked messages to a new ticket.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
@@ -113,4 +114,30 @@ describe('merge and unmerge', () => {
       await watcher.close();
     });
   }
+
+  test('split two messages off into a new ticket from the console', async () => {
+    const original = await whatsappTicket(hub.base, token, 'Split me');
+    for (const body of ['Also: the invoice is wrong', 'It says 40, not 30']) {
+      await api(hub.base, token, `/tickets/${original.id}/messages`, { method: 'POST', body: { body, internal: true } });
+    }
+    const page = await newPage(browser, { width: 390, height: 844 });
+    await login(page, hub.base, DEMO.agent);
+    await open(page, hub.base, original);
+    await page.getByRole('button', { name: 'Split…' }).click();
+    for (const text of ['Also: the invoice is wrong', 'It says 40, not 30']) {
+      await page.locator('.message', { hasText: text }).getByLabel('split off').check();
+    }
+    await page.getByLabel('Subject of the new ticket').fill('Invoice wrong');
+    await noSidewaysScroll(page);
+    await page.getByRole('button', { name: 'Split 2 off' }).click();
+    await page.locator('.ticket-head h1', { hasText: 'Invoice wrong' }).waitFor();
+    await page.locator('.link-marker[data-link-event="split_from"]').waitFor();
+    assert.deepEqual(await page.locator('.message .body').allInnerTexts(), ['Also: the invoice is wrong', 'It says 40, not 30']);
+    const left = await api(hub.base, token, `/tickets/${original.id}`);
+    assert.deepEqual(left.messages.map((message) => message.body), [original.subject]);
+    assert.equal(left.links.split_to.length, 1);
+    await screenshot(page, 'split-new-ticket-390');
+    assert.deepEqual(consoleErrors(page), []);
+    await page.close();
+  });
 });
