@@ -644,48 +644,48 @@ pub enum EventKind {
         metric: SlaMetric,
         due_at: Timestamp,
     },
-    /// This ticket was merged into `ticket_id` (a `status_changed` to closed follows in the same
+    /// This ticket was merged into `target_id` (a `status_changed` to closed follows in the same
     /// commit); its messages move to that ticket's thread.
     MergedInto {
-        ticket_id: TicketId,
-        number: i64,
+        target_id: TicketId,
+        target_number: i64,
         previous_status: String,
     },
-    /// `ticket_id` was merged into this ticket: its messages now show in this thread, interleaved
+    /// `source_id` was merged into this ticket: its messages now show in this thread, interleaved
     /// by time, and its tags were added (`tags_changed` follows).
     MergedIn {
-        ticket_id: TicketId,
-        number: i64,
+        source_id: TicketId,
+        source_number: i64,
         message_ids: Vec<String>,
         tags_added: Vec<String>,
         /// When and on which channel the merged ticket's customer last wrote.
         last_customer_at: Option<Timestamp>,
         last_customer_channel: Option<Channel>,
     },
-    /// The merge into `ticket_id` was undone: this ticket has its messages and status back.
+    /// The merge into `target_id` was undone: this ticket has its messages and status back.
     Unmerged {
-        ticket_id: TicketId,
-        number: i64,
+        target_id: TicketId,
+        target_number: i64,
         restored_status: String,
     },
-    /// The merge of `ticket_id` into this ticket was undone: its messages went back, and the
+    /// The merge of `source_id` into this ticket was undone: its messages went back, and the
     /// tags it had added were removed.
     MergeUndone {
-        ticket_id: TicketId,
-        number: i64,
+        source_id: TicketId,
+        source_number: i64,
         message_ids: Vec<String>,
         tags_removed: Vec<String>,
     },
-    /// These messages were split off into the new ticket `ticket_id`.
+    /// These messages were split off into the new ticket `new_ticket_id`.
     SplitTo {
-        ticket_id: TicketId,
-        number: i64,
+        new_ticket_id: TicketId,
+        new_number: i64,
         message_ids: Vec<String>,
     },
-    /// This ticket was split from `ticket_id`, taking these messages.
+    /// This ticket was split from `original_id`, taking these messages.
     SplitFrom {
-        ticket_id: TicketId,
-        number: i64,
+        original_id: TicketId,
+        original_number: i64,
         message_ids: Vec<String>,
     },
 }

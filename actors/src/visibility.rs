@@ -375,6 +375,30 @@ mod tests {
             (EventKind::SlaChanged { sla: None }, false),
             (EventKind::SlaWarning { metric: sla_metric(), due_at: Timestamp::UNIX_EPOCH }, false),
             (EventKind::SlaBreached { metric: sla_metric(), due_at: Timestamp::UNIX_EPOCH }, false),
+            (EventKind::MergedInto { target_id: 2, target_number: 12, previous_status: "open".to_owned() }, false),
+            (
+                EventKind::MergedIn {
+                    source_id: 3,
+                    source_number: 13,
+                    message_ids: vec!["m1".to_owned()],
+                    tags_added: vec!["angry".to_owned()],
+                    last_customer_at: None,
+                    last_customer_channel: None,
+                },
+                false,
+            ),
+            (EventKind::Unmerged { target_id: 2, target_number: 12, restored_status: "open".to_owned() }, false),
+            (
+                EventKind::MergeUndone {
+                    source_id: 3,
+                    source_number: 13,
+                    message_ids: vec!["m1".to_owned()],
+                    tags_removed: vec!["angry".to_owned()],
+                },
+                false,
+            ),
+            (EventKind::SplitTo { new_ticket_id: 4, new_number: 14, message_ids: vec!["m1".to_owned()] }, false),
+            (EventKind::SplitFrom { original_id: 5, original_number: 15, message_ids: vec!["m1".to_owned()] }, false),
         ]
     }
 

@@ -16,6 +16,7 @@ async fn gap_free_log(desk: &Desk, token: &str, id: i64) -> Vec<String> {
     let events = desk.events(token, id, 0).await;
     let expected: Vec<i64> = (1..=events.len() as i64).collect();
     assert_eq!(seqs(&events), expected, "ticket {id}'s seqs are gap-free: {events:?}");
+    assert!(events.iter().all(|event| event["ticket_id"] == json!(id)), "every event is ticket {id}'s own: {events:?}");
     assert_eq!(desk.ticket(token, id).await["seq"], json!(events.len()), "head seq of {id}");
     event_types(&events).into_iter().map(str::to_owned).collect()
 }
@@ -298,7 +299,7 @@ async fn split_moves_the_chosen_messages_to_a_new_linked_ticket() {
     assert_eq!(original_log.last().map(String::as_str), Some("split_to"));
     let new_events = desk.events(&agent, new, 0).await;
     let from = new_events.iter().find(|event| event["type"] == "split_from").expect("split_from");
-    assert_eq!(from["ticket_id"], json!(original));
+    assert_eq!((from["ticket_id"].clone(), from["original_id"].clone()), (json!(new), json!(original)));
     assert_eq!(desk.ticket(&agent, original).await["links"]["split_to"][0]["ticket_id"], json!(new));
     desk.stop().await;
 }

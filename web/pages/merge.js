@@ -16,8 +16,16 @@ const UNMERGE_WINDOW_MS = 7 * 24 * 3600 * 1000;
 /** The events that link tickets, shown centred in the thread where they happened. */
 export const LINK_EVENTS = new Set(["merged_into", "merged_in", "unmerged", "merge_undone", "split_to", "split_from"]);
 
+/** The other ticket an event links to, whichever side of the link this ticket is. */
+export function linkedTicket(event) {
+  const id = event.target_id ?? event.source_id ?? event.new_ticket_id ?? event.original_id;
+  const number = event.target_number ?? event.source_number ?? event.new_number ?? event.original_number;
+  return { id, number };
+}
+
 function linkText(event) {
-  const other = html`<a href=${`#/tickets/${event.ticket_id}`}>#${event.number}</a>`;
+  const linked = linkedTicket(event);
+  const other = html`<a href=${`#/tickets/${linked.id}`}>#${linked.number}</a>`;
   const count = event.message_ids ? `${event.message_ids.length} message${event.message_ids.length === 1 ? "" : "s"}` : "";
   switch (event.type) {
     case "merged_into": return html`Merged into ${other}`;

@@ -15,7 +15,7 @@ import { followTicket, readList, readTicket, remember, ticket as stored } from "
 import { clearDraft, loadDraft, markPushed, saveDraft } from "../lib/drafts.js";
 import { ticks, time, until } from "../lib/format.js";
 import { SlaTracker, METRIC_LABEL } from "../lib/sla.js";
-import { LINK_EVENTS, LinkMarker, MergeBanner, MergeDialog, SplitBar, mergedOrigin, threadItems } from "./merge.js";
+import { LINK_EVENTS, LinkMarker, MergeBanner, MergeDialog, SplitBar, linkedTicket, mergedOrigin, threadItems } from "./merge.js";
 
 function Attachment({ file }) {
   if (file.status === "pending") return html`<span class="file pending">⏳ ${file.file_name} (fetching…)</span>`;
@@ -335,12 +335,12 @@ function describe(event, names) {
     case "sla_changed": return event.sla ? `SLA targets set for ${event.sla.priority} priority` : "SLA targets removed";
     case "sla_warning": return `SLA at risk: ${METRIC_LABEL[event.metric].toLowerCase()} due ${time(event.due_at)}`;
     case "sla_breached": return `SLA breached: ${METRIC_LABEL[event.metric].toLowerCase()} was due ${time(event.due_at)}`;
-    case "merged_into": return `merged into #${event.number}`;
-    case "merged_in": return `#${event.number} merged in`;
-    case "unmerged": return `unmerged from #${event.number}`;
-    case "merge_undone": return `#${event.number} unmerged`;
-    case "split_to": return `split into #${event.number}`;
-    case "split_from": return `split from #${event.number}`;
+    case "merged_into": return `merged into #${linkedTicket(event).number}`;
+    case "merged_in": return `#${linkedTicket(event).number} merged in`;
+    case "unmerged": return `unmerged from #${linkedTicket(event).number}`;
+    case "merge_undone": return `#${linkedTicket(event).number} unmerged`;
+    case "split_to": return `split into #${linkedTicket(event).number}`;
+    case "split_from": return `split from #${linkedTicket(event).number}`;
     default: return event.type.replace(/_/g, " ");
   }
 }

@@ -96,7 +96,7 @@ impl Tickets {
         };
         let now = self.runtime.clock.now();
         let (mut ticket, mut events, messages) = open_ticket(draft, &context.config, now)?;
-        let from = EventKind::SplitFrom { ticket_id, number: original.number, message_ids };
+        let from = EventKind::SplitFrom { original_id: ticket_id, original_number: original.number, message_ids };
         events.extend(ticket.append(vec![from], context.actor_id, now));
         let mut timers = sla_timer_of_new(&ticket);
         timers.push(ticket.timer(SPLIT_TIMER, Some(now + super::LINK_SETTLE_AFTER)));
@@ -118,8 +118,8 @@ impl Tickets {
         let source = self.get(source_id).await?;
         let log = self.runtime.store.ticket_events(source_id, 0, LOG_SCAN).await?;
         let latest = log.iter().rev().find_map(|event| match &event.kind {
-            EventKind::MergedInto { ticket_id, .. } => Some((*ticket_id, true)),
-            EventKind::Unmerged { ticket_id, .. } => Some((*ticket_id, false)),
+            EventKind::MergedInto { target_id, .. } => Some((*target_id, true)),
+            EventKind::Unmerged { target_id, .. } => Some((*target_id, false)),
             _ => None,
         });
         let outcome = match (latest, &source.links.merged_into) {
@@ -154,7 +154,7 @@ impl Tickets {
         let split = self.get(split_id).await?;
         let log = self.runtime.store.ticket_events(split_id, 0, LOG_SCAN).await?;
         let from = log.iter().find_map(|event: &TicketEvent| match &event.kind {
-            EventKind::SplitFrom { ticket_id, message_ids, .. } => Some((*ticket_id, message_ids.clone())),
+            EventKind::SplitFrom { original_id, message_ids, .. } => Some((*original_id, message_ids.clone())),
             _ => None,
         });
         let outcome = match from {

@@ -100,8 +100,8 @@ impl Ticket {
                 }
                 let closed = closed_status(config);
                 decision.events.push(EventKind::MergedInto {
-                    ticket_id: target.ticket_id,
-                    number: target.number,
+                    target_id: target.ticket_id,
+                    target_number: target.number,
                     previous_status: self.status.clone(),
                 });
                 decision.events.push(EventKind::StatusChanged {
@@ -123,8 +123,8 @@ impl Ticket {
                     .or_else(|| config.status("open"))
                     .ok_or_else(|| TicketError::invalid("status", "the account has no `open` status"))?;
                 decision.events.push(EventKind::Unmerged {
-                    ticket_id: link.ticket_id,
-                    number: link.number,
+                    target_id: link.ticket_id,
+                    target_number: link.number,
                     restored_status: restored.key.clone(),
                 });
                 decision.events.push(EventKind::StatusChanged {
@@ -141,8 +141,8 @@ impl Ticket {
                 let tags_added: Vec<String> =
                     merged.tags.iter().filter(|tag| !self.tags.contains(tag)).cloned().collect();
                 decision.events.push(EventKind::MergedIn {
-                    ticket_id: merged.source.ticket_id,
-                    number: merged.source.number,
+                    source_id: merged.source.ticket_id,
+                    source_number: merged.source.number,
                     message_ids: merged.message_ids.clone(),
                     tags_added: tags_added.clone(),
                     last_customer_at: merged.last_customer_at,
@@ -160,8 +160,8 @@ impl Ticket {
                 let tags_removed: Vec<String> =
                     source.tags_added.iter().filter(|tag| self.tags.contains(tag)).cloned().collect();
                 decision.events.push(EventKind::MergeUndone {
-                    ticket_id: source.ticket_id,
-                    number: source.number,
+                    source_id: source.ticket_id,
+                    source_number: source.number,
                     message_ids: source.message_ids.clone(),
                     tags_removed: tags_removed.clone(),
                 });
@@ -171,8 +171,8 @@ impl Ticket {
             }
             TicketCommand::RecordSplit { ticket, message_ids } if !self.links.split_to.contains(ticket) => {
                 decision.events.push(EventKind::SplitTo {
-                    ticket_id: ticket.ticket_id,
-                    number: ticket.number,
+                    new_ticket_id: ticket.ticket_id,
+                    new_number: ticket.number,
                     message_ids: message_ids.clone(),
                 });
             }
@@ -189,10 +189,10 @@ impl Ticket {
     /// Folds a merge or split event into the state.
     pub(super) fn apply_link(&mut self, kind: &EventKind, at: Timestamp) {
         match kind {
-            EventKind::MergedInto { ticket_id, number, previous_status } => {
+            EventKind::MergedInto { target_id, target_number, previous_status } => {
                 self.links.merged_into = Some(MergeLink {
-                    ticket_id: *ticket_id,
-                    number: *number,
+                    ticket_id: *target_id,
+                    number: *target_number,
                     at,
                     previous_status: previous_status.clone(),
                 });
@@ -202,16 +202,16 @@ impl Ticket {
                 self.closed_at = None;
             }
             EventKind::MergedIn {
-                ticket_id,
-                number,
+                source_id,
+                source_number,
                 message_ids,
                 tags_added,
                 last_customer_at,
                 last_customer_channel,
             } => {
                 self.links.merged_from.push(MergedSource {
-                    ticket_id: *ticket_id,
-                    number: *number,
+                    ticket_id: *source_id,
+                    number: *source_number,
                     at,
                     message_ids: message_ids.clone(),
                     tags_added: tags_added.clone(),
@@ -228,14 +228,14 @@ impl Ticket {
                     }
                 }
             }
-            EventKind::MergeUndone { ticket_id, .. } => {
-                self.links.merged_from.retain(|source| source.ticket_id != *ticket_id);
+            EventKind::MergeUndone { source_id, .. } => {
+                self.links.merged_from.retain(|source| source.ticket_id != *source_id);
             }
-            EventKind::SplitTo { ticket_id, number, .. } => {
-                self.links.split_to.push(LinkedTicket { ticket_id: *ticket_id, number: *number });
+            EventKind::SplitTo { new_ticket_id, new_number, .. } => {
+                self.links.split_to.push(LinkedTicket { ticket_id: *new_ticket_id, number: *new_number });
             }
-            EventKind::SplitFrom { ticket_id, number, .. } => {
-                self.links.split_from = Some(LinkedTicket { ticket_id: *ticket_id, number: *number });
+            EventKind::SplitFrom { original_id, original_number, .. } => {
+                self.links.split_from = Some(LinkedTicket { ticket_id: *original_id, number: *original_number });
             }
             _ => {}
         }

@@ -338,11 +338,11 @@ macro_rules! writer_sql {
                             }
                             // Merges and splits move messages between threads: each in the commit
                             // of the ticket that takes them, and only from the ticket they leave.
-                            EventKind::MergedIn { ticket_id: from, message_ids, .. }
-                            | EventKind::SplitFrom { ticket_id: from, message_ids, .. } => {
+                            EventKind::MergedIn { source_id: from, message_ids, .. }
+                            | EventKind::SplitFrom { original_id: from, message_ids, .. } => {
                                 Self::move_messages(&mut tx, message_ids, *from, commit.ticket.id).await?;
                             }
-                            EventKind::MergeUndone { ticket_id: to, message_ids, .. } => {
+                            EventKind::MergeUndone { source_id: to, message_ids, .. } => {
                                 Self::move_messages(&mut tx, message_ids, commit.ticket.id, *to).await?;
                             }
                             EventKind::AttachmentsChanged { message_id, attachments } => {
