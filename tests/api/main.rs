@@ -9,6 +9,7 @@ mod auth;
 mod client;
 mod customers;
 mod drafts;
+mod merge;
 mod people;
 mod search;
 mod sla;
