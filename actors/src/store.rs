@@ -209,6 +209,9 @@ pub enum TicketSort {
     PriorityDesc,
     /// Soonest SLA due time first (breached ones lead); tickets without a running SLA clock last.
     SlaDueAsc,
+    /// For a full-text query: tickets whose subject holds every term first, then the most
+    /// recently changed (the store computes the key; [`TicketSort::key`] cannot).
+    Relevance,
 }
 
 /// Who is asking: a customer sees only their own tickets, or their company's when it allows it.
@@ -266,6 +269,7 @@ impl TicketSort {
         (TicketSort::CreatedAsc, "created_at"),
         (TicketSort::PriorityDesc, "-priority"),
         (TicketSort::SlaDueAsc, "sla_due"),
+        (TicketSort::Relevance, "relevance"),
     ];
 
     pub fn from_api(name: &str) -> Option<TicketSort> {
@@ -285,6 +289,8 @@ impl TicketSort {
                 ticket.priority.rank() * PRIORITY_SORT_SCALE + ticket.updated_at.as_millisecond()
             }
             TicketSort::SlaDueAsc => ticket.sla_due_at().map_or(NO_SLA_SORT_KEY, |due| due.as_millisecond()),
+            // Only the store knows whether the subject matched: use the key it listed.
+            TicketSort::Relevance => ticket.updated_at.as_millisecond(),
         }
     }
 }
@@ -428,7 +434,12 @@ pub trait TicketsPort: Send + Sync + 'static {
     async fn ticket(&self, id: TicketId) -> StoreResult<Option<Ticket>>;
     async fn ticket_messages(&self, id: TicketId) -> StoreResult<Vec<Message>>;
     async fn ticket_events(&self, id: TicketId, after_seq: i64, limit: i64) -> StoreResult<Vec<TicketEvent>>;
-    async fn list_tickets(&self, query: &TicketQuery) -> StoreResult<Vec<Ticket>>;
+    async fn list_tickets(&self, query: &TicketQuery) -> StoreResult<Vec<Ticket>> {
+        Ok(self.list_tickets_keyed(query).await?.into_iter().map(|(ticket, _)| ticket).collect())
+    }
+    /// As [`list_tickets`](Self::list_tickets), each ticket with its value of the sort key (what
+    /// a keyset cursor records; for [`TicketSort::Relevance`] only the store can compute it).
+    async fn list_tickets_keyed(&self, query: &TicketQuery) -> StoreResult<Vec<(Ticket, i64)>>;
     /// How many tickets match `q` (its sort, position and limit aside).
     async fn count_tickets(&self, q: &TicketQuery) -> StoreResult<i64>;
     /// The ids of the tickets matching `q`, lowest first, at most `q.limit`.

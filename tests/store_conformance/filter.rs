@@ -204,6 +204,28 @@ pub async fn query_filters(store: &dyn Store) {
         }
     }
 
+    // Relevance: a subject holding the terms comes before newer tickets that only mention them,
+    // and keyed pages cover every match once.
+    let titled = create(store, &config, draft(account.id, customer.id, "Refund for order 77")).await;
+    let mut mentioned = draft(account.id, customer.id, "A question");
+    mentioned.body = Some("about my refund for that order".into());
+    let mentioned = create(store, &config, mentioned).await;
+    apply(store, &config, &mentioned, message(MessageKind::Reply, "checking")).await.expect("newer activity");
+    let mut query = TicketQuery::new(account.id);
+    query.sort = TicketSort::Relevance;
+    query.filter.words = vec!["refund".into(), "order".into()];
+    let ranked: Vec<i64> = store.list_tickets(&query).await.expect("ranked").iter().map(|ticket| ticket.id).collect();
+    assert_eq!(ranked, [titled.id, mentioned.id], "the subject match first, though older");
+    query.limit = 1;
+    let mut paged = Vec::new();
+    loop {
+        let page = store.list_tickets_keyed(&query).await.expect("page");
+        let Some((last, key)) = page.last() else { break };
+        query.after = Some((*key, last.id));
+        paged.extend(page.iter().map(|(ticket, _)| ticket.id));
+    }
+    assert_eq!(paged, ranked, "keyed pages of one");
+
     // A customer's view never searches or reveals internal notes.
     let mut query = TicketQuery::new(account.id);
     query.scope = TicketScope::Requester(other.id);

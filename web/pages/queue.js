@@ -31,6 +31,8 @@ function matches(ticket, filters) {
 }
 
 function sorter(sort) {
+  // Best match is the server's order (the list's), which the page keeps.
+  if (sort === "relevance") return () => 0;
   if (sort === "priority") return (a, b) => PRIORITY_RANK[b.priority] - PRIORITY_RANK[a.priority] || b.updated_at.localeCompare(a.updated_at);
   if (sort === "created") return (a, b) => b.created_at.localeCompare(a.created_at);
   // Soonest SLA due first; tickets without a running clock last (as the server sorts them).
@@ -38,8 +40,8 @@ function sorter(sort) {
   return (a, b) => b.updated_at.localeCompare(a.updated_at);
 }
 
-const SORT_PARAM = { priority: "-priority", created: "-created_at", sla_due: "sla_due", updated: "-updated_at" };
-const SORT_OF_VIEW = { "-priority": "priority", "-created_at": "created", sla_due: "sla_due" };
+const SORT_PARAM = { priority: "-priority", created: "-created_at", sla_due: "sla_due", updated: "-updated_at", relevance: "relevance" };
+const SORT_OF_VIEW = { "-priority": "priority", "-created_at": "created", sla_due: "sla_due", relevance: "relevance" };
 
 export function Queue() {
   const initial = useMemo(() => readQueueState(route.value), []);
@@ -241,7 +243,7 @@ export function Queue() {
         <option value="">any</option><option value="urgent">urgent</option><option value="high">high</option><option value="medium">medium</option><option value="low">low</option>
       </select></label>
       <label>Sort <select value=${sort} onChange=${(e) => setSort(e.target.value)}>
-        <option value="updated">last activity</option><option value="priority">priority</option><option value="sla_due">SLA due</option><option value="created">newest</option>
+        <option value="updated">last activity</option><option value="relevance">best match</option><option value="priority">priority</option><option value="sla_due">SLA due</option><option value="created">newest</option>
       </select></label>
     </form>
     <${QueryBox} inputRef=${queryBox} value=${filters.q} known=${known} error=${queryError} count=${rows.length}

@@ -21,8 +21,9 @@ pub(super) struct ListParams {
     /// A query in the query language (DESIGN §6), e.g. `status: open urgency: critical` or
     /// `assignee: me created: today "refund request"`; ANDed with the other parameters.
     pub(super) q: Option<String>,
-    /// `-updated_at` (default), `updated_at`, `-created_at`, `created_at`, `-priority`, or
-    /// `sla_due` (soonest SLA due time first; tickets without a running SLA clock last).
+    /// `-updated_at` (default), `updated_at`, `-created_at`, `created_at`, `-priority`,
+    /// `sla_due` (soonest SLA due time first; tickets without a running SLA clock last), or
+    /// `relevance` (default with full-text terms: subject matches first, then latest activity).
     pub(super) sort: Option<String>,
     /// Page size, 1–200 (default 50).
     pub(super) limit: Option<i64>,
@@ -46,33 +47,27 @@ pub(super) async fn list_tickets(
     let mut query = TicketQuery::new(caller.account());
     query.scope = scope_of(&state, &caller).await?;
     query.filter = list_filter(&state, &caller, &params).await?;
-    query.sort = match params.sort.as_deref().unwrap_or("-updated_at") {
-        "-updated_at" => TicketSort::UpdatedDesc,
-        "updated_at" => TicketSort::UpdatedAsc,
-        "-created_at" => TicketSort::CreatedDesc,
-        "created_at" => TicketSort::CreatedAsc,
-        "-priority" => TicketSort::PriorityDesc,
-        "sla_due" => TicketSort::SlaDueAsc,
-        other => {
-            return Err(ApiError::invalid(
-                "sort",
-                format!(
-                    "unknown sort `{other}`; use -updated_at, updated_at, -created_at, created_at, -priority or sla_due"
-                ),
-            ));
-        }
+    let has_text = !query.filter.words.is_empty() || !query.filter.phrases.is_empty();
+    query.sort = match params.sort.as_deref() {
+        // A full-text query lists the best matches first unless another order is asked for.
+        None if has_text => TicketSort::Relevance,
+        None => TicketSort::UpdatedDesc,
+        Some(name) => TicketSort::from_api(name).ok_or_else(|| {
+            let known: Vec<&str> = TicketSort::API_NAMES.iter().map(|(_, name)| *name).collect();
+            ApiError::invalid("sort", format!("unknown sort `{name}`; use {}", known.join(", ")))
+        })?,
     };
     query.after = params.cursor.as_deref().map(decode_cursor).transpose()?;
     query.limit = page_limit(params.limit)? + 1;
-    let mut items = state.store.list_tickets(&query).await?;
+    let mut items = state.store.list_tickets_keyed(&query).await?;
     let next = if items.len() as i64 >= query.limit {
         items.truncate((query.limit - 1) as usize);
-        items.last().map(|last| encode_cursor(query.sort.key(last), last.id))
+        items.last().map(|(last, key)| encode_cursor(*key, last.id))
     } else {
         None
     };
     let audience = Audience::of(&state, &caller).await?;
-    let items = items.into_iter().map(|ticket| audience.ticket(ticket)).collect();
+    let items = items.into_iter().map(|(ticket, _)| audience.ticket(ticket)).collect();
     Ok(web::Json(Page { items, next }))
 }
 

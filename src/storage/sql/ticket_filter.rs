@@ -9,6 +9,7 @@ use std::borrow::Cow;
 use switchboard_actors::domain::FieldType;
 use switchboard_actors::query::filter::{Condition, Test, TicketFilter};
 use switchboard_actors::query::{HasThing, InstantRange, SlaCondition, WaitingOn};
+use switchboard_actors::store::{TicketQuery, TicketSort};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Dialect {
@@ -160,11 +161,7 @@ fn text_sql(out: &mut Fragment, text: &str, phrase: bool, dialect: Dialect, cust
     let notes = if customer_view { " AND m.kind <> 'note'" } else { "" };
     match dialect {
         Dialect::Sqlite => {
-            let expression = if phrase {
-                format!("\"{}\"", tokens.join(" "))
-            } else {
-                tokens.iter().map(|token| format!("\"{token}\"*")).collect::<Vec<_>>().join(" ")
-            };
+            let expression = fts5_expression(&tokens, phrase);
             out.sql(" AND (t.id IN (SELECT rowid FROM ticket_subject_fts WHERE ticket_subject_fts MATCH ")
                 .text(expression.clone())
                 .sql(
@@ -176,11 +173,7 @@ fn text_sql(out: &mut Fragment, text: &str, phrase: bool, dialect: Dialect, cust
                 .sql("))");
         }
         Dialect::Postgres => {
-            let expression = if phrase {
-                tokens.join(" <-> ")
-            } else {
-                tokens.iter().map(|token| format!("{token}:*")).collect::<Vec<_>>().join(" & ")
-            };
+            let expression = tsquery_expression(&tokens, phrase);
             out.sql(" AND (t.subject_search @@ to_tsquery('simple', ")
                 .text(expression.clone())
                 .sql(") OR t.id IN (SELECT m.ticket_id FROM messages m WHERE m.body_search @@ to_tsquery('simple', ")
@@ -189,6 +182,75 @@ fn text_sql(out: &mut Fragment, text: &str, phrase: bool, dialect: Dialect, cust
                 .sql(notes)
                 .sql("))");
         }
+    }
+}
+
+/// The SQL of `q`'s sort key (what the list orders by and a cursor records), and whether it
+/// descends. [`TicketSort::Relevance`] puts the tickets whose subject holds every full-text term
+/// first (a bonus of 10^13, the priority sort's scale, over the change time in milliseconds).
+pub fn sort_key_sql(q: &TicketQuery, dialect: Dialect) -> (Vec<Piece>, bool) {
+    let plain = |sql: &'static str, descending: bool| (vec![Piece::Sql(Cow::Borrowed(sql))], descending);
+    match q.sort {
+        TicketSort::UpdatedDesc => plain("t.updated_at", true),
+        TicketSort::UpdatedAsc => plain("t.updated_at", false),
+        TicketSort::CreatedDesc => plain("t.created_at", true),
+        TicketSort::CreatedAsc => plain("t.created_at", false),
+        TicketSort::PriorityDesc => plain("(t.priority_rank * 10000000000000 + t.updated_at)", true),
+        // NO_SLA_SORT_KEY: tickets without a running clock come last.
+        TicketSort::SlaDueAsc => plain("COALESCE(t.sla_due_at, 9223372036854775807)", false),
+        TicketSort::Relevance => {
+            let terms: Vec<(Vec<String>, bool)> = q
+                .filter
+                .words
+                .iter()
+                .map(|word| (search_tokens(word), false))
+                .chain(q.filter.phrases.iter().map(|phrase| (search_tokens(phrase), true)))
+                .filter(|(tokens, _)| !tokens.is_empty())
+                .collect();
+            if terms.is_empty() {
+                return plain("t.updated_at", true);
+            }
+            let mut key = Fragment::default();
+            key.sql("(CASE WHEN ");
+            match dialect {
+                Dialect::Sqlite => {
+                    let expression = terms
+                        .iter()
+                        .map(|(tokens, phrase)| fts5_expression(tokens, *phrase))
+                        .collect::<Vec<_>>()
+                        .join(" ");
+                    key.sql("t.id IN (SELECT rowid FROM ticket_subject_fts WHERE ticket_subject_fts MATCH ")
+                        .text(expression)
+                        .sql(")");
+                }
+                Dialect::Postgres => {
+                    let expression = terms
+                        .iter()
+                        .map(|(tokens, phrase)| format!("({})", tsquery_expression(tokens, *phrase)))
+                        .collect::<Vec<_>>()
+                        .join(" & ");
+                    key.sql("t.subject_search @@ to_tsquery('simple', ").text(expression).sql(")");
+                }
+            }
+            key.sql(" THEN 10000000000000 ELSE 0 END + t.updated_at)");
+            (key.pieces, true)
+        }
+    }
+}
+
+fn fts5_expression(tokens: &[String], phrase: bool) -> String {
+    if phrase {
+        format!("\"{}\"", tokens.join(" "))
+    } else {
+        tokens.iter().map(|token| format!("\"{token}\"*")).collect::<Vec<_>>().join(" ")
+    }
+}
+
+fn tsquery_expression(tokens: &[String], phrase: bool) -> String {
+    if phrase {
+        tokens.join(" <-> ")
+    } else {
+        tokens.iter().map(|token| format!("{token}:*")).collect::<Vec<_>>().join(" & ")
     }
 }
 

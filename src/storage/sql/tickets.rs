@@ -79,26 +79,43 @@ macro_rules! tickets_sql {
                 .collect()
             }
 
-            async fn list_tickets(&self, q: &TicketQuery) -> StoreResult<Vec<Ticket>> {
-                let mut query = QueryBuilder::<$db>::new(format!("{} WHERE ", &*TICKET_SELECT));
-                push_ticket_conditions(&mut query, q);
-                let (key, descending) = match q.sort {
-                    TicketSort::UpdatedDesc => ("t.updated_at", true),
-                    TicketSort::UpdatedAsc => ("t.updated_at", false),
-                    TicketSort::CreatedDesc => ("t.created_at", true),
-                    TicketSort::CreatedAsc => ("t.created_at", false),
-                    TicketSort::PriorityDesc => ("(t.priority_rank * 10000000000000 + t.updated_at)", true),
-                    // NO_SLA_SORT_KEY: tickets without a running clock come last.
-                    TicketSort::SlaDueAsc => ("COALESCE(t.sla_due_at, 9223372036854775807)", false),
+            async fn list_tickets_keyed(&self, q: &TicketQuery) -> StoreResult<Vec<(Ticket, i64)>> {
+                let (key, descending) = sort_key_sql(q, <$db as HasDialect>::DIALECT);
+                let push_key = |query: &mut QueryBuilder<$db>| {
+                    for piece in key.clone() {
+                        match piece {
+                            Piece::Sql(text) => { query.push(text); }
+                            Piece::Int(value) => { query.push_bind(value); }
+                            Piece::Float(value) => { query.push_bind(value); }
+                            Piece::Text(value) => { query.push_bind(value); }
+                        }
+                    }
                 };
+                let select = &*TICKET_SELECT;
+                let (columns, from) = select.split_at(select.find(" FROM tickets t").unwrap_or(select.len()));
+                let mut query = QueryBuilder::<$db>::new(columns);
+                query.push(", ");
+                push_key(&mut query);
+                query.push(" AS sort_key").push(from).push(" WHERE ");
+                push_ticket_conditions(&mut query, q);
                 let (before, order) = if descending { ("<", "DESC") } else { (">", "ASC") };
                 if let Some((value, id)) = q.after {
-                    query.push(format!(" AND ({key} {before} ")).push_bind(value);
-                    query.push(format!(" OR ({key} = ")).push_bind(value);
+                    query.push(" AND ((");
+                    push_key(&mut query);
+                    query.push(format!(") {before} ")).push_bind(value).push(" OR ((");
+                    push_key(&mut query);
+                    query.push(") = ").push_bind(value);
                     query.push(format!(" AND t.id {before} ")).push_bind(id).push("))");
                 }
-                query.push(format!(" ORDER BY {key} {order}, t.id {order} LIMIT ")).push_bind(q.limit);
-                query.build().fetch_all(&self.pool).await.map_err(db_error)?.iter().map(ticket_from_row).collect()
+                query.push(" ORDER BY sort_key ").push(order).push(format!(", t.id {order} LIMIT ")).push_bind(q.limit);
+                query
+                    .build()
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db_error)?
+                    .iter()
+                    .map(|row| Ok((ticket_from_row(row)?, row.try_get::<i64, _>("sort_key").map_err(db_error)?)))
+                    .collect()
             }
 
             async fn count_tickets(&self, q: &TicketQuery) -> StoreResult<i64> {
