@@ -18,7 +18,12 @@ macro_rules! tickets_sql {
                     true
                 }
             };
-            for piece in filter_sql(&q.filter, <$db as HasDialect>::DIALECT, customer_view).pieces() {
+            push_pieces(query, filter_sql(&q.filter, <$db as HasDialect>::DIALECT, customer_view).pieces());
+        }
+
+        /// Replays SQL pieces into the builder: text as text, values as binds.
+        fn push_pieces(query: &mut QueryBuilder<$db>, pieces: Vec<Piece>) {
+            for piece in pieces {
                 match piece {
                     Piece::Sql(text) => { query.push(text); }
                     Piece::Int(value) => { query.push_bind(value); }
@@ -81,16 +86,7 @@ macro_rules! tickets_sql {
 
             async fn list_tickets_keyed(&self, q: &TicketQuery) -> StoreResult<Vec<(Ticket, i64)>> {
                 let (key, descending) = sort_key_sql(q, <$db as HasDialect>::DIALECT);
-                let push_key = |query: &mut QueryBuilder<$db>| {
-                    for piece in key.clone() {
-                        match piece {
-                            Piece::Sql(text) => { query.push(text); }
-                            Piece::Int(value) => { query.push_bind(value); }
-                            Piece::Float(value) => { query.push_bind(value); }
-                            Piece::Text(value) => { query.push_bind(value); }
-                        }
-                    }
-                };
+                let push_key = |query: &mut QueryBuilder<$db>| push_pieces(query, key.clone());
                 let select = &*TICKET_SELECT;
                 let (columns, from) = select.split_at(select.find(" FROM tickets t").unwrap_or(select.len()));
                 let mut query = QueryBuilder::<$db>::new(columns);
