@@ -131,6 +131,6 @@ async fn logout(state: Api, caller: Caller) -> Result<HttpResponse, ApiError> {
 /// The logged-in user.
 #[utoipa::path(tag = "auth", responses((status = 200, body = User), (status = 401, body = crate::error::ErrorBody)))]
 #[get("/me")]
-async fn me(caller: Caller) -> web::Json<User> {
+async fn me(caller: Caller, _: web::Query<super::NoParams>) -> web::Json<User> {
     web::Json(caller.user)
 }

@@ -69,6 +69,7 @@ async fn channel_secrets(
     secrets: Option<web::Data<ChannelSecrets>>,
     caller: Caller,
     request: HttpRequest,
+    _: web::Query<super::NoParams>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require_admin()?;
     let served = state.store.first_account().await?.map(|account| account.id);

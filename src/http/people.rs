@@ -207,7 +207,12 @@ async fn issue_token(
 /// One user (staff, or the user themself).
 #[utoipa::path(tag = "people", params(("id" = i64, Path)), responses((status = 200, body = User), (status = 404, body = ErrorBody)))]
 #[get("/users/{id}")]
-async fn get_user(state: Api, caller: Caller, id: web::Path<UserId>) -> Result<web::Json<User>, ApiError> {
+async fn get_user(
+    state: Api,
+    caller: Caller,
+    id: web::Path<UserId>,
+    _: web::Query<NoParams>,
+) -> Result<web::Json<User>, ApiError> {
     if !caller.user.role.is_staff() && caller.user.id != *id {
         return Err(ApiError::NotFound("user"));
     }

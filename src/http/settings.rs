@@ -42,7 +42,11 @@ pub struct AccountConfigView {
 /// The account's statuses, priority matrix, custom fields, categories and ticket types.
 #[utoipa::path(tag = "settings", responses((status = 200, body = AccountConfigView), (status = 403, body = ErrorBody)))]
 #[get("/account/config")]
-async fn get_config(state: Api, caller: Caller) -> Result<web::Json<AccountConfigView>, ApiError> {
+async fn get_config(
+    state: Api,
+    caller: Caller,
+    _: web::Query<NoParams>,
+) -> Result<web::Json<AccountConfigView>, ApiError> {
     caller.require_staff()?;
     let config = state.account_config(caller.account()).await?;
     let config = (*config).clone();
@@ -59,7 +63,7 @@ async fn get_config(state: Api, caller: Caller) -> Result<web::Json<AccountConfi
 /// The account's SLA policy: targets per priority, warning threshold, enabled.
 #[utoipa::path(tag = "settings", responses((status = 200, body = SlaPolicy), (status = 403, body = ErrorBody)))]
 #[get("/account/sla-policy")]
-async fn get_sla_policy(state: Api, caller: Caller) -> Result<web::Json<SlaPolicy>, ApiError> {
+async fn get_sla_policy(state: Api, caller: Caller, _: web::Query<NoParams>) -> Result<web::Json<SlaPolicy>, ApiError> {
     caller.require_staff()?;
     let config = state.account_config(caller.account()).await?;
     Ok(web::Json(config.sla_policy.clone().unwrap_or_default()))

@@ -172,7 +172,12 @@ async fn list_conversations(
 /// (`nosniff`, and a CSP of `default-src 'none'; sandbox`).
 #[utoipa::path(tag = "whatsapp", params(("hash" = String, Path)), responses((status = 200, description = "the file"), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 #[get("/media/{hash}")]
-async fn media_file(state: Api, caller: Caller, hash: web::Path<String>) -> Result<actix_web::HttpResponse, ApiError> {
+async fn media_file(
+    state: Api,
+    caller: Caller,
+    hash: web::Path<String>,
+    _: web::Query<NoParams>,
+) -> Result<actix_web::HttpResponse, ApiError> {
     use actix_web::http::header;
     caller.require_staff()?;
     let channel = &state.channels.whatsapp;

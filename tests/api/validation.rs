@@ -271,7 +271,7 @@ async fn unknown_api_routes_are_404_with_an_error_body() {
 // 3. The ticket flow of an agent
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn unknown_query_parameters_are_400_naming_them_on_every_list_endpoint() {
+async fn unknown_query_parameters_are_400_naming_them_on_every_get_endpoint() {
     let desk = Desk::start().await;
     let (admin, agent) = desk.staff().await;
     let ticket = desk.ticket_for_customer(&agent, "Printer").await;
@@ -288,6 +288,15 @@ async fn unknown_query_parameters_are_400_naming_them_on_every_list_endpoint() {
         ("/api/v1/whatsapp/conversations?limit=5", "limit", "takes no query parameters"),
         ("/api/v1/whatsapp/templates?status=approved", "status", "takes no query parameters"),
         ("/api/v1/whatsapp/numbers?verbose=1", "verbose", "takes no query parameters"),
+        ("/api/v1/views?scope=team", "scope", "takes no query parameters"),
+        (&format!("/api/v1/tickets/{}?expand=all", id_of(&ticket)), "expand", "takes no query parameters"),
+        (&format!("/api/v1/tickets/{}/draft?device=2", id_of(&ticket)), "device", "takes no query parameters"),
+        ("/api/v1/me?fields=name", "fields", "takes no query parameters"),
+        (&format!("/api/v1/users/{}?full=1", desk.seeded.agent.id), "full", "takes no query parameters"),
+        ("/api/v1/account/config?section=statuses", "section", "takes no query parameters"),
+        ("/api/v1/account/sla-policy?v=2", "v", "takes no query parameters"),
+        ("/api/v1/account/channel-secrets?reveal=1", "reveal", "takes no query parameters"),
+        ("/api/v1/media/abc?download=1", "download", "takes no query parameters"),
     ];
     for (path, parameter, known) in cases {
         let (status, body) = desk.call("GET", path, &admin, None).await;
@@ -308,6 +317,10 @@ async fn unknown_query_parameters_are_400_naming_them_on_every_list_endpoint() {
         "/api/v1/sla/risk",
         "/api/v1/whatsapp/conversations",
         "/api/v1/whatsapp/templates",
+        "/api/v1/views",
+        &format!("/api/v1/tickets/{}", id_of(&ticket)),
+        "/api/v1/me",
+        "/api/v1/account/config",
     ] {
         let (status, body) = desk.call("GET", path, &admin, None).await;
         assert_eq!(status, 200, "{path}: {body}");

@@ -33,7 +33,12 @@ pub struct PutDraft {
     )
 )]
 #[get("/tickets/{id}/draft")]
-pub(super) async fn get_draft(state: Api, caller: Caller, id: web::Path<TicketId>) -> Result<HttpResponse, ApiError> {
+pub(super) async fn get_draft(
+    state: Api,
+    caller: Caller,
+    id: web::Path<TicketId>,
+    _: web::Query<super::super::NoParams>,
+) -> Result<HttpResponse, ApiError> {
     caller.require_staff()?;
     let ticket = visible_ticket(&state, &caller, *id).await?;
     Ok(match state.store.reply_draft(caller.account(), caller.user.id, ticket.id).await? {

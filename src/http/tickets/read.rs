@@ -95,6 +95,7 @@ pub(super) async fn get_ticket(
     state: Api,
     caller: Caller,
     id: web::Path<TicketId>,
+    _: web::Query<super::super::NoParams>,
 ) -> Result<web::Json<TicketWithMessages>, ApiError> {
     let ticket = visible_ticket(&state, &caller, *id).await?;
     let audience = Audience::of(&state, &caller).await?;
