@@ -13,6 +13,7 @@ pub mod demo;
 pub mod error;
 pub mod http;
 pub mod live;
+pub mod notifications;
 pub mod presence;
 pub mod sessions;
 pub mod storage;

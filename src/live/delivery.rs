@@ -267,6 +267,11 @@ impl Hub {
                     drop_from(&mut subs);
                 }
             }
+            Topic::Notifications => {
+                if let Some(mut subs) = self.notification_subs.get_mut(&socket.user.id) {
+                    drop_from(&mut subs);
+                }
+            }
             Topic::Ticket(id) => {
                 if let Some(mut subs) = self.ticket_subs.get_mut(&id) {
                     let before = subs.len();

@@ -35,6 +35,7 @@ use protocol::*;
 
 mod cursor;
 mod delivery;
+mod notifications;
 mod presence;
 pub mod protocol;
 mod relay;
@@ -120,6 +121,8 @@ pub struct Hub {
     ticket_subs: DashMap<TicketId, Vec<Arc<TicketSub>>>,
     queue_subs: DashMap<AccountId, Vec<Arc<SocketEntry>>>,
     presence_subs: DashMap<AccountId, Vec<Arc<SocketEntry>>>,
+    /// `notifications` subscribers, by the user whose notifications they follow.
+    notification_subs: DashMap<UserId, Vec<Arc<SocketEntry>>>,
     /// The cluster's presence board (a service of its own; the API and the router read it too).
     presence: Arc<PresenceBoard>,
     /// Open sockets per user on this node.
@@ -155,6 +158,7 @@ impl Hub {
             ticket_subs: DashMap::new(),
             queue_subs: DashMap::new(),
             presence_subs: DashMap::new(),
+            notification_subs: DashMap::new(),
             presence,
             sockets_per_user: DashMap::new(),
             replays_per_user: DashMap::new(),
@@ -255,6 +259,10 @@ impl Hub {
         self.presence_subs.alter(&account, |_, mut subs| {
             subs.retain(|entry| entry.id != socket.id);
             subs
+        });
+        self.notification_subs.remove_if_mut(&socket.user.id, |_, subs| {
+            subs.retain(|entry| entry.id != socket.id);
+            subs.is_empty()
         });
         self.ticket_subs.retain(|_, subs| {
             subs.retain(|sub| sub.socket.id != socket.id);

@@ -2,13 +2,15 @@
 //!
 //! Client → server: `subscribe {topic, after?}`, `unsubscribe {topic}`, `presence {status}`,
 //! `typing {ticket_id, on}`, `viewing {ticket_id}`, `ping`.
-//! Server → client: `event`, `snapshot`, `presence`, `viewers`, `ack`, `resync`, `error`, `pong`.
+//! Server → client: `event`, `snapshot`, `presence`, `viewers`, `ack`, `resync`, `error`, `pong`,
+//! `notification` and `notifications_read` (on the `notifications` topic).
 
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use switchboard_actors::agent::AgentPresence;
 use switchboard_actors::domain::{PresenceStatus, TicketId};
+use switchboard_actors::notifications::Notification;
 use switchboard_actors::visibility::TicketView;
 
 pub use crate::error::ErrorCode;
@@ -44,6 +46,8 @@ pub enum Topic {
     Ticket(TicketId),
     Queue,
     Presence,
+    /// The user's own notifications (staff only).
+    Notifications,
 }
 
 impl Topic {
@@ -51,6 +55,7 @@ impl Topic {
         match text {
             "queue" => Some(Topic::Queue),
             "presence" => Some(Topic::Presence),
+            "notifications" => Some(Topic::Notifications),
             _ => text.strip_prefix("ticket:").and_then(|id| id.parse().ok()).map(Topic::Ticket),
         }
     }
@@ -60,6 +65,7 @@ impl Topic {
             Topic::Ticket(id) => format!("ticket:{id}"),
             Topic::Queue => "queue".to_owned(),
             Topic::Presence => "presence".to_owned(),
+            Topic::Notifications => "notifications".to_owned(),
         }
     }
 }
@@ -111,12 +117,46 @@ pub struct SnapshotFrame<'a> {
 #[derive(Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ControlFrame<'a> {
-    Ack { topic: &'a str, seq: Option<i64>, cursor: Option<i64> },
-    Error { code: &'a str, message: &'a str },
-    Resync { topic: &'a str, reason: &'a str },
-    Pong { sent_at: jiff::Timestamp },
-    Presence { topic: &'static str, board: Option<&'a [AgentPresence]>, agent: Option<&'a AgentPresence> },
-    Viewers { topic: &'a str, ticket_id: TicketId, viewers: &'a [Viewer] },
+    Ack {
+        topic: &'a str,
+        seq: Option<i64>,
+        cursor: Option<i64>,
+    },
+    Error {
+        code: &'a str,
+        message: &'a str,
+    },
+    Resync {
+        topic: &'a str,
+        reason: &'a str,
+    },
+    Pong {
+        sent_at: jiff::Timestamp,
+    },
+    Presence {
+        topic: &'static str,
+        board: Option<&'a [AgentPresence]>,
+        agent: Option<&'a AgentPresence>,
+    },
+    Viewers {
+        topic: &'a str,
+        ticket_id: TicketId,
+        viewers: &'a [Viewer],
+    },
+    /// A new notification of the socket's user; `alert: false` during their quiet hours (listed,
+    /// not popped up). `unread` is their unread count with it.
+    Notification {
+        topic: &'static str,
+        notification: &'a Notification,
+        alert: bool,
+        unread: i64,
+        sent_at: jiff::Timestamp,
+    },
+    /// The user read notifications (in this or another tab): their unread count now.
+    NotificationsRead {
+        topic: &'static str,
+        unread: i64,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -138,6 +178,8 @@ mod tests {
     fn topics_parse_and_print() {
         assert_eq!(Topic::parse("ticket:42"), Some(Topic::Ticket(42)));
         assert_eq!(Topic::parse("queue"), Some(Topic::Queue));
+        assert_eq!(Topic::parse("notifications"), Some(Topic::Notifications));
+        assert_eq!(Topic::Notifications.name(), "notifications");
         assert_eq!(Topic::parse("ticket:x"), None);
         assert_eq!(Topic::parse("tickets"), None);
         assert_eq!(Topic::Ticket(7).name(), "ticket:7");

@@ -9,11 +9,14 @@ mod auth;
 mod client;
 mod customers;
 mod drafts;
+mod notifications;
 mod people;
 mod search;
 mod sla;
 mod tickets;
 mod validation;
+
+use std::sync::Arc;
 
 use client::*;
 use common::*;
