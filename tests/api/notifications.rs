@@ -367,9 +367,12 @@ async fn quiet_hours_in_the_users_zone_store_without_alerting_except_critical() 
     socket.subscribe("notifications", None).await;
 
     let id = id_of(&desk.ticket_for_customer(&admin, "At night").await);
+    let assigned_at = std::time::Instant::now();
     desk.expect(200, "POST", &format!("/api/v1/tickets/{id}/assign"), &admin, Some(json!({"assignee_id": agent_id})))
         .await;
     let frame = socket.expect("notification", Duration::from_secs(5)).await;
+    // Woken by the commit, not by a poll: well under a second from the change to the socket.
+    assert!(assigned_at.elapsed() < Duration::from_millis(800), "took {:?}", assigned_at.elapsed());
     assert_eq!(frame["topic"], json!("notifications"));
     assert_eq!(
         (&frame["notification"]["kind"], &frame["alert"], &frame["unread"]),
