@@ -133,13 +133,7 @@ impl Notifier {
             let (users, teams) = self.staff(&mut cache, ticket.account_id).await?;
             let decided = notifications_for(event, &ticket, &Staff { users: &users, teams: &teams });
             for item in decided {
-                let wanted = self.preferences(&mut cache, item.account_id, item.user_id).await?.kinds.wants(item.kind);
-                // A ticket created assigned (or critical) and then changed the same way before
-                // this pass reads it would otherwise tell the same user twice.
-                let repeated = items.iter().any(|earlier| {
-                    earlier.user_id == item.user_id && earlier.ticket_id == item.ticket_id && earlier.kind == item.kind
-                });
-                if wanted && !repeated {
+                if self.preferences(&mut cache, item.account_id, item.user_id).await?.kinds.wants(item.kind) {
                     items.push(item);
                 }
             }

@@ -506,3 +506,29 @@ async fn a_restart_resumes_from_the_cursor_without_duplicates_or_losses() {
     assert_eq!(kinds(&desk, &agent).await.len(), 4, "no duplicates");
     desk.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_mention_in_a_burst_notifies_once() {
+    let desk = Desk::start().await;
+    let (admin, _) = desk.staff().await;
+    let supervisor = desk.login("sup@test.example").await;
+    let id = id_of(&desk.ticket_for_customer(&admin, "Busy").await);
+    let path = format!("/api/v1/tickets/{id}/messages");
+    let notes: Vec<_> = (0..6)
+        .map(|n| {
+            let body = json!({"body": format!("{} round {n}", mention(&desk.seeded.supervisor)), "internal": true});
+            desk.expect(201, "POST", &path, &admin, Some(body))
+        })
+        .collect();
+    futures_util::future::join_all(notes).await;
+    let page = wait_for(&desk, &supervisor, 6).await;
+    let mut rounds: Vec<String> = page["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|item| item["text"].as_str().expect("text").rsplit(' ').next().expect("round").to_owned())
+        .collect();
+    rounds.sort();
+    assert_eq!(rounds, ["0", "1", "2", "3", "4", "5"], "each note once, none folded into another");
+    desk.stop().await;
+}
