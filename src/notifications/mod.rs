@@ -127,7 +127,19 @@ impl Notifier {
         for event in events.iter().filter(|event| may_notify(&event.event.kind)) {
             let Some(mut ticket) = self.ticket(&mut cache, event.event.ticket_id).await? else { continue };
             if matches!(event.event.kind, EventKind::Created { .. }) && ticket.seq > event.event.seq {
-                let later = self.store.ticket_events(ticket.id, event.event.seq, CREATION_LOOKAHEAD).await?;
+                // Usually the page read holds everything since (a new ticket's first commit
+                // carries several events); otherwise the ticket's own log does.
+                let in_page: Vec<TicketEvent> = events
+                    .iter()
+                    .map(|logged| &logged.event)
+                    .filter(|later| later.ticket_id == ticket.id && later.seq > event.event.seq)
+                    .cloned()
+                    .collect();
+                let later = if in_page.len() as i64 == ticket.seq - event.event.seq {
+                    in_page
+                } else {
+                    self.store.ticket_events(ticket.id, event.event.seq, CREATION_LOOKAHEAD).await?
+                };
                 ticket = as_created(&ticket, &later);
             }
             let (users, teams) = self.staff(&mut cache, ticket.account_id).await?;
