@@ -1,4 +1,5 @@
-//! The command line: `serve` (default), `migrate`, `user add`, `demo`, `config check`.
+//! The command line: `serve` (default), `migrate`, `user add`, `demo`, `config check`, and the
+//! hidden `bench seed-search` fixture.
 
 use std::path::PathBuf;
 
@@ -37,6 +38,23 @@ pub enum Command {
     Config {
         #[command(subcommand)]
         command: ConfigCommand,
+    },
+    /// Benchmark fixtures (for `switchboard-load`).
+    #[command(hide = true)]
+    Bench {
+        #[command(subcommand)]
+        command: BenchCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Fill the database with a searchable account: N tickets of K messages each.
+    SeedSearch {
+        #[arg(long, default_value_t = 100_000)]
+        tickets: u64,
+        #[arg(long, default_value_t = 10)]
+        messages_per_ticket: u64,
     },
 }
 

@@ -90,6 +90,9 @@ pub enum ApiError {
     MalformedJson(String),
     #[error("{message}")]
     BadRequest { code: ErrorCode, message: String },
+    /// A query (`q`, a view's query) that does not parse or names what is not there.
+    #[error("{message}")]
+    InvalidQuery { message: String, position: Option<usize>, expected: Option<String> },
     #[error("authentication required: log in or send a session token")]
     Unauthenticated,
     #[error("wrong email or password")]
@@ -138,6 +141,18 @@ pub struct ErrorBody {
     /// The offending field, for `validation_failed`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// For `invalid_query`: the character offset in the query where it stopped making sense.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub position: Option<usize>,
+    /// For `invalid_query`: what the query language accepts at `position`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected: Option<String>,
+}
+
+impl ErrorBody {
+    pub fn new(error: ErrorCode, message: String) -> ErrorBody {
+        ErrorBody { error: error.as_str(), message, field: None, position: None, expected: None }
+    }
 }
 
 impl ApiError {
@@ -153,6 +168,7 @@ impl ApiError {
         match self {
             ApiError::MalformedJson(_) => ErrorCode::MalformedJson,
             ApiError::BadRequest { code, .. } => *code,
+            ApiError::InvalidQuery { .. } => ErrorCode::InvalidQuery,
             ApiError::Unauthenticated => ErrorCode::Unauthenticated,
             ApiError::InvalidCredentials => ErrorCode::InvalidCredentials,
             ApiError::BadSignature => ErrorCode::InvalidSignature,
@@ -175,7 +191,9 @@ impl ApiError {
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
-            ApiError::MalformedJson(_) | ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            ApiError::MalformedJson(_) | ApiError::BadRequest { .. } | ApiError::InvalidQuery { .. } => {
+                StatusCode::BAD_REQUEST
+            }
             ApiError::Unauthenticated | ApiError::InvalidCredentials | ApiError::BadSignature => {
                 StatusCode::UNAUTHORIZED
             }
@@ -221,7 +239,11 @@ impl ResponseError for ApiError {
             }
             _ => &mut response,
         };
-        response.json(ErrorBody { error: self.code().as_str(), message, field })
+        let (position, expected) = match self {
+            ApiError::InvalidQuery { position, expected, .. } => (*position, expected.clone()),
+            _ => (None, None),
+        };
+        response.json(ErrorBody { error: self.code().as_str(), message, field, position, expected })
     }
 }
 
@@ -400,4 +422,17 @@ fn unknown_parameter(cause: &str) -> Option<String> {
 /// A path segment that does not parse (e.g. `/tickets/abc`) names no resource.
 pub fn path_error(_: actix_web::error::PathError) -> ApiError {
     ApiError::NotFound("resource")
+}
+
+impl From<crate::search::SearchError> for ApiError {
+    fn from(error: crate::search::SearchError) -> ApiError {
+        match error {
+            crate::search::SearchError::Invalid(problem) => ApiError::InvalidQuery {
+                message: problem.message,
+                position: problem.position,
+                expected: problem.expected,
+            },
+            crate::search::SearchError::Store(error) => error.into(),
+        }
+    }
 }

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod app;
 pub mod auth;
+pub mod bench;
 pub mod broker;
 pub mod channels;
 pub mod cli;
@@ -15,6 +16,7 @@ pub mod http;
 pub mod live;
 pub mod notifications;
 pub mod presence;
+pub mod search;
 pub mod sessions;
 pub mod storage;
 pub mod telemetry;

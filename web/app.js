@@ -19,6 +19,7 @@ import { Presence } from "./pages/presence.js";
 import { Admin } from "./pages/admin.js";
 import { Preferences } from "./pages/preferences.js";
 import { Bell, Toasts } from "./pages/bell.js";
+import { Sidebar } from "./pages/sidebar.js";
 
 const staffBoard = computed(() => me.value && ["supervisor", "admin"].includes(me.value.role));
 
@@ -91,7 +92,10 @@ function App() {
   return html`<div class="shell">
     <${Header} />
     ${notice.value && html`<div class="notice" role="alert">${notice.value} <button class="link" onClick=${() => (notice.value = null)}>Dismiss</button></div>`}
-    <${Page} />
+    <div class="body">
+      <${Sidebar} />
+      <${Page} />
+    </div>
     <${Toasts} />
   </div>`;
 }

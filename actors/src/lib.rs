@@ -16,5 +16,6 @@ pub mod sla;
 pub mod store;
 pub mod ticket;
 pub mod timers;
+pub mod views;
 pub mod visibility;
 pub mod whatsapp;

@@ -118,6 +118,13 @@ impl BusinessHours {
         intervals
     }
 
+    /// Whether `at` falls inside working time (an unknown zone counts as always open).
+    pub fn is_open(&self, at: Timestamp) -> bool {
+        let Some(zone) = self.zone() else { return true };
+        let date = at.to_zoned(zone.clone()).date();
+        self.intervals(&zone, date).iter().any(|(start, end)| *start <= at && at < *end)
+    }
+
     /// `from` plus `amount` of working time: the moment a target of `amount` comes due.
     pub fn add(&self, from: Timestamp, amount: SignedDuration) -> Timestamp {
         let calendar = from.saturating_add(amount).unwrap_or(from);

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::domain::*;
 pub use crate::email::EmailSend;
 use crate::notifications::{NewNotification, Notification, NotificationId, Preferences};
+use crate::query::filter::TicketFilter;
 use crate::whatsapp::{Conversation, SendState, Template};
 
 #[derive(Debug, thiserror::Error)]
@@ -233,25 +234,11 @@ impl TicketScope {
 }
 
 #[derive(Clone, Debug, PartialEq)]
-pub enum AssigneeFilter {
-    User(UserId),
-    Unassigned,
-}
-
-#[derive(Clone, Debug, PartialEq)]
 pub struct TicketQuery {
     pub account_id: AccountId,
     pub scope: TicketScope,
-    pub statuses: Vec<String>,
-    pub categories: Vec<StatusCategory>,
-    pub priorities: Vec<Priority>,
-    pub assignee: Option<AssigneeFilter>,
-    pub team_id: Option<TeamId>,
-    pub tag: Option<String>,
-    pub requester_id: Option<UserId>,
-    pub channel: Option<Channel>,
-    /// Words that must all appear in the subject or a message body.
-    pub text: Option<String>,
+    /// What the tickets must match (the list's parameters and its `q`, a view's query).
+    pub filter: TicketFilter,
     pub sort: TicketSort,
     /// Keyset position: the sort value and id of the last row of the previous page.
     pub after: Option<(i64, TicketId)>,
@@ -263,15 +250,7 @@ impl TicketQuery {
         TicketQuery {
             account_id,
             scope: TicketScope::Account,
-            statuses: Vec::new(),
-            categories: Vec::new(),
-            priorities: Vec::new(),
-            assignee: None,
-            team_id: None,
-            tag: None,
-            requester_id: None,
-            channel: None,
-            text: None,
+            filter: TicketFilter::default(),
             sort: TicketSort::default(),
             after: None,
             limit: 50,
@@ -280,6 +259,24 @@ impl TicketQuery {
 }
 
 impl TicketSort {
+    /// Every sort with its name in the API (`?sort=`, a view's `sort`).
+    pub const API_NAMES: &'static [(TicketSort, &'static str)] = &[
+        (TicketSort::UpdatedDesc, "-updated_at"),
+        (TicketSort::UpdatedAsc, "updated_at"),
+        (TicketSort::CreatedDesc, "-created_at"),
+        (TicketSort::CreatedAsc, "created_at"),
+        (TicketSort::PriorityDesc, "-priority"),
+        (TicketSort::SlaDueAsc, "sla_due"),
+    ];
+
+    pub fn from_api(name: &str) -> Option<TicketSort> {
+        TicketSort::API_NAMES.iter().find(|(_, known)| *known == name).map(|(sort, _)| *sort)
+    }
+
+    pub fn api_name(self) -> &'static str {
+        TicketSort::API_NAMES.iter().find(|(sort, _)| *sort == self).map_or("-updated_at", |(_, name)| name)
+    }
+
     /// The value the keyset cursor records for `ticket` under this sort.
     pub fn key(self, ticket: &Ticket) -> i64 {
         match self {
@@ -433,6 +430,10 @@ pub trait TicketsPort: Send + Sync + 'static {
     async fn ticket_messages(&self, id: TicketId) -> StoreResult<Vec<Message>>;
     async fn ticket_events(&self, id: TicketId, after_seq: i64, limit: i64) -> StoreResult<Vec<TicketEvent>>;
     async fn list_tickets(&self, query: &TicketQuery) -> StoreResult<Vec<Ticket>>;
+    /// How many tickets match `q` (its sort, position and limit aside).
+    async fn count_tickets(&self, q: &TicketQuery) -> StoreResult<i64>;
+    /// The ids of the tickets matching `q`, lowest first, at most `q.limit`.
+    async fn matching_ticket_ids(&self, q: &TicketQuery) -> StoreResult<Vec<TicketId>>;
     /// Tickets assigned to `user` that still need work (new, open or pending): their load.
     async fn open_load(&self, account: AccountId, user: UserId) -> StoreResult<i64>;
     /// Per assignee, how many of their tickets have a breached or at-risk SLA at `now`.
@@ -639,6 +640,7 @@ pub trait Store:
     + WhatsAppPort
     + EventLogPort
     + NotificationsPort
+    + crate::views::ViewsPort
 {
 }
 
@@ -653,7 +655,8 @@ impl<
         + OutboxPort
         + WhatsAppPort
         + EventLogPort
-        + NotificationsPort,
+        + NotificationsPort
+        + crate::views::ViewsPort,
 > Store for T
 {
 }

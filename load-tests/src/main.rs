@@ -6,6 +6,7 @@ mod fake_graph;
 mod hub;
 mod report;
 mod scenarios;
+mod search;
 mod webhook;
 mod worker;
 
@@ -35,6 +36,10 @@ enum Command {
     /// Two (or more) nodes sharing PostgreSQL and Redis, agents split across them; optionally
     /// one node killed mid-run: reconnection, catch-up and presence clean-up times.
     Cluster(scenarios::ClusterArgs),
+    /// Full-text search over a large account (seed it with `switchboard bench seed-search`):
+    /// first-page latency of `GET /tickets?q=` for common and rare words, phrases and field
+    /// conditions.
+    Search(search::SearchArgs),
     /// A Graph API stand-in that answers sends at once (or with chosen error codes).
     FakeGraph(fake_graph::FakeGraphArgs),
     /// Internal: one process of agents, driven by the parent over stdin/stdout.
@@ -55,6 +60,7 @@ fn main() -> anyhow::Result<()> {
         Command::Fanout(args) => runtime.block_on(scenarios::fanout(args)),
         Command::Whatsapp(args) => runtime.block_on(scenarios::whatsapp(args)),
         Command::Ingest(args) => runtime.block_on(scenarios::ingest(args)),
+        Command::Search(args) => runtime.block_on(search::search(args)),
         Command::Cluster(args) => runtime.block_on(scenarios::cluster(args)),
     }
 }

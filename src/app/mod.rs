@@ -140,6 +140,11 @@ impl Services {
             presence_board.clone(),
             clock.clone(),
         );
+        live.set_view_filters(Arc::new(crate::search::SavedViewFilters {
+            store: opened.store.clone(),
+            accounts: accounts.clone(),
+            clock: clock.clone(),
+        }));
         let presence = &settings.presence;
         let agent_settings = AgentSettings {
             rules: PresenceRules {

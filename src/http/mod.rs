@@ -10,6 +10,7 @@ mod ops;
 mod people;
 mod settings;
 mod tickets;
+mod views;
 mod whatsapp;
 
 use std::sync::Arc;
@@ -123,6 +124,7 @@ fn documented_routes(scope: &mut utoipa_actix_web::service_config::ServiceConfig
     notifications::routes(scope);
     people::routes(scope);
     settings::routes(scope);
+    views::routes(scope);
     whatsapp::routes(scope);
 }
 

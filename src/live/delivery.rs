@@ -33,6 +33,7 @@ impl Hub {
                 }
             }
         }
+        self.offer_to_views(change);
         if change
             .events
             .iter()
@@ -214,37 +215,52 @@ impl Hub {
         self.queue_subs.entry(account).or_default().push(socket.clone());
         let now = self.now().as_millisecond();
         if let Some(after) = after {
-            let mut query = TicketQuery::new(account);
-            query.scope = socket.scope.clone();
-            query.sort = TicketSort::UpdatedAsc;
-            query.after = Some((after - QUEUE_RESUME_SLACK_MS, 0));
-            query.limit = QUEUE_RESUME_LIMIT + 1;
-            let changed = self
-                .store
-                .list_tickets(&query)
-                .await
-                .map_err(|_| error(ErrorCode::Unavailable, "the store did not answer; try again"))?;
-            if changed.len() as i64 > QUEUE_RESUME_LIMIT {
-                self.send(socket, Frame::control(&ControlFrame::Resync { topic: "queue", reason: "too_many_changes" }));
-            } else {
-                let sent_at = self.now();
-                let staff = socket.staff();
-                let config = self.audience_config(staff, account);
-                for ticket in changed.into_iter().map(|ticket| TicketView::new(staff, ticket, &config)) {
-                    let frame = SnapshotFrame {
-                        kind: "snapshot",
-                        topic: "queue",
-                        ticket_id: ticket.id(),
-                        seq: ticket.seq(),
-                        cursor: ticket.updated_at().as_millisecond(),
-                        sent_at,
-                        ticket: &ticket,
-                    };
-                    self.send(socket, Frame::control(&frame));
-                }
-            }
+            self.resume(socket, "queue", TicketFilter::default(), after).await?;
         }
         self.send(socket, Frame::control(&ControlFrame::Ack { topic: "queue", seq: None, cursor: Some(now) }));
+        Ok(())
+    }
+
+    /// Snapshots of the tickets matching `filter` changed since `after` (a frame's `cursor`), or
+    /// a `resync` when there are too many to send.
+    pub(super) async fn resume(
+        &self,
+        socket: &Arc<SocketEntry>,
+        topic: &str,
+        filter: TicketFilter,
+        after: i64,
+    ) -> Result<(), Frame> {
+        let account = socket.user.account_id;
+        let mut query = TicketQuery::new(account);
+        query.scope = socket.scope.clone();
+        query.filter = filter;
+        query.sort = TicketSort::UpdatedAsc;
+        query.after = Some((after - QUEUE_RESUME_SLACK_MS, 0));
+        query.limit = QUEUE_RESUME_LIMIT + 1;
+        let changed = self
+            .store
+            .list_tickets(&query)
+            .await
+            .map_err(|_| error(ErrorCode::Unavailable, "the store did not answer; try again"))?;
+        if changed.len() as i64 > QUEUE_RESUME_LIMIT {
+            self.send(socket, Frame::control(&ControlFrame::Resync { topic, reason: "too_many_changes" }));
+            return Ok(());
+        }
+        let sent_at = self.now();
+        let staff = socket.staff();
+        let config = self.audience_config(staff, account);
+        for ticket in changed.into_iter().map(|ticket| TicketView::new(staff, ticket, &config)) {
+            let frame = SnapshotFrame {
+                kind: "snapshot",
+                topic,
+                ticket_id: ticket.id(),
+                seq: ticket.seq(),
+                cursor: ticket.updated_at().as_millisecond(),
+                sent_at,
+                ticket: &ticket,
+            };
+            self.send(socket, Frame::control(&frame));
+        }
         Ok(())
     }
 
@@ -272,6 +288,7 @@ impl Hub {
                     drop_from(&mut subs);
                 }
             }
+            Topic::View(view) => found = self.drop_view_sub(socket, view),
             Topic::Ticket(id) => {
                 if let Some(mut subs) = self.ticket_subs.get_mut(&id) {
                     let before = subs.len();

@@ -19,6 +19,7 @@ use switchboard_actors::broker::{Broker, BrokerEvent};
 use switchboard_actors::bus::TicketChange;
 use switchboard_actors::clock::Clock;
 use switchboard_actors::domain::*;
+use switchboard_actors::query::filter::TicketFilter;
 use switchboard_actors::store::{TicketQuery, TicketScope, TicketSort, TicketsPort};
 use switchboard_actors::ticket::Tickets;
 use tokio::sync::{Notify, mpsc};
@@ -39,10 +40,12 @@ mod notifications;
 mod presence;
 pub mod protocol;
 mod relay;
+mod views;
 #[cfg(test)]
 mod wire_snapshots;
 
 pub use presence::HubPresence;
+pub use views::{ViewFilters, ViewRefusal};
 
 pub type SocketId = u64;
 
@@ -123,6 +126,9 @@ pub struct Hub {
     presence_subs: DashMap<AccountId, Vec<Arc<SocketEntry>>>,
     /// `notifications` subscribers, by the user whose notifications they follow.
     notification_subs: DashMap<UserId, Vec<Arc<SocketEntry>>>,
+    view_subs: DashMap<AccountId, Vec<Arc<views::ViewSub>>>,
+    /// Compiles saved views' queries (set by the app once the search service exists).
+    view_filters: OnceLock<Arc<dyn ViewFilters>>,
     /// The cluster's presence board (a service of its own; the API and the router read it too).
     presence: Arc<PresenceBoard>,
     /// Open sockets per user on this node.
@@ -159,6 +165,8 @@ impl Hub {
             queue_subs: DashMap::new(),
             presence_subs: DashMap::new(),
             notification_subs: DashMap::new(),
+            view_subs: DashMap::new(),
+            view_filters: OnceLock::new(),
             presence,
             sockets_per_user: DashMap::new(),
             replays_per_user: DashMap::new(),
@@ -264,6 +272,7 @@ impl Hub {
             subs.retain(|entry| entry.id != socket.id);
             subs.is_empty()
         });
+        self.drop_view_subs_of(socket);
         self.ticket_subs.retain(|_, subs| {
             subs.retain(|sub| sub.socket.id != socket.id);
             !subs.is_empty()

@@ -2,8 +2,9 @@
 //!
 //! Client → server: `subscribe {topic, after?}`, `unsubscribe {topic}`, `presence {status}`,
 //! `typing {ticket_id, on}`, `viewing {ticket_id}`, `ping`.
-//! Server → client: `event`, `snapshot`, `presence`, `viewers`, `ack`, `resync`, `error`, `pong`,
-//! `notification` and `notifications_read` (on the `notifications` topic).
+//! Server → client: `event`, `snapshot`, `presence`, `viewers`, `view_left`, `view_count`, `ack`,
+//! `resync`, `error`, `pong`, `notification` and `notifications_read` (on the `notifications`
+//! topic).
 
 use std::sync::Arc;
 
@@ -48,6 +49,8 @@ pub enum Topic {
     Presence,
     /// The user's own notifications (staff only).
     Notifications,
+    /// A saved view's matching tickets as they change.
+    View(i64),
 }
 
 impl Topic {
@@ -56,7 +59,11 @@ impl Topic {
             "queue" => Some(Topic::Queue),
             "presence" => Some(Topic::Presence),
             "notifications" => Some(Topic::Notifications),
-            _ => text.strip_prefix("ticket:").and_then(|id| id.parse().ok()).map(Topic::Ticket),
+            _ => match text.split_once(':') {
+                Some(("ticket", id)) => id.parse().ok().map(Topic::Ticket),
+                Some(("view", id)) => id.parse().ok().map(Topic::View),
+                _ => None,
+            },
         }
     }
 
@@ -66,6 +73,7 @@ impl Topic {
             Topic::Queue => "queue".to_owned(),
             Topic::Presence => "presence".to_owned(),
             Topic::Notifications => "notifications".to_owned(),
+            Topic::View(id) => format!("view:{id}"),
         }
     }
 }
@@ -106,7 +114,7 @@ pub struct EventFrame<'a, T: Serialize> {
 pub struct SnapshotFrame<'a> {
     #[serde(rename = "type")]
     pub kind: &'static str,
-    pub topic: &'static str,
+    pub topic: &'a str,
     pub ticket_id: TicketId,
     pub seq: i64,
     pub cursor: i64,
@@ -157,6 +165,18 @@ pub enum ControlFrame<'a> {
         topic: &'static str,
         unread: i64,
     },
+    /// A change made a ticket stop matching the view.
+    ViewLeft {
+        topic: &'a str,
+        view_id: i64,
+        ticket_id: TicketId,
+    },
+    /// How many tickets the view holds now.
+    ViewCount {
+        topic: &'a str,
+        view_id: i64,
+        count: i64,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -183,6 +203,10 @@ mod tests {
         assert_eq!(Topic::parse("ticket:x"), None);
         assert_eq!(Topic::parse("tickets"), None);
         assert_eq!(Topic::Ticket(7).name(), "ticket:7");
+        assert_eq!(Topic::parse("view:3"), Some(Topic::View(3)));
+        assert_eq!(Topic::parse("view:"), None);
+        assert_eq!(Topic::parse("views:3"), None);
+        assert_eq!(Topic::View(3).name(), "view:3");
     }
 
     #[test]

@@ -267,3 +267,17 @@ fn notification_frames_and_relays() {
         relayed(RelayBody::NotificationsRead { user_id: 5, unread: 0 })
     );
 }
+
+#[test]
+fn view_frames() {
+    // `view:<id>`: events as on the queue (with the ticket), then these two of its own.
+    let left = ControlFrame::ViewLeft { topic: "view:7", view_id: 7, ticket_id: 42 };
+    let count = ControlFrame::ViewCount { topic: "view:7", view_id: 7, count: 12 };
+    let event = event(3, EventKind::SnoozeEnded);
+    let frames = json!({
+        "event": frame_json(&frame_of(true, &config(), "view:7", &event, Some(&ticket()), at(60))),
+        "view_left": frame_json(&Frame::control(&left)),
+        "view_count": frame_json(&Frame::control(&count)),
+    });
+    insta::assert_json_snapshot!("view_frames", frames);
+}

@@ -86,8 +86,10 @@ pub(crate) mod notifications;
 pub(crate) mod outbox;
 pub(crate) mod sessions;
 pub(crate) mod settings;
+pub(crate) mod ticket_filter;
 pub(crate) mod tickets;
 pub(crate) mod timers;
+pub(crate) mod views;
 pub(crate) mod whatsapp;
 pub(crate) mod writer;
 
@@ -106,6 +108,7 @@ macro_rules! shared_sql {
 
         use crate::storage::group_commit::{BatchWriter, WriteOp, WriteOutcome};
         use crate::storage::sql::*;
+        use crate::storage::sql::ticket_filter::{filter_sql, HasDialect, Piece};
         use crate::storage::{db_error, from_millis, json_text, millis, parse_json, parse_text};
 
         type DbRow = <$db as sqlx::Database>::Row;
@@ -572,6 +575,7 @@ macro_rules! shared_sql {
 
         crate::storage::sql::event_log::event_log_sql!($db, $store, $writer, $begin_write, $tickets_per_update, $team_ids_of_u);
         crate::storage::sql::notifications::notifications_sql!($db, $store, $writer, $begin_write, $tickets_per_update, $team_ids_of_u);
+        crate::storage::sql::views::views_sql!($db, $store, $writer, $begin_write, $tickets_per_update, $team_ids_of_u);
 
         crate::storage::sql::writer::writer_sql!($db, $store, $writer, $begin_write, $tickets_per_update, $team_ids_of_u);
     };

@@ -167,7 +167,8 @@ pub(crate) fn sorted(mut ids: Vec<i64>) -> Vec<i64> {
     ids
 }
 
-/// Every refusal is `{"error": code, "message": text}` (plus `field` for validation errors).
+/// Every refusal is `{"error": code, "message": text}` (plus `field` for validation errors, and
+/// `position` and `expected` for a query that does not parse).
 #[track_caller]
 pub(crate) fn assert_error(got: (u16, &Value), status: u16, code: &str) {
     let (got_status, body) = got;
@@ -176,7 +177,11 @@ pub(crate) fn assert_error(got: (u16, &Value), status: u16, code: &str) {
     assert_eq!(object.get("error").and_then(Value::as_str), Some(code), "error code in {body}");
     let message = object.get("message").and_then(Value::as_str).unwrap_or_default();
     assert!(!message.is_empty(), "error message missing in {body}");
-    assert!(object.keys().all(|key| ["error", "message", "field"].contains(&key.as_str())), "extra keys in {body}");
+    let known = ["error", "message", "field", "position", "expected"];
+    assert!(object.keys().all(|key| known.contains(&key.as_str())), "extra keys in {body}");
+    if object.contains_key("position") || object.contains_key("expected") {
+        assert_eq!(code, "invalid_query", "only query errors carry a position: {body}");
+    }
 }
 
 /// A 422 naming `field`.

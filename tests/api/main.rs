@@ -15,6 +15,7 @@ mod search;
 mod sla;
 mod tickets;
 mod validation;
+mod views;
 
 use std::sync::Arc;
 

@@ -6,6 +6,7 @@ mod common;
 
 mod directory;
 mod event_log;
+mod filter;
 mod inbox;
 mod media;
 mod notifications;
@@ -14,6 +15,7 @@ mod sessions;
 mod settings;
 mod tickets;
 mod timers;
+mod views;
 mod whatsapp;
 
 use std::collections::BTreeSet;
@@ -107,6 +109,8 @@ async fn suite(store: Arc<dyn Store>) {
     tickets::tickets_events_and_fencing(store).await;
     tickets::batched_ticket_writes(store).await;
     tickets::listing_filters_and_pages(store).await;
+    filter::query_filters(store).await;
+    views::saved_views_and_counts(store).await;
     timers::timers(store).await;
     timers::timer_claims(store).await;
     tickets::concurrent_creates_get_unique_numbers(store).await;

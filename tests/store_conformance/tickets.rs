@@ -1,5 +1,7 @@
 //! TicketsPort: group-committed ticket writes, the fencing by seq, reads and lists.
 
+use switchboard_actors::query::filter::Test;
+
 use super::*;
 
 pub async fn tickets_events_and_fencing(store: &dyn Store) {
@@ -170,29 +172,75 @@ pub async fn listing_filters_and_pages(store: &dyn Store) {
         BTreeSet::from([2, 4, 6])
     );
     assert_eq!(
-        ids(store.list_tickets(&query(&|q| q.tag = Some("Billing".into()))).await.expect("tag")),
+        ids(store
+            .list_tickets(&query(&|q| {
+                q.filter.and(Test::Tag(vec![Some("billing".into())]));
+            }))
+            .await
+            .expect("tag")),
         BTreeSet::from([4])
     );
     assert_eq!(
-        ids(store.list_tickets(&query(&|q| q.priorities = vec![Priority::Urgent])).await.expect("prio")),
+        ids(store
+            .list_tickets(&query(&|q| {
+                q.filter.and(Test::Priority(vec![Priority::Urgent]));
+            }))
+            .await
+            .expect("prio")),
         BTreeSet::from([4])
     );
     assert_eq!(
-        ids(store.list_tickets(&query(&|q| q.assignee = Some(AssigneeFilter::User(agent.id)))).await.expect("mine")),
+        ids(store
+            .list_tickets(&query(&|q| {
+                q.filter.and(Test::Assignee(vec![Some(agent.id)]));
+            }))
+            .await
+            .expect("mine")),
         BTreeSet::from([4])
     );
     assert_eq!(
-        store.list_tickets(&query(&|q| q.assignee = Some(AssigneeFilter::Unassigned))).await.expect("none").len(),
+        store
+            .list_tickets(&query(&|q| {
+                q.filter.and(Test::Assignee(vec![None]));
+            }))
+            .await
+            .expect("none")
+            .len(),
         6
     );
-    assert_eq!(store.list_tickets(&query(&|q| q.statuses = vec!["open".into()])).await.expect("open").len(), 1);
-    assert_eq!(store.list_tickets(&query(&|q| q.categories = vec![StatusCategory::New])).await.expect("new").len(), 6);
     assert_eq!(
-        ids(store.list_tickets(&query(&|q| q.text = Some("100%".into()))).await.expect("text")),
+        store
+            .list_tickets(&query(&|q| {
+                q.filter.and(Test::Status { keys: vec!["open".into()], categories: vec![] });
+            }))
+            .await
+            .expect("open")
+            .len(),
+        1
+    );
+    assert_eq!(
+        store
+            .list_tickets(&query(&|q| {
+                q.filter.and(Test::Status { keys: vec![], categories: vec![StatusCategory::New] });
+            }))
+            .await
+            .expect("new")
+            .len(),
+        6
+    );
+    assert_eq!(
+        ids(store.list_tickets(&query(&|q| q.filter.words = vec!["100%".into()])).await.expect("text")),
         BTreeSet::from([4]),
         "LIKE wildcards are escaped"
     );
-    assert_eq!(store.list_tickets(&query(&|q| q.text = Some("printer JAMMED".into()))).await.expect("words").len(), 6);
+    assert_eq!(
+        store
+            .list_tickets(&query(&|q| q.filter.words = vec!["printer".into(), "JAMMED".into()]))
+            .await
+            .expect("words")
+            .len(),
+        6
+    );
     let top = store.list_tickets(&query(&|q| q.sort = TicketSort::PriorityDesc)).await.expect("sorted");
     assert_eq!(top[0].number, 4);
     let urgent = &created[3];

@@ -7,6 +7,9 @@ export class ApiError extends Error {
     this.status = status;
     this.code = body?.error || "error";
     this.field = body?.field;
+    // A query that does not parse: where it stopped and what the language takes there.
+    this.position = body?.position;
+    this.expected = body?.expected;
   }
 }
 

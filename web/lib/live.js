@@ -1,6 +1,6 @@
 // The live socket: one WebSocket per tab, authenticated by the session cookie. Subscriptions
 // survive reconnects: each topic remembers its cursor (the last seq for a ticket, the last
-// `cursor` for the queue) and is resubscribed from there, so nothing is missed or repeated.
+// `cursor` for the queue and views) and is resubscribed from there, so nothing is missed or repeated.
 
 import { signal } from "@preact/signals";
 
@@ -37,12 +37,17 @@ function subscribeFrame(topic) {
   return frame;
 }
 
+/** The queue and saved views resume from the last change time seen (tickets from their seq). */
+function followsCursor(topic) {
+  return topic === "queue" || topic?.startsWith("view:");
+}
+
 function deliver(frame) {
   if (frame.type === "event" || frame.type === "snapshot") {
     if (frame.topic.startsWith("ticket:")) cursors.set(frame.topic, frame.seq);
-    else if (frame.topic === "queue" && frame.cursor) cursors.set("queue", Math.max(cursors.get("queue") || 0, frame.cursor));
+    else if (followsCursor(frame.topic) && frame.cursor) cursors.set(frame.topic, Math.max(cursors.get(frame.topic) || 0, frame.cursor));
   }
-  if (frame.type === "ack" && frame.topic === "queue" && !cursors.has("queue") && frame.cursor) cursors.set("queue", frame.cursor);
+  if (frame.type === "ack" && followsCursor(frame.topic) && !cursors.has(frame.topic) && frame.cursor) cursors.set(frame.topic, frame.cursor);
   if (frame.type === "ack" && frame.topic?.startsWith("ticket:") && !cursors.has(frame.topic)) cursors.set(frame.topic, frame.seq);
   if (frame.type === "resync" && handlers.has(frame.topic)) {
     send(subscribeFrame(frame.topic));

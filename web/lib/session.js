@@ -9,6 +9,7 @@ import { forget } from "./tickets.js";
 import { forgetDrafts } from "./drafts.js";
 import { forgetNotifications, startNotifications } from "./notifications.js";
 import { forgetStaff } from "./mentions.js";
+import { forgetViews } from "./views.js";
 
 export const me = signal(undefined); // undefined: checking; null: logged out
 export const notice = signal(null);
@@ -35,6 +36,7 @@ function loggedOut() {
   disconnect();
   me.value = null;
   forget();
+  forgetViews();
   navigate("#/login");
 }
 

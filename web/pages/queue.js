@@ -1,13 +1,17 @@
-// The agent queue: filters, search and sort over `GET /tickets`, kept live by the `queue` topic
-// (new tickets, messages and changes move and re-sort without a reload). The rows are the ticket
-// store's copies (lib/tickets.js) of the tickets the list holds. Keys: j/k move,
-// Enter opens, a assigns to me, ? shows the keys.
+// The agent queue: filters, a query in the query language (with suggestions as it is typed and
+// its errors shown where they are), saved views, and sort over `GET /tickets`, kept live by the
+// `queue` topic (new tickets, messages and changes move and re-sort without a reload). Its state
+// lives in the URL (`#/queue?q=…&sort=…&view=…`), so reload and links keep it. The rows are the
+// ticket store's copies (lib/tickets.js) of the tickets the list holds. Keys: j/k move, Enter
+// opens, a assigns to me, / focuses the query, ? shows the keys.
 
-import { useEffect, useMemo, useState } from "preact/hooks";
+import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { html } from "../lib/html.js";
-import { navigate } from "../lib/router.js";
+import { navigate, route } from "../lib/router.js";
 import { me, report } from "../lib/session.js";
-import { get, post } from "../lib/api.js";
+import { ApiError, get, post } from "../lib/api.js";
+import { queueHash, readQueueState, suggest } from "../lib/query.js";
+import { saveView, views } from "../lib/views.js";
 import { connection } from "../lib/live.js";
 import { followQueue, readList, tickets } from "../lib/tickets.js";
 import { ago } from "../lib/format.js";
@@ -34,9 +38,22 @@ function sorter(sort) {
   return (a, b) => b.updated_at.localeCompare(a.updated_at);
 }
 
+const SORT_PARAM = { priority: "-priority", created: "-created_at", sla_due: "sla_due", updated: "-updated_at" };
+const SORT_OF_VIEW = { "-priority": "priority", "-created_at": "created", sla_due: "sla_due" };
+
 export function Queue() {
-  const [filters, setFilters] = useState({ categories: ["new", "open", "pending"], assignee: "", channel: "", priority: "", q: "" });
-  const [sort, setSort] = useState("updated");
+  const initial = useMemo(() => readQueueState(route.value), []);
+  const [filters, setFilters] = useState(initial.filters);
+  const [sort, setSort] = useState(initial.sort);
+  const [viewId, setViewId] = useState(initial.view);
+  const [queryError, setQueryError] = useState(null);
+  const [known, setKnown] = useState({});
+  const [refresh, setRefresh] = useState(0);
+  const [saving, setSaving] = useState(false);
+  // The hash this page last wrote or took in (a view's link is taken in once its query is known).
+  const written = useRef(initial.view ? null : route.value);
+  const refreshTimerRef = useRef(null);
+  const queryBox = useRef(null);
   // The ids of the tickets the list holds, in the order they came (the data is the store's).
   const [listed, setListed] = useState(new Set());
   const [unread, setUnread] = useState(new Set());
@@ -49,7 +66,51 @@ export function Queue() {
   useEffect(() => {
     get("/users").then((page) => setUsers(page.items)).catch(report);
     get("/account/config").then((config) => setStatuses(config.statuses)).catch(report);
+    Promise.all([get("/account/config"), get("/teams"), get("/users")])
+      .then(([config, teams, people]) =>
+        setKnown({
+          statuses: config.statuses.map((status) => status.key),
+          types: config.ticket_types || [],
+          categories: (config.categories || []).map((category) => category.name),
+          customFields: (config.custom_fields || []).map((field) => field.key),
+          teams: (teams.items || teams).map((team) => team.name),
+          agents: people.items.filter((user) => user.role !== "customer").map((user) => user.email),
+        }),
+      )
+      .catch(() => {});
   }, []);
+
+  // The state goes into the URL as it changes (replacing the entry: typing is not history).
+  useEffect(() => {
+    if (written.current === null) return; // a view's link is still being taken in
+    const hash = queueHash({ filters, sort, view: viewId });
+    if (hash !== written.current && route.value.startsWith("#/queue")) {
+      written.current = hash;
+      history.replaceState(null, "", hash);
+      // replaceState fires no hashchange: the route follows by hand.
+      route.value = hash;
+    }
+  }, [filters, sort, viewId]);
+
+  // A link to another queue state (a view in the sidebar, a pasted link) takes over; a view's
+  // link waits for the list of views to know its query.
+  useEffect(() => {
+    if (!route.value.startsWith("#/queue") || route.value === written.current) return;
+    const next = readQueueState(route.value);
+    if (next.view) {
+      const view = views.value.find((candidate) => candidate.id === next.view);
+      if (!view) return;
+      written.current = route.value;
+      setViewId(view.id);
+      setFilters({ categories: [], assignee: "", channel: "", priority: "", q: view.query });
+      setSort(SORT_OF_VIEW[view.sort] || "updated");
+      return;
+    }
+    written.current = route.value;
+    setViewId(null);
+    setFilters(next.filters);
+    setSort(next.sort);
+  }, [route.value, views.value]);
 
   const chooseView = (next) => {
     setView(next);
@@ -61,7 +122,7 @@ export function Queue() {
   const live = connection.value === "live";
   useEffect(() => {
     if (!live) return undefined;
-    const params = new URLSearchParams({ limit: "200", sort: { priority: "-priority", created: "-created_at", sla_due: "sla_due" }[sort] || "-updated_at" });
+    const params = new URLSearchParams({ limit: "200", sort: SORT_PARAM[sort] || "-updated_at" });
     if (filters.categories.length) params.set("category", filters.categories.join(","));
     if (filters.assignee) params.set("assignee", filters.assignee);
     if (filters.channel) params.set("channel", filters.channel);
@@ -69,23 +130,40 @@ export function Queue() {
     if (filters.q.trim()) params.set("q", filters.q.trim());
     let current = true;
     // The store keeps whichever copy of a ticket is newer (higher `seq`): a list read before a
-    // live change can arrive after it, and never rolls a row back.
-    readList(params)
-      .then((page) => current && setListed(new Set(page.items.map((ticket) => ticket.id))))
-      .catch(report);
+    // live change can arrive after it, and never rolls a row back. A query is read a moment after
+    // the typing stops.
+    const timer = setTimeout(
+      () =>
+        readList(params)
+          .then((page) => {
+            if (!current) return;
+            setQueryError(null);
+            setListed(new Set(page.items.map((ticket) => ticket.id)));
+          })
+          .catch((error) => {
+            if (!current) return;
+            if (error instanceof ApiError && error.code === "invalid_query") setQueryError(error);
+            else report(error);
+          }),
+      filters.q ? 250 : 0,
+    );
     return () => {
       current = false;
+      clearTimeout(timer);
     };
-  }, [filters, sort, live]);
+  }, [filters, sort, live, refresh]);
 
   useEffect(
     () =>
       followQueue((frame) => {
         const ticket = frame.ticket;
         if (!ticket) return;
-        // A live ticket joins the list when it matches the filters (not while searching: the
-        // server decides what a search finds); one the list holds just changes in the store.
-        if (matches(ticket, filters) && !filters.q.trim()) {
+        // A live ticket joins the list when it matches the filters; with a query the server
+        // decides what matches, so the list is read again (once for a burst of changes).
+        if (filters.q.trim()) {
+          clearTimeout(refreshTimerRef.current);
+          refreshTimerRef.current = setTimeout(() => setRefresh((n) => n + 1), 400);
+        } else if (matches(ticket, filters)) {
           setListed((previous) => (previous.has(ticket.id) ? previous : new Set(previous).add(ticket.id)));
         }
         if (frame.event?.type === "message_added" && frame.event.message?.kind === "customer") {
@@ -101,6 +179,7 @@ export function Queue() {
     [listed, store, filters, sort],
   );
   const names = useMemo(() => new Map(users.map((user) => [user.id, user.name])), [users]);
+  const currentView = viewId ? views.value.find((view) => view.id === viewId) : null;
 
   async function assignToMe(ticket) {
     try {
@@ -129,6 +208,10 @@ export function Queue() {
       else if (event.key === "Enter" && !onControl && rows[cursor]) open(rows[cursor]);
       else if (event.key === "a" && rows[cursor]) assignToMe(rows[cursor]);
       else if (event.key === "?") setHelp((shown) => !shown);
+      else if (event.key === "/") {
+        event.preventDefault();
+        queryBox.current?.focus();
+      }
       else if (event.key === "Escape") setHelp(false);
     }
     window.addEventListener("keydown", onKey);
@@ -142,7 +225,7 @@ export function Queue() {
     }));
 
   return html`<main class="page queue">
-    <h1>Queue <small>${rows.length} ticket${rows.length === 1 ? "" : "s"}</small></h1>
+    <h1>${currentView ? currentView.name : "Queue"} <small>${rows.length === 200 ? "200+" : rows.length} ticket${rows.length === 1 ? "" : "s"}</small></h1>
     <form class="filters" onSubmit=${(event) => event.preventDefault()} aria-label="Filters">
       <fieldset><legend>Status</legend>
         ${CATEGORIES.map((category) => html`<label class="chip"><input type="checkbox" checked=${filters.categories.includes(category)} onChange=${() => toggleCategory(category)} />${category}</label>`)}
@@ -160,9 +243,12 @@ export function Queue() {
       <label>Sort <select value=${sort} onChange=${(e) => setSort(e.target.value)}>
         <option value="updated">last activity</option><option value="priority">priority</option><option value="sla_due">SLA due</option><option value="created">newest</option>
       </select></label>
-      <label class="search">Search <input type="search" placeholder="words in subject or messages" value=${filters.q} onInput=${(e) => setFilters({ ...filters, q: e.target.value })} /></label>
     </form>
-    ${help && html`<aside class="help" aria-label="Keyboard shortcuts"><b>Keys:</b> j / k move · Enter opens · a assigns to me · on the board ← / → moves a focused card · ? or Escape hides this</aside>`}
+    <${QueryBox} inputRef=${queryBox} value=${filters.q} known=${known} error=${queryError} count=${rows.length}
+      onChange=${(q) => { setViewId(null); setFilters({ ...filters, q }); }}
+      onSave=${() => setSaving(true)} />
+    ${saving && html`<${SaveView} query=${filters.q} sort=${SORT_PARAM[sort]} onDone=${(saved) => { setSaving(false); if (saved) setViewId(saved.id); }} />`}
+    ${help && html`<aside class="help" aria-label="Keyboard shortcuts"><b>Keys:</b> j / k move · Enter opens · a assigns to me · / edits the query · on the board ← / → moves a focused card · ? or Escape hides this</aside>`}
     <div class="views" role="group" aria-label="View">
       <button class=${view === "list" ? "" : "secondary"} aria-pressed=${view === "list"} onClick=${() => chooseView("list")}>List</button>
       <button class=${view === "board" ? "" : "secondary"} aria-pressed=${view === "board"} onClick=${() => chooseView("board")}>Board</button>
@@ -189,4 +275,55 @@ export function Queue() {
     </table>`}
     ${rows.length === 0 && html`<p class="empty">Nothing here. New tickets appear as they arrive.</p>`}
   </main>`;
+}
+
+/** The query box: the query language, suggestions for what is being typed, the error where it is. */
+function QueryBox({ inputRef, value, known, error, count, onChange, onSave }) {
+  const [focused, setFocused] = useState(false);
+  const options = focused ? suggest(value, known) : [];
+  const pick = (text) => {
+    onChange(text);
+    inputRef.current?.focus();
+  };
+  return html`<div class="query">
+    <label for="queue-query">Query</label>
+    <div class="query-line">
+      <input id="queue-query" ref=${inputRef} type="search" autocomplete="off" spellcheck="false"
+        placeholder="status: open urgency: critical · assignee: me created: today · words"
+        aria-describedby="queue-query-help" aria-invalid=${error ? "true" : undefined}
+        value=${value} onInput=${(event) => onChange(event.target.value)}
+        onFocus=${() => setFocused(true)} onBlur=${() => setTimeout(() => setFocused(false), 150)} />
+      ${value.trim() && html`<button type="button" class="secondary small" onClick=${onSave}>Save as view</button>`}
+    </div>
+    ${options.length > 0 && html`<ul class="suggestions" role="listbox" aria-label="Suggestions">
+      ${options.map((option) => html`<li key=${option.text}><button type="button" class="link" onMouseDown=${(event) => event.preventDefault()} onClick=${() => pick(option.text)}>${option.label}</button></li>`)}
+    </ul>`}
+    <p id="queue-query-help" class=${error ? "query-error" : "muted"} role=${error ? "alert" : undefined}>
+      ${error
+        ? html`${error.message}${error.position !== undefined ? html` <code>${value.slice(0, error.position)}<mark>${value.slice(error.position) || " "}</mark></code>` : ""}`
+        : value.trim() ? `${count === 200 ? "200+" : count} matching` : "Fields: status, priority, urgency, importance, assignee, team, requester, company, channel, tag, type, created, sla, waiting, has; , is or, - is not, \"quotes\" for phrases."}
+    </p>
+  </div>`;
+}
+
+/** Names the current query and keeps it as a view (personal; shared scopes for supervisors). */
+function SaveView({ query, sort, onDone }) {
+  const [name, setName] = useState("");
+  const [scope, setScope] = useState("personal");
+  const shares = ["supervisor", "admin"].includes(me.value.role);
+  async function submit(event) {
+    event.preventDefault();
+    try {
+      onDone(await saveView({ name: name.trim(), query, sort, scope }));
+    } catch (error) {
+      report(error);
+    }
+  }
+  return html`<form class="save-view" onSubmit=${submit} aria-label="Save as view">
+    <label>Name <input required maxlength="80" value=${name} onInput=${(event) => setName(event.target.value)} autofocus /></label>
+    ${shares && html`<label>Shared with <select value=${scope} onChange=${(event) => setScope(event.target.value)}>
+      <option value="personal">only me</option><option value="account">everyone</option></select></label>`}
+    <button type="submit">Save view</button>
+    <button type="button" class="secondary" onClick=${() => onDone(null)}>Cancel</button>
+  </form>`;
 }

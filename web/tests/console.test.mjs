@@ -283,7 +283,7 @@ describe('console', () => {
     await login(page, hub.base, DEMO.agent);
     await page.goto(`${hub.base}/#/queue`);
     await page.locator('.connection.live').waitFor();
-    await page.getByLabel('Search').fill(mark);
+    await page.getByLabel('Query').fill(mark);
     await page.getByLabel('Sort').selectOption({ label: 'SLA due' });
     const rows = page.locator('table.tickets tbody tr');
     const order = () => rows.evaluateAll((all) => all.map((row) => Number(row.dataset.ticket)));

@@ -19,6 +19,7 @@
 //!   week` Monday to Monday); a relative date alone (`-7d`) means from then until now; a range
 //!   `a..b` runs from the start of `a` to the end of `b`, and either side may be open.
 
+pub mod filter;
 mod parser;
 #[cfg(test)]
 mod tests;

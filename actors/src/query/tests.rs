@@ -403,3 +403,60 @@ fn resolve_copies_everything_but_dates() {
     let Ok(resolved) = resolve(&query, at("2026-03-29T10:00:00Z"), &berlin()) else { panic!("resolve failed") };
     assert_eq!(resolved.to_string(), query.to_string());
 }
+
+mod filter_in_memory {
+    use jiff::Timestamp;
+
+    use crate::domain::{FieldType, Ticket};
+    use crate::query::filter::{Condition, Test, TicketFilter, custom_text, waiting_on};
+    use crate::query::{HasThing, WaitingOn};
+
+    fn ticket(customer_at: Option<i64>, agent_at: Option<i64>) -> Ticket {
+        let at = |seconds: i64| Timestamp::from_second(seconds).expect("time");
+        let mut ticket: Ticket = serde_json::from_value(serde_json::json!({
+            "id": 1, "account_id": 1, "number": 1, "subject": "s", "status": "open", "status_category": "open",
+            "urgency": "low", "importance": "low", "priority": "low", "ticket_type": null, "category_id": null,
+            "tags": [], "custom_fields": {}, "channel": "web", "requester_id": 2, "company_id": null,
+            "assignee_id": null, "team_id": null, "assigned_at": null, "snoozed_until": null, "seq": 1,
+            "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z",
+            "first_response_at": null, "resolved_at": null, "closed_at": null,
+            "last_customer_message_at": null, "last_agent_message_at": null
+        }))
+        .expect("ticket");
+        ticket.last_customer_message_at = customer_at.map(at);
+        ticket.last_agent_message_at = agent_at.map(at);
+        ticket
+    }
+
+    #[test]
+    fn waiting_is_on_the_side_that_did_not_write_last() {
+        assert_eq!(waiting_on(&ticket(Some(10), None)), Some(WaitingOn::Agent));
+        assert_eq!(waiting_on(&ticket(Some(10), Some(5))), Some(WaitingOn::Agent));
+        assert_eq!(waiting_on(&ticket(Some(10), Some(10))), Some(WaitingOn::Customer), "a reply at the same instant");
+        assert_eq!(waiting_on(&ticket(None, Some(5))), Some(WaitingOn::Customer));
+        assert_eq!(waiting_on(&ticket(None, None)), None);
+    }
+
+    #[test]
+    fn custom_values_compare_as_the_query_writes_them() {
+        use serde_json::json;
+        assert_eq!(custom_text(&json!("A-1"), FieldType::Text), Some("a-1".into()));
+        assert_eq!(custom_text(&json!(true), FieldType::Boolean), Some("true".into()));
+        assert_eq!(custom_text(&json!(3.0), FieldType::Number), Some("3".into()));
+        assert_eq!(custom_text(&json!(3.5), FieldType::Number), Some("3.5".into()));
+        assert_eq!(custom_text(&json!(null), FieldType::Text), None);
+    }
+
+    #[test]
+    fn negation_inverts_and_message_tests_defer_to_the_store() {
+        let open = ticket(Some(10), None);
+        let negated =
+            |test: Test| TicketFilter { conditions: vec![Condition { negated: true, test }], ..Default::default() };
+        assert_eq!(negated(Test::Team(vec![Some(4)])).matches(&open), Some(true), "no team is not team 4");
+        assert_eq!(negated(Test::Team(vec![None])).matches(&open), Some(false));
+        assert_eq!(negated(Test::Has(vec![HasThing::Note])).matches(&open), None, "needs the messages");
+        let words = TicketFilter { words: vec!["printer".into()], ..Default::default() };
+        assert_eq!(words.matches(&open), None);
+        assert_eq!(TicketFilter::default().matches(&open), Some(true));
+    }
+}

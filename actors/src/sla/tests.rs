@@ -84,6 +84,19 @@ fn resolution(state: &SlaState) -> &SlaClock {
 // ---- the calendar ----
 
 #[test]
+fn open_is_inside_a_period_of_a_working_day() {
+    let hours = office_hours(&["2026-01-08"]);
+    assert!(hours.is_open(berlin("2026-01-07T09:00")), "the opening minute");
+    assert!(hours.is_open(berlin("2026-01-07T16:59")));
+    assert!(!hours.is_open(berlin("2026-01-07T17:00")), "closing is exclusive");
+    assert!(!hours.is_open(berlin("2026-01-07T08:59")));
+    assert!(!hours.is_open(berlin("2026-01-08T12:00")), "a holiday");
+    assert!(!hours.is_open(berlin("2026-01-10T12:00")), "a Saturday");
+    assert!(sundays().is_open(berlin("2026-01-11T23:59")), "until 24:00");
+    assert!(!sundays().is_open(berlin("2026-01-12T00:00")));
+}
+
+#[test]
 fn adding_working_time_skips_nights_weekends_and_holidays() {
     let hours = office_hours(&[]);
     // Wednesday 7 January 2026, 16:00: one hour today, one tomorrow morning.

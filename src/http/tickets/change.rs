@@ -247,11 +247,7 @@ pub(super) async fn bulk_update(
             Ok(seq) => BulkItem { id: ticket.id, seq: Some(seq), error: None },
             Err(error) => {
                 let error = ApiError::from(error);
-                BulkItem {
-                    id: ticket.id,
-                    seq: None,
-                    error: Some(ErrorBody { error: error.code().as_str(), message: error.to_string(), field: None }),
-                }
+                BulkItem { id: ticket.id, seq: None, error: Some(ErrorBody::new(error.code(), error.to_string())) }
             }
         });
     }

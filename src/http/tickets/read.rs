@@ -5,31 +5,29 @@ use super::*;
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
-pub struct ListParams {
+pub(super) struct ListParams {
     /// Comma-separated status keys, e.g. `open,pending`.
-    status: Option<String>,
+    pub(super) status: Option<String>,
     /// Comma-separated status categories (`new,open,pending,resolved,closed`).
-    category: Option<String>,
+    pub(super) category: Option<String>,
     /// Comma-separated priorities.
-    priority: Option<String>,
+    pub(super) priority: Option<String>,
     /// A user id, `me`, or `none` for unassigned.
-    assignee: Option<String>,
-    team: Option<i64>,
-    tag: Option<String>,
-    requester: Option<i64>,
-    channel: Option<String>,
-    // The query language (DESIGN §6, `search.rs`): bare words keep this meaning; fields the store
-    // filters narrow the list, the rest are refused. The doc line below is pinned by the OpenAPI
-    // snapshot, to be reworded when that snapshot is reviewed.
-    /// Words that must all appear in the subject or a message.
-    q: Option<String>,
+    pub(super) assignee: Option<String>,
+    pub(super) team: Option<i64>,
+    pub(super) tag: Option<String>,
+    pub(super) requester: Option<i64>,
+    pub(super) channel: Option<String>,
+    /// A query in the query language (DESIGN §6), e.g. `status: open urgency: critical` or
+    /// `assignee: me created: today "refund request"`; ANDed with the other parameters.
+    pub(super) q: Option<String>,
     /// `-updated_at` (default), `updated_at`, `-created_at`, `created_at`, `-priority`, or
     /// `sla_due` (soonest SLA due time first; tickets without a running SLA clock last).
-    sort: Option<String>,
+    pub(super) sort: Option<String>,
     /// Page size, 1–200 (default 50).
-    limit: Option<i64>,
+    pub(super) limit: Option<i64>,
     /// The `next` value of the previous page.
-    cursor: Option<String>,
+    pub(super) cursor: Option<String>,
 }
 
 /// List tickets the caller may see, filtered, sorted and paged.
@@ -47,21 +45,7 @@ pub(super) async fn list_tickets(
     let params = params.into_inner();
     let mut query = TicketQuery::new(caller.account());
     query.scope = scope_of(&state, &caller).await?;
-    query.statuses = split_list("status", &params.status)?;
-    query.categories = split_list("category", &params.category)?;
-    query.priorities = split_list("priority", &params.priority)?;
-    query.assignee = match params.assignee.as_deref() {
-        None | Some("") => None,
-        Some("me") => Some(AssigneeFilter::User(caller.user.id)),
-        Some("none") => Some(AssigneeFilter::Unassigned),
-        Some(id) => Some(AssigneeFilter::User(
-            id.parse().map_err(|_| ApiError::invalid("assignee", "must be a user id, `me` or `none`"))?,
-        )),
-    };
-    query.team_id = params.team;
-    query.tag = params.tag.filter(|tag| !tag.trim().is_empty());
-    query.requester_id = params.requester;
-    query.channel = split_list::<Channel>("channel", &params.channel)?.into_iter().next();
+    query.filter = list_filter(&state, &caller, &params).await?;
     query.sort = match params.sort.as_deref().unwrap_or("-updated_at") {
         "-updated_at" => TicketSort::UpdatedDesc,
         "updated_at" => TicketSort::UpdatedAsc,
@@ -78,9 +62,6 @@ pub(super) async fn list_tickets(
             ));
         }
     };
-    if let Some(text) = params.q.as_deref() {
-        apply_search(&state, &caller, text, &mut query).await?;
-    }
     query.after = params.cursor.as_deref().map(decode_cursor).transpose()?;
     query.limit = page_limit(params.limit)? + 1;
     let mut items = state.store.list_tickets(&query).await?;

@@ -3,6 +3,31 @@
 
 macro_rules! tickets_sql {
     ($db:ty, $store:ident, $writer:ident, $begin_write:literal, $tickets_per_update:expr, $team_ids_of_u:literal) => {
+        /// The account, the caller's scope and the filter of `q`, after `WHERE `.
+        fn push_ticket_conditions(query: &mut QueryBuilder<$db>, q: &TicketQuery) {
+            query.push("t.account_id = ").push_bind(q.account_id);
+            let customer_view = match q.scope {
+                TicketScope::Account => false,
+                TicketScope::Requester(user) => {
+                    query.push(" AND t.requester_id = ").push_bind(user);
+                    true
+                }
+                TicketScope::RequesterOrCompany(user, company) => {
+                    query.push(" AND (t.requester_id = ").push_bind(user);
+                    query.push(" OR t.company_id = ").push_bind(company).push(")");
+                    true
+                }
+            };
+            for piece in filter_sql(&q.filter, <$db as HasDialect>::DIALECT, customer_view).pieces() {
+                match piece {
+                    Piece::Sql(text) => { query.push(text); }
+                    Piece::Int(value) => { query.push_bind(value); }
+                    Piece::Float(value) => { query.push_bind(value); }
+                    Piece::Text(value) => { query.push_bind(value); }
+                }
+            }
+        }
+
         #[async_trait]
         impl TicketsPort for $store {
             async fn create_ticket(&self, commit: TicketCommit) -> StoreResult<TicketIdentity> {
@@ -55,60 +80,8 @@ macro_rules! tickets_sql {
             }
 
             async fn list_tickets(&self, q: &TicketQuery) -> StoreResult<Vec<Ticket>> {
-                let mut query = QueryBuilder::<$db>::new(format!("{} WHERE t.account_id = ", &*TICKET_SELECT));
-                query.push_bind(q.account_id);
-                let customer_view = match q.scope {
-                    TicketScope::Account => false,
-                    TicketScope::Requester(user) => {
-                        query.push(" AND t.requester_id = ").push_bind(user);
-                        true
-                    }
-                    TicketScope::RequesterOrCompany(user, company) => {
-                        query.push(" AND (t.requester_id = ").push_bind(user);
-                        query.push(" OR t.company_id = ").push_bind(company).push(")");
-                        true
-                    }
-                };
-                if !q.statuses.is_empty() {
-                    query.push(" AND t.status IN (");
-                    let mut list = query.separated(", ");
-                    for status in &q.statuses { list.push_bind(status.clone()); }
-                    query.push(")");
-                }
-                if !q.categories.is_empty() {
-                    query.push(" AND t.status_category IN (");
-                    let mut list = query.separated(", ");
-                    for category in &q.categories { list.push_bind(category.as_str()); }
-                    query.push(")");
-                }
-                if !q.priorities.is_empty() {
-                    query.push(" AND t.priority IN (");
-                    let mut list = query.separated(", ");
-                    for priority in &q.priorities { list.push_bind(priority.as_str()); }
-                    query.push(")");
-                }
-                match q.assignee {
-                    Some(AssigneeFilter::User(user)) => { query.push(" AND t.assignee_id = ").push_bind(user); }
-                    Some(AssigneeFilter::Unassigned) => { query.push(" AND t.assignee_id IS NULL"); }
-                    None => {}
-                }
-                if let Some(team) = q.team_id { query.push(" AND t.team_id = ").push_bind(team); }
-                if let Some(requester) = q.requester_id { query.push(" AND t.requester_id = ").push_bind(requester); }
-                if let Some(channel) = q.channel { query.push(" AND t.channel = ").push_bind(channel.as_str()); }
-                if let Some(tag) = &q.tag {
-                    query.push(" AND EXISTS (SELECT 1 FROM ticket_tags g WHERE g.ticket_id = t.id AND g.tag = ")
-                        .push_bind(tag.trim().to_lowercase())
-                        .push(")");
-                }
-                for word in q.text.iter().flat_map(|text| text.split_whitespace()).take(8) {
-                    let pattern = like_pattern(word);
-                    query.push(" AND (LOWER(t.subject) LIKE ").push_bind(pattern.clone()).push(" ESCAPE '\\'");
-                    query.push(" OR EXISTS (SELECT 1 FROM messages m WHERE m.ticket_id = t.id");
-                    if customer_view {
-                        query.push(" AND m.kind <> 'note'");
-                    }
-                    query.push(" AND LOWER(m.body) LIKE ").push_bind(pattern).push(" ESCAPE '\\'))");
-                }
+                let mut query = QueryBuilder::<$db>::new(format!("{} WHERE ", &*TICKET_SELECT));
+                push_ticket_conditions(&mut query, q);
                 let (key, descending) = match q.sort {
                     TicketSort::UpdatedDesc => ("t.updated_at", true),
                     TicketSort::UpdatedAsc => ("t.updated_at", false),
@@ -126,6 +99,19 @@ macro_rules! tickets_sql {
                 }
                 query.push(format!(" ORDER BY {key} {order}, t.id {order} LIMIT ")).push_bind(q.limit);
                 query.build().fetch_all(&self.pool).await.map_err(db_error)?.iter().map(ticket_from_row).collect()
+            }
+
+            async fn count_tickets(&self, q: &TicketQuery) -> StoreResult<i64> {
+                let mut query = QueryBuilder::<$db>::new("SELECT COUNT(*) FROM tickets t WHERE ");
+                push_ticket_conditions(&mut query, q);
+                query.build_query_scalar().fetch_one(&self.pool).await.map_err(db_error)
+            }
+
+            async fn matching_ticket_ids(&self, q: &TicketQuery) -> StoreResult<Vec<TicketId>> {
+                let mut query = QueryBuilder::<$db>::new("SELECT t.id FROM tickets t WHERE ");
+                push_ticket_conditions(&mut query, q);
+                query.push(" ORDER BY t.id LIMIT ").push_bind(q.limit);
+                query.build_query_scalar().fetch_all(&self.pool).await.map_err(db_error)
             }
 
             async fn open_load(&self, account: AccountId, user: UserId) -> StoreResult<i64> {

@@ -1,0 +1,379 @@
+//! A [`TicketFilter`] as SQL over `tickets t`: a list of pieces — SQL text and values to bind —
+//! that the backends' query builders replay, so the translation is written once, without a bound
+//! per column type, and is readable as plain SQL. What differs between SQLite and PostgreSQL
+//! (reading a JSON field, the full-text indexes: FTS5 on SQLite, `tsvector` on PostgreSQL) is a
+//! [`Dialect`] switch here.
+
+use std::borrow::Cow;
+
+use switchboard_actors::domain::FieldType;
+use switchboard_actors::query::filter::{Condition, Test, TicketFilter};
+use switchboard_actors::query::{HasThing, InstantRange, SlaCondition, WaitingOn};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+/// The dialect of each sqlx backend, for the shared SQL macros.
+pub trait HasDialect {
+    const DIALECT: Dialect;
+}
+
+impl HasDialect for sqlx::Sqlite {
+    const DIALECT: Dialect = Dialect::Sqlite;
+}
+
+impl HasDialect for sqlx::Postgres {
+    const DIALECT: Dialect = Dialect::Postgres;
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Piece {
+    Sql(Cow<'static, str>),
+    Int(i64),
+    Float(f64),
+    Text(String),
+}
+
+/// Pieces of SQL, each condition starting with ` AND `.
+#[derive(Debug, Default)]
+pub struct Fragment {
+    pieces: Vec<Piece>,
+}
+
+impl Fragment {
+    pub fn pieces(self) -> Vec<Piece> {
+        self.pieces
+    }
+
+    fn sql(&mut self, text: impl Into<Cow<'static, str>>) -> &mut Self {
+        self.pieces.push(Piece::Sql(text.into()));
+        self
+    }
+
+    fn int(&mut self, value: i64) -> &mut Self {
+        self.pieces.push(Piece::Int(value));
+        self
+    }
+
+    fn text(&mut self, value: impl Into<String>) -> &mut Self {
+        self.pieces.push(Piece::Text(value.into()));
+        self
+    }
+
+    /// `column IN (v1, v2)`, or false for an empty list.
+    fn any_of<T>(&mut self, column: &'static str, values: &[T], bind: impl Fn(&mut Self, &T)) -> &mut Self {
+        if values.is_empty() {
+            return self.sql("1 = 0");
+        }
+        self.sql(column).sql(" IN (");
+        for (index, value) in values.iter().enumerate() {
+            if index > 0 {
+                self.sql(", ");
+            }
+            bind(self, value);
+        }
+        self.sql(")")
+    }
+
+    /// `(column IN (…) OR column IS NULL)` for a list where `None` means "empty".
+    fn any_of_optional(&mut self, column: &'static str, values: &[Option<i64>]) -> &mut Self {
+        let present: Vec<i64> = values.iter().flatten().copied().collect();
+        self.sql("(");
+        self.any_of(column, &present, |f, value| {
+            f.int(*value);
+        });
+        if values.contains(&None) {
+            self.sql(" OR ").sql(column).sql(" IS NULL");
+        }
+        self.sql(")")
+    }
+
+    fn any_range(&mut self, column: &'static str, ranges: &[Option<InstantRange>]) -> &mut Self {
+        self.sql("(1 = 0");
+        for range in ranges {
+            self.sql(" OR (");
+            match range {
+                None => {
+                    self.sql(column).sql(" IS NULL");
+                }
+                Some(range) => {
+                    self.sql(column).sql(" IS NOT NULL");
+                    if let Some(start) = range.start {
+                        self.sql(" AND ").sql(column).sql(" >= ").int(start.as_millisecond());
+                    }
+                    if let Some(end) = range.end {
+                        self.sql(" AND ").sql(column).sql(" < ").int(end.as_millisecond());
+                    }
+                }
+            }
+            self.sql(")");
+        }
+        self.sql(")")
+    }
+}
+
+/// The filter's conditions over `tickets t`. `customer_view`: full text and `has:` never look at
+/// internal notes.
+pub fn filter_sql(filter: &TicketFilter, dialect: Dialect, customer_view: bool) -> Fragment {
+    let mut out = Fragment::default();
+    for Condition { negated, test } in &filter.conditions {
+        out.sql(" AND (");
+        test_sql(&mut out, test, dialect, customer_view);
+        // A negated test is true where the test is false *or unknown* (a NULL column), so
+        // `-team: Billing` keeps the tickets with no team.
+        out.sql(if *negated { ") IS NOT TRUE" } else { ")" });
+    }
+    for word in &filter.words {
+        text_sql(&mut out, word, false, dialect, customer_view);
+    }
+    for phrase in &filter.phrases {
+        text_sql(&mut out, phrase, true, dialect, customer_view);
+    }
+    out
+}
+
+/// The words of a full-text term as the indexes cut them: runs of letters and digits, lower case.
+/// Everything else (punctuation, operators of either index's query syntax) is a separator, so a
+/// term is always safe to hand to `MATCH` or `to_tsquery`.
+pub fn search_tokens(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_alphanumeric()).filter(|token| !token.is_empty()).map(str::to_lowercase).collect()
+}
+
+/// A bare word (each of its tokens as a prefix: `print` finds "printer") or a phrase (its tokens
+/// adjacent and in order) in the subject or a message — notes only for staff. A term with no
+/// letters or digits (`%`) is looked for as it is, by `LIKE`.
+fn text_sql(out: &mut Fragment, text: &str, phrase: bool, dialect: Dialect, customer_view: bool) {
+    let tokens = search_tokens(text);
+    if tokens.is_empty() {
+        let pattern = super::like_pattern(text);
+        out.sql(" AND (LOWER(t.subject) LIKE ").text(pattern.clone()).sql(" ESCAPE '\\'");
+        out.sql(" OR EXISTS (SELECT 1 FROM messages m WHERE m.ticket_id = t.id");
+        if customer_view {
+            out.sql(" AND m.kind <> 'note'");
+        }
+        out.sql(" AND LOWER(m.body) LIKE ").text(pattern).sql(" ESCAPE '\\'))");
+        return;
+    }
+    let notes = if customer_view { " AND m.kind <> 'note'" } else { "" };
+    match dialect {
+        Dialect::Sqlite => {
+            let expression = if phrase {
+                format!("\"{}\"", tokens.join(" "))
+            } else {
+                tokens.iter().map(|token| format!("\"{token}\"*")).collect::<Vec<_>>().join(" ")
+            };
+            out.sql(" AND (t.id IN (SELECT rowid FROM ticket_subject_fts WHERE ticket_subject_fts MATCH ")
+                .text(expression.clone())
+                .sql(
+                    ") OR t.id IN (SELECT m.ticket_id FROM message_body_fts f JOIN messages m ON m.rowid = f.rowid \
+                      WHERE message_body_fts MATCH ",
+                )
+                .text(expression)
+                .sql(notes)
+                .sql("))");
+        }
+        Dialect::Postgres => {
+            let expression = if phrase {
+                tokens.join(" <-> ")
+            } else {
+                tokens.iter().map(|token| format!("{token}:*")).collect::<Vec<_>>().join(" & ")
+            };
+            out.sql(" AND (t.subject_search @@ to_tsquery('simple', ")
+                .text(expression.clone())
+                .sql(") OR t.id IN (SELECT m.ticket_id FROM messages m WHERE m.body_search @@ to_tsquery('simple', ")
+                .text(expression)
+                .sql(")")
+                .sql(notes)
+                .sql("))");
+        }
+    }
+}
+
+fn test_sql(out: &mut Fragment, test: &Test, dialect: Dialect, customer_view: bool) {
+    let names = |out: &mut Fragment, column: &'static str, values: &[String]| {
+        out.any_of(column, values, |f, value| {
+            f.text(value.clone());
+        });
+    };
+    match test {
+        Test::Status { keys, categories } => {
+            out.sql("(");
+            names(out, "t.status", keys);
+            out.sql(" OR ");
+            let categories: Vec<String> = categories.iter().map(|category| category.as_str().to_owned()).collect();
+            names(out, "t.status_category", &categories);
+            out.sql(")");
+        }
+        Test::Category(ids) => {
+            out.any_of_optional("t.category_id", ids);
+        }
+        Test::Priority(values) => names(out, "t.priority", &strings(values)),
+        Test::Urgency(values) => names(out, "t.urgency", &strings(values)),
+        Test::Importance(values) => names(out, "t.importance", &strings(values)),
+        Test::Assignee(ids) => {
+            out.any_of_optional("t.assignee_id", ids);
+        }
+        Test::Team(ids) => {
+            out.any_of_optional("t.team_id", ids);
+        }
+        Test::Requester(ids) => {
+            out.any_of("t.requester_id", ids, |f, id| {
+                f.int(*id);
+            });
+        }
+        Test::Company(ids) => {
+            out.any_of_optional("t.company_id", ids);
+        }
+        Test::Channel(values) => names(out, "t.channel", &strings(values)),
+        Test::Tag(tags) => {
+            out.sql("(1 = 0");
+            for tag in tags {
+                match tag {
+                    Some(tag) => {
+                        out.sql(" OR EXISTS (SELECT 1 FROM ticket_tags g WHERE g.ticket_id = t.id AND g.tag = ")
+                            .text(tag.clone())
+                            .sql(")");
+                    }
+                    None => {
+                        out.sql(" OR NOT EXISTS (SELECT 1 FROM ticket_tags g WHERE g.ticket_id = t.id)");
+                    }
+                }
+            }
+            out.sql(")");
+        }
+        Test::Type(types) => {
+            let present: Vec<String> = types.iter().flatten().cloned().collect();
+            out.sql("(");
+            names(out, "LOWER(t.ticket_type)", &present);
+            if types.contains(&None) {
+                out.sql(" OR t.ticket_type IS NULL");
+            }
+            out.sql(")");
+        }
+        Test::Created(ranges) => {
+            out.any_range("t.created_at", &ranges.iter().copied().map(Some).collect::<Vec<_>>());
+        }
+        Test::Updated(ranges) => {
+            out.any_range("t.updated_at", &ranges.iter().copied().map(Some).collect::<Vec<_>>());
+        }
+        Test::Resolved(ranges) => {
+            out.any_range("t.resolved_at", ranges);
+        }
+        Test::Sla { conditions, now } => {
+            let now = now.as_millisecond();
+            out.sql("(1 = 0");
+            for condition in conditions {
+                match condition {
+                    SlaCondition::Breached => out.sql(" OR t.sla_due_at <= ").int(now),
+                    SlaCondition::AtRisk => {
+                        out.sql(" OR (t.sla_due_at > ").int(now).sql(" AND t.sla_warn_at <= ").int(now).sql(")")
+                    }
+                };
+            }
+            out.sql(")");
+        }
+        Test::Waiting(sides) => {
+            out.sql("(1 = 0");
+            for side in sides {
+                out.sql(match side {
+                    WaitingOn::Agent => {
+                        " OR (t.last_customer_message_at IS NOT NULL AND (t.last_agent_message_at IS NULL \
+                         OR t.last_customer_message_at > t.last_agent_message_at))"
+                    }
+                    WaitingOn::Customer => {
+                        " OR (t.last_agent_message_at IS NOT NULL AND (t.last_customer_message_at IS NULL \
+                         OR t.last_customer_message_at <= t.last_agent_message_at))"
+                    }
+                });
+            }
+            out.sql(")");
+        }
+        Test::Has(things) => {
+            out.sql("(1 = 0");
+            for thing in things {
+                match thing {
+                    HasThing::Attachment => {
+                        out.sql(
+                            " OR EXISTS (SELECT 1 FROM messages m WHERE m.ticket_id = t.id AND m.attachments <> '[]'",
+                        );
+                        if customer_view {
+                            out.sql(" AND m.kind <> 'note'");
+                        }
+                        out.sql(")");
+                    }
+                    // A customer never learns whether staff wrote notes.
+                    HasThing::Note if customer_view => {}
+                    HasThing::Note => {
+                        out.sql(" OR EXISTS (SELECT 1 FROM messages m WHERE m.ticket_id = t.id AND m.kind = 'note')");
+                    }
+                }
+            }
+            out.sql(")");
+        }
+        Test::Custom { key, field_type, values } => custom_sql(out, key, *field_type, values, dialect),
+        Test::Ids(ids) => {
+            out.any_of("t.id", ids, |f, id| {
+                f.int(*id);
+            });
+        }
+        Test::Always(answer) => {
+            out.sql(if *answer { "1 = 1" } else { "1 = 0" });
+        }
+    }
+}
+
+/// A custom field's value read from the `custom_fields` JSON text, as the comparable text
+/// [`custom_text`](switchboard_actors::query::filter::custom_text) gives in memory.
+fn custom_sql(out: &mut Fragment, key: &str, field_type: FieldType, values: &[Option<String>], dialect: Dialect) {
+    let read = |out: &mut Fragment| {
+        match dialect {
+            Dialect::Sqlite => {
+                let path = format!("$.\"{}\"", key.replace('"', ""));
+                match field_type {
+                FieldType::Number => out.sql("CAST(json_extract(t.custom_fields, ").text(path).sql(") AS REAL)"),
+                FieldType::Boolean => out
+                    .sql("(CASE json_type(t.custom_fields, ")
+                    .text(path.clone())
+                    .sql(") WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' ELSE LOWER(CAST(json_extract(t.custom_fields, ")
+                    .text(path)
+                    .sql(") AS TEXT)) END)"),
+                _ => out.sql("LOWER(CAST(json_extract(t.custom_fields, ").text(path).sql(") AS TEXT))"),
+            }
+            }
+            Dialect::Postgres => match field_type {
+                FieldType::Number => {
+                    out.sql("CAST(CAST(t.custom_fields AS jsonb) ->> ").text(key).sql(" AS DOUBLE PRECISION)")
+                }
+                _ => out.sql("LOWER(CAST(t.custom_fields AS jsonb) ->> ").text(key).sql(")"),
+            },
+        };
+    };
+    out.sql("(1 = 0");
+    for value in values {
+        out.sql(" OR ");
+        read(out);
+        match value {
+            None => {
+                out.sql(" IS NULL");
+            }
+            Some(value) if field_type == FieldType::Number => match value.parse::<f64>() {
+                Ok(number) => out.sql(" = ").pieces.push(Piece::Float(number)),
+                // Not a number: no ticket's number equals it.
+                Err(_) => {
+                    out.sql(" IS NULL AND 1 = 0");
+                }
+            },
+            Some(value) => {
+                out.sql(" = ").text(value.clone());
+            }
+        }
+    }
+    out.sql(")");
+}
+
+fn strings<T: ToString>(values: &[T]) -> Vec<String> {
+    values.iter().map(ToString::to_string).collect()
+}
