@@ -7,7 +7,7 @@ use actix_web::http::{StatusCode, header};
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 use switchboard_actors::store::StoreError;
-use switchboard_actors::ticket::TicketError;
+use switchboard_actors::ticket::{LinkRefusal, TicketError};
 use utoipa::ToSchema;
 
 /// Declares the stable error codes once: the enum, its wire spelling, and the list of all.
@@ -52,6 +52,24 @@ error_codes! {
     StaleSeq => "stale_seq",
     StaleView => "stale_view",
     TicketClosed => "ticket_closed",
+    /// Merge: the target is the ticket itself.
+    MergeIntoSelf => "merge_into_self",
+    /// Merge: the ticket is already merged into another.
+    AlreadyMerged => "already_merged",
+    /// Merge: the target was merged into this ticket.
+    MergeCycle => "merge_cycle",
+    /// Merge: the target is itself merged into another ticket.
+    MergeTargetMerged => "merge_target_merged",
+    /// Merge: the target is closed.
+    MergeTargetClosed => "merge_target_closed",
+    /// Merge: the tickets have different requesters and `force` was not sent.
+    RequesterMismatch => "requester_mismatch",
+    /// Unmerge: the ticket is not merged.
+    NotMerged => "not_merged",
+    /// Unmerge: the merge is older than the 7 days it can be undone within.
+    UnmergeExpired => "unmerge_expired",
+    /// Split: messages that are not the ticket's own, or all of them.
+    InvalidSplit => "invalid_split",
     PayloadTooLarge => "payload_too_large",
     UnsupportedMediaType => "unsupported_media_type",
     ValidationFailed => "validation_failed",
@@ -380,7 +398,26 @@ impl From<TicketError> for ApiError {
                 code: ErrorCode::TicketUnavailable,
                 message: format!("{error}; retry the request"),
             },
+            TicketError::Link(refusal) => refusal.into(),
             TicketError::Store(error) => error.into(),
+        }
+    }
+}
+
+impl From<LinkRefusal> for ApiError {
+    fn from(refusal: LinkRefusal) -> ApiError {
+        let message = refusal.to_string();
+        let conflict = |code| ApiError::Conflict { code, message: message.clone() };
+        match refusal {
+            LinkRefusal::IntoItself => ApiError::Unprocessable { code: ErrorCode::MergeIntoSelf, message },
+            LinkRefusal::Split(_) => ApiError::Unprocessable { code: ErrorCode::InvalidSplit, message },
+            LinkRefusal::AlreadyMerged(_) => conflict(ErrorCode::AlreadyMerged),
+            LinkRefusal::Cycle { .. } => conflict(ErrorCode::MergeCycle),
+            LinkRefusal::TargetMerged { .. } => conflict(ErrorCode::MergeTargetMerged),
+            LinkRefusal::TargetClosed(_) => conflict(ErrorCode::MergeTargetClosed),
+            LinkRefusal::RequesterMismatch { .. } => conflict(ErrorCode::RequesterMismatch),
+            LinkRefusal::NotMerged => conflict(ErrorCode::NotMerged),
+            LinkRefusal::UnmergeExpired { .. } => conflict(ErrorCode::UnmergeExpired),
         }
     }
 }

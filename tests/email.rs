@@ -188,6 +188,41 @@ async fn inbound_threads_and_is_idempotent_postgres() {
 }
 
 /// An email ticket from `lia@customer.example`; returns its id and the customer's Message-ID.
+/// An email answering a ticket that was merged (`[#n]` of the merged one) lands in the ticket it
+/// was merged into, not in a new one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mail_to_a_merged_ticket_lands_in_the_ticket_it_went_into() {
+    let db = TestDb::sqlite();
+    seed(&*db.open().await).await;
+    let smtp = FakeSmtp::start().await;
+    let server = TestServer::start(smtp_settings(&db, &smtp)).await;
+    let agent = server.login("agent@test.example").await;
+    for (id, subject) in
+        [("<a1@customer.example>", "Parcel missing"), ("<b1@customer.example>", "Parcel still missing")]
+    {
+        let mail = email("lia@customer.example", id, subject, "", "Where is it?");
+        assert_eq!(post_email(&server, &mail, Some(SECRET)).await, 202);
+        until(subject, async || tickets(&server, &agent).await.into_iter().find(|t| t["subject"] == subject)).await;
+    }
+    let list = tickets(&server, &agent).await;
+    let (source, target) = (&list[0], &list[1]);
+    let (source_id, target_id) = (source["id"].as_i64().expect("id"), target["id"].as_i64().expect("id"));
+    let path = format!("/api/v1/tickets/{source_id}/merge");
+    let (status, merged) = server.call("POST", &path, Some(&agent), Some(json!({"into": target_id}))).await;
+    assert_eq!(status, 200, "{merged}");
+
+    let subject = format!("Re: Parcel missing [#{}]", source["number"]);
+    let later = email("lia@customer.example", "<a2@customer.example>", &subject, "", "Any news?");
+    assert_eq!(post_email(&server, &later, Some(SECRET)).await, 202);
+    until("the reply in the target", async || {
+        let full = ticket(&server, &agent, target_id).await;
+        full["messages"].as_array()?.iter().any(|m| m["body"] == "Any news?").then_some(())
+    })
+    .await;
+    assert_eq!(tickets(&server, &agent).await.len(), 2, "no new ticket");
+    server.stop().await;
+}
+
 async fn email_ticket(server: &TestServer, agent: &str, subject: &str) -> i64 {
     let message_id = format!("<{}@customer.example>", uuid::Uuid::now_v7().simple());
     let raw = email("Lia <lia@customer.example>", &message_id, subject, "", "Hello");

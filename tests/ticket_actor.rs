@@ -345,3 +345,76 @@ async fn idle_conversation_actors_passivate_and_come_back() {
     let messages = core.store.ticket_messages(ticket_id).await.expect("messages");
     assert_eq!(messages.iter().map(|m| m.body.as_str()).collect::<Vec<_>>(), ["hello", "still there?"]);
 }
+
+/// The process dies between a merge's two commits (simulated: only the source's `MergeInto` is
+/// sent): the source is closed as merged and its durable merge timer stands. The next node fires
+/// it once `LINK_SETTLE_AFTER` has passed and finishes the merge: the target takes the messages,
+/// both logs stay gap-free, and the timer is gone. A split then moves a message on this backend.
+async fn a_merge_cut_between_its_commits_is_finished_by_its_timer(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let settings = db.settings();
+    let clock = Arc::new(ManualClock::new(Timestamp::now()));
+    let start = || Services::start_with_clock(&settings, clock.clone());
+    let core = start().await.expect("core");
+    let account = core.store.create_account("Merge").await.expect("account");
+    let customer = core
+        .store
+        .create_user(NewUser::customer(account.id, "c@merge.example".into(), "C".into(), None))
+        .await
+        .expect("customer");
+    let config = Arc::new(core.store.account_config(account.id).await.expect("config"));
+    let target = core.tickets.create(draft(account.id, customer.id, "Target", Some("t1")), &config).await.expect("t");
+    let source = core.tickets.create(draft(account.id, customer.id, "Source", Some("s1")), &config).await.expect("s");
+    let (target, source) = (target.ticket, source.ticket);
+    let link = LinkedTicket { ticket_id: target.id, number: target.number };
+    let context = CommandContext::system(config.clone());
+    core.tickets.execute(source.id, TicketCommand::MergeInto { target: link }, context).await.expect("first commit");
+    core.stop().await;
+    let moved = |store: Arc<dyn Store>, id: TicketId| async move {
+        store.ticket_messages(id).await.expect("messages").iter().map(|m| m.body.clone()).collect::<Vec<_>>()
+    };
+    assert_eq!(moved(core.store.clone(), source.id).await, ["s1"], "half-merged: the messages did not move yet");
+
+    clock.advance(LINK_SETTLE_AFTER + SignedDuration::from_secs(1));
+    let core = start().await.expect("restart");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while core.store.ticket(target.id).await.expect("read").expect("target").links.merged_from.is_empty() {
+        assert!(tokio::time::Instant::now() < deadline, "the merge timer never finished the merge");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(moved(core.store.clone(), target.id).await, ["t1", "s1"]);
+    assert!(moved(core.store.clone(), source.id).await.is_empty());
+    for id in [source.id, target.id] {
+        let seqs: Vec<i64> =
+            core.store.ticket_events(id, 0, 100).await.expect("events").iter().map(|e| e.seq).collect();
+        assert_eq!(seqs, (1..=seqs.len() as i64).collect::<Vec<_>>(), "ticket {id} gap-free");
+    }
+    let far = clock.now() + SignedDuration::from_hours(1);
+    let timers = core.store.due_timers(far, 100).await.expect("timers");
+    assert!(timers.iter().all(|timer| timer.name != MERGE_TIMER), "settled: {timers:?}");
+
+    // A split on this backend: the new ticket takes the message in its creation commit.
+    let first = core.store.ticket_messages(target.id).await.expect("messages")[0].id.clone();
+    let context = CommandContext::system(config.clone());
+    let split = core.tickets.split(target.id, vec![first], Some("Split".into()), context).await.expect("split");
+    let new = split.other.ticket.id;
+    assert_eq!(moved(core.store.clone(), new).await, ["t1"]);
+    assert_eq!(moved(core.store.clone(), target.id).await, ["s1"]);
+    assert_eq!(
+        split.ticket.ticket.links.split_to,
+        [LinkedTicket { ticket_id: new, number: split.other.ticket.number }]
+    );
+    let timers = core.store.due_timers(far, 100).await.expect("timers");
+    assert!(timers.iter().all(|timer| timer.name != SPLIT_TIMER), "settled: {timers:?}");
+    core.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_a_merge_cut_between_its_commits_is_finished_by_its_timer() {
+    a_merge_cut_between_its_commits_is_finished_by_its_timer(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_a_merge_cut_between_its_commits_is_finished_by_its_timer() {
+    a_merge_cut_between_its_commits_is_finished_by_its_timer(Backend::Postgres).await;
+}

@@ -16,7 +16,7 @@ use common::*;
 use serde_json::{Value, json};
 use switchboard::error::{ApiError, ErrorCode};
 use switchboard_actors::store::StoreError;
-use switchboard_actors::ticket::TicketError;
+use switchboard_actors::ticket::{LinkRefusal, TicketError};
 
 const WAIT: Duration = Duration::from_secs(5);
 
@@ -115,6 +115,15 @@ async fn error_bodies_for_every_code() {
         ("stale_seq", TicketError::StaleSeq { expected: 3, actual: 4 }.into()),
         ("stale_view", TicketError::StaleView { seen: 2, last_customer_seq: 3 }.into()),
         ("ticket_closed", TicketError::Closed.into()),
+        ("merge_into_self", TicketError::Link(LinkRefusal::IntoItself).into()),
+        ("already_merged", TicketError::Link(LinkRefusal::AlreadyMerged(7)).into()),
+        ("merge_cycle", TicketError::Link(LinkRefusal::Cycle { target: 7 }).into()),
+        ("merge_target_merged", TicketError::Link(LinkRefusal::TargetMerged { target: 7, into: 9 }).into()),
+        ("merge_target_closed", TicketError::Link(LinkRefusal::TargetClosed(7)).into()),
+        ("requester_mismatch", TicketError::Link(LinkRefusal::RequesterMismatch { from: 6, target: 7 }).into()),
+        ("not_merged", TicketError::Link(LinkRefusal::NotMerged).into()),
+        ("unmerge_expired", TicketError::Link(LinkRefusal::UnmergeExpired { target: 7, days: 7 }).into()),
+        ("invalid_split", TicketError::Link(LinkRefusal::Split("message m1 is not in ticket #6".into())).into()),
         ("self_lockout", conflict(ErrorCode::SelfLockout, "admins cannot deactivate or demote themselves")),
         ("email_taken", conflict(ErrorCode::EmailTaken, "a user with this email already exists")),
         ("team_exists", conflict(ErrorCode::TeamExists, "a team with this name already exists")),

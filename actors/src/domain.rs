@@ -379,12 +379,82 @@ pub struct Ticket {
     /// target applies.
     #[serde(default)]
     pub sla: Option<SlaState>,
+    /// The channel the customer last wrote on (WhatsApp or email), across every thread merged
+    /// into this one: where a reply goes when it names no channel.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_customer_channel: Option<Channel>,
+    /// Merges and splits linking this ticket to others (absent when there are none).
+    #[serde(default, skip_serializing_if = "TicketLinks::is_empty")]
+    pub links: TicketLinks,
 }
 
 impl Ticket {
     /// The earliest due time of a running SLA clock (none while paused or when all are met).
     pub fn sla_due_at(&self) -> Option<Timestamp> {
         self.sla.as_ref().and_then(SlaState::due_at)
+    }
+
+    /// Where a reply that names no channel goes: the channel the customer last wrote on, else
+    /// the ticket's own.
+    pub fn reply_channel(&self) -> Channel {
+        self.last_customer_channel.unwrap_or(self.channel)
+    }
+}
+
+/// Another ticket, as a link names it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LinkedTicket {
+    pub ticket_id: TicketId,
+    /// Its per-account number (`#1042`).
+    pub number: i64,
+}
+
+/// Where a merged ticket went, and what undoing the merge restores.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MergeLink {
+    pub ticket_id: TicketId,
+    pub number: i64,
+    pub at: Timestamp,
+    /// The status the ticket had before the merge closed it; an unmerge sets it again.
+    pub previous_status: String,
+}
+
+/// A ticket merged into this one, with what it brought (what an unmerge takes back).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MergedSource {
+    pub ticket_id: TicketId,
+    pub number: i64,
+    pub at: Timestamp,
+    /// Its messages, now shown in this thread.
+    pub message_ids: Vec<String>,
+    /// Its tags that this ticket did not have.
+    pub tags_added: Vec<String>,
+}
+
+/// A ticket's links to others made by merges and splits.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TicketLinks {
+    /// Set while this ticket is merged into another (it stays closed meanwhile).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merged_into: Option<MergeLink>,
+    /// The tickets merged into this one and not unmerged since.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub merged_from: Vec<MergedSource>,
+    /// The ticket this one was split from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub split_from: Option<LinkedTicket>,
+    /// The tickets split from this one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub split_to: Vec<LinkedTicket>,
+}
+
+impl TicketLinks {
+    pub fn is_empty(&self) -> bool {
+        *self == TicketLinks::default()
     }
 }
 
@@ -574,6 +644,50 @@ pub enum EventKind {
         metric: SlaMetric,
         due_at: Timestamp,
     },
+    /// This ticket was merged into `target_id` (a `status_changed` to closed follows in the same
+    /// commit); its messages move to that ticket's thread.
+    MergedInto {
+        target_id: TicketId,
+        target_number: i64,
+        previous_status: String,
+    },
+    /// `source_id` was merged into this ticket: its messages now show in this thread, interleaved
+    /// by time, and its tags were added (`tags_changed` follows).
+    MergedIn {
+        source_id: TicketId,
+        source_number: i64,
+        message_ids: Vec<String>,
+        tags_added: Vec<String>,
+        /// When and on which channel the merged ticket's customer last wrote.
+        last_customer_at: Option<Timestamp>,
+        last_customer_channel: Option<Channel>,
+    },
+    /// The merge into `target_id` was undone: this ticket has its messages and status back.
+    Unmerged {
+        target_id: TicketId,
+        target_number: i64,
+        restored_status: String,
+    },
+    /// The merge of `source_id` into this ticket was undone: its messages went back, and the
+    /// tags it had added were removed.
+    MergeUndone {
+        source_id: TicketId,
+        source_number: i64,
+        message_ids: Vec<String>,
+        tags_removed: Vec<String>,
+    },
+    /// These messages were split off into the new ticket `new_ticket_id`.
+    SplitTo {
+        new_ticket_id: TicketId,
+        new_number: i64,
+        message_ids: Vec<String>,
+    },
+    /// This ticket was split from `original_id`, taking these messages.
+    SplitFrom {
+        original_id: TicketId,
+        original_number: i64,
+        message_ids: Vec<String>,
+    },
 }
 
 /// Whether free-form replies can reach the customer on the ticket's channel.
@@ -609,6 +723,12 @@ impl EventKind {
             EventKind::SlaChanged { .. } => "sla_changed",
             EventKind::SlaWarning { .. } => "sla_warning",
             EventKind::SlaBreached { .. } => "sla_breached",
+            EventKind::MergedInto { .. } => "merged_into",
+            EventKind::MergedIn { .. } => "merged_in",
+            EventKind::Unmerged { .. } => "unmerged",
+            EventKind::MergeUndone { .. } => "merge_undone",
+            EventKind::SplitTo { .. } => "split_to",
+            EventKind::SplitFrom { .. } => "split_from",
         }
     }
 }

@@ -181,7 +181,14 @@ pub fn customer_event(event: &TicketEvent, config: &AccountConfig) -> Value {
         | EventKind::WindowChanged { .. }
         | EventKind::SlaChanged { .. }
         | EventKind::SlaWarning { .. }
-        | EventKind::SlaBreached { .. } => private(),
+        | EventKind::SlaBreached { .. }
+        // Merges and splits are the team's bookkeeping; the customer sees the messages move.
+        | EventKind::MergedInto { .. }
+        | EventKind::MergedIn { .. }
+        | EventKind::Unmerged { .. }
+        | EventKind::MergeUndone { .. }
+        | EventKind::SplitTo { .. }
+        | EventKind::SplitFrom { .. } => private(),
     }
 }
 
@@ -275,6 +282,8 @@ mod tests {
             last_customer_message_at: None,
             last_agent_message_at: None,
             last_customer_seq: 0,
+            last_customer_channel: None,
+            links: TicketLinks::default(),
             sla: None,
         }
     }
@@ -366,6 +375,30 @@ mod tests {
             (EventKind::SlaChanged { sla: None }, false),
             (EventKind::SlaWarning { metric: sla_metric(), due_at: Timestamp::UNIX_EPOCH }, false),
             (EventKind::SlaBreached { metric: sla_metric(), due_at: Timestamp::UNIX_EPOCH }, false),
+            (EventKind::MergedInto { target_id: 2, target_number: 12, previous_status: "open".to_owned() }, false),
+            (
+                EventKind::MergedIn {
+                    source_id: 3,
+                    source_number: 13,
+                    message_ids: vec!["m1".to_owned()],
+                    tags_added: vec!["angry".to_owned()],
+                    last_customer_at: None,
+                    last_customer_channel: None,
+                },
+                false,
+            ),
+            (EventKind::Unmerged { target_id: 2, target_number: 12, restored_status: "open".to_owned() }, false),
+            (
+                EventKind::MergeUndone {
+                    source_id: 3,
+                    source_number: 13,
+                    message_ids: vec!["m1".to_owned()],
+                    tags_removed: vec!["angry".to_owned()],
+                },
+                false,
+            ),
+            (EventKind::SplitTo { new_ticket_id: 4, new_number: 14, message_ids: vec!["m1".to_owned()] }, false),
+            (EventKind::SplitFrom { original_id: 5, original_number: 15, message_ids: vec!["m1".to_owned()] }, false),
         ]
     }
 

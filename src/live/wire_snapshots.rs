@@ -47,6 +47,8 @@ fn ticket() -> Ticket {
         last_customer_message_at: Some(at(0)),
         last_agent_message_at: Some(at(20)),
         last_customer_seq: 2,
+        last_customer_channel: None,
+        links: TicketLinks::default(),
         sla: None,
     }
 }
@@ -181,6 +183,57 @@ fn event_frames_on_a_ticket_topic_for_staff_and_customers() {
         ),
     ]);
     insta::assert_json_snapshot!("event_frames_ticket_topic", frames);
+}
+
+#[test]
+fn merge_and_split_event_frames_for_staff_and_customers() {
+    let config = config();
+    let ids = || vec!["0190a1b2-0000-7000-8000-000000000001".to_owned()];
+    let events = [
+        (
+            "merged_into",
+            event(5, EventKind::MergedInto { target_id: 42, target_number: 12, previous_status: "pending".into() }),
+        ),
+        (
+            "merged_in",
+            event(
+                6,
+                EventKind::MergedIn {
+                    source_id: 40,
+                    source_number: 10,
+                    message_ids: ids(),
+                    tags_added: vec!["billing".into()],
+                    last_customer_at: Some(jiff::Timestamp::UNIX_EPOCH),
+                    last_customer_channel: Some(Channel::Whatsapp),
+                },
+            ),
+        ),
+        (
+            "unmerged",
+            event(7, EventKind::Unmerged { target_id: 42, target_number: 12, restored_status: "pending".into() }),
+        ),
+        (
+            "merge_undone",
+            event(
+                8,
+                EventKind::MergeUndone {
+                    source_id: 40,
+                    source_number: 10,
+                    message_ids: ids(),
+                    tags_removed: vec!["billing".into()],
+                },
+            ),
+        ),
+        ("split_to", event(9, EventKind::SplitTo { new_ticket_id: 43, new_number: 13, message_ids: ids() })),
+        ("split_from", event(2, EventKind::SplitFrom { original_id: 40, original_number: 10, message_ids: ids() })),
+    ];
+    let at = jiff::Timestamp::UNIX_EPOCH;
+    let mut frames: BTreeMap<String, Value> = BTreeMap::new();
+    for (name, event) in &events {
+        frames.insert(format!("{name}_staff"), frame_json(&event_frame(true, &config, "ticket:41", event, at)));
+        frames.insert(format!("{name}_customer"), frame_json(&event_frame(false, &config, "ticket:41", event, at)));
+    }
+    insta::assert_json_snapshot!("event_frames_merge_and_split", frames);
 }
 
 #[test]

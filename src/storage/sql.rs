@@ -39,6 +39,8 @@ pub const TICKET_COLUMNS: &[&str] = &[
     "sla",
     "sla_due_at",
     "sla_warn_at",
+    "last_customer_channel",
+    "links",
 ];
 
 pub static TICKET_SELECT: std::sync::LazyLock<String> =
@@ -243,6 +245,17 @@ macro_rules! shared_sql {
                 last_agent_message_at: opt_millis(row, "last_agent_message_at")?,
                 last_customer_seq: row.try_get("last_customer_seq").map_err(db_error)?,
                 sla: row.try_get::<Option<String>, _>("sla").map_err(db_error)?.map(|text| parse_json(&text)).transpose()?,
+                last_customer_channel: row
+                    .try_get::<Option<String>, _>("last_customer_channel")
+                    .map_err(db_error)?
+                    .map(parse_text)
+                    .transpose()?,
+                links: row
+                    .try_get::<Option<String>, _>("links")
+                    .map_err(db_error)?
+                    .map(|text| parse_json(&text))
+                    .transpose()?
+                    .unwrap_or_default(),
             })
         }
 
@@ -262,6 +275,7 @@ macro_rules! shared_sql {
             tags: String,
             custom_fields: String,
             sla: Option<String>,
+            links: Option<String>,
         }
 
         fn ticket_json(ticket: &Ticket) -> StoreResult<TicketJson> {
@@ -269,6 +283,7 @@ macro_rules! shared_sql {
                 tags: json_text(&ticket.tags)?,
                 custom_fields: json_text(&ticket.custom_fields)?,
                 sla: ticket.sla.as_ref().map(json_text).transpose()?,
+                links: (!ticket.links.is_empty()).then(|| json_text(&ticket.links)).transpose()?,
             })
         }
 
@@ -306,7 +321,9 @@ macro_rules! shared_sql {
                 .push_bind(ticket.last_customer_seq)
                 .push_bind(json.sla)
                 .push_bind(opt(ticket.sla_due_at()))
-                .push_bind(opt(ticket.sla.as_ref().and_then(SlaState::warn_at)));
+                .push_bind(opt(ticket.sla.as_ref().and_then(SlaState::warn_at)))
+                .push_bind(ticket.last_customer_channel.map(|channel| channel.as_str()))
+                .push_bind(json.links);
         }
 
         fn message_from_row(row: &DbRow) -> StoreResult<Message> {

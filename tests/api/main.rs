@@ -9,6 +9,7 @@ mod auth;
 mod client;
 mod customers;
 mod drafts;
+mod merge;
 mod notifications;
 mod people;
 mod search;

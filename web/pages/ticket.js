@@ -16,6 +16,7 @@ import { clearDraft, loadDraft, markPushed, saveDraft } from "../lib/drafts.js";
 import { ticks, time, until } from "../lib/format.js";
 import { SlaTracker, METRIC_LABEL } from "../lib/sla.js";
 import { insertMention, loadStaff, matches, mentionAt, withMentions } from "../lib/mentions.js";
+import { LINK_EVENTS, LinkMarker, MergeBanner, MergeDialog, SplitBar, linkedTicket, mergedOrigin, threadItems } from "./merge.js";
 
 function Attachment({ file }) {
   if (file.status === "pending") return html`<span class="file pending">⏳ ${file.file_name} (fetching…)</span>`;
@@ -31,10 +32,12 @@ const CHANNEL_LABEL = { whatsapp: "WhatsApp", email: "Email" };
  * (one request per pause in typing, not per keystroke; the browser's copy is kept at once). */
 const DRAFT_PUSH_DELAY_MS = 800;
 
-function MessageBubble({ message, names }) {
+function MessageBubble({ message, names, origin, selecting, selected, onSelect }) {
   const side = message.kind === "customer" ? "left" : message.kind === "system" ? "centre" : "right";
   const author = message.author_id ? names.get(message.author_id) || `#${message.author_id}` : "";
-  return html`<article class=${`message ${message.kind} ${side}`} data-message=${message.id} aria-label=${`${message.kind} message`}>
+  return html`<article class=${`message ${message.kind} ${side}${selected ? " selected" : ""}`} data-message=${message.id} aria-label=${`${message.kind} message`}>
+    ${selecting && html`<label class="pick"><input type="checkbox" checked=${selected} onChange=${(e) => onSelect(message.id, e.target.checked)} /> split off</label>`}
+    ${origin && html`<span class="origin" data-origin=${origin.ticket_id}>from <a href=${`#/tickets/${origin.ticket_id}`}>#${origin.number}</a></span>`}
     ${message.kind === "note" && html`<span class="private">Internal note — not sent to the customer</span>`}
     <div class="body">${message.kind === "note" ? withMentions(message.body) : message.body}</div>
     ${message.attachments?.map((file) => html`<${Attachment} file=${file} />`)}
@@ -73,6 +76,9 @@ function TicketView({ id }) {
   const [users, setUsers] = useState([]);
   const [teams, setTeams] = useState([]);
   const [stale, setStale] = useState(false);
+  // "Merge into…" open, or split mode with the messages picked so far.
+  const [merging, setMerging] = useState(false);
+  const [splitting, setSplitting] = useState(null);
   const seen = useRef(0);
 
   async function load() {
@@ -112,6 +118,9 @@ function TicketView({ id }) {
             setMessages((previous) => previous.map((m) => (m.id === event.message_id ? { ...m, attachments: event.attachments } : m)));
           } else if (event.type === "window_changed") {
             setWindow(event.window);
+          } else if (LINK_EVENTS.has(event.type)) {
+            // Messages moved in or out of this thread: read it again.
+            load().catch(report);
           }
         }, full.seq);
         tell({ type: "viewing", ticket_id: id });
@@ -150,16 +159,37 @@ function TicketView({ id }) {
     }
   }
 
+  const linkable = !ticket.links?.merged_into && ticket.status_category !== "closed";
+  function pick(messageId, on) {
+    setSplitting((current) => {
+      const next = new Set(current);
+      if (on) next.add(messageId);
+      else next.delete(messageId);
+      return next;
+    });
+  }
+
   return html`<main class="page ticket" data-ticket=${id}>
     <header class="ticket-head">
       <h1><span class="number">#${ticket.number}</span> ${ticket.subject}</h1>
+      ${linkable && html`<div class="ticket-actions">
+        <button type="button" class="secondary small" onClick=${() => { setSplitting(null); setMerging(true); }}>Merge into…</button>
+        <button type="button" class="secondary small" onClick=${() => { setMerging(false); setSplitting(new Set()); }}>Split…</button>
+      </div>`}
       <p><span class=${`status ${ticket.status_category}`}>${ticket.status}</span> · <span class=${`priority ${ticket.priority}`}>${ticket.priority}</span> · ${ticket.channel} · from ${requester}
         ${(ticket.channel === "whatsapp" || ticket.reply_channels?.includes("whatsapp")) && html` · <${WindowBadge} window=${window} />`}</p>
       <p class="viewers" aria-live="polite" data-viewers>${viewers.map((viewer) => html`<span class="viewer">${viewer.name} is ${viewer.typing ? "typing…" : "viewing"}</span>`)}</p>
+      <${MergeBanner} ticket=${ticket} onChanged=${() => load().catch(report)} />
+      ${merging && html`<${MergeDialog} ticket=${ticket} names=${names} onClose=${() => setMerging(false)} onChanged=${() => load().catch(report)} />`}
+      ${splitting && html`<${SplitBar} ticket=${ticket} selected=${splitting} onCancel=${() => setSplitting(null)}
+        onSplit=${(created) => { setSplitting(null); location.hash = `#/tickets/${created.id}`; }} />`}
     </header>
     <div class="ticket-body">
       <section class="thread" aria-label="Conversation">
-        ${messages.map((message) => html`<${MessageBubble} key=${message.id} message=${message} names=${names} />`)}
+        ${threadItems(messages, activity).map((item) => item.marker
+          ? html`<${LinkMarker} key=${`link-${item.marker.seq}`} event=${item.marker} />`
+          : html`<${MessageBubble} key=${item.message.id} message=${item.message} names=${names} origin=${mergedOrigin(ticket, item.message.id)}
+              selecting=${!!splitting} selected=${splitting?.has(item.message.id)} onSelect=${pick} />`)}
         ${stale && html`<p class="stale" role="alert">New message arrived — review before sending.</p>`}
         <${ReplyBox} ticket=${ticket} window=${window} templates=${templates} seen=${seen} onStale=${() => { setStale(true); load(); }} onSent=${() => setStale(false)} />
       </section>
@@ -306,6 +336,12 @@ function describe(event, names) {
     case "sla_changed": return event.sla ? `SLA targets set for ${event.sla.priority} priority` : "SLA targets removed";
     case "sla_warning": return `SLA at risk: ${METRIC_LABEL[event.metric].toLowerCase()} due ${time(event.due_at)}`;
     case "sla_breached": return `SLA breached: ${METRIC_LABEL[event.metric].toLowerCase()} was due ${time(event.due_at)}`;
+    case "merged_into": return `merged into #${linkedTicket(event).number}`;
+    case "merged_in": return `#${linkedTicket(event).number} merged in`;
+    case "unmerged": return `unmerged from #${linkedTicket(event).number}`;
+    case "merge_undone": return `#${linkedTicket(event).number} unmerged`;
+    case "split_to": return `split into #${linkedTicket(event).number}`;
+    case "split_from": return `split from #${linkedTicket(event).number}`;
     default: return event.type.replace(/_/g, " ");
   }
 }
@@ -343,7 +379,9 @@ function ReplyBox({ ticket, window, templates, seen, onStale, onSent }) {
   // Replies go out on a channel the customer has (the ticket's own by default); the 24-hour
   // window and templates are WhatsApp's rules only.
   const channels = ticket.reply_channels || [];
-  const defaultChannel = channels.includes(ticket.channel) ? ticket.channel : channels[0] || null;
+  // Where the customer last wrote (a merged thread's WhatsApp, say), else the ticket's channel.
+  const preferred = [ticket.last_customer_channel, ticket.channel].find((option) => option && channels.includes(option));
+  const defaultChannel = preferred || channels[0] || null;
   const [channel, setChannel] = useState(draft?.channel && channels.includes(draft.channel) ? draft.channel : defaultChannel);
   useEffect(() => {
     if (channel && !channels.includes(channel)) setChannel(channels[0] || null);

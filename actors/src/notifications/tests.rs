@@ -77,6 +77,8 @@ fn ticket(assignee: Option<UserId>) -> Ticket {
         last_customer_message_at: None,
         last_agent_message_at: None,
         last_customer_seq: 0,
+        last_customer_channel: None,
+        links: TicketLinks::default(),
         sla: None,
     }
 }

@@ -32,6 +32,33 @@ pub enum TicketCommand {
         message_id: String,
         attachments: Vec<Attachment>,
     },
+    /// Close this ticket as merged into `target` (the first of a merge's two commits).
+    MergeInto {
+        target: LinkedTicket,
+    },
+    /// Take in a ticket merged into this one: its messages and tags (idempotent).
+    AcceptMerge(MergedTicket),
+    /// Undo this ticket's merge, within [`UNMERGE_WINDOW`](super::UNMERGE_WINDOW).
+    Unmerge,
+    /// Give back what the ticket `source_id` brought when it was merged in (idempotent).
+    ReleaseMerge {
+        source_id: TicketId,
+    },
+    /// Record that these messages were split off into `ticket` (idempotent).
+    RecordSplit {
+        ticket: LinkedTicket,
+        message_ids: Vec<String>,
+    },
+}
+
+/// What a ticket merged into another brings along.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MergedTicket {
+    pub source: LinkedTicket,
+    pub message_ids: Vec<String>,
+    pub tags: Vec<String>,
+    pub last_customer_at: Option<Timestamp>,
+    pub last_customer_channel: Option<Channel>,
 }
 
 impl TicketCommand {
@@ -45,7 +72,12 @@ impl TicketCommand {
             | TicketCommand::FireTimer { .. }
             | TicketCommand::RecordDelivery { .. }
             | TicketCommand::RecordWindow(_)
-            | TicketCommand::RecordAttachments { .. } => false,
+            | TicketCommand::RecordAttachments { .. }
+            | TicketCommand::MergeInto { .. }
+            | TicketCommand::AcceptMerge(_)
+            | TicketCommand::Unmerge
+            | TicketCommand::ReleaseMerge { .. }
+            | TicketCommand::RecordSplit { .. } => false,
         }
     }
 }
@@ -130,12 +162,37 @@ pub enum TicketError {
         "a new customer message (seq {last_customer_seq}) arrived after what you saw (seq {seen}); review it before sending"
     )]
     StaleView { seen: i64, last_customer_seq: i64 },
+    #[error(transparent)]
+    Link(#[from] LinkRefusal),
     #[error("the ticket's actor failed while handling the command; it was restarted from the store")]
     ActorRestarted,
     #[error("the ticket did not answer in time")]
     Timeout,
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// Why a merge, an unmerge or a split was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LinkRefusal {
+    #[error("a ticket cannot be merged into itself")]
+    IntoItself,
+    #[error("this ticket is already merged into #{0}; unmerge it first")]
+    AlreadyMerged(i64),
+    #[error("#{target} was merged into this ticket; merging back would make a cycle (unmerge #{target} instead)")]
+    Cycle { target: i64 },
+    #[error("#{target} is merged into #{into}; merge into #{into} instead")]
+    TargetMerged { target: i64, into: i64 },
+    #[error("#{0} is closed; merge only into a ticket that is still open")]
+    TargetClosed(i64),
+    #[error("#{from} and #{target} have different requesters; send `force: true` to merge them anyway")]
+    RequesterMismatch { from: i64, target: i64 },
+    #[error("this ticket is not merged into another")]
+    NotMerged,
+    #[error("the merge into #{target} is older than {days} days and can no longer be undone")]
+    UnmergeExpired { target: i64, days: i64 },
+    #[error("message_ids: {0}")]
+    Split(String),
 }
 
 impl TicketError {

@@ -6,6 +6,10 @@
 /// The kind of the timers tickets own (SLA, snooze): the timer task hands them to [`Tickets`].
 pub const TIMER_KIND: &str = "ticket";
 
+#[cfg(test)]
+mod link_tests;
+mod linking;
+mod links;
 mod messages;
 mod state;
 #[cfg(test)]
@@ -14,6 +18,8 @@ mod tickets;
 
 use std::sync::Arc;
 
+pub use linking::LinkOutcome;
+pub use links::{LINK_SETTLE_AFTER, MERGE_TIMER, SPLIT_TIMER, UNMERGE_WINDOW, check_merge, check_split};
 pub use messages::*;
 pub use state::{
     Decision, MAX_BODY_BYTES, MAX_SUBJECT_CHARS, SLA_TIMER, SNOOZE_TIMER, TicketDraft, messages_of, open_ticket,

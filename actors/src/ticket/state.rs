@@ -114,6 +114,8 @@ pub fn open_ticket(
         last_agent_message_at: None,
         last_customer_seq: 0,
         sla: None,
+        last_customer_channel: None,
+        links: TicketLinks::default(),
     };
     let mut kinds = vec![EventKind::Created {
         subject,
@@ -265,6 +267,11 @@ impl Ticket {
                     attachments: attachments.clone(),
                 })
             }
+            TicketCommand::MergeInto { .. }
+            | TicketCommand::AcceptMerge(_)
+            | TicketCommand::Unmerge
+            | TicketCommand::ReleaseMerge { .. }
+            | TicketCommand::RecordSplit { .. } => self.decide_link(command, config, now, decision)?,
         }
         Ok(())
     }
@@ -424,7 +431,7 @@ impl Ticket {
         Ok(())
     }
 
-    fn timer(&self, name: &str, due_at: Option<Timestamp>) -> TimerChange {
+    pub(super) fn timer(&self, name: &str, due_at: Option<Timestamp>) -> TimerChange {
         TimerChange { owner: TimerOwner::new(super::TIMER_KIND, self.id), name: name.to_owned(), due_at }
     }
 
@@ -454,6 +461,9 @@ impl Ticket {
                 MessageKind::Customer => {
                     self.last_customer_message_at = Some(at);
                     self.last_customer_seq = event.seq;
+                    if let Some(channel) = super::links::reply_channel_of(message.channel) {
+                        self.last_customer_channel = Some(channel);
+                    }
                 }
                 MessageKind::Reply => {
                     self.last_agent_message_at = Some(at);
@@ -539,6 +549,12 @@ impl Ticket {
             EventKind::DeliveryChanged { .. }
             | EventKind::WindowChanged { .. }
             | EventKind::AttachmentsChanged { .. } => {}
+            EventKind::MergedInto { .. }
+            | EventKind::MergedIn { .. }
+            | EventKind::Unmerged { .. }
+            | EventKind::MergeUndone { .. }
+            | EventKind::SplitTo { .. }
+            | EventKind::SplitFrom { .. } => self.apply_link(&event.kind, at),
         }
     }
 }
@@ -597,7 +613,8 @@ fn new_message(
         seq: 0,
         kind,
         author_id,
-        channel: channel.unwrap_or(ticket.channel),
+        // A reply goes where the customer last wrote; anything else is on the ticket's channel.
+        channel: channel.unwrap_or(if outbound { ticket.reply_channel() } else { ticket.channel }),
         body,
         attachments,
         delivery_status: outbound.then_some(DeliveryStatus::Queued),

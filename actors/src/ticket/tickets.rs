@@ -46,8 +46,11 @@ static NEXT_JITTER: AtomicU64 = AtomicU64::new(1);
 /// The program's handle on ticket actors.
 #[derive(Clone)]
 pub struct Tickets {
-    runtime: Arc<Runtime>,
+    pub(super) runtime: Arc<Runtime>,
     actors: Registry<TicketActor>,
+    /// Merges, unmerges and splits on this node run one at a time, so two of them never decide
+    /// on each other's half-done state (A into B while B goes into A).
+    pub(super) links_lock: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Tickets {
@@ -65,7 +68,7 @@ impl Tickets {
         let actors = Registry::start(TicketActor { runtime: runtime.clone() }, registry_settings)
             .await
             .map_err(|error| StoreError::Internal(format!("ticket supervisor: {error}")))?;
-        Ok(Tickets { runtime, actors })
+        Ok(Tickets { runtime, actors, links_lock: Arc::default() })
     }
 
     /// Where durable timers set outside ticket commits are announced.
@@ -91,7 +94,11 @@ impl Tickets {
         let now = self.runtime.clock.now();
         let (ticket, events, messages) = open_ticket(draft, config, now)?;
         let timers = sla_timer_of_new(&ticket);
-        let mut commit = TicketCommit { ticket, events, messages, timers };
+        self.create_commit(TicketCommit { ticket, events, messages, timers }).await
+    }
+
+    /// Stores a new ticket's first commit (id 0 until the store gives it one) and publishes it.
+    pub(super) async fn create_commit(&self, mut commit: TicketCommit) -> Result<CommandOutcome, TicketError> {
         let identity = self.runtime.store.create_ticket(commit.clone()).await?;
         commit.assign_identity(identity);
         let TicketCommit { ticket, events, timers, .. } = commit;
@@ -176,6 +183,10 @@ impl TimerDispatch for Tickets {
         let account_id = self.get(ticket_id).await.map_err(|error| error.to_string())?.account_id;
         let config = self.runtime.settings.account_config(account_id).await.map_err(|error| error.to_string())?;
         let context = CommandContext::system(Arc::new(config));
+        if name == MERGE_TIMER || name == SPLIT_TIMER {
+            self.settle(ticket_id, name, &context).await.map_err(|error| error.to_string())?;
+            return Ok(());
+        }
         match self.execute(ticket_id, TicketCommand::FireTimer { name: name.to_owned() }, context).await {
             Ok(_) | Err(TicketError::NotFound) => Ok(()),
             Err(error) => Err(error.to_string()),

@@ -300,9 +300,9 @@ impl EmailChannel {
     }
 
     /// The ticket an email answers: one whose message it names in In-Reply-To / References, or
-    /// whose `[#number]` its subject carries; only the ticket's own requester can add to it (a
-    /// guessed number or a forwarded thread from someone else opens a new ticket), and a
-    /// closed ticket is never reopened.
+    /// whose `[#number]` its subject carries — followed to the ticket it was merged into, if it
+    /// was; only the ticket's own requester can add to it (a guessed number or a forwarded
+    /// thread from someone else opens a new ticket), and a closed ticket is never reopened.
     async fn thread_of(&self, email: &InboundEmail, customer: &User) -> Result<Option<Ticket>, TicketError> {
         let usable = |ticket: &Ticket| {
             ticket.account_id == self.account_id
@@ -311,19 +311,32 @@ impl EmailChannel {
         };
         for id in &email.thread_ids {
             if let Some(message) = self.store.message_by_provider(self.account_id, id).await?
-                && let Some(ticket) = self.store.ticket(message.ticket_id).await?
+                && let Some(ticket) = self.merged_onto(self.store.ticket(message.ticket_id).await?).await?
                 && usable(&ticket)
             {
                 return Ok(Some(ticket));
             }
         }
         if let Some(number) = switchboard_actors::email::ticket_number_in_subject(&email.subject)
-            && let Some(ticket) = self.store.ticket_by_number(self.account_id, number).await?
+            && let Some(ticket) = self.merged_onto(self.store.ticket_by_number(self.account_id, number).await?).await?
             && usable(&ticket)
         {
             return Ok(Some(ticket));
         }
         Ok(None)
+    }
+
+    /// The ticket `ticket` was merged into (and on, if that one was merged too), else itself.
+    async fn merged_onto(&self, ticket: Option<Ticket>) -> Result<Option<Ticket>, TicketError> {
+        let mut ticket = ticket;
+        // Merged tickets cannot be merge targets: one hop is all a consistent store needs.
+        for _ in 0..4 {
+            match ticket.as_ref().and_then(|merged| merged.links.merged_into.as_ref()) {
+                Some(link) => ticket = self.store.ticket(link.ticket_id).await?,
+                None => break,
+            }
+        }
+        Ok(ticket)
     }
 
     /// Attachments go to the content-addressed media store, like WhatsApp media.

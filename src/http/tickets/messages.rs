@@ -122,11 +122,12 @@ pub(super) async fn add_message(
         (true, true) => MessageKind::Note,
         (true, false) => MessageKind::Reply,
     };
-    let whatsapp = kind == MessageKind::Reply && body.channel.unwrap_or(ticket.channel) == Channel::Whatsapp;
-    // A reply goes out on the channel picked (default: the ticket's), which must reach the
-    // customer; tickets opened on the web or by phone may keep replies in the hub.
+    let whatsapp = kind == MessageKind::Reply && body.channel.unwrap_or(ticket.reply_channel()) == Channel::Whatsapp;
+    // A reply goes out on the channel picked (default: where the customer last wrote, else the
+    // ticket's), which must reach the customer; tickets opened on the web or by phone may keep
+    // replies in the hub.
     if kind == MessageKind::Reply {
-        match (body.channel, ticket.channel) {
+        match (body.channel, ticket.reply_channel()) {
             (Some(channel), _) | (None, channel @ (Channel::Whatsapp | Channel::Email)) => {
                 state.channels.check_reply_channel(&ticket, channel).await?
             }

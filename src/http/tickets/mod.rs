@@ -1,4 +1,4 @@
-//! Tickets: list, create, read, change, reply, assign, bulk, and the event log.
+//! Tickets: list, create, read, change, reply, assign, bulk, merge and split, and the event log.
 //!
 //! Reads come from the store; every change goes through the ticket's actor. Customers see and act
 //! on their own tickets only (or their company's when the company allows it), never see internal
@@ -25,6 +25,7 @@ use crate::error::ErrorBody;
 mod change;
 mod create;
 mod drafts;
+mod links;
 mod messages;
 mod read;
 mod search;
@@ -32,6 +33,7 @@ mod search;
 use change::*;
 use create::*;
 use drafts::*;
+use links::*;
 use messages::*;
 use read::*;
 use search::*;
@@ -46,6 +48,9 @@ pub fn routes(config: &mut ServiceConfig) {
         .service(update_ticket)
         .service(add_message)
         .service(assign_ticket)
+        .service(merge_ticket)
+        .service(unmerge_ticket)
+        .service(split_ticket)
         .service(ticket_events)
         .service(get_draft)
         .service(put_draft)
@@ -177,6 +182,11 @@ impl Audience {
         let staff = caller.user.role.is_staff();
         let config = if staff { Arc::default() } else { state.account_config(caller.account()).await? };
         Ok(Audience { staff, config })
+    }
+
+    /// Staff read everything (no account settings needed to cut it).
+    pub fn staff() -> Audience {
+        Audience { staff: true, config: Arc::default() }
     }
 
     pub fn ticket(&self, ticket: Ticket) -> TicketView {

@@ -53,7 +53,7 @@ macro_rules! tickets_sql {
             }
 
             async fn ticket_messages(&self, id: TicketId) -> StoreResult<Vec<Message>> {
-                sqlx::query(sqlx::AssertSqlSafe(format!("{MESSAGE_SELECT} WHERE ticket_id = $1 ORDER BY seq")))
+                sqlx::query(sqlx::AssertSqlSafe(format!("{MESSAGE_SELECT} WHERE ticket_id = $1 ORDER BY created_at, id")))
                 .bind(id)
                 .fetch_all(&self.pool)
                 .await

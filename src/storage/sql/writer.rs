@@ -193,6 +193,21 @@ macro_rules! writer_sql {
                 Ok(c.id)
             }
 
+            /// Moves the messages `ids` of ticket `from` to ticket `to` (one account's).
+            async fn move_messages(tx: &mut DbTx, ids: &[String], from: TicketId, to: TicketId) -> StoreResult<()> {
+                for chunk in ids.chunks(INSERT_CHUNK) {
+                    let mut update = QueryBuilder::<$db>::new("UPDATE messages SET ticket_id = ");
+                    update.push_bind(to).push(" WHERE ticket_id = ").push_bind(from).push(" AND id IN (");
+                    let mut list = update.separated(", ");
+                    for id in chunk {
+                        list.push_bind(id.clone());
+                    }
+                    update.push(")");
+                    update.build().persistent(false).execute(&mut **tx).await.map_err(db_error)?;
+                }
+                Ok(())
+            }
+
             async fn insert_messages(tx: &mut DbTx, messages: &[&Message]) -> StoreResult<()> {
                 for chunk in messages.chunks(INSERT_CHUNK) {
                     let mut insert = QueryBuilder::<$db>::new(
@@ -320,6 +335,15 @@ macro_rules! writer_sql {
                         match &event.kind {
                             EventKind::DeliveryChanged { message_id, status, provider_id, error } => {
                                 Self::record_delivery(&mut tx, message_id, *status, provider_id.as_deref(), error.as_ref()).await?;
+                            }
+                            // Merges and splits move messages between threads: each in the commit
+                            // of the ticket that takes them, and only from the ticket they leave.
+                            EventKind::MergedIn { source_id: from, message_ids, .. }
+                            | EventKind::SplitFrom { original_id: from, message_ids, .. } => {
+                                Self::move_messages(&mut tx, message_ids, *from, commit.ticket.id).await?;
+                            }
+                            EventKind::MergeUndone { source_id: to, message_ids, .. } => {
+                                Self::move_messages(&mut tx, message_ids, commit.ticket.id, *to).await?;
                             }
                             EventKind::AttachmentsChanged { message_id, attachments } => {
                                 sqlx::query("UPDATE messages SET attachments = $1 WHERE id = $2")

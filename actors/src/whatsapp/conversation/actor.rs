@@ -99,6 +99,10 @@ impl ActorKind for ConversationActor {
     }
 }
 
+/// Most merge links followed from a conversation's ticket (merged tickets cannot be merge
+/// targets, so one is the most a consistent store needs).
+const MAX_MERGE_HOPS: usize = 4;
+
 impl ConversationState {
     fn now(&self) -> Timestamp {
         self.shared.clock.now()
@@ -123,13 +127,21 @@ impl ConversationState {
     /// writes, and about to take the message) rather than as the store has it; `None` when it has
     /// none or the ticket is gone. Whether the message still belongs to it is
     /// [`rules::choose_ticket`]'s call.
+    /// A ticket merged into another is followed to the one it went into (and on, if that one
+    /// was merged too), so the customer's next message lands in the thread agents work on.
     async fn current_ticket(&self, conversation: &Conversation) -> Result<Option<CurrentTicket>, TicketError> {
-        let Some(id) = conversation.current_ticket_id else { return Ok(None) };
-        match self.shared.tickets.get(id).await {
-            Ok(ticket) => Ok(Some(CurrentTicket::from(&ticket))),
-            Err(TicketError::NotFound) => Ok(None),
-            Err(error) => Err(error),
+        let Some(mut id) = conversation.current_ticket_id else { return Ok(None) };
+        for _ in 0..MAX_MERGE_HOPS {
+            match self.shared.tickets.get(id).await {
+                Ok(ticket) => match &ticket.links.merged_into {
+                    Some(link) => id = link.ticket_id,
+                    None => return Ok(Some(CurrentTicket::from(&ticket))),
+                },
+                Err(TicketError::NotFound) => return Ok(None),
+                Err(error) => return Err(error),
+            }
         }
+        Ok(None)
     }
 
     /// Reads what [`rules::decide`] needs, then performs its decision: the message onto its
@@ -164,10 +176,18 @@ impl ConversationState {
         if let Some(key) = rules::new_contact(&message) {
             store.add_contact(self.customer.account_id, self.customer.id, Channel::Whatsapp, key).await?;
         }
+        let current = current?;
+        // Followed a merge: the conversation continues on the ticket it was merged into.
+        let conversation = match &current {
+            Some(ticket) if conversation.current_ticket_id != Some(ticket.id) => {
+                Conversation { current_ticket_id: Some(ticket.id), ..conversation }
+            }
+            _ => conversation,
+        };
         let context = self.context(Some(self.customer.id)).await?;
         let facts = ConversationFacts {
             conversation: &conversation,
-            current: current?,
+            current,
             timers_for: self.timers_for,
             customer_name: &self.customer.name,
         };
