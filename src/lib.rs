@@ -14,6 +14,7 @@ pub mod demo;
 pub mod error;
 pub mod http;
 pub mod live;
+pub mod notifications;
 pub mod presence;
 pub mod search;
 pub mod sessions;

@@ -288,3 +288,51 @@ async fn a_session_ended_on_one_node_closes_its_sockets_on_the_other() {
     assert_eq!(status, 200);
     assert_eq!(on_a.close_code(Duration::from_secs(5)).await, Some(4001), "deactivation on B closes the socket on A");
 }
+
+/// Both nodes run a notifier over the one event log: each mention, written through either node,
+/// notifies the mentioned supervisor once, and reaches their socket on the other node.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notifications_are_written_once_and_pushed_across_nodes() {
+    let c = cluster().await;
+    let agent = login(&c.http, &c.a.base, "agent@test.example").await;
+    let supervisor = login(&c.http, &c.b.base, "sup@test.example").await;
+    let mut on_b = WsClient::connect(&c.b.base, &supervisor).await;
+    on_b.subscribe("notifications", None).await;
+    let id = c.ticket(&c.a, &agent).await;
+    let mention = format!("@[Sup](user:{})", c.seeded.supervisor.id);
+    const NOTES: usize = 10;
+    let started = Instant::now();
+    for n in 0..NOTES {
+        let node = if n % 2 == 0 { &c.a } else { &c.b };
+        let body = json!({"body": format!("{mention} look at this ({n})"), "internal": true});
+        c.post(node, &agent, &format!("/api/v1/tickets/{id}/messages"), body).await;
+    }
+    let mut seen = BTreeSet::new();
+    while seen.len() < NOTES {
+        let Some(frame) = on_b.next(Duration::from_secs(5)).await else {
+            let (_, page) =
+                call(&c.http, &c.a.base, "GET", "/api/v1/notifications?limit=200", Some(&supervisor), None).await;
+            panic!("{} notification frames, then none; stored: {page}", seen.len());
+        };
+        if frame["type"] != "notification" {
+            continue;
+        }
+        assert_eq!(frame["notification"]["kind"], json!("mention"), "{frame}");
+        assert!(seen.insert(frame["notification"]["id"].as_i64().expect("id")), "pushed twice: {frame}");
+    }
+    assert!(started.elapsed() < Duration::from_secs(5));
+    let stored = loop {
+        let (_, page) =
+            call(&c.http, &c.a.base, "GET", "/api/v1/notifications?limit=200", Some(&supervisor), None).await;
+        let items = page["items"].as_array().expect("items").clone();
+        if items.len() >= NOTES {
+            break items;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let (_, page) = call(&c.http, &c.a.base, "GET", "/api/v1/notifications?limit=200", Some(&supervisor), None).await;
+    assert_eq!(page["items"].as_array().map(Vec::len), Some(NOTES), "one notification per mention: {page}");
+    assert_eq!(stored.len(), NOTES);
+    assert!(on_b.next(Duration::from_millis(500)).await.is_none_or(|frame| frame["type"] != "notification"));
+}

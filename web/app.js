@@ -17,6 +17,8 @@ import { TicketPage } from "./pages/ticket.js";
 import { Conversations } from "./pages/conversations.js";
 import { Presence } from "./pages/presence.js";
 import { Admin } from "./pages/admin.js";
+import { Preferences } from "./pages/preferences.js";
+import { Bell, Toasts } from "./pages/bell.js";
 import { Sidebar } from "./pages/sidebar.js";
 
 const staffBoard = computed(() => me.value && ["supervisor", "admin"].includes(me.value.role));
@@ -31,6 +33,7 @@ const ROUTES = [
   { path: "#/presence", page: Presence, label: "Presence", shown: () => staffBoard.value },
   { path: "#/admin", page: Admin, label: "Admin", shown: () => me.value.role === "admin" },
   { path: "#/tickets/:id", page: TicketPage },
+  { path: "#/preferences", page: Preferences },
 ];
 const FALLBACK = Queue;
 const match = matcher(ROUTES);
@@ -48,7 +51,8 @@ function Header() {
       )}
     </nav>
     <span class=${`connection ${state}`} role="status" aria-live="polite">${label}</span>
-    <span class="who">${me.value.name} <small>(${me.value.role})</small></span>
+    <${Bell} />
+    <a class="who" href="#/preferences" title="Notification preferences">${me.value.name} <small>(${me.value.role})</small></a>
     <button class="link" onClick=${logout}>Log out</button>
   </header>`;
 }
@@ -92,6 +96,7 @@ function App() {
       <${Sidebar} />
       <${Page} />
     </div>
+    <${Toasts} />
   </div>`;
 }
 

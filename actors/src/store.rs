@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::*;
 pub use crate::email::EmailSend;
+use crate::notifications::{NewNotification, Notification, NotificationId, Preferences};
 use crate::query::filter::TicketFilter;
 use crate::whatsapp::{Conversation, SendState, Template};
 
@@ -582,6 +583,60 @@ pub trait EventLogPort: Send + Sync + 'static {
     async fn last_event_position(&self) -> StoreResult<i64>;
 }
 
+/// A page of a user's notifications, newest first.
+#[derive(Clone, Debug)]
+pub struct NotificationQuery {
+    pub account: AccountId,
+    pub user: UserId,
+    pub unread_only: bool,
+    /// Only notifications older (lower id) than this one: the next page.
+    pub before: Option<NotificationId>,
+    pub limit: i64,
+}
+
+/// Notifications and their preferences. The notifier's cursor (a position in the event log)
+/// moves only together with the notifications it produced, so they are written exactly once.
+#[async_trait]
+pub trait NotificationsPort: Send + Sync + 'static {
+    /// The event log position the notifier has handled up to.
+    async fn notifier_position(&self) -> StoreResult<i64>;
+    /// Stores `items` and moves the notifier's cursor from `from` to `to`, in one transaction;
+    /// `Conflict` (and nothing written) when the cursor is no longer at `from`: another node
+    /// handled those events. Answers the stored notifications in the order given.
+    async fn record_notifications(
+        &self,
+        from: i64,
+        to: i64,
+        items: &[NewNotification],
+        at: Timestamp,
+    ) -> StoreResult<Vec<Notification>>;
+    async fn notifications(&self, query: &NotificationQuery) -> StoreResult<Vec<Notification>>;
+    async fn unread_notifications(&self, account: AccountId, user: UserId) -> StoreResult<i64>;
+    /// Marks the user's notifications read (`ids`, or all with `None`); answers how many changed.
+    async fn mark_notifications_read(
+        &self,
+        account: AccountId,
+        user: UserId,
+        ids: Option<&[NotificationId]>,
+        at: Timestamp,
+    ) -> StoreResult<u64>;
+    /// The user's preferences and the newest notification id their last digest covered.
+    async fn notification_preferences(
+        &self,
+        account: AccountId,
+        user: UserId,
+    ) -> StoreResult<Option<(Preferences, NotificationId)>>;
+    async fn set_notification_preferences(
+        &self,
+        account: AccountId,
+        user: UserId,
+        preferences: &Preferences,
+        at: Timestamp,
+    ) -> StoreResult<()>;
+    /// Records that a digest covered the user's notifications up to `last`.
+    async fn set_digest_covered(&self, account: AccountId, user: UserId, last: NotificationId) -> StoreResult<()>;
+}
+
 /// Everything the hub stores: the sum of the ports, with no method of its own. Actors and
 /// services take the ports they use; `Arc<dyn Store>` is what the composition root hands out.
 pub trait Store:
@@ -595,6 +650,7 @@ pub trait Store:
     + OutboxPort
     + WhatsAppPort
     + EventLogPort
+    + NotificationsPort
     + crate::views::ViewsPort
 {
 }
@@ -610,6 +666,7 @@ impl<
         + OutboxPort
         + WhatsAppPort
         + EventLogPort
+        + NotificationsPort
         + crate::views::ViewsPort,
 > Store for T
 {

@@ -40,6 +40,7 @@ use crate::channels::whatsapp::{WebhookSecrets, WhatsAppChannel};
 use crate::cluster::Cluster;
 use crate::config::{Secret, Settings};
 use crate::live::{Hub, HubPresence, HubSettings};
+use crate::notifications::Notifier;
 use crate::presence::PresenceBoard;
 use crate::sessions::Sessions;
 use crate::storage;
@@ -60,6 +61,8 @@ pub struct Services {
     pub accounts: Arc<AccountConfigs>,
     /// Live pushes: subscriptions, delivery, the cluster relay.
     pub live: Arc<Hub>,
+    /// Notifications from the event log, their live pushes and email digests.
+    pub notifier: Arc<Notifier>,
     /// The cluster's presence board: every agent's merged presence, viewers.
     pub presence: Arc<PresenceBoard>,
     pub whatsapp: Arc<WhatsAppChannel>,
@@ -115,19 +118,6 @@ impl Services {
         .context("starting the ticket supervisor")?;
         let whatsapp = start_whatsapp(settings, &opened.store, &tickets, &clock, &secrets).await?;
         let (email, mail_sandbox) = start_email(settings, &opened.store, &tickets, &secrets, &clock).await?;
-        let dispatch: Arc<dyn TimerDispatch> =
-            Arc::new(TimerHandlers::default().register(ticket::TIMER_KIND, Arc::new(tickets.clone())).register(
-                switchboard_actors::whatsapp::conversation::TIMER_KIND,
-                Arc::new(whatsapp.conversations.clone()),
-            ));
-        let timers = tokio::spawn(run_timers(
-            timer_inbox,
-            timer_handle,
-            opened.store.clone(),
-            clock.clone(),
-            dispatch,
-            TimerSettings::default(),
-        ));
         let broker = crate::broker::open(settings.redis.url.expose()).await.context("connecting to Redis")?;
         let node = format!("{}-{}", std::process::id(), uuid::Uuid::now_v7().simple());
         let hub_settings = HubSettings {
@@ -169,6 +159,27 @@ impl Services {
             .context("starting the agent sessions")?;
         live.set_agents(agents);
         let mut tasks = live.start();
+        let notifier =
+            Notifier::new(opened.store.clone(), live.clone(), email.clone(), clock.clone(), timer_handle.clone());
+        tasks.extend(notifier.start(tickets.bus().subscribe()));
+        // Built once every owner of timers exists; timers set meanwhile wait in the channel.
+        let dispatch: Arc<dyn TimerDispatch> = Arc::new(
+            TimerHandlers::default()
+                .register(ticket::TIMER_KIND, Arc::new(tickets.clone()))
+                .register(
+                    switchboard_actors::whatsapp::conversation::TIMER_KIND,
+                    Arc::new(whatsapp.conversations.clone()),
+                )
+                .register(crate::notifications::TIMER_KIND, notifier.clone()),
+        );
+        let timers = tokio::spawn(run_timers(
+            timer_inbox,
+            timer_handle,
+            opened.store.clone(),
+            clock.clone(),
+            dispatch,
+            TimerSettings::default(),
+        ));
         let served = opened.store.account_ids().await.context("listing the accounts this node serves")?;
         live.join_all(&served).await;
         tasks.extend(whatsapp.start(tickets.bus().subscribe()));
@@ -189,6 +200,7 @@ impl Services {
             clock,
             accounts,
             live,
+            notifier,
             presence: presence_board,
             whatsapp,
             email,
@@ -291,6 +303,16 @@ impl Services {
         address: std::net::SocketAddr,
         metrics: Option<PrometheusHandle>,
     ) -> anyhow::Result<Services> {
+        Services::serving_with_clock(settings, address, metrics, Arc::new(SystemClock)).await
+    }
+
+    /// [`Services::serving`] on a given clock (tests of quiet hours and timers move it).
+    pub async fn serving_with_clock(
+        settings: Settings,
+        address: std::net::SocketAddr,
+        metrics: Option<PrometheusHandle>,
+        clock: Arc<dyn Clock>,
+    ) -> anyhow::Result<Services> {
         let mut settings = settings;
         // The sandbox's Graph API is this very server: on loopback when it listens everywhere.
         let own = match address.ip() {
@@ -307,7 +329,7 @@ impl Services {
                 settings.whatsapp.business_account_id = crate::channels::whatsapp::sandbox::SANDBOX_WABA.to_owned();
             }
         }
-        let mut services = Services::start(&settings).await?;
+        let mut services = Services::start_with_clock(&settings, clock).await?;
         services.sandbox = settings.whatsapp.sandbox_on().then(|| {
             let number = settings.whatsapp.numbers.first();
             Sandbox::new(SandboxSetup {
@@ -355,10 +377,21 @@ pub async fn run(
     metrics: Option<PrometheusHandle>,
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
+    run_with_clock(settings, listener, metrics, Arc::new(SystemClock), shutdown).await
+}
+
+/// [`run`] on a given clock: tests serve on a `ManualClock` to move time (quiet hours, digests).
+pub async fn run_with_clock(
+    settings: Settings,
+    listener: TcpListener,
+    metrics: Option<PrometheusHandle>,
+    clock: Arc<dyn Clock>,
+    shutdown: impl Future<Output = ()>,
+) -> anyhow::Result<()> {
     let address = listener.local_addr()?;
     settings.check_exposure(address)?;
     warn_about_sandboxes(&settings, address);
-    let services = Arc::new(Services::serving(settings, address, metrics).await?);
+    let services = Arc::new(Services::serving_with_clock(settings, address, metrics, clock).await?);
     let settings = services.settings.clone();
     let openapi = Arc::new(serde_json::to_string(&crate::http::openapi()).context("rendering the OpenAPI document")?);
     let app_services = services.clone();

@@ -11,6 +11,7 @@ use switchboard_actors::agent::AgentPresence;
 use switchboard_actors::broker::{Broker, BrokerEvent};
 use switchboard_actors::bus::TicketChange;
 use switchboard_actors::domain::{AccountId, UserId};
+use switchboard_actors::notifications::NotificationPush;
 use tokio::sync::broadcast;
 
 use crate::broker::{ChannelKind, channel};
@@ -43,6 +44,15 @@ pub enum RelayBody {
     /// Sessions ended: every node closes the matching sockets.
     SessionEnded {
         end: SessionEnd,
+    },
+    /// Notifications stored by the sending node's notifier, for their users' sockets here.
+    Notifications {
+        pushes: Vec<NotificationPush>,
+    },
+    /// A user read notifications: their sockets here get the new unread count.
+    NotificationsRead {
+        user_id: UserId,
+        unread: i64,
     },
 }
 

@@ -5,6 +5,7 @@ mod auth;
 mod channel_secrets;
 mod console;
 mod json;
+mod notifications;
 mod ops;
 mod people;
 mod settings;
@@ -120,6 +121,7 @@ fn documented_routes(scope: &mut utoipa_actix_web::service_config::ServiceConfig
     auth::routes(scope);
     channel_secrets::routes(scope);
     tickets::routes(scope);
+    notifications::routes(scope);
     people::routes(scope);
     settings::routes(scope);
     views::routes(scope);

@@ -283,6 +283,11 @@ impl Hub {
                     drop_from(&mut subs);
                 }
             }
+            Topic::Notifications => {
+                if let Some(mut subs) = self.notification_subs.get_mut(&socket.user.id) {
+                    drop_from(&mut subs);
+                }
+            }
             Topic::View(view) => found = self.drop_view_sub(socket, view),
             Topic::Ticket(id) => {
                 if let Some(mut subs) = self.ticket_subs.get_mut(&id) {

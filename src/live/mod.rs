@@ -36,6 +36,7 @@ use protocol::*;
 
 mod cursor;
 mod delivery;
+mod notifications;
 mod presence;
 pub mod protocol;
 mod relay;
@@ -123,6 +124,8 @@ pub struct Hub {
     ticket_subs: DashMap<TicketId, Vec<Arc<TicketSub>>>,
     queue_subs: DashMap<AccountId, Vec<Arc<SocketEntry>>>,
     presence_subs: DashMap<AccountId, Vec<Arc<SocketEntry>>>,
+    /// `notifications` subscribers, by the user whose notifications they follow.
+    notification_subs: DashMap<UserId, Vec<Arc<SocketEntry>>>,
     view_subs: DashMap<AccountId, Vec<Arc<views::ViewSub>>>,
     /// Compiles saved views' queries (set by the app once the search service exists).
     view_filters: OnceLock<Arc<dyn ViewFilters>>,
@@ -161,6 +164,7 @@ impl Hub {
             ticket_subs: DashMap::new(),
             queue_subs: DashMap::new(),
             presence_subs: DashMap::new(),
+            notification_subs: DashMap::new(),
             view_subs: DashMap::new(),
             view_filters: OnceLock::new(),
             presence,
@@ -263,6 +267,10 @@ impl Hub {
         self.presence_subs.alter(&account, |_, mut subs| {
             subs.retain(|entry| entry.id != socket.id);
             subs
+        });
+        self.notification_subs.remove_if_mut(&socket.user.id, |_, subs| {
+            subs.retain(|entry| entry.id != socket.id);
+            subs.is_empty()
         });
         self.drop_view_subs_of(socket);
         self.ticket_subs.retain(|_, subs| {

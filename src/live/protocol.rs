@@ -3,13 +3,15 @@
 //! Client → server: `subscribe {topic, after?}`, `unsubscribe {topic}`, `presence {status}`,
 //! `typing {ticket_id, on}`, `viewing {ticket_id}`, `ping`.
 //! Server → client: `event`, `snapshot`, `presence`, `viewers`, `view_left`, `view_count`, `ack`,
-//! `resync`, `error`, `pong`.
+//! `resync`, `error`, `pong`, `notification` and `notifications_read` (on the `notifications`
+//! topic).
 
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use switchboard_actors::agent::AgentPresence;
 use switchboard_actors::domain::{PresenceStatus, TicketId};
+use switchboard_actors::notifications::Notification;
 use switchboard_actors::visibility::TicketView;
 
 pub use crate::error::ErrorCode;
@@ -45,6 +47,8 @@ pub enum Topic {
     Ticket(TicketId),
     Queue,
     Presence,
+    /// The user's own notifications (staff only).
+    Notifications,
     /// A saved view's matching tickets as they change.
     View(i64),
 }
@@ -54,6 +58,7 @@ impl Topic {
         match text {
             "queue" => Some(Topic::Queue),
             "presence" => Some(Topic::Presence),
+            "notifications" => Some(Topic::Notifications),
             _ => match text.split_once(':') {
                 Some(("ticket", id)) => id.parse().ok().map(Topic::Ticket),
                 Some(("view", id)) => id.parse().ok().map(Topic::View),
@@ -67,6 +72,7 @@ impl Topic {
             Topic::Ticket(id) => format!("ticket:{id}"),
             Topic::Queue => "queue".to_owned(),
             Topic::Presence => "presence".to_owned(),
+            Topic::Notifications => "notifications".to_owned(),
             Topic::View(id) => format!("view:{id}"),
         }
     }
@@ -145,6 +151,20 @@ pub enum ControlFrame<'a> {
         ticket_id: TicketId,
         viewers: &'a [Viewer],
     },
+    /// A new notification of the socket's user; `alert: false` during their quiet hours (listed,
+    /// not popped up). `unread` is their unread count with it.
+    Notification {
+        topic: &'static str,
+        notification: &'a Notification,
+        alert: bool,
+        unread: i64,
+        sent_at: jiff::Timestamp,
+    },
+    /// The user read notifications (in this or another tab): their unread count now.
+    NotificationsRead {
+        topic: &'static str,
+        unread: i64,
+    },
     /// A change made a ticket stop matching the view.
     ViewLeft {
         topic: &'a str,
@@ -178,6 +198,8 @@ mod tests {
     fn topics_parse_and_print() {
         assert_eq!(Topic::parse("ticket:42"), Some(Topic::Ticket(42)));
         assert_eq!(Topic::parse("queue"), Some(Topic::Queue));
+        assert_eq!(Topic::parse("notifications"), Some(Topic::Notifications));
+        assert_eq!(Topic::Notifications.name(), "notifications");
         assert_eq!(Topic::parse("ticket:x"), None);
         assert_eq!(Topic::parse("tickets"), None);
         assert_eq!(Topic::Ticket(7).name(), "ticket:7");

@@ -92,6 +92,8 @@ impl Hub {
             RelayBody::NodeAlive => {}
             RelayBody::PresenceSync { account } => self.announce_own_agents(account),
             RelayBody::SessionEnded { end } => self.close_local(&end),
+            RelayBody::Notifications { pushes } => self.push_local(&pushes),
+            RelayBody::NotificationsRead { user_id, unread } => self.read_local(user_id, unread),
         }
     }
 

@@ -270,6 +270,57 @@ fn resync_frames() {
     insta::assert_json_snapshot!("resync_frames", frames);
 }
 
+fn notification() -> switchboard_actors::notifications::Notification {
+    switchboard_actors::notifications::Notification {
+        id: 31,
+        account_id: 1,
+        user_id: 5,
+        kind: switchboard_actors::notifications::NotificationKind::Mention,
+        ticket_id: 1,
+        ticket_number: 1042,
+        subject: "Parcel".to_owned(),
+        actor_id: Some(4),
+        text: "Ana mentioned you on #1042: @Ben can you approve?".to_owned(),
+        created_at: at(60),
+        read_at: None,
+        critical: false,
+    }
+}
+
+#[test]
+fn notification_frames_and_relays() {
+    let notification = notification();
+    let frames = BTreeMap::from([
+        (
+            "notification",
+            frame_json(&Frame::control(&ControlFrame::Notification {
+                topic: "notifications",
+                notification: &notification,
+                alert: false,
+                unread: 3,
+                sent_at: at(61),
+            })),
+        ),
+        (
+            "notifications_read",
+            frame_json(&Frame::control(&ControlFrame::NotificationsRead { topic: "notifications", unread: 0 })),
+        ),
+    ]);
+    insta::assert_json_snapshot!("notification_frames", frames);
+    let push = switchboard_actors::notifications::NotificationPush {
+        account_id: 1,
+        user_id: 5,
+        notification,
+        alert: true,
+        unread: 3,
+    };
+    insta::assert_json_snapshot!("relay_notifications", relayed(RelayBody::Notifications { pushes: vec![push] }));
+    insta::assert_json_snapshot!(
+        "relay_notifications_read",
+        relayed(RelayBody::NotificationsRead { user_id: 5, unread: 0 })
+    );
+}
+
 #[test]
 fn view_frames() {
     // `view:<id>`: events as on the queue (with the ticket), then these two of its own.

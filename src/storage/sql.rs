@@ -84,6 +84,7 @@ pub(crate) mod directory;
 pub(crate) mod event_log;
 pub(crate) mod inbox;
 pub(crate) mod media;
+pub(crate) mod notifications;
 pub(crate) mod outbox;
 pub(crate) mod sessions;
 pub(crate) mod settings;
@@ -590,6 +591,7 @@ macro_rules! shared_sql {
         crate::storage::sql::whatsapp::whatsapp_sql!($db, $store, $writer, $begin_write, $tickets_per_update, $team_ids_of_u);
 
         crate::storage::sql::event_log::event_log_sql!($db, $store, $writer, $begin_write, $tickets_per_update, $team_ids_of_u);
+        crate::storage::sql::notifications::notifications_sql!($db, $store, $writer, $begin_write, $tickets_per_update, $team_ids_of_u);
         crate::storage::sql::views::views_sql!($db, $store, $writer, $begin_write, $tickets_per_update, $team_ids_of_u);
 
         crate::storage::sql::writer::writer_sql!($db, $store, $writer, $begin_write, $tickets_per_update, $team_ids_of_u);

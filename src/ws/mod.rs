@@ -310,9 +310,11 @@ async fn handle_text(hub: &Arc<Hub>, socket: &Arc<SocketEntry>, text: &str) {
                 Some(Topic::Queue) => hub.subscribe_queue(socket, after).await,
                 Some(Topic::Presence) => hub.subscribe_presence(socket),
                 Some(Topic::View(id)) => hub.subscribe_view(socket, id, after).await,
-                None => {
-                    Err(error(ErrorCode::UnknownTopic, "topics are `ticket:<id>`, `queue`, `presence` and `view:<id>`"))
-                }
+                Some(Topic::Notifications) => hub.subscribe_notifications(socket, after),
+                None => Err(error(
+                    ErrorCode::UnknownTopic,
+                    "topics are `ticket:<id>`, `queue`, `presence`, `view:<id>` and `notifications`",
+                )),
             };
             if let Err(frame) = result {
                 hub.send_to(socket, frame);

@@ -23,6 +23,14 @@ impl Desk {
         Desk { _db: db, seeded, server }
     }
 
+    /// A desk whose server runs on `clock` (quiet hours and digests move it).
+    pub(crate) async fn start_with_clock(clock: Arc<dyn switchboard_actors::clock::Clock>) -> Desk {
+        let db = TestDb::sqlite();
+        let seeded = seed(&*db.open().await).await;
+        let server = TestServer::start_with_clock(db.settings(), clock).await;
+        Desk { _db: db, seeded, server }
+    }
+
     pub(crate) async fn stop(self) {
         self.server.stop().await;
     }

@@ -10,12 +10,15 @@ mod client;
 mod customers;
 mod drafts;
 mod merge;
+mod notifications;
 mod people;
 mod search;
 mod sla;
 mod tickets;
 mod validation;
 mod views;
+
+use std::sync::Arc;
 
 use client::*;
 use common::*;

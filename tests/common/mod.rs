@@ -176,13 +176,18 @@ pub struct TestServer {
 
 impl TestServer {
     pub async fn start(settings: Settings) -> TestServer {
+        TestServer::start_with_clock(settings, Arc::new(switchboard_actors::clock::SystemClock)).await
+    }
+
+    /// A server whose every service reads `clock` (a `ManualClock` the test moves).
+    pub async fn start_with_clock(settings: Settings, clock: Arc<dyn switchboard_actors::clock::Clock>) -> TestServer {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         // actix's server future is not Send: give it a thread and runtime of its own.
         let thread = std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
-            runtime.block_on(switchboard::app::run(settings, listener, None, async move {
+            runtime.block_on(switchboard::app::run_with_clock(settings, listener, None, clock, async move {
                 let _ = stopped.await;
             }))
         });

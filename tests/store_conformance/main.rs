@@ -9,6 +9,7 @@ mod event_log;
 mod filter;
 mod inbox;
 mod media;
+mod notifications;
 mod outbox;
 mod sessions;
 mod settings;
@@ -126,6 +127,7 @@ async fn suite(store: Arc<dyn Store>) {
     whatsapp::templates_per_account(store).await;
     event_log::positions_follow_commit_order(store).await;
     event_log::tailing_reader_sees_every_event_once(store).await;
+    notifications::notifications_move_with_the_cursor(store).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -7,6 +7,8 @@ import { connect, disconnect, onSessionEnded } from "./live.js";
 import { navigate } from "./router.js";
 import { forget } from "./tickets.js";
 import { forgetDrafts } from "./drafts.js";
+import { forgetNotifications, startNotifications } from "./notifications.js";
+import { forgetStaff } from "./mentions.js";
 import { forgetViews } from "./views.js";
 
 export const me = signal(undefined); // undefined: checking; null: logged out
@@ -23,11 +25,14 @@ export function report(error) {
 export async function loggedIn(user) {
   me.value = user;
   connect();
+  if (user.role !== "customer") startNotifications();
 }
 
 /** Forgets the session in this tab (the server's is gone or ended), and the tickets it could
  * see, and shows the login. */
 function loggedOut() {
+  forgetNotifications();
+  forgetStaff();
   disconnect();
   me.value = null;
   forget();

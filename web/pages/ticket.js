@@ -15,6 +15,7 @@ import { followTicket, readList, readTicket, remember, ticket as stored } from "
 import { clearDraft, loadDraft, markPushed, saveDraft } from "../lib/drafts.js";
 import { ticks, time, until } from "../lib/format.js";
 import { SlaTracker, METRIC_LABEL } from "../lib/sla.js";
+import { insertMention, loadStaff, matches, mentionAt, withMentions } from "../lib/mentions.js";
 import { LINK_EVENTS, LinkMarker, MergeBanner, MergeDialog, SplitBar, linkedTicket, mergedOrigin, threadItems } from "./merge.js";
 
 function Attachment({ file }) {
@@ -38,7 +39,7 @@ function MessageBubble({ message, names, origin, selecting, selected, onSelect }
     ${selecting && html`<label class="pick"><input type="checkbox" checked=${selected} onChange=${(e) => onSelect(message.id, e.target.checked)} /> split off</label>`}
     ${origin && html`<span class="origin" data-origin=${origin.ticket_id}>from <a href=${`#/tickets/${origin.ticket_id}`}>#${origin.number}</a></span>`}
     ${message.kind === "note" && html`<span class="private">Internal note — not sent to the customer</span>`}
-    <div class="body">${message.body}</div>
+    <div class="body">${message.kind === "note" ? withMentions(message.body) : message.body}</div>
     ${message.attachments?.map((file) => html`<${Attachment} file=${file} />`)}
     <footer>
       <span>${author}</span> <time datetime=${message.created_at}>${time(message.created_at)}</time>
@@ -466,6 +467,45 @@ function ReplyBox({ ticket, window, templates, seen, onStale, onSent }) {
     }
   }
 
+  // `@` in an internal note offers the staff by name; the chosen one is written as a mention
+  // the server resolves to that user (and notifies them).
+  const [mention, setMention] = useState(null);
+  const textarea = useRef(null);
+  useEffect(() => {
+    loadStaff();
+  }, []);
+  function lookForMention(element) {
+    const at = internal ? mentionAt(element.value, element.selectionStart) : null;
+    const options = at ? matches(at.query) : [];
+    setMention(options.length ? { at, caret: element.selectionStart, options, active: 0 } : null);
+  }
+  function chooseMention(user) {
+    const next = insertMention(body, mention.caret, mention.at, user);
+    typing(next.text);
+    setMention(null);
+    requestAnimationFrame(() => {
+      const element = textarea.current;
+      if (!element) return;
+      element.focus();
+      element.setSelectionRange(next.caret, next.caret);
+    });
+  }
+  function mentionKeys(event) {
+    if (!mention) return;
+    const count = mention.options.length;
+    if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+      event.preventDefault();
+      const step = event.key === "ArrowDown" ? 1 : count - 1;
+      setMention({ ...mention, active: (mention.active + step) % count });
+    } else if (event.key === "Enter" || event.key === "Tab") {
+      event.preventDefault();
+      chooseMention(mention.options[mention.active]);
+    } else if (event.key === "Escape") {
+      event.stopPropagation();
+      setMention(null);
+    }
+  }
+
   async function send(thenStatus) {
     setBusy(true);
     // Sending removes the draft on the server; a push still waiting must not bring it back.
@@ -518,7 +558,14 @@ function ReplyBox({ ticket, window, templates, seen, onStale, onSent }) {
           ${chosen && html`<p class="template-body">${chosen.body}</p>`}
           ${chosen && Array.from({ length: chosen.parameter_count }, (_, index) => html`<label>{{${index + 1}}} <input value=${parameters[index] || ""} onInput=${(e) => { const next = [...parameters]; next[index] = e.target.value; setParameters(next); }} required /></label>`)}
         </div>`
-      : html`<label class="visually-hidden" for="reply-body">Message</label><textarea id="reply-body" rows="3" placeholder=${internal ? "Note for your team (never sent to the customer)" : "Write a reply"} value=${body} onInput=${(e) => typing(e.target.value)} required></textarea>`}
+      : html`<label class="visually-hidden" for="reply-body">Message</label><div class="composer"><textarea id="reply-body" ref=${textarea} rows="3" placeholder=${internal ? "Note for your team (never sent to the customer); @ mentions a colleague" : "Write a reply"} value=${body}
+          onInput=${(e) => { typing(e.target.value); lookForMention(e.target); }} onKeyDown=${mentionKeys} onBlur=${() => setTimeout(() => setMention(null), 150)}
+          role=${internal ? "combobox" : undefined} aria-autocomplete=${internal ? "list" : undefined} aria-expanded=${internal ? String(Boolean(mention)) : undefined}
+          aria-controls=${mention ? "mention-options" : undefined} aria-activedescendant=${mention ? `mention-${mention.options[mention.active].id}` : undefined} required></textarea>
+          ${mention && html`<ul id="mention-options" class="mention-options" role="listbox" aria-label="Mention a colleague">
+            ${mention.options.map((user, index) => html`<li id=${`mention-${user.id}`} role="option" aria-selected=${index === mention.active ? "true" : "false"}
+              onMouseDown=${(event) => { event.preventDefault(); chooseMention(user); }}>${user.name} <small>${user.email}</small></li>`)}
+          </ul>`}</div>`}
     <div class="reply-actions">
       <button type="submit" disabled=${busy}>${internal ? "Add note" : "Send"}</button>
       ${!internal && html`<button type="button" class="secondary" disabled=${busy} onClick=${() => send("resolved")}>Send and resolve</button>`}

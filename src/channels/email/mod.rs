@@ -9,6 +9,7 @@
 //! sandbox (`sandbox`) keeps outbound mail in memory instead and lets you write as a customer.
 
 pub mod error;
+mod notice;
 pub mod parse;
 pub mod sandbox;
 pub mod transport;

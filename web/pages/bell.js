@@ -1,0 +1,72 @@
+// The header's bell (the unread count; its panel lists the newest notifications: a click opens
+// the ticket and marks it read, "Mark all read", a way to allow desktop notifications) and the
+// toasts new notifications pop up as (outside quiet hours), bottom right.
+
+import { useEffect, useRef, useState } from "preact/hooks";
+import { html } from "../lib/html.js";
+import { report } from "../lib/session.js";
+import { time } from "../lib/format.js";
+import {
+  askPermission, canAskPermission, dismissToast, markAllRead, notifications, openNotification, toasts, unread,
+} from "../lib/notifications.js";
+
+const BELL = html`<svg aria-hidden="true" viewBox="0 0 24 24" width="20" height="20" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round"><path d="M18 8a6 6 0 0 0-12 0c0 7-3 9-3 9h18s-3-2-3-9"/><path d="M13.73 21a2 2 0 0 1-3.46 0"/></svg>`;
+
+export function Bell() {
+  const [open, setOpen] = useState(false);
+  const [, setAsked] = useState(0);
+  const box = useRef(null);
+  useEffect(() => {
+    if (!open) return undefined;
+    const close = (event) => {
+      if (event.type === "keydown" ? event.key === "Escape" : !box.current?.contains(event.target)) setOpen(false);
+    };
+    document.addEventListener("pointerdown", close);
+    document.addEventListener("keydown", close);
+    return () => {
+      document.removeEventListener("pointerdown", close);
+      document.removeEventListener("keydown", close);
+    };
+  }, [open]);
+  const count = unread.value;
+  const items = notifications.value;
+  function choose(notification) {
+    setOpen(false);
+    openNotification(notification);
+  }
+  return html`<div class="bell" ref=${box}>
+    <button type="button" class="bell-button" aria-expanded=${String(open)} aria-controls="notification-panel"
+      aria-label=${count ? `Notifications, ${count} unread` : "Notifications"} onClick=${() => setOpen(!open)}>
+      ${BELL}${count > 0 && html`<span class="bell-count" data-count=${count}>${count > 99 ? "99+" : count}</span>`}
+    </button>
+    ${open && html`<section id="notification-panel" class="notification-panel" aria-label="Notifications">
+      <header>
+        <strong>Notifications</strong>
+        <button type="button" class="link" disabled=${count === 0} onClick=${() => markAllRead().catch(report)}>Mark all read</button>
+      </header>
+      ${canAskPermission() && html`<p class="permission"><button type="button" class="small secondary" onClick=${async () => { await askPermission(); setAsked((n) => n + 1); }}>Show them on my desktop too</button></p>`}
+      ${items.length === 0
+        ? html`<p class="empty">Nothing yet.</p>`
+        : html`<ul>${items.map((item) => html`<li key=${item.id} class=${item.read_at ? "read" : "unread"}>
+            <button type="button" class="notification-item" onClick=${() => choose(item)}>
+              <span class="subject">#${item.ticket_number} ${item.subject}${item.critical ? html` <span class="priority urgent">critical</span>` : ""}</span>
+              <span class="text">${item.text}</span>
+              <time datetime=${item.created_at}>${time(item.created_at)}</time>
+            </button>
+          </li>`)}</ul>`}
+      <footer><a href="#/preferences" onClick=${() => setOpen(false)}>Notification preferences</a></footer>
+    </section>`}
+  </div>`;
+}
+
+export function Toasts() {
+  return html`<div class="toasts" role="status" aria-live="polite">
+    ${toasts.value.map(({ key, notification }) => html`<div class="toast" key=${key} data-kind=${notification.kind}>
+      <button type="button" class="toast-open" onClick=${() => { dismissToast(key); openNotification(notification); }}>
+        <strong>#${notification.ticket_number} ${notification.subject}</strong>
+        <span>${notification.text}</span>
+      </button>
+      <button type="button" class="toast-close link" aria-label="Dismiss" onClick=${() => dismissToast(key)}>×</button>
+    </div>`)}
+  </div>`;
+}
