@@ -15,6 +15,7 @@ import { followTicket, readList, readTicket, remember, ticket as stored } from "
 import { clearDraft, loadDraft, markPushed, saveDraft } from "../lib/drafts.js";
 import { ticks, time, until } from "../lib/format.js";
 import { SlaTracker, METRIC_LABEL } from "../lib/sla.js";
+import { HeadFacts, SYSTEM_EVENTS, Subject, SystemMarker, deliverySteps } from "./ticket-head.js";
 import { LINK_EVENTS, LinkMarker, MergeBanner, MergeDialog, SplitBar, linkedTicket, mergedOrigin, threadItems } from "./merge.js";
 
 function Attachment({ file }) {
@@ -31,7 +32,7 @@ const CHANNEL_LABEL = { whatsapp: "WhatsApp", email: "Email" };
  * (one request per pause in typing, not per keystroke; the browser's copy is kept at once). */
 const DRAFT_PUSH_DELAY_MS = 800;
 
-function MessageBubble({ message, names, origin, selecting, selected, onSelect }) {
+function MessageBubble({ message, names, origin, selecting, selected, onSelect, steps }) {
   const side = message.kind === "customer" ? "left" : message.kind === "system" ? "centre" : "right";
   const author = message.author_id ? names.get(message.author_id) || `#${message.author_id}` : "";
   return html`<article class=${`message ${message.kind} ${side}${selected ? " selected" : ""}`} data-message=${message.id} aria-label=${`${message.kind} message`}>
@@ -43,10 +44,22 @@ function MessageBubble({ message, names, origin, selecting, selected, onSelect }
     <footer>
       <span>${author}</span> <time datetime=${message.created_at}>${time(message.created_at)}</time>
       ${message.kind !== "note" && CHANNEL_LABEL[message.channel] && html` <span class="via-channel" data-channel=${message.channel}>via ${CHANNEL_LABEL[message.channel]}</span>`}
-      ${message.delivery_status && html` <span class=${`tick ${message.delivery_status}`} data-status=${message.delivery_status}>${ticks[message.delivery_status]}</span>`}
+      ${message.delivery_status && html` <span class=${`tick ${message.delivery_status}`} data-status=${message.delivery_status}
+        title=${(steps || []).map((step) => `${step.status} ${time(step.at)}`).join(" · ") || undefined}>${ticks[message.delivery_status]}</span>`}
       ${message.delivery_error && html`<span class="delivery-error" role="note"> — ${message.delivery_error.explanation}</span>`}
     </footer>
   </article>`;
+}
+
+/** Events the activity list leaves out: messages are the thread, and their delivery steps are
+ * folded into the message's tick. */
+const FOLDED_EVENTS = new Set(["message_added", "delivery_changed", "attachments_changed"]);
+
+/** The thread's items with the system events (status, assignment, priority, SLA, window) among
+ * them, in time order, each centred. */
+function withSystemEvents(items, activity) {
+  const system = activity.filter((event) => SYSTEM_EVENTS.has(event.type)).map((event) => ({ system: event, at: event.at }));
+  return [...items, ...system].sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
 }
 
 function WindowBadge({ window }) {
@@ -148,6 +161,7 @@ function TicketView({ id }) {
   const ticket = shown === null ? null : stored(shown);
   if (!ticket) return html`<main class="page"><p>Loading ticket…</p></main>`;
   const names = new Map(users.map((user) => [user.id, user.name]));
+  const steps = deliverySteps(activity);
   const requester = names.get(ticket.requester_id) || `customer #${ticket.requester_id}`;
 
   async function change(fields) {
@@ -170,13 +184,14 @@ function TicketView({ id }) {
 
   return html`<main class="page ticket" data-ticket=${id}>
     <header class="ticket-head">
-      <h1><span class="number">#${ticket.number}</span> ${ticket.subject}</h1>
+      <${Subject} ticket=${ticket} change=${change} />
       ${linkable && html`<div class="ticket-actions">
         <button type="button" class="secondary small" onClick=${() => { setSplitting(null); setMerging(true); }}>Merge into…</button>
         <button type="button" class="secondary small" onClick=${() => { setMerging(false); setSplitting(new Set()); }}>Split…</button>
       </div>`}
-      <p><span class=${`status ${ticket.status_category}`}>${ticket.status}</span> · <span class=${`priority ${ticket.priority}`}>${ticket.priority}</span> · ${ticket.channel} · from ${requester}
-        ${(ticket.channel === "whatsapp" || ticket.reply_channels?.includes("whatsapp")) && html` · <${WindowBadge} window=${window} />`}</p>
+      <${HeadFacts} ticket=${ticket} statuses=${config?.statuses || []} names=${names} teams=${teams} requester=${requester} seen=${seen} change=${change}>
+        ${(ticket.channel === "whatsapp" || ticket.reply_channels?.includes("whatsapp")) && html`<${WindowBadge} window=${window} />`}
+      </${HeadFacts}>
       <p class="viewers" aria-live="polite" data-viewers>${viewers.map((viewer) => html`<span class="viewer">${viewer.name} is ${viewer.typing ? "typing…" : "viewing"}</span>`)}</p>
       <${MergeBanner} ticket=${ticket} onChanged=${() => load().catch(report)} />
       ${merging && html`<${MergeDialog} ticket=${ticket} names=${names} onClose=${() => setMerging(false)} onChanged=${() => load().catch(report)} />`}
@@ -185,10 +200,12 @@ function TicketView({ id }) {
     </header>
     <div class="ticket-body">
       <section class="thread" aria-label="Conversation">
-        ${threadItems(messages, activity).map((item) => item.marker
+        ${withSystemEvents(threadItems(messages, activity), activity).map((item) => item.system
+          ? html`<${SystemMarker} key=${`system-${item.system.seq}`} event=${item.system} names=${names} />`
+          : item.marker
           ? html`<${LinkMarker} key=${`link-${item.marker.seq}`} event=${item.marker} />`
           : html`<${MessageBubble} key=${item.message.id} message=${item.message} names=${names} origin=${mergedOrigin(ticket, item.message.id)}
-              selecting=${!!splitting} selected=${splitting?.has(item.message.id)} onSelect=${pick} />`)}
+              selecting=${!!splitting} selected=${splitting?.has(item.message.id)} onSelect=${pick} steps=${steps.get(item.message.id)} />`)}
         ${stale && html`<p class="stale" role="alert">New message arrived — review before sending.</p>`}
         <${ReplyBox} ticket=${ticket} window=${window} templates=${templates} seen=${seen} onStale=${() => { setStale(true); load(); }} onSent=${() => setStale(false)} />
       </section>
@@ -197,16 +214,12 @@ function TicketView({ id }) {
         <${SlaTracker} ticket=${ticket} />
         <section aria-label="Properties">
           <h2>Properties</h2>
-          <label>Status <select value=${ticket.status} onChange=${(e) => change({ status: e.target.value, seen_seq: seen.current })}>
-            ${(config?.statuses || []).map((status) => html`<option value=${status.key}>${status.label}</option>`)}</select></label>
           <label>Urgency <select value=${ticket.urgency} onChange=${(e) => change({ urgency: e.target.value })}>${["low", "medium", "high", "critical"].map((v) => html`<option>${v}</option>`)}</select></label>
           <label>Importance <select value=${ticket.importance} onChange=${(e) => change({ importance: e.target.value })}>${["low", "medium", "high", "critical"].map((v) => html`<option>${v}</option>`)}</select></label>
           <label>Category <select value=${ticket.category_id ?? ""} onChange=${(e) => change({ category_id: e.target.value ? Number(e.target.value) : null })}>
             <option value="">none</option>${(config?.categories || []).map((category) => html`<option value=${category.id}>${category.path}</option>`)}</select></label>
           <label>Team <select value=${ticket.team_id ?? ""} onChange=${(e) => post(`/tickets/${id}/assign`, { team_id: e.target.value ? Number(e.target.value) : null, reason: "team changed on the ticket" }).catch(report)}>
             <option value="">none</option>${teams.map((team) => html`<option value=${team.id}>${team.name}</option>`)}</select></label>
-          <p>Assignee: ${ticket.assignee_id ? names.get(ticket.assignee_id) : html`<em>unassigned</em>`}
-            ${ticket.assignee_id !== me.value.id && html` <button class="small" onClick=${() => post(`/tickets/${id}/assign`, { assignee_id: me.value.id, reason: "taken from the ticket" }).catch(report)}>Assign to me</button>`}</p>
           <${Tags} ticket=${ticket} change=${change} />
           <${CustomFields} ticket=${ticket} fields=${config?.custom_fields || []} onSaved=${(fresh) => remember([fresh])} />
         </section>
@@ -216,7 +229,7 @@ function TicketView({ id }) {
         </section>
         <section aria-label="Activity">
           <h2>Activity</h2>
-          <ol class="activity">${activity.filter((event) => event.type !== "message_added").map((event) => html`<li><time>${time(event.at)}</time> ${describe(event, names)}</li>`)}</ol>
+          <ol class="activity">${activity.filter((event) => !FOLDED_EVENTS.has(event.type)).map((event) => html`<li><time>${time(event.at)}</time> ${describe(event, names)}</li>`)}</ol>
         </section>
       </aside>
     </div>
