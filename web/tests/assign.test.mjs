@@ -82,6 +82,8 @@ describe('assignment from anywhere', () => {
       await keyed.getByRole('searchbox').waitFor();
       assert.equal(await keyed.getByRole('searchbox').inputValue(), '', 'the key typed nothing into the picker');
       await page.keyboard.type(sam.name.split(' ')[0]);
+      // Once the agents are read, the match is the highlighted option, and Enter picks it.
+      await keyed.locator(`li.current[data-assignee="${sam.id}"]`).waitFor();
       await page.keyboard.press('Enter');
       await waitFor(async () => (await assigneeOf(second.id)) === sam.id, { message: 'second assigned to Sam by keyboard' });
       await waitFor(async () => (await ids())[0] === second.id, { message: 'the changed ticket sorted first' });
