@@ -15,6 +15,7 @@ import { followTicket, readList, readTicket, remember, ticket as stored } from "
 import { clearDraft, loadDraft, markPushed, saveDraft } from "../lib/drafts.js";
 import { ticks, time, until } from "../lib/format.js";
 import { SlaTracker, METRIC_LABEL } from "../lib/sla.js";
+import { Markdown, hasMarkdown } from "../lib/markdown.js";
 import { HeadFacts, SYSTEM_EVENTS, Subject, SystemMarker, deliverySteps } from "./ticket-head.js";
 import { LINK_EVENTS, LinkMarker, MergeBanner, MergeDialog, SplitBar, linkedTicket, mergedOrigin, threadItems } from "./merge.js";
 
@@ -91,7 +92,12 @@ function TicketView({ id }) {
   // "Merge into…" open, or split mode with the messages picked so far.
   const [merging, setMerging] = useState(false);
   const [splitting, setSplitting] = useState(null);
+  // `?` shows the keys; r / n ask the reply box for a reply or a note (a new object each time).
+  const [help, setHelp] = useState(false);
+  const [compose, setCompose] = useState(null);
   const seen = useRef(0);
+  // The page's keys act on the ticket as it is now (set as it renders).
+  const keys = useRef(null);
 
   async function load() {
     const full = await readTicket(id);
@@ -152,6 +158,21 @@ function TicketView({ id }) {
     };
   }, [id]);
 
+  useEffect(() => {
+    function onKey(event) {
+      if (event.target.closest("input, textarea, select, [role=dialog]") || event.ctrlKey || event.metaKey || event.altKey) return;
+      const act = keys.current?.[event.key];
+      if (act) {
+        event.preventDefault();
+        act();
+      } else if (event.key === "?") setHelp((shown) => !shown);
+      else if (event.key === "Escape") setHelp(false);
+    }
+    // (`window` in this component is the WhatsApp window's state.)
+    globalThis.addEventListener("keydown", onKey);
+    return () => globalThis.removeEventListener("keydown", onKey);
+  }, []);
+
   if (missing) {
     return html`<main class="page ticket-missing" data-missing-ticket=${id}>
       <h1>Ticket not found</h1>
@@ -171,6 +192,20 @@ function TicketView({ id }) {
       report(error);
     }
   }
+
+  // e resolves, p sets pending (the account's first status of that category), r / n open the
+  // reply box for a reply / an internal note.
+  const statusOf = (category) => (config?.statuses || []).find((status) => status.category === category)?.key;
+  const toStatus = (category) => () => {
+    const key = statusOf(category);
+    if (key && key !== ticket.status) change({ status: key, seen_seq: seen.current });
+  };
+  keys.current = {
+    e: toStatus("resolved"),
+    p: toStatus("pending"),
+    r: () => setCompose({ internal: false }),
+    n: () => setCompose({ internal: true }),
+  };
 
   const linkable = !ticket.links?.merged_into && ticket.status_category !== "closed";
   function pick(messageId, on) {
@@ -192,6 +227,8 @@ function TicketView({ id }) {
       <${HeadFacts} ticket=${ticket} statuses=${config?.statuses || []} names=${names} teams=${teams} requester=${requester} seen=${seen} change=${change}>
         ${(ticket.channel === "whatsapp" || ticket.reply_channels?.includes("whatsapp")) && html`<${WindowBadge} window=${window} />`}
       </${HeadFacts}>
+      ${help && html`<aside class="help" aria-label="Keyboard shortcuts"><b>Keys:</b> r reply · n internal note · e resolve · p pending ·
+        Ctrl / ⌘ + Enter sends · ? or Escape hides this</aside>`}
       <p class="viewers" aria-live="polite" data-viewers>${viewers.map((viewer) => html`<span class="viewer">${viewer.name} is ${viewer.typing ? "typing…" : "viewing"}</span>`)}</p>
       <${MergeBanner} ticket=${ticket} onChanged=${() => load().catch(report)} />
       ${merging && html`<${MergeDialog} ticket=${ticket} names=${names} onClose=${() => setMerging(false)} onChanged=${() => load().catch(report)} />`}
@@ -207,7 +244,7 @@ function TicketView({ id }) {
           : html`<${MessageBubble} key=${item.message.id} message=${item.message} names=${names} origin=${mergedOrigin(ticket, item.message.id)}
               selecting=${!!splitting} selected=${splitting?.has(item.message.id)} onSelect=${pick} steps=${steps.get(item.message.id)} />`)}
         ${stale && html`<p class="stale" role="alert">New message arrived — review before sending.</p>`}
-        <${ReplyBox} ticket=${ticket} window=${window} templates=${templates} seen=${seen} onStale=${() => { setStale(true); load(); }} onSent=${() => setStale(false)} />
+        <${ReplyBox} compose=${compose} ticket=${ticket} window=${window} templates=${templates} seen=${seen} onStale=${() => { setStale(true); load(); }} onSent=${() => setStale(false)} />
       </section>
       <aside class="side">
         <${CustomerCard} ticket=${ticket} />
@@ -358,7 +395,7 @@ function describe(event, names) {
   }
 }
 
-function ReplyBox({ ticket, window, templates, seen, onStale, onSent }) {
+function ReplyBox({ compose, ticket, window, templates, seen, onStale, onSent }) {
   const userId = me.value.id;
   // This ticket's draft, read once when the box opens (the page is remounted per ticket).
   const [draft] = useState(() => loadDraft(userId, ticket.id));
@@ -467,6 +504,13 @@ function ReplyBox({ ticket, window, templates, seen, onStale, onSent }) {
       pushDraft();
     };
   }, []);
+  // r / n on the page: a reply or a note, the cursor in the box.
+  const bodyBox = useRef(null);
+  useEffect(() => {
+    if (!compose) return;
+    setInternal(compose.internal);
+    bodyBox.current?.focus();
+  }, [compose]);
   const whatsapp = channel === "whatsapp";
   const closed = whatsapp && window?.state === "closed" && !internal;
   const chosen = templates.find((candidate) => `${candidate.name}|${candidate.language}` === template);
@@ -531,7 +575,11 @@ function ReplyBox({ ticket, window, templates, seen, onStale, onSent }) {
           ${chosen && html`<p class="template-body">${chosen.body}</p>`}
           ${chosen && Array.from({ length: chosen.parameter_count }, (_, index) => html`<label>{{${index + 1}}} <input value=${parameters[index] || ""} onInput=${(e) => { const next = [...parameters]; next[index] = e.target.value; setParameters(next); }} required /></label>`)}
         </div>`
-      : html`<label class="visually-hidden" for="reply-body">Message</label><textarea id="reply-body" rows="3" placeholder=${internal ? "Note for your team (never sent to the customer)" : "Write a reply"} value=${body} onInput=${(e) => typing(e.target.value)} required></textarea>`}
+      : html`<label class="visually-hidden" for="reply-body">Message</label><textarea id="reply-body" ref=${bodyBox} rows="3" aria-keyshortcuts="Control+Enter Meta+Enter"
+          placeholder=${internal ? "Note for your team (never sent to the customer)" : "Write a reply — **bold**, _italic_, - lists, [links](https://…); Ctrl+Enter sends"} value=${body}
+          onInput=${(e) => typing(e.target.value)} onKeyDown=${(e) => { if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) { e.preventDefault(); if (!busy) e.currentTarget.form.requestSubmit(); } }} required></textarea>
+        ${hasMarkdown(body) && html`<section class="md-preview" aria-label="Preview"><span class="muted">Preview${whatsapp && !internal ? " (sent with WhatsApp's formatting)" : channel === "email" && !internal ? " (sent as formatted email)" : ""}</span>
+          <div class="md-body"><${Markdown} text=${body} /></div></section>`}`}
     <div class="reply-actions">
       <button type="submit" disabled=${busy}>${internal ? "Add note" : "Send"}</button>
       ${!internal && html`<button type="button" class="secondary" disabled=${busy} onClick=${() => send("resolved")}>Send and resolve</button>`}

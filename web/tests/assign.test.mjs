@@ -72,7 +72,8 @@ describe('assignment from anywhere', () => {
       // The keyboard: the cursor on the second ticket, `a` opens its picker, Enter picks Sam;
       // the assignment re-sorts the list, and the cursor stays on the ticket it was on.
       const rows = page.locator('table.tickets tbody tr');
-      await page.locator('h1').click();
+      // Keys go to the page, not to the query box.
+      await page.evaluate(() => document.activeElement?.blur());
       const ids = async () => Promise.all((await rows.all()).map(async (r) => Number(await r.getAttribute('data-ticket'))));
       const order = await ids();
       if (order.indexOf(second.id) === 1) await page.keyboard.press('j');
@@ -154,6 +155,55 @@ describe('assignment from anywhere', () => {
       // Status changes are in the thread; delivery ticks are not listed in the activity.
       assert.equal(await page.getByRole('region', { name: 'Activity' }).getByText(/^message (sent|delivered|read)/).count(), 0);
       await screenshot(page, `assign-ticket-header-${width}`);
+      assert.deepEqual(consoleErrors(page), []);
+      await page.close();
+    });
+
+    test(`ticket keys: n, r, p, e, ?, a markdown preview that keeps HTML as text, Ctrl+Enter sends (${width} px)`, async () => {
+      const { tickets: [ticket] } = await twoTickets(`Keys${width}`);
+      const page = await newPage(browser, { width, height });
+      await login(page, hub.base, DEMO.agent);
+      await page.goto(`${hub.base}/#/tickets/${ticket.id}`);
+      await page.locator('.ticket-head h1', { hasText: ticket.subject }).waitFor();
+      await page.locator('#reply-body').waitFor();
+      const status = async () => (await api(hub.base, token, `/tickets/${ticket.id}`)).status_category;
+
+      await page.keyboard.press('?');
+      const help = page.getByRole('complementary', { name: 'Keyboard shortcuts' });
+      await help.getByText('n internal note').waitFor();
+      await help.getByText('e resolve').waitFor();
+
+      // n: a note, the cursor in the box; the preview renders the markdown, and HTML stays text.
+      await page.locator('.ticket-head .number').click();
+      await page.keyboard.press('n');
+      await waitFor(async () => page.getByLabel('Internal note').isChecked(), { message: 'note mode by n' });
+      await waitFor(async () => page.evaluate(() => document.activeElement?.id === 'reply-body'), { message: 'the reply box focused' });
+      await page.keyboard.type('**Refund** _approved_\n- step one\n  - nested [guide](https://example.com/guide)\n<img src=x onerror="window.pwned=1"> `code`');
+      const preview = page.getByRole('region', { name: 'Preview' });
+      await preview.locator('strong', { hasText: 'Refund' }).waitFor();
+      await preview.locator('em', { hasText: 'approved' }).waitFor();
+      await preview.locator('ul > li ul > li', { hasText: 'nested' }).waitFor();
+      assert.equal(await preview.locator('a').getAttribute('href'), 'https://example.com/guide');
+      assert.equal(await preview.locator('img').count(), 0, 'typed HTML is never injected');
+      await preview.getByText('<img src=x onerror="window.pwned=1">').waitFor();
+      assert.equal(await page.evaluate(() => window.pwned), undefined);
+      await screenshot(page, `ticket-markdown-preview-${width}`);
+
+      // Ctrl+Enter sends it.
+      await page.keyboard.press('Control+Enter');
+      await page.locator('.message.note', { hasText: '**Refund** _approved_' }).waitFor();
+      await waitFor(async () => (await page.locator('#reply-body').inputValue()) === '', { message: 'the box emptied' });
+
+      // r: back to a reply; p: pending; e: resolved.
+      await page.locator('.ticket-head .number').click();
+      await page.keyboard.press('r');
+      await waitFor(async () => !(await page.getByLabel('Internal note').isChecked()), { message: 'reply mode by r' });
+      await page.locator('.ticket-head .number').click();
+      await page.keyboard.press('p');
+      await waitFor(async () => (await status()) === 'pending', { message: 'pending by p' });
+      await page.keyboard.press('e');
+      await waitFor(async () => (await status()) === 'resolved', { message: 'resolved by e' });
+      await page.locator('.thread .system-event[data-system-event=status_changed]', { hasText: 'resolved' }).waitFor();
       assert.deepEqual(consoleErrors(page), []);
       await page.close();
     });
