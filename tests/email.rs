@@ -325,6 +325,38 @@ async fn replies_leave_by_smtp_with_threading_headers_and_notes_never_do() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_markdown_reply_leaves_as_html_with_its_plain_text_alternative() {
+    let db = TestDb::sqlite();
+    seed(&*db.open().await).await;
+    let smtp = FakeSmtp::start().await;
+    let server = TestServer::start(smtp_settings(&db, &smtp)).await;
+    let agent = server.login("agent@test.example").await;
+    let id = email_ticket(&server, &agent, "Formatting").await;
+    let body = "**Refund** issued:\n\n1. [your order](https://shop.example/o/1?a=1&b=2)\n2. Steps:\n  - <b>not html</b>\n  - `code`";
+    let (status, sent) = server
+        .call(
+            "POST",
+            &format!("/api/v1/tickets/{id}/messages"),
+            Some(&agent),
+            Some(json!({"body": body, "channel": "email"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{sent}");
+    assert_eq!(sent["events"][0]["message"]["body"], body, "the message keeps what the agent wrote");
+    let mail = until("the mail at the SMTP server", async || smtp.received().first().cloned()).await;
+    let parsed = mail_parser::MessageParser::default().parse(mail.data.as_bytes()).expect("a MIME message");
+    let html = parsed.body_html(0).expect("an HTML part").replace("\r\n", "\n");
+    assert!(html.contains("<p><strong>Refund</strong> issued:</p>"), "{html}");
+    assert!(html.contains("<ol><li><a href=\"https://shop.example/o/1?a=1&amp;b=2\">your order</a></li><li>Steps:<ul><li>&lt;b&gt;not html&lt;/b&gt;</li><li><code>code</code></li></ul></li></ol>"), "{html}");
+    let text = parsed.body_text(0).expect("a text part").replace("\r\n", "\n");
+    assert_eq!(
+        text.trim_end(),
+        "Refund issued:\n\n1. your order <https://shop.example/o/1?a=1&b=2>\n2. Steps:\n  - <b>not html</b>\n  - code"
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn temporary_refusals_are_retried_then_failed_with_the_reason_and_permanent_ones_fail_at_once() {
     let db = TestDb::sqlite();
     seed(&*db.open().await).await;

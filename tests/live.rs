@@ -215,6 +215,65 @@ async fn the_presence_board_shows_online_away_and_offline() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agents_see_each_agents_presence_and_load_for_assigning() {
+    let live = live(|_| {}).await;
+    let agent = live.server.login("agent@test.example").await;
+    let supervisor = live.server.login("sup@test.example").await;
+    let customer = live.server.login("cust@test.example").await;
+    let agent_id = live.seeded.agent.id;
+    let supervisor_id = live.seeded.supervisor.id;
+    let availability = async |token: &str| {
+        let (status, page) = live.server.call("GET", "/api/v1/agents/availability", Some(token), None).await;
+        assert_eq!(status, 200, "{page}");
+        page["items"].as_array().expect("items").clone()
+    };
+    let row = |rows: &[Value], id: i64| {
+        rows.iter().find(|row| row["user_id"] == id).cloned().expect("a row per staff member")
+    };
+
+    // Nobody connected: every staff member offline, none holding anything; customers not listed.
+    let rows = availability(&supervisor).await;
+    assert!(rows.iter().all(|row| row["status"] == "offline"), "{rows:?}");
+    assert!(rows.iter().all(|row| row["user_id"] != live.seeded.customer.id), "customers are not assignees");
+    assert_eq!((row(&rows, agent_id)["load"].clone(), row(&rows, agent_id)["capacity"].clone()), (json!(0), json!(5)));
+
+    // The supervisor connects; an agent gives them a ticket and sees them online, holding it.
+    let _socket = live.ws(&supervisor).await;
+    let id = live.ticket(&agent, "Who has time?").await;
+    let (status, body) = live
+        .server
+        .call(
+            "POST",
+            &format!("/api/v1/tickets/{id}/assign"),
+            Some(&agent),
+            Some(json!({"assignee_id": supervisor_id})),
+        )
+        .await;
+    assert_eq!(status, 200, "an agent may assign to another agent: {body}");
+    let deadline = Instant::now() + WAIT;
+    let rows = loop {
+        let rows = availability(&agent).await;
+        if row(&rows, supervisor_id)["status"] == "online" || Instant::now() > deadline {
+            break rows;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let held = row(&rows, supervisor_id);
+    assert_eq!(
+        (&held["status"], &held["load"], &held["name"]),
+        (&json!("online"), &json!(1), &json!(live.seeded.supervisor.name))
+    );
+    assert_eq!(row(&rows, agent_id)["status"], "offline");
+
+    // Customers may not read it; unknown parameters are refused.
+    let (status, body) = live.server.call("GET", "/api/v1/agents/availability", Some(&customer), None).await;
+    assert_eq!((status, &body["error"]), (403, &json!("forbidden")), "{body}");
+    let (status, body) = live.server.call("GET", "/api/v1/agents/availability?team=1", Some(&agent), None).await;
+    assert_eq!((status, &body["error"]), (400, &json!("invalid_query")), "{body}");
+    live.server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn viewers_typing_and_stale_view_protect_replies() {
     let live = live(|_| {}).await;
     let agent = live.server.login("agent@test.example").await;

@@ -8,6 +8,7 @@ pub mod clock;
 pub mod customers;
 pub mod domain;
 pub mod email;
+pub mod markdown;
 pub mod notifications;
 pub mod query;
 pub mod registry;

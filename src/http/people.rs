@@ -19,6 +19,7 @@ use crate::error::ErrorCode;
 pub fn routes(config: &mut ServiceConfig) {
     config
         .service(list_users)
+        .service(agent_availability)
         .service(create_user)
         .service(get_user)
         .service(update_user)
@@ -66,6 +67,55 @@ async fn list_users(
 ) -> Result<web::Json<Page<User>>, ApiError> {
     caller.require_staff()?;
     let items = state.store.list_users(caller.account(), filter.role).await?;
+    Ok(web::Json(Page { items, next: None }))
+}
+
+/// One staff member as an assignee picker shows them: presence from the board (`offline` when no
+/// node reports them) and open tickets held against their capacity.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AgentAvailability {
+    pub user_id: UserId,
+    pub name: String,
+    pub role: Role,
+    #[schema(value_type = String)]
+    pub status: PresenceStatus,
+    /// Open tickets assigned to them.
+    pub load: i64,
+    pub capacity: i64,
+}
+
+/// Every active agent, supervisor and admin of the account with their presence and open-ticket
+/// load against capacity (staff only): what an assignee picker shows. The presence board itself
+/// (`presence` topic) stays for supervisors.
+#[utoipa::path(
+    tag = "people",
+    responses((status = 200, body = Page<AgentAvailability>), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody))
+)]
+#[get("/agents/availability")]
+async fn agent_availability(
+    state: Api,
+    caller: Caller,
+    _params: web::Query<NoParams>,
+) -> Result<web::Json<Page<AgentAvailability>>, ApiError> {
+    caller.require_staff()?;
+    let account = caller.account();
+    let board = state.live.board(account);
+    let mut items = Vec::new();
+    for user in state.store.list_users(account, None).await? {
+        if !user.role.is_staff() || !user.active {
+            continue;
+        }
+        let row = board.iter().find(|row| row.user_id == user.id);
+        let load = state.store.open_load(account, user.id).await?;
+        items.push(AgentAvailability {
+            user_id: user.id,
+            name: user.name,
+            role: user.role,
+            status: row.map_or(PresenceStatus::Offline, |row| row.status),
+            load,
+            capacity: user.capacity,
+        });
+    }
     Ok(web::Json(Page { items, next: None }))
 }
 

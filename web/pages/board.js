@@ -1,6 +1,7 @@
 // The queue as a kanban board: a column per status (WIP limit per column, kept in this browser),
 // optional swimlanes by priority or assignee, and drag and drop (SortableJS) to change a ticket's
 // status — or, from the keyboard, ← / → on a focused card to move it to the neighbouring column.
+// Each card's "Assign…" opens the assignee picker (pages/assign.js).
 
 import { useEffect, useRef, useState } from "preact/hooks";
 import Sortable from "sortablejs";
@@ -9,6 +10,7 @@ import { navigate } from "../lib/router.js";
 import { report } from "../lib/session.js";
 import { patch } from "../lib/api.js";
 import { SlaBadge } from "../lib/sla.js";
+import { AssignButton } from "./assign.js";
 
 const LIMITS_KEY = "switchboard.wip-limits";
 
@@ -27,6 +29,9 @@ function Column({ status, tickets, limit, setLimit, names, move }) {
       group: "kanban",
       animation: 120,
       dataIdAttr: "data-ticket",
+      // The assign button and its picker are not handles: clicking them must not start a drag.
+      filter: ".assign-anchor",
+      preventOnFilter: false,
       onAdd: async (event) => {
         const id = Number(event.item.dataset.ticket);
         // Preact owns the DOM: put the card back and let the live update move it.
@@ -62,6 +67,7 @@ function Column({ status, tickets, limit, setLimit, names, move }) {
         <a href=${`#/tickets/${ticket.id}`}>#${ticket.number} ${ticket.subject}</a>
         <span class="card-tags"><span class=${`priority ${ticket.priority}`}>${ticket.priority}</span> <${SlaBadge} ticket=${ticket} /></span>
         <small>${ticket.assignee_id ? names.get(ticket.assignee_id) || "" : "unassigned"} · ${ticket.channel}</small>
+        <${AssignButton} ids=${[ticket.id]} reason="assigned from the board" />
       </li>`)}
     </ol>
   </section>`;

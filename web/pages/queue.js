@@ -2,14 +2,17 @@
 // its errors shown where they are), saved views, and sort over `GET /tickets`, kept live by the
 // `queue` topic (new tickets, messages and changes move and re-sort without a reload). Its state
 // lives in the URL (`#/queue?q=…&sort=…&view=…`), so reload and links keep it. The rows are the
-// ticket store's copies (lib/tickets.js) of the tickets the list holds. Keys: j/k move, Enter
-// opens, a assigns to me, / focuses the query, ? shows the keys.
+// ticket store's copies (lib/tickets.js) of the tickets the list holds. Each row (and board card)
+// can be assigned to anyone through the picker (pages/assign.js); ticked rows get the bulk bar
+// (pages/bulk.js). Keys: j/k move, Enter opens, a opens the assignee picker for the row under the
+// cursor, A assigns it to me, x ticks it, / focuses the query, ? shows the keys. The cursor stays
+// on its ticket when a change re-sorts the list.
 
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { html } from "../lib/html.js";
 import { navigate, route } from "../lib/router.js";
 import { me, report } from "../lib/session.js";
-import { ApiError, get, post } from "../lib/api.js";
+import { ApiError, get } from "../lib/api.js";
 import { queueHash, readQueueState, suggest } from "../lib/query.js";
 import { saveView, views } from "../lib/views.js";
 import { connection } from "../lib/live.js";
@@ -17,6 +20,8 @@ import { followQueue, readList, tickets } from "../lib/tickets.js";
 import { ago } from "../lib/format.js";
 import { SlaBadge, dueKey } from "../lib/sla.js";
 import { Board } from "./board.js";
+import { AssignButton, AssignPicker, assign } from "./assign.js";
+import { BulkBar } from "./bulk.js";
 
 const CATEGORIES = ["new", "open", "pending", "resolved", "closed"];
 const PRIORITY_RANK = { low: 1, medium: 2, high: 3, urgent: 4 };
@@ -59,7 +64,11 @@ export function Queue() {
   // The ids of the tickets the list holds, in the order they came (the data is the store's).
   const [listed, setListed] = useState(new Set());
   const [unread, setUnread] = useState(new Set());
-  const [cursor, setCursor] = useState(0);
+  // The ticket under the cursor, by id: a change that re-sorts the list keeps it on its ticket.
+  const [cursorId, setCursorId] = useState(null);
+  // The row whose assignee picker the keyboard opened; the rows ticked for a bulk change.
+  const [picking, setPicking] = useState(null);
+  const [selected, setSelected] = useState(new Set());
   const [help, setHelp] = useState(false);
   const [users, setUsers] = useState([]);
   const [view, setView] = useState(localStorage.getItem("switchboard.queue-view") || "list");
@@ -183,9 +192,25 @@ export function Queue() {
   const names = useMemo(() => new Map(users.map((user) => [user.id, user.name])), [users]);
   const currentView = viewId ? views.value.find((view) => view.id === viewId) : null;
 
+  const found = rows.findIndex((ticket) => ticket.id === cursorId);
+  const cursor = found < 0 ? 0 : found;
+  const moveCursor = (step) => {
+    const next = rows[Math.max(0, Math.min(cursor + step, rows.length - 1))];
+    if (next) setCursorId(next.id);
+  };
+  const tick = (id, on) =>
+    setSelected((previous) => {
+      const next = new Set(previous);
+      if (on) next.add(id);
+      else next.delete(id);
+      return next;
+    });
+  // Ticked rows that left the list (filtered out, merged away) are no longer ticked.
+  const ticked = rows.filter((ticket) => selected.has(ticket.id)).map((ticket) => ticket.id);
+
   async function assignToMe(ticket) {
     try {
-      await post(`/tickets/${ticket.id}/assign`, { assignee_id: me.value.id, reason: "taken from the queue" });
+      await assign([ticket.id], { assignee_id: me.value.id }, "taken from the queue");
     } catch (error) {
       report(error);
     }
@@ -205,10 +230,18 @@ export function Queue() {
       if (event.target.closest("input, textarea, select") || event.ctrlKey || event.metaKey || event.altKey) return;
       // Enter on a focused link or button is that control's own (Tab users open what they focused).
       const onControl = event.target.closest("a, button, [tabindex]");
-      if (event.key === "j") setCursor((at) => Math.min(at + 1, rows.length - 1));
-      else if (event.key === "k") setCursor((at) => Math.max(at - 1, 0));
+      if (event.key === "j") moveCursor(1);
+      else if (event.key === "k") moveCursor(-1);
       else if (event.key === "Enter" && !onControl && rows[cursor]) open(rows[cursor]);
-      else if (event.key === "a" && rows[cursor]) assignToMe(rows[cursor]);
+      else if (event.key === "a" && rows[cursor]) {
+        // The picker takes the focus: the key must not type into its search box.
+        event.preventDefault();
+        setCursorId(rows[cursor].id);
+        setPicking(rows[cursor].id);
+      } else if (event.key === "A" && rows[cursor]) {
+        setCursorId(rows[cursor].id);
+        assignToMe(rows[cursor]);
+      } else if (event.key === "x" && rows[cursor]) tick(rows[cursor].id, !selected.has(rows[cursor].id));
       else if (event.key === "?") setHelp((shown) => !shown);
       else if (event.key === "/") {
         event.preventDefault();
@@ -218,7 +251,7 @@ export function Queue() {
     }
     window.addEventListener("keydown", onKey);
     return () => window.removeEventListener("keydown", onKey);
-  }, [rows, cursor]);
+  }, [rows, cursor, selected]);
 
   const toggleCategory = (category) =>
     setFilters((current) => ({
@@ -250,17 +283,20 @@ export function Queue() {
       onChange=${(q) => { setViewId(null); setFilters({ ...filters, q }); }}
       onSave=${() => setSaving(true)} />
     ${saving && html`<${SaveView} query=${filters.q} sort=${SORT_PARAM[sort]} onDone=${(saved) => { setSaving(false); if (saved) setViewId(saved.id); }} />`}
-    ${help && html`<aside class="help" aria-label="Keyboard shortcuts"><b>Keys:</b> j / k move · Enter opens · a assigns to me · / edits the query · on the board ← / → moves a focused card · ? or Escape hides this</aside>`}
+    ${help && html`<aside class="help" aria-label="Keyboard shortcuts"><b>Keys:</b> j / k move · Enter opens · a assigns (picker) · A assigns to me · x ticks for a bulk change · / edits the query · on the board ← / → moves a focused card · ? or Escape hides this</aside>`}
     <div class="views" role="group" aria-label="View">
       <button class=${view === "list" ? "" : "secondary"} aria-pressed=${view === "list"} onClick=${() => chooseView("list")}>List</button>
       <button class=${view === "board" ? "" : "secondary"} aria-pressed=${view === "board"} onClick=${() => chooseView("board")}>Board</button>
     </div>
+    ${ticked.length > 0 && html`<${BulkBar} ids=${ticked} statuses=${statuses} onClear=${() => setSelected(new Set())} />`}
     ${view === "board"
       ? html`<${Board} tickets=${rows} names=${names} statuses=${statuses.filter((status) => filters.categories.includes(status.category))} />`
       : html`<table class="tickets">
-      <thead><tr><th scope="col">#</th><th scope="col">Subject</th><th scope="col">Status</th><th scope="col">Priority</th><th scope="col">SLA</th><th scope="col">Assignee</th><th scope="col">Channel</th><th scope="col">Activity</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
+      <thead><tr><th scope="col"><input type="checkbox" aria-label="Tick every row" checked=${rows.length > 0 && ticked.length === rows.length}
+        onChange=${(e) => setSelected(e.target.checked ? new Set(rows.map((ticket) => ticket.id)) : new Set())} /></th><th scope="col">#</th><th scope="col">Subject</th><th scope="col">Status</th><th scope="col">Priority</th><th scope="col">SLA</th><th scope="col">Assignee</th><th scope="col">Channel</th><th scope="col">Activity</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
       <tbody>
         ${rows.map((ticket, index) => html`<tr key=${ticket.id} class=${`${index === cursor ? "current" : ""} ${unread.has(ticket.id) ? "unread" : ""}`} data-ticket=${ticket.id}>
+          <td><input type="checkbox" aria-label=${`Tick #${ticket.number}`} checked=${selected.has(ticket.id)} onChange=${(e) => tick(ticket.id, e.target.checked)} /></td>
           <td>#${ticket.number}</td>
           <td><a href=${`#/tickets/${ticket.id}`} onClick=${(event) => { event.preventDefault(); open(ticket); }}>${ticket.subject}</a>
             ${unread.has(ticket.id) && html` <span class="badge" title="new customer message">new</span>`}
@@ -271,7 +307,10 @@ export function Queue() {
           <td>${ticket.assignee_id ? names.get(ticket.assignee_id) || `#${ticket.assignee_id}` : html`<em>unassigned</em>`}</td>
           <td>${ticket.channel}</td>
           <td title=${ticket.updated_at}>${ago(ticket.updated_at)}</td>
-          <td>${ticket.assignee_id !== me.value.id && html`<button class="small" onClick=${() => assignToMe(ticket)}>Assign to me</button>`}</td>
+          <td class="row-actions">${ticket.assignee_id !== me.value.id && html`<button class="small" onClick=${() => assignToMe(ticket)}>Assign to me</button>`}
+            <${AssignButton} ids=${[ticket.id]} reason="assigned from the queue" />
+            ${picking === ticket.id && html`<span class="assign-anchor"><${AssignPicker} label=${`Assign #${ticket.number}`} onClose=${() => setPicking(null)}
+              onPick=${(choice) => assign([ticket.id], choice, "assigned from the queue").catch(report)} /></span>`}</td>
         </tr>`)}
       </tbody>
     </table>`}

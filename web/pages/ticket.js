@@ -16,6 +16,8 @@ import { clearDraft, loadDraft, markPushed, saveDraft } from "../lib/drafts.js";
 import { ticks, time, until } from "../lib/format.js";
 import { SlaTracker, METRIC_LABEL } from "../lib/sla.js";
 import { insertMention, loadStaff, matches, mentionAt, withMentions } from "../lib/mentions.js";
+import { Markdown, hasMarkdown } from "../lib/markdown.js";
+import { HeadFacts, SYSTEM_EVENTS, Subject, SystemMarker, deliverySteps } from "./ticket-head.js";
 import { LINK_EVENTS, LinkMarker, MergeBanner, MergeDialog, SplitBar, linkedTicket, mergedOrigin, threadItems } from "./merge.js";
 
 function Attachment({ file }) {
@@ -32,7 +34,7 @@ const CHANNEL_LABEL = { whatsapp: "WhatsApp", email: "Email" };
  * (one request per pause in typing, not per keystroke; the browser's copy is kept at once). */
 const DRAFT_PUSH_DELAY_MS = 800;
 
-function MessageBubble({ message, names, origin, selecting, selected, onSelect }) {
+function MessageBubble({ message, names, origin, selecting, selected, onSelect, steps }) {
   const side = message.kind === "customer" ? "left" : message.kind === "system" ? "centre" : "right";
   const author = message.author_id ? names.get(message.author_id) || `#${message.author_id}` : "";
   return html`<article class=${`message ${message.kind} ${side}${selected ? " selected" : ""}`} data-message=${message.id} aria-label=${`${message.kind} message`}>
@@ -44,10 +46,22 @@ function MessageBubble({ message, names, origin, selecting, selected, onSelect }
     <footer>
       <span>${author}</span> <time datetime=${message.created_at}>${time(message.created_at)}</time>
       ${message.kind !== "note" && CHANNEL_LABEL[message.channel] && html` <span class="via-channel" data-channel=${message.channel}>via ${CHANNEL_LABEL[message.channel]}</span>`}
-      ${message.delivery_status && html` <span class=${`tick ${message.delivery_status}`} data-status=${message.delivery_status}>${ticks[message.delivery_status]}</span>`}
+      ${message.delivery_status && html` <span class=${`tick ${message.delivery_status}`} data-status=${message.delivery_status}
+        title=${(steps || []).map((step) => `${step.status} ${time(step.at)}`).join(" · ") || undefined}>${ticks[message.delivery_status]}</span>`}
       ${message.delivery_error && html`<span class="delivery-error" role="note"> — ${message.delivery_error.explanation}</span>`}
     </footer>
   </article>`;
+}
+
+/** Events the activity list leaves out: messages are the thread, and their delivery steps are
+ * folded into the message's tick. */
+const FOLDED_EVENTS = new Set(["message_added", "delivery_changed", "attachments_changed"]);
+
+/** The thread's items with the system events (status, assignment, priority, SLA, window) among
+ * them, in time order, each centred. */
+function withSystemEvents(items, activity) {
+  const system = activity.filter((event) => SYSTEM_EVENTS.has(event.type)).map((event) => ({ system: event, at: event.at }));
+  return [...items, ...system].sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
 }
 
 function WindowBadge({ window }) {
@@ -79,7 +93,12 @@ function TicketView({ id }) {
   // "Merge into…" open, or split mode with the messages picked so far.
   const [merging, setMerging] = useState(false);
   const [splitting, setSplitting] = useState(null);
+  // `?` shows the keys; r / n ask the reply box for a reply or a note (a new object each time).
+  const [help, setHelp] = useState(false);
+  const [compose, setCompose] = useState(null);
   const seen = useRef(0);
+  // The page's keys act on the ticket as it is now (set as it renders).
+  const keys = useRef(null);
 
   async function load() {
     const full = await readTicket(id);
@@ -140,6 +159,21 @@ function TicketView({ id }) {
     };
   }, [id]);
 
+  useEffect(() => {
+    function onKey(event) {
+      if (event.target.closest("input, textarea, select, [role=dialog]") || event.ctrlKey || event.metaKey || event.altKey) return;
+      const act = keys.current?.[event.key];
+      if (act) {
+        event.preventDefault();
+        act();
+      } else if (event.key === "?") setHelp((shown) => !shown);
+      else if (event.key === "Escape") setHelp(false);
+    }
+    // (`window` in this component is the WhatsApp window's state.)
+    globalThis.addEventListener("keydown", onKey);
+    return () => globalThis.removeEventListener("keydown", onKey);
+  }, []);
+
   if (missing) {
     return html`<main class="page ticket-missing" data-missing-ticket=${id}>
       <h1>Ticket not found</h1>
@@ -149,6 +183,7 @@ function TicketView({ id }) {
   const ticket = shown === null ? null : stored(shown);
   if (!ticket) return html`<main class="page"><p>Loading ticket…</p></main>`;
   const names = new Map(users.map((user) => [user.id, user.name]));
+  const steps = deliverySteps(activity);
   const requester = names.get(ticket.requester_id) || `customer #${ticket.requester_id}`;
 
   async function change(fields) {
@@ -158,6 +193,20 @@ function TicketView({ id }) {
       report(error);
     }
   }
+
+  // e resolves, p sets pending (the account's first status of that category), r / n open the
+  // reply box for a reply / an internal note.
+  const statusOf = (category) => (config?.statuses || []).find((status) => status.category === category)?.key;
+  const toStatus = (category) => () => {
+    const key = statusOf(category);
+    if (key && key !== ticket.status) change({ status: key, seen_seq: seen.current });
+  };
+  keys.current = {
+    e: toStatus("resolved"),
+    p: toStatus("pending"),
+    r: () => setCompose({ internal: false }),
+    n: () => setCompose({ internal: true }),
+  };
 
   const linkable = !ticket.links?.merged_into && ticket.status_category !== "closed";
   function pick(messageId, on) {
@@ -171,13 +220,16 @@ function TicketView({ id }) {
 
   return html`<main class="page ticket" data-ticket=${id}>
     <header class="ticket-head">
-      <h1><span class="number">#${ticket.number}</span> ${ticket.subject}</h1>
+      <${Subject} ticket=${ticket} change=${change} />
       ${linkable && html`<div class="ticket-actions">
         <button type="button" class="secondary small" onClick=${() => { setSplitting(null); setMerging(true); }}>Merge into…</button>
         <button type="button" class="secondary small" onClick=${() => { setMerging(false); setSplitting(new Set()); }}>Split…</button>
       </div>`}
-      <p><span class=${`status ${ticket.status_category}`}>${ticket.status}</span> · <span class=${`priority ${ticket.priority}`}>${ticket.priority}</span> · ${ticket.channel} · from ${requester}
-        ${(ticket.channel === "whatsapp" || ticket.reply_channels?.includes("whatsapp")) && html` · <${WindowBadge} window=${window} />`}</p>
+      <${HeadFacts} ticket=${ticket} statuses=${config?.statuses || []} names=${names} teams=${teams} requester=${requester} seen=${seen} change=${change}>
+        ${(ticket.channel === "whatsapp" || ticket.reply_channels?.includes("whatsapp")) && html`<${WindowBadge} window=${window} />`}
+      </${HeadFacts}>
+      ${help && html`<aside class="help" aria-label="Keyboard shortcuts"><b>Keys:</b> r reply · n internal note · e resolve · p pending ·
+        Ctrl / ⌘ + Enter sends · ? or Escape hides this</aside>`}
       <p class="viewers" aria-live="polite" data-viewers>${viewers.map((viewer) => html`<span class="viewer">${viewer.name} is ${viewer.typing ? "typing…" : "viewing"}</span>`)}</p>
       <${MergeBanner} ticket=${ticket} onChanged=${() => load().catch(report)} />
       ${merging && html`<${MergeDialog} ticket=${ticket} names=${names} onClose=${() => setMerging(false)} onChanged=${() => load().catch(report)} />`}
@@ -186,28 +238,26 @@ function TicketView({ id }) {
     </header>
     <div class="ticket-body">
       <section class="thread" aria-label="Conversation">
-        ${threadItems(messages, activity).map((item) => item.marker
+        ${withSystemEvents(threadItems(messages, activity), activity).map((item) => item.system
+          ? html`<${SystemMarker} key=${`system-${item.system.seq}`} event=${item.system} names=${names} />`
+          : item.marker
           ? html`<${LinkMarker} key=${`link-${item.marker.seq}`} event=${item.marker} />`
           : html`<${MessageBubble} key=${item.message.id} message=${item.message} names=${names} origin=${mergedOrigin(ticket, item.message.id)}
-              selecting=${!!splitting} selected=${splitting?.has(item.message.id)} onSelect=${pick} />`)}
+              selecting=${!!splitting} selected=${splitting?.has(item.message.id)} onSelect=${pick} steps=${steps.get(item.message.id)} />`)}
         ${stale && html`<p class="stale" role="alert">New message arrived — review before sending.</p>`}
-        <${ReplyBox} ticket=${ticket} window=${window} templates=${templates} seen=${seen} onStale=${() => { setStale(true); load(); }} onSent=${() => setStale(false)} />
+        <${ReplyBox} compose=${compose} ticket=${ticket} window=${window} templates=${templates} seen=${seen} onStale=${() => { setStale(true); load(); }} onSent=${() => setStale(false)} />
       </section>
       <aside class="side">
         <${CustomerCard} ticket=${ticket} />
         <${SlaTracker} ticket=${ticket} />
         <section aria-label="Properties">
           <h2>Properties</h2>
-          <label>Status <select value=${ticket.status} onChange=${(e) => change({ status: e.target.value, seen_seq: seen.current })}>
-            ${(config?.statuses || []).map((status) => html`<option value=${status.key}>${status.label}</option>`)}</select></label>
           <label>Urgency <select value=${ticket.urgency} onChange=${(e) => change({ urgency: e.target.value })}>${["low", "medium", "high", "critical"].map((v) => html`<option>${v}</option>`)}</select></label>
           <label>Importance <select value=${ticket.importance} onChange=${(e) => change({ importance: e.target.value })}>${["low", "medium", "high", "critical"].map((v) => html`<option>${v}</option>`)}</select></label>
           <label>Category <select value=${ticket.category_id ?? ""} onChange=${(e) => change({ category_id: e.target.value ? Number(e.target.value) : null })}>
             <option value="">none</option>${(config?.categories || []).map((category) => html`<option value=${category.id}>${category.path}</option>`)}</select></label>
           <label>Team <select value=${ticket.team_id ?? ""} onChange=${(e) => post(`/tickets/${id}/assign`, { team_id: e.target.value ? Number(e.target.value) : null, reason: "team changed on the ticket" }).catch(report)}>
             <option value="">none</option>${teams.map((team) => html`<option value=${team.id}>${team.name}</option>`)}</select></label>
-          <p>Assignee: ${ticket.assignee_id ? names.get(ticket.assignee_id) : html`<em>unassigned</em>`}
-            ${ticket.assignee_id !== me.value.id && html` <button class="small" onClick=${() => post(`/tickets/${id}/assign`, { assignee_id: me.value.id, reason: "taken from the ticket" }).catch(report)}>Assign to me</button>`}</p>
           <${Tags} ticket=${ticket} change=${change} />
           <${CustomFields} ticket=${ticket} fields=${config?.custom_fields || []} onSaved=${(fresh) => remember([fresh])} />
         </section>
@@ -217,7 +267,7 @@ function TicketView({ id }) {
         </section>
         <section aria-label="Activity">
           <h2>Activity</h2>
-          <ol class="activity">${activity.filter((event) => event.type !== "message_added").map((event) => html`<li><time>${time(event.at)}</time> ${describe(event, names)}</li>`)}</ol>
+          <ol class="activity">${activity.filter((event) => !FOLDED_EVENTS.has(event.type)).map((event) => html`<li><time>${time(event.at)}</time> ${describe(event, names)}</li>`)}</ol>
         </section>
       </aside>
     </div>
@@ -346,7 +396,7 @@ function describe(event, names) {
   }
 }
 
-function ReplyBox({ ticket, window, templates, seen, onStale, onSent }) {
+function ReplyBox({ compose, ticket, window, templates, seen, onStale, onSent }) {
   const userId = me.value.id;
   // This ticket's draft, read once when the box opens (the page is remounted per ticket).
   const [draft] = useState(() => loadDraft(userId, ticket.id));
@@ -455,6 +505,13 @@ function ReplyBox({ ticket, window, templates, seen, onStale, onSent }) {
       pushDraft();
     };
   }, []);
+  // r / n on the page: a reply or a note, the cursor in the box.
+  const bodyBox = useRef(null);
+  useEffect(() => {
+    if (!compose) return;
+    setInternal(compose.internal);
+    bodyBox.current?.focus();
+  }, [compose]);
   const whatsapp = channel === "whatsapp";
   const closed = whatsapp && window?.state === "closed" && !internal;
   const chosen = templates.find((candidate) => `${candidate.name}|${candidate.language}` === template);
@@ -470,7 +527,6 @@ function ReplyBox({ ticket, window, templates, seen, onStale, onSent }) {
   // `@` in an internal note offers the staff by name; the chosen one is written as a mention
   // the server resolves to that user (and notifies them).
   const [mention, setMention] = useState(null);
-  const textarea = useRef(null);
   useEffect(() => {
     loadStaff();
   }, []);
@@ -484,7 +540,7 @@ function ReplyBox({ ticket, window, templates, seen, onStale, onSent }) {
     typing(next.text);
     setMention(null);
     requestAnimationFrame(() => {
-      const element = textarea.current;
+      const element = bodyBox.current;
       if (!element) return;
       element.focus();
       element.setSelectionRange(next.caret, next.caret);
@@ -558,14 +614,19 @@ function ReplyBox({ ticket, window, templates, seen, onStale, onSent }) {
           ${chosen && html`<p class="template-body">${chosen.body}</p>`}
           ${chosen && Array.from({ length: chosen.parameter_count }, (_, index) => html`<label>{{${index + 1}}} <input value=${parameters[index] || ""} onInput=${(e) => { const next = [...parameters]; next[index] = e.target.value; setParameters(next); }} required /></label>`)}
         </div>`
-      : html`<label class="visually-hidden" for="reply-body">Message</label><div class="composer"><textarea id="reply-body" ref=${textarea} rows="3" placeholder=${internal ? "Note for your team (never sent to the customer); @ mentions a colleague" : "Write a reply"} value=${body}
-          onInput=${(e) => { typing(e.target.value); lookForMention(e.target); }} onKeyDown=${mentionKeys} onBlur=${() => setTimeout(() => setMention(null), 150)}
+      : html`<label class="visually-hidden" for="reply-body">Message</label><div class="composer"><textarea id="reply-body" ref=${bodyBox} rows="3" aria-keyshortcuts="Control+Enter Meta+Enter"
+          placeholder=${internal ? "Note for your team (never sent to the customer); @ mentions a colleague" : "Write a reply — **bold**, _italic_, - lists, [links](https://…); Ctrl+Enter sends"} value=${body}
+          onInput=${(e) => { typing(e.target.value); lookForMention(e.target); }}
+          onKeyDown=${(e) => { if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) { e.preventDefault(); if (!busy) e.currentTarget.form.requestSubmit(); return; } mentionKeys(e); }}
+          onBlur=${() => setTimeout(() => setMention(null), 150)}
           role=${internal ? "combobox" : undefined} aria-autocomplete=${internal ? "list" : undefined} aria-expanded=${internal ? String(Boolean(mention)) : undefined}
           aria-controls=${mention ? "mention-options" : undefined} aria-activedescendant=${mention ? `mention-${mention.options[mention.active].id}` : undefined} required></textarea>
           ${mention && html`<ul id="mention-options" class="mention-options" role="listbox" aria-label="Mention a colleague">
             ${mention.options.map((user, index) => html`<li id=${`mention-${user.id}`} role="option" aria-selected=${index === mention.active ? "true" : "false"}
               onMouseDown=${(event) => { event.preventDefault(); chooseMention(user); }}>${user.name} <small>${user.email}</small></li>`)}
-          </ul>`}</div>`}
+          </ul>`}</div>
+        ${hasMarkdown(body) && html`<section class="md-preview" aria-label="Preview"><span class="muted">Preview${whatsapp && !internal ? " (sent with WhatsApp's formatting)" : channel === "email" && !internal ? " (sent as formatted email)" : ""}</span>
+          <div class="md-body"><${Markdown} text=${body} /></div></section>`}`}
     <div class="reply-actions">
       <button type="submit" disabled=${busy}>${internal ? "Add note" : "Send"}</button>
       ${!internal && html`<button type="button" class="secondary" disabled=${busy} onClick=${() => send("resolved")}>Send and resolve</button>`}

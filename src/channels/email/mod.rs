@@ -484,7 +484,7 @@ impl EmailChannel {
     }
 
     /// The outbound message: threading headers from the ticket's earlier emails, the body as
-    /// plain text, stored files attached.
+    /// plain text (with an HTML alternative when it uses markdown), stored files attached.
     async fn compose(&self, message: &Message, ticket: &Ticket, to: &Mailbox) -> Result<lettre::Message, EmailError> {
         let from_address = self.settings.from_address.parse().map_err(EmailError::FromAddress)?;
         let from = Mailbox::new(Some(self.settings.from_name.clone()), from_address);
@@ -507,6 +507,10 @@ impl EmailChannel {
             let start = thread.len().saturating_sub(MAX_REFERENCES);
             builder = builder.references(thread[start..].join(" "));
         }
+        // The agent's markdown: an HTML part with its plain-text alternative; a reply without
+        // any stays one plain part, as written.
+        let rendered = switchboard_actors::markdown::render(&message.body);
+        let alternative = rendered.formatted.then(|| MultiPart::alternative_plain_html(rendered.plain, rendered.html));
         let text = SinglePart::plain(message.body.clone());
         let mut files = Vec::new();
         for attachment in &message.attachments {
@@ -520,14 +524,19 @@ impl EmailChannel {
                 .unwrap_or_else(|_| ContentType::parse("application/octet-stream").unwrap_or(ContentType::TEXT_PLAIN));
             files.push(MailAttachment::new(attachment.file_name.clone()).body(bytes, content_type));
         }
-        let built = if files.is_empty() {
-            builder.singlepart(text)
-        } else {
-            let mut parts = MultiPart::mixed().singlepart(text);
-            for file in files {
-                parts = parts.singlepart(file);
+        let built = match (alternative, files.is_empty()) {
+            (None, true) => builder.singlepart(text),
+            (Some(alternative), true) => builder.multipart(alternative),
+            (alternative, false) => {
+                let mut parts = match alternative {
+                    Some(alternative) => MultiPart::mixed().multipart(alternative),
+                    None => MultiPart::mixed().singlepart(text),
+                };
+                for file in files {
+                    parts = parts.singlepart(file);
+                }
+                builder.multipart(parts)
             }
-            builder.multipart(parts)
         };
         Ok(built?)
     }

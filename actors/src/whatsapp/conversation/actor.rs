@@ -374,7 +374,8 @@ impl ConversationState {
             body["reaction"] = reaction.clone();
         } else {
             body["type"] = json!("text");
-            body["text"] = json!({"preview_url": false, "body": message.body});
+            // The agent's markdown as WhatsApp's own formatting (the text as written without any).
+            body["text"] = json!({"preview_url": false, "body": crate::markdown::to_whatsapp(&message.body)});
         }
         if let Some(quoted) = payload.get("reply_to").and_then(Value::as_str) {
             body["context"] = json!({"message_id": quoted});

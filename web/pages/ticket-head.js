@@ -1,0 +1,84 @@
+// The ticket page's header and the system events of its thread: the subject (edited in place),
+// status, priority, created / updated, the assignee (any agent or team through the picker), and
+// the centred lines a status, assignment, priority, SLA or window change leaves in the thread.
+// Delivery ticks are not events of their own here: they fold into the message they belong to.
+
+import { useState } from "preact/hooks";
+import { html } from "../lib/html.js";
+import { me, report } from "../lib/session.js";
+import { ago, time } from "../lib/format.js";
+import { METRIC_LABEL } from "../lib/sla.js";
+import { AssignButton, assign } from "./assign.js";
+
+/** The subject, with a button that turns it into a field: Enter (or Save) keeps it, Escape drops it. */
+export function Subject({ ticket, change }) {
+  const [editing, setEditing] = useState(null);
+  async function save(event) {
+    event.preventDefault();
+    const subject = editing.trim();
+    if (subject && subject !== ticket.subject) await change({ subject });
+    setEditing(null);
+  }
+  if (editing !== null) {
+    return html`<form class="subject-edit" onSubmit=${save} aria-label="Edit subject">
+      <label class="visually-hidden" for="subject-input">Subject</label>
+      <input id="subject-input" required maxlength="500" value=${editing} autofocus
+        onInput=${(event) => setEditing(event.target.value)}
+        onKeyDown=${(event) => { if (event.key === "Escape") { event.stopPropagation(); setEditing(null); } }} />
+      <button type="submit" class="small">Save</button>
+      <button type="button" class="secondary small" onClick=${() => setEditing(null)}>Cancel</button>
+    </form>`;
+  }
+  return html`<h1><span class="number">#${ticket.number}</span> <span class="subject">${ticket.subject}</span>
+    <button type="button" class="link edit-subject" aria-label="Edit subject" title="Edit subject" onClick=${() => setEditing(ticket.subject)}>edit</button></h1>`;
+}
+
+/** Status (changed here), priority, channel, requester, created and updated, and the assignee. */
+export function HeadFacts({ ticket, statuses, names, teams, requester, seen, change, children }) {
+  const team = ticket.team_id ? teams.find((candidate) => candidate.id === ticket.team_id) : null;
+  return html`<div class="head-facts">
+    <label class="head-status">Status <select value=${ticket.status} onChange=${(e) => change({ status: e.target.value, seen_seq: seen.current })}>
+      ${statuses.map((status) => html`<option value=${status.key}>${status.label}</option>`)}</select></label>
+    <span class=${`status ${ticket.status_category}`} data-status-category=${ticket.status_category}>${ticket.status_category}</span>
+    <span class=${`priority ${ticket.priority}`}>${ticket.priority}</span>
+    <span>${ticket.channel} · from ${requester}</span>
+    ${children}
+    <span class="dates">created <time datetime=${ticket.created_at} title=${time(ticket.created_at)} data-created>${time(ticket.created_at)}</time>
+      · updated <time datetime=${ticket.updated_at} title=${time(ticket.updated_at)} data-updated>${ago(ticket.updated_at)}</time></span>
+    <span class="head-assignee" data-assignee=${ticket.assignee_id ?? ""}>Assignee: <strong>${ticket.assignee_id ? names.get(ticket.assignee_id) || `#${ticket.assignee_id}` : "unassigned"}</strong>${team ? html` · team <strong>${team.name}</strong>` : ""}
+      ${ticket.assignee_id !== me.value.id && html` <button type="button" class="small" onClick=${() => assign([ticket.id], { assignee_id: me.value.id }, "taken from the ticket").catch(report)}>Assign to me</button>`}
+      <${AssignButton} ids=${[ticket.id]} reason="assigned from the ticket" /></span>
+  </div>`;
+}
+
+/** The events shown centred in the thread (merge and split have their own markers). */
+export const SYSTEM_EVENTS = new Set(["status_changed", "assigned", "priority_changed", "sla_warning", "sla_breached", "window_changed"]);
+
+function systemText(event, names) {
+  const who = (id) => (id ? names.get(id) || `#${id}` : "nobody");
+  switch (event.type) {
+    case "status_changed": return `Status ${event.from} → ${event.to}`;
+    case "priority_changed": return `Priority ${event.from} → ${event.to}`;
+    case "assigned": return `Assigned to ${who(event.assignee_id)}${event.team_id ? " (team changed)" : ""}${event.reason ? ` — ${event.reason}` : ""}`;
+    case "sla_warning": return `SLA at risk: ${METRIC_LABEL[event.metric]?.toLowerCase() || event.metric} due ${time(event.due_at)}`;
+    case "sla_breached": return `SLA breached: ${METRIC_LABEL[event.metric]?.toLowerCase() || event.metric} was due ${time(event.due_at)}`;
+    case "window_changed": return event.window?.state === "closed" ? "WhatsApp window closed" : "WhatsApp window open";
+    default: return event.type.replace(/_/g, " ");
+  }
+}
+
+export function SystemMarker({ event, names }) {
+  return html`<p class="system-event" role="note" data-system-event=${event.type}>
+    <span>${systemText(event, names)}</span> <time datetime=${event.at}>${time(event.at)}</time></p>`;
+}
+
+/** Message id → its delivery steps in order (`[{status, at}]`), for the message's tick. */
+export function deliverySteps(activity) {
+  const steps = new Map();
+  for (const event of activity) {
+    if (event.type !== "delivery_changed") continue;
+    if (!steps.has(event.message_id)) steps.set(event.message_id, []);
+    steps.get(event.message_id).push({ status: event.status, at: event.at });
+  }
+  return steps;
+}
