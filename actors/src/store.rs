@@ -277,6 +277,11 @@ impl TicketSort {
         TicketSort::API_NAMES.iter().find(|(_, known)| *known == name).map(|(sort, _)| *sort)
     }
 
+    /// The API names, for an error that lists them.
+    pub fn api_names() -> String {
+        TicketSort::API_NAMES.iter().map(|(_, name)| *name).collect::<Vec<_>>().join(", ")
+    }
+
     pub fn api_name(self) -> &'static str {
         TicketSort::API_NAMES.iter().find(|(sort, _)| *sort == self).map_or("-updated_at", |(_, name)| name)
     }

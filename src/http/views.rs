@@ -99,12 +99,11 @@ fn shared_scopes_allowed(user: &User) -> bool {
     matches!(user.role, Role::Admin | Role::Supervisor)
 }
 
-fn parse_sort(sort: Option<&str>) -> Result<TicketSort, ApiError> {
-    let name = sort.unwrap_or("-updated_at");
-    TicketSort::from_api(name).ok_or_else(|| {
-        let known: Vec<&str> = TicketSort::API_NAMES.iter().map(|(_, name)| *name).collect();
-        ApiError::invalid("sort", format!("unknown sort `{name}`; use {}", known.join(", ")))
-    })
+/// A `sort` as the API names it (`-updated_at`, `sla_due`, …), or 422 listing them; the ticket
+/// list and views share it.
+pub(crate) fn parse_sort(name: &str) -> Result<TicketSort, ApiError> {
+    TicketSort::from_api(name)
+        .ok_or_else(|| ApiError::invalid("sort", format!("unknown sort `{name}`; use {}", TicketSort::api_names())))
 }
 
 fn parse_scope(scope: Option<&str>) -> Result<ViewScope, ApiError> {
@@ -205,7 +204,7 @@ async fn create_view(state: Api, caller: Caller, body: ApiJson<CreateView>) -> R
     let change = ViewChange {
         name: body.name.trim().to_owned(),
         query: body.query.trim().to_owned(),
-        sort: parse_sort(body.sort.as_deref())?,
+        sort: parse_sort(body.sort.as_deref().unwrap_or("-updated_at"))?,
         scope: parse_scope(body.scope.as_deref())?,
         team_id: body.team_id,
         position: body.position.unwrap_or(0),
@@ -256,7 +255,7 @@ async fn update_view(
         name: body.name.map_or(view.name, |name| name.trim().to_owned()),
         query: body.query.map_or(view.query, |query| query.trim().to_owned()),
         sort: match body.sort.as_deref() {
-            Some(sort) => parse_sort(Some(sort))?,
+            Some(sort) => parse_sort(sort)?,
             None => view.sort,
         },
         scope,

@@ -75,20 +75,21 @@ export function Queue() {
   const [statuses, setStatuses] = useState([]);
 
   useEffect(() => {
-    get("/users").then((page) => setUsers(page.items)).catch(report);
-    get("/account/config").then((config) => setStatuses(config.statuses)).catch(report);
+    // One read of each: the rows' names and board columns, and the query box's suggestions.
     Promise.all([get("/account/config"), get("/teams"), get("/users")])
-      .then(([config, teams, people]) =>
+      .then(([config, teams, people]) => {
+        setUsers(people.items);
+        setStatuses(config.statuses);
         setKnown({
           statuses: config.statuses.map((status) => status.key),
           types: config.ticket_types || [],
           categories: (config.categories || []).map((category) => category.name),
           customFields: (config.custom_fields || []).map((field) => field.key),
-          teams: (teams.items || teams).map((team) => team.name),
+          teams: teams.items.map((team) => team.name),
           agents: people.items.filter((user) => user.role !== "customer").map((user) => user.email),
-        }),
-      )
-      .catch(() => {});
+        });
+      })
+      .catch(report);
   }, []);
 
   // The state goes into the URL as it changes (replacing the entry: typing is not history).

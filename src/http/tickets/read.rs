@@ -52,10 +52,7 @@ pub(super) async fn list_tickets(
         // A full-text query lists the best matches first unless another order is asked for.
         None if has_text => TicketSort::Relevance,
         None => TicketSort::UpdatedDesc,
-        Some(name) => TicketSort::from_api(name).ok_or_else(|| {
-            let known: Vec<&str> = TicketSort::API_NAMES.iter().map(|(_, name)| *name).collect();
-            ApiError::invalid("sort", format!("unknown sort `{name}`; use {}", known.join(", ")))
-        })?,
+        Some(name) => crate::http::views::parse_sort(name)?,
     };
     query.after = params.cursor.as_deref().map(decode_cursor).transpose()?;
     query.limit = page_limit(params.limit)? + 1;
