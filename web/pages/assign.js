@@ -3,7 +3,7 @@
 // capacity (`GET /agents/availability`), then the teams; typing filters, ↑ / ↓ move, Enter picks,
 // Escape (or a click outside) closes. `assign` sends the choice for one ticket or many.
 
-import { useEffect, useRef, useState } from "preact/hooks";
+import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
 import { html } from "../lib/html.js";
 import { get, post } from "../lib/api.js";
 import { me, report } from "../lib/session.js";
@@ -43,6 +43,9 @@ export function AssignPicker({ label, onPick, onClose }) {
   const [at, setAt] = useState(0);
   const input = useRef(null);
   const root = useRef(null);
+  // Focus before the browser paints: a key typed as soon as the picker shows must land in its
+  // search box, not on the page behind it (where `a` or `j` are shortcuts).
+  useLayoutEffect(() => input.current?.focus(), []);
   useEffect(() => {
     let active = true;
     get("/agents/availability")
@@ -52,7 +55,6 @@ export function AssignPicker({ label, onPick, onClose }) {
         if (active) setAgents([]);
       });
     get("/teams").then((page) => active && setTeams(page.items)).catch(() => {});
-    input.current?.focus();
     const outside = (event) => {
       if (root.current && !root.current.contains(event.target)) onClose();
     };

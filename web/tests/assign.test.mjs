@@ -81,6 +81,7 @@ describe('assignment from anywhere', () => {
       await page.keyboard.press('a');
       const keyed = page.getByRole('dialog', { name: `Assign #${second.number}` });
       await keyed.getByRole('searchbox').waitFor();
+      await waitFor(() => keyed.getByRole('searchbox').evaluate((box) => box === document.activeElement), { message: 'the picker took the focus' });
       assert.equal(await keyed.getByRole('searchbox').inputValue(), '', 'the key typed nothing into the picker');
       await page.keyboard.type(sam.name.split(' ')[0]);
       // Once the agents are read, the match is the highlighted option, and Enter picks it.
