@@ -110,7 +110,9 @@ macro_rules! shared_sql {
 
         use crate::storage::group_commit::{BatchWriter, WriteOp, WriteOutcome};
         use crate::storage::sql::*;
-        use crate::storage::sql::ticket_filter::{filter_sql, sort_key_sql, HasDialect, Piece};
+        use crate::storage::sql::ticket_filter::{
+            filter_sql, search_tokens, sort_key_sql, subject_match_sql, Fragment, HasDialect, Piece, RELEVANCE_BONUS,
+        };
         use crate::storage::{db_error, from_millis, json_text, millis, parse_json, parse_text};
 
         type DbRow = <$db as sqlx::Database>::Row;

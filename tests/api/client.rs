@@ -15,7 +15,11 @@ impl Desk {
     }
 
     pub(crate) async fn start_with(tune: impl FnOnce(&mut Settings)) -> Desk {
-        let db = TestDb::sqlite();
+        Desk::start_on(TestDb::sqlite(), tune).await
+    }
+
+    /// A desk on `db` (`TestDb::postgres().await` for the other backend).
+    pub(crate) async fn start_on(db: TestDb, tune: impl FnOnce(&mut Settings)) -> Desk {
         let seeded = seed(&*db.open().await).await;
         let mut settings = db.settings();
         tune(&mut settings);
@@ -202,3 +206,19 @@ pub(crate) fn seqs(events: &[Value]) -> Vec<i64> {
 // ---------------------------------------------------------------------------------------------
 // 1. Authentication
 // ---------------------------------------------------------------------------------------------
+
+/// Percent-encodes what a query string cannot carry as is.
+pub(crate) fn encoded(query: &str) -> String {
+    query
+        .chars()
+        .map(|c| match c {
+            ' ' => "%20".to_owned(),
+            '"' => "%22".to_owned(),
+            '&' => "%26".to_owned(),
+            '#' => "%23".to_owned(),
+            '%' => "%25".to_owned(),
+            '+' => "%2B".to_owned(),
+            other => other.to_string(),
+        })
+        .collect()
+}

@@ -383,3 +383,71 @@ async fn a_merged_whatsapp_conversation_follows_the_merge_and_replies_go_where_t
     gap_free_log(&desk, &agent, source).await;
     desk.stop().await;
 }
+
+/// The ids of the tickets `q` finds for `token`.
+async fn found(desk: &Desk, token: &str, q: &str) -> Vec<i64> {
+    let page = desk.expect(200, "GET", &format!("/api/v1/tickets?q={}", encoded(q)), token, None).await;
+    let mut ids: Vec<i64> = page["items"].as_array().expect("items").iter().map(id_of).collect();
+    ids.sort();
+    ids
+}
+
+/// Search follows messages that merge, unmerge and split move: a word is found on the ticket
+/// that holds its message now, and not on the one it left (the index's rows are per ticket).
+async fn moved_messages_are_found_where_they_are(db: TestDb) {
+    let desk = Desk::start_on(db, |_| {}).await;
+    let (_, agent) = desk.staff().await;
+    let customer = desk.login("cust@test.example").await;
+    let requester = desk.seeded.customer.id;
+    let create = |subject: &'static str, body: &'static str| {
+        let (desk, agent) = (&desk, &agent);
+        async move {
+            let created =
+                desk.create_ticket(agent, json!({"subject": subject, "body": body, "requester_id": requester})).await;
+            id_of(&created)
+        }
+    };
+    let target = create("Parcel late", "kumquat first").await;
+    let source = create("Where is it", "persimmon first").await;
+    say(&desk, &customer, source, "tamarind later").await;
+    say(&desk, &agent, source, "durian reply").await;
+    assert_eq!(found(&desk, &agent, "tamarind").await, [source]);
+
+    let merged = merge(&desk, &agent, source, json!({"into": target})).await;
+    assert_eq!(merged.0, 200, "{}", merged.1);
+    assert_eq!(found(&desk, &agent, "tamarind").await, [target], "the moved message is the target's");
+    assert_eq!(found(&desk, &agent, "durian").await, [target]);
+    assert_eq!(found(&desk, &customer, "persimmon").await, [target], "the customer finds it there too");
+    assert_eq!(found(&desk, &agent, "\"where is it\"").await, [source], "subjects do not move");
+
+    desk.expect(200, "POST", &format!("/api/v1/tickets/{source}/unmerge"), &agent, None).await;
+    assert_eq!(found(&desk, &agent, "tamarind").await, [source], "back where it was");
+    assert_eq!(found(&desk, &agent, "kumquat").await, [target]);
+
+    let messages = desk.ticket(&agent, source).await["messages"].clone();
+    let moved =
+        messages.as_array().expect("messages").iter().find(|m| m["body"] == json!("tamarind later")).expect("moved");
+    let (status, split) = desk
+        .call(
+            "POST",
+            &format!("/api/v1/tickets/{source}/split"),
+            &agent,
+            Some(json!({"message_ids": [moved["id"]], "subject": "Fruit"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{split}");
+    let new = id_of(&split["ticket"]["ticket"]);
+    assert_eq!(found(&desk, &agent, "tamarind").await, [new], "the split message is the new ticket's");
+    assert_eq!(found(&desk, &agent, "persimmon").await, [source], "the rest stays");
+    desk.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn moved_messages_are_found_where_they_are_on_sqlite() {
+    moved_messages_are_found_where_they_are(TestDb::sqlite()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn moved_messages_are_found_where_they_are_on_postgres() {
+    moved_messages_are_found_where_they_are(TestDb::postgres().await).await;
+}

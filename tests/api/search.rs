@@ -9,22 +9,6 @@ use switchboard_actors::query::filter::Test;
 
 use super::*;
 
-/// Percent-encodes what a query string cannot carry as is.
-fn encoded(query: &str) -> String {
-    query
-        .chars()
-        .map(|c| match c {
-            ' ' => "%20".to_owned(),
-            '"' => "%22".to_owned(),
-            '&' => "%26".to_owned(),
-            '#' => "%23".to_owned(),
-            '%' => "%25".to_owned(),
-            '+' => "%2B".to_owned(),
-            other => other.to_string(),
-        })
-        .collect()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn q_filters_by_every_field_with_or_negation_and_text() {
     let desk = Desk::start().await;

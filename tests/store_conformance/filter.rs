@@ -226,6 +226,44 @@ pub async fn query_filters(store: &dyn Store) {
     }
     assert_eq!(paged, ranked, "keyed pages of one");
 
+    // A long thread: its messages fall in several index bands (seq / 32); words from the first
+    // and the last are found together, a note's word only by staff, and a renamed subject is
+    // found by its new words only.
+    let mut opening = draft(account.id, other.id, "Long thread");
+    opening.body = Some("opening words".into());
+    let mut long = create(store, &config, opening).await;
+    for n in 0..70 {
+        let body = match n {
+            0 => "aardvark at the start".to_owned(),
+            20 => "a private zebrafish".to_owned(),
+            69 => "yak at the end".to_owned(),
+            _ => format!("filler {n}"),
+        };
+        let kind = if n == 20 { MessageKind::Note } else { MessageKind::Customer };
+        long = apply(store, &config, &long, message(kind, &body)).await.expect("long thread");
+    }
+    assert!(long.seq > 64, "the thread spans three bands: {}", long.seq);
+    let words = |scope: TicketScope, words: &[&str]| {
+        let mut query = TicketQuery::new(account.id);
+        query.scope = scope;
+        query.filter.words = words.iter().map(|word| (*word).to_owned()).collect();
+        query
+    };
+    let ids = |tickets: Vec<Ticket>| tickets.iter().map(|ticket| ticket.id).collect::<Vec<_>>();
+    let found = store.list_tickets(&words(TicketScope::Account, &["aardvark", "yak"])).await.expect("two bands");
+    assert_eq!(ids(found), [long.id], "words from the first and the last band");
+    let found = store.list_tickets(&words(TicketScope::Account, &["zebrafish", "yak"])).await.expect("note, staff");
+    assert_eq!(ids(found), [long.id], "staff search notes");
+    let found = store.list_tickets(&words(TicketScope::Requester(other.id), &["zebrafish"])).await.expect("note");
+    assert!(found.is_empty(), "a customer never finds a note's word");
+    let found = store.list_tickets(&words(TicketScope::Requester(other.id), &["yak"])).await.expect("customer");
+    assert_eq!(ids(found), [long.id], "a customer finds their own messages");
+    let renamed = TicketCommand::Update(TicketPatch { subject: Some("Renamed epic".into()), ..TicketPatch::default() });
+    apply(store, &config, &long, renamed).await.expect("rename");
+    assert!(store.list_tickets(&words(TicketScope::Account, &["long", "thread"])).await.expect("old").is_empty());
+    let found = store.list_tickets(&words(TicketScope::Account, &["renamed", "epic"])).await.expect("new subject");
+    assert_eq!(ids(found), [long.id], "the new subject's words");
+
     // A customer's view never searches or reveals internal notes.
     let mut query = TicketQuery::new(account.id);
     query.scope = TicketScope::Requester(other.id);

@@ -39,7 +39,7 @@ pub enum Piece {
 }
 
 /// Pieces of SQL, each condition starting with ` AND `.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Fragment {
     pieces: Vec<Piece>,
 }
@@ -145,7 +145,8 @@ pub fn search_tokens(text: &str) -> Vec<String> {
 
 /// A bare word (each of its tokens as a prefix: `print` finds "printer") or a phrase (its tokens
 /// adjacent and in order) in the subject or a message — notes only for staff. A term with no
-/// letters or digits (`%`) is looked for as it is, by `LIKE`.
+/// letters or digits (`%`) is looked for as it is, by `LIKE`. The index (`ticket_search`, migration
+/// 0020) holds rows per ticket, so the match is a set of ticket ids, never a join to `messages`.
 fn text_sql(out: &mut Fragment, text: &str, phrase: bool, dialect: Dialect, customer_view: bool) {
     let tokens = search_tokens(text);
     if tokens.is_empty() {
@@ -158,36 +159,87 @@ fn text_sql(out: &mut Fragment, text: &str, phrase: bool, dialect: Dialect, cust
         out.sql(" AND LOWER(m.body) LIKE ").text(pattern).sql(" ESCAPE '\\'))");
         return;
     }
-    let notes = if customer_view { " AND m.kind <> 'note'" } else { "" };
+    let columns = if customer_view { SearchColumns::Visible } else { SearchColumns::All };
+    out.sql(" AND ");
+    search_match_sql(out, &[(tokens, phrase)], columns, dialect);
+}
+
+/// Which of a ticket's indexed text a match looks at.
+#[derive(Clone, Copy)]
+enum SearchColumns {
+    /// The subject, messages, replies and internal notes (staff).
+    All,
+    /// What a customer may read: the subject, messages and replies.
+    Visible,
+    /// The subject alone (relevance).
+    Subject,
+}
+
+/// `t.id IN (the tickets whose columns hold every term)`.
+fn search_match_sql(out: &mut Fragment, terms: &[(Vec<String>, bool)], columns: SearchColumns, dialect: Dialect) {
     match dialect {
         Dialect::Sqlite => {
-            let expression = fts5_expression(&tokens, phrase);
-            out.sql(" AND (t.id IN (SELECT rowid FROM ticket_subject_fts WHERE ticket_subject_fts MATCH ")
-                .text(expression.clone())
-                .sql(
-                    ") OR t.id IN (SELECT m.ticket_id FROM message_body_fts f JOIN messages m ON m.rowid = f.rowid \
-                      WHERE message_body_fts MATCH ",
-                )
+            let expression =
+                terms.iter().map(|(tokens, phrase)| fts5_expression(tokens, *phrase)).collect::<Vec<_>>().join(" ");
+            let expression = match columns {
+                SearchColumns::All => expression,
+                SearchColumns::Visible => format!("{{subject public}} : ({expression})"),
+                SearchColumns::Subject => format!("subject : ({expression})"),
+            };
+            // SEARCH_ROWS_PER_TICKET: the index's rowids are `ticket id × 65536 + slot`.
+            out.sql("t.id IN (SELECT rowid / 65536 FROM ticket_search WHERE ticket_search MATCH ")
                 .text(expression)
-                .sql(notes)
-                .sql("))");
+                .sql(")");
         }
         Dialect::Postgres => {
-            let expression = tsquery_expression(&tokens, phrase);
-            out.sql(" AND (t.subject_search @@ to_tsquery('simple', ")
-                .text(expression.clone())
-                .sql(") OR t.id IN (SELECT m.ticket_id FROM messages m WHERE m.body_search @@ to_tsquery('simple', ")
+            let weights = match columns {
+                SearchColumns::All => "",
+                SearchColumns::Visible => "AB",
+                SearchColumns::Subject => "A",
+            };
+            let expression = terms
+                .iter()
+                .map(|(tokens, phrase)| format!("({})", tsquery_expression(tokens, *phrase, weights)))
+                .collect::<Vec<_>>()
+                .join(" & ");
+            out.sql("t.id IN (SELECT ticket_id FROM ticket_search WHERE doc @@ to_tsquery('simple', ")
                 .text(expression)
-                .sql(")")
-                .sql(notes)
                 .sql("))");
         }
     }
 }
 
+/// The full-text terms of `q` (words, then phrases) as index tokens; none when it has none.
+fn search_terms(q: &TicketQuery) -> Vec<(Vec<String>, bool)> {
+    q.filter
+        .words
+        .iter()
+        .map(|word| (search_tokens(word), false))
+        .chain(q.filter.phrases.iter().map(|phrase| (search_tokens(phrase), true)))
+        .filter(|(tokens, _)| !tokens.is_empty())
+        .collect()
+}
+
+/// [`TicketSort::Relevance`]'s first rank: the tickets whose subject holds every full-text term of
+/// `q` (`t.id IN (…)`), or `None` when `q` has no such term (relevance is then recency).
+pub fn subject_match_sql(q: &TicketQuery, dialect: Dialect) -> Option<Fragment> {
+    let terms = search_terms(q);
+    if terms.is_empty() {
+        return None;
+    }
+    let mut out = Fragment::default();
+    search_match_sql(&mut out, &terms, SearchColumns::Subject, dialect);
+    Some(out)
+}
+
+/// The bonus [`TicketSort::Relevance`] adds to a subject match's change time (milliseconds): the
+/// priority sort's scale, above any instant, so every subject match sorts before the rest.
+pub const RELEVANCE_BONUS: i64 = 10_000_000_000_000;
+
 /// The SQL of `q`'s sort key (what the list orders by and a cursor records), and whether it
 /// descends. [`TicketSort::Relevance`] puts the tickets whose subject holds every full-text term
-/// first (a bonus of 10^13, the priority sort's scale, over the change time in milliseconds).
+/// first ([`RELEVANCE_BONUS`] over the change time); the list reads it as two index-ordered halves
+/// (see `list_tickets_keyed`), and this key is what their rows carry.
 pub fn sort_key_sql(q: &TicketQuery, dialect: Dialect) -> (Vec<Piece>, bool) {
     let plain = |sql: &'static str, descending: bool| (vec![Piece::Sql(Cow::Borrowed(sql))], descending);
     match q.sort {
@@ -198,43 +250,16 @@ pub fn sort_key_sql(q: &TicketQuery, dialect: Dialect) -> (Vec<Piece>, bool) {
         TicketSort::PriorityDesc => plain("(t.priority_rank * 10000000000000 + t.updated_at)", true),
         // NO_SLA_SORT_KEY: tickets without a running clock come last.
         TicketSort::SlaDueAsc => plain("COALESCE(t.sla_due_at, 9223372036854775807)", false),
-        TicketSort::Relevance => {
-            let terms: Vec<(Vec<String>, bool)> = q
-                .filter
-                .words
-                .iter()
-                .map(|word| (search_tokens(word), false))
-                .chain(q.filter.phrases.iter().map(|phrase| (search_tokens(phrase), true)))
-                .filter(|(tokens, _)| !tokens.is_empty())
-                .collect();
-            if terms.is_empty() {
-                return plain("t.updated_at", true);
+        TicketSort::Relevance => match subject_match_sql(q, dialect) {
+            None => plain("t.updated_at", true),
+            Some(subject) => {
+                let mut key = Fragment::default();
+                key.sql("(CASE WHEN ");
+                key.pieces.extend(subject.pieces);
+                key.sql(" THEN ").int(RELEVANCE_BONUS).sql(" ELSE 0 END + t.updated_at)");
+                (key.pieces, true)
             }
-            let mut key = Fragment::default();
-            key.sql("(CASE WHEN ");
-            match dialect {
-                Dialect::Sqlite => {
-                    let expression = terms
-                        .iter()
-                        .map(|(tokens, phrase)| fts5_expression(tokens, *phrase))
-                        .collect::<Vec<_>>()
-                        .join(" ");
-                    key.sql("t.id IN (SELECT rowid FROM ticket_subject_fts WHERE ticket_subject_fts MATCH ")
-                        .text(expression)
-                        .sql(")");
-                }
-                Dialect::Postgres => {
-                    let expression = terms
-                        .iter()
-                        .map(|(tokens, phrase)| format!("({})", tsquery_expression(tokens, *phrase)))
-                        .collect::<Vec<_>>()
-                        .join(" & ");
-                    key.sql("t.subject_search @@ to_tsquery('simple', ").text(expression).sql(")");
-                }
-            }
-            key.sql(" THEN 10000000000000 ELSE 0 END + t.updated_at)");
-            (key.pieces, true)
-        }
+        },
     }
 }
 
@@ -246,11 +271,16 @@ fn fts5_expression(tokens: &[String], phrase: bool) -> String {
     }
 }
 
-fn tsquery_expression(tokens: &[String], phrase: bool) -> String {
+/// A `to_tsquery` term; `weights` (`AB`, `A`, or empty for any) restricts where its words were.
+fn tsquery_expression(tokens: &[String], phrase: bool, weights: &str) -> String {
     if phrase {
-        tokens.join(" <-> ")
+        tokens
+            .iter()
+            .map(|token| if weights.is_empty() { token.clone() } else { format!("{token}:{weights}") })
+            .collect::<Vec<_>>()
+            .join(" <-> ")
     } else {
-        tokens.iter().map(|token| format!("{token}:*")).collect::<Vec<_>>().join(" & ")
+        tokens.iter().map(|token| format!("{token}:*{weights}")).collect::<Vec<_>>().join(" & ")
     }
 }
 

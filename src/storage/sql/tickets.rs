@@ -85,25 +85,54 @@ macro_rules! tickets_sql {
             }
 
             async fn list_tickets_keyed(&self, q: &TicketQuery) -> StoreResult<Vec<(Ticket, i64)>> {
-                let (key, descending) = sort_key_sql(q, <$db as HasDialect>::DIALECT);
-                let push_key = |query: &mut QueryBuilder<$db>| push_pieces(query, key.clone());
                 let select = &*TICKET_SELECT;
                 let (columns, from) = select.split_at(select.find(" FROM tickets t").unwrap_or(select.len()));
-                let mut query = QueryBuilder::<$db>::new(columns);
-                query.push(", ");
-                push_key(&mut query);
-                query.push(" AS sort_key").push(from).push(" WHERE ");
-                push_ticket_conditions(&mut query, q);
-                let (before, order) = if descending { ("<", "DESC") } else { (">", "ASC") };
-                if let Some((value, id)) = q.after {
-                    query.push(" AND ((");
-                    push_key(&mut query);
-                    query.push(format!(") {before} ")).push_bind(value).push(" OR ((");
-                    push_key(&mut query);
-                    query.push(") = ").push_bind(value);
-                    query.push(format!(" AND t.id {before} ")).push_bind(id).push("))");
+                let dialect = <$db as HasDialect>::DIALECT;
+                // One SELECT of the page, ordered by `key`, after `q.after`, with `extra` conditions.
+                let page = |query: &mut QueryBuilder<$db>, q: &TicketQuery, key: Vec<Piece>, order_by: &str, descending: bool, extra: Option<(&str, Fragment)>| {
+                    query.push(columns).push(", ");
+                    push_pieces(query, key.clone());
+                    query.push(" AS sort_key").push(from).push(" WHERE ");
+                    push_ticket_conditions(query, q);
+                    if let Some((prefix, condition)) = extra {
+                        query.push(prefix);
+                        push_pieces(query, condition.pieces());
+                    }
+                    let (before, order) = if descending { ("<", "DESC") } else { (">", "ASC") };
+                    if let Some((value, id)) = q.after {
+                        query.push(" AND ((");
+                        push_pieces(query, key.clone());
+                        query.push(format!(") {before} ")).push_bind(value).push(" OR ((");
+                        push_pieces(query, key);
+                        query.push(") = ").push_bind(value);
+                        query.push(format!(" AND t.id {before} ")).push_bind(id).push("))");
+                    }
+                    query.push(format!(" ORDER BY {order_by} {order}, t.id {order} LIMIT ")).push_bind(q.limit);
+                };
+                let mut query = QueryBuilder::<$db>::new("");
+                match (q.sort, subject_match_sql(q, dialect)) {
+                    // Relevance as two halves, each read in change order down the account's index
+                    // and cut at the page: subject matches (their key carries RELEVANCE_BONUS),
+                    // then the rest. Sorting every match by a computed key instead costs a word
+                    // on most tickets 200 ms at 100,000 tickets.
+                    // A subject holding every term is a match already, so the first half
+                    // skips the terms' own sets (the dearest part of a common word's query).
+                    (TicketSort::Relevance, Some(subject)) => {
+                        let bonus = vec![Piece::Int(RELEVANCE_BONUS), Piece::Sql(" + t.updated_at".into())];
+                        let mut titled = q.clone();
+                        titled.filter.words.retain(|word| search_tokens(word).is_empty());
+                        titled.filter.phrases.retain(|phrase| search_tokens(phrase).is_empty());
+                        query.push("SELECT * FROM (");
+                        page(&mut query, &titled, bonus, "t.updated_at", true, Some((" AND ", subject.clone())));
+                        query.push(") first_rank UNION ALL SELECT * FROM (");
+                        page(&mut query, q, vec![Piece::Sql("t.updated_at".into())], "t.updated_at", true, Some((" AND NOT ", subject)));
+                        query.push(") second_rank ORDER BY sort_key DESC, id DESC LIMIT ").push_bind(q.limit);
+                    }
+                    _ => {
+                        let (key, descending) = sort_key_sql(q, dialect);
+                        page(&mut query, q, key, "sort_key", descending, None);
+                    }
                 }
-                query.push(" ORDER BY sort_key ").push(order).push(format!(", t.id {order} LIMIT ")).push_bind(q.limit);
                 query
                     .build()
                     .fetch_all(&self.pool)
