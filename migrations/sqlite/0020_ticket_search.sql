@@ -42,9 +42,12 @@ CREATE TRIGGER ticket_search_subject_delete AFTER DELETE ON tickets BEGIN
     DELETE FROM ticket_search WHERE rowid = old.id * 65536;
 END;
 
--- A message's band is rebuilt from the messages now in it (none: the row is gone). The last
--- band (seq ≥ 2,097,088) takes every later message, so no band reaches the next ticket's rows.
-CREATE TRIGGER ticket_search_message_insert AFTER INSERT ON messages BEGIN
+-- A message's band is rebuilt from the messages now in it (none: the row is gone). SQLite has
+-- no procedures, so the rebuild is an INSTEAD OF trigger on a view: "inserting" (ticket, seq)
+-- into `ticket_search_bands` rebuilds that seq's band. The last band (seq ≥ 2,097,088) takes
+-- every later message, so no band reaches the next ticket's rows.
+CREATE VIEW ticket_search_bands (ticket_id, seq) AS SELECT NULL, NULL WHERE 0;
+CREATE TRIGGER ticket_search_band_rebuild INSTEAD OF INSERT ON ticket_search_bands BEGIN
     DELETE FROM ticket_search WHERE rowid = new.ticket_id * 65536 + 1 + min(new.seq / 32, 65534);
     INSERT INTO ticket_search (rowid, public, notes)
         SELECT new.ticket_id * 65536 + 1 + min(new.seq / 32, 65534),
@@ -55,37 +58,17 @@ CREATE TRIGGER ticket_search_message_insert AFTER INSERT ON messages BEGIN
           AND (new.seq / 32 >= 65534 OR seq < (new.seq / 32 + 1) * 32)
         HAVING count(*) > 0;
 END;
--- Merge and split move messages between tickets: both bands are rebuilt.
+
+CREATE TRIGGER ticket_search_message_insert AFTER INSERT ON messages BEGIN
+    INSERT INTO ticket_search_bands VALUES (new.ticket_id, new.seq);
+END;
+-- Merge and split move messages between tickets: the band each left and the band it joined.
 CREATE TRIGGER ticket_search_message_update AFTER UPDATE OF ticket_id, seq, kind, body ON messages
 WHEN old.ticket_id IS NOT new.ticket_id OR old.seq IS NOT new.seq OR old.kind IS NOT new.kind
   OR old.body IS NOT new.body BEGIN
-    DELETE FROM ticket_search WHERE rowid = old.ticket_id * 65536 + 1 + min(old.seq / 32, 65534);
-    INSERT INTO ticket_search (rowid, public, notes)
-        SELECT old.ticket_id * 65536 + 1 + min(old.seq / 32, 65534),
-               group_concat(CASE WHEN kind <> 'note' THEN body END, ' '),
-               group_concat(CASE WHEN kind = 'note' THEN body END, ' ')
-        FROM messages
-        WHERE ticket_id = old.ticket_id AND seq >= min(old.seq / 32, 65534) * 32
-          AND (old.seq / 32 >= 65534 OR seq < (old.seq / 32 + 1) * 32)
-        HAVING count(*) > 0;
-    DELETE FROM ticket_search WHERE rowid = new.ticket_id * 65536 + 1 + min(new.seq / 32, 65534);
-    INSERT INTO ticket_search (rowid, public, notes)
-        SELECT new.ticket_id * 65536 + 1 + min(new.seq / 32, 65534),
-               group_concat(CASE WHEN kind <> 'note' THEN body END, ' '),
-               group_concat(CASE WHEN kind = 'note' THEN body END, ' ')
-        FROM messages
-        WHERE ticket_id = new.ticket_id AND seq >= min(new.seq / 32, 65534) * 32
-          AND (new.seq / 32 >= 65534 OR seq < (new.seq / 32 + 1) * 32)
-        HAVING count(*) > 0;
+    INSERT INTO ticket_search_bands VALUES (old.ticket_id, old.seq);
+    INSERT INTO ticket_search_bands VALUES (new.ticket_id, new.seq);
 END;
 CREATE TRIGGER ticket_search_message_delete AFTER DELETE ON messages BEGIN
-    DELETE FROM ticket_search WHERE rowid = old.ticket_id * 65536 + 1 + min(old.seq / 32, 65534);
-    INSERT INTO ticket_search (rowid, public, notes)
-        SELECT old.ticket_id * 65536 + 1 + min(old.seq / 32, 65534),
-               group_concat(CASE WHEN kind <> 'note' THEN body END, ' '),
-               group_concat(CASE WHEN kind = 'note' THEN body END, ' ')
-        FROM messages
-        WHERE ticket_id = old.ticket_id AND seq >= min(old.seq / 32, 65534) * 32
-          AND (old.seq / 32 >= 65534 OR seq < (old.seq / 32 + 1) * 32)
-        HAVING count(*) > 0;
+    INSERT INTO ticket_search_bands VALUES (old.ticket_id, old.seq);
 END;
