@@ -10,6 +10,7 @@ import { forgetDrafts } from "./drafts.js";
 import { forgetNotifications, startNotifications } from "./notifications.js";
 import { forgetStaff } from "./mentions.js";
 import { forgetViews } from "./views.js";
+import { forgetOffline } from "./offline.js";
 
 export const me = signal(undefined); // undefined: checking; null: logged out
 export const notice = signal(null);
@@ -37,6 +38,7 @@ function loggedOut() {
   me.value = null;
   forget();
   forgetViews();
+  forgetOffline();
   navigate("#/login");
 }
 

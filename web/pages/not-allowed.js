@@ -1,0 +1,16 @@
+// What a page the user's role may not use shows instead of its controls (an agent opening
+// `#/admin`): the server refuses those calls anyway; this says so before anything is tried.
+
+import { html } from "../lib/html.js";
+import { Icon } from "../lib/icons.js";
+
+export function NotAllowed({ what, role }) {
+  return html`<main class="page not-allowed" data-not-allowed>
+    <div class="not-allowed-card">
+      <${Icon} name="lock" size=${32} />
+      <h1>Not allowed</h1>
+      <p>${what ? `${what} is` : "This page is"} not available to your role${role ? ` (${role})` : ""}. Ask an administrator if you need it.</p>
+      <p><a href="#/queue">Back to the queue</a></p>
+    </div>
+  </main>`;
+}
