@@ -6,8 +6,9 @@
 //   install step keeps the shell's entry files; the page then sends the list of every file it
 //   loaded (`shell` message), so new pages and modules are kept without a list here.
 // - A few API reads are kept the same way, network-first: who is logged in and the account's
-//   reference lists (`/me`, config, users, teams), and per ticket its read and its events, for
-//   the last KEPT_TICKETS tickets opened; older tickets' copies are dropped.
+//   reference lists (`/me`, config, users, teams; also read here when a session starts, since
+//   the page's own first reads may predate this worker's control), and per ticket its read and
+//   its events, for the last KEPT_TICKETS tickets opened; older tickets' copies are dropped.
 // - Nothing else is touched. Writes (any method but GET) are never handled here: the browser
 //   sends them as it would without a worker, so offline they fail in front of the user and are
 //   never stored or replayed later. The page asks for the kept API reads to be forgotten on
@@ -51,6 +52,13 @@ self.addEventListener("message", (event) => {
       return parsed.origin === self.location.origin && !NOT_THE_CONSOLE.test(parsed.pathname) && parsed.pathname !== "/sw.js";
     });
     event.waitUntil(caches.open(SHELL_CACHE).then((cache) => Promise.all(urls.map((url) => cache.add(url).catch(() => undefined)))));
+  } else if (message.type === "session") {
+    event.waitUntil(
+      serially(async () => {
+        const cache = await caches.open(API_CACHE);
+        await Promise.all([...REFERENCE_READS].map((url) => cache.add(url).catch(() => undefined)));
+      }),
+    );
   } else if (message.type === "forget") {
     event.waitUntil(serially(() => caches.delete(API_CACHE)));
   }
