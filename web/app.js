@@ -114,14 +114,10 @@ function App() {
   if (me.value === null) return html`<${Login} />`;
   if (me.value.role === "customer") {
     // The console's pages are staff tools: a customer who reaches one is told so, and how to reach us.
-    return html`<main class="page not-allowed" data-not-allowed>
-      <div class="not-allowed-card">
-        <${Icon} name="lock" size=${32} />
-        <h1>Hello ${me.value.name}</h1>
-        <p>Not allowed: the console is for the support team. The customer portal is not available yet; your tickets reach us by WhatsApp and email.</p>
-        <p><button class="secondary" onClick=${logout}>Log out</button></p>
-      </div>
-    </main>`;
+    return html`<${NotAllowed}>
+      <p>Hello ${me.value.name}: the console is for the support team. The customer portal is not available yet; your tickets reach us by WhatsApp and email.</p>
+      <p><button class="secondary" onClick=${logout}>Log out</button></p>
+    </${NotAllowed}>`;
   }
   return html`<div class="shell">
     <${Header} menuOpen=${menuOpen} toggleMenu=${() => setMenuOpen(!menuOpen)} />

@@ -612,7 +612,7 @@ function ReplyBox({ compose, ticket, window, templates, seen, onStale, onSent })
         <option value="">insert…</option>${canned.map((c) => html`<option value=${c.id}>${c.title}</option>`)}</select></label>`}
       ${!closed && html`<label class="attach">Attach <input type="file" onChange=${attach} /></label>`}
     </div>
-    ${files.length > 0 && html`<ul class="attached">${files.map((file) => html`<li>📎 ${file.file_name} <button type="button" class="link" onClick=${() => setFiles(files.filter((f) => f !== file))}>remove</button></li>`)}</ul>`}
+    ${files.length > 0 && html`<ul class="attached">${files.map((file) => html`<li><${Icon} name="paperclip" size=${14} /> ${file.file_name} <button type="button" class="link" onClick=${() => setFiles(files.filter((f) => f !== file))}>remove</button></li>`)}</ul>`}
     ${closed
       ? html`<div class="templates">
           <label>Template <select value=${template} onChange=${(e) => { setTemplate(e.target.value); setParameters([]); }} required>
