@@ -101,8 +101,14 @@ function Page() {
 
 function App() {
   const [menuOpen, setMenuOpen] = useState(false);
-  // Following a link in the phone's menu closes it.
+  // Following a link in the phone's menu closes it, and so does Escape.
   useEffect(() => setMenuOpen(false), [route.value]);
+  useEffect(() => {
+    if (!menuOpen) return undefined;
+    const close = (event) => event.key === "Escape" && setMenuOpen(false);
+    window.addEventListener("keydown", close);
+    return () => window.removeEventListener("keydown", close);
+  }, [menuOpen]);
   useEffect(() => {
     get("/me")
       .then(loggedIn)

@@ -113,6 +113,12 @@ describe('every page, both roles, both widths', () => {
           await screenshot(page, `page-${role}-${width}-menu`);
           await menu.getByRole('link', { name: 'Queue' }).click();
           await menu.getByRole('link', { name: 'Queue' }).waitFor({ state: 'hidden' });
+          // Escape closes it too.
+          await toggle.click();
+          await menu.getByRole('link', { name: 'Queue' }).waitFor();
+          await page.keyboard.press('Escape');
+          await menu.getByRole('link', { name: 'Queue' }).waitFor({ state: 'hidden' });
+          assert.equal(await toggle.getAttribute('aria-expanded'), 'false');
         }
         assert.deepEqual(consoleErrors(page), []);
         await page.context().close();
