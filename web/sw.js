@@ -23,8 +23,9 @@ const ORDER_KEY = "/sw/kept-tickets";
 const SHELL = ["/", "/app.css", "/app.js", "/manifest.webmanifest", "/favicon.svg", "/icons/icon.svg", "/icons/icon-192.png"];
 const REFERENCE_READS = new Set(["/api/v1/me", "/api/v1/account/config", "/api/v1/users", "/api/v1/teams"]);
 const TICKET_READ = /^\/api\/v1\/tickets\/(\d+)(?:\/events)?$/;
-/** Paths served by the hub itself that are not the console (tools, webhooks, files). */
-const NOT_THE_CONSOLE = /^\/(api|sandbox|webhooks|files|healthz|readyz|metrics|ops)(\/|$)/;
+/** Paths the hub serves that are not the console: the API (stored files included), the
+ * sandboxes, webhooks and operations. */
+const NOT_THE_CONSOLE = /^\/(api|sandbox|webhooks|healthz|readyz|metrics)(\/|$)/;
 
 self.addEventListener("install", (event) => {
   event.waitUntil(
