@@ -266,7 +266,7 @@ export function Queue() {
     }));
 
   return html`<main class="page queue">
-    <h1>${currentView ? currentView.name : "Queue"} <small>${rows.length === 200 ? "200+" : rows.length} ticket${rows.length === 1 ? "" : "s"}</small></h1>
+    <h1>${currentView ? currentView.name : "Queue"} ${loaded && html`<small>${rows.length === 200 ? "200+" : rows.length} ticket${rows.length === 1 ? "" : "s"}</small>`}</h1>
     <form class="filters" onSubmit=${(event) => event.preventDefault()} aria-label="Filters">
       <fieldset><legend>Status</legend>
         ${CATEGORIES.map((category) => html`<label class="chip"><input type="checkbox" checked=${filters.categories.includes(category)} onChange=${() => toggleCategory(category)} />${category}</label>`)}
