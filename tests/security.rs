@@ -386,6 +386,48 @@ async fn the_browser_tests_are_neither_embedded_nor_served() {
     hub.server.stop().await;
 }
 
+/// Installing the console as an app widens nothing: the manifest and the service worker come
+/// from this origin with the types browsers insist on, the worker keeps the scope of its own path
+/// (no `Service-Worker-Allowed`), and the policy stays free of inline script and eval.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_installable_console_keeps_its_strict_policy() {
+    let hub = hub(|_| {}).await;
+    let get = |path: &'static str| hub.server.http.get(hub.server.url(path)).send();
+    let index = get("/").await.expect("index");
+    let policy = header(&index, "content-security-policy");
+    for directive in ["worker-src 'self'", "manifest-src 'self'", "default-src 'self'", "frame-ancestors 'none'"] {
+        assert!(policy.contains(directive), "{directive} missing from {policy}");
+    }
+    for loosening in ["unsafe-inline", "unsafe-eval", "*", "http:", "https:"] {
+        assert!(!policy.contains(loosening), "{loosening} in {policy}");
+    }
+    assert!(index.text().await.expect("index body").contains(r#"<link rel="manifest" href="/manifest.webmanifest">"#));
+
+    let manifest = get("/manifest.webmanifest").await.expect("manifest");
+    assert_eq!(manifest.status().as_u16(), 200);
+    assert_eq!(header(&manifest, "content-type"), "application/manifest+json");
+    let manifest: Value = manifest.json().await.expect("the manifest is JSON");
+    assert_eq!(manifest["display"], "standalone");
+    assert_eq!(manifest["start_url"], "/");
+    let icons = manifest["icons"].as_array().expect("icons");
+    for size in ["192x192", "512x512"] {
+        let icon = icons.iter().find(|icon| icon["sizes"] == size).unwrap_or_else(|| panic!("no {size} icon"));
+        let src = icon["src"].as_str().expect("src");
+        let png = hub.server.http.get(hub.server.url(src)).send().await.expect("icon");
+        assert_eq!(header(&png, "content-type"), "image/png", "{src}");
+        assert!(png.bytes().await.expect("icon bytes").starts_with(b"\x89PNG\r\n\x1a\n"), "{src} is a PNG");
+    }
+
+    let worker = get("/sw.js").await.expect("worker");
+    assert_eq!(worker.status().as_u16(), 200);
+    assert_eq!(header(&worker, "content-type"), "text/javascript");
+    assert_eq!(header(&worker, "service-worker-allowed"), "", "the worker needs no scope wider than /");
+    assert_eq!(header(&worker, "cache-control"), "no-cache", "a new worker is picked up on the next visit");
+    // The icons' generator stays in the repository.
+    assert_eq!(get("/icons/generate.py").await.expect("generator").status().as_u16(), 404);
+    hub.server.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_session_cookie_is_secure_behind_https() {
     let hub = hub(|settings| settings.server.public_url = "https://desk.example.com".to_owned()).await;

@@ -1,16 +1,22 @@
 // The console's composition root: it mounts the shell (the header with the live connection
-// state, the notice, the page for the route) and is the only module that imports the pages.
+// state, the notice, the left sidebar with the navigation the role may use and the saved views,
+// the page for the route, or "not allowed" when the role may not use it) and is the only module
+// that imports the pages.
 // What pages share lives in lib/ (html, session, router, the live socket, the ticket store), so
 // nothing imports this file.
 
 import { render } from "preact";
-import { useEffect } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
 import { computed } from "@preact/signals";
 import { get } from "./lib/api.js";
 import { html } from "./lib/html.js";
 import { connection } from "./lib/live.js";
 import { matcher, route } from "./lib/router.js";
 import { loggedIn, logout, me, notice } from "./lib/session.js";
+import { Icon } from "./lib/icons.js";
+import { Avatar } from "./lib/avatar.js";
+import { startOffline } from "./lib/offline.js";
+import { labelTableCells } from "./lib/tables.js";
 import { Login } from "./pages/login.js";
 import { Queue } from "./pages/queue.js";
 import { TicketPage } from "./pages/ticket.js";
@@ -20,18 +26,22 @@ import { Admin } from "./pages/admin.js";
 import { Preferences } from "./pages/preferences.js";
 import { Bell, Toasts } from "./pages/bell.js";
 import { Sidebar } from "./pages/sidebar.js";
+import { NotAllowed } from "./pages/not-allowed.js";
 
 const staffBoard = computed(() => me.value && ["supervisor", "admin"].includes(me.value.role));
 
 /**
  * The route table: each console path, its page, and (for the main navigation, in this order)
- * its link's label and who sees the link. A hash no entry matches shows the queue.
+ * its link's label and icon (lib/icons.js). `shown` says who may use the page: only they get its
+ * link, and anyone else opening it sees "not allowed" instead of controls the server would
+ * refuse. A hash no entry matches shows the queue. Exported for the browser tests, which visit
+ * every entry (web/tests/pages.test.mjs); nothing in the console imports this file.
  */
-const ROUTES = [
-  { path: "#/queue", page: Queue, label: "Queue" },
-  { path: "#/conversations", page: Conversations, label: "WhatsApp" },
-  { path: "#/presence", page: Presence, label: "Presence", shown: () => staffBoard.value },
-  { path: "#/admin", page: Admin, label: "Admin", shown: () => me.value.role === "admin" },
+export const ROUTES = [
+  { path: "#/queue", page: Queue, label: "Queue", icon: "inbox" },
+  { path: "#/conversations", page: Conversations, label: "WhatsApp", icon: "message" },
+  { path: "#/presence", page: Presence, label: "Presence", icon: "users", shown: () => staffBoard.value },
+  { path: "#/admin", page: Admin, label: "Admin", icon: "shield", shown: () => me.value.role === "admin" },
   { path: "#/tickets/:id", page: TicketPage },
   { path: "#/preferences", page: Preferences },
 ];
@@ -39,22 +49,34 @@ const FALLBACK = Queue;
 const match = matcher(ROUTES);
 const current = computed(() => match(route.value));
 
-function Header() {
+const allowed = (entry) => !entry.shown || entry.shown();
+
+function Header({ menuOpen, toggleMenu }) {
   const state = connection.value;
   const label = { live: "Live", reconnecting: "Reconnecting…", connecting: "Connecting…" }[state];
   return html`<header class="top">
     <button type="button" class="skip" onClick=${skipToContent}>Skip to content</button>
-    <a class="brand" href="#/queue">Switchboard</a>
-    <nav aria-label="Main">
-      ${ROUTES.filter((entry) => entry.label && (!entry.shown || entry.shown())).map(
-        (entry) => html`<a key=${entry.path} href=${entry.path} aria-current=${current.value?.route === entry ? "page" : undefined}>${entry.label}</a>`,
-      )}
-    </nav>
+    <button type="button" class="menu-toggle" aria-expanded=${String(menuOpen)} aria-controls="navigation" onClick=${toggleMenu}>
+      <${Icon} name=${menuOpen ? "close" : "menu"} /><span class="visually-hidden">Menu</span>
+    </button>
+    <a class="brand" href="#/queue"><img src="/icons/icon.svg" alt="" width="28" height="28" /><span class="brand-name">Switchboard</span></a>
     <span class=${`connection ${state}`} role="status" aria-live="polite">${label}</span>
     <${Bell} />
-    <a class="who" href="#/preferences" title="Notification preferences">${me.value.name} <small>(${me.value.role})</small></a>
-    <button class="link" onClick=${logout}>Log out</button>
+    <a class="who" href="#/preferences" title="Notification preferences"><${Avatar} name=${me.value.name} /><span class="who-name">${me.value.name} <small>(${me.value.role})</small></span></a>
+    <button class="link logout" onClick=${logout}><${Icon} name="logout" /><span class="logout-text">Log out</span></button>
   </header>`;
+}
+
+/** The left sidebar: the pages this role may use, then the saved views; a menu on a phone. */
+function Navigation({ open }) {
+  return html`<div class=${`sidenav ${open ? "open" : ""}`} id="navigation">
+    <nav aria-label="Main">
+      ${ROUTES.filter((entry) => entry.label && allowed(entry)).map(
+        (entry) => html`<a key=${entry.path} href=${entry.path} aria-current=${current.value?.route === entry ? "page" : undefined}>${entry.icon && html`<${Icon} name=${entry.icon} />`}${entry.label}</a>`,
+      )}
+    </nav>
+    <${Sidebar} />
+  </div>`;
 }
 
 /** Keyboard users jump past the header to the page's main region (not a `#main` link: the hash
@@ -73,10 +95,20 @@ window.addEventListener("keydown", (event) => {
 
 function Page() {
   const found = current.value;
+  if (found && !allowed(found.route)) return html`<${NotAllowed} what=${found.route.label} role=${me.value.role} />`;
   return html`<${found ? found.route.page : FALLBACK} ...${found ? found.params : {}} />`;
 }
 
 function App() {
+  const [menuOpen, setMenuOpen] = useState(false);
+  // Following a link in the phone's menu closes it, and so does Escape.
+  useEffect(() => setMenuOpen(false), [route.value]);
+  useEffect(() => {
+    if (!menuOpen) return undefined;
+    const close = (event) => event.key === "Escape" && setMenuOpen(false);
+    window.addEventListener("keydown", close);
+    return () => window.removeEventListener("keydown", close);
+  }, [menuOpen]);
   useEffect(() => {
     get("/me")
       .then(loggedIn)
@@ -87,17 +119,24 @@ function App() {
   if (me.value === undefined) return html`<p class="boot">Loading Switchboard…</p>`;
   if (me.value === null) return html`<${Login} />`;
   if (me.value.role === "customer") {
-    return html`<main class="page"><h1>Hello ${me.value.name}</h1><p>The customer portal is not available yet; your tickets reach us by WhatsApp and email.</p></main>`;
+    // The console's pages are staff tools: a customer who reaches one is told so, and how to reach us.
+    return html`<${NotAllowed}>
+      <p>Hello ${me.value.name}: the console is for the support team. The customer portal is not available yet; your tickets reach us by WhatsApp and email.</p>
+      <p><button class="secondary" onClick=${logout}>Log out</button></p>
+    </${NotAllowed}>`;
   }
   return html`<div class="shell">
-    <${Header} />
+    <${Header} menuOpen=${menuOpen} toggleMenu=${() => setMenuOpen(!menuOpen)} />
     ${notice.value && html`<div class="notice" role="alert">${notice.value} <button class="link" onClick=${() => (notice.value = null)}>Dismiss</button></div>`}
     <div class="body">
-      <${Sidebar} />
+      <${Navigation} open=${menuOpen} />
       <${Page} />
     </div>
     <${Toasts} />
   </div>`;
 }
 
-render(html`<${App} />`, document.getElementById("app"));
+const root = document.getElementById("app");
+labelTableCells(root);
+render(html`<${App} />`, root);
+startOffline();

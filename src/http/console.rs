@@ -5,18 +5,23 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use rust_embed::RustEmbed;
 
-/// The console's files; its browser tests (and their node_modules) are never embedded or served.
+/// The console's files; its browser tests (and their node_modules) and the script that draws the
+/// PNG icons are never embedded or served.
 #[derive(RustEmbed)]
 #[folder = "web/"]
 #[exclude = "tests/*"]
+#[exclude = "icons/*.py"]
 struct ConsoleFiles;
 
 /// Scripts only from this origin; no inline script, no eval. The one inline element, the import
 /// map in `index.html`, is allowed by its hash (Chrome treats import maps as inline scripts).
+/// The service worker (`/sw.js`, scope `/` from its own path, so no `Service-Worker-Allowed`) and
+/// the web app manifest come from this origin only, named rather than left to `default-src`.
 static CSP: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!(
         "default-src 'self'; script-src 'self'{}; style-src 'self'; img-src 'self' data: blob:; media-src 'self'; \
-         connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+         connect-src 'self'; worker-src 'self'; manifest-src 'self'; frame-ancestors 'none'; base-uri 'none'; \
+         form-action 'self'",
         import_map_hash().map(|hash| format!(" '{hash}'")).unwrap_or_default()
     )
 });

@@ -21,4 +21,12 @@ export function until(timestamp) {
   return hours ? `${hours} h ${minutes} min` : `${minutes} min`;
 }
 
-export const ticks = { queued: "🕓 queued", sent: "✓ sent", delivered: "✓✓ delivered", read: "✓✓ read", played: "✓✓ played", failed: "⚠ failed" };
+/** A message's delivery state as a word and its icon's name (lib/icons.js). */
+export const ticks = {
+  queued: { word: "queued", icon: "clock" },
+  sent: { word: "sent", icon: "check" },
+  delivered: { word: "delivered", icon: "checks" },
+  read: { word: "read", icon: "checks" },
+  played: { word: "played", icon: "checks" },
+  failed: { word: "failed", icon: "alert" },
+};

@@ -10,6 +10,7 @@ import { forgetDrafts } from "./drafts.js";
 import { forgetNotifications, startNotifications } from "./notifications.js";
 import { forgetStaff } from "./mentions.js";
 import { forgetViews } from "./views.js";
+import { forgetOffline, keepSession } from "./offline.js";
 
 export const me = signal(undefined); // undefined: checking; null: logged out
 export const notice = signal(null);
@@ -25,6 +26,7 @@ export function report(error) {
 export async function loggedIn(user) {
   me.value = user;
   connect();
+  keepSession();
   if (user.role !== "customer") startNotifications();
 }
 
@@ -37,6 +39,7 @@ function loggedOut() {
   me.value = null;
   forget();
   forgetViews();
+  forgetOffline();
   navigate("#/login");
 }
 

@@ -6,11 +6,13 @@ import { useEffect, useState } from "preact/hooks";
 import { html } from "../lib/html.js";
 import { me, report } from "../lib/session.js";
 import { api, get, patch, post } from "../lib/api.js";
+import { SkeletonRows } from "../lib/skeleton.js";
 
 const ROLES = ["agent", "supervisor", "admin", "customer"];
 
 export function Admin() {
-  const [users, setUsers] = useState([]);
+  // null until the first read answers (skeleton rows meanwhile).
+  const [users, setUsers] = useState(null);
   const [teams, setTeams] = useState([]);
   const [error, setError] = useState(null);
   const [canned, setCanned] = useState([]);
@@ -18,7 +20,12 @@ export function Admin() {
   const load = () => {
     get("/whatsapp/templates").then((page) => setTemplates(page.items)).catch(report);
     get("/canned-responses").then((page) => setCanned(page.items)).catch(report);
-    get("/users").then((page) => setUsers(page.items)).catch(report);
+    get("/users")
+      .then((page) => setUsers(page.items))
+      .catch((failure) => {
+        setUsers((previous) => previous || []);
+        report(failure);
+      });
     get("/teams").then((page) => setTeams(page.items)).catch(report);
   };
   useEffect(load, []);
@@ -72,7 +79,7 @@ export function Admin() {
     }
   }
 
-  const staff = users.filter((user) => user.role !== "customer");
+  const staff = (users || []).filter((user) => user.role !== "customer");
   return html`<main class="page admin">
     <h1>Administration</h1>
     <section aria-labelledby="people-title">
@@ -89,13 +96,13 @@ export function Admin() {
       ${error && html`<p class="error" role="alert">${error}</p>`}
       <table>
         <thead><tr><th scope="col">Name</th><th scope="col">Email</th><th scope="col">Role</th><th scope="col">Teams</th><th scope="col">Capacity</th><th scope="col">Active</th></tr></thead>
-        <tbody>${staff.map((user) => html`<tr key=${user.id} data-user=${user.id}>
+        ${users === null ? html`<${SkeletonRows} columns=${6} />` : html`<tbody>${staff.map((user) => html`<tr key=${user.id} data-user=${user.id}>
           <td>${user.name}</td><td>${user.email}</td>
           <td><select aria-label=${`Role of ${user.name}`} value=${user.role} disabled=${user.id === me.value.id} onChange=${(e) => update(user, { role: e.target.value })}>${ROLES.map((role) => html`<option>${role}</option>`)}</select></td>
           <td>${teams.filter((team) => user.team_ids.includes(team.id)).map((team) => team.name).join(", ")}</td>
           <td><input aria-label=${`Capacity of ${user.name}`} type="number" min="0" max="1000" value=${user.capacity} onChange=${(e) => update(user, { capacity: Number(e.target.value) })} /></td>
           <td>${user.active ? (user.id === me.value.id ? "yes (you)" : html`<button class="small secondary" onClick=${() => update(user, { active: false })}>Deactivate</button>`) : html`<button class="small" onClick=${() => update(user, { active: true })}>Reactivate</button>`}</td>
-        </tr>`)}</tbody>
+        </tr>`)}</tbody>`}
       </table>
     </section>
     <section aria-labelledby="teams-title">

@@ -8,6 +8,7 @@ import { html } from "../lib/html.js";
 import { get, post } from "../lib/api.js";
 import { me, report } from "../lib/session.js";
 import { remember } from "../lib/tickets.js";
+import { Avatar } from "../lib/avatar.js";
 
 /**
  * Gives `ids` to the picked agent or team (`{assignee_id}` or `{team_id}`): one ticket through
@@ -96,13 +97,14 @@ export function AssignPicker({ label, onPick, onClose }) {
     <input ref=${input} type="search" autocomplete="off" placeholder="Assign to…" aria-label="Find an agent or team"
       aria-controls="picker-options" aria-activedescendant=${options[current] ? `pick-${options[current].key}` : undefined}
       value=${filter} onInput=${(event) => { setFilter(event.target.value); setAt(0); }} />
-    ${agents === null && html`<p class="muted">Loading agents…</p>`}
+    ${agents === null && html`<div class="picker-loading" role="status"><span class="visually-hidden">Loading agents…</span>
+      ${[1, 2, 3].map((row) => html`<span key=${row} class="skeleton line" aria-hidden="true"></span>`)}</div>`}
     <ul id="picker-options" role="listbox" aria-label="Agents and teams">
       ${options.map((option, index) => html`<li key=${option.key} id=${`pick-${option.key}`} role="option" aria-selected=${index === current}
           class=${index === current ? "current" : ""} data-assignee=${option.agent?.user_id} data-team=${option.team?.id}
           onMouseDown=${(event) => event.preventDefault()} onClick=${() => pick(option)}>
         ${option.agent
-          ? html`<span class=${`dot ${option.agent.status}`} aria-hidden="true"></span>
+          ? html`<${Avatar} name=${option.agent.name} presence=${option.agent.status} size="small" />
               <span class="who">${option.agent.name}${option.agent.user_id === me.value.id ? " (me)" : ""}</span>
               <span class="presence-text">${PRESENCE_LABEL[option.agent.status] || option.agent.status}</span>
               <span class=${`load${option.agent.capacity > 0 && option.agent.load >= option.agent.capacity ? " full" : ""}`} title="open tickets / capacity">${option.agent.load}/${option.agent.capacity}</span>`

@@ -6,11 +6,10 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import { html } from "../lib/html.js";
 import { report } from "../lib/session.js";
 import { time } from "../lib/format.js";
+import { Icon } from "../lib/icons.js";
 import {
   askPermission, canAskPermission, dismissToast, markAllRead, notifications, openNotification, toasts, unread,
 } from "../lib/notifications.js";
-
-const BELL = html`<svg aria-hidden="true" viewBox="0 0 24 24" width="20" height="20" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round"><path d="M18 8a6 6 0 0 0-12 0c0 7-3 9-3 9h18s-3-2-3-9"/><path d="M13.73 21a2 2 0 0 1-3.46 0"/></svg>`;
 
 export function Bell() {
   const [open, setOpen] = useState(false);
@@ -37,7 +36,7 @@ export function Bell() {
   return html`<div class="bell" ref=${box}>
     <button type="button" class="bell-button" aria-expanded=${String(open)} aria-controls="notification-panel"
       aria-label=${count ? `Notifications, ${count} unread` : "Notifications"} onClick=${() => setOpen(!open)}>
-      ${BELL}${count > 0 && html`<span class="bell-count" data-count=${count}>${count > 99 ? "99+" : count}</span>`}
+      <${Icon} name="bell" size=${20} />${count > 0 && html`<span class="bell-count" data-count=${count}>${count > 99 ? "99+" : count}</span>`}
     </button>
     ${open && html`<section id="notification-panel" class="notification-panel" aria-label="Notifications">
       <header>
@@ -49,7 +48,7 @@ export function Bell() {
         ? html`<p class="empty">Nothing yet.</p>`
         : html`<ul>${items.map((item) => html`<li key=${item.id} class=${item.read_at ? "read" : "unread"}>
             <button type="button" class="notification-item" onClick=${() => choose(item)}>
-              <span class="subject">#${item.ticket_number} ${item.subject}${item.critical ? html` <span class="priority urgent">critical</span>` : ""}</span>
+              <span class="subject"><span class="ticket-number">#${item.ticket_number}</span> ${item.subject}${item.critical ? html` <span class="priority urgent">critical</span>` : ""}</span>
               <span class="text">${item.text}</span>
               <time datetime=${item.created_at}>${time(item.created_at)}</time>
             </button>
@@ -63,10 +62,10 @@ export function Toasts() {
   return html`<div class="toasts" role="status" aria-live="polite">
     ${toasts.value.map(({ key, notification }) => html`<div class="toast" key=${key} data-kind=${notification.kind}>
       <button type="button" class="toast-open" onClick=${() => { dismissToast(key); openNotification(notification); }}>
-        <strong>#${notification.ticket_number} ${notification.subject}</strong>
+        <strong><span class="ticket-number">#${notification.ticket_number}</span> ${notification.subject}</strong>
         <span>${notification.text}</span>
       </button>
-      <button type="button" class="toast-close link" aria-label="Dismiss" onClick=${() => dismissToast(key)}>×</button>
+      <button type="button" class="toast-close link" aria-label="Dismiss" onClick=${() => dismissToast(key)}><${Icon} name="close" size=${16} /></button>
     </div>`)}
   </div>`;
 }

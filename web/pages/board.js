@@ -64,7 +64,7 @@ function Column({ status, tickets, limit, setLimit, names, move }) {
               move(ticket, e.key === "ArrowLeft" ? -1 : 1);
             }
           }}>
-        <a href=${`#/tickets/${ticket.id}`}>#${ticket.number} ${ticket.subject}</a>
+        <a href=${`#/tickets/${ticket.id}`}><span class="ticket-number">#${ticket.number}</span> ${ticket.subject}</a>
         <span class="card-tags"><span class=${`priority ${ticket.priority}`}>${ticket.priority}</span> <${SlaBadge} ticket=${ticket} /></span>
         <small>${ticket.assignee_id ? names.get(ticket.assignee_id) || "" : "unassigned"} · ${ticket.channel}</small>
         <${AssignButton} ids=${[ticket.id]} reason="assigned from the board" />

@@ -7,10 +7,19 @@ import { report } from "../lib/session.js";
 import { get } from "../lib/api.js";
 import { subscribe } from "../lib/live.js";
 import { ago, until } from "../lib/format.js";
+import { Icon } from "../lib/icons.js";
+import { SkeletonRows } from "../lib/skeleton.js";
 
 export function Conversations() {
-  const [rows, setRows] = useState([]);
-  const load = () => get("/whatsapp/conversations").then((page) => setRows(page.items)).catch(report);
+  // null until the first read answers (skeleton rows meanwhile).
+  const [rows, setRows] = useState(null);
+  const load = () =>
+    get("/whatsapp/conversations")
+      .then((page) => setRows(page.items))
+      .catch((error) => {
+        setRows((previous) => previous || []);
+        report(error);
+      });
   useEffect(() => {
     load();
     // Any change on a WhatsApp ticket may move a row: refresh (cheap; one account's rows).
@@ -22,14 +31,14 @@ export function Conversations() {
     <h1>WhatsApp conversations</h1>
     <table>
       <thead><tr><th scope="col">Customer</th><th scope="col">Number</th><th scope="col">Window</th><th scope="col">Last message</th><th scope="col">Updated</th></tr></thead>
-      <tbody>${rows.map((row) => html`<tr key=${row.id}>
+      ${rows === null ? html`<${SkeletonRows} columns=${5} />` : html`<tbody>${rows.map((row) => html`<tr key=${row.id}>
         <td>${row.current_ticket_id ? html`<a href=${`#/tickets/${row.current_ticket_id}`} onClick=${(e) => { e.preventDefault(); navigate(`#/tickets/${row.current_ticket_id}`); }}>${row.customer_name}</a>` : row.customer_name}${row.opted_out && html` <span class="badge">opted out</span>`}</td>
         <td>${row.wa_id ? `+${row.wa_id}` : ""}</td>
         <td><span class=${`window ${row.window.state}`}>${row.window.state === "closed" ? "closed" : `open · ${until(row.window.until)}`}</span></td>
-        <td>${row.last_message ? `${row.last_message.kind === "customer" ? "" : "↪ "}${row.last_message.body.slice(0, 80)}` : ""}</td>
+        <td>${row.last_message ? html`${row.last_message.kind !== "customer" && html`<${Icon} name="reply" size=${14} /> `}${row.last_message.body.slice(0, 80)}` : ""}</td>
         <td>${ago(row.updated_at)}</td>
-      </tr>`)}</tbody>
+      </tr>`)}</tbody>`}
     </table>
-    ${rows.length === 0 && html`<p class="empty">No WhatsApp conversations yet. Try the <a href="/sandbox/phone" target="_blank" rel="noopener">sandbox phone</a>.</p>`}
+    ${rows?.length === 0 && html`<p class="empty">No WhatsApp conversations yet. Try the <a href="/sandbox/phone" target="_blank" rel="noopener">sandbox phone</a>.</p>`}
   </main>`;
 }

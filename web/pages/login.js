@@ -26,6 +26,7 @@ export function Login() {
   }
   return html`<main class="login">
     <form onSubmit=${submit} aria-labelledby="login-title">
+      <img class="login-logo" src="/icons/icon.svg" alt="" width="44" height="44" />
       <h1 id="login-title">Sign in to Switchboard</h1>
       <label>Email <input name="email" type="email" autocomplete="username" required autofocus /></label>
       <label>Password <input name="password" type="password" autocomplete="current-password" required /></label>

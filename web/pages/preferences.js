@@ -7,6 +7,7 @@ import { html } from "../lib/html.js";
 import { get, put } from "../lib/api.js";
 import { me, report } from "../lib/session.js";
 import { askPermission, canAskPermission } from "../lib/notifications.js";
+import { SkeletonPage } from "../lib/skeleton.js";
 
 const KINDS = [
   ["assigned", "A ticket is assigned to me"],
@@ -29,7 +30,7 @@ export function Preferences() {
       })
       .catch(report);
   }, []);
-  if (!form) return html`<main class="page"><h1>Notification preferences</h1><p class="empty">Loading…</p></main>`;
+  if (!form) return html`<${SkeletonPage} what="notification preferences" blocks=${2} />`;
 
   async function save(event) {
     event.preventDefault();

@@ -9,11 +9,13 @@ import { report } from "../lib/session.js";
 import { get, post } from "../lib/api.js";
 import { subscribe } from "../lib/live.js";
 import { ago } from "../lib/format.js";
+import { Avatar } from "../lib/avatar.js";
+import { SkeletonRows } from "../lib/skeleton.js";
 
 export function Presence() {
   const [board, setBoard] = useState(new Map());
   const [teams, setTeams] = useState([]);
-  const [users, setUsers] = useState([]);
+  const [users, setUsers] = useState(null);
   const [team, setTeam] = useState("");
   const [, tick] = useState(0);
   const [risk, setRisk] = useState(new Map());
@@ -33,7 +35,12 @@ export function Presence() {
   }, []);
   useEffect(() => {
     get("/teams").then((page) => setTeams(page.items)).catch(report);
-    get("/users").then((page) => setUsers(page.items.filter((user) => user.role !== "customer"))).catch(report);
+    get("/users")
+      .then((page) => setUsers(page.items.filter((user) => user.role !== "customer")))
+      .catch((error) => {
+        setUsers([]);
+        report(error);
+      });
     const timer = setInterval(() => tick((n) => n + 1), 15000);
     const unsubscribe = subscribe("presence", (frame) => {
       if (frame.type !== "presence") return;
@@ -46,7 +53,7 @@ export function Presence() {
     };
   }, []);
   const members = team ? new Set(teams.find((candidate) => String(candidate.id) === team)?.member_ids || []) : null;
-  const rows = users.filter((user) => !members || members.has(user.id)).map((user) => ({ user, presence: board.get(user.id) }));
+  const rows = (users || []).filter((user) => !members || members.has(user.id)).map((user) => ({ user, presence: board.get(user.id) }));
 
   async function reassign(ticketId, agentId) {
     try {
@@ -61,10 +68,10 @@ export function Presence() {
     <label>Team <select value=${team} onChange=${(e) => setTeam(e.target.value)}><option value="">all teams</option>${teams.map((t) => html`<option value=${t.id}>${t.name}</option>`)}</select></label>
     <table>
       <thead><tr><th scope="col">Agent</th><th scope="col">Status</th><th scope="col">Since</th><th scope="col">Viewing</th><th scope="col">Load</th><th scope="col">SLA risk</th><th scope="col">Reassign what they view</th></tr></thead>
-      <tbody>${rows.map(({ user, presence }) => {
+      ${users === null ? html`<${SkeletonRows} columns=${7} />` : html`<tbody>${rows.map(({ user, presence }) => {
         const status = presence?.status || "offline";
         return html`<tr key=${user.id} data-agent=${user.id} data-status=${status}>
-          <td>${user.name}</td>
+          <td><span class="agent-cell"><${Avatar} name=${user.name} presence=${status} size="small" />${user.name}</span></td>
           <td><span class=${`presence ${status}`}>${status}${presence?.typing ? " · typing" : ""}</span></td>
           <td>${presence ? ago(presence.since) : ""}</td>
           <td>${presence?.viewing ? html`<a href=${`#/tickets/${presence.viewing}`} onClick=${(e) => { e.preventDefault(); navigate(`#/tickets/${presence.viewing}`); }}>ticket ${presence.viewing}</a>` : ""}</td>
@@ -72,7 +79,7 @@ export function Presence() {
           <td data-sla-risk=${user.id}>${slaRisk(risk.get(user.id))}</td>
           <td>${presence?.viewing && html`<select aria-label=${`Reassign ticket ${presence.viewing}`} onChange=${(e) => e.target.value && reassign(presence.viewing, e.target.value)}><option value="">to…</option>${users.filter((other) => other.id !== user.id).map((other) => html`<option value=${other.id}>${other.name}</option>`)}</select>`}</td>
         </tr>`;
-      })}</tbody>
+      })}</tbody>`}
     </table>
   </main>`;
 }

@@ -22,6 +22,7 @@ import { SlaBadge, dueKey } from "../lib/sla.js";
 import { Board } from "./board.js";
 import { AssignButton, AssignPicker, assign } from "./assign.js";
 import { BulkBar } from "./bulk.js";
+import { SkeletonRows } from "../lib/skeleton.js";
 
 const CATEGORIES = ["new", "open", "pending", "resolved", "closed"];
 const PRIORITY_RANK = { low: 1, medium: 2, high: 3, urgent: 4 };
@@ -63,6 +64,8 @@ export function Queue() {
   const queryBox = useRef(null);
   // The ids of the tickets the list holds, in the order they came (the data is the store's).
   const [listed, setListed] = useState(new Set());
+  // Whether the list was read once (until then its rows are skeletons, not "nothing here").
+  const [loaded, setLoaded] = useState(false);
   const [unread, setUnread] = useState(new Set());
   // The ticket under the cursor, by id: a change that re-sorts the list keeps it on its ticket.
   const [cursorId, setCursorId] = useState(null);
@@ -151,9 +154,11 @@ export function Queue() {
             if (!current) return;
             setQueryError(null);
             setListed(new Set(page.items.map((ticket) => ticket.id)));
+            setLoaded(true);
           })
           .catch((error) => {
             if (!current) return;
+            setLoaded(true);
             if (error instanceof ApiError && error.code === "invalid_query") setQueryError(error);
             else report(error);
           }),
@@ -261,7 +266,7 @@ export function Queue() {
     }));
 
   return html`<main class="page queue">
-    <h1>${currentView ? currentView.name : "Queue"} <small>${rows.length === 200 ? "200+" : rows.length} ticket${rows.length === 1 ? "" : "s"}</small></h1>
+    <h1>${currentView ? currentView.name : "Queue"} ${loaded && html`<small>${rows.length === 200 ? "200+" : rows.length} ticket${rows.length === 1 ? "" : "s"}</small>`}</h1>
     <form class="filters" onSubmit=${(event) => event.preventDefault()} aria-label="Filters">
       <fieldset><legend>Status</legend>
         ${CATEGORIES.map((category) => html`<label class="chip"><input type="checkbox" checked=${filters.categories.includes(category)} onChange=${() => toggleCategory(category)} />${category}</label>`)}
@@ -295,10 +300,10 @@ export function Queue() {
       : html`<table class="tickets">
       <thead><tr><th scope="col"><input type="checkbox" aria-label="Tick every row" checked=${rows.length > 0 && ticked.length === rows.length}
         onChange=${(e) => setSelected(e.target.checked ? new Set(rows.map((ticket) => ticket.id)) : new Set())} /></th><th scope="col">#</th><th scope="col">Subject</th><th scope="col">Status</th><th scope="col">Priority</th><th scope="col">SLA</th><th scope="col">Assignee</th><th scope="col">Channel</th><th scope="col">Activity</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
-      <tbody>
+      ${!loaded ? html`<${SkeletonRows} columns=${10} />` : html`<tbody>
         ${rows.map((ticket, index) => html`<tr key=${ticket.id} class=${`${index === cursor ? "current" : ""} ${unread.has(ticket.id) ? "unread" : ""}`} data-ticket=${ticket.id}>
           <td><input type="checkbox" aria-label=${`Tick #${ticket.number}`} checked=${selected.has(ticket.id)} onChange=${(e) => tick(ticket.id, e.target.checked)} /></td>
-          <td>#${ticket.number}</td>
+          <td class="ticket-number">#${ticket.number}</td>
           <td><a href=${`#/tickets/${ticket.id}`} onClick=${(event) => { event.preventDefault(); open(ticket); }}>${ticket.subject}</a>
             ${unread.has(ticket.id) && html` <span class="badge" title="new customer message">new</span>`}
             ${ticket.status_category === "pending" && html` <span class="badge waiting" title="waiting on the customer">waiting</span>`}</td>
@@ -313,9 +318,10 @@ export function Queue() {
             ${picking === ticket.id && html`<span class="assign-anchor"><${AssignPicker} label=${`Assign #${ticket.number}`} onClose=${() => setPicking(null)}
               onPick=${(choice) => assign([ticket.id], choice, "assigned from the queue").catch(report)} /></span>`}</td>
         </tr>`)}
-      </tbody>
+      </tbody>`}
     </table>`}
-    ${rows.length === 0 && html`<p class="empty">Nothing here. New tickets appear as they arrive.</p>`}
+    ${!loaded && html`<p class="visually-hidden" role="status">Loading tickets…</p>`}
+    ${loaded && rows.length === 0 && html`<p class="empty">Nothing here. New tickets appear as they arrive.</p>`}
   </main>`;
 }
 

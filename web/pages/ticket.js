@@ -14,6 +14,8 @@ import { tell } from "../lib/live.js";
 import { followTicket, readList, readTicket, remember, ticket as stored } from "../lib/tickets.js";
 import { clearDraft, loadDraft, markPushed, saveDraft } from "../lib/drafts.js";
 import { ticks, time, until } from "../lib/format.js";
+import { Icon } from "../lib/icons.js";
+import { SkeletonPage } from "../lib/skeleton.js";
 import { SlaTracker, METRIC_LABEL } from "../lib/sla.js";
 import { insertMention, loadStaff, matches, mentionAt, withMentions } from "../lib/mentions.js";
 import { Markdown, hasMarkdown } from "../lib/markdown.js";
@@ -21,11 +23,11 @@ import { HeadFacts, SYSTEM_EVENTS, Subject, SystemMarker, deliverySteps } from "
 import { LINK_EVENTS, LinkMarker, MergeBanner, MergeDialog, SplitBar, linkedTicket, mergedOrigin, threadItems } from "./merge.js";
 
 function Attachment({ file }) {
-  if (file.status === "pending") return html`<span class="file pending">⏳ ${file.file_name} (fetching…)</span>`;
-  if (file.status === "failed") return html`<span class="file failed">⚠ ${file.file_name}: ${file.error || "could not be fetched"}</span>`;
+  if (file.status === "pending") return html`<span class="file pending"><${Icon} name="clock" size=${14} /> ${file.file_name} (fetching…)</span>`;
+  if (file.status === "failed") return html`<span class="file failed"><${Icon} name="alert" size=${14} /> ${file.file_name}: ${file.error || "could not be fetched"}</span>`;
   if (file.content_type.startsWith("image/")) return html`<a href=${file.url} target="_blank" rel="noopener"><img class="preview" src=${file.url} alt=${file.file_name} /></a>`;
   if (file.content_type.startsWith("audio/")) return html`<audio controls src=${file.url} aria-label=${file.file_name}></audio>`;
-  return html`<a class="file" href=${file.url} download=${file.file_name}>📎 ${file.file_name}</a>`;
+  return html`<a class="file" href=${file.url} download=${file.file_name}><${Icon} name="paperclip" size=${14} /> ${file.file_name}</a>`;
 }
 
 const CHANNEL_LABEL = { whatsapp: "WhatsApp", email: "Email" };
@@ -47,10 +49,16 @@ function MessageBubble({ message, names, origin, selecting, selected, onSelect, 
       <span>${author}</span> <time datetime=${message.created_at}>${time(message.created_at)}</time>
       ${message.kind !== "note" && CHANNEL_LABEL[message.channel] && html` <span class="via-channel" data-channel=${message.channel}>via ${CHANNEL_LABEL[message.channel]}</span>`}
       ${message.delivery_status && html` <span class=${`tick ${message.delivery_status}`} data-status=${message.delivery_status}
-        title=${(steps || []).map((step) => `${step.status} ${time(step.at)}`).join(" · ") || undefined}>${ticks[message.delivery_status]}</span>`}
+        title=${(steps || []).map((step) => `${step.status} ${time(step.at)}`).join(" · ") || undefined}><${DeliveryTick} status=${message.delivery_status} /></span>`}
       ${message.delivery_error && html`<span class="delivery-error" role="note"> — ${message.delivery_error.explanation}</span>`}
     </footer>
   </article>`;
+}
+
+function DeliveryTick({ status }) {
+  const tick = ticks[status];
+  if (!tick) return status;
+  return html`<${Icon} name=${tick.icon} size=${14} />${tick.word}`;
 }
 
 /** Events the activity list leaves out: messages are the thread, and their delivery steps are
@@ -181,7 +189,7 @@ function TicketView({ id }) {
     </main>`;
   }
   const ticket = shown === null ? null : stored(shown);
-  if (!ticket) return html`<main class="page"><p>Loading ticket…</p></main>`;
+  if (!ticket) return html`<${SkeletonPage} what="ticket" />`;
   const names = new Map(users.map((user) => [user.id, user.name]));
   const steps = deliverySteps(activity);
   const requester = names.get(ticket.requester_id) || `customer #${ticket.requester_id}`;
@@ -293,9 +301,9 @@ function CustomerCard({ ticket }) {
   const realEmail = customer.email.endsWith("@whatsapp.invalid") ? null : customer.email;
   return html`<section class="customer" aria-label="Customer">
     <h2>${customer.name}</h2>
-    ${customer.phone && html`<p>📱 ${customer.phone}</p>`}
-    ${realEmail && html`<p>✉️ ${realEmail}</p>`}
-    ${company && html`<p>🏢 ${company.name}</p>`}
+    ${customer.phone && html`<p><${Icon} name="phone" size=${14} />${customer.phone}</p>`}
+    ${realEmail && html`<p><${Icon} name="mail" size=${14} />${realEmail}</p>`}
+    ${company && html`<p><${Icon} name="briefcase" size=${14} />${company.name}</p>`}
     <p>Customer since ${new Date(customer.created_at).toLocaleDateString()} · ${others.length} ticket${others.length === 1 ? "" : "s"}</p>
     ${others.filter((other) => other.id !== ticket.id).length > 0 && html`<ul class="others">${others.filter((other) => other.id !== ticket.id).slice(0, 5).map((other) => html`<li><a href=${`#/tickets/${other.id}`}>#${other.number} ${other.subject}</a> <span class=${`status ${other.status_category}`}>${other.status}</span></li>`)}</ul>`}
   </section>`;
@@ -311,7 +319,7 @@ function Tags({ ticket, change }) {
   }
   return html`<div class="tags">
     <span>Tags:</span>
-    ${ticket.tags.map((tag) => html`<span class="chip">${tag} <button type="button" class="link" aria-label=${`Remove tag ${tag}`} onClick=${() => change({ remove_tags: [tag] })}>×</button></span>`)}
+    ${ticket.tags.map((tag) => html`<span class="chip">${tag} <button type="button" class="link" aria-label=${`Remove tag ${tag}`} onClick=${() => change({ remove_tags: [tag] })}><${Icon} name="close" size=${12} /></button></span>`)}
     <form onSubmit=${add}><label class="visually-hidden" for="new-tag">Add a tag</label><input id="new-tag" placeholder="add tag" value=${draft} onInput=${(e) => setDraft(e.target.value)} size="8" /></form>
   </div>`;
 }
@@ -604,7 +612,7 @@ function ReplyBox({ compose, ticket, window, templates, seen, onStale, onSent })
         <option value="">insert…</option>${canned.map((c) => html`<option value=${c.id}>${c.title}</option>`)}</select></label>`}
       ${!closed && html`<label class="attach">Attach <input type="file" onChange=${attach} /></label>`}
     </div>
-    ${files.length > 0 && html`<ul class="attached">${files.map((file) => html`<li>📎 ${file.file_name} <button type="button" class="link" onClick=${() => setFiles(files.filter((f) => f !== file))}>remove</button></li>`)}</ul>`}
+    ${files.length > 0 && html`<ul class="attached">${files.map((file) => html`<li><${Icon} name="paperclip" size=${14} /> ${file.file_name} <button type="button" class="link" onClick=${() => setFiles(files.filter((f) => f !== file))}>remove</button></li>`)}</ul>`}
     ${closed
       ? html`<div class="templates">
           <label>Template <select value=${template} onChange=${(e) => { setTemplate(e.target.value); setParameters([]); }} required>
