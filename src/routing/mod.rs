@@ -73,6 +73,8 @@ pub struct Router {
     clock: Arc<dyn Clock>,
     node: String,
     wakes: DashMap<AccountId, Arc<Wake>>,
+    /// Each account's router task on this node.
+    running: DashMap<AccountId, JoinHandle<()>>,
 }
 
 impl Router {
@@ -84,7 +86,7 @@ impl Router {
         clock: Arc<dyn Clock>,
         node: String,
     ) -> Arc<Router> {
-        Arc::new(Router { store, tickets, accounts, presence, clock, node, wakes: DashMap::new() })
+        Arc::new(Router { store, tickets, accounts, presence, clock, node, wakes: DashMap::new(), running: DashMap::new() })
     }
 
     /// Starts the task that wakes routers on this node's commits and the one that gives each
@@ -107,12 +109,11 @@ impl Router {
         let spawner = {
             let router = self.clone();
             tokio::spawn(async move {
-                let mut running: HashMap<AccountId, JoinHandle<()>> = HashMap::new();
                 loop {
                     match router.store.account_ids().await {
                         Ok(accounts) => {
                             for account in accounts {
-                                running.entry(account).or_insert_with(|| {
+                                router.running.entry(account).or_insert_with(|| {
                                     let router = router.clone();
                                     tokio::spawn(async move { AccountRouter::new(account).run(&router).await })
                                 });
@@ -145,9 +146,13 @@ impl Router {
         wake.notify.notify_one();
     }
 
-    /// Gives up this node's leases, so a standby node routes at once (called on shutdown).
+    /// Stops this node's account routers and gives up their leases, so a standby node routes at
+    /// once (called on shutdown, after the spawning task was stopped).
     pub async fn release(&self) {
-        let accounts: Vec<AccountId> = self.wakes.iter().map(|entry| *entry.key()).collect();
+        for task in self.running.iter() {
+            task.abort();
+        }
+        let accounts: Vec<AccountId> = self.running.iter().map(|entry| *entry.key()).collect();
         for account in accounts {
             if let Err(error) = self.store.release_router_lease(account, &self.node).await {
                 tracing::warn!(%error, account, "the router lease could not be released");
