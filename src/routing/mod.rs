@@ -38,8 +38,9 @@ use crate::presence::PresenceBoard;
 const TICK: Duration = Duration::from_millis(250);
 /// How long a lease holds without renewal: a standby takes over this long after its holder died.
 const LEASE: SignedDuration = SignedDuration::from_secs(10);
-/// The holder renews once less than this is left.
-const RENEW_BEFORE: SignedDuration = SignedDuration::from_secs(7);
+/// How often the holder renews its lease (a renewal delayed by a busy writer still lands well
+/// within the lease).
+const RENEW_EVERY: Duration = Duration::from_secs(3);
 /// How often a standby tries the lease.
 const STANDBY: Duration = Duration::from_secs(1);
 /// Settings, teams and people are read again at least this often (a change on another node
@@ -115,7 +116,7 @@ impl Router {
                             for account in accounts {
                                 router.running.entry(account).or_insert_with(|| {
                                     let router = router.clone();
-                                    tokio::spawn(async move { AccountRouter::new(account).run(&router).await })
+                                    tokio::spawn(AccountRouter::new(account).run(router))
                                 });
                             }
                         }
@@ -172,7 +173,6 @@ struct Directory {
 /// One account's router: its lease, turn order and what it has noticed of absent agents.
 struct AccountRouter {
     account: AccountId,
-    lease_until: Option<Timestamp>,
     directory: Option<Directory>,
     /// The member each team's round robin served last.
     last_in_turn: HashMap<TeamId, UserId>,
@@ -180,6 +180,49 @@ struct AccountRouter {
     offline_since: HashMap<UserId, Timestamp>,
     languages: HashMap<TicketId, Option<String>>,
     watched_at: Option<Instant>,
+}
+
+/// Each routed team's members as one pass sees them.
+type TeamMembers = HashMap<TeamId, Vec<Member>>;
+
+/// Aborts the task when dropped (the account router's lease renewal ends with it).
+struct AbortOnDrop(JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Claims the account's lease and renews it every [`RENEW_EVERY`]; `held` says until when this
+/// node holds it (`None` while another node does).
+async fn hold_lease(router: Arc<Router>, account: AccountId, held: Arc<std::sync::Mutex<Option<Timestamp>>>) {
+    let mut holding = false;
+    loop {
+        let now = router.clock.now();
+        let until = now + LEASE;
+        let pause = match router.store.claim_router_lease(account, &router.node, now, until).await {
+            Ok(claimed) => {
+                if claimed != holding {
+                    if claimed {
+                        tracing::info!(account, node = %router.node, "this node routes the account");
+                    } else {
+                        tracing::info!(account, "another node routes the account");
+                    }
+                    holding = claimed;
+                }
+                if let Ok(mut held) = held.lock() {
+                    *held = claimed.then_some(until);
+                }
+                if claimed { RENEW_EVERY } else { STANDBY }
+            }
+            Err(error) => {
+                tracing::warn!(%error, account, "the router lease could not be claimed; retrying");
+                RETRY
+            }
+        };
+        tokio::time::sleep(pause).await;
+    }
 }
 
 /// One change the router sends a ticket, with the seq it decided on.
@@ -193,7 +236,6 @@ impl AccountRouter {
     fn new(account: AccountId) -> AccountRouter {
         AccountRouter {
             account,
-            lease_until: None,
             directory: None,
             last_in_turn: HashMap::new(),
             offline_since: HashMap::new(),
@@ -202,59 +244,41 @@ impl AccountRouter {
         }
     }
 
-    async fn run(mut self, router: &Router) {
+    async fn run(mut self, router: Arc<Router>) {
         let wake = router.wake_of(self.account);
+        let held = Arc::new(std::sync::Mutex::new(None::<Timestamp>));
+        // The lease is renewed by a task of its own: on SQLite a write waits for the writer
+        // (the group commit's batches), and routing must not stall behind it.
+        let _renewal = AbortOnDrop(tokio::spawn(hold_lease(router.clone(), self.account, held.clone())));
+        let mut holding = false;
         loop {
-            let pause = match self.hold_lease(router).await {
-                Ok(false) => STANDBY,
-                Ok(true) => {
-                    if wake.reread.swap(false, std::sync::atomic::Ordering::Relaxed) {
-                        self.directory = None;
-                    }
-                    match self.pass(router).await {
-                        Ok(true) => continue,
-                        Ok(false) => TICK,
-                        Err(error) => {
-                            tracing::warn!(%error, account = self.account, "the router could not read or write; retrying");
-                            RETRY
-                        }
-                    }
+            let until = held.lock().map(|until| *until).unwrap_or_default();
+            let now_holding = until.is_some_and(|until| until > router.clock.now());
+            if now_holding != holding {
+                // A router taking over starts from what is stored, not what it noticed before.
+                self.offline_since.clear();
+                self.directory = None;
+                holding = now_holding;
+            }
+            let pause = if !holding {
+                STANDBY
+            } else {
+                if wake.reread.swap(false, std::sync::atomic::Ordering::Relaxed) {
+                    self.directory = None;
                 }
-                Err(error) => {
-                    tracing::warn!(%error, account = self.account, "the router lease could not be claimed");
-                    RETRY
+                match self.pass(&router).await {
+                    Ok(true) => continue,
+                    Ok(false) => TICK,
+                    Err(error) => {
+                        tracing::warn!(%error, account = self.account, "the router could not read or write; retrying");
+                        RETRY
+                    }
                 }
             };
             tokio::select! {
                 _ = wake.notify.notified() => {}
                 _ = tokio::time::sleep(pause) => {}
             }
-        }
-    }
-
-    /// Claims or renews the lease when it runs low; `true` while this node holds it.
-    async fn hold_lease(&mut self, router: &Router) -> Result<bool, StoreError> {
-        let now = router.clock.now();
-        if let Some(until) = self.lease_until
-            && until.duration_since(now) > LEASE - RENEW_BEFORE
-        {
-            return Ok(true);
-        }
-        let until = now + LEASE;
-        if router.store.claim_router_lease(self.account, &router.node, now, until).await? {
-            if self.lease_until.is_none() {
-                tracing::info!(account = self.account, node = %router.node, "this node routes the account");
-            }
-            self.lease_until = Some(until);
-            Ok(true)
-        } else {
-            // Another node routes: what this one noticed is stale by the time it takes over.
-            if self.lease_until.take().is_some() {
-                tracing::info!(account = self.account, "another node routes the account now");
-            }
-            self.offline_since.clear();
-            self.directory = None;
-            Ok(false)
         }
     }
 
@@ -291,6 +315,7 @@ impl AccountRouter {
         if self.directory(router).await?.routings.is_empty() {
             return Ok(false);
         }
+        let pass_started = Instant::now();
         let now = router.clock.now();
         let board: HashMap<UserId, (PresenceStatus, Timestamp)> = router
             .presence
@@ -300,9 +325,10 @@ impl AccountRouter {
             .collect();
         let mut loads: HashMap<UserId, i64> = router.store.open_loads(self.account).await?.into_iter().collect();
         let mut decisions = Vec::new();
+        let mut teams_seen = TeamMembers::new();
         if self.watched_at.is_none_or(|at| at.elapsed() >= WATCH_EVERY) {
             self.watched_at = Some(Instant::now());
-            self.watch_holders(router, &board, &mut loads, now, &mut decisions).await?;
+            self.watch_holders(router, &board, &mut loads, &mut teams_seen, now, &mut decisions).await?;
         }
         let directory = self.directory(router).await?;
         let teams: Vec<TeamId> = directory.routings.keys().copied().collect();
@@ -311,13 +337,20 @@ impl AccountRouter {
         queue.sort_by(queue_order);
         for ticket in queue {
             let trigger = if ticket.status_category == StatusCategory::New { "new" } else { "returned" };
-            let Some(choice) = self.choose_for(router, &ticket, &board, &loads, None, trigger).await? else { continue };
+            let Some(choice) =
+                self.choose_for(router, &ticket, &board, &loads, &mut teams_seen, None, trigger).await?
+            else {
+                continue;
+            };
             if let Some(agent) = choice.assignee {
                 *loads.entry(agent).or_default() += 1;
                 decisions.push(decision(&ticket, Some(agent), choice.explanation));
             }
         }
+        let decided = decisions.len();
+        let read_for = pass_started.elapsed();
         let retry = self.send(router, decisions).await;
+        tracing::debug!(account = self.account, decided, ?read_for, took = ?pass_started.elapsed(), "router pass");
         Ok(more || retry)
     }
 
@@ -328,6 +361,7 @@ impl AccountRouter {
         router: &Router,
         board: &HashMap<UserId, (PresenceStatus, Timestamp)>,
         loads: &mut HashMap<UserId, i64>,
+        teams_seen: &mut TeamMembers,
         now: Timestamp,
         decisions: &mut Vec<Decision>,
     ) -> Result<(), StoreError> {
@@ -355,7 +389,7 @@ impl AccountRouter {
                 if routing.offline_policy != OfflinePolicy::Keep && routing.offline_past_grace(since, now) {
                     let choice = match routing.offline_policy {
                         OfflinePolicy::Reassign => {
-                            self.choose_for(router, &ticket, board, loads, Some(holder), "assignee_offline").await?
+                            self.choose_for(router, &ticket, board, loads, teams_seen, Some(holder), "assignee_offline").await?
                         }
                         _ => None,
                     };
@@ -377,7 +411,7 @@ impl AccountRouter {
             }
             if routing.no_reply_past_limit(&ticket, now)
                 && let Some(Choice { assignee: Some(agent), mut explanation }) =
-                    self.choose_for(router, &ticket, board, loads, Some(holder), "no_reply").await?
+                    self.choose_for(router, &ticket, board, loads, teams_seen, Some(holder), "no_reply").await?
             {
                 let name = self.name(router, holder).await?;
                 let minutes = routing.reassign_if_no_reply_minutes.unwrap_or_default();
@@ -405,31 +439,40 @@ impl AccountRouter {
         ticket: &Ticket,
         board: &HashMap<UserId, (PresenceStatus, Timestamp)>,
         loads: &HashMap<UserId, i64>,
+        teams_seen: &mut TeamMembers,
         not: Option<UserId>,
         trigger: &str,
     ) -> Result<Option<Choice>, StoreError> {
         let Some(team) = ticket.team_id else { return Ok(None) };
         let directory = self.directory(router).await?;
         let Some(routing) = directory.routings.get(&team).cloned() else { return Ok(None) };
-        let members: Vec<Member> = directory
-            .members
-            .get(&team)
-            .map(|ids| ids.iter().filter_map(|id| directory.staff.get(id)).collect::<Vec<_>>())
-            .unwrap_or_default()
-            .into_iter()
-            .map(|user| Member {
-                user_id: user.id,
-                name: user.name.clone(),
-                presence: board.get(&user.id).map_or(PresenceStatus::Offline, |(status, _)| *status),
-                load: loads.get(&user.id).copied().unwrap_or_default(),
-                capacity: user.capacity,
-                skills: user.skills.clone(),
-                languages: user.languages.clone(),
-            })
-            .collect();
-        let language = if routing.match_language { self.language(router, ticket, &members).await? } else { None };
+        // Built once a pass per team (presence is read once a pass); only loads move between
+        // the pass's choices.
+        let members = teams_seen.entry(team).or_insert_with(|| {
+            directory
+                .members
+                .get(&team)
+                .map(|ids| ids.iter().filter_map(|id| directory.staff.get(id)).collect::<Vec<_>>())
+                .unwrap_or_default()
+                .into_iter()
+                .map(|user| Member {
+                    user_id: user.id,
+                    name: user.name.clone(),
+                    presence: board.get(&user.id).map_or(PresenceStatus::Offline, |(status, _)| *status),
+                    load: 0,
+                    capacity: user.capacity,
+                    skills: user.skills.clone(),
+                    languages: user.languages.clone(),
+                })
+                .collect()
+        });
+        for member in members.iter_mut() {
+            member.load = loads.get(&member.user_id).copied().unwrap_or_default();
+        }
+        let members: &[Member] = members;
+        let language = if routing.match_language { self.language(router, ticket, members).await? } else { None };
         let needs = TicketNeeds { skills: routing.required_skills(&ticket.tags), language, not };
-        let choice = choose(&routing, &needs, &members, self.last_in_turn.get(&team).copied(), trigger);
+        let choice = choose(&routing, &needs, members, self.last_in_turn.get(&team).copied(), trigger);
         if let Some(agent) = choice.assignee {
             self.last_in_turn.insert(team, agent);
         }
