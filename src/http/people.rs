@@ -382,7 +382,10 @@ fn languages(codes: &[String]) -> Result<Vec<String>, ApiError> {
     for code in codes {
         let code = code.trim().to_lowercase();
         if !switchboard_actors::routing::is_language_code(&code) {
-            return Err(ApiError::invalid("languages", format!("`{code}` is not an ISO 639-3 language code (eng, spa, por …)")));
+            return Err(ApiError::invalid(
+                "languages",
+                format!("`{code}` is not an ISO 639-3 language code (eng, spa, por …)"),
+            ));
         }
         if !kept.contains(&code) {
             kept.push(code);

@@ -87,7 +87,16 @@ impl Router {
         clock: Arc<dyn Clock>,
         node: String,
     ) -> Arc<Router> {
-        Arc::new(Router { store, tickets, accounts, presence, clock, node, wakes: DashMap::new(), running: DashMap::new() })
+        Arc::new(Router {
+            store,
+            tickets,
+            accounts,
+            presence,
+            clock,
+            node,
+            wakes: DashMap::new(),
+            running: DashMap::new(),
+        })
     }
 
     /// Starts the task that wakes routers on this node's commits and the one that gives each
@@ -286,8 +295,12 @@ impl AccountRouter {
         let fresh = self.directory.as_ref().is_some_and(|directory| directory.read_at.elapsed() < DIRECTORY_TTL);
         if !fresh {
             let store = &router.store;
-            let routings: HashMap<TeamId, TeamRouting> =
-                store.team_routings(self.account).await?.into_iter().filter(|(_, routing)| routing.is_routed()).collect();
+            let routings: HashMap<TeamId, TeamRouting> = store
+                .team_routings(self.account)
+                .await?
+                .into_iter()
+                .filter(|(_, routing)| routing.is_routed())
+                .collect();
             let mut members = HashMap::new();
             let mut staff = HashMap::new();
             if !routings.is_empty() {
@@ -317,12 +330,8 @@ impl AccountRouter {
         }
         let pass_started = Instant::now();
         let now = router.clock.now();
-        let board: HashMap<UserId, (PresenceStatus, Timestamp)> = router
-            .presence
-            .board(self.account)
-            .into_iter()
-            .map(|row| (row.user_id, (row.status, row.since)))
-            .collect();
+        let board: HashMap<UserId, (PresenceStatus, Timestamp)> =
+            router.presence.board(self.account).into_iter().map(|row| (row.user_id, (row.status, row.since))).collect();
         let mut loads: HashMap<UserId, i64> = router.store.open_loads(self.account).await?.into_iter().collect();
         let mut decisions = Vec::new();
         let mut teams_seen = TeamMembers::new();
@@ -337,8 +346,7 @@ impl AccountRouter {
         queue.sort_by(queue_order);
         for ticket in queue {
             let trigger = if ticket.status_category == StatusCategory::New { "new" } else { "returned" };
-            let Some(choice) =
-                self.choose_for(router, &ticket, &board, &loads, &mut teams_seen, None, trigger).await?
+            let Some(choice) = self.choose_for(router, &ticket, &board, &loads, &mut teams_seen, None, trigger).await?
             else {
                 continue;
             };
@@ -366,7 +374,8 @@ impl AccountRouter {
         decisions: &mut Vec<Decision>,
     ) -> Result<(), StoreError> {
         // Whoever is back is no longer counted as absent.
-        self.offline_since.retain(|agent, _| board.get(agent).is_none_or(|(status, _)| *status == PresenceStatus::Offline));
+        self.offline_since
+            .retain(|agent, _| board.get(agent).is_none_or(|(status, _)| *status == PresenceStatus::Offline));
         let directory = self.directory(router).await?;
         let watched: Vec<TeamId> =
             directory.routings.iter().filter(|(_, routing)| routing.watches_holders()).map(|(team, _)| *team).collect();
@@ -389,7 +398,8 @@ impl AccountRouter {
                 if routing.offline_policy != OfflinePolicy::Keep && routing.offline_past_grace(since, now) {
                     let choice = match routing.offline_policy {
                         OfflinePolicy::Reassign => {
-                            self.choose_for(router, &ticket, board, loads, teams_seen, Some(holder), "assignee_offline").await?
+                            self.choose_for(router, &ticket, board, loads, teams_seen, Some(holder), "assignee_offline")
+                                .await?
                         }
                         _ => None,
                     };
@@ -481,7 +491,12 @@ impl AccountRouter {
 
     /// The ticket's language, read once: the customer's profile, else detected in their first
     /// messages among the languages the team writes.
-    async fn language(&mut self, router: &Router, ticket: &Ticket, members: &[Member]) -> Result<Option<String>, StoreError> {
+    async fn language(
+        &mut self,
+        router: &Router,
+        ticket: &Ticket,
+        members: &[Member],
+    ) -> Result<Option<String>, StoreError> {
         if let Some(known) = self.languages.get(&ticket.id) {
             return Ok(known.clone());
         }

@@ -17,9 +17,8 @@ struct Agent {
 
 async fn agent(desk: &Desk, admin: &str, name: &str, capacity: i64, profile: Value) -> Agent {
     let email = format!("{name}@test.example");
-    let user = desk
-        .create_user(admin, json!({"email": email, "name": name, "role": "agent", "capacity": capacity}))
-        .await;
+    let user =
+        desk.create_user(admin, json!({"email": email, "name": name, "role": "agent", "capacity": capacity})).await;
     let id = id_of(&user);
     if profile != Value::Null {
         desk.expect(200, "PATCH", &format!("/api/v1/users/{id}"), admin, Some(profile)).await;
@@ -144,8 +143,9 @@ async fn least_loaded_uses_online_agents_with_room_and_fills_freed_capacity_in_s
 
     // Both are full: the next tickets wait, the busy and the offline agent get none.
     let waiting_longest = routed_ticket(&desk, &admin, team, "Low, waiting longest", json!({})).await;
-    let urgent = routed_ticket(&desk, &admin, team, "Urgent, SLA due", json!({"urgency": "critical", "importance": "critical"}))
-        .await;
+    let urgent =
+        routed_ticket(&desk, &admin, team, "Urgent, SLA due", json!({"urgency": "critical", "importance": "critical"}))
+            .await;
     assert!(desk.ticket(&admin, urgent).await["sla"].is_object(), "the urgent ticket has an SLA clock");
     several_passes().await;
     assert!(desk.ticket(&admin, waiting_longest).await["assignee_id"].is_null(), "capacity is respected");
@@ -209,9 +209,8 @@ async fn skills_from_tags_and_the_detected_language_choose_the_agent() {
     let (admin, _) = desk.staff().await;
     let ana = agent(&desk, &admin, "ana", 10, json!({"skills": ["Finance"], "languages": ["eng"]})).await;
     let ben = agent(&desk, &admin, "ben", 10, json!({"languages": ["spa", "eng"]})).await;
-    let (status, refused) = desk
-        .call("PATCH", &format!("/api/v1/users/{}", ben.id), &admin, Some(json!({"languages": ["spanish"]})))
-        .await;
+    let (status, refused) =
+        desk.call("PATCH", &format!("/api/v1/users/{}", ben.id), &admin, Some(json!({"languages": ["spanish"]}))).await;
     assert_invalid((status, &refused), "languages");
     let profile = desk.expect(200, "GET", &format!("/api/v1/users/{}", ana.id), &admin, None).await;
     assert_eq!((profile["skills"].clone(), profile["languages"].clone()), (json!(["finance"]), json!(["eng"])));
@@ -320,7 +319,8 @@ async fn with_the_reassign_policy_an_offline_agents_ticket_goes_straight_to_anot
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_silent_assignee_loses_the_ticket_after_the_no_reply_limit() {
-    let clock = Arc::new(switchboard_actors::clock::ManualClock::new(jiff::Timestamp::from_second(1_800_000_000).expect("t")));
+    let clock =
+        Arc::new(switchboard_actors::clock::ManualClock::new(jiff::Timestamp::from_second(1_800_000_000).expect("t")));
     let desk = Desk::start_with_clock(clock.clone()).await;
     let (admin, _) = desk.staff().await;
     let ana = agent(&desk, &admin, "ana", 10, Value::Null).await;
@@ -332,8 +332,14 @@ async fn a_silent_assignee_loses_the_ticket_after_the_no_reply_limit() {
     wait_assignee(&desk, &admin, silent, Some(ana.id)).await;
     let answered = routed_ticket(&desk, &admin, team, "Ben answers", json!({})).await;
     wait_assignee(&desk, &admin, answered, Some(ben.id)).await;
-    desk.expect(201, "POST", &format!("/api/v1/tickets/{answered}/messages"), &ben.token, Some(json!({"body": "On it."})))
-        .await;
+    desk.expect(
+        201,
+        "POST",
+        &format!("/api/v1/tickets/{answered}/messages"),
+        &ben.token,
+        Some(json!({"body": "On it."})),
+    )
+    .await;
 
     clock.advance(jiff::SignedDuration::from_mins(4));
     several_passes().await;
@@ -398,7 +404,8 @@ async fn routing_is_read_by_supervisors_changed_by_admins_and_validated() {
     assert_eq!(desk.expect(200, "GET", &path, &supervisor, None).await, saved);
 
     // Another account's admin sees no such team.
-    other_account(&*desk._db.open().await, "boss@elsewhere.example", "Boss", switchboard_actors::domain::Role::Admin).await;
+    other_account(&*desk._db.open().await, "boss@elsewhere.example", "Boss", switchboard_actors::domain::Role::Admin)
+        .await;
     let outsider = desk.login("boss@elsewhere.example").await;
     let (status, body) = desk.call("GET", &path, &outsider, None).await;
     assert_error((status, &body), 404, "not_found");

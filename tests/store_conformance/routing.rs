@@ -12,7 +12,8 @@ pub async fn routing_settings_leases_and_queues(store: &dyn Store) {
     let other = store.create_account("Elsewhere").await.expect("account");
     let config = Arc::new(store.account_config(account.id).await.expect("config"));
     let agent = store.create_user(new_user(account.id, "a@routing.example", Role::Agent)).await.expect("agent");
-    let customer = store.create_user(new_user(account.id, "c@routing.example", Role::Customer)).await.expect("customer");
+    let customer =
+        store.create_user(new_user(account.id, "c@routing.example", Role::Customer)).await.expect("customer");
     assert_eq!((agent.skills.clone(), agent.languages.clone()), (Vec::new(), Vec::new()), "none until set");
     let patch = UserPatch {
         skills: Some(vec!["finance".into()]),
@@ -68,15 +69,21 @@ pub async fn routing_settings_leases_and_queues(store: &dyn Store) {
     assert!(store.claim_router_lease(account.id, "node-a", later(17), later(27)).await.expect("free at once"));
 
     // What the router reads: unassigned new/open tickets of the given teams, then held ones.
-    let in_team = |subject: &str, team: TeamId| TicketDraft { team_id: Some(team), ..draft(account.id, customer.id, subject) };
+    let in_team =
+        |subject: &str, team: TeamId| TicketDraft { team_id: Some(team), ..draft(account.id, customer.id, subject) };
     let first = create(store, &config, in_team("first", routed.id)).await;
     let second = create(store, &config, in_team("second", routed.id)).await;
     let elsewhere = create(store, &config, in_team("manual team", manual.id)).await;
     let none = create(store, &config, draft(account.id, customer.id, "no team")).await;
     let resolved = create(store, &config, in_team("resolved", routed.id)).await;
-    apply(store, &config, &resolved, TicketCommand::Update(TicketPatch { status: Some("resolved".into()), ..TicketPatch::default() }))
-        .await
-        .expect("resolve");
+    apply(
+        store,
+        &config,
+        &resolved,
+        TicketCommand::Update(TicketPatch { status: Some("resolved".into()), ..TicketPatch::default() }),
+    )
+    .await
+    .expect("resolve");
     let ids = |tickets: Vec<Ticket>| tickets.into_iter().map(|ticket| ticket.id).collect::<Vec<_>>();
     let routable = store.routable_tickets(account.id, &[routed.id], 100).await.expect("routable");
     assert_eq!(ids(routable), vec![first.id, second.id], "oldest first; resolved and other teams left out");

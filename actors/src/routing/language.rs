@@ -44,7 +44,8 @@ pub fn detect(text: &str, known: &[String]) -> Option<String> {
     if text.chars().filter(|c| c.is_alphabetic()).count() < MIN_LETTERS {
         return None;
     }
-    let allowed: Vec<whatlang::Lang> = known.iter().filter_map(|code| whatlang::Lang::from_code(code.as_str())).collect();
+    let allowed: Vec<whatlang::Lang> =
+        known.iter().filter_map(|code| whatlang::Lang::from_code(code.as_str())).collect();
     let detector =
         if allowed.is_empty() { whatlang::Detector::new() } else { whatlang::Detector::with_allowlist(allowed) };
     detector.detect(text).map(|info| info.lang().code().to_owned())

@@ -129,7 +129,10 @@ impl TeamRouting {
         if let Some(minutes) = self.reassign_if_no_reply_minutes
             && !(1..=MAX_NO_REPLY_MINUTES).contains(&minutes)
         {
-            return Err(invalid("reassign_if_no_reply_minutes", format!("must be 1 to {MAX_NO_REPLY_MINUTES}, or null")));
+            return Err(invalid(
+                "reassign_if_no_reply_minutes",
+                format!("must be 1 to {MAX_NO_REPLY_MINUTES}, or null"),
+            ));
         }
         if self.skill_tags.len() > MAX_SKILL_TAGS {
             return Err(invalid("skill_tags", format!("at most {MAX_SKILL_TAGS} entries")));
@@ -190,8 +193,13 @@ pub trait RoutingPort: Send + Sync {
     async fn set_team_routing(&self, account: AccountId, team: TeamId, routing: &TeamRouting) -> StoreResult<()>;
     /// Takes or renews the account's router lease until `until`: `true` when `node` holds it
     /// (it was free, expired at `now`, or already this node's).
-    async fn claim_router_lease(&self, account: AccountId, node: &str, now: Timestamp, until: Timestamp)
-    -> StoreResult<bool>;
+    async fn claim_router_lease(
+        &self,
+        account: AccountId,
+        node: &str,
+        now: Timestamp,
+        until: Timestamp,
+    ) -> StoreResult<bool>;
     /// Gives the lease up (a node shutting down), so a standby takes over at once.
     async fn release_router_lease(&self, account: AccountId, node: &str) -> StoreResult<()>;
     /// Unassigned tickets of these teams in status category new or open, oldest first.

@@ -91,7 +91,10 @@ fn skills_from_tags_and_language_narrow_the_candidates() {
     assert_eq!(choice.explanation.excluded.get("language"), Some(&1));
     assert_eq!(choice.explanation.language.as_deref(), Some("spa"));
     let nobody = choose(&team, &needs, &[member(4, PresenceStatus::Online, 0)], None, "new");
-    assert_eq!(nobody.explanation.why, "no online agent with room and the skills finance who writes Spanish: left in the queue");
+    assert_eq!(
+        nobody.explanation.why,
+        "no online agent with room and the skills finance who writes Spanish: left in the queue"
+    );
 }
 
 #[test]
@@ -198,7 +201,10 @@ fn languages_are_detected_from_customer_text_only_when_there_is_enough() {
     assert_eq!(detect("ok"), None);
     assert_eq!(detect("12345 !!!"), None);
     // Among every language the detector knows, when agents list none.
-    assert_eq!(super::language::detect("Guten Tag, meine Bestellung ist noch nicht angekommen", &[]).as_deref(), Some("deu"));
+    assert_eq!(
+        super::language::detect("Guten Tag, meine Bestellung ist noch nicht angekommen", &[]).as_deref(),
+        Some("deu")
+    );
     assert!(is_language_code("eng"));
     assert!(!is_language_code("english"));
 }

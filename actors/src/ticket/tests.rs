@@ -257,7 +257,12 @@ fn stale_expected_seq_is_a_conflict() {
 fn reassignment_records_who_held_it_and_for_how_long() {
     let mut ticket = opened();
     let assign = |assignee| {
-        TicketCommand::Assign(Assignment { assignee_id: assignee, team_id: Some(4), reason: Some("skills".into()), explanation: None })
+        TicketCommand::Assign(Assignment {
+            assignee_id: assignee,
+            team_id: Some(4),
+            reason: Some("skills".into()),
+            explanation: None,
+        })
     };
     run(&mut ticket, assign(Some(10)), at(100)).expect("assign");
     assert_eq!((ticket.assignee_id, ticket.status.as_str()), (Some(10), "open"));
