@@ -6,6 +6,7 @@
 //! (`src/routing`) reads the store and the presence board, and sends the ticket actors what is
 //! decided here.
 
+pub mod explanation;
 mod language;
 #[cfg(test)]
 mod tests;
