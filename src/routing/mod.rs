@@ -443,6 +443,10 @@ impl AccountRouter {
     }
 
     /// The choice for one ticket of a routed team (`None` when its team is not routed).
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "one pass's state, passed down rather than kept on the router between passes"
+    )]
     async fn choose_for(
         &mut self,
         router: &Router,

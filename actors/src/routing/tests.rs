@@ -109,13 +109,13 @@ fn the_current_assignee_is_not_a_candidate_for_its_own_reassignment() {
 #[test]
 fn settings_out_of_range_are_refused_and_names_normalised() {
     let bad_grace = TeamRouting { offline_grace_secs: -1, ..TeamRouting::default() };
-    assert_eq!(bad_grace.validated().unwrap_err().field, "offline_grace_secs");
+    assert_eq!(bad_grace.validated().expect_err("refused").field, "offline_grace_secs");
     let bad_limit = TeamRouting { reassign_if_no_reply_minutes: Some(0), ..TeamRouting::default() };
-    assert_eq!(bad_limit.validated().unwrap_err().field, "reassign_if_no_reply_minutes");
+    assert_eq!(bad_limit.validated().expect_err("refused").field, "reassign_if_no_reply_minutes");
     let empty_skill = TeamRouting { skill_tags: [("vip".to_owned(), " ".to_owned())].into(), ..TeamRouting::default() };
-    assert_eq!(empty_skill.validated().unwrap_err().field, "skill_tags");
+    assert_eq!(empty_skill.validated().expect_err("refused").field, "skill_tags");
     let fine = TeamRouting { skill_tags: [(" VIP ".to_owned(), "Care".to_owned())].into(), ..TeamRouting::default() };
-    assert_eq!(fine.validated().unwrap().skill_tags.get("vip").map(String::as_str), Some("care"));
+    assert_eq!(fine.validated().expect("valid").skill_tags.get("vip").map(String::as_str), Some("care"));
 }
 
 fn ticket(id: TicketId, created_secs: i64) -> Ticket {
@@ -124,11 +124,11 @@ fn ticket(id: TicketId, created_secs: i64) -> Ticket {
         "urgency": "low", "importance": "low", "priority": "low", "ticket_type": null, "category_id": null,
         "tags": [], "custom_fields": {}, "channel": "email", "requester_id": 9, "company_id": null,
         "assignee_id": null, "team_id": 1, "assigned_at": null, "snoozed_until": null, "seq": 1,
-        "created_at": Timestamp::from_second(created_secs).unwrap(), "updated_at": Timestamp::from_second(created_secs).unwrap(),
+        "created_at": Timestamp::from_second(created_secs).expect("valid"), "updated_at": Timestamp::from_second(created_secs).expect("valid"),
         "first_response_at": null, "resolved_at": null, "closed_at": null,
         "last_customer_message_at": null, "last_agent_message_at": null
     }))
-    .unwrap()
+    .expect("valid")
 }
 
 #[test]
@@ -137,12 +137,12 @@ fn the_queue_is_served_sla_first_then_window_then_longest_waiting() {
     let newer = ticket(2, 200);
     let mut whatsapp = ticket(3, 300);
     whatsapp.channel = Channel::Whatsapp;
-    whatsapp.last_customer_message_at = Some(Timestamp::from_second(300).unwrap());
+    whatsapp.last_customer_message_at = Some(Timestamp::from_second(300).expect("valid"));
     let mut sla_due = ticket(4, 400);
-    let due = Timestamp::from_second(5_000).unwrap();
+    let due = Timestamp::from_second(5_000).expect("valid");
     sla_due.sla = Some(crate::sla::SlaState {
         priority: Priority::Low,
-        started_at: Timestamp::from_second(400).unwrap(),
+        started_at: Timestamp::from_second(400).expect("valid"),
         warning_percent: 80,
         first_response: Some(crate::sla::SlaClock {
             target_minutes: 60,
@@ -158,7 +158,7 @@ fn the_queue_is_served_sla_first_then_window_then_longest_waiting() {
         business_hours: None,
     });
     assert_eq!(sla_due.sla_due_at(), Some(due));
-    let mut queue = vec![newer, oldest, whatsapp, sla_due];
+    let mut queue = [newer, oldest, whatsapp, sla_due];
     queue.sort_by(queue_order);
     let order: Vec<TicketId> = queue.iter().map(|ticket| ticket.id).collect();
     assert_eq!(order, vec![4, 3, 1, 2]);
@@ -169,8 +169,8 @@ fn no_reply_counts_from_the_assignment_and_a_reply_stops_it() {
     let team = TeamRouting { reassign_if_no_reply_minutes: Some(10), ..routing(RoutingMode::RoundRobin) };
     let mut held = ticket(1, 0);
     held.assignee_id = Some(5);
-    held.assigned_at = Some(Timestamp::from_second(1_000).unwrap());
-    let at = |secs: i64| Timestamp::from_second(secs).unwrap();
+    held.assigned_at = Some(Timestamp::from_second(1_000).expect("valid"));
+    let at = |secs: i64| Timestamp::from_second(secs).expect("valid");
     assert!(!team.no_reply_past_limit(&held, at(1_000 + 599)));
     assert!(team.no_reply_past_limit(&held, at(1_000 + 600)));
     held.last_agent_message_at = Some(at(1_100));
@@ -190,7 +190,7 @@ fn languages_are_detected_from_customer_text_only_when_there_is_enough() {
         "team_ids": [], "capacity": 0, "time_zone": "UTC", "phone": null, "active": true,
         "created_at": Timestamp::UNIX_EPOCH
     }))
-    .unwrap();
+    .expect("valid");
     customer.languages = vec!["por".into()];
     assert_eq!(ticket_language(Some(&customer), &[], &[]).as_deref(), Some("por"));
     let known: Vec<String> = ["eng", "spa", "por"].iter().map(|code| (*code).to_owned()).collect();
