@@ -284,8 +284,12 @@ pub async fn seed(store: &Arc<dyn Store>, tickets: &Tickets) -> anyhow::Result<(
             seen_seq: None,
         };
         if seed.assignee.is_some() || seed.team.is_some() {
-            let assignment =
-                Assignment { assignee_id: seed.assignee, team_id: seed.team, reason: Some("demo triage".into()) };
+            let assignment = Assignment {
+                assignee_id: seed.assignee,
+                team_id: seed.team,
+                reason: Some("demo triage".into()),
+                explanation: None,
+            };
             tickets.execute(id, TicketCommand::Assign(assignment), as_user(admin_id)).await?;
         }
         let agent = seed.assignee.unwrap_or(admin_id);

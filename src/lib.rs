@@ -16,6 +16,7 @@ pub mod http;
 pub mod live;
 pub mod notifications;
 pub mod presence;
+pub mod routing;
 pub mod search;
 pub mod sessions;
 pub mod storage;

@@ -6,6 +6,9 @@ use std::collections::BTreeMap;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
+/// The router's vocabulary in events (`assigned` carries an explanation); defined with routing.
+pub use crate::routing::explanation::{AssignmentExplanation, CandidateLoad, RoutingMode};
+
 pub type AccountId = i64;
 pub type UserId = i64;
 pub type TeamId = i64;
@@ -267,6 +270,13 @@ pub struct User {
     pub team_ids: Vec<TeamId>,
     /// Most open conversations this agent should hold at once.
     pub capacity: i64,
+    /// What the agent can handle (routing matches a ticket's required skills against these).
+    #[serde(default)]
+    pub skills: Vec<String>,
+    /// The languages the agent writes, as ISO 639-3 codes (`eng`, `spa`); for a customer, the
+    /// languages of their profile (the first one is their ticket's language).
+    #[serde(default)]
+    pub languages: Vec<String>,
     pub time_zone: String,
     pub phone: Option<String>,
     pub active: bool,
@@ -602,6 +612,9 @@ pub enum EventKind {
         reason: Option<String>,
         /// How long the previous assignee held the ticket.
         held_secs: Option<i64>,
+        /// Why the router chose this assignee (absent for assignments made by people).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        explanation: Option<Box<AssignmentExplanation>>,
     },
     TagsChanged {
         added: Vec<String>,

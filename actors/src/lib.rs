@@ -13,6 +13,7 @@ pub mod notifications;
 pub mod query;
 pub mod registry;
 pub mod retry;
+pub mod routing;
 pub mod sla;
 pub mod store;
 pub mod ticket;

@@ -55,6 +55,8 @@ pub struct UserPatch {
     pub company_id: Option<Option<CompanyId>>,
     pub team_ids: Option<Vec<TeamId>>,
     pub capacity: Option<i64>,
+    pub skills: Option<Vec<String>>,
+    pub languages: Option<Vec<String>>,
     pub time_zone: Option<String>,
     pub phone: Option<Option<String>>,
     pub active: Option<bool>,
@@ -657,6 +659,7 @@ pub trait Store:
     + EventLogPort
     + NotificationsPort
     + crate::views::ViewsPort
+    + crate::routing::RoutingPort
 {
 }
 
@@ -672,7 +675,8 @@ impl<
         + WhatsAppPort
         + EventLogPort
         + NotificationsPort
-        + crate::views::ViewsPort,
+        + crate::views::ViewsPort
+        + crate::routing::RoutingPort,
 > Store for T
 {
 }

@@ -334,6 +334,7 @@ mod tests {
                     team_id: None,
                     reason: Some("VIP, handle carefully".to_owned()),
                     held_secs: Some(30),
+                    explanation: None,
                 },
                 false,
             ),

@@ -63,7 +63,7 @@ impl Hub {
         Ok((status, serde_json::from_str(&text).unwrap_or(Value::String(text))))
     }
 
-    async fn expect(
+    pub async fn expect(
         &self,
         method: reqwest::Method,
         path: &str,

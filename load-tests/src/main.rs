@@ -5,6 +5,7 @@ mod agents;
 mod fake_graph;
 mod hub;
 mod report;
+mod routing;
 mod scenarios;
 mod search;
 mod webhook;
@@ -40,6 +41,9 @@ enum Command {
     /// first-page latency of `GET /tickets?q=` for common and rare words, phrases and field
     /// conditions.
     Search(search::SearchArgs),
+    /// N online agents in one routed team, tickets created for it at a fixed rate: the
+    /// router's decision latency (created → assigned, from the hub's event times).
+    Routing(routing::RoutingArgs),
     /// A Graph API stand-in that answers sends at once (or with chosen error codes).
     FakeGraph(fake_graph::FakeGraphArgs),
     /// Internal: one process of agents, driven by the parent over stdin/stdout.
@@ -61,6 +65,7 @@ fn main() -> anyhow::Result<()> {
         Command::Whatsapp(args) => runtime.block_on(scenarios::whatsapp(args)),
         Command::Ingest(args) => runtime.block_on(scenarios::ingest(args)),
         Command::Search(args) => runtime.block_on(search::search(args)),
+        Command::Routing(args) => runtime.block_on(routing::routing(args)),
         Command::Cluster(args) => runtime.block_on(scenarios::cluster(args)),
     }
 }

@@ -42,6 +42,7 @@ use crate::config::{Secret, Settings};
 use crate::live::{Hub, HubPresence, HubSettings};
 use crate::notifications::Notifier;
 use crate::presence::PresenceBoard;
+use crate::routing::Router;
 use crate::sessions::Sessions;
 use crate::storage;
 use crate::ws::SocketSettings;
@@ -65,6 +66,8 @@ pub struct Services {
     pub notifier: Arc<Notifier>,
     /// The cluster's presence board: every agent's merged presence, viewers.
     pub presence: Arc<PresenceBoard>,
+    /// Presence-aware routing: one router per account in the cluster.
+    pub router: Arc<Router>,
     pub whatsapp: Arc<WhatsAppChannel>,
     pub email: Arc<EmailChannel>,
     /// Both channels, and what a reply can reach.
@@ -151,7 +154,7 @@ impl Services {
                 idle: SignedDuration::from_millis(presence.idle_ms as i64),
                 offline_grace: SignedDuration::from_millis(presence.offline_grace_ms as i64),
             },
-            node,
+            node: node.clone(),
         };
         let sink: Arc<dyn PresenceSink> = Arc::new(HubPresence(live.clone()));
         let agents = AgentSessions::start(opened.store.clone(), clock.clone(), sink, agent_settings)
@@ -162,6 +165,15 @@ impl Services {
         let notifier =
             Notifier::new(opened.store.clone(), live.clone(), email.clone(), clock.clone(), timer_handle.clone());
         tasks.extend(notifier.start(tickets.bus().subscribe()));
+        let router = Router::new(
+            opened.store.clone(),
+            tickets.clone(),
+            accounts.clone(),
+            presence_board.clone(),
+            clock.clone(),
+            node,
+        );
+        tasks.extend(router.start(tickets.bus().subscribe()));
         // Built once every owner of timers exists; timers set meanwhile wait in the channel.
         let dispatch: Arc<dyn TimerDispatch> = Arc::new(
             TimerHandlers::default()
@@ -202,6 +214,7 @@ impl Services {
             live,
             notifier,
             presence: presence_board,
+            router,
             whatsapp,
             email,
             sandbox: None,
@@ -218,6 +231,7 @@ impl Services {
         for task in &self.tasks {
             task.abort();
         }
+        self.router.release().await;
         self.tickets.shutdown().await;
     }
 }

@@ -8,6 +8,7 @@ mod json;
 mod notifications;
 mod ops;
 mod people;
+mod routing;
 mod settings;
 mod tickets;
 mod views;
@@ -123,6 +124,7 @@ fn documented_routes(scope: &mut utoipa_actix_web::service_config::ServiceConfig
     tickets::routes(scope);
     notifications::routes(scope);
     people::routes(scope);
+    routing::routes(scope);
     settings::routes(scope);
     views::routes(scope);
     whatsapp::routes(scope);

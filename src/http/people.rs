@@ -15,6 +15,7 @@ use super::{Api, ApiError, Caller, NoParams};
 use crate::auth::PasswordPool;
 use crate::error::ErrorBody;
 use crate::error::ErrorCode;
+use crate::routing::Router;
 
 pub fn routes(config: &mut ServiceConfig) {
     config
@@ -282,6 +283,12 @@ pub struct UpdateUser {
     pub team_ids: Option<Vec<TeamId>>,
     #[garde(inner(range(min = 0, max = 1000)))]
     pub capacity: Option<i64>,
+    /// Replaces the agent's skills (matched against the skills a routed ticket's tags require).
+    #[garde(inner(length(max = 50)))]
+    pub skills: Option<Vec<String>>,
+    /// Replaces the languages the agent writes: ISO 639-3 codes such as `eng`, `spa`.
+    #[garde(inner(length(max = 20)))]
+    pub languages: Option<Vec<String>>,
     #[garde(inner(length(min = 1, max = 64)))]
     pub time_zone: Option<String>,
     /// `false` deactivates: the user's sessions end and they can no longer log in.
@@ -300,6 +307,7 @@ pub struct UpdateUser {
 async fn update_user(
     state: Api,
     passwords: web::Data<PasswordPool>,
+    router: web::Data<Router>,
     caller: Caller,
     id: web::Path<UserId>,
     body: ApiJson<UpdateUser>,
@@ -316,6 +324,8 @@ async fn update_user(
     if let Some(zone) = &body.time_zone {
         valid_time_zone(zone)?;
     }
+    let skills = body.skills.as_deref().map(|skills| names("skills", skills)).transpose()?;
+    let languages = body.languages.as_deref().map(languages).transpose()?;
     let existing = state.store.user(caller.account(), *id).await?.ok_or(ApiError::NotFound("user"))?;
     let password_hash = match body.password {
         Some(password) => Some(hash(&passwords, password).await?),
@@ -327,6 +337,8 @@ async fn update_user(
         password_hash,
         team_ids: body.team_ids,
         capacity: body.capacity,
+        skills,
+        languages,
         time_zone: body.time_zone,
         active: body.active,
         ..UserPatch::default()
@@ -348,7 +360,38 @@ async fn update_user(
         let except = if user.active { kept.map(hex::encode) } else { None };
         state.live.end_sessions(caller.account(), crate::live::SessionEnd::User { user_id: existing.id, except });
     }
+    router.wake(caller.account());
     Ok(web::Json(user))
+}
+
+/// Skill names as stored: trimmed, lower case, each once.
+fn names(field: &'static str, names: &[String]) -> Result<Vec<String>, ApiError> {
+    let mut normal = names
+        .iter()
+        .map(|name| switchboard_actors::routing::normalise_name(field, name))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|error| ApiError::invalid(error.field, error.message))?;
+    normal.sort();
+    normal.dedup();
+    Ok(normal)
+}
+
+/// Languages as stored: ISO 639-3 codes the detector knows, in the order given, each once.
+fn languages(codes: &[String]) -> Result<Vec<String>, ApiError> {
+    let mut kept: Vec<String> = Vec::new();
+    for code in codes {
+        let code = code.trim().to_lowercase();
+        if !switchboard_actors::routing::is_language_code(&code) {
+            return Err(ApiError::invalid(
+                "languages",
+                format!("`{code}` is not an ISO 639-3 language code (eng, spa, por …)"),
+            ));
+        }
+        if !kept.contains(&code) {
+            kept.push(code);
+        }
+    }
+    Ok(kept)
 }
 
 /// Teams of the account (staff only).
@@ -421,6 +464,7 @@ pub struct UpdateTeam {
 #[patch("/teams/{id}")]
 async fn update_team(
     state: Api,
+    router: web::Data<Router>,
     caller: Caller,
     id: web::Path<TeamId>,
     body: ApiJson<UpdateTeam>,
@@ -434,6 +478,7 @@ async fn update_team(
         StoreError::NotFound => ApiError::invalid("member_ids", "a member does not exist in this account"),
         other => map_conflict(other, ErrorCode::TeamExists, "a team with this name already exists"),
     })?;
+    router.wake(caller.account());
     Ok(web::Json(team))
 }
 

@@ -86,6 +86,7 @@ pub(crate) mod inbox;
 pub(crate) mod media;
 pub(crate) mod notifications;
 pub(crate) mod outbox;
+pub(crate) mod routing;
 pub(crate) mod sessions;
 pub(crate) mod settings;
 pub(crate) mod ticket_filter;
@@ -178,6 +179,8 @@ macro_rules! shared_sql {
                 company_id: user.company_id,
                 team_ids,
                 capacity: user.capacity,
+                skills: Vec::new(),
+                languages: Vec::new(),
                 time_zone: user.time_zone,
                 phone: user.phone,
                 active: true,
@@ -195,11 +198,18 @@ macro_rules! shared_sql {
                 company_id: row.try_get("company_id").map_err(db_error)?,
                 team_ids,
                 capacity: row.try_get("capacity").map_err(db_error)?,
+                skills: json_list(row, "skills")?,
+                languages: json_list(row, "languages")?,
                 time_zone: row.try_get("time_zone").map_err(db_error)?,
                 phone: row.try_get("phone").map_err(db_error)?,
                 active: row.try_get("active").map_err(db_error)?,
                 created_at: from_millis(row.try_get("created_at").map_err(db_error)?)?,
             })
+        }
+
+        /// A JSON array of strings kept in a text column (a user's skills and languages).
+        fn json_list(row: &DbRow, column: &str) -> StoreResult<Vec<String>> {
+            parse_json(&row.try_get::<String, _>(column).map_err(db_error)?)
         }
 
         fn account_from_row(row: &DbRow) -> StoreResult<Account> {
@@ -390,7 +400,7 @@ macro_rules! shared_sql {
              delivery_status, provider_id, delivery_error, payload, created_at FROM messages";
 
         const USER_COLUMNS: &str =
-            "id, account_id, email, name, role, company_id, capacity, time_zone, phone, active, created_at";
+            "id, account_id, email, name, role, company_id, capacity, skills, languages, time_zone, phone, active, created_at";
 
         impl $store {
             async fn one_conversation(
@@ -595,6 +605,7 @@ macro_rules! shared_sql {
         crate::storage::sql::event_log::event_log_sql!($db, $store, $writer, $begin_write, $tickets_per_update, $team_ids_of_u);
         crate::storage::sql::notifications::notifications_sql!($db, $store, $writer, $begin_write, $tickets_per_update, $team_ids_of_u);
         crate::storage::sql::views::views_sql!($db, $store, $writer, $begin_write, $tickets_per_update, $team_ids_of_u);
+        crate::storage::sql::routing::routing_sql!($db, $store, $writer, $begin_write, $tickets_per_update, $team_ids_of_u);
 
         crate::storage::sql::writer::writer_sql!($db, $store, $writer, $begin_write, $tickets_per_update, $team_ids_of_u);
     };

@@ -12,6 +12,7 @@ mod drafts;
 mod merge;
 mod notifications;
 mod people;
+mod routing;
 mod search;
 mod sla;
 mod tickets;

@@ -11,6 +11,7 @@ mod inbox;
 mod media;
 mod notifications;
 mod outbox;
+mod routing;
 mod sessions;
 mod settings;
 mod tickets;
@@ -128,6 +129,7 @@ async fn suite(store: Arc<dyn Store>) {
     event_log::positions_follow_commit_order(store).await;
     event_log::tailing_reader_sees_every_event_once(store).await;
     notifications::notifications_move_with_the_cursor(store).await;
+    routing::routing_settings_leases_and_queues(store).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,4 +1,5 @@
-// Admin basics: people (create, role, teams, capacity, deactivate) and teams (create, members),
+// Admin basics: people (create, role, teams, capacity, skills and languages, deactivate), teams
+// (create, members) and their routing (pages/routing.js),
 // WhatsApp numbers and templates, the channels' webhook URLs and secrets (read-only), canned
 // responses, and the SLA policy (targets per priority).
 
@@ -7,6 +8,7 @@ import { html } from "../lib/html.js";
 import { me, report } from "../lib/session.js";
 import { api, get, patch, post } from "../lib/api.js";
 import { SkeletonRows } from "../lib/skeleton.js";
+import { TeamRoutingSection, listOf } from "./routing.js";
 
 const ROLES = ["agent", "supervisor", "admin", "customer"];
 
@@ -95,12 +97,14 @@ export function Admin() {
       </form>
       ${error && html`<p class="error" role="alert">${error}</p>`}
       <table>
-        <thead><tr><th scope="col">Name</th><th scope="col">Email</th><th scope="col">Role</th><th scope="col">Teams</th><th scope="col">Capacity</th><th scope="col">Active</th></tr></thead>
-        ${users === null ? html`<${SkeletonRows} columns=${6} />` : html`<tbody>${staff.map((user) => html`<tr key=${user.id} data-user=${user.id}>
+        <thead><tr><th scope="col">Name</th><th scope="col">Email</th><th scope="col">Role</th><th scope="col">Teams</th><th scope="col">Capacity</th><th scope="col">Skills</th><th scope="col">Languages</th><th scope="col">Active</th></tr></thead>
+        ${users === null ? html`<${SkeletonRows} columns=${8} />` : html`<tbody>${staff.map((user) => html`<tr key=${user.id} data-user=${user.id}>
           <td>${user.name}</td><td>${user.email}</td>
           <td><select aria-label=${`Role of ${user.name}`} value=${user.role} disabled=${user.id === me.value.id} onChange=${(e) => update(user, { role: e.target.value })}>${ROLES.map((role) => html`<option>${role}</option>`)}</select></td>
           <td>${teams.filter((team) => user.team_ids.includes(team.id)).map((team) => team.name).join(", ")}</td>
           <td><input aria-label=${`Capacity of ${user.name}`} type="number" min="0" max="1000" value=${user.capacity} onChange=${(e) => update(user, { capacity: Number(e.target.value) })} /></td>
+          <td><input aria-label=${`Skills of ${user.name}`} value=${user.skills.join(", ")} placeholder="finance, care" onChange=${(e) => update(user, { skills: listOf(e.target.value) })} /></td>
+          <td><input aria-label=${`Languages of ${user.name}`} value=${user.languages.join(", ")} placeholder="eng, spa" title="ISO 639-3 codes" onChange=${(e) => update(user, { languages: listOf(e.target.value) })} /></td>
           <td>${user.active ? (user.id === me.value.id ? "yes (you)" : html`<button class="small secondary" onClick=${() => update(user, { active: false })}>Deactivate</button>`) : html`<button class="small" onClick=${() => update(user, { active: true })}>Reactivate</button>`}</td>
         </tr>`)}</tbody>`}
       </table>
@@ -123,6 +127,7 @@ export function Admin() {
         </tr>`)}</tbody>
       </table>
     </section>
+    <${TeamRoutingSection} teams=${teams} />
     <${WhatsAppNumbers} templates=${templates} />
     <${ChannelSecrets} />
     <section aria-labelledby="templates-title">

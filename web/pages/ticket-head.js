@@ -59,7 +59,7 @@ function systemText(event, names) {
   switch (event.type) {
     case "status_changed": return `Status ${event.from} → ${event.to}`;
     case "priority_changed": return `Priority ${event.from} → ${event.to}`;
-    case "assigned": return `Assigned to ${who(event.assignee_id)}${event.team_id ? " (team changed)" : ""}${event.reason ? ` — ${event.reason}` : ""}`;
+    case "assigned": return `Assigned to ${who(event.assignee_id)}${event.team_id !== event.from_team_id ? " (team changed)" : ""}${event.reason ? ` — ${event.reason}` : ""}`;
     case "sla_warning": return `SLA at risk: ${METRIC_LABEL[event.metric]?.toLowerCase() || event.metric} due ${time(event.due_at)}`;
     case "sla_breached": return `SLA breached: ${METRIC_LABEL[event.metric]?.toLowerCase() || event.metric} was due ${time(event.due_at)}`;
     case "window_changed": return event.window?.state === "closed" ? "WhatsApp window closed" : "WhatsApp window open";

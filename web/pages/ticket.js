@@ -19,6 +19,7 @@ import { SkeletonPage } from "../lib/skeleton.js";
 import { SlaTracker, METRIC_LABEL } from "../lib/sla.js";
 import { insertMention, loadStaff, matches, mentionAt, withMentions } from "../lib/mentions.js";
 import { Markdown, hasMarkdown } from "../lib/markdown.js";
+import { Explanation } from "./routing.js";
 import { HeadFacts, SYSTEM_EVENTS, Subject, SystemMarker, deliverySteps } from "./ticket-head.js";
 import { LINK_EVENTS, LinkMarker, MergeBanner, MergeDialog, SplitBar, linkedTicket, mergedOrigin, threadItems } from "./merge.js";
 
@@ -271,7 +272,7 @@ function TicketView({ id }) {
         </section>
         <section aria-label="Assignment history">
           <h2>Assignment history</h2>
-          <ol class="activity">${activity.filter((event) => event.type === "assigned").map((event) => html`<li><time>${time(event.at)}</time> ${event.assignee_id ? names.get(event.assignee_id) || `#${event.assignee_id}` : "unassigned"}${event.held_secs !== null && event.from_assignee_id ? ` (after ${Math.round(event.held_secs / 60)} min with ${names.get(event.from_assignee_id) || event.from_assignee_id})` : ""}${event.reason ? ` — ${event.reason}` : ""}</li>`)}</ol>
+          <ol class="activity">${activity.filter((event) => event.type === "assigned").map((event) => html`<li><time>${time(event.at)}</time> ${event.assignee_id ? names.get(event.assignee_id) || `#${event.assignee_id}` : "unassigned"}${event.held_secs !== null && event.from_assignee_id ? ` (after ${Math.round(event.held_secs / 60)} min with ${names.get(event.from_assignee_id) || event.from_assignee_id})` : ""}${event.reason ? ` — ${event.reason}` : ""}<${Explanation} explanation=${event.explanation} /></li>`)}</ol>
         </section>
         <section aria-label="Activity">
           <h2>Activity</h2>

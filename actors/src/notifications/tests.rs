@@ -18,6 +18,8 @@ fn user(id: UserId, name: &str, role: Role, active: bool) -> User {
         company_id: None,
         team_ids: Vec::new(),
         capacity: 10,
+        skills: Vec::new(),
+        languages: Vec::new(),
         time_zone: "UTC".to_owned(),
         phone: None,
         active,
@@ -127,6 +129,7 @@ fn assigned(from: Option<UserId>, to: Option<UserId>, team: Option<TeamId>) -> E
         team_id: team,
         reason: None,
         held_secs: None,
+        explanation: None,
     }
 }
 

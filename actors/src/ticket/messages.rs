@@ -120,6 +120,8 @@ pub struct Assignment {
     pub assignee_id: Option<UserId>,
     pub team_id: Option<TeamId>,
     pub reason: Option<String>,
+    /// The router's reasons, recorded in the `assigned` event.
+    pub explanation: Option<AssignmentExplanation>,
 }
 
 /// Who sent a command and what their account allows; resolved by the caller.

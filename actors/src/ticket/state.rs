@@ -231,6 +231,7 @@ impl Ticket {
                         team_id: assignment.team_id,
                         reason: assignment.reason.clone(),
                         held_secs: self.assigned_at.map(|since| (now - since).get_seconds()),
+                        explanation: assignment.explanation.clone().map(Box::new),
                     });
                     if assignment.assignee_id.is_some() && self.status_category == StatusCategory::New {
                         self.decide_status(config, "open", decision)?;

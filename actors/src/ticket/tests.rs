@@ -257,7 +257,12 @@ fn stale_expected_seq_is_a_conflict() {
 fn reassignment_records_who_held_it_and_for_how_long() {
     let mut ticket = opened();
     let assign = |assignee| {
-        TicketCommand::Assign(Assignment { assignee_id: assignee, team_id: Some(4), reason: Some("skills".into()) })
+        TicketCommand::Assign(Assignment {
+            assignee_id: assignee,
+            team_id: Some(4),
+            reason: Some("skills".into()),
+            explanation: None,
+        })
     };
     run(&mut ticket, assign(Some(10)), at(100)).expect("assign");
     assert_eq!((ticket.assignee_id, ticket.status.as_str()), (Some(10), "open"));
@@ -307,7 +312,7 @@ fn folding_the_log_rebuilds_the_state() {
     for (n, command) in [
         message(MessageKind::Reply, "Looking"),
         patch(TicketPatch { tags: Some(vec!["a".into(), "b".into()]), ..Default::default() }),
-        TicketCommand::Assign(Assignment { assignee_id: Some(5), team_id: None, reason: None }),
+        TicketCommand::Assign(Assignment { assignee_id: Some(5), team_id: None, reason: None, explanation: None }),
         patch(TicketPatch { status: Some("resolved".into()), ..Default::default() }),
     ]
     .into_iter()

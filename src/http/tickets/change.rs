@@ -138,7 +138,7 @@ pub(super) async fn assignment(
     if let Some(Some(team)) = body.team_id {
         state.store.team(caller.account(), team).await?.ok_or_else(|| ApiError::invalid("team_id", "no such team"))?;
     }
-    Ok(Assignment { assignee_id, team_id, reason: body.reason.clone() })
+    Ok(Assignment { assignee_id, team_id, reason: body.reason.clone(), explanation: None })
 }
 
 /// Assign a ticket to an agent and/or a team, with a reason.

@@ -51,6 +51,8 @@ macro_rules! directory_sql {
                 if let Some(hash) = patch.password_hash { update.push(", password_hash = ").push_bind(hash); }
                 if let Some(company) = patch.company_id { update.push(", company_id = ").push_bind(company); }
                 if let Some(capacity) = patch.capacity { update.push(", capacity = ").push_bind(capacity); }
+                if let Some(skills) = patch.skills { update.push(", skills = ").push_bind(json_text(&skills)?); }
+                if let Some(languages) = patch.languages { update.push(", languages = ").push_bind(json_text(&languages)?); }
                 if let Some(zone) = patch.time_zone { update.push(", time_zone = ").push_bind(zone); }
                 if let Some(phone) = patch.phone { update.push(", phone = ").push_bind(phone); }
                 if let Some(active) = patch.active {
