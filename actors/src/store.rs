@@ -657,6 +657,7 @@ pub trait Store:
     + EventLogPort
     + NotificationsPort
     + crate::views::ViewsPort
+    + crate::automation::AutomationsPort
 {
 }
 
@@ -672,7 +673,8 @@ impl<
         + WhatsAppPort
         + EventLogPort
         + NotificationsPort
-        + crate::views::ViewsPort,
+        + crate::views::ViewsPort
+        + crate::automation::AutomationsPort,
 > Store for T
 {
 }

@@ -188,7 +188,9 @@ pub fn customer_event(event: &TicketEvent, config: &AccountConfig) -> Value {
         | EventKind::Unmerged { .. }
         | EventKind::MergeUndone { .. }
         | EventKind::SplitTo { .. }
-        | EventKind::SplitFrom { .. } => private(),
+        | EventKind::SplitFrom { .. }
+        // Automation runs are the team's: rule names and errors are not for customers.
+        | EventKind::AutomationRan { .. } => private(),
     }
 }
 
@@ -284,6 +286,7 @@ mod tests {
             last_customer_seq: 0,
             last_customer_channel: None,
             links: TicketLinks::default(),
+            automations: Default::default(),
             sla: None,
         }
     }
