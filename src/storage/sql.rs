@@ -81,8 +81,8 @@ pub fn like_pattern(word: &str) -> String {
     pattern
 }
 
-pub(crate) mod directory;
 pub(crate) mod automations;
+pub(crate) mod directory;
 pub(crate) mod event_log;
 pub(crate) mod inbox;
 pub(crate) mod media;

@@ -103,7 +103,8 @@ impl CompiledRule {
 pub fn follow_waits(ticket: &mut Ticket, rules: &AccountRules, now: Timestamp) -> Vec<TimerChange> {
     let hours = rules.business_hours.as_ref();
     let owner = TimerOwner::new(crate::ticket::TIMER_KIND, ticket.id);
-    let timer = |rule: RuleId, due_at: Option<Timestamp>| TimerChange { owner: owner.clone(), name: timer_name(rule), due_at };
+    let timer =
+        |rule: RuleId, due_at: Option<Timestamp>| TimerChange { owner: owner.clone(), name: timer_name(rule), due_at };
     let mut changes = Vec::new();
     let waits = &mut ticket.automations.waits;
     waits.retain(|rule_id, wait| {
@@ -216,8 +217,7 @@ pub fn step_of(action: &Action, ticket: &Ticket) -> Step {
 pub fn team_after_patch(action: &Action, ticket: &Ticket) -> Option<TicketCommand> {
     match action {
         Action::Set { set }
-            if set.team_id.is_some()
-                && (set.status.is_some() || set.urgency.is_some() || set.importance.is_some()) =>
+            if set.team_id.is_some() && (set.status.is_some() || set.urgency.is_some() || set.importance.is_some()) =>
         {
             Some(TicketCommand::Assign(Assignment {
                 assignee_id: ticket.assignee_id,

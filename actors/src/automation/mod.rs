@@ -111,8 +111,12 @@ pub enum AutoWord {
 pub enum AssignTarget {
     /// Clears the assignee (keeping the team): the team's router assigns unassigned tickets.
     Auto(AutoWord),
-    Agent { agent_id: UserId },
-    Team { team_id: TeamId },
+    Agent {
+        agent_id: UserId,
+    },
+    Team {
+        team_id: TeamId,
+    },
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -264,9 +268,7 @@ pub fn parse_wait(text: &str) -> Result<SignedDuration, RuleError> {
     if span.get_years() != 0 || span.get_months() != 0 {
         return Err(refuse("when.for", "months and years vary in length; write days (P30D)"));
     }
-    let duration = span
-        .to_duration(jiff::SpanRelativeTo::days_are_24_hours())
-        .map_err(|_| bad())?;
+    let duration = span.to_duration(jiff::SpanRelativeTo::days_are_24_hours()).map_err(|_| bad())?;
     if duration < SignedDuration::from_mins(1) || duration > SignedDuration::from_hours(24 * 366) {
         return Err(refuse("when.for", "must be between a minute and a year"));
     }

@@ -160,8 +160,12 @@ impl TicketActorState {
         events: Vec<crate::domain::TicketEvent>,
         timers: Vec<crate::store::TimerChange>,
     ) -> Result<(), TicketError> {
-        let commit =
-            TicketCommit { ticket: next.clone(), messages: messages_of(&events), events: events.clone(), timers: timers.clone() };
+        let commit = TicketCommit {
+            ticket: next.clone(),
+            messages: messages_of(&events),
+            events: events.clone(),
+            timers: timers.clone(),
+        };
         self.runtime.store.commit(commit).await?;
         self.ticket = next;
         for change in timers {

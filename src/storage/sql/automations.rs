@@ -7,7 +7,9 @@ macro_rules! automations_sql {
         const RULE_SELECT: &str = "SELECT id, account_id, name, enabled, position, rule, created_by, created_at, \
                                    updated_at FROM automation_rules";
 
-        fn rule_from_row(row: &<$db as sqlx::Database>::Row) -> StoreResult<switchboard_actors::automation::AutomationRule> {
+        fn rule_from_row(
+            row: &<$db as sqlx::Database>::Row,
+        ) -> StoreResult<switchboard_actors::automation::AutomationRule> {
             Ok(switchboard_actors::automation::AutomationRule {
                 id: row.try_get("id").map_err(db_error)?,
                 account_id: row.try_get("account_id").map_err(db_error)?,
@@ -21,7 +23,9 @@ macro_rules! automations_sql {
             })
         }
 
-        fn run_from_row(row: &<$db as sqlx::Database>::Row) -> StoreResult<switchboard_actors::automation::AutomationRun> {
+        fn run_from_row(
+            row: &<$db as sqlx::Database>::Row,
+        ) -> StoreResult<switchboard_actors::automation::AutomationRun> {
             let result: String = row.try_get("result").map_err(db_error)?;
             Ok(switchboard_actors::automation::AutomationRun {
                 id: row.try_get("id").map_err(db_error)?,
@@ -36,7 +40,10 @@ macro_rules! automations_sql {
 
         #[async_trait]
         impl switchboard_actors::automation::AutomationsPort for $store {
-            async fn list_rules(&self, account: AccountId) -> StoreResult<Vec<switchboard_actors::automation::AutomationRule>> {
+            async fn list_rules(
+                &self,
+                account: AccountId,
+            ) -> StoreResult<Vec<switchboard_actors::automation::AutomationRule>> {
                 sqlx::query(sqlx::AssertSqlSafe(format!("{RULE_SELECT} WHERE account_id = $1 ORDER BY position, id")))
                     .bind(account)
                     .fetch_all(&self.pool)
@@ -122,7 +129,11 @@ macro_rules! automations_sql {
                 self.rule(rule.account_id, rule.id).await?.ok_or(StoreError::NotFound)
             }
 
-            async fn delete_rule(&self, account: AccountId, id: switchboard_actors::automation::RuleId) -> StoreResult<()> {
+            async fn delete_rule(
+                &self,
+                account: AccountId,
+                id: switchboard_actors::automation::RuleId,
+            ) -> StoreResult<()> {
                 let deleted = sqlx::query("DELETE FROM automation_rules WHERE account_id = $1 AND id = $2")
                     .bind(account)
                     .bind(id)
