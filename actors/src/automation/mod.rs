@@ -258,7 +258,8 @@ fn refuse(field: impl Into<String>, message: impl Into<String>) -> RuleError {
 }
 
 /// An ISO 8601 duration (`PT2H`, `P3D`, `PT90M`) as an exact duration: days are 24 hours, and
-/// months or years (of varying length) are refused. At least a minute, at most a year.
+/// months or years (of varying length) are refused. At least a second (tests and demos wait
+/// seconds; the timers are exact), at most a year.
 pub fn parse_wait(text: &str) -> Result<SignedDuration, RuleError> {
     let bad = || refuse("when.for", format!("`{text}` is not an ISO 8601 duration such as PT2H or P3D"));
     if !text.trim_start().starts_with(['P', 'p']) {
@@ -269,8 +270,8 @@ pub fn parse_wait(text: &str) -> Result<SignedDuration, RuleError> {
         return Err(refuse("when.for", "months and years vary in length; write days (P30D)"));
     }
     let duration = span.to_duration(jiff::SpanRelativeTo::days_are_24_hours()).map_err(|_| bad())?;
-    if duration < SignedDuration::from_mins(1) || duration > SignedDuration::from_hours(24 * 366) {
-        return Err(refuse("when.for", "must be between a minute and a year"));
+    if duration < SignedDuration::from_secs(1) || duration > SignedDuration::from_hours(24 * 366) {
+        return Err(refuse("when.for", "must be between a second and a year"));
     }
     Ok(duration)
 }
