@@ -13,7 +13,11 @@ fn at(secs: i64) -> Timestamp {
 
 fn time_rule(id: RuleId, wait: SignedDuration, while_filter: TicketFilter) -> CompiledRule {
     let spec = RuleSpec {
-        when: When::Time { wait: "PT2H".to_owned(), while_query: "assignee: none".to_owned(), hours: HoursMode::Calendar },
+        when: When::Time {
+            wait: "PT2H".to_owned(),
+            while_query: "assignee: none".to_owned(),
+            hours: HoursMode::Calendar,
+        },
         condition: None,
         then: vec![Action::Note { note: "n".to_owned() }],
     };
@@ -75,10 +79,8 @@ fn ticket() -> crate::domain::Ticket {
 
 #[test]
 fn a_wait_starts_when_the_ticket_matches_restarts_after_a_gap_and_ends_with_its_rule() {
-    let rules = AccountRules {
-        rules: vec![time_rule(1, SignedDuration::from_hours(2), unassigned())],
-        business_hours: None,
-    };
+    let rules =
+        AccountRules { rules: vec![time_rule(1, SignedDuration::from_hours(2), unassigned())], business_hours: None };
     let mut ticket = ticket();
     let armed = follow_waits(&mut ticket, &rules, at(0));
     assert_eq!(armed.len(), 1);
@@ -133,7 +135,11 @@ fn events_raise_the_triggers_rules_listen_for() {
     };
     let events = vec![
         event(EventKind::TagsChanged { added: Vec::new(), removed: vec!["x".to_owned()] }),
-        event(EventKind::StatusChanged { from: "new".to_owned(), to: "open".to_owned(), category: StatusCategory::Open }),
+        event(EventKind::StatusChanged {
+            from: "new".to_owned(),
+            to: "open".to_owned(),
+            category: StatusCategory::Open,
+        }),
         event(EventKind::TagsChanged { added: vec!["vip".to_owned()], removed: Vec::new() }),
     ];
     let raised: Vec<TriggerEvent> = triggers_of(&events).into_iter().collect();
