@@ -17,6 +17,7 @@ import { TicketPage } from "./pages/ticket.js";
 import { Conversations } from "./pages/conversations.js";
 import { Presence } from "./pages/presence.js";
 import { Admin } from "./pages/admin.js";
+import { Automations } from "./pages/automations.js";
 import { Preferences } from "./pages/preferences.js";
 import { Bell, Toasts } from "./pages/bell.js";
 import { Sidebar } from "./pages/sidebar.js";
@@ -32,6 +33,7 @@ const ROUTES = [
   { path: "#/conversations", page: Conversations, label: "WhatsApp" },
   { path: "#/presence", page: Presence, label: "Presence", shown: () => staffBoard.value },
   { path: "#/admin", page: Admin, label: "Admin", shown: () => me.value.role === "admin" },
+  { path: "#/automations", page: Automations, label: "Automations", shown: () => me.value.role === "admin" },
   { path: "#/tickets/:id", page: TicketPage },
   { path: "#/preferences", page: Preferences },
 ];
