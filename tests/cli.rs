@@ -164,7 +164,8 @@ async fn demo_logins_work_and_the_tickets_are_listed() {
     let admin = admin["token"].as_str().expect("admin token");
     let (status, rules) = common::call(&http, &server.base, "GET", "/api/v1/automations", Some(admin), None).await;
     assert_eq!(status, 200, "{rules}");
-    let names: Vec<&str> = rules["items"].as_array().expect("rules").iter().filter_map(|r| r["name"].as_str()).collect();
+    let names: Vec<&str> =
+        rules["items"].as_array().expect("rules").iter().filter_map(|r| r["name"].as_str()).collect();
     assert_eq!(names.len(), switchboard::demo::demo_rules().len(), "{names:?}");
     assert!(names.iter().any(|name| name.starts_with("Escalation 2")), "a two-level escalation: {names:?}");
 }
