@@ -424,3 +424,60 @@ async fn admins_manage_rules_supervisors_read_them_and_others_are_refused() {
     desk.expect(404, "GET", &format!("/api/v1/automations/{id}/runs"), &admin, None).await;
     desk.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_whatsapp_reply_outside_the_window_uses_the_template_or_fails_visibly() {
+    let clock = manual_clock();
+    let desk = Desk::start_with_clock(clock.clone()).await;
+    let (admin, _) = desk.staff().await;
+    desk.expect(200, "POST", "/api/v1/whatsapp/templates/sync", &admin, None).await;
+    let reply = |tag: &str, template: Option<Value>| {
+        let mut action = json!({"reply": {"body": "We are on it"}});
+        if let Some(template) = template {
+            action["template"] = template;
+        }
+        json!({"name": format!("Reply on {tag}"), "when": {"event": "tag_added"}, "if": format!("tag: {tag}"), "then": [action]})
+    };
+    let with_template =
+        create_rule(&desk, &admin, reply("ack", Some(json!({"name": "hello_world", "language": "en_US"})))).await;
+    let without = create_rule(&desk, &admin, reply("plain", None)).await;
+
+    desk.expect(
+        200,
+        "POST",
+        "/sandbox/api/send",
+        &admin,
+        Some(json!({"wa_id": "5511988887777", "name": "Wanda", "text": "Hi there"})),
+    )
+    .await;
+    eventually("the WhatsApp ticket", || async { !desk.list(&admin, "channel=whatsapp").await.0.is_empty() }).await;
+    let ticket = desk.list(&admin, "channel=whatsapp").await.0[0];
+    // Inside the window the text goes as written.
+    desk.patch(&admin, ticket, json!({"add_tags": ["plain"]})).await;
+    let inside = runs(&desk, &admin, without).await;
+    assert_eq!(inside[0]["result"], json!("ok"), "{inside:?}");
+
+    // A day and more later the window is closed: the template goes, or the run fails and says so.
+    clock.advance(SignedDuration::from_hours(25));
+    desk.patch(&admin, ticket, json!({"remove_tags": ["plain"]})).await;
+    desk.patch(&admin, ticket, json!({"add_tags": ["ack", "plain"]})).await;
+    let templated = runs(&desk, &admin, with_template).await;
+    assert_eq!(templated.len(), 1);
+    assert_eq!(templated[0]["result"], json!("ok"), "{templated:?}");
+    let failed = runs(&desk, &admin, without).await;
+    assert_eq!(failed.len(), 2, "{failed:?}");
+    assert_eq!(failed[1]["result"], json!("failed"));
+    let reason = failed[1]["detail"]["error"].as_str().unwrap_or_default().to_owned();
+    assert!(reason.starts_with("reply:") && reason.contains("template"), "{reason}");
+
+    let thread = desk.ticket(&admin, ticket).await;
+    let replies: Vec<&Value> =
+        thread["messages"].as_array().expect("messages").iter().filter(|m| m["kind"] == "reply").collect();
+    assert_eq!(replies.len(), 2, "the text inside the window, the template outside; nothing from the failed run");
+    assert_eq!(replies[0]["body"], json!("We are on it"));
+    assert_eq!(replies[1]["payload"]["template"]["name"], json!("hello_world"));
+    // The failure shows on the ticket too, to staff.
+    let events = desk.events(&admin, ticket, 0).await;
+    assert!(events.iter().any(|event| event["type"] == "automation_ran" && event["result"] == "failed"), "{events:?}");
+    desk.stop().await;
+}
