@@ -2,6 +2,7 @@
 //! reports what the hub achieved. See `load-tests/README.md` for the scenarios and commands.
 
 mod agents;
+mod automation;
 mod fake_graph;
 mod hub;
 mod report;
@@ -40,6 +41,9 @@ enum Command {
     /// first-page latency of `GET /tickets?q=` for common and rare words, phrases and field
     /// conditions.
     Search(search::SearchArgs),
+    /// Time-rule timer lateness (due → fired) with many time rules pending (seed them with
+    /// `switchboard bench seed-automation`): probe tickets on a short time rule.
+    Automation(automation::AutomationArgs),
     /// A Graph API stand-in that answers sends at once (or with chosen error codes).
     FakeGraph(fake_graph::FakeGraphArgs),
     /// Internal: one process of agents, driven by the parent over stdin/stdout.
@@ -61,6 +65,7 @@ fn main() -> anyhow::Result<()> {
         Command::Whatsapp(args) => runtime.block_on(scenarios::whatsapp(args)),
         Command::Ingest(args) => runtime.block_on(scenarios::ingest(args)),
         Command::Search(args) => runtime.block_on(search::search(args)),
+        Command::Automation(args) => runtime.block_on(automation::automation(args)),
         Command::Cluster(args) => runtime.block_on(scenarios::cluster(args)),
     }
 }
