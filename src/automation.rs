@@ -173,18 +173,22 @@ impl Automations {
             RuleProblem::Invalid(RuleError { field: format!("then[{index}].{}", action.name()), message })
         };
         for (index, action) in spec.then.iter().enumerate() {
+            let named_team = match action {
+                Action::Assign { assign: AssignTarget::Team { team_id } } => Some(*team_id),
+                Action::Set { set } => set.team_id,
+                _ => None,
+            };
+            if let Some(team_id) = named_team
+                && self.store.team(account, team_id).await?.is_none()
+            {
+                return Err(refuse(index, action, format!("no team has the id {team_id}")));
+            }
             match action {
                 Action::Assign { assign: AssignTarget::Agent { agent_id } }
                 | Action::Notify { notify: NotifyTarget::User { user_id: agent_id }, .. } => {
                     let user = self.store.user(account, *agent_id).await?;
                     if !user.is_some_and(|user| user.role.is_staff() && user.active) {
                         return Err(refuse(index, action, format!("no active agent has the id {agent_id}")));
-                    }
-                }
-                Action::Assign { assign: AssignTarget::Team { team_id } }
-                | Action::Set { set: switchboard_actors::automation::SetFields { team_id: Some(team_id), .. } } => {
-                    if self.store.team(account, *team_id).await?.is_none() {
-                        return Err(refuse(index, action, format!("no team has the id {team_id}")));
                     }
                 }
                 Action::Reply { reply, template } => {

@@ -104,7 +104,9 @@ fn a_wait_starts_when_the_ticket_matches_restarts_after_a_gap_and_ends_with_its_
 
     // The rule is gone (deleted or disabled): its wait goes too.
     let none = AccountRules::default();
-    ticket.automations.waits.get_mut(&1).map(|wait| wait.fired = false);
+    if let Some(wait) = ticket.automations.waits.get_mut(&1) {
+        wait.fired = false;
+    }
     let cleared = follow_waits(&mut ticket, &none, at(21_000));
     assert_eq!((cleared.len(), cleared[0].due_at), (1, None));
     assert!(ticket.automations.is_empty());
