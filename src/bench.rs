@@ -196,3 +196,108 @@ pub async fn seed_search(store: &Arc<dyn Store>, tickets: u64, messages_per_tick
     );
     Ok(())
 }
+
+/// `bench seed-automation`: the bench admin, a time rule (`tag: pending` for `due_in_secs`) and
+/// `pending` tickets already waiting on it, each with its wait and its durable timer written
+/// with the ticket, as a TicketActor would have armed them.
+pub async fn seed_automation(store: &Arc<dyn Store>, pending: u64, due_in_secs: i64) -> anyhow::Result<()> {
+    use switchboard_actors::automation::{Action, AutomationWait, NewRule, RuleSpec, When, engine::timer_name};
+    use switchboard_actors::store::{TimerChange, TimerOwner};
+    let account = crate::cli::default_account(store.as_ref()).await?;
+    let admin = match store.user_credentials(BENCH_ADMIN).await? {
+        Some(credentials) => credentials.user,
+        None => {
+            store
+                .create_user(NewUser {
+                    account_id: account.id,
+                    email: BENCH_ADMIN.to_owned(),
+                    name: "Search Admin".to_owned(),
+                    role: Role::Admin,
+                    password_hash: Some(crate::auth::hash_password("search-benchmark")?),
+                    company_id: None,
+                    team_ids: Vec::new(),
+                    capacity: 50,
+                    time_zone: "UTC".to_owned(),
+                    phone: None,
+                })
+                .await?
+        }
+    };
+    let spec = RuleSpec {
+        when: When::Time {
+            wait: format!("PT{due_in_secs}S"),
+            while_query: "tag: pending".to_owned(),
+            hours: switchboard_actors::automation::HoursMode::Calendar,
+        },
+        condition: None,
+        then: vec![Action::AddTags { add_tags: vec!["waited".to_owned()] }],
+    };
+    let new = NewRule {
+        account_id: account.id,
+        name: "Pending waits".to_owned(),
+        enabled: true,
+        position: None,
+        spec,
+        created_by: admin.id,
+    };
+    let rule = store.create_rule(new, SystemClock.now()).await?;
+    let config = Arc::new(store.account_config(account.id).await?);
+    let started = Instant::now();
+    let written = AtomicU64::new(0);
+    let results = stream::iter(0..pending)
+        .map(|n| {
+            let (store, config, written) = (store.clone(), config.clone(), &written);
+            async move {
+                let now = SystemClock.now();
+                let draft = TicketDraft {
+                    account_id: account.id,
+                    subject: format!("Waiting {n}"),
+                    body: None,
+                    body_kind: MessageKind::Customer,
+                    status: None,
+                    urgency: Level::Medium,
+                    importance: Level::Medium,
+                    ticket_type: None,
+                    category_id: None,
+                    tags: vec!["pending".to_owned()],
+                    custom_fields: CustomFields::new(),
+                    channel: Channel::Web,
+                    requester_id: admin.id,
+                    company_id: None,
+                    assignee_id: None,
+                    team_id: None,
+                    created_by: Some(admin.id),
+                    first_payload: None,
+                    first_provider_id: None,
+                    first_attachments: Vec::new(),
+                    window: None,
+                };
+                let (mut ticket, events, messages) = open_ticket(draft, &config, now).context("a benchmark ticket")?;
+                let due_at = now + jiff::SignedDuration::from_secs(due_in_secs);
+                ticket.automations.waits.insert(rule.id, AutomationWait { since: now, due_at, fired: false });
+                // Owned by ticket 0 until the store gives the ticket its id.
+                let timer = TimerChange {
+                    owner: TimerOwner::new(switchboard_actors::ticket::TIMER_KIND, 0),
+                    name: timer_name(rule.id),
+                    due_at: Some(due_at),
+                };
+                store.create_ticket(TicketCommit { ticket, events, messages, timers: vec![timer] }).await?;
+                let done = written.fetch_add(1, Ordering::Relaxed) + 1;
+                if done % 10_000 == 0 {
+                    eprintln!("{done} waiting tickets in {:.0} s", started.elapsed().as_secs_f64());
+                }
+                anyhow::Ok(())
+            }
+        })
+        .buffer_unordered(CONCURRENCY);
+    futures_util::pin_mut!(results);
+    while let Some(result) = results.next().await {
+        result?;
+    }
+    println!(
+        "Seeded {pending} tickets waiting on rule {} (due in {due_in_secs} s) in {:.0} s. Log in as {BENCH_ADMIN} / search-benchmark.",
+        rule.id,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}

@@ -56,6 +56,14 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 10)]
         messages_per_ticket: u64,
     },
+    /// Fill the database with N tickets each waiting on a time rule due in `due_in_secs`: the
+    /// pending timers behind `switchboard-load automation`.
+    SeedAutomation {
+        #[arg(long, default_value_t = 100_000)]
+        pending: u64,
+        #[arg(long, default_value_t = 3_600)]
+        due_in_secs: i64,
+    },
 }
 
 #[derive(Debug, Subcommand)]

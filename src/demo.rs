@@ -4,6 +4,7 @@
 //! the queue shows SLA badges and the ticket page its SLA tracker.
 
 use std::sync::Arc;
+use switchboard_actors::automation::{NewRule, RuleSpec};
 
 use anyhow::Context as _;
 use switchboard_actors::domain::*;
@@ -243,6 +244,7 @@ pub async fn seed(store: &Arc<dyn Store>, tickets: &Tickets) -> anyhow::Result<(
         },
     ];
     let admin_id = staff[0].id;
+    let mut seeded = Vec::new();
     for seed in seeds {
         let draft = TicketDraft {
             account_id: account.id,
@@ -277,6 +279,7 @@ pub async fn seed(store: &Arc<dyn Store>, tickets: &Tickets) -> anyhow::Result<(
         };
         let created = tickets.create(draft, &config).await.context("creating a demo ticket")?;
         let id = created.ticket.id;
+        seeded.push(id);
         let as_user = |user: UserId| CommandContext {
             actor_id: Some(user),
             config: config.clone(),
@@ -304,9 +307,85 @@ pub async fn seed(store: &Arc<dyn Store>, tickets: &Tickets) -> anyhow::Result<(
             tickets.execute(id, TicketCommand::Update(patch), as_user(agent)).await?;
         }
     }
+    // The rules come last, so the demo's history reads as people wrote it; the tickets then
+    // start their time rules' waits (unassigned, resolved, waiting on an agent) from now.
+    for (name, rule) in demo_rules() {
+        let spec: RuleSpec = serde_json::from_value(rule)?;
+        let new = NewRule {
+            account_id: account.id,
+            name: name.into(),
+            enabled: true,
+            position: None,
+            spec,
+            created_by: admin_id,
+        };
+        store.create_rule(new, jiff::Timestamp::now()).await?;
+    }
+    for id in seeded {
+        let command = TicketCommand::RunAutomations { after: Vec::new() };
+        tickets.execute(id, command, CommandContext::system(config.clone())).await?;
+    }
     println!("Seeded the demo account #{} ({}).", account.id, account.name);
     print_logins();
     Ok(())
+}
+
+/// The automation rules the demo seeds (the README shows the same): the four examples of the
+/// seeds, an acknowledgement on every new WhatsApp ticket, an out-of-hours auto-reply and a
+/// two-level escalation.
+pub fn demo_rules() -> Vec<(&'static str, serde_json::Value)> {
+    use serde_json::json;
+    vec![
+        (
+            "Unassigned for 2 hours: tell the supervisors",
+            json!({
+            "when": {"for": "PT2H", "while": "assignee: none status: new,open"},
+            "then": [{"notify": "supervisors", "message": "Unassigned for 2 hours"}]}),
+        ),
+        (
+            "Critical × critical: alert every agent",
+            json!({
+            "when": {"event": "priority_changed"}, "if": "urgency: critical importance: critical",
+            "then": [{"notify": "all_agents", "message": "Urgency and importance are both critical"}]}),
+        ),
+        (
+            "Close resolved after 3 days",
+            json!({
+            "when": {"for": "P3D", "while": "status: resolved", "hours": "calendar"},
+            "then": [{"set": {"status": "closed"}}, {"note": "Closed after 3 days resolved"}]}),
+        ),
+        (
+            "No agent reply for 48 hours: remind the assignee",
+            json!({
+            "when": {"for": "PT48H", "while": "waiting: agent status: new,open"},
+            "then": [{"notify": "assignee", "message": "The customer has waited 48 hours for a reply"}]}),
+        ),
+        (
+            "Acknowledge new WhatsApp tickets",
+            json!({
+            "when": {"event": "ticket_created"}, "if": "channel: whatsapp",
+            "then": [{"reply": {"body": "Thanks for your message! An agent will answer you here shortly."},
+                      "template": {"name": "hello_world", "language": "en_US"}}]}),
+        ),
+        (
+            "Out of hours: say when we are back",
+            json!({
+            "when": {"event": "customer_replied"}, "if": "hours: outside",
+            "then": [{"reply": {"body": "We are closed right now; we will answer as soon as we open."}}]}),
+        ),
+        (
+            "Escalation 1: SLA breached, tell the supervisors",
+            json!({
+            "when": {"event": "sla_breached"},
+            "then": [{"notify": "supervisors", "message": "An SLA target was missed"}, {"add_tags": ["escalated"]}]}),
+        ),
+        (
+            "Escalation 2: still breached after an hour, alert every agent",
+            json!({
+            "when": {"for": "PT1H", "while": "sla: breached status: new,open"},
+            "then": [{"notify": "all_agents", "message": "Breached for an hour"}, {"set": {"urgency": "critical"}}]}),
+        ),
+    ]
 }
 
 fn message(kind: MessageKind, body: &str) -> NewMessage {

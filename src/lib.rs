@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod app;
 pub mod auth;
+pub mod automation;
 pub mod bench;
 pub mod broker;
 pub mod channels;

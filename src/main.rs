@@ -74,6 +74,10 @@ async fn execute(command: Command, settings: Settings) -> anyhow::Result<()> {
             let opened = switchboard::storage::open(&settings.store_settings()).await?;
             switchboard::bench::seed_search(&opened.store, tickets, messages_per_ticket).await
         }
+        Command::Bench { command: BenchCommand::SeedAutomation { pending, due_in_secs } } => {
+            let opened = switchboard::storage::open(&settings.store_settings()).await?;
+            switchboard::bench::seed_automation(&opened.store, pending, due_in_secs).await
+        }
     }
 }
 

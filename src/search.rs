@@ -236,11 +236,7 @@ async fn field_test(
         Field::Hours => {
             let hours = config.sla_policy.as_ref().and_then(|policy| policy.business_hours.as_ref());
             let inside = hours.is_none_or(|hours| hours.is_open(now));
-            let wanted = each!(Value::Hours(condition) => *condition);
-            Test::Always(wanted.iter().any(|condition| match condition {
-                query::HoursCondition::Inside => inside,
-                query::HoursCondition::Outside => !inside,
-            }))
+            Test::Hours { wanted: each!(Value::Hours(condition) => *condition), inside }
         }
         Field::Tag => {
             let mut tags = Vec::new();

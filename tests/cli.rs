@@ -152,6 +152,22 @@ async fn demo_logins_work_and_the_tickets_are_listed() {
     let statuses: std::collections::BTreeSet<&str> =
         list["items"].as_array().expect("items").iter().filter_map(|t| t["status"].as_str()).collect();
     assert!(statuses.len() >= 4, "tickets in several states: {statuses:?}");
+    let (_, admin) = common::call(
+        &http,
+        &server.base,
+        "POST",
+        "/api/v1/auth/login",
+        None,
+        Some(serde_json::json!({"email": "admin@demo.switchboard.test", "password": "switchboard-demo"})),
+    )
+    .await;
+    let admin = admin["token"].as_str().expect("admin token");
+    let (status, rules) = common::call(&http, &server.base, "GET", "/api/v1/automations", Some(admin), None).await;
+    assert_eq!(status, 200, "{rules}");
+    let names: Vec<&str> =
+        rules["items"].as_array().expect("rules").iter().filter_map(|r| r["name"].as_str()).collect();
+    assert_eq!(names.len(), switchboard::demo::demo_rules().len(), "{names:?}");
+    assert!(names.iter().any(|name| name.starts_with("Escalation 2")), "a two-level escalation: {names:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

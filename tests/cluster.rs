@@ -336,3 +336,50 @@ async fn notifications_are_written_once_and_pushed_across_nodes() {
     assert_eq!(stored.len(), NOTES);
     assert!(on_b.next(Duration::from_millis(500)).await.is_none_or(|frame| frame["type"] != "notification"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_fire_a_time_rule_once() {
+    let cluster = cluster().await;
+    let admin_a = login(&cluster.http, &cluster.a.base, "admin@test.example").await;
+    let rule = json!({"name": "Tag after 2 s", "when": {"for": "PT2S", "while": "status: new"}, "then": [{"add_tags": ["aged"]}, {"note": "Aged"}]});
+    let rule_id = cluster.post(&cluster.a, &admin_a, "/api/v1/automations", rule).await["id"].as_i64().expect("rule");
+    // Tickets made through both nodes: each node's timer task holds every ticket's timer.
+    let mut tickets = Vec::new();
+    for node in [&cluster.a, &cluster.b, &cluster.a, &cluster.b] {
+        tickets.push(cluster.ticket(node, &admin_a).await);
+    }
+    let runs_path = format!("/api/v1/automations/{rule_id}/runs?limit=200");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while Instant::now() < deadline {
+        let (_, page) = call(&cluster.http, &cluster.b.base, "GET", &runs_path, Some(&admin_a), None).await;
+        if page["items"].as_array().expect("runs").len() >= tickets.len() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // Both nodes had the chance to fire each one; give a second to any duplicate.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let (_, page) = call(&cluster.http, &cluster.a.base, "GET", &runs_path, Some(&admin_a), None).await;
+    let mut ran: Vec<i64> =
+        page["items"].as_array().expect("runs").iter().filter_map(|run| run["ticket_id"].as_i64()).collect();
+    ran.sort();
+    assert_eq!(ran, tickets, "each ticket once");
+    for id in &tickets {
+        let (_, events) = call(
+            &cluster.http,
+            &cluster.a.base,
+            "GET",
+            &format!("/api/v1/tickets/{id}/events?after=0"),
+            Some(&admin_a),
+            None,
+        )
+        .await;
+        let notes = events["items"]
+            .as_array()
+            .expect("events")
+            .iter()
+            .filter(|event| event["type"] == "automation_ran")
+            .count();
+        assert_eq!(notes, 1, "ticket {id}: one run in its log");
+    }
+}

@@ -297,3 +297,59 @@ async fn sqlite_an_sla_warning_fires_after_kill_9_exactly_once() {
 async fn postgres_an_sla_warning_fires_after_kill_9_exactly_once() {
     an_sla_warning_fires_after_kill_9_exactly_once(Backend::Postgres).await;
 }
+
+/// A time rule due while the hub lies dead after `kill -9` fires once on the next start, marked
+/// late; starting again does not fire it twice.
+async fn a_time_rule_due_while_killed_fires_once_late(backend: Backend) {
+    let (db, seeded) = seeded(backend).await;
+    let logs = tempfile::tempdir().expect("log dir");
+    let http = common::http_client();
+    let server = ChildServer::start(&db, logs.path()).await;
+    let admin = login(&http, &server.base, "admin@test.example").await;
+    let rule = json!({"name": "Tag what waits", "when": {"for": "PT3S", "while": "status: new"}, "then": [{"add_tags": ["waited"]}]});
+    let (status, created) = call(&http, &server.base, "POST", "/api/v1/automations", Some(&admin), Some(rule)).await;
+    assert_eq!(status, 201, "{created}");
+    let rule_id = created["id"].as_i64().expect("rule id");
+    let body = json!({"subject": "Wait for me", "body": "hello", "requester_id": seeded.customer.id});
+    let (status, ticket) = call(&http, &server.base, "POST", "/api/v1/tickets", Some(&admin), Some(body)).await;
+    assert_eq!(status, 201, "{ticket}");
+    let id = ticket["id"].as_i64().expect("id");
+    server.kill_9();
+    // Dead past the due time (3 s after creation) and then some.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+
+    let restarted = ChildServer::start(&db, logs.path()).await;
+    let runs_path = format!("/api/v1/automations/{rule_id}/runs");
+    let runs = async |base: &str| {
+        let (_, page) = call(&http, base, "GET", &runs_path, Some(&admin), None).await;
+        page["items"].as_array().cloned().unwrap_or_default()
+    };
+    let mut fired = Vec::new();
+    for _ in 0..100 {
+        fired = runs(&restarted.base).await;
+        if !fired.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(fired.len(), 1, "{fired:?}");
+    assert_eq!(fired[0]["ticket_id"], id);
+    let late = fired[0]["detail"]["late_by_ms"].as_i64().expect("marked late");
+    assert!(late >= 1_000, "late by {late} ms");
+    restarted.kill_9();
+    let again = ChildServer::start(&db, logs.path()).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(runs(&again.base).await.len(), 1, "not again on the next start");
+    let (_, ticket) = call(&http, &again.base, "GET", &format!("/api/v1/tickets/{id}"), Some(&admin), None).await;
+    assert_eq!(ticket["tags"], json!(["waited"]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_a_time_rule_due_while_killed_fires_once_late() {
+    a_time_rule_due_while_killed_fires_once_late(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_a_time_rule_due_while_killed_fires_once_late() {
+    a_time_rule_due_while_killed_fires_once_late(Backend::Postgres).await;
+}

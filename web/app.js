@@ -23,6 +23,7 @@ import { TicketPage } from "./pages/ticket.js";
 import { Conversations } from "./pages/conversations.js";
 import { Presence } from "./pages/presence.js";
 import { Admin } from "./pages/admin.js";
+import { Automations } from "./pages/automations.js";
 import { Preferences } from "./pages/preferences.js";
 import { Bell, Toasts } from "./pages/bell.js";
 import { Sidebar } from "./pages/sidebar.js";
@@ -42,6 +43,7 @@ export const ROUTES = [
   { path: "#/conversations", page: Conversations, label: "WhatsApp", icon: "message" },
   { path: "#/presence", page: Presence, label: "Presence", icon: "users", shown: () => staffBoard.value },
   { path: "#/admin", page: Admin, label: "Admin", icon: "shield", shown: () => me.value.role === "admin" },
+  { path: "#/automations", page: Automations, label: "Automations", icon: "zap", shown: () => me.value.role === "admin" },
   { path: "#/tickets/:id", page: TicketPage },
   { path: "#/preferences", page: Preferences },
 ];

@@ -396,6 +396,10 @@ pub struct Ticket {
     /// Merges and splits linking this ticket to others (absent when there are none).
     #[serde(default, skip_serializing_if = "TicketLinks::is_empty")]
     pub links: TicketLinks,
+    /// Time-rule waits: the automation engine's bookkeeping, stored with the ticket and never
+    /// sent (staff see the runs in the log).
+    #[serde(skip)]
+    pub automations: crate::automation::TicketAutomations,
 }
 
 impl Ticket {
@@ -701,6 +705,25 @@ pub enum EventKind {
         original_number: i64,
         message_ids: Vec<String>,
     },
+    /// An automation rule ran on this ticket (staff only): its actions' events precede it in the
+    /// same commit; a failed run changed nothing and says why.
+    AutomationRan {
+        rule_id: i64,
+        name: String,
+        /// The rule's actions, by name, in order.
+        actions: Vec<String>,
+        result: crate::automation::RunResult,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+        /// A time rule that ran later than due (the hub was down): by how much.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        late_by_ms: Option<i64>,
+        /// 1 for a rule triggered by a change from outside the rules, 2–3 down a cascade.
+        depth: u8,
+        /// What its `notify` actions ask the notifier to send.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        notify: Vec<crate::automation::AutomationNotice>,
+    },
 }
 
 /// Whether free-form replies can reach the customer on the ticket's channel.
@@ -742,6 +765,7 @@ impl EventKind {
             EventKind::MergeUndone { .. } => "merge_undone",
             EventKind::SplitTo { .. } => "split_to",
             EventKind::SplitFrom { .. } => "split_from",
+            EventKind::AutomationRan { .. } => "automation_ran",
         }
     }
 }

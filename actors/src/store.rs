@@ -660,6 +660,7 @@ pub trait Store:
     + NotificationsPort
     + crate::views::ViewsPort
     + crate::routing::RoutingPort
+    + crate::automation::AutomationsPort
 {
 }
 
@@ -676,7 +677,8 @@ impl<
         + EventLogPort
         + NotificationsPort
         + crate::views::ViewsPort
-        + crate::routing::RoutingPort,
+        + crate::routing::RoutingPort
+        + crate::automation::AutomationsPort,
 > Store for T
 {
 }

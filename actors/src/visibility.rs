@@ -188,7 +188,9 @@ pub fn customer_event(event: &TicketEvent, config: &AccountConfig) -> Value {
         | EventKind::Unmerged { .. }
         | EventKind::MergeUndone { .. }
         | EventKind::SplitTo { .. }
-        | EventKind::SplitFrom { .. } => private(),
+        | EventKind::SplitFrom { .. }
+        // Automation runs are the team's: rule names and errors are not for customers.
+        | EventKind::AutomationRan { .. } => private(),
     }
 }
 
@@ -284,6 +286,7 @@ mod tests {
             last_customer_seq: 0,
             last_customer_channel: None,
             links: TicketLinks::default(),
+            automations: Default::default(),
             sla: None,
         }
     }
@@ -400,6 +403,19 @@ mod tests {
             ),
             (EventKind::SplitTo { new_ticket_id: 4, new_number: 14, message_ids: vec!["m1".to_owned()] }, false),
             (EventKind::SplitFrom { original_id: 5, original_number: 15, message_ids: vec!["m1".to_owned()] }, false),
+            (
+                EventKind::AutomationRan {
+                    rule_id: 3,
+                    name: "Escalate angry VIP".to_owned(),
+                    actions: vec!["notify".to_owned()],
+                    result: crate::automation::RunResult::Failed,
+                    error: Some("reply: the window is closed".to_owned()),
+                    late_by_ms: Some(5_000),
+                    depth: 1,
+                    notify: Vec::new(),
+                },
+                false,
+            ),
         ]
     }
 

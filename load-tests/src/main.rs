@@ -2,6 +2,7 @@
 //! reports what the hub achieved. See `load-tests/README.md` for the scenarios and commands.
 
 mod agents;
+mod automation;
 mod fake_graph;
 mod hub;
 mod report;
@@ -44,6 +45,9 @@ enum Command {
     /// N online agents in one routed team, tickets created for it at a fixed rate: the
     /// router's decision latency (created → assigned, from the hub's event times).
     Routing(routing::RoutingArgs),
+    /// Time-rule timer lateness (due → fired) with many time rules pending (seed them with
+    /// `switchboard bench seed-automation`): probe tickets on a short time rule.
+    Automation(automation::AutomationArgs),
     /// A Graph API stand-in that answers sends at once (or with chosen error codes).
     FakeGraph(fake_graph::FakeGraphArgs),
     /// Internal: one process of agents, driven by the parent over stdin/stdout.
@@ -66,6 +70,7 @@ fn main() -> anyhow::Result<()> {
         Command::Ingest(args) => runtime.block_on(scenarios::ingest(args)),
         Command::Search(args) => runtime.block_on(search::search(args)),
         Command::Routing(args) => runtime.block_on(routing::routing(args)),
+        Command::Automation(args) => runtime.block_on(automation::automation(args)),
         Command::Cluster(args) => runtime.block_on(scenarios::cluster(args)),
     }
 }

@@ -28,6 +28,7 @@ use tokio::task::JoinHandle;
 
 use crate::accounts::AccountConfigs;
 use crate::auth::{LoginLimits, PasswordPool};
+use crate::automation::Automations;
 use crate::channels::Channels;
 use crate::channels::bounded_log::Bounds;
 use crate::channels::email::EmailChannel;
@@ -72,6 +73,8 @@ pub struct Services {
     pub email: Arc<EmailChannel>,
     /// Both channels, and what a reply can reach.
     pub channels: Arc<Channels>,
+    /// Automation rules compiled for the ticket actors; the dry run and arming of rules.
+    pub automations: Arc<Automations>,
     /// The Graph API simulator and customer phone, when `whatsapp.sandbox` is on (see `serving`).
     pub sandbox: Option<Arc<Sandbox>>,
     /// The sandbox mailbox outbound mail goes to when `email.sandbox` is on.
@@ -132,6 +135,12 @@ impl Services {
             max_replays_per_user: settings.ws.max_replays_per_user,
         };
         let accounts = AccountConfigs::new(opened.store.clone());
+        let channels = Arc::new(Channels::new(whatsapp.clone(), email.clone(), opened.store.clone()));
+        // Before the timer task starts: a time rule due while the node was down fires with its
+        // rules at hand, not as a stale timer.
+        let automations =
+            Automations::new(opened.store.clone(), accounts.clone(), channels.clone(), tickets.clone(), clock.clone());
+        tickets.set_automations(automations.clone());
         let presence_board = Arc::new(PresenceBoard::new(node.clone(), hub_settings.presence_expiry));
         let cluster = Arc::new(Cluster::new(node.clone(), settings.redis.prefix.clone(), broker));
         let live = Hub::new(
@@ -205,7 +214,8 @@ impl Services {
         Ok(Services {
             settings: Arc::new(settings.clone()),
             sessions: Arc::new(Sessions::new(opened.store.clone(), clock.clone())),
-            channels: Arc::new(Channels::new(whatsapp.clone(), email.clone(), opened.store.clone())),
+            channels,
+            automations,
             sockets: Arc::new(SocketSettings::from_settings(settings)),
             store: opened.store,
             tickets,

@@ -2,6 +2,7 @@
 //! the embedded console. Handlers are thin: authenticate, validate, call a store or actor, map.
 
 mod auth;
+mod automations;
 mod channel_secrets;
 mod console;
 mod json;
@@ -120,6 +121,7 @@ impl utoipa::Modify for BearerAuth {
 
 fn documented_routes(scope: &mut utoipa_actix_web::service_config::ServiceConfig) {
     auth::routes(scope);
+    automations::routes(scope);
     channel_secrets::routes(scope);
     tickets::routes(scope);
     notifications::routes(scope);

@@ -49,6 +49,7 @@ fn ticket() -> Ticket {
         last_customer_seq: 2,
         last_customer_channel: None,
         links: TicketLinks::default(),
+        automations: Default::default(),
         sla: None,
     }
 }

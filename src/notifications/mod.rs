@@ -58,6 +58,7 @@ fn may_notify(kind: &EventKind) -> bool {
             | EventKind::PriorityChanged { .. }
             | EventKind::SlaWarning { .. }
             | EventKind::SlaBreached { .. }
+            | EventKind::AutomationRan { .. }
     )
 }
 

@@ -41,6 +41,7 @@ pub const TICKET_COLUMNS: &[&str] = &[
     "sla_warn_at",
     "last_customer_channel",
     "links",
+    "automations",
 ];
 
 pub static TICKET_SELECT: std::sync::LazyLock<String> =
@@ -80,6 +81,7 @@ pub fn like_pattern(word: &str) -> String {
     pattern
 }
 
+pub(crate) mod automations;
 pub(crate) mod directory;
 pub(crate) mod event_log;
 pub(crate) mod inbox;
@@ -268,6 +270,12 @@ macro_rules! shared_sql {
                     .map(|text| parse_json(&text))
                     .transpose()?
                     .unwrap_or_default(),
+                automations: row
+                    .try_get::<Option<String>, _>("automations")
+                    .map_err(db_error)?
+                    .map(|text| parse_json(&text))
+                    .transpose()?
+                    .unwrap_or_default(),
             })
         }
 
@@ -288,6 +296,7 @@ macro_rules! shared_sql {
             custom_fields: String,
             sla: Option<String>,
             links: Option<String>,
+            automations: Option<String>,
         }
 
         fn ticket_json(ticket: &Ticket) -> StoreResult<TicketJson> {
@@ -296,6 +305,7 @@ macro_rules! shared_sql {
                 custom_fields: json_text(&ticket.custom_fields)?,
                 sla: ticket.sla.as_ref().map(json_text).transpose()?,
                 links: (!ticket.links.is_empty()).then(|| json_text(&ticket.links)).transpose()?,
+                automations: (!ticket.automations.is_empty()).then(|| json_text(&ticket.automations)).transpose()?,
             })
         }
 
@@ -335,7 +345,8 @@ macro_rules! shared_sql {
                 .push_bind(opt(ticket.sla_due_at()))
                 .push_bind(opt(ticket.sla.as_ref().and_then(SlaState::warn_at)))
                 .push_bind(ticket.last_customer_channel.map(|channel| channel.as_str()))
-                .push_bind(json.links);
+                .push_bind(json.links)
+                .push_bind(json.automations);
         }
 
         fn message_from_row(row: &DbRow) -> StoreResult<Message> {
@@ -595,6 +606,8 @@ macro_rules! shared_sql {
         crate::storage::sql::tickets::tickets_sql!($db, $store, $writer, $begin_write, $tickets_per_update, $team_ids_of_u);
 
         crate::storage::sql::timers::timers_sql!($db, $store, $writer, $begin_write, $tickets_per_update, $team_ids_of_u);
+
+        crate::storage::sql::automations::automations_sql!($db, $store, $writer, $begin_write, $tickets_per_update, $team_ids_of_u);
 
         crate::storage::sql::inbox::inbox_sql!($db, $store, $writer, $begin_write, $tickets_per_update, $team_ids_of_u);
 

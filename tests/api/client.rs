@@ -15,11 +15,7 @@ impl Desk {
     }
 
     pub(crate) async fn start_with(tune: impl FnOnce(&mut Settings)) -> Desk {
-        Desk::start_on(TestDb::sqlite(), tune).await
-    }
-
-    /// A desk on `db` (`TestDb::postgres().await` for the other backend).
-    pub(crate) async fn start_on(db: TestDb, tune: impl FnOnce(&mut Settings)) -> Desk {
+        let db = TestDb::sqlite();
         let seeded = seed(&*db.open().await).await;
         let mut settings = db.settings();
         tune(&mut settings);
@@ -31,6 +27,23 @@ impl Desk {
     pub(crate) async fn start_with_clock(clock: Arc<dyn switchboard_actors::clock::Clock>) -> Desk {
         let db = TestDb::sqlite();
         let seeded = seed(&*db.open().await).await;
+        let server = TestServer::start_with_clock(db.settings(), clock).await;
+        Desk { _db: db, seeded, server }
+    }
+
+    /// A desk on `backend` whose server runs on `clock`.
+    pub(crate) async fn start_on(backend: Backend, clock: Arc<dyn switchboard_actors::clock::Clock>) -> Desk {
+        let db = TestDb::new(backend).await;
+        let seeded = seed(&*db.open().await).await;
+        let server = TestServer::start_with_clock(db.settings(), clock).await;
+        Desk { _db: db, seeded, server }
+    }
+
+    /// Stops the server and starts another on the same database and clock: timers due while
+    /// it was down fire as it starts.
+    pub(crate) async fn restart(self, clock: Arc<dyn switchboard_actors::clock::Clock>) -> Desk {
+        let Desk { _db: db, seeded, server } = self;
+        server.stop().await;
         let server = TestServer::start_with_clock(db.settings(), clock).await;
         Desk { _db: db, seeded, server }
     }

@@ -6,6 +6,7 @@
 mod common;
 
 mod auth;
+mod automations;
 mod client;
 mod customers;
 mod drafts;

@@ -394,8 +394,8 @@ async fn found(desk: &Desk, token: &str, q: &str) -> Vec<i64> {
 
 /// Search follows messages that merge, unmerge and split move: a word is found on the ticket
 /// that holds its message now, and not on the one it left (the index's rows are per ticket).
-async fn moved_messages_are_found_where_they_are(db: TestDb) {
-    let desk = Desk::start_on(db, |_| {}).await;
+async fn moved_messages_are_found_where_they_are(backend: Backend) {
+    let desk = Desk::start_on(backend, Arc::new(switchboard_actors::clock::SystemClock)).await;
     let (_, agent) = desk.staff().await;
     let customer = desk.login("cust@test.example").await;
     let requester = desk.seeded.customer.id;
@@ -444,10 +444,10 @@ async fn moved_messages_are_found_where_they_are(db: TestDb) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn moved_messages_are_found_where_they_are_on_sqlite() {
-    moved_messages_are_found_where_they_are(TestDb::sqlite()).await;
+    moved_messages_are_found_where_they_are(Backend::Sqlite).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn moved_messages_are_found_where_they_are_on_postgres() {
-    moved_messages_are_found_where_they_are(TestDb::postgres().await).await;
+    moved_messages_are_found_where_they_are(Backend::Postgres).await;
 }

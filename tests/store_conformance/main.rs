@@ -4,6 +4,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod automations;
 mod directory;
 mod event_log;
 mod filter;
@@ -112,6 +113,7 @@ async fn suite(store: Arc<dyn Store>) {
     tickets::listing_filters_and_pages(store).await;
     filter::query_filters(store).await;
     views::saved_views_and_counts(store).await;
+    automations::rules_runs_and_waits(store).await;
     timers::timers(store).await;
     timers::timer_claims(store).await;
     tickets::concurrent_creates_get_unique_numbers(store).await;

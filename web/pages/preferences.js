@@ -17,6 +17,7 @@ const KINDS = [
   ["sla_warning", "An SLA target of my ticket is due soon"],
   ["sla_breached", "An SLA target of my ticket is missed"],
   ["customer_reply", "The customer writes on my ticket"],
+  ["automation", "An automation rule notifies me"],
 ];
 
 export function Preferences() {

@@ -24,6 +24,7 @@ string_enum!(
         SlaWarning => "sla_warning",
         SlaBreached => "sla_breached",
         CustomerReply => "customer_reply",
+        Automation => "automation",
     }
 );
 
@@ -84,6 +85,8 @@ pub struct KindSwitches {
     pub sla_breached: bool,
     #[serde(default = "on")]
     pub customer_reply: bool,
+    #[serde(default = "on")]
+    pub automation: bool,
 }
 
 fn on() -> bool {
@@ -100,6 +103,7 @@ impl Default for KindSwitches {
             sla_warning: true,
             sla_breached: true,
             customer_reply: true,
+            automation: true,
         }
     }
 }
@@ -114,6 +118,7 @@ impl KindSwitches {
             NotificationKind::SlaWarning => self.sla_warning,
             NotificationKind::SlaBreached => self.sla_breached,
             NotificationKind::CustomerReply => self.customer_reply,
+            NotificationKind::Automation => self.automation,
         }
     }
 }
@@ -405,6 +410,14 @@ pub fn notifications_for(event: &LoggedEvent, ticket: &Ticket, staff: &Staff<'_>
                 reasons.push((assignee, NotificationKind::SlaBreached, text, critical_now));
             }
         }
+        EventKind::AutomationRan { name, notify, .. } => {
+            for notice in notify {
+                let text = format!("#{number}: {} ({name})", notice.message);
+                for user in automation_audience(&notice.target, ticket, staff) {
+                    reasons.push((user, NotificationKind::Automation, text.clone(), critical_now));
+                }
+            }
+        }
         _ => {}
     }
     let mut notified: Vec<UserId> = Vec::new();
@@ -428,6 +441,27 @@ pub fn notifications_for(event: &LoggedEvent, ticket: &Ticket, staff: &Staff<'_>
         });
     }
     out
+}
+
+/// Who an automation's `notify` reaches: the assignee, the ticket team's members, the
+/// account's supervisors and admins, every agent (all active staff), or one user.
+fn automation_audience(target: &crate::automation::NotifyTarget, ticket: &Ticket, staff: &Staff<'_>) -> Vec<UserId> {
+    use crate::automation::{Audience, NotifyTarget};
+    let active_staff = || staff.users.iter().filter(|user| user.active && user.role.is_staff());
+    match target {
+        NotifyTarget::User { user_id } => vec![*user_id],
+        NotifyTarget::Audience(Audience::Assignee) => ticket.assignee_id.into_iter().collect(),
+        NotifyTarget::Audience(Audience::Team) => ticket
+            .team_id
+            .and_then(|id| staff.teams.iter().find(|team| team.id == id))
+            .map(|team| team.member_ids.clone())
+            .unwrap_or_default(),
+        NotifyTarget::Audience(Audience::Supervisors) => active_staff()
+            .filter(|user| matches!(user.role, Role::Supervisor | Role::Admin))
+            .map(|user| user.id)
+            .collect(),
+        NotifyTarget::Audience(Audience::AllAgents) => active_staff().map(|user| user.id).collect(),
+    }
 }
 
 fn metric_name(metric: SlaMetric) -> &'static str {

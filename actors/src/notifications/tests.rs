@@ -81,6 +81,7 @@ fn ticket(assignee: Option<UserId>) -> Ticket {
         last_customer_seq: 0,
         last_customer_channel: None,
         links: TicketLinks::default(),
+        automations: Default::default(),
         sla: None,
     }
 }

@@ -6,7 +6,7 @@
 
 use jiff::Timestamp;
 
-use super::{HasThing, InstantRange, SlaCondition, WaitingOn};
+use super::{HasThing, HoursCondition, InstantRange, SlaCondition, WaitingOn};
 use crate::domain::{
     CategoryId, Channel, CompanyId, FieldType, Level, Priority, StatusCategory, TeamId, Ticket, TicketId, UserId,
 };
@@ -69,7 +69,13 @@ pub enum Test {
     },
     /// These tickets only: a view asking about the tickets a change touched.
     Ids(Vec<TicketId>),
-    /// Decided when the query was resolved (`hours: inside`, a name nothing has).
+    /// `hours:` — whether now is inside the account's business hours (`inside`, decided when
+    /// the query was compiled; automation re-judges it when it evaluates a rule).
+    Hours {
+        wanted: Vec<HoursCondition>,
+        inside: bool,
+    },
+    /// Decided when the query was resolved (a name nothing has).
     Always(bool),
 }
 
@@ -145,9 +151,18 @@ impl Test {
                 values.contains(&have)
             }
             Test::Ids(ids) => ids.contains(&ticket.id),
+            Test::Hours { wanted, inside } => hours_match(wanted, *inside),
             Test::Always(answer) => *answer,
         }
     }
+}
+
+/// Whether `hours:` with these values holds when now is (or is not) inside business hours.
+pub fn hours_match(wanted: &[HoursCondition], inside: bool) -> bool {
+    wanted.iter().any(|condition| match condition {
+        HoursCondition::Inside => inside,
+        HoursCondition::Outside => !inside,
+    })
 }
 
 /// Who the ticket waits on: the side that did not write the last public message.

@@ -49,6 +49,12 @@ pub enum TicketCommand {
         ticket: LinkedTicket,
         message_ids: Vec<String>,
     },
+    /// Bring the ticket's time-rule waits up to date with the account's rules (a rule was
+    /// created or enabled), then run the event rules `after` triggers (a ticket just created:
+    /// its first commit does not go through its actor).
+    RunAutomations {
+        after: Vec<TicketEvent>,
+    },
 }
 
 /// What a ticket merged into another brings along.
@@ -77,7 +83,8 @@ impl TicketCommand {
             | TicketCommand::AcceptMerge(_)
             | TicketCommand::Unmerge
             | TicketCommand::ReleaseMerge { .. }
-            | TicketCommand::RecordSplit { .. } => false,
+            | TicketCommand::RecordSplit { .. }
+            | TicketCommand::RunAutomations { .. } => false,
         }
     }
 }

@@ -6,6 +6,7 @@
 /// The kind of the timers tickets own (SLA, snooze): the timer task hands them to [`Tickets`].
 pub const TIMER_KIND: &str = "ticket";
 
+mod automate;
 #[cfg(test)]
 mod link_tests;
 mod linking;
@@ -121,25 +122,58 @@ impl TicketActorState {
         command: &TicketCommand,
         context: &CommandContext,
     ) -> Result<CommandOutcome, TicketError> {
+        let rules = self.account_rules().await;
+        if let TicketCommand::FireTimer { name } = command
+            && let Some(rule_id) = crate::automation::engine::rule_of_timer(name)
+        {
+            return self.fire_time_rule(rule_id, rules, context).await;
+        }
         let now = self.runtime.clock.now();
         let decision = self.ticket.decide(command, context, now)?;
-        if decision.events.is_empty() && decision.timers.is_empty() {
-            return Ok(CommandOutcome { ticket: self.ticket.clone(), events: Vec::new() });
-        }
         let mut next = self.ticket.clone();
         let events = next.append(decision.events, context.actor_id, now);
+        let mut timers = decision.timers;
+        if let Some(rules) = &rules {
+            timers.extend(crate::automation::engine::follow_waits(&mut next, rules, now));
+        }
+        if !events.is_empty() || !timers.is_empty() || next.automations != self.ticket.automations {
+            self.commit(next, events.clone(), timers).await?;
+        }
+        let outcome = CommandOutcome { ticket: self.ticket.clone(), events: events.clone() };
+        if let Some(rules) = rules {
+            let trigger = match command {
+                TicketCommand::RunAutomations { after } => after.as_slice(),
+                _ => events.as_slice(),
+            };
+            if !trigger.is_empty() {
+                self.cascade(&rules, trigger, 1, &mut Default::default(), context).await;
+            }
+        }
+        Ok(outcome)
+    }
+
+    /// Commits `next` with `events` and `timers`, then takes it as the state, announces the
+    /// timers and publishes the events.
+    async fn commit(
+        &mut self,
+        next: Ticket,
+        events: Vec<crate::domain::TicketEvent>,
+        timers: Vec<crate::store::TimerChange>,
+    ) -> Result<(), TicketError> {
         let commit = TicketCommit {
             ticket: next.clone(),
             messages: messages_of(&events),
             events: events.clone(),
-            timers: decision.timers.clone(),
+            timers: timers.clone(),
         };
         self.runtime.store.commit(commit).await?;
         self.ticket = next;
-        for change in decision.timers {
+        for change in timers {
             self.runtime.timers.changed(change);
         }
-        self.runtime.bus.publish(crate::bus::TicketChange { ticket: self.ticket.clone(), events: events.clone() });
-        Ok(CommandOutcome { ticket: self.ticket.clone(), events })
+        if !events.is_empty() {
+            self.runtime.bus.publish(crate::bus::TicketChange { ticket: self.ticket.clone(), events });
+        }
+        Ok(())
     }
 }

@@ -116,6 +116,7 @@ pub fn open_ticket(
         sla: None,
         last_customer_channel: None,
         links: TicketLinks::default(),
+        automations: Default::default(),
     };
     let mut kinds = vec![EventKind::Created {
         subject,
@@ -273,6 +274,8 @@ impl Ticket {
             | TicketCommand::Unmerge
             | TicketCommand::ReleaseMerge { .. }
             | TicketCommand::RecordSplit { .. } => self.decide_link(command, config, now, decision)?,
+            // The actor runs automations around decisions (`automate.rs`); nothing to decide.
+            TicketCommand::RunAutomations { .. } => {}
         }
         Ok(())
     }
@@ -549,7 +552,8 @@ impl Ticket {
             }
             EventKind::DeliveryChanged { .. }
             | EventKind::WindowChanged { .. }
-            | EventKind::AttachmentsChanged { .. } => {}
+            | EventKind::AttachmentsChanged { .. }
+            | EventKind::AutomationRan { .. } => {}
             EventKind::MergedInto { .. }
             | EventKind::MergedIn { .. }
             | EventKind::Unmerged { .. }

@@ -35,6 +35,9 @@ pub struct Runtime {
     pub(crate) bus: EventBus,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) timers: TimerHandle,
+    /// The server's side of automation rules; set once at start (the server's automation
+    /// service needs `Tickets` itself), absent in tests of the actor alone.
+    pub(crate) automations: std::sync::OnceLock<Arc<dyn crate::automation::AutomationPort>>,
 }
 
 /// How often a command is decided again after losing a seq race to another node.
@@ -62,13 +65,19 @@ impl Tickets {
         config: TicketsConfig,
     ) -> StoreResult<Tickets> {
         let settings: Arc<dyn SettingsPort> = store.clone();
-        let runtime = Arc::new(Runtime { store, settings, bus, clock, timers });
+        let runtime =
+            Arc::new(Runtime { store, settings, bus, clock, timers, automations: std::sync::OnceLock::new() });
         let registry_settings =
             RegistrySettings { idle_timeout: Some(config.idle_timeout), call_timeout: Some(config.call_timeout) };
         let actors = Registry::start(TicketActor { runtime: runtime.clone() }, registry_settings)
             .await
             .map_err(|error| StoreError::Internal(format!("ticket supervisor: {error}")))?;
         Ok(Tickets { runtime, actors, links_lock: Arc::default() })
+    }
+
+    /// Lets ticket actors run the account's automation rules (once; later calls are ignored).
+    pub fn set_automations(&self, port: Arc<dyn crate::automation::AutomationPort>) {
+        let _ = self.runtime.automations.set(port);
     }
 
     /// Where durable timers set outside ticket commits are announced.
@@ -106,6 +115,20 @@ impl Tickets {
             self.runtime.timers.changed(change);
         }
         self.runtime.bus.publish(TicketChange { ticket: ticket.clone(), events: events.clone() });
+        if self.runtime.automations.get().is_some() {
+            // The first commit went around the actor: its rules run now, in the actor.
+            let config = self.runtime.settings.account_config(ticket.account_id).await;
+            let run = match config {
+                Ok(config) => {
+                    let command = TicketCommand::RunAutomations { after: events.clone() };
+                    self.execute(ticket.id, command, CommandContext::system(Arc::new(config))).await.map(|_| ())
+                }
+                Err(error) => Err(error.into()),
+            };
+            if let Err(error) = run {
+                tracing::warn!(ticket_id = ticket.id, %error, "automations on a new ticket failed");
+            }
+        }
         Ok(CommandOutcome { ticket, events })
     }
 

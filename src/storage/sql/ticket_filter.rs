@@ -414,6 +414,10 @@ fn test_sql(out: &mut Fragment, test: &Test, dialect: Dialect, customer_view: bo
         Test::Always(answer) => {
             out.sql(if *answer { "1 = 1" } else { "1 = 0" });
         }
+        Test::Hours { wanted, inside } => {
+            let answer = switchboard_actors::query::filter::hours_match(wanted, *inside);
+            out.sql(if answer { "1 = 1" } else { "1 = 0" });
+        }
     }
 }
 

@@ -345,6 +345,22 @@ macro_rules! writer_sql {
                             EventKind::MergeUndone { source_id: to, message_ids, .. } => {
                                 Self::move_messages(&mut tx, message_ids, commit.ticket.id, *to).await?;
                             }
+                            EventKind::AutomationRan { rule_id, result, .. } => {
+                                sqlx::query(
+                                    "INSERT INTO automation_runs (account_id, rule_id, ticket_id, seq, ran_at, result, detail) \
+                                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                                )
+                                .bind(event.account_id)
+                                .bind(*rule_id)
+                                .bind(commit.ticket.id)
+                                .bind(event.seq)
+                                .bind(millis(event.at))
+                                .bind(result.as_str())
+                                .bind(json_text(&event.kind)?)
+                                .execute(&mut *tx)
+                                .await
+                                .map_err(db_error)?;
+                            }
                             EventKind::AttachmentsChanged { message_id, attachments } => {
                                 sqlx::query("UPDATE messages SET attachments = $1 WHERE id = $2")
                                     .bind(json_text(attachments)?)
