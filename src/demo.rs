@@ -319,7 +319,7 @@ pub async fn seed(store: &Arc<dyn Store>, tickets: &Tickets) -> anyhow::Result<(
             spec,
             created_by: admin_id,
         };
-        store.create_rule(new, jiff::Timestamp::now()).await?;
+        store.create_rule(new, switchboard_actors::clock::Clock::now(&switchboard_actors::clock::SystemClock)).await?;
     }
     for id in seeded {
         let command = TicketCommand::RunAutomations { after: Vec::new() };

@@ -9,6 +9,7 @@ pub const TIMER_KIND: &str = "ticket";
 mod automate;
 #[cfg(test)]
 mod link_tests;
+pub mod link_types;
 mod linking;
 mod links;
 mod messages;
