@@ -233,8 +233,20 @@ async fn postgres_concurrent_clients_lose_nothing() {
 
 /// An SLA warning due while the process is dead (`kill -9`) is appended by the restarted
 /// process, once. A 1 % warning threshold on a one-minute target makes it due 0.6 s after the
-/// ticket is opened.
+/// ticket is opened; on a loaded machine the first process may fire it before the kill lands,
+/// which proves nothing about the restart, so that try is repeated (up to three).
 async fn an_sla_warning_fires_after_kill_9_exactly_once(backend: Backend) {
+    for _ in 0..3 {
+        if a_warning_due_while_dead_fires_once(backend).await {
+            return;
+        }
+    }
+    panic!("the warning came due before the kill three times: the restart path was never tried");
+}
+
+/// One try: `false` when the first process fired the warning before it was killed (still
+/// exactly once).
+async fn a_warning_due_while_dead_fires_once(backend: Backend) -> bool {
     let (db, seeded) = seeded(backend).await;
     let logs = tempfile::tempdir().expect("log dir");
     let http = common::http_client();
@@ -257,6 +269,7 @@ async fn an_sla_warning_fires_after_kill_9_exactly_once(backend: Backend) {
     .await;
     assert_eq!(status, 201, "{created}");
     server.kill_9();
+    let killed_at = jiff::Timestamp::now();
     let id = created["id"].as_i64().expect("id");
     let warn_at: jiff::Timestamp =
         created["sla"]["first_response"]["warn_at"].as_str().expect("warn_at").parse().expect("timestamp");
@@ -279,13 +292,17 @@ async fn an_sla_warning_fires_after_kill_9_exactly_once(backend: Backend) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     let fired_at: jiff::Timestamp = warning["at"].as_str().expect("at").parse().expect("timestamp");
-    assert!(fired_at >= restarted_at, "fired by the restarted process ({fired_at} < {restarted_at})");
     assert_eq!(warning["metric"], "first_response");
     tokio::time::sleep(Duration::from_millis(500)).await;
     let (_, events) = call(&http, &restarted.base, "GET", &path, Some(&token), None).await;
     assert_eq!(warnings(&events).len(), 1, "the warning fired exactly once: {events}");
+    if fired_at < killed_at {
+        return false;
+    }
+    assert!(fired_at >= restarted_at, "fired by the restarted process ({fired_at} < {restarted_at})");
     let (_, ticket) = call(&http, &restarted.base, "GET", &format!("/api/v1/tickets/{id}"), Some(&token), None).await;
     assert!(ticket["sla"]["first_response"]["warned_at"].is_string(), "{ticket}");
+    true
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
