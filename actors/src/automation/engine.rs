@@ -46,6 +46,11 @@ pub fn triggers_of(events: &[TicketEvent]) -> BTreeSet<TriggerEvent> {
         };
         triggers.extend(trigger);
     }
+    // A ticket split off another is the same conversation's continuation, not a new contact:
+    // `ticket_created` rules (acknowledgements) do not greet it again.
+    if events.iter().any(|event| matches!(event.kind, EventKind::SplitFrom { .. })) {
+        triggers.remove(&TriggerEvent::TicketCreated);
+    }
     triggers
 }
 
