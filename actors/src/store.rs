@@ -347,6 +347,9 @@ pub const PRIORITY_SORT_SCALE: i64 = 10_000_000_000_000;
 pub trait SettingsPort: Send + Sync + 'static {
     /// Cheap round trip, for readiness probes.
     async fn ping(&self) -> StoreResult<()>;
+    /// Closes the connections once the hub has stopped (a process that goes on, as the tests'
+    /// restarted hubs do, would otherwise keep them: the services hold each other).
+    async fn close(&self);
     async fn create_account(&self, name: &str) -> StoreResult<Account>;
     /// The oldest account; the CLI's default when none is named.
     async fn first_account(&self) -> StoreResult<Option<Account>>;

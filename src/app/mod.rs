@@ -243,6 +243,7 @@ impl Services {
         }
         self.router.release().await;
         self.tickets.shutdown().await;
+        self.store.close().await;
     }
 }
 

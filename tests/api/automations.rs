@@ -6,16 +6,11 @@
 
 use std::time::Duration;
 
-use jiff::{SignedDuration, Timestamp};
-use switchboard_actors::clock::{Clock, ManualClock};
+use jiff::SignedDuration;
+use switchboard_actors::clock::Clock;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::*;
-
-fn manual_clock() -> Arc<ManualClock> {
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("time").as_millis() as i64;
-    Arc::new(ManualClock::new(Timestamp::from_millisecond(now).expect("now")))
-}
 
 /// SQLite always; PostgreSQL too when the test environment names one.
 fn backends() -> Vec<Backend> {
@@ -132,12 +127,10 @@ async fn the_seed_examples_fire_at_their_moment_exactly_once() {
         .await;
 
         // One minute before the two hours: nothing yet.
-        clock.advance(SignedDuration::from_mins(119));
-        desk = desk.restart(clock.clone()).await;
+        desk = desk.down_for(&clock, SignedDuration::from_mins(119)).await;
         assert!(ran_on(&desk, &admin, unassigned).await.is_empty(), "not before its time");
         // At two hours exactly: A (unassigned) once, not B (assigned); on time, not late.
-        clock.advance(SignedDuration::from_mins(1));
-        desk = desk.restart(clock.clone()).await;
+        desk = desk.down_for(&clock, SignedDuration::from_mins(1)).await;
         let unassigned_runs = runs_at_least(&desk, &admin, unassigned, 1).await;
         assert_eq!(unassigned_runs.len(), 1, "{unassigned_runs:?}");
         assert_eq!(unassigned_runs[0]["ticket_id"], json!(a));
@@ -150,8 +143,7 @@ async fn the_seed_examples_fire_at_their_moment_exactly_once() {
         .await;
 
         // 48 hours: A, B and C have waited on an agent since they were created.
-        clock.advance(SignedDuration::from_hours(46));
-        desk = desk.restart(clock.clone()).await;
+        desk = desk.down_for(&clock, SignedDuration::from_hours(46)).await;
         let mut waited = ran_on_at_least(&desk, &admin, no_reply, 3).await;
         waited.sort();
         assert_eq!(waited, vec![a, b, c], "each waits on an agent (the customer wrote last)");
@@ -159,8 +151,7 @@ async fn the_seed_examples_fire_at_their_moment_exactly_once() {
 
         // 3 days after it was resolved, C closes, with the note, in one run.
         let until_close = (start + SignedDuration::from_hours(72)).duration_since(clock.now());
-        clock.advance(until_close);
-        desk = desk.restart(clock.clone()).await;
+        desk = desk.down_for(&clock, until_close).await;
         assert_eq!(ran_on_at_least(&desk, &admin, close, 1).await, vec![c]);
         let closed = desk.ticket(&admin, c).await;
         assert_eq!(closed["status"], json!("closed"));
@@ -169,8 +160,7 @@ async fn the_seed_examples_fire_at_their_moment_exactly_once() {
         assert!(kinds.ends_with(&["status_changed", "message_added", "automation_ran"]), "{kinds:?}");
 
         // Exactly once: another start, and more time, run nothing again.
-        clock.advance(SignedDuration::from_hours(1));
-        desk = desk.restart(clock.clone()).await;
+        desk = desk.down_for(&clock, SignedDuration::from_hours(1)).await;
         assert_eq!(ran_on(&desk, &admin, unassigned).await, vec![a]);
         assert_eq!(ran_on(&desk, &admin, critical).await, vec![b]);
         assert_eq!(ran_on(&desk, &admin, close).await, vec![c]);
@@ -199,24 +189,21 @@ async fn a_time_rules_wait_restarts_when_the_ticket_stops_matching_and_a_missed_
         clock.advance(SignedDuration::from_hours(1));
         desk.expect(200, "POST", &assign, &admin, Some(json!({"assignee_id": desk.seeded.agent.id}))).await;
         desk.expect(200, "POST", &assign, &admin, Some(json!({"assignee_id": null}))).await;
-        clock.advance(SignedDuration::from_mins(90));
-        desk = desk.restart(clock.clone()).await;
+        desk = desk.down_for(&clock, SignedDuration::from_mins(90)).await;
         assert!(ran_on(&desk, &admin, rule).await.is_empty(), "2 h 30 since created, 1 h 30 since unassigned");
 
         // Due while the hub is down: fires once as it starts, marked late by how much.
-        clock.advance(SignedDuration::from_mins(45));
-        desk = desk.restart(clock.clone()).await;
+        desk = desk.down_for(&clock, SignedDuration::from_mins(45)).await;
         let done = runs_at_least(&desk, &admin, rule, 1).await;
         assert_eq!(done.len(), 1, "{done:?}");
         assert_eq!(done[0]["detail"]["late_by_ms"], json!(15 * 60 * 1000));
-        desk = desk.restart(clock.clone()).await;
+        desk = desk.down_for(&clock, SignedDuration::ZERO).await;
         assert_eq!(runs(&desk, &admin, rule).await.len(), 1, "not again on the next start");
 
         // Stopping to match and matching again is a new period: it runs once more, 2 h later.
         desk.expect(200, "POST", &assign, &admin, Some(json!({"assignee_id": desk.seeded.agent.id}))).await;
         desk.expect(200, "POST", &assign, &admin, Some(json!({"assignee_id": null}))).await;
-        clock.advance(SignedDuration::from_hours(2));
-        desk = desk.restart(clock.clone()).await;
+        desk = desk.down_for(&clock, SignedDuration::from_hours(2)).await;
         assert_eq!(ran_on_at_least(&desk, &admin, rule, 2).await, vec![ticket, ticket]);
         desk.stop().await;
     }

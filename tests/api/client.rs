@@ -1,5 +1,7 @@
 //! The test client: a seeded server and typed helpers over its HTTP API.
 
+use switchboard_actors::clock::ManualClock;
+
 use super::*;
 
 /// A running server on its own seeded database; `db` keeps the database alive.
@@ -39,12 +41,15 @@ impl Desk {
         Desk { _db: db, seeded, server }
     }
 
-    /// Stops the server and starts another on the same database and clock: timers due while
-    /// it was down fire as it starts.
-    pub(crate) async fn restart(self, clock: Arc<dyn switchboard_actors::clock::Clock>) -> Desk {
+    /// Stops the server, moves `clock` on by `down` while it is stopped, and starts another on
+    /// the same database and clock: timers due while it was down fire as it starts. The clock
+    /// moves only while no server runs: a running one would see its timers come due, claim them
+    /// and stop before they fire, leaving a claim that a frozen clock never lets expire.
+    pub(crate) async fn down_for(self, clock: &Arc<ManualClock>, down: jiff::SignedDuration) -> Desk {
         let Desk { _db: db, seeded, server } = self;
         server.stop().await;
-        let server = TestServer::start_with_clock(db.settings(), clock).await;
+        clock.advance(down);
+        let server = TestServer::start_with_clock(db.settings(), clock.clone()).await;
         Desk { _db: db, seeded, server }
     }
 
@@ -234,4 +239,10 @@ pub(crate) fn encoded(query: &str) -> String {
             other => other.to_string(),
         })
         .collect()
+}
+
+/// A manual clock starting now, to the millisecond (sessions and tokens are stamped with it).
+pub(crate) fn manual_clock() -> Arc<ManualClock> {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("time").as_millis() as i64;
+    Arc::new(ManualClock::new(jiff::Timestamp::from_millisecond(now).expect("now")))
 }

@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
-use jiff::{SignedDuration, Timestamp};
-use switchboard_actors::clock::{Clock, ManualClock};
+use jiff::SignedDuration;
+use switchboard_actors::clock::Clock;
 
 use super::*;
 
@@ -341,12 +341,6 @@ async fn a_kind_turned_off_is_not_stored_and_preferences_read_back() {
     settle(&desk, &admin, (&agent, desk.seeded.agent.id), 2).await;
     assert!(!kinds(&desk, &agent).await.iter().any(|(kind, _)| kind == "customer_reply"));
     desk.stop().await;
-}
-
-/// The manual clock's start: now, to the millisecond (sessions and tokens are stamped with it).
-fn manual_clock() -> Arc<ManualClock> {
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("time").as_millis() as i64;
-    Arc::new(ManualClock::new(Timestamp::from_millisecond(now).expect("now")))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

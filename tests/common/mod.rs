@@ -191,13 +191,27 @@ impl TestServer {
                 let _ = stopped.await;
             }))
         });
-        let server = TestServer { base, http: http_client(), stop: Some(stop), thread: Some(thread) };
+        let mut server = TestServer { base, http: http_client(), stop: Some(stop), thread: Some(thread) };
         server.wait_ready().await;
         server
     }
 
-    async fn wait_ready(&self) {
-        wait_ready(&self.http, &self.base).await;
+    /// Waits for `/readyz`; a server that ended while starting fails with its error.
+    async fn wait_ready(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            if let Ok(response) = self.http.get(format!("{}/readyz", self.base)).send().await
+                && response.status().is_success()
+            {
+                return;
+            }
+            if self.thread.as_ref().is_some_and(|thread| thread.is_finished()) {
+                let ended = self.thread.take().map(|thread| thread.join());
+                panic!("server at {} ended while starting: {ended:?}", self.base);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("server at {} did not become ready", self.base);
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -8,7 +8,7 @@
 // cursor, A assigns it to me, x ticks it, / focuses the query, ? shows the keys. The cursor stays
 // on its ticket when a change re-sorts the list.
 
-import { useEffect, useMemo, useRef, useState } from "preact/hooks";
+import { useEffect, useLayoutEffect, useMemo, useRef, useState } from "preact/hooks";
 import { html } from "../lib/html.js";
 import { navigate, route } from "../lib/router.js";
 import { me, report } from "../lib/session.js";
@@ -231,7 +231,9 @@ export function Queue() {
     navigate(`#/tickets/${ticket.id}`);
   }
 
-  useEffect(() => {
+  // Registered as the list renders, not after the paint: a key pressed as soon as the cursor
+  // shows (`j` then `a`) must act on the row it shows, not on the one before.
+  useLayoutEffect(() => {
     function onKey(event) {
       if (event.target.closest("input, textarea, select") || event.ctrlKey || event.metaKey || event.altKey) return;
       // Enter on a focused link or button is that control's own (Tab users open what they focused).

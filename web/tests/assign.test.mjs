@@ -76,9 +76,10 @@ describe('assignment from anywhere', () => {
       await page.evaluate(() => document.activeElement?.blur());
       const ids = async () => Promise.all((await rows.all()).map(async (r) => Number(await r.getAttribute('data-ticket'))));
       const order = await ids();
+      // `j` then `a` at once, as a quick typist does: `a` acts on the row `j` moved to.
       if (order.indexOf(second.id) === 1) await page.keyboard.press('j');
-      await page.locator(`tr.current[data-ticket="${second.id}"]`).waitFor();
       await page.keyboard.press('a');
+      await page.locator(`tr.current[data-ticket="${second.id}"]`).waitFor();
       const keyed = page.getByRole('dialog', { name: `Assign #${second.number}` });
       await keyed.getByRole('searchbox').waitFor();
       await waitFor(() => keyed.getByRole('searchbox').evaluate((box) => box === document.activeElement), { message: 'the picker took the focus' });

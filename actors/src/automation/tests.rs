@@ -147,6 +147,28 @@ fn events_raise_the_triggers_rules_listen_for() {
     let raised: Vec<TriggerEvent> = triggers_of(&events).into_iter().collect();
     assert_eq!(raised, vec![TriggerEvent::StatusChanged, TriggerEvent::TagAdded], "removing a tag is not `tag_added`");
     assert_eq!(ticket.status, "new");
+
+    let created = event(EventKind::Created {
+        subject: "Refund".to_owned(),
+        number: 8,
+        status: "new".to_owned(),
+        priority: crate::domain::Priority::Medium,
+        channel: crate::domain::Channel::Whatsapp,
+        requester_id: 4,
+    });
+    let opened = triggers_of(std::slice::from_ref(&created));
+    assert!(opened.contains(&TriggerEvent::TicketCreated), "a new ticket is `ticket_created`");
+    let split = [
+        created,
+        event(EventKind::SplitFrom { original_id: 3, original_number: 3, message_ids: vec!["m1".to_owned()] }),
+        event(EventKind::StatusChanged {
+            from: "new".to_owned(),
+            to: "open".to_owned(),
+            category: StatusCategory::Open,
+        }),
+    ];
+    let raised: Vec<TriggerEvent> = triggers_of(&split).into_iter().collect();
+    assert_eq!(raised, vec![TriggerEvent::StatusChanged], "a ticket split off another is no new contact");
 }
 
 #[test]

@@ -9,6 +9,10 @@ macro_rules! settings_sql {
                 sqlx::query("SELECT 1").execute(&self.pool).await.map_err(db_error).map(|_| ())
             }
 
+            async fn close(&self) {
+                self.pool.close().await;
+            }
+
             async fn create_account(&self, name: &str) -> StoreResult<Account> {
                 let now = self.clock.now();
                 let mut tx = self.pool.begin_with($begin_write).await.map_err(db_error)?;
