@@ -122,11 +122,13 @@ pub async fn seed(store: &Arc<dyn Store>, tickets: &Tickets) -> anyhow::Result<(
         store.upsert_custom_field(account.id, &field).await?;
     }
     // A policy a small desk might start with: urgent answered within half an hour and solved
-    // within four hours, down to two days for low priority; warn at 80 % of a target.
+    // within four hours, down to two days for low priority; a WhatsApp customer answered at
+    // least an hour before their 24-hour window closes; warn at 80 % of a target.
     let target = |priority, first: i64, resolution: i64| SlaTarget {
         priority,
         first_response_minutes: Some(first),
         resolution_minutes: Some(resolution),
+        window_minutes: Some(60),
     };
     let policy = SlaPolicy {
         enabled: true,

@@ -231,6 +231,7 @@ async fn an_sla_breach_fires_after_a_restart_exactly_once(backend: Backend) {
             priority: Priority::Urgent,
             first_response_minutes: Some(60),
             resolution_minutes: Some(240),
+            window_minutes: None,
         }],
         business_hours: None,
     };

@@ -415,6 +415,13 @@ impl Ticket {
     pub fn reply_channel(&self) -> Channel {
         self.last_customer_channel.unwrap_or(self.channel)
     }
+
+    /// When the customer's WhatsApp message still waiting for a reply was sent, if one is.
+    pub fn unanswered_whatsapp_since(&self) -> Option<Timestamp> {
+        let customer = self.last_customer_message_at?;
+        let answered = self.last_agent_message_at.is_some_and(|agent| agent >= customer);
+        (self.reply_channel() == Channel::Whatsapp && !answered).then_some(customer)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -594,7 +601,8 @@ pub enum EventKind {
     },
     /// The SLA clocks were (re)computed from the policy: on creation and on a priority change.
     SlaChanged {
-        sla: Option<SlaState>,
+        /// Boxed: three clocks make it the largest event by far.
+        sla: Option<Box<SlaState>>,
     },
     /// A running SLA clock reached its warning threshold.
     SlaWarning {

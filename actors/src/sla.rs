@@ -6,6 +6,11 @@
 //! the policy has [`BusinessHours`] (weekly periods in a time zone, minus holidays). While the
 //! ticket is `pending` (or resolved) it stands still, and when it runs again its due times move on
 //! by the (working) time it stood.
+//!
+//! The window clock is different: it measures the customer's 24-hour WhatsApp window, which
+//! closes in calendar time whatever the desk's hours. It starts when the customer writes on
+//! WhatsApp, moves later when they write again before a reply (the window renews), is met by
+//! the reply, and is due `window_minutes` before the window closes.
 
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
@@ -16,6 +21,9 @@ use crate::domain::Priority;
 
 /// Longest target accepted, in minutes (one year).
 pub const MAX_TARGET_MINUTES: i64 = 525_600;
+
+/// The customer's reply window in minutes (WhatsApp: 24 hours after their last message).
+const WINDOW_MINUTES: i64 = crate::whatsapp::window::WINDOW.as_secs() / 60;
 
 /// The account's SLA policy: how long the desk may take, per priority.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -224,6 +232,9 @@ pub struct SlaTarget {
     /// Minutes until the ticket is resolved.
     #[serde(default)]
     pub resolution_minutes: Option<i64>,
+    /// Reply at least this many minutes before the customer's 24-hour WhatsApp window closes.
+    #[serde(default)]
+    pub window_minutes: Option<i64>,
 }
 
 /// A policy that breaks a rule, with the field at fault (`targets[2].resolution_minutes`).
@@ -260,6 +271,12 @@ impl SlaPolicy {
                     );
                 }
             }
+            if target.window_minutes.is_some_and(|minutes| !(1..WINDOW_MINUTES).contains(&minutes)) {
+                return fail(
+                    format!("targets[{index}].window_minutes"),
+                    &format!("must be between 1 and {} minutes before the window closes, or null", WINDOW_MINUTES - 1),
+                );
+            }
             if let (Some(first), Some(resolution)) = (target.first_response_minutes, target.resolution_minutes)
                 && resolution < first
             {
@@ -272,10 +289,11 @@ impl SlaPolicy {
         if let Some(hours) = &self.business_hours {
             hours.validate()?;
         }
-        let any_target = self
-            .targets
-            .iter()
-            .any(|target| target.first_response_minutes.is_some() || target.resolution_minutes.is_some());
+        let any_target = self.targets.iter().any(|target| {
+            target.first_response_minutes.is_some()
+                || target.resolution_minutes.is_some()
+                || target.window_minutes.is_some()
+        });
         if self.enabled && !any_target {
             return fail("targets".to_owned(), "an enabled policy needs at least one target");
         }
@@ -285,7 +303,7 @@ impl SlaPolicy {
 
 crate::domain::string_enum!(
     /// What an SLA clock measures.
-    SlaMetric { FirstResponse => "first_response", Resolution => "resolution" }
+    SlaMetric { FirstResponse => "first_response", Resolution => "resolution", Window => "window" }
 );
 
 /// One clock: when it is due, when it warns, and what happened to it.
@@ -360,6 +378,13 @@ pub struct SlaState {
     pub warning_percent: i64,
     pub first_response: Option<SlaClock>,
     pub resolution: Option<SlaClock>,
+    /// Minutes before the WhatsApp window closes by which a reply is due; `null`: no window target.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window_minutes: Option<i64>,
+    /// The window clock of the customer's latest unanswered stretch on WhatsApp (or the last
+    /// one, met or breached). Its `target_minutes` count from their message to the due time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<SlaClock>,
     /// When the clocks stopped (the ticket went pending or was resolved); `null` while they run.
     pub paused_at: Option<Timestamp>,
     /// Time stood still so far, in milliseconds (already added to the due times); working time
@@ -394,6 +419,8 @@ impl SlaState {
             warning_percent: policy.map_or(80, |policy| policy.warning_percent),
             first_response: None,
             resolution: None,
+            window_minutes: None,
+            window: None,
             paused_at: None,
             paused_ms: 0,
             business_hours: None,
@@ -439,16 +466,52 @@ impl SlaState {
                 first_response_done,
             ),
             resolution: clock(&self.resolution, target.and_then(|target| target.resolution_minutes), false),
+            window_minutes: target.and_then(|target| target.window_minutes),
+            window: self.window.clone(),
             business_hours: business_hours.clone(),
             ..self.clone()
         };
-        (next.first_response.is_some() || next.resolution.is_some()).then_some(next)
+        let mut next = next;
+        next.retarget_window(now);
+        (next.first_response.is_some() || next.resolution.is_some() || next.window_minutes.is_some()).then_some(next)
+    }
+
+    /// The window clock under the current `window_minutes`: a met or breached one stays on
+    /// record, a running one is due again from the same customer message, none without a target.
+    fn retarget_window(&mut self, now: Timestamp) {
+        let Some(clock) = self.window.clone().filter(|clock| clock.open() && clock.breached_at.is_none()) else {
+            return;
+        };
+        let Some(minutes) = self.window_minutes else {
+            self.window = None;
+            return;
+        };
+        let since = clock.due_at.checked_sub(SignedDuration::from_mins(clock.target_minutes)).unwrap_or(clock.due_at);
+        let mut next = SlaClock::new(None, since, WINDOW_MINUTES - minutes, self.warning_percent, SignedDuration::ZERO);
+        next.warned_at = clock.warned_at.filter(|_| next.warn_at <= now);
+        self.window = Some(next);
+    }
+
+    /// The customer wrote on WhatsApp at `at`: the window renews, and so does its clock (due
+    /// later, any warning taken back). A breach of the stretch before stays in the event log.
+    pub fn window_opened(&mut self, at: Timestamp) {
+        let Some(minutes) = self.window_minutes else { return };
+        let fresh = SlaClock::new(None, at, WINDOW_MINUTES - minutes, self.warning_percent, SignedDuration::ZERO);
+        self.window = Some(fresh);
+    }
+
+    /// A reply went to the customer at `at`: the window clock is met.
+    pub fn window_replied(&mut self, at: Timestamp) {
+        if let Some(clock) = self.window.as_mut().filter(|clock| clock.open()) {
+            clock.met_at = Some(at);
+        }
     }
 
     pub fn clock(&self, metric: SlaMetric) -> Option<&SlaClock> {
         match metric {
             SlaMetric::FirstResponse => self.first_response.as_ref(),
             SlaMetric::Resolution => self.resolution.as_ref(),
+            SlaMetric::Window => self.window.as_ref(),
         }
     }
 
@@ -456,14 +519,16 @@ impl SlaState {
         match metric {
             SlaMetric::FirstResponse => self.first_response.as_mut(),
             SlaMetric::Resolution => self.resolution.as_mut(),
+            SlaMetric::Window => self.window.as_mut(),
         }
     }
 
     /// Unmet clocks that are counting now (none while paused).
     fn running(&self) -> impl Iterator<Item = (SlaMetric, &SlaClock)> {
         let paused = self.paused_at.is_some();
-        [SlaMetric::FirstResponse, SlaMetric::Resolution]
-            .into_iter()
+        SlaMetric::ALL
+            .iter()
+            .copied()
             .filter_map(|metric| self.clock(metric).map(|clock| (metric, clock)))
             .filter(move |(_, clock)| !paused && clock.open())
     }

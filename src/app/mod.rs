@@ -243,7 +243,6 @@ impl Services {
         }
         self.router.release().await;
         self.tickets.shutdown().await;
-        self.store.close().await;
     }
 }
 
@@ -455,6 +454,9 @@ pub async fn run_with_clock(
     handle.stop(true).await;
     let _ = serving.await;
     services.stop().await;
+    // The server is done with the database: a process that goes on (the tests' restarted hubs)
+    // would otherwise keep the connections, since the services hold each other.
+    services.store.close().await;
     tracing::info!("stopped");
     Ok(())
 }

@@ -12,15 +12,6 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::*;
 
-/// SQLite always; PostgreSQL too when the test environment names one.
-fn backends() -> Vec<Backend> {
-    let mut backends = vec![Backend::Sqlite];
-    if std::env::var("SWITCHBOARD_TEST_POSTGRES_URL").is_ok() {
-        backends.push(Backend::Postgres);
-    }
-    backends
-}
-
 async fn create_rule(desk: &Desk, admin: &str, rule: Value) -> i64 {
     id_of(&desk.expect(201, "POST", "/api/v1/automations", admin, Some(rule)).await)
 }

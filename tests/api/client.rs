@@ -246,3 +246,12 @@ pub(crate) fn manual_clock() -> Arc<ManualClock> {
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("time").as_millis() as i64;
     Arc::new(ManualClock::new(jiff::Timestamp::from_millisecond(now).expect("now")))
 }
+
+/// SQLite always; PostgreSQL too when the test environment names one.
+pub(crate) fn backends() -> Vec<Backend> {
+    let mut backends = vec![Backend::Sqlite];
+    if std::env::var("SWITCHBOARD_TEST_POSTGRES_URL").is_ok() {
+        backends.push(Backend::Postgres);
+    }
+    backends
+}

@@ -1,5 +1,10 @@
 //! SLA policies, clocks, sort and risk.
 
+use std::str::FromStr;
+use std::time::Duration;
+
+use switchboard_actors::clock::Clock;
+
 use super::*;
 
 /// Urgent: first reply in 30 min, resolved in 4 h; high: first reply in 2 h; medium: resolved in
@@ -224,4 +229,96 @@ async fn sla_risk_is_for_staff() {
     let (status, body) = desk.call("GET", "/api/v1/sla/risk", &customer, None).await;
     assert_error((status, &body), 403, "forbidden");
     desk.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_whatsapp_window_is_an_sla_target_that_warns_breaches_and_escalates() {
+    for backend in backends() {
+        let clock = manual_clock();
+        let mut desk = Desk::start_on(backend, clock.clone()).await;
+        let (admin, _) = desk.staff().await;
+        // Every priority: reply at least an hour before the customer's window closes.
+        let targets: Vec<Value> = ["low", "medium", "high", "urgent"]
+            .iter()
+            .map(|priority| json!({"priority": priority, "window_minutes": 60}))
+            .collect();
+        let policy = json!({"enabled": true, "warning_percent": 80, "targets": targets});
+        let saved = desk.expect(200, "PUT", "/api/v1/account/sla-policy", &admin, Some(policy)).await;
+        assert_eq!(saved["targets"][0]["window_minutes"], json!(60));
+        let too_late =
+            json!({"enabled": true, "warning_percent": 80, "targets": [{"priority": "low", "window_minutes": 1440}]});
+        let refused = desk.expect(422, "PUT", "/api/v1/account/sla-policy", &admin, Some(too_late)).await;
+        assert_eq!(refused["field"], json!("targets[0].window_minutes"), "{refused}");
+        let escalation = json!({"name": "Escalate", "when": {"event": "sla_breached"},
+            "then": [{"notify": "supervisors", "message": "An SLA target was missed"}, {"add_tags": ["escalated"]}]});
+        desk.expect(201, "POST", "/api/v1/automations", &admin, Some(escalation)).await;
+
+        let customer = json!({"wa_id": "5511977776666", "name": "Wanda", "text": "Is my order on its way?"});
+        desk.expect(200, "POST", "/sandbox/api/send", &admin, Some(customer)).await;
+        let mut found = Vec::new();
+        for _ in 0..100 {
+            found = desk.list(&admin, "channel=whatsapp").await.0;
+            if !found.is_empty() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let ticket = *found.first().expect("the WhatsApp ticket");
+        let window = desk.ticket(&admin, ticket).await["sla"]["window"].clone();
+        let written = jiff::Timestamp::from_str(window["due_at"].as_str().expect("due")).expect("time")
+            - jiff::SignedDuration::from_hours(23);
+        assert!(window["met_at"].is_null(), "{window}");
+
+        // 19 hours on (past 80 % of the 23): the warning; 23 hours: the breach, and the
+        // escalation rule runs on it; the ticket is in `sla: breached`.
+        desk = desk.down_for(&clock, clock.now().duration_until(written) + jiff::SignedDuration::from_hours(19)).await;
+        let alerts = |events: Vec<Value>| -> Vec<(String, String)> {
+            events
+                .iter()
+                .filter(|event| {
+                    event["type"].as_str().is_some_and(|kind| kind.starts_with("sla_") && kind != "sla_changed")
+                })
+                .map(|event| {
+                    (event["type"].as_str().unwrap_or("").to_owned(), event["metric"].as_str().unwrap_or("").to_owned())
+                })
+                .collect()
+        };
+        let mut seen = Vec::new();
+        for _ in 0..100 {
+            seen = alerts(desk.events(&admin, ticket, 0).await);
+            if !seen.is_empty() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(seen, vec![("sla_warning".to_owned(), "window".to_owned())]);
+        desk = desk.down_for(&clock, jiff::SignedDuration::from_hours(4)).await;
+        let escalated =
+            |ticket: Value| ticket["tags"].as_array().is_some_and(|tags| tags.contains(&json!("escalated")));
+        for _ in 0..100 {
+            if escalated(desk.ticket(&admin, ticket).await) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(
+            alerts(desk.events(&admin, ticket, 0).await),
+            vec![("sla_warning".to_owned(), "window".to_owned()), ("sla_breached".to_owned(), "window".to_owned())]
+        );
+        assert!(escalated(desk.ticket(&admin, ticket).await), "the escalation ran");
+        assert_eq!(desk.list_ids(&admin, &format!("q={}", encoded("sla: breached"))).await, vec![ticket]);
+
+        // The reply meets the clock; the customer's next message starts a new one, due 23 h on.
+        desk.expect(
+            201,
+            "POST",
+            &format!("/api/v1/tickets/{ticket}/messages"),
+            &admin,
+            Some(json!({"body": "It ships today"})),
+        )
+        .await;
+        let window = desk.ticket(&admin, ticket).await["sla"]["window"].clone();
+        assert!(window["met_at"].is_string() && window["breached_at"].is_string(), "{window}");
+        desk.stop().await;
+    }
 }

@@ -59,6 +59,7 @@ pub async fn accounts_and_config(store: &dyn Store) {
             priority: Priority::Urgent,
             first_response_minutes: Some(30),
             resolution_minutes: Some(240),
+            window_minutes: Some(45),
         }],
         business_hours: Some(BusinessHours {
             time_zone: "America/Sao_Paulo".into(),

@@ -134,8 +134,18 @@ pub async fn listing_filters_and_pages(store: &dyn Store) {
         enabled: true,
         warning_percent: 80,
         targets: vec![
-            SlaTarget { priority: Priority::Urgent, first_response_minutes: Some(30), resolution_minutes: None },
-            SlaTarget { priority: Priority::Medium, first_response_minutes: Some(120), resolution_minutes: None },
+            SlaTarget {
+                priority: Priority::Urgent,
+                first_response_minutes: Some(30),
+                resolution_minutes: None,
+                window_minutes: None,
+            },
+            SlaTarget {
+                priority: Priority::Medium,
+                first_response_minutes: Some(120),
+                resolution_minutes: None,
+                window_minutes: None,
+            },
         ],
         business_hours: None,
     };

@@ -11,7 +11,19 @@ setInterval(() => {
   now.value = Date.now();
 }, 1000);
 
-export const METRIC_LABEL = { first_response: "First response", resolution: "Resolution" };
+export const METRIC_LABEL = { first_response: "First response", resolution: "Resolution", window: "WhatsApp window" };
+
+/** The clocks a ticket may have, in the order the tracker lists them. */
+const METRICS = ["first_response", "resolution", "window"];
+
+/** The customer's reply window on WhatsApp, in minutes. */
+const WINDOW_MINUTES = 24 * 60;
+
+/** A clock's target as the tracker words it: the window's is a margin before it closes. */
+function targetText(metric, clock) {
+  if (metric === "window") return `reply ${span((WINDOW_MINUTES - clock.target_minutes) * 60000)} before it closes`;
+  return `target ${span(clock.target_minutes * 60000)}`;
+}
 
 /** "12 min", "2 h 5 min", "3 d 4 h" for a duration in milliseconds (sign ignored). */
 export function span(ms) {
@@ -43,7 +55,7 @@ export function clockState(sla, clock, at) {
 export function pressing(ticket, at) {
   const sla = ticket.sla;
   if (!sla) return null;
-  const open = ["first_response", "resolution"]
+  const open = METRICS
     .map((metric) => ({ metric, clock: sla[metric] }))
     .filter(({ clock }) => clock && !clock.met_at)
     .sort((a, b) => Date.parse(a.clock.due_at) - Date.parse(b.clock.due_at));
@@ -55,7 +67,7 @@ export function pressing(ticket, at) {
 export function dueKey(ticket) {
   const sla = ticket.sla;
   if (!sla || sla.paused_at) return Infinity;
-  const dues = ["first_response", "resolution"].map((metric) => sla[metric]).filter((clock) => clock && !clock.met_at).map((clock) => Date.parse(clock.due_at));
+  const dues = METRICS.map((metric) => sla[metric]).filter((clock) => clock && !clock.met_at).map((clock) => Date.parse(clock.due_at));
   return dues.length ? Math.min(...dues) : Infinity;
 }
 
@@ -82,7 +94,7 @@ export function SlaTracker({ ticket }) {
   return html`<section class="sla-tracker" aria-label="SLA" data-sla-tracker>
     <h2>SLA <small>${sla.priority} priority${sla.business_hours ? ` · business hours (${sla.business_hours.time_zone})` : ""}</small></h2>
     ${sla.paused_at && html`<p class="sla paused" role="status">Paused while waiting on the customer (since ${new Date(sla.paused_at).toLocaleTimeString()})</p>`}
-    <dl>${["first_response", "resolution"].filter((metric) => sla[metric]).map((metric) => {
+    <dl>${METRICS.filter((metric) => sla[metric]).map((metric) => {
       const clock = sla[metric];
       const state = clockState(sla, clock, at);
       const detail = {
@@ -93,7 +105,7 @@ export function SlaTracker({ ticket }) {
         running: `${span(state.left)} left`,
       }[state.state];
       return html`<div class=${`clock ${state.state}`} data-clock=${metric} data-state=${state.state}>
-        <dt>${METRIC_LABEL[metric]} <small>target ${span(clock.target_minutes * 60000)}</small></dt>
+        <dt>${METRIC_LABEL[metric]} <small>${targetText(metric, clock)}</small></dt>
         <dd><span class=${`sla ${state.state}`}>${detail}</span> <small>due ${new Date(clock.due_at).toLocaleString()}</small></dd>
       </div>`;
     })}</dl>

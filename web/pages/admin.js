@@ -233,7 +233,11 @@ function draftOf(policy) {
   const targets = {};
   for (const priority of PRIORITIES) {
     const target = policy.targets.find((candidate) => candidate.priority === priority) || {};
-    targets[priority] = { first: target.first_response_minutes ?? "", resolution: target.resolution_minutes ?? "" };
+    targets[priority] = {
+      first: target.first_response_minutes ?? "",
+      resolution: target.resolution_minutes ?? "",
+      window: target.window_minutes ?? "",
+    };
   }
   return { enabled: policy.enabled, warning_percent: policy.warning_percent, targets, business_hours: policy.business_hours };
 }
@@ -265,7 +269,8 @@ function SlaPolicyEditor() {
         priority,
         first_response_minutes: minutesOrNull(draft.targets[priority].first),
         resolution_minutes: minutesOrNull(draft.targets[priority].resolution),
-      })).filter((row) => row.first_response_minutes !== null || row.resolution_minutes !== null),
+        window_minutes: minutesOrNull(draft.targets[priority].window),
+      })).filter((row) => row.first_response_minutes !== null || row.resolution_minutes !== null || row.window_minutes !== null),
       business_hours: hours,
     };
     try {
@@ -284,18 +289,19 @@ function SlaPolicyEditor() {
 
   return html`<section aria-labelledby="sla-title">
     <h2 id="sla-title">SLA policy</h2>
-    <p>Targets in minutes from when a ticket is opened (calendar time, or working time only with business hours); blank means no target. The clocks stop while a ticket is pending. Changes apply to tickets opened or re-prioritised afterwards.</p>
+    <p>Targets in minutes from when a ticket is opened (calendar time, or working time only with business hours); blank means no target. The clocks stop while a ticket is pending. The WhatsApp window target is different: a reply is due that many minutes before the customer's 24-hour window closes, in calendar time, renewed each time they write. Changes apply to tickets opened or re-prioritised afterwards.</p>
     <form class="sla-policy" onSubmit=${save} aria-label="SLA policy">
       <div class="policy-row">
         <label><input type="checkbox" checked=${draft.enabled} onClick=${(e) => edit({ enabled: e.target.checked })} /> Enabled</label>
         <label>Warn at <input type="number" min="1" max="99" value=${draft.warning_percent} onInput=${(e) => edit({ warning_percent: e.target.value })} required /> % of the target</label>
       </div>
       <table>
-        <thead><tr><th scope="col">Priority</th><th scope="col">First response (min)</th><th scope="col">Resolution (min)</th></tr></thead>
+        <thead><tr><th scope="col">Priority</th><th scope="col">First response (min)</th><th scope="col">Resolution (min)</th><th scope="col">WhatsApp window: reply this long before it closes (min)</th></tr></thead>
         <tbody>${PRIORITIES.map((priority) => html`<tr key=${priority} data-priority=${priority}>
           <th scope="row"><span class=${`priority ${priority}`}>${priority}</span></th>
           <td><input aria-label=${`First response target for ${priority}, minutes`} type="number" min="1" value=${draft.targets[priority].first} onInput=${(e) => editTarget(priority, { first: e.target.value })} /></td>
           <td><input aria-label=${`Resolution target for ${priority}, minutes`} type="number" min="1" value=${draft.targets[priority].resolution} onInput=${(e) => editTarget(priority, { resolution: e.target.value })} /></td>
+          <td><input aria-label=${`WhatsApp window target for ${priority}, minutes before it closes`} type="number" min="1" max="1439" value=${draft.targets[priority].window} onInput=${(e) => editTarget(priority, { window: e.target.value })} /></td>
         </tr>`)}</tbody>
       </table>
       <${BusinessHoursEditor} hours=${hours} setHours=${(next) => edit({ business_hours: next })} />

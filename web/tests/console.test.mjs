@@ -312,12 +312,13 @@ describe('console', () => {
     await form.getByRole('button', { name: 'Save SLA policy' }).click();
     await settings.getByRole('alert').filter({ hasText: 'high resolution_minutes: must not be shorter than first_response_minutes' }).waitFor();
     await form.getByLabel('Resolution target for high, minutes').fill('600');
+    await form.getByLabel('WhatsApp window target for high, minutes before it closes').fill('90');
     await form.getByRole('button', { name: 'Save SLA policy' }).click();
     await form.getByRole('status').filter({ hasText: 'Saved.' }).waitFor();
     await form.scrollIntoViewIfNeeded();
     await screenshot(settings, 'admin-sla-desktop');
     const policy = await api(hub.base, admin, '/account/sla-policy');
-    assert.deepEqual(policy.targets.find((target) => target.priority === 'high'), { priority: 'high', first_response_minutes: 60, resolution_minutes: 600 });
+    assert.deepEqual(policy.targets.find((target) => target.priority === 'high'), { priority: 'high', first_response_minutes: 60, resolution_minutes: 600, window_minutes: 90 });
 
     // Business hours: an unknown zone is refused by name; then weekdays 09:00–17:00 in Lisbon.
     await form.getByLabel('Count working time only').check();
@@ -352,6 +353,20 @@ describe('console', () => {
     const tracker = page.getByRole('region', { name: 'SLA' });
     await tracker.locator('[data-clock=first_response][data-state=running]').getByText(/(29|30) min left/).waitFor();
     await tracker.locator('[data-clock=resolution][data-state=running]').waitFor();
+
+    // A WhatsApp ticket also runs the window clock: a reply due an hour before the customer's
+    // 24 hours are up (the demo's target); the automatic acknowledgement does not meet it.
+    const word = `Windowcheck${Date.now()}`;
+    await sandboxSend(hub.base, { wa_id: `55119${String(Date.now()).slice(-8)}`, name: 'Wanda', text: `${word}: where is my parcel?` });
+    let whatsapp;
+    await waitFor(async () => ([whatsapp] = (await api(hub.base, token, `/tickets?q=${word}`)).items).length === 1, { message: 'the WhatsApp ticket' });
+    const windowPage = await newPage(browser);
+    await login(windowPage, hub.base, DEMO.agent);
+    await windowPage.goto(`${hub.base}/#/tickets/${whatsapp.id}`);
+    const clock = windowPage.getByRole('region', { name: 'SLA' }).locator('[data-clock=window][data-state=running]');
+    await clock.getByText('reply 1 h before it closes').waitFor();
+    await clock.getByText(/22 h 5\d min left/).waitFor();
+    await windowPage.close();
 
     const saved = (key, value) => waitFor(async () => (await api(hub.base, token, `/tickets/${ticket.id}`)).custom_fields[key] === value, { message: `${key} = ${value}` });
     await page.getByLabel('Plan', { exact: true }).selectOption('pro');

@@ -468,6 +468,7 @@ fn metric_name(metric: SlaMetric) -> &'static str {
     match metric {
         SlaMetric::FirstResponse => "first response",
         SlaMetric::Resolution => "resolution",
+        SlaMetric::Window => "WhatsApp window reply",
     }
 }
 

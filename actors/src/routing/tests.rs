@@ -153,6 +153,8 @@ fn the_queue_is_served_sla_first_then_window_then_longest_waiting() {
             breached_at: None,
         }),
         resolution: None,
+        window_minutes: None,
+        window: None,
         paused_at: None,
         paused_ms: 0,
         business_hours: None,

@@ -44,7 +44,7 @@ fn sundays() -> BusinessHours {
 }
 
 fn target(priority: Priority, first_response: Option<i64>, resolution: Option<i64>) -> SlaTarget {
-    SlaTarget { priority, first_response_minutes: first_response, resolution_minutes: resolution }
+    SlaTarget { priority, first_response_minutes: first_response, resolution_minutes: resolution, window_minutes: None }
 }
 
 fn policy(business_hours: Option<BusinessHours>) -> SlaPolicy {

@@ -127,7 +127,7 @@ pub fn open_ticket(
         requester_id: draft.requester_id,
     }];
     if let Some(sla) = SlaState::start(config.sla_policy.as_ref(), priority, now, false, now) {
-        kinds.push(EventKind::SlaChanged { sla: Some(sla) });
+        kinds.push(EventKind::SlaChanged { sla: Some(Box::new(sla)) });
     }
     if let Some(body) = draft
         .body
@@ -184,10 +184,9 @@ impl Ticket {
         {
             return Err(TicketError::StaleView { seen, last_customer_seq: self.last_customer_seq });
         }
-        let config = &context.config;
         let mut decision = Decision::default();
         self.decide_command(command, context, now, &mut decision)?;
-        self.decide_sla(command, config, now, &mut decision);
+        self.decide_sla(command, context, now, &mut decision);
         Ok(decision)
     }
 
@@ -284,16 +283,18 @@ impl Ticket {
     /// warnings and breaches due when the SLA timer fires, and the SLA timer moved to the next
     /// moment the state needs attention. Pauses, resumptions and met targets follow from the
     /// events themselves in [`Ticket::apply`].
-    fn decide_sla(&self, command: &TicketCommand, config: &AccountConfig, now: Timestamp, decision: &mut Decision) {
+    fn decide_sla(&self, command: &TicketCommand, context: &CommandContext, now: Timestamp, decision: &mut Decision) {
+        let config = &context.config;
         let fired = matches!(command, TicketCommand::FireTimer { name } if name == SLA_TIMER);
         let priority_changed = decision.events.iter().any(|event| matches!(event, EventKind::PriorityChanged { .. }));
         // A ticket without clocks gets some only through a priority change (or a stale timer).
         if self.sla.is_none() && !priority_changed && !fired {
             return;
         }
-        // The state as the decided events leave it; SLA events are added (and applied) on top.
+        // The state as the decided events leave it, by the same author (an automatic reply does
+        // not meet the window target); SLA events are added (and applied) on top.
         let mut after = self.clone();
-        after.append(decision.events.clone(), None, now);
+        after.append(decision.events.clone(), context.actor_id, now);
         let mut more = Vec::new();
         let mut add = |after: &mut Ticket, kind: EventKind| {
             after.append(vec![kind.clone()], None, now);
@@ -302,12 +303,18 @@ impl Ticket {
         if after.priority != self.priority && !after.status_category.is_done() {
             let policy = config.sla_policy.as_ref();
             let first_response_done = after.first_response_at.is_some();
-            let retargeted = match &after.sla {
+            let mut retargeted = match &after.sla {
                 Some(sla) => sla.retarget(policy, after.priority, first_response_done, now),
                 None => SlaState::start(policy, after.priority, after.created_at, first_response_done, now),
             };
+            // A window target new to the ticket covers the customer's unanswered WhatsApp message.
+            if let Some(sla) = retargeted.as_mut().filter(|sla| sla.window.is_none())
+                && let Some(waiting_since) = after.unanswered_whatsapp_since()
+            {
+                sla.window_opened(waiting_since);
+            }
             if retargeted != after.sla {
-                add(&mut after, EventKind::SlaChanged { sla: retargeted });
+                add(&mut after, EventKind::SlaChanged { sla: retargeted.map(Box::new) });
             }
         }
         if fired {
@@ -468,12 +475,24 @@ impl Ticket {
                     if let Some(channel) = super::links::reply_channel_of(message.channel) {
                         self.last_customer_channel = Some(channel);
                     }
+                    if self.reply_channel() == Channel::Whatsapp
+                        && let Some(sla) = &mut self.sla
+                    {
+                        sla.window_opened(at);
+                    }
                 }
                 MessageKind::Reply => {
                     self.last_agent_message_at = Some(at);
                     self.first_response_at.get_or_insert(at);
-                    if let Some(clock) = self.sla.as_mut().and_then(|sla| sla.first_response.as_mut()) {
-                        clock.met_at.get_or_insert(at);
+                    if let Some(sla) = &mut self.sla {
+                        if let Some(clock) = sla.first_response.as_mut() {
+                            clock.met_at.get_or_insert(at);
+                        }
+                        // An automatic acknowledgement answers nobody: the window target wants
+                        // a person's reply while free-form messages can still go.
+                        if event.actor_id.is_some() {
+                            sla.window_replied(at);
+                        }
                     }
                 }
                 MessageKind::Note | MessageKind::System => {}
@@ -533,7 +552,7 @@ impl Ticket {
             EventKind::Snoozed { until } => self.snoozed_until = Some(*until),
             EventKind::SnoozeEnded => self.snoozed_until = None,
             EventKind::SlaChanged { sla } => {
-                self.sla = sla.clone();
+                self.sla = sla.as_deref().cloned();
                 let stopped = self.status_category == StatusCategory::Pending || self.status_category.is_done();
                 if let Some(sla) = self.sla.as_mut().filter(|_| stopped) {
                     sla.pause(at);

@@ -342,8 +342,18 @@ fn sla_config() -> Arc<AccountConfig> {
         enabled: true,
         warning_percent: 80,
         targets: vec![
-            SlaTarget { priority: Priority::Urgent, first_response_minutes: Some(60), resolution_minutes: Some(240) },
-            SlaTarget { priority: Priority::High, first_response_minutes: Some(120), resolution_minutes: Some(480) },
+            SlaTarget {
+                priority: Priority::Urgent,
+                first_response_minutes: Some(60),
+                resolution_minutes: Some(240),
+                window_minutes: None,
+            },
+            SlaTarget {
+                priority: Priority::High,
+                first_response_minutes: Some(120),
+                resolution_minutes: Some(480),
+                window_minutes: None,
+            },
         ],
         business_hours: None,
     });
@@ -351,7 +361,16 @@ fn sla_config() -> Arc<AccountConfig> {
 }
 
 fn sla_run(ticket: &mut Ticket, command: TicketCommand, now: Timestamp) -> (Vec<EventKind>, Vec<TimerChange>) {
-    let context = CommandContext { actor_id: Some(9), config: sla_config(), expected_seq: None, seen_seq: None };
+    run_under(sla_config(), ticket, command, now)
+}
+
+fn run_under(
+    config: Arc<AccountConfig>,
+    ticket: &mut Ticket,
+    command: TicketCommand,
+    now: Timestamp,
+) -> (Vec<EventKind>, Vec<TimerChange>) {
+    let context = CommandContext { actor_id: Some(9), config, expected_seq: None, seen_seq: None };
     let decision = ticket.decide(&command, &context, now).expect("accepted");
     let events = ticket.append(decision.events, Some(9), now);
     (events.into_iter().map(|event| event.kind).collect(), decision.timers)
@@ -563,6 +582,7 @@ fn policy_validation_names_the_field() {
         priority,
         first_response_minutes: first,
         resolution_minutes: resolution,
+        window_minutes: None,
     };
     let good = SlaPolicy {
         enabled: true,
@@ -588,6 +608,17 @@ fn policy_validation_names_the_field() {
         Some("targets[1].priority".into())
     );
     assert_eq!(field(SlaPolicy { targets: vec![], ..good.clone() }), Some("targets".into()));
+    let window = |minutes| SlaTarget { window_minutes: Some(minutes), ..target(Priority::High, None, None) };
+    assert_eq!(
+        field(SlaPolicy { targets: vec![window(60)], ..good.clone() }),
+        None,
+        "a window target alone is a target"
+    );
+    assert_eq!(
+        field(SlaPolicy { targets: vec![window(1440)], ..good.clone() }),
+        Some("targets[0].window_minutes".into()),
+        "due before the window closes, not after"
+    );
     assert_eq!(field(SlaPolicy { enabled: false, targets: vec![], ..good }), None, "an off policy may be empty");
 }
 
@@ -666,6 +697,7 @@ fn business_hours_are_validated_naming_the_field() {
                 priority: Priority::High,
                 first_response_minutes: Some(60),
                 resolution_minutes: None,
+                window_minutes: None,
             }],
             business_hours: Some(hours),
         };
@@ -689,4 +721,67 @@ fn business_hours_are_validated_naming_the_field() {
     let mut hours = office_hours(&[]);
     hours.periods.push(BusinessPeriod { weekday: Weekday::Sat, start: "10:00".into(), end: "24:00".into() });
     assert_eq!(field(hours), None, "24:00 ends the day");
+}
+
+// ---- the WhatsApp window as an SLA target ----
+
+/// Urgent: reply at least 60 minutes before the customer's 24-hour WhatsApp window closes.
+fn window_config() -> Arc<AccountConfig> {
+    let mut config = (*config()).clone();
+    config.sla_policy = Some(SlaPolicy {
+        enabled: true,
+        warning_percent: 80,
+        targets: vec![SlaTarget {
+            priority: Priority::Urgent,
+            first_response_minutes: None,
+            resolution_minutes: None,
+            window_minutes: Some(60),
+        }],
+        business_hours: None,
+    });
+    Arc::new(config)
+}
+
+#[test]
+fn the_window_clock_renews_with_the_customer_warns_breaches_and_is_met_by_the_reply() {
+    let window = |ticket: &Ticket| ticket.sla.as_ref().and_then(|sla| sla.window.clone()).expect("window clock");
+    let run = |ticket: &mut Ticket, command, now| run_under(window_config(), ticket, command, now);
+    let whatsapp = TicketDraft { channel: Channel::Whatsapp, ..draft() };
+    let (mut ticket, _, _) = open_ticket(whatsapp, &window_config(), mins(0)).expect("valid");
+    ticket.id = 42;
+    // Due 23 h after the customer wrote (an hour before the window closes); warns at 80 % of that.
+    assert_eq!((window(&ticket).due_at, window(&ticket).warn_at), (mins(1380), mins(1104)));
+    assert_eq!(sla_timer_of_new(&ticket), sla_timer(Some(mins(1104))));
+
+    // The customer writes again before a reply: the window, and its clock, renew.
+    let (_, timers) = run(&mut ticket, message(MessageKind::Customer, "hello?"), mins(600));
+    assert_eq!((window(&ticket).due_at, window(&ticket).warn_at), (mins(1980), mins(1704)));
+    assert_eq!(timers, sla_timer(Some(mins(1704))));
+
+    let (events, timers) = run(&mut ticket, fire_sla(), mins(1704));
+    assert_eq!(events, vec![EventKind::SlaWarning { metric: SlaMetric::Window, due_at: mins(1980) }]);
+    assert_eq!(timers, sla_timer(Some(mins(1980))));
+    let (events, timers) = run(&mut ticket, fire_sla(), mins(1980));
+    assert_eq!(events, vec![EventKind::SlaBreached { metric: SlaMetric::Window, due_at: mins(1980) }]);
+    assert_eq!(timers, sla_timer(None));
+
+    // An automatic reply (no author: a rule's acknowledgement) does not meet it.
+    let context = CommandContext { actor_id: None, config: window_config(), expected_seq: None, seen_seq: None };
+    let decision = ticket.decide(&message(MessageKind::Reply, "Thanks for your message!"), &context, mins(1990));
+    ticket.append(decision.expect("accepted").events, None, mins(1990));
+    assert_eq!(window(&ticket).met_at, None);
+
+    // A late reply meets the clock (the breach stays in the log); the customer's next message
+    // starts a new stretch, which a reply in time meets.
+    run(&mut ticket, message(MessageKind::Reply, "sorry for the wait"), mins(2000));
+    assert_eq!(window(&ticket).met_at, Some(mins(2000)));
+    let (_, timers) = run(&mut ticket, message(MessageKind::Customer, "thanks, one more thing"), mins(2100));
+    assert_eq!((window(&ticket).due_at, window(&ticket).breached_at), (mins(3480), None));
+    assert_eq!(timers, sla_timer(Some(mins(3204))));
+    let (_, timers) = run(&mut ticket, message(MessageKind::Reply, "sure"), mins(2110));
+    assert_eq!(timers, sla_timer(None), "nothing left running");
+
+    // An email ticket has no window to keep.
+    let (email, _, _) = open_ticket(draft(), &window_config(), mins(0)).expect("valid");
+    assert!(email.sla.as_ref().is_some_and(|sla| sla.window.is_none()));
 }
