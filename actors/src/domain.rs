@@ -601,7 +601,7 @@ pub enum EventKind {
     },
     /// The SLA clocks were (re)computed from the policy: on creation and on a priority change.
     SlaChanged {
-        /// Boxed: three clocks make it the largest event by far.
+        // Boxed: three clocks make it the largest event by far.
         sla: Option<Box<SlaState>>,
     },
     /// A running SLA clock reached its warning threshold.
