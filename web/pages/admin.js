@@ -3,7 +3,7 @@
 // WhatsApp numbers and templates, the channels' webhook URLs and secrets (read-only), canned
 // responses, and the SLA policy (targets per priority).
 
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { html } from "../lib/html.js";
 import { me, report } from "../lib/session.js";
 import { api, get, patch, post } from "../lib/api.js";
@@ -102,9 +102,9 @@ export function Admin() {
           <td>${user.name}</td><td>${user.email}</td>
           <td><select aria-label=${`Role of ${user.name}`} value=${user.role} disabled=${user.id === me.value.id} onChange=${(e) => update(user, { role: e.target.value })}>${ROLES.map((role) => html`<option>${role}</option>`)}</select></td>
           <td>${teams.filter((team) => user.team_ids.includes(team.id)).map((team) => team.name).join(", ")}</td>
-          <td><input aria-label=${`Capacity of ${user.name}`} type="number" min="0" max="1000" value=${user.capacity} onChange=${(e) => update(user, { capacity: Number(e.target.value) })} /></td>
-          <td><input aria-label=${`Skills of ${user.name}`} value=${user.skills.join(", ")} placeholder="finance, care" onChange=${(e) => update(user, { skills: listOf(e.target.value) })} /></td>
-          <td><input aria-label=${`Languages of ${user.name}`} value=${user.languages.join(", ")} placeholder="eng, spa" title="ISO 639-3 codes" onChange=${(e) => update(user, { languages: listOf(e.target.value) })} /></td>
+          <td><${FieldInPlace} aria-label=${`Capacity of ${user.name}`} type="number" min="0" max="1000" value=${String(user.capacity)} onSave=${(text) => update(user, { capacity: Number(text) })} /></td>
+          <td><${FieldInPlace} aria-label=${`Skills of ${user.name}`} value=${user.skills.join(", ")} placeholder="finance, care" onSave=${(text) => update(user, { skills: listOf(text) })} /></td>
+          <td><${FieldInPlace} aria-label=${`Languages of ${user.name}`} value=${user.languages.join(", ")} placeholder="eng, spa" title="ISO 639-3 codes" onSave=${(text) => update(user, { languages: listOf(text) })} /></td>
           <td>${user.active ? (user.id === me.value.id ? "yes (you)" : html`<button class="small secondary" onClick=${() => update(user, { active: false })}>Deactivate</button>`) : html`<button class="small" onClick=${() => update(user, { active: true })}>Reactivate</button>`}</td>
         </tr>`)}</tbody>`}
       </table>
@@ -220,6 +220,22 @@ function SecretValue({ label, secret, shown: initially = false }) {
   return html`${shown ? html`<code class="secret" data-secret=${label}>${secret.value}</code>` : html`<span aria-label=${`${label} hidden`}>••••••••</span>`}
     ${" "}${!initially && html`<button type="button" class="small secondary" aria-label=${`${shown ? "Hide" : "Reveal"} the ${label}`} onClick=${() => setShown(!shown)}>${shown ? "Hide" : "Reveal"}</button>`}
     ${" "}<small>(${origin})</small>`;
+}
+
+/** A person's field edited in place: what is typed survives the page re-rendering under it (the
+ * teams or templates arriving a moment later, another row saved), and is saved when the field is
+ * left; the stored value comes back only while nobody is editing the field. */
+function FieldInPlace({ value, onSave, ...attributes }) {
+  const [text, setText] = useState(value);
+  const editing = useRef(false);
+  useEffect(() => {
+    if (!editing.current) setText(value);
+  }, [value]);
+  return html`<input ...${attributes} value=${text}
+    onFocus=${() => (editing.current = true)}
+    onInput=${(event) => setText(event.target.value)}
+    onChange=${(event) => onSave(event.target.value)}
+    onBlur=${() => (editing.current = false)} />`;
 }
 
 const PRIORITIES = ["urgent", "high", "medium", "low"];
