@@ -92,10 +92,13 @@ async fn apply(
     ticket: &Ticket,
     command: TicketCommand,
 ) -> StoreResult<Ticket> {
-    let context = CommandContext { actor_id: None, config: config.clone(), expected_seq: None, seen_seq: None };
+    // By a person, the assignee or else the requester: a reply without an author is a rule's,
+    // which answers nobody.
+    let actor_id = ticket.assignee_id.or(Some(ticket.requester_id));
+    let context = CommandContext { actor_id, config: config.clone(), expected_seq: None, seen_seq: None };
     let decision = ticket.decide(&command, &context, now()).expect("valid command");
     let mut next = ticket.clone();
-    let events = next.append(decision.events, None, now());
+    let events = next.append(decision.events, actor_id, now());
     store
         .commit(TicketCommit { ticket: next.clone(), messages: messages_of(&events), events, timers: decision.timers })
         .await?;

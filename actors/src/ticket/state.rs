@@ -481,16 +481,17 @@ impl Ticket {
                         sla.window_opened(at);
                     }
                 }
+                // An automatic reply (a rule's acknowledgement: no author) answers nobody: the
+                // customer still waits on an agent, and the first response, the window target
+                // and the router's no-reply limit wait for a person's reply.
                 MessageKind::Reply => {
-                    self.last_agent_message_at = Some(at);
-                    self.first_response_at.get_or_insert(at);
-                    if let Some(sla) = &mut self.sla {
-                        if let Some(clock) = sla.first_response.as_mut() {
-                            clock.met_at.get_or_insert(at);
-                        }
-                        // An automatic acknowledgement answers nobody: the window target wants
-                        // a person's reply while free-form messages can still go.
-                        if event.actor_id.is_some() {
+                    if event.actor_id.is_some() {
+                        self.last_agent_message_at = Some(at);
+                        self.first_response_at.get_or_insert(at);
+                        if let Some(sla) = &mut self.sla {
+                            if let Some(clock) = sla.first_response.as_mut() {
+                                clock.met_at.get_or_insert(at);
+                            }
                             sla.window_replied(at);
                         }
                     }

@@ -770,6 +770,8 @@ fn the_window_clock_renews_with_the_customer_warns_breaches_and_is_met_by_the_re
     let decision = ticket.decide(&message(MessageKind::Reply, "Thanks for your message!"), &context, mins(1990));
     ticket.append(decision.expect("accepted").events, None, mins(1990));
     assert_eq!(window(&ticket).met_at, None);
+    assert_eq!(ticket.first_response_at, None, "nor is it the first response");
+    assert_eq!(ticket.last_agent_message_at, None, "the customer still waits on an agent");
 
     // A late reply meets the clock (the breach stays in the log); the customer's next message
     // starts a new stretch, which a reply in time meets.
