@@ -48,21 +48,6 @@ async fn ran_on_at_least(desk: &Desk, token: &str, rule: i64, count: usize) -> V
     found.iter().map(|run| run["ticket_id"].as_i64().expect("ticket")).collect()
 }
 
-/// Polls until `check` holds (the notifier works from the event log, after the commit).
-async fn eventually<F, Fut>(what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    for _ in 0..100 {
-        if check().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("{what} did not happen");
-}
-
 async fn automation_notifications(desk: &Desk, token: &str) -> Vec<Value> {
     let page = desk.expect(200, "GET", "/api/v1/notifications?limit=200", token, None).await;
     page["items"].as_array().expect("items").iter().filter(|item| item["kind"] == "automation").cloned().collect()

@@ -255,3 +255,18 @@ pub(crate) fn backends() -> Vec<Backend> {
     }
     backends
 }
+
+/// Polls until `check` holds (work that follows a commit: notifications, timers fired at a start).
+pub(crate) async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..100 {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("{what} did not happen");
+}

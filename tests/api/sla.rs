@@ -1,7 +1,6 @@
 //! SLA policies, clocks, sort and risk.
 
 use std::str::FromStr;
-use std::time::Duration;
 
 use switchboard_actors::clock::Clock;
 
@@ -255,15 +254,8 @@ async fn the_whatsapp_window_is_an_sla_target_that_warns_breaches_and_escalates(
 
         let customer = json!({"wa_id": "5511977776666", "name": "Wanda", "text": "Is my order on its way?"});
         desk.expect(200, "POST", "/sandbox/api/send", &admin, Some(customer)).await;
-        let mut found = Vec::new();
-        for _ in 0..100 {
-            found = desk.list(&admin, "channel=whatsapp").await.0;
-            if !found.is_empty() {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        let ticket = *found.first().expect("the WhatsApp ticket");
+        eventually("the WhatsApp ticket", || async { !desk.list(&admin, "channel=whatsapp").await.0.is_empty() }).await;
+        let ticket = desk.list(&admin, "channel=whatsapp").await.0[0];
         let window = desk.ticket(&admin, ticket).await["sla"]["window"].clone();
         let written = jiff::Timestamp::from_str(window["due_at"].as_str().expect("due")).expect("time")
             - jiff::SignedDuration::from_hours(23);
@@ -283,24 +275,12 @@ async fn the_whatsapp_window_is_an_sla_target_that_warns_breaches_and_escalates(
                 })
                 .collect()
         };
-        let mut seen = Vec::new();
-        for _ in 0..100 {
-            seen = alerts(desk.events(&admin, ticket, 0).await);
-            if !seen.is_empty() {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        assert_eq!(seen, vec![("sla_warning".to_owned(), "window".to_owned())]);
+        eventually("the window warning", || async { !alerts(desk.events(&admin, ticket, 0).await).is_empty() }).await;
+        assert_eq!(alerts(desk.events(&admin, ticket, 0).await), vec![("sla_warning".to_owned(), "window".to_owned())]);
         desk = desk.down_for(&clock, jiff::SignedDuration::from_hours(4)).await;
         let escalated =
             |ticket: Value| ticket["tags"].as_array().is_some_and(|tags| tags.contains(&json!("escalated")));
-        for _ in 0..100 {
-            if escalated(desk.ticket(&admin, ticket).await) {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        eventually("the escalation", || async { escalated(desk.ticket(&admin, ticket).await) }).await;
         assert_eq!(
             alerts(desk.events(&admin, ticket, 0).await),
             vec![("sla_warning".to_owned(), "window".to_owned()), ("sla_breached".to_owned(), "window".to_owned())]
