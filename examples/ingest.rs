@@ -100,6 +100,7 @@ async fn main() -> anyhow::Result<()> {
                     then_status: None,
                     payload: None,
                     provider_id: None,
+                    window_until: None,
                 });
                 let context =
                     CommandContext { actor_id: None, config: config.clone(), expected_seq: None, seen_seq: None };

@@ -432,6 +432,7 @@ impl AutomationPort for Automations {
             then_status: None,
             payload,
             provider_id: None,
+            window_until: None,
         };
         if !matches!(channel, Channel::Whatsapp | Channel::Email) {
             // Tickets opened on the web or by phone keep replies in the hub.

@@ -163,6 +163,7 @@ pub async fn seed_search(store: &Arc<dyn Store>, tickets: u64, messages_per_tick
                         then_status: None,
                         payload: None,
                         provider_id: None,
+                        window_until: None,
                     });
                     let decision = ticket.decide(&command, &context, now).context("a benchmark message")?;
                     let events = ticket.append(decision.events, Some(admin.id), now);

@@ -399,6 +399,7 @@ fn message(kind: MessageKind, body: &str) -> NewMessage {
         then_status: None,
         payload: None,
         provider_id: None,
+        window_until: None,
     }
 }
 

@@ -89,6 +89,7 @@ fn note(body: &str) -> TicketCommand {
         then_status: None,
         payload: None,
         provider_id: None,
+        window_until: None,
     })
 }
 

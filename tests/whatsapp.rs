@@ -409,6 +409,60 @@ async fn outside_the_window_only_templates_go_and_meta_errors_are_handled() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_known_customers_message_is_one_event_carrying_the_window_and_a_reopening_is_recorded() {
+    let c = channel().await;
+    let events = async |id: i64| -> Vec<Value> {
+        let (_, page) = c.server.call("GET", &format!("/api/v1/tickets/{id}/events"), Some(&c.agent), None).await;
+        page["items"].as_array().cloned().unwrap_or_default()
+    };
+    let kinds = |events: &[Value]| {
+        events.iter().map(|event| event["type"].as_str().unwrap_or("").to_owned()).collect::<Vec<_>>()
+    };
+    // Zoe wrote 25 hours ago: her ticket opens with the window already closed.
+    c.webhook(&envelope(messages_value(
+        json!([contact("4480", "Zoe")]),
+        json!([text("4480", "wamid.Z1", 25 * 3600, "old")]),
+    )))
+    .await;
+    let id = c.ticket_of("Zoe", 1).await["id"].as_i64().expect("id");
+    let opened = events(id).await;
+    assert_eq!(opened.iter().filter(|event| event["type"] == "window_changed").count(), 1, "{opened:?}");
+    // She writes now: the window opens again, an event of its own beside the message.
+    c.webhook(&envelope(messages_value(
+        json!([contact("4480", "Zoe")]),
+        json!([text("4480", "wamid.Z2", 0, "again")]),
+    )))
+    .await;
+    c.ticket_of("Zoe", 2).await;
+    let reopened = c
+        .eventually("the window reopened", async |_| {
+            let all = events(id).await;
+            (all.len() == opened.len() + 2).then_some(all)
+        })
+        .await;
+    let tail = &reopened[opened.len()..];
+    assert_eq!(kinds(tail), ["message_added", "window_changed"]);
+    assert_eq!(tail[1]["window"]["state"], "open");
+    assert_eq!(tail[0]["window_until"], tail[1]["window"]["until"], "the message carries the window it renewed");
+    // And again: the open window's renewal rides on the message, one event, no window_changed.
+    c.webhook(&envelope(messages_value(
+        json!([contact("4480", "Zoe")]),
+        json!([text("4480", "wamid.Z3", 0, "still me")]),
+    )))
+    .await;
+    c.ticket_of("Zoe", 3).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let renewed = events(id).await;
+    let tail = &renewed[reopened.len()..];
+    assert_eq!(kinds(tail), ["message_added"], "{tail:?}");
+    let until = tail[0]["window_until"].as_str().expect("window_until").parse::<jiff::Timestamp>().expect("a time");
+    let from_now = until.duration_since(jiff::Timestamp::now()).as_secs();
+    assert!((23 * 3600..=24 * 3600 + 5).contains(&from_now), "24 hours from the message: {from_now} s");
+    assert_eq!(c.ticket(id).await["window"]["until"], tail[0]["window_until"]);
+    c.server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn throughput_errors_are_retried_and_stop_keywords_opt_out() {
     let c = channel().await;
     c.webhook(&envelope(messages_value(json!([contact("5511", "Fabio")]), json!([text("5511", "wamid.F1", 0, "oi")]))))

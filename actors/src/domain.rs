@@ -548,6 +548,11 @@ pub enum EventKind {
     },
     MessageAdded {
         message: Message,
+        /// A customer's WhatsApp message renews the 24-hour window: when it now closes rides on
+        /// the message (a `window_changed` event is written only when the window opens again,
+        /// starts closing or closes).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        window_until: Option<Timestamp>,
     },
     StatusChanged {
         from: String,

@@ -185,7 +185,7 @@ impl TicketCommit {
             event.ticket_id = identity.id;
             match &mut event.kind {
                 EventKind::Created { number, .. } => *number = identity.number,
-                EventKind::MessageAdded { message } => message.ticket_id = identity.id,
+                EventKind::MessageAdded { message, .. } => message.ticket_id = identity.id,
                 _ => {}
             }
         }

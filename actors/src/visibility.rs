@@ -149,9 +149,13 @@ pub fn customer_event(event: &TicketEvent, config: &AccountConfig) -> Value {
             }
             value
         }
-        EventKind::MessageAdded { message } if customer_may_read(message) => {
+        EventKind::MessageAdded { message, .. } if customer_may_read(message) => {
             let mut value = full();
             value["message"] = serde_json::to_value(customer_message(message.clone())).unwrap_or_default();
+            // The window is the team's concern, as `window_changed` is.
+            if let Some(object) = value.as_object_mut() {
+                object.remove("window_until");
+            }
             value
         }
         EventKind::MessageAdded { .. } => private(),
@@ -309,9 +313,15 @@ mod tests {
                 },
                 true,
             ),
-            (EventKind::MessageAdded { message: message(MessageKind::Customer) }, true),
-            (EventKind::MessageAdded { message: message(MessageKind::Reply) }, true),
-            (EventKind::MessageAdded { message: message(MessageKind::Note) }, false),
+            (
+                EventKind::MessageAdded {
+                    message: message(MessageKind::Customer),
+                    window_until: Some(jiff::Timestamp::UNIX_EPOCH),
+                },
+                true,
+            ),
+            (EventKind::MessageAdded { message: message(MessageKind::Reply), window_until: None }, true),
+            (EventKind::MessageAdded { message: message(MessageKind::Note), window_until: None }, false),
             (
                 EventKind::StatusChanged {
                     from: "new".to_owned(),
@@ -431,7 +441,7 @@ mod tests {
             assert_eq!(seen["ticket_id"], 1);
             assert_eq!(seen["type"] != "private", visible, "{:?} → {seen}", event.kind);
             let text = seen.to_string();
-            for secret in ["VIP", "angry", "fraud_score", "incident", "urgency", "priority", "due_at"] {
+            for secret in ["VIP", "angry", "fraud_score", "incident", "urgency", "priority", "due_at", "window_until"] {
                 assert!(!text.contains(secret), "`{secret}` leaked to a customer: {text}");
             }
             // Staff see every event whole.

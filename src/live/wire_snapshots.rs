@@ -133,7 +133,10 @@ fn frame_json(frame: &Frame) -> Value {
 fn relay_change() {
     let change = TicketChange {
         ticket: ticket(),
-        events: vec![event(3, EventKind::MessageAdded { message: message(MessageKind::Reply, "It ships today") })],
+        events: vec![event(
+            3,
+            EventKind::MessageAdded { message: message(MessageKind::Reply, "It ships today"), window_until: None },
+        )],
     };
     insta::assert_json_snapshot!("relay_change", relayed(RelayBody::Change { change: Box::new(change) }));
 }
@@ -161,8 +164,14 @@ fn relay_session_ended() {
 #[test]
 fn event_frames_on_a_ticket_topic_for_staff_and_customers() {
     let config = config();
-    let note = event(3, EventKind::MessageAdded { message: message(MessageKind::Note, "check the fraud score") });
-    let reply = event(3, EventKind::MessageAdded { message: message(MessageKind::Reply, "It ships today") });
+    let note = event(
+        3,
+        EventKind::MessageAdded { message: message(MessageKind::Note, "check the fraud score"), window_until: None },
+    );
+    let reply = event(
+        3,
+        EventKind::MessageAdded { message: message(MessageKind::Reply, "It ships today"), window_until: None },
+    );
     let fields = event(
         4,
         EventKind::FieldsChanged {

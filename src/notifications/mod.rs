@@ -62,10 +62,13 @@ fn may_notify(kind: &EventKind) -> bool {
     )
 }
 
+/// An account's staff, its teams, and the teams the router hands out.
+type AccountStaff = (Vec<User>, Vec<Team>, Vec<TeamId>);
+
 /// What one pass read about an account (its staff and teams) and its users' preferences.
 #[derive(Default)]
 struct PassCache {
-    staff: HashMap<AccountId, (Vec<User>, Vec<Team>)>,
+    staff: HashMap<AccountId, AccountStaff>,
     tickets: HashMap<TicketId, Option<Ticket>>,
     preferences: HashMap<UserId, Preferences>,
 }
@@ -143,8 +146,9 @@ impl Notifier {
                 };
                 ticket = as_created(&ticket, &later);
             }
-            let (users, teams) = self.staff(&mut cache, ticket.account_id).await?;
-            let decided = notifications_for(event, &ticket, &Staff { users: &users, teams: &teams });
+            let (users, teams, routed_teams) = self.staff(&mut cache, ticket.account_id).await?;
+            let decided =
+                notifications_for(event, &ticket, &Staff { users: &users, teams: &teams, routed_teams: &routed_teams });
             for item in decided {
                 if self.preferences(&mut cache, item.account_id, item.user_id).await?.kinds.wants(item.kind) {
                     items.push(item);
@@ -174,7 +178,7 @@ impl Notifier {
             let zone = cache
                 .staff
                 .get(&notification.account_id)
-                .and_then(|(users, _)| users.iter().find(|candidate| candidate.id == user))
+                .and_then(|(users, _, _)| users.iter().find(|candidate| candidate.id == user))
                 .and_then(|user| jiff::tz::TimeZone::get(&user.time_zone).ok())
                 .unwrap_or(jiff::tz::TimeZone::UTC);
             let alert =
@@ -200,7 +204,7 @@ impl Notifier {
         Ok(ticket)
     }
 
-    async fn staff(&self, cache: &mut PassCache, account: AccountId) -> Result<(Vec<User>, Vec<Team>), StoreError> {
+    async fn staff(&self, cache: &mut PassCache, account: AccountId) -> Result<AccountStaff, StoreError> {
         if let Some(staff) = cache.staff.get(&account) {
             return Ok(staff.clone());
         }
@@ -210,8 +214,17 @@ impl Notifier {
             users.extend(self.store.list_users(account, Some(*role)).await?);
         }
         let teams = self.store.list_teams(account).await?;
-        cache.staff.insert(account, (users.clone(), teams.clone()));
-        Ok((users, teams))
+        let routed: Vec<TeamId> = self
+            .store
+            .team_routings(account)
+            .await?
+            .into_iter()
+            .filter(|(_, routing)| routing.is_routed())
+            .map(|(team, _)| team)
+            .collect();
+        let staff = (users, teams, routed);
+        cache.staff.insert(account, staff.clone());
+        Ok(staff)
     }
 
     async fn preferences(

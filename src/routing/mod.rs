@@ -107,7 +107,8 @@ impl Router {
             tokio::spawn(async move {
                 loop {
                     match changes.recv().await {
-                        Ok(change) => router.wake_only(change.ticket.account_id),
+                        Ok(change) if may_need_routing(&change) => router.wake_only(change.ticket.account_id),
+                        Ok(_) => {}
                         Err(broadcast::error::RecvError::Lagged(_)) => {
                             router.wakes.iter().for_each(|wake| wake.notify.notify_one())
                         }
@@ -551,6 +552,30 @@ impl AccountRouter {
         }
         retry
     }
+}
+
+/// Whether a committed change can give the router work: a ticket waiting unassigned in the
+/// queue, or room freed on someone (a ticket taken from an agent, a status change, a merge).
+/// The router's own assignments (and a reply on a held ticket) wake nothing: at 200 new tickets
+/// a second, every second change is one of them, and a pass over nothing new costs the reads.
+/// Time-based work (grace periods, no-reply limits) is the [`TICK`]'s.
+fn may_need_routing(change: &TicketChange) -> bool {
+    let ticket = &change.ticket;
+    let waiting = ticket.assignee_id.is_none()
+        && ticket.team_id.is_some()
+        && matches!(ticket.status_category, StatusCategory::New | StatusCategory::Open);
+    waiting
+        || change.events.iter().any(|event| match &event.kind {
+            EventKind::Assigned { from_assignee_id, .. } => from_assignee_id.is_some(),
+            EventKind::StatusChanged { .. }
+            | EventKind::MergedInto { .. }
+            | EventKind::MergedIn { .. }
+            | EventKind::Unmerged { .. }
+            | EventKind::MergeUndone { .. }
+            | EventKind::SplitTo { .. }
+            | EventKind::SplitFrom { .. } => true,
+            _ => false,
+        })
 }
 
 fn decision(ticket: &Ticket, to: Option<UserId>, explanation: AssignmentExplanation) -> Decision {

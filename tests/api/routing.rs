@@ -188,6 +188,19 @@ async fn round_robin_takes_turns_among_online_agents_only() {
     assert_eq!(why["mode"], "round_robin");
     assert_eq!(why["why"], "round robin: ana was next in turn after ben");
     assert_eq!(why["excluded"], json!({"away": 1}));
+
+    // A routed team's members are not told of each of its tickets: the assignee is told.
+    let kinds = |agent: &Agent| {
+        let (desk, token) = (&desk, agent.token.clone());
+        async move {
+            let page = desk.expect(200, "GET", "/api/v1/notifications", &token, None).await;
+            page["items"].as_array().expect("items").iter().map(|item| item["kind"].clone()).collect::<Vec<_>>()
+        }
+    };
+    eventually("ana's three assignments notified", || async { kinds(&ana).await.len() == 3 }).await;
+    assert_eq!(kinds(&ana).await, vec![json!("assigned"); 3]);
+    assert_eq!(kinds(&ben).await, vec![json!("assigned"); 2]);
+    assert!(kinds(&cy).await.is_empty(), "nobody hears of the team's tickets as such");
     desk.stop().await;
 }
 

@@ -17,6 +17,7 @@ fn message(kind: MessageKind, body: &str) -> TicketCommand {
         then_status: None,
         payload: None,
         provider_id: None,
+        window_until: None,
     })
 }
 

@@ -22,6 +22,7 @@ pub async fn email_sends(store: &dyn Store) {
             then_status: None,
             payload: None,
             provider_id: None,
+            window_until: None,
         })
     };
     let ticket = apply(store, &config, &ticket, reply("first reply")).await.expect("reply");

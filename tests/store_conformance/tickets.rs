@@ -30,6 +30,7 @@ pub async fn tickets_events_and_fencing(store: &dyn Store) {
         then_status: None,
         payload: None,
         provider_id: None,
+        window_until: None,
     });
     let replied = apply(store, &config, &first, reply).await.expect("reply");
     assert_eq!(replied.seq, 4, "message + status new→open");

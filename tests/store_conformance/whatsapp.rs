@@ -101,6 +101,7 @@ pub async fn whatsapp_first_contact(store: &dyn Store) {
         then_status: None,
         payload: None,
         provider_id: None,
+        window_until: None,
     });
     apply(store, &config, &ticket, note).await.expect("note");
     store

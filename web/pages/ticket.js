@@ -140,6 +140,8 @@ function TicketView({ id }) {
           setActivity((previous) => (previous.some((known) => known.seq === frame.seq) ? previous : [...previous, event]));
           if (event.type === "message_added") {
             setMessages((previous) => (previous.some((m) => m.id === event.message.id) ? previous : [...previous, event.message]));
+            // A customer's WhatsApp message renews the window: its new end rides on the message.
+            if (event.window_until) setWindow({ state: "open", until: event.window_until });
           } else if (event.type === "delivery_changed") {
             setMessages((previous) => previous.map((m) => (m.id === event.message_id ? { ...m, delivery_status: event.status, delivery_error: event.error || m.delivery_error } : m)));
           } else if (event.type === "attachments_changed") {

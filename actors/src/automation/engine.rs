@@ -30,7 +30,7 @@ pub fn triggers_of(events: &[TicketEvent]) -> BTreeSet<TriggerEvent> {
     for event in events {
         let trigger = match &event.kind {
             EventKind::Created { .. } => Some(TriggerEvent::TicketCreated),
-            EventKind::MessageAdded { message } => match message.kind {
+            EventKind::MessageAdded { message, .. } => match message.kind {
                 MessageKind::Customer => Some(TriggerEvent::CustomerReplied),
                 MessageKind::Reply => Some(TriggerEvent::AgentReplied),
                 MessageKind::Note | MessageKind::System => None,
@@ -214,6 +214,7 @@ pub fn step_of(action: &Action, ticket: &Ticket) -> Step {
             then_status: None,
             payload: None,
             provider_id: None,
+            window_until: None,
         })),
         Action::Webhook { .. } => Step::Webhook,
     }

@@ -222,13 +222,23 @@ impl Preferences {
 }
 
 /// The staff of an account as the decision needs them: who exists (active staff only), their
-/// names for the text, and each team's members.
+/// names for the text, each team's members, and which teams the router hands out.
 pub struct Staff<'a> {
     pub users: &'a [User],
     pub teams: &'a [Team],
+    /// Teams whose tickets the router assigns: their members are not told of each ticket the
+    /// team gets (the router assigns it within a second, and the assignee is told), which in a
+    /// team of 500 would be 500 notifications for every new ticket.
+    pub routed_teams: &'a [TeamId],
 }
 
 impl Staff<'_> {
+    /// The team whose members hear of a ticket given to it (not a routed one).
+    fn announced_team(&self, id: Option<TeamId>) -> Option<&Team> {
+        let id = id.filter(|id| !self.routed_teams.contains(id))?;
+        self.teams.iter().find(|team| team.id == id)
+    }
+
     fn active(&self, id: UserId) -> Option<&User> {
         self.users.iter().find(|user| user.id == id && user.active && user.role.is_staff())
     }
@@ -356,7 +366,7 @@ pub fn notifications_for(event: &LoggedEvent, ticket: &Ticket, staff: &Staff<'_>
                 let text = format!("{actor_name} assigned #{number} to you");
                 reasons.push((assignee, NotificationKind::Assigned, text, critical_now));
             }
-            if let Some(team) = ticket.team_id.and_then(|id| staff.teams.iter().find(|team| team.id == id)) {
+            if let Some(team) = staff.announced_team(ticket.team_id) {
                 for member in &team.member_ids {
                     let text = format!("#{number} was assigned to your team {}", team.name);
                     reasons.push((*member, NotificationKind::TeamAssigned, text, critical_now));
@@ -371,16 +381,14 @@ pub fn notifications_for(event: &LoggedEvent, ticket: &Ticket, staff: &Staff<'_>
                 let text = format!("{actor_name} assigned #{number} to you");
                 reasons.push((assignee, NotificationKind::Assigned, text, critical_now));
             }
-            if let Some(team) =
-                team_id.filter(|id| Some(*id) != *from_team_id).and_then(|id| staff.teams.iter().find(|t| t.id == id))
-            {
+            if let Some(team) = staff.announced_team(team_id.filter(|id| Some(*id) != *from_team_id)) {
                 for member in &team.member_ids {
                     let text = format!("{actor_name} assigned #{number} to your team {}", team.name);
                     reasons.push((*member, NotificationKind::TeamAssigned, text, critical_now));
                 }
             }
         }
-        EventKind::MessageAdded { message } => match message.kind {
+        EventKind::MessageAdded { message, .. } => match message.kind {
             MessageKind::Note => {
                 let text = format!("{actor_name} mentioned you on #{number}: {}", excerpt(&message.body));
                 for user in mentions(&message.body) {

@@ -111,12 +111,13 @@ fn message(kind: MessageKind, author: UserId, body: &str) -> EventKind {
             payload: None,
             created_at: Timestamp::UNIX_EPOCH,
         },
+        window_until: None,
     }
 }
 
 fn who(event: &LoggedEvent, ticket: &Ticket) -> Vec<(UserId, NotificationKind)> {
     let (users, teams) = (users(), teams());
-    notifications_for(event, ticket, &Staff { users: &users, teams: &teams })
+    notifications_for(event, ticket, &Staff { users: &users, teams: &teams, routed_teams: &[] })
         .into_iter()
         .map(|notification| (notification.user_id, notification.kind))
         .collect()
@@ -157,13 +158,44 @@ fn a_team_assignment_notifies_its_active_members_once_each() {
 }
 
 #[test]
+fn a_routed_team_members_are_not_told_of_each_ticket_only_the_assignee_is() {
+    let (users, teams) = (users(), teams());
+    let routed = Staff { users: &users, teams: &teams, routed_teams: &[5] };
+    let kinds = |event: &LoggedEvent, ticket: &Ticket| -> Vec<(UserId, NotificationKind)> {
+        notifications_for(event, ticket, &routed).into_iter().map(|n| (n.user_id, n.kind)).collect()
+    };
+    let mut new_ticket = ticket(None);
+    new_ticket.team_id = Some(5);
+    let created = logged(
+        Some(CAT),
+        EventKind::Created {
+            subject: "Help".to_owned(),
+            number: 42,
+            status: "new".to_owned(),
+            priority: Priority::Medium,
+            channel: Channel::Email,
+            requester_id: 30,
+        },
+    );
+    assert!(kinds(&created, &new_ticket).is_empty(), "nobody hears of a routed team's new ticket");
+    let by_router = logged(None, assigned(None, Some(BEN), Some(5)));
+    assert_eq!(kinds(&by_router, &ticket(Some(BEN))), [(BEN, NotificationKind::Assigned)]);
+    // The same ticket given to a team that is not routed tells its members.
+    assert_eq!(
+        who(&created, &new_ticket),
+        [(ANA, NotificationKind::TeamAssigned), (BEN, NotificationKind::TeamAssigned)]
+    );
+}
+
+#[test]
 fn a_note_notifies_the_staff_it_mentions() {
     let body = "@[Ben](user:11) and @[Cat](user:12), see this. @[Ana](user:10) @[Ghost](user:99) @[Cust](user:30)";
     let event = logged(Some(ANA), message(MessageKind::Note, ANA, body));
     // Not the author, not unknown ids, not customers.
     assert_eq!(who(&event, &ticket(None)), [(BEN, NotificationKind::Mention), (CAT, NotificationKind::Mention)]);
     let (users, teams) = (users(), teams());
-    let text = &notifications_for(&event, &ticket(None), &Staff { users: &users, teams: &teams })[0].text;
+    let text =
+        &notifications_for(&event, &ticket(None), &Staff { users: &users, teams: &teams, routed_teams: &[] })[0].text;
     assert!(text.starts_with("Ana mentioned you on #42: @Ben and @Cat, see this."), "{text}");
     let reply = logged(Some(ANA), message(MessageKind::Reply, ANA, "@[Ben](user:11)"));
     assert!(who(&reply, &ticket(None)).is_empty(), "only internal notes mention");
@@ -201,7 +233,11 @@ fn becoming_critical_by_critical_notifies_every_active_agent_but_the_actor() {
     ticket.importance = Level::Critical;
     assert_eq!(who(&event, &ticket), [(BEN, NotificationKind::Critical), (CAT, NotificationKind::Critical)]);
     let (users, teams) = (users(), teams());
-    assert!(notifications_for(&event, &ticket, &Staff { users: &users, teams: &teams }).iter().all(|n| n.critical));
+    assert!(
+        notifications_for(&event, &ticket, &Staff { users: &users, teams: &teams, routed_teams: &[] })
+            .iter()
+            .all(|n| n.critical)
+    );
     let half = EventKind::PriorityChanged {
         urgency: Level::Critical,
         importance: Level::High,

@@ -102,6 +102,9 @@ pub struct NewMessage {
     pub payload: Option<serde_json::Value>,
     /// The provider's id, for inbound messages (a wamid).
     pub provider_id: Option<String>,
+    /// A customer's WhatsApp message: when the 24-hour window it renewed closes (recorded on
+    /// the `message_added` event).
+    pub window_until: Option<Timestamp>,
 }
 
 /// Fields to change; `None` leaves a field alone, `Some(None)` clears an optional one.

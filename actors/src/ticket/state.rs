@@ -141,9 +141,10 @@ pub fn open_ticket(
             then_status: None,
             payload: draft.first_payload,
             provider_id: draft.first_provider_id,
+            window_until: None,
         };
         let message = new_message(&ticket, draft.created_by, &first, now)?;
-        kinds.push(EventKind::MessageAdded { message });
+        kinds.push(EventKind::MessageAdded { message, window_until: None });
     }
     if let Some(window) = draft.window {
         kinds.push(EventKind::WindowChanged { window });
@@ -204,7 +205,7 @@ impl Ticket {
                     return Err(TicketError::Closed);
                 }
                 let message = new_message(self, context.actor_id, new, now)?;
-                decision.events.push(EventKind::MessageAdded { message });
+                decision.events.push(EventKind::MessageAdded { message, window_until: new.window_until });
                 let follow_up = match (&new.then_status, new.kind) {
                     (Some(status), _) => Some(status.as_str()),
                     // A customer writing again reopens a ticket that was waiting or solved.
@@ -451,7 +452,7 @@ impl Ticket {
         let mut events = Vec::with_capacity(kinds.len());
         for mut kind in kinds {
             let seq = self.seq + 1;
-            if let EventKind::MessageAdded { message } = &mut kind {
+            if let EventKind::MessageAdded { message, .. } = &mut kind {
                 message.seq = seq;
             }
             let event = TicketEvent { ticket_id: self.id, account_id: self.account_id, seq, at: now, actor_id, kind };
@@ -468,7 +469,7 @@ impl Ticket {
         let at = event.at;
         match &event.kind {
             EventKind::Created { .. } => {}
-            EventKind::MessageAdded { message } => match message.kind {
+            EventKind::MessageAdded { message, .. } => match message.kind {
                 MessageKind::Customer => {
                     self.last_customer_message_at = Some(at);
                     self.last_customer_seq = event.seq;
@@ -611,7 +612,7 @@ pub fn messages_of(events: &[TicketEvent]) -> Vec<Message> {
     events
         .iter()
         .filter_map(|event| match &event.kind {
-            EventKind::MessageAdded { message } => Some(message.clone()),
+            EventKind::MessageAdded { message, .. } => Some(message.clone()),
             _ => None,
         })
         .collect()

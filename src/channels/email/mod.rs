@@ -221,6 +221,7 @@ impl EmailChannel {
                 then_status: None,
                 payload: Some(payload.clone()),
                 provider_id: Some(email.message_id.clone()),
+                window_until: None,
             };
             let context = CommandContext {
                 actor_id: Some(customer.id),
@@ -359,7 +360,7 @@ impl EmailChannel {
     /// Replies just committed on the email channel go out at once (the sweep catches the rest).
     fn send_new_replies(self: &Arc<Self>, change: &TicketChange) {
         for event in &change.events {
-            if let EventKind::MessageAdded { message } = &event.kind
+            if let EventKind::MessageAdded { message, .. } = &event.kind
                 && message.channel == Channel::Email
                 && message.kind == MessageKind::Reply
                 && message.delivery_status == Some(DeliveryStatus::Queued)

@@ -204,7 +204,7 @@ impl WhatsAppChannel {
     /// Replies just committed on WhatsApp tickets go out at once (the sweep catches the rest).
     fn send_new_replies(self: &Arc<Self>, change: &TicketChange) {
         for event in &change.events {
-            if let EventKind::MessageAdded { message } = &event.kind
+            if let EventKind::MessageAdded { message, .. } = &event.kind
                 && message.channel == Channel::Whatsapp
                 && message.kind == MessageKind::Reply
                 && message.delivery_status == Some(DeliveryStatus::Queued)

@@ -167,6 +167,7 @@ pub(super) async fn add_message(
         then_status: body.then_status,
         payload,
         provider_id: None,
+        window_until: None,
     };
     let seen = Seen { seen_seq: body.seen_seq, force: body.force }.resolve(&state, &caller, ticket.id);
     let context = context(&state, &caller, body.expected_seq, seen).await?;

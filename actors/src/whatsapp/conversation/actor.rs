@@ -205,6 +205,7 @@ impl ConversationState {
                     then_status: None,
                     payload: Some(message.payload.clone()),
                     provider_id: Some(message.wamid.clone()),
+                    window_until: decision.window_until(),
                 };
                 // Side by side, so both land in one group-committed transaction. The
                 // conversation holds derived state only (window, current ticket): if the message

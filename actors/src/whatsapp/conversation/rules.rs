@@ -98,10 +98,23 @@ impl InboundDecision {
         matches!(self.ticket, TicketChoice::Open { .. })
     }
 
-    /// The window to record on an existing ticket (`window_changed`) because the message moved
-    /// it; a new ticket records it in its first commit instead (`TicketDraft::window`).
+    /// The window to record on an existing ticket as an event of its own (`window_changed`):
+    /// only when the message opens it again (none, or closed, before). Renewing an open or
+    /// closing window rides on the message itself ([`Self::window_until`] on `message_added`),
+    /// so a known customer's message is one event and one commit. A new ticket records the
+    /// window in its first commit instead (`TicketDraft::window`).
     pub fn window_to_record(&self) -> Option<&WindowState> {
-        (self.window.before != self.window.after && !self.new_ticket()).then_some(&self.window.after)
+        let was_open = matches!(self.window.before, WindowState::Open { .. } | WindowState::Closing { .. });
+        (self.window.before != self.window.after && !was_open && !self.new_ticket()).then_some(&self.window.after)
+    }
+
+    /// When the window closes after this message, carried on its `message_added` event (`None`
+    /// when the message leaves no open window, which an inbound message always does).
+    pub fn window_until(&self) -> Option<Timestamp> {
+        match self.window.after {
+            WindowState::Open { until } | WindowState::Closing { until } => Some(until),
+            WindowState::Closed => None,
+        }
     }
 
     /// The timers to write with the conversation save (see [`WindowChange::timers_until`]).
@@ -146,9 +159,13 @@ pub fn decide(
             Some(conversation.last_inbound_at.map_or(message.timestamp, |at| at.max(message.timestamp)));
     }
     let after = window::state(conversation.window_expires_at, now, settings.closing_lead);
-    let timers_until = conversation
-        .window_expires_at
-        .filter(|_| message.renews_window && (facts.timers_for.is_none() || before == WindowState::Closed));
+    // No timers for a window that is already over (a message re-delivered a day late): they
+    // would fire at once and announce a close the ticket already records.
+    let timers_until = conversation.window_expires_at.filter(|_| {
+        message.renews_window
+            && after != WindowState::Closed
+            && (facts.timers_for.is_none() || before == WindowState::Closed)
+    });
 
     let ticket = choose_ticket(facts.current, &message.body, facts.customer_name, settings.reopen_within, now);
     if let TicketChoice::Append(id) | TicketChoice::Reopen(id) = ticket {
@@ -383,8 +400,9 @@ mod tests {
         assert_eq!(decision.conversation.last_inbound_at, Some(at(10)));
         assert_eq!(decision.window.before, WindowState::Open { until: at(20) });
         assert_eq!(decision.window.after, WindowState::Open { until: at(34) });
-        // The window moved: the existing ticket records it.
-        assert_eq!(decision.window_to_record(), Some(&WindowState::Open { until: at(34) }));
+        // The window moved: the new end rides on the message, with no event of its own.
+        assert_eq!(decision.window_to_record(), None, "a renewal is not a window_changed event");
+        assert_eq!(decision.window_until(), Some(at(34)));
         // An open window with its timers written: the end moves in memory only.
         assert_eq!(decision.window.timers_until, None);
         assert!(decision.timers(SignedDuration::from_hours(1)).is_empty());
@@ -415,6 +433,13 @@ mod tests {
         let closing = decide_at(&stored(Some(at(20))), open, Some(at(20)), &text("hi", at(19)), at(19));
         assert_eq!(closing.window.before, WindowState::Closing { until: at(20) });
         assert_eq!(closing.window.timers_until, None);
+        assert_eq!(closing.window_to_record(), None, "a closing window renewed is still open: no event");
+        // A first message re-delivered a day late leaves the window closed: no timers to fire.
+        let stale = decide_at(&stored(None), open, None, &text("old", at(0)), at(30));
+        assert_eq!(stale.window.after, WindowState::Closed);
+        assert_eq!(stale.window.timers_until, None);
+        assert_eq!(stale.window_until(), None);
+        assert_eq!(closing.window_until(), Some(at(43)));
     }
 
     #[test]
