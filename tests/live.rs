@@ -72,10 +72,14 @@ async fn a_queue_subscriber_sees_a_new_ticket_within_a_second() {
         (Some("queue"), Some(id), Some(1))
     );
     assert_eq!(frame["event"]["type"], "created");
-    assert_eq!(frame["ticket"]["subject"], "Live one", "queue frames carry the ticket");
+    assert_eq!(frame["row"]["subject"], "Live one", "queue frames carry the ticket's row");
+    assert!(frame.get("ticket").is_none() && frame["event"].get("subject").is_none(), "not the whole ticket: {frame}");
     assert!(frame["sent_at"].is_string() && frame["cursor"].is_i64(), "{frame}");
     let second = ws.expect("event", Duration::from_secs(1)).await;
     assert_eq!((second["seq"].as_i64(), second["event"]["type"].as_str()), (Some(2), Some("message_added")));
+    // The message's text travels once, as the row's preview; the message is on `ticket:<id>`.
+    assert_eq!(second["event"]["message"], json!({"kind": "customer"}), "{second}");
+    assert!(second["row"]["preview"].is_string(), "{second}");
     live.server.stop().await;
 }
 
@@ -396,10 +400,12 @@ async fn a_client_that_stops_reading_is_dropped_without_delaying_others() {
     let agent = live.server.login("agent@test.example").await;
     let supervisor = live.server.login("sup@test.example").await;
     let id = live.ticket(&agent, "Firehose").await;
+    // The ticket's own topic carries each note whole (a queue frame carries only its row).
+    let topic = format!("ticket:{id}");
     let mut slow = live.ws(&supervisor).await;
-    slow.subscribe("queue", None).await;
+    slow.subscribe(&topic, None).await;
     let mut fast = live.ws(&agent).await;
-    fast.subscribe("queue", None).await;
+    fast.subscribe(&topic, None).await;
 
     // Large frames fill the slow client's socket buffers, then its outbox.
     let body = "x".repeat(60_000);

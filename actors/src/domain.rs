@@ -398,6 +398,10 @@ pub struct Ticket {
     /// Merges and splits linking this ticket to others (absent when there are none).
     #[serde(default, skip_serializing_if = "TicketLinks::is_empty")]
     pub links: TicketLinks,
+    /// The last public message (the customer's or a reply), whitespace folded, at most 140
+    /// characters: what a list row shows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preview: Option<String>,
     /// Time-rule waits: the automation engine's bookkeeping, stored with the ticket and never
     /// sent (staff see the runs in the log).
     #[serde(skip)]

@@ -15,6 +15,7 @@ pub mod query;
 pub mod registry;
 pub mod retry;
 pub mod routing;
+pub mod rows;
 pub mod sla;
 pub mod store;
 pub mod ticket;

@@ -538,6 +538,17 @@ impl SlaState {
         self.running().filter_map(|(_, clock)| clock.next_moment()).min()
     }
 
+    /// The unmet clock due soonest, paused or not: what a list row shows ("due in 12 min",
+    /// "paused").
+    pub fn pressing(&self) -> Option<(SlaMetric, &SlaClock)> {
+        SlaMetric::ALL
+            .iter()
+            .copied()
+            .filter_map(|metric| self.clock(metric).map(|clock| (metric, clock)))
+            .filter(|(_, clock)| clock.open())
+            .min_by_key(|(_, clock)| clock.due_at)
+    }
+
     /// The earliest due time of a running clock: what "sort by SLA due" orders by.
     pub fn due_at(&self) -> Option<Timestamp> {
         self.running().map(|(_, clock)| clock.due_at).min()

@@ -40,6 +40,9 @@ pub struct CustomerTicket {
     pub closed_at: Option<jiff::Timestamp>,
     pub last_customer_message_at: Option<jiff::Timestamp>,
     pub last_agent_message_at: Option<jiff::Timestamp>,
+    /// The last public message, at most 140 characters.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub preview: Option<String>,
 }
 
 /// Whether customers may see the custom field `key` of this account.
@@ -69,6 +72,7 @@ pub fn customer_ticket(ticket: Ticket, config: &AccountConfig) -> CustomerTicket
         closed_at: ticket.closed_at,
         last_customer_message_at: ticket.last_customer_message_at,
         last_agent_message_at: ticket.last_agent_message_at,
+        preview: ticket.preview,
     }
 }
 
@@ -292,6 +296,7 @@ mod tests {
             links: TicketLinks::default(),
             automations: Default::default(),
             sla: None,
+            preview: None,
         }
     }
 

@@ -21,12 +21,16 @@ impl Hub {
                 let frames = frames[usize::from(staff)].get_or_insert_with(|| {
                     let config = self.audience_config(staff, ticket.account_id);
                     let now = self.now();
-                    if staff {
-                        change.events.iter().map(|event| queue_event_frame(true, &config, event, ticket, now)).collect()
+                    let row = if staff {
+                        TicketRow::staff(ticket)
                     } else {
-                        let seen = customer_ticket(ticket.clone(), &config);
-                        change.events.iter().map(|event| queue_event_frame(false, &config, event, &seen, now)).collect()
-                    }
+                        TicketRow::customer(&customer_ticket(ticket.clone(), &config))
+                    };
+                    change
+                        .events
+                        .iter()
+                        .map(|event| list_event_frame(staff, &config, "queue", event, &row, now))
+                        .collect()
                 });
                 for frame in frames.iter() {
                     self.send(socket, frame.clone());
@@ -249,15 +253,17 @@ impl Hub {
         let sent_at = self.now();
         let staff = socket.staff();
         let config = self.audience_config(staff, account);
-        for ticket in changed.into_iter().map(|ticket| TicketView::new(staff, ticket, &config)) {
+        for ticket in changed {
+            let row =
+                if staff { TicketRow::staff(&ticket) } else { TicketRow::customer(&customer_ticket(ticket, &config)) };
             let frame = SnapshotFrame {
                 kind: "snapshot",
                 topic,
-                ticket_id: ticket.id(),
-                seq: ticket.seq(),
-                cursor: ticket.updated_at().as_millisecond(),
+                ticket_id: row.id,
+                seq: row.seq,
+                cursor: row.updated_at.as_millisecond(),
                 sent_at,
-                ticket: &ticket,
+                row: &row,
             };
             self.send(socket, Frame::control(&frame));
         }

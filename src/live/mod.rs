@@ -13,7 +13,6 @@ use std::time::Duration;
 
 use dashmap::DashMap;
 use jiff::Timestamp;
-use serde::Serialize;
 use switchboard_actors::agent::{AgentPresence, AgentSessions, PresenceSink};
 use switchboard_actors::broker::{Broker, BrokerEvent};
 use switchboard_actors::bus::TicketChange;
@@ -24,7 +23,8 @@ use switchboard_actors::store::{TicketQuery, TicketScope, TicketSort, TicketsPor
 use switchboard_actors::ticket::Tickets;
 use tokio::sync::{Notify, mpsc};
 
-use switchboard_actors::visibility::{TicketView, customer_ticket, event_view};
+use switchboard_actors::rows::{TicketRow, row_event};
+use switchboard_actors::visibility::{customer_ticket, event_view};
 
 use crate::accounts::AccountConfigs;
 use crate::broker::ChannelKind;
@@ -303,31 +303,32 @@ impl Hub {
     }
 }
 
-/// An event on a `ticket:<id>` topic.
+/// An event on a `ticket:<id>` topic: the whole event as the audience sees it.
 fn event_frame(staff: bool, config: &AccountConfig, topic: &str, event: &TicketEvent, sent_at: Timestamp) -> Frame {
-    frame_of::<Ticket>(staff, config, topic, event, None, sent_at)
+    frame_of(topic, event, &event_view(staff, event, config), None, sent_at)
 }
 
-/// An event on the `queue` topic, with the ticket after it as the audience sees it.
-fn queue_event_frame(
-    staff: bool,
-    config: &AccountConfig,
-    event: &TicketEvent,
-    ticket: &impl Serialize,
-    sent_at: Timestamp,
-) -> Frame {
-    frame_of(staff, config, "queue", event, Some(ticket), sent_at)
-}
-
-fn frame_of<T: Serialize>(
+/// An event on a list topic (`queue`, `view:<id>`): what happened, slimmed
+/// ([`row_event`]), and the ticket's row after it as the audience sees it. The whole ticket
+/// and event are on the ticket's own topic.
+fn list_event_frame(
     staff: bool,
     config: &AccountConfig,
     topic: &str,
     event: &TicketEvent,
-    ticket: Option<&T>,
+    row: &TicketRow,
     sent_at: Timestamp,
 ) -> Frame {
-    let body = event_view(staff, event, config);
+    frame_of(topic, event, &row_event(&event_view(staff, event, config)), Some(row), sent_at)
+}
+
+fn frame_of(
+    topic: &str,
+    event: &TicketEvent,
+    body: &serde_json::Value,
+    row: Option<&TicketRow>,
+    sent_at: Timestamp,
+) -> Frame {
     let frame = EventFrame {
         kind: "event",
         topic,
@@ -335,8 +336,8 @@ fn frame_of<T: Serialize>(
         seq: event.seq,
         cursor: event.at.as_millisecond(),
         sent_at,
-        event: &body,
-        ticket,
+        event: body,
+        row,
     };
     Frame { text: serde_json::to_string(&frame).unwrap_or_default().into(), committed_ms: event.at.as_millisecond() }
 }

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use switchboard_actors::agent::AgentPresence;
 use switchboard_actors::domain::{PresenceStatus, TicketId};
 use switchboard_actors::notifications::Notification;
-use switchboard_actors::visibility::TicketView;
+use switchboard_actors::rows::TicketRow;
 
 pub use crate::error::ErrorCode;
 
@@ -92,9 +92,10 @@ impl Frame {
     }
 }
 
-/// `T` is the ticket as its audience sees it (borrowed, so a change is not copied per audience).
+/// An event, on a ticket's topic with the whole event, on a list topic slimmed and with the
+/// ticket's row (borrowed, so a change is not copied per audience).
 #[derive(Serialize)]
-pub struct EventFrame<'a, T: Serialize> {
+pub struct EventFrame<'a> {
     #[serde(rename = "type")]
     pub kind: &'static str,
     pub topic: &'a str,
@@ -105,9 +106,9 @@ pub struct EventFrame<'a, T: Serialize> {
     /// When the server sent it.
     pub sent_at: jiff::Timestamp,
     pub event: &'a serde_json::Value,
-    /// The ticket after the change (on `queue` only).
+    /// The ticket's list row after the change (on `queue` and `view:<id>` only).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub ticket: Option<&'a T>,
+    pub row: Option<&'a TicketRow>,
 }
 
 #[derive(Serialize)]
@@ -119,7 +120,7 @@ pub struct SnapshotFrame<'a> {
     pub seq: i64,
     pub cursor: i64,
     pub sent_at: jiff::Timestamp,
-    pub ticket: &'a TicketView,
+    pub row: &'a TicketRow,
 }
 
 #[derive(Serialize)]

@@ -187,8 +187,9 @@ impl ViewWatch {
             self.members.insert(ticket.id);
             let config = hub.audience_config(true, ticket.account_id);
             let now = hub.now();
+            let row = TicketRow::staff(ticket);
             for event in &change.events {
-                hub.send(socket, frame_of(true, &config, &self.topic, event, Some(ticket), now));
+                hub.send(socket, list_event_frame(true, &config, &self.topic, event, &row, now));
             }
         } else if self.members.remove(&ticket.id) {
             let frame = ControlFrame::ViewLeft { topic: &self.topic, view_id: self.sub.view_id, ticket_id: ticket.id };

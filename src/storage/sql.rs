@@ -42,6 +42,7 @@ pub const TICKET_COLUMNS: &[&str] = &[
     "last_customer_channel",
     "links",
     "automations",
+    "preview",
 ];
 
 pub static TICKET_SELECT: std::sync::LazyLock<String> =
@@ -62,7 +63,7 @@ pub static TICKETS_UPDATE_TAIL: std::sync::LazyLock<String> = std::sync::LazyLoc
     format!(") UPDATE tickets SET {} FROM v WHERE tickets.id = v.id", sets.join(", "))
 });
 
-/// Tickets per multi-row UPDATE on SQLite: 33 parameters each, well under its 32,766.
+/// Tickets per multi-row UPDATE on SQLite: 37 parameters each (36 columns and the id), well under its 32,766.
 pub const UPDATE_CHUNK: usize = 500;
 
 /// Rows per multi-row INSERT, well under SQLite's 32,766 bound parameters.
@@ -276,6 +277,7 @@ macro_rules! shared_sql {
                     .map(|text| parse_json(&text))
                     .transpose()?
                     .unwrap_or_default(),
+                preview: row.try_get("preview").map_err(db_error)?,
             })
         }
 
@@ -346,7 +348,8 @@ macro_rules! shared_sql {
                 .push_bind(opt(ticket.sla.as_ref().and_then(SlaState::warn_at)))
                 .push_bind(ticket.last_customer_channel.map(|channel| channel.as_str()))
                 .push_bind(json.links)
-                .push_bind(json.automations);
+                .push_bind(json.automations)
+                .push_bind(ticket.preview.clone());
         }
 
         fn message_from_row(row: &DbRow) -> StoreResult<Message> {

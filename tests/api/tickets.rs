@@ -363,11 +363,17 @@ async fn replies_and_internal_notes_are_added() {
         .await;
     assert_eq!(note["events"][0]["message"]["kind"], json!("note"));
     assert_eq!(note["ticket"]["status"], json!("new"), "a note does not take the ticket into work");
+    let before = note["ticket"]["preview"].clone();
+    assert!(before.is_string() && before != json!("Customer is on the pro plan"), "a note is no preview: {note}");
 
-    let reply = desk.expect(201, "POST", &path, &agent, Some(json!({"body": "We are looking into it."}))).await;
+    let reply = desk.expect(201, "POST", &path, &agent, Some(json!({"body": "We are looking\n\ninto it."}))).await;
     assert_eq!(reply["events"][0]["message"]["kind"], json!("reply"));
     assert_eq!(reply["ticket"]["status"], json!("open"), "the first reply opens the ticket");
     assert!(reply["ticket"]["first_response_at"].is_string());
+    // The list row's preview is the last public message, whitespace folded, kept in the store.
+    let page = desk.expect(200, "GET", "/api/v1/tickets?limit=200", &agent, None).await;
+    let listed = page["items"].as_array().expect("items").iter().find(|row| row["id"] == json!(id)).cloned();
+    assert_eq!(listed.map(|row| row["preview"].clone()), Some(json!("We are looking into it.")));
 
     let resolved =
         desk.expect(201, "POST", &path, &agent, Some(json!({"body": "Fixed.", "then_status": "resolved"}))).await;

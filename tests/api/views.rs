@@ -151,7 +151,7 @@ async fn a_view_topic_streams_matching_tickets_leaves_and_counts() {
     desk.patch(&admin, quiet, json!({"urgency": "high", "importance": "high"})).await;
     let event = socket.expect("event", Duration::from_secs(5)).await;
     assert_eq!((event["topic"].as_str(), event["ticket_id"].as_i64()), (Some(topic.as_str()), Some(quiet)));
-    assert_eq!(event["ticket"]["priority"], json!("high"), "{event}");
+    assert_eq!(event["row"]["priority"], json!("high"), "{event}");
     assert_eq!(socket.expect("view_count", Duration::from_secs(5)).await["count"], json!(2));
 
     // A change that keeps it inside sends the event and no count.

@@ -1,13 +1,14 @@
 // The console's one copy of each ticket: a signal holding every ticket any view has read, by id,
 // fed by REST reads (the queue's list, a ticket's own read, a customer's other tickets, a PATCH's
-// answer) and by live frames (`queue` frames carry the ticket; a `ticket:<id>` event makes the
-// ticket be read again). The queue list, the board and the ticket page all render from here, so
+// answer) and by live frames (`queue` and view frames carry the ticket's list row, which updates
+// the fields it has; a `ticket:<id>` event makes the ticket be read again). The queue list, the board and the ticket page all render from here, so
 // a change shows in every view of the ticket at once.
 //
 // Merge rule: of two copies, the one with the higher `seq` wins, whatever arrived last — a list
 // read before a live change can be answered after it, and must never roll the ticket back. On a
 // tie a REST read replaces the copy (a live frame does not: the same change comes as one frame
-// per event).
+// per event). A live row updates the fields it carries and keeps the rest of the known copy (its
+// `sla` is the clock due soonest only, until the ticket is read again).
 
 import { signal } from "@preact/signals";
 import { get } from "./api.js";
@@ -23,6 +24,7 @@ export function ticket(id) {
 
 function merge(known, copy, live) {
   if (known && (known.seq > copy.seq || (live && known.seq === copy.seq))) return known;
+  if (live && known) return { ...known, ...copy };
   // Only a ticket's own read says which channels a reply can reach the customer on; a newer copy
   // from a list or a frame keeps the last ones read.
   if (known?.reply_channels && !copy.reply_channels) return { ...copy, reply_channels: known.reply_channels };
@@ -69,10 +71,10 @@ export async function readTicket(id) {
   return full;
 }
 
-/** Follows the `queue` topic: each frame's ticket goes to the store, then to `listener`. */
+/** Follows the `queue` topic: each frame's row goes to the store, then to `listener`. */
 export function followQueue(listener) {
   return subscribe("queue", (frame) => {
-    if (frame.ticket) remember([frame.ticket], { live: true });
+    if (frame.row) remember([frame.row], { live: true });
     listener(frame);
   });
 }

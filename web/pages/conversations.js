@@ -24,7 +24,7 @@ export function Conversations() {
     load();
     // Any change on a WhatsApp ticket may move a row: refresh (cheap; one account's rows).
     return subscribe("queue", (frame) => {
-      if (frame.ticket?.channel === "whatsapp") load();
+      if (frame.row?.channel === "whatsapp") load();
     });
   }, []);
   return html`<main class="page conversations">

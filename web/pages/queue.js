@@ -173,8 +173,9 @@ export function Queue() {
   useEffect(
     () =>
       followQueue((frame) => {
-        const ticket = frame.ticket;
-        if (!ticket) return;
+        if (!frame.row) return;
+        // The store's copy: the row merged into what the list read.
+        const ticket = tickets.value.get(frame.row.id) || frame.row;
         // A live ticket joins the list when it matches the filters; with a query the server
         // decides what matches, so the list is read again (once for a burst of changes).
         if (filters.q.trim()) {

@@ -83,6 +83,7 @@ fn ticket(assignee: Option<UserId>) -> Ticket {
         links: TicketLinks::default(),
         automations: Default::default(),
         sla: None,
+        preview: None,
     }
 }
 

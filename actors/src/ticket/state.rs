@@ -117,6 +117,7 @@ pub fn open_ticket(
         last_customer_channel: None,
         links: TicketLinks::default(),
         automations: Default::default(),
+        preview: None,
     };
     let mut kinds = vec![EventKind::Created {
         subject,
@@ -469,36 +470,42 @@ impl Ticket {
         let at = event.at;
         match &event.kind {
             EventKind::Created { .. } => {}
-            EventKind::MessageAdded { message, .. } => match message.kind {
-                MessageKind::Customer => {
-                    self.last_customer_message_at = Some(at);
-                    self.last_customer_seq = event.seq;
-                    if let Some(channel) = super::links::reply_channel_of(message.channel) {
-                        self.last_customer_channel = Some(channel);
-                    }
-                    if self.reply_channel() == Channel::Whatsapp
-                        && let Some(sla) = &mut self.sla
-                    {
-                        sla.window_opened(at);
-                    }
+            EventKind::MessageAdded { message, .. } => {
+                let preview = crate::rows::preview_of(&message.body);
+                if matches!(message.kind, MessageKind::Customer | MessageKind::Reply) && !preview.is_empty() {
+                    self.preview = Some(preview);
                 }
-                // An automatic reply (a rule's acknowledgement: no author) answers nobody: the
-                // customer still waits on an agent, and the first response, the window target
-                // and the router's no-reply limit wait for a person's reply.
-                MessageKind::Reply => {
-                    if event.actor_id.is_some() {
-                        self.last_agent_message_at = Some(at);
-                        self.first_response_at.get_or_insert(at);
-                        if let Some(sla) = &mut self.sla {
-                            if let Some(clock) = sla.first_response.as_mut() {
-                                clock.met_at.get_or_insert(at);
-                            }
-                            sla.window_replied(at);
+                match message.kind {
+                    MessageKind::Customer => {
+                        self.last_customer_message_at = Some(at);
+                        self.last_customer_seq = event.seq;
+                        if let Some(channel) = super::links::reply_channel_of(message.channel) {
+                            self.last_customer_channel = Some(channel);
+                        }
+                        if self.reply_channel() == Channel::Whatsapp
+                            && let Some(sla) = &mut self.sla
+                        {
+                            sla.window_opened(at);
                         }
                     }
+                    // An automatic reply (a rule's acknowledgement: no author) answers nobody: the
+                    // customer still waits on an agent, and the first response, the window target
+                    // and the router's no-reply limit wait for a person's reply.
+                    MessageKind::Reply => {
+                        if event.actor_id.is_some() {
+                            self.last_agent_message_at = Some(at);
+                            self.first_response_at.get_or_insert(at);
+                            if let Some(sla) = &mut self.sla {
+                                if let Some(clock) = sla.first_response.as_mut() {
+                                    clock.met_at.get_or_insert(at);
+                                }
+                                sla.window_replied(at);
+                            }
+                        }
+                    }
+                    MessageKind::Note | MessageKind::System => {}
                 }
-                MessageKind::Note | MessageKind::System => {}
-            },
+            }
             EventKind::StatusChanged { to, category, .. } => {
                 let was_done = self.status_category.is_done();
                 self.status = to.clone();
