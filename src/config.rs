@@ -393,6 +393,18 @@ pub struct AuthSettings {
     /// How long a login (or password change) waits for a free password thread before 429, in
     /// milliseconds.
     pub password_wait_ms: u64,
+    /// Codes and links sent to one destination (from one client address, and from anywhere)
+    /// at once; after them each send waits `code_send_delay_base_secs`, doubling up to
+    /// `code_send_delay_max_secs` (see `customer_accounts`).
+    pub code_sends_free: u32,
+    /// The first wait between sends, in seconds.
+    pub code_send_delay_base_secs: u64,
+    /// The longest wait between sends, in seconds.
+    pub code_send_delay_max_secs: u64,
+    /// Codes and links one client address may have sent at once, whatever the destinations.
+    pub address_code_burst: u32,
+    /// Sends an address gets back per minute.
+    pub address_codes_per_minute: u32,
 }
 
 impl Default for AuthSettings {
@@ -407,6 +419,11 @@ impl Default for AuthSettings {
             address_logins_per_minute: 20,
             password_threads: 0,
             password_wait_ms: 1500,
+            code_sends_free: 3,
+            code_send_delay_base_secs: 30,
+            code_send_delay_max_secs: 3600,
+            address_code_burst: 10,
+            address_codes_per_minute: 5,
         }
     }
 }

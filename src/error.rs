@@ -39,6 +39,16 @@ error_codes! {
     WebsocketRequired => "websocket_required",
     Unauthenticated => "unauthenticated",
     InvalidCredentials => "invalid_credentials",
+    /// Login: the password is right but the registration's emailed code was never verified.
+    EmailUnverified => "email_unverified",
+    /// A one-time code that is wrong, expired, used, out of tries, or for someone else.
+    InvalidCode => "invalid_code",
+    /// A password-reset token that is unknown, expired or used.
+    InvalidToken => "invalid_token",
+    /// WhatsApp verification: the number belongs to another account with a password.
+    PhoneInUse => "phone_in_use",
+    /// WhatsApp verification: the account already has another verified number.
+    PhoneAlreadyVerified => "phone_already_verified",
     InvalidSignature => "invalid_signature",
     Forbidden => "forbidden",
     CrossOrigin => "cross_origin",
@@ -115,6 +125,9 @@ pub enum ApiError {
     Unauthenticated,
     #[error("wrong email or password")]
     InvalidCredentials,
+    /// The password is right, but the account's address was never verified.
+    #[error("verify your email address first: enter the code we emailed you (POST /api/v1/auth/verify)")]
+    EmailUnverified,
     #[error("missing or wrong X-Hub-Signature-256")]
     BadSignature,
     #[error("{0}")]
@@ -189,6 +202,7 @@ impl ApiError {
             ApiError::InvalidQuery { .. } => ErrorCode::InvalidQuery,
             ApiError::Unauthenticated => ErrorCode::Unauthenticated,
             ApiError::InvalidCredentials => ErrorCode::InvalidCredentials,
+            ApiError::EmailUnverified => ErrorCode::EmailUnverified,
             ApiError::BadSignature => ErrorCode::InvalidSignature,
             ApiError::Forbidden(_) => ErrorCode::Forbidden,
             ApiError::CrossOrigin(_) => ErrorCode::CrossOrigin,
@@ -215,7 +229,7 @@ impl ResponseError for ApiError {
             ApiError::Unauthenticated | ApiError::InvalidCredentials | ApiError::BadSignature => {
                 StatusCode::UNAUTHORIZED
             }
-            ApiError::Forbidden(_) | ApiError::CrossOrigin(_) => StatusCode::FORBIDDEN,
+            ApiError::Forbidden(_) | ApiError::CrossOrigin(_) | ApiError::EmailUnverified => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
@@ -275,6 +289,32 @@ impl From<crate::auth::PoolError> for ApiError {
         match error {
             crate::auth::PoolError::Busy { retry_after } => ApiError::RateLimitedFor(retry_after),
             other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<crate::customer_accounts::AccountError> for ApiError {
+    fn from(error: crate::customer_accounts::AccountError) -> ApiError {
+        use crate::customer_accounts::{AccountError, DeliveryError};
+        let message = error.to_string();
+        match error {
+            AccountError::InvalidCode => ApiError::Unprocessable { code: ErrorCode::InvalidCode, message },
+            AccountError::InvalidToken => ApiError::Unprocessable { code: ErrorCode::InvalidToken, message },
+            AccountError::EmailTaken => ApiError::Conflict { code: ErrorCode::EmailTaken, message },
+            AccountError::PhoneInUse => ApiError::Conflict { code: ErrorCode::PhoneInUse, message },
+            AccountError::PhoneAlreadyVerified => ApiError::Conflict { code: ErrorCode::PhoneAlreadyVerified, message },
+            AccountError::NotACustomer => ApiError::Forbidden(message),
+            AccountError::RateLimited(wait) => ApiError::RateLimitedFor(wait),
+            AccountError::NotDelivered(DeliveryError::Store(error)) | AccountError::Store(error) => error.into(),
+            AccountError::NotDelivered(reason) => {
+                tracing::warn!(%reason, "a verification code was not delivered");
+                ApiError::Unavailable {
+                    code: ErrorCode::GraphUnavailable,
+                    message: "the code could not be sent to this number now; try again in a minute".to_owned(),
+                }
+            }
+            AccountError::Password(error) => error.into(),
+            AccountError::Ticket(error) => error.into(),
         }
     }
 }

@@ -77,6 +77,7 @@ struct Sample {
 #[tokio::test]
 async fn error_bodies_for_every_code() {
     use garde::Validate as _;
+    use switchboard::customer_accounts::AccountError;
     let conflict = |code, message: &str| ApiError::Conflict { code, message: message.to_owned() };
     let unprocessable = |code, message: &str| ApiError::Unprocessable { code, message: message.to_owned() };
     let query_error = {
@@ -103,6 +104,14 @@ async fn error_bodies_for_every_code() {
         ),
         ("unauthenticated", ApiError::Unauthenticated),
         ("invalid_credentials", ApiError::InvalidCredentials),
+        ("email_unverified", ApiError::EmailUnverified),
+        ("invalid_code", AccountError::InvalidCode.into()),
+        ("invalid_token", AccountError::InvalidToken.into()),
+        ("email_taken registration", AccountError::EmailTaken.into()),
+        ("phone_in_use", AccountError::PhoneInUse.into()),
+        ("phone_already_verified", AccountError::PhoneAlreadyVerified.into()),
+        ("forbidden not a customer", AccountError::NotACustomer.into()),
+        ("rate_limited codes", AccountError::RateLimited(Duration::from_secs(30)).into()),
         ("invalid_signature", ApiError::BadSignature),
         ("forbidden", ApiError::forbidden("this needs an admin")),
         ("cross_origin", ApiError::CrossOrigin("Origin `https://evil.example`".into())),

@@ -592,6 +592,12 @@ pub enum EventKind {
         until: Timestamp,
     },
     SnoozeEnded,
+    /// The ticket now belongs to another customer profile: two profiles of one person were
+    /// merged (a customer verified a WhatsApp number another profile was known by).
+    RequesterChanged {
+        from: UserId,
+        to: UserId,
+    },
     /// An outbound message moved forward: sent, delivered, read, played, or failed.
     DeliveryChanged {
         message_id: String,
@@ -715,6 +721,7 @@ impl EventKind {
             EventKind::FieldsChanged { .. } => "fields_changed",
             EventKind::Snoozed { .. } => "snoozed",
             EventKind::SnoozeEnded => "snooze_ended",
+            EventKind::RequesterChanged { .. } => "requester_changed",
             EventKind::DeliveryChanged { .. } => "delivery_changed",
             EventKind::AttachmentsChanged { .. } => "attachments_changed",
             EventKind::WindowChanged { .. } => "window_changed",

@@ -664,6 +664,7 @@ pub trait Store:
     + crate::views::ViewsPort
     + crate::routing::RoutingPort
     + crate::automation::AutomationsPort
+    + crate::customer_auth::CustomerAuthPort
 {
 }
 
@@ -681,7 +682,8 @@ impl<
         + NotificationsPort
         + crate::views::ViewsPort
         + crate::routing::RoutingPort
-        + crate::automation::AutomationsPort,
+        + crate::automation::AutomationsPort
+        + crate::customer_auth::CustomerAuthPort,
 > Store for T
 {
 }

@@ -186,6 +186,8 @@ pub fn customer_event(event: &TicketEvent, config: &AccountConfig) -> Value {
         | EventKind::TagsChanged { .. }
         | EventKind::Snoozed { .. }
         | EventKind::SnoozeEnded
+        // Which profile a ticket was filed under is the team's bookkeeping.
+        | EventKind::RequesterChanged { .. }
         | EventKind::WindowChanged { .. }
         | EventKind::SlaChanged { .. }
         | EventKind::SlaWarning { .. }
@@ -380,6 +382,7 @@ mod tests {
             ),
             (EventKind::Snoozed { until: Timestamp::UNIX_EPOCH }, false),
             (EventKind::SnoozeEnded, false),
+            (EventKind::RequesterChanged { from: 1, to: 2 }, false),
             (
                 EventKind::DeliveryChanged {
                     message_id: "m1".to_owned(),

@@ -27,7 +27,7 @@ use switchboard_actors::timers::{TimerDispatch, TimerHandlers, TimerSettings, ru
 use tokio::task::JoinHandle;
 
 use crate::accounts::AccountConfigs;
-use crate::auth::{LoginLimits, PasswordPool};
+use crate::auth::{LoginLimits, LoginPolicy, PasswordPool};
 use crate::automation::Automations;
 use crate::channels::Channels;
 use crate::channels::bounded_log::Bounds;
@@ -40,6 +40,7 @@ use crate::channels::whatsapp::sandbox::{Sandbox, SandboxSetup};
 use crate::channels::whatsapp::{WebhookSecrets, WhatsAppChannel};
 use crate::cluster::Cluster;
 use crate::config::{Secret, Settings};
+use crate::customer_accounts::{CustomerAccounts, CustomerAccountsSetup};
 use crate::live::{Hub, HubPresence, HubSettings};
 use crate::notifications::Notifier;
 use crate::presence::PresenceBoard;
@@ -85,6 +86,8 @@ pub struct Services {
     pub passwords: Arc<PasswordPool>,
     /// Who may try a password now: per email and address, and per address.
     pub logins: Arc<LoginLimits>,
+    /// Customer registration, password recovery, login codes, WhatsApp verification.
+    pub customer_accounts: Arc<CustomerAccounts>,
     pub sockets: Arc<SocketSettings>,
     /// The Prometheus exporter `/metrics` renders, when the process installed one.
     pub metrics: Option<PrometheusHandle>,
@@ -211,7 +214,17 @@ impl Services {
             Duration::from_millis(settings.auth.password_wait_ms),
         ));
         let logins = Arc::new(LoginLimits::new((&settings.auth).into(), &settings.server.trusted_proxies));
+        let customer_accounts = start_customer_accounts(
+            settings,
+            &opened.store,
+            &clock,
+            &tickets,
+            (&email, &whatsapp, &live),
+            (&passwords, &logins),
+        )
+        .await?;
         Ok(Services {
+            customer_accounts,
             settings: Arc::new(settings.clone()),
             sessions: Arc::new(Sessions::new(opened.store.clone(), clock.clone())),
             channels,
@@ -285,6 +298,37 @@ async fn start_whatsapp(
         verify_token: secrets.whatsapp_verify_token.value.clone(),
     };
     Ok(WhatsAppChannel::new(store.clone(), tickets.clone(), media, conversations, webhook, clock.clone()))
+}
+
+/// Customer accounts, with the install's code-hashing key (generated once, first writer wins).
+async fn start_customer_accounts(
+    settings: &Settings,
+    store: &Arc<dyn Store>,
+    clock: &Arc<dyn Clock>,
+    tickets: &Tickets,
+    (email, whatsapp, live): (&Arc<EmailChannel>, &Arc<WhatsAppChannel>, &Arc<Hub>),
+    (passwords, logins): (&Arc<PasswordPool>, &Arc<LoginLimits>),
+) -> anyhow::Result<Arc<CustomerAccounts>> {
+    let candidate = crate::channels::secrets::random_secret();
+    let code_key = store
+        .generated_secret(crate::customer_accounts::CODE_KEY_SECRET, &candidate, clock.now())
+        .await
+        .context("reading the code-hashing key")?;
+    let account = crate::cli::default_account(store.as_ref()).await.context("finding the customers' account")?;
+    Ok(Arc::new(CustomerAccounts::new(CustomerAccountsSetup {
+        store: store.clone(),
+        clock: clock.clone(),
+        tickets: tickets.clone(),
+        email: email.clone(),
+        whatsapp: whatsapp.clone(),
+        live: live.clone(),
+        passwords: passwords.clone(),
+        logins: logins.clone(),
+        sends: LoginLimits::new(LoginPolicy::code_sends(&settings.auth), &settings.server.trusted_proxies),
+        account: account.id,
+        code_key,
+        public_origin: settings.server.public_origin(),
+    })))
 }
 
 /// The email channel: SMTP (or, in the sandbox, the in-memory mailbox), inbox and sender.

@@ -53,6 +53,17 @@ impl From<&AuthSettings> for LoginPolicy {
 }
 
 impl LoginPolicy {
+    /// The limits on codes and links sent to customers (`[auth]` `code_*`, `address_code*`).
+    pub fn code_sends(settings: &AuthSettings) -> LoginPolicy {
+        LoginPolicy {
+            free_failures: settings.code_sends_free,
+            delay_base: Duration::from_secs(settings.code_send_delay_base_secs),
+            delay_max: Duration::from_secs(settings.code_send_delay_max_secs),
+            burst: settings.address_code_burst.max(1),
+            per_minute: settings.address_codes_per_minute.max(1),
+        }
+    }
+
     /// How long a pair waits after its `failures`-th failure (`None`: not at all).
     pub fn delay_after(&self, failures: u32) -> Option<Duration> {
         let doublings = failures.checked_sub(self.free_failures)?;
@@ -217,6 +228,20 @@ impl LoginLimits {
         admitted.map(|()| LoginAttempt { pair, address })
     }
 
+    /// Admits one more use of `key` whoever asks, with the same delay a pair gets after its
+    /// free failures (counted on admission, cleared by nothing but time): a limit on what one
+    /// target receives (codes mailed to one address) rather than on one guesser. No bucket is
+    /// taken; combine it with [`LoginLimits::admit`] for that.
+    pub fn admit_key(&self, key: &str, now: Instant) -> Result<(), Duration> {
+        let pair = self.pair_keys.hash_one(("key", key));
+        let admitted = {
+            let mut backoff = self.pairs.entry(pair).or_insert_with(|| Backoff::new(now));
+            backoff.check(now, &self.policy).map(|()| backoff.count(now, &self.policy))
+        };
+        self.bound(now);
+        admitted
+    }
+
     /// The password was right: the pair starts over and the address gets its token back.
     pub fn succeeded(&self, attempt: LoginAttempt) {
         self.pairs.remove(&attempt.pair);
@@ -370,6 +395,20 @@ mod tests {
         for _ in 0..3 {
             let _ = limits.admit("alice@example.com", attacker, after + Duration::from_secs(2)).expect("free again");
         }
+    }
+
+    #[test]
+    fn a_key_alone_waits_after_its_free_uses_whoever_asks() {
+        let limits = LoginLimits::new(policy(), &[]);
+        let start = Instant::now();
+        for _ in 0..3 {
+            limits.admit_key("email:a@example.com", start).expect("free uses");
+        }
+        assert_eq!(limits.admit_key("email:a@example.com", start), Err(Duration::from_secs(1)));
+        limits.admit_key("email:b@example.com", start).expect("another key is fresh");
+        // The key is not a pair: an address's attempts at it are limited apart.
+        let _pair = limits.admit("email:a@example.com", ip("192.0.2.1"), start).expect("the pair is fresh");
+        limits.admit_key("email:a@example.com", start + Duration::from_secs(1)).expect("waited");
     }
 
     #[test]

@@ -7,6 +7,7 @@ use actix_web::cookie::{Cookie, SameSite};
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use garde::Validate;
 use serde::{Deserialize, Serialize};
+use switchboard_actors::customer_auth::{CodePurpose, Destination};
 use switchboard_actors::domain::{User, UserId};
 use switchboard_actors::store::NewSession;
 use utoipa::ToSchema;
@@ -43,6 +44,7 @@ pub struct LoginResponse {
     responses(
         (status = 200, body = LoginResponse),
         (status = 401, description = "wrong email or password", body = crate::error::ErrorBody),
+        (status = 403, description = "`email_unverified`: the right password of a registration whose emailed code was never entered", body = crate::error::ErrorBody),
         (status = 422, description = "invalid body", body = crate::error::ErrorBody),
         (status = 429, description = "too many failed attempts, or every password thread busy (see Retry-After)", body = crate::error::ErrorBody),
     ),
@@ -60,8 +62,20 @@ async fn login(
     body.validate()?;
     let email = body.email.trim().to_lowercase();
     let user = check_password(&state, (&passwords, &logins), &request, &email, body.password).await?;
+    logged_in(&state, user).await
+}
+
+/// The answer to every way of logging in (password, a verified registration, a login code, a
+/// password reset): a new session, its token in the body and as the console's cookie.
+pub(super) async fn logged_in(state: &Api, user: User) -> Result<HttpResponse, ApiError> {
+    let (token, cookie) = session_for(state, &user).await?;
+    Ok(HttpResponse::Ok().cookie(cookie).json(LoginResponse { token, user }))
+}
+
+/// A new session for `user`: its token and the console's cookie carrying it.
+pub(super) async fn session_for(state: &Api, user: &User) -> Result<(String, Cookie<'static>), ApiError> {
     let ttl_hours = state.settings.auth.session_ttl_hours;
-    let (token, _) = start_session(&state, user.id, jiff::SignedDuration::from_hours(ttl_hours as i64)).await?;
+    let (token, _) = start_session(state, user.id, jiff::SignedDuration::from_hours(ttl_hours as i64)).await?;
     let cookie = Cookie::build(SESSION_COOKIE, token.clone())
         .path("/")
         .http_only(true)
@@ -69,7 +83,14 @@ async fn login(
         .secure(state.settings.auth.secure_cookie || state.settings.server.https())
         .max_age(actix_web::cookie::time::Duration::hours(ttl_hours as i64))
         .finish();
-    Ok(HttpResponse::Ok().cookie(cookie).json(LoginResponse { token, user }))
+    Ok((token, cookie))
+}
+
+/// The client address a request counts against in the limits (the peer, or what trusted
+/// proxies forwarded).
+pub(super) fn client_of(logins: &LoginLimits, request: &HttpRequest) -> std::net::IpAddr {
+    let forwarded_for = request.headers().get("x-forwarded-for").and_then(|value| value.to_str().ok());
+    logins.client(request.peer_addr().map(|peer| peer.ip()), forwarded_for)
 }
 
 /// The user whose `email` and `password` these are. The limits of `auth::login_limits` come
@@ -82,15 +103,27 @@ async fn check_password(
     email: &str,
     password: String,
 ) -> Result<User, ApiError> {
-    let forwarded_for = request.headers().get("x-forwarded-for").and_then(|value| value.to_str().ok());
-    let client = logins.client(request.peer_addr().map(|peer| peer.ip()), forwarded_for);
+    let client = client_of(logins, request);
     let attempt = logins.admit(email, client, Instant::now()).map_err(ApiError::RateLimitedFor)?;
     let user = state.store.user_credentials(email).await?.and_then(|credentials| {
         let hash = credentials.password_hash.filter(|hash| credentials.user.active && !hash.is_empty())?;
         Some((credentials.user, hash))
     });
-    let (user, stored) = user.unzip();
+    let (user, mut stored) = user.unzip();
+    // No password of an account: maybe one waiting for its registration's code. Checked the
+    // same way, so only someone who knows that password learns the account is unverified.
+    let mut unverified = false;
+    if stored.is_none() {
+        let destination = Destination::Email(email.to_owned()).key();
+        let pending = state.store.code(CodePurpose::Register, &destination).await?;
+        stored = pending.filter(|code| code.expires_at > state.now()).and_then(|code| code.password_hash);
+        unverified = stored.is_some();
+    }
     match passwords.verify(password, stored).await {
+        Ok(true) if unverified => {
+            logins.succeeded(attempt);
+            Err(ApiError::EmailUnverified)
+        }
         Ok(true) => {
             logins.succeeded(attempt);
             user.ok_or_else(|| ApiError::Internal("a password matched no user".to_owned()))

@@ -5,6 +5,7 @@ mod auth;
 mod automations;
 mod channel_secrets;
 mod console;
+mod customer_auth;
 mod json;
 mod notifications;
 mod ops;
@@ -121,6 +122,7 @@ impl utoipa::Modify for BearerAuth {
 
 fn documented_routes(scope: &mut utoipa_actix_web::service_config::ServiceConfig) {
     auth::routes(scope);
+    customer_auth::routes(scope);
     automations::routes(scope);
     channel_secrets::routes(scope);
     tickets::routes(scope);

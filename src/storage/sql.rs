@@ -83,6 +83,7 @@ pub fn like_pattern(word: &str) -> String {
 }
 
 pub(crate) mod automations;
+pub(crate) mod customer_auth;
 pub(crate) mod directory;
 pub(crate) mod event_log;
 pub(crate) mod inbox;
@@ -622,6 +623,7 @@ macro_rules! shared_sql {
         crate::storage::sql::notifications::notifications_sql!($db, $store, $writer, $begin_write, $tickets_per_update, $team_ids_of_u);
         crate::storage::sql::views::views_sql!($db, $store, $writer, $begin_write, $tickets_per_update, $team_ids_of_u);
         crate::storage::sql::routing::routing_sql!($db, $store, $writer, $begin_write, $tickets_per_update, $team_ids_of_u);
+        crate::storage::sql::customer_auth::customer_auth_sql!($db, $store, $writer, $begin_write, $tickets_per_update, $team_ids_of_u);
 
         crate::storage::sql::writer::writer_sql!($db, $store, $writer, $begin_write, $tickets_per_update, $team_ids_of_u);
     };

@@ -41,6 +41,20 @@ impl Desk {
         Desk { _db: db, seeded, server }
     }
 
+    /// A desk on `backend` whose server runs on `clock`, with `tune` applied to its settings.
+    pub(crate) async fn start_tuned(
+        backend: Backend,
+        clock: Arc<dyn switchboard_actors::clock::Clock>,
+        tune: impl FnOnce(&mut Settings),
+    ) -> Desk {
+        let db = TestDb::new(backend).await;
+        let seeded = seed(&*db.open().await).await;
+        let mut settings = db.settings();
+        tune(&mut settings);
+        let server = TestServer::start_with_clock(settings, clock).await;
+        Desk { _db: db, seeded, server }
+    }
+
     /// Stops the server, moves `clock` on by `down` while it is stopped, and starts another on
     /// the same database and clock: timers due while it was down fire as it starts. The clock
     /// moves only while no server runs: a running one would see its timers come due, claim them

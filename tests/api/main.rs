@@ -8,6 +8,7 @@ mod common;
 mod auth;
 mod automations;
 mod client;
+mod customer_accounts;
 mod customers;
 mod drafts;
 mod merge;

@@ -49,6 +49,12 @@ pub enum TicketCommand {
         ticket: LinkedTicket,
         message_ids: Vec<String>,
     },
+    /// File the ticket under another customer profile (two profiles of one person merged);
+    /// nothing happens unless the ticket is still `from`'s.
+    ChangeRequester {
+        from: UserId,
+        to: UserId,
+    },
     /// Bring the ticket's time-rule waits up to date with the account's rules (a rule was
     /// created or enabled), then run the event rules `after` triggers (a ticket just created:
     /// its first commit does not go through its actor).
@@ -84,6 +90,7 @@ impl TicketCommand {
             | TicketCommand::Unmerge
             | TicketCommand::ReleaseMerge { .. }
             | TicketCommand::RecordSplit { .. }
+            | TicketCommand::ChangeRequester { .. }
             | TicketCommand::RunAutomations { .. } => false,
         }
     }

@@ -275,6 +275,12 @@ impl Ticket {
             | TicketCommand::Unmerge
             | TicketCommand::ReleaseMerge { .. }
             | TicketCommand::RecordSplit { .. } => self.decide_link(command, config, now, decision)?,
+            // Idempotent: a merge of profiles re-run after a crash moves only what is left.
+            TicketCommand::ChangeRequester { from, to } => {
+                if self.requester_id == *from && from != to {
+                    decision.events.push(EventKind::RequesterChanged { from: *from, to: *to });
+                }
+            }
             // The actor runs automations around decisions (`automate.rs`); nothing to decide.
             TicketCommand::RunAutomations { .. } => {}
         }
@@ -560,6 +566,7 @@ impl Ticket {
             }
             EventKind::Snoozed { until } => self.snoozed_until = Some(*until),
             EventKind::SnoozeEnded => self.snoozed_until = None,
+            EventKind::RequesterChanged { to, .. } => self.requester_id = *to,
             EventKind::SlaChanged { sla } => {
                 self.sla = sla.as_deref().cloned();
                 let stopped = self.status_category == StatusCategory::Pending || self.status_category.is_done();

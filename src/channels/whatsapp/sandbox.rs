@@ -310,7 +310,11 @@ async fn graph_templates(simulator: Simulator, request: HttpRequest) -> HttpResp
         {"name": "ticket_update", "language": "en_US", "category": "UTILITY", "status": "APPROVED",
          "components": [{"type": "BODY", "text": "Hi {{1}}, there is an update on your ticket {{2}}. Reply to continue."}]},
         {"name": "hello_world", "language": "en_US", "category": "UTILITY", "status": "APPROVED",
-         "components": [{"type": "BODY", "text": "Hello! We are following up on your request."}]}
+         "components": [{"type": "BODY", "text": "Hello! We are following up on your request."}]},
+        // Customer accounts' codes outside the window (`customer_accounts::CODE_TEMPLATE`).
+        {"name": "verification_code", "language": "en_US", "category": "AUTHENTICATION", "status": "APPROVED",
+         "components": [{"type": "BODY", "text": "{{1}} is your verification code. For your security, do not share this code."},
+                        {"type": "BUTTONS", "buttons": [{"type": "URL", "text": "Copy code", "url": "https://www.whatsapp.com/otp/code/?otp_type=COPY_CODE&code=otp{{1}}"}]}]}
     ]}))
 }
 
