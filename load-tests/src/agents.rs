@@ -33,7 +33,10 @@ pub struct AgentSpec {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Plan {
     pub subscribe_queue: bool,
-    pub ticket: Option<i64>,
+    /// `ticket:<id>` topics to follow: each event whole (a queue frame carries only the
+    /// ticket's row, without an internal note's text). With one ticket its seqs are tracked and
+    /// a rejoining agent resumes after the last one it saw.
+    pub tickets: Vec<i64>,
     /// Seconds between `ping` frames; 0 sends none and only answers the server's pings (as the
     /// console in a browser does).
     pub heartbeat_secs: u64,
@@ -199,11 +202,14 @@ pub async fn run_agent(
         if plan.subscribe_queue {
             subscribes.push(r#"{"type":"subscribe","topic":"queue"}"#.to_owned());
         }
-        if let Some(ticket) = plan.ticket {
+        let tracked = plan.tickets.len() == 1;
+        for ticket in &plan.tickets {
             subscribes.push(match seqs.first {
                 // Resume where this agent left off: the server replays the gap.
-                Some(_) => format!(r#"{{"type":"subscribe","topic":"ticket:{ticket}","after":{}}}"#, seqs.contiguous),
-                None => format!(r#"{{"type":"subscribe","topic":"ticket:{ticket}"}}"#),
+                Some(_) if tracked => {
+                    format!(r#"{{"type":"subscribe","topic":"ticket:{ticket}","after":{}}}"#, seqs.contiguous)
+                }
+                _ => format!(r#"{{"type":"subscribe","topic":"ticket:{ticket}"}}"#),
             });
         }
         let mut ok = true;
@@ -233,7 +239,7 @@ pub async fn run_agent(
                             }
                             live.matched.fetch_add(1, Ordering::Relaxed);
                         }
-                        if plan.ticket.is_some() && let Some(seq) = ticket_seq(text.as_str()) {
+                        if tracked && let Some(seq) = ticket_seq(text.as_str()) {
                             seqs.record(seq);
                             if let Some((at, before)) = dropped_at && seqs.contiguous > before && seqs.contiguous == seqs.max {
                                 tally.recovery.record(at.elapsed());
@@ -305,15 +311,27 @@ impl MarkedFrame {
         if !text.starts_with(r#"{"type":"event""#) {
             return None;
         }
-        // Only the event's own fields: the ticket after it may quote the first message in its
-        // subject. (The event object's keys are sorted, so its `type` follows the message.)
+        // The event says what happened; on a ticket topic it holds the message, on `queue` the
+        // message's text is the row's `preview` (and the row's subject may quote the first
+        // message, so only the preview is read there). The event object's keys are sorted.
         let start = text.find(r#""event":{"#)?;
-        let end = text[start..].find(r#","ticket":{"#).map_or(text.len(), |end| start + end);
-        let rest = &text[start..end];
-        if !rest.contains(r#""type":"message_added""#) {
+        let row = text[start..].find(r#","row":{"#).map(|at| start + at);
+        let event = &text[start..row.unwrap_or(text.len())];
+        if !event.contains(r#""type":"message_added""#) {
             return None;
         }
-        let at = rest.find(marker)? + marker.len();
+        let rest = match row {
+            None => event,
+            Some(row) => {
+                let preview = text[row..].find(r#""preview":""#)? + row + r#""preview":""#.len();
+                &text[preview..]
+            }
+        };
+        let at = if row.is_some() {
+            rest.starts_with(marker).then_some(marker.len())?
+        } else {
+            rest.find(marker)? + marker.len()
+        };
         let mut parts = rest[at..].splitn(3, [':', '"', ' ']);
         let n = parts.next()?.parse().ok()?;
         let due_us = parts.next()?.parse().ok()?;
@@ -340,17 +358,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn marked_frames_are_found_in_the_event_not_the_subject() {
-        let frame = r#"{"type":"event","topic":"queue","ticket_id":3,"seq":4,"cursor":9,"sent_at":"2026-11-21T10:00:00.000500Z","event":{"at":"x","message":{"body":"load:ab:17:1700000000000123"},"seq":4,"type":"message_added"},"ticket":{"subject":"load:ab:2:1"}}"#;
-        let parsed = MarkedFrame::parse(frame, "load:ab:").expect("marked");
+    fn marked_frames_are_found_in_the_event_or_the_rows_preview_not_the_subject() {
+        let on_ticket = r#"{"type":"event","topic":"ticket:3","ticket_id":3,"seq":4,"cursor":9,"sent_at":"2026-11-21T10:00:00.000500Z","event":{"at":"x","message":{"body":"load:ab:17:1700000000000123"},"seq":4,"type":"message_added"}}"#;
+        let parsed = MarkedFrame::parse(on_ticket, "load:ab:").expect("marked");
         assert_eq!(parsed.n, 17);
         assert_eq!(parsed.due_us, 1_700_000_000_000_123);
         assert_eq!(
             parsed.sent_us,
             Some("2026-11-21T10:00:00.000500Z".parse::<jiff::Timestamp>().expect("ts").as_microsecond())
         );
-        let status = r#"{"type":"event","topic":"queue","ticket_id":3,"seq":5,"event":{"type":"status_changed"},"ticket":{"subject":"load:ab:2:1"}}"#;
+        let on_queue = r#"{"type":"event","topic":"queue","ticket_id":3,"seq":4,"cursor":9,"sent_at":"2026-11-21T10:00:00.000500Z","event":{"actor_id":5,"message":{"kind":"customer"},"type":"message_added"},"row":{"id":3,"number":3,"subject":"load:ab:2:1","status":"open","channel":"whatsapp","preview":"load:ab:17:1700000000000123","seq":4}}"#;
+        assert_eq!(MarkedFrame::parse(on_queue, "load:ab:"), Some(parsed));
+        let status = r#"{"type":"event","topic":"queue","ticket_id":3,"seq":5,"event":{"type":"status_changed"},"row":{"subject":"load:ab:2:1","preview":"load:ab:2:1"}}"#;
         assert_eq!(MarkedFrame::parse(status, "load:ab:"), None);
+        let unmarked = r#"{"type":"event","topic":"queue","ticket_id":3,"seq":6,"event":{"type":"message_added"},"row":{"subject":"load:ab:2:1","preview":"thanks"}}"#;
+        assert_eq!(MarkedFrame::parse(unmarked, "load:ab:"), None, "the subject is never read");
         assert_eq!(MarkedFrame::parse(r#"{"type":"pong"}"#, "load:ab:"), None);
     }
 

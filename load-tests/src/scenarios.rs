@@ -243,7 +243,7 @@ pub struct IdleArgs {
 pub async fn idle(args: IdleArgs) -> anyhow::Result<()> {
     let common = &args.common;
     let (hub, admin) = common.admin().await?;
-    let plan = Plan { subscribe_queue: true, ticket: None, heartbeat_secs: args.heartbeat, marker: marker() };
+    let plan = Plan { subscribe_queue: true, tickets: Vec::new(), heartbeat_secs: args.heartbeat, marker: marker() };
     // Agents are prepared before the baseline so their rows and tokens are not counted.
     let tokens: Vec<String> =
         hub.prepare_agents(&admin, args.agents).await?.into_iter().map(|(_, token)| token).collect();
@@ -335,7 +335,8 @@ pub async fn fanout(args: FanoutArgs) -> anyhow::Result<()> {
     for n in 0..args.tickets.max(1) {
         tickets.push(hub.create_ticket(&admin, &format!("Fan-out {marker} {n}")).await?);
     }
-    let plan = Plan { subscribe_queue: true, ticket: None, heartbeat_secs: 25, marker: marker.clone() };
+    // The notes' own topics: a queue frame carries the ticket's row, not a note's text.
+    let plan = Plan { subscribe_queue: false, tickets: tickets.clone(), heartbeat_secs: 25, marker: marker.clone() };
     let (fleet, _) = start_agents(common, &hub, &admin, args.agents, &plan).await?;
     let connected = fleet.counters().connected;
     let total = (args.rate * common.duration as f64).round() as u64;
@@ -417,7 +418,7 @@ pub async fn whatsapp(args: WhatsappArgs) -> anyhow::Result<()> {
         None => hub.app_secret(&admin).await?,
     };
     let marker = marker();
-    let plan = Plan { subscribe_queue: true, ticket: None, heartbeat_secs: 25, marker: marker.clone() };
+    let plan = Plan { subscribe_queue: true, tickets: Vec::new(), heartbeat_secs: 25, marker: marker.clone() };
     let (fleet, _) = start_agents(common, &hub, &admin, args.agents, &plan).await?;
     let connected = fleet.counters().connected;
     let total = (args.rate * common.duration as f64).round() as u64;
@@ -700,7 +701,7 @@ pub async fn cluster(args: ClusterArgs) -> anyhow::Result<()> {
     let (hub, admin) = common.admin().await?;
     let marker = marker();
     let ticket = hub.create_ticket(&admin, &format!("Cluster {marker}")).await?;
-    let plan = Plan { subscribe_queue: false, ticket: Some(ticket), heartbeat_secs: 25, marker: marker.clone() };
+    let plan = Plan { subscribe_queue: false, tickets: vec![ticket], heartbeat_secs: 25, marker: marker.clone() };
     let agents = hub.prepare_agents(&admin, args.agents).await?;
     let nodes = common.servers.len();
     // Agents `n % nodes == 1` live on the second node; every `1/gone`-th of them does not rejoin.
