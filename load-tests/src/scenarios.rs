@@ -421,6 +421,7 @@ pub async fn whatsapp(args: WhatsappArgs) -> anyhow::Result<()> {
     let plan = Plan { subscribe_queue: true, tickets: Vec::new(), heartbeat_secs: 25, marker: marker.clone() };
     let (fleet, _) = start_agents(common, &hub, &admin, args.agents, &plan).await?;
     let connected = fleet.counters().connected;
+    let frames_before = fleet.counters().frames;
     let total = (args.rate * common.duration as f64).round() as u64;
     let base = customer_base();
     let started = Instant::now();
@@ -450,9 +451,16 @@ pub async fn whatsapp(args: WhatsappArgs) -> anyhow::Result<()> {
     let wanted = acked * connected;
     drain(&fleet, wanted, Duration::from_secs(30)).await;
     let elapsed = started.elapsed();
+    // Every frame of every type the agents got (the workers report their counts every 250 ms).
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let frames = fleet.counters().frames.saturating_sub(frames_before);
     let merged = merge(&fleet.stop(None).await?);
 
     let mut report = Report::new("whatsapp", &common.servers);
+    report.detail(
+        "frames_per_agent_per_message",
+        format!("{:.2}", frames as f64 / connected.max(1) as f64 / acked.max(1) as f64),
+    );
     report.agents = Some(connected);
     report.offered_rate = Some(args.rate);
     report.achieved_rate = Some(merged.unique as f64 / connected.max(1) as f64 / elapsed.as_secs_f64());
