@@ -14,6 +14,7 @@ pub mod markdown;
 pub mod notifications;
 pub mod query;
 pub mod registry;
+pub mod reports;
 pub mod retry;
 pub mod routing;
 pub mod rows;

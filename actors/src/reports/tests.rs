@@ -1,0 +1,240 @@
+//! The cases of docs/metrics.md, one ticket log each.
+
+use super::*;
+
+const CUSTOMER: UserId = 5;
+const ANA: UserId = 10;
+const BEN: UserId = 11;
+
+fn at(minutes: i64) -> Timestamp {
+    Timestamp::from_second(1_800_000_000 + minutes * 60).expect("a fixed time")
+}
+
+fn is_staff(user: UserId) -> bool {
+    user == ANA || user == BEN
+}
+
+/// Builds a log: each entry is (minute, actor, kind); seqs follow the order.
+fn log(entries: Vec<(i64, Option<UserId>, EventKind)>) -> Vec<TicketEvent> {
+    entries
+        .into_iter()
+        .enumerate()
+        .map(|(n, (minute, actor_id, kind))| TicketEvent {
+            ticket_id: 1,
+            account_id: 1,
+            seq: n as i64 + 1,
+            at: at(minute),
+            actor_id,
+            kind,
+        })
+        .collect()
+}
+
+fn created() -> EventKind {
+    EventKind::Created {
+        subject: "Parcel".to_owned(),
+        number: 1,
+        status: "new".to_owned(),
+        priority: Priority::Medium,
+        channel: Channel::Whatsapp,
+        requester_id: CUSTOMER,
+    }
+}
+
+fn message(id: &str, kind: MessageKind, channel: Channel, author: UserId) -> EventKind {
+    EventKind::MessageAdded {
+        message: Message {
+            id: id.to_owned(),
+            ticket_id: 1,
+            account_id: 1,
+            seq: 0,
+            kind,
+            author_id: Some(author),
+            channel,
+            body: "text".to_owned(),
+            attachments: Vec::new(),
+            delivery_status: None,
+            provider_id: None,
+            delivery_error: None,
+            payload: None,
+            created_at: Timestamp::UNIX_EPOCH,
+        },
+        window_until: None,
+    }
+}
+
+fn customer(id: &str) -> EventKind {
+    message(id, MessageKind::Customer, Channel::Whatsapp, CUSTOMER)
+}
+
+fn reply(id: &str, channel: Channel, author: UserId) -> EventKind {
+    message(id, MessageKind::Reply, channel, author)
+}
+
+fn delivery(id: &str, status: DeliveryStatus) -> EventKind {
+    EventKind::DeliveryChanged { message_id: id.to_owned(), status, provider_id: None, error: None }
+}
+
+fn status(category: StatusCategory) -> EventKind {
+    EventKind::StatusChanged { from: String::new(), to: category.as_str().to_owned(), category }
+}
+
+const MINUTE: i64 = 60_000;
+
+#[test]
+fn a_whatsapp_reply_counts_when_sent_and_a_failed_one_never_does() {
+    let facts = ticket_facts(
+        &log(vec![
+            (0, Some(CUSTOMER), created()),
+            (0, Some(CUSTOMER), customer("c1")),
+            // Refused by Meta: it answers nothing.
+            (5, Some(ANA), reply("r1", Channel::Whatsapp, ANA)),
+            (6, None, delivery("r1", DeliveryStatus::Failed)),
+            // Written at 10, sent at 12, delivered later: counts at 12.
+            (10, Some(BEN), reply("r2", Channel::Whatsapp, BEN)),
+            (12, None, delivery("r2", DeliveryStatus::Sent)),
+            (13, None, delivery("r2", DeliveryStatus::Delivered)),
+        ]),
+        &is_staff,
+    );
+    let cycle = &facts.cycles[0];
+    assert_eq!(cycle.first_response_ms(), Some(12 * MINUTE));
+    assert_eq!(cycle.waits[0].answered_by, Some(BEN));
+    assert_eq!(cycle.failed_replies, 1);
+    assert_eq!(cycle.replies.len(), 1, "one reply counted, once, whatever followed its send");
+    assert_eq!(cycle.replies[0].counted_at, at(12));
+}
+
+#[test]
+fn a_reply_still_queued_has_not_answered_yet_and_portal_replies_count_when_written() {
+    let queued = ticket_facts(
+        &log(vec![
+            (0, Some(CUSTOMER), created()),
+            (0, Some(CUSTOMER), customer("c1")),
+            (3, Some(ANA), reply("r1", Channel::Email, ANA)),
+        ]),
+        &is_staff,
+    );
+    assert_eq!(queued.cycles[0].first_response_ms(), None, "pending, not a response");
+    let portal = ticket_facts(
+        &log(vec![
+            (0, Some(CUSTOMER), created()),
+            (0, Some(CUSTOMER), customer("c1")),
+            (3, Some(ANA), reply("r1", Channel::Web, ANA)),
+        ]),
+        &is_staff,
+    );
+    assert_eq!(portal.cycles[0].first_response_ms(), Some(3 * MINUTE));
+}
+
+#[test]
+fn automatic_replies_and_notes_answer_nobody_and_staff_writing_for_the_customer_is_not_the_customer() {
+    let facts = ticket_facts(
+        &log(vec![
+            (0, Some(ANA), created()),
+            // Ana opened the ticket with the customer's words: no wait starts.
+            (0, Some(ANA), message("c0", MessageKind::Customer, Channel::Whatsapp, ANA)),
+            (2, Some(CUSTOMER), customer("c1")),
+            (3, None, reply("auto", Channel::Web, ANA)),
+            (4, Some(ANA), message("n1", MessageKind::Note, Channel::Web, ANA)),
+            (9, Some(ANA), reply("r1", Channel::Web, ANA)),
+        ]),
+        &is_staff,
+    );
+    let cycle = &facts.cycles[0];
+    assert_eq!(cycle.waits.len(), 1);
+    assert_eq!(cycle.first_response_ms(), Some(7 * MINUTE), "from the customer's own first message");
+    assert_eq!(cycle.replies.len(), 1);
+}
+
+#[test]
+fn several_customer_messages_in_a_row_are_one_wait_and_later_ones_are_next_replies() {
+    let facts = ticket_facts(
+        &log(vec![
+            (0, Some(CUSTOMER), created()),
+            (0, Some(CUSTOMER), customer("c1")),
+            (1, Some(CUSTOMER), customer("c2")),
+            (4, Some(ANA), reply("r1", Channel::Web, ANA)),
+            (10, Some(CUSTOMER), customer("c3")),
+            (11, Some(CUSTOMER), customer("c4")),
+            (25, Some(ANA), reply("r2", Channel::Web, ANA)),
+            (30, Some(CUSTOMER), customer("c5")),
+        ]),
+        &is_staff,
+    );
+    let cycle = &facts.cycles[0];
+    assert_eq!(cycle.first_response_ms(), Some(4 * MINUTE));
+    assert_eq!(cycle.next_reply_ms(), vec![15 * MINUTE], "the unanswered last wait is not a figure yet");
+    assert_eq!(cycle.waits.len(), 3);
+}
+
+#[test]
+fn a_reopen_starts_a_new_cycle_measured_from_the_reopen_and_pending_time_is_kept_apart() {
+    let facts = ticket_facts(
+        &log(vec![
+            (0, Some(CUSTOMER), created()),
+            (0, Some(CUSTOMER), customer("c1")),
+            (10, Some(ANA), reply("r1", Channel::Web, ANA)),
+            (10, Some(ANA), status(StatusCategory::Pending)),
+            (70, Some(CUSTOMER), customer("c2")),
+            (70, Some(CUSTOMER), status(StatusCategory::Open)),
+            (80, Some(ANA), reply("r2", Channel::Web, ANA)),
+            (90, Some(ANA), status(StatusCategory::Resolved)),
+            (95, None, status(StatusCategory::Closed)),
+            // Reopened a day later by the customer writing again.
+            (1500, Some(CUSTOMER), customer("c3")),
+            (1500, Some(CUSTOMER), status(StatusCategory::Open)),
+            (1530, Some(BEN), reply("r3", Channel::Web, BEN)),
+            (1540, Some(BEN), status(StatusCategory::Resolved)),
+        ]),
+        &is_staff,
+    );
+    assert_eq!(facts.cycles.len(), 2);
+    let first = &facts.cycles[0];
+    assert_eq!(first.resolution_ms(), Some(90 * MINUTE), "closing after resolving does not move the end");
+    assert_eq!(first.pending_ms, 60 * MINUTE);
+    assert_eq!(first.working_resolution_ms(), Some(30 * MINUTE));
+    assert_eq!((first.ended_by, first.one_touch()), (Some(ANA), Some(false)));
+    let second = &facts.cycles[1];
+    assert_eq!((second.index, second.started_at), (2, at(1500)));
+    // The customer's message that reopened it is the new cycle's first.
+    assert_eq!(second.first_response_ms(), Some(30 * MINUTE));
+    assert_eq!(second.resolution_ms(), Some(40 * MINUTE), "from the reopen, not from creation");
+    assert_eq!((second.ended_by, second.one_touch()), (Some(BEN), Some(true)));
+    assert_eq!(facts.category, Some(StatusCategory::Resolved));
+}
+
+#[test]
+fn an_agent_reopening_starts_the_cycle_at_the_reopen() {
+    let facts = ticket_facts(
+        &log(vec![
+            (0, Some(CUSTOMER), created()),
+            (0, Some(CUSTOMER), customer("c1")),
+            (5, Some(ANA), reply("r1", Channel::Web, ANA)),
+            (6, Some(ANA), status(StatusCategory::Resolved)),
+            (60, Some(ANA), status(StatusCategory::Open)),
+            (75, Some(ANA), status(StatusCategory::Resolved)),
+        ]),
+        &is_staff,
+    );
+    assert_eq!(facts.cycles.len(), 2);
+    assert_eq!((facts.cycles[1].started_at, facts.cycles[1].resolution_ms()), (at(60), Some(15 * MINUTE)));
+    assert_eq!(facts.cycles[1].first_response_ms(), None, "nobody wrote in it");
+    assert_eq!(facts.cycles[1].one_touch(), None, "no reply: neither one-touch nor not");
+}
+
+#[test]
+fn a_merged_ticket_is_marked_until_the_merge_is_undone() {
+    let merged = vec![
+        (0, Some(CUSTOMER), created()),
+        (5, Some(ANA), EventKind::MergedInto { target_id: 2, target_number: 2, previous_status: "open".to_owned() }),
+    ];
+    assert_eq!(ticket_facts(&log(merged.clone()), &is_staff).merged_at, Some(at(5)));
+    let mut undone = merged;
+    undone.push((
+        9,
+        Some(ANA),
+        EventKind::Unmerged { target_id: 2, target_number: 2, restored_status: "open".to_owned() },
+    ));
+    assert_eq!(ticket_facts(&log(undone), &is_staff).merged_at, None);
+}
