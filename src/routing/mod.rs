@@ -12,7 +12,7 @@
 //! person's change in between wins. Everything the router decides from is in the store or on
 //! the board, so a restart or a failover just makes the next pass.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -190,6 +190,9 @@ struct AccountRouter {
     offline_since: HashMap<UserId, Timestamp>,
     languages: HashMap<TicketId, Option<String>>,
     watched_at: Option<Instant>,
+    in_flight: Arc<std::sync::Mutex<InFlight>>,
+    /// The tickets in flight when this pass began (the watch leaves them alone).
+    sending: HashSet<TicketId>,
 }
 
 /// Each routed team's members as one pass sees them.
@@ -235,6 +238,17 @@ async fn hold_lease(router: Arc<Router>, account: AccountId, held: Arc<std::sync
     }
 }
 
+/// Assignments sent to their tickets and not answered yet. A pass goes on while they commit (the
+/// next tickets do not wait for the last ones' commit): it leaves these tickets alone and counts
+/// these loads on top of the store's. Taken before the store is read and cleared only after the
+/// commit answered, so an assignment is counted at least once, never missed (briefly twice,
+/// which only holds a ticket back, never overfills an agent).
+#[derive(Default)]
+struct InFlight {
+    tickets: HashSet<TicketId>,
+    loads: HashMap<UserId, i64>,
+}
+
 /// One change the router sends a ticket, with the seq it decided on.
 struct Decision {
     ticket: TicketId,
@@ -251,6 +265,8 @@ impl AccountRouter {
             offline_since: HashMap::new(),
             languages: HashMap::new(),
             watched_at: None,
+            in_flight: Arc::default(),
+            sending: HashSet::new(),
         }
     }
 
@@ -325,7 +341,7 @@ impl AccountRouter {
     }
 
     /// One pass over the account. `Ok(true)` when there may be more to do at once.
-    async fn pass(&mut self, router: &Router) -> Result<bool, StoreError> {
+    async fn pass(&mut self, router: &Arc<Router>) -> Result<bool, StoreError> {
         if self.directory(router).await?.routings.is_empty() {
             return Ok(false);
         }
@@ -333,17 +349,27 @@ impl AccountRouter {
         let now = router.clock.now();
         let board: HashMap<UserId, (PresenceStatus, Timestamp)> =
             router.presence.board(self.account).into_iter().map(|row| (row.user_id, (row.status, row.since))).collect();
+        // Before the store is read (see `InFlight`).
+        let (sending, sending_loads) = match self.in_flight.lock() {
+            Ok(in_flight) => (in_flight.tickets.clone(), in_flight.loads.clone()),
+            Err(_) => (HashSet::new(), HashMap::new()),
+        };
         let mut loads: HashMap<UserId, i64> = router.store.open_loads(self.account).await?.into_iter().collect();
+        for (agent, count) in sending_loads {
+            *loads.entry(agent).or_default() += count;
+        }
         let mut decisions = Vec::new();
         let mut teams_seen = TeamMembers::new();
         if self.watched_at.is_none_or(|at| at.elapsed() >= WATCH_EVERY) {
             self.watched_at = Some(Instant::now());
+            self.sending = sending.clone();
             self.watch_holders(router, &board, &mut loads, &mut teams_seen, now, &mut decisions).await?;
         }
         let directory = self.directory(router).await?;
         let teams: Vec<TeamId> = directory.routings.keys().copied().collect();
         let mut queue = router.store.routable_tickets(self.account, &teams, BATCH).await?;
         let more = queue.len() as i64 >= BATCH;
+        queue.retain(|ticket| !sending.contains(&ticket.id));
         queue.sort_by(queue_order);
         for ticket in queue {
             let trigger = if ticket.status_category == StatusCategory::New { "new" } else { "returned" };
@@ -357,10 +383,9 @@ impl AccountRouter {
             }
         }
         let decided = decisions.len();
-        let read_for = pass_started.elapsed();
-        let retry = self.send(router, decisions).await;
-        tracing::debug!(account = self.account, decided, ?read_for, took = ?pass_started.elapsed(), "router pass");
-        Ok(more || retry)
+        self.send(router, decisions);
+        tracing::debug!(account = self.account, decided, took = ?pass_started.elapsed(), "router pass");
+        Ok(more)
     }
 
     /// Applies the offline policy and the no-reply limit to the tickets agents hold in routed
@@ -383,7 +408,8 @@ impl AccountRouter {
         if watched.is_empty() {
             return Ok(());
         }
-        let held = router.store.held_tickets(self.account, &watched, HELD_BATCH).await?;
+        let mut held = router.store.held_tickets(self.account, &watched, HELD_BATCH).await?;
+        held.retain(|ticket| !self.sending.contains(&ticket.id));
         for ticket in held {
             let (Some(holder), Some(team)) = (ticket.assignee_id, ticket.team_id) else { continue };
             let Some(routing) = self.directory(router).await?.routings.get(&team).cloned() else { continue };
@@ -518,40 +544,73 @@ impl AccountRouter {
         Ok(language)
     }
 
-    /// Sends the decisions to their tickets at once (the group commit batches them). `true`
-    /// when one found its ticket changed since it was read, so a pass should follow at once.
-    async fn send(&self, router: &Router, decisions: Vec<Decision>) -> bool {
+    /// Sends the decisions to their tickets at once (the group commit batches them) from a task
+    /// of their own, so the next pass need not wait for their commit; they count as in flight
+    /// until answered. One that finds its ticket changed since it was read (someone else acted)
+    /// wakes the router to decide again on what the ticket is now.
+    fn send(&self, router: &Arc<Router>, decisions: Vec<Decision>) {
         if decisions.is_empty() {
-            return false;
+            return;
         }
-        let config = match router.accounts.get(self.account).await {
-            Ok(config) => config,
-            Err(error) => {
-                tracing::warn!(%error, account = self.account, "the router could not read the account's configuration");
-                return true;
+        if let Ok(mut in_flight) = self.in_flight.lock() {
+            for decision in &decisions {
+                in_flight.tickets.insert(decision.ticket);
+                if let Some(agent) = decision.assignment.assignee_id {
+                    *in_flight.loads.entry(agent).or_default() += 1;
+                }
             }
-        };
-        let sends = decisions.into_iter().map(|decision| {
-            let context = CommandContext {
-                actor_id: None,
-                config: config.clone(),
-                expected_seq: Some(decision.seq),
-                seen_seq: None,
-            };
-            let tickets = router.tickets.clone();
-            async move { tickets.execute(decision.ticket, TicketCommand::Assign(decision.assignment), context).await }
+        }
+        let (router, account, in_flight) = (router.clone(), self.account, self.in_flight.clone());
+        tokio::spawn(async move {
+            let done: Vec<(TicketId, Option<UserId>)> =
+                decisions.iter().map(|decision| (decision.ticket, decision.assignment.assignee_id)).collect();
+            let retry = send_all(&router, account, decisions).await;
+            if let Ok(mut in_flight) = in_flight.lock() {
+                for (ticket, agent) in done {
+                    in_flight.tickets.remove(&ticket);
+                    if let Some(agent) = agent
+                        && let Some(count) = in_flight.loads.get_mut(&agent)
+                    {
+                        *count -= 1;
+                        if *count <= 0 {
+                            in_flight.loads.remove(&agent);
+                        }
+                    }
+                }
+            }
+            if retry {
+                router.wake_only(account);
+            }
         });
-        let mut retry = false;
-        for outcome in join_all(sends).await {
-            match outcome {
-                Ok(_) => metrics::counter!("switchboard_router_assignments_total").increment(1),
-                // Someone changed the ticket since the router read it: decide again on what it is now.
-                Err(TicketError::StaleSeq { .. }) => retry = true,
-                Err(error) => tracing::warn!(%error, account = self.account, "a routed assignment failed"),
-            }
-        }
-        retry
     }
+}
+
+/// Executes the decisions at once; `true` when one should be decided again (its ticket changed
+/// since it was read, or the account's configuration could not be read).
+async fn send_all(router: &Router, account: AccountId, decisions: Vec<Decision>) -> bool {
+    let config = match router.accounts.get(account).await {
+        Ok(config) => config,
+        Err(error) => {
+            tracing::warn!(%error, account, "the router could not read the account's configuration");
+            return true;
+        }
+    };
+    let sends = decisions.into_iter().map(|decision| {
+        let context =
+            CommandContext { actor_id: None, config: config.clone(), expected_seq: Some(decision.seq), seen_seq: None };
+        let tickets = router.tickets.clone();
+        async move { tickets.execute(decision.ticket, TicketCommand::Assign(decision.assignment), context).await }
+    });
+    let mut retry = false;
+    for outcome in join_all(sends).await {
+        match outcome {
+            Ok(_) => metrics::counter!("switchboard_router_assignments_total").increment(1),
+            // Someone changed the ticket since the router read it: decide again on what it is now.
+            Err(TicketError::StaleSeq { .. }) => retry = true,
+            Err(error) => tracing::warn!(%error, account, "a routed assignment failed"),
+        }
+    }
+    retry
 }
 
 /// Whether a committed change can give the router work: a ticket waiting unassigned in the
