@@ -44,6 +44,19 @@ fn domains(given: &[String]) -> Result<Vec<String>, ApiError> {
     Ok(kept)
 }
 
+/// A company's name, trimmed: not blank, and without `"` (the query language's `company:` quotes
+/// names, and a quoted value cannot hold one, so such a company's tickets could not be listed).
+fn company_name(name: &str) -> Result<String, ApiError> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(ApiError::invalid("name", "a company needs a name"));
+    }
+    if name.contains('"') {
+        return Err(ApiError::invalid("name", "a company name cannot contain `\"` (queries quote names with it)"));
+    }
+    Ok(name.to_owned())
+}
+
 /// A store refusal as the API says it: a taken domain names it, a taken name is `company_exists`.
 fn refusal(error: StoreError) -> ApiError {
     match error {
@@ -113,14 +126,11 @@ async fn create_company(state: Api, caller: Caller, body: ApiJson<CreateCompany>
     caller.require_admin()?;
     let body = body.into_inner();
     body.validate()?;
-    if body.name.trim().is_empty() {
-        return Err(ApiError::invalid("name", "a company needs a name"));
-    }
     let company = state
         .store
         .create_company(NewCompany {
             account_id: caller.account(),
-            name: body.name.trim().to_owned(),
+            name: company_name(&body.name)?,
             members_see_company_tickets: body.members_see_company_tickets,
             members_write_company_tickets: body.members_write_company_tickets && body.members_see_company_tickets,
             domains: domains(&body.domains)?,
@@ -188,11 +198,8 @@ async fn update_company(
     caller.require_admin()?;
     let body = body.into_inner();
     body.validate()?;
-    if body.name.as_deref().is_some_and(|name| name.trim().is_empty()) {
-        return Err(ApiError::invalid("name", "a company needs a name"));
-    }
     let patch = CompanyPatch {
-        name: body.name.map(|name| name.trim().to_owned()),
+        name: body.name.as_deref().map(company_name).transpose()?,
         members_see_company_tickets: body.members_see_company_tickets,
         members_write_company_tickets: body.members_write_company_tickets,
         domains: body.domains.as_deref().map(domains).transpose()?,

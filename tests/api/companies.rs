@@ -119,6 +119,7 @@ async fn company_fields_are_validated_naming_the_field_and_a_domain_has_one_comp
             (json!({"domains": "acme.com"}), "domains"),
             (json!({"name": ""}), "name"),
             (json!({"name": "   "}), "name"),
+            (json!({"name": "The \"Best\" Co"}), "name"),
             (json!({"sla_tier": "critical"}), "sla_tier"),
             (json!({"members_see_company_tickets": "yes"}), "members_see_company_tickets"),
         ];
