@@ -286,6 +286,23 @@ async fn a_companys_sla_tier_raises_its_members_new_tickets_and_their_targets() 
         pressing["importance"] = json!("critical");
         assert_eq!(desk.create_ticket(&agent, pressing).await["priority"], "urgent", "never lowered");
 
+        // On the email channel too: a member writes from their address.
+        let body = json!({"email": "mem@test.example", "name": "Mem", "role": "customer", "company_id": id_of(&acme)});
+        let mem = desk.expect(201, "POST", "/api/v1/users", &admin, Some(body)).await;
+        let mail = json!({"from": "mem@test.example", "name": "Mem", "subject": "By mail", "text": "help"});
+        desk.expect(200, "POST", "/sandbox/mail/send", &agent, Some(mail)).await;
+        let mut emailed = Value::Null;
+        for _ in 0..100 {
+            let page =
+                desk.expect(200, "GET", &format!("/api/v1/tickets?requester={}", id_of(&mem)), &agent, None).await;
+            if let Some(ticket) = page["items"].as_array().and_then(|items| items.first()) {
+                emailed = ticket.clone();
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert_eq!((&emailed["channel"], &emailed["priority"]), (&json!("email"), &json!("high")), "{emailed}");
+
         // Without a tier, members' tickets follow the matrix again.
         let path = format!("/api/v1/companies/{}", id_of(&acme));
         desk.expect(200, "PATCH", &path, &admin, Some(json!({"sla_tier": null}))).await;
