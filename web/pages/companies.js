@@ -82,7 +82,7 @@ export function Companies({ id }) {
         ${companies === null
           ? html`<${SkeletonRows} columns=${6} />`
           : html`<tbody>${companies.length === 0
-              ? html`<tr><td colspan="6" class="empty">No companies yet.</td></tr>`
+              ? html`<tr><td colspan="6" class="empty" data-label="">No companies yet.</td></tr>`
               : companies.map((company) => html`<tr key=${company.id} data-company=${company.id} aria-current=${company.id === id ? "true" : undefined}>
                   <th scope="row"><a href=${`#/companies/${company.id}`}>${company.name}</a></th>
                   <td>${company.domains.join(", ") || html`<span class="empty">none</span>`}</td>
@@ -153,7 +153,7 @@ function CompanyDetail({ company, onSaved }) {
       ${members === null
         ? html`<${SkeletonRows} columns=${3} />`
         : html`<tbody>${members.length === 0
-            ? html`<tr><td colspan="3" class="empty">No members yet.</td></tr>`
+            ? html`<tr><td colspan="3" class="empty" data-label="">No members yet.</td></tr>`
             : members.map((member) => html`<tr key=${member.id}><td>${member.name}</td><td>${member.email}</td><td>${member.phone || ""}</td></tr>`)}</tbody>`}
     </table>
   </section>`;
