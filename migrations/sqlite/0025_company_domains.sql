@@ -11,3 +11,6 @@ CREATE INDEX company_domains_company ON company_domains (company_id);
 
 -- The SLA tier: the lowest priority a new ticket of a member opens with (NULL: none).
 ALTER TABLE companies ADD COLUMN sla_tier TEXT;
+
+-- Members of a company: its page lists them, the list counts them, a ticket opening reads one.
+CREATE INDEX users_company ON users (company_id);

@@ -19,21 +19,22 @@ macro_rules! companies_sql {
                 }
                 query.push(" ORDER BY name");
                 let rows = query.build().fetch_all(&self.pool).await.map_err(db_error)?;
-                let domains: Vec<(i64, String)> = sqlx::query_as(
-                    "SELECT company_id, domain FROM company_domains WHERE account_id = $1 ORDER BY domain",
-                )
-                .bind(account)
-                .fetch_all(&self.pool)
-                .await
-                .map_err(db_error)?;
-                let counts: Vec<(i64, i64)> = sqlx::query_as(
-                    "SELECT company_id, COUNT(*) FROM users WHERE account_id = $1 AND company_id IS NOT NULL \
-                     AND active = TRUE GROUP BY company_id",
-                )
-                .bind(account)
-                .fetch_all(&self.pool)
-                .await
-                .map_err(db_error)?;
+                // One company (a ticket opening reads its tier): only its rows, by the indexes
+                // on company_domains(company_id) and users(company_id) (migration 0025).
+                let mut domains = QueryBuilder::<$db>::new("SELECT company_id, domain FROM company_domains WHERE account_id = ");
+                domains.push_bind(account);
+                let mut counts = QueryBuilder::<$db>::new(
+                    "SELECT company_id, COUNT(*) FROM users WHERE company_id IS NOT NULL AND active = TRUE AND account_id = ",
+                );
+                counts.push_bind(account);
+                if let Some(id) = only {
+                    domains.push(" AND company_id = ").push_bind(id);
+                    counts.push(" AND company_id = ").push_bind(id);
+                }
+                domains.push(" ORDER BY domain");
+                counts.push(" GROUP BY company_id");
+                let domains: Vec<(i64, String)> = domains.build_query_as().fetch_all(&self.pool).await.map_err(db_error)?;
+                let counts: Vec<(i64, i64)> = counts.build_query_as().fetch_all(&self.pool).await.map_err(db_error)?;
                 rows.iter()
                     .map(|row| {
                         let id: i64 = row.try_get("id").map_err(db_error)?;
