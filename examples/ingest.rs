@@ -70,6 +70,7 @@ async fn main() -> anyhow::Result<()> {
             channel: Channel::Whatsapp,
             requester_id: customer.id,
             company_id: None,
+            minimum_priority: None,
             assignee_id: None,
             team_id: None,
             created_by: Some(customer.id),

@@ -69,6 +69,8 @@ pub async fn seed(store: &Arc<dyn Store>, tickets: &Tickets) -> anyhow::Result<(
             name: "Acme Ltd".into(),
             members_see_company_tickets: true,
             members_write_company_tickets: false,
+            domains: vec!["acme.test".into()],
+            sla_tier: None,
         })
         .await?;
     let carla = store
@@ -271,6 +273,7 @@ pub async fn seed(store: &Arc<dyn Store>, tickets: &Tickets) -> anyhow::Result<(
             channel: seed.channel,
             requester_id: seed.requester.id,
             company_id: seed.requester.company_id,
+            minimum_priority: None,
             assignee_id: None,
             team_id: None,
             created_by: Some(seed.requester.id),

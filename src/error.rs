@@ -57,6 +57,8 @@ error_codes! {
     EmailTaken => "email_taken",
     TeamExists => "team_exists",
     CompanyExists => "company_exists",
+    /// A company domain another company of the account already holds.
+    DomainTaken => "domain_taken",
     CategoryExists => "category_exists",
     CannedResponseExists => "canned_response_exists",
     StaleSeq => "stale_seq",

@@ -4,20 +4,21 @@
 use std::sync::Arc;
 
 use switchboard_actors::clock::Clock;
+use switchboard_actors::companies::CompaniesPort;
 use switchboard_actors::domain::User;
-use switchboard_actors::store::{DirectoryPort, SessionsPort, Store, TicketScope};
+use switchboard_actors::store::{SessionsPort, Store, TicketScope};
 
 use crate::error::ApiError;
 
 pub struct Sessions {
     sessions: Arc<dyn SessionsPort>,
-    directory: Arc<dyn DirectoryPort>,
+    companies: Arc<dyn CompaniesPort>,
     clock: Arc<dyn Clock>,
 }
 
 impl Sessions {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Sessions {
-        Sessions { sessions: store.clone(), directory: store, clock }
+        Sessions { sessions: store.clone(), companies: store, clock }
     }
 
     /// The user of a live session token.
@@ -30,7 +31,7 @@ impl Sessions {
     /// Which tickets a customer may see: their own, or their company's when it shares.
     pub async fn customer_scope(&self, user: &User) -> Result<TicketScope, ApiError> {
         if let Some(company_id) = user.company_id
-            && let Some(company) = self.directory.company(user.account_id, company_id).await?
+            && let Some(company) = self.companies.company(user.account_id, company_id).await?
             && company.members_see_company_tickets
         {
             return Ok(TicketScope::RequesterOrCompany(user.id, company_id));

@@ -66,6 +66,7 @@ fn draft(account_id: AccountId, requester_id: UserId, subject: &str, body: Optio
         channel: Channel::Web,
         requester_id,
         company_id: None,
+        minimum_priority: None,
         assignee_id: None,
         team_id: None,
         created_by: Some(requester_id),

@@ -24,6 +24,7 @@ import { Conversations } from "./pages/conversations.js";
 import { Presence } from "./pages/presence.js";
 import { Admin } from "./pages/admin.js";
 import { Automations } from "./pages/automations.js";
+import { Companies } from "./pages/companies.js";
 import { Preferences } from "./pages/preferences.js";
 import { Bell, Toasts } from "./pages/bell.js";
 import { Sidebar } from "./pages/sidebar.js";
@@ -44,6 +45,9 @@ export const ROUTES = [
   { path: "#/presence", page: Presence, label: "Presence", icon: "users", shown: () => staffBoard.value },
   { path: "#/admin", page: Admin, label: "Admin", icon: "shield", shown: () => me.value.role === "admin" },
   { path: "#/automations", page: Automations, label: "Automations", icon: "zap", shown: () => me.value.role === "admin" },
+  // A company's page comes before the list so the list's path does not match it first.
+  { path: "#/companies/:id", page: Companies, shown: () => me.value.role === "admin" },
+  { path: "#/companies", page: Companies, label: "Companies", icon: "briefcase", shown: () => me.value.role === "admin" },
   { path: "#/tickets/:id", page: TicketPage },
   { path: "#/preferences", page: Preferences },
 ];

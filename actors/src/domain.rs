@@ -99,6 +99,15 @@ string_enum!(
 );
 
 impl Priority {
+    /// This priority raised to `floor` when that is more pressing: a company's SLA tier on its
+    /// members' new tickets.
+    pub fn at_least(self, floor: Option<Priority>) -> Priority {
+        match floor {
+            Some(floor) if floor.rank() > self.rank() => floor,
+            _ => self,
+        }
+    }
+
     /// Sort key: higher is more pressing.
     pub fn rank(self) -> i64 {
         match self {
@@ -330,6 +339,15 @@ pub struct Company {
     /// …and write on them (reply, change what customers may change); otherwise only on their own.
     #[serde(default)]
     pub members_write_company_tickets: bool,
+    /// Email domains (lower case): a customer who proves an address at one joins the company.
+    #[serde(default)]
+    pub domains: Vec<String>,
+    /// The lowest priority a member's new ticket opens with (`null`: the matrix decides alone).
+    #[serde(default)]
+    pub sla_tier: Option<Priority>,
+    /// Active customers who belong to it.
+    #[serde(default)]
+    pub member_count: i64,
     pub created_at: Timestamp,
 }
 

@@ -6,6 +6,7 @@ pub mod automation;
 pub mod broker;
 pub mod bus;
 pub mod clock;
+pub mod companies;
 pub mod customer_auth;
 pub mod customers;
 pub mod domain;

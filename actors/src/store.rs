@@ -9,6 +9,7 @@ use async_trait::async_trait;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
+pub use crate::companies::{CompaniesPort, CompanyPatch, NewCompany};
 use crate::domain::*;
 pub use crate::email::EmailSend;
 use crate::notifications::{NewNotification, Notification, NotificationId, Preferences};
@@ -99,14 +100,6 @@ pub struct TeamPatch {
     pub name: Option<String>,
     pub description: Option<String>,
     pub member_ids: Option<Vec<UserId>>,
-}
-
-#[derive(Clone, Debug)]
-pub struct NewCompany {
-    pub account_id: AccountId,
-    pub name: String,
-    pub members_see_company_tickets: bool,
-    pub members_write_company_tickets: bool,
 }
 
 /// A server-side login session; only the SHA-256 of the token is stored.
@@ -369,7 +362,8 @@ pub trait SettingsPort: Send + Sync + 'static {
     async fn generated_secret(&self, name: &str, candidate: &str, at: Timestamp) -> StoreResult<String>;
 }
 
-/// People: users, customers and their channel addresses, teams, companies, canned responses.
+/// People: users, customers and their channel addresses, teams, canned responses (companies are
+/// [`crate::companies::CompaniesPort`]).
 #[async_trait]
 pub trait DirectoryPort: Send + Sync + 'static {
     async fn create_user(&self, user: NewUser) -> StoreResult<User>;
@@ -386,9 +380,6 @@ pub trait DirectoryPort: Send + Sync + 'static {
     async fn update_team(&self, account: AccountId, id: TeamId, patch: TeamPatch) -> StoreResult<Team>;
     async fn team(&self, account: AccountId, id: TeamId) -> StoreResult<Option<Team>>;
     async fn list_teams(&self, account: AccountId) -> StoreResult<Vec<Team>>;
-    async fn create_company(&self, company: NewCompany) -> StoreResult<Company>;
-    async fn company(&self, account: AccountId, id: CompanyId) -> StoreResult<Option<Company>>;
-    async fn list_companies(&self, account: AccountId) -> StoreResult<Vec<Company>>;
     async fn contacts(&self, account: AccountId, user: UserId) -> StoreResult<Vec<Contact>>;
     async fn canned_responses(&self, account: AccountId) -> StoreResult<Vec<CannedResponse>>;
     /// A title already used in the account is a conflict.
@@ -652,6 +643,7 @@ pub trait NotificationsPort: Send + Sync + 'static {
 pub trait Store:
     SettingsPort
     + DirectoryPort
+    + crate::companies::CompaniesPort
     + SessionsPort
     + MediaPort
     + TicketsPort
@@ -671,6 +663,7 @@ pub trait Store:
 impl<
     T: SettingsPort
         + DirectoryPort
+        + crate::companies::CompaniesPort
         + SessionsPort
         + MediaPort
         + TicketsPort

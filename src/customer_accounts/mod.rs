@@ -17,6 +17,8 @@
 //! - **Limits reuse `auth::login_limits`:** sending is limited per destination and client
 //!   address and per destination alone ([`LoginLimits::admit_key`]), and per client address;
 //!   checking a code goes through the login limits, like a password.
+//! - **A confirmed registration joins the company holding the address's domain** (if the
+//!   customer is in none): the code proved the address. Profiles made by inbound email never do.
 
 pub mod codes;
 mod delivery;
@@ -281,10 +283,17 @@ impl CustomerAccounts {
             }
             None => Registration::NewCustomer { account_id: code.account_id, email, name, password_hash },
         };
-        self.store.register_customer(&registration).await.map_err(|error| match error {
+        let mut user = self.store.register_customer(&registration).await.map_err(|error| match error {
             StoreError::Conflict(_) => AccountError::EmailTaken,
             other => other.into(),
-        })
+        })?;
+        // The code proved the address: a company holding its domain takes the customer in.
+        if user.company_id.is_none()
+            && let Some(domain) = switchboard_actors::companies::email_domain(&user.email)
+        {
+            user.company_id = self.store.join_company_by_domain(user.account_id, user.id, &domain).await?;
+        }
+        Ok(user)
     }
 
     /// `POST /auth/forgot`: a single-use reset link to an active user's address.

@@ -4,6 +4,7 @@
 mod auth;
 mod automations;
 mod channel_secrets;
+mod companies;
 mod console;
 mod customer_auth;
 mod json;
@@ -125,6 +126,7 @@ fn documented_routes(scope: &mut utoipa_actix_web::service_config::ServiceConfig
     customer_auth::routes(scope);
     automations::routes(scope);
     channel_secrets::routes(scope);
+    companies::routes(scope);
     tickets::routes(scope);
     notifications::routes(scope);
     people::routes(scope);

@@ -1,5 +1,5 @@
-//! Users, teams and companies. Staff may read them (assignee pickers, customer cards); only
-//! admins create or change them.
+//! Users and teams (companies are `companies.rs`). Staff may read them (assignee pickers,
+//! customer cards); only admins create or change them.
 
 use actix_web::{HttpResponse, get, patch, post, web};
 use garde::Validate;
@@ -27,9 +27,7 @@ pub fn routes(config: &mut ServiceConfig) {
         .service(issue_token)
         .service(list_teams)
         .service(create_team)
-        .service(update_team)
-        .service(list_companies)
-        .service(create_company);
+        .service(update_team);
 }
 
 /// The shortest password accepted.
@@ -480,55 +478,4 @@ async fn update_team(
     })?;
     router.wake(caller.account());
     Ok(web::Json(team))
-}
-
-/// Companies of the account (staff only).
-#[utoipa::path(tag = "people", responses((status = 200, body = Page<Company>), (status = 403, body = ErrorBody)))]
-#[get("/companies")]
-async fn list_companies(
-    state: Api,
-    caller: Caller,
-    _: web::Query<NoParams>,
-) -> Result<web::Json<Page<Company>>, ApiError> {
-    caller.require_staff()?;
-    Ok(web::Json(Page { items: state.store.list_companies(caller.account()).await?, next: None }))
-}
-
-#[derive(Debug, Deserialize, Validate, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CreateCompany {
-    #[garde(length(min = 1, max = 200))]
-    pub name: String,
-    /// Whether its members may read every ticket of the company.
-    #[garde(skip)]
-    #[serde(default)]
-    pub members_see_company_tickets: bool,
-    /// Whether they may also write on each other's tickets (otherwise only on their own).
-    #[garde(skip)]
-    #[serde(default)]
-    pub members_write_company_tickets: bool,
-}
-
-/// Create a company (admin only).
-#[utoipa::path(
-    tag = "people",
-    request_body = CreateCompany,
-    responses((status = 201, body = Company), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody))
-)]
-#[post("/companies")]
-async fn create_company(state: Api, caller: Caller, body: ApiJson<CreateCompany>) -> Result<HttpResponse, ApiError> {
-    caller.require_admin()?;
-    let body = body.into_inner();
-    body.validate()?;
-    let company = state
-        .store
-        .create_company(NewCompany {
-            account_id: caller.account(),
-            name: body.name,
-            members_see_company_tickets: body.members_see_company_tickets,
-            members_write_company_tickets: body.members_write_company_tickets && body.members_see_company_tickets,
-        })
-        .await
-        .map_err(|error| map_conflict(error, ErrorCode::CompanyExists, "a company with this name already exists"))?;
-    Ok(HttpResponse::Created().json(company))
 }

@@ -83,6 +83,7 @@ pub fn like_pattern(word: &str) -> String {
 }
 
 pub(crate) mod automations;
+pub(crate) mod companies;
 pub(crate) mod customer_auth;
 pub(crate) mod directory;
 pub(crate) mod event_log;
@@ -602,6 +603,8 @@ macro_rules! shared_sql {
         crate::storage::sql::settings::settings_sql!($db, $store, $writer, $begin_write, $tickets_per_update, $team_ids_of_u);
 
         crate::storage::sql::directory::directory_sql!($db, $store, $writer, $begin_write, $tickets_per_update, $team_ids_of_u);
+
+        crate::storage::sql::companies::companies_sql!($db, $store, $writer, $begin_write, $tickets_per_update, $team_ids_of_u);
 
         crate::storage::sql::sessions::sessions_sql!($db, $store, $writer, $begin_write, $tickets_per_update, $team_ids_of_u);
 

@@ -8,6 +8,7 @@ mod common;
 mod auth;
 mod automations;
 mod client;
+mod companies;
 mod customer_accounts;
 mod customers;
 mod drafts;

@@ -52,6 +52,8 @@ pub async fn people_teams_and_companies(store: &dyn Store) {
             name: "Acme".into(),
             members_see_company_tickets: true,
             members_write_company_tickets: false,
+            domains: Vec::new(),
+            sla_tier: None,
         })
         .await
         .expect("company");

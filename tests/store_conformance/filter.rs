@@ -41,6 +41,8 @@ pub async fn query_filters(store: &dyn Store) {
             name: "Acme Corp".into(),
             members_see_company_tickets: false,
             members_write_company_tickets: false,
+            domains: Vec::new(),
+            sla_tier: None,
         })
         .await
         .expect("company");

@@ -67,6 +67,7 @@ fn draft(account: AccountId, requester: UserId, subject: &str) -> TicketDraft {
         channel: Channel::Web,
         requester_id: requester,
         company_id: None,
+        minimum_priority: None,
         assignee_id: None,
         team_id: None,
         created_by: Some(requester),

@@ -43,6 +43,7 @@ describe('every page, both roles, both widths', () => {
   let hub;
   let browser;
   let ticketId;
+  let companyId;
 
   before(async () => {
     hub = await startHub();
@@ -51,6 +52,7 @@ describe('every page, both roles, both widths', () => {
     const tickets = await api(hub.base, token, '/tickets?limit=50');
     // A ticket with a conversation, so its page shows a thread.
     ticketId = (tickets.items.find((ticket) => ticket.channel === 'whatsapp') ?? tickets.items[0]).id;
+    companyId = (await api(hub.base, token, '/companies')).items[0].id;
   });
 
   after(async () => {
@@ -80,6 +82,7 @@ describe('every page, both roles, both widths', () => {
         for (const route of routes) {
           const hash = route.path.replace(/:(\w+)/g, (_, name) => {
             if (name === 'id' && route.path.startsWith('#/tickets/')) return String(ticketId);
+            if (name === 'id' && route.path.startsWith('#/companies/')) return String(companyId);
             throw new Error(`no value for :${name} in ${route.path}: add one to pages.test.mjs`);
           });
           await page.goto(`${hub.base}/${hash}`);

@@ -64,6 +64,7 @@ fn ticket() -> crate::domain::Ticket {
         channel: crate::domain::Channel::Web,
         requester_id: 9,
         company_id: None,
+        minimum_priority: None,
         assignee_id: None,
         team_id: None,
         created_by: None,

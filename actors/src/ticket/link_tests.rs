@@ -33,6 +33,7 @@ fn ticket(id: TicketId, requester_id: UserId, channel: Channel, tags: &[&str]) -
         channel,
         requester_id,
         company_id: None,
+        minimum_priority: None,
         assignee_id: None,
         team_id: None,
         created_by: Some(requester_id),

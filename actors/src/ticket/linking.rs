@@ -86,6 +86,8 @@ impl Tickets {
             channel: original.channel,
             requester_id: original.requester_id,
             company_id: original.company_id,
+            // As pressing as the ticket it came from (which a company tier may have raised).
+            minimum_priority: Some(original.priority),
             assignee_id: original.assignee_id,
             team_id: original.team_id,
             created_by: context.actor_id,

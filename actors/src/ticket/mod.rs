@@ -17,6 +17,8 @@ mod state;
 #[cfg(test)]
 mod tests;
 mod tickets;
+#[cfg(test)]
+mod tier_tests;
 
 use std::sync::Arc;
 

@@ -45,6 +45,9 @@ pub struct TicketDraft {
     pub channel: Channel,
     pub requester_id: UserId,
     pub company_id: Option<CompanyId>,
+    /// The requester's company's SLA tier: the ticket opens at least this pressing, whatever
+    /// urgency × importance gives (so the SLA policy's targets for that priority apply).
+    pub minimum_priority: Option<Priority>,
     pub assignee_id: Option<UserId>,
     pub team_id: Option<TeamId>,
     pub created_by: Option<UserId>,
@@ -82,7 +85,7 @@ pub fn open_ticket(
     let mut custom_fields = CustomFields::new();
     merge_custom_fields(config, &mut custom_fields, &draft.custom_fields)?;
     let tags = normalise_tags(&draft.tags)?;
-    let priority = config.priority_matrix.priority(draft.urgency, draft.importance);
+    let priority = config.priority_matrix.priority(draft.urgency, draft.importance).at_least(draft.minimum_priority);
     let mut ticket = Ticket {
         id: 0,
         account_id: draft.account_id,

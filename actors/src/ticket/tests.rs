@@ -65,6 +65,7 @@ fn draft() -> TicketDraft {
         channel: Channel::Email,
         requester_id: 3,
         company_id: None,
+        minimum_priority: None,
         assignee_id: None,
         team_id: None,
         created_by: Some(3),

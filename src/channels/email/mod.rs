@@ -255,6 +255,12 @@ impl EmailChannel {
             channel: Channel::Email,
             requester_id: customer.id,
             company_id: customer.company_id,
+            minimum_priority: switchboard_actors::companies::sla_tier(
+                &*self.store,
+                self.account_id,
+                customer.company_id,
+            )
+            .await?,
             assignee_id: None,
             team_id: None,
             created_by: Some(customer.id),

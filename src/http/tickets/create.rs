@@ -119,6 +119,7 @@ pub(super) async fn create_ticket(
         channel: body.channel.unwrap_or(if staff { Channel::Api } else { Channel::Web }),
         requester_id: requester.id,
         company_id: requester.company_id,
+        minimum_priority: switchboard_actors::companies::sla_tier(&*state.store, account, requester.company_id).await?,
         assignee_id: body.assignee_id,
         team_id: body.team_id,
         created_by: Some(caller.user.id),

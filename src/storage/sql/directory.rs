@@ -1,4 +1,4 @@
-//! The SQL of people, teams, companies, contacts and canned responses, shared by both backends: expanded inside
+//! The SQL of people, teams, contacts and canned responses, shared by both backends: expanded inside
 //! [`shared_sql`](super::shared_sql) for each, where the row helpers it calls are defined.
 
 macro_rules! directory_sql {
@@ -189,54 +189,6 @@ macro_rules! directory_sql {
                     teams.extend(self.team(account, id).await?);
                 }
                 Ok(teams)
-            }
-
-            async fn create_company(&self, company: NewCompany) -> StoreResult<Company> {
-                let now = self.clock.now();
-                let id: i64 = sqlx::query_scalar(
-                    "INSERT INTO companies (account_id, name, members_see_company_tickets, members_write_company_tickets, created_at) \
-                     VALUES ($1, $2, $3, $4, $5) RETURNING id",
-                )
-                .bind(company.account_id)
-                .bind(company.name.clone())
-                .bind(company.members_see_company_tickets)
-                .bind(company.members_write_company_tickets)
-                .bind(millis(now))
-                .fetch_one(&self.pool)
-                .await
-                .map_err(db_error)?;
-                Ok(Company {
-                    id,
-                    account_id: company.account_id,
-                    name: company.name,
-                    members_see_company_tickets: company.members_see_company_tickets,
-                    members_write_company_tickets: company.members_write_company_tickets,
-                    created_at: now,
-                })
-            }
-
-            async fn company(&self, account: AccountId, id: CompanyId) -> StoreResult<Option<Company>> {
-                Ok(self.list_companies(account).await?.into_iter().find(|company| company.id == id))
-            }
-
-            async fn list_companies(&self, account: AccountId) -> StoreResult<Vec<Company>> {
-                sqlx::query("SELECT id, account_id, name, members_see_company_tickets, members_write_company_tickets, created_at FROM companies WHERE account_id = $1 ORDER BY name")
-                    .bind(account)
-                    .fetch_all(&self.pool)
-                    .await
-                    .map_err(db_error)?
-                    .iter()
-                    .map(|row| {
-                        Ok(Company {
-                            id: row.try_get("id").map_err(db_error)?,
-                            account_id: row.try_get("account_id").map_err(db_error)?,
-                            name: row.try_get("name").map_err(db_error)?,
-                            members_see_company_tickets: row.try_get("members_see_company_tickets").map_err(db_error)?,
-                            members_write_company_tickets: row.try_get("members_write_company_tickets").map_err(db_error)?,
-                            created_at: from_millis(row.try_get("created_at").map_err(db_error)?)?,
-                        })
-                    })
-                    .collect()
             }
 
             async fn contacts(&self, account: AccountId, user: UserId) -> StoreResult<Vec<Contact>> {

@@ -233,6 +233,12 @@ impl ConversationState {
                     channel: Channel::Whatsapp,
                     requester_id: self.customer.id,
                     company_id: self.customer.company_id,
+                    minimum_priority: crate::companies::sla_tier(
+                        &*store,
+                        self.customer.account_id,
+                        self.customer.company_id,
+                    )
+                    .await?,
                     assignee_id: None,
                     team_id: None,
                     created_by: Some(self.customer.id),
