@@ -6,7 +6,7 @@
 // nothing imports this file.
 
 import { render } from "preact";
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useLayoutEffect, useState } from "preact/hooks";
 import { computed } from "@preact/signals";
 import { get } from "./lib/api.js";
 import { html } from "./lib/html.js";
@@ -109,7 +109,9 @@ function App() {
   const [menuOpen, setMenuOpen] = useState(false);
   // Following a link in the phone's menu closes it, and so does Escape.
   useEffect(() => setMenuOpen(false), [route.value]);
-  useEffect(() => {
+  // Listening from the render that opens the menu, not after the paint: an Escape pressed as
+  // soon as the menu shows must close it.
+  useLayoutEffect(() => {
     if (!menuOpen) return undefined;
     const close = (event) => event.key === "Escape" && setMenuOpen(false);
     window.addEventListener("keydown", close);
