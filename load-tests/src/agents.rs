@@ -320,19 +320,14 @@ impl MarkedFrame {
         if !event.contains(r#""type":"message_added""#) {
             return None;
         }
-        let rest = match row {
-            None => event,
+        let marked = match row {
+            None => &event[event.find(marker)? + marker.len()..],
             Some(row) => {
                 let preview = text[row..].find(r#""preview":""#)? + row + r#""preview":""#.len();
-                &text[preview..]
+                text[preview..].strip_prefix(marker)?
             }
         };
-        let at = if row.is_some() {
-            rest.starts_with(marker).then_some(marker.len())?
-        } else {
-            rest.find(marker)? + marker.len()
-        };
-        let mut parts = rest[at..].splitn(3, [':', '"', ' ']);
+        let mut parts = marked.splitn(3, [':', '"', ' ']);
         let n = parts.next()?.parse().ok()?;
         let due_us = parts.next()?.parse().ok()?;
         let sent_us = text
