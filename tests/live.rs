@@ -447,3 +447,94 @@ async fn a_silent_client_is_closed_after_the_heartbeat_timeout() {
     assert_eq!(chatty.expect("pong", WAIT).await["type"], "pong", "an active client stays");
     live.server.stop().await;
 }
+
+/// Every queue frame an agent's socket got until the ticket `last` was created: `(ticket, event type)`.
+async fn queue_frames_until(ws: &mut WsClient, last: i64) -> Vec<(i64, String)> {
+    let mut seen = Vec::new();
+    loop {
+        let frame = ws.next(WAIT).await.unwrap_or_else(|| panic!("the frames stopped before ticket {last}: {seen:?}"));
+        if frame["type"] != "event" {
+            continue;
+        }
+        let entry =
+            (frame["ticket_id"].as_i64().expect("ticket"), frame["event"]["type"].as_str().unwrap_or("").to_owned());
+        let done = entry == (last, "created".to_owned());
+        seen.push(entry);
+        if done {
+            return seen;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_queue_carries_only_their_tickets_their_teams_and_the_shared_inbox() {
+    let live = live(|_| {}).await;
+    let admin = live.server.login("admin@test.example").await;
+    let agent = live.server.login("agent@test.example").await;
+    let team = |name: &str, member: i64| {
+        let body = json!({"name": name, "member_ids": [member]});
+        let server = &live.server;
+        let admin = admin.clone();
+        async move {
+            let (status, team) = server.call("POST", "/api/v1/teams", Some(&admin), Some(body)).await;
+            assert_eq!(status, 201, "{team}");
+            team["id"].as_i64().expect("id")
+        }
+    };
+    let billing = team("Billing", live.seeded.agent.id).await;
+    let sales = team("Sales", live.seeded.supervisor.id).await;
+    // Sockets take the user's teams when they open.
+    let mut mine = live.ws(&agent).await;
+    mine.subscribe("queue", None).await;
+    let mut everything = live.ws(&admin).await;
+    everything.subscribe("queue:all", None).await;
+    let mut refused = live.ws(&agent).await;
+    refused.send(json!({"type": "subscribe", "topic": "queue:all"})).await;
+    let error = refused.expect("error", WAIT).await;
+    assert_eq!(error["code"], "forbidden_topic", "{error}");
+
+    let create = |subject: &str, team: Option<i64>| {
+        let body =
+            json!({"subject": subject, "body": "hello", "requester_id": live.seeded.customer.id, "team_id": team});
+        let server = &live.server;
+        let admin = admin.clone();
+        async move {
+            let (status, ticket) = server.call("POST", "/api/v1/tickets", Some(&admin), Some(body)).await;
+            assert_eq!(status, 201, "{ticket}");
+            ticket["id"].as_i64().expect("id")
+        }
+    };
+    let inbox = create("Shared inbox", None).await;
+    let other_team = create("Sales lead", Some(sales)).await;
+    let own_team = create("Invoice twice", Some(billing)).await;
+    // Taken out of the shared inbox by someone else: the agent's list hears it leave, then
+    // nothing more of it.
+    let (status, body) = live
+        .server
+        .call(
+            "POST",
+            &format!("/api/v1/tickets/{inbox}/assign"),
+            Some(&admin),
+            Some(json!({"assignee_id": live.seeded.supervisor.id})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    live.note(&admin, inbox, "after it left").await;
+    let last = create("Marker", None).await;
+
+    let seen = queue_frames_until(&mut mine, last).await;
+    let tickets: std::collections::BTreeSet<i64> = seen.iter().map(|(ticket, _)| *ticket).collect();
+    assert_eq!(tickets, [inbox, own_team, last].into_iter().collect(), "{seen:?}");
+    assert!(!seen.iter().any(|(ticket, _)| *ticket == other_team), "another team's ticket: {seen:?}");
+    let of_inbox: Vec<&str> =
+        seen.iter().filter(|(ticket, _)| *ticket == inbox).map(|(_, kind)| kind.as_str()).collect();
+    assert!(of_inbox.contains(&"assigned"), "{of_inbox:?}");
+    let messages = of_inbox.iter().filter(|kind| **kind == "message_added").count();
+    assert_eq!(messages, 1, "the first message only: the note after it left is not pushed: {of_inbox:?}");
+
+    let all = queue_frames_until(&mut everything, last).await;
+    let all_tickets: std::collections::BTreeSet<i64> = all.iter().map(|(ticket, _)| *ticket).collect();
+    assert_eq!(all_tickets, [inbox, other_team, own_team, last].into_iter().collect(), "{all:?}");
+    assert!(all.iter().any(|(ticket, kind)| *ticket == inbox && kind == "message_added"), "{all:?}");
+    live.server.stop().await;
+}

@@ -15,27 +15,11 @@ impl Hub {
             }
         }
         if let Some(subs) = self.queue_subs.get(&ticket.account_id).map(|subs| subs.clone()) {
-            let mut frames: [Option<Vec<Frame>>; 2] = [None, None];
-            for socket in subs.iter().filter(|socket| socket.scope.allows(ticket)) {
-                let staff = socket.staff();
-                let frames = frames[usize::from(staff)].get_or_insert_with(|| {
-                    let config = self.audience_config(staff, ticket.account_id);
-                    let now = self.now();
-                    let row = if staff {
-                        TicketRow::staff(ticket)
-                    } else {
-                        TicketRow::customer(&customer_ticket(ticket.clone(), &config))
-                    };
-                    change
-                        .events
-                        .iter()
-                        .map(|event| list_event_frame(staff, &config, "queue", event, &row, now))
-                        .collect()
-                });
-                for frame in frames.iter() {
-                    self.send(socket, frame.clone());
-                }
-            }
+            let own = subs.into_iter().filter(|socket| !socket.staff() || in_own_queue(&socket.user, change));
+            self.send_queue_frames(change, "queue", own);
+        }
+        if let Some(subs) = self.queue_all_subs.get(&ticket.account_id).map(|subs| subs.clone()) {
+            self.send_queue_frames(change, "queue:all", subs.into_iter());
         }
         self.offer_to_views(change);
         if change
@@ -44,6 +28,29 @@ impl Hub {
             .any(|event| matches!(event.kind, EventKind::Assigned { .. } | EventKind::StatusChanged { .. }))
         {
             self.refresh_loads(change);
+        }
+    }
+
+    /// Sends `change` as `topic` frames to those of `sockets` allowed to see its ticket, each frame
+    /// built once per audience (staff, customers).
+    fn send_queue_frames(&self, change: &TicketChange, topic: &str, sockets: impl Iterator<Item = Arc<SocketEntry>>) {
+        let ticket = &change.ticket;
+        let mut frames: [Option<Vec<Frame>>; 2] = [None, None];
+        for socket in sockets.filter(|socket| socket.scope.allows(ticket)) {
+            let staff = socket.staff();
+            let frames = frames[usize::from(staff)].get_or_insert_with(|| {
+                let config = self.audience_config(staff, ticket.account_id);
+                let now = self.now();
+                let row = if staff {
+                    TicketRow::staff(ticket)
+                } else {
+                    TicketRow::customer(&customer_ticket(ticket.clone(), &config))
+                };
+                change.events.iter().map(|event| list_event_frame(staff, &config, topic, event, &row, now)).collect()
+            });
+            for frame in frames.iter() {
+                self.send(&socket, frame.clone());
+            }
         }
     }
 
@@ -143,10 +150,12 @@ impl Hub {
             }
         }
         // Queue listeners resume from their own cursor.
-        let frame = Frame::control(&ControlFrame::Resync { topic: "queue", reason });
-        let sockets: Vec<Arc<SocketEntry>> = self.queue_subs.iter().flat_map(|entry| entry.value().clone()).collect();
-        for socket in sockets {
-            self.send(&socket, frame.clone());
+        for (subs, topic) in [(&self.queue_subs, "queue"), (&self.queue_all_subs, "queue:all")] {
+            let frame = Frame::control(&ControlFrame::Resync { topic, reason });
+            let sockets: Vec<Arc<SocketEntry>> = subs.iter().flat_map(|entry| entry.value().clone()).collect();
+            for socket in sockets {
+                self.send(&socket, frame.clone());
+            }
         }
     }
 
@@ -209,19 +218,37 @@ impl Hub {
         Some(ReplayGuard { hub: self.clone(), user })
     }
 
-    /// `subscribe {topic: "queue", after}`: every change the user may see from now on; with
-    /// `after` (a `cursor` from an earlier frame) first the tickets changed since, as snapshots.
-    pub async fn subscribe_queue(self: &Arc<Self>, socket: &Arc<SocketEntry>, after: Option<i64>) -> Result<(), Frame> {
+    /// `subscribe {topic: "queue" | "queue:all", after}`: every change of the user's own queue
+    /// (or, for supervisors and admins, of the whole account) from now on; with `after` (a
+    /// `cursor` from an earlier frame) first the tickets changed since, as snapshots.
+    pub async fn subscribe_queue(
+        self: &Arc<Self>,
+        socket: &Arc<SocketEntry>,
+        after: Option<i64>,
+        whole_account: bool,
+    ) -> Result<(), Frame> {
+        let (subs, topic) = if whole_account {
+            if !matches!(socket.user.role, Role::Supervisor | Role::Admin) {
+                return Err(error(
+                    ErrorCode::ForbiddenTopic,
+                    "the whole account's queue is for supervisors and admins; follow `queue`",
+                ));
+            }
+            (&self.queue_all_subs, "queue:all")
+        } else {
+            (&self.queue_subs, "queue")
+        };
         let account = socket.user.account_id;
-        if self.queue_subs.get(&account).is_some_and(|subs| subs.iter().any(|entry| entry.id == socket.id)) {
+        if subs.get(&account).is_some_and(|subs| subs.iter().any(|entry| entry.id == socket.id)) {
             return Err(error(ErrorCode::AlreadySubscribed, "this socket already follows the queue"));
         }
-        self.queue_subs.entry(account).or_default().push(socket.clone());
+        subs.entry(account).or_default().push(socket.clone());
         let now = self.now().as_millisecond();
         if let Some(after) = after {
-            self.resume(socket, "queue", TicketFilter::default(), after).await?;
+            let own = (!whole_account && socket.staff()).then_some(&socket.user);
+            self.resume(socket, topic, TicketFilter::default(), after, own).await?;
         }
-        self.send(socket, Frame::control(&ControlFrame::Ack { topic: "queue", seq: None, cursor: Some(now) }));
+        self.send(socket, Frame::control(&ControlFrame::Ack { topic, seq: None, cursor: Some(now) }));
         Ok(())
     }
 
@@ -233,6 +260,7 @@ impl Hub {
         topic: &str,
         filter: TicketFilter,
         after: i64,
+        own_queue_of: Option<&User>,
     ) -> Result<(), Frame> {
         let account = socket.user.account_id;
         let mut query = TicketQuery::new(account);
@@ -253,7 +281,7 @@ impl Hub {
         let sent_at = self.now();
         let staff = socket.staff();
         let config = self.audience_config(staff, account);
-        for ticket in changed {
+        for ticket in changed.into_iter().filter(|ticket| own_queue_of.is_none_or(|user| in_queue_of(user, ticket))) {
             let row =
                 if staff { TicketRow::staff(&ticket) } else { TicketRow::customer(&customer_ticket(ticket, &config)) };
             let frame = SnapshotFrame {
@@ -281,6 +309,11 @@ impl Hub {
         match topic {
             Topic::Queue => {
                 if let Some(mut subs) = self.queue_subs.get_mut(&account) {
+                    drop_from(&mut subs);
+                }
+            }
+            Topic::QueueAll => {
+                if let Some(mut subs) = self.queue_all_subs.get_mut(&account) {
                     drop_from(&mut subs);
                 }
             }
@@ -315,4 +348,29 @@ impl Hub {
             .map(|sub| lock(&sub.cursor).seq)
             .max()
     }
+}
+
+/// Whether `ticket` is in `user`'s own queue: assigned to them, of one of their teams, or in the
+/// shared inbox (no assignee and no team).
+fn in_queue_of(user: &User, ticket: &Ticket) -> bool {
+    match (ticket.assignee_id, ticket.team_id) {
+        (Some(assignee), _) if assignee == user.id => true,
+        (_, Some(team)) if user.team_ids.contains(&team) => true,
+        (None, None) => true,
+        _ => false,
+    }
+}
+
+/// Whether `change` concerns `user`'s own queue: the ticket is in it now, or an assignment in the
+/// change took it out (so their list drops it).
+fn in_own_queue(user: &User, change: &TicketChange) -> bool {
+    in_queue_of(user, &change.ticket)
+        || change.events.iter().any(|event| match event.kind {
+            EventKind::Assigned { from_assignee_id, from_team_id, .. } => {
+                from_assignee_id == Some(user.id)
+                    || from_team_id.is_some_and(|team| user.team_ids.contains(&team))
+                    || (from_assignee_id.is_none() && from_team_id.is_none())
+            }
+            _ => false,
+        })
 }

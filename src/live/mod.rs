@@ -122,7 +122,10 @@ pub struct Hub {
     next_socket: AtomicU64,
     sockets: DashMap<SocketId, Arc<SocketEntry>>,
     ticket_subs: DashMap<TicketId, Vec<Arc<TicketSub>>>,
+    /// `queue` subscribers: each socket's own queue ([`in_own_queue`](delivery)).
     queue_subs: DashMap<AccountId, Vec<Arc<SocketEntry>>>,
+    /// `queue:all` subscribers (supervisors and admins): the whole account.
+    queue_all_subs: DashMap<AccountId, Vec<Arc<SocketEntry>>>,
     presence_subs: DashMap<AccountId, Vec<Arc<SocketEntry>>>,
     /// `notifications` subscribers, by the user whose notifications they follow.
     notification_subs: DashMap<UserId, Vec<Arc<SocketEntry>>>,
@@ -163,6 +166,7 @@ impl Hub {
             sockets: DashMap::new(),
             ticket_subs: DashMap::new(),
             queue_subs: DashMap::new(),
+            queue_all_subs: DashMap::new(),
             presence_subs: DashMap::new(),
             notification_subs: DashMap::new(),
             view_subs: DashMap::new(),
@@ -260,10 +264,12 @@ impl Hub {
             });
         }
         let account = socket.user.account_id;
-        self.queue_subs.alter(&account, |_, mut subs| {
-            subs.retain(|entry| entry.id != socket.id);
-            subs
-        });
+        for subs in [&self.queue_subs, &self.queue_all_subs] {
+            subs.alter(&account, |_, mut subs| {
+                subs.retain(|entry| entry.id != socket.id);
+                subs
+            });
+        }
         self.presence_subs.alter(&account, |_, mut subs| {
             subs.retain(|entry| entry.id != socket.id);
             subs

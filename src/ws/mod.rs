@@ -307,7 +307,8 @@ async fn handle_text(hub: &Arc<Hub>, socket: &Arc<SocketEntry>, text: &str) {
             agent(AgentMsg::Activity);
             let result = match Topic::parse(&topic) {
                 Some(Topic::Ticket(id)) => hub.subscribe_ticket(socket, id, after).await,
-                Some(Topic::Queue) => hub.subscribe_queue(socket, after).await,
+                Some(Topic::Queue) => hub.subscribe_queue(socket, after, false).await,
+                Some(Topic::QueueAll) => hub.subscribe_queue(socket, after, true).await,
                 Some(Topic::Presence) => hub.subscribe_presence(socket),
                 Some(Topic::View(id)) => hub.subscribe_view(socket, id, after).await,
                 Some(Topic::Notifications) => hub.subscribe_notifications(socket, after),
