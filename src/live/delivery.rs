@@ -8,9 +8,21 @@ impl Hub {
     pub fn deliver(self: &Arc<Self>, change: &Arc<TicketChange>) {
         let ticket = &change.ticket;
         if let Some(subs) = self.ticket_subs.get(&ticket.id).map(|subs| subs.clone()) {
+            // Each event's frame is built once per audience (staff, customers) for all of the
+            // ticket's subscribers: a busy ticket followed by a thousand agents serialized it a
+            // thousand times.
+            let mut frames: Vec<[Option<Frame>; 2]> = vec![[None, None]; change.events.len()];
+            let now = self.now();
             for sub in subs {
-                for event in &change.events {
-                    self.offer(&sub, event);
+                for (event, built) in change.events.iter().zip(frames.iter_mut()) {
+                    self.offer(&sub, event, |staff| {
+                        built[usize::from(staff)]
+                            .get_or_insert_with(|| {
+                                let config = self.audience_config(staff, event.account_id);
+                                event_frame(staff, &config, &sub.topic, event, now)
+                            })
+                            .clone()
+                    });
                 }
             }
         }
@@ -68,15 +80,19 @@ impl Hub {
         }
     }
 
-    /// Offers one event to a ticket subscription, keeping its order exactly once.
-    pub(super) fn offer(self: &Arc<Self>, sub: &Arc<TicketSub>, event: &TicketEvent) {
+    /// Offers one event to a ticket subscription, keeping its order exactly once; `frame` gives
+    /// the event's frame for an audience (staff or not) when it is to be sent.
+    pub(super) fn offer(
+        self: &Arc<Self>,
+        sub: &Arc<TicketSub>,
+        event: &TicketEvent,
+        frame: impl FnOnce(bool) -> Frame,
+    ) {
         let mut cursor = lock(&sub.cursor);
         match cursor.offer(event) {
             Offer::Deliver => {
                 // Sent under the cursor's lock, so frames leave in seq order.
-                let staff = sub.socket.staff();
-                let config = self.audience_config(staff, event.account_id);
-                self.send(&sub.socket, event_frame(staff, &config, &sub.topic, event, self.now()));
+                self.send(&sub.socket, frame(sub.socket.staff()));
             }
             Offer::Gap => {
                 // Something was missed (a lost broker message): fetch it before going on.
