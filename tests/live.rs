@@ -538,3 +538,82 @@ async fn an_agent_queue_carries_only_their_tickets_their_teams_and_the_shared_in
     assert!(all.iter().any(|(ticket, kind)| *ticket == inbox && kind == "message_added"), "{all:?}");
     live.server.stop().await;
 }
+
+/// The value of counter `name` on the server's `/metrics` (0 before it first counts).
+async fn counter(base: &str, name: &str) -> f64 {
+    let text = http_client().get(format!("{base}/metrics")).send().await.expect("metrics").text().await.expect("text");
+    text.lines()
+        .find(|line| line.starts_with(&format!("{name} ")))
+        .and_then(|line| line.rsplit(' ').next()?.parse().ok())
+        .unwrap_or(0.0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replay_of_a_ticket_followed_on_the_node_is_served_from_memory_exactly() {
+    // Its own process, so the memory-replay counter is this test's alone.
+    let db = TestDb::sqlite();
+    seed(&*db.open().await).await;
+    let logs = tempfile::tempdir().expect("dir");
+    let server = ChildServer::start(&db, logs.path()).await;
+    let http = http_client();
+    let agent = login(&http, &server.base, "agent@test.example").await;
+    let customer = seed_customer_id(&http, &server.base, &agent).await;
+    let (status, ticket) = call(
+        &http,
+        &server.base,
+        "POST",
+        "/api/v1/tickets",
+        Some(&agent),
+        Some(json!({"subject": "Followed", "body": "hello", "requester_id": customer})),
+    )
+    .await;
+    assert_eq!(status, 201, "{ticket}");
+    let id = ticket["id"].as_i64().expect("id");
+    let topic = format!("ticket:{id}");
+    let note = |body: String| {
+        let (http, base, agent) = (http.clone(), server.base.clone(), agent.clone());
+        async move {
+            let path = format!("/api/v1/tickets/{id}/messages");
+            let (status, outcome) =
+                call(&http, &base, "POST", &path, Some(&agent), Some(json!({"body": body, "internal": true}))).await;
+            assert_eq!(status, 201, "{outcome}");
+        }
+    };
+
+    // Another tab keeps following the ticket, so this node keeps its last events.
+    let mut stays = WsClient::connect(&server.base, &agent).await;
+    stays.subscribe(&topic, None).await;
+    let mut leaves = WsClient::connect(&server.base, &agent).await;
+    let ack = leaves.subscribe(&topic, None).await;
+    let last_seen = ack["seq"].as_i64().expect("seq");
+    note("seen by both".to_owned()).await;
+    assert_eq!(seqs(&leaves.events(1, WAIT).await), vec![last_seen + 1]);
+    leaves.close().await;
+    for n in 0..3 {
+        note(format!("while away {n}")).await;
+    }
+    stays.events(4, WAIT).await;
+
+    let before = counter(&server.base, "switchboard_ws_replays_from_memory_total").await;
+    let mut back = WsClient::connect(&server.base, &agent).await;
+    back.subscribe(&topic, Some(last_seen + 1)).await;
+    let replayed = back.events(3, WAIT).await;
+    assert_eq!(seqs(&replayed), vec![last_seen + 2, last_seen + 3, last_seen + 4], "exactly the missed ones, in order");
+    assert_eq!(replayed[2]["event"]["message"]["body"], "while away 2");
+    note("live again".to_owned()).await;
+    let live = back.events(1, WAIT).await;
+    assert_eq!(seqs(&live), vec![last_seen + 5], "the seam: live once, nothing doubled");
+    let after = counter(&server.base, "switchboard_ws_replays_from_memory_total").await;
+    assert_eq!(after - before, 1.0, "the replay came from the node's memory, not the store");
+}
+
+/// The seeded customer's id, as staff see it.
+async fn seed_customer_id(http: &reqwest::Client, base: &str, token: &str) -> i64 {
+    let (status, users) = call(http, base, "GET", "/api/v1/users", Some(token), None).await;
+    assert_eq!(status, 200, "{users}");
+    users["items"]
+        .as_array()
+        .and_then(|users| users.iter().find(|user| user["email"] == "cust@test.example"))
+        .and_then(|user| user["id"].as_i64())
+        .expect("the seeded customer")
+}
