@@ -201,11 +201,10 @@ async fn read_frames(
     // The agent's session starts here, once the upgrade has answered: the handshake costs one
     // query (the session's), and in a reconnect storm thousands of activations (each reading
     // the agent's load) do not hold up the upgrades. Boxed, so the idle task stays small.
-    let mut agent_session = None;
     if socket.staff()
         && let Some(agents) = hub.agents()
     {
-        agent_session = Box::pin(agents.deliver(&socket.user, AgentMsg::Connected(socket.id))).await;
+        Box::pin(agents.deliver(&socket.user, AgentMsg::Connected(socket.id))).await;
     }
     let mut ping = tokio::time::interval(settings.ping_interval);
     ping.tick().await;
@@ -261,13 +260,10 @@ async fn read_frames(
                         break None;
                     }
                 }
-                // The agent's session only needs telling again if it is not the one this socket
-                // registered with (it was restarted, or stopped and must be started).
-                if socket.staff() && let Some(agents) = hub.agents() {
-                    let same = agents.running(socket.user.id).is_some_and(|agent| Some(agent) == agent_session);
-                    if !same && let Some(agent) = Box::pin(agents.deliver(&socket.user, AgentMsg::Heartbeat(socket.id))).await {
-                        agent_session = Some(agent);
-                    }
+                // A session ends only once offline with no socket, so it needs telling again
+                // only if it is not there (it ended before this socket's `Connected` reached it).
+                if socket.staff() && let Some(agents) = hub.agents() && !agents.running(socket.user.id) {
+                    Box::pin(agents.deliver(&socket.user, AgentMsg::Heartbeat(socket.id))).await;
                 }
             }
             _ = socket.kill.notified() => {

@@ -1,22 +1,28 @@
-//! AgentSessionActor: one per agent on each node, fed by all of that agent's sockets. It derives
-//! presence (online / away / busy / offline) from heartbeats and activity, keeps what the agent
-//! views and types and their load, and reports every change to a [`PresenceSink`].
+//! Agent sessions: one per agent on each node, fed by all of that agent's sockets. A session
+//! derives presence (online / away / busy / offline) from heartbeats and activity, keeps what the
+//! agent views and types and their load, and reports every change to a [`PresenceSink`].
+//!
+//! A session is plain state behind a lock, changed in the caller's task, and one task per node
+//! wakes the sessions whose presence changes with time alone (idle → away, the offline grace).
+//! It was an actor: an idle agent then cost four mailboxes, a task and a timer task of its own,
+//! about 7 KB of the 22 KB an idle socket held (issue 16 item 6). Nothing in it awaits but
+//! counting the agent's load, which runs beside it and is applied when it comes back.
 
 mod state;
 
-use std::sync::Arc;
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use dashmap::DashMap;
 use jiff::Timestamp;
-use ractor::ActorId;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
+use tokio::sync::Notify;
 
 pub use state::{AgentPresence, AgentState, PresenceRules, TYPING_TTL};
 
 use crate::clock::Clock;
 use crate::domain::{PresenceStatus, TicketId, User, UserId};
-use crate::registry::{Activation, ActorKind, DeliveryError, Myself, Next, Registry, RegistrySettings};
+use crate::registry::DeliveryError;
 use crate::store::TicketsPort;
 
 /// Where presence reports go (the node's board, other nodes, supervisors' sockets).
@@ -45,22 +51,45 @@ pub enum AgentMsg {
     RefreshLoad,
     /// A moment when time alone may change presence (see [`AgentState::next_change`]).
     Wake,
-    Get(oneshot::Sender<AgentPresence>),
+    /// The agent's open tickets were counted (after `RefreshLoad`, or when the session started).
+    LoadCounted(i64),
 }
 
 /// What every agent session shares (opaque outside this module).
-pub struct Shared {
+struct Shared {
     /// An agent's open tickets (their load) are all a session reads.
     store: Arc<dyn TicketsPort>,
     clock: Arc<dyn Clock>,
     sink: Arc<dyn PresenceSink>,
     settings: AgentSettings,
+    sessions: DashMap<UserId, Arc<Mutex<Session>>>,
+    /// When each session next changes by time alone, earliest first.
+    wakes: Mutex<BTreeSet<(Timestamp, UserId)>>,
+    /// Tells the wake-up task that an earlier wake-up was scheduled.
+    rescheduled: Notify,
 }
 
-/// The node's agent session actors, by agent.
+/// The node's agent sessions, by agent.
 #[derive(Clone)]
 pub struct AgentSessions {
-    actors: Registry<AgentSessionActor>,
+    shared: Arc<Shared>,
+}
+
+/// Woken this much after a change is due, so the derivation at wake-up sees it as due.
+const WAKE_SLACK: Duration = Duration::from_millis(5);
+
+struct Session {
+    user: User,
+    state: AgentState,
+    /// The wake-up scheduled for this session, if any.
+    wake_at: Option<Timestamp>,
+    /// Ended (reported offline with no socket): a caller that held it must look again.
+    ended: bool,
+}
+
+/// Takes a lock even if a panic poisoned it: a session's state is valid after every change.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl AgentSessions {
@@ -70,208 +99,228 @@ impl AgentSessions {
         sink: Arc<dyn PresenceSink>,
         settings: AgentSettings,
     ) -> Result<AgentSessions, DeliveryError> {
-        let shared = Arc::new(Shared { store, clock, sink, settings });
-        // Sessions stop themselves once their agent is offline, never for mere idleness.
-        let registry_settings = RegistrySettings { idle_timeout: None, call_timeout: None };
-        Ok(AgentSessions { actors: Registry::start(AgentSessionActor { shared }, registry_settings).await? })
+        let shared = Arc::new(Shared {
+            store,
+            clock,
+            sink,
+            settings,
+            sessions: DashMap::new(),
+            wakes: Mutex::new(BTreeSet::new()),
+            rescheduled: Notify::new(),
+        });
+        tokio::spawn(wake_sessions(shared.clone()));
+        Ok(AgentSessions { shared })
     }
 
-    /// Tells the agent's session, starting it if needed; the id of the session that took it.
-    pub async fn deliver(&self, user: &User, message: AgentMsg) -> Option<ActorId> {
-        match self.actors.tell(&user.id, user, message).await {
-            Ok(session) => Some(session),
-            Err(error) => {
-                tracing::error!(user_id = user.id, %error, "agent session failed to start");
-                None
+    /// Tells the agent's session, starting it if needed (its load is counted first, so the
+    /// first report carries it).
+    pub async fn deliver(&self, user: &User, message: AgentMsg) {
+        loop {
+            let session = match self.shared.sessions.get(&user.id).map(|entry| entry.clone()) {
+                Some(session) => session,
+                None => {
+                    let load = count_load(&self.shared, user).await;
+                    let now = self.shared.clock.now();
+                    let mut state = AgentState::new(now);
+                    state.load = load;
+                    let fresh = Session { user: user.clone(), state, wake_at: None, ended: false };
+                    self.shared.sessions.entry(user.id).or_insert_with(|| Arc::new(Mutex::new(fresh))).clone()
+                }
+            };
+            let mut held = lock(&session);
+            if held.ended {
+                continue;
             }
+            handle(&self.shared, &mut held, message);
+            return;
         }
-    }
-
-    /// The id of the agent's session if it runs on this node.
-    pub fn running(&self, user: UserId) -> Option<ActorId> {
-        self.actors.running(&user)
     }
 
     /// Tells the agent's session if it runs on this node (a message for no session has nothing
     /// to update).
     pub fn send(&self, user: UserId, message: AgentMsg) {
-        self.actors.tell_if_running(&user, message);
+        if let Some(session) = self.shared.sessions.get(&user).map(|entry| entry.clone()) {
+            let mut held = lock(&session);
+            if !held.ended {
+                handle(&self.shared, &mut held, message);
+            }
+        }
+    }
+
+    /// Whether the agent has a session on this node.
+    pub fn running(&self, user: UserId) -> bool {
+        self.shared.sessions.contains_key(&user)
     }
 
     pub fn count(&self) -> usize {
-        self.actors.active()
+        self.shared.sessions.len()
     }
 }
 
-/// The agent session kind of actor (see [`crate::registry`]), keyed by agent.
-pub struct AgentSessionActor {
-    shared: Arc<Shared>,
-}
-
-/// A scheduled [`AgentMsg::Wake`].
-type PendingWake = JoinHandle<()>;
-
-/// Woken this much after a change is due, so the derivation at wake-up sees it as due.
-const WAKE_SLACK: Duration = Duration::from_millis(5);
-
-pub struct AgentActorState {
-    user: User,
-    state: AgentState,
-    shared: Arc<Shared>,
-    /// The pending wake-up and when it is due (one per agent at most).
-    wake: Option<(Timestamp, PendingWake)>,
-}
-
-impl AgentActorState {
-    fn presence(&self, now: Timestamp) -> AgentPresence {
-        AgentPresence {
-            user_id: self.user.id,
-            account_id: self.user.account_id,
-            name: self.user.name.clone(),
-            status: self.state.status,
-            since: self.state.since,
-            manual: self.state.manual,
-            viewing: self.state.viewing,
-            typing: self.state.typing.map(|(ticket, _)| ticket),
-            load: self.state.load,
-            capacity: self.user.capacity,
-            sockets: self.state.sockets.len(),
-            node: self.shared.settings.node.clone(),
-            reported_at: now,
-        }
-    }
-
-    fn report(&mut self, now: Timestamp) {
-        self.shared.sink.report(self.presence(now));
-    }
-
-    /// Sleeps until the next time-driven change, unless an earlier wake-up is already set.
-    fn schedule_wake(&mut self, myself: &Myself<AgentMsg>, now: Timestamp) {
-        let Some(at) = self.state.next_change(&self.shared.settings.rules) else { return };
-        if self.wake.as_ref().is_some_and(|(due, _)| *due <= at) {
-            return;
-        }
-        if let Some((_, pending)) = self.wake.take() {
-            pending.abort();
-        }
-        let delay = Duration::try_from(now.duration_until(at)).unwrap_or_default() + WAKE_SLACK;
-        self.wake = Some((at, myself.send_after(delay, || AgentMsg::Wake)));
-    }
-
-    async fn recount(&mut self) {
-        match self.shared.store.open_load(self.user.account_id, self.user.id).await {
-            Ok(load) => self.state.load = load,
-            Err(error) => tracing::warn!(user_id = self.user.id, %error, "could not count the agent's load"),
+async fn count_load(shared: &Shared, user: &User) -> i64 {
+    match shared.store.open_load(user.account_id, user.id).await {
+        Ok(load) => load,
+        Err(error) => {
+            tracing::warn!(user_id = user.id, %error, "could not count the agent's load");
+            0
         }
     }
 }
 
-#[async_trait::async_trait]
-impl ActorKind for AgentSessionActor {
-    type Key = UserId;
-    type Seed = User;
-    /// The agent's open load, counted at start.
-    type Loaded = i64;
-    type Msg = AgentMsg;
-    type State = AgentActorState;
-    type Error = DeliveryError;
-    const NAME: &'static str = "agent_session";
+fn presence(shared: &Shared, session: &Session, now: Timestamp) -> AgentPresence {
+    let state = &session.state;
+    AgentPresence {
+        user_id: session.user.id,
+        account_id: session.user.account_id,
+        name: session.user.name.clone(),
+        status: state.status,
+        since: state.since,
+        manual: state.manual,
+        viewing: state.viewing,
+        typing: state.typing.map(|(ticket, _)| ticket),
+        load: state.load,
+        capacity: session.user.capacity,
+        sockets: state.sockets.len(),
+        node: shared.settings.node.clone(),
+        reported_at: now,
+    }
+}
 
-    async fn load(&self, _user_id: &UserId, user: &User, _why: Activation) -> Result<i64, DeliveryError> {
-        match self.shared.store.open_load(user.account_id, user.id).await {
-            Ok(load) => Ok(load),
-            Err(error) => {
-                tracing::warn!(user_id = user.id, %error, "could not count the agent's load");
-                Ok(0)
+/// One message to one session, under its lock: the state changes, a change is reported, and
+/// the session ends once offline with no socket or sleeps until its next time-driven change.
+fn handle(shared: &Arc<Shared>, session: &mut Session, message: AgentMsg) {
+    let now = shared.clock.now();
+    let rules = shared.settings.rules;
+    let state = &mut session.state;
+    let mut changed = match message {
+        AgentMsg::Connected(socket) => {
+            state.connect(socket, now);
+            true
+        }
+        AgentMsg::Disconnected(socket) => {
+            state.disconnect(socket, now);
+            true
+        }
+        AgentMsg::Heartbeat(socket) => {
+            let known = state.sockets.contains(&socket);
+            if !known {
+                state.connect(socket, now);
+            }
+            !known
+        }
+        AgentMsg::Activity => {
+            state.last_activity = now;
+            false
+        }
+        AgentMsg::SetStatus(status) => {
+            state.manual = status;
+            state.last_activity = now;
+            true
+        }
+        AgentMsg::Viewing(ticket) => {
+            state.last_activity = now;
+            let changed = state.viewing != ticket;
+            state.viewing = ticket;
+            if state.typing.is_some_and(|(typing, _)| Some(typing) != ticket) {
+                state.typing = None;
+            }
+            changed
+        }
+        AgentMsg::Typing(ticket, on) => {
+            state.last_activity = now;
+            let before = state.typing.map(|(ticket, _)| ticket);
+            state.typing = on.then_some((ticket, now));
+            before != state.typing.map(|(ticket, _)| ticket)
+        }
+        AgentMsg::RefreshLoad => {
+            // Counted beside the session; the count comes back as `LoadCounted`.
+            let (shared, user) = (shared.clone(), session.user.clone());
+            tokio::spawn(async move {
+                let load = count_load(&shared, &user).await;
+                AgentSessions { shared }.send(user.id, AgentMsg::LoadCounted(load));
+            });
+            false
+        }
+        AgentMsg::LoadCounted(load) => {
+            let changed = state.load != load;
+            state.load = load;
+            changed
+        }
+        AgentMsg::Wake => {
+            session.wake_at = None;
+            false
+        }
+    };
+    changed |= session.state.refresh(now, &rules);
+    if changed {
+        shared.sink.report(presence(shared, session, now));
+    }
+    if session.state.status == PresenceStatus::Offline && session.state.sockets.is_empty() {
+        // Reported offline; nothing left to track until the agent connects again.
+        session.ended = true;
+        if let Some(at) = session.wake_at.take() {
+            lock(&shared.wakes).remove(&(at, session.user.id));
+        }
+        shared.sessions.remove(&session.user.id);
+        return;
+    }
+    schedule_wake(shared, session);
+}
+
+/// Schedules the session's next time-driven change, unless an earlier wake-up is already set.
+fn schedule_wake(shared: &Shared, session: &mut Session) {
+    let Some(at) = session.state.next_change(&shared.settings.rules) else { return };
+    if session.wake_at.is_some_and(|due| due <= at) {
+        return;
+    }
+    let mut wakes = lock(&shared.wakes);
+    if let Some(old) = session.wake_at.replace(at) {
+        wakes.remove(&(old, session.user.id));
+    }
+    let earliest = wakes.first().is_none_or(|(first, _)| at < *first);
+    wakes.insert((at, session.user.id));
+    drop(wakes);
+    if earliest {
+        shared.rescheduled.notify_one();
+    }
+}
+
+/// The node's one wake-up task: sleeps until the earliest scheduled change and wakes every
+/// session due by then. Ends with the runtime.
+async fn wake_sessions(shared: Arc<Shared>) {
+    loop {
+        let strong = &shared;
+        let now = strong.clock.now();
+        let first = lock(&strong.wakes).first().copied();
+        let mut due = Vec::new();
+        if let Some((at, _)) = first
+            && at <= now
+        {
+            let mut wakes = lock(&strong.wakes);
+            while let Some(&(at, user)) = wakes.first()
+                && at <= now
+            {
+                wakes.pop_first();
+                due.push(user);
             }
         }
-    }
-
-    async fn start(
-        &self,
-        _myself: &Myself<AgentMsg>,
-        _user_id: &UserId,
-        user: User,
-        load: i64,
-    ) -> Result<AgentActorState, DeliveryError> {
-        let now = self.shared.clock.now();
-        let mut state = AgentActorState { user, state: AgentState::new(now), shared: self.shared.clone(), wake: None };
-        state.state.load = load;
-        Ok(state)
-    }
-
-    fn stopped(&self, state: &mut AgentActorState) {
-        if let Some((_, pending)) = state.wake.take() {
-            pending.abort();
+        if !due.is_empty() {
+            let sessions = AgentSessions { shared: shared.clone() };
+            for user in due {
+                sessions.send(user, AgentMsg::Wake);
+            }
+            continue;
         }
-    }
-
-    async fn handle(&self, myself: &Myself<AgentMsg>, state: &mut AgentActorState, message: AgentMsg) -> Next {
-        let now = state.shared.clock.now();
-        let rules = state.shared.settings.rules;
-        let mut changed = match message {
-            AgentMsg::Connected(socket) => {
-                state.state.connect(socket, now);
-                true
-            }
-            AgentMsg::Disconnected(socket) => {
-                state.state.disconnect(socket, now);
-                true
-            }
-            AgentMsg::Heartbeat(socket) => {
-                let known = state.state.sockets.contains(&socket);
-                if !known {
-                    state.state.connect(socket, now);
+        let sleep = first.map(|(at, _)| Duration::try_from(now.duration_until(at)).unwrap_or_default() + WAKE_SLACK);
+        let rescheduled = strong.rescheduled.notified();
+        match sleep {
+            Some(sleep) => {
+                tokio::select! {
+                    _ = tokio::time::sleep(sleep) => {}
+                    _ = rescheduled => {}
                 }
-                !known
             }
-            AgentMsg::Activity => {
-                state.state.last_activity = now;
-                false
-            }
-            AgentMsg::SetStatus(status) => {
-                state.state.manual = status;
-                state.state.last_activity = now;
-                true
-            }
-            AgentMsg::Viewing(ticket) => {
-                state.state.last_activity = now;
-                let changed = state.state.viewing != ticket;
-                state.state.viewing = ticket;
-                if state.state.typing.is_some_and(|(typing, _)| Some(typing) != ticket) {
-                    state.state.typing = None;
-                }
-                changed
-            }
-            AgentMsg::Typing(ticket, on) => {
-                state.state.last_activity = now;
-                let before = state.state.typing.map(|(ticket, _)| ticket);
-                state.state.typing = on.then_some((ticket, now));
-                before != state.state.typing.map(|(ticket, _)| ticket)
-            }
-            AgentMsg::RefreshLoad => {
-                let before = state.state.load;
-                state.recount().await;
-                before != state.state.load
-            }
-            AgentMsg::Wake => {
-                state.wake = None;
-                false
-            }
-            AgentMsg::Get(reply) => {
-                let _ = reply.send(state.presence(now));
-                false
-            }
-        };
-        changed |= state.state.refresh(now, &rules);
-        if changed {
-            state.report(now);
+            None => rescheduled.await,
         }
-        if state.state.status == PresenceStatus::Offline && state.state.sockets.is_empty() {
-            // Reported offline; nothing left to track until the agent connects again.
-            return Next::Stop;
-        }
-        state.schedule_wake(myself, now);
-        Next::Continue
     }
 }
