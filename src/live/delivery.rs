@@ -10,10 +10,7 @@ impl Hub {
         // The tail first, then the subscribers: a replay that reads the tail after registering
         // its subscription either finds these events there or is offered them below.
         if self.ticket_subs.contains_key(&ticket.id) {
-            self.ticket_tails
-                .entry(ticket.id)
-                .or_insert_with(|| tail::TicketTail::new(ticket.clone()))
-                .record(ticket, &change.events);
+            self.ticket_tails.entry(ticket.id).or_default().record(&change.events);
         }
         if let Some(subs) = self.ticket_subs.get(&ticket.id).map(|subs| subs.clone()) {
             // Each event's frame is built once per audience (staff, customers) for all of the
@@ -191,18 +188,13 @@ impl Hub {
         ticket_id: TicketId,
         after: Option<i64>,
     ) -> Result<(), Frame> {
-        // Staff may follow any ticket of their account: the tail's copy answers for it when this
-        // node follows the ticket already. A customer's access is read from the store.
-        let cached =
-            if socket.staff() { self.ticket_tails.get(&ticket_id).map(|tail| tail.ticket.clone()) } else { None };
-        let ticket = match cached {
-            Some(ticket) => Some(ticket),
-            None => self
-                .store
-                .ticket(ticket_id)
-                .await
-                .map_err(|_| error(ErrorCode::Unavailable, "the store did not answer; try again"))?,
-        };
+        // The store's copy, not the tail's: its seq is the head a replay must reach, and a node
+        // can be behind it (changes of a node that died before relaying them).
+        let ticket = self
+            .store
+            .ticket(ticket_id)
+            .await
+            .map_err(|_| error(ErrorCode::Unavailable, "the store did not answer; try again"))?;
         let ticket = ticket
             .filter(|ticket| ticket.account_id == socket.user.account_id && socket.scope.allows(ticket))
             .ok_or_else(|| error(ErrorCode::ForbiddenTopic, "no such ticket, or not yours to follow"))?;
@@ -235,7 +227,7 @@ impl Hub {
         self.ticket_subs.entry(ticket_id).or_default().push(sub.clone());
         self.send(socket, Frame::control(&ControlFrame::Ack { topic: &topic, seq: Some(start), cursor: None }));
         // Read after the subscription was registered (see `deliver`), so nothing falls between.
-        let from_tail = self.ticket_tails.get(&ticket_id).and_then(|tail| tail.after(start));
+        let from_tail = self.ticket_tails.get(&ticket_id).and_then(|tail| tail.after(start, ticket.seq));
         let live = match from_tail {
             Some(events) => {
                 metrics::counter!("switchboard_ws_replays_from_memory_total").increment(1);
