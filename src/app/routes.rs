@@ -32,6 +32,7 @@ pub fn configure(config: &mut web::ServiceConfig, services: &Services, openapi: 
         .configure(|config| crate::channels::email::routes(config, max_email_bytes))
         .configure(crate::channels::email::sandbox::routes)
         .configure(crate::http::operations_routes)
+        .configure(crate::http::help_site_routes)
         .configure(crate::http::console_routes);
 }
 
