@@ -91,4 +91,30 @@ describe('knowledge base', () => {
     assert.match(await published.text(), /<strong>never expire<\/strong>/);
     assert.deepEqual(consoleErrors(page), []);
   });
+
+  test('an agent links an article from the reply box, and a resolved ticket becomes a draft', async () => {
+    const agentToken = await apiLogin(hub.base, DEMO.agent);
+    const carla = (await api(hub.base, adminToken, '/users')).items.find((user) => user.email === 'carla@acme.test');
+    const ticket = await api(hub.base, agentToken, '/tickets', { method: 'POST', body: { subject: `Refund question ${Date.now()}`, body: 'Where is my refund?', requester_id: carla.id } });
+    const page = await newPage(browser, { width: 1280, height: 900 });
+    await login(page, hub.base, DEMO.agent);
+    await page.goto(`${hub.base}/#/tickets/${ticket.id}`);
+    await page.locator('#reply-body').waitFor();
+    // A typo is forgiven; choosing the article puts a link to its public page in the reply.
+    await page.getByRole('searchbox', { name: 'Article' }).fill('refnud');
+    await page.getByRole('button', { name: /When will I get my refund\?/ }).click();
+    assert.match(await page.locator('#reply-body').inputValue(), /\[When will I get my refund\?\]\(http:\/\/127\.0\.0\.1:\d+\/help\/articles\/when-will-i-get-my-refund\)/);
+    await page.locator('#reply-body').fill('Refunds show within 3-5 business days.');
+    await page.keyboard.press('Control+Enter');
+    await page.locator('.message.reply', { hasText: 'Refunds show within' }).waitFor();
+
+    // Ana holds kb_editor in the demo: once resolved, the ticket becomes a draft she can edit.
+    await api(hub.base, agentToken, `/tickets/${ticket.id}`, { method: 'PATCH', body: { status: 'resolved' } });
+    await page.getByRole('button', { name: 'Draft a KB article' }).click();
+    const editor = page.getByRole('form', { name: 'Edit article' });
+    await editor.getByLabel('Body (markdown)').waitFor();
+    assert.match(await editor.getByLabel('Body (markdown)').inputValue(), /Where is my refund\?[\s\S]*Refunds show within/);
+    await editor.locator('.badge.kb-draft').waitFor();
+    assert.deepEqual(consoleErrors(page), []);
+  });
 });
