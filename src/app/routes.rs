@@ -57,6 +57,7 @@ fn register_services(config: &mut web::ServiceConfig, services: &Services) {
         .app_data(web::Data::from(services.secrets.clone()))
         .app_data(web::Data::from(services.passwords.clone()))
         .app_data(web::Data::from(services.logins.clone()))
+        .app_data(web::Data::from(services.feedback_limits.clone()))
         .app_data(web::Data::from(services.customer_accounts.clone()))
         .app_data(web::Data::from(services.sockets.clone()));
     if let Some(sandbox) = &services.sandbox {

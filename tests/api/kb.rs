@@ -208,8 +208,14 @@ async fn suggestions_and_feedback_are_public_and_see_published_articles_only() {
     assert_invalid((status, &refused), "comment");
     let (status, refused) = anonymous(&desk, "POST", &feedback, Some(json!({"locale": "es", "helpful": true}))).await;
     assert_error((status, &refused), 404, "not_found");
+    let (status, refused) = anonymous(&desk, "POST", &feedback, Some(json!({"locale": "en", "helpful": true}))).await;
+    assert_error((status, &refused), 429, "rate_limited");
     let counted = desk.expect(200, "GET", &format!("/api/v1/kb/articles/{}", id_of(&published)), &admin, None).await;
-    assert_eq!((&counted["helpful_count"], &counted["unhelpful_count"]), (&json!(2), &json!(1)));
+    assert_eq!(
+        (&counted["helpful_count"], &counted["unhelpful_count"]),
+        (&json!(2), &json!(1)),
+        "the refused answers are not counted"
+    );
     let draft_feedback = "/api/v1/kb/articles/999999/feedback";
     let (status, refused) =
         anonymous(&desk, "POST", draft_feedback, Some(json!({"locale": "en", "helpful": true}))).await;

@@ -19,6 +19,7 @@ use switchboard_actors::store::Store;
 use self::page::{Head, Layout, SITE_LANGUAGES, date, escape, html_response, words};
 use super::kb::{record_feedback, site_account};
 use super::{Api, ApiError, Caller};
+use crate::auth::FeedbackLimits;
 
 pub fn routes(config: &mut web::ServiceConfig) {
     config
@@ -428,6 +429,7 @@ struct FeedbackForm {
 async fn feedback_form(
     request: HttpRequest,
     state: Api,
+    limits: web::Data<FeedbackLimits>,
     slug: web::Path<String>,
     form: web::Form<FeedbackForm>,
 ) -> Result<HttpResponse, ApiError> {
@@ -442,8 +444,15 @@ async fn feedback_form(
         "no" => false,
         _ => return Ok(error_page(&site.name, lang, StatusCode::UNPROCESSABLE_ENTITY, "helpful: answer yes or no")),
     };
-    if let Err(refusal) =
-        record_feedback(state.store.as_ref(), article.id, &article.locale, helpful, form.comment.as_deref()).await
+    if let Err(refusal) = record_feedback(
+        state.store.as_ref(),
+        (limits.get_ref(), &request),
+        article.id,
+        &article.locale,
+        helpful,
+        form.comment.as_deref(),
+    )
+    .await
     {
         return Ok(error_page(&site.name, lang, refusal.status_code(), &refusal.to_string()));
     }

@@ -2,7 +2,9 @@
 //! and readers' "was this helpful?". No session needed; they serve the public site's account and
 //! its published articles only.
 
-use actix_web::{HttpResponse, get, post, web};
+use std::time::Instant;
+
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use serde::{Deserialize, Serialize};
 use switchboard_actors::domain::AccountId;
 use switchboard_actors::knowledge_base::{ArticleFeedback, ArticleId, ArticleStatus, search, text};
@@ -10,10 +12,12 @@ use switchboard_actors::store::Store;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
+use super::super::auth::client_of;
 use super::super::json::ApiJson;
 use super::super::tickets::Page;
 use super::super::{Api, ApiError};
 use super::locale;
+use crate::auth::FeedbackLimits;
 use crate::error::ErrorBody;
 
 pub fn routes(config: &mut ServiceConfig) {
@@ -105,9 +109,11 @@ pub struct FeedbackBody {
     pub comment: Option<String>,
 }
 
-/// Checks and records a reader's answer to a published translation of the site's account.
+/// Checks and records a reader's answer to a published translation of the site's account; a
+/// client answering too often is refused with `rate_limited` ([`FeedbackLimits`]).
 pub async fn record_feedback(
     store: &dyn Store,
+    (limits, request): (&FeedbackLimits, &HttpRequest),
     article: ArticleId,
     locale_given: &str,
     helpful: bool,
@@ -126,6 +132,8 @@ pub async fn record_feedback(
     if !published {
         return Err(ApiError::NotFound("article"));
     }
+    let client = client_of(limits.limits(), request);
+    limits.admit(&format!("{article}:{locale}"), client, Instant::now()).map_err(ApiError::RateLimitedFor)?;
     store
         .record_article_feedback(ArticleFeedback {
             account_id: account,
@@ -144,15 +152,21 @@ pub async fn record_feedback(
     security(()),
     params(("id" = i64, Path)),
     request_body = FeedbackBody,
-    responses((status = 204), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody))
+    responses(
+        (status = 204), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 429, description = "rate_limited: this client answered too often", body = ErrorBody)
+    )
 )]
 #[post("/kb/articles/{id}/feedback")]
 async fn article_feedback(
     state: Api,
+    request: HttpRequest,
+    limits: web::Data<FeedbackLimits>,
     id: web::Path<ArticleId>,
     body: ApiJson<FeedbackBody>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
-    record_feedback(state.store.as_ref(), *id, &body.locale, body.helpful, body.comment.as_deref()).await?;
+    let limited = (limits.get_ref(), &request);
+    record_feedback(state.store.as_ref(), limited, *id, &body.locale, body.helpful, body.comment.as_deref()).await?;
     Ok(HttpResponse::NoContent().finish())
 }
