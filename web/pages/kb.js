@@ -87,7 +87,7 @@ export function KnowledgeBase({ id }) {
                   <td><span class=${`badge kb-${article.status}`}>${article.status}</span></td>
                   <td>${name(article.category_id)}</td>
                   <td>${new Date(article.updated_at).toLocaleDateString()}</td>
-                  <td>${article.helpful_count} 👍 · ${article.unhelpful_count} 👎</td>
+                  <td>${article.helpful_count} yes · ${article.unhelpful_count} no</td>
                 </tr>`)}</tbody>`}
       </table>
     </section>
