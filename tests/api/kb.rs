@@ -52,6 +52,15 @@ async fn editors_write_staff_read_drafts_and_customers_only_published_articles()
         );
         assert_eq!(refunds["author_id"], json!(agent_id));
 
+        // The editor's preview is the help center's renderer: typed HTML stays text.
+        let preview = json!({"body": "## Steps\n\n<img src=x onerror=alert(1)> **bold**"});
+        let rendered = desk.expect(200, "POST", "/api/v1/kb/preview", &agent, Some(preview.clone())).await;
+        let rendered = rendered["html"].as_str().expect("html");
+        assert!(rendered.contains("<h2>Steps</h2>") && rendered.contains("<strong>bold</strong>"), "{rendered}");
+        assert!(rendered.contains("&lt;img src=x onerror=alert(1)&gt;") && !rendered.contains("<img"), "{rendered}");
+        let (status, refused) = desk.call("POST", "/api/v1/kb/preview", &customer, Some(preview)).await;
+        assert_error((status, &refused), 403, "forbidden");
+
         // A Spanish translation shares the id; a draft stays with staff.
         let spanish = json!({"article_id": id, "locale": "ES", "title": "Reembolsos", "body": "Tardan 3 días.", "status": "published"});
         let spanish = article(&desk, &agent, spanish).await;

@@ -2,7 +2,8 @@
 // translation per locale. Everyone on staff reads drafts here; admins and agents holding
 // `kb_editor` add and edit (the server says which, `/kb/access`). An article's page
 // (`#/kb/{id}`) edits one translation at a time: title, slug, status, category, and the
-// markdown body beside a preview; "Publish" makes it public at /help/articles/{slug}.
+// markdown body beside a preview (rendered by the server as the help center will show it);
+// "Publish" makes it public at /help/articles/{slug}.
 
 import { useEffect, useRef, useState } from "preact/hooks";
 import { html } from "../lib/html.js";
@@ -147,6 +148,36 @@ function Categories({ categories, canEdit, onSaved }) {
   </section>`;
 }
 
+/** Waits this long after the last key before asking for a preview. */
+const PREVIEW_DEBOUNCE_MS = 250;
+
+/**
+ * The body as the help center will show it: the server's renderer (headings and tables too),
+ * asked for once typing pauses. Until it answers, and for staff who may not edit (the preview
+ * endpoint is for editors), the reply box's markdown preview stands in.
+ */
+function ArticlePreview({ body, canEdit }) {
+  const [rendered, setRendered] = useState(null);
+  useEffect(() => {
+    if (!canEdit) return undefined;
+    let current = true;
+    const timer = setTimeout(() => {
+      post("/kb/preview", { body })
+        .then((answer) => current && setRendered(answer.html))
+        .catch(() => current && setRendered(null));
+    }, PREVIEW_DEBOUNCE_MS);
+    return () => {
+      current = false;
+      clearTimeout(timer);
+    };
+  }, [body, canEdit]);
+  if (rendered === null) return html`<${Markdown} text=${body} />`;
+  // Safe to insert: the server shows any HTML typed in the markdown as text and keeps links only
+  // to http, https, mailto and paths (src/http/help/render.rs); the console's CSP runs no inline
+  // script either way.
+  return html`<div class="kb-rendered" dangerouslySetInnerHTML=${{ __html: rendered }}></div>`;
+}
+
 /** The locale in the route's query (`#/kb/12?locale=es`). */
 function routeLocale() {
   const query = location.hash.split("?")[1] || "";
@@ -211,7 +242,7 @@ function ArticleEditor({ id, categories, canEdit, onSaved }) {
         <label>Category <select name="category" value=${draft.category} onChange=${(event) => edit({ category: event.target.value })}><option value="">None</option>${categoryOptions(categories)}</select></label>
         <div class="kb-body">
           <label>Body (markdown) <textarea name="body" rows="16" value=${draft.body} onInput=${(event) => edit({ body: event.target.value })}></textarea></label>
-          <div class="kb-preview" aria-label="Preview"><${Markdown} text=${draft.body} /></div>
+          <div class="kb-preview" aria-label="Preview"><${ArticlePreview} body=${draft.body} canEdit=${canEdit} /></div>
         </div>
         <div class="actions">
           <button type="submit">Save</button>

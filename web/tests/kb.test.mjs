@@ -81,7 +81,9 @@ describe('knowledge base', () => {
     await form.getByRole('button', { name: 'New article' }).click();
     const editor = page.getByRole('form', { name: 'Edit article' });
     await editor.getByLabel('Body (markdown)').waitFor();
-    await editor.getByLabel('Body (markdown)').fill('Gift cards **never expire**.');
+    await editor.getByLabel('Body (markdown)').fill('## Where to use them\n\nGift cards **never expire**.');
+    // The preview is the help center's own rendering (a heading, which the reply box's does not do).
+    await page.locator('.kb-preview .kb-rendered h2', { hasText: 'Where to use them' }).waitFor();
     await page.locator('.kb-preview strong', { hasText: 'never expire' }).waitFor();
     await editor.getByRole('button', { name: 'Publish' }).click();
     await editor.locator('.badge.kb-published').waitFor();

@@ -9,6 +9,9 @@
 mod page;
 mod render;
 
+/// The console's article preview shows exactly what the help center will.
+pub(super) use self::render::article_html;
+
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, ResponseError as _, web};
 use serde::Deserialize;

@@ -24,6 +24,7 @@ pub fn routes(config: &mut ServiceConfig) {
         .service(get_article)
         .service(update_article)
         .service(delete_article)
+        .service(preview_article)
         .service(kb_access)
         .service(list_editors)
         .service(grant_editor)
@@ -327,6 +328,37 @@ async fn delete_article(
         .await
         .map_err(|error| refusal(error, "article"))?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PreviewBody {
+    /// Markdown.
+    pub body: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Preview {
+    /// The body as the help center renders it (raw HTML in the markdown shown as text, links
+    /// only to http, https, mailto and paths).
+    pub html: String,
+}
+
+/// An article body as the public help center will show it, for the editor's preview (admins and
+/// `kb_editor`s).
+#[utoipa::path(
+    tag = "knowledge base",
+    request_body = PreviewBody,
+    responses((status = 200, body = Preview), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody))
+)]
+#[post("/kb/preview")]
+async fn preview_article(
+    state: Api,
+    caller: Caller,
+    body: ApiJson<PreviewBody>,
+) -> Result<web::Json<Preview>, ApiError> {
+    require_editor(&state, &caller).await?;
+    Ok(web::Json(Preview { html: super::super::help::article_html(&body_text(&body.body)?) }))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
