@@ -87,11 +87,12 @@ async fn site(state: &Api) -> Result<Site, ApiError> {
 
 /// Published articles (of a category and its sub-categories, or all), most recently changed
 /// first, each once: in `lang` when it has that translation, else in its first published one.
+/// With `first_page_only` (the home page's "recently updated"), one read of the newest rows.
 async fn published(
     store: &dyn Store,
-    account: AccountId,
-    category: Option<i64>,
+    (account, category): (AccountId, Option<i64>),
     lang: &str,
+    first_page_only: bool,
 ) -> Result<Vec<Article>, ApiError> {
     let mut query = ArticleQuery {
         account_id: account,
@@ -114,7 +115,7 @@ async fn published(
                 None => chosen.push(article),
             }
         }
-        if !full {
+        if !full || first_page_only {
             return Ok(chosen);
         }
     }
@@ -224,7 +225,7 @@ async fn home(request: HttpRequest, state: Api, params: web::Query<PageParams>) 
     let site = site(&state).await?;
     let words = words(lang);
     let categories = state.store.kb_categories(site.account).await?;
-    let mut recent = published(state.store.as_ref(), site.account, None, lang).await?;
+    let mut recent = published(state.store.as_ref(), (site.account, None), lang, true).await?;
     recent.truncate(10);
     let main = format!(
         "<h1>{center}</h1><section><h2>{categories_title}</h2>{categories}</section>\
@@ -262,7 +263,7 @@ async fn category_page(
     let words = words(lang);
     let children: Vec<KbCategory> =
         categories.iter().filter(|child| child.parent_id == Some(category.id)).cloned().collect();
-    let articles = published(state.store.as_ref(), site.account, Some(category.id), lang).await?;
+    let articles = published(state.store.as_ref(), (site.account, Some(category.id)), lang, false).await?;
     let parent = category.parent_id.and_then(|parent| categories.iter().find(|found| found.id == parent));
     let crumbs = match parent {
         Some(parent) => format!(" › <a href=\"/help/{}?lang={lang}\">{}</a>", parent.slug, escape(&parent.name)),
