@@ -4,6 +4,7 @@
 //! on a request's own thread: [`password_pool`] runs them on a few dedicated threads that reuse
 //! their argon2 memory, and [`login_limits`] decides which login attempts may reach it.
 
+pub mod feedback_limits;
 pub mod login_limits;
 pub mod password_pool;
 pub mod request;
@@ -14,6 +15,7 @@ use base64::Engine as _;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq as _;
 
+pub use feedback_limits::FeedbackLimits;
 pub use login_limits::{LoginAttempt, LoginLimits, LoginPolicy};
 pub use password_pool::{PasswordPool, PoolError};
 pub use request::{Caller, SESSION_COOKIE, TokenSource, request_token, same_origin, service};

@@ -1,7 +1,10 @@
 //! `switchboard demo`: a demo account a newcomer can log in to and explore: an admin, a
 //! supervisor, agents in two teams, customers (one company sharing its tickets), and tickets in
 //! every state with replies, notes, tags and assignments; typed custom fields and an SLA policy, so
-//! the queue shows SLA badges and the ticket page its SLA tracker.
+//! the queue shows SLA badges and the ticket page its SLA tracker; a knowledge base in three
+//! languages ([`knowledge_base`]).
+
+mod knowledge_base;
 
 use std::sync::Arc;
 use switchboard_actors::automation::{NewRule, RuleSpec};
@@ -330,8 +333,10 @@ pub async fn seed(store: &Arc<dyn Store>, tickets: &Tickets) -> anyhow::Result<(
         let command = TicketCommand::RunAutomations { after: Vec::new() };
         tickets.execute(id, command, CommandContext::system(config.clone())).await?;
     }
+    knowledge_base::seed(store.as_ref(), account.id, staff[0].id, ana).await.context("seeding the knowledge base")?;
     println!("Seeded the demo account #{} ({}).", account.id, account.name);
     print_logins();
+    println!("The public help center is at /help (Ana Agent may edit it: she holds kb_editor).");
     Ok(())
 }
 

@@ -60,6 +60,14 @@ error_codes! {
     /// A company domain another company of the account already holds.
     DomainTaken => "domain_taken",
     CategoryExists => "category_exists",
+    /// Knowledge base: another article translation or category of the account has this slug.
+    SlugTaken => "slug_taken",
+    /// Knowledge base: the article already has a translation in this locale.
+    LocaleExists => "locale_exists",
+    /// Knowledge base: the category still holds articles or sub-categories.
+    CategoryNotEmpty => "category_not_empty",
+    /// A ticket turned into an article must be resolved (or closed) first.
+    TicketNotResolved => "ticket_not_resolved",
     CannedResponseExists => "canned_response_exists",
     StaleSeq => "stale_seq",
     StaleView => "stale_view",

@@ -377,7 +377,8 @@ async fn the_browser_tests_are_neither_embedded_nor_served() {
         let response = hub.server.http.get(hub.server.url(path)).send().await.expect("get");
         assert_eq!(response.status().as_u16(), 404, "{path} is served");
     }
-    let index = hub.server.http.get(hub.server.url("/")).send().await.expect("index");
+    // The console's page (at `/` only for signed-in staff; `/` is the public landing page).
+    let index = hub.server.http.get(hub.server.url("/agent")).send().await.expect("index");
     assert_eq!(index.status().as_u16(), 200);
     assert!(header(&index, "content-security-policy").contains("script-src 'self'"));
     assert_eq!(header(&index, "referrer-policy"), "same-origin");
@@ -393,7 +394,7 @@ async fn the_browser_tests_are_neither_embedded_nor_served() {
 async fn the_installable_console_keeps_its_strict_policy() {
     let hub = hub(|_| {}).await;
     let get = |path: &'static str| hub.server.http.get(hub.server.url(path)).send();
-    let index = get("/").await.expect("index");
+    let index = get("/agent").await.expect("index");
     let policy = header(&index, "content-security-policy");
     for directive in ["worker-src 'self'", "manifest-src 'self'", "default-src 'self'", "frame-ancestors 'none'"] {
         assert!(policy.contains(directive), "{directive} missing from {policy}");

@@ -25,6 +25,7 @@ import { Presence } from "./pages/presence.js";
 import { Admin } from "./pages/admin.js";
 import { Automations } from "./pages/automations.js";
 import { Companies } from "./pages/companies.js";
+import { KnowledgeBase } from "./pages/kb.js";
 import { Preferences } from "./pages/preferences.js";
 import { Bell, Toasts } from "./pages/bell.js";
 import { Sidebar } from "./pages/sidebar.js";
@@ -48,6 +49,9 @@ export const ROUTES = [
   // A company's page comes before the list so the list's path does not match it first.
   { path: "#/companies/:id", page: Companies, shown: () => me.value.role === "admin" },
   { path: "#/companies", page: Companies, label: "Companies", icon: "briefcase", shown: () => me.value.role === "admin" },
+  // Staff read the knowledge base (drafts too); the page shows editing controls to editors.
+  { path: "#/kb/:id", page: KnowledgeBase },
+  { path: "#/kb", page: KnowledgeBase, label: "Knowledge base", icon: "layers" },
   { path: "#/tickets/:id", page: TicketPage },
   { path: "#/preferences", page: Preferences },
 ];

@@ -24,8 +24,9 @@ const SHELL = ["/", "/app.css", "/app.js", "/manifest.webmanifest", "/favicon.sv
 const REFERENCE_READS = new Set(["/api/v1/me", "/api/v1/account/config", "/api/v1/users", "/api/v1/teams"]);
 const TICKET_READ = /^\/api\/v1\/tickets\/(\d+)(?:\/events)?$/;
 /** Paths the hub serves that are not the console: the API (stored files included), the
- * sandboxes, webhooks and operations. */
-const NOT_THE_CONSOLE = /^\/(api|sandbox|webhooks|healthz|readyz|metrics)(\/|$)/;
+ * sandboxes, webhooks, operations, and the public site (the help center, its stylesheet and
+ * sitemap, the portal), which must come from the server, never as the console's shell. */
+const NOT_THE_CONSOLE = /^\/(api|sandbox|webhooks|healthz|readyz|metrics|help|help\.css|sitemap\.xml|portal)(\/|$)/;
 
 self.addEventListener("install", (event) => {
   event.waitUntil(
@@ -88,7 +89,10 @@ async function networkFirst(request, cacheName, ticketId) {
   const key = request.mode === "navigate" ? "/" : request;
   try {
     const response = await fetch(request);
-    if (response.ok && response.type === "basic") {
+    // A navigation is kept as the shell only when it is the console (its policy runs scripts):
+    // `/` answers a signed-out browser with the public landing page, which is no shell.
+    const shell = request.mode !== "navigate" || (response.headers.get("content-security-policy") || "").includes("script-src");
+    if (response.ok && response.type === "basic" && shell) {
       const copy = response.clone();
       serially(async () => {
         const cache = await caches.open(cacheName);

@@ -11,6 +11,7 @@ pub mod customer_auth;
 pub mod customers;
 pub mod domain;
 pub mod email;
+pub mod knowledge_base;
 pub mod markdown;
 pub mod notifications;
 pub mod query;

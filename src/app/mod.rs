@@ -27,7 +27,7 @@ use switchboard_actors::timers::{TimerDispatch, TimerHandlers, TimerSettings, ru
 use tokio::task::JoinHandle;
 
 use crate::accounts::AccountConfigs;
-use crate::auth::{LoginLimits, LoginPolicy, PasswordPool};
+use crate::auth::{FeedbackLimits, LoginLimits, LoginPolicy, PasswordPool};
 use crate::automation::Automations;
 use crate::channels::Channels;
 use crate::channels::bounded_log::Bounds;
@@ -86,6 +86,8 @@ pub struct Services {
     pub passwords: Arc<PasswordPool>,
     /// Who may try a password now: per email and address, and per address.
     pub logins: Arc<LoginLimits>,
+    /// How often one client may answer a help-center article's "Was this helpful?".
+    pub feedback_limits: Arc<FeedbackLimits>,
     /// Customer registration, password recovery, login codes, WhatsApp verification.
     pub customer_accounts: Arc<CustomerAccounts>,
     pub sockets: Arc<SocketSettings>,
@@ -245,6 +247,7 @@ impl Services {
             secrets,
             passwords,
             logins,
+            feedback_limits: Arc::new(FeedbackLimits::new(&settings.server.trusted_proxies)),
             metrics: None,
             tasks,
         })

@@ -32,6 +32,7 @@ pub fn configure(config: &mut web::ServiceConfig, services: &Services, openapi: 
         .configure(|config| crate::channels::email::routes(config, max_email_bytes))
         .configure(crate::channels::email::sandbox::routes)
         .configure(crate::http::operations_routes)
+        .configure(crate::http::help_site_routes)
         .configure(crate::http::console_routes);
 }
 
@@ -56,6 +57,7 @@ fn register_services(config: &mut web::ServiceConfig, services: &Services) {
         .app_data(web::Data::from(services.secrets.clone()))
         .app_data(web::Data::from(services.passwords.clone()))
         .app_data(web::Data::from(services.logins.clone()))
+        .app_data(web::Data::from(services.feedback_limits.clone()))
         .app_data(web::Data::from(services.customer_accounts.clone()))
         .app_data(web::Data::from(services.sockets.clone()));
     if let Some(sandbox) = &services.sandbox {

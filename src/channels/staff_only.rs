@@ -38,7 +38,7 @@ pub async fn staff_or_page(sessions: &Sessions, request: &HttpRequest, tool: &st
             actix_web::http::StatusCode::UNAUTHORIZED,
             "Log in first",
             format!(
-                "The {tool} is a staff tool. <a href=\"/\">Log in to the console</a> as an agent, supervisor or \
+                "The {tool} is a staff tool. <a href=\"/agent\">Log in to the console</a> as an agent, supervisor or \
                  admin, then come back to this page (keep the console open in another tab)."
             ),
         )),

@@ -42,7 +42,7 @@ pub fn routes(config: &mut web::ServiceConfig) {
     config.default_service(web::get().to(serve));
 }
 
-async fn serve(request: HttpRequest) -> HttpResponse {
+pub(super) async fn serve(request: HttpRequest) -> HttpResponse {
     let path = request.path().trim_start_matches('/');
     let (_path, file) = match ConsoleFiles::get(path).filter(|_| !path.is_empty()) {
         Some(file) => (path.to_owned(), file),

@@ -7,7 +7,9 @@ mod channel_secrets;
 mod companies;
 mod console;
 mod customer_auth;
+mod help;
 mod json;
+mod kb;
 mod notifications;
 mod ops;
 mod people;
@@ -127,6 +129,7 @@ fn documented_routes(scope: &mut utoipa_actix_web::service_config::ServiceConfig
     automations::routes(scope);
     channel_secrets::routes(scope);
     companies::routes(scope);
+    kb::routes(scope);
     tickets::routes(scope);
     notifications::routes(scope);
     people::routes(scope);
@@ -165,6 +168,11 @@ pub fn openapi_route(config: &mut web::ServiceConfig, openapi: Arc<String>) {
 /// Health, readiness and metrics.
 pub fn operations_routes(config: &mut web::ServiceConfig) {
     ops::routes(config);
+}
+
+/// The public site: the landing page at `/`, the knowledge base under `/help`, the sitemap.
+pub fn help_site_routes(config: &mut web::ServiceConfig) {
+    help::routes(config);
 }
 
 /// The embedded console: registered last, it answers every path nothing else did.

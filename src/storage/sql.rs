@@ -85,6 +85,7 @@ pub(crate) mod customer_auth;
 pub(crate) mod directory;
 pub(crate) mod event_log;
 pub(crate) mod inbox;
+pub(crate) mod knowledge_base;
 pub(crate) mod media;
 pub(crate) mod notifications;
 pub(crate) mod outbox;
@@ -564,6 +565,7 @@ macro_rules! shared_sql {
         crate::storage::sql::views::views_sql!($db, $store, $writer, $begin_write, $tickets_per_update, $team_ids_of_u);
         crate::storage::sql::routing::routing_sql!($db, $store, $writer, $begin_write, $tickets_per_update, $team_ids_of_u);
         crate::storage::sql::customer_auth::customer_auth_sql!($db, $store, $writer, $begin_write, $tickets_per_update, $team_ids_of_u);
+        crate::storage::sql::knowledge_base::knowledge_base_sql!($db, $store, $writer, $begin_write, $tickets_per_update, $team_ids_of_u);
     };
 }
 

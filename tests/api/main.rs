@@ -12,6 +12,8 @@ mod companies;
 mod customer_accounts;
 mod customers;
 mod drafts;
+mod kb;
+mod kb_site;
 mod merge;
 mod notifications;
 mod people;

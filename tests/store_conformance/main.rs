@@ -9,6 +9,7 @@ mod directory;
 mod event_log;
 mod filter;
 mod inbox;
+mod knowledge_base;
 mod media;
 mod notifications;
 mod outbox;
@@ -136,6 +137,7 @@ async fn suite(store: Arc<dyn Store>) {
     event_log::tailing_reader_sees_every_event_once(store).await;
     notifications::notifications_move_with_the_cursor(store).await;
     routing::routing_settings_leases_and_queues(store).await;
+    knowledge_base::categories_articles_and_search(store).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,11 +1,14 @@
 // The ticket page's header and the system events of its thread: the subject (edited in place),
 // status, priority, created / updated, the assignee (any agent or team through the picker), and
-// the centred lines a status, assignment, priority, SLA or window change leaves in the thread.
+// the centred lines a status, assignment, priority, SLA or window change leaves in the thread;
+// a resolved ticket offers to become a draft knowledge-base article.
 // Delivery ticks are not events of their own here: they fold into the message they belong to.
 
 import { useState } from "preact/hooks";
 import { html } from "../lib/html.js";
 import { me, report } from "../lib/session.js";
+import { post } from "../lib/api.js";
+import { navigate } from "../lib/router.js";
 import { ago, time } from "../lib/format.js";
 import { METRIC_LABEL } from "../lib/sla.js";
 import { AssignButton, assign } from "./assign.js";
@@ -33,6 +36,14 @@ export function Subject({ ticket, change }) {
     <button type="button" class="link edit-subject" aria-label="Edit subject" title="Edit subject" onClick=${() => setEditing(ticket.subject)}>edit</button></h1>`;
 }
 
+/** Turns a resolved ticket into a draft knowledge-base article and opens it (editors only: the
+ * server refuses anyone else, and the refusal shows as a notice). */
+function draftArticle(ticket) {
+  post(`/tickets/${ticket.id}/to-article`, {})
+    .then((article) => navigate(`#/kb/${article.id}?locale=${article.locale}`))
+    .catch(report);
+}
+
 /** Status (changed here), priority, channel, requester, created and updated, and the assignee. */
 export function HeadFacts({ ticket, statuses, names, teams, requester, seen, change, children }) {
   const team = ticket.team_id ? teams.find((candidate) => candidate.id === ticket.team_id) : null;
@@ -43,6 +54,7 @@ export function HeadFacts({ ticket, statuses, names, teams, requester, seen, cha
     <span class=${`priority ${ticket.priority}`}>${ticket.priority}</span>
     <span>${ticket.channel} · from ${requester}</span>
     ${children}
+    ${["resolved", "closed"].includes(ticket.status_category) && html`<button type="button" class="small secondary to-article" onClick=${() => draftArticle(ticket)}>Draft a KB article</button>`}
     <span class="dates">created <time datetime=${ticket.created_at} title=${time(ticket.created_at)} data-created>${time(ticket.created_at)}</time>
       · updated <time datetime=${ticket.updated_at} title=${time(ticket.updated_at)} data-updated>${ago(ticket.updated_at)}</time></span>
     <span class="head-assignee" data-assignee=${ticket.assignee_id ?? ""}>Assignee: <strong>${ticket.assignee_id ? names.get(ticket.assignee_id) || `#${ticket.assignee_id}` : "unassigned"}</strong>${team ? html` · team <strong>${team.name}</strong>` : ""}

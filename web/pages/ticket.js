@@ -19,6 +19,7 @@ import { SkeletonPage } from "../lib/skeleton.js";
 import { SlaTracker, METRIC_LABEL } from "../lib/sla.js";
 import { insertMention, loadStaff, matches, mentionAt, withMentions } from "../lib/mentions.js";
 import { Markdown, hasMarkdown } from "../lib/markdown.js";
+import { ArticleLink } from "./article-link.js";
 import { Explanation } from "./routing.js";
 import { HeadFacts, SYSTEM_EVENTS, Subject, SystemMarker, deliverySteps } from "./ticket-head.js";
 import { LINK_EVENTS, LinkMarker, MergeBanner, MergeDialog, SplitBar, linkedTicket, mergedOrigin, threadItems } from "./merge.js";
@@ -613,6 +614,7 @@ function ReplyBox({ compose, ticket, window, templates, seen, onStale, onSent })
       ${!internal && channels.length === 0 && html`<span class="via">kept in the hub (the customer has no WhatsApp or email)</span>`}
       ${!closed && canned.length > 0 && html`<label class="canned">Canned response <select value="" onChange=${(e) => { const chosen = canned.find((c) => String(c.id) === e.target.value); if (chosen) typing(body ? `${body}\n${chosen.body}` : chosen.body); }}>
         <option value="">insert…</option>${canned.map((c) => html`<option value=${c.id}>${c.title}</option>`)}</select></label>`}
+      ${!closed && !internal && html`<${ArticleLink} onInsert=${(link) => typing(body ? `${body}\n${link}` : link)} />`}
       ${!closed && html`<label class="attach">Attach <input type="file" onChange=${attach} /></label>`}
     </div>
     ${files.length > 0 && html`<ul class="attached">${files.map((file) => html`<li><${Icon} name="paperclip" size=${14} /> ${file.file_name} <button type="button" class="link" onClick=${() => setFiles(files.filter((f) => f !== file))}>remove</button></li>`)}</ul>`}

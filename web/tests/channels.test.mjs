@@ -163,7 +163,7 @@ describe('reply channels and the keyboard', () => {
     await waitFor(async () => (await api(hub.base, token, '/tickets?channel=email&limit=200')).items.find((t) => t.subject === subject), { message: 'the email ticket' });
 
     const page = await newPage(browser);
-    await page.goto(hub.base);
+    await page.goto(`${hub.base}/agent`);
     await page.locator('input[name=email]').waitFor();
     await checkPage(page, 'login');
     // The email field has focus on arrival; the rest is typing, Tab and Enter.

@@ -51,7 +51,7 @@ describe('console', () => {
 
   test('logging in through the form shows the live queue, and survives a reload', async () => {
     const page = await newPage(browser);
-    await page.goto(hub.base);
+    await page.goto(`${hub.base}/agent`);
     await page.fill('input[name=email]', DEMO.agent);
     await page.fill('input[name=password]', 'wrong password');
     await page.click('button[type=submit]');

@@ -44,6 +44,7 @@ describe('every page, both roles, both widths', () => {
   let browser;
   let ticketId;
   let companyId;
+  let articleId;
 
   before(async () => {
     hub = await startHub();
@@ -53,6 +54,7 @@ describe('every page, both roles, both widths', () => {
     // A ticket with a conversation, so its page shows a thread.
     ticketId = (tickets.items.find((ticket) => ticket.channel === 'whatsapp') ?? tickets.items[0]).id;
     companyId = (await api(hub.base, token, '/companies')).items[0].id;
+    articleId = (await api(hub.base, token, '/kb/articles?limit=1')).items[0].id;
   });
 
   after(async () => {
@@ -83,6 +85,7 @@ describe('every page, both roles, both widths', () => {
           const hash = route.path.replace(/:(\w+)/g, (_, name) => {
             if (name === 'id' && route.path.startsWith('#/tickets/')) return String(ticketId);
             if (name === 'id' && route.path.startsWith('#/companies/')) return String(companyId);
+            if (name === 'id' && route.path.startsWith('#/kb/')) return String(articleId);
             throw new Error(`no value for :${name} in ${route.path}: add one to pages.test.mjs`);
           });
           await page.goto(`${hub.base}/${hash}`);
@@ -131,8 +134,9 @@ describe('every page, both roles, both widths', () => {
   test('a customer who reaches the console is told it is not for them, on every page', async () => {
     const page = await newPage(browser, { width: 390, height: 844 });
     await login(page, hub.base, 'carla@acme.test');
+    // The console is at /agent (`/` shows a signed-in customer the public landing page).
     for (const hash of ['#/queue', '#/admin', '#/presence', `#/tickets/${ticketId}`]) {
-      await page.goto(`${hub.base}/${hash}`);
+      await page.goto(`${hub.base}/agent${hash}`);
       await page.getByRole('heading', { name: 'Not allowed' }).waitFor();
       assert.equal(await page.locator('nav[aria-label="Main"], main form, main table').count(), 0, `${hash}: no staff navigation or controls`);
       assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth));

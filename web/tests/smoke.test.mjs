@@ -67,7 +67,8 @@ describe('smoke', () => {
 
   test('the console loads without console errors, logged out', async () => {
     const page = await newPage(browser, { width: 1280, height: 800 });
-    const response = await page.goto(`${hub.base}/`);
+    // Signed out, `/` is the public landing page; the console is at /agent.
+    const response = await page.goto(`${hub.base}/agent`);
     assert.equal(response.status(), 200);
     await page.waitForLoadState('networkidle');
     await screenshot(page, 'smoke-console-logged-out');
