@@ -157,7 +157,7 @@ async fn the_sandboxes_are_for_logged_in_staff_only() {
     for (page, script) in [("/sandbox/phone", "/sandbox/phone.js"), ("/sandbox/mail", "/sandbox/mail.js")] {
         let (status, html) = get(page, None).await;
         assert_eq!(status, 401, "{page}");
-        assert!(html.contains("Log in first") && html.contains(r#"href="/""#), "{page}: {html}");
+        assert!(html.contains("Log in first") && html.contains(r#"href="/agent""#), "{page}: {html}");
         assert!(!html.contains("<script"), "{page} shows nothing of the tool");
         let (status, html) = get(page, Some(("bearer", &customer))).await;
         assert_eq!(status, 403, "{page}");
