@@ -657,6 +657,7 @@ pub trait Store:
     + crate::routing::RoutingPort
     + crate::automation::AutomationsPort
     + crate::customer_auth::CustomerAuthPort
+    + crate::reports::ReportsPort
 {
 }
 
@@ -676,7 +677,8 @@ impl<
         + crate::views::ViewsPort
         + crate::routing::RoutingPort
         + crate::automation::AutomationsPort
-        + crate::customer_auth::CustomerAuthPort,
+        + crate::customer_auth::CustomerAuthPort
+        + crate::reports::ReportsPort,
 > Store for T
 {
 }

@@ -11,6 +11,7 @@ mod json;
 mod notifications;
 mod ops;
 mod people;
+mod reports;
 mod routing;
 mod settings;
 mod tickets;
@@ -130,6 +131,7 @@ fn documented_routes(scope: &mut utoipa_actix_web::service_config::ServiceConfig
     tickets::routes(scope);
     notifications::routes(scope);
     people::routes(scope);
+    reports::routes(scope);
     routing::routes(scope);
     settings::routes(scope);
     views::routes(scope);

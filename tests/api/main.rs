@@ -15,6 +15,7 @@ mod drafts;
 mod merge;
 mod notifications;
 mod people;
+mod reports;
 mod routing;
 mod search;
 mod sla;

@@ -12,6 +12,7 @@ mod inbox;
 mod media;
 mod notifications;
 mod outbox;
+mod reports;
 mod routing;
 mod sessions;
 mod settings;
@@ -136,6 +137,7 @@ async fn suite(store: Arc<dyn Store>) {
     event_log::tailing_reader_sees_every_event_once(store).await;
     notifications::notifications_move_with_the_cursor(store).await;
     routing::routing_settings_leases_and_queues(store).await;
+    reports::measures_replace_with_the_cursor(store).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
