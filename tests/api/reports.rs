@@ -193,6 +193,64 @@ async fn the_summary_and_the_agents_figures_match_the_fixture_to_the_second() {
     }
 }
 
+/// Business hours count only the desk's working time, in its zone (Berlin, UTC+1 in winter,
+/// 09:00–17:00 on weekdays), and days are that zone's days.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn business_hours_count_only_working_time_and_days_are_the_desks() {
+    for backend in backends() {
+        // Monday 30 November 2026, 16:59 in Berlin.
+        let clock = Arc::new(ManualClock::new("2026-11-30T15:59:00Z".parse().expect("time")));
+        let desk = Desk::start_on(backend, clock.clone()).await;
+        let (admin, agent) = desk.staff().await;
+        let customer = desk.login("cust@test.example").await;
+        let weekdays = ["mon", "tue", "wed", "thu", "fri"]
+            .map(|weekday| json!({"weekday": weekday, "start": "09:00", "end": "17:00"}));
+        let policy = json!({
+            "enabled": false,
+            "warning_percent": 80,
+            "targets": [{"priority": "urgent", "first_response_minutes": 30, "resolution_minutes": 240}],
+            "business_hours": {"time_zone": "Europe/Berlin", "periods": weekdays}
+        });
+        desk.expect(200, "PUT", "/api/v1/account/sla-policy", &admin, Some(policy)).await;
+        let id = id_of(&desk.create_ticket(&customer, json!({"subject": "Late call", "body": "Hello?"})).await);
+        // 17:00:30: 90 s later, 60 of them working.
+        step(&clock, 90);
+        desk.expect(201, "POST", &format!("/api/v1/tickets/{id}/messages"), &agent, Some(json!({"body": "Hi!"}))).await;
+        // Tuesday 09:01: 16 h 2 min after the ticket opened, 2 working minutes.
+        clock.advance(SignedDuration::from_secs(16 * 3600 + 30));
+        desk.patch(&agent, id, json!({"status": "resolved"})).await;
+
+        let path =
+            |hours: &str| format!("/api/v1/reports/summary?from=2026-11-30&to=2026-12-01&group_by=day&hours={hours}");
+        let business = desk.expect(200, "GET", &path("business"), &admin, None).await;
+        assert_eq!(business["time_zone"], json!("Europe/Berlin"));
+        assert_eq!(business["from"], json!("2026-11-29T23:00:00Z"), "midnight in Berlin");
+        assert_eq!(business["to"], json!("2026-12-01T23:00:00Z"), "the last day included");
+        assert_eq!(business["total"]["first_response"], durations(1, 60.0, 60.0, 60.0));
+        assert_eq!(business["total"]["resolution"], durations(1, 120.0, 120.0, 120.0));
+        let calendar = desk.expect(200, "GET", &path("calendar"), &admin, None).await;
+        assert_eq!(calendar["total"]["first_response"], durations(1, 90.0, 90.0, 90.0));
+        assert_eq!(calendar["total"]["resolution"], durations(1, 57_720.0, 57_720.0, 57_720.0));
+        let days: Vec<(Value, Value, Value)> = calendar["rows"]
+            .as_array()
+            .expect("rows")
+            .iter()
+            .map(|row| (row["key"].clone(), row["tickets_created"].clone(), row["tickets_resolved"].clone()))
+            .collect();
+        assert_eq!(
+            days,
+            [(json!("2026-11-30"), json!(1), json!(0)), (json!("2026-12-01"), json!(0), json!(1))],
+            "each figure on the day of its ending event"
+        );
+        let weeks = desk
+            .expect(200, "GET", "/api/v1/reports/summary?from=2026-11-30&to=2026-12-01&group_by=week", &admin, None)
+            .await;
+        assert_eq!(weeks["rows"].as_array().map(Vec::len), Some(1));
+        assert_eq!(weeks["rows"][0]["key"], json!("2026-11-30"), "a week by its Monday");
+        desk.stop().await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn figures_are_for_staff_and_each_sees_only_their_own_and_their_teams() {
     let clock = manual_clock();

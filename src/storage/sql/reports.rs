@@ -132,26 +132,37 @@ macro_rules! reports_sql {
                     return Err(StoreError::Conflict("the reports' cursor moved".to_owned()));
                 }
                 let mut deltas = std::collections::BTreeMap::new();
-                for (ticket, measures) in tickets {
-                    let old: Vec<_> = sqlx::query(sqlx::AssertSqlSafe(format!(
-                        "SELECT {MEASURE_COLUMNS} FROM report_measures WHERE ticket_id = $1"
-                    )))
-                    .bind(*ticket)
-                    .fetch_all(&mut *tx)
-                    .await
-                    .map_err(db_error)?
-                    .iter()
-                    .map(measure_from_row)
-                    .collect::<StoreResult<_>>()?;
-                    daily_contributions(&old, -1, &mut deltas);
-                    daily_contributions(measures, 1, &mut deltas);
-                    sqlx::query("DELETE FROM report_measures WHERE ticket_id = $1")
-                        .bind(*ticket)
-                        .execute(&mut *tx)
+                // A page's tickets at once: their old measures out of the aggregates and the
+                // table, the new ones in.
+                for chunk in tickets.chunks(INSERT_CHUNK) {
+                    let mut old = QueryBuilder::<$db>::new(format!(
+                        "SELECT {MEASURE_COLUMNS} FROM report_measures WHERE ticket_id IN ("
+                    ));
+                    let mut ids = old.separated(", ");
+                    for (ticket, _) in chunk {
+                        ids.push_bind(*ticket);
+                    }
+                    old.push(")");
+                    let old: Vec<_> = old
+                        .build()
+                        .fetch_all(&mut *tx)
                         .await
-                        .map_err(db_error)?;
-                    insert_measures(&mut tx, measures).await?;
+                        .map_err(db_error)?
+                        .iter()
+                        .map(measure_from_row)
+                        .collect::<StoreResult<_>>()?;
+                    daily_contributions(&old, -1, &mut deltas);
+                    let mut delete = QueryBuilder::<$db>::new("DELETE FROM report_measures WHERE ticket_id IN (");
+                    let mut ids = delete.separated(", ");
+                    for (ticket, _) in chunk {
+                        ids.push_bind(*ticket);
+                    }
+                    delete.push(")");
+                    delete.build().execute(&mut *tx).await.map_err(db_error)?;
                 }
+                let new: Vec<_> = tickets.iter().flat_map(|(_, measures)| measures.iter().cloned()).collect();
+                daily_contributions(&new, 1, &mut deltas);
+                insert_measures(&mut tx, &new).await?;
                 apply_daily_deltas(&mut tx, &deltas).await?;
                 tx.commit().await.map_err(db_error)
             }
