@@ -7,6 +7,7 @@ mod channel_secrets;
 mod companies;
 mod console;
 mod customer_auth;
+mod dashboard;
 mod json;
 mod notifications;
 mod ops;
@@ -125,6 +126,7 @@ impl utoipa::Modify for BearerAuth {
 fn documented_routes(scope: &mut utoipa_actix_web::service_config::ServiceConfig) {
     auth::routes(scope);
     customer_auth::routes(scope);
+    dashboard::routes(scope);
     automations::routes(scope);
     channel_secrets::routes(scope);
     companies::routes(scope);

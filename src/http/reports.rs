@@ -138,7 +138,7 @@ fn period(
 }
 
 /// Whose figures `caller` may add up (see the module's doc).
-fn scope_of(caller: &User) -> MeasureScope {
+pub(super) fn scope_of(caller: &User) -> MeasureScope {
     match caller.role {
         Role::Admin => MeasureScope::Account,
         Role::Supervisor => MeasureScope::Teams { teams: caller.team_ids.clone(), person: None },

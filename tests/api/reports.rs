@@ -361,3 +361,63 @@ impl AsRefPair for (u16, Value) {
         (self.0, &self.1)
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_live_board_shows_each_team_its_queue_its_agents_and_todays_volumes() {
+    let desk = Desk::start().await;
+    let (admin, agent) = desk.staff().await;
+    let customer = desk.login("cust@test.example").await;
+    let agent_id = desk.seeded.agent.id;
+    let team = |name: &str, members: Vec<i64>| {
+        let body = json!({"name": name, "member_ids": members});
+        async { id_of(&desk.expect(201, "POST", "/api/v1/teams", &admin, Some(body)).await) }
+    };
+    let tier1 = team("Tier 1", vec![agent_id]).await;
+    let tier2 = team("Tier 2", Vec::new()).await;
+    let requester = desk.seeded.customer.id;
+    let open = |subject: &str, extra: Value| {
+        let mut body = json!({"subject": subject, "body": "Help.", "requester_id": requester});
+        body.as_object_mut().expect("object").extend(extra.as_object().cloned().unwrap_or_default());
+        async { id_of(&desk.create_ticket(&admin, body).await) }
+    };
+    open("Unassigned in tier 1", json!({"team_id": tier1})).await;
+    open("Assigned in tier 1", json!({"team_id": tier1, "assignee_id": agent_id})).await;
+    open("In tier 2", json!({"team_id": tier2})).await;
+    let done = open("No team, done", json!({})).await;
+    desk.patch(&admin, done, json!({"status": "resolved"})).await;
+
+    let board = desk.expect(200, "GET", "/api/v1/reports/live", &admin, None).await;
+    let row = |board: &Value, team: Value| {
+        board["teams"]
+            .as_array()
+            .and_then(|rows| rows.iter().find(|row| row["team_id"] == team))
+            .cloned()
+            .unwrap_or_else(|| panic!("no row for team {team} in {board}"))
+    };
+    let tier1_row = row(&board, json!(tier1));
+    assert_eq!((tier1_row["open"].clone(), tier1_row["unassigned"].clone()), (json!(2), json!(1)), "{board}");
+    assert_eq!(tier1_row["breached"], json!(0));
+    assert_eq!(row(&board, json!(tier2))["open"], json!(1));
+    assert_eq!(row(&board, Value::Null)["open"], json!(0), "the resolved ticket is not open");
+    assert_eq!(board["today"]["tickets_created"], json!(4));
+    assert_eq!(board["today"]["tickets_resolved"], json!(1));
+
+    // The agent sees their team only; customers nothing; parameters are refused.
+    let theirs = desk.expect(200, "GET", "/api/v1/reports/live", &agent, None).await;
+    let teams: Vec<Value> =
+        theirs["teams"].as_array().expect("teams").iter().map(|row| row["team_id"].clone()).collect();
+    assert_eq!(teams, [json!(tier1)]);
+    assert_error(desk.call("GET", "/api/v1/reports/live", &customer, None).await.as_ref_pair(), 403, "forbidden");
+    let refused = desk.call("GET", "/api/v1/reports/live?team=1", &admin, None).await;
+    assert_error(refused.as_ref_pair(), 400, "invalid_query");
+
+    // An agent who opens the console is online on their team's row.
+    let socket = WsClient::connect(&desk.server.base, &agent).await;
+    eventually("the agent shows online on the board", || async {
+        let board = desk.expect(200, "GET", "/api/v1/reports/live", &admin, None).await;
+        row(&board, json!(tier1))["agents"]["online"] == json!(1) && board["agents"]["online"] == json!(1)
+    })
+    .await;
+    socket.close().await;
+    desk.stop().await;
+}
