@@ -251,6 +251,62 @@ async fn business_hours_count_only_working_time_and_days_are_the_desks() {
     }
 }
 
+/// A breach is the assignee's at the time it happened, and counts in the summary.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_sla_breach_counts_for_the_agent_the_ticket_was_assigned_to_then() {
+    for backend in backends() {
+        let clock = manual_clock();
+        let mut desk = Desk::start_on(backend, clock.clone()).await;
+        let (admin, _) = desk.staff().await;
+        let from = clock.now();
+        let policy = json!({
+            "enabled": true,
+            "warning_percent": 50,
+            "targets": [{"priority": "medium", "first_response_minutes": 10}]
+        });
+        desk.expect(200, "PUT", "/api/v1/account/sla-policy", &admin, Some(policy)).await;
+        let id = id_of(&desk.ticket_for_customer(&admin, "Nobody answers").await);
+        desk.expect(
+            200,
+            "POST",
+            &format!("/api/v1/tickets/{id}/assign"),
+            &admin,
+            Some(json!({"assignee_id": desk.seeded.agent.id})),
+        )
+        .await;
+        // Down past the first-response target: the breach fires as the server starts again.
+        desk = desk.down_for(&clock, SignedDuration::from_mins(11)).await;
+        let (admin, agent) = desk.staff().await;
+        let events = desk.events(&admin, id, 0).await;
+        assert!(event_types(&events).contains(&"sla_breached"), "{events:?}");
+        let to = clock.now().checked_add(SignedDuration::from_secs(1)).expect("time");
+        let mine = desk
+            .expect(
+                200,
+                "GET",
+                &format!("/api/v1/reports/agents/{}?from={from}&to={to}", desk.seeded.agent.id),
+                &agent,
+                None,
+            )
+            .await;
+        assert_eq!(mine["sla_breaches"], json!(1), "{mine}");
+        let admins = desk
+            .expect(
+                200,
+                "GET",
+                &format!("/api/v1/reports/agents/{}?from={from}&to={to}", desk.seeded.admin.id),
+                &admin,
+                None,
+            )
+            .await;
+        assert_eq!(admins["sla_breaches"], json!(0), "the admin only opened and assigned it");
+        let summary =
+            desk.expect(200, "GET", &format!("/api/v1/reports/summary?from={from}&to={to}"), &admin, None).await;
+        assert_eq!(summary["total"]["sla_breaches"], json!(1));
+        desk.stop().await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn figures_are_for_staff_and_each_sees_only_their_own_and_their_teams() {
     let clock = manual_clock();
