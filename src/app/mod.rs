@@ -182,6 +182,12 @@ impl Services {
         tasks.extend(notifier.start(tickets.bus().subscribe()));
         let reports = ReportProjection::new(opened.store.clone());
         tasks.extend(reports.start(tickets.bus().subscribe()));
+        live.set_dashboard_source(Arc::new(crate::reports::board::LiveBoards {
+            store: opened.store.clone(),
+            presence: presence_board.clone(),
+            clock: clock.clone(),
+        }));
+        tasks.push(live.start_dashboard());
         let router = Router::new(
             opened.store.clone(),
             tickets.clone(),

@@ -21,6 +21,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::{Api, ApiError, Caller};
 use crate::error::{ErrorBody, ErrorCode};
+use crate::reports::board::scope_of;
 use crate::reports::{ReportProjection, report_zone};
 
 /// The period a report covers when the request names none: the last seven days.
@@ -135,15 +136,6 @@ fn period(
         return Err(bad_query("a report covers at most 366 days: narrow from and to"));
     }
     Ok((from, to))
-}
-
-/// Whose figures `caller` may add up (see the module's doc).
-pub(super) fn scope_of(caller: &User) -> MeasureScope {
-    match caller.role {
-        Role::Admin => MeasureScope::Account,
-        Role::Supervisor => MeasureScope::Teams { teams: caller.team_ids.clone(), person: None },
-        _ => MeasureScope::Teams { teams: caller.team_ids.clone(), person: Some(caller.id) },
-    }
 }
 
 /// The zone and business hours the account's reports use.

@@ -7,6 +7,8 @@
 //! event bus as soon as a change commits, and polling every [`POLL`] for other nodes' commits.
 //! `switchboard reports rebuild` empties it and replays the log from position 0.
 
+pub mod board;
+
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;

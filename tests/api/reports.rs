@@ -3,6 +3,8 @@
 //! and the per-agent report; who may see which figures; refused parameters; and the projection
 //! resuming after a restart and rebuilt from zero to the same aggregates.
 
+use std::time::Duration;
+
 use jiff::{SignedDuration, Timestamp};
 use switchboard_actors::clock::{Clock, ManualClock};
 
@@ -475,5 +477,36 @@ async fn the_live_board_shows_each_team_its_queue_its_agents_and_todays_volumes(
     })
     .await;
     socket.close().await;
+    desk.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_topic_pushes_the_board_and_its_changes() {
+    let desk = Desk::start().await;
+    let (admin, _) = desk.staff().await;
+    let customer = desk.login("cust@test.example").await;
+    let mut socket = WsClient::connect(&desk.server.base, &admin).await;
+    socket.subscribe("dashboard", None).await;
+    let first = socket.expect("dashboard", Duration::from_secs(10)).await;
+    let open_without_team = |frame: &Value| {
+        frame["board"]["teams"]
+            .as_array()
+            .and_then(|rows| rows.iter().find(|row| row["team_id"].is_null()))
+            .map(|row| row["open"].clone())
+    };
+    assert_eq!(open_without_team(&first), Some(json!(0)), "{first}");
+
+    desk.create_ticket(&customer, json!({"subject": "New on the board", "body": "Hi"})).await;
+    let changed = socket.expect("dashboard", Duration::from_secs(10)).await;
+    assert_eq!(open_without_team(&changed), Some(json!(1)), "{changed}");
+    assert_eq!(changed["board"]["today"]["tickets_created"], json!(1));
+    socket.close().await;
+
+    // Customers may not follow it.
+    let mut theirs = WsClient::connect(&desk.server.base, &customer).await;
+    theirs.send(json!({"type": "subscribe", "topic": "dashboard"})).await;
+    let refused = theirs.expect("error", Duration::from_secs(5)).await;
+    assert_eq!(refused["code"], json!("forbidden_topic"), "{refused}");
+    theirs.close().await;
     desk.stop().await;
 }
