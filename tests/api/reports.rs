@@ -144,6 +144,30 @@ async fn the_summary_and_the_agents_figures_match_the_fixture_to_the_second() {
             .unwrap_or_else(|| panic!("no row for the team in {by_team}"));
         assert_eq!((team_row["tickets_resolved"].clone(), team_row["replies"].clone()), (json!(2), json!(3)));
 
+        // Every grouping's rows add up to the totals: each figure lands in exactly one row.
+        for group_by in ["agent", "team", "channel", "company", "category", "priority", "day", "week"] {
+            let grouped = desk
+                .expect(
+                    200,
+                    "GET",
+                    &format!("/api/v1/reports/summary?{}&group_by={group_by}", period(&fixture)),
+                    &admin,
+                    None,
+                )
+                .await;
+            for figure in ["tickets_created", "tickets_resolved", "tickets_reopened", "replies", "sla_breaches"] {
+                let sum: i64 =
+                    grouped["rows"].as_array().expect("rows").iter().filter_map(|row| row[figure].as_i64()).sum();
+                assert_eq!(json!(sum), grouped["total"][figure], "{figure} by {group_by}: {grouped}");
+            }
+        }
+        let by_channel = desk
+            .expect(200, "GET", &format!("/api/v1/reports/summary?{}&group_by=channel", period(&fixture)), &admin, None)
+            .await;
+        let channels: Vec<Value> =
+            by_channel["rows"].as_array().expect("rows").iter().map(|row| row["key"].clone()).collect();
+        assert_eq!(channels, [json!("web")], "the customer wrote on the portal");
+
         // The query language selects tickets by what they are now: B is closed, not resolved.
         let resolved_only = desk
             .expect(
