@@ -189,3 +189,40 @@ impl crate::live::DashboardSource for LiveBoards {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use switchboard_actors::reports::summary::Durations;
+
+    use super::*;
+    use crate::live::protocol::{ControlFrame, Frame};
+
+    /// The `dashboard` frame as a socket receives it: `GET /reports/live`'s body under `board`.
+    #[test]
+    fn dashboard_frame() {
+        let board = LiveBoard {
+            at: "2026-12-04T09:30:00Z".parse().expect("time"),
+            teams: vec![TeamQueue {
+                team_id: Some(3),
+                open: 12,
+                unassigned: 2,
+                waiting_for_agent: 5,
+                at_sla_risk: 1,
+                breached: 1,
+                agents: AgentCounts { online: 2, away: 1, busy: 0 },
+            }],
+            agents: AgentCounts { online: 4, away: 1, busy: 1 },
+            today: Figures {
+                tickets_created: 9,
+                tickets_resolved: 4,
+                first_response: Durations::of(vec![90_000, 45_000]),
+                ..Figures::default()
+            },
+            as_of_position: 1234,
+        };
+        let board = serde_json::to_value(board).expect("a board encodes");
+        let frame = Frame::control(&ControlFrame::Dashboard { topic: "dashboard", board: &board });
+        let frame: serde_json::Value = serde_json::from_str(&frame.text).expect("frames are JSON");
+        insta::assert_json_snapshot!("dashboard_frame", frame);
+    }
+}
