@@ -447,3 +447,173 @@ async fn a_silent_client_is_closed_after_the_heartbeat_timeout() {
     assert_eq!(chatty.expect("pong", WAIT).await["type"], "pong", "an active client stays");
     live.server.stop().await;
 }
+
+/// Every queue frame an agent's socket got until the ticket `last` was created: `(ticket, event type)`.
+async fn queue_frames_until(ws: &mut WsClient, last: i64) -> Vec<(i64, String)> {
+    let mut seen = Vec::new();
+    loop {
+        let frame = ws.next(WAIT).await.unwrap_or_else(|| panic!("the frames stopped before ticket {last}: {seen:?}"));
+        if frame["type"] != "event" {
+            continue;
+        }
+        let entry =
+            (frame["ticket_id"].as_i64().expect("ticket"), frame["event"]["type"].as_str().unwrap_or("").to_owned());
+        let done = entry == (last, "created".to_owned());
+        seen.push(entry);
+        if done {
+            return seen;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_queue_carries_only_their_tickets_their_teams_and_the_shared_inbox() {
+    let live = live(|_| {}).await;
+    let admin = live.server.login("admin@test.example").await;
+    let agent = live.server.login("agent@test.example").await;
+    let team = |name: &str, member: i64| {
+        let body = json!({"name": name, "member_ids": [member]});
+        let server = &live.server;
+        let admin = admin.clone();
+        async move {
+            let (status, team) = server.call("POST", "/api/v1/teams", Some(&admin), Some(body)).await;
+            assert_eq!(status, 201, "{team}");
+            team["id"].as_i64().expect("id")
+        }
+    };
+    let billing = team("Billing", live.seeded.agent.id).await;
+    let sales = team("Sales", live.seeded.supervisor.id).await;
+    // Sockets take the user's teams when they open.
+    let mut mine = live.ws(&agent).await;
+    mine.subscribe("queue", None).await;
+    let mut everything = live.ws(&admin).await;
+    everything.subscribe("queue:all", None).await;
+    let mut refused = live.ws(&agent).await;
+    refused.send(json!({"type": "subscribe", "topic": "queue:all"})).await;
+    let error = refused.expect("error", WAIT).await;
+    assert_eq!(error["code"], "forbidden_topic", "{error}");
+
+    let create = |subject: &str, team: Option<i64>| {
+        let body =
+            json!({"subject": subject, "body": "hello", "requester_id": live.seeded.customer.id, "team_id": team});
+        let server = &live.server;
+        let admin = admin.clone();
+        async move {
+            let (status, ticket) = server.call("POST", "/api/v1/tickets", Some(&admin), Some(body)).await;
+            assert_eq!(status, 201, "{ticket}");
+            ticket["id"].as_i64().expect("id")
+        }
+    };
+    let inbox = create("Shared inbox", None).await;
+    let other_team = create("Sales lead", Some(sales)).await;
+    let own_team = create("Invoice twice", Some(billing)).await;
+    // Taken out of the shared inbox by someone else: the agent's list hears it leave, then
+    // nothing more of it.
+    let (status, body) = live
+        .server
+        .call(
+            "POST",
+            &format!("/api/v1/tickets/{inbox}/assign"),
+            Some(&admin),
+            Some(json!({"assignee_id": live.seeded.supervisor.id})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    live.note(&admin, inbox, "after it left").await;
+    let last = create("Marker", None).await;
+
+    let seen = queue_frames_until(&mut mine, last).await;
+    let tickets: std::collections::BTreeSet<i64> = seen.iter().map(|(ticket, _)| *ticket).collect();
+    assert_eq!(tickets, [inbox, own_team, last].into_iter().collect(), "{seen:?}");
+    assert!(!seen.iter().any(|(ticket, _)| *ticket == other_team), "another team's ticket: {seen:?}");
+    let of_inbox: Vec<&str> =
+        seen.iter().filter(|(ticket, _)| *ticket == inbox).map(|(_, kind)| kind.as_str()).collect();
+    assert!(of_inbox.contains(&"assigned"), "{of_inbox:?}");
+    let messages = of_inbox.iter().filter(|kind| **kind == "message_added").count();
+    assert_eq!(messages, 1, "the first message only: the note after it left is not pushed: {of_inbox:?}");
+
+    let all = queue_frames_until(&mut everything, last).await;
+    let all_tickets: std::collections::BTreeSet<i64> = all.iter().map(|(ticket, _)| *ticket).collect();
+    assert_eq!(all_tickets, [inbox, other_team, own_team, last].into_iter().collect(), "{all:?}");
+    assert!(all.iter().any(|(ticket, kind)| *ticket == inbox && kind == "message_added"), "{all:?}");
+    live.server.stop().await;
+}
+
+/// The value of counter `name` on the server's `/metrics` (0 before it first counts).
+async fn counter(base: &str, name: &str) -> f64 {
+    let text = http_client().get(format!("{base}/metrics")).send().await.expect("metrics").text().await.expect("text");
+    text.lines()
+        .find(|line| line.starts_with(&format!("{name} ")))
+        .and_then(|line| line.rsplit(' ').next()?.parse().ok())
+        .unwrap_or(0.0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replay_of_a_ticket_followed_on_the_node_is_served_from_memory_exactly() {
+    // Its own process, so the memory-replay counter is this test's alone.
+    let db = TestDb::sqlite();
+    seed(&*db.open().await).await;
+    let logs = tempfile::tempdir().expect("dir");
+    let server = ChildServer::start(&db, logs.path()).await;
+    let http = http_client();
+    let agent = login(&http, &server.base, "agent@test.example").await;
+    let customer = seed_customer_id(&http, &server.base, &agent).await;
+    let (status, ticket) = call(
+        &http,
+        &server.base,
+        "POST",
+        "/api/v1/tickets",
+        Some(&agent),
+        Some(json!({"subject": "Followed", "body": "hello", "requester_id": customer})),
+    )
+    .await;
+    assert_eq!(status, 201, "{ticket}");
+    let id = ticket["id"].as_i64().expect("id");
+    let topic = format!("ticket:{id}");
+    let note = |body: String| {
+        let (http, base, agent) = (http.clone(), server.base.clone(), agent.clone());
+        async move {
+            let path = format!("/api/v1/tickets/{id}/messages");
+            let (status, outcome) =
+                call(&http, &base, "POST", &path, Some(&agent), Some(json!({"body": body, "internal": true}))).await;
+            assert_eq!(status, 201, "{outcome}");
+        }
+    };
+
+    // Another tab keeps following the ticket, so this node keeps its last events.
+    let mut stays = WsClient::connect(&server.base, &agent).await;
+    stays.subscribe(&topic, None).await;
+    let mut leaves = WsClient::connect(&server.base, &agent).await;
+    let ack = leaves.subscribe(&topic, None).await;
+    let last_seen = ack["seq"].as_i64().expect("seq");
+    note("seen by both".to_owned()).await;
+    assert_eq!(seqs(&leaves.events(1, WAIT).await), vec![last_seen + 1]);
+    leaves.close().await;
+    for n in 0..3 {
+        note(format!("while away {n}")).await;
+    }
+    stays.events(4, WAIT).await;
+
+    let before = counter(&server.base, "switchboard_ws_replays_from_memory_total").await;
+    let mut back = WsClient::connect(&server.base, &agent).await;
+    back.subscribe(&topic, Some(last_seen + 1)).await;
+    let replayed = back.events(3, WAIT).await;
+    assert_eq!(seqs(&replayed), vec![last_seen + 2, last_seen + 3, last_seen + 4], "exactly the missed ones, in order");
+    assert_eq!(replayed[2]["event"]["message"]["body"], "while away 2");
+    note("live again".to_owned()).await;
+    let live = back.events(1, WAIT).await;
+    assert_eq!(seqs(&live), vec![last_seen + 5], "the seam: live once, nothing doubled");
+    let after = counter(&server.base, "switchboard_ws_replays_from_memory_total").await;
+    assert_eq!(after - before, 1.0, "the replay came from the node's memory, not the store");
+}
+
+/// The seeded customer's id, as staff see it.
+async fn seed_customer_id(http: &reqwest::Client, base: &str, token: &str) -> i64 {
+    let (status, users) = call(http, base, "GET", "/api/v1/users", Some(token), None).await;
+    assert_eq!(status, 200, "{users}");
+    users["items"]
+        .as_array()
+        .and_then(|users| users.iter().find(|user| user["email"] == "cust@test.example"))
+        .and_then(|user| user["id"].as_i64())
+        .expect("the seeded customer")
+}

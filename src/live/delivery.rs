@@ -7,35 +7,39 @@ impl Hub {
     /// Delivers one committed change to this node's subscribers.
     pub fn deliver(self: &Arc<Self>, change: &Arc<TicketChange>) {
         let ticket = &change.ticket;
+        // The tail first, then the subscribers: a replay that reads the tail after registering
+        // its subscription either finds these events there or is offered them below.
+        if self.ticket_subs.contains_key(&ticket.id) {
+            self.ticket_tails
+                .entry(ticket.id)
+                .or_insert_with(|| tail::TicketTail::new(ticket.clone()))
+                .record(ticket, &change.events);
+        }
         if let Some(subs) = self.ticket_subs.get(&ticket.id).map(|subs| subs.clone()) {
+            // Each event's frame is built once per audience (staff, customers) for all of the
+            // ticket's subscribers: a busy ticket followed by a thousand agents serialized it a
+            // thousand times.
+            let mut frames: Vec<[Option<Frame>; 2]> = vec![[None, None]; change.events.len()];
+            let now = self.now();
             for sub in subs {
-                for event in &change.events {
-                    self.offer(&sub, event);
+                for (event, built) in change.events.iter().zip(frames.iter_mut()) {
+                    self.offer(&sub, event, |staff| {
+                        built[usize::from(staff)]
+                            .get_or_insert_with(|| {
+                                let config = self.audience_config(staff, event.account_id);
+                                event_frame(staff, &config, &sub.topic, event, now)
+                            })
+                            .clone()
+                    });
                 }
             }
         }
         if let Some(subs) = self.queue_subs.get(&ticket.account_id).map(|subs| subs.clone()) {
-            let mut frames: [Option<Vec<Frame>>; 2] = [None, None];
-            for socket in subs.iter().filter(|socket| socket.scope.allows(ticket)) {
-                let staff = socket.staff();
-                let frames = frames[usize::from(staff)].get_or_insert_with(|| {
-                    let config = self.audience_config(staff, ticket.account_id);
-                    let now = self.now();
-                    let row = if staff {
-                        TicketRow::staff(ticket)
-                    } else {
-                        TicketRow::customer(&customer_ticket(ticket.clone(), &config))
-                    };
-                    change
-                        .events
-                        .iter()
-                        .map(|event| list_event_frame(staff, &config, "queue", event, &row, now))
-                        .collect()
-                });
-                for frame in frames.iter() {
-                    self.send(socket, frame.clone());
-                }
-            }
+            let own = subs.into_iter().filter(|socket| !socket.staff() || in_own_queue(&socket.user, change));
+            self.send_queue_frames(change, "queue", own);
+        }
+        if let Some(subs) = self.queue_all_subs.get(&ticket.account_id).map(|subs| subs.clone()) {
+            self.send_queue_frames(change, "queue:all", subs.into_iter());
         }
         self.offer_to_views(change);
         if change
@@ -44,6 +48,29 @@ impl Hub {
             .any(|event| matches!(event.kind, EventKind::Assigned { .. } | EventKind::StatusChanged { .. }))
         {
             self.refresh_loads(change);
+        }
+    }
+
+    /// Sends `change` as `topic` frames to those of `sockets` allowed to see its ticket, each frame
+    /// built once per audience (staff, customers).
+    fn send_queue_frames(&self, change: &TicketChange, topic: &str, sockets: impl Iterator<Item = Arc<SocketEntry>>) {
+        let ticket = &change.ticket;
+        let mut frames: [Option<Vec<Frame>>; 2] = [None, None];
+        for socket in sockets.filter(|socket| socket.scope.allows(ticket)) {
+            let staff = socket.staff();
+            let frames = frames[usize::from(staff)].get_or_insert_with(|| {
+                let config = self.audience_config(staff, ticket.account_id);
+                let now = self.now();
+                let row = if staff {
+                    TicketRow::staff(ticket)
+                } else {
+                    TicketRow::customer(&customer_ticket(ticket.clone(), &config))
+                };
+                change.events.iter().map(|event| list_event_frame(staff, &config, topic, event, &row, now)).collect()
+            });
+            for frame in frames.iter() {
+                self.send(&socket, frame.clone());
+            }
         }
     }
 
@@ -61,15 +88,19 @@ impl Hub {
         }
     }
 
-    /// Offers one event to a ticket subscription, keeping its order exactly once.
-    pub(super) fn offer(self: &Arc<Self>, sub: &Arc<TicketSub>, event: &TicketEvent) {
+    /// Offers one event to a ticket subscription, keeping its order exactly once; `frame` gives
+    /// the event's frame for an audience (staff or not) when it is to be sent.
+    pub(super) fn offer(
+        self: &Arc<Self>,
+        sub: &Arc<TicketSub>,
+        event: &TicketEvent,
+        frame: impl FnOnce(bool) -> Frame,
+    ) {
         let mut cursor = lock(&sub.cursor);
         match cursor.offer(event) {
             Offer::Deliver => {
                 // Sent under the cursor's lock, so frames leave in seq order.
-                let staff = sub.socket.staff();
-                let config = self.audience_config(staff, event.account_id);
-                self.send(&sub.socket, event_frame(staff, &config, &sub.topic, event, self.now()));
+                self.send(&sub.socket, frame(sub.socket.staff()));
             }
             Offer::Gap => {
                 // Something was missed (a lost broker message): fetch it before going on.
@@ -143,10 +174,12 @@ impl Hub {
             }
         }
         // Queue listeners resume from their own cursor.
-        let frame = Frame::control(&ControlFrame::Resync { topic: "queue", reason });
-        let sockets: Vec<Arc<SocketEntry>> = self.queue_subs.iter().flat_map(|entry| entry.value().clone()).collect();
-        for socket in sockets {
-            self.send(&socket, frame.clone());
+        for (subs, topic) in [(&self.queue_subs, "queue"), (&self.queue_all_subs, "queue:all")] {
+            let frame = Frame::control(&ControlFrame::Resync { topic, reason });
+            let sockets: Vec<Arc<SocketEntry>> = subs.iter().flat_map(|entry| entry.value().clone()).collect();
+            for socket in sockets {
+                self.send(&socket, frame.clone());
+            }
         }
     }
 
@@ -158,11 +191,18 @@ impl Hub {
         ticket_id: TicketId,
         after: Option<i64>,
     ) -> Result<(), Frame> {
-        let ticket = self
-            .store
-            .ticket(ticket_id)
-            .await
-            .map_err(|_| error(ErrorCode::Unavailable, "the store did not answer; try again"))?;
+        // Staff may follow any ticket of their account: the tail's copy answers for it when this
+        // node follows the ticket already. A customer's access is read from the store.
+        let cached =
+            if socket.staff() { self.ticket_tails.get(&ticket_id).map(|tail| tail.ticket.clone()) } else { None };
+        let ticket = match cached {
+            Some(ticket) => Some(ticket),
+            None => self
+                .store
+                .ticket(ticket_id)
+                .await
+                .map_err(|_| error(ErrorCode::Unavailable, "the store did not answer; try again"))?,
+        };
         let ticket = ticket
             .filter(|ticket| ticket.account_id == socket.user.account_id && socket.scope.allows(ticket))
             .ok_or_else(|| error(ErrorCode::ForbiddenTopic, "no such ticket, or not yours to follow"))?;
@@ -194,7 +234,18 @@ impl Hub {
         });
         self.ticket_subs.entry(ticket_id).or_default().push(sub.clone());
         self.send(socket, Frame::control(&ControlFrame::Ack { topic: &topic, seq: Some(start), cursor: None }));
-        self.catch_up(&sub).await;
+        // Read after the subscription was registered (see `deliver`), so nothing falls between.
+        let from_tail = self.ticket_tails.get(&ticket_id).and_then(|tail| tail.after(start));
+        let live = match from_tail {
+            Some(events) => {
+                metrics::counter!("switchboard_ws_replays_from_memory_total").increment(1);
+                self.advance(&sub, &events) == Advance::Live
+            }
+            None => false,
+        };
+        if !live {
+            self.catch_up(&sub).await;
+        }
         self.send(socket, self.viewers_frame(socket.user.account_id, ticket_id, socket.staff()));
         Ok(())
     }
@@ -209,19 +260,37 @@ impl Hub {
         Some(ReplayGuard { hub: self.clone(), user })
     }
 
-    /// `subscribe {topic: "queue", after}`: every change the user may see from now on; with
-    /// `after` (a `cursor` from an earlier frame) first the tickets changed since, as snapshots.
-    pub async fn subscribe_queue(self: &Arc<Self>, socket: &Arc<SocketEntry>, after: Option<i64>) -> Result<(), Frame> {
+    /// `subscribe {topic: "queue" | "queue:all", after}`: every change of the user's own queue
+    /// (or, for supervisors and admins, of the whole account) from now on; with `after` (a
+    /// `cursor` from an earlier frame) first the tickets changed since, as snapshots.
+    pub async fn subscribe_queue(
+        self: &Arc<Self>,
+        socket: &Arc<SocketEntry>,
+        after: Option<i64>,
+        whole_account: bool,
+    ) -> Result<(), Frame> {
+        let (subs, topic) = if whole_account {
+            if !matches!(socket.user.role, Role::Supervisor | Role::Admin) {
+                return Err(error(
+                    ErrorCode::ForbiddenTopic,
+                    "the whole account's queue is for supervisors and admins; follow `queue`",
+                ));
+            }
+            (&self.queue_all_subs, "queue:all")
+        } else {
+            (&self.queue_subs, "queue")
+        };
         let account = socket.user.account_id;
-        if self.queue_subs.get(&account).is_some_and(|subs| subs.iter().any(|entry| entry.id == socket.id)) {
+        if subs.get(&account).is_some_and(|subs| subs.iter().any(|entry| entry.id == socket.id)) {
             return Err(error(ErrorCode::AlreadySubscribed, "this socket already follows the queue"));
         }
-        self.queue_subs.entry(account).or_default().push(socket.clone());
+        subs.entry(account).or_default().push(socket.clone());
         let now = self.now().as_millisecond();
         if let Some(after) = after {
-            self.resume(socket, "queue", TicketFilter::default(), after).await?;
+            let own = (!whole_account && socket.staff()).then_some(&socket.user);
+            self.resume(socket, topic, TicketFilter::default(), after, own).await?;
         }
-        self.send(socket, Frame::control(&ControlFrame::Ack { topic: "queue", seq: None, cursor: Some(now) }));
+        self.send(socket, Frame::control(&ControlFrame::Ack { topic, seq: None, cursor: Some(now) }));
         Ok(())
     }
 
@@ -233,6 +302,7 @@ impl Hub {
         topic: &str,
         filter: TicketFilter,
         after: i64,
+        own_queue_of: Option<&User>,
     ) -> Result<(), Frame> {
         let account = socket.user.account_id;
         let mut query = TicketQuery::new(account);
@@ -253,7 +323,7 @@ impl Hub {
         let sent_at = self.now();
         let staff = socket.staff();
         let config = self.audience_config(staff, account);
-        for ticket in changed {
+        for ticket in changed.into_iter().filter(|ticket| own_queue_of.is_none_or(|user| in_queue_of(user, ticket))) {
             let row =
                 if staff { TicketRow::staff(&ticket) } else { TicketRow::customer(&customer_ticket(ticket, &config)) };
             let frame = SnapshotFrame {
@@ -281,6 +351,11 @@ impl Hub {
         match topic {
             Topic::Queue => {
                 if let Some(mut subs) = self.queue_subs.get_mut(&account) {
+                    drop_from(&mut subs);
+                }
+            }
+            Topic::QueueAll => {
+                if let Some(mut subs) = self.queue_all_subs.get_mut(&account) {
                     drop_from(&mut subs);
                 }
             }
@@ -321,4 +396,29 @@ impl Hub {
             .map(|sub| lock(&sub.cursor).seq)
             .max()
     }
+}
+
+/// Whether `ticket` is in `user`'s own queue: assigned to them, of one of their teams, or in the
+/// shared inbox (no assignee and no team).
+fn in_queue_of(user: &User, ticket: &Ticket) -> bool {
+    match (ticket.assignee_id, ticket.team_id) {
+        (Some(assignee), _) if assignee == user.id => true,
+        (_, Some(team)) if user.team_ids.contains(&team) => true,
+        (None, None) => true,
+        _ => false,
+    }
+}
+
+/// Whether `change` concerns `user`'s own queue: the ticket is in it now, or an assignment in the
+/// change took it out (so their list drops it).
+fn in_own_queue(user: &User, change: &TicketChange) -> bool {
+    in_queue_of(user, &change.ticket)
+        || change.events.iter().any(|event| match event.kind {
+            EventKind::Assigned { from_assignee_id, from_team_id, .. } => {
+                from_assignee_id == Some(user.id)
+                    || from_team_id.is_some_and(|team| user.team_ids.contains(&team))
+                    || (from_assignee_id.is_none() && from_team_id.is_none())
+            }
+            _ => false,
+        })
 }

@@ -41,6 +41,7 @@ mod notifications;
 mod presence;
 pub mod protocol;
 mod relay;
+mod tail;
 mod views;
 #[cfg(test)]
 mod wire_snapshots;
@@ -124,7 +125,12 @@ pub struct Hub {
     next_socket: AtomicU64,
     sockets: DashMap<SocketId, Arc<SocketEntry>>,
     ticket_subs: DashMap<TicketId, Vec<Arc<TicketSub>>>,
+    /// The last events of each ticket followed here, for replays without the store.
+    ticket_tails: DashMap<TicketId, tail::TicketTail>,
+    /// `queue` subscribers: each socket's own queue ([`in_own_queue`](delivery)).
     queue_subs: DashMap<AccountId, Vec<Arc<SocketEntry>>>,
+    /// `queue:all` subscribers (supervisors and admins): the whole account.
+    queue_all_subs: DashMap<AccountId, Vec<Arc<SocketEntry>>>,
     presence_subs: DashMap<AccountId, Vec<Arc<SocketEntry>>>,
     /// `notifications` subscribers, by the user whose notifications they follow.
     notification_subs: DashMap<UserId, Vec<Arc<SocketEntry>>>,
@@ -170,7 +176,9 @@ impl Hub {
             next_socket: AtomicU64::new(1),
             sockets: DashMap::new(),
             ticket_subs: DashMap::new(),
+            ticket_tails: DashMap::new(),
             queue_subs: DashMap::new(),
+            queue_all_subs: DashMap::new(),
             presence_subs: DashMap::new(),
             notification_subs: DashMap::new(),
             view_subs: DashMap::new(),
@@ -271,10 +279,12 @@ impl Hub {
             });
         }
         let account = socket.user.account_id;
-        self.queue_subs.alter(&account, |_, mut subs| {
-            subs.retain(|entry| entry.id != socket.id);
-            subs
-        });
+        for subs in [&self.queue_subs, &self.queue_all_subs] {
+            subs.alter(&account, |_, mut subs| {
+                subs.retain(|entry| entry.id != socket.id);
+                subs
+            });
+        }
         self.presence_subs.alter(&account, |_, mut subs| {
             subs.retain(|entry| entry.id != socket.id);
             subs
@@ -293,6 +303,7 @@ impl Hub {
             subs.retain(|sub| sub.socket.id != socket.id);
             !subs.is_empty()
         });
+        self.ticket_tails.retain(|ticket, _| self.ticket_subs.contains_key(ticket));
     }
 
     /// Queues `frame` for `socket`; a full outbox means the client stopped reading: drop it.

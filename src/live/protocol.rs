@@ -45,7 +45,11 @@ pub enum ClientFrame {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Topic {
     Ticket(TicketId),
+    /// The changes of the subscriber's own queue: for staff the tickets assigned to them, their
+    /// teams' tickets and the shared inbox (no assignee, no team); for customers their tickets.
     Queue,
+    /// Every change in the account (supervisors and admins: boards and whole-desk lists).
+    QueueAll,
     Presence,
     /// The user's own notifications (staff only).
     Notifications,
@@ -59,6 +63,7 @@ impl Topic {
     pub fn parse(text: &str) -> Option<Topic> {
         match text {
             "queue" => Some(Topic::Queue),
+            "queue:all" => Some(Topic::QueueAll),
             "presence" => Some(Topic::Presence),
             "notifications" => Some(Topic::Notifications),
             "dashboard" => Some(Topic::Dashboard),
@@ -74,6 +79,7 @@ impl Topic {
         match self {
             Topic::Ticket(id) => format!("ticket:{id}"),
             Topic::Queue => "queue".to_owned(),
+            Topic::QueueAll => "queue:all".to_owned(),
             Topic::Presence => "presence".to_owned(),
             Topic::Notifications => "notifications".to_owned(),
             Topic::View(id) => format!("view:{id}"),
@@ -209,6 +215,8 @@ mod tests {
     fn topics_parse_and_print() {
         assert_eq!(Topic::parse("ticket:42"), Some(Topic::Ticket(42)));
         assert_eq!(Topic::parse("queue"), Some(Topic::Queue));
+        assert_eq!(Topic::parse("queue:all"), Some(Topic::QueueAll));
+        assert_eq!(Topic::parse("queue:mine"), None);
         assert_eq!(Topic::parse("notifications"), Some(Topic::Notifications));
         assert_eq!(Topic::Notifications.name(), "notifications");
         assert_eq!(Topic::parse("dashboard"), Some(Topic::Dashboard));

@@ -96,7 +96,7 @@ impl Hub {
         };
         let now = self.now().as_millisecond();
         if let Some(after) = after {
-            self.resume(socket, &topic, filter.clone(), after).await?;
+            self.resume(socket, &topic, filter.clone(), after, None).await?;
         }
         self.send(socket, Frame::control(&ControlFrame::Ack { topic: &topic, seq: None, cursor: Some(now) }));
         self.send(socket, count_frame(&topic, view_id, members.len()));

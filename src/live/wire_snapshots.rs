@@ -13,7 +13,7 @@ fn at(seconds: i64) -> Timestamp {
     Timestamp::from_second(1_750_000_000 + seconds).expect("a fixed time")
 }
 
-fn ticket() -> Ticket {
+pub(super) fn ticket() -> Ticket {
     Ticket {
         id: 41,
         account_id: 7,

@@ -12,7 +12,7 @@ use jiff::Timestamp;
 use switchboard_actors::domain::Channel;
 use switchboard_actors::store::{NewUser, StoreError, StoreResult, TicketCommit, TicketIdentity, TimerChange};
 use switchboard_actors::whatsapp::Conversation;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 
 #[derive(Debug)]
 pub enum WriteOp {
@@ -79,6 +79,12 @@ pub trait BatchWriter: Send + Sync + 'static {
     async fn write_batch(&self, ops: &mut [WriteOp]) -> StoreResult<Vec<WriteOutcome>>;
 }
 
+/// A backend whose batches are written synchronously on the writer's own thread (SQLite).
+pub trait BlockingBatchWriter: Send + 'static {
+    /// Applies all of `ops` in one transaction and commits it; all or nothing.
+    fn write_batch(&mut self, ops: &mut [WriteOp]) -> StoreResult<Vec<WriteOutcome>>;
+}
+
 #[derive(Clone, Debug)]
 pub struct GroupCommitSettings {
     /// Most writes in one transaction.
@@ -108,19 +114,33 @@ struct Pending {
 /// The handle writers submit through; cheap to clone.
 #[derive(Clone)]
 pub struct GroupCommit {
-    lanes: Arc<[mpsc::Sender<Pending>]>,
+    lanes: Arc<[flume::Sender<Pending>]>,
 }
 
 impl GroupCommit {
+    /// Writes batches from `settings.lanes` tasks of the async runtime (PostgreSQL).
     pub fn start(writer: Arc<dyn BatchWriter>, settings: GroupCommitSettings) -> GroupCommit {
         let lanes = (0..settings.lanes.max(1))
             .map(|_| {
-                let (sender, receiver) = mpsc::channel(settings.queue);
+                let (sender, receiver) = flume::bounded(settings.queue);
                 tokio::spawn(run(writer.clone(), receiver, settings.clone()));
                 sender
             })
             .collect();
         GroupCommit { lanes }
+    }
+
+    /// Writes batches on one dedicated thread that owns `writer` (SQLite has one writer anyway).
+    /// The thread ends once every handle is dropped.
+    pub fn start_on_thread(
+        writer: impl BlockingBatchWriter,
+        settings: GroupCommitSettings,
+    ) -> std::io::Result<GroupCommit> {
+        let (sender, receiver) = flume::bounded(settings.queue);
+        std::thread::Builder::new()
+            .name("store-writer".to_owned())
+            .spawn(move || run_on_thread(writer, receiver, settings))?;
+        Ok(GroupCommit { lanes: Arc::new([sender]) })
     }
 
     /// Queues `op` and waits until the transaction holding it committed (or failed).
@@ -143,66 +163,137 @@ impl GroupCommit {
         };
         let (reply, answer) = oneshot::channel();
         self.lanes[lane]
-            .send(Pending { op, reply })
+            .send_async(Pending { op, reply })
             .await
             .map_err(|_| StoreError::Unavailable("the writer has stopped".to_owned()))?;
         answer.await.map_err(|_| StoreError::Unavailable("the writer stopped before committing".to_owned()))?
     }
 }
 
-async fn run(writer: Arc<dyn BatchWriter>, mut receiver: mpsc::Receiver<Pending>, settings: GroupCommitSettings) {
+/// Takes what is already queued behind `first`, up to `max_batch` writes.
+fn take_queued(receiver: &flume::Receiver<Pending>, batch: &mut Vec<Pending>, max_batch: usize) {
+    while batch.len() < max_batch {
+        match receiver.try_recv() {
+            Ok(pending) => batch.push(pending),
+            Err(_) => break,
+        }
+    }
+}
+
+async fn run(writer: Arc<dyn BatchWriter>, receiver: flume::Receiver<Pending>, settings: GroupCommitSettings) {
     let mut busy = false;
-    while let Some(first) = receiver.recv().await {
+    while let Ok(first) = receiver.recv_async().await {
         let mut batch = vec![first];
         let deadline = Instant::now() + settings.linger;
-        while batch.len() < settings.max_batch {
-            match receiver.try_recv() {
-                Ok(pending) => batch.push(pending),
-                Err(_) if busy && Instant::now() < deadline => {
-                    match tokio::time::timeout_at(deadline.into(), receiver.recv()).await {
-                        Ok(Some(pending)) => batch.push(pending),
-                        _ => break,
-                    }
+        take_queued(&receiver, &mut batch, settings.max_batch);
+        while busy && batch.len() < settings.max_batch && Instant::now() < deadline {
+            match tokio::time::timeout_at(deadline.into(), receiver.recv_async()).await {
+                Ok(Ok(pending)) => {
+                    batch.push(pending);
+                    take_queued(&receiver, &mut batch, settings.max_batch);
+                }
+                _ => break,
+            }
+        }
+        busy = batch.len() > 1;
+        let started = Instant::now();
+        let (mut ops, replies) = split(batch);
+        let result = writer.write_batch(&mut ops).await;
+        if let Some((ops, replies)) = answer(ops, replies, result, started) {
+            for (op, reply) in ops.into_iter().zip(replies) {
+                let mut single = [op];
+                let _ = reply.send(single_outcome(writer.write_batch(&mut single).await));
+            }
+        }
+    }
+}
+
+fn run_on_thread(
+    mut writer: impl BlockingBatchWriter,
+    receiver: flume::Receiver<Pending>,
+    settings: GroupCommitSettings,
+) {
+    let mut busy = false;
+    while let Ok(first) = receiver.recv() {
+        let mut batch = vec![first];
+        let deadline = Instant::now() + settings.linger;
+        take_queued(&receiver, &mut batch, settings.max_batch);
+        while busy && batch.len() < settings.max_batch {
+            match receiver.recv_deadline(deadline) {
+                Ok(pending) => {
+                    batch.push(pending);
+                    take_queued(&receiver, &mut batch, settings.max_batch);
                 }
                 Err(_) => break,
             }
         }
         busy = batch.len() > 1;
-        write(&*writer, batch).await;
+        let started = Instant::now();
+        let (mut ops, replies) = split(batch);
+        let result = write_guarded(&mut writer, &mut ops);
+        if let Some((ops, replies)) = answer(ops, replies, result, started) {
+            for (op, reply) in ops.into_iter().zip(replies) {
+                let mut single = [op];
+                let _ = reply.send(single_outcome(write_guarded(&mut writer, &mut single)));
+            }
+        }
     }
 }
 
-async fn write(writer: &dyn BatchWriter, batch: Vec<Pending>) {
-    let started = Instant::now();
-    let size = batch.len();
-    let (mut ops, replies): (Vec<WriteOp>, Vec<_>) =
-        batch.into_iter().map(|pending| (pending.op, pending.reply)).unzip();
-    match writer.write_batch(&mut ops).await {
+/// A panic while writing fails that batch (rolled back when the transaction is dropped), not
+/// the thread every later write needs.
+fn write_guarded(writer: &mut impl BlockingBatchWriter, ops: &mut [WriteOp]) -> StoreResult<Vec<WriteOutcome>> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| writer.write_batch(ops)))
+        .unwrap_or_else(|_| Err(StoreError::Internal("the store writer panicked writing a batch".to_owned())))
+}
+
+type Replies = Vec<oneshot::Sender<StoreResult<WriteOutcome>>>;
+
+fn split(batch: Vec<Pending>) -> (Vec<WriteOp>, Replies) {
+    batch.into_iter().map(|pending| (pending.op, pending.reply)).unzip()
+}
+
+/// Answers every caller of a written batch. A failed batch of several writes comes back, ops
+/// and callers, to be retried one write per transaction, so one bad write (a seq conflict) fails
+/// alone.
+#[must_use]
+fn answer(
+    ops: Vec<WriteOp>,
+    replies: Replies,
+    result: StoreResult<Vec<WriteOutcome>>,
+    started: Instant,
+) -> Option<(Vec<WriteOp>, Replies)> {
+    let size = replies.len();
+    match result {
         Ok(outcomes) => {
             metrics::histogram!("switchboard_store_batch_size").record(size as f64);
             metrics::histogram!("switchboard_store_commit_seconds").record(started.elapsed().as_secs_f64());
             for (reply, outcome) in replies.into_iter().zip(outcomes) {
                 let _ = reply.send(Ok(outcome));
             }
+            None
         }
         Err(error) if size == 1 => {
             metrics::counter!("switchboard_store_write_failures_total").increment(1);
             if let Some(reply) = replies.into_iter().next() {
                 let _ = reply.send(Err(error));
             }
+            None
         }
         Err(error) => {
             tracing::debug!(%error, size, "batch failed; retrying its writes one by one");
-            for (op, reply) in ops.into_iter().zip(replies) {
-                let mut single = [op];
-                let result = writer.write_batch(&mut single).await.and_then(|mut outcomes| {
-                    outcomes.pop().ok_or_else(|| StoreError::Internal("writer returned no outcome".to_owned()))
-                });
-                if result.is_err() {
-                    metrics::counter!("switchboard_store_write_failures_total").increment(1);
-                }
-                let _ = reply.send(result);
-            }
+            Some((ops, replies))
         }
     }
+}
+
+/// The outcome of a write retried alone.
+fn single_outcome(result: StoreResult<Vec<WriteOutcome>>) -> StoreResult<WriteOutcome> {
+    let result = result.and_then(|mut outcomes| {
+        outcomes.pop().ok_or_else(|| StoreError::Internal("writer returned no outcome".to_owned()))
+    });
+    if result.is_err() {
+        metrics::counter!("switchboard_store_write_failures_total").increment(1);
+    }
+    result
 }

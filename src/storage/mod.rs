@@ -5,6 +5,7 @@ pub mod group_commit;
 pub mod postgres;
 mod sql;
 pub mod sqlite;
+mod sqlite_writer;
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -49,6 +50,8 @@ pub enum OpenError {
     CreateDir { path: String, source: std::io::Error },
     #[error("cannot connect to the database: {0}")]
     Connect(#[source] sqlx::Error),
+    #[error("cannot start the store writer: {0}")]
+    Writer(String),
     #[error("migrating the database failed: {0}")]
     Migrate(#[source] sqlx::migrate::MigrateError),
 }

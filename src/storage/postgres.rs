@@ -42,3 +42,13 @@ super::sql::shared_sql!(
     1,
     "(SELECT string_agg(team_id::text, ',') FROM team_members WHERE user_id = u.id)"
 );
+
+// SQLite writes its batches on its own thread (`sqlite_writer.rs`); PostgreSQL through sqlx.
+super::sql::writer::writer_sql!(
+    sqlx::Postgres,
+    PostgresStore,
+    PostgresBatches,
+    "BEGIN",
+    1,
+    "(SELECT string_agg(team_id::text, ',') FROM team_members WHERE user_id = u.id)"
+);

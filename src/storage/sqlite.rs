@@ -3,21 +3,17 @@
 
 use std::path::Path;
 use std::str::FromStr as _;
-use std::sync::Arc;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
 use super::group_commit::GroupCommit;
+use super::sqlite_writer::SqliteBatchWriter;
 use super::{OpenError, StoreSettings};
 
 pub struct SqliteStore {
     pool: SqlitePool,
     writes: GroupCommit,
     clock: std::sync::Arc<dyn switchboard_actors::clock::Clock>,
-}
-
-struct SqliteBatches {
-    pool: SqlitePool,
 }
 
 impl SqliteStore {
@@ -37,24 +33,35 @@ impl SqliteStore {
         }
         let pool = SqlitePoolOptions::new()
             .max_connections(settings.max_connections.max(2))
-            .connect_with(options)
+            .connect_with(options.clone())
             .await
             .map_err(OpenError::Connect)?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await.map_err(OpenError::Migrate)?;
-        let writes = GroupCommit::start(Arc::new(SqliteBatches { pool: pool.clone() }), settings.group_commit.clone());
+        // The writer has a connection of its own, so it must find the same database by its path.
+        let path = Path::new(options.get_filename());
+        if path.as_os_str() == ":memory:" || settings.url.contains("mode=memory") {
+            return Err(OpenError::Writer(
+                "an in-memory SQLite database cannot be shared with the writer: use a file".to_owned(),
+            ));
+        }
+        let writer = SqliteBatchWriter::open(path, settings.busy_timeout)
+            .map_err(|error| OpenError::Writer(error.to_string()))?;
+        let writes = GroupCommit::start_on_thread(writer, settings.group_commit.clone())
+            .map_err(|error| OpenError::Writer(error.to_string()))?;
         Ok(SqliteStore { pool, writes, clock: settings.clock.clone() })
     }
 }
 
 // `BEGIN IMMEDIATE` takes the write lock up front, so a transaction never fails half-way when
 // another connection wrote first (SQLite's deferred upgrade would return SQLITE_BUSY instead).
-// Every ticket of a batch in one multi-row UPDATE: each statement is a round trip to sqlx's
-// SQLite thread (webhook ingest +10–17 %).
+// The group-commit batches are not written through sqlx here but on the writer's own thread
+// (`sqlite_writer.rs`), so the writer-only parameters (`SqliteBatchWriter`, the rows per UPDATE)
+// are unused by this expansion.
 super::sql::shared_sql!(
     sqlx::Sqlite,
     SqliteStore,
-    SqliteBatches,
+    SqliteBatchWriter,
     "BEGIN IMMEDIATE",
-    super::sql::UPDATE_CHUNK,
+    1,
     "(SELECT group_concat(team_id, ',') FROM team_members WHERE user_id = u.id)"
 );

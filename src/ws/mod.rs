@@ -130,14 +130,8 @@ pub async fn connect(
         .max_frame_size(settings.max_frame_bytes)
         .aggregate_continuations()
         .max_continuation_size(settings.max_frame_bytes);
-    let mut agent_session = None;
-    if socket.staff()
-        && let Some(agents) = hub.agents()
-    {
-        agent_session = agents.deliver(&socket.user, AgentMsg::Connected(socket.id)).await;
-    }
     actix_web::rt::spawn(write_frames(session.clone(), outbox_rx, hub.clock().clone()));
-    actix_web::rt::spawn(read_frames(hub, socket, session, stream, settings, agent_session));
+    actix_web::rt::spawn(read_frames(hub, socket, session, stream, settings));
     Ok(response)
 }
 
@@ -203,8 +197,16 @@ async fn read_frames(
     session: actix_ws::Session,
     mut stream: actix_ws::AggregatedMessageStream,
     settings: SocketSettings,
-    mut agent_session: Option<ractor::ActorId>,
 ) {
+    // The agent's session starts here, once the upgrade has answered: the handshake costs one
+    // query (the session's), and in a reconnect storm thousands of activations (each reading
+    // the agent's load) do not hold up the upgrades. Boxed, so the idle task stays small.
+    let mut agent_session = None;
+    if socket.staff()
+        && let Some(agents) = hub.agents()
+    {
+        agent_session = Box::pin(agents.deliver(&socket.user, AgentMsg::Connected(socket.id))).await;
+    }
     let mut ping = tokio::time::interval(settings.ping_interval);
     ping.tick().await;
     let mut last_heard = Instant::now();
@@ -307,7 +309,8 @@ async fn handle_text(hub: &Arc<Hub>, socket: &Arc<SocketEntry>, text: &str) {
             agent(AgentMsg::Activity);
             let result = match Topic::parse(&topic) {
                 Some(Topic::Ticket(id)) => hub.subscribe_ticket(socket, id, after).await,
-                Some(Topic::Queue) => hub.subscribe_queue(socket, after).await,
+                Some(Topic::Queue) => hub.subscribe_queue(socket, after, false).await,
+                Some(Topic::QueueAll) => hub.subscribe_queue(socket, after, true).await,
                 Some(Topic::Presence) => hub.subscribe_presence(socket),
                 Some(Topic::View(id)) => hub.subscribe_view(socket, id, after).await,
                 Some(Topic::Notifications) => hub.subscribe_notifications(socket, after),

@@ -39,7 +39,7 @@ function subscribeFrame(topic) {
 
 /** The queue and saved views resume from the last change time seen (tickets from their seq). */
 function followsCursor(topic) {
-  return topic === "queue" || topic?.startsWith("view:");
+  return topic === "queue" || topic === "queue:all" || topic?.startsWith("view:");
 }
 
 function deliver(frame) {

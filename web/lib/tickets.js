@@ -71,9 +71,18 @@ export async function readTicket(id) {
   return full;
 }
 
-/** Follows the `queue` topic: each frame's row goes to the store, then to `listener`. */
-export function followQueue(listener) {
-  return subscribe("queue", (frame) => {
+/**
+ * The queue topic a user of `role` follows: supervisors and admins see the whole account
+ * (`queue:all`); agents their own queue (theirs, their teams' and the shared inbox), so a busy
+ * account's other teams do not flood their sockets.
+ */
+export function queueTopic(role) {
+  return ["supervisor", "admin"].includes(role) ? "queue:all" : "queue";
+}
+
+/** Follows the user's queue topic: each frame's row goes to the store, then to `listener`. */
+export function followQueue(role, listener) {
+  return subscribe(queueTopic(role), (frame) => {
     if (frame.row) remember([frame.row], { live: true });
     listener(frame);
   });

@@ -3,7 +3,8 @@
 import { useEffect, useState } from "preact/hooks";
 import { html } from "../lib/html.js";
 import { navigate } from "../lib/router.js";
-import { report } from "../lib/session.js";
+import { me, report } from "../lib/session.js";
+import { queueTopic } from "../lib/tickets.js";
 import { get } from "../lib/api.js";
 import { subscribe } from "../lib/live.js";
 import { ago, until } from "../lib/format.js";
@@ -23,7 +24,7 @@ export function Conversations() {
   useEffect(() => {
     load();
     // Any change on a WhatsApp ticket may move a row: refresh (cheap; one account's rows).
-    return subscribe("queue", (frame) => {
+    return subscribe(queueTopic(me.value.role), (frame) => {
       if (frame.row?.channel === "whatsapp") load();
     });
   }, []);

@@ -24,7 +24,8 @@ export function Presence() {
     loadRisk();
     // Risk changes when a clock warns or breaches, a ticket moves, or time passes a threshold.
     const every = setInterval(loadRisk, 30000);
-    const unsubscribe = subscribe("queue", (frame) => {
+    // The board is the whole desk's (supervisors and admins only, as is `queue:all`).
+    const unsubscribe = subscribe("queue:all", (frame) => {
       const type = frame.event?.type;
       if (type && ["sla_warning", "sla_breached", "sla_changed", "assigned", "status_changed", "message_added"].includes(type)) loadRisk();
     });

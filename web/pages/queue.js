@@ -172,7 +172,7 @@ export function Queue() {
 
   useEffect(
     () =>
-      followQueue((frame) => {
+      followQueue(me.value.role, (frame) => {
         if (!frame.row) return;
         // The store's copy: the row merged into what the list read.
         const ticket = tickets.value.get(frame.row.id) || frame.row;

@@ -3,6 +3,68 @@
 
 macro_rules! writer_sql {
     ($db:ty, $store:ident, $writer:ident, $begin_write:literal, $tickets_per_update:expr, $team_ids_of_u:literal) => {
+        use crate::storage::group_commit::BatchWriter;
+
+        /// A ticket's JSON columns, encoded before binding (binding itself cannot fail).
+        struct TicketJson {
+            tags: String,
+            custom_fields: String,
+            sla: Option<String>,
+            links: Option<String>,
+            automations: Option<String>,
+        }
+
+        fn ticket_json(ticket: &Ticket) -> StoreResult<TicketJson> {
+            Ok(TicketJson {
+                tags: json_text(&ticket.tags)?,
+                custom_fields: json_text(&ticket.custom_fields)?,
+                sla: ticket.sla.as_ref().map(json_text).transpose()?,
+                links: (!ticket.links.is_empty()).then(|| json_text(&ticket.links)).transpose()?,
+                automations: (!ticket.automations.is_empty()).then(|| json_text(&ticket.automations)).transpose()?,
+            })
+        }
+
+        /// Binds a ticket's [`TICKET_COLUMNS`], in order, into one `VALUES` row.
+        fn push_ticket(row: &mut sqlx::query_builder::Separated<'_, $db, &'static str>, ticket: &Ticket, json: TicketJson) {
+            let opt = |at: Option<Timestamp>| at.map(millis);
+            row.push_bind(ticket.account_id)
+                .push_bind(ticket.number)
+                .push_bind(ticket.subject.clone())
+                .push_bind(ticket.status.clone())
+                .push_bind(ticket.status_category.as_str())
+                .push_bind(ticket.urgency.as_str())
+                .push_bind(ticket.importance.as_str())
+                .push_bind(ticket.priority.as_str())
+                .push_bind(ticket.priority.rank())
+                .push_bind(ticket.ticket_type.clone())
+                .push_bind(ticket.category_id)
+                .push_bind(json.tags)
+                .push_bind(json.custom_fields)
+                .push_bind(ticket.channel.as_str())
+                .push_bind(ticket.requester_id)
+                .push_bind(ticket.company_id)
+                .push_bind(ticket.assignee_id)
+                .push_bind(ticket.team_id)
+                .push_bind(opt(ticket.assigned_at))
+                .push_bind(opt(ticket.snoozed_until))
+                .push_bind(ticket.seq)
+                .push_bind(millis(ticket.created_at))
+                .push_bind(millis(ticket.updated_at))
+                .push_bind(opt(ticket.first_response_at))
+                .push_bind(opt(ticket.resolved_at))
+                .push_bind(opt(ticket.closed_at))
+                .push_bind(opt(ticket.last_customer_message_at))
+                .push_bind(opt(ticket.last_agent_message_at))
+                .push_bind(ticket.last_customer_seq)
+                .push_bind(json.sla)
+                .push_bind(opt(ticket.sla_due_at()))
+                .push_bind(opt(ticket.sla.as_ref().and_then(SlaState::warn_at)))
+                .push_bind(ticket.last_customer_channel.map(|channel| channel.as_str()))
+                .push_bind(json.links)
+                .push_bind(json.automations)
+                .push_bind(ticket.preview.clone());
+        }
+
         impl $writer {
             async fn insert_ticket(tx: &mut DbTx, commit: &mut TicketCommit) -> StoreResult<TicketIdentity> {
                 let number: i64 = sqlx::query_scalar(
