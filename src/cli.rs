@@ -1,5 +1,5 @@
-//! The command line: `serve` (default), `migrate`, `user add`, `demo`, `config check`, and the
-//! hidden `bench seed-search` fixture.
+//! The command line: `serve` (default), `migrate`, `user add`, `demo`, `config check`,
+//! `reports rebuild`, and the hidden `bench seed-search` fixture.
 
 use std::path::PathBuf;
 
@@ -38,6 +38,11 @@ pub enum Command {
     Config {
         #[command(subcommand)]
         command: ConfigCommand,
+    },
+    /// Manage the reports' projection of the event log.
+    Reports {
+        #[command(subcommand)]
+        command: ReportsCommand,
     },
     /// Benchmark fixtures (for `switchboard-load`).
     #[command(hide = true)]
@@ -83,6 +88,13 @@ pub enum UserCommand {
         #[arg(long)]
         account: Option<i64>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReportsCommand {
+    /// Forget every projected figure and project the whole event log again from its start (a
+    /// running server's projection takes turns with it: each page is written once).
+    Rebuild,
 }
 
 #[derive(Debug, Subcommand)]
@@ -133,6 +145,13 @@ pub async fn user_add(
             other => other.into(),
         })?;
     println!("created {} user #{} <{}> in account #{} ({})", user.role, user.id, user.email, account.id, account.name);
+    Ok(())
+}
+
+/// Replays the event log into the reports' projection from position 0.
+pub async fn reports_rebuild(store: std::sync::Arc<dyn Store>) -> anyhow::Result<()> {
+    let position = crate::reports::ReportProjection::new(store).rebuild().await?;
+    println!("reports rebuilt from the event log up to position {position}");
     Ok(())
 }
 

@@ -18,6 +18,7 @@ pub mod http;
 pub mod live;
 pub mod notifications;
 pub mod presence;
+pub mod reports;
 pub mod routing;
 pub mod search;
 pub mod sessions;

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use clap::Parser as _;
 use switchboard::app::{self, Services};
-use switchboard::cli::{BenchCommand, Cli, Command, ConfigCommand, UserCommand};
+use switchboard::cli::{BenchCommand, Cli, Command, ConfigCommand, ReportsCommand, UserCommand};
 use switchboard::config::Settings;
 
 fn main() -> ExitCode {
@@ -69,6 +69,10 @@ async fn execute(command: Command, settings: Settings) -> anyhow::Result<()> {
             .await?;
             switchboard::cli::config_check(&settings, &secrets);
             Ok(())
+        }
+        Command::Reports { command: ReportsCommand::Rebuild } => {
+            let store = switchboard::storage::open(&settings.store_settings()).await?.store;
+            switchboard::cli::reports_rebuild(store).await
         }
         Command::Bench { command: BenchCommand::SeedSearch { tickets, messages_per_ticket } } => {
             let opened = switchboard::storage::open(&settings.store_settings()).await?;

@@ -129,6 +129,24 @@ fn demo_seeds_once_and_prints_the_logins() {
     assert!(text(&second).contains("already exists"), "{}", text(&second));
 }
 
+/// `reports rebuild` replays the whole log into the reports from position 0, the same figures
+/// however often it runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reports_rebuild_projects_the_whole_log_and_gives_the_same_aggregates_again() {
+    let db = TestDb::sqlite();
+    assert!(switchboard(&db, &["demo"]).status.success());
+    let rebuilt = switchboard(&db, &["reports", "rebuild"]);
+    assert!(rebuilt.status.success(), "{}", text(&rebuilt));
+    let store = db.open().await;
+    let end = store.last_event_position().await.expect("log end");
+    assert!(end > 0 && text(&rebuilt).contains(&format!("up to position {end}")), "{}", text(&rebuilt));
+    let account = store.first_account().await.expect("account").expect("the demo account").id;
+    let once = store.daily_aggregates(account).await.expect("aggregates");
+    assert!(!once.is_empty(), "the demo's tickets are counted");
+    assert!(switchboard(&db, &["reports", "rebuild"]).status.success());
+    assert_eq!(store.daily_aggregates(account).await.expect("aggregates"), once);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn demo_logins_work_and_the_tickets_are_listed() {
     let db = TestDb::sqlite();

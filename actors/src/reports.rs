@@ -1,13 +1,21 @@
 //! The facts reports are made of, read from one ticket's event log exactly as
 //! [`docs/metrics.md`](../../docs/metrics.md) defines them: resolution cycles, when replies
 //! counted (a WhatsApp or email reply once it reached the channel), the waits they answered,
-//! time spent pending, and merges. Pure: the projections (issue 15) fold a ticket's events
-//! through [`ticket_facts`] and aggregate the result; nothing here reads a store or a clock.
+//! time spent pending, and merges. Pure: the projection folds a ticket's events through
+//! [`ticket_facts`] into [`measures`], which [`summary`] adds up; the projection's storage is
+//! [`ReportsPort`].
+
+pub mod measures;
+mod port;
+pub mod summary;
 
 use std::collections::HashMap;
 
 use jiff::Timestamp;
 
+pub use self::port::{
+    DAILY_DIMENSIONS, DailyKey, DailyTotal, MeasureQuery, MeasureScope, ReportsPort, daily_contributions,
+};
 use crate::domain::*;
 
 /// One resolution cycle: from creation or a reopen to the resolve (or close) that ends it.

@@ -658,6 +658,7 @@ pub trait Store:
     + crate::automation::AutomationsPort
     + crate::customer_auth::CustomerAuthPort
     + crate::knowledge_base::KnowledgeBasePort
+    + crate::reports::ReportsPort
 {
 }
 
@@ -678,7 +679,8 @@ impl<
         + crate::routing::RoutingPort
         + crate::automation::AutomationsPort
         + crate::customer_auth::CustomerAuthPort
-        + crate::knowledge_base::KnowledgeBasePort,
+        + crate::knowledge_base::KnowledgeBasePort
+        + crate::reports::ReportsPort,
 > Store for T
 {
 }

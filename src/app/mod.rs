@@ -44,6 +44,7 @@ use crate::customer_accounts::{CustomerAccounts, CustomerAccountsSetup};
 use crate::live::{Hub, HubPresence, HubSettings};
 use crate::notifications::Notifier;
 use crate::presence::PresenceBoard;
+use crate::reports::ReportProjection;
 use crate::routing::Router;
 use crate::sessions::Sessions;
 use crate::storage;
@@ -66,6 +67,8 @@ pub struct Services {
     pub live: Arc<Hub>,
     /// Notifications from the event log, their live pushes and email digests.
     pub notifier: Arc<Notifier>,
+    /// The reports' projection of the event log.
+    pub reports: Arc<ReportProjection>,
     /// The cluster's presence board: every agent's merged presence, viewers.
     pub presence: Arc<PresenceBoard>,
     /// Presence-aware routing: one router per account in the cluster.
@@ -179,6 +182,14 @@ impl Services {
         let notifier =
             Notifier::new(opened.store.clone(), live.clone(), email.clone(), clock.clone(), timer_handle.clone());
         tasks.extend(notifier.start(tickets.bus().subscribe()));
+        let reports = ReportProjection::new(opened.store.clone());
+        tasks.extend(reports.start(tickets.bus().subscribe()));
+        live.set_dashboard_source(Arc::new(crate::reports::board::LiveBoards {
+            store: opened.store.clone(),
+            presence: presence_board.clone(),
+            clock: clock.clone(),
+        }));
+        tasks.push(live.start_dashboard());
         let router = Router::new(
             opened.store.clone(),
             tickets.clone(),
@@ -238,6 +249,7 @@ impl Services {
             accounts,
             live,
             notifier,
+            reports,
             presence: presence_board,
             router,
             whatsapp,

@@ -7,12 +7,14 @@ mod channel_secrets;
 mod companies;
 mod console;
 mod customer_auth;
+mod dashboard;
 mod help;
 mod json;
 mod kb;
 mod notifications;
 mod ops;
 mod people;
+mod reports;
 mod routing;
 mod settings;
 mod tickets;
@@ -126,6 +128,7 @@ impl utoipa::Modify for BearerAuth {
 fn documented_routes(scope: &mut utoipa_actix_web::service_config::ServiceConfig) {
     auth::routes(scope);
     customer_auth::routes(scope);
+    dashboard::routes(scope);
     automations::routes(scope);
     channel_secrets::routes(scope);
     companies::routes(scope);
@@ -133,6 +136,7 @@ fn documented_routes(scope: &mut utoipa_actix_web::service_config::ServiceConfig
     tickets::routes(scope);
     notifications::routes(scope);
     people::routes(scope);
+    reports::routes(scope);
     routing::routes(scope);
     settings::routes(scope);
     views::routes(scope);

@@ -362,6 +362,12 @@ impl Hub {
                 }
             }
             Topic::View(view) => found = self.drop_view_sub(socket, view),
+            Topic::Dashboard => {
+                if let Some(mut subs) = self.dashboard_subs.get_mut(&account) {
+                    drop_from(&mut subs);
+                }
+                self.dashboard_sent.remove(&socket.id);
+            }
             Topic::Ticket(id) => {
                 if let Some(mut subs) = self.ticket_subs.get_mut(&id) {
                     let before = subs.len();

@@ -35,6 +35,7 @@ use cursor::{Advance, Cursor, Offer};
 use protocol::*;
 
 mod cursor;
+mod dashboard;
 mod delivery;
 mod notifications;
 mod presence;
@@ -45,6 +46,7 @@ mod views;
 #[cfg(test)]
 mod wire_snapshots;
 
+pub use dashboard::DashboardSource;
 pub use presence::HubPresence;
 pub use views::{ViewFilters, ViewRefusal};
 
@@ -133,6 +135,12 @@ pub struct Hub {
     /// `notifications` subscribers, by the user whose notifications they follow.
     notification_subs: DashMap<UserId, Vec<Arc<SocketEntry>>>,
     view_subs: DashMap<AccountId, Vec<Arc<views::ViewSub>>>,
+    /// `dashboard` subscribers by account, and what each was last sent (the board without its
+    /// time) so only a change is pushed.
+    dashboard_subs: DashMap<AccountId, Vec<Arc<SocketEntry>>>,
+    dashboard_sent: DashMap<SocketId, String>,
+    /// Reads the live boards (set by the app once the reports exist).
+    dashboard_source: OnceLock<Arc<dyn DashboardSource>>,
     /// Compiles saved views' queries (set by the app once the search service exists).
     view_filters: OnceLock<Arc<dyn ViewFilters>>,
     /// The cluster's presence board (a service of its own; the API and the router read it too).
@@ -174,6 +182,9 @@ impl Hub {
             presence_subs: DashMap::new(),
             notification_subs: DashMap::new(),
             view_subs: DashMap::new(),
+            dashboard_subs: DashMap::new(),
+            dashboard_sent: DashMap::new(),
+            dashboard_source: OnceLock::new(),
             view_filters: OnceLock::new(),
             presence,
             sockets_per_user: DashMap::new(),
@@ -283,6 +294,11 @@ impl Hub {
             subs.is_empty()
         });
         self.drop_view_subs_of(socket);
+        self.dashboard_subs.alter(&account, |_, mut subs| {
+            subs.retain(|entry| entry.id != socket.id);
+            subs
+        });
+        self.dashboard_sent.remove(&socket.id);
         self.ticket_subs.retain(|_, subs| {
             subs.retain(|sub| sub.socket.id != socket.id);
             !subs.is_empty()

@@ -55,6 +55,8 @@ pub enum Topic {
     Notifications,
     /// A saved view's matching tickets as they change.
     View(i64),
+    /// The live board the socket's user sees (staff only).
+    Dashboard,
 }
 
 impl Topic {
@@ -64,6 +66,7 @@ impl Topic {
             "queue:all" => Some(Topic::QueueAll),
             "presence" => Some(Topic::Presence),
             "notifications" => Some(Topic::Notifications),
+            "dashboard" => Some(Topic::Dashboard),
             _ => match text.split_once(':') {
                 Some(("ticket", id)) => id.parse().ok().map(Topic::Ticket),
                 Some(("view", id)) => id.parse().ok().map(Topic::View),
@@ -80,6 +83,7 @@ impl Topic {
             Topic::Presence => "presence".to_owned(),
             Topic::Notifications => "notifications".to_owned(),
             Topic::View(id) => format!("view:{id}"),
+            Topic::Dashboard => "dashboard".to_owned(),
         }
     }
 }
@@ -167,6 +171,12 @@ pub enum ControlFrame<'a> {
         unread: i64,
         sent_at: jiff::Timestamp,
     },
+    /// The live board as the socket's user sees it (`GET /api/v1/reports/live`'s body), sent on
+    /// subscribing and whenever it changes.
+    Dashboard {
+        topic: &'static str,
+        board: &'a serde_json::Value,
+    },
     /// The user read notifications (in this or another tab): their unread count now.
     NotificationsRead {
         topic: &'static str,
@@ -209,6 +219,8 @@ mod tests {
         assert_eq!(Topic::parse("queue:mine"), None);
         assert_eq!(Topic::parse("notifications"), Some(Topic::Notifications));
         assert_eq!(Topic::Notifications.name(), "notifications");
+        assert_eq!(Topic::parse("dashboard"), Some(Topic::Dashboard));
+        assert_eq!(Topic::Dashboard.name(), "dashboard");
         assert_eq!(Topic::parse("ticket:x"), None);
         assert_eq!(Topic::parse("tickets"), None);
         assert_eq!(Topic::Ticket(7).name(), "ticket:7");

@@ -89,6 +89,7 @@ pub(crate) mod knowledge_base;
 pub(crate) mod media;
 pub(crate) mod notifications;
 pub(crate) mod outbox;
+pub(crate) mod reports;
 pub(crate) mod routing;
 pub(crate) mod sessions;
 pub(crate) mod settings;
@@ -566,6 +567,7 @@ macro_rules! shared_sql {
         crate::storage::sql::routing::routing_sql!($db, $store, $writer, $begin_write, $tickets_per_update, $team_ids_of_u);
         crate::storage::sql::customer_auth::customer_auth_sql!($db, $store, $writer, $begin_write, $tickets_per_update, $team_ids_of_u);
         crate::storage::sql::knowledge_base::knowledge_base_sql!($db, $store, $writer, $begin_write, $tickets_per_update, $team_ids_of_u);
+        crate::storage::sql::reports::reports_sql!($db, $store, $writer, $begin_write, $tickets_per_update, $team_ids_of_u);
     };
 }
 

@@ -310,9 +310,10 @@ async fn handle_text(hub: &Arc<Hub>, socket: &Arc<SocketEntry>, text: &str) {
                 Some(Topic::Presence) => hub.subscribe_presence(socket),
                 Some(Topic::View(id)) => hub.subscribe_view(socket, id, after).await,
                 Some(Topic::Notifications) => hub.subscribe_notifications(socket, after),
+                Some(Topic::Dashboard) => hub.subscribe_dashboard(socket, after),
                 None => Err(error(
                     ErrorCode::UnknownTopic,
-                    "topics are `ticket:<id>`, `queue`, `presence`, `view:<id>` and `notifications`",
+                    "topics are `ticket:<id>`, `queue`, `presence`, `view:<id>`, `notifications` and `dashboard`",
                 )),
             };
             if let Err(frame) = result {

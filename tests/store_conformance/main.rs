@@ -13,6 +13,7 @@ mod knowledge_base;
 mod media;
 mod notifications;
 mod outbox;
+mod reports;
 mod routing;
 mod sessions;
 mod settings;
@@ -138,6 +139,7 @@ async fn suite(store: Arc<dyn Store>) {
     notifications::notifications_move_with_the_cursor(store).await;
     routing::routing_settings_leases_and_queues(store).await;
     knowledge_base::categories_articles_and_search(store).await;
+    reports::measures_replace_with_the_cursor(store).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -238,3 +238,161 @@ fn a_merged_ticket_is_marked_until_the_merge_is_undone() {
     ));
     assert_eq!(ticket_facts(&log(undone), &is_staff).merged_at, None);
 }
+
+/// The ticket a log of these tests leaves (id 1, account 1, on WhatsApp, assigned to nobody).
+fn ticket() -> Ticket {
+    let draft = crate::ticket::TicketDraft {
+        account_id: 1,
+        subject: "Parcel".to_owned(),
+        body: None,
+        body_kind: MessageKind::Customer,
+        status: None,
+        urgency: Level::Low,
+        importance: Level::Low,
+        ticket_type: None,
+        category_id: None,
+        tags: Vec::new(),
+        custom_fields: CustomFields::new(),
+        channel: Channel::Whatsapp,
+        requester_id: CUSTOMER,
+        company_id: None,
+        minimum_priority: None,
+        assignee_id: None,
+        team_id: None,
+        created_by: None,
+        first_payload: None,
+        first_provider_id: None,
+        first_attachments: Vec::new(),
+        window: None,
+    };
+    let config = AccountConfig { statuses: TicketStatus::builtins(), ..AccountConfig::default() };
+    let (mut ticket, _, _) = crate::ticket::open_ticket(draft, &config, at(0)).expect("a ticket");
+    ticket.id = 1;
+    ticket
+}
+
+fn assigned(from: Option<UserId>, to: Option<UserId>, team: Option<TeamId>) -> EventKind {
+    EventKind::Assigned {
+        from_assignee_id: from,
+        from_team_id: None,
+        assignee_id: to,
+        team_id: team,
+        reason: None,
+        held_secs: None,
+        explanation: None,
+    }
+}
+
+fn measures_of(events: &[TicketEvent]) -> Vec<measures::Measure> {
+    let zone = jiff::tz::TimeZone::UTC;
+    measures::ticket_measures(&ticket(), events, &is_staff, &measures::ReportClock { zone: &zone, hours: None })
+}
+
+#[test]
+fn measures_carry_who_the_ticket_was_with_at_the_moment_and_a_reopen_counts_each_cycle_once() {
+    use measures::Metric;
+    let events = log(vec![
+        (0, Some(CUSTOMER), created()),
+        (0, Some(CUSTOMER), customer("c1")),
+        (2, Some(ANA), assigned(None, Some(ANA), Some(7))),
+        (5, Some(ANA), reply("r1", Channel::Web, ANA)),
+        (9, Some(ANA), status(StatusCategory::Resolved)),
+        (20, Some(BEN), assigned(Some(ANA), Some(BEN), Some(8))),
+        (30, Some(CUSTOMER), customer("c2")),
+        (30, Some(CUSTOMER), status(StatusCategory::Open)),
+        (34, Some(BEN), reply("r2", Channel::Web, BEN)),
+        (40, Some(BEN), status(StatusCategory::Resolved)),
+    ]);
+    let measures = measures_of(&events);
+    let of = |metric: Metric| measures.iter().filter(|measure| measure.metric == metric).collect::<Vec<_>>();
+    let created = of(Metric::Created);
+    assert_eq!((created.len(), created[0].dimensions.assignee_id), (1, None));
+    let first = of(Metric::FirstResponse);
+    assert_eq!(first.len(), 2, "one first response per cycle");
+    assert_eq!(
+        (first[0].value_ms, first[0].actor_id, first[0].dimensions.team_id),
+        (Some(5 * MINUTE), Some(ANA), Some(7))
+    );
+    assert_eq!(
+        (first[1].value_ms, first[1].actor_id, first[1].dimensions.team_id),
+        (Some(4 * MINUTE), Some(BEN), Some(8))
+    );
+    let resolved = of(Metric::Resolved);
+    assert_eq!(
+        resolved.iter().map(|measure| measure.value_ms).collect::<Vec<_>>(),
+        [Some(9 * MINUTE), Some(10 * MINUTE)]
+    );
+    assert_eq!(
+        resolved.iter().map(|measure| measure.dimensions.assignee_id).collect::<Vec<_>>(),
+        [Some(ANA), Some(BEN)]
+    );
+    assert_eq!(resolved[0].replies, Some(1));
+    assert_eq!(of(Metric::Reopened).len(), 1);
+    assert_eq!(of(Metric::Reopened)[0].at, at(30));
+    // Ana acted at 2, 5 and 9; Ben at 20, 34 and 40.
+    assert_eq!(of(Metric::Touched).iter().filter(|measure| measure.actor_id == Some(ANA)).count(), 3);
+    let figures = summary::figures(&measures, summary::Hours::Calendar);
+    assert_eq!((figures.tickets_created, figures.tickets_resolved, figures.tickets_reopened), (1, 2, 1));
+    assert_eq!(figures.one_touch, summary::Rate { numerator: 2, denominator: 2 });
+}
+
+#[test]
+fn a_ticket_merged_into_another_is_not_resolved_by_the_close_that_follows() {
+    let events = log(vec![
+        (0, Some(CUSTOMER), created()),
+        (0, Some(CUSTOMER), customer("c1")),
+        (3, Some(ANA), EventKind::MergedInto { target_id: 2, target_number: 2, previous_status: "new".to_owned() }),
+        (3, Some(ANA), status(StatusCategory::Closed)),
+    ]);
+    let measures = measures_of(&events);
+    assert!(measures.iter().all(|measure| measure.metric != measures::Metric::Resolved), "{measures:?}");
+    assert_eq!(summary::figures(&measures, summary::Hours::Calendar).tickets_created, 1, "it was still created");
+}
+
+#[test]
+fn pending_time_is_taken_out_of_the_working_resolution_only() {
+    let events = log(vec![
+        (0, Some(CUSTOMER), created()),
+        (0, Some(CUSTOMER), customer("c1")),
+        (5, Some(ANA), reply("r1", Channel::Web, ANA)),
+        (5, Some(ANA), status(StatusCategory::Pending)),
+        (25, Some(CUSTOMER), customer("c2")),
+        (25, Some(CUSTOMER), status(StatusCategory::Open)),
+        (30, Some(ANA), status(StatusCategory::Resolved)),
+    ]);
+    let figures = summary::figures(&measures_of(&events), summary::Hours::Calendar);
+    assert_eq!(figures.resolution.median_secs, Some(30.0 * 60.0));
+    assert_eq!(figures.working_resolution.median_secs, Some(10.0 * 60.0));
+    assert_eq!(figures.next_reply.count, 0, "the second wait is still unanswered");
+}
+
+#[test]
+fn medians_and_p90_are_nearest_rank_over_the_exact_values() {
+    let durations = summary::Durations::of((1..=10).rev().map(|second| second * 1000).collect());
+    assert_eq!(durations.count, 10);
+    assert_eq!(durations.mean_secs, Some(5.5));
+    assert_eq!(durations.median_secs, Some(5.0), "value ceil(0.5 × 10) = the 5th");
+    assert_eq!(durations.p90_secs, Some(9.0), "value ceil(0.9 × 10) = the 9th");
+    let one = summary::Durations::of(vec![42_000]);
+    assert_eq!((one.median_secs, one.p90_secs), (Some(42.0), Some(42.0)));
+    assert_eq!(summary::Durations::of(Vec::new()).median_secs, None);
+}
+
+#[test]
+fn a_tickets_old_measures_taken_out_of_the_daily_aggregates_leave_nothing_behind() {
+    let events = log(vec![
+        (0, Some(CUSTOMER), created()),
+        (0, Some(CUSTOMER), customer("c1")),
+        (5, Some(ANA), reply("r1", Channel::Web, ANA)),
+    ]);
+    let measures = measures_of(&events);
+    let mut totals = std::collections::BTreeMap::new();
+    daily_contributions(&measures, 1, &mut totals);
+    let replies_by_ana = totals
+        .iter()
+        .find(|(key, _)| key.metric == measures::Metric::Reply && key.dimension == "agent")
+        .map(|(key, total)| (key.key.clone(), total.count));
+    assert_eq!(replies_by_ana, Some((ANA.to_string(), 1)));
+    daily_contributions(&measures, -1, &mut totals);
+    assert!(totals.values().all(|total| *total == DailyTotal::default()));
+}

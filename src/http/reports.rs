@@ -1,0 +1,236 @@
+//! Reports (issue 15, `docs/metrics.md`): the summary of a period, optionally grouped and
+//! filtered with the query language, and one person's productivity. Figures come from the
+//! reports' projection of the event log; a request first lets the projection reach the log's end
+//! as the request found it (at most `reports::FRESHNESS_WAIT`), and says how far it is.
+//!
+//! Staff only. An admin sees the account's figures, a supervisor their teams', an agent their
+//! teams' and their own; a person's figures are theirs to see, their teammates' and their
+//! supervisors', and every admin's.
+
+use actix_web::{get, web};
+use jiff::tz::TimeZone;
+use jiff::{SignedDuration, Timestamp};
+use serde::{Deserialize, Serialize};
+use switchboard_actors::domain::{Role, User, UserId};
+use switchboard_actors::reports::summary::{
+    AgentFigures, Figures, GroupBy, Hours, SummaryRow, agent_figures, figures, summary_rows,
+};
+use switchboard_actors::reports::{MeasureQuery, MeasureScope};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use super::{Api, ApiError, Caller};
+use crate::error::{ErrorBody, ErrorCode};
+use crate::reports::board::scope_of;
+use crate::reports::{ReportProjection, report_zone};
+
+/// The period a report covers when the request names none: the last seven days.
+const DEFAULT_PERIOD: SignedDuration = SignedDuration::from_hours(7 * 24);
+/// The longest period one report covers (a year and a day, so a year-on-year window fits).
+const MAX_PERIOD: SignedDuration = SignedDuration::from_hours(366 * 24);
+
+pub fn routes(config: &mut ServiceConfig) {
+    config.service(summary).service(agent_report);
+}
+
+/// The period and clock of a report.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+struct SummaryParams {
+    /// Start, included: an RFC 3339 instant or a date (`2026-12-01`, midnight in the account's
+    /// zone). Default: seven days before `to`.
+    from: Option<String>,
+    /// End, excluded: an instant or a date (the day is included: up to the next midnight).
+    /// Default: now.
+    to: Option<String>,
+    /// Rows of the summary; without it only the period's totals.
+    group_by: Option<GroupBy>,
+    /// Durations around the clock (default) or in the SLA policy's business hours.
+    hours: Option<Hours>,
+    /// Only tickets this query (the search language) matches, as they are now.
+    q: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+struct AgentParams {
+    /// Start, included: an RFC 3339 instant or a date. Default: seven days before `to`.
+    from: Option<String>,
+    /// End, excluded: an instant or a date (the day included). Default: now.
+    to: Option<String>,
+    /// Durations around the clock (default) or in business hours.
+    hours: Option<Hours>,
+}
+
+/// Where a report's figures stand.
+#[derive(Serialize, ToSchema)]
+struct Basis {
+    #[schema(value_type = String)]
+    from: Timestamp,
+    #[schema(value_type = String)]
+    to: Timestamp,
+    hours: Hours,
+    /// The zone days and weeks are counted in (the business hours' zone, else UTC).
+    time_zone: String,
+    /// The event log position the figures include everything up to.
+    as_of_position: i64,
+    /// False when the projection had not reached the log's end in time: figures may miss the
+    /// newest changes.
+    complete: bool,
+}
+
+#[derive(Serialize, ToSchema)]
+struct Summary {
+    #[serde(flatten)]
+    basis: Basis,
+    group_by: Option<GroupBy>,
+    /// The whole period's figures.
+    total: Figures,
+    /// One row per key of `group_by` (none without it); figures belong to the row of their
+    /// ending event (`docs/metrics.md` §9).
+    rows: Vec<SummaryRow>,
+}
+
+#[derive(Serialize, ToSchema)]
+struct AgentReport {
+    #[serde(flatten)]
+    basis: Basis,
+    agent_id: UserId,
+    #[serde(flatten)]
+    figures: AgentFigures,
+}
+
+fn bad_query(message: impl Into<String>) -> ApiError {
+    ApiError::BadRequest { code: ErrorCode::InvalidQuery, message: message.into() }
+}
+
+/// An instant, or a local date's midnight in `zone` (the next midnight when `end_of_day`).
+fn instant(name: &str, text: &str, zone: &TimeZone, end_of_day: bool) -> Result<Timestamp, ApiError> {
+    if let Ok(at) = text.parse::<Timestamp>() {
+        return Ok(at);
+    }
+    let date: jiff::civil::Date = text.parse().map_err(|_| {
+        bad_query(format!("{name}: expected an RFC 3339 instant or a date like 2026-12-01, got `{text}`"))
+    })?;
+    let date = if end_of_day { date.tomorrow().map_err(|_| bad_query(format!("{name}: out of range")))? } else { date };
+    date.to_zoned(zone.clone()).map(|zoned| zoned.timestamp()).map_err(|_| bad_query(format!("{name}: out of range")))
+}
+
+fn period(
+    from: Option<&str>,
+    to: Option<&str>,
+    zone: &TimeZone,
+    now: Timestamp,
+) -> Result<(Timestamp, Timestamp), ApiError> {
+    let to = to.map(|text| instant("to", text, zone, true)).transpose()?.unwrap_or(now);
+    let from = match from {
+        Some(text) => instant("from", text, zone, false)?,
+        None => to.checked_sub(DEFAULT_PERIOD).map_err(|_| bad_query("to: out of range"))?,
+    };
+    if from >= to {
+        return Err(bad_query("from must be before to"));
+    }
+    if to.duration_since(from) > MAX_PERIOD {
+        return Err(bad_query("a report covers at most 366 days: narrow from and to"));
+    }
+    Ok((from, to))
+}
+
+/// The zone and business hours the account's reports use.
+async fn report_clock(state: &Api, caller: &Caller) -> Result<TimeZone, ApiError> {
+    let config = state.account_config(caller.account()).await?;
+    Ok(report_zone(config.sla_policy.as_ref().and_then(|policy| policy.business_hours.as_ref())))
+}
+
+/// The period's figures: tickets created, resolved and reopened, replies, first response, next
+/// reply and resolution times (count, mean, median, p90), one-touch rate and SLA breaches, in
+/// total and per `group_by` key.
+#[utoipa::path(
+    tag = "reports",
+    params(SummaryParams),
+    responses((status = 200, body = Summary), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody))
+)]
+#[get("/reports/summary")]
+async fn summary(
+    state: Api,
+    caller: Caller,
+    projection: web::Data<ReportProjection>,
+    params: web::Query<SummaryParams>,
+) -> Result<web::Json<Summary>, ApiError> {
+    caller.require_staff()?;
+    let zone = report_clock(&state, &caller).await?;
+    let now = state.now();
+    let (from, to) = period(params.from.as_deref(), params.to.as_deref(), &zone, now)?;
+    let filter = match params.q.as_deref().filter(|text| !text.trim().is_empty()) {
+        Some(text) => {
+            let config = state.account_config(caller.account()).await?;
+            Some(crate::search::compile(state.store.as_ref(), &config, &caller.user, text, now).await?)
+        }
+        None => None,
+    };
+    let hours = params.hours.unwrap_or(Hours::Calendar);
+    let (as_of_position, complete) = projection.fresh().await?;
+    let query = MeasureQuery { account: caller.account(), from, to, filter, scope: scope_of(&caller.user) };
+    let measures = state.store.measures(&query).await?;
+    let rows = params.group_by.map(|group_by| summary_rows(&measures, group_by, hours, &zone)).unwrap_or_default();
+    Ok(web::Json(Summary {
+        basis: Basis { from, to, hours, time_zone: zone_name(&zone), as_of_position, complete },
+        group_by: params.group_by,
+        total: figures(&measures, hours),
+        rows,
+    }))
+}
+
+fn zone_name(zone: &TimeZone) -> String {
+    zone.iana_name().unwrap_or("UTC").to_owned()
+}
+
+/// Whether `caller` may see `agent`'s own figures: their own, a teammate's (agents), a member of
+/// their teams (supervisors), anyone's (admins).
+fn may_see(caller: &User, agent: &User) -> bool {
+    caller.id == agent.id
+        || caller.role == Role::Admin
+        || caller.team_ids.iter().any(|team| agent.team_ids.contains(team))
+}
+
+/// One staff member's productivity over the period: tickets touched, counted replies,
+/// resolutions, first response and resolution times (median and more), SLA breaches on their
+/// tickets, and their CSAT (null until ratings are collected).
+#[utoipa::path(
+    tag = "reports",
+    params(("id" = i64, Path, description = "The staff member"), AgentParams),
+    responses((status = 200, body = AgentReport), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody))
+)]
+#[get("/reports/agents/{id}")]
+async fn agent_report(
+    state: Api,
+    caller: Caller,
+    projection: web::Data<ReportProjection>,
+    id: web::Path<UserId>,
+    params: web::Query<AgentParams>,
+) -> Result<web::Json<AgentReport>, ApiError> {
+    caller.require_staff()?;
+    let agent = state
+        .store
+        .user(caller.account(), *id)
+        .await?
+        .filter(|user| user.role.is_staff())
+        .ok_or(ApiError::NotFound("agent"))?;
+    if !may_see(&caller.user, &agent) {
+        return Err(ApiError::forbidden("you see your own figures and your teams' members'"));
+    }
+    let zone = report_clock(&state, &caller).await?;
+    let (from, to) = period(params.from.as_deref(), params.to.as_deref(), &zone, state.now())?;
+    let hours = params.hours.unwrap_or(Hours::Calendar);
+    let (as_of_position, complete) = projection.fresh().await?;
+    let scope = MeasureScope::Teams { teams: Vec::new(), person: Some(agent.id) };
+    let measures =
+        state.store.measures(&MeasureQuery { account: caller.account(), from, to, filter: None, scope }).await?;
+    Ok(web::Json(AgentReport {
+        basis: Basis { from, to, hours, time_zone: zone_name(&zone), as_of_position, complete },
+        agent_id: agent.id,
+        figures: agent_figures(&measures, agent.id, hours),
+    }))
+}

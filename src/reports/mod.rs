@@ -1,0 +1,187 @@
+//! The reports' projection: tails the installation-wide event log from a cursor kept in the
+//! store, recomputes the measures of every ticket a page of the log touched from that ticket's
+//! whole log (`switchboard_actors::reports::measures`, pure) and stores them, the per-day
+//! aggregates' change and the cursor's move in one transaction. Replacing a ticket's measures
+//! rather than adding to them makes a page handled twice (after a crash, or by two nodes) count
+//! nothing twice; the cursor moving with them makes a restart miss nothing. Woken by this node's
+//! event bus as soon as a change commits, and polling every [`POLL`] for other nodes' commits.
+//! `switchboard reports rebuild` empties it and replays the log from position 0.
+
+pub mod board;
+
+use std::collections::hash_map::Entry;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use jiff::tz::TimeZone;
+use switchboard_actors::bus::TicketChange;
+use switchboard_actors::domain::*;
+use switchboard_actors::reports::measures::{Measure, ReportClock, ticket_measures};
+use switchboard_actors::store::{Store, StoreError};
+use tokio::sync::{Notify, broadcast, watch};
+use tokio::task::JoinHandle;
+
+/// Events read from the log per pass.
+const PAGE: i64 = 500;
+/// A ticket's events read per query when its whole log is folded.
+const TICKET_LOG_PAGE: i64 = 5_000;
+/// How often the log is read without a wake-up: commits made on other nodes reach this one only
+/// through the broker, which wakes nothing here.
+const POLL: Duration = Duration::from_secs(1);
+/// Wait after a failed pass (the store did not answer).
+const RETRY: Duration = Duration::from_millis(500);
+/// How long a report request waits for the projection to reach the log's end as the request
+/// found it, so a report read right after a change includes it; past this the report answers
+/// with what is projected and says how far that is.
+pub const FRESHNESS_WAIT: Duration = Duration::from_secs(2);
+
+/// What one pass knows of an account: who its staff are and how its days and hours run.
+struct AccountView {
+    staff: HashSet<UserId>,
+    zone: TimeZone,
+    hours: Option<BusinessHours>,
+}
+
+pub struct ReportProjection {
+    store: Arc<dyn Store>,
+    wake: Notify,
+    /// The log position the projection has handled, as this node last saw it.
+    position: watch::Sender<i64>,
+}
+
+impl ReportProjection {
+    pub fn new(store: Arc<dyn Store>) -> Arc<ReportProjection> {
+        Arc::new(ReportProjection { store, wake: Notify::new(), position: watch::Sender::new(0) })
+    }
+
+    /// Starts the tailing task and the task that wakes it on every change this node commits.
+    pub fn start(self: &Arc<Self>, mut changes: broadcast::Receiver<Arc<TicketChange>>) -> Vec<JoinHandle<()>> {
+        let waker = {
+            let projection = self.clone();
+            tokio::spawn(async move {
+                loop {
+                    match changes.recv().await {
+                        Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => projection.wake.notify_one(),
+                        Err(broadcast::error::RecvError::Closed) => return,
+                    }
+                }
+            })
+        };
+        let tail = {
+            let projection = self.clone();
+            tokio::spawn(async move {
+                loop {
+                    match projection.pass().await {
+                        Ok(true) => {}
+                        Ok(false) => {
+                            tokio::select! {
+                                _ = projection.wake.notified() => {}
+                                _ = tokio::time::sleep(POLL) => {}
+                            }
+                        }
+                        Err(error) => {
+                            tracing::warn!(%error, "the reports' projection could not read or write; retrying");
+                            tokio::time::sleep(RETRY).await;
+                        }
+                    }
+                }
+            })
+        };
+        vec![waker, tail]
+    }
+
+    /// Waits (at most [`FRESHNESS_WAIT`]) until the projection has handled every event committed
+    /// before this call; answers the position the figures are as of and whether that is all.
+    pub async fn fresh(&self) -> Result<(i64, bool), StoreError> {
+        let wanted = self.store.last_event_position().await?;
+        let mut seen = self.position.subscribe();
+        if *seen.borrow() < wanted {
+            self.wake.notify_one();
+            let _ = tokio::time::timeout(FRESHNESS_WAIT, seen.wait_for(|position| *position >= wanted)).await;
+        }
+        let position = self.store.report_position().await?;
+        self.position.send_if_modified(|seen| std::mem::replace(seen, position) != position);
+        Ok((position, position >= wanted))
+    }
+
+    /// Handles the next page of the log after the stored cursor. `Ok(true)` when there may be
+    /// more to read at once.
+    pub async fn pass(&self) -> Result<bool, StoreError> {
+        let from = self.store.report_position().await?;
+        let events = self.store.events_after(from, PAGE).await?;
+        let Some(to) = events.last().map(|event| event.position) else {
+            self.position.send_if_modified(|seen| std::mem::replace(seen, from) != from);
+            return Ok(false);
+        };
+        let mut touched: Vec<TicketId> = Vec::new();
+        for logged in &events {
+            if !touched.contains(&logged.event.ticket_id) {
+                touched.push(logged.event.ticket_id);
+            }
+        }
+        let mut accounts: HashMap<AccountId, AccountView> = HashMap::new();
+        let mut replaced: Vec<(TicketId, Vec<Measure>)> = Vec::with_capacity(touched.len());
+        for ticket_id in touched {
+            replaced.push((ticket_id, self.measures_of(ticket_id, &mut accounts).await?));
+        }
+        match self.store.record_measures(from, to, &replaced).await {
+            Ok(()) => {}
+            // Another node handled these events first: read on from where it left the cursor.
+            Err(StoreError::Conflict(_)) => return Ok(true),
+            Err(error) => return Err(error),
+        }
+        metrics::counter!("switchboard_report_events_projected_total").increment(events.len() as u64);
+        self.position.send_if_modified(|seen| std::mem::replace(seen, to) != to);
+        Ok(events.len() as i64 >= PAGE)
+    }
+
+    /// The measures of one ticket from its whole log (none when the ticket is gone).
+    async fn measures_of(
+        &self,
+        ticket_id: TicketId,
+        accounts: &mut HashMap<AccountId, AccountView>,
+    ) -> Result<Vec<Measure>, StoreError> {
+        let Some(ticket) = self.store.ticket(ticket_id).await? else { return Ok(Vec::new()) };
+        let mut log: Vec<TicketEvent> = Vec::new();
+        loop {
+            let after = log.last().map_or(0, |event| event.seq);
+            let page = self.store.ticket_events(ticket_id, after, TICKET_LOG_PAGE).await?;
+            let full = page.len() as i64 >= TICKET_LOG_PAGE;
+            log.extend(page);
+            if !full {
+                break;
+            }
+        }
+        let account = match accounts.entry(ticket.account_id) {
+            Entry::Occupied(known) => known.into_mut(),
+            Entry::Vacant(unknown) => unknown.insert(self.account_view(ticket.account_id).await?),
+        };
+        let is_staff = |user: UserId| account.staff.contains(&user);
+        let clock = ReportClock { zone: &account.zone, hours: account.hours.as_ref() };
+        Ok(ticket_measures(&ticket, &log, &is_staff, &clock))
+    }
+
+    async fn account_view(&self, account: AccountId) -> Result<AccountView, StoreError> {
+        let mut staff = HashSet::new();
+        // Role by role: an account's customers (the most of its users) are not needed.
+        for role in Role::ALL.iter().filter(|role| role.is_staff()) {
+            staff.extend(self.store.list_users(account, Some(*role)).await?.into_iter().map(|user| user.id));
+        }
+        let config = self.store.account_config(account).await?;
+        let hours = config.sla_policy.and_then(|policy| policy.business_hours);
+        Ok(AccountView { staff, zone: report_zone(hours.as_ref()), hours })
+    }
+
+    /// Forgets every measure and replays the log from position 0 up to its end.
+    pub async fn rebuild(&self) -> Result<i64, StoreError> {
+        self.store.reset_reports().await?;
+        while self.pass().await? {}
+        self.store.report_position().await
+    }
+}
+
+/// The zone an account's days are counted in: its business hours' zone, else UTC.
+pub fn report_zone(hours: Option<&BusinessHours>) -> TimeZone {
+    hours.and_then(|hours| TimeZone::get(&hours.time_zone).ok()).unwrap_or(TimeZone::UTC)
+}

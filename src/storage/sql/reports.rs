@@ -1,0 +1,260 @@
+//! The SQL of the reports' projection (its measures, per-day aggregates and cursor), shared by
+//! both backends: expanded inside [`shared_sql`](super::shared_sql) for each.
+
+macro_rules! reports_sql {
+    ($db:ty, $store:ident, $writer:ident, $begin_write:literal, $tickets_per_update:expr, $team_ids_of_u:literal) => {
+        const MEASURE_COLUMNS: &str = "ticket_id, account_id, metric, at, day, value_ms, business_ms, replies, \
+             actor_id, detail, assignee_id, team_id, channel, company_id, category_id, priority";
+
+        fn measure_from_row(
+            row: &<$db as sqlx::Database>::Row,
+        ) -> StoreResult<switchboard_actors::reports::measures::Measure> {
+            use switchboard_actors::reports::measures::{Dimensions, Measure};
+            let channel: Option<String> = row.try_get("channel").map_err(db_error)?;
+            let priority: Option<String> = row.try_get("priority").map_err(db_error)?;
+            Ok(Measure {
+                account_id: row.try_get("account_id").map_err(db_error)?,
+                ticket_id: row.try_get("ticket_id").map_err(db_error)?,
+                metric: parse_text(row.try_get("metric").map_err(db_error)?)?,
+                at: from_millis(row.try_get("at").map_err(db_error)?)?,
+                day: parse_text(row.try_get("day").map_err(db_error)?)?,
+                value_ms: row.try_get("value_ms").map_err(db_error)?,
+                business_ms: row.try_get("business_ms").map_err(db_error)?,
+                replies: row.try_get("replies").map_err(db_error)?,
+                actor_id: row.try_get("actor_id").map_err(db_error)?,
+                detail: row.try_get("detail").map_err(db_error)?,
+                dimensions: Dimensions {
+                    assignee_id: row.try_get("assignee_id").map_err(db_error)?,
+                    team_id: row.try_get("team_id").map_err(db_error)?,
+                    channel: channel.map(parse_text).transpose()?,
+                    company_id: row.try_get("company_id").map_err(db_error)?,
+                    category_id: row.try_get("category_id").map_err(db_error)?,
+                    priority: priority.map(parse_text).transpose()?,
+                },
+            })
+        }
+
+        /// The per-day aggregates changed by `deltas` (cells left at zero are removed, so an
+        /// aggregate rebuilt from zero has the same rows).
+        async fn apply_daily_deltas(
+            tx: &mut DbTx,
+            deltas: &std::collections::BTreeMap<
+                switchboard_actors::reports::DailyKey,
+                switchboard_actors::reports::DailyTotal,
+            >,
+        ) -> StoreResult<()> {
+            let changed: Vec<_> = deltas.iter().filter(|(_, total)| total.count != 0 || total.sum_ms != 0).collect();
+            for chunk in changed.chunks(INSERT_CHUNK) {
+                let mut insert = QueryBuilder::<$db>::new(
+                    "INSERT INTO report_daily (account_id, day, metric, dimension, dimension_key, count, sum_ms) ",
+                );
+                insert.push_values(chunk, |mut row, (key, total)| {
+                    row.push_bind(key.account_id)
+                        .push_bind(key.day.to_string())
+                        .push_bind(key.metric.as_str())
+                        .push_bind(key.dimension)
+                        .push_bind(key.key.clone())
+                        .push_bind(total.count)
+                        .push_bind(total.sum_ms);
+                });
+                insert.push(
+                    " ON CONFLICT (account_id, day, metric, dimension, dimension_key) DO UPDATE SET \
+                     count = report_daily.count + excluded.count, sum_ms = report_daily.sum_ms + excluded.sum_ms",
+                );
+                insert.build().execute(&mut **tx).await.map_err(db_error)?;
+            }
+            let accounts: std::collections::BTreeSet<AccountId> = changed.iter().map(|(key, _)| key.account_id).collect();
+            for account in accounts {
+                sqlx::query("DELETE FROM report_daily WHERE account_id = $1 AND count = 0 AND sum_ms = 0")
+                    .bind(account)
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(db_error)?;
+            }
+            Ok(())
+        }
+
+        async fn insert_measures(
+            tx: &mut DbTx,
+            measures: &[switchboard_actors::reports::measures::Measure],
+        ) -> StoreResult<()> {
+            for chunk in measures.chunks(INSERT_CHUNK) {
+                let mut insert =
+                    QueryBuilder::<$db>::new(format!("INSERT INTO report_measures ({MEASURE_COLUMNS}) "));
+                insert.push_values(chunk, |mut row, measure| {
+                    let dims = &measure.dimensions;
+                    row.push_bind(measure.ticket_id)
+                        .push_bind(measure.account_id)
+                        .push_bind(measure.metric.as_str())
+                        .push_bind(millis(measure.at))
+                        .push_bind(measure.day.to_string())
+                        .push_bind(measure.value_ms)
+                        .push_bind(measure.business_ms)
+                        .push_bind(measure.replies)
+                        .push_bind(measure.actor_id)
+                        .push_bind(measure.detail.clone())
+                        .push_bind(dims.assignee_id)
+                        .push_bind(dims.team_id)
+                        .push_bind(dims.channel.map(|channel| channel.as_str()))
+                        .push_bind(dims.company_id)
+                        .push_bind(dims.category_id)
+                        .push_bind(dims.priority.map(|priority| priority.as_str()));
+                });
+                insert.build().execute(&mut **tx).await.map_err(db_error)?;
+            }
+            Ok(())
+        }
+
+        #[async_trait]
+        impl switchboard_actors::reports::ReportsPort for $store {
+            async fn report_position(&self) -> StoreResult<i64> {
+                sqlx::query_scalar("SELECT position FROM report_cursor WHERE id = 1")
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(db_error)
+            }
+
+            async fn record_measures(
+                &self,
+                from: i64,
+                to: i64,
+                tickets: &[(TicketId, Vec<switchboard_actors::reports::measures::Measure>)],
+            ) -> StoreResult<()> {
+                use switchboard_actors::reports::daily_contributions;
+                let mut tx = self.pool.begin_with($begin_write).await.map_err(db_error)?;
+                let moved = sqlx::query("UPDATE report_cursor SET position = $1 WHERE id = 1 AND position = $2")
+                    .bind(to)
+                    .bind(from)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_error)?;
+                if moved.rows_affected() != 1 {
+                    return Err(StoreError::Conflict("the reports' cursor moved".to_owned()));
+                }
+                let mut deltas = std::collections::BTreeMap::new();
+                // A page's tickets at once: their old measures out of the aggregates and the
+                // table, the new ones in.
+                for chunk in tickets.chunks(INSERT_CHUNK) {
+                    let mut old = QueryBuilder::<$db>::new(format!(
+                        "SELECT {MEASURE_COLUMNS} FROM report_measures WHERE ticket_id IN ("
+                    ));
+                    let mut ids = old.separated(", ");
+                    for (ticket, _) in chunk {
+                        ids.push_bind(*ticket);
+                    }
+                    old.push(")");
+                    let old: Vec<_> = old
+                        .build()
+                        .fetch_all(&mut *tx)
+                        .await
+                        .map_err(db_error)?
+                        .iter()
+                        .map(measure_from_row)
+                        .collect::<StoreResult<_>>()?;
+                    daily_contributions(&old, -1, &mut deltas);
+                    let mut delete = QueryBuilder::<$db>::new("DELETE FROM report_measures WHERE ticket_id IN (");
+                    let mut ids = delete.separated(", ");
+                    for (ticket, _) in chunk {
+                        ids.push_bind(*ticket);
+                    }
+                    delete.push(")");
+                    delete.build().execute(&mut *tx).await.map_err(db_error)?;
+                }
+                let new: Vec<_> = tickets.iter().flat_map(|(_, measures)| measures.iter().cloned()).collect();
+                daily_contributions(&new, 1, &mut deltas);
+                insert_measures(&mut tx, &new).await?;
+                apply_daily_deltas(&mut tx, &deltas).await?;
+                tx.commit().await.map_err(db_error)
+            }
+
+            async fn measures(
+                &self,
+                query: &switchboard_actors::reports::MeasureQuery,
+            ) -> StoreResult<Vec<switchboard_actors::reports::measures::Measure>> {
+                use switchboard_actors::reports::MeasureScope;
+                let mut select = QueryBuilder::<$db>::new(format!(
+                    "SELECT {MEASURE_COLUMNS} FROM report_measures m WHERE m.account_id = "
+                ));
+                select.push_bind(query.account);
+                select.push(" AND m.at >= ").push_bind(millis(query.from));
+                select.push(" AND m.at < ").push_bind(millis(query.to));
+                if let MeasureScope::Teams { teams, person } = &query.scope {
+                    select.push(" AND (");
+                    if teams.is_empty() {
+                        select.push("1 = 0");
+                    } else {
+                        select.push("m.team_id IN (");
+                        let mut ids = select.separated(", ");
+                        for team in teams {
+                            ids.push_bind(*team);
+                        }
+                        select.push(")");
+                    }
+                    if let Some(person) = person {
+                        select.push(" OR m.actor_id = ").push_bind(*person);
+                        select.push(" OR m.assignee_id = ").push_bind(*person);
+                    }
+                    select.push(")");
+                }
+                if let Some(filter) = &query.filter {
+                    select.push(" AND m.ticket_id IN (SELECT t.id FROM tickets t WHERE t.account_id = ");
+                    select.push_bind(query.account);
+                    push_pieces(&mut select, filter_sql(filter, <$db as HasDialect>::DIALECT, false).pieces());
+                    select.push(")");
+                }
+                select.push(" ORDER BY m.at, m.ticket_id");
+                select.build().fetch_all(&self.pool).await.map_err(db_error)?.iter().map(measure_from_row).collect()
+            }
+
+            async fn daily_aggregates(
+                &self,
+                account: AccountId,
+            ) -> StoreResult<Vec<(switchboard_actors::reports::DailyKey, switchboard_actors::reports::DailyTotal)>>
+            {
+                use switchboard_actors::reports::{DAILY_DIMENSIONS, DailyKey, DailyTotal};
+                let rows = sqlx::query(
+                    "SELECT day, metric, dimension, dimension_key, count, sum_ms FROM report_daily WHERE account_id = $1",
+                )
+                .bind(account)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_error)?;
+                let mut cells = Vec::with_capacity(rows.len());
+                for row in &rows {
+                    let dimension: String = row.try_get("dimension").map_err(db_error)?;
+                    let dimension = DAILY_DIMENSIONS
+                        .into_iter()
+                        .find(|known| *known == dimension)
+                        .ok_or_else(|| StoreError::Internal(format!("report dimension {dimension}")))?;
+                    let key = DailyKey {
+                        account_id: account,
+                        day: parse_text(row.try_get("day").map_err(db_error)?)?,
+                        metric: parse_text(row.try_get("metric").map_err(db_error)?)?,
+                        dimension,
+                        key: row.try_get("dimension_key").map_err(db_error)?,
+                    };
+                    let total = DailyTotal {
+                        count: row.try_get("count").map_err(db_error)?,
+                        sum_ms: row.try_get("sum_ms").map_err(db_error)?,
+                    };
+                    cells.push((key, total));
+                }
+                cells.sort();
+                Ok(cells)
+            }
+
+            async fn reset_reports(&self) -> StoreResult<()> {
+                let mut tx = self.pool.begin_with($begin_write).await.map_err(db_error)?;
+                for statement in [
+                    "DELETE FROM report_measures",
+                    "DELETE FROM report_daily",
+                    "UPDATE report_cursor SET position = 0 WHERE id = 1",
+                ] {
+                    sqlx::query(statement).execute(&mut *tx).await.map_err(db_error)?;
+                }
+                tx.commit().await.map_err(db_error)
+            }
+        }
+    };
+}
+pub(crate) use reports_sql;
