@@ -131,9 +131,10 @@ function App() {
   if (me.value === undefined) return html`<p class="boot">Loading Switchboard…</p>`;
   if (me.value === null) return html`<${Login} />`;
   if (me.value.role === "customer") {
-    // The console's pages are staff tools: a customer who reaches one is told so, and how to reach us.
+    // The console's pages are staff tools: a customer who reaches one goes to the portal.
+    location.replace("/portal");
     return html`<${NotAllowed}>
-      <p>Hello ${me.value.name}: the console is for the support team. The customer portal is not available yet; your tickets reach us by WhatsApp and email.</p>
+      <p>Hello ${me.value.name}: the console is for the support team. Your tickets are in the <a href="/portal">customer portal</a>.</p>
       <p><button class="secondary" onClick=${logout}>Log out</button></p>
     </${NotAllowed}>`;
   }
