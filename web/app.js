@@ -27,6 +27,7 @@ import { Automations } from "./pages/automations.js";
 import { Companies } from "./pages/companies.js";
 import { KnowledgeBase } from "./pages/kb.js";
 import { Preferences } from "./pages/preferences.js";
+import { Reports } from "./pages/reports.js";
 import { Bell, Toasts } from "./pages/bell.js";
 import { Sidebar } from "./pages/sidebar.js";
 import { NotAllowed } from "./pages/not-allowed.js";
@@ -44,6 +45,8 @@ export const ROUTES = [
   { path: "#/queue", page: Queue, label: "Queue", icon: "inbox" },
   { path: "#/conversations", page: Conversations, label: "WhatsApp", icon: "message" },
   { path: "#/presence", page: Presence, label: "Presence", icon: "users", shown: () => staffBoard.value },
+  // Everyone on the team has their own figures; the server scopes the team board and the overview.
+  { path: "#/reports", page: Reports, label: "Reports", icon: "chart" },
   { path: "#/admin", page: Admin, label: "Admin", icon: "shield", shown: () => me.value.role === "admin" },
   { path: "#/automations", page: Automations, label: "Automations", icon: "zap", shown: () => me.value.role === "admin" },
   // A company's page comes before the list so the list's path does not match it first.
