@@ -710,6 +710,29 @@ pub enum EventKind {
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         notify: Vec<crate::automation::AutomationNotice>,
     },
+    /// A satisfaction survey was asked for the cycle just resolved (`csat.rs`). Customers see
+    /// that one was asked (the portal shows its rating widget), not its details.
+    CsatRequested {
+        survey_id: i64,
+        cycle: i64,
+        channel: crate::csat::SurveyChannel,
+        scale: crate::csat::Scale,
+    },
+    /// The customer rated the cycle (staff only): 1–5, thumbs stored as 1 / 5. Credited to
+    /// every person who wrote a public reply in it.
+    CsatReceived {
+        survey_id: i64,
+        cycle: i64,
+        score: i64,
+        scale: crate::csat::Scale,
+        channel: crate::csat::SurveyChannel,
+        agent_ids: Vec<UserId>,
+    },
+    /// The customer added (or replaced) the comment on their rating (staff only).
+    CsatCommented {
+        survey_id: i64,
+        comment: String,
+    },
 }
 
 /// Whether free-form replies can reach the customer on the ticket's channel.
@@ -753,6 +776,9 @@ impl EventKind {
             EventKind::SplitTo { .. } => "split_to",
             EventKind::SplitFrom { .. } => "split_from",
             EventKind::AutomationRan { .. } => "automation_ran",
+            EventKind::CsatRequested { .. } => "csat_requested",
+            EventKind::CsatReceived { .. } => "csat_received",
+            EventKind::CsatCommented { .. } => "csat_commented",
         }
     }
 }
