@@ -145,6 +145,37 @@ impl Scale {
 /// The template language the CSAT templates are looked up in.
 pub const TEMPLATE_LANGUAGE: &str = "en_US";
 
+/// `csat_requested`: a survey was asked for the cycle just resolved.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SurveyAsked {
+    pub survey_id: i64,
+    pub cycle: i64,
+    pub channel: SurveyChannel,
+    pub scale: Scale,
+}
+
+/// `csat_received`: the customer rated a cycle, 1–5 (thumbs stored as 1 / 5).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RatingReceived {
+    pub survey_id: i64,
+    pub cycle: i64,
+    pub score: i64,
+    pub scale: Scale,
+    pub channel: SurveyChannel,
+    /// Every person who wrote a public reply in the rated cycle.
+    pub agent_ids: Vec<UserId>,
+}
+
+/// `csat_commented`: the comment on a rating, added or replaced.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RatingComment {
+    pub survey_id: i64,
+    pub comment: String,
+}
+
 /// One survey: a resolution cycle of a ticket, asked once.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Survey {

@@ -102,14 +102,14 @@ impl Csat {
                 _ => CsatError::NotPending,
             });
         }
-        let event = EventKind::CsatReceived {
+        let event = EventKind::CsatReceived(csat::RatingReceived {
             survey_id: survey.id,
             cycle: survey.cycle,
             score,
             scale: survey.scale,
             channel: survey.channel,
             agent_ids: survey.agent_ids.clone(),
-        };
+        });
         if let Err(error) = self.record(survey, event).await {
             self.store.unanswer_survey(survey.id).await?;
             return Err(error);
@@ -129,7 +129,11 @@ impl Csat {
         if survey.status != SurveyStatus::Answered {
             return Err(CsatError::NotAnswered);
         }
-        self.record(survey, EventKind::CsatCommented { survey_id: survey.id, comment: comment.to_owned() }).await?;
+        self.record(
+            survey,
+            EventKind::CsatCommented(csat::RatingComment { survey_id: survey.id, comment: comment.to_owned() }),
+        )
+        .await?;
         self.store.set_survey_comment(survey.id, comment).await?;
         Ok(self.store.survey(survey.id).await?.unwrap_or_else(|| survey.clone()))
     }

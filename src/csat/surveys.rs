@@ -137,12 +137,12 @@ impl Csat {
             (SurveyChannel::Email, _) => Some(self.email_message(&survey)),
             _ => None,
         };
-        let event = EventKind::CsatRequested {
+        let event = EventKind::CsatRequested(csat::SurveyAsked {
             survey_id: survey.id,
             cycle: survey.cycle,
             channel: survey.channel,
             scale: survey.scale,
-        };
+        });
         let config = self.accounts.get(ticket.account_id).await?;
         let command = TicketCommand::RecordCsat { event: Box::new(event), message: message.map(Box::new) };
         match self.tickets.execute(ticket.id, command, CommandContext::system(config)).await {

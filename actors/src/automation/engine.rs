@@ -45,7 +45,7 @@ pub fn triggers_of(events: &[TicketEvent]) -> BTreeSet<TriggerEvent> {
             EventKind::SlaBreached { .. } => Some(TriggerEvent::SlaBreached),
             EventKind::WindowChanged { window: WindowState::Closing { .. } } => Some(TriggerEvent::WindowClosing),
             // Only a low rating is news a rule acts on (alert a supervisor, follow up).
-            EventKind::CsatReceived { score, .. } if *score <= crate::csat::LOW_SCORE => {
+            EventKind::CsatReceived(rating) if rating.score <= crate::csat::LOW_SCORE => {
                 Some(TriggerEvent::CsatReceived)
             }
             _ => None,

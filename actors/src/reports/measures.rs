@@ -236,13 +236,13 @@ pub fn ticket_measures(
         }
     }
     for event in events {
-        if let EventKind::CsatReceived { score, scale, agent_ids, .. } = &event.kind {
+        if let EventKind::CsatReceived(rating) = &event.kind {
             let dims = line.at(event.at);
-            let rating = measures.push(Metric::Csat, event.at, None, dims.clone());
-            rating.value_ms = Some(*score);
-            rating.detail = Some(scale.as_str().to_owned());
-            for agent in agent_ids {
-                measures.push(Metric::CsatCredit, event.at, Some(*agent), dims.clone()).value_ms = Some(*score);
+            let measure = measures.push(Metric::Csat, event.at, None, dims.clone());
+            measure.value_ms = Some(rating.score);
+            measure.detail = Some(rating.scale.as_str().to_owned());
+            for agent in &rating.agent_ids {
+                measures.push(Metric::CsatCredit, event.at, Some(*agent), dims.clone()).value_ms = Some(rating.score);
             }
         }
     }

@@ -288,12 +288,10 @@ impl Ticket {
             TicketCommand::RunAutomations { .. } => {}
             TicketCommand::RecordCsat { event, message } => {
                 match event.as_ref() {
-                    EventKind::CsatRequested { .. } if !self.status_category.is_done() => {
+                    EventKind::CsatRequested(_) if !self.status_category.is_done() => {
                         return Err(TicketError::invalid("status", "the ticket reopened before the survey went out"));
                     }
-                    EventKind::CsatRequested { .. }
-                    | EventKind::CsatReceived { .. }
-                    | EventKind::CsatCommented { .. } => {}
+                    EventKind::CsatRequested(_) | EventKind::CsatReceived(_) | EventKind::CsatCommented(_) => {}
                     _ => return Err(TicketError::invalid("event", "not a CSAT event")),
                 }
                 if let Some(new) = message {
@@ -608,9 +606,9 @@ impl Ticket {
             | EventKind::WindowChanged { .. }
             | EventKind::AttachmentsChanged { .. }
             | EventKind::AutomationRan { .. }
-            | EventKind::CsatRequested { .. }
-            | EventKind::CsatReceived { .. }
-            | EventKind::CsatCommented { .. } => {}
+            | EventKind::CsatRequested(_)
+            | EventKind::CsatReceived(_)
+            | EventKind::CsatCommented(_) => {}
             EventKind::MergedInto { .. }
             | EventKind::MergedIn { .. }
             | EventKind::Unmerged { .. }
