@@ -51,8 +51,14 @@ pub enum Inbound {
     Message,
 }
 
+/// How long this node trusts the settings it read: the WhatsApp ingest path asks for every
+/// message, and with CSAT off (the default) that must cost no query. An admin's save on this
+/// node takes effect at once; on another node within this long.
+const SETTINGS_TTL: std::time::Duration = std::time::Duration::from_secs(5);
+
 pub struct Csat {
     store: Arc<dyn Store>,
+    settings: dashmap::DashMap<AccountId, (std::time::Instant, CsatSettings)>,
     tickets: Tickets,
     accounts: Arc<AccountConfigs>,
     clock: Arc<dyn Clock>,
@@ -70,16 +76,43 @@ impl Csat {
         token_key: &str,
         public_origin: String,
     ) -> Arc<Csat> {
-        Arc::new(Csat { store, tickets, accounts, clock, token_key: token_key.as_bytes().to_vec(), public_origin })
+        Arc::new(Csat {
+            store,
+            settings: dashmap::DashMap::new(),
+            tickets,
+            accounts,
+            clock,
+            token_key: token_key.as_bytes().to_vec(),
+            public_origin,
+        })
     }
 
     /// The account's settings: what an admin saved, else the defaults (off).
     pub async fn settings(&self, account: AccountId) -> Result<CsatSettings, StoreError> {
-        Ok(self.store.csat_settings(account).await?.unwrap_or_default())
+        let settings = self.store.csat_settings(account).await?.unwrap_or_default();
+        self.settings.insert(account, (std::time::Instant::now(), settings.clone()));
+        Ok(settings)
+    }
+
+    /// [`Csat::settings`], as read within [`SETTINGS_TTL`].
+    async fn recent_settings(&self, account: AccountId) -> Result<CsatSettings, StoreError> {
+        if let Some(entry) = self.settings.get(&account)
+            && entry.0.elapsed() < SETTINGS_TTL
+        {
+            return Ok(entry.1.clone());
+        }
+        self.settings(account).await
+    }
+
+    async fn takes_whatsapp_comments(&self, account: AccountId) -> Result<bool, StoreError> {
+        let settings = self.recent_settings(account).await?;
+        Ok(settings.enabled && settings.channels.contains(&SurveyChannel::Whatsapp))
     }
 
     pub async fn set_settings(&self, account: AccountId, settings: &CsatSettings) -> Result<(), StoreError> {
-        self.store.set_csat_settings(account, settings).await
+        self.store.set_csat_settings(account, settings).await?;
+        self.settings.remove(&account);
+        Ok(())
     }
 
     /// Records `score` on a pending survey: the row first (atomically, so two taps or a tap and
@@ -153,6 +186,12 @@ impl Csat {
     /// text within [`csat::COMMENT_WINDOW`] of their last WhatsApp rating, on a survey without
     /// a comment, becomes its comment and still goes on as a message.
     pub async fn whatsapp_inbound(&self, account: AccountId, message: &InboundMessage) -> Result<Inbound, CsatError> {
+        let answer = csat::answer_in_payload(&message.payload);
+        let text = message.kind == "text" && !message.body.trim().is_empty();
+        // Text is a comment only while WhatsApp surveys are on (with CSAT off, no query at all).
+        if answer.is_none() && !(text && self.takes_whatsapp_comments(account).await?) {
+            return Ok(Inbound::Message);
+        }
         let mut customer = None;
         for address in message.from.lookup() {
             customer = self.store.customer_by_contact(account, Channel::Whatsapp, address).await?;
@@ -161,7 +200,7 @@ impl Csat {
             }
         }
         let Some(customer) = customer.map(|user| user.id) else { return Ok(Inbound::Message) };
-        if let Some((survey_id, score)) = csat::answer_in_payload(&message.payload) {
+        if let Some((survey_id, score)) = answer {
             match self.store.survey(survey_id).await? {
                 Some(survey) if survey.account_id == account && survey.customer_id == customer => {
                     match self.answer(&survey, score).await {
@@ -175,9 +214,6 @@ impl Csat {
                 _ => tracing::warn!(survey_id, "a CSAT tap for a survey this customer was not asked"),
             }
             return Ok(Inbound::Answer);
-        }
-        if message.kind != "text" || message.body.trim().is_empty() {
-            return Ok(Inbound::Message);
         }
         let Some(survey) = self.store.last_answered(account, customer).await? else { return Ok(Inbound::Message) };
         let recent = survey.answered_at.is_some_and(|at| message.timestamp.duration_since(at) <= csat::COMMENT_WINDOW);

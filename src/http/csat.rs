@@ -172,9 +172,9 @@ struct FunnelParams {
 /// (Meta's statuses); email reaches `sent` (the server took it) and then only the answer says
 /// more; the portal sends nothing, so its surveys count as shown. A step counts every survey
 /// that reached it or a later one (an answer proves delivery).
-#[derive(Debug, Default, Serialize, ToSchema)]
+#[derive(Debug, Serialize, ToSchema)]
 struct FunnelStep {
-    channel: Option<SurveyChannel>,
+    channel: SurveyChannel,
     /// Surveys asked (a survey cancelled by a reopen included).
     asked: i64,
     sent: i64,
@@ -211,9 +211,16 @@ async fn funnel(state: Api, caller: Caller, params: web::Query<FunnelParams>) ->
     let rows = state.store.survey_funnel(caller.account(), from, to).await?;
     let mut steps: BTreeMap<SurveyChannel, FunnelStep> = BTreeMap::new();
     for row in rows {
-        let step = steps
-            .entry(row.channel)
-            .or_insert_with(|| FunnelStep { channel: Some(row.channel), ..FunnelStep::default() });
+        let step = steps.entry(row.channel).or_insert_with(|| FunnelStep {
+            channel: row.channel,
+            asked: 0,
+            sent: 0,
+            delivered: 0,
+            read: 0,
+            answered: 0,
+            failed: 0,
+            cancelled: 0,
+        });
         step.asked += 1;
         let answered = row.status == SurveyStatus::Answered;
         let rank = match (row.channel, row.delivery) {
