@@ -482,8 +482,9 @@ async fn whatsapp_inside_the_window_asks_with_a_list_and_takes_the_tap_and_the_n
             survey(&desk, &admin, ticket).await["comment"] == json!("Super fast, thanks")
         })
         .await;
-        let seen = desk.ticket(&admin, ticket).await;
-        assert_eq!(thread(&seen), ["My order is late", "Super fast, thanks"]);
+        // The comment is taken before the conversation adds the message: wait for it too.
+        eventually("the comment's message", || async { thread(&desk.ticket(&admin, ticket).await).len() == 2 }).await;
+        assert_eq!(thread(&desk.ticket(&admin, ticket).await), ["My order is late", "Super fast, thanks"]);
         // Only the first message after the rating.
         whatsapp(&desk, &secret, "wamid.IN3", clock.now(), "text", json!({"body": "One more thing"})).await;
         eventually("the message", || async { thread(&desk.ticket(&admin, ticket).await).len() == 3 }).await;
@@ -525,6 +526,13 @@ async fn whatsapp_outside_the_window_asks_with_the_template_and_its_quick_replie
         let number = seen["number"].as_i64().expect("number");
         assert_eq!(sent["body"], json!(format!("About your ticket #{number}: How did we do?")));
 
+        // What went to the Graph API: the template with one quick-reply payload per choice.
+        let quick = format!("[template csat_thumbs] #{number} · How did we do? [csat:{id}:1 | csat:{id}:5]");
+        let phone = format!("/sandbox/api/messages?wa_id={WA_ID}");
+        eventually("the template on the phone", || async {
+            desk.expect(200, "GET", &phone, &admin, None).await.to_string().contains(&quick)
+        })
+        .await;
         let tap = json!({"payload": format!("csat:{id}:1"), "text": "👎"});
         whatsapp(&desk, &secret, "wamid.OUT2", clock.now(), "button", tap).await;
         let rated = survey_becomes(&desk, &admin, ticket, 1, "answered").await;

@@ -233,7 +233,21 @@ fn render(body: &Value) -> String {
                 .flatten()
                 .filter_map(|parameter| parameter["text"].as_str())
                 .collect();
-            format!("[template {}] {}", body["template"]["name"].as_str().unwrap_or("?"), parameters.join(" · "))
+            // Quick-reply buttons carry payloads the phone would send back when tapped.
+            let quick_replies = body["template"]["components"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|component| component["sub_type"] == "quick_reply")
+                .filter_map(|component| component["parameters"][0]["payload"].as_str())
+                .collect::<Vec<_>>();
+            let buttons =
+                if quick_replies.is_empty() { String::new() } else { format!(" [{}]", quick_replies.join(" | ")) };
+            format!(
+                "[template {}] {}{buttons}",
+                body["template"]["name"].as_str().unwrap_or("?"),
+                parameters.join(" · ")
+            )
         }
         "interactive" => {
             let rows = body["interactive"]["action"]["sections"].as_array().into_iter().flatten();
