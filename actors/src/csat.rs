@@ -404,6 +404,52 @@ mod tests {
         assert_eq!(resolved_cycle(&log, 1), None, "not a status change");
     }
 
+    fn rating(score: i64) -> EventKind {
+        EventKind::CsatReceived(RatingReceived {
+            survey_id: 1,
+            cycle: 1,
+            score,
+            scale: Scale::Five,
+            channel: SurveyChannel::Portal,
+            agent_ids: vec![7],
+        })
+    }
+
+    #[test]
+    fn only_a_low_rating_raises_the_event_and_the_survey_is_no_agent_reply() {
+        use crate::automation::TriggerEvent;
+        use crate::automation::engine::triggers_of;
+        assert!(triggers_of(&[event(1, rating(2))]).contains(&TriggerEvent::CsatReceived));
+        assert!(triggers_of(&[event(1, rating(3))]).is_empty());
+        let mut survey = reply(2, 7);
+        if let EventKind::MessageAdded { message, .. } = &mut survey.kind {
+            message.author_id = None;
+            message.payload = Some(serde_json::json!({"csat_survey": 1}));
+        }
+        assert!(triggers_of(&[survey]).is_empty(), "the hub asking is not `agent_replied`");
+        assert!(triggers_of(&[reply(3, 7)]).contains(&TriggerEvent::AgentReplied));
+    }
+
+    #[test]
+    fn customers_see_that_a_survey_was_asked_and_nothing_else() {
+        let config = AccountConfig::default();
+        let asked = EventKind::CsatRequested(SurveyAsked {
+            survey_id: 4,
+            cycle: 1,
+            channel: SurveyChannel::Portal,
+            scale: Scale::Five,
+        });
+        let seen = crate::visibility::customer_event(&event(5, asked), &config);
+        assert_eq!(seen["type"], "csat_requested");
+        assert_eq!(seen["seq"], 5);
+        assert!(seen.get("survey_id").is_none(), "{seen}");
+        let comment = EventKind::CsatCommented(RatingComment { survey_id: 4, comment: "ok".to_owned() });
+        for kind in [rating(5), comment] {
+            let seen = crate::visibility::customer_event(&event(6, kind), &config);
+            assert_eq!((seen["type"].as_str(), seen.get("score"), seen.get("comment")), (Some("private"), None, None));
+        }
+    }
+
     #[test]
     fn answer_ids_round_trip_and_strangers_are_not_answers() {
         assert_eq!(parse_answer_id(&answer_id(42, 5)), Some((42, 5)));
