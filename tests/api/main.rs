@@ -18,6 +18,7 @@ mod kb_site;
 mod merge;
 mod notifications;
 mod people;
+mod portal;
 mod reports;
 mod routing;
 mod search;
