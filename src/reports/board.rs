@@ -161,7 +161,7 @@ pub async fn live_board(
     let as_of_position = store.report_position().await?;
     let scope = scope_of(user);
     let to = now.checked_add(jiff::SignedDuration::from_millis(1)).unwrap_or(now);
-    let today = store.measures(&MeasureQuery { account, from: midnight.timestamp(), to, filter: None, scope }).await?;
+    let today = store.measures(&MeasureQuery::new(account, midnight.timestamp(), to, None, scope)).await?;
     Ok(LiveBoard { at: now, teams, agents, today: figures(&today, Hours::Calendar), as_of_position })
 }
 

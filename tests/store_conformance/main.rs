@@ -140,6 +140,7 @@ async fn suite(store: Arc<dyn Store>) {
     routing::routing_settings_leases_and_queues(store).await;
     knowledge_base::categories_articles_and_search(store).await;
     reports::measures_replace_with_the_cursor(store).await;
+    reports::report_schedules_round_trip(store).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
