@@ -72,17 +72,15 @@ pub(super) fn channel_measures(
                 let Some(reached) = outbound.get_mut(message_id) else { continue };
                 let mut reach: Vec<(Metric, Option<String>)> = Vec::new();
                 match (reached.channel, status) {
-                    (Some(Channel::Whatsapp), DeliveryStatus::Failed) => {
-                        if !reached.delivered && !reached.failed {
-                            reached.failed = true;
-                            let detail = error.as_ref().map_or_else(
-                                || failure_detail(0, "unknown"),
-                                |error| failure_detail(error.code, &error.title),
-                            );
-                            reach.push((Metric::WhatsappFailed, Some(detail)));
-                        }
+                    (Some(Channel::Whatsapp), DeliveryStatus::Failed) if !reached.delivered && !reached.failed => {
+                        reached.failed = true;
+                        let detail = error.as_ref().map_or_else(
+                            || failure_detail(0, "unknown"),
+                            |error| failure_detail(error.code, &error.title),
+                        );
+                        reach.push((Metric::WhatsappFailed, Some(detail)));
                     }
-                    (Some(Channel::Whatsapp), DeliveryStatus::Queued) => {}
+                    (Some(Channel::Whatsapp), DeliveryStatus::Failed | DeliveryStatus::Queued) => {}
                     (Some(Channel::Whatsapp), status) => {
                         if !reached.sent {
                             reached.sent = true;

@@ -99,25 +99,25 @@ pub(super) fn sla_measures(
                 }
             }
             EventKind::MessageAdded { message, .. } => match (message.kind, event.actor_id) {
-                (MessageKind::Customer, actor) if !actor.is_some_and(is_staff) => {
-                    if message.channel == Channel::Whatsapp {
-                        if let Some((since, false)) = last_whatsapp
-                            && since.saturating_add(WINDOW).unwrap_or(since) <= at
+                (MessageKind::Customer, actor)
+                    if !actor.is_some_and(is_staff) && message.channel == Channel::Whatsapp =>
+                {
+                    if let Some((since, false)) = last_whatsapp
+                        && since.saturating_add(WINDOW).unwrap_or(since) <= at
+                    {
+                        let closed = since.saturating_add(WINDOW).unwrap_or(since);
+                        replay.measures.push(Metric::WindowExpired, closed, None, line.at(closed));
+                    }
+                    last_whatsapp = Some((at, false));
+                    if let Some(minutes) = sla.as_ref().and_then(|sla| sla.window_minutes) {
+                        if let Some(clock) = window.as_ref().filter(|clock| !clock.met)
+                            && window_due(clock.since, minutes) <= at
                         {
-                            let closed = since.saturating_add(WINDOW).unwrap_or(since);
-                            replay.measures.push(Metric::WindowExpired, closed, None, line.at(closed));
+                            replay.outcome(SlaMetric::Window, None, window_due(clock.since, minutes));
                         }
-                        last_whatsapp = Some((at, false));
-                        if let Some(minutes) = sla.as_ref().and_then(|sla| sla.window_minutes) {
-                            if let Some(clock) = window.as_ref().filter(|clock| !clock.met)
-                                && window_due(clock.since, minutes) <= at
-                            {
-                                replay.outcome(SlaMetric::Window, None, window_due(clock.since, minutes));
-                            }
-                            // Every customer message renews the window and its clock (as the
-                            // engine's `window_opened` does): due from this message on.
-                            window = Some(WindowClock { since: at, met: false });
-                        }
+                        // Every customer message renews the window and its clock (as the
+                        // engine's `window_opened` does): due from this message on.
+                        window = Some(WindowClock { since: at, met: false });
                     }
                 }
                 (MessageKind::Reply, Some(_)) => {
