@@ -27,10 +27,21 @@ struct Table {
     rows: Vec<Vec<Cell>>,
 }
 
-/// Latin-1 bytes for WinAnsi text; anything else becomes `?`.
+/// WinAnsi bytes: Latin-1 and the typographic marks of Windows-1252; anything else is `?`.
 fn latin1(text: &str) -> Vec<u8> {
     text.chars()
-        .map(|c| if (c as u32) < 0x7f || (0xa0..=0xff).contains(&(c as u32)) { c as u8 } else { b'?' })
+        .map(|c| match c {
+            '€' => 0x80,
+            '…' => 0x85,
+            '–' => 0x96,
+            '—' => 0x97,
+            '‘' => 0x91,
+            '’' => 0x92,
+            '“' => 0x93,
+            '”' => 0x94,
+            c if (c as u32) < 0x7f || (0xa0..=0xff).contains(&(c as u32)) => c as u8,
+            _ => b'?',
+        })
         .collect()
 }
 
@@ -52,6 +63,7 @@ impl Page {
     }
 
     fn text(&mut self, font: Name<'_>, size: f32, x: f32, y: f32, text: &str) {
+        self.content.set_fill_rgb(0.07, 0.09, 0.15);
         self.content.begin_text();
         self.content.set_font(font, size);
         self.content.next_line(x, y);
@@ -222,8 +234,13 @@ fn shown_columns(kind: ExportKind, table: &Table) -> Vec<(usize, f32, usize)> {
 }
 
 fn short_header(name: &str) -> String {
-    let name = name.replace("sla_compliance.first_response.", "FR SLA ").replace(".median_secs", " p50 s");
-    clip(&name.replace('_', " "), 16)
+    let name = name
+        .replace("sla_compliance.first_response.numerator", "FR SLA met")
+        .replace("sla_compliance.first_response.denominator", "FR SLA due")
+        .replace(".median_secs", " p50 s")
+        .replace("tickets_", "")
+        .replace("_secs", " s");
+    clip(&name.replace(['_', '.'], " "), 18)
 }
 
 /// Lays the document out: the title and chart, then the first table over as many pages as it
@@ -331,4 +348,71 @@ pub async fn write(
     let file = tokio::task::spawn_blocking(move || render(&job, &tables)).await.map_err(|error| error.to_string())?;
     let _ = out.send(Ok(Bytes::from(file))).await;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reports::summary::ReportRequest;
+    use switchboard_actors::reports::schedule::ExportFormat;
+    use switchboard_actors::reports::summary::{GroupBy, Hours};
+
+    fn job(kind: ExportKind) -> ExportJob {
+        let user = switchboard_actors::domain::User {
+            id: 1,
+            account_id: 1,
+            email: "admin@example.com".to_owned(),
+            name: "Admin".to_owned(),
+            role: switchboard_actors::domain::Role::Admin,
+            company_id: None,
+            team_ids: Vec::new(),
+            capacity: 0,
+            skills: Vec::new(),
+            languages: Vec::new(),
+            time_zone: "UTC".to_owned(),
+            phone: None,
+            active: true,
+            created_at: jiff::Timestamp::UNIX_EPOCH,
+        };
+        let request = ReportRequest {
+            from: "2026-11-30T00:00:00Z".parse().expect("time"),
+            to: "2026-12-07T00:00:00Z".parse().expect("time"),
+            group_by: Some(GroupBy::Day),
+            hours: Hours::Calendar,
+            filter: None,
+            zone: jiff::tz::TimeZone::UTC,
+        };
+        ExportJob { kind, format: ExportFormat::Pdf, request, user }
+    }
+
+    /// A summary by day: the chart on the first page, the table beneath, more pages as needed.
+    /// `SWITCHBOARD_SAVE_PDF=path` keeps the file to look at (`pdftoppm -png path page`).
+    #[test]
+    fn a_summary_renders_a_chart_and_a_table_over_pages() {
+        let header = ["day", "tickets_created", "tickets_resolved", "backlog", "first_response.median_secs"];
+        let rows: Vec<Vec<Cell>> = (0..60)
+            .map(|day| {
+                vec![
+                    Cell::Text(format!("2026-12-{:02}", day % 28 + 1)),
+                    Cell::Int(10 + day % 7),
+                    Cell::Int(8 + day % 5),
+                    Cell::Int(20 - day % 9),
+                    Cell::Number(90.5 + day as f64),
+                ]
+            })
+            .collect();
+        let tables = vec![Table {
+            name: "Summary".to_owned(),
+            header: header.iter().map(|name| (*name).to_owned()).collect(),
+            rows,
+        }];
+        let file = render(&job(ExportKind::Summary), &tables);
+        assert!(file.starts_with(b"%PDF-"));
+        let text = String::from_utf8_lossy(&file);
+        assert!(text.contains("/Count 3"), "60 rows take three pages");
+        assert!(text.contains("Helvetica-Bold"));
+        if let Ok(path) = std::env::var("SWITCHBOARD_SAVE_PDF") {
+            std::fs::write(path, &file).expect("saved");
+        }
+    }
 }
