@@ -49,13 +49,14 @@ pub async fn seed(store: &Arc<dyn Store>, tickets: &Tickets) -> anyhow::Result<(
                 .await?,
         );
     }
-    let (ana, ben) = (staff[2].id, staff[3].id);
+    // Sam leads both teams, so the supervisor's boards (presence, reports) have teams to show.
+    let (sam, ana, ben) = (staff[1].id, staff[2].id, staff[3].id);
     let support = store
         .create_team(NewTeam {
             account_id: account.id,
             name: "Support".into(),
             description: "First line".into(),
-            member_ids: vec![ana, ben],
+            member_ids: vec![sam, ana, ben],
         })
         .await?;
     let billing = store
@@ -63,7 +64,7 @@ pub async fn seed(store: &Arc<dyn Store>, tickets: &Tickets) -> anyhow::Result<(
             account_id: account.id,
             name: "Billing".into(),
             description: "Invoices and refunds".into(),
-            member_ids: vec![ben],
+            member_ids: vec![sam, ben],
         })
         .await?;
     let acme = store

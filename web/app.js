@@ -27,6 +27,7 @@ import { Automations } from "./pages/automations.js";
 import { Companies } from "./pages/companies.js";
 import { KnowledgeBase } from "./pages/kb.js";
 import { Preferences } from "./pages/preferences.js";
+import { Reports } from "./pages/reports.js";
 import { Bell, Toasts } from "./pages/bell.js";
 import { Sidebar } from "./pages/sidebar.js";
 import { NotAllowed } from "./pages/not-allowed.js";
@@ -44,6 +45,8 @@ export const ROUTES = [
   { path: "#/queue", page: Queue, label: "Queue", icon: "inbox" },
   { path: "#/conversations", page: Conversations, label: "WhatsApp", icon: "message" },
   { path: "#/presence", page: Presence, label: "Presence", icon: "users", shown: () => staffBoard.value },
+  // Everyone on the team has their own figures; the server scopes the team board and the overview.
+  { path: "#/reports", page: Reports, label: "Reports", icon: "chart" },
   { path: "#/admin", page: Admin, label: "Admin", icon: "shield", shown: () => me.value.role === "admin" },
   { path: "#/automations", page: Automations, label: "Automations", icon: "zap", shown: () => me.value.role === "admin" },
   // A company's page comes before the list so the list's path does not match it first.
@@ -131,9 +134,10 @@ function App() {
   if (me.value === undefined) return html`<p class="boot">Loading Switchboard…</p>`;
   if (me.value === null) return html`<${Login} />`;
   if (me.value.role === "customer") {
-    // The console's pages are staff tools: a customer who reaches one is told so, and how to reach us.
+    // The console's pages are staff tools: a customer who reaches one goes to the portal.
+    location.replace("/portal");
     return html`<${NotAllowed}>
-      <p>Hello ${me.value.name}: the console is for the support team. The customer portal is not available yet; your tickets reach us by WhatsApp and email.</p>
+      <p>Hello ${me.value.name}: the console is for the support team. Your tickets are in the <a href="/portal">customer portal</a>.</p>
       <p><button class="secondary" onClick=${logout}>Log out</button></p>
     </${NotAllowed}>`;
   }

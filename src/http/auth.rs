@@ -4,12 +4,12 @@
 use std::time::Instant;
 
 use actix_web::cookie::{Cookie, SameSite};
-use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
 use garde::Validate;
 use serde::{Deserialize, Serialize};
 use switchboard_actors::customer_auth::{CodePurpose, Destination};
 use switchboard_actors::domain::{User, UserId};
-use switchboard_actors::store::NewSession;
+use switchboard_actors::store::{NewSession, UserPatch};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -18,7 +18,100 @@ use super::{Api, ApiError, Caller, SESSION_COOKIE};
 use crate::auth::{LoginLimits, PasswordPool};
 
 pub fn routes(config: &mut ServiceConfig) {
-    config.service(login).service(logout).service(me);
+    config.service(login).service(logout).service(me).service(update_me).service(change_password);
+}
+
+/// The interface languages the catalogs (`web/i18n/`) are written in, with the ISO 639-3 code a
+/// profile stores (`User::languages`, whose first entry is the person's language).
+pub const INTERFACE_LANGUAGES: [(&str, &str); 3] = [("en", "eng"), ("es", "spa"), ("pt", "por")];
+
+/// What people change of themselves: their name and the language they read and write.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateMe {
+    #[garde(inner(length(min = 1, max = 200)))]
+    pub name: Option<String>,
+    /// `en`, `es` or `pt`: the language of the portal and the console, and the first language of
+    /// the profile (a customer's tickets are routed by it).
+    #[garde(skip)]
+    pub language: Option<String>,
+}
+
+/// Change your own name or language.
+#[utoipa::path(
+    tag = "auth",
+    request_body = UpdateMe,
+    responses((status = 200, body = User), (status = 401, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody))
+)]
+#[patch("/me")]
+async fn update_me(state: Api, caller: Caller, body: ApiJson<UpdateMe>) -> Result<web::Json<User>, ApiError> {
+    let body = body.into_inner();
+    body.validate()?;
+    let name = body.name.map(|name| name.trim().to_owned());
+    if name.as_deref() == Some("") {
+        return Err(ApiError::invalid("name", "a name cannot be blank"));
+    }
+    let languages = match body.language.as_deref() {
+        None => None,
+        Some(given) => {
+            let code = INTERFACE_LANGUAGES
+                .iter()
+                .find(|(short, _)| *short == given.trim().to_lowercase())
+                .map(|(_, code)| (*code).to_owned())
+                .ok_or_else(|| ApiError::invalid("language", "one of `en`, `es`, `pt`"))?;
+            let mut languages = vec![code.clone()];
+            languages.extend(caller.user.languages.iter().filter(|kept| **kept != code).cloned());
+            Some(languages)
+        }
+    };
+    let patch = UserPatch { name, languages, ..UserPatch::default() };
+    Ok(web::Json(state.store.update_user(caller.account(), caller.user.id, patch).await?))
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangePassword {
+    #[garde(length(min = 1, max = 1024))]
+    pub current_password: String,
+    /// At least 8 characters.
+    #[garde(length(min = 8, max = 1024))]
+    pub new_password: String,
+}
+
+/// Change your own password, proving the current one (limited like logins). Every other session
+/// of yours ends, and its sockets close; this one carries on.
+#[utoipa::path(
+    tag = "auth",
+    request_body = ChangePassword,
+    responses(
+        (status = 204),
+        (status = 401, description = "`invalid_credentials`: the current password is wrong", body = crate::error::ErrorBody),
+        (status = 422, body = crate::error::ErrorBody),
+        (status = 429, body = crate::error::ErrorBody)
+    )
+)]
+#[post("/me/password")]
+async fn change_password(
+    state: Api,
+    passwords: web::Data<PasswordPool>,
+    logins: web::Data<LoginLimits>,
+    request: HttpRequest,
+    caller: Caller,
+    body: ApiJson<ChangePassword>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    body.validate()?;
+    let user =
+        check_password(&state, (&passwords, &logins), &request, &caller.user.email, body.current_password).await?;
+    if user.id != caller.user.id {
+        return Err(ApiError::InvalidCredentials);
+    }
+    let password_hash = Some(passwords.hash(body.new_password).await?);
+    state.store.update_user(caller.account(), user.id, UserPatch { password_hash, ..UserPatch::default() }).await?;
+    state.store.delete_user_sessions(user.id, Some(&caller.token_hash)).await?;
+    let except = Some(hex::encode(&caller.token_hash));
+    state.live.end_sessions(caller.account(), crate::live::SessionEnd::User { user_id: user.id, except });
+    Ok(HttpResponse::NoContent().finish())
 }
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]

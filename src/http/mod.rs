@@ -181,6 +181,9 @@ pub fn help_site_routes(config: &mut web::ServiceConfig) {
     help::routes(config);
 }
 
+/// The interface catalogs' text for a key (`web/i18n/`), for pages the server renders.
+pub use console::catalog_text;
+
 /// The embedded console: registered last, it answers every path nothing else did.
 pub fn console_routes(config: &mut web::ServiceConfig) {
     console::routes(config);

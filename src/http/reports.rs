@@ -89,7 +89,7 @@ fn instant(name: &str, text: &str, zone: &TimeZone, end_of_day: bool) -> Result<
     date.to_zoned(zone.clone()).map(|zoned| zoned.timestamp()).map_err(|_| bad_query(format!("{name}: out of range")))
 }
 
-fn period(
+pub(super) fn period(
     from: Option<&str>,
     to: Option<&str>,
     zone: &TimeZone,
@@ -110,7 +110,7 @@ fn period(
 }
 
 /// The zone and business hours the account's reports use.
-async fn report_clock(state: &Api, caller: &Caller) -> Result<TimeZone, ApiError> {
+pub(super) async fn report_clock(state: &Api, caller: &Caller) -> Result<TimeZone, ApiError> {
     let config = state.account_config(caller.account()).await?;
     Ok(report_zone(config.sla_policy.as_ref().and_then(|policy| policy.business_hours.as_ref())))
 }

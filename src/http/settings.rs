@@ -20,6 +20,7 @@ pub fn routes(config: &mut ServiceConfig) {
         .service(put_priority_matrix)
         .service(put_status)
         .service(put_custom_field)
+        .service(list_categories)
         .service(create_category)
         .service(get_sla_policy)
         .service(put_sla_policy)
@@ -186,6 +187,21 @@ pub struct CategoryRequest {
     /// The parent category, for a sub-category.
     #[garde(skip)]
     pub parent_id: Option<CategoryId>,
+}
+
+/// The account's ticket categories, by path: what a customer picks when opening a ticket in the
+/// portal (anyone signed in).
+#[utoipa::path(tag = "settings", responses((status = 200, body = super::tickets::Page<Category>), (status = 401, body = ErrorBody)))]
+#[get("/account/categories")]
+async fn list_categories(
+    state: Api,
+    caller: Caller,
+    _: web::Query<NoParams>,
+) -> Result<web::Json<super::tickets::Page<Category>>, ApiError> {
+    let config = state.account_config(caller.account()).await?;
+    let mut items = config.categories.clone();
+    items.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(web::Json(super::tickets::Page { items, next: None }))
 }
 
 /// Add a category or sub-category (admin only).

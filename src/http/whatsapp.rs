@@ -3,7 +3,7 @@
 
 use actix_web::{get, post, web};
 use serde::Serialize;
-use switchboard_actors::domain::{Attachment, Message, WindowState};
+use switchboard_actors::domain::{Attachment, Message, TicketId, WindowState};
 use switchboard_actors::store::WebhookStats;
 use switchboard_actors::whatsapp::{Conversation, NumberProfile, Template, window};
 use utoipa::ToSchema;
@@ -166,22 +166,27 @@ async fn list_conversations(
     Ok(web::Json(Page { items, next: None }))
 }
 
-/// A file of the caller's account by the SHA-256 in its attachment's `url` (staff only). Every
-/// file is untrusted: it downloads (`Content-Disposition: attachment`) unless its bytes prove it a
+/// A file of the caller's account by the SHA-256 in its attachment's `url`: staff any file of the
+/// account; customers a file on a public message of a ticket they may read, named by `ticket`
+/// (the portal adds it), or one they uploaded themselves. Every file is untrusted: it downloads (`Content-Disposition: attachment`) unless its bytes prove it a
 /// raster image, audio or video, and the response may run nothing even if a browser renders it
 /// (`nosniff`, and a CSP of `default-src 'none'; sandbox`).
-#[utoipa::path(tag = "whatsapp", params(("hash" = String, Path)), responses((status = 200, description = "the file"), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+#[utoipa::path(tag = "whatsapp", params(("hash" = String, Path), MediaParams), responses((status = 200, description = "the file"), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 #[get("/media/{hash}")]
 async fn media_file(
     state: Api,
     caller: Caller,
     hash: web::Path<String>,
-    _: web::Query<NoParams>,
+    params: web::Query<MediaParams>,
 ) -> Result<actix_web::HttpResponse, ApiError> {
     use actix_web::http::header;
-    caller.require_staff()?;
     let channel = &state.channels.whatsapp;
-    if !state.store.media_in_account(caller.account(), &hash).await? {
+    let readable = if caller.user.role.is_staff() {
+        state.store.media_in_account(caller.account(), &hash).await?
+    } else {
+        customer_may_download(&state, &caller, &hash, params.ticket).await?
+    };
+    if !readable {
         return Err(ApiError::NotFound("media"));
     }
     let (bytes, recorded) = channel.media.get(&hash).await.ok_or(ApiError::NotFound("media"))?;
@@ -200,6 +205,41 @@ async fn media_file(
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
+pub struct MediaParams {
+    /// Customers: the ticket whose message carries the file.
+    ticket: Option<TicketId>,
+}
+
+/// Whether a customer may download the file: they uploaded it, or it is on a message they may
+/// read of a ticket they may see. Anything else is answered as missing.
+async fn customer_may_download(
+    state: &Api,
+    caller: &Caller,
+    hash: &str,
+    ticket: Option<TicketId>,
+) -> Result<bool, ApiError> {
+    use switchboard_actors::visibility::customer_may_read;
+    let hash = hash.to_ascii_lowercase();
+    if state.store.media_attachable(caller.account(), &hash, caller.user.id, 0).await? {
+        return Ok(true);
+    }
+    let Some(id) = ticket else { return Ok(false) };
+    let scope = state.sessions.customer_scope(&caller.user).await?;
+    let visible =
+        state.store.ticket(id).await?.filter(|found| found.account_id == caller.account() && scope.allows(found));
+    if visible.is_none() {
+        return Ok(false);
+    }
+    let messages = state.store.ticket_messages(id).await?;
+    Ok(messages
+        .iter()
+        .filter(|message| customer_may_read(message))
+        .any(|message| message.attachments.iter().any(|file| file.url.rsplit('/').next() == Some(hash.as_str()))))
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct UploadParams {
     /// The file's name as the customer will see it.
     name: String,
@@ -209,8 +249,9 @@ pub struct UploadParams {
 /// on WhatsApp but are kept to this here).
 const MAX_UPLOAD: usize = 16 * 1024 * 1024;
 
-/// Store a file to attach to a reply: the raw bytes as the body, its type as `Content-Type`.
-/// Answers the attachment; pass its `url` in a reply's `attachments`.
+/// Store a file to attach to a reply (staff) or to a customer's message or new ticket (customers,
+/// from the portal): the raw bytes as the body, its type as `Content-Type`. Answers the
+/// attachment; pass its `url` in a message's `attachments`. Only its uploader may attach it.
 #[utoipa::path(
     tag = "whatsapp",
     params(UploadParams),
@@ -226,7 +267,6 @@ async fn upload(
     body: web::Payload,
 ) -> Result<actix_web::HttpResponse, ApiError> {
     use futures_util::StreamExt as _;
-    caller.require_staff()?;
     let channel = &state.channels.whatsapp;
     let content_type = request
         .headers()

@@ -193,6 +193,13 @@ async fn suggestions_and_feedback_are_public_and_see_published_articles_only() {
     assert_eq!(typo["items"][0]["id"], published["id"], "a short query forgives a typo: {typo}");
     let (_, body_word) = anonymous(&desk, "GET", "/api/v1/kb/suggest?q=emailed%20link", None).await;
     assert_eq!(body_word["items"][0]["id"], published["id"]);
+    let sentence = encoded("I forgot my password, how do I reset it before my trip?");
+    let (_, sentence) = anonymous(&desk, "GET", &format!("/api/v1/kb/suggest?q={sentence}"), None).await;
+    assert_eq!(sentence["items"][0]["id"], published["id"], "a sentence finds it by its longer words: {sentence}");
+    assert_eq!(sentence["items"].as_array().expect("items").len(), 1, "the draft stays hidden: {sentence}");
+    let (_, unrelated) =
+        anonymous(&desk, "GET", &format!("/api/v1/kb/suggest?q={}", encoded("my parcel never came")), None).await;
+    assert_eq!(unrelated["items"], json!([]), "no longer word in common, no suggestion");
     let (_, nothing) = anonymous(&desk, "GET", "/api/v1/kb/suggest?q=%22%2A%3A", None).await;
     assert_eq!(nothing["items"], json!([]), "punctuation alone finds nothing and breaks nothing");
     let (status, refused) = anonymous(&desk, "GET", "/api/v1/kb/suggest?q=x&limit=50", None).await;

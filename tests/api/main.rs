@@ -17,6 +17,7 @@ mod kb_site;
 mod merge;
 mod notifications;
 mod people;
+mod portal;
 mod report_exports;
 mod reports;
 mod routing;

@@ -172,6 +172,28 @@ pub struct ArticleFeedback {
     pub comment: Option<String>,
 }
 
+/// A customer told the portal's new-ticket form that a suggested article answered their
+/// question, so no ticket was opened.
+#[derive(Clone, Debug)]
+pub struct Deflection {
+    pub account_id: AccountId,
+    pub article_id: ArticleId,
+    pub locale: String,
+    pub user_id: Option<UserId>,
+    /// What they had typed when the article was suggested.
+    pub query: String,
+}
+
+/// How many deflections an article's translation earned in a period.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DeflectionCount {
+    pub article_id: ArticleId,
+    pub locale: String,
+    pub title: String,
+    pub count: i64,
+}
+
 /// Categories, articles and their translations, feedback, and the per-user permissions that
 /// say who edits them. Conflicts: a taken slug is `Conflict("slug_taken")`, a second
 /// translation in a locale `Conflict("locale_exists")`, removing a category that still holds
@@ -216,6 +238,15 @@ pub trait KnowledgeBasePort: Send + Sync + 'static {
         published_only: bool,
     ) -> StoreResult<Vec<String>>;
     async fn record_article_feedback(&self, feedback: ArticleFeedback) -> StoreResult<()>;
+    /// `NotFound` when the article has no translation in the locale.
+    async fn record_deflection(&self, deflection: Deflection) -> StoreResult<()>;
+    /// Deflections in `[from, to)` per translation, most first.
+    async fn deflections(
+        &self,
+        account: AccountId,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> StoreResult<Vec<DeflectionCount>>;
     /// The permissions granted to `user` (e.g. [`KB_EDITOR`]).
     async fn user_permissions(&self, account: AccountId, user: UserId) -> StoreResult<Vec<String>>;
     /// The users of the account holding `permission`.
@@ -227,6 +258,36 @@ pub trait KnowledgeBasePort: Send + Sync + 'static {
         permission: &str,
         granted: bool,
     ) -> StoreResult<()>;
+}
+
+/// In a suggestion's fallback, words shorter than this ("I", "my", "how", "it") are left out:
+/// they match nearly every article.
+const SIGNIFICANT_CHARS: usize = 4;
+
+/// Articles for what a reader is typing in a form (a subject and a sentence or two): those with
+/// every word first ([`search`]); failing that, those with any of its longer words, best ranked
+/// first, so "I forgot my password, how do I reset it?" still finds "Reset your password".
+pub async fn suggest<S: KnowledgeBasePort + ?Sized>(
+    store: &S,
+    account: AccountId,
+    query: &str,
+    locale: Option<&str>,
+    limit: i64,
+) -> StoreResult<Vec<Article>> {
+    let found = search(store, account, query, locale, true, limit).await?;
+    let significant: Vec<String> =
+        text::search_words(query).into_iter().filter(|word| word.chars().count() >= SIGNIFICANT_CHARS).collect();
+    if !found.is_empty() || significant.len() < 2 {
+        return Ok(found);
+    }
+    let any = ArticleSearch {
+        account_id: account,
+        groups: vec![significant],
+        locale: locale.map(str::to_owned),
+        published_only: true,
+        limit,
+    };
+    store.search_articles(&any).await
 }
 
 /// The most words a correction may offer for one misspelt word.

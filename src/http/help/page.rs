@@ -54,88 +54,47 @@ pub struct Words {
     pub not_found: &'static str,
 }
 
-const ENGLISH: Words = Words {
-    help_center: "Help center",
-    search: "Search",
-    search_placeholder: "Search the help center",
-    categories: "Categories",
-    recent: "Recently updated",
-    articles: "Articles",
-    no_articles: "No articles here yet.",
-    results_for: "Results for",
-    no_results: "Nothing matched. Try other words, or contact us.",
-    updated: "Updated",
-    by: "by",
-    related: "Related articles",
-    also_in: "Also in",
-    helpful: "Was this helpful?",
-    yes: "Yes",
-    no: "No",
-    comment: "Tell us more (optional)",
-    thanks: "Thank you for your feedback.",
-    contact: "Contact us",
-    contact_lead: "Didn't find your answer? Open a ticket and we'll get back to you.",
-    staff: "Staff sign in",
-    not_found: "This page does not exist.",
-};
+/// The site's words per shipped language, read once from the interface catalogs
+/// (`web/i18n/<language>.json`, keys `help.*`), the same files the portal and the console read.
+static WORDS: std::sync::LazyLock<Vec<(&'static str, Words)>> = std::sync::LazyLock::new(|| {
+    SITE_LANGUAGES.iter().map(|language| (*language, Words::from_catalog(language))).collect()
+});
 
-const SPANISH: Words = Words {
-    help_center: "Centro de ayuda",
-    search: "Buscar",
-    search_placeholder: "Buscar en el centro de ayuda",
-    categories: "Categorías",
-    recent: "Actualizados recientemente",
-    articles: "Artículos",
-    no_articles: "Todavía no hay artículos aquí.",
-    results_for: "Resultados para",
-    no_results: "No hay resultados. Prueba con otras palabras o contáctanos.",
-    updated: "Actualizado",
-    by: "por",
-    related: "Artículos relacionados",
-    also_in: "También en",
-    helpful: "¿Te resultó útil?",
-    yes: "Sí",
-    no: "No",
-    comment: "Cuéntanos más (opcional)",
-    thanks: "Gracias por tu opinión.",
-    contact: "Contáctanos",
-    contact_lead: "¿No encontraste tu respuesta? Abre un ticket y te responderemos.",
-    staff: "Acceso del equipo",
-    not_found: "Esta página no existe.",
-};
-
-const PORTUGUESE: Words = Words {
-    help_center: "Central de ajuda",
-    search: "Pesquisar",
-    search_placeholder: "Pesquisar na central de ajuda",
-    categories: "Categorias",
-    recent: "Atualizados recentemente",
-    articles: "Artigos",
-    no_articles: "Ainda não há artigos aqui.",
-    results_for: "Resultados para",
-    no_results: "Nada encontrado. Tente outras palavras ou fale conosco.",
-    updated: "Atualizado",
-    by: "por",
-    related: "Artigos relacionados",
-    also_in: "Também em",
-    helpful: "Isto foi útil?",
-    yes: "Sim",
-    no: "Não",
-    comment: "Conte-nos mais (opcional)",
-    thanks: "Obrigado pelo seu retorno.",
-    contact: "Fale conosco",
-    contact_lead: "Não encontrou sua resposta? Abra um chamado e retornaremos.",
-    staff: "Acesso da equipe",
-    not_found: "Esta página não existe.",
-};
+impl Words {
+    fn from_catalog(language: &str) -> Words {
+        let text = |key: &str| crate::http::catalog_text(language, &format!("help.{key}"));
+        Words {
+            help_center: text("help_center"),
+            search: text("search"),
+            search_placeholder: text("search_placeholder"),
+            categories: text("categories"),
+            recent: text("recent"),
+            articles: text("articles"),
+            no_articles: text("no_articles"),
+            results_for: text("results_for"),
+            no_results: text("no_results"),
+            updated: text("updated"),
+            by: text("by"),
+            related: text("related"),
+            also_in: text("also_in"),
+            helpful: text("helpful"),
+            yes: text("yes"),
+            no: text("no"),
+            comment: text("comment"),
+            thanks: text("thanks"),
+            contact: text("contact"),
+            contact_lead: text("contact_lead"),
+            staff: text("staff"),
+            not_found: text("not_found"),
+        }
+    }
+}
 
 /// The words for a locale (`pt-BR` reads Portuguese); English for any other.
 pub fn words(locale: &str) -> &'static Words {
-    match locale.split('-').next().unwrap_or_default() {
-        "es" => &SPANISH,
-        "pt" => &PORTUGUESE,
-        _ => &ENGLISH,
-    }
+    let language = locale.split('-').next().unwrap_or_default();
+    let found = WORDS.iter().find(|(shipped, _)| *shipped == language).or_else(|| WORDS.first());
+    &found.expect("the site ships at least English").1
 }
 
 /// The name of a language in itself, for the language links.
@@ -250,6 +209,13 @@ pub fn date(at: jiff::Timestamp) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_site_reads_its_words_from_the_catalogs() {
+        assert_eq!(words("es").help_center, "Centro de ayuda");
+        assert_eq!(words("pt-BR").helpful, "Isto foi útil?");
+        assert_eq!(words("de").help_center, "Help center");
+    }
 
     #[test]
     fn escaping_covers_content_and_both_quotes() {

@@ -5,6 +5,7 @@
 
 mod articles;
 mod categories;
+mod deflections;
 mod public;
 
 use switchboard_actors::domain::Role;
@@ -21,6 +22,7 @@ pub fn routes(config: &mut ServiceConfig) {
     categories::routes(config);
     articles::routes(config);
     public::routes(config);
+    deflections::routes(config);
 }
 
 /// Refuses callers who may not write the knowledge base: everyone but admins and staff holding

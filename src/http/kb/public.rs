@@ -7,7 +7,9 @@ use std::time::Instant;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use serde::{Deserialize, Serialize};
 use switchboard_actors::domain::AccountId;
-use switchboard_actors::knowledge_base::{ArticleFeedback, ArticleId, ArticleStatus, search, text};
+use switchboard_actors::knowledge_base::{
+    ArticleFeedback, ArticleId, ArticleStatus, suggest as suggest_articles, text,
+};
 use switchboard_actors::store::Store;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -21,13 +23,28 @@ use crate::auth::FeedbackLimits;
 use crate::error::ErrorBody;
 
 pub fn routes(config: &mut ServiceConfig) {
-    config.service(suggest).service(article_feedback);
+    config.service(suggest).service(article_feedback).service(site);
 }
 
 /// The account the public site (and its API) serves: the one the channels serve and customers
 /// register with (the installation's first account).
 pub async fn site_account(store: &dyn Store) -> Result<AccountId, ApiError> {
     Ok(store.first_account().await?.ok_or(ApiError::NotFound("account"))?.id)
+}
+
+/// What the public pages show of the account they serve.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Site {
+    /// The account's name ("Acme Support" is written from it).
+    pub name: String,
+}
+
+/// The account the public site and the portal serve: its name.
+#[utoipa::path(tag = "knowledge base", security(()), responses((status = 200, body = Site), (status = 404, body = ErrorBody)))]
+#[get("/site")]
+async fn site(state: Api, _: web::Query<crate::http::NoParams>) -> Result<web::Json<Site>, ApiError> {
+    let account = state.store.first_account().await?.ok_or(ApiError::NotFound("account"))?;
+    Ok(web::Json(Site { name: account.name }))
 }
 
 /// The most suggestions one request returns, and how many unless told.
@@ -64,7 +81,8 @@ pub struct Suggestion {
 }
 
 /// Published articles matching what a reader typed, best first: each word as a prefix, and for
-/// short queries typos forgiven. For the portal's new-ticket form and the agent's reply box.
+/// short queries typos forgiven; when no article has every word, those with any of its words of
+/// four letters or more. For the portal's new-ticket form and the agent's reply box.
 #[utoipa::path(
     tag = "knowledge base",
     security(()),
@@ -84,7 +102,7 @@ async fn suggest(state: Api, params: web::Query<SuggestParams>) -> Result<web::J
     };
     let locale = params.locale.as_deref().map(locale).transpose()?;
     let account = site_account(state.store.as_ref()).await?;
-    let found = search(state.store.as_ref(), account, &params.q, locale.as_deref(), true, limit).await?;
+    let found = suggest_articles(state.store.as_ref(), account, &params.q, locale.as_deref(), limit).await?;
     let items = found
         .into_iter()
         .map(|article| Suggestion {

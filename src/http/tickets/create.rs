@@ -41,7 +41,14 @@ pub struct CreateTicket {
     pub assignee_id: Option<UserId>,
     #[garde(skip)]
     pub team_id: Option<TeamId>,
+    /// Files uploaded with `POST /uploads` by the caller, attached to the first message.
+    #[garde(length(max = 10))]
+    #[serde(default)]
+    pub attachments: Vec<FileRef>,
 }
+
+/// The ticket id no file belongs to: media rows of files not yet on a ticket carry 0.
+const NO_TICKET_YET: TicketId = 0;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TicketWithMessages {
@@ -86,11 +93,10 @@ pub(super) async fn create_ticket(
             ("team_id", body.team_id.is_some()),
             ("tags", !body.tags.is_empty()),
             ("custom_fields", !body.custom_fields.is_empty()),
-            // Triage is the team's: customers describe, staff rate.
+            // Triage is the team's: customers describe (subject, body, category), staff rate.
             ("urgency", body.urgency.is_some()),
             ("importance", body.importance.is_some()),
             ("ticket_type", body.ticket_type.is_some()),
-            ("category_id", body.category_id.is_some()),
         ];
         if let Some((field, _)) = privileged.iter().find(|(_, set)| *set) {
             return Err(ApiError::forbidden(format!("customers cannot set `{field}`")));
@@ -104,6 +110,8 @@ pub(super) async fn create_ticket(
         state.store.team(account, team).await?.ok_or_else(|| ApiError::invalid("team_id", "no such team"))?;
     }
     let config = state.account_config(account).await?;
+    // A new ticket has no files of its own yet: only what the caller uploaded can be attached.
+    let first_attachments = uploaded_files(&state, &caller, NO_TICKET_YET, &body.attachments).await?;
     let draft = TicketDraft {
         account_id: account,
         subject: body.subject,
@@ -125,7 +133,7 @@ pub(super) async fn create_ticket(
         created_by: Some(caller.user.id),
         first_payload: None,
         first_provider_id: None,
-        first_attachments: Vec::new(),
+        first_attachments,
         window: None,
     };
     let outcome = state.tickets.create(draft, &config).await?;

@@ -35,7 +35,7 @@ macro_rules! knowledge_base_sql {
     ($db:ty, $store:ident, $writer:ident, $begin_write:literal, $tickets_per_update:expr, $team_ids_of_u:literal) => {
         use switchboard_actors::knowledge_base::{
             Article, ArticleFeedback, ArticleHit, ArticleId, ArticleLocale, ArticlePatch, ArticleQuery, ArticleSearch,
-            ArticleStatus, KbCategory, KbCategoryId, KbCategoryPatch, KnowledgeBasePort, NewArticle, NewKbCategory,
+            ArticleStatus, Deflection, DeflectionCount, KbCategory, KbCategoryId, KbCategoryPatch, KnowledgeBasePort, NewArticle, NewKbCategory,
             SlugTarget,
         };
         use crate::storage::sql::knowledge_base::{fts5_groups, kb_conflict, tsquery_groups};
@@ -588,6 +588,54 @@ macro_rules! knowledge_base_sql {
                 .await
                 .map_err(db_error)?;
                 Ok(())
+            }
+
+            async fn record_deflection(&self, deflection: Deflection) -> StoreResult<()> {
+                let row = Self::translation_row(&self.pool, deflection.account_id, deflection.article_id, Some(&deflection.locale))
+                    .await?
+                    .ok_or(StoreError::NotFound)?;
+                sqlx::query(
+                    "INSERT INTO kb_deflections (account_id, translation_id, user_id, query, created_at) VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(deflection.account_id)
+                .bind(row)
+                .bind(deflection.user_id)
+                .bind(deflection.query)
+                .bind(millis(self.clock.now()))
+                .execute(&self.pool)
+                .await
+                .map_err(db_error)?;
+                Ok(())
+            }
+
+            async fn deflections(
+                &self,
+                account: AccountId,
+                from: Timestamp,
+                to: Timestamp,
+            ) -> StoreResult<Vec<DeflectionCount>> {
+                let rows = sqlx::query(
+                    "SELECT t.article_id, t.locale, t.title, COUNT(*) AS deflections FROM kb_deflections d \
+                     JOIN kb_translations t ON t.id = d.translation_id \
+                     WHERE d.account_id = $1 AND d.created_at >= $2 AND d.created_at < $3 \
+                     GROUP BY t.article_id, t.locale, t.title ORDER BY deflections DESC, t.article_id, t.locale",
+                )
+                .bind(account)
+                .bind(millis(from))
+                .bind(millis(to))
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_error)?;
+                rows.iter()
+                    .map(|row| {
+                        Ok(DeflectionCount {
+                            article_id: row.try_get("article_id").map_err(db_error)?,
+                            locale: row.try_get("locale").map_err(db_error)?,
+                            title: row.try_get("title").map_err(db_error)?,
+                            count: row.try_get("deflections").map_err(db_error)?,
+                        })
+                    })
+                    .collect()
             }
 
             async fn user_permissions(&self, account: AccountId, user: UserId) -> StoreResult<Vec<String>> {
