@@ -143,7 +143,10 @@ async fn the_summary_and_the_agents_figures_match_the_fixture_to_the_second() {
                     "failure_reasons": []
                 },
                 "email": {"sent": 0, "failed": 0},
-                "automation": {"runs": 0, "failed": 0, "late": 0, "by_rule": []}
+                "automation": {"runs": 0, "failed": 0, "late": 0, "by_rule": []},
+                // No survey in the fixture (tests/api/csat.rs counts ratings).
+                "csat_ratings": 0,
+                "csat_average": null
             }),
             "{backend:?}"
         );

@@ -5,6 +5,7 @@
 mod common;
 
 mod automations;
+mod csat;
 mod directory;
 mod event_log;
 mod filter;
@@ -141,6 +142,7 @@ async fn suite(store: Arc<dyn Store>) {
     knowledge_base::categories_articles_and_search(store).await;
     reports::measures_replace_with_the_cursor(store).await;
     reports::report_schedules_round_trip(store).await;
+    csat::surveys_settle_once(store).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,7 +1,7 @@
 // Admin basics: people (create, role, teams, capacity, skills and languages, deactivate), teams
 // (create, members) and their routing (pages/routing.js),
 // WhatsApp numbers and templates, the channels' webhook URLs and secrets (read-only), canned
-// responses, and the SLA policy (targets per priority).
+// responses, the SLA policy (targets per priority) and the CSAT settings (pages/csat.js).
 
 import { useEffect, useRef, useState } from "preact/hooks";
 import { html } from "../lib/html.js";
@@ -9,6 +9,7 @@ import { me, report } from "../lib/session.js";
 import { api, get, patch, post } from "../lib/api.js";
 import { SkeletonRows } from "../lib/skeleton.js";
 import { TeamRoutingSection, listOf } from "./routing.js";
+import { CsatSettingsEditor } from "./csat.js";
 
 const ROLES = ["agent", "supervisor", "admin", "customer"];
 
@@ -139,6 +140,7 @@ export function Admin() {
       </table>
     </section>
     <${SlaPolicyEditor} />
+    <${CsatSettingsEditor} />
     <section aria-labelledby="canned-title">
       <h2 id="canned-title">Canned responses</h2>
       <form class="inline-form" onSubmit=${createCanned} aria-label="Add a canned response">

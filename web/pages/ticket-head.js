@@ -11,6 +11,7 @@ import { post } from "../lib/api.js";
 import { navigate } from "../lib/router.js";
 import { ago, time } from "../lib/format.js";
 import { METRIC_LABEL } from "../lib/sla.js";
+import { describeCsat } from "./csat.js";
 import { AssignButton, assign } from "./assign.js";
 
 /** The subject, with a button that turns it into a field: Enter (or Save) keeps it, Escape drops it. */
@@ -64,7 +65,7 @@ export function HeadFacts({ ticket, statuses, names, teams, requester, seen, cha
 }
 
 /** The events shown centred in the thread (merge and split have their own markers). */
-export const SYSTEM_EVENTS = new Set(["status_changed", "assigned", "priority_changed", "sla_warning", "sla_breached", "window_changed"]);
+export const SYSTEM_EVENTS = new Set(["status_changed", "assigned", "priority_changed", "sla_warning", "sla_breached", "window_changed", "csat_received", "csat_commented"]);
 
 function systemText(event, names) {
   const who = (id) => (id ? names.get(id) || `#${id}` : "nobody");
@@ -75,6 +76,10 @@ function systemText(event, names) {
     case "sla_warning": return `SLA at risk: ${METRIC_LABEL[event.metric]?.toLowerCase() || event.metric} due ${time(event.due_at)}`;
     case "sla_breached": return `SLA breached: ${METRIC_LABEL[event.metric]?.toLowerCase() || event.metric} was due ${time(event.due_at)}`;
     case "window_changed": return event.window?.state === "closed" ? "WhatsApp window closed" : "WhatsApp window open";
+    case "csat_received": case "csat_commented": {
+      const text = describeCsat(event, names);
+      return text.charAt(0).toUpperCase() + text.slice(1);
+    }
     default: return event.type.replace(/_/g, " ");
   }
 }

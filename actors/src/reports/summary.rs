@@ -110,6 +110,10 @@ pub struct Figures {
     pub whatsapp: WhatsappFigures,
     pub email: EmailFigures,
     pub automation: AutomationFigures,
+    /// Ratings received (`csat_received`).
+    pub csat_ratings: i64,
+    /// Their mean score, 1–5 (thumbs count 1 down, 5 up); `null` without ratings.
+    pub csat_average: Option<f64>,
 }
 
 /// SLA compliance per target (`docs/metrics.md` §4).
@@ -177,6 +181,11 @@ pub struct RuleRuns {
     pub late: i64,
 }
 
+/// The mean score of `scores`; `None` when there are none.
+fn mean_score(scores: &[i64]) -> Option<f64> {
+    (!scores.is_empty()).then(|| scores.iter().sum::<i64>() as f64 / scores.len() as f64)
+}
+
 /// The duration of `measure` on the chosen clock (business time falls back to calendar time for
 /// an account without business hours, which gives the same figure both ways).
 fn duration(measure: &Measure, hours: Hours) -> Option<i64> {
@@ -196,6 +205,7 @@ pub fn figures<'a>(measures: impl IntoIterator<Item = &'a Measure>, hours: Hours
     let mut full = Vec::new();
     let mut reasons: BTreeMap<i64, (String, i64)> = BTreeMap::new();
     let mut rules: BTreeMap<i64, RuleRuns> = BTreeMap::new();
+    let mut scores = Vec::new();
     for measure in measures {
         match measure.metric {
             Metric::Created => figures.tickets_created += 1,
@@ -249,7 +259,8 @@ pub fn figures<'a>(measures: impl IntoIterator<Item = &'a Measure>, hours: Hours
                 rule.failed += failed;
                 rule.late += late;
             }
-            Metric::Touched | Metric::BacklogIn | Metric::BacklogOut => {}
+            Metric::Csat => scores.extend(measure.value_ms),
+            Metric::Touched | Metric::CsatCredit | Metric::BacklogIn | Metric::BacklogOut => {}
         }
     }
     let whatsapp = &mut figures.whatsapp;
@@ -267,6 +278,8 @@ pub fn figures<'a>(measures: impl IntoIterator<Item = &'a Measure>, hours: Hours
     whatsapp.failure_reasons.sort_by_key(|reason| (-reason.share.numerator, reason.code));
     figures.automation.by_rule = rules.into_values().collect();
     figures.full_resolution = Durations::of(full);
+    figures.csat_ratings = scores.len() as i64;
+    figures.csat_average = mean_score(&scores);
     figures.first_response = Durations::of(first_response);
     figures.next_reply = Durations::of(next_reply);
     figures.resolution = Durations::of(resolution);
@@ -378,7 +391,7 @@ pub struct SummaryRow {
 }
 
 fn counted_in_rows(metric: Metric) -> bool {
-    !matches!(metric, Metric::Touched | Metric::BacklogIn | Metric::BacklogOut)
+    !matches!(metric, Metric::Touched | Metric::CsatCredit | Metric::BacklogIn | Metric::BacklogOut)
 }
 
 /// The rows of `measures` (the period's) grouped by `group_by`, ordered by key (none first),
@@ -445,8 +458,11 @@ pub struct AgentFigures {
     pub resolution: Durations,
     /// SLA clocks breached on tickets assigned to them at the breach.
     pub sla_breaches: i64,
-    /// Average rating credited to them; `null` until ratings are collected (issue 14's CSAT).
+    /// Average rating credited to them (every rating of a cycle they replied in), 1–5;
+    /// `null` without ratings.
     pub csat_average: Option<f64>,
+    /// How many ratings that average is of.
+    pub csat_ratings: i64,
 }
 
 /// `agent`'s figures from the measures of the period that name them.
@@ -467,6 +483,12 @@ pub fn agent_figures(measures: &[Measure], agent: UserId, hours: Hours) -> Agent
             .collect()
     };
     let count = |metric: Metric| measures.iter().filter(theirs).filter(|measure| measure.metric == metric).count();
+    let credited: Vec<i64> = measures
+        .iter()
+        .filter(theirs)
+        .filter(|measure| measure.metric == Metric::CsatCredit)
+        .filter_map(|measure| measure.value_ms)
+        .collect();
     AgentFigures {
         tickets_touched: touched.len() as i64,
         replies: count(Metric::Reply) as i64,
@@ -477,6 +499,7 @@ pub fn agent_figures(measures: &[Measure], agent: UserId, hours: Hours) -> Agent
             .iter()
             .filter(|measure| measure.metric == Metric::SlaBreach && measure.dimensions.assignee_id == Some(agent))
             .count() as i64,
-        csat_average: None,
+        csat_average: mean_score(&credited),
+        csat_ratings: credited.len() as i64,
     }
 }
