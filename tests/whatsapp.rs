@@ -667,7 +667,7 @@ async fn inbound_media_is_fetched_stored_by_hash_and_served_to_staff_only() {
     assert_eq!(file.bytes().await.expect("bytes").as_ref(), b"jpeg-bytes-1001");
     let customer = c.server.login("cust@test.example").await;
     let (status, _) = c.server.call("GET", &url, Some(&customer), None).await;
-    assert_eq!(status, 403, "customers cannot read the media store");
+    assert_eq!(status, 404, "a customer reads only files of their own tickets; others are missing to them");
     let (status, _) = c.server.call("GET", "/api/v1/media/not-a-hash", Some(&c.agent), None).await;
     assert_eq!(status, 404);
     c.server.stop().await;
@@ -846,5 +846,79 @@ async fn an_oversized_text_is_stored_cut_with_a_visible_note() {
     let body = ticket["messages"][0]["body"].as_str().expect("body");
     assert!(body.starts_with(&"a".repeat(4096)), "the first 4,096 characters are kept");
     assert!(body.contains("[Truncated: the message had 5000 characters"), "and the cut is said: {}", &body[4096..]);
+    c.server.stop().await;
+}
+
+/// The reports' WhatsApp figures through the real channel (`docs/metrics.md` §5, §1): a reply
+/// Meta refuses (131047) fails and answers nobody; the next is sent, delivered and read; the
+/// summary counts the funnel, the failure reason, the customer's message, and a first response
+/// timed to the send that counted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_reports_count_the_whatsapp_funnel_and_a_refused_reply_answers_nobody() {
+    let c = channel().await;
+    let from = jiff::Timestamp::now();
+    c.webhook(&envelope(messages_value(
+        json!([contact("351922", "Fay")]),
+        json!([text("351922", "wamid.F1", 0, "My order never came")]),
+    )))
+    .await;
+    let id = c.ticket_of("Fay", 1).await["id"].as_i64().expect("id");
+    c.graph.fail_next(&[131047]);
+    let (status, refused) = c.reply(id, json!({"body": "Checking"})).await;
+    assert_eq!(status, 201, "{refused}");
+    let refused_id = refused["events"][0]["message"]["id"].as_str().expect("id").to_owned();
+    let message = |ticket: &Value, id: &str| {
+        ticket["messages"].as_array().and_then(|all| all.iter().find(|m| m["id"] == id).cloned()).unwrap_or_default()
+    };
+    c.eventually("the refusal", async |c| {
+        (message(&c.ticket(id).await, &refused_id)["delivery_status"] == "failed").then_some(())
+    })
+    .await;
+    // Meta closed the window with that refusal; the customer writes again and it opens.
+    c.webhook(&envelope(messages_value(
+        json!([contact("351922", "Fay")]),
+        json!([text("351922", "wamid.F2", 0, "Hello?")]),
+    )))
+    .await;
+    c.eventually("window open", async |c| {
+        c.conversations().await.iter().find(|row| row["window"]["state"] == "open").cloned()
+    })
+    .await;
+    let (status, sent) = c.reply(id, json!({"body": "Found it"})).await;
+    assert_eq!(status, 201, "{sent}");
+    let sent_id = sent["events"][0]["message"]["id"].as_str().expect("id").to_owned();
+    let wamid = c
+        .eventually("the send", async |c| {
+            message(&c.ticket(id).await, &sent_id)["provider_id"].as_str().map(str::to_owned)
+        })
+        .await;
+    c.webhook(&statuses(json!([
+        {"id": wamid, "status": "delivered", "timestamp": "2", "recipient_id": "351922"},
+        {"id": wamid, "status": "read", "timestamp": "3", "recipient_id": "351922"}
+    ])))
+    .await;
+    c.eventually("read", async |c| (message(&c.ticket(id).await, &sent_id)["delivery_status"] == "read").then_some(()))
+        .await;
+
+    let to = jiff::Timestamp::now().checked_add(jiff::SignedDuration::from_secs(1)).expect("time");
+    let admin = c.server.login("admin@test.example").await;
+    let path = format!("/api/v1/reports/summary?from={from}&to={to}");
+    let (status, summary) = c.server.call("GET", &path, Some(&admin), None).await;
+    assert_eq!(status, 200, "{summary}");
+    let total = &summary["total"];
+    assert_eq!(
+        total["whatsapp"],
+        json!({
+            "sent": 1, "delivered": 1, "read": 1, "failed": 1,
+            "delivery_rate": {"numerator": 1, "denominator": 2},
+            "read_rate": {"numerator": 1, "denominator": 1},
+            "failure_reasons": [{"code": 131047, "title": total["whatsapp"]["failure_reasons"][0]["title"], "share": {"numerator": 1, "denominator": 1}}]
+        }),
+        "{summary}"
+    );
+    assert_eq!(total["inbound_messages"], json!(2));
+    assert_eq!(total["replies"], json!(1), "the refused reply is not a reply");
+    assert_eq!(total["first_response"]["count"], json!(1), "answered by the reply that was sent");
+    assert_eq!(total["window_expired_unanswered"], json!(0));
     c.server.stop().await;
 }

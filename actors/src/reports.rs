@@ -5,16 +5,21 @@
 //! [`ticket_facts`] into [`measures`], which [`summary`] adds up; the projection's storage is
 //! [`ReportsPort`].
 
+mod channels;
 pub mod measures;
 mod port;
+pub mod schedule;
+mod service_levels;
 pub mod summary;
 
 use std::collections::HashMap;
 
 use jiff::Timestamp;
 
+pub use self::channels::{parse_failure, parse_run};
 pub use self::port::{
-    DAILY_DIMENSIONS, DailyKey, DailyTotal, MeasureQuery, MeasureScope, ReportsPort, daily_contributions,
+    DAILY_DIMENSIONS, DailyKey, DailyTotal, MeasureQuery, MeasureScope, NewReportSchedule, ReportsPort,
+    daily_contributions,
 };
 use crate::domain::*;
 
@@ -220,7 +225,7 @@ pub fn ticket_facts(events: &[TicketEvent], is_staff: &dyn Fn(UserId) -> bool) -
 
 /// WhatsApp and email replies count once the channel took them (`delivery_changed`); replies on
 /// the portal or through the API are there when written.
-fn reaches_the_channel_later(channel: Channel) -> bool {
+pub(crate) fn reaches_the_channel_later(channel: Channel) -> bool {
     matches!(channel, Channel::Whatsapp | Channel::Email)
 }
 

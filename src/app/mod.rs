@@ -69,6 +69,8 @@ pub struct Services {
     pub notifier: Arc<Notifier>,
     /// The reports' projection of the event log.
     pub reports: Arc<ReportProjection>,
+    /// Scheduled reports: their timers' handler and what the schedules API asks of them.
+    pub report_schedules: Arc<crate::reports::schedules::ReportSchedules>,
     /// The cluster's presence board: every agent's merged presence, viewers.
     pub presence: Arc<PresenceBoard>,
     /// Presence-aware routing: one router per account in the cluster.
@@ -186,6 +188,13 @@ impl Services {
         tasks.extend(notifier.start(tickets.bus().subscribe()));
         let reports = ReportProjection::new(opened.store.clone());
         tasks.extend(reports.start(tickets.bus().subscribe()));
+        let report_schedules = crate::reports::schedules::ReportSchedules::new(
+            opened.store.clone(),
+            reports.clone(),
+            email.clone(),
+            clock.clone(),
+            timer_handle.clone(),
+        );
         live.set_dashboard_source(Arc::new(crate::reports::board::LiveBoards {
             store: opened.store.clone(),
             presence: presence_board.clone(),
@@ -209,7 +218,8 @@ impl Services {
                     switchboard_actors::whatsapp::conversation::TIMER_KIND,
                     Arc::new(whatsapp.conversations.clone()),
                 )
-                .register(crate::notifications::TIMER_KIND, notifier.clone()),
+                .register(crate::notifications::TIMER_KIND, notifier.clone())
+                .register(crate::reports::schedules::TIMER_KIND, report_schedules.clone()),
         );
         let timers = tokio::spawn(run_timers(
             timer_inbox,
@@ -256,6 +266,7 @@ impl Services {
             live,
             notifier,
             reports,
+            report_schedules,
             presence: presence_board,
             router,
             whatsapp,

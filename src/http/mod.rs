@@ -16,6 +16,7 @@ mod kb;
 mod notifications;
 mod ops;
 mod people;
+mod report_schedules;
 mod reports;
 mod routing;
 mod settings;
@@ -139,6 +140,7 @@ fn documented_routes(scope: &mut utoipa_actix_web::service_config::ServiceConfig
     tickets::routes(scope);
     notifications::routes(scope);
     people::routes(scope);
+    report_schedules::routes(scope);
     reports::routes(scope);
     routing::routes(scope);
     settings::routes(scope);

@@ -7,21 +7,21 @@
 //! teams' and their own; a person's figures are theirs to see, their teammates' and their
 //! supervisors', and every admin's.
 
-use actix_web::{get, web};
+use actix_web::http::header;
+use actix_web::{HttpResponse, get, web};
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 use switchboard_actors::domain::{Role, User, UserId};
-use switchboard_actors::reports::summary::{
-    AgentFigures, Figures, GroupBy, Hours, SummaryRow, agent_figures, figures, summary_rows,
-};
+use switchboard_actors::reports::schedule::{ExportFormat, ExportKind};
+use switchboard_actors::reports::summary::{AgentFigures, GroupBy, Hours, agent_figures};
 use switchboard_actors::reports::{MeasureQuery, MeasureScope};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::{Api, ApiError, Caller};
 use crate::error::{ErrorBody, ErrorCode};
-use crate::reports::board::scope_of;
+use crate::reports::summary::{Basis, ReportRequest, Summary, zone_name};
 use crate::reports::{ReportProjection, report_zone};
 
 /// The period a report covers when the request names none: the last seven days.
@@ -30,14 +30,14 @@ const DEFAULT_PERIOD: SignedDuration = SignedDuration::from_hours(7 * 24);
 const MAX_PERIOD: SignedDuration = SignedDuration::from_hours(366 * 24);
 
 pub fn routes(config: &mut ServiceConfig) {
-    config.service(summary).service(agent_report);
+    config.service(summary).service(agent_report).service(export);
 }
 
 /// The period and clock of a report.
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
-struct SummaryParams {
+pub(super) struct SummaryParams {
     /// Start, included: an RFC 3339 instant or a date (`2026-12-01`, midnight in the account's
     /// zone). Default: seven days before `to`.
     from: Option<String>,
@@ -62,35 +62,6 @@ struct AgentParams {
     to: Option<String>,
     /// Durations around the clock (default) or in business hours.
     hours: Option<Hours>,
-}
-
-/// Where a report's figures stand.
-#[derive(Serialize, ToSchema)]
-struct Basis {
-    #[schema(value_type = String)]
-    from: Timestamp,
-    #[schema(value_type = String)]
-    to: Timestamp,
-    hours: Hours,
-    /// The zone days and weeks are counted in (the business hours' zone, else UTC).
-    time_zone: String,
-    /// The event log position the figures include everything up to.
-    as_of_position: i64,
-    /// False when the projection had not reached the log's end in time: figures may miss the
-    /// newest changes.
-    complete: bool,
-}
-
-#[derive(Serialize, ToSchema)]
-struct Summary {
-    #[serde(flatten)]
-    basis: Basis,
-    group_by: Option<GroupBy>,
-    /// The whole period's figures.
-    total: Figures,
-    /// One row per key of `group_by` (none without it); figures belong to the row of their
-    /// ending event (`docs/metrics.md` §9).
-    rows: Vec<SummaryRow>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -160,7 +131,17 @@ async fn summary(
     params: web::Query<SummaryParams>,
 ) -> Result<web::Json<Summary>, ApiError> {
     caller.require_staff()?;
-    let zone = report_clock(&state, &caller).await?;
+    let request = report_request(&state, &caller, &params).await?;
+    Ok(web::Json(crate::reports::summary::summary(state.store.as_ref(), &projection, &caller.user, &request).await?))
+}
+
+/// A report's request from its parameters: the period in the account's zone, the compiled query.
+pub(super) async fn report_request(
+    state: &Api,
+    caller: &Caller,
+    params: &SummaryParams,
+) -> Result<ReportRequest, ApiError> {
+    let zone = report_clock(state, caller).await?;
     let now = state.now();
     let (from, to) = period(params.from.as_deref(), params.to.as_deref(), &zone, now)?;
     let filter = match params.q.as_deref().filter(|text| !text.trim().is_empty()) {
@@ -170,21 +151,14 @@ async fn summary(
         }
         None => None,
     };
-    let hours = params.hours.unwrap_or(Hours::Calendar);
-    let (as_of_position, complete) = projection.fresh().await?;
-    let query = MeasureQuery { account: caller.account(), from, to, filter, scope: scope_of(&caller.user) };
-    let measures = state.store.measures(&query).await?;
-    let rows = params.group_by.map(|group_by| summary_rows(&measures, group_by, hours, &zone)).unwrap_or_default();
-    Ok(web::Json(Summary {
-        basis: Basis { from, to, hours, time_zone: zone_name(&zone), as_of_position, complete },
+    Ok(ReportRequest {
+        from,
+        to,
         group_by: params.group_by,
-        total: figures(&measures, hours),
-        rows,
-    }))
-}
-
-fn zone_name(zone: &TimeZone) -> String {
-    zone.iana_name().unwrap_or("UTC").to_owned()
+        hours: params.hours.unwrap_or(Hours::Calendar),
+        filter,
+        zone,
+    })
 }
 
 /// Whether `caller` may see `agent`'s own figures: their own, a teammate's (agents), a member of
@@ -226,11 +200,77 @@ async fn agent_report(
     let hours = params.hours.unwrap_or(Hours::Calendar);
     let (as_of_position, complete) = projection.fresh().await?;
     let scope = MeasureScope::Teams { teams: Vec::new(), person: Some(agent.id) };
-    let measures =
-        state.store.measures(&MeasureQuery { account: caller.account(), from, to, filter: None, scope }).await?;
+    let measures = state.store.measures(&MeasureQuery::new(caller.account(), from, to, None, scope)).await?;
     Ok(web::Json(AgentReport {
         basis: Basis { from, to, hours, time_zone: zone_name(&zone), as_of_position, complete },
         agent_id: agent.id,
         figures: agent_figures(&measures, agent.id, hours),
     }))
+}
+
+/// What to export, and the same parameters as the summary.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+struct ExportParams {
+    /// `summary`: the summary's figures (the same as `/reports/summary`); `tickets`: one row
+    /// per ticket with measures in the period.
+    kind: ExportKind,
+    /// `csv`, `xlsx` or `pdf` (a table and a chart).
+    format: ExportFormat,
+    /// As `/reports/summary`.
+    from: Option<String>,
+    /// As `/reports/summary`.
+    to: Option<String>,
+    /// Rows of a summary export (refused for tickets).
+    group_by: Option<GroupBy>,
+    /// As `/reports/summary`.
+    hours: Option<Hours>,
+    /// Only tickets this query matches, as they are now.
+    q: Option<String>,
+}
+
+/// A report as a file: the summary's figures or one row per ticket, as CSV, XLSX or PDF, with
+/// no row cap (streamed as it is read). The caller's scope applies as on the summary.
+#[utoipa::path(
+    tag = "reports",
+    params(ExportParams),
+    responses(
+        (status = 200, description = "The file (`text/csv`, the XLSX type or `application/pdf`), with `Content-Disposition: attachment`", content_type = "text/csv"),
+        (status = 400, body = ErrorBody),
+        (status = 403, body = ErrorBody)
+    )
+)]
+#[get("/reports/export")]
+async fn export(
+    state: Api,
+    caller: Caller,
+    projection: web::Data<ReportProjection>,
+    params: web::Query<ExportParams>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require_staff()?;
+    let params = params.into_inner();
+    if params.kind == ExportKind::Tickets && params.group_by.is_some() {
+        return Err(bad_query("group_by: a tickets export has one row per ticket"));
+    }
+    let summary_params =
+        SummaryParams { from: params.from, to: params.to, group_by: params.group_by, hours: params.hours, q: params.q };
+    let request = report_request(&state, &caller, &summary_params).await?;
+    let job = crate::reports::export::ExportJob {
+        kind: params.kind,
+        format: params.format,
+        request,
+        user: caller.user.clone(),
+    };
+    let name = job.file_name();
+    let sources =
+        crate::reports::export::ExportSources { store: state.store.clone(), projection: projection.into_inner() };
+    let bytes = crate::reports::export::start(sources, job);
+    let body =
+        futures_util::stream::unfold(bytes, |mut bytes| async move { bytes.recv().await.map(|chunk| (chunk, bytes)) });
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, params.format.content_type()))
+        .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .streaming(body))
 }

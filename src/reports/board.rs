@@ -54,7 +54,8 @@ pub struct LiveBoard {
     pub teams: Vec<TeamQueue>,
     /// Every agent the caller may see, by presence.
     pub agents: AgentCounts,
-    /// Today's figures so far (today in the account's report zone), in calendar time.
+    /// Today's figures so far (today in the account's report zone), in calendar time; the
+    /// backlog is the open tickets of `teams` now.
     pub today: Figures,
     /// The event log position today's figures include everything up to.
     pub as_of_position: i64,
@@ -161,8 +162,12 @@ pub async fn live_board(
     let as_of_position = store.report_position().await?;
     let scope = scope_of(user);
     let to = now.checked_add(jiff::SignedDuration::from_millis(1)).unwrap_or(now);
-    let today = store.measures(&MeasureQuery { account, from: midnight.timestamp(), to, filter: None, scope }).await?;
-    Ok(LiveBoard { at: now, teams, agents, today: figures(&today, Hours::Calendar), as_of_position })
+    let today = store.measures(&MeasureQuery::new(account, midnight.timestamp(), to, None, scope)).await?;
+    let mut today = figures(&today, Hours::Calendar);
+    // The backlog now is the open tickets of the queues shown (the same definition, read live).
+    today.backlog = teams.iter().map(|team| team.open).sum();
+    today.unassigned_backlog = teams.iter().map(|team| team.unassigned).sum();
+    Ok(LiveBoard { at: now, teams, agents, today, as_of_position })
 }
 
 /// The boards live delivery pushes on the `dashboard` topic.

@@ -8,6 +8,9 @@
 //! `switchboard reports rebuild` empties it and replays the log from position 0.
 
 pub mod board;
+pub mod export;
+pub mod schedules;
+pub mod summary;
 
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};

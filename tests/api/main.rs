@@ -19,6 +19,7 @@ mod merge;
 mod notifications;
 mod people;
 mod portal;
+mod report_exports;
 mod reports;
 mod routing;
 mod search;

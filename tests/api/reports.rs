@@ -11,13 +11,13 @@ use switchboard_actors::clock::{Clock, ManualClock};
 use super::*;
 
 /// The fixture's tickets, people and period.
-struct Fixture {
-    team: i64,
-    from: Timestamp,
-    to: Timestamp,
+pub(super) struct Fixture {
+    pub(super) team: i64,
+    pub(super) from: Timestamp,
+    pub(super) to: Timestamp,
 }
 
-fn step(clock: &Arc<ManualClock>, seconds: i64) {
+pub(super) fn step(clock: &Arc<ManualClock>, seconds: i64) {
     clock.advance(SignedDuration::from_secs(seconds));
 }
 
@@ -26,7 +26,7 @@ fn step(clock: &Arc<ManualClock>, seconds: i64) {
 /// working); the customer writes again 60 s later (a reopen), the agent answers in 45 s and the
 /// admin resolves 15 s after. Ticket B is opened by the customer and merged into A: created,
 /// never resolved.
-async fn build_fixture(desk: &Desk, clock: &Arc<ManualClock>) -> Fixture {
+pub(super) async fn build_fixture(desk: &Desk, clock: &Arc<ManualClock>) -> Fixture {
     let (admin, agent) = desk.staff().await;
     let customer = desk.login("cust@test.example").await;
     let agent_id = desk.seeded.agent.id;
@@ -79,16 +79,16 @@ async fn build_fixture(desk: &Desk, clock: &Arc<ManualClock>) -> Fixture {
     Fixture { team, from, to: clock.now() }
 }
 
-fn period(fixture: &Fixture) -> String {
+pub(super) fn period(fixture: &Fixture) -> String {
     format!("from={}&to={}", fixture.from, fixture.to)
 }
 
 /// `{count, mean_secs, median_secs, p90_secs}`.
-fn durations(count: i64, mean: f64, median: f64, p90: f64) -> Value {
+pub(super) fn durations(count: i64, mean: f64, median: f64, p90: f64) -> Value {
     json!({"count": count, "mean_secs": mean, "median_secs": median, "p90_secs": p90})
 }
 
-fn no_durations() -> Value {
+pub(super) fn no_durations() -> Value {
     json!({"count": 0, "mean_secs": null, "median_secs": null, "p90_secs": null})
 }
 
@@ -104,6 +104,8 @@ async fn the_summary_and_the_agents_figures_match_the_fixture_to_the_second() {
             .expect(200, "GET", &format!("/api/v1/reports/summary?{}&group_by=agent", period(&fixture)), &admin, None)
             .await;
         assert_eq!(summary["complete"], json!(true), "{summary}");
+        let days = summary["backlog_by_day"].as_array().expect("backlog_by_day");
+        assert_eq!(days.last().map(|day| day["backlog"].clone()), Some(json!(0)), "{summary}");
         assert_eq!(
             summary["total"],
             json!({
@@ -119,6 +121,29 @@ async fn the_summary_and_the_agents_figures_match_the_fixture_to_the_second() {
                 "working_resolution": durations(2, 180.0, 60.0, 300.0),
                 "one_touch": {"numerator": 1, "denominator": 2},
                 "sla_breaches": 0,
+                // A: from its creation to its second resolve; B, merged away, never resolved.
+                "full_resolution": durations(1, 1020.0, 1020.0, 1020.0),
+                "requester_wait": durations(2, 180.0, 60.0, 300.0),
+                // A resolved, B merged: nothing open at the end.
+                "backlog": 0,
+                "unassigned_backlog": 0,
+                // No SLA policy: no clock ran.
+                "sla_compliance": {
+                    "first_response": {"numerator": 0, "denominator": 0},
+                    "resolution": {"numerator": 0, "denominator": 0},
+                    "window": {"numerator": 0, "denominator": 0}
+                },
+                "window_expired_unanswered": 0,
+                // A's three messages and B's one, all on the portal.
+                "inbound_messages": 4,
+                "whatsapp": {
+                    "sent": 0, "delivered": 0, "read": 0, "failed": 0,
+                    "delivery_rate": {"numerator": 0, "denominator": 0},
+                    "read_rate": {"numerator": 0, "denominator": 0},
+                    "failure_reasons": []
+                },
+                "email": {"sent": 0, "failed": 0},
+                "automation": {"runs": 0, "failed": 0, "late": 0, "by_rule": []},
                 // No survey in the fixture (tests/api/csat.rs counts ratings).
                 "csat_ratings": 0,
                 "csat_average": null
@@ -437,7 +462,7 @@ async fn the_projection_resumes_after_a_restart_and_a_rebuild_from_zero_gives_th
 }
 
 /// `(status, &body)` from an owned pair, for [`assert_error`].
-trait AsRefPair {
+pub(super) trait AsRefPair {
     fn as_ref_pair(&self) -> (u16, &Value);
 }
 

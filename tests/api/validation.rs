@@ -296,7 +296,7 @@ async fn unknown_query_parameters_are_400_naming_them_on_every_get_endpoint() {
         ("/api/v1/account/config?section=statuses", "section", "takes no query parameters"),
         ("/api/v1/account/sla-policy?v=2", "v", "takes no query parameters"),
         ("/api/v1/account/channel-secrets?reveal=1", "reveal", "takes no query parameters"),
-        ("/api/v1/media/abc?download=1", "download", "takes no query parameters"),
+        ("/api/v1/media/abc?download=1", "download", "`ticket`"),
     ];
     for (path, parameter, known) in cases {
         let (status, body) = desk.call("GET", path, &admin, None).await;

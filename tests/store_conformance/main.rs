@@ -141,6 +141,7 @@ async fn suite(store: Arc<dyn Store>) {
     routing::routing_settings_leases_and_queues(store).await;
     knowledge_base::categories_articles_and_search(store).await;
     reports::measures_replace_with_the_cursor(store).await;
+    reports::report_schedules_round_trip(store).await;
     csat::surveys_settle_once(store).await;
 }
 

@@ -59,13 +59,13 @@ pub async fn measures_replace_with_the_cursor(store: &dyn Store) {
     let from = store.report_position().await.expect("cursor");
     store.record_measures(from, from + 1, &[(ticket.id, first_version.clone())]).await.expect("recorded");
     assert_eq!(store.report_position().await.expect("cursor"), from + 1);
-    let everything = MeasureQuery {
-        account: account.id,
-        from: at,
-        to: later.checked_add(SignedDuration::from_millis(1)).expect("time"),
-        filter: None,
-        scope: MeasureScope::Account,
-    };
+    let everything = MeasureQuery::new(
+        account.id,
+        at,
+        later.checked_add(SignedDuration::from_millis(1)).expect("time"),
+        None,
+        MeasureScope::Account,
+    );
     let mut read = store.measures(&everything).await.expect("measures");
     read.sort_by_key(|measure| (measure.at, measure.metric));
     let mut expected = first_version.clone();
@@ -103,9 +103,59 @@ pub async fn measures_replace_with_the_cursor(store: &dyn Store) {
     let other_tickets = TicketFilter { words: vec!["nothing-matches-this".to_owned()], ..TicketFilter::default() };
     let filtered = MeasureQuery { filter: Some(other_tickets), ..everything.clone() };
     assert!(store.measures(&filtered).await.expect("measures").is_empty());
+    // Only some metrics, only some tickets; the tickets with measures, page by page.
+    let replies = MeasureQuery { metrics: vec![Metric::Reply], ..everything.clone() };
+    assert_eq!(store.measures(&replies).await.expect("measures").len(), 2);
+    let none = MeasureQuery { tickets: Some(vec![ticket.id + 1]), ..everything.clone() };
+    assert!(store.measures(&none).await.expect("measures").is_empty());
+    let theirs = MeasureQuery { tickets: Some(vec![ticket.id]), ..everything.clone() };
+    assert_eq!(store.measures(&theirs).await.expect("measures").len(), 3);
+    assert_eq!(store.report_ticket_ids(&everything, 0, 10).await.expect("ids"), vec![ticket.id]);
+    assert!(store.report_ticket_ids(&everything, ticket.id, 10).await.expect("ids").is_empty());
 
     store.reset_reports().await.expect("reset");
     assert_eq!(store.report_position().await.expect("cursor"), 0);
     assert!(store.measures(&everything).await.expect("measures").is_empty());
     assert!(store.daily_aggregates(account.id).await.expect("aggregates").is_empty());
+}
+
+/// Report schedules: stored with their specification, listed per account, found by id for the
+/// timer, moved on after a run, deleted only from their own account.
+pub async fn report_schedules_round_trip(store: &dyn Store) {
+    use switchboard_actors::reports::NewReportSchedule;
+    use switchboard_actors::reports::schedule::{Cadence, ExportFormat, ExportKind, ScheduleSpec};
+    use switchboard_actors::reports::summary::GroupBy;
+    let account = store.create_account("Schedules").await.expect("account");
+    let lead = store.create_user(new_user(account.id, "lead@schedules.example", Role::Admin)).await.expect("user");
+    let at: Timestamp = "2026-12-04T10:00:00Z".parse().expect("time");
+    let spec = ScheduleSpec {
+        kind: ExportKind::Summary,
+        query: "status:open".to_owned(),
+        group_by: Some(GroupBy::Team),
+        cadence: Cadence::Weekly,
+        hour: 7,
+        weekday: Some(Weekday::Mon),
+        recipients: vec!["lead@schedules.example".to_owned()],
+        format: ExportFormat::Xlsx,
+        hours: None,
+    };
+    let next: Timestamp = "2026-12-07T07:00:00Z".parse().expect("time");
+    let new = NewReportSchedule {
+        account_id: account.id,
+        created_by: lead.id,
+        spec: spec.clone(),
+        next_run_at: next,
+        created_at: at,
+    };
+    let stored = store.create_report_schedule(&new).await.expect("created");
+    assert_eq!((stored.spec.clone(), stored.next_run_at, stored.last_sent_at), (spec, next, None));
+    assert_eq!(store.report_schedules(account.id).await.expect("list"), vec![stored.clone()]);
+    assert_eq!(store.report_schedule(stored.id).await.expect("one"), Some(stored.clone()));
+    let later: Timestamp = "2026-12-14T07:00:00Z".parse().expect("time");
+    store.report_schedule_ran(stored.id, later, Some(next)).await.expect("ran");
+    let ran = store.report_schedule(stored.id).await.expect("one").expect("still there");
+    assert_eq!((ran.next_run_at, ran.last_sent_at), (later, Some(next)));
+    assert!(!store.delete_report_schedule(account.id + 1, stored.id).await.expect("delete"), "another account's");
+    assert!(store.delete_report_schedule(account.id, stored.id).await.expect("delete"));
+    assert_eq!(store.report_schedule(stored.id).await.expect("one"), None);
 }

@@ -11,7 +11,7 @@ use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use serde::{Deserialize, Serialize};
 
-use super::{Cycle, TicketFacts, ticket_facts};
+use super::{Cycle, TicketFacts, channels, service_levels, ticket_facts};
 use crate::domain::*;
 
 crate::domain::string_enum!(
@@ -28,6 +28,20 @@ crate::domain::string_enum!(
         WorkingResolution => "working_resolution",
         SlaBreach => "sla_breach",
         Touched => "touched",
+        FullResolution => "full_resolution",
+        BacklogIn => "backlog_in",
+        BacklogOut => "backlog_out",
+        SlaMet => "sla_met",
+        SlaMissed => "sla_missed",
+        WindowExpired => "window_expired",
+        WhatsappSent => "whatsapp_sent",
+        WhatsappDelivered => "whatsapp_delivered",
+        WhatsappRead => "whatsapp_read",
+        WhatsappFailed => "whatsapp_failed",
+        EmailSent => "email_sent",
+        EmailFailed => "email_failed",
+        Inbound => "inbound",
+        AutomationRun => "automation_run",
         Csat => "csat",
         CsatCredit => "csat_credit",
     }
@@ -64,13 +78,15 @@ pub struct Measure {
     pub replies: Option<i64>,
     /// Who did it: the reply's author, the resolver, the agent who touched the ticket.
     pub actor_id: Option<UserId>,
-    /// For `sla_breach`: which clock (`first_response`, `resolution`, `window`).
+    /// For `sla_breach`, `sla_met` and `sla_missed`: which clock (`first_response`,
+    /// `resolution`, `window`); for `whatsapp_failed`: `code:title`; for `inbound`: the channel;
+    /// for `automation_run`: `result:rule_id:name` (see [`super::channels`]).
     pub detail: Option<String>,
     pub dimensions: Dimensions,
 }
 
 /// How a ticket's dimensions and category moved over its log, to read them at any instant.
-struct Timeline {
+pub(super) struct Timeline {
     /// `(at, dimensions after every event at or before it, category)` in time order.
     points: Vec<(Timestamp, Dimensions)>,
     /// When the ticket entered and left `pending`, in order.
@@ -78,7 +94,7 @@ struct Timeline {
 }
 
 impl Timeline {
-    fn at(&self, instant: Timestamp) -> Dimensions {
+    pub(super) fn at(&self, instant: Timestamp) -> Dimensions {
         let after = self.points.partition_point(|(at, _)| *at <= instant);
         after.checked_sub(1).and_then(|index| self.points.get(index)).map(|(_, dims)| dims.clone()).unwrap_or_default()
     }
@@ -177,14 +193,14 @@ pub struct ReportClock<'a> {
 }
 
 /// The measures of one ticket as they are read.
-struct Measures<'a> {
+pub(super) struct Measures<'a> {
     ticket: &'a Ticket,
     zone: &'a TimeZone,
     out: Vec<Measure>,
 }
 
 impl Measures<'_> {
-    fn push(
+    pub(super) fn push(
         &mut self,
         metric: Metric,
         at: Timestamp,
@@ -252,6 +268,10 @@ pub fn ticket_measures(
     for (actor, at) in touched {
         measures.push(Metric::Touched, at, Some(actor), line.at(at));
     }
+    full_resolution(&facts, &line, clock, &mut measures);
+    backlog(events, &line, &mut measures);
+    service_levels::sla_measures(events, is_staff, &line, &mut measures);
+    channels::channel_measures(events, is_staff, &line, &mut measures);
     let mut out = measures.out;
     out.sort_by_key(|measure| (measure.at, measure.metric));
     out
@@ -292,4 +312,51 @@ fn cycle_measures(
         .hours
         .zip(elapsed_business)
         .map(|(hours, elapsed)| elapsed - line.pending_between(cycle.started_at, ended, Some(hours)));
+}
+
+/// Full resolution (`docs/metrics.md` §3): from creation to the last cycle's end, once per ticket
+/// that is resolved (or closed) now and not merged into another, in the bucket of that end.
+fn full_resolution(facts: &TicketFacts, line: &Timeline, clock: &ReportClock<'_>, measures: &mut Measures<'_>) {
+    let (Some(created), Some(category)) = (facts.created_at, facts.category) else { return };
+    if !category.is_done() || facts.merged_at.is_some() {
+        return;
+    }
+    let Some(ended) = facts.cycles.last().and_then(|cycle| cycle.ended_at) else { return };
+    let measure = measures.push(Metric::FullResolution, ended, None, line.at(ended));
+    measure.value_ms = Some(ended.duration_since(created).as_millis() as i64);
+    measure.business_ms = clock.hours.map(|hours| duration_ms(created, ended, Some(hours)));
+}
+
+/// The ticket entering and leaving the backlog (`docs/metrics.md` §2: category `new`, `open` or
+/// `pending`, not merged into another): a `backlog_in` when it enters, a `backlog_out` when it
+/// leaves, and both (out with the old keys, in with the new) when a key it is grouped by changes
+/// while it is in, so the backlog of any key at any instant is the ins minus the outs before it.
+fn backlog(events: &[TicketEvent], line: &Timeline, measures: &mut Measures<'_>) {
+    let mut category = StatusCategory::New;
+    let mut merged = false;
+    let mut inside: Option<Dimensions> = None;
+    let mut index = 0;
+    while let Some(first) = events.get(index) {
+        let at = first.at;
+        // One instant at a time: a commit's events share it (a merge closes in the same commit).
+        while let Some(event) = events.get(index).filter(|event| event.at == at) {
+            match &event.kind {
+                EventKind::StatusChanged { category: to, .. } => category = *to,
+                EventKind::MergedInto { .. } => merged = true,
+                EventKind::Unmerged { .. } => merged = false,
+                _ => {}
+            }
+            index += 1;
+        }
+        let now = (!category.is_done() && !merged).then(|| line.at(at));
+        if now != inside {
+            if let Some(old) = inside.take() {
+                measures.push(Metric::BacklogOut, at, None, old);
+            }
+            if let Some(new) = now.clone() {
+                measures.push(Metric::BacklogIn, at, None, new);
+            }
+            inside = now;
+        }
+    }
 }

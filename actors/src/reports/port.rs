@@ -7,6 +7,7 @@ use async_trait::async_trait;
 use jiff::Timestamp;
 
 use super::measures::{Measure, Metric};
+use super::schedule::{ReportSchedule, ScheduleSpec};
 use crate::domain::{AccountId, TeamId, TicketId, UserId};
 use crate::query::filter::TicketFilter;
 use crate::store::StoreResult;
@@ -78,6 +79,33 @@ pub struct MeasureQuery {
     pub to: Timestamp,
     pub filter: Option<TicketFilter>,
     pub scope: MeasureScope,
+    /// Only these metrics (empty: every metric).
+    pub metrics: Vec<Metric>,
+    /// Only these tickets (`None`: every ticket).
+    pub tickets: Option<Vec<TicketId>>,
+}
+
+impl MeasureQuery {
+    /// Every measure of `account` in `[from, to)` that `filter` and `scope` let through.
+    pub fn new(
+        account: AccountId,
+        from: Timestamp,
+        to: Timestamp,
+        filter: Option<TicketFilter>,
+        scope: MeasureScope,
+    ) -> MeasureQuery {
+        MeasureQuery { account, from, to, filter, scope, metrics: Vec::new(), tickets: None }
+    }
+}
+
+/// A schedule to store: its account, creator, specification and first run.
+#[derive(Clone, Debug)]
+pub struct NewReportSchedule {
+    pub account_id: AccountId,
+    pub created_by: UserId,
+    pub spec: ScheduleSpec,
+    pub next_run_at: Timestamp,
+    pub created_at: Timestamp,
 }
 
 /// Whose figures a caller may see: an admin the account's, a supervisor their teams', an agent
@@ -107,4 +135,17 @@ pub trait ReportsPort: Send + Sync + 'static {
     async fn daily_aggregates(&self, account: AccountId) -> StoreResult<Vec<(DailyKey, DailyTotal)>>;
     /// Forgets every measure and aggregate and puts the cursor back to 0 (a rebuild from zero).
     async fn reset_reports(&self) -> StoreResult<()>;
+    /// The ids of the tickets with measures `query` selects, in id order, after `after`, at
+    /// most `limit` (a tickets export reads them page by page).
+    async fn report_ticket_ids(&self, query: &MeasureQuery, after: TicketId, limit: i64) -> StoreResult<Vec<TicketId>>;
+    async fn create_report_schedule(&self, schedule: &NewReportSchedule) -> StoreResult<ReportSchedule>;
+    /// An account's schedules, oldest first.
+    async fn report_schedules(&self, account: AccountId) -> StoreResult<Vec<ReportSchedule>>;
+    /// One schedule by id, whatever its account (the timer's owner id).
+    async fn report_schedule(&self, id: i64) -> StoreResult<Option<ReportSchedule>>;
+    /// Deletes an account's schedule; false when it has none with that id.
+    async fn delete_report_schedule(&self, account: AccountId, id: i64) -> StoreResult<bool>;
+    /// A run happened (`sent_at`, when a report was mailed): the next is at `next_run_at`.
+    async fn report_schedule_ran(&self, id: i64, next_run_at: Timestamp, sent_at: Option<Timestamp>)
+    -> StoreResult<()>;
 }

@@ -8,8 +8,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use jiff::tz::TimeZone;
 use serde::Serialize;
 
+use jiff::Timestamp;
+
+use super::channels::{parse_failure, parse_run};
 use super::measures::{Measure, Metric};
-use crate::domain::UserId;
+use crate::domain::{SlaMetric, UserId};
 
 crate::domain::string_enum!(
     /// What a summary's rows are.
@@ -86,11 +89,96 @@ pub struct Figures {
     pub working_resolution: Durations,
     /// Cycles ended with exactly one counted reply ÷ cycles ended with at least one.
     pub one_touch: Rate,
+    /// Breaches as the SLA engine wrote them (`sla_breached`).
     pub sla_breaches: i64,
+    /// From creation to the last cycle's end, once per ticket resolved (or closed) now.
+    pub full_resolution: Durations,
+    /// Per cycle ended: the time the ticket waited on the team (`new` or `open`). A cycle's time
+    /// is either the team's or the customer's (`pending`), so it equals the working resolution.
+    pub requester_wait: Durations,
+    /// Tickets `new`, `open` or `pending` (not merged away) at the period's end — for a `day` or
+    /// `week` row, at that day's or week's end.
+    pub backlog: i64,
+    /// The backlog with no assignee.
+    pub unassigned_backlog: i64,
+    /// Met on time ÷ (met on time + breached), per target, recomputed with counted replies.
+    pub sla_compliance: SlaCompliance,
+    /// WhatsApp windows that closed with the customer unanswered.
+    pub window_expired_unanswered: i64,
+    /// Customers' messages (any channel).
+    pub inbound_messages: i64,
+    pub whatsapp: WhatsappFigures,
+    pub email: EmailFigures,
+    pub automation: AutomationFigures,
     /// Ratings received (`csat_received`).
     pub csat_ratings: i64,
     /// Their mean score, 1–5 (thumbs count 1 down, 5 up); `null` without ratings.
     pub csat_average: Option<f64>,
+}
+
+/// SLA compliance per target (`docs/metrics.md` §4).
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SlaCompliance {
+    pub first_response: Rate,
+    pub resolution: Rate,
+    pub window: Rate,
+}
+
+/// Outbound WhatsApp messages by the furthest status they reached (`docs/metrics.md` §5).
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct WhatsappFigures {
+    pub sent: i64,
+    pub delivered: i64,
+    pub read: i64,
+    /// Failed before being delivered.
+    pub failed: i64,
+    /// Delivered ÷ (delivered + failed): of the messages that reached a final state.
+    pub delivery_rate: Rate,
+    /// Read ÷ delivered.
+    pub read_rate: Rate,
+    /// Failed messages by Meta's error code, most frequent first.
+    pub failure_reasons: Vec<FailureReason>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct FailureReason {
+    pub code: i64,
+    pub title: String,
+    /// This code's failures ÷ all failures.
+    pub share: Rate,
+}
+
+/// Outbound email replies by their final status.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EmailFigures {
+    pub sent: i64,
+    pub failed: i64,
+}
+
+/// Automation runs (`docs/metrics.md` §7).
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AutomationFigures {
+    pub runs: i64,
+    pub failed: i64,
+    /// Time rules that ran later than due (the hub was down).
+    pub late: i64,
+    /// Per rule, by rule id.
+    pub by_rule: Vec<RuleRuns>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RuleRuns {
+    pub rule_id: i64,
+    pub name: String,
+    pub runs: i64,
+    pub failed: i64,
+    pub late: i64,
 }
 
 /// The mean score of `scores`; `None` when there are none.
@@ -114,6 +202,9 @@ pub fn figures<'a>(measures: impl IntoIterator<Item = &'a Measure>, hours: Hours
     let mut next_reply = Vec::new();
     let mut resolution = Vec::new();
     let mut working = Vec::new();
+    let mut full = Vec::new();
+    let mut reasons: BTreeMap<i64, (String, i64)> = BTreeMap::new();
+    let mut rules: BTreeMap<i64, RuleRuns> = BTreeMap::new();
     let mut scores = Vec::new();
     for measure in measures {
         match measure.metric {
@@ -132,17 +223,136 @@ pub fn figures<'a>(measures: impl IntoIterator<Item = &'a Measure>, hours: Hours
                 }
             }
             Metric::WorkingResolution => working.extend(duration(measure, hours)),
+            Metric::FullResolution => full.extend(duration(measure, hours)),
+            Metric::SlaMet | Metric::SlaMissed => {
+                let compliance = &mut figures.sla_compliance;
+                let rate = match measure.detail.as_deref().and_then(|target| target.parse::<SlaMetric>().ok()) {
+                    Some(SlaMetric::FirstResponse) => &mut compliance.first_response,
+                    Some(SlaMetric::Resolution) => &mut compliance.resolution,
+                    Some(SlaMetric::Window) => &mut compliance.window,
+                    None => continue,
+                };
+                rate.denominator += 1;
+                rate.numerator += i64::from(measure.metric == Metric::SlaMet);
+            }
+            Metric::WindowExpired => figures.window_expired_unanswered += 1,
+            Metric::Inbound => figures.inbound_messages += 1,
+            Metric::WhatsappSent => figures.whatsapp.sent += 1,
+            Metric::WhatsappDelivered => figures.whatsapp.delivered += 1,
+            Metric::WhatsappRead => figures.whatsapp.read += 1,
+            Metric::WhatsappFailed => {
+                figures.whatsapp.failed += 1;
+                let (code, title) = parse_failure(measure.detail.as_deref().unwrap_or_default());
+                reasons.entry(code).or_insert((title, 0)).1 += 1;
+            }
+            Metric::EmailSent => figures.email.sent += 1,
+            Metric::EmailFailed => figures.email.failed += 1,
+            Metric::AutomationRun => {
+                let (result, rule_id, name) = parse_run(measure.detail.as_deref().unwrap_or_default());
+                let failed = i64::from(result == "failed");
+                let late = i64::from(measure.value_ms.is_some());
+                figures.automation.runs += 1;
+                figures.automation.failed += failed;
+                figures.automation.late += late;
+                let rule = rules.entry(rule_id).or_insert_with(|| RuleRuns { rule_id, name, ..RuleRuns::default() });
+                rule.runs += 1;
+                rule.failed += failed;
+                rule.late += late;
+            }
             Metric::Csat => scores.extend(measure.value_ms),
-            Metric::Touched | Metric::CsatCredit => {}
+            Metric::Touched | Metric::CsatCredit | Metric::BacklogIn | Metric::BacklogOut => {}
         }
     }
+    let whatsapp = &mut figures.whatsapp;
+    whatsapp.delivery_rate = Rate { numerator: whatsapp.delivered, denominator: whatsapp.delivered + whatsapp.failed };
+    whatsapp.read_rate = Rate { numerator: whatsapp.read, denominator: whatsapp.delivered };
+    let failed = whatsapp.failed;
+    whatsapp.failure_reasons = reasons
+        .into_iter()
+        .map(|(code, (title, count))| FailureReason {
+            code,
+            title,
+            share: Rate { numerator: count, denominator: failed },
+        })
+        .collect();
+    whatsapp.failure_reasons.sort_by_key(|reason| (-reason.share.numerator, reason.code));
+    figures.automation.by_rule = rules.into_values().collect();
+    figures.full_resolution = Durations::of(full);
     figures.csat_ratings = scores.len() as i64;
     figures.csat_average = mean_score(&scores);
     figures.first_response = Durations::of(first_response);
     figures.next_reply = Durations::of(next_reply);
     figures.resolution = Durations::of(resolution);
+    figures.requester_wait = Durations::of(working.clone());
     figures.working_resolution = Durations::of(working);
     figures
+}
+
+/// The backlog at `until` (excluded) from the `backlog_in` / `backlog_out` measures before it,
+/// of the measures `selected` keeps: `(backlog, unassigned)`.
+pub fn backlog_at<'a>(
+    measures: impl IntoIterator<Item = &'a Measure>,
+    until: Timestamp,
+    selected: impl Fn(&Measure) -> bool,
+) -> (i64, i64) {
+    let mut open = 0;
+    let mut unassigned = 0;
+    for measure in measures.into_iter().filter(|measure| measure.at < until && selected(measure)) {
+        let sign = match measure.metric {
+            Metric::BacklogIn => 1,
+            Metric::BacklogOut => -1,
+            _ => continue,
+        };
+        open += sign;
+        if measure.dimensions.assignee_id.is_none() {
+            unassigned += sign;
+        }
+    }
+    (open, unassigned)
+}
+
+/// The backlog at the end of each local day of `[from, to)` in `zone` (the last day's end
+/// clipped to `to`), from the backlog measures up to `to`.
+pub fn backlog_by_day(measures: &[Measure], from: Timestamp, to: Timestamp, zone: &TimeZone) -> Vec<BacklogDay> {
+    let mut sorted: Vec<&Measure> = measures
+        .iter()
+        .filter(|measure| matches!(measure.metric, Metric::BacklogIn | Metric::BacklogOut) && measure.at < to)
+        .collect();
+    sorted.sort_by_key(|measure| measure.at);
+    let mut days = Vec::new();
+    let mut date = from.to_zoned(zone.clone()).date();
+    let (mut open, mut unassigned, mut next) = (0, 0, 0);
+    loop {
+        let end = date
+            .tomorrow()
+            .ok()
+            .and_then(|tomorrow| tomorrow.to_zoned(zone.clone()).ok())
+            .map_or(to, |zoned| zoned.timestamp())
+            .min(to);
+        while let Some(measure) = sorted.get(next).filter(|measure| measure.at < end) {
+            let sign = if measure.metric == Metric::BacklogIn { 1 } else { -1 };
+            open += sign;
+            if measure.dimensions.assignee_id.is_none() {
+                unassigned += sign;
+            }
+            next += 1;
+        }
+        days.push(BacklogDay { day: date.to_string(), backlog: open, unassigned_backlog: unassigned });
+        if end >= to {
+            return days;
+        }
+        date = date.tomorrow().unwrap_or(date);
+    }
+}
+
+/// The backlog at one day's end.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BacklogDay {
+    /// The local date (`2026-12-01`).
+    pub day: String,
+    pub backlog: i64,
+    pub unassigned_backlog: i64,
 }
 
 /// The row `measure` belongs to. Agent: the reply's author for reply metrics, the assignee at the
@@ -180,13 +390,56 @@ pub struct SummaryRow {
     pub figures: Figures,
 }
 
-/// The rows of `measures` grouped by `group_by`, ordered by key (none first).
-pub fn summary_rows(measures: &[Measure], group_by: GroupBy, hours: Hours, zone: &TimeZone) -> Vec<SummaryRow> {
+fn counted_in_rows(metric: Metric) -> bool {
+    !matches!(metric, Metric::Touched | Metric::CsatCredit | Metric::BacklogIn | Metric::BacklogOut)
+}
+
+/// The rows of `measures` (the period's) grouped by `group_by`, ordered by key (none first),
+/// with each row's backlog from `backlog` (the backlog measures up to `to`): at `to`, or for a
+/// day or week row at that bucket's end. A key with a backlog but nothing else in the period
+/// gets a row too (not for days and weeks: `backlog_by_day` has every day).
+pub fn summary_rows(
+    measures: &[Measure],
+    backlog: &[Measure],
+    to: Timestamp,
+    group_by: GroupBy,
+    hours: Hours,
+    zone: &TimeZone,
+) -> Vec<SummaryRow> {
     let mut groups: BTreeMap<Option<String>, Vec<&Measure>> = BTreeMap::new();
-    for measure in measures.iter().filter(|measure| !matches!(measure.metric, Metric::Touched | Metric::CsatCredit)) {
+    for measure in measures.iter().filter(|measure| counted_in_rows(measure.metric)) {
         groups.entry(group_key(measure, group_by, zone)).or_default().push(measure);
     }
-    groups.into_iter().map(|(key, rows)| SummaryRow { key, figures: figures(rows, hours) }).collect()
+    let by_time = matches!(group_by, GroupBy::Day | GroupBy::Week);
+    if !by_time {
+        for measure in backlog {
+            groups.entry(group_key(measure, group_by, zone)).or_default();
+        }
+    }
+    groups
+        .into_iter()
+        .map(|(key, rows)| {
+            let mut figures = figures(rows, hours);
+            let (open, unassigned) = if by_time {
+                let end =
+                    key.as_deref().and_then(|start| bucket_end(start, group_by, zone)).map_or(to, |end| end.min(to));
+                backlog_at(backlog, end, |_| true)
+            } else {
+                backlog_at(backlog, to, |measure| group_key(measure, group_by, zone) == key)
+            };
+            (figures.backlog, figures.unassigned_backlog) = (open, unassigned);
+            SummaryRow { key, figures }
+        })
+        .filter(|row| !(row.figures == Figures::default()))
+        .collect()
+}
+
+/// The end of the day or week (by its Monday) that starts on local date `start`.
+fn bucket_end(start: &str, group_by: GroupBy, zone: &TimeZone) -> Option<Timestamp> {
+    let date: jiff::civil::Date = start.parse().ok()?;
+    let days = if group_by == GroupBy::Week { 7 } else { 1 };
+    let end = date.checked_add(jiff::Span::new().days(days)).ok()?;
+    end.to_zoned(zone.clone()).ok().map(|zoned| zoned.timestamp())
 }
 
 /// One person's figures for a period (`docs/metrics.md` §8).

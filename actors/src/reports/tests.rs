@@ -396,3 +396,253 @@ fn a_tickets_old_measures_taken_out_of_the_daily_aggregates_leave_nothing_behind
     daily_contributions(&measures, -1, &mut totals);
     assert!(totals.values().all(|total| *total == DailyTotal::default()));
 }
+
+/// An `sla_changed` with the clocks of `policy` started at minute 0.
+fn sla_started(first_response: Option<i64>, resolution: Option<i64>, window: Option<i64>) -> EventKind {
+    let policy = SlaPolicy {
+        enabled: true,
+        warning_percent: 80,
+        targets: vec![SlaTarget {
+            priority: Priority::Medium,
+            first_response_minutes: first_response,
+            resolution_minutes: resolution,
+            window_minutes: window,
+        }],
+        business_hours: None,
+    };
+    let mut sla = SlaState::start(Some(&policy), Priority::Medium, at(0), false, at(0)).expect("clocks");
+    sla.window_opened(at(0));
+    EventKind::SlaChanged { sla: Some(Box::new(sla)) }
+}
+
+/// `(metric, detail, minute)` of the measures of `metrics`, in time order.
+fn outcomes(events: &[TicketEvent], metrics: &[measures::Metric]) -> Vec<(&'static str, Option<String>, i64)> {
+    measures_of(events)
+        .into_iter()
+        .filter(|measure| metrics.contains(&measure.metric))
+        .map(|measure| {
+            let minute = (measure.at.as_second() - at(0).as_second()) / 60;
+            (measure.metric.as_str(), measure.detail, minute)
+        })
+        .collect()
+}
+
+#[test]
+fn a_failed_whatsapp_reply_never_meets_a_target_and_a_late_one_is_missed_at_the_due_time() {
+    use measures::Metric;
+    let events = log(vec![
+        (0, Some(CUSTOMER), created()),
+        (0, Some(CUSTOMER), customer("c1")),
+        (0, None, sla_started(Some(30), Some(120), Some(1380))),
+        // Refused by Meta at minute 5: the engine saw a reply, the report does not.
+        (5, Some(ANA), reply("r1", Channel::Whatsapp, ANA)),
+        (6, None, delivery("r1", DeliveryStatus::Failed)),
+        // Sent at minute 45: first response missed (due at 30); the window (due at 60) met.
+        (40, Some(ANA), reply("r2", Channel::Whatsapp, ANA)),
+        (45, None, delivery("r2", DeliveryStatus::Sent)),
+        // Resolved at 100, within 120.
+        (100, Some(ANA), status(StatusCategory::Resolved)),
+    ]);
+    assert_eq!(
+        outcomes(&events, &[Metric::SlaMet, Metric::SlaMissed]),
+        [
+            ("sla_missed", Some("first_response".to_owned()), 30),
+            ("sla_met", Some("window".to_owned()), 45),
+            ("sla_met", Some("resolution".to_owned()), 100),
+        ]
+    );
+}
+
+#[test]
+fn an_unmet_clock_is_missed_at_its_due_time_even_ahead_but_not_while_it_stands_before_it() {
+    use measures::Metric;
+    let running = log(vec![
+        (0, Some(CUSTOMER), created()),
+        (0, Some(CUSTOMER), customer("c1")),
+        (0, None, sla_started(Some(30), Some(120), None)),
+        (10, Some(ANA), status(StatusCategory::Open)),
+    ]);
+    // Nothing answered yet: both clocks come due ahead (a report up to then counts them).
+    assert_eq!(
+        outcomes(&running, &[Metric::SlaMet, Metric::SlaMissed]),
+        [("sla_missed", Some("first_response".to_owned()), 30), ("sla_missed", Some("resolution".to_owned()), 120)]
+    );
+    // Pending at 20, before anything came due: the clocks stand, nothing is due yet.
+    let pending = log(vec![
+        (0, Some(CUSTOMER), created()),
+        (0, Some(CUSTOMER), customer("c1")),
+        (0, None, sla_started(Some(30), Some(120), None)),
+        (20, Some(ANA), status(StatusCategory::Pending)),
+    ]);
+    assert_eq!(outcomes(&pending, &[Metric::SlaMet, Metric::SlaMissed]), []);
+    // Back to open at 80: the resolution clock stood 60 minutes, due at 180; met at 170.
+    let resumed = log(vec![
+        (0, Some(CUSTOMER), created()),
+        (0, Some(CUSTOMER), customer("c1")),
+        (0, None, sla_started(None, Some(120), None)),
+        (20, Some(ANA), status(StatusCategory::Pending)),
+        (80, Some(ANA), status(StatusCategory::Open)),
+        (170, Some(ANA), status(StatusCategory::Resolved)),
+    ]);
+    assert_eq!(
+        outcomes(&resumed, &[Metric::SlaMet, Metric::SlaMissed]),
+        [("sla_met", Some("resolution".to_owned()), 170)]
+    );
+}
+
+#[test]
+fn a_window_left_unanswered_expires_once_and_a_reply_in_time_prevents_it() {
+    use measures::Metric;
+    let unanswered = log(vec![
+        (0, Some(CUSTOMER), created()),
+        (0, Some(CUSTOMER), customer("c1")),
+        (10, Some(CUSTOMER), customer("c2")),
+    ]);
+    // The window runs from the last message: it closes at 10 + 24 h.
+    assert_eq!(outcomes(&unanswered, &[Metric::WindowExpired]), [("window_expired", None, 10 + 1440)]);
+    let answered = log(vec![
+        (0, Some(CUSTOMER), created()),
+        (0, Some(CUSTOMER), customer("c1")),
+        (5, Some(ANA), reply("r1", Channel::Whatsapp, ANA)),
+        (6, None, delivery("r1", DeliveryStatus::Sent)),
+    ]);
+    assert_eq!(outcomes(&answered, &[Metric::WindowExpired]), []);
+}
+
+#[test]
+fn whatsapp_messages_count_by_the_furthest_status_and_failures_keep_their_code() {
+    use measures::Metric;
+    let failed = |id: &str, code: i64| EventKind::DeliveryChanged {
+        message_id: id.to_owned(),
+        status: DeliveryStatus::Failed,
+        provider_id: None,
+        error: Some(DeliveryError { code, title: "Re-engagement message".to_owned(), explanation: String::new() }),
+    };
+    let events = log(vec![
+        (0, Some(CUSTOMER), created()),
+        (0, Some(CUSTOMER), customer("c1")),
+        (1, Some(ANA), reply("r1", Channel::Whatsapp, ANA)),
+        (2, None, delivery("r1", DeliveryStatus::Sent)),
+        (3, None, delivery("r1", DeliveryStatus::Read)),
+        // A failure after the delivery leaves it delivered.
+        (4, None, failed("r1", 131026)),
+        (5, Some(ANA), reply("r2", Channel::Whatsapp, ANA)),
+        (6, None, failed("r2", 131047)),
+        (7, Some(ANA), reply("e1", Channel::Email, ANA)),
+        (8, None, delivery("e1", DeliveryStatus::Sent)),
+    ]);
+    let all = [
+        Metric::WhatsappSent,
+        Metric::WhatsappDelivered,
+        Metric::WhatsappRead,
+        Metric::WhatsappFailed,
+        Metric::EmailSent,
+        Metric::EmailFailed,
+        Metric::Inbound,
+    ];
+    assert_eq!(
+        outcomes(&events, &all),
+        [
+            ("inbound", Some("whatsapp".to_owned()), 0),
+            ("whatsapp_sent", None, 2),
+            // Read implies delivered: both at 3.
+            ("whatsapp_delivered", None, 3),
+            ("whatsapp_read", None, 3),
+            ("whatsapp_failed", Some("131047:Re-engagement message".to_owned()), 6),
+            ("email_sent", None, 8),
+        ]
+    );
+    let figures = summary::figures(&measures_of(&events), summary::Hours::Calendar);
+    assert_eq!(figures.whatsapp.delivery_rate, summary::Rate { numerator: 1, denominator: 2 });
+    assert_eq!(figures.whatsapp.read_rate, summary::Rate { numerator: 1, denominator: 1 });
+    assert_eq!(figures.whatsapp.failure_reasons.len(), 1);
+    assert_eq!(figures.whatsapp.failure_reasons[0].code, 131047);
+    assert_eq!(figures.email, summary::EmailFigures { sent: 1, failed: 0 });
+    assert_eq!(figures.inbound_messages, 1);
+}
+
+#[test]
+fn the_backlog_follows_the_ticket_in_and_out_and_moves_with_its_team() {
+    use measures::Metric;
+    let events = log(vec![
+        (0, Some(CUSTOMER), created()),
+        (10, Some(ANA), assigned(None, Some(ANA), Some(7))),
+        (20, Some(ANA), status(StatusCategory::Pending)),
+        (30, Some(ANA), status(StatusCategory::Resolved)),
+        (40, Some(CUSTOMER), status(StatusCategory::Open)),
+    ]);
+    let measures = measures_of(&events);
+    let moves: Vec<(&str, Option<TeamId>, i64)> = measures
+        .iter()
+        .filter(|measure| matches!(measure.metric, Metric::BacklogIn | Metric::BacklogOut))
+        .map(|measure| {
+            (measure.metric.as_str(), measure.dimensions.team_id, (measure.at.as_second() - at(0).as_second()) / 60)
+        })
+        .collect();
+    assert_eq!(
+        moves,
+        [
+            ("backlog_in", None, 0),
+            // Assigned to team 7: out of no team, into team 7 (pending stays in the backlog).
+            ("backlog_in", Some(7), 10),
+            ("backlog_out", None, 10),
+            ("backlog_out", Some(7), 30),
+            ("backlog_in", Some(7), 40),
+        ]
+    );
+    let in_team = |team: Option<TeamId>| move |measure: &measures::Measure| measure.dimensions.team_id == team;
+    assert_eq!(summary::backlog_at(&measures, at(25), |_| true), (1, 0));
+    assert_eq!(summary::backlog_at(&measures, at(35), |_| true), (0, 0));
+    assert_eq!(summary::backlog_at(&measures, at(45), in_team(Some(7))), (1, 0));
+    assert_eq!(summary::backlog_at(&measures, at(5), |_| true), (1, 1), "unassigned before minute 10");
+    let days = summary::backlog_by_day(&measures, at(0), at(45), &jiff::tz::TimeZone::UTC);
+    assert_eq!(days.last().map(|day| day.backlog), Some(1));
+}
+
+#[test]
+fn automation_runs_count_by_rule_with_failures_and_late_runs() {
+    use measures::Metric;
+    let ran = |rule_id: i64, result: crate::automation::RunResult, late_by_ms: Option<i64>| EventKind::AutomationRan {
+        rule_id,
+        name: format!("Rule {rule_id}"),
+        actions: Vec::new(),
+        result,
+        error: None,
+        late_by_ms,
+        depth: 1,
+        notify: Vec::new(),
+    };
+    let events = log(vec![
+        (0, Some(CUSTOMER), created()),
+        (1, None, ran(3, crate::automation::RunResult::Ok, None)),
+        (2, None, ran(3, crate::automation::RunResult::Failed, None)),
+        (3, None, ran(4, crate::automation::RunResult::Ok, Some(60_000))),
+    ]);
+    assert_eq!(outcomes(&events, &[Metric::AutomationRun]).len(), 3);
+    let figures = summary::figures(&measures_of(&events), summary::Hours::Calendar).automation;
+    assert_eq!((figures.runs, figures.failed, figures.late), (3, 1, 1));
+    assert_eq!(
+        figures
+            .by_rule
+            .iter()
+            .map(|rule| (rule.rule_id, rule.name.as_str(), rule.runs, rule.failed, rule.late))
+            .collect::<Vec<_>>(),
+        [(3, "Rule 3", 2, 1, 0), (4, "Rule 4", 1, 0, 1)]
+    );
+}
+
+#[test]
+fn full_resolution_is_counted_once_from_creation_to_the_last_end() {
+    use measures::Metric;
+    let events = log(vec![
+        (0, Some(CUSTOMER), created()),
+        (0, Some(CUSTOMER), customer("c1")),
+        (10, Some(ANA), status(StatusCategory::Resolved)),
+        (20, Some(CUSTOMER), status(StatusCategory::Open)),
+        (50, Some(ANA), status(StatusCategory::Resolved)),
+    ]);
+    let full: Vec<_> =
+        measures_of(&events).into_iter().filter(|measure| measure.metric == Metric::FullResolution).collect();
+    assert_eq!(full.len(), 1);
+    assert_eq!((full[0].at, full[0].value_ms), (at(50), Some(50 * MINUTE)));
+}

@@ -34,6 +34,7 @@ use switchboard_actors::ticket::{CommandContext, NewMessage, TicketCommand, Tick
 use tokio::sync::Notify;
 
 pub use self::error::EmailError;
+pub use self::notice::NoticeFile;
 use self::parse::InboundEmail;
 use self::transport::{MailTransport, SendFailure};
 use crate::channels::whatsapp::media::{self, MediaStore};

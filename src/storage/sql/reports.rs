@@ -34,6 +34,74 @@ macro_rules! reports_sql {
             })
         }
 
+        fn schedule_from_row(
+            row: &<$db as sqlx::Database>::Row,
+        ) -> StoreResult<switchboard_actors::reports::schedule::ReportSchedule> {
+            let spec: String = row.try_get("spec").map_err(db_error)?;
+            let last_sent_at: Option<i64> = row.try_get("last_sent_at").map_err(db_error)?;
+            Ok(switchboard_actors::reports::schedule::ReportSchedule {
+                id: row.try_get("id").map_err(db_error)?,
+                account_id: row.try_get("account_id").map_err(db_error)?,
+                created_by: row.try_get("created_by").map_err(db_error)?,
+                spec: serde_json::from_str(&spec).map_err(|error| StoreError::Internal(format!("schedule spec: {error}")))?,
+                next_run_at: from_millis(row.try_get("next_run_at").map_err(db_error)?)?,
+                last_sent_at: last_sent_at.map(from_millis).transpose()?,
+                created_at: from_millis(row.try_get("created_at").map_err(db_error)?)?,
+            })
+        }
+
+        /// The `WHERE` conditions of `query` over `report_measures m`.
+        fn push_measure_conditions(select: &mut QueryBuilder<$db>, query: &switchboard_actors::reports::MeasureQuery) {
+            use switchboard_actors::reports::MeasureScope;
+            select.push("m.account_id = ").push_bind(query.account);
+            select.push(" AND m.at >= ").push_bind(millis(query.from));
+            select.push(" AND m.at < ").push_bind(millis(query.to));
+            if !query.metrics.is_empty() {
+                select.push(" AND m.metric IN (");
+                let mut names = select.separated(", ");
+                for metric in &query.metrics {
+                    names.push_bind(metric.as_str());
+                }
+                select.push(")");
+            }
+            if let Some(tickets) = &query.tickets {
+                if tickets.is_empty() {
+                    select.push(" AND 1 = 0");
+                } else {
+                    select.push(" AND m.ticket_id IN (");
+                    let mut ids = select.separated(", ");
+                    for ticket in tickets {
+                        ids.push_bind(*ticket);
+                    }
+                    select.push(")");
+                }
+            }
+            if let MeasureScope::Teams { teams, person } = &query.scope {
+                select.push(" AND (");
+                if teams.is_empty() {
+                    select.push("1 = 0");
+                } else {
+                    select.push("m.team_id IN (");
+                    let mut ids = select.separated(", ");
+                    for team in teams {
+                        ids.push_bind(*team);
+                    }
+                    select.push(")");
+                }
+                if let Some(person) = person {
+                    select.push(" OR m.actor_id = ").push_bind(*person);
+                    select.push(" OR m.assignee_id = ").push_bind(*person);
+                }
+                select.push(")");
+            }
+            if let Some(filter) = &query.filter {
+                select.push(" AND m.ticket_id IN (SELECT t.id FROM tickets t WHERE t.account_id = ");
+                select.push_bind(query.account);
+                push_pieces(select, filter_sql(filter, <$db as HasDialect>::DIALECT, false).pieces());
+                select.push(")");
+            }
+        }
+
         /// The per-day aggregates changed by `deltas` (cells left at zero are removed, so an
         /// aggregate rebuilt from zero has the same rows).
         async fn apply_daily_deltas(
@@ -171,39 +239,122 @@ macro_rules! reports_sql {
                 &self,
                 query: &switchboard_actors::reports::MeasureQuery,
             ) -> StoreResult<Vec<switchboard_actors::reports::measures::Measure>> {
-                use switchboard_actors::reports::MeasureScope;
                 let mut select = QueryBuilder::<$db>::new(format!(
-                    "SELECT {MEASURE_COLUMNS} FROM report_measures m WHERE m.account_id = "
+                    "SELECT {MEASURE_COLUMNS} FROM report_measures m WHERE "
                 ));
-                select.push_bind(query.account);
-                select.push(" AND m.at >= ").push_bind(millis(query.from));
-                select.push(" AND m.at < ").push_bind(millis(query.to));
-                if let MeasureScope::Teams { teams, person } = &query.scope {
-                    select.push(" AND (");
-                    if teams.is_empty() {
-                        select.push("1 = 0");
-                    } else {
-                        select.push("m.team_id IN (");
-                        let mut ids = select.separated(", ");
-                        for team in teams {
-                            ids.push_bind(*team);
-                        }
-                        select.push(")");
-                    }
-                    if let Some(person) = person {
-                        select.push(" OR m.actor_id = ").push_bind(*person);
-                        select.push(" OR m.assignee_id = ").push_bind(*person);
-                    }
-                    select.push(")");
-                }
-                if let Some(filter) = &query.filter {
-                    select.push(" AND m.ticket_id IN (SELECT t.id FROM tickets t WHERE t.account_id = ");
-                    select.push_bind(query.account);
-                    push_pieces(&mut select, filter_sql(filter, <$db as HasDialect>::DIALECT, false).pieces());
-                    select.push(")");
-                }
+                push_measure_conditions(&mut select, query);
                 select.push(" ORDER BY m.at, m.ticket_id");
                 select.build().fetch_all(&self.pool).await.map_err(db_error)?.iter().map(measure_from_row).collect()
+            }
+
+            async fn report_ticket_ids(
+                &self,
+                query: &switchboard_actors::reports::MeasureQuery,
+                after: TicketId,
+                limit: i64,
+            ) -> StoreResult<Vec<TicketId>> {
+                let mut select = QueryBuilder::<$db>::new("SELECT DISTINCT m.ticket_id FROM report_measures m WHERE ");
+                push_measure_conditions(&mut select, query);
+                select.push(" AND m.ticket_id > ").push_bind(after);
+                select.push(" ORDER BY m.ticket_id LIMIT ").push_bind(limit);
+                select
+                    .build()
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db_error)?
+                    .iter()
+                    .map(|row| row.try_get::<i64, _>(0).map_err(db_error))
+                    .collect()
+            }
+
+            async fn create_report_schedule(
+                &self,
+                schedule: &switchboard_actors::reports::NewReportSchedule,
+            ) -> StoreResult<switchboard_actors::reports::schedule::ReportSchedule> {
+                let spec = serde_json::to_string(&schedule.spec).map_err(|error| StoreError::Internal(error.to_string()))?;
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO report_schedules (account_id, created_by, spec, next_run_at, created_at) \
+                     VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                )
+                .bind(schedule.account_id)
+                .bind(schedule.created_by)
+                .bind(spec)
+                .bind(millis(schedule.next_run_at))
+                .bind(millis(schedule.created_at))
+                .fetch_one(&self.pool)
+                .await
+                .map_err(db_error)?;
+                Ok(switchboard_actors::reports::schedule::ReportSchedule {
+                    id,
+                    account_id: schedule.account_id,
+                    created_by: schedule.created_by,
+                    spec: schedule.spec.clone(),
+                    next_run_at: schedule.next_run_at,
+                    last_sent_at: None,
+                    created_at: schedule.created_at,
+                })
+            }
+
+            async fn report_schedules(
+                &self,
+                account: AccountId,
+            ) -> StoreResult<Vec<switchboard_actors::reports::schedule::ReportSchedule>> {
+                sqlx::query(
+                    "SELECT id, account_id, created_by, spec, next_run_at, last_sent_at, created_at \
+                     FROM report_schedules WHERE account_id = $1 ORDER BY id",
+                )
+                    .bind(account)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db_error)?
+                    .iter()
+                    .map(schedule_from_row)
+                    .collect()
+            }
+
+            async fn report_schedule(
+                &self,
+                id: i64,
+            ) -> StoreResult<Option<switchboard_actors::reports::schedule::ReportSchedule>> {
+                sqlx::query(
+                    "SELECT id, account_id, created_by, spec, next_run_at, last_sent_at, created_at \
+                     FROM report_schedules WHERE id = $1",
+                )
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_error)?
+                    .as_ref()
+                    .map(schedule_from_row)
+                    .transpose()
+            }
+
+            async fn delete_report_schedule(&self, account: AccountId, id: i64) -> StoreResult<bool> {
+                let deleted = sqlx::query("DELETE FROM report_schedules WHERE account_id = $1 AND id = $2")
+                    .bind(account)
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_error)?;
+                Ok(deleted.rows_affected() > 0)
+            }
+
+            async fn report_schedule_ran(
+                &self,
+                id: i64,
+                next_run_at: Timestamp,
+                sent_at: Option<Timestamp>,
+            ) -> StoreResult<()> {
+                sqlx::query(
+                    "UPDATE report_schedules SET next_run_at = $1, last_sent_at = COALESCE($2, last_sent_at) WHERE id = $3",
+                )
+                .bind(millis(next_run_at))
+                .bind(sent_at.map(millis))
+                .bind(id)
+                .execute(&self.pool)
+                .await
+                .map_err(db_error)?;
+                Ok(())
             }
 
             async fn daily_aggregates(
