@@ -5,7 +5,9 @@ mod agents;
 mod automation;
 mod fake_graph;
 mod hub;
+mod queries;
 mod report;
+mod reports;
 mod routing;
 mod scenarios;
 mod search;
@@ -42,6 +44,9 @@ enum Command {
     /// first-page latency of `GET /tickets?q=` for common and rare words, phrases and field
     /// conditions.
     Search(search::SearchArgs),
+    /// The reports' summary over a large event log (seed with `switchboard bench seed-search`):
+    /// latency of `GET /reports/summary` in total and per grouping.
+    Reports(reports::ReportsArgs),
     /// N online agents in one routed team, tickets created for it at a fixed rate: the
     /// router's decision latency (created → assigned, from the hub's event times).
     Routing(routing::RoutingArgs),
@@ -69,6 +74,7 @@ fn main() -> anyhow::Result<()> {
         Command::Whatsapp(args) => runtime.block_on(scenarios::whatsapp(args)),
         Command::Ingest(args) => runtime.block_on(scenarios::ingest(args)),
         Command::Search(args) => runtime.block_on(search::search(args)),
+        Command::Reports(args) => runtime.block_on(reports::reports(args)),
         Command::Routing(args) => runtime.block_on(routing::routing(args)),
         Command::Automation(args) => runtime.block_on(automation::automation(args)),
         Command::Cluster(args) => runtime.block_on(scenarios::cluster(args)),

@@ -3,14 +3,12 @@
 //! from the data itself — a common word, a rare one, a two-word phrase, two words, and a word with
 //! field conditions — in a closed loop, with each kind's latency.
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{Context as _, bail};
-use tokio::sync::Mutex;
 
 use crate::hub::Hub;
+use crate::queries::closed_loop;
 use crate::report::Latency;
 
 #[derive(Debug, Clone, clap::Args)]
@@ -30,7 +28,7 @@ pub struct SearchArgs {
 }
 
 /// Percent-encodes a query for the URL.
-fn encoded(query: &str) -> String {
+pub fn encoded(query: &str) -> String {
     query
         .bytes()
         .map(|byte| match byte {
@@ -74,37 +72,13 @@ pub async fn search(args: SearchArgs) -> anyhow::Result<()> {
             format!("status: {status} channel: whatsapp {}", plain.first().map_or("order", |w| w)),
         ));
     }
-    let queries = Arc::new(queries);
-    let results: Arc<Mutex<BTreeMap<&'static str, (Latency, u64)>>> = Arc::new(Mutex::new(BTreeMap::new()));
-    let deadline = Instant::now() + Duration::from_secs(args.duration);
-    let mut workers = Vec::new();
-    for worker in 0..args.concurrency {
-        let (hub, token, queries, results) = (hub.clone(), token.clone(), queries.clone(), results.clone());
-        workers.push(tokio::spawn(async move {
-            let mut next = worker;
-            while Instant::now() < deadline {
-                let (kind, query) = &queries[next % queries.len()];
-                next += args_step(worker);
-                let path = format!("/api/v1/tickets?limit=50&q={}", encoded(query));
-                let started = Instant::now();
-                let (status, page) = hub.call(reqwest::Method::GET, &path, &token, None).await?;
-                let elapsed = started.elapsed();
-                if status != 200 {
-                    bail!("{query}: {status} {page}");
-                }
-                let found = page["items"].as_array().map_or(0, Vec::len) as u64;
-                let mut results = results.lock().await;
-                let entry = results.entry(kind).or_insert_with(|| (Latency::default(), 0));
-                entry.0.record(elapsed);
-                entry.1 += found;
-            }
-            anyhow::Ok(())
-        }));
-    }
-    for worker in workers {
-        worker.await??;
-    }
-    let results = results.lock().await;
+    let paths = queries
+        .into_iter()
+        .map(|(kind, query)| (kind, format!("/api/v1/tickets?limit=50&q={}", encoded(&query))))
+        .collect();
+    let found_on_page = |page: &serde_json::Value| page["items"].as_array().map_or(0, Vec::len) as u64;
+    let results =
+        closed_loop(&hub, &token, paths, Duration::from_secs(args.duration), args.concurrency, found_on_page).await?;
     let mut all = Latency::default();
     println!(
         "search: {} queries in {} s, {} in flight",
@@ -122,9 +96,4 @@ pub async fn search(args: SearchArgs) -> anyhow::Result<()> {
     }
     println!("  {:<14} {}  p95 {:.2} ms", "all", all.summary(), all.ms(0.95).unwrap_or(f64::NAN));
     Ok(())
-}
-
-/// Workers walk the query list with co-prime steps, so they do not ask the same thing at once.
-fn args_step(worker: usize) -> usize {
-    [1, 3, 7, 11, 13, 17, 19, 23][worker % 8]
 }
