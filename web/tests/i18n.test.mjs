@@ -81,7 +81,7 @@ describe('the console in the person\'s language', () => {
       await page.goto(`${hub.base}/#/tickets/${ticketId}`);
       await page.locator('.ticket-head h1').waitFor();
       await page.getByRole('heading', { name: 'Propiedades' }).waitFor();
-      await page.getByLabel('Nota interna').waitFor();
+      await page.getByLabel('Nota interna', { exact: true }).waitFor();
       assert.equal(await page.getByRole('button', { name: 'Enviar', exact: true }).count(), 1);
       assert.equal(await page.getByRole('button', { name: 'Enviar y resolver' }).count(), 1);
       await noMissingTexts(page, 'the ticket page');
@@ -125,7 +125,7 @@ describe('the console in the person\'s language', () => {
   test('a Portuguese browser and no profile language get the console in Portuguese', async () => {
     const page = await localePage(browser, { width: 390, height: 844 }, 'pt-BR');
     // Before signing in: the login page follows the browser.
-    await page.goto(`${hub.base}/`);
+    await page.goto(`${hub.base}/agent`);
     await page.getByRole('heading', { name: 'Entre no Switchboard' }).waitFor();
     await noMissingTexts(page, 'the login page');
     await login(page, hub.base, DEMO.agent);
