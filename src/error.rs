@@ -69,6 +69,14 @@ error_codes! {
     /// A ticket turned into an article must be resolved (or closed) first.
     TicketNotResolved => "ticket_not_resolved",
     CannedResponseExists => "canned_response_exists",
+    /// CSAT: the ticket has no survey waiting for an answer (none asked, or cancelled by a reopen).
+    SurveyNotPending => "survey_not_pending",
+    /// CSAT: the survey was already answered (its comment can still be added).
+    SurveyAnswered => "survey_answered",
+    /// CSAT: a comment on a survey that was not rated yet.
+    SurveyNotAnswered => "survey_not_answered",
+    /// CSAT: a score that is not on the survey's scale.
+    InvalidScore => "invalid_score",
     StaleSeq => "stale_seq",
     StaleView => "stale_view",
     TicketClosed => "ticket_closed",
@@ -520,6 +528,23 @@ impl From<crate::search::SearchError> for ApiError {
                 expected: problem.expected,
             },
             crate::search::SearchError::Store(error) => error.into(),
+        }
+    }
+}
+
+impl From<crate::csat::CsatError> for ApiError {
+    fn from(error: crate::csat::CsatError) -> ApiError {
+        use crate::csat::CsatError;
+        let message = error.to_string();
+        match error {
+            CsatError::NotPending => ApiError::Conflict { code: ErrorCode::SurveyNotPending, message },
+            CsatError::AlreadyAnswered => ApiError::Conflict { code: ErrorCode::SurveyAnswered, message },
+            CsatError::NotAnswered => ApiError::Conflict { code: ErrorCode::SurveyNotAnswered, message },
+            CsatError::InvalidScore(_) => ApiError::BadRequest { code: ErrorCode::InvalidScore, message },
+            CsatError::InvalidComment(reason) => ApiError::invalid("comment", reason),
+            CsatError::InvalidToken => ApiError::NotFound("survey"),
+            CsatError::Ticket(error) => error.into(),
+            CsatError::Store(error) => error.into(),
         }
     }
 }

@@ -11,6 +11,7 @@ pub mod channels;
 pub mod cli;
 pub mod cluster;
 pub mod config;
+pub mod csat;
 pub mod customer_accounts;
 pub mod demo;
 pub mod error;

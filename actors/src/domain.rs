@@ -710,6 +710,12 @@ pub enum EventKind {
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         notify: Vec<crate::automation::AutomationNotice>,
     },
+    /// CSAT (`csat.rs`): a survey asked for the cycle just resolved; customers see only that.
+    CsatRequested(crate::csat::SurveyAsked),
+    /// The customer's rating (staff only), credited to every person who replied in the cycle.
+    CsatReceived(crate::csat::RatingReceived),
+    /// The customer's comment on their rating, added or replaced (staff only).
+    CsatCommented(crate::csat::RatingComment),
 }
 
 /// Whether free-form replies can reach the customer on the ticket's channel.
@@ -753,6 +759,9 @@ impl EventKind {
             EventKind::SplitTo { .. } => "split_to",
             EventKind::SplitFrom { .. } => "split_from",
             EventKind::AutomationRan { .. } => "automation_ran",
+            EventKind::CsatRequested(_) => "csat_requested",
+            EventKind::CsatReceived(_) => "csat_received",
+            EventKind::CsatCommented(_) => "csat_commented",
         }
     }
 }
@@ -767,29 +776,5 @@ pub struct FieldChange {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn default_matrix_escalates_with_both_axes() {
-        let matrix = PriorityMatrix::default();
-        assert_eq!(matrix.priority(Level::Low, Level::Low), Priority::Low);
-        assert_eq!(matrix.priority(Level::Critical, Level::Critical), Priority::Urgent);
-        assert_eq!(matrix.priority(Level::High, Level::Medium), Priority::High);
-    }
-
-    #[test]
-    fn enums_round_trip_through_text() {
-        for role in Role::ALL {
-            assert_eq!(role.as_str().parse::<Role>().ok(), Some(*role));
-        }
-        assert!("boss".parse::<Role>().is_err());
-    }
-
-    #[test]
-    fn builtin_statuses_cover_every_category() {
-        let statuses = TicketStatus::builtins();
-        assert_eq!(statuses.len(), 5);
-        assert_eq!(statuses[0].label, "New");
-    }
-}
+#[path = "domain_tests.rs"]
+mod tests;

@@ -7,6 +7,7 @@ pub mod broker;
 pub mod bus;
 pub mod clock;
 pub mod companies;
+pub mod csat;
 pub mod customer_auth;
 pub mod customers;
 pub mod domain;

@@ -659,6 +659,7 @@ pub trait Store:
     + crate::customer_auth::CustomerAuthPort
     + crate::knowledge_base::KnowledgeBasePort
     + crate::reports::ReportsPort
+    + crate::csat::CsatPort
 {
 }
 
@@ -680,7 +681,8 @@ impl<
         + crate::automation::AutomationsPort
         + crate::customer_auth::CustomerAuthPort
         + crate::knowledge_base::KnowledgeBasePort
-        + crate::reports::ReportsPort,
+        + crate::reports::ReportsPort
+        + crate::csat::CsatPort,
 > Store for T
 {
 }

@@ -200,7 +200,16 @@ pub fn customer_event(event: &TicketEvent, config: &AccountConfig) -> Value {
         | EventKind::SplitTo { .. }
         | EventKind::SplitFrom { .. }
         // Automation runs are the team's: rule names and errors are not for customers.
-        | EventKind::AutomationRan { .. } => private(),
+        | EventKind::AutomationRan { .. }
+        // A rating, who it credits and the comment are the team's; the customer has their own
+        // survey through `GET /tickets/{id}/csat`.
+        | EventKind::CsatReceived(_)
+        | EventKind::CsatCommented(_) => private(),
+        // That a survey was asked, and nothing more: the portal shows its rating widget live.
+        EventKind::CsatRequested(_) => json!({
+            "ticket_id": event.ticket_id, "account_id": event.account_id, "seq": event.seq,
+            "at": event.at, "actor_id": null, "type": "csat_requested"
+        }),
     }
 }
 

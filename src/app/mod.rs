@@ -93,6 +93,8 @@ pub struct Services {
     pub feedback_limits: Arc<FeedbackLimits>,
     /// Customer registration, password recovery, login codes, WhatsApp verification.
     pub customer_accounts: Arc<CustomerAccounts>,
+    /// Satisfaction surveys: asked on resolve, answered on every channel.
+    pub csat: Arc<crate::csat::Csat>,
     pub sockets: Arc<SocketSettings>,
     /// The Prometheus exporter `/metrics` renders, when the process installed one.
     pub metrics: Option<PrometheusHandle>,
@@ -219,6 +221,9 @@ impl Services {
         ));
         let served = opened.store.account_ids().await.context("listing the accounts this node serves")?;
         live.join_all(&served).await;
+        let csat = start_csat(settings, &opened.store, &tickets, &accounts, &clock).await?;
+        whatsapp.set_answers(csat.clone());
+        tasks.extend(csat.start(tickets.bus().subscribe()));
         tasks.extend(whatsapp.start(tickets.bus().subscribe()));
         tasks.extend(email.start(tickets.bus().subscribe()));
         tasks.push(timers);
@@ -238,6 +243,7 @@ impl Services {
         .await?;
         Ok(Services {
             customer_accounts,
+            csat,
             settings: Arc::new(settings.clone()),
             sessions: Arc::new(Sessions::new(opened.store.clone(), clock.clone())),
             channels,
@@ -313,6 +319,29 @@ async fn start_whatsapp(
         verify_token: secrets.whatsapp_verify_token.value.clone(),
     };
     Ok(WhatsAppChannel::new(store.clone(), tickets.clone(), media, conversations, webhook, clock.clone()))
+}
+
+/// CSAT, with the install's key for the email links' tokens (generated once, first writer wins).
+async fn start_csat(
+    settings: &Settings,
+    store: &Arc<dyn Store>,
+    tickets: &Tickets,
+    accounts: &Arc<AccountConfigs>,
+    clock: &Arc<dyn Clock>,
+) -> anyhow::Result<Arc<crate::csat::Csat>> {
+    let candidate = crate::channels::secrets::random_secret();
+    let key = store
+        .generated_secret(crate::csat::TOKEN_KEY_SECRET, &candidate, clock.now())
+        .await
+        .context("reading the CSAT link key")?;
+    Ok(crate::csat::Csat::new(
+        store.clone(),
+        tickets.clone(),
+        accounts.clone(),
+        clock.clone(),
+        &key,
+        settings.server.public_origin(),
+    ))
 }
 
 /// Customer accounts, with the install's code-hashing key (generated once, first writer wins).

@@ -33,6 +33,7 @@ pub fn configure(config: &mut web::ServiceConfig, services: &Services, openapi: 
         .configure(crate::channels::email::sandbox::routes)
         .configure(crate::http::operations_routes)
         .configure(crate::http::help_site_routes)
+        .configure(crate::http::csat_page_routes)
         .configure(crate::http::console_routes);
 }
 
@@ -60,6 +61,7 @@ fn register_services(config: &mut web::ServiceConfig, services: &Services) {
         .app_data(web::Data::from(services.logins.clone()))
         .app_data(web::Data::from(services.feedback_limits.clone()))
         .app_data(web::Data::from(services.customer_accounts.clone()))
+        .app_data(web::Data::from(services.csat.clone()))
         .app_data(web::Data::from(services.sockets.clone()));
     if let Some(sandbox) = &services.sandbox {
         config.app_data(web::Data::from(sandbox.clone()));

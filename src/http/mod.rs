@@ -6,6 +6,8 @@ mod automations;
 mod channel_secrets;
 mod companies;
 mod console;
+mod csat;
+mod csat_page;
 mod customer_auth;
 mod dashboard;
 mod help;
@@ -132,6 +134,7 @@ fn documented_routes(scope: &mut utoipa_actix_web::service_config::ServiceConfig
     automations::routes(scope);
     channel_secrets::routes(scope);
     companies::routes(scope);
+    csat::routes(scope);
     kb::routes(scope);
     tickets::routes(scope);
     notifications::routes(scope);
@@ -181,6 +184,11 @@ pub fn help_site_routes(config: &mut web::ServiceConfig) {
 
 /// The interface catalogs' text for a key (`web/i18n/`), for pages the server renders.
 pub use console::catalog_text;
+
+/// The public rating page the CSAT emails link to (`/csat/{token}`).
+pub fn csat_page_routes(config: &mut web::ServiceConfig) {
+    csat_page::routes(config);
+}
 
 /// The embedded console: registered last, it answers every path nothing else did.
 pub fn console_routes(config: &mut web::ServiceConfig) {

@@ -81,6 +81,7 @@ pub fn like_pattern(word: &str) -> String {
 
 pub(crate) mod automations;
 pub(crate) mod companies;
+pub(crate) mod csat;
 pub(crate) mod customer_auth;
 pub(crate) mod directory;
 pub(crate) mod event_log;
@@ -568,6 +569,7 @@ macro_rules! shared_sql {
         crate::storage::sql::customer_auth::customer_auth_sql!($db, $store, $writer, $begin_write, $tickets_per_update, $team_ids_of_u);
         crate::storage::sql::knowledge_base::knowledge_base_sql!($db, $store, $writer, $begin_write, $tickets_per_update, $team_ids_of_u);
         crate::storage::sql::reports::reports_sql!($db, $store, $writer, $begin_write, $tickets_per_update, $team_ids_of_u);
+        crate::storage::sql::csat::csat_sql!($db, $store, $writer, $begin_write, $tickets_per_update, $team_ids_of_u);
     };
 }
 

@@ -9,6 +9,7 @@ mod auth;
 mod automations;
 mod client;
 mod companies;
+mod csat;
 mod customer_accounts;
 mod customers;
 mod drafts;

@@ -118,7 +118,10 @@ async fn the_summary_and_the_agents_figures_match_the_fixture_to_the_second() {
                 // The first cycle without its 600 s pending.
                 "working_resolution": durations(2, 180.0, 60.0, 300.0),
                 "one_touch": {"numerator": 1, "denominator": 2},
-                "sla_breaches": 0
+                "sla_breaches": 0,
+                // No survey in the fixture (tests/api/csat.rs counts ratings).
+                "csat_ratings": 0,
+                "csat_average": null
             }),
             "{backend:?}"
         );

@@ -5,6 +5,7 @@
 mod common;
 
 mod automations;
+mod csat;
 mod directory;
 mod event_log;
 mod filter;
@@ -140,6 +141,7 @@ async fn suite(store: Arc<dyn Store>) {
     routing::routing_settings_leases_and_queues(store).await;
     knowledge_base::categories_articles_and_search(store).await;
     reports::measures_replace_with_the_cursor(store).await;
+    csat::surveys_settle_once(store).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

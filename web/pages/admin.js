@@ -1,7 +1,7 @@
 // Admin basics: people (create, role, teams, capacity, skills and languages, deactivate), teams
 // (create, members) and their routing (pages/routing.js),
 // WhatsApp numbers and templates, the channels' webhook URLs and secrets (read-only), canned
-// responses, and the SLA policy (targets per priority).
+// responses, the SLA policy (targets per priority) and the CSAT settings (pages/csat.js).
 
 import { useEffect, useRef, useState } from "preact/hooks";
 import { html } from "../lib/html.js";
@@ -11,6 +11,7 @@ import { SkeletonRows } from "../lib/skeleton.js";
 import { time } from "../lib/format.js";
 import { TeamRoutingSection, listOf } from "./routing.js";
 import { t, tParts } from "../lib/i18n.js";
+import { CsatSettingsEditor } from "./csat.js";
 
 const ROLES = ["agent", "supervisor", "admin", "customer"];
 
@@ -141,6 +142,7 @@ export function Admin() {
       </table>
     </section>
     <${SlaPolicyEditor} />
+    <${CsatSettingsEditor} />
     <section aria-labelledby="canned-title">
       <h2 id="canned-title">${t("console.admin.canned")}</h2>
       <form class="inline-form" onSubmit=${createCanned} aria-label=${t("console.admin.add_canned")}>

@@ -11,6 +11,7 @@ import { post } from "../lib/api.js";
 import { navigate } from "../lib/router.js";
 import { ago, time } from "../lib/format.js";
 import { METRIC_LABEL } from "../lib/sla.js";
+import { describeCsat } from "./csat.js";
 import { AssignButton, assign } from "./assign.js";
 import { t } from "../lib/i18n.js";
 
@@ -65,7 +66,7 @@ export function HeadFacts({ ticket, statuses, names, teams, requester, seen, cha
 }
 
 /** The events shown centred in the thread (merge and split have their own markers). */
-export const SYSTEM_EVENTS = new Set(["status_changed", "assigned", "priority_changed", "sla_warning", "sla_breached", "window_changed"]);
+export const SYSTEM_EVENTS = new Set(["status_changed", "assigned", "priority_changed", "sla_warning", "sla_breached", "window_changed", "csat_received", "csat_commented"]);
 
 function systemText(event, names) {
   const who = (id) => (id ? names.get(id) || `#${id}` : t("console.activity.nobody"));
@@ -77,6 +78,10 @@ function systemText(event, names) {
     case "sla_warning": return t("console.activity.sla_warning", { metric, time: time(event.due_at) });
     case "sla_breached": return t("console.activity.sla_breached", { metric, time: time(event.due_at) });
     case "window_changed": return event.window?.state === "closed" ? t("console.system.window_closed") : t("console.system.window_open");
+    case "csat_received": case "csat_commented": {
+      const text = describeCsat(event, names);
+      return text.charAt(0).toUpperCase() + text.slice(1);
+    }
     default: return event.type.replace(/_/g, " ");
   }
 }

@@ -24,6 +24,7 @@ import { ArticleLink } from "./article-link.js";
 import { Explanation } from "./routing.js";
 import { HeadFacts, SYSTEM_EVENTS, Subject, SystemMarker, deliverySteps } from "./ticket-head.js";
 import { LINK_EVENTS, LinkMarker, MergeBanner, MergeDialog, SplitBar, linkedTicket, mergedOrigin, threadItems } from "./merge.js";
+import { describeCsat } from "./csat.js";
 
 function Attachment({ file }) {
   if (file.status === "pending") return html`<span class="file pending"><${Icon} name="clock" size=${14} /> ${file.file_name} (${t("console.ticket.file_fetching")})</span>`;
@@ -404,6 +405,7 @@ function describe(event, names) {
     case "merge_undone": return t("console.activity.merge_undone", { number: linkedTicket(event).number });
     case "split_to": return t("console.activity.split_to", { number: linkedTicket(event).number });
     case "split_from": return t("console.activity.split_from", { number: linkedTicket(event).number });
+    case "csat_requested": case "csat_received": case "csat_commented": return describeCsat(event, names);
     default: return event.type.replace(/_/g, " ");
   }
 }

@@ -131,19 +131,20 @@ describe('every page, both roles, both widths', () => {
       });
     }
   }
-  test('a customer who reaches the console is told it is not for them, on every page', async () => {
+  test('a customer who reaches the console is sent to the customer portal, from every page', async () => {
     const page = await newPage(browser, { width: 390, height: 844 });
     await login(page, hub.base, 'carla@acme.test');
     // The console is at /agent (`/` shows a signed-in customer the public landing page).
     for (const hash of ['#/queue', '#/admin', '#/presence', `#/tickets/${ticketId}`]) {
       await page.goto(`${hub.base}/agent${hash}`);
-      await page.getByRole('heading', { name: 'Not allowed' }).waitFor();
-      assert.equal(await page.locator('nav[aria-label="Main"], main form, main table').count(), 0, `${hash}: no staff navigation or controls`);
+      await page.waitForURL(/\/portal$/);
+      await page.getByRole('heading', { name: 'Your requests' }).waitFor();
+      assert.equal(await page.locator('nav[aria-label="Main"]').count(), 0, `${hash}: no staff navigation`);
       assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth));
     }
-    await screenshot(page, 'page-customer-390-not-allowed');
+    await screenshot(page, 'page-customer-390-portal');
     await page.getByRole('button', { name: 'Log out' }).click();
-    await page.locator('input[name=email]').waitFor();
+    await page.getByRole('heading', { name: 'Welcome' }).waitFor();
     assert.deepEqual(consoleErrors(page), []);
     await page.context().close();
   });

@@ -49,6 +49,12 @@ describe('customer portal', () => {
     hub = await startHub();
     browser = await launchBrowser();
     agent = await apiLogin(hub.base, DEMO.agent);
+    // Satisfaction surveys on (they are off until an admin turns them on), every channel.
+    const admin = await apiLogin(hub.base, DEMO.admin);
+    await api(hub.base, admin, '/account/csat', {
+      method: 'PUT',
+      body: { enabled: true, question: 'How did we do?', scale: 'five', channels: ['whatsapp', 'email', 'portal'], cooldown_days: 0, comment_prompt: 'Anything you would like to add?' },
+    });
   });
   after(async () => {
     await browser?.close();
@@ -91,9 +97,18 @@ describe('customer portal', () => {
 
       // The agent answers: the reply appears without a reload, then the resolution.
       await api(hub.base, agent, `/tickets/${id}/messages`, { method: 'POST', body: { body: 'Use **Forgot password** on the login page.' } });
-      await page.locator('.message.ours', { hasText: 'Forgot password' }).waitFor({ timeout: 2_000 });
+      await page.locator('.message.ours', { hasText: 'Forgot password' }).waitFor({ timeout: 5_000 });
       await api(hub.base, agent, `/tickets/${id}/messages`, { method: 'POST', body: { body: 'Closing this one.', then_status: 'resolved' } });
-      await page.locator('.status[data-status="resolved"]').first().waitFor({ timeout: 3_000 });
+      await page.locator('.status[data-status="resolved"]').first().waitFor({ timeout: 5_000 });
+
+      // The survey of this resolution appears live; the customer rates it and adds a comment.
+      await page.getByRole('button', { name: '4 – Good' }).click({ timeout: 5_000 });
+      await page.getByText('Thank you: you rated us 4/5.').waitFor();
+      await page.getByLabel('Anything you would like to add?').fill('Quick and clear.');
+      await page.getByRole('button', { name: 'Send comment' }).click();
+      await page.getByText('Thanks for your comment.').waitFor();
+      const survey = (await api(hub.base, agent, `/tickets/${id}/csat`)).survey;
+      assert.deepEqual([survey.status, survey.score, survey.comment, survey.channel], ['answered', 4, 'Quick and clear.', 'portal']);
       await noSidewaysScroll(page);
       await screenshot(page, `portal-${size.width}-ticket`);
 
@@ -101,7 +116,7 @@ describe('customer portal', () => {
       await page.getByRole('button', { name: 'Reopen the ticket' }).click();
       await page.getByLabel('What is still not working?').fill('The link expired before I opened it.');
       await page.getByRole('button', { name: 'Reopen and send' }).click();
-      await page.locator('.status[data-status="open"]').first().waitFor({ timeout: 3_000 });
+      await page.locator('.status[data-status="open"]').first().waitFor({ timeout: 5_000 });
       const ticket = await api(hub.base, agent, `/tickets/${id}`);
       assert.equal(ticket.status_category, 'open', 'reopened for the team too');
       assert.equal(ticket.messages.at(-1).body, 'The link expired before I opened it.');
@@ -143,11 +158,12 @@ describe('customer portal', () => {
     await page.context().close();
   });
 
-  test('a WhatsApp customer verifies their number in the profile and finds their WhatsApp ticket', async () => {
-    const waId = '5511987650001';
+  for (const [index, size] of WIDTHS.entries()) {
+  test(`${size.name}: a WhatsApp customer verifies their number in the profile and finds their WhatsApp ticket`, async () => {
+    const waId = `551198765000${index + 1}`;
     await sandboxSend(hub.base, { wa_id: waId, name: 'Wanda', text: 'My order 4411 never arrived' });
-    const page = await portalPage(browser, WIDTHS[0]);
-    const email = 'wanda@example.test';
+    const page = await portalPage(browser, size);
+    const email = `wanda-${size.name}@example.test`;
     await page.goto(`${hub.base}/portal#/register`);
     await page.getByLabel('Name').fill('Wanda');
     await page.getByLabel('Email').fill(email);
@@ -159,7 +175,7 @@ describe('customer portal', () => {
     await page.getByText('Nothing open').waitFor();
 
     await page.getByRole('link', { name: 'Profile' }).click();
-    await page.getByLabel('WhatsApp number, with country code').fill('+55 11 98765-0001');
+    await page.getByLabel('WhatsApp number, with country code').fill(`+55 11 98765-000${index + 1}`);
     await page.getByRole('button', { name: 'Send me a code' }).click();
     const code = await waitFor(async () => {
       const phone = await sandboxPhone(hub.base, waId);
@@ -168,7 +184,7 @@ describe('customer portal', () => {
     await page.getByLabel('6-digit code').fill(code);
     await page.getByRole('button', { name: 'Continue' }).click();
     await page.locator('.verified-number').waitFor();
-    await screenshot(page, 'portal-1280-profile');
+    await screenshot(page, `portal-${size.width}-profile`);
 
     await page.getByRole('link', { name: 'My tickets' }).click();
     const row = page.locator('.ticket-row', { hasText: 'My order 4411 never arrived' });
@@ -179,27 +195,31 @@ describe('customer portal', () => {
     assert.deepEqual(consoleErrors(page, { ignore: SIGNED_OUT_PROBE }), []);
     await page.context().close();
   });
+  }
 
-  test('a Spanish browser gets the Spanish portal, and a profile language wins over the browser', async () => {
-    const page = await portalPage(browser, WIDTHS[1], 'es-ES');
+  for (const [index, size] of WIDTHS.entries()) {
+  test(`${size.name}: a Spanish browser gets the Spanish portal, and a profile language wins over the browser`, async () => {
+    const page = await portalPage(browser, size, 'es-ES');
     await page.goto(`${hub.base}/portal`);
     await page.getByRole('heading', { name: 'Te damos la bienvenida' }).waitFor();
     assert.equal(await page.getAttribute('html', 'lang'), 'es');
-    await page.getByLabel('Correo electrónico').fill('dan@acme.test');
+    // Two customers with no language of their own yet: one per width.
+    await page.getByLabel('Correo electrónico').fill(['dan@acme.test', 'carla@acme.test'][index]);
     await page.getByLabel('Contraseña').fill('switchboard-demo');
     await page.getByRole('button', { name: 'Iniciar sesión' }).click();
     await page.getByRole('heading', { name: 'Tus solicitudes' }).waitFor();
-    await screenshot(page, 'portal-390-dashboard-es');
+    await screenshot(page, `portal-${size.width}-dashboard-es`);
 
     await page.getByRole('link', { name: 'Perfil' }).click();
     await page.getByLabel('Idioma').selectOption('pt');
     await page.getByRole('button', { name: 'Guardar' }).click();
     await page.getByRole('heading', { name: 'Perfil' }).waitFor();
-    await page.getByRole('link', { name: 'Meus chamados' }).waitFor({ timeout: 3_000 });
+    await page.getByRole('link', { name: 'Meus chamados' }).waitFor({ timeout: 5_000 });
     await page.reload();
     await page.getByRole('link', { name: 'Meus chamados' }).waitFor();
     assert.equal(await page.getAttribute('html', 'lang'), 'pt', 'the profile language outlives a reload');
     assert.deepEqual(consoleErrors(page, { ignore: SIGNED_OUT_PROBE }), []);
     await page.context().close();
   });
+  }
 });

@@ -32,6 +32,8 @@ pub fn triggers_of(events: &[TicketEvent]) -> BTreeSet<TriggerEvent> {
             EventKind::Created { .. } => Some(TriggerEvent::TicketCreated),
             EventKind::MessageAdded { message, .. } => match message.kind {
                 MessageKind::Customer => Some(TriggerEvent::CustomerReplied),
+                // A satisfaction survey is the hub asking, not an agent answering.
+                MessageKind::Reply if crate::csat::is_survey_message(message) => None,
                 MessageKind::Reply => Some(TriggerEvent::AgentReplied),
                 MessageKind::Note | MessageKind::System => None,
             },
@@ -42,6 +44,10 @@ pub fn triggers_of(events: &[TicketEvent]) -> BTreeSet<TriggerEvent> {
             EventKind::SlaWarning { .. } => Some(TriggerEvent::SlaWarning),
             EventKind::SlaBreached { .. } => Some(TriggerEvent::SlaBreached),
             EventKind::WindowChanged { window: WindowState::Closing { .. } } => Some(TriggerEvent::WindowClosing),
+            // Only a low rating is news a rule acts on (alert a supervisor, follow up).
+            EventKind::CsatReceived(rating) if rating.score <= crate::csat::LOW_SCORE => {
+                Some(TriggerEvent::CsatReceived)
+            }
             _ => None,
         };
         triggers.extend(trigger);

@@ -58,6 +58,7 @@ crate::domain::string_enum!(
         SlaWarning => "sla_warning",
         SlaBreached => "sla_breached",
         WindowClosing => "window_closing",
+        CsatReceived => "csat_received",
     }
 );
 

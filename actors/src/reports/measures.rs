@@ -15,7 +15,9 @@ use super::{Cycle, TicketFacts, ticket_facts};
 use crate::domain::*;
 
 crate::domain::string_enum!(
-    /// What a measure counts.
+    /// What a measure counts. `csat` is a rating received (`value_ms` holds the score, 1–5;
+    /// `detail` the scale); `csat_credit` is that rating credited to one person who replied in
+    /// the rated cycle (`actor_id`, the score in `value_ms`), for per-agent CSAT.
     Metric {
         Created => "created",
         Resolved => "resolved",
@@ -26,6 +28,8 @@ crate::domain::string_enum!(
         WorkingResolution => "working_resolution",
         SlaBreach => "sla_breach",
         Touched => "touched",
+        Csat => "csat",
+        CsatCredit => "csat_credit",
     }
 );
 
@@ -51,7 +55,8 @@ pub struct Measure {
     /// The local date of `at` in the account's report zone (kept so a measure is taken out of
     /// the same day's aggregate it was added to, whatever the zone is later).
     pub day: jiff::civil::Date,
-    /// The duration measured, in calendar milliseconds (durations only).
+    /// The duration measured, in calendar milliseconds (durations only); for `csat` and
+    /// `csat_credit`, the score.
     pub value_ms: Option<i64>,
     /// The same duration counted in the SLA policy's business hours.
     pub business_ms: Option<i64>,
@@ -228,6 +233,17 @@ pub fn ticket_measures(
         if let EventKind::SlaBreached { metric, .. } = &event.kind {
             measures.push(Metric::SlaBreach, event.at, None, line.at(event.at)).detail =
                 Some(metric.as_str().to_owned());
+        }
+    }
+    for event in events {
+        if let EventKind::CsatReceived(rating) = &event.kind {
+            let dims = line.at(event.at);
+            let measure = measures.push(Metric::Csat, event.at, None, dims.clone());
+            measure.value_ms = Some(rating.score);
+            measure.detail = Some(rating.scale.as_str().to_owned());
+            for agent in &rating.agent_ids {
+                measures.push(Metric::CsatCredit, event.at, Some(*agent), dims.clone()).value_ms = Some(rating.score);
+            }
         }
     }
     // Touching: one measure per person and commit (a commit's events share their instant).

@@ -39,7 +39,9 @@ pub fn daily_contributions(measures: &[Measure], sign: i64, into: &mut BTreeMap<
         let dims = &measure.dimensions;
         let id = |value: Option<i64>| value.map(|id| id.to_string()).unwrap_or_default();
         let agent = match measure.metric {
-            Metric::Reply | Metric::FirstResponse | Metric::NextReply | Metric::Touched => measure.actor_id,
+            Metric::Reply | Metric::FirstResponse | Metric::NextReply | Metric::Touched | Metric::CsatCredit => {
+                measure.actor_id
+            }
             _ => dims.assignee_id,
         };
         let keys = [

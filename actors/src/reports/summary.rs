@@ -87,6 +87,15 @@ pub struct Figures {
     /// Cycles ended with exactly one counted reply ÷ cycles ended with at least one.
     pub one_touch: Rate,
     pub sla_breaches: i64,
+    /// Ratings received (`csat_received`).
+    pub csat_ratings: i64,
+    /// Their mean score, 1–5 (thumbs count 1 down, 5 up); `null` without ratings.
+    pub csat_average: Option<f64>,
+}
+
+/// The mean score of `scores`; `None` when there are none.
+fn mean_score(scores: &[i64]) -> Option<f64> {
+    (!scores.is_empty()).then(|| scores.iter().sum::<i64>() as f64 / scores.len() as f64)
 }
 
 /// The duration of `measure` on the chosen clock (business time falls back to calendar time for
@@ -105,6 +114,7 @@ pub fn figures<'a>(measures: impl IntoIterator<Item = &'a Measure>, hours: Hours
     let mut next_reply = Vec::new();
     let mut resolution = Vec::new();
     let mut working = Vec::new();
+    let mut scores = Vec::new();
     for measure in measures {
         match measure.metric {
             Metric::Created => figures.tickets_created += 1,
@@ -122,9 +132,12 @@ pub fn figures<'a>(measures: impl IntoIterator<Item = &'a Measure>, hours: Hours
                 }
             }
             Metric::WorkingResolution => working.extend(duration(measure, hours)),
-            Metric::Touched => {}
+            Metric::Csat => scores.extend(measure.value_ms),
+            Metric::Touched | Metric::CsatCredit => {}
         }
     }
+    figures.csat_ratings = scores.len() as i64;
+    figures.csat_average = mean_score(&scores);
     figures.first_response = Durations::of(first_response);
     figures.next_reply = Durations::of(next_reply);
     figures.resolution = Durations::of(resolution);
@@ -170,7 +183,7 @@ pub struct SummaryRow {
 /// The rows of `measures` grouped by `group_by`, ordered by key (none first).
 pub fn summary_rows(measures: &[Measure], group_by: GroupBy, hours: Hours, zone: &TimeZone) -> Vec<SummaryRow> {
     let mut groups: BTreeMap<Option<String>, Vec<&Measure>> = BTreeMap::new();
-    for measure in measures.iter().filter(|measure| measure.metric != Metric::Touched) {
+    for measure in measures.iter().filter(|measure| !matches!(measure.metric, Metric::Touched | Metric::CsatCredit)) {
         groups.entry(group_key(measure, group_by, zone)).or_default().push(measure);
     }
     groups.into_iter().map(|(key, rows)| SummaryRow { key, figures: figures(rows, hours) }).collect()
@@ -192,8 +205,11 @@ pub struct AgentFigures {
     pub resolution: Durations,
     /// SLA clocks breached on tickets assigned to them at the breach.
     pub sla_breaches: i64,
-    /// Average rating credited to them; `null` until ratings are collected (issue 14's CSAT).
+    /// Average rating credited to them (every rating of a cycle they replied in), 1–5;
+    /// `null` without ratings.
     pub csat_average: Option<f64>,
+    /// How many ratings that average is of.
+    pub csat_ratings: i64,
 }
 
 /// `agent`'s figures from the measures of the period that name them.
@@ -214,6 +230,12 @@ pub fn agent_figures(measures: &[Measure], agent: UserId, hours: Hours) -> Agent
             .collect()
     };
     let count = |metric: Metric| measures.iter().filter(theirs).filter(|measure| measure.metric == metric).count();
+    let credited: Vec<i64> = measures
+        .iter()
+        .filter(theirs)
+        .filter(|measure| measure.metric == Metric::CsatCredit)
+        .filter_map(|measure| measure.value_ms)
+        .collect();
     AgentFigures {
         tickets_touched: touched.len() as i64,
         replies: count(Metric::Reply) as i64,
@@ -224,6 +246,7 @@ pub fn agent_figures(measures: &[Measure], agent: UserId, hours: Hours) -> Agent
             .iter()
             .filter(|measure| measure.metric == Metric::SlaBreach && measure.dimensions.assignee_id == Some(agent))
             .count() as i64,
-        csat_average: None,
+        csat_average: mean_score(&credited),
+        csat_ratings: credited.len() as i64,
     }
 }

@@ -61,6 +61,14 @@ pub enum TicketCommand {
     RunAutomations {
         after: Vec<TicketEvent>,
     },
+    /// A satisfaction survey's news (`csat_requested`, `csat_received`, `csat_commented`),
+    /// with the message that carries a survey out, if it has one. A survey is refused once the
+    /// ticket reopened.
+    RecordCsat {
+        // Boxed: commands stay small in the mailbox.
+        event: Box<EventKind>,
+        message: Option<Box<NewMessage>>,
+    },
 }
 
 /// What a ticket merged into another brings along.
@@ -91,7 +99,8 @@ impl TicketCommand {
             | TicketCommand::ReleaseMerge { .. }
             | TicketCommand::RecordSplit { .. }
             | TicketCommand::ChangeRequester { .. }
-            | TicketCommand::RunAutomations { .. } => false,
+            | TicketCommand::RunAutomations { .. }
+            | TicketCommand::RecordCsat { .. } => false,
         }
     }
 }

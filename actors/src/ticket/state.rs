@@ -286,6 +286,20 @@ impl Ticket {
             }
             // The actor runs automations around decisions (`automate.rs`); nothing to decide.
             TicketCommand::RunAutomations { .. } => {}
+            TicketCommand::RecordCsat { event, message } => {
+                match event.as_ref() {
+                    EventKind::CsatRequested(_) if !self.status_category.is_done() => {
+                        return Err(TicketError::invalid("status", "the ticket reopened before the survey went out"));
+                    }
+                    EventKind::CsatRequested(_) | EventKind::CsatReceived(_) | EventKind::CsatCommented(_) => {}
+                    _ => return Err(TicketError::invalid("event", "not a CSAT event")),
+                }
+                if let Some(new) = message {
+                    let message = new_message(self, None, new, now)?;
+                    decision.events.push(EventKind::MessageAdded { message, window_until: None });
+                }
+                decision.events.push(event.as_ref().clone());
+            }
         }
         Ok(())
     }
@@ -591,7 +605,10 @@ impl Ticket {
             EventKind::DeliveryChanged { .. }
             | EventKind::WindowChanged { .. }
             | EventKind::AttachmentsChanged { .. }
-            | EventKind::AutomationRan { .. } => {}
+            | EventKind::AutomationRan { .. }
+            | EventKind::CsatRequested(_)
+            | EventKind::CsatReceived(_)
+            | EventKind::CsatCommented(_) => {}
             EventKind::MergedInto { .. }
             | EventKind::MergedIn { .. }
             | EventKind::Unmerged { .. }

@@ -67,6 +67,8 @@ pub struct WhatsAppChannel {
     in_flight: DashMap<i64, ()>,
     /// The newest customer wamid marked read per ticket (so opening a ticket twice sends one receipt).
     read_up_to: DashMap<TicketId, String>,
+    /// CSAT, asked first about each inbound message: a survey's answer is not a message.
+    answers: std::sync::OnceLock<Arc<dyn switchboard_actors::csat::WhatsAppAnswers>>,
 }
 
 impl WhatsAppChannel {
@@ -87,6 +89,7 @@ impl WhatsAppChannel {
             secrets,
             in_flight: DashMap::new(),
             read_up_to: DashMap::new(),
+            answers: std::sync::OnceLock::new(),
         })
     }
 
@@ -190,6 +193,11 @@ impl WhatsAppChannel {
             })
         };
         vec![inbox, outbound, media, templates]
+    }
+
+    /// Lets CSAT take survey answers out of the inbound messages (once, at start).
+    pub fn set_answers(&self, answers: Arc<dyn switchboard_actors::csat::WhatsAppAnswers>) {
+        let _ = self.answers.set(answers);
     }
 
     pub async fn sync_templates(&self) -> Result<usize, WhatsAppError> {
@@ -321,6 +329,14 @@ impl WhatsAppChannel {
             for message in messages {
                 let wamid = message.wamid.clone();
                 let has_media = message.media.is_some();
+                if let Some(answers) = self.answers.get() {
+                    let account = self.conversations.settings().account_id;
+                    match answers.take(account, &message).await {
+                        Ok(true) => continue,
+                        Ok(false) => {}
+                        Err(source) => return Err(WhatsAppError::Inbound { wamid, source }),
+                    }
+                }
                 match self.conversations.inbound(message).await {
                     Ok(switchboard_actors::whatsapp::conversation::Inbound::Stored { .. }) if has_media => {
                         // Fetched now; the sweep retries what fails.

@@ -233,14 +233,31 @@ fn render(body: &Value) -> String {
                 .flatten()
                 .filter_map(|parameter| parameter["text"].as_str())
                 .collect();
-            format!("[template {}] {}", body["template"]["name"].as_str().unwrap_or("?"), parameters.join(" · "))
+            // Quick-reply buttons carry payloads the phone would send back when tapped.
+            let quick_replies = body["template"]["components"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|component| component["sub_type"] == "quick_reply")
+                .filter_map(|component| component["parameters"][0]["payload"].as_str())
+                .collect::<Vec<_>>();
+            let buttons =
+                if quick_replies.is_empty() { String::new() } else { format!(" [{}]", quick_replies.join(" | ")) };
+            format!(
+                "[template {}] {}{buttons}",
+                body["template"]["name"].as_str().unwrap_or("?"),
+                parameters.join(" · ")
+            )
         }
         "interactive" => {
+            let rows = body["interactive"]["action"]["sections"].as_array().into_iter().flatten();
+            let rows = rows.flat_map(|section| section["rows"].as_array().into_iter().flatten());
             let buttons: Vec<&str> = body["interactive"]["action"]["buttons"]
                 .as_array()
                 .into_iter()
                 .flatten()
                 .filter_map(|button| button["reply"]["title"].as_str())
+                .chain(rows.filter_map(|row| row["title"].as_str()))
                 .collect();
             format!("{} [{}]", body["interactive"]["body"]["text"].as_str().unwrap_or_default(), buttons.join(" | "))
         }
@@ -311,6 +328,15 @@ async fn graph_templates(simulator: Simulator, request: HttpRequest) -> HttpResp
          "components": [{"type": "BODY", "text": "Hi {{1}}, there is an update on your ticket {{2}}. Reply to continue."}]},
         {"name": "hello_world", "language": "en_US", "category": "UTILITY", "status": "APPROVED",
          "components": [{"type": "BODY", "text": "Hello! We are following up on your request."}]},
+        // CSAT surveys outside the window (`csat::Scale::template_name`): one quick-reply
+        // button per score, whose payloads the hub sets when it sends them.
+        {"name": "csat_five", "language": "en_US", "category": "UTILITY", "status": "APPROVED",
+         "components": [{"type": "BODY", "text": "About your ticket {{1}}: {{2}}"},
+                        {"type": "BUTTONS", "buttons": [{"type": "QUICK_REPLY", "text": "1"}, {"type": "QUICK_REPLY", "text": "2"},
+                            {"type": "QUICK_REPLY", "text": "3"}, {"type": "QUICK_REPLY", "text": "4"}, {"type": "QUICK_REPLY", "text": "5"}]}]},
+        {"name": "csat_thumbs", "language": "en_US", "category": "UTILITY", "status": "APPROVED",
+         "components": [{"type": "BODY", "text": "About your ticket {{1}}: {{2}}"},
+                        {"type": "BUTTONS", "buttons": [{"type": "QUICK_REPLY", "text": "👎"}, {"type": "QUICK_REPLY", "text": "👍"}]}]},
         // Customer accounts' codes outside the window (`customer_accounts::CODE_TEMPLATE`).
         {"name": "verification_code", "language": "en_US", "category": "AUTHENTICATION", "status": "APPROVED",
          "components": [{"type": "BODY", "text": "{{1}} is your verification code. For your security, do not share this code."},

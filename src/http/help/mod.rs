@@ -6,7 +6,7 @@
 //! The site's own words come in English, Spanish and Portuguese: `?lang=`, else the browser's
 //! `Accept-Language`.
 
-mod page;
+pub(super) mod page;
 mod render;
 
 /// The console's article preview shows exactly what the help center will.

@@ -24,6 +24,7 @@ use crate::error::ErrorBody;
 
 mod change;
 mod create;
+mod csat;
 mod drafts;
 mod links;
 mod messages;
@@ -32,6 +33,7 @@ mod search;
 
 use change::*;
 use create::*;
+use csat::*;
 use drafts::*;
 use links::*;
 use messages::*;
@@ -54,7 +56,9 @@ pub fn routes(config: &mut ServiceConfig) {
         .service(ticket_events)
         .service(get_draft)
         .service(put_draft)
-        .service(delete_draft);
+        .service(delete_draft)
+        .service(get_ticket_csat)
+        .service(answer_ticket_csat);
 }
 
 /// Most tickets one bulk request may change.

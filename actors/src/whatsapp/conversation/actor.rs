@@ -369,8 +369,18 @@ impl ConversationState {
                 .map(|value| json!({"type": "text", "text": value}))
                 .collect();
             let mut sent = json!({"name": template["name"], "language": {"code": template["language"]}});
+            let mut components = Vec::new();
             if !parameters.is_empty() {
-                sent["components"] = json!([{"type": "body", "parameters": parameters}]);
+                components.push(json!({"type": "body", "parameters": parameters}));
+            }
+            // Quick-reply buttons whose payloads come back with the tap (a CSAT survey's scores).
+            let buttons = template.get("buttons").and_then(Value::as_array).into_iter().flatten();
+            for (index, payload) in buttons.enumerate() {
+                components.push(json!({"type": "button", "sub_type": "quick_reply", "index": index.to_string(),
+                    "parameters": [{"type": "payload", "payload": payload}]}));
+            }
+            if !components.is_empty() {
+                sent["components"] = Value::Array(components);
             }
             body["template"] = sent;
         } else if let Some(interactive) = payload.get("interactive") {
