@@ -115,22 +115,6 @@ function Page() {
   return html`<${found ? found.route.page : FALLBACK} ...${found ? found.params : {}} />`;
 }
 
-/** How long a customer who reached the console reads why before the portal opens. */
-const PORTAL_REDIRECT_MS = 2000;
-
-/** The console's pages are staff tools: a customer who reaches one is told so and goes to the
- * portal a moment later (logging out instead stays here). */
-function CustomerElsewhere() {
-  useEffect(() => {
-    const timer = setTimeout(() => location.replace("/portal"), PORTAL_REDIRECT_MS);
-    return () => clearTimeout(timer);
-  }, []);
-  return html`<${NotAllowed}>
-    <p>${t("console.app.customer_hello", { name: me.value.name })} <a href="/portal">${t("console.app.customer_portal")}</a>.</p>
-    <p><button class="secondary" onClick=${logout}>${t("console.app.logout")}</button></p>
-  </${NotAllowed}>`;
-}
-
 function App() {
   const [menuOpen, setMenuOpen] = useState(false);
   // Following a link in the phone's menu closes it, and so does Escape.
@@ -154,7 +138,14 @@ function App() {
   language.value;
   if (me.value === undefined) return html`<p class="boot">${t("console.app.loading")}</p>`;
   if (me.value === null) return html`<${Login} />`;
-  if (me.value.role === "customer") return html`<${CustomerElsewhere} />`;
+  if (me.value.role === "customer") {
+    // The console's pages are staff tools: a customer who reaches one goes to the portal.
+    location.replace("/portal");
+    return html`<${NotAllowed}>
+      <p>${t("console.app.customer_hello", { name: me.value.name })} <a href="/portal">${t("console.app.customer_portal")}</a>.</p>
+      <p><button class="secondary" onClick=${logout}>${t("console.app.logout")}</button></p>
+    </${NotAllowed}>`;
+  }
   return html`<div class="shell">
     <${Header} menuOpen=${menuOpen} toggleMenu=${() => setMenuOpen(!menuOpen)} />
     ${notice.value && html`<div class="notice" role="alert">${notice.value} <button class="link" onClick=${() => (notice.value = null)}>${t("console.app.dismiss")}</button></div>`}
