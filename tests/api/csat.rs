@@ -333,7 +333,11 @@ async fn the_email_links_rate_in_one_click_and_the_page_takes_a_comment() {
         let page = desk.raw("GET", &format!("/csat/{token}?score=4"), &[], None).await;
         assert_eq!(page.status, 200);
         let html = page.body.as_str().expect("html").to_owned();
-        assert!(html.contains("4 - Good") && html.contains("Anything to add?"), "{html}");
+        assert!(html.contains("4 – Good") && html.contains("Anything to add?"), "{html}");
+        // In the browser's language (the question and prompt stay the account's own).
+        let spanish = desk.raw("GET", &format!("/csat/{token}"), &[("accept-language", "es-ES,es;q=0.9")], None).await;
+        let spanish = spanish.body.as_str().expect("html").to_owned();
+        assert!(spanish.contains("lang=\"es\"") && spanish.contains("4 – Bueno") && spanish.contains("Ya valoraste"), "{spanish}");
         let key = html.split("name=\"form_key\" value=\"").nth(1).and_then(|rest| rest.split('"').next()).expect("key");
         // A second click changes nothing.
         let again = desk.raw("GET", &format!("/csat/{token}?score=1"), &[], None).await;

@@ -60,16 +60,21 @@ struct PageParams {
 /// The language of the site's words: `?lang=` if it is one of them, else the first of the
 /// browser's `Accept-Language` that is, else English.
 fn site_language(request: &HttpRequest, params: &PageParams) -> &'static str {
-    let shipped = |tag: &str| {
-        let language = tag.trim().split(['-', '_', ';']).next().unwrap_or_default().to_ascii_lowercase();
-        SITE_LANGUAGES.iter().copied().find(|known| *known == language)
-    };
-    if let Some(lang) = params.lang.as_deref().and_then(shipped) {
-        return lang;
-    }
+    let shipped = shipped_language;
+    params.lang.as_deref().and_then(shipped).unwrap_or_else(|| accepted_language(request))
+}
+
+/// The first of the browser's `Accept-Language` the site's words are written in, else English.
+pub(super) fn accepted_language(request: &HttpRequest) -> &'static str {
     let accepted =
         request.headers().get(header::ACCEPT_LANGUAGE).and_then(|value| value.to_str().ok()).unwrap_or_default();
-    accepted.split(',').find_map(shipped).unwrap_or("en")
+    accepted.split(',').find_map(shipped_language).unwrap_or("en")
+}
+
+/// One of the site's languages for a language tag (`pt-BR;q=0.8` is `pt`).
+fn shipped_language(tag: &str) -> Option<&'static str> {
+    let language = tag.trim().split(['-', '_', ';']).next().unwrap_or_default().to_ascii_lowercase();
+    SITE_LANGUAGES.iter().copied().find(|known| *known == language)
 }
 
 /// The account the site serves and its name.
