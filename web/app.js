@@ -1,7 +1,8 @@
 // The console's composition root: it mounts the shell (the header with the live connection
 // state, the notice, the left sidebar with the navigation the role may use and the saved views,
 // the page for the route, or "not allowed" when the role may not use it) and is the only module
-// that imports the pages.
+// that imports the pages. Every text comes from the language's catalog (lib/i18n.js): the App
+// reads `language` so a change of language re-renders the whole console.
 // What pages share lives in lib/ (html, session, router, the live socket, the ticket store), so
 // nothing imports this file.
 
@@ -16,6 +17,7 @@ import { loggedIn, logout, me, notice } from "./lib/session.js";
 import { Icon } from "./lib/icons.js";
 import { Avatar } from "./lib/avatar.js";
 import { startOffline } from "./lib/offline.js";
+import { language, languageFor, t, useLanguage } from "./lib/i18n.js";
 import { labelTableCells } from "./lib/tables.js";
 import { Login } from "./pages/login.js";
 import { Queue } from "./pages/queue.js";
@@ -39,22 +41,23 @@ const staffBoard = computed(() => me.value && ["supervisor", "admin"].includes(m
  * its link's label and icon (lib/icons.js). `shown` says who may use the page: only they get its
  * link, and anyone else opening it sees "not allowed" instead of controls the server would
  * refuse. A hash no entry matches shows the queue. Exported for the browser tests, which visit
- * every entry (web/tests/pages.test.mjs); nothing in the console imports this file.
+ * every entry (web/tests/pages.test.mjs); nothing in the console imports this file. A label is
+ * a getter, so it is read in the language of the moment.
  */
 export const ROUTES = [
-  { path: "#/queue", page: Queue, label: "Queue", icon: "inbox" },
-  { path: "#/conversations", page: Conversations, label: "WhatsApp", icon: "message" },
-  { path: "#/presence", page: Presence, label: "Presence", icon: "users", shown: () => staffBoard.value },
+  { path: "#/queue", page: Queue, get label() { return t("console.nav.queue"); }, icon: "inbox" },
+  { path: "#/conversations", page: Conversations, get label() { return t("console.nav.whatsapp"); }, icon: "message" },
+  { path: "#/presence", page: Presence, get label() { return t("console.nav.presence"); }, icon: "users", shown: () => staffBoard.value },
   // Everyone on the team has their own figures; the server scopes the team board and the overview.
-  { path: "#/reports", page: Reports, label: "Reports", icon: "chart" },
-  { path: "#/admin", page: Admin, label: "Admin", icon: "shield", shown: () => me.value.role === "admin" },
-  { path: "#/automations", page: Automations, label: "Automations", icon: "zap", shown: () => me.value.role === "admin" },
+  { path: "#/reports", page: Reports, get label() { return t("console.nav.reports"); }, icon: "chart" },
+  { path: "#/admin", page: Admin, get label() { return t("console.nav.admin"); }, icon: "shield", shown: () => me.value.role === "admin" },
+  { path: "#/automations", page: Automations, get label() { return t("console.nav.automations"); }, icon: "zap", shown: () => me.value.role === "admin" },
   // A company's page comes before the list so the list's path does not match it first.
   { path: "#/companies/:id", page: Companies, shown: () => me.value.role === "admin" },
-  { path: "#/companies", page: Companies, label: "Companies", icon: "briefcase", shown: () => me.value.role === "admin" },
+  { path: "#/companies", page: Companies, get label() { return t("console.nav.companies"); }, icon: "briefcase", shown: () => me.value.role === "admin" },
   // Staff read the knowledge base (drafts too); the page shows editing controls to editors.
   { path: "#/kb/:id", page: KnowledgeBase },
-  { path: "#/kb", page: KnowledgeBase, label: "Knowledge base", icon: "layers" },
+  { path: "#/kb", page: KnowledgeBase, get label() { return t("console.nav.kb"); }, icon: "layers" },
   { path: "#/tickets/:id", page: TicketPage },
   { path: "#/preferences", page: Preferences },
 ];
@@ -66,24 +69,24 @@ const allowed = (entry) => !entry.shown || entry.shown();
 
 function Header({ menuOpen, toggleMenu }) {
   const state = connection.value;
-  const label = { live: "Live", reconnecting: "Reconnecting…", connecting: "Connecting…" }[state];
+  const label = t(`console.connection.${state}`);
   return html`<header class="top">
-    <button type="button" class="skip" onClick=${skipToContent}>Skip to content</button>
+    <button type="button" class="skip" onClick=${skipToContent}>${t("console.app.skip")}</button>
     <button type="button" class="menu-toggle" aria-expanded=${String(menuOpen)} aria-controls="navigation" onClick=${toggleMenu}>
-      <${Icon} name=${menuOpen ? "close" : "menu"} /><span class="visually-hidden">Menu</span>
+      <${Icon} name=${menuOpen ? "close" : "menu"} /><span class="visually-hidden">${t("console.app.menu")}</span>
     </button>
     <a class="brand" href="#/queue"><img src="/icons/icon.svg" alt="" width="28" height="28" /><span class="brand-name">Switchboard</span></a>
     <span class=${`connection ${state}`} role="status" aria-live="polite">${label}</span>
     <${Bell} />
-    <a class="who" href="#/preferences" title="Notification preferences"><${Avatar} name=${me.value.name} /><span class="who-name">${me.value.name} <small>(${me.value.role})</small></span></a>
-    <button class="link logout" onClick=${logout}><${Icon} name="logout" /><span class="logout-text">Log out</span></button>
+    <a class="who" href="#/preferences" title=${t("console.app.preferences_link")}><${Avatar} name=${me.value.name} /><span class="who-name">${me.value.name} <small>(${t(`console.role.${me.value.role}`)})</small></span></a>
+    <button class="link logout" onClick=${logout}><${Icon} name="logout" /><span class="logout-text">${t("console.app.logout")}</span></button>
   </header>`;
 }
 
 /** The left sidebar: the pages this role may use, then the saved views; a menu on a phone. */
 function Navigation({ open }) {
   return html`<div class=${`sidenav ${open ? "open" : ""}`} id="navigation">
-    <nav aria-label="Main">
+    <nav aria-label=${t("console.nav.label")}>
       ${ROUTES.filter((entry) => entry.label && allowed(entry)).map(
         (entry) => html`<a key=${entry.path} href=${entry.path} aria-current=${current.value?.route === entry ? "page" : undefined}>${entry.icon && html`<${Icon} name=${entry.icon} />`}${entry.label}</a>`,
       )}
@@ -108,7 +111,7 @@ window.addEventListener("keydown", (event) => {
 
 function Page() {
   const found = current.value;
-  if (found && !allowed(found.route)) return html`<${NotAllowed} what=${found.route.label} role=${me.value.role} />`;
+  if (found && !allowed(found.route)) return html`<${NotAllowed} what=${found.route.label} role=${t(`console.role.${me.value.role}`)} />`;
   return html`<${found ? found.route.page : FALLBACK} ...${found ? found.params : {}} />`;
 }
 
@@ -131,19 +134,21 @@ function App() {
         me.value = null;
       });
   }, []);
-  if (me.value === undefined) return html`<p class="boot">Loading Switchboard…</p>`;
+  // Re-render on a language change (every text comes from `t`).
+  language.value;
+  if (me.value === undefined) return html`<p class="boot">${t("console.app.loading")}</p>`;
   if (me.value === null) return html`<${Login} />`;
   if (me.value.role === "customer") {
     // The console's pages are staff tools: a customer who reaches one goes to the portal.
     location.replace("/portal");
     return html`<${NotAllowed}>
-      <p>Hello ${me.value.name}: the console is for the support team. Your tickets are in the <a href="/portal">customer portal</a>.</p>
-      <p><button class="secondary" onClick=${logout}>Log out</button></p>
+      <p>${t("console.app.customer_hello", { name: me.value.name })} <a href="/portal">${t("console.app.customer_portal")}</a>.</p>
+      <p><button class="secondary" onClick=${logout}>${t("console.app.logout")}</button></p>
     </${NotAllowed}>`;
   }
   return html`<div class="shell">
     <${Header} menuOpen=${menuOpen} toggleMenu=${() => setMenuOpen(!menuOpen)} />
-    ${notice.value && html`<div class="notice" role="alert">${notice.value} <button class="link" onClick=${() => (notice.value = null)}>Dismiss</button></div>`}
+    ${notice.value && html`<div class="notice" role="alert">${notice.value} <button class="link" onClick=${() => (notice.value = null)}>${t("console.app.dismiss")}</button></div>`}
     <div class="body">
       <${Navigation} open=${menuOpen} />
       <${Page} />
@@ -154,5 +159,8 @@ function App() {
 
 const root = document.getElementById("app");
 labelTableCells(root);
-render(html`<${App} />`, root);
+// The browser's language until the person's is known (their profile's, read at sign-in).
+useLanguage(languageFor(null))
+  .catch(() => {})
+  .then(() => render(html`<${App} />`, root));
 startOffline();

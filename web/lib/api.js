@@ -1,9 +1,11 @@
 // The REST client: JSON in and out, the session cookie for auth, errors as ApiError with the
 // server's stable code and message.
 
+import { t } from "./i18n.js";
+
 export class ApiError extends Error {
   constructor(status, body) {
-    super(body?.message || `request failed (${status})`);
+    super(body?.message || t("console.error.request_failed", { status }));
     this.status = status;
     this.code = body?.error || "error";
     this.field = body?.field;

@@ -6,6 +6,7 @@
 import { useEffect, useRef } from "preact/hooks";
 import uPlot from "/vendor/uplot/uPlot.esm.js";
 import { html } from "./html.js";
+import { t } from "./i18n.js";
 
 /** The series colours, in order (the design tokens' primary, success, warning, danger, muted). */
 export const COLOURS = ["#2563EB", "#059669", "#D97706", "#DC2626", "#64748B", "#7C3AED"];
@@ -66,7 +67,7 @@ export function Chart({ title, x, series, labels, height = 220, format = (value)
   }, [JSON.stringify({ x, series, labels }), height]);
   return html`<figure class="chart" data-chart=${title}>
     <figcaption>${title}</figcaption>
-    ${x.length ? html`<div class="chart-canvas" ref=${holder}></div>` : html`<p class="empty">No data in this period.</p>`}
+    ${x.length ? html`<div class="chart-canvas" ref=${holder}></div>` : html`<p class="empty">${t("console.chart.empty")}</p>`}
     ${summary && html`<p class="visually-hidden">${summary}</p>`}
   </figure>`;
 }

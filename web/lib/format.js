@@ -1,32 +1,23 @@
-// Small display helpers.
+// Small display helpers, in the console's language (lib/i18n.js).
 
-export function ago(timestamp) {
-  if (!timestamp) return "";
-  const seconds = Math.round((Date.now() - new Date(timestamp).getTime()) / 1000);
-  if (seconds < 60) return "just now";
-  if (seconds < 3600) return `${Math.floor(seconds / 60)} min ago`;
-  if (seconds < 86400) return `${Math.floor(seconds / 3600)} h ago`;
-  return `${Math.floor(seconds / 86400)} d ago`;
-}
+import { ago as agoInLanguage, dateTime, t } from "./i18n.js";
 
-export function time(timestamp) {
-  return timestamp ? new Date(timestamp).toLocaleString() : "";
-}
+/** How long ago, as the current language says it ("5 minutes ago", "hace 5 minutos"). */
+export const ago = agoInLanguage;
+
+/** A date and time as the current language writes it. */
+export const time = dateTime;
 
 export function until(timestamp) {
   const seconds = Math.round((new Date(timestamp).getTime() - Date.now()) / 1000);
-  if (seconds <= 0) return "closed";
+  if (seconds <= 0) return t("console.time.closed");
   const hours = Math.floor(seconds / 3600);
   const minutes = Math.floor((seconds % 3600) / 60);
-  return hours ? `${hours} h ${minutes} min` : `${minutes} min`;
+  return hours ? t("console.time.hours_minutes", { hours, minutes }) : t("console.time.minutes", { minutes });
 }
 
 /** A message's delivery state as a word and its icon's name (lib/icons.js). */
-export const ticks = {
-  queued: { word: "queued", icon: "clock" },
-  sent: { word: "sent", icon: "check" },
-  delivered: { word: "delivered", icon: "checks" },
-  read: { word: "read", icon: "checks" },
-  played: { word: "played", icon: "checks" },
-  failed: { word: "failed", icon: "alert" },
-};
+const TICK_ICONS = { queued: "clock", sent: "check", delivered: "checks", read: "checks", played: "checks", failed: "alert" };
+export const ticks = Object.fromEntries(
+  Object.entries(TICK_ICONS).map(([state, icon]) => [state, { get word() { return t(`console.delivery.${state}`); }, icon }]),
+);

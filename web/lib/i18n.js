@@ -87,3 +87,13 @@ export function ago(timestamp) {
 export function number(value) {
   return new Intl.NumberFormat(language.value).format(value);
 }
+
+/** Like `t`, but the values may be elements (a link inside a sentence): the text's pieces and
+ * the values in order, for a template to render (`html\`${tParts("…", { ticket: link })}\``). */
+export function tParts(key, values = {}) {
+  const text = catalogs.get(language.value)?.[key] ?? catalogs.get("en")?.[key] ?? key;
+  return text.split(/(\{\w+\})/).map((piece) => {
+    const name = piece.match(/^\{(\w+)\}$/)?.[1];
+    return name && name in values ? values[name] : piece;
+  });
+}

@@ -11,6 +11,7 @@ import { forgetNotifications, startNotifications } from "./notifications.js";
 import { forgetStaff } from "./mentions.js";
 import { forgetViews } from "./views.js";
 import { forgetOffline, keepSession } from "./offline.js";
+import { languageFor, useLanguage } from "./i18n.js";
 
 export const me = signal(undefined); // undefined: checking; null: logged out
 export const notice = signal(null);
@@ -24,6 +25,8 @@ export function report(error) {
 }
 
 export async function loggedIn(user) {
+  // The person's language first, so the console shows in it from its first page.
+  await useLanguage(languageFor(user)).catch(() => {});
   me.value = user;
   connect();
   keepSession();

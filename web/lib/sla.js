@@ -4,6 +4,7 @@
 
 import { signal } from "@preact/signals";
 import { html } from "./html.js";
+import { dateTime, language, t } from "./i18n.js";
 
 /** Milliseconds since the epoch, updated every second while the console is open. */
 export const now = signal(Date.now());
@@ -11,7 +12,12 @@ setInterval(() => {
   now.value = Date.now();
 }, 1000);
 
-export const METRIC_LABEL = { first_response: "First response", resolution: "Resolution", window: "WhatsApp window" };
+/** Each clock's name in the current language (`METRIC_LABEL.resolution`). */
+export const METRIC_LABEL = {
+  get first_response() { return t("console.sla.metric.first_response"); },
+  get resolution() { return t("console.sla.metric.resolution"); },
+  get window() { return t("console.sla.metric.window"); },
+};
 
 /** The clocks a ticket may have, in the order the tracker lists them. */
 const METRICS = ["first_response", "resolution", "window"];
@@ -21,18 +27,18 @@ const WINDOW_MINUTES = 24 * 60;
 
 /** A clock's target as the tracker words it: the window's is a margin before it closes. */
 function targetText(metric, clock) {
-  if (metric === "window") return `reply ${span((WINDOW_MINUTES - clock.target_minutes) * 60000)} before it closes`;
-  return `target ${span(clock.target_minutes * 60000)}`;
+  if (metric === "window") return t("console.sla.window_target", { span: span((WINDOW_MINUTES - clock.target_minutes) * 60000) });
+  return t("console.sla.target", { span: span(clock.target_minutes * 60000) });
 }
 
 /** "12 min", "2 h 5 min", "3 d 4 h" for a duration in milliseconds (sign ignored). */
 export function span(ms) {
   const minutes = Math.floor(Math.abs(ms) / 60000);
-  if (minutes < 1) return `${Math.floor(Math.abs(ms) / 1000)} s`;
-  if (minutes < 60) return `${minutes} min`;
+  if (minutes < 1) return t("console.span.seconds", { seconds: Math.floor(Math.abs(ms) / 1000) });
+  if (minutes < 60) return t("console.span.minutes", { minutes });
   const hours = Math.floor(minutes / 60);
-  if (hours < 48) return minutes % 60 ? `${hours} h ${minutes % 60} min` : `${hours} h`;
-  return `${Math.floor(hours / 24)} d ${hours % 24} h`;
+  if (hours < 48) return minutes % 60 ? t("console.span.hours_minutes", { hours, minutes: minutes % 60 }) : t("console.span.hours", { hours });
+  return t("console.span.days_hours", { days: Math.floor(hours / 24), hours: hours % 24 });
 }
 
 /**
@@ -77,12 +83,12 @@ export function SlaBadge({ ticket }) {
   if (!current) return null;
   const what = METRIC_LABEL[current.metric].toLowerCase();
   const text = {
-    breached: `breached ${span(current.left)} ago`,
-    warning: `due in ${span(current.left)}`,
-    running: `due in ${span(current.left)}`,
-    paused: "paused",
+    breached: t("console.sla.breached_ago", { span: span(current.left) }),
+    warning: t("console.sla.due_in", { span: span(current.left) }),
+    running: t("console.sla.due_in", { span: span(current.left) }),
+    paused: t("console.sla.paused"),
   }[current.state];
-  return html`<span class=${`sla ${current.state}`} data-sla=${current.state} title=${`${METRIC_LABEL[current.metric]} SLA: ${text}`}>
+  return html`<span class=${`sla ${current.state}`} data-sla=${current.state} title=${t("console.sla.badge_title", { metric: METRIC_LABEL[current.metric], text })}>
     <span class="visually-hidden">${what} </span>${text}</span>`;
 }
 
@@ -92,21 +98,21 @@ export function SlaTracker({ ticket }) {
   if (!sla) return null;
   const at = now.value;
   return html`<section class="sla-tracker" aria-label="SLA" data-sla-tracker>
-    <h2>SLA <small>${sla.priority} priority${sla.business_hours ? ` · business hours (${sla.business_hours.time_zone})` : ""}</small></h2>
-    ${sla.paused_at && html`<p class="sla paused" role="status">Paused while waiting on the customer (since ${new Date(sla.paused_at).toLocaleTimeString()})</p>`}
+    <h2>SLA <small>${t("console.sla.priority", { priority: t(`console.priority.${sla.priority}`) })}${sla.business_hours ? ` · ${t("console.sla.business_hours", { zone: sla.business_hours.time_zone })}` : ""}</small></h2>
+    ${sla.paused_at && html`<p class="sla paused" role="status">${t("console.sla.paused_since", { time: new Intl.DateTimeFormat(language.value, { timeStyle: "medium" }).format(new Date(sla.paused_at)) })}</p>`}
     <dl>${METRICS.filter((metric) => sla[metric]).map((metric) => {
       const clock = sla[metric];
       const state = clockState(sla, clock, at);
       const detail = {
-        met: state.late ? `met late, ${span(-state.left)} after the target` : `met with ${span(state.left)} to spare`,
-        paused: `${span(state.left)} left when paused`,
-        breached: `breached ${span(state.left)} ago`,
-        warning: `${span(state.left)} left — at risk`,
-        running: `${span(state.left)} left`,
+        met: state.late ? t("console.sla.met_late", { span: span(-state.left) }) : t("console.sla.met", { span: span(state.left) }),
+        paused: t("console.sla.left_paused", { span: span(state.left) }),
+        breached: t("console.sla.breached_ago", { span: span(state.left) }),
+        warning: t("console.sla.left_at_risk", { span: span(state.left) }),
+        running: t("console.sla.left", { span: span(state.left) }),
       }[state.state];
       return html`<div class=${`clock ${state.state}`} data-clock=${metric} data-state=${state.state}>
         <dt>${METRIC_LABEL[metric]} <small>${targetText(metric, clock)}</small></dt>
-        <dd><span class=${`sla ${state.state}`}>${detail}</span> <small>due ${new Date(clock.due_at).toLocaleString()}</small></dd>
+        <dd><span class=${`sla ${state.state}`}>${detail}</span> <small>${t("console.sla.due_at", { time: dateTime(clock.due_at) })}</small></dd>
       </div>`;
     })}</dl>
   </section>`;

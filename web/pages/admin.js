@@ -8,7 +8,9 @@ import { html } from "../lib/html.js";
 import { me, report } from "../lib/session.js";
 import { api, get, patch, post } from "../lib/api.js";
 import { SkeletonRows } from "../lib/skeleton.js";
+import { time } from "../lib/format.js";
 import { TeamRoutingSection, listOf } from "./routing.js";
+import { t, tParts } from "../lib/i18n.js";
 import { CsatSettingsEditor } from "./csat.js";
 
 const ROLES = ["agent", "supervisor", "admin", "customer"];
@@ -84,41 +86,41 @@ export function Admin() {
 
   const staff = (users || []).filter((user) => user.role !== "customer");
   return html`<main class="page admin">
-    <h1>Administration</h1>
+    <h1>${t("console.admin.title")}</h1>
     <section aria-labelledby="people-title">
-      <h2 id="people-title">People</h2>
-      <form class="inline-form" onSubmit=${createUser} aria-label="Add a user">
-        <label>Email <input name="email" type="email" required /></label>
-        <label>Name <input name="name" required /></label>
-        <label>Role <select name="role">${ROLES.map((role) => html`<option>${role}</option>`)}</select></label>
-        <label>Password <input name="password" type="password" minlength="8" autocomplete="new-password" placeholder="staff: 8+ characters" /></label>
-        <label>Team <select name="team"><option value="">none</option>${teams.map((team) => html`<option value=${team.id}>${team.name}</option>`)}</select></label>
-        <label>Capacity <input name="capacity" type="number" min="0" max="1000" value="5" /></label>
-        <button type="submit">Add user</button>
+      <h2 id="people-title">${t("console.admin.people")}</h2>
+      <form class="inline-form" onSubmit=${createUser} aria-label=${t("console.admin.add_user_label")}>
+        <label>${t("console.login.email")} <input name="email" type="email" required /></label>
+        <label>${t("console.queue.view_name")} <input name="name" required /></label>
+        <label>${t("console.admin.role")} <select name="role">${ROLES.map((role) => html`<option value=${role}>${t(`console.role.${role}`)}</option>`)}</select></label>
+        <label>${t("console.login.password")} <input name="password" type="password" minlength="8" autocomplete="new-password" placeholder=${t("console.admin.password_placeholder")} /></label>
+        <label>${t("console.bulk.team")} <select name="team"><option value="">${t("console.bulk.none")}</option>${teams.map((team) => html`<option value=${team.id}>${team.name}</option>`)}</select></label>
+        <label>${t("console.admin.capacity")} <input name="capacity" type="number" min="0" max="1000" value="5" /></label>
+        <button type="submit">${t("console.admin.add_user")}</button>
       </form>
       ${error && html`<p class="error" role="alert">${error}</p>`}
       <table>
-        <thead><tr><th scope="col">Name</th><th scope="col">Email</th><th scope="col">Role</th><th scope="col">Teams</th><th scope="col">Capacity</th><th scope="col">Skills</th><th scope="col">Languages</th><th scope="col">Active</th></tr></thead>
+        <thead><tr><th scope="col">${t("console.queue.view_name")}</th><th scope="col">${t("console.login.email")}</th><th scope="col">${t("console.admin.role")}</th><th scope="col">${t("console.admin.teams")}</th><th scope="col">${t("console.admin.capacity")}</th><th scope="col">${t("console.admin.skills")}</th><th scope="col">${t("console.admin.languages")}</th><th scope="col">${t("console.admin.active")}</th></tr></thead>
         ${users === null ? html`<${SkeletonRows} columns=${8} />` : html`<tbody>${staff.map((user) => html`<tr key=${user.id} data-user=${user.id}>
           <td>${user.name}</td><td>${user.email}</td>
-          <td><select aria-label=${`Role of ${user.name}`} value=${user.role} disabled=${user.id === me.value.id} onChange=${(e) => update(user, { role: e.target.value })}>${ROLES.map((role) => html`<option>${role}</option>`)}</select></td>
+          <td><select aria-label=${t("console.admin.role_of", { name: user.name })} value=${user.role} disabled=${user.id === me.value.id} onChange=${(e) => update(user, { role: e.target.value })}>${ROLES.map((role) => html`<option value=${role}>${t(`console.role.${role}`)}</option>`)}</select></td>
           <td>${teams.filter((team) => user.team_ids.includes(team.id)).map((team) => team.name).join(", ")}</td>
-          <td><${FieldInPlace} aria-label=${`Capacity of ${user.name}`} type="number" min="0" max="1000" value=${String(user.capacity)} onSave=${(text) => update(user, { capacity: Number(text) })} /></td>
-          <td><${FieldInPlace} aria-label=${`Skills of ${user.name}`} value=${user.skills.join(", ")} placeholder="finance, care" onSave=${(text) => update(user, { skills: listOf(text) })} /></td>
-          <td><${FieldInPlace} aria-label=${`Languages of ${user.name}`} value=${user.languages.join(", ")} placeholder="eng, spa" title="ISO 639-3 codes" onSave=${(text) => update(user, { languages: listOf(text) })} /></td>
-          <td>${user.active ? (user.id === me.value.id ? "yes (you)" : html`<button class="small secondary" onClick=${() => update(user, { active: false })}>Deactivate</button>`) : html`<button class="small" onClick=${() => update(user, { active: true })}>Reactivate</button>`}</td>
+          <td><${FieldInPlace} aria-label=${t("console.admin.capacity_of", { name: user.name })} type="number" min="0" max="1000" value=${String(user.capacity)} onSave=${(text) => update(user, { capacity: Number(text) })} /></td>
+          <td><${FieldInPlace} aria-label=${t("console.admin.skills_of", { name: user.name })} value=${user.skills.join(", ")} placeholder=${t("console.admin.skills_placeholder")} onSave=${(text) => update(user, { skills: listOf(text) })} /></td>
+          <td><${FieldInPlace} aria-label=${t("console.admin.languages_of", { name: user.name })} value=${user.languages.join(", ")} placeholder="eng, spa" title=${t("console.admin.languages_title")} onSave=${(text) => update(user, { languages: listOf(text) })} /></td>
+          <td>${user.active ? (user.id === me.value.id ? t("console.admin.yes_you") : html`<button class="small secondary" onClick=${() => update(user, { active: false })}>${t("console.admin.deactivate")}</button>`) : html`<button class="small" onClick=${() => update(user, { active: true })}>${t("console.admin.reactivate")}</button>`}</td>
         </tr>`)}</tbody>`}
       </table>
     </section>
     <section aria-labelledby="teams-title">
-      <h2 id="teams-title">Teams</h2>
-      <form class="inline-form" onSubmit=${createTeam} aria-label="Add a team">
-        <label>Name <input name="name" required /></label>
-        <label>Description <input name="description" /></label>
-        <button type="submit">Add team</button>
+      <h2 id="teams-title">${t("console.admin.teams")}</h2>
+      <form class="inline-form" onSubmit=${createTeam} aria-label=${t("console.admin.add_team_label")}>
+        <label>${t("console.queue.view_name")} <input name="name" required /></label>
+        <label>${t("console.admin.description")} <input name="description" /></label>
+        <button type="submit">${t("console.admin.add_team")}</button>
       </form>
       <table>
-        <thead><tr><th scope="col">Team</th><th scope="col">Members</th></tr></thead>
+        <thead><tr><th scope="col">${t("console.bulk.team")}</th><th scope="col">${t("console.admin.members")}</th></tr></thead>
         <tbody>${teams.map((team) => html`<tr key=${team.id}>
           <td>${team.name}<br /><small>${team.description}</small></td>
           <td>${staff.map((user) => html`<label class="chip"><input type="checkbox" checked=${team.member_ids.includes(user.id)} onChange=${(e) => {
@@ -132,24 +134,24 @@ export function Admin() {
     <${WhatsAppNumbers} templates=${templates} />
     <${ChannelSecrets} />
     <section aria-labelledby="templates-title">
-      <h2 id="templates-title">WhatsApp templates</h2>
-      <p>Synced from the Graph API every 15 minutes; only approved ones can be sent. <button class="small" onClick=${() => post("/whatsapp/templates/sync").then(load).catch(report)}>Sync now</button></p>
+      <h2 id="templates-title">${t("console.admin.templates")}</h2>
+      <p>${t("console.admin.templates_lead")} <button class="small" onClick=${() => post("/whatsapp/templates/sync").then(load).catch(report)}>${t("console.admin.sync_now")}</button></p>
       <table>
-        <thead><tr><th scope="col">Name</th><th scope="col">Language</th><th scope="col">Category</th><th scope="col">Status</th><th scope="col">Text</th></tr></thead>
+        <thead><tr><th scope="col">${t("console.queue.view_name")}</th><th scope="col">${t("console.preferences.language")}</th><th scope="col">${t("console.ticket.category")}</th><th scope="col">${t("console.queue.status")}</th><th scope="col">${t("console.admin.text")}</th></tr></thead>
         <tbody>${templates.map((template) => html`<tr key=${`${template.name}-${template.language}`}><td>${template.name}</td><td>${template.language}</td><td>${template.category}</td><td>${template.status}</td><td>${template.body}</td></tr>`)}</tbody>
       </table>
     </section>
     <${SlaPolicyEditor} />
     <${CsatSettingsEditor} />
     <section aria-labelledby="canned-title">
-      <h2 id="canned-title">Canned responses</h2>
-      <form class="inline-form" onSubmit=${createCanned} aria-label="Add a canned response">
-        <label>Title <input name="title" required maxlength="100" /></label>
-        <label class="wide">Text <textarea name="body" required rows="2" maxlength="4096"></textarea></label>
-        <button type="submit">Add</button>
+      <h2 id="canned-title">${t("console.admin.canned")}</h2>
+      <form class="inline-form" onSubmit=${createCanned} aria-label=${t("console.admin.add_canned")}>
+        <label>${t("console.admin.canned_title")} <input name="title" required maxlength="100" /></label>
+        <label class="wide">${t("console.admin.text")} <textarea name="body" required rows="2" maxlength="4096"></textarea></label>
+        <button type="submit">${t("console.bulk.add")}</button>
       </form>
       <ul class="canned-list">${canned.map((item) => html`<li key=${item.id}><b>${item.title}</b> — ${item.body}
-        <button class="link" onClick=${() => api("DELETE", `/canned-responses/${item.id}`).then(load).catch(report)}>delete</button></li>`)}</ul>
+        <button class="link" onClick=${() => api("DELETE", `/canned-responses/${item.id}`).then(load).catch(report)}>${t("console.admin.delete")}</button></li>`)}</ul>
     </section>
   </main>`;
 }
@@ -164,13 +166,13 @@ function WhatsAppNumbers({ templates }) {
   if (!numbers) return null;
   const webhook = numbers.webhook;
   return html`<section aria-labelledby="numbers-title" data-section="whatsapp-numbers">
-    <h2 id="numbers-title">WhatsApp numbers</h2>
-    ${numbers.sandbox && html`<p>Sandbox: replies go to the built-in simulator (<a href="/sandbox/phone" target="_blank" rel="noopener">customer phone</a>), not to Meta; there is no verified name or quality rating to show.</p>`}
+    <h2 id="numbers-title">${t("console.admin.numbers")}</h2>
+    ${numbers.sandbox && html`<p>${tParts("console.admin.numbers_sandbox", { phone: html`<a href="/sandbox/phone" target="_blank" rel="noopener">${t("console.admin.customer_phone")}</a>` })}</p>`}
     <table>
-      <thead><tr><th scope="col">Phone number id</th><th scope="col">Number</th><th scope="col">Verified name</th><th scope="col">Quality</th><th scope="col">Name status</th></tr></thead>
+      <thead><tr><th scope="col">${t("console.admin.phone_number_id")}</th><th scope="col">${t("console.conversations.number")}</th><th scope="col">${t("console.admin.verified_name")}</th><th scope="col">${t("console.admin.quality")}</th><th scope="col">${t("console.admin.name_status")}</th></tr></thead>
       <tbody>${numbers.items.map((number) => {
         const profile = number.profile;
-        const missing = number.profile_error ? html`<span class="error">Graph API: ${number.profile_error}</span>` : html`<span class="empty">—</span>`;
+        const missing = number.profile_error ? html`<span class="error">${t("console.admin.graph_error", { error: number.profile_error })}</span>` : html`<span class="empty">—</span>`;
         return html`<tr key=${number.phone_number_id} data-number=${number.phone_number_id}>
           <td>${number.phone_number_id}</td>
           <td>+${number.display_phone_number}</td>
@@ -181,9 +183,9 @@ function WhatsAppNumbers({ templates }) {
       })}</tbody>
     </table>
     <dl class="facts">
-      <dt>Webhook</dt><dd><code>${webhook.path}</code> · signatures ${webhook.signature_check ? "checked" : html`<b class="error">not checked (no app secret)</b>`} · verify token ${webhook.verify_token_set ? "set" : html`<b class="error">not set</b>`}</dd>
-      <dt>Deliveries</dt><dd>${webhook.received} received${webhook.last_received_at ? `, the last at ${new Date(webhook.last_received_at).toLocaleString()}` : ""} · ${webhook.pending} waiting · ${webhook.failed} unreadable</dd>
-      <dt>Templates</dt><dd>${numbers.templates} synced, ${numbers.approved_templates} approved${numbers.business_account_id ? ` (business account ${numbers.business_account_id})` : " (no business account configured)"}</dd>
+      <dt>Webhook</dt><dd><code>${webhook.path}</code> · ${t("console.admin.signatures")} ${webhook.signature_check ? t("console.admin.checked") : html`<b class="error">${t("console.admin.not_checked")}</b>`} · ${t("console.admin.verify_token_lower")} ${webhook.verify_token_set ? t("console.admin.set") : html`<b class="error">${t("console.admin.not_set")}</b>`}</dd>
+      <dt>${t("console.admin.deliveries")}</dt><dd>${t("console.admin.received", { count: webhook.received })}${webhook.last_received_at ? t("console.admin.last_at", { time: time(webhook.last_received_at) }) : ""} · ${t("console.admin.waiting", { count: webhook.pending })} · ${t("console.admin.unreadable", { count: webhook.failed })}</dd>
+      <dt>${t("console.admin.templates_short")}</dt><dd>${t("console.admin.synced", { count: numbers.templates, approved: numbers.approved_templates })}${numbers.business_account_id ? ` ${t("console.admin.business_account", { id: numbers.business_account_id })}` : ` ${t("console.admin.no_business_account")}`}</dd>
     </dl>
   </section>`;
 }
@@ -202,14 +204,14 @@ function ChannelSecrets() {
   if (!secrets) return null;
   const { whatsapp, email } = secrets;
   return html`<section aria-labelledby="secrets-title" data-section="channel-secrets">
-    <h2 id="secrets-title">Channel secrets</h2>
-    <p>What Meta and your mail provider need to reach this hub. Generated ones were made on first run and are kept in the database (<code>switchboard config check</code> prints them too); set the configuration key to use your own.</p>
+    <h2 id="secrets-title">${t("console.admin.secrets")}</h2>
+    <p>${tParts("console.admin.secrets_lead", { command: html`<code>switchboard config check</code>` })}</p>
     <dl class="facts">
-      <dt>WhatsApp webhook URL</dt><dd><code>${whatsapp.webhook_url}</code></dd>
-      <dt>Verify token</dt><dd><${SecretValue} label="verify token" secret=${whatsapp.verify_token} shown /></dd>
-      <dt>App secret</dt><dd><${SecretValue} label="app secret" secret=${whatsapp.app_secret} /></dd>
-      <dt>Email webhook URL</dt><dd><code>${email.webhook_url}</code> with the secret in the <code>X-Switchboard-Secret</code> header</dd>
-      <dt>Email inbound secret</dt><dd><${SecretValue} label="email inbound secret" secret=${email.inbound_secret} /></dd>
+      <dt>${t("console.admin.wa_webhook_url")}</dt><dd><code>${whatsapp.webhook_url}</code></dd>
+      <dt>${t("console.admin.verify_token")}</dt><dd><${SecretValue} label=${t("console.admin.verify_token_lower")} secret=${whatsapp.verify_token} shown /></dd>
+      <dt>${t("console.admin.app_secret")}</dt><dd><${SecretValue} label=${t("console.admin.app_secret_lower")} secret=${whatsapp.app_secret} /></dd>
+      <dt>${t("console.admin.email_webhook_url")}</dt><dd><code>${email.webhook_url}</code> ${tParts("console.admin.email_webhook_header", { header: html`<code>X-Switchboard-Secret</code>` })}</dd>
+      <dt>${t("console.admin.email_secret")}</dt><dd><${SecretValue} label=${t("console.admin.email_secret_lower")} secret=${email.inbound_secret} /></dd>
     </dl>
   </section>`;
 }
@@ -217,10 +219,10 @@ function ChannelSecrets() {
 /** One secret: hidden behind a button unless `shown`, with where it came from. */
 function SecretValue({ label, secret, shown: initially = false }) {
   const [shown, setShown] = useState(initially);
-  const origin = secret.generated ? "generated" : "configured";
-  if (!secret.value) return html`<span>not set</span>`;
-  return html`${shown ? html`<code class="secret" data-secret=${label}>${secret.value}</code>` : html`<span aria-label=${`${label} hidden`}>••••••••</span>`}
-    ${" "}${!initially && html`<button type="button" class="small secondary" aria-label=${`${shown ? "Hide" : "Reveal"} the ${label}`} onClick=${() => setShown(!shown)}>${shown ? "Hide" : "Reveal"}</button>`}
+  const origin = secret.generated ? t("console.admin.generated") : t("console.admin.configured");
+  if (!secret.value) return html`<span>${t("console.admin.not_set")}</span>`;
+  return html`${shown ? html`<code class="secret" data-secret=${label}>${secret.value}</code>` : html`<span aria-label=${t("console.admin.hidden", { label })}>••••••••</span>`}
+    ${" "}${!initially && html`<button type="button" class="small secondary" aria-label=${t(shown ? "console.admin.hide_the" : "console.admin.reveal_the", { label })} onClick=${() => setShown(!shown)}>${shown ? t("console.admin.hide") : t("console.admin.reveal")}</button>`}
     ${" "}<small>(${origin})</small>`;
 }
 
@@ -299,32 +301,32 @@ function SlaPolicyEditor() {
       // `targets[2].resolution_minutes` → `medium resolution_minutes`: the row the admin sees.
       const field = failure.field
         ?.replace(/^targets\[(\d+)\]\.?/, (_, index) => `${body.targets[Number(index)]?.priority ?? "targets"} `)
-        .replace(/^business_hours\.periods\[(\d+)\]\.?/, (_, index) => `business hours, ${hours?.periods[Number(index)]?.weekday ?? ""} period `)
-        .replace(/^business_hours\./, "business hours ");
+        .replace(/^business_hours\.periods\[(\d+)\]\.?/, (_, index) => `${t("console.admin.hours_period", { day: hours?.periods[Number(index)]?.weekday ?? "" })} `)
+        .replace(/^business_hours\./, `${t("console.admin.hours_lower")} `);
       setError(field ? `${field.trim()}: ${failure.message}` : failure.message);
     }
   }
 
   return html`<section aria-labelledby="sla-title">
-    <h2 id="sla-title">SLA policy</h2>
-    <p>Targets in minutes from when a ticket is opened (calendar time, or working time only with business hours); blank means no target. The clocks stop while a ticket is pending. The WhatsApp window target is different: a reply is due that many minutes before the customer's 24-hour window closes, in calendar time, renewed each time they write. Changes apply to tickets opened or re-prioritised afterwards.</p>
-    <form class="sla-policy" onSubmit=${save} aria-label="SLA policy">
+    <h2 id="sla-title">${t("console.admin.sla")}</h2>
+    <p>${t("console.admin.sla_lead")}</p>
+    <form class="sla-policy" onSubmit=${save} aria-label=${t("console.admin.sla")}>
       <div class="policy-row">
-        <label><input type="checkbox" checked=${draft.enabled} onClick=${(e) => edit({ enabled: e.target.checked })} /> Enabled</label>
-        <label>Warn at <input type="number" min="1" max="99" value=${draft.warning_percent} onInput=${(e) => edit({ warning_percent: e.target.value })} required /> % of the target</label>
+        <label><input type="checkbox" checked=${draft.enabled} onClick=${(e) => edit({ enabled: e.target.checked })} /> ${t("console.admin.enabled")}</label>
+        <label>${t("console.admin.warn_at")} <input type="number" min="1" max="99" value=${draft.warning_percent} onInput=${(e) => edit({ warning_percent: e.target.value })} required /> ${t("console.admin.percent_of_target")}</label>
       </div>
       <table>
-        <thead><tr><th scope="col">Priority</th><th scope="col">First response (min)</th><th scope="col">Resolution (min)</th><th scope="col">WhatsApp window: reply this long before it closes (min)</th></tr></thead>
+        <thead><tr><th scope="col">${t("console.queue.priority")}</th><th scope="col">${t("console.admin.first_response_min")}</th><th scope="col">${t("console.admin.resolution_min")}</th><th scope="col">${t("console.admin.window_min")}</th></tr></thead>
         <tbody>${PRIORITIES.map((priority) => html`<tr key=${priority} data-priority=${priority}>
-          <th scope="row"><span class=${`priority ${priority}`}>${priority}</span></th>
-          <td><input aria-label=${`First response target for ${priority}, minutes`} type="number" min="1" value=${draft.targets[priority].first} onInput=${(e) => editTarget(priority, { first: e.target.value })} /></td>
-          <td><input aria-label=${`Resolution target for ${priority}, minutes`} type="number" min="1" value=${draft.targets[priority].resolution} onInput=${(e) => editTarget(priority, { resolution: e.target.value })} /></td>
-          <td><input aria-label=${`WhatsApp window target for ${priority}, minutes before it closes`} type="number" min="1" max="1439" value=${draft.targets[priority].window} onInput=${(e) => editTarget(priority, { window: e.target.value })} /></td>
+          <th scope="row"><span class=${`priority ${priority}`}>${t(`console.priority.${priority}`)}</span></th>
+          <td><input aria-label=${t("console.admin.first_target_for", { priority })} type="number" min="1" value=${draft.targets[priority].first} onInput=${(e) => editTarget(priority, { first: e.target.value })} /></td>
+          <td><input aria-label=${t("console.admin.resolution_target_for", { priority })} type="number" min="1" value=${draft.targets[priority].resolution} onInput=${(e) => editTarget(priority, { resolution: e.target.value })} /></td>
+          <td><input aria-label=${t("console.admin.window_target_for", { priority })} type="number" min="1" max="1439" value=${draft.targets[priority].window} onInput=${(e) => editTarget(priority, { window: e.target.value })} /></td>
         </tr>`)}</tbody>
       </table>
       <${BusinessHoursEditor} hours=${hours} setHours=${(next) => edit({ business_hours: next })} />
-      <button type="submit">Save SLA policy</button>
-      ${saved && html` <span role="status">Saved.</span>`}
+      <button type="submit">${t("console.admin.save_sla")}</button>
+      ${saved && html` <span role="status">${t("console.preferences.saved")}</span>`}
     </form>
     ${error && html`<p class="error" role="alert">${error}</p>`}
   </section>`;
@@ -345,21 +347,21 @@ function defaultHours() {
  * holidays. A day may have several periods (a lunch break); a day without one is closed. */
 function BusinessHoursEditor({ hours, setHours }) {
   const period = (index, change) => setHours({ ...hours, periods: hours.periods.map((p, at) => (at === index ? { ...p, ...change } : p)) });
-  return html`<fieldset class="business-hours"><legend>Business hours</legend>
-    <label class="inline"><input type="checkbox" checked=${Boolean(hours)} onClick=${(e) => setHours(e.target.checked ? defaultHours() : null)} /> Count working time only</label>
+  return html`<fieldset class="business-hours"><legend>${t("console.admin.hours")}</legend>
+    <label class="inline"><input type="checkbox" checked=${Boolean(hours)} onClick=${(e) => setHours(e.target.checked ? defaultHours() : null)} /> ${t("console.admin.working_time_only")}</label>
     ${hours && html`
-      <label>Time zone <input value=${hours.time_zone} onInput=${(e) => setHours({ ...hours, time_zone: e.target.value })} placeholder="Europe/Lisbon" required /></label>
+      <label>${t("console.admin.time_zone")} <input value=${hours.time_zone} onInput=${(e) => setHours({ ...hours, time_zone: e.target.value })} placeholder="Europe/Lisbon" required /></label>
       <table>
-        <thead><tr><th scope="col">Day</th><th scope="col">Opens</th><th scope="col">Closes</th><th scope="col"><span class="visually-hidden">Remove</span></th></tr></thead>
+        <thead><tr><th scope="col">${t("console.admin.day")}</th><th scope="col">${t("console.admin.opens")}</th><th scope="col">${t("console.admin.closes")}</th><th scope="col"><span class="visually-hidden">${t("console.bulk.remove")}</span></th></tr></thead>
         <tbody>${hours.periods.map((p, index) => html`<tr key=${index} data-period=${index}>
-          <td><select aria-label=${`Day of period ${index + 1}`} value=${p.weekday} onChange=${(e) => period(index, { weekday: e.target.value })}>${WEEKDAYS.map((day) => html`<option value=${day}>${day}</option>`)}</select></td>
-          <td><input aria-label=${`Opens, period ${index + 1}`} type="time" value=${p.start} onInput=${(e) => period(index, { start: e.target.value })} required /></td>
-          <td><input aria-label=${`Closes, period ${index + 1}`} type="time" value=${p.end === "24:00" ? "23:59" : p.end} onInput=${(e) => period(index, { end: e.target.value })} required /></td>
-          <td><button type="button" class="link" onClick=${() => setHours({ ...hours, periods: hours.periods.filter((_, at) => at !== index) })}>remove</button></td>
+          <td><select aria-label=${t("console.admin.day_of_period", { n: index + 1 })} value=${p.weekday} onChange=${(e) => period(index, { weekday: e.target.value })}>${WEEKDAYS.map((day) => html`<option value=${day}>${t(`console.weekday.${day}`)}</option>`)}</select></td>
+          <td><input aria-label=${t("console.admin.opens_period", { n: index + 1 })} type="time" value=${p.start} onInput=${(e) => period(index, { start: e.target.value })} required /></td>
+          <td><input aria-label=${t("console.admin.closes_period", { n: index + 1 })} type="time" value=${p.end === "24:00" ? "23:59" : p.end} onInput=${(e) => period(index, { end: e.target.value })} required /></td>
+          <td><button type="button" class="link" onClick=${() => setHours({ ...hours, periods: hours.periods.filter((_, at) => at !== index) })}>${t("console.ticket.remove")}</button></td>
         </tr>`)}</tbody>
       </table>
-      <button type="button" class="small secondary" onClick=${() => setHours({ ...hours, periods: [...hours.periods, { weekday: "sat", start: "09:00", end: "13:00" }] })}>Add period</button>
-      <label>Holidays <input value=${hours.holidays.join(", ")} placeholder="2026-12-25, 2027-01-01"
+      <button type="button" class="small secondary" onClick=${() => setHours({ ...hours, periods: [...hours.periods, { weekday: "sat", start: "09:00", end: "13:00" }] })}>${t("console.admin.add_period")}</button>
+      <label>${t("console.admin.holidays")} <input value=${hours.holidays.join(", ")} placeholder="2026-12-25, 2027-01-01"
         onChange=${(e) => setHours({ ...hours, holidays: e.target.value.split(/[,\s]+/).filter(Boolean) })} /></label>`}
   </fieldset>`;
 }

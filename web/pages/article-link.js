@@ -5,6 +5,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { html } from "../lib/html.js";
 import { get } from "../lib/api.js";
+import { t } from "../lib/i18n.js";
 
 /** Waits this long after the last key before asking, so typing a word asks once. */
 const DEBOUNCE_MS = 200;
@@ -33,8 +34,8 @@ export function ArticleLink({ onInsert }) {
     setQuery("");
   };
   return html`<div class="article-link">
-    <label>Article <input type="search" value=${query} placeholder="search the help center" onInput=${(event) => setQuery(event.target.value)} /></label>
-    ${found.length > 0 && html`<ul class="article-suggestions" aria-label="Matching articles">${found.map(
+    <label>${t("console.article_link.label")} <input type="search" value=${query} placeholder=${t("console.article_link.placeholder")} onInput=${(event) => setQuery(event.target.value)} /></label>
+    ${found.length > 0 && html`<ul class="article-suggestions" aria-label=${t("console.article_link.matching")}>${found.map(
       (article) => html`<li key=${`${article.id}-${article.locale}`}><button type="button" class="link" onClick=${() => insert(article)}>${article.title} <small>(${article.locale})</small></button></li>`,
     )}</ul>`}
   </div>`;

@@ -9,6 +9,7 @@ import { report } from "../lib/session.js";
 import { del, get, patch, post } from "../lib/api.js";
 import { suggest } from "../lib/query.js";
 import { ago, time } from "../lib/format.js";
+import { t } from "../lib/i18n.js";
 
 const EVENTS = ["ticket_created", "customer_replied", "agent_replied", "status_changed", "priority_changed", "assigned", "tag_added", "sla_warning", "sla_breached", "window_closing"];
 const SAMPLE_ACTIONS = `[
@@ -56,7 +57,7 @@ export function Automations() {
   }
 
   async function remove(rule) {
-    if (!window.confirm(`Delete the rule “${rule.name}”?`)) return;
+    if (!window.confirm(t("console.automations.confirm_delete", { name: rule.name }))) return;
     try {
       await del(`/automations/${rule.id}`);
       load();
@@ -66,31 +67,31 @@ export function Automations() {
   }
 
   return html`<main class="automations">
-    <h1>Automation rules</h1>
-    <p class="muted">Rules run in this order after each change to a ticket; time rules fire once a ticket has matched their query for long enough.</p>
+    <h1>${t("console.automations.title")}</h1>
+    <p class="muted">${t("console.automations.lead")}</p>
     <table class="rules">
-      <thead><tr><th scope="col">Order</th><th scope="col">Rule</th><th scope="col">When</th><th scope="col">Enabled</th><th scope="col">Last run</th><th scope="col">Runs (24 h)</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
+      <thead><tr><th scope="col">${t("console.automations.order")}</th><th scope="col">${t("console.automations.rule")}</th><th scope="col">${t("console.automations.when")}</th><th scope="col">${t("console.admin.enabled")}</th><th scope="col">${t("console.automations.last_run")}</th><th scope="col">${t("console.automations.runs_day")}</th><th scope="col"><span class="visually-hidden">${t("console.queue.actions")}</span></th></tr></thead>
       <tbody>
         ${rules.map((rule, index) => html`<tr key=${rule.id}>
           <td>
-            <button type="button" class="small secondary" aria-label=${`Move ${rule.name} up`} disabled=${index === 0} onClick=${() => move(index, -1)}>↑</button>
-            <button type="button" class="small secondary" aria-label=${`Move ${rule.name} down`} disabled=${index === rules.length - 1} onClick=${() => move(index, 1)}>↓</button>
+            <button type="button" class="small secondary" aria-label=${t("console.automations.move_up", { name: rule.name })} disabled=${index === 0} onClick=${() => move(index, -1)}>↑</button>
+            <button type="button" class="small secondary" aria-label=${t("console.automations.move_down", { name: rule.name })} disabled=${index === rules.length - 1} onClick=${() => move(index, 1)}>↓</button>
           </td>
           <td>${rule.name}</td>
-          <td><code>${describe(rule.when)}</code>${rule.if ? html` <small>if <code>${rule.if}</code></small>` : ""}</td>
-          <td><input type="checkbox" aria-label=${`Enabled: ${rule.name}`} checked=${rule.enabled} onChange=${(event) => change(rule, { enabled: event.target.checked })} /></td>
-          <td>${rule.last_run_at ? html`<time datetime=${rule.last_run_at} title=${time(rule.last_run_at)}>${ago(rule.last_run_at)}</time>` : "never"}</td>
+          <td><code>${describe(rule.when)}</code>${rule.if ? html` <small>${t("console.automations.if")} <code>${rule.if}</code></small>` : ""}</td>
+          <td><input type="checkbox" aria-label=${t("console.automations.enabled_of", { name: rule.name })} checked=${rule.enabled} onChange=${(event) => change(rule, { enabled: event.target.checked })} /></td>
+          <td>${rule.last_run_at ? html`<time datetime=${rule.last_run_at} title=${time(rule.last_run_at)}>${ago(rule.last_run_at)}</time>` : t("console.preferences.digest_off")}</td>
           <td>${rule.runs_last_day}</td>
           <td>
-            <button type="button" class="small secondary" onClick=${() => setEditing(fromRule(rule))}>Edit</button>
-            <button type="button" class="small secondary" onClick=${() => setRunsOf(rule)}>Run log</button>
-            <button type="button" class="small secondary" onClick=${() => remove(rule)}>Delete</button>
+            <button type="button" class="small secondary" onClick=${() => setEditing(fromRule(rule))}>${t("console.automations.edit")}</button>
+            <button type="button" class="small secondary" onClick=${() => setRunsOf(rule)}>${t("console.automations.run_log")}</button>
+            <button type="button" class="small secondary" onClick=${() => remove(rule)}>${t("console.automations.delete")}</button>
           </td>
         </tr>`)}
       </tbody>
     </table>
-    ${rules.length === 0 && html`<p class="muted">No rules yet.</p>`}
-    <p><button type="button" onClick=${() => setEditing({ ...EMPTY })}>New rule</button></p>
+    ${rules.length === 0 && html`<p class="muted">${t("console.automations.empty")}</p>`}
+    <p><button type="button" onClick=${() => setEditing({ ...EMPTY })}>${t("console.automations.new")}</button></p>
     ${editing && html`<${Editor} key=${editing.id ?? "new"} initial=${editing} known=${known}
       onDone=${() => { setEditing(null); load(); }} />`}
     ${runsOf && html`<${RunLog} key=${runsOf.id} rule=${runsOf} />`}
@@ -98,8 +99,8 @@ export function Automations() {
 }
 
 function describe(when) {
-  if (when.event) return `on ${when.event}`;
-  return `${when.while} for ${when.for}${when.hours === "business" ? " (business hours)" : ""}`;
+  if (when.event) return t("console.automations.on_event", { event: when.event });
+  return `${t("console.automations.while_for", { query: when.while, wait: when.for })}${when.hours === "business" ? ` ${t("console.automations.business_hours")}` : ""}`;
 }
 
 function fromRule(rule) {
@@ -123,7 +124,7 @@ function toBody(draft) {
   try {
     then = JSON.parse(draft.actions);
   } catch {
-    throw Object.assign(new Error("The actions are not valid JSON."), { field: "then" });
+    throw Object.assign(new Error(t("console.automations.bad_json")), { field: "then" });
   }
   const when = draft.kind === "event" ? { event: draft.event } : { for: draft.wait, while: draft.whileQuery, hours: draft.hours };
   const body = { name: draft.name, when, then };
@@ -164,40 +165,40 @@ function Editor({ initial, known, onDone }) {
   }
 
   return html`<section class="rule-editor" aria-labelledby="rule-editor-title">
-    <h2 id="rule-editor-title">${draft.id ? "Edit rule" : "New rule"}</h2>
+    <h2 id="rule-editor-title">${draft.id ? t("console.automations.edit_rule") : t("console.automations.new")}</h2>
     <form onSubmit=${save}>
-      <label>Name <input name="name" required maxlength="200" value=${draft.name} onInput=${(event) => set({ name: event.target.value })} /></label>
+      <label>${t("console.queue.view_name")} <input name="name" required maxlength="200" value=${draft.name} onInput=${(event) => set({ name: event.target.value })} /></label>
       <fieldset>
-        <legend>When</legend>
-        <label><input type="radio" name="kind" value="time" checked=${draft.kind === "time"} onChange=${() => set({ kind: "time" })} /> A ticket has matched a query for a while</label>
-        <label><input type="radio" name="kind" value="event" checked=${draft.kind === "event"} onChange=${() => set({ kind: "event" })} /> Something happens</label>
+        <legend>${t("console.automations.when")}</legend>
+        <label><input type="radio" name="kind" value="time" checked=${draft.kind === "time"} onChange=${() => set({ kind: "time" })} /> ${t("console.automations.kind_time")}</label>
+        <label><input type="radio" name="kind" value="event" checked=${draft.kind === "event"} onChange=${() => set({ kind: "event" })} /> ${t("console.automations.kind_event")}</label>
         ${draft.kind === "event"
-          ? html`<label>Event <select name="event" value=${draft.event} onChange=${(event) => set({ event: event.target.value })}>
+          ? html`<label>${t("console.automations.event")} <select name="event" value=${draft.event} onChange=${(event) => set({ event: event.target.value })}>
               ${EVENTS.map((name) => html`<option value=${name}>${name}</option>`)}
             </select></label>`
-          : html`<${QueryField} id="rule-while" label="While the ticket matches" value=${draft.whileQuery} known=${known} onChange=${(whileQuery) => set({ whileQuery })} />
-            <label>For (ISO 8601, e.g. PT2H, P3D) <input name="for" value=${draft.wait} onInput=${(event) => set({ wait: event.target.value })} /></label>
-            <label>Counting <select name="hours" value=${draft.hours} onChange=${(event) => set({ hours: event.target.value })}>
-              <option value="calendar">every hour</option><option value="business">business hours only</option>
+          : html`<${QueryField} id="rule-while" label=${t("console.automations.while")} value=${draft.whileQuery} known=${known} onChange=${(whileQuery) => set({ whileQuery })} />
+            <label>${t("console.automations.for")} <input name="for" value=${draft.wait} onInput=${(event) => set({ wait: event.target.value })} /></label>
+            <label>${t("console.automations.counting")} <select name="hours" value=${draft.hours} onChange=${(event) => set({ hours: event.target.value })}>
+              <option value="calendar">${t("console.preferences.digest_hourly")}</option><option value="business">${t("console.automations.business_only")}</option>
             </select></label>`}
       </fieldset>
-      <${QueryField} id="rule-if" label="If (optional)" value=${draft.condition} known=${known} onChange=${(condition) => set({ condition })} />
-      <label>Then (actions, JSON)
+      <${QueryField} id="rule-if" label=${t("console.automations.if_optional")} value=${draft.condition} known=${known} onChange=${(condition) => set({ condition })} />
+      <label>${t("console.automations.then")}
         <textarea name="then" rows="6" spellcheck="false" value=${draft.actions} onInput=${(event) => set({ actions: event.target.value })}></textarea>
       </label>
-      <p class="muted"><small>Actions: assign, set, add_tags, remove_tags, notify (+ message), reply (+ template outside the WhatsApp window), note, webhook. See the README.</small></p>
+      <p class="muted"><small>${t("console.automations.actions_help")}</small></p>
       ${error && html`<p class="query-error" role="alert">${error}</p>`}
-      <button type="submit">${draft.id ? "Save rule" : "Create rule"}</button>
-      <button type="button" class="secondary" onClick=${onDone}>Cancel</button>
+      <button type="submit">${draft.id ? t("console.automations.save") : t("console.automations.create")}</button>
+      <button type="button" class="secondary" onClick=${onDone}>${t("console.cancel")}</button>
     </form>
     <section class="dry-run" aria-live="polite" aria-labelledby="dry-run-title">
-      <h3 id="dry-run-title">Dry run</h3>
-      ${!preview && html`<p class="muted">Checking…</p>`}
+      <h3 id="dry-run-title">${t("console.automations.dry_run")}</h3>
+      ${!preview && html`<p class="muted">${t("console.automations.checking")}</p>`}
       ${preview?.error && html`<p class="query-error">${preview.error}</p>`}
-      ${preview?.result && html`<p>${preview.result.total} matching ticket${preview.result.total === 1 ? "" : "s"} now.</p>
+      ${preview?.result && html`<p>${preview.result.total === 1 ? t("console.automations.one_matching") : t("console.automations.matching", { count: preview.result.total })}</p>
         <ul>${preview.result.items.map((ticket) => html`<li key=${ticket.id}>
           <a href=${`#/tickets/${ticket.id}`}>#${ticket.number} ${ticket.subject}</a> <small>(${ticket.status})</small>
-          ${ticket.fires_at && html` — fires <time datetime=${ticket.fires_at}>${time(ticket.fires_at)}</time>`}
+          ${ticket.fires_at && html` — ${t("console.automations.fires")} <time datetime=${ticket.fires_at}>${time(ticket.fires_at)}</time>`}
         </li>`)}</ul>`}
     </section>
   </section>`;
@@ -212,7 +213,7 @@ function QueryField({ id, label, value, known, onChange }) {
     <input id=${id} type="text" autocomplete="off" spellcheck="false" value=${value}
       onInput=${(event) => onChange(event.target.value)}
       onFocus=${() => setFocused(true)} onBlur=${() => setTimeout(() => setFocused(false), 150)} />
-    ${options.length > 0 && html`<ul class="suggestions" role="listbox" aria-label="Suggestions">
+    ${options.length > 0 && html`<ul class="suggestions" role="listbox" aria-label=${t("console.queue.suggestions")}>
       ${options.map((option) => html`<li key=${option.text}><button type="button" class="link" onMouseDown=${(event) => event.preventDefault()} onClick=${() => onChange(option.text)}>${option.label}</button></li>`)}
     </ul>`}
   </div>`;
@@ -224,14 +225,14 @@ function RunLog({ rule }) {
     get(`/automations/${rule.id}/runs`).then((page) => setRuns(page.items)).catch(report);
   }, [rule.id]);
   return html`<section class="run-log" aria-labelledby="run-log-title">
-    <h2 id="run-log-title">Run log: ${rule.name}</h2>
-    ${runs === null ? html`<p class="muted">Loading…</p>` : runs.length === 0 ? html`<p class="muted">It has not run yet.</p>` : html`<table>
-      <thead><tr><th scope="col">When</th><th scope="col">Ticket</th><th scope="col">Result</th><th scope="col">Detail</th></tr></thead>
+    <h2 id="run-log-title">${t("console.automations.run_log_of", { name: rule.name })}</h2>
+    ${runs === null ? html`<p class="muted">${t("console.automations.loading")}</p>` : runs.length === 0 ? html`<p class="muted">${t("console.automations.not_run")}</p>` : html`<table>
+      <thead><tr><th scope="col">${t("console.automations.when")}</th><th scope="col">${t("console.automations.ticket")}</th><th scope="col">${t("console.automations.result")}</th><th scope="col">${t("console.automations.detail")}</th></tr></thead>
       <tbody>${runs.map((run) => html`<tr key=${run.id}>
         <td><time datetime=${run.ran_at}>${time(run.ran_at)}</time></td>
-        <td><a href=${`#/tickets/${run.ticket_id}`}>ticket ${run.ticket_id}</a></td>
+        <td><a href=${`#/tickets/${run.ticket_id}`}>${t("console.presence_board.ticket", { id: run.ticket_id })}</a></td>
         <td>${run.result}</td>
-        <td>${run.detail.error || ""}${run.detail.late_by_ms ? ` late by ${Math.round(run.detail.late_by_ms / 1000)} s` : ""}${run.detail.depth > 1 ? ` (cascade depth ${run.detail.depth})` : ""}</td>
+        <td>${run.detail.error || ""}${run.detail.late_by_ms ? ` ${t("console.automations.late_by", { seconds: Math.round(run.detail.late_by_ms / 1000) })}` : ""}${run.detail.depth > 1 ? ` ${t("console.automations.cascade", { depth: run.detail.depth })}` : ""}</td>
       </tr>`)}</tbody>
     </table>`}
   </section>`;

@@ -11,6 +11,7 @@ import { report } from "../lib/session.js";
 import { patch } from "../lib/api.js";
 import { SlaBadge } from "../lib/sla.js";
 import { AssignButton } from "./assign.js";
+import { t } from "../lib/i18n.js";
 
 const LIMITS_KEY = "switchboard.wip-limits";
 
@@ -46,16 +47,16 @@ function Column({ status, tickets, limit, setLimit, names, move }) {
     return () => sortable.destroy();
   }, [status.key]);
   const over = limit > 0 && tickets.length > limit;
-  return html`<section class=${`column ${over ? "over" : ""}`} aria-label=${`${status.label} column`} data-status=${status.key}>
+  return html`<section class=${`column ${over ? "over" : ""}`} aria-label=${t("console.board.column", { status: status.label })} data-status=${status.key}>
     <header>
       <h3>${status.label}</h3>
-      <span class="count" title="tickets / WIP limit">${tickets.length}${limit > 0 ? ` / ${limit}` : ""}</span>
-      <label class="visually-hidden" for=${`limit-${status.key}`}>WIP limit for ${status.label}</label>
-      <input id=${`limit-${status.key}`} class="limit" type="number" min="0" placeholder="limit" value=${limit || ""} onChange=${(e) => setLimit(status.key, Number(e.target.value))} />
+      <span class="count" title=${t("console.board.count_title")}>${tickets.length}${limit > 0 ? ` / ${limit}` : ""}</span>
+      <label class="visually-hidden" for=${`limit-${status.key}`}>${t("console.board.limit_for", { status: status.label })}</label>
+      <input id=${`limit-${status.key}`} class="limit" type="number" min="0" placeholder=${t("console.board.limit")} value=${limit || ""} onChange=${(e) => setLimit(status.key, Number(e.target.value))} />
     </header>
     <ol ref=${list} class="cards">
       ${tickets.map((ticket) => html`<li key=${ticket.id} class="card" data-ticket=${ticket.id} tabindex="0"
-          aria-keyshortcuts="ArrowLeft ArrowRight" title="← / → moves the card to the neighbouring column"
+          aria-keyshortcuts="ArrowLeft ArrowRight" title=${t("console.board.card_keys")}
           onKeyDown=${(e) => {
             if (e.target !== e.currentTarget) return;
             if (e.key === "Enter") navigate(`#/tickets/${ticket.id}`);
@@ -65,8 +66,8 @@ function Column({ status, tickets, limit, setLimit, names, move }) {
             }
           }}>
         <a href=${`#/tickets/${ticket.id}`}><span class="ticket-number">#${ticket.number}</span> ${ticket.subject}</a>
-        <span class="card-tags"><span class=${`priority ${ticket.priority}`}>${ticket.priority}</span> <${SlaBadge} ticket=${ticket} /></span>
-        <small>${ticket.assignee_id ? names.get(ticket.assignee_id) || "" : "unassigned"} · ${ticket.channel}</small>
+        <span class="card-tags"><span class=${`priority ${ticket.priority}`}>${t(`console.priority.${ticket.priority}`)}</span> <${SlaBadge} ticket=${ticket} /></span>
+        <small>${ticket.assignee_id ? names.get(ticket.assignee_id) || "" : t("console.queue.unassigned")} · ${t(`console.channel.${ticket.channel}`)}</small>
         <${AssignButton} ids=${[ticket.id]} reason="assigned from the board" />
       </li>`)}
     </ol>
@@ -87,7 +88,7 @@ export function Board({ tickets, statuses, names }) {
     try {
       await patch(`/tickets/${ticket.id}`, { status: target.key });
       setMoved({ id: ticket.id, status: target.key });
-      setAnnouncement(`Moved #${ticket.number} to ${target.label}`);
+      setAnnouncement(t("console.board.moved", { number: ticket.number, status: target.label }));
     } catch (error) {
       report(error);
     }
@@ -105,11 +106,11 @@ export function Board({ tickets, statuses, names }) {
     setLimits(next);
     localStorage.setItem(LIMITS_KEY, JSON.stringify(next));
   };
-  const laneOf = (ticket) => (lanes === "priority" ? ticket.priority : lanes === "assignee" ? names.get(ticket.assignee_id) || "unassigned" : "");
+  const laneOf = (ticket) => (lanes === "priority" ? t(`console.priority.${ticket.priority}`) : lanes === "assignee" ? names.get(ticket.assignee_id) || t("console.queue.unassigned") : "");
   const laneNames = lanes ? [...new Set(tickets.map(laneOf))].sort() : [""];
   return html`<div class="board">
-    <label>Swimlanes <select value=${lanes} onChange=${(e) => setLanes(e.target.value)}>
-      <option value="">none</option><option value="priority">by priority</option><option value="assignee">by assignee</option>
+    <label>${t("console.board.swimlanes")} <select value=${lanes} onChange=${(e) => setLanes(e.target.value)}>
+      <option value="">${t("console.board.lanes_none")}</option><option value="priority">${t("console.board.lanes_priority")}</option><option value="assignee">${t("console.board.lanes_assignee")}</option>
     </select></label>
     <p class="visually-hidden" role="status" aria-live="polite">${announcement}</p>
     ${laneNames.map((lane) => html`<div class="lane" key=${lane}>

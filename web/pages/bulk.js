@@ -8,6 +8,7 @@ import { html } from "../lib/html.js";
 import { get } from "../lib/api.js";
 import { report } from "../lib/session.js";
 import { AssignPicker, bulk } from "./assign.js";
+import { t } from "../lib/i18n.js";
 
 const LEVELS = ["low", "medium", "high", "critical"];
 
@@ -38,26 +39,26 @@ export function BulkBar({ ids, statuses, onClear }) {
     patchWith(remove ? { remove_tags: [value] } : { add_tags: [value] });
     setTag("");
   }
-  return html`<section class="bulk-bar" aria-label="Bulk change" aria-busy=${busy}>
-    <strong data-selected=${ids.length}>${ids.length} selected</strong>
-    <label>Status <select value="" disabled=${busy} onChange=${(e) => e.target.value && patchWith({ status: e.target.value })}>
-      <option value="">set…</option>${statuses.map((status) => html`<option value=${status.key}>${status.label}</option>`)}</select></label>
-    <label>Urgency <select value="" disabled=${busy} onChange=${(e) => e.target.value && patchWith({ urgency: e.target.value })}>
-      <option value="">set…</option>${LEVELS.map((level) => html`<option>${level}</option>`)}</select></label>
-    <label>Importance <select value="" disabled=${busy} onChange=${(e) => e.target.value && patchWith({ importance: e.target.value })}>
-      <option value="">set…</option>${LEVELS.map((level) => html`<option>${level}</option>`)}</select></label>
+  return html`<section class="bulk-bar" aria-label=${t("console.bulk.label")} aria-busy=${busy}>
+    <strong data-selected=${ids.length}>${t("console.bulk.selected", { count: ids.length })}</strong>
+    <label>${t("console.queue.status")} <select value="" disabled=${busy} onChange=${(e) => e.target.value && patchWith({ status: e.target.value })}>
+      <option value="">${t("console.bulk.set")}</option>${statuses.map((status) => html`<option value=${status.key}>${status.label}</option>`)}</select></label>
+    <label>${t("console.bulk.urgency")} <select value="" disabled=${busy} onChange=${(e) => e.target.value && patchWith({ urgency: e.target.value })}>
+      <option value="">${t("console.bulk.set")}</option>${LEVELS.map((level) => html`<option value=${level}>${t(`console.level.${level}`)}</option>`)}</select></label>
+    <label>${t("console.bulk.importance")} <select value="" disabled=${busy} onChange=${(e) => e.target.value && patchWith({ importance: e.target.value })}>
+      <option value="">${t("console.bulk.set")}</option>${LEVELS.map((level) => html`<option value=${level}>${t(`console.level.${level}`)}</option>`)}</select></label>
     <span class="assign-anchor">
-      <button type="button" class="secondary small" disabled=${busy} aria-haspopup="dialog" aria-expanded=${picking} onClick=${() => setPicking(!picking)}>Assign…</button>
-      ${picking && html`<${AssignPicker} label=${`Assign ${ids.length} tickets`} onClose=${() => setPicking(false)}
+      <button type="button" class="secondary small" disabled=${busy} aria-haspopup="dialog" aria-expanded=${picking} onClick=${() => setPicking(!picking)}>${t("console.assign.button")}</button>
+      ${picking && html`<${AssignPicker} label=${t("console.bulk.assign_label", { count: ids.length })} onClose=${() => setPicking(false)}
         onPick=${(choice) => assignWith(choice, "bulk assignment from the queue")} />`}
     </span>
-    <label>Team <select value="" disabled=${busy} onChange=${(e) => e.target.value && assignWith({ team_id: e.target.value === "none" ? null : Number(e.target.value) }, "bulk team change from the queue")}>
-      <option value="">set…</option><option value="none">none</option>${teams.map((team) => html`<option value=${team.id}>${team.name}</option>`)}</select></label>
+    <label>${t("console.bulk.team")} <select value="" disabled=${busy} onChange=${(e) => e.target.value && assignWith({ team_id: e.target.value === "none" ? null : Number(e.target.value) }, "bulk team change from the queue")}>
+      <option value="">${t("console.bulk.set")}</option><option value="none">${t("console.bulk.none")}</option>${teams.map((team) => html`<option value=${team.id}>${team.name}</option>`)}</select></label>
     <form class="bulk-tag" onSubmit=${(event) => tagAll(event, false)}>
-      <label>Tag <input value=${tag} size="8" placeholder="tag" onInput=${(e) => setTag(e.target.value)} /></label>
-      <button type="submit" class="secondary small" disabled=${busy}>Add</button>
-      <button type="button" class="secondary small" disabled=${busy} onClick=${(event) => tagAll(event, true)}>Remove</button>
+      <label>${t("console.bulk.tag")} <input value=${tag} size="8" placeholder=${t("console.bulk.tag_placeholder")} onInput=${(e) => setTag(e.target.value)} /></label>
+      <button type="submit" class="secondary small" disabled=${busy}>${t("console.bulk.add")}</button>
+      <button type="button" class="secondary small" disabled=${busy} onClick=${(event) => tagAll(event, true)}>${t("console.bulk.remove")}</button>
     </form>
-    <button type="button" class="link" onClick=${onClear}>Clear selection</button>
+    <button type="button" class="link" onClick=${onClear}>${t("console.bulk.clear")}</button>
   </section>`;
 }

@@ -9,9 +9,11 @@ import { report } from "../lib/session.js";
 import { get, patch, post } from "../lib/api.js";
 import { SkeletonRows } from "../lib/skeleton.js";
 import { listOf } from "./routing.js";
+import { t } from "../lib/i18n.js";
 
-const TIERS = [["", "None"], ["low", "Low"], ["medium", "Medium"], ["high", "High"], ["urgent", "Urgent"]];
-const tierLabel = (tier) => TIERS.find(([value]) => value === (tier || ""))[1];
+/** SLA tiers, each labelled `console.companies.tier.<tier>` ("none" for no tier). */
+const TIERS = ["", "low", "medium", "high", "urgent"];
+const tierLabel = (tier) => t(`console.companies.tier.${tier || "none"}`);
 
 /** The queue filtered to the company's tickets. */
 const ticketsHref = (company) => `#/queue?q=${encodeURIComponent(`company: "${company.name}"`)}`;
@@ -20,8 +22,8 @@ const ticketsHref = (company) => `#/queue?q=${encodeURIComponent(`company: "${co
 const refusal = (failure) => (failure.field ? `${failure.field}: ${failure.message}` : failure.message);
 
 function sharing(company) {
-  if (company.members_write_company_tickets) return "see and write";
-  return company.members_see_company_tickets ? "see" : "own only";
+  if (company.members_write_company_tickets) return t("console.companies.see_write");
+  return company.members_see_company_tickets ? t("console.companies.see") : t("console.companies.own_only");
 }
 
 export function Companies({ id }) {
@@ -62,34 +64,34 @@ export function Companies({ id }) {
 
   const selected = id && companies ? companies.find((company) => company.id === id) : null;
   return html`<main class="page admin companies">
-    <h1>Companies</h1>
+    <h1>${t("console.nav.companies")}</h1>
     ${selected && html`<${CompanyDetail} key=${selected.id} company=${selected} onSaved=${load} />`}
-    ${id && companies && !selected && html`<p class="error" role="alert">No company #${id}. <a href="#/companies">All companies</a></p>`}
+    ${id && companies && !selected && html`<p class="error" role="alert">${t("console.companies.not_found", { id })} <a href="#/companies">${t("console.companies.all")}</a></p>`}
     <section aria-labelledby="companies-title">
-      <h2 id="companies-title">All companies</h2>
-      <p>Customers join a company when they confirm a registration from an address at one of its domains (and, when a domain is added, customers with a password there join too). A customer known only from an email they sent never joins by domain. The SLA tier is the lowest priority a member's new ticket opens with.</p>
-      <form class="inline-form" onSubmit=${create} aria-label="Add a company">
-        <label>Name <input name="name" required maxlength="200" /></label>
-        <label class="wide">Domains <input name="domains" placeholder="acme.com, acme.co.uk" /></label>
-        <label>SLA tier <select name="tier">${TIERS.map(([value, label]) => html`<option value=${value}>${label}</option>`)}</select></label>
-        <label class="inline"><input type="checkbox" name="see" /> Members see company tickets</label>
-        <label class="inline"><input type="checkbox" name="write" /> …and write on them</label>
-        <button type="submit">Add company</button>
+      <h2 id="companies-title">${t("console.companies.all")}</h2>
+      <p>${t("console.companies.lead")}</p>
+      <form class="inline-form" onSubmit=${create} aria-label=${t("console.companies.add_label")}>
+        <label>${t("console.queue.view_name")} <input name="name" required maxlength="200" /></label>
+        <label class="wide">${t("console.companies.domains")} <input name="domains" placeholder="acme.com, acme.co.uk" /></label>
+        <label>${t("console.companies.tier")} <select name="tier">${TIERS.map((value) => html`<option value=${value}>${tierLabel(value)}</option>`)}</select></label>
+        <label class="inline"><input type="checkbox" name="see" /> ${t("console.companies.members_see")}</label>
+        <label class="inline"><input type="checkbox" name="write" /> ${t("console.companies.members_write")}</label>
+        <button type="submit">${t("console.companies.add")}</button>
       </form>
       ${error && html`<p class="error" role="alert">${error}</p>`}
       <table class="companies-list">
-        <thead><tr><th scope="col">Company</th><th scope="col">Domains</th><th scope="col">Members</th><th scope="col">SLA tier</th><th scope="col">Tickets shared</th><th scope="col">Open</th></tr></thead>
+        <thead><tr><th scope="col">${t("console.companies.company")}</th><th scope="col">${t("console.companies.domains")}</th><th scope="col">${t("console.admin.members")}</th><th scope="col">${t("console.companies.tier")}</th><th scope="col">${t("console.companies.shared")}</th><th scope="col">${t("console.companies.open")}</th></tr></thead>
         ${companies === null
           ? html`<${SkeletonRows} columns=${6} />`
           : html`<tbody>${companies.length === 0
-              ? html`<tr><td colspan="6" class="empty" data-label="">No companies yet.</td></tr>`
+              ? html`<tr><td colspan="6" class="empty" data-label="">${t("console.companies.empty")}</td></tr>`
               : companies.map((company) => html`<tr key=${company.id} data-company=${company.id} aria-current=${company.id === id ? "true" : undefined}>
                   <th scope="row"><a href=${`#/companies/${company.id}`}>${company.name}</a></th>
-                  <td>${company.domains.join(", ") || html`<span class="empty">none</span>`}</td>
+                  <td>${company.domains.join(", ") || html`<span class="empty">${t("console.bulk.none")}</span>`}</td>
                   <td class="member-count">${company.member_count}</td>
                   <td>${tierLabel(company.sla_tier)}</td>
                   <td>${sharing(company)}</td>
-                  <td><a href=${ticketsHref(company)}>Tickets</a></td>
+                  <td><a href=${ticketsHref(company)}>${t("console.companies.tickets")}</a></td>
                 </tr>`)}</tbody>`}
       </table>
     </section>
@@ -132,28 +134,28 @@ function CompanyDetail({ company, onSaved }) {
   }
   return html`<section aria-labelledby="company-title" class="company-detail" data-company-detail=${company.id}>
     <h2 id="company-title" tabindex="-1" ref=${heading}>${company.name}</h2>
-    <p><a href=${ticketsHref(company)}>Open ${company.name}'s tickets in the queue</a> · <a href="#/companies">All companies</a></p>
-    <form onSubmit=${save} aria-label=${`Edit ${company.name}`}>
+    <p><a href=${ticketsHref(company)}>${t("console.companies.open_tickets", { name: company.name })}</a> · <a href="#/companies">${t("console.companies.all")}</a></p>
+    <form onSubmit=${save} aria-label=${t("console.companies.edit", { name: company.name })}>
       <div class="inline-form">
-        <label>Name <input name="name" value=${draft.name} required maxlength="200" onInput=${(e) => edit({ name: e.target.value })} /></label>
-        <label class="wide">Domains <input name="domains" value=${draft.domains} placeholder="acme.com, acme.co.uk" onInput=${(e) => edit({ domains: e.target.value })} /></label>
-        <label>SLA tier <select name="tier" value=${draft.tier} onChange=${(e) => edit({ tier: e.target.value })}>${TIERS.map(([value, label]) => html`<option value=${value}>${label}</option>`)}</select></label>
+        <label>${t("console.queue.view_name")} <input name="name" value=${draft.name} required maxlength="200" onInput=${(e) => edit({ name: e.target.value })} /></label>
+        <label class="wide">${t("console.companies.domains")} <input name="domains" value=${draft.domains} placeholder="acme.com, acme.co.uk" onInput=${(e) => edit({ domains: e.target.value })} /></label>
+        <label>${t("console.companies.tier")} <select name="tier" value=${draft.tier} onChange=${(e) => edit({ tier: e.target.value })}>${TIERS.map((value) => html`<option value=${value}>${tierLabel(value)}</option>`)}</select></label>
       </div>
       <div class="inline-form">
-        <label class="inline"><input type="checkbox" name="see" checked=${draft.see} onChange=${(e) => edit({ see: e.target.checked, write: e.target.checked && draft.write })} /> Members see company tickets</label>
-        <label class="inline"><input type="checkbox" name="write" checked=${draft.see && draft.write} disabled=${!draft.see} onChange=${(e) => edit({ write: e.target.checked })} /> …and write on them</label>
-        <button type="submit">Save company</button>
-        ${saved && html`<span role="status">Saved.</span>`}
+        <label class="inline"><input type="checkbox" name="see" checked=${draft.see} onChange=${(e) => edit({ see: e.target.checked, write: e.target.checked && draft.write })} /> ${t("console.companies.members_see")}</label>
+        <label class="inline"><input type="checkbox" name="write" checked=${draft.see && draft.write} disabled=${!draft.see} onChange=${(e) => edit({ write: e.target.checked })} /> ${t("console.companies.members_write")}</label>
+        <button type="submit">${t("console.companies.save")}</button>
+        ${saved && html`<span role="status">${t("console.preferences.saved")}</span>`}
       </div>
       ${error && html`<p class="error" role="alert">${error}</p>`}
     </form>
-    <h3>Members (${company.member_count})</h3>
+    <h3>${t("console.companies.members_count", { count: company.member_count })}</h3>
     <table class="company-members">
-      <thead><tr><th scope="col">Name</th><th scope="col">Email</th><th scope="col">Phone</th></tr></thead>
+      <thead><tr><th scope="col">${t("console.queue.view_name")}</th><th scope="col">${t("console.login.email")}</th><th scope="col">${t("console.companies.phone")}</th></tr></thead>
       ${members === null
         ? html`<${SkeletonRows} columns=${3} />`
         : html`<tbody>${members.length === 0
-            ? html`<tr><td colspan="3" class="empty" data-label="">No members yet.</td></tr>`
+            ? html`<tr><td colspan="3" class="empty" data-label="">${t("console.companies.no_members")}</td></tr>`
             : members.map((member) => html`<tr key=${member.id}><td>${member.name}</td><td>${member.email}</td><td>${member.phone || ""}</td></tr>`)}</tbody>`}
     </table>
   </section>`;

@@ -6,8 +6,10 @@ import { useEffect, useState } from "preact/hooks";
 import { html } from "../lib/html.js";
 import { report } from "../lib/session.js";
 import { api, get } from "../lib/api.js";
+import { t } from "../lib/i18n.js";
 
-const CHANNELS = [["whatsapp", "WhatsApp"], ["email", "Email"], ["portal", "Portal"]];
+/** The channels surveyed, each labelled `console.csat.channel.<name>`. */
+const CHANNELS = ["whatsapp", "email", "portal"];
 
 export function CsatSettingsEditor() {
   const [draft, setDraft] = useState(null);
@@ -36,23 +38,23 @@ export function CsatSettingsEditor() {
   }
 
   return html`<section aria-labelledby="csat-title" data-section="csat">
-    <h2 id="csat-title">Customer satisfaction (CSAT)</h2>
-    <p>When a ticket is resolved, its customer is asked once for that resolution: on WhatsApp in the chat (a list or buttons, a template with quick replies once the 24-hour window closed), by email with one-click links, or in the portal. A reopen before the answer cancels the survey. Thumbs count as 1 (down) and 5 (up) in the averages.</p>
-    <form class="csat-settings" onSubmit=${save} aria-label="CSAT settings">
+    <h2 id="csat-title">${t("console.csat.title")}</h2>
+    <p>${t("console.csat.lead")}</p>
+    <form class="csat-settings" onSubmit=${save} aria-label=${t("console.csat.settings")}>
       <div class="policy-row">
-        <label><input type="checkbox" checked=${draft.enabled} onClick=${(e) => edit({ enabled: e.target.checked })} /> Ask customers</label>
-        <label>Scale <select value=${draft.scale} onChange=${(e) => edit({ scale: e.target.value })}>
-          <option value="five">1 to 5</option><option value="thumbs">Thumbs up / down</option>
+        <label><input type="checkbox" checked=${draft.enabled} onClick=${(e) => edit({ enabled: e.target.checked })} /> ${t("console.csat.ask")}</label>
+        <label>${t("console.csat.scale")} <select value=${draft.scale} onChange=${(e) => edit({ scale: e.target.value })}>
+          <option value="five">${t("console.csat.scale_five")}</option><option value="thumbs">${t("console.csat.scale_thumbs")}</option>
         </select></label>
-        <label>Ask a customer at most once every <input type="number" min="0" max="365" value=${draft.cooldown_days} onInput=${(e) => edit({ cooldown_days: e.target.value })} required /> days</label>
+        <label>${t("console.csat.cooldown")} <input type="number" min="0" max="365" value=${draft.cooldown_days} onInput=${(e) => edit({ cooldown_days: e.target.value })} required /> ${t("console.csat.days")}</label>
       </div>
-      <label class="wide">Question <input value=${draft.question} maxlength="500" required onInput=${(e) => edit({ question: e.target.value })} /></label>
-      <label class="wide">Comment prompt <input value=${draft.comment_prompt} maxlength="500" required onInput=${(e) => edit({ comment_prompt: e.target.value })} /></label>
-      <fieldset><legend>Channels</legend>
-        ${CHANNELS.map(([name, label]) => html`<label class="chip" key=${name}><input type="checkbox" checked=${draft.channels.includes(name)} onChange=${(e) => toggle(name, e.target.checked)} /> ${label}</label>`)}
+      <label class="wide">${t("console.csat.question")} <input value=${draft.question} maxlength="500" required onInput=${(e) => edit({ question: e.target.value })} /></label>
+      <label class="wide">${t("console.csat.comment_prompt")} <input value=${draft.comment_prompt} maxlength="500" required onInput=${(e) => edit({ comment_prompt: e.target.value })} /></label>
+      <fieldset><legend>${t("console.reports.channels")}</legend>
+        ${CHANNELS.map((name) => html`<label class="chip" key=${name}><input type="checkbox" checked=${draft.channels.includes(name)} onChange=${(e) => toggle(name, e.target.checked)} /> ${t(`console.csat.channel.${name}`)}</label>`)}
       </fieldset>
-      <button type="submit">Save CSAT settings</button>
-      ${saved && html` <span role="status">Saved.</span>`}
+      <button type="submit">${t("console.csat.save")}</button>
+      ${saved && html` <span role="status">${t("console.preferences.saved")}</span>`}
     </form>
     ${error && html`<p class="error" role="alert">${error}</p>`}
   </section>`;
@@ -60,14 +62,14 @@ export function CsatSettingsEditor() {
 
 /** A CSAT event as the ticket's activity shows it to staff. */
 export function describeCsat(event, names) {
-  const score = (value, scale) => (scale === "thumbs" ? (value >= 5 ? "thumbs up" : "thumbs down") : `${value} of 5`);
+  const score = (value, scale) => (scale === "thumbs" ? (value >= 5 ? t("console.csat.thumbs_up") : t("console.csat.thumbs_down")) : t("console.csat.of_five", { value }));
   switch (event.type) {
-    case "csat_requested": return `satisfaction survey sent (${event.channel}, cycle ${event.cycle})`;
+    case "csat_requested": return t("console.csat.requested", { channel: t(`console.csat.channel_lower.${event.channel}`), cycle: event.cycle });
     case "csat_received": {
       const credited = (event.agent_ids || []).map((id) => names.get(id) || id).join(", ");
-      return `rated ${score(event.score, event.scale)}${credited ? ` — credited to ${credited}` : ""}`;
+      return `${t("console.csat.rated", { score: score(event.score, event.scale) })}${credited ? ` — ${t("console.csat.credited", { names: credited })}` : ""}`;
     }
-    case "csat_commented": return `rating comment: “${event.comment}”`;
+    case "csat_commented": return t("console.csat.commented", { comment: event.comment });
     default: return null;
   }
 }

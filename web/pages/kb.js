@@ -12,6 +12,7 @@ import { del, get, patch, post } from "../lib/api.js";
 import { Markdown } from "../lib/markdown.js";
 import { SkeletonRows } from "../lib/skeleton.js";
 import { navigate } from "../lib/router.js";
+import { date, t, tParts } from "../lib/i18n.js";
 
 /** What the server refused, naming the field when it did. */
 const refusal = (failure) => (failure.field ? `${failure.field}: ${failure.message}` : failure.message);
@@ -64,31 +65,31 @@ export function KnowledgeBase({ id }) {
 
   const name = (categoryId) => categories.find((category) => category.id === categoryId)?.name || "";
   return html`<main class="page admin kb">
-    <h1>Knowledge base</h1>
+    <h1>${t("console.nav.kb")}</h1>
     ${id ? html`<${ArticleEditor} key=${id} id=${id} categories=${categories} canEdit=${canEdit} onSaved=${load} />` : null}
     <section aria-labelledby="kb-articles-title">
-      <h2 id="kb-articles-title">Articles</h2>
-      <p>Published articles appear on the public help center at <a href="/help" target="_blank" rel="noopener">/help</a>; drafts only here.</p>
-      ${canEdit && html`<form class="inline-form" onSubmit=${createArticle} aria-label="New article">
-        <label class="wide">Title <input name="title" required maxlength="200" /></label>
-        <label>Language <select name="locale">${LOCALES.map(([code, label]) => html`<option value=${code}>${label}</option>`)}</select></label>
-        <label>Category <select name="category"><option value="">None</option>${categoryOptions(categories)}</select></label>
-        <button type="submit">New article</button>
+      <h2 id="kb-articles-title">${t("console.kb.articles")}</h2>
+      <p>${tParts("console.kb.lead", { link: html`<a href="/help" target="_blank" rel="noopener">/help</a>` })}</p>
+      ${canEdit && html`<form class="inline-form" onSubmit=${createArticle} aria-label=${t("console.kb.new")}>
+        <label class="wide">${t("console.admin.canned_title")} <input name="title" required maxlength="200" /></label>
+        <label>${t("console.preferences.language")} <select name="locale">${LOCALES.map(([code, label]) => html`<option value=${code}>${label}</option>`)}</select></label>
+        <label>${t("console.ticket.category")} <select name="category"><option value="">${t("console.companies.tier.none")}</option>${categoryOptions(categories)}</select></label>
+        <button type="submit">${t("console.kb.new")}</button>
       </form>`}
       ${error && html`<p class="error" role="alert">${error}</p>`}
       <table class="kb-articles">
-        <thead><tr><th scope="col">Title</th><th scope="col">Language</th><th scope="col">Status</th><th scope="col">Category</th><th scope="col">Updated</th><th scope="col">Helpful</th></tr></thead>
+        <thead><tr><th scope="col">${t("console.admin.canned_title")}</th><th scope="col">${t("console.preferences.language")}</th><th scope="col">${t("console.queue.status")}</th><th scope="col">${t("console.ticket.category")}</th><th scope="col">${t("console.conversations.updated")}</th><th scope="col">${t("console.kb.helpful")}</th></tr></thead>
         ${articles === null
           ? html`<${SkeletonRows} columns=${6} />`
           : html`<tbody>${articles.length === 0
-              ? html`<tr><td colspan="6" class="empty" data-label="">No articles yet.</td></tr>`
+              ? html`<tr><td colspan="6" class="empty" data-label="">${t("console.kb.no_articles")}</td></tr>`
               : articles.map((article) => html`<tr key=${`${article.id}-${article.locale}`} data-article=${article.id}>
                   <th scope="row"><a href=${`#/kb/${article.id}?locale=${article.locale}`}>${article.title}</a></th>
                   <td>${localeName(article.locale)}</td>
-                  <td><span class=${`badge kb-${article.status}`}>${article.status}</span></td>
+                  <td><span class=${`badge kb-${article.status}`}>${t(`console.kb.status.${article.status}`)}</span></td>
                   <td>${name(article.category_id)}</td>
-                  <td>${new Date(article.updated_at).toLocaleDateString()}</td>
-                  <td>${article.helpful_count} yes · ${article.unhelpful_count} no</td>
+                  <td>${date(article.updated_at)}</td>
+                  <td>${t("console.kb.votes", { yes: article.helpful_count, no: article.unhelpful_count })}</td>
                 </tr>`)}</tbody>`}
       </table>
     </section>
@@ -124,25 +125,25 @@ function Categories({ categories, canEdit, onSaved }) {
   }
   const parentName = (category) => categories.find((parent) => parent.id === category.parent_id)?.name || "—";
   return html`<section aria-labelledby="kb-categories-title">
-    <h2 id="kb-categories-title">Categories</h2>
-    ${canEdit && html`<form class="inline-form" onSubmit=${create} aria-label="Add a category">
-      <label>Name <input name="name" required maxlength="100" /></label>
-      <label>Slug <input name="slug" placeholder="made from the name" pattern="[a-z0-9]+(-[a-z0-9]+)*" /></label>
-      <label>Inside <select name="parent"><option value="">Top level</option>${categories
+    <h2 id="kb-categories-title">${t("console.kb.categories")}</h2>
+    ${canEdit && html`<form class="inline-form" onSubmit=${create} aria-label=${t("console.kb.add_category_label")}>
+      <label>${t("console.queue.view_name")} <input name="name" required maxlength="100" /></label>
+      <label>${t("console.kb.slug")} <input name="slug" placeholder=${t("console.kb.slug_placeholder")} pattern="[a-z0-9]+(-[a-z0-9]+)*" /></label>
+      <label>${t("console.kb.inside")} <select name="parent"><option value="">${t("console.kb.top_level")}</option>${categories
         .filter((category) => category.parent_id === null)
         .map((category) => html`<option value=${category.id}>${category.name}</option>`)}</select></label>
-      <button type="submit">Add category</button>
+      <button type="submit">${t("console.kb.add_category")}</button>
     </form>`}
     ${error && html`<p class="error" role="alert">${error}</p>`}
     <table class="kb-categories">
-      <thead><tr><th scope="col">Category</th><th scope="col">Slug</th><th scope="col">Inside</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
+      <thead><tr><th scope="col">${t("console.ticket.category")}</th><th scope="col">${t("console.kb.slug")}</th><th scope="col">${t("console.kb.inside")}</th><th scope="col"><span class="visually-hidden">${t("console.queue.actions")}</span></th></tr></thead>
       <tbody>${categories.length === 0
-        ? html`<tr><td colspan="4" class="empty" data-label="">No categories yet.</td></tr>`
+        ? html`<tr><td colspan="4" class="empty" data-label="">${t("console.kb.no_categories")}</td></tr>`
         : categories.map((category) => html`<tr key=${category.id}>
             <th scope="row"><a href=${`/help/${category.slug}`} target="_blank" rel="noopener">${category.name}</a></th>
             <td><code>${category.slug}</code></td>
             <td>${parentName(category)}</td>
-            <td>${canEdit && html`<button type="button" class="link" onClick=${() => remove(category)}>Remove</button>`}</td>
+            <td>${canEdit && html`<button type="button" class="link" onClick=${() => remove(category)}>${t("console.bulk.remove")}</button>`}</td>
           </tr>`)}</tbody>
     </table>
   </section>`;
@@ -200,8 +201,8 @@ function ArticleEditor({ id, categories, canEdit, onSaved }) {
     get(`/kb/articles/${id}${locale ? `?locale=${encodeURIComponent(locale)}` : ""}`).then(open).catch((failure) => setError(refusal(failure)));
   }, [id, locale]);
   useEffect(() => heading.current?.focus(), [article?.id, article?.locale]);
-  if (error && !article) return html`<p class="error" role="alert">${error} <a href="#/kb">All articles</a></p>`;
-  if (!article) return html`<p aria-busy="true">Loading…</p>`;
+  if (error && !article) return html`<p class="error" role="alert">${error} <a href="#/kb">${t("console.kb.all_articles")}</a></p>`;
+  if (!article) return html`<p aria-busy="true">${t("console.automations.loading")}</p>`;
   const edit = (change) => {
     setDraft((current) => ({ ...current, ...change }));
     setSaved(false);
@@ -232,31 +233,31 @@ function ArticleEditor({ id, categories, canEdit, onSaved }) {
   const missing = LOCALES.filter(([code]) => !article.translations.some((translation) => translation.locale === code));
   return html`<section class="kb-editor" aria-labelledby="kb-editor-title">
     <h2 id="kb-editor-title" tabindex="-1" ref=${heading}>${article.title} <small>(${localeName(article.locale)})</small></h2>
-    <p class="kb-translations">Languages: ${article.translations.map((translation) => html`<a key=${translation.locale} href=${`#/kb/${article.id}?locale=${translation.locale}`} aria-current=${translation.locale === article.locale ? "page" : undefined}>${localeName(translation.locale)}</a> `)}
-      ${article.status === "published" && html`· <a href=${`/help/articles/${article.slug}`} target="_blank" rel="noopener">View on the help center</a>`}
-      ${article.source_ticket_id && html`· drafted from <a href=${`#/tickets/${article.source_ticket_id}`}>ticket ${article.source_ticket_id}</a>`}</p>
-    <form class="kb-form" onSubmit=${(event) => { event.preventDefault(); save(draft.status); }} aria-label="Edit article">
+    <p class="kb-translations">${t("console.kb.languages")} ${article.translations.map((translation) => html`<a key=${translation.locale} href=${`#/kb/${article.id}?locale=${translation.locale}`} aria-current=${translation.locale === article.locale ? "page" : undefined}>${localeName(translation.locale)}</a> `)}
+      ${article.status === "published" && html`· <a href=${`/help/articles/${article.slug}`} target="_blank" rel="noopener">${t("console.kb.view_public")}</a>`}
+      ${article.source_ticket_id && html`· ${t("console.kb.drafted_from")} <a href=${`#/tickets/${article.source_ticket_id}`}>${t("console.presence_board.ticket", { id: article.source_ticket_id })}</a>`}</p>
+    <form class="kb-form" onSubmit=${(event) => { event.preventDefault(); save(draft.status); }} aria-label=${t("console.kb.edit")}>
       <fieldset disabled=${!canEdit}>
-        <label>Title <input name="title" required maxlength="200" value=${draft.title} onInput=${(event) => edit({ title: event.target.value })} /></label>
-        <label>Slug <input name="slug" required pattern="[a-z0-9]+(-[a-z0-9]+)*" value=${draft.slug} onInput=${(event) => edit({ slug: event.target.value })} /></label>
-        <label>Category <select name="category" value=${draft.category} onChange=${(event) => edit({ category: event.target.value })}><option value="">None</option>${categoryOptions(categories)}</select></label>
+        <label>${t("console.admin.canned_title")} <input name="title" required maxlength="200" value=${draft.title} onInput=${(event) => edit({ title: event.target.value })} /></label>
+        <label>${t("console.kb.slug")} <input name="slug" required pattern="[a-z0-9]+(-[a-z0-9]+)*" value=${draft.slug} onInput=${(event) => edit({ slug: event.target.value })} /></label>
+        <label>${t("console.ticket.category")} <select name="category" value=${draft.category} onChange=${(event) => edit({ category: event.target.value })}><option value="">${t("console.companies.tier.none")}</option>${categoryOptions(categories)}</select></label>
         <div class="kb-body">
-          <label>Body (markdown) <textarea name="body" rows="16" value=${draft.body} onInput=${(event) => edit({ body: event.target.value })}></textarea></label>
-          <div class="kb-preview" aria-label="Preview"><${ArticlePreview} body=${draft.body} canEdit=${canEdit} /></div>
+          <label>${t("console.kb.body")} <textarea name="body" rows="16" value=${draft.body} onInput=${(event) => edit({ body: event.target.value })}></textarea></label>
+          <div class="kb-preview" aria-label=${t("console.ticket.preview")}><${ArticlePreview} body=${draft.body} canEdit=${canEdit} /></div>
         </div>
         <div class="actions">
-          <button type="submit">Save</button>
+          <button type="submit">${t("console.save")}</button>
           ${draft.status === "draft"
-            ? html`<button type="button" onClick=${() => save("published")}>Publish</button>`
-            : html`<button type="button" class="secondary" onClick=${() => save("draft")}>Unpublish</button>`}
-          <span class=${`badge kb-${article.status}`}>${article.status}</span>
-          ${saved && html`<span role="status">Saved.</span>`}
+            ? html`<button type="button" onClick=${() => save("published")}>${t("console.kb.publish")}</button>`
+            : html`<button type="button" class="secondary" onClick=${() => save("draft")}>${t("console.kb.unpublish")}</button>`}
+          <span class=${`badge kb-${article.status}`}>${t(`console.kb.status.${article.status}`)}</span>
+          ${saved && html`<span role="status">${t("console.preferences.saved")}</span>`}
         </div>
       </fieldset>
     </form>
-    ${canEdit && missing.length > 0 && html`<form class="inline-form" onSubmit=${translate} aria-label="Add a translation">
-      <label>Translate into <select name="locale">${missing.map(([code, label]) => html`<option value=${code}>${label}</option>`)}</select></label>
-      <button type="submit">Add translation</button>
+    ${canEdit && missing.length > 0 && html`<form class="inline-form" onSubmit=${translate} aria-label=${t("console.kb.add_translation_label")}>
+      <label>${t("console.kb.translate_into")} <select name="locale">${missing.map(([code, label]) => html`<option value=${code}>${label}</option>`)}</select></label>
+      <button type="submit">${t("console.kb.add_translation")}</button>
     </form>`}
     ${error && html`<p class="error" role="alert">${error}</p>`}
   </section>`;

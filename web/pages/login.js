@@ -5,6 +5,7 @@ import { html } from "../lib/html.js";
 import { navigate } from "../lib/router.js";
 import { loggedIn } from "../lib/session.js";
 import { post } from "../lib/api.js";
+import { t } from "../lib/i18n.js";
 
 export function Login() {
   const [error, setError] = useState(null);
@@ -19,7 +20,7 @@ export function Login() {
       if (!location.hash || location.hash === "#/login") navigate("#/queue");
       await loggedIn(user);
     } catch (failure) {
-      setError(failure.code === "invalid_credentials" ? "Wrong email or password." : failure.message);
+      setError(failure.code === "invalid_credentials" ? t("console.login.wrong") : failure.message);
     } finally {
       setBusy(false);
     }
@@ -27,11 +28,11 @@ export function Login() {
   return html`<main class="login">
     <form onSubmit=${submit} aria-labelledby="login-title">
       <img class="login-logo" src="/icons/icon.svg" alt="" width="44" height="44" />
-      <h1 id="login-title">Sign in to Switchboard</h1>
-      <label>Email <input name="email" type="email" autocomplete="username" required autofocus /></label>
-      <label>Password <input name="password" type="password" autocomplete="current-password" required /></label>
+      <h1 id="login-title">${t("console.login.title")}</h1>
+      <label>${t("console.login.email")} <input name="email" type="email" autocomplete="username" required autofocus /></label>
+      <label>${t("console.login.password")} <input name="password" type="password" autocomplete="current-password" required /></label>
       ${error && html`<p class="error" role="alert">${error}</p>`}
-      <button type="submit" disabled=${busy}>${busy ? "Signing in…" : "Sign in"}</button>
+      <button type="submit" disabled=${busy}>${busy ? t("console.login.signing_in") : t("console.login.sign_in")}</button>
     </form>
   </main>`;
 }

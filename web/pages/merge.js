@@ -9,6 +9,7 @@ import { report } from "../lib/session.js";
 import { post } from "../lib/api.js";
 import { remember } from "../lib/tickets.js";
 import { time } from "../lib/format.js";
+import { t, tParts } from "../lib/i18n.js";
 
 /** A merge can be undone this long (the server's rule; the button hides after it). */
 const UNMERGE_WINDOW_MS = 7 * 24 * 3600 * 1000;
@@ -26,14 +27,15 @@ export function linkedTicket(event) {
 function linkText(event) {
   const linked = linkedTicket(event);
   const other = html`<a href=${`#/tickets/${linked.id}`}>#${linked.number}</a>`;
-  const count = event.message_ids ? `${event.message_ids.length} message${event.message_ids.length === 1 ? "" : "s"}` : "";
+  const n = event.message_ids?.length;
+  const count = event.message_ids ? (n === 1 ? t("console.merge.one_message") : t("console.merge.messages", { count: n })) : "";
   switch (event.type) {
-    case "merged_into": return html`Merged into ${other}`;
-    case "merged_in": return html`${other} merged in: ${count} from it in this thread`;
-    case "unmerged": return html`Unmerged from ${other}`;
-    case "merge_undone": return html`${other} unmerged: its ${count} went back`;
-    case "split_to": return html`${count} split off into ${other}`;
-    case "split_from": return html`Split from ${other} with ${count}`;
+    case "merged_into": return tParts("console.merge.marker.merged_into", { other });
+    case "merged_in": return tParts("console.merge.marker.merged_in", { other, count });
+    case "unmerged": return tParts("console.merge.marker.unmerged", { other });
+    case "merge_undone": return tParts("console.merge.marker.merge_undone", { other, count });
+    case "split_to": return tParts("console.merge.marker.split_to", { other, count });
+    case "split_from": return tParts("console.merge.marker.split_from", { other, count });
     default: return event.type;
   }
 }
@@ -74,8 +76,8 @@ export function MergeBanner({ ticket, onChanged }) {
     }
   }
   return html`<div class="merge-banner" role="status" data-merged-into=${link.ticket_id}>
-    <span>Merged into <a href=${`#/tickets/${link.ticket_id}`}>#${link.number}</a> on ${time(link.at)}: its messages are in that ticket's thread.</span>
-    ${undoable && html`<button type="button" class="secondary small" disabled=${busy} onClick=${unmerge}>Unmerge</button>`}
+    <span>${tParts("console.merge.banner", { other: html`<a href=${`#/tickets/${link.ticket_id}`}>#${link.number}</a>`, time: time(link.at) })}</span>
+    ${undoable && html`<button type="button" class="secondary small" disabled=${busy} onClick=${unmerge}>${t("console.merge.unmerge")}</button>`}
   </div>`;
 }
 
@@ -86,7 +88,7 @@ export function MergeDialog({ ticket, names, onClose, onChanged }) {
   const [refusal, setRefusal] = useState(null);
   const [force, setForce] = useState(false);
   const [busy, setBusy] = useState(false);
-  const who = (id) => names.get(id) || `customer #${id}`;
+  const who = (id) => names.get(id) || t("console.ticket.customer_number", { id });
 
   async function check(event, withForce = force) {
     event?.preventDefault();
@@ -94,7 +96,7 @@ export function MergeDialog({ ticket, names, onClose, onChanged }) {
     setRefusal(null);
     const target = Number(number.replace(/^#/, ""));
     if (!Number.isInteger(target) || target <= 0) {
-      setRefusal({ message: "Enter the number of the ticket to merge into, e.g. 1042." });
+      setRefusal({ message: t("console.merge.enter_number") });
       return;
     }
     try {
@@ -121,21 +123,21 @@ export function MergeDialog({ ticket, names, onClose, onChanged }) {
 
   const source = checked?.source.ticket;
   const target = checked?.target.ticket;
-  return html`<section class="merge-dialog" role="dialog" aria-label="Merge into another ticket">
+  return html`<section class="merge-dialog" role="dialog" aria-label=${t("console.merge.dialog")}>
     <form onSubmit=${check}>
-      <label for="merge-target">Merge #${ticket.number} into ticket number</label>
+      <label for="merge-target">${t("console.merge.target_label", { number: ticket.number })}</label>
       <div class="merge-row">
-        <input id="merge-target" inputmode="numeric" placeholder="e.g. 1042" value=${number} onInput=${(e) => setNumber(e.target.value)} required />
-        <button type="submit" class="secondary">Check</button>
-        <button type="button" class="link" onClick=${onClose}>Cancel</button>
+        <input id="merge-target" inputmode="numeric" placeholder=${t("console.merge.placeholder")} value=${number} onInput=${(e) => setNumber(e.target.value)} required />
+        <button type="submit" class="secondary">${t("console.merge.check")}</button>
+        <button type="button" class="link" onClick=${onClose}>${t("console.cancel")}</button>
       </div>
     </form>
     ${refusal && html`<p class="error" role="alert" data-refusal=${refusal.code || ""}>${refusal.message}</p>`}
-    ${refusal?.code === "requester_mismatch" && html`<label class="force"><input type="checkbox" checked=${force} onChange=${(e) => { setForce(e.target.checked); if (e.target.checked) check(null, true); }} /> Merge anyway (the requesters differ)</label>`}
+    ${refusal?.code === "requester_mismatch" && html`<label class="force"><input type="checkbox" checked=${force} onChange=${(e) => { setForce(e.target.checked); if (e.target.checked) check(null, true); }} /> ${t("console.merge.anyway")}</label>`}
     ${checked && html`<div class="merge-confirm" data-merge-confirm>
-      <p>Merge <strong>#${source.number} ${source.subject}</strong> (${who(source.requester_id)}) into <strong>#${target.number} ${target.subject}</strong> (${who(target.requester_id)})?</p>
-      <p class="muted">#${source.number}'s messages join #${target.number}'s thread by time, its tags are added there, and #${source.number} closes as merged. You can undo it for 7 days.</p>
-      <button type="button" disabled=${busy} onClick=${confirm}>Merge into #${target.number}</button>
+      <p>${tParts("console.merge.confirm", { source: html`<strong>#${source.number} ${source.subject}</strong>`, source_requester: who(source.requester_id), target: html`<strong>#${target.number} ${target.subject}</strong>`, target_requester: who(target.requester_id) })}</p>
+      <p class="muted">${t("console.merge.explain", { source: source.number, target: target.number })}</p>
+      <button type="button" disabled=${busy} onClick=${confirm}>${t("console.merge.into_number", { number: target.number })}</button>
     </div>`}
   </section>`;
 }
@@ -159,13 +161,13 @@ export function SplitBar({ ticket, selected, onCancel, onSplit }) {
       setBusy(false);
     }
   }
-  return html`<form class="split-bar" onSubmit=${split} aria-label="Split messages off">
-    <p>Select the messages to move to a new ticket for the same customer (${selected.size} selected).</p>
-    <label for="split-subject">Subject of the new ticket</label>
+  return html`<form class="split-bar" onSubmit=${split} aria-label=${t("console.merge.split_label")}>
+    <p>${t("console.merge.split_text", { count: selected.size })}</p>
+    <label for="split-subject">${t("console.merge.split_subject")}</label>
     <input id="split-subject" placeholder=${ticket.subject} value=${subject} onInput=${(e) => setSubject(e.target.value)} />
     <div class="merge-row">
-      <button type="submit" disabled=${busy || selected.size === 0}>Split ${selected.size} off</button>
-      <button type="button" class="link" onClick=${onCancel}>Cancel</button>
+      <button type="submit" disabled=${busy || selected.size === 0}>${t("console.merge.split_off", { count: selected.size })}</button>
+      <button type="button" class="link" onClick=${onCancel}>${t("console.cancel")}</button>
     </div>
   </form>`;
 }

@@ -3,15 +3,16 @@
 
 import { html } from "../lib/html.js";
 import { Icon } from "../lib/icons.js";
+import { t } from "../lib/i18n.js";
 
 /** `children` replace the usual explanation and way back (a customer has no queue to go to). */
 export function NotAllowed({ what, role, children }) {
   return html`<main class="page not-allowed" data-not-allowed>
     <div class="not-allowed-card">
       <${Icon} name="lock" size=${32} />
-      <h1>Not allowed</h1>
-      ${children || html`<p>${what ? `${what} is` : "This page is"} not available to your role${role ? ` (${role})` : ""}. Ask an administrator if you need it.</p>
-        <p><a href="#/queue">Back to the queue</a></p>`}
+      <h1>${t("console.not_allowed.title")}</h1>
+      ${children || html`<p>${what ? t("console.not_allowed.named", { what }) : t("console.not_allowed.page")}${role ? ` (${role})` : ""}. ${t("console.not_allowed.ask")}</p>
+        <p><a href="#/queue">${t("console.not_allowed.back")}</a></p>`}
     </div>
   </main>`;
 }

@@ -11,6 +11,7 @@ import { subscribe } from "../lib/live.js";
 import { ago } from "../lib/format.js";
 import { Avatar } from "../lib/avatar.js";
 import { SkeletonRows } from "../lib/skeleton.js";
+import { t } from "../lib/i18n.js";
 
 export function Presence() {
   const [board, setBoard] = useState(new Map());
@@ -65,20 +66,20 @@ export function Presence() {
   }
 
   return html`<main class="page presence">
-    <h1>Presence</h1>
-    <label>Team <select value=${team} onChange=${(e) => setTeam(e.target.value)}><option value="">all teams</option>${teams.map((t) => html`<option value=${t.id}>${t.name}</option>`)}</select></label>
+    <h1>${t("console.nav.presence")}</h1>
+    <label>${t("console.bulk.team")} <select value=${team} onChange=${(e) => setTeam(e.target.value)}><option value="">${t("console.presence_board.all_teams")}</option>${teams.map((entry) => html`<option value=${entry.id}>${entry.name}</option>`)}</select></label>
     <table>
-      <thead><tr><th scope="col">Agent</th><th scope="col">Status</th><th scope="col">Since</th><th scope="col">Viewing</th><th scope="col">Load</th><th scope="col">SLA risk</th><th scope="col">Reassign what they view</th></tr></thead>
+      <thead><tr><th scope="col">${t("console.presence_board.agent")}</th><th scope="col">${t("console.queue.status")}</th><th scope="col">${t("console.presence_board.since")}</th><th scope="col">${t("console.presence_board.viewing")}</th><th scope="col">${t("console.presence_board.load")}</th><th scope="col">${t("console.presence_board.sla_risk")}</th><th scope="col">${t("console.presence_board.reassign")}</th></tr></thead>
       ${users === null ? html`<${SkeletonRows} columns=${7} />` : html`<tbody>${rows.map(({ user, presence }) => {
         const status = presence?.status || "offline";
         return html`<tr key=${user.id} data-agent=${user.id} data-status=${status}>
           <td><span class="agent-cell"><${Avatar} name=${user.name} presence=${status} size="small" />${user.name}</span></td>
-          <td><span class=${`presence ${status}`}>${status}${presence?.typing ? " · typing" : ""}</span></td>
+          <td><span class=${`presence ${status}`}>${t(`console.presence.${status}`)}${presence?.typing ? ` · ${t("console.presence_board.typing")}` : ""}</span></td>
           <td>${presence ? ago(presence.since) : ""}</td>
-          <td>${presence?.viewing ? html`<a href=${`#/tickets/${presence.viewing}`} onClick=${(e) => { e.preventDefault(); navigate(`#/tickets/${presence.viewing}`); }}>ticket ${presence.viewing}</a>` : ""}</td>
+          <td>${presence?.viewing ? html`<a href=${`#/tickets/${presence.viewing}`} onClick=${(e) => { e.preventDefault(); navigate(`#/tickets/${presence.viewing}`); }}>${t("console.presence_board.ticket", { id: presence.viewing })}</a>` : ""}</td>
           <td>${presence ? `${presence.load} / ${presence.capacity}` : `– / ${user.capacity}`}</td>
           <td data-sla-risk=${user.id}>${slaRisk(risk.get(user.id))}</td>
-          <td>${presence?.viewing && html`<select aria-label=${`Reassign ticket ${presence.viewing}`} onChange=${(e) => e.target.value && reassign(presence.viewing, e.target.value)}><option value="">to…</option>${users.filter((other) => other.id !== user.id).map((other) => html`<option value=${other.id}>${other.name}</option>`)}</select>`}</td>
+          <td>${presence?.viewing && html`<select aria-label=${t("console.presence_board.reassign_ticket", { id: presence.viewing })} onChange=${(e) => e.target.value && reassign(presence.viewing, e.target.value)}><option value="">${t("console.presence_board.to")}</option>${users.filter((other) => other.id !== user.id).map((other) => html`<option value=${other.id}>${other.name}</option>`)}</select>`}</td>
         </tr>`;
       })}</tbody>`}
     </table>
@@ -86,6 +87,6 @@ export function Presence() {
 }
 
 function slaRisk(row) {
-  if (!row || (!row.breached && !row.at_risk)) return html`<span class="sla running">none</span>`;
-  return html`${row.breached > 0 && html`<span class="sla breached">${row.breached} breached</span> `}${row.at_risk > 0 && html`<span class="sla warning">${row.at_risk} at risk</span>`}`;
+  if (!row || (!row.breached && !row.at_risk)) return html`<span class="sla running">${t("console.presence_board.none")}</span>`;
+  return html`${row.breached > 0 && html`<span class="sla breached">${t("console.presence_board.breached", { count: row.breached })}</span> `}${row.at_risk > 0 && html`<span class="sla warning">${t("console.presence_board.at_risk", { count: row.at_risk })}</span>`}`;
 }

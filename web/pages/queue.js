@@ -23,6 +23,7 @@ import { Board } from "./board.js";
 import { AssignButton, AssignPicker, assign } from "./assign.js";
 import { BulkBar } from "./bulk.js";
 import { SkeletonRows } from "../lib/skeleton.js";
+import { t } from "../lib/i18n.js";
 
 const CATEGORIES = ["new", "open", "pending", "resolved", "closed"];
 const PRIORITY_RANK = { low: 1, medium: 2, high: 3, urgent: 4 };
@@ -269,62 +270,62 @@ export function Queue() {
     }));
 
   return html`<main class="page queue">
-    <h1>${currentView ? currentView.name : "Queue"} ${loaded && html`<small>${rows.length === 200 ? "200+" : rows.length} ticket${rows.length === 1 ? "" : "s"}</small>`}</h1>
-    <form class="filters" onSubmit=${(event) => event.preventDefault()} aria-label="Filters">
-      <fieldset><legend>Status</legend>
-        ${CATEGORIES.map((category) => html`<label class="chip"><input type="checkbox" checked=${filters.categories.includes(category)} onChange=${() => toggleCategory(category)} />${category}</label>`)}
+    <h1>${currentView ? currentView.name : t("console.nav.queue")} ${loaded && html`<small>${rows.length === 1 ? t("console.queue.one_ticket") : t("console.queue.tickets", { count: rows.length === 200 ? "200+" : rows.length })}</small>`}</h1>
+    <form class="filters" onSubmit=${(event) => event.preventDefault()} aria-label=${t("console.queue.filters")}>
+      <fieldset><legend>${t("console.queue.status")}</legend>
+        ${CATEGORIES.map((category) => html`<label class="chip"><input type="checkbox" checked=${filters.categories.includes(category)} onChange=${() => toggleCategory(category)} />${t(`console.category.${category}`)}</label>`)}
       </fieldset>
-      <label>Assignee <select value=${filters.assignee} onChange=${(e) => setFilters({ ...filters, assignee: e.target.value })}>
-        <option value="">anyone</option><option value="me">me</option><option value="none">unassigned</option>
+      <label>${t("console.queue.assignee")} <select value=${filters.assignee} onChange=${(e) => setFilters({ ...filters, assignee: e.target.value })}>
+        <option value="">${t("console.queue.anyone")}</option><option value="me">${t("console.queue.me")}</option><option value="none">${t("console.queue.unassigned")}</option>
         ${users.filter((user) => user.role !== "customer").map((user) => html`<option value=${user.id}>${user.name}</option>`)}
       </select></label>
-      <label>Channel <select value=${filters.channel} onChange=${(e) => setFilters({ ...filters, channel: e.target.value })}>
-        <option value="">any</option><option value="whatsapp">WhatsApp</option><option value="email">email</option><option value="web">web</option><option value="api">API</option>
+      <label>${t("console.queue.channel")} <select value=${filters.channel} onChange=${(e) => setFilters({ ...filters, channel: e.target.value })}>
+        <option value="">${t("console.queue.any")}</option><option value="whatsapp">WhatsApp</option><option value="email">${t("console.channel.email")}</option><option value="web">${t("console.channel.web")}</option><option value="api">API</option>
       </select></label>
-      <label>Priority <select value=${filters.priority} onChange=${(e) => setFilters({ ...filters, priority: e.target.value })}>
-        <option value="">any</option><option value="urgent">urgent</option><option value="high">high</option><option value="medium">medium</option><option value="low">low</option>
+      <label>${t("console.queue.priority")} <select value=${filters.priority} onChange=${(e) => setFilters({ ...filters, priority: e.target.value })}>
+        <option value="">${t("console.queue.any")}</option>${["urgent", "high", "medium", "low"].map((level) => html`<option value=${level}>${t(`console.priority.${level}`)}</option>`)}
       </select></label>
-      <label>Sort <select value=${sort} onChange=${(e) => setSort(e.target.value)}>
-        <option value="updated">last activity</option><option value="relevance">best match</option><option value="priority">priority</option><option value="sla_due">SLA due</option><option value="created">newest</option>
+      <label>${t("console.queue.sort")} <select value=${sort} onChange=${(e) => setSort(e.target.value)}>
+        ${["updated", "relevance", "priority", "sla_due", "created"].map((key) => html`<option value=${key}>${t(`console.queue.sort_${key}`)}</option>`)}
       </select></label>
     </form>
     <${QueryBox} inputRef=${queryBox} value=${filters.q} known=${known} error=${queryError} count=${rows.length}
       onChange=${(q) => { setViewId(null); setFilters({ ...filters, q }); }}
       onSave=${() => setSaving(true)} />
     ${saving && html`<${SaveView} query=${filters.q} sort=${SORT_PARAM[sort]} onDone=${(saved) => { setSaving(false); if (saved) setViewId(saved.id); }} />`}
-    ${help && html`<aside class="help" aria-label="Keyboard shortcuts"><b>Keys:</b> j / k move · Enter opens · a assigns (picker) · A assigns to me · x ticks for a bulk change · / edits the query · on the board ← / → moves a focused card · ? or Escape hides this</aside>`}
-    <div class="views" role="group" aria-label="View">
-      <button class=${view === "list" ? "" : "secondary"} aria-pressed=${view === "list"} onClick=${() => chooseView("list")}>List</button>
-      <button class=${view === "board" ? "" : "secondary"} aria-pressed=${view === "board"} onClick=${() => chooseView("board")}>Board</button>
+    ${help && html`<aside class="help" aria-label=${t("console.queue.keys_label")}><b>${t("console.queue.keys")}</b> ${t("console.queue.keys_text")}</aside>`}
+    <div class="views" role="group" aria-label=${t("console.queue.view")}>
+      <button class=${view === "list" ? "" : "secondary"} aria-pressed=${view === "list"} onClick=${() => chooseView("list")}>${t("console.queue.list")}</button>
+      <button class=${view === "board" ? "" : "secondary"} aria-pressed=${view === "board"} onClick=${() => chooseView("board")}>${t("console.queue.board")}</button>
     </div>
     ${ticked.length > 0 && html`<${BulkBar} ids=${ticked} statuses=${statuses} onClear=${() => setSelected(new Set())} />`}
     ${view === "board"
       ? html`<${Board} tickets=${rows} names=${names} statuses=${statuses.filter((status) => filters.categories.includes(status.category))} />`
       : html`<table class="tickets">
-      <thead><tr><th scope="col"><input type="checkbox" aria-label="Tick every row" checked=${rows.length > 0 && ticked.length === rows.length}
-        onChange=${(e) => setSelected(e.target.checked ? new Set(rows.map((ticket) => ticket.id)) : new Set())} /></th><th scope="col">#</th><th scope="col">Subject</th><th scope="col">Status</th><th scope="col">Priority</th><th scope="col">SLA</th><th scope="col">Assignee</th><th scope="col">Channel</th><th scope="col">Activity</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
+      <thead><tr><th scope="col"><input type="checkbox" aria-label=${t("console.queue.tick_all")} checked=${rows.length > 0 && ticked.length === rows.length}
+        onChange=${(e) => setSelected(e.target.checked ? new Set(rows.map((ticket) => ticket.id)) : new Set())} /></th><th scope="col">#</th><th scope="col">${t("console.queue.subject")}</th><th scope="col">${t("console.queue.status")}</th><th scope="col">${t("console.queue.priority")}</th><th scope="col">SLA</th><th scope="col">${t("console.queue.assignee")}</th><th scope="col">${t("console.queue.channel")}</th><th scope="col">${t("console.queue.activity")}</th><th scope="col"><span class="visually-hidden">${t("console.queue.actions")}</span></th></tr></thead>
       ${!loaded ? html`<${SkeletonRows} columns=${10} />` : html`<tbody>
         ${rows.map((ticket, index) => html`<tr key=${ticket.id} class=${`${index === cursor ? "current" : ""} ${unread.has(ticket.id) ? "unread" : ""}`} data-ticket=${ticket.id}>
-          <td><input type="checkbox" aria-label=${`Tick #${ticket.number}`} checked=${selected.has(ticket.id)} onChange=${(e) => tick(ticket.id, e.target.checked)} /></td>
+          <td><input type="checkbox" aria-label=${t("console.queue.tick", { number: ticket.number })} checked=${selected.has(ticket.id)} onChange=${(e) => tick(ticket.id, e.target.checked)} /></td>
           <td class="ticket-number">#${ticket.number}</td>
           <td><a href=${`#/tickets/${ticket.id}`} onClick=${(event) => { event.preventDefault(); open(ticket); }}>${ticket.subject}</a>
-            ${unread.has(ticket.id) && html` <span class="badge" title="new customer message">new</span>`}
-            ${ticket.status_category === "pending" && html` <span class="badge waiting" title="waiting on the customer">waiting</span>`}</td>
+            ${unread.has(ticket.id) && html` <span class="badge" title=${t("console.queue.new_message")}>${t("console.queue.new")}</span>`}
+            ${ticket.status_category === "pending" && html` <span class="badge waiting" title=${t("console.queue.waiting_title")}>${t("console.queue.waiting")}</span>`}</td>
           <td><span class=${`status ${ticket.status_category}`}>${ticket.status}</span></td>
-          <td><span class=${`priority ${ticket.priority}`}>${ticket.priority}</span></td>
+          <td><span class=${`priority ${ticket.priority}`}>${t(`console.priority.${ticket.priority}`)}</span></td>
           <td><${SlaBadge} ticket=${ticket} /></td>
-          <td>${ticket.assignee_id ? names.get(ticket.assignee_id) || `#${ticket.assignee_id}` : html`<em>unassigned</em>`}</td>
-          <td>${ticket.channel}</td>
+          <td>${ticket.assignee_id ? names.get(ticket.assignee_id) || `#${ticket.assignee_id}` : html`<em>${t("console.queue.unassigned")}</em>`}</td>
+          <td>${t(`console.channel.${ticket.channel}`)}</td>
           <td title=${ticket.updated_at}>${ago(ticket.updated_at)}</td>
-          <td class="row-actions">${ticket.assignee_id !== me.value.id && html`<button class="small" onClick=${() => assignToMe(ticket)}>Assign to me</button>`}
+          <td class="row-actions">${ticket.assignee_id !== me.value.id && html`<button class="small" onClick=${() => assignToMe(ticket)}>${t("console.queue.assign_to_me")}</button>`}
             <${AssignButton} ids=${[ticket.id]} reason="assigned from the queue" />
-            ${picking === ticket.id && html`<span class="assign-anchor"><${AssignPicker} label=${`Assign #${ticket.number}`} onClose=${() => setPicking(null)}
+            ${picking === ticket.id && html`<span class="assign-anchor"><${AssignPicker} label=${t("console.queue.assign_number", { number: ticket.number })} onClose=${() => setPicking(null)}
               onPick=${(choice) => assign([ticket.id], choice, "assigned from the queue").catch(report)} /></span>`}</td>
         </tr>`)}
       </tbody>`}
     </table>`}
-    ${!loaded && html`<p class="visually-hidden" role="status">Loading tickets…</p>`}
-    ${loaded && rows.length === 0 && html`<p class="empty">Nothing here. New tickets appear as they arrive.</p>`}
+    ${!loaded && html`<p class="visually-hidden" role="status">${t("console.queue.loading")}</p>`}
+    ${loaded && rows.length === 0 && html`<p class="empty">${t("console.queue.empty")}</p>`}
   </main>`;
 }
 
@@ -337,22 +338,22 @@ function QueryBox({ inputRef, value, known, error, count, onChange, onSave }) {
     inputRef.current?.focus();
   };
   return html`<div class="query">
-    <label for="queue-query">Query</label>
+    <label for="queue-query">${t("console.queue.query")}</label>
     <div class="query-line">
       <input id="queue-query" ref=${inputRef} type="search" autocomplete="off" spellcheck="false"
-        placeholder="status: open urgency: critical · assignee: me created: today · words"
+        placeholder=${t("console.queue.query_placeholder")}
         aria-describedby="queue-query-help" aria-invalid=${error ? "true" : undefined}
         value=${value} onInput=${(event) => onChange(event.target.value)}
         onFocus=${() => setFocused(true)} onBlur=${() => setTimeout(() => setFocused(false), 150)} />
-      ${value.trim() && html`<button type="button" class="secondary small" onClick=${onSave}>Save as view</button>`}
+      ${value.trim() && html`<button type="button" class="secondary small" onClick=${onSave}>${t("console.queue.save_as_view")}</button>`}
     </div>
-    ${options.length > 0 && html`<ul class="suggestions" role="listbox" aria-label="Suggestions">
+    ${options.length > 0 && html`<ul class="suggestions" role="listbox" aria-label=${t("console.queue.suggestions")}>
       ${options.map((option) => html`<li key=${option.text}><button type="button" class="link" onMouseDown=${(event) => event.preventDefault()} onClick=${() => pick(option.text)}>${option.label}</button></li>`)}
     </ul>`}
     <p id="queue-query-help" class=${error ? "query-error" : "muted"} role=${error ? "alert" : undefined}>
       ${error
         ? html`${error.message}${error.position !== undefined ? html` <code>${value.slice(0, error.position)}<mark>${value.slice(error.position) || " "}</mark></code>` : ""}`
-        : value.trim() ? `${count === 200 ? "200+" : count} matching` : "Fields: status, priority, urgency, importance, assignee, team, requester, company, channel, tag, type, created, sla, waiting, has; , is or, - is not, \"quotes\" for phrases."}
+        : value.trim() ? t("console.queue.matching", { count: count === 200 ? "200+" : count }) : t("console.queue.query_help")}
     </p>
   </div>`;
 }
@@ -370,11 +371,11 @@ function SaveView({ query, sort, onDone }) {
       report(error);
     }
   }
-  return html`<form class="save-view" onSubmit=${submit} aria-label="Save as view">
-    <label>Name <input required maxlength="80" value=${name} onInput=${(event) => setName(event.target.value)} autofocus /></label>
-    ${shares && html`<label>Shared with <select value=${scope} onChange=${(event) => setScope(event.target.value)}>
-      <option value="personal">only me</option><option value="account">everyone</option></select></label>`}
-    <button type="submit">Save view</button>
-    <button type="button" class="secondary" onClick=${() => onDone(null)}>Cancel</button>
+  return html`<form class="save-view" onSubmit=${submit} aria-label=${t("console.queue.save_as_view")}>
+    <label>${t("console.queue.view_name")} <input required maxlength="80" value=${name} onInput=${(event) => setName(event.target.value)} autofocus /></label>
+    ${shares && html`<label>${t("console.queue.shared_with")} <select value=${scope} onChange=${(event) => setScope(event.target.value)}>
+      <option value="personal">${t("console.queue.only_me")}</option><option value="account">${t("console.queue.everyone")}</option></select></label>`}
+    <button type="submit">${t("console.queue.save_view")}</button>
+    <button type="button" class="secondary" onClick=${() => onDone(null)}>${t("console.cancel")}</button>
   </form>`;
 }

@@ -13,28 +13,30 @@ import { subscribe } from "../lib/live.js";
 import { navigate, route } from "../lib/router.js";
 import { me, report } from "../lib/session.js";
 import { Chart } from "../lib/charts.js";
+import { language, t } from "../lib/i18n.js";
 
 const TABS = [
-  { key: "mine", label: "Mine", path: "#/reports" },
-  { key: "team", label: "Team board", path: "#/reports/team" },
-  { key: "overview", label: "Overview", path: "#/reports/overview", shown: () => me.value.role === "admin" },
+  { key: "mine", get label() { return t("console.reports.tab.mine"); }, path: "#/reports" },
+  { key: "team", get label() { return t("console.reports.tab.team"); }, path: "#/reports/team" },
+  { key: "overview", get label() { return t("console.reports.tab.overview"); }, path: "#/reports/overview", shown: () => me.value.role === "admin" },
 ];
 
 /** `3 min`, `1 h 20 min`, `2 d 4 h` for a number of seconds; `–` for none. */
 export function duration(seconds) {
   if (seconds === null || seconds === undefined) return "–";
-  if (seconds < 60) return `${Math.round(seconds)} s`;
+  if (seconds < 60) return t("console.span.seconds", { seconds: Math.round(seconds) });
   const minutes = Math.round(seconds / 60);
-  if (minutes < 60) return `${minutes} min`;
+  if (minutes < 60) return t("console.span.minutes", { minutes });
   const hours = Math.floor(minutes / 60);
-  if (hours < 48) return `${hours} h${minutes % 60 ? ` ${minutes % 60} min` : ""}`;
-  return `${Math.floor(hours / 24)} d${hours % 24 ? ` ${hours % 24} h` : ""}`;
+  if (hours < 48) return minutes % 60 ? t("console.span.hours_minutes", { hours, minutes: minutes % 60 }) : t("console.span.hours", { hours });
+  const days = Math.floor(hours / 24);
+  return hours % 24 ? t("console.span.days_hours", { days, hours: hours % 24 }) : t("console.span.days", { days });
 }
 
 /** A rate `{numerator, denominator}` as a percentage, `–` without a denominator. */
 export function percent(rate) {
   if (!rate || !rate.denominator) return "–";
-  return `${Math.round((100 * rate.numerator) / rate.denominator)}%`;
+  return new Intl.NumberFormat(language.value, { style: "percent" }).format(Math.round((100 * rate.numerator) / rate.denominator) / 100);
 }
 
 const isoDay = (date) => date.toISOString().slice(0, 10);
@@ -72,17 +74,17 @@ function FilterBar({ tab, filter }) {
     if (q.trim()) params.set("q", q.trim());
     navigate(`${path}?${params}`);
   }
-  return html`<form class="report-filter" onSubmit=${apply} aria-label="Period and filter">
-    <label>From<input type="date" value=${from} onInput=${(e) => setFrom(e.target.value)} required /></label>
-    <label>To<input type="date" value=${to} onInput=${(e) => setTo(e.target.value)} required /></label>
-    ${tab !== "mine" && html`<label class="grow">Tickets matching<input type="search" placeholder="channel: whatsapp priority: high" value=${q} onInput=${(e) => setQ(e.target.value)} /></label>`}
-    <button>Apply</button>
+  return html`<form class="report-filter" onSubmit=${apply} aria-label=${t("console.reports.filter")}>
+    <label>${t("console.preferences.from")}<input type="date" value=${from} onInput=${(e) => setFrom(e.target.value)} required /></label>
+    <label>${t("console.preferences.to")}<input type="date" value=${to} onInput=${(e) => setTo(e.target.value)} required /></label>
+    ${tab !== "mine" && html`<label class="grow">${t("console.reports.matching")}<input type="search" placeholder="channel: whatsapp priority: high" value=${q} onInput=${(e) => setQ(e.target.value)} /></label>`}
+    <button>${t("console.reports.apply")}</button>
   </form>`;
 }
 
 /** Where a dashboard's first figures will be. */
 function Loading() {
-  return html`<div aria-busy="true"><p class="visually-hidden" role="status">Loading the figures…</p><div class="skeleton block" aria-hidden="true"></div></div>`;
+  return html`<div aria-busy="true"><p class="visually-hidden" role="status">${t("console.reports.loading")}</p><div class="skeleton block" aria-hidden="true"></div></div>`;
 }
 
 function Kpi({ label, value, hint }) {
@@ -146,35 +148,35 @@ function Mine({ filter }) {
   if (!data) return html`<${Loading} />`;
   const mine = data.risk?.items?.find((row) => row.assignee_id === id);
   const { x, rows } = byDay(data.days, filter);
-  return html`<section aria-label="Today">
-      <h2>Today</h2>
+  return html`<section aria-label=${t("console.reports.today")}>
+      <h2>${t("console.reports.today")}</h2>
       <div class="kpis">
-        <${Kpi} label="Replies" value=${data.today?.replies ?? "–"} />
-        <${Kpi} label="Resolutions" value=${data.today?.resolutions ?? "–"} />
-        <${Kpi} label="Tickets touched" value=${data.today?.tickets_touched ?? "–"} />
-        <${Kpi} label="First response (median)" value=${duration(data.today?.first_response?.median_secs)} />
+        <${Kpi} label=${t("console.reports.replies")} value=${data.today?.replies ?? "–"} />
+        <${Kpi} label=${t("console.reports.resolutions")} value=${data.today?.resolutions ?? "–"} />
+        <${Kpi} label=${t("console.reports.touched")} value=${data.today?.tickets_touched ?? "–"} />
+        <${Kpi} label=${t("console.reports.first_median")} value=${duration(data.today?.first_response?.median_secs)} />
       </div>
     </section>
-    <section aria-label="SLA risk">
-      <h2>Your SLA risk now</h2>
+    <section aria-label=${t("console.presence_board.sla_risk")}>
+      <h2>${t("console.reports.your_risk")}</h2>
       <div class="kpis">
-        <${Kpi} label="Breached" value=${mine?.breached ?? 0} />
-        <${Kpi} label="Past the warning" value=${mine?.at_risk ?? 0} />
+        <${Kpi} label=${t("console.reports.breached")} value=${mine?.breached ?? 0} />
+        <${Kpi} label=${t("console.reports.past_warning")} value=${mine?.at_risk ?? 0} />
       </div>
     </section>
-    <section aria-label="The period">
+    <section aria-label=${t("console.reports.period")}>
       <h2>${filter.from} – ${filter.to}</h2>
       <div class="kpis">
-        <${Kpi} label="Replies" value=${data.period?.replies ?? "–"} />
-        <${Kpi} label="Resolutions" value=${data.period?.resolutions ?? "–"} />
-        <${Kpi} label="First response (median)" value=${duration(data.period?.first_response?.median_secs)} />
-        <${Kpi} label="Resolution (median)" value=${duration(data.period?.resolution?.median_secs)} />
-        <${Kpi} label="SLA breaches" value=${data.period?.sla_breaches ?? "–"} />
-        <${Kpi} label="CSAT" value=${data.period?.csat_average ? data.period.csat_average.toFixed(1) : "–"} hint="average of 1–5" />
+        <${Kpi} label=${t("console.reports.replies")} value=${data.period?.replies ?? "–"} />
+        <${Kpi} label=${t("console.reports.resolutions")} value=${data.period?.resolutions ?? "–"} />
+        <${Kpi} label=${t("console.reports.first_median")} value=${duration(data.period?.first_response?.median_secs)} />
+        <${Kpi} label=${t("console.reports.resolution_median")} value=${duration(data.period?.resolution?.median_secs)} />
+        <${Kpi} label=${t("console.reports.sla_breaches")} value=${data.period?.sla_breaches ?? "–"} />
+        <${Kpi} label=${t("console.reports.csat")} value=${data.period?.csat_average ? data.period.csat_average.toFixed(1) : "–"} hint=${t("console.reports.csat_hint")} />
       </div>
-      <${Chart} title="Your tickets per day" x=${x}
-        series=${[{ label: "Created", values: rows.map((row) => row.tickets_created) }, { label: "Resolved", values: rows.map((row) => row.tickets_resolved) }]}
-        summary=${rows.map((row) => `${row.key}: ${row.tickets_created} created, ${row.tickets_resolved} resolved`).join("; ")} />
+      <${Chart} title=${t("console.reports.your_per_day")} x=${x}
+        series=${[{ label: t("console.reports.created"), values: rows.map((row) => row.tickets_created) }, { label: t("console.reports.resolved"), values: rows.map((row) => row.tickets_resolved) }]}
+        summary=${rows.map((row) => t("console.reports.day_summary", { day: row.key, created: row.tickets_created, resolved: row.tickets_resolved })).join("; ")} />
     </section>`;
 }
 
@@ -187,22 +189,22 @@ function LiveBoard({ teams }) {
     });
   }, []);
   if (!board) return html`<${Loading} />`;
-  const name = (teamId) => (teamId === null ? "No team" : teams.get(teamId) || `Team ${teamId}`);
+  const name = (teamId) => (teamId === null ? t("console.reports.no_team") : teams.get(teamId) || t("console.reports.team_number", { id: teamId }));
   const total = (key) => board.teams.reduce((sum, team) => sum + team[key], 0);
-  return html`<section aria-label="Now" class="live-board" data-live-board>
-    <h2>Now <small class="live-dot">live</small></h2>
+  return html`<section aria-label=${t("console.reports.now")} class="live-board" data-live-board>
+    <h2>${t("console.reports.now")} <small class="live-dot">${t("console.reports.live")}</small></h2>
     <div class="kpis">
-      <${Kpi} label="Open" value=${total("open")} />
-      <${Kpi} label="Unassigned" value=${total("unassigned")} />
-      <${Kpi} label="Waiting for an agent" value=${total("waiting_for_agent")} />
-      <${Kpi} label="At SLA risk" value=${total("at_sla_risk")} />
-      <${Kpi} label="Breached" value=${total("breached")} />
-      <${Kpi} label="Agents online / away / busy" value=${`${board.agents.online} / ${board.agents.away} / ${board.agents.busy}`} />
-      <${Kpi} label="Created today" value=${board.today?.tickets_created ?? "–"} />
-      <${Kpi} label="Resolved today" value=${board.today?.tickets_resolved ?? "–"} />
+      <${Kpi} label=${t("console.reports.open")} value=${total("open")} />
+      <${Kpi} label=${t("console.reports.unassigned")} value=${total("unassigned")} />
+      <${Kpi} label=${t("console.reports.waiting_agent")} value=${total("waiting_for_agent")} />
+      <${Kpi} label=${t("console.reports.at_risk")} value=${total("at_sla_risk")} />
+      <${Kpi} label=${t("console.reports.breached")} value=${total("breached")} />
+      <${Kpi} label=${t("console.reports.agents_presence")} value=${`${board.agents.online} / ${board.agents.away} / ${board.agents.busy}`} />
+      <${Kpi} label=${t("console.reports.created_today")} value=${board.today?.tickets_created ?? "–"} />
+      <${Kpi} label=${t("console.reports.resolved_today")} value=${board.today?.tickets_resolved ?? "–"} />
     </div>
     <div class="table-scroll"><table class="report-table">
-      <thead><tr><th scope="col">Team</th><th scope="col">Open</th><th scope="col">Unassigned</th><th scope="col">Waiting</th><th scope="col">At risk</th><th scope="col">Breached</th><th scope="col">Online</th></tr></thead>
+      <thead><tr><th scope="col">${t("console.bulk.team")}</th><th scope="col">${t("console.reports.open")}</th><th scope="col">${t("console.reports.unassigned")}</th><th scope="col">${t("console.reports.waiting")}</th><th scope="col">${t("console.reports.at_risk_short")}</th><th scope="col">${t("console.reports.breached")}</th><th scope="col">${t("console.reports.online")}</th></tr></thead>
       <tbody>${board.teams.map(
         (team) => html`<tr data-team=${team.team_id ?? "none"}><th scope="row">${name(team.team_id)}</th><td>${team.open}</td><td>${team.unassigned}</td><td>${team.waiting_for_agent}</td><td>${team.at_sla_risk}</td><td>${team.breached}</td><td>${team.agents.online}</td></tr>`,
       )}</tbody>
@@ -229,33 +231,33 @@ function TeamBoard({ filter }) {
   const scale = durationScale(rows.flatMap((row) => [row.first_response?.median_secs, row.resolution?.median_secs]));
   const inUnit = (value) => (value === null || value === undefined ? null : value / scale.divisor);
   return html`<${LiveBoard} teams=${teams} />
-    ${!data ? html`<${Loading} />` : html`<section aria-label="The period">
+    ${!data ? html`<${Loading} />` : html`<section aria-label=${t("console.reports.period")}>
       <h2>${filter.from} – ${filter.to}</h2>
       <div class="kpis">
-        <${Kpi} label="Created" value=${data.days?.total?.tickets_created ?? "–"} />
-        <${Kpi} label="Resolved" value=${data.days?.total?.tickets_resolved ?? "–"} />
-        <${Kpi} label="Reopened" value=${data.days?.total?.tickets_reopened ?? "–"} />
-        <${Kpi} label="First response (median)" value=${duration(data.days?.total?.first_response?.median_secs)} />
-        <${Kpi} label="Resolution (median)" value=${duration(data.days?.total?.resolution?.median_secs)} />
-        <${Kpi} label="One-touch" value=${percent(data.days?.total?.one_touch)} />
-        ${compliance && html`<${Kpi} label="First response SLA met" value=${percent(compliance.first_response)} />
-          <${Kpi} label="Resolution SLA met" value=${percent(compliance.resolution)} />
-          <${Kpi} label="WhatsApp window SLA met" value=${percent(compliance.window)} />`}
+        <${Kpi} label=${t("console.reports.created")} value=${data.days?.total?.tickets_created ?? "–"} />
+        <${Kpi} label=${t("console.reports.resolved")} value=${data.days?.total?.tickets_resolved ?? "–"} />
+        <${Kpi} label=${t("console.reports.reopened")} value=${data.days?.total?.tickets_reopened ?? "–"} />
+        <${Kpi} label=${t("console.reports.first_median")} value=${duration(data.days?.total?.first_response?.median_secs)} />
+        <${Kpi} label=${t("console.reports.resolution_median")} value=${duration(data.days?.total?.resolution?.median_secs)} />
+        <${Kpi} label=${t("console.reports.one_touch")} value=${percent(data.days?.total?.one_touch)} />
+        ${compliance && html`<${Kpi} label=${t("console.reports.first_met")} value=${percent(compliance.first_response)} />
+          <${Kpi} label=${t("console.reports.resolution_met")} value=${percent(compliance.resolution)} />
+          <${Kpi} label=${t("console.reports.window_met")} value=${percent(compliance.window)} />`}
       </div>
       <div class="charts">
-        <${Chart} title="Volume per day" x=${x}
-          series=${[{ label: "Created", values: rows.map((row) => row.tickets_created) }, { label: "Resolved", values: rows.map((row) => row.tickets_resolved) }]}
-          summary=${rows.map((row) => `${row.key}: ${row.tickets_created} created, ${row.tickets_resolved} resolved`).join("; ")} />
-        <${Chart} title=${`First response and resolution (median, ${scale.unit})`} x=${x} format=${(value) => (value >= 10 ? value.toFixed(0) : value.toFixed(1))}
-          series=${[{ label: "First response", values: rows.map((row) => inUnit(row.first_response?.median_secs)) }, { label: "Resolution", values: rows.map((row) => inUnit(row.resolution?.median_secs)) }]}
-          summary=${rows.map((row) => `${row.key}: first response ${duration(row.first_response?.median_secs)}, resolution ${duration(row.resolution?.median_secs)}`).join("; ")} />
-        ${rows.some((row) => row.backlog !== undefined) && html`<${Chart} title="Backlog at the end of each day" x=${x}
-          series=${[{ label: "Open", values: rows.map((row) => row.backlog ?? null) }, { label: "Unassigned", values: rows.map((row) => row.unassigned_backlog ?? null) }]}
-          summary=${rows.map((row) => `${row.key}: ${row.backlog} open`).join("; ")} />`}
+        <${Chart} title=${t("console.reports.volume")} x=${x}
+          series=${[{ label: t("console.reports.created"), values: rows.map((row) => row.tickets_created) }, { label: t("console.reports.resolved"), values: rows.map((row) => row.tickets_resolved) }]}
+          summary=${rows.map((row) => t("console.reports.day_summary", { day: row.key, created: row.tickets_created, resolved: row.tickets_resolved })).join("; ")} />
+        <${Chart} title=${t("console.reports.times_title", { unit: t(`console.reports.unit.${scale.unit}`) })} x=${x} format=${(value) => (value >= 10 ? value.toFixed(0) : value.toFixed(1))}
+          series=${[{ label: t("console.sla.metric.first_response"), values: rows.map((row) => inUnit(row.first_response?.median_secs)) }, { label: t("console.sla.metric.resolution"), values: rows.map((row) => inUnit(row.resolution?.median_secs)) }]}
+          summary=${rows.map((row) => t("console.reports.times_summary", { day: row.key, first: duration(row.first_response?.median_secs), resolution: duration(row.resolution?.median_secs) })).join("; ")} />
+        ${rows.some((row) => row.backlog !== undefined) && html`<${Chart} title=${t("console.reports.backlog")} x=${x}
+          series=${[{ label: t("console.reports.open"), values: rows.map((row) => row.backlog ?? null) }, { label: t("console.reports.unassigned"), values: rows.map((row) => row.unassigned_backlog ?? null) }]}
+          summary=${rows.map((row) => t("console.reports.backlog_summary", { day: row.key, count: row.backlog })).join("; ")} />`}
       </div>
-      <h2>Agents</h2>
+      <h2>${t("console.reports.agents")}</h2>
       <div class="table-scroll"><table class="report-table" data-agent-table>
-        <thead><tr><th scope="col">Agent</th><th scope="col">Replies</th><th scope="col">Resolved</th><th scope="col">First response</th><th scope="col">Resolution</th><th scope="col">SLA breaches</th></tr></thead>
+        <thead><tr><th scope="col">${t("console.presence_board.agent")}</th><th scope="col">${t("console.reports.replies")}</th><th scope="col">${t("console.reports.resolved")}</th><th scope="col">${t("console.sla.metric.first_response")}</th><th scope="col">${t("console.sla.metric.resolution")}</th><th scope="col">${t("console.reports.sla_breaches")}</th></tr></thead>
         <tbody>${(data.agents?.rows || []).filter((row) => row.key).map(
           (row) => html`<tr><th scope="row">${people.get(row.key) || `#${row.key}`}</th><td>${row.replies}</td><td>${row.tickets_resolved}</td><td>${duration(row.first_response?.median_secs)}</td><td>${duration(row.resolution?.median_secs)}</td><td>${row.sla_breaches}</td></tr>`,
         )}</tbody>
@@ -276,41 +278,41 @@ function Overview({ filter }) {
   const total = data.total?.total || {};
   const whatsapp = total.whatsapp;
   const automation = total.automation;
-  return html`<section aria-label="Channels">
-      <h2>Channels</h2>
+  return html`<section aria-label=${t("console.reports.channels")}>
+      <h2>${t("console.reports.channels")}</h2>
       <div class="charts">
-        <${Chart} title="Tickets created per channel" x=${channels.map((_, index) => index)} labels=${channels.map((row) => row.key)}
-          series=${[{ label: "Created", values: channels.map((row) => row.tickets_created) }]}
+        <${Chart} title=${t("console.reports.per_channel")} x=${channels.map((_, index) => index)} labels=${channels.map((row) => t(`console.channel.${row.key}`))}
+          series=${[{ label: t("console.reports.created"), values: channels.map((row) => row.tickets_created) }]}
           summary=${channels.map((row) => `${row.key}: ${row.tickets_created}`).join("; ")} />
-        ${whatsapp && html`<${Chart} title="WhatsApp replies: delivery funnel" x=${[0, 1, 2, 3]} labels=${["Sent", "Delivered", "Read", "Failed"]}
-          series=${[{ label: "Messages", values: [whatsapp.sent, whatsapp.delivered, whatsapp.read, whatsapp.failed] }]}
-          summary=${`sent ${whatsapp.sent}, delivered ${whatsapp.delivered}, read ${whatsapp.read}, failed ${whatsapp.failed}`} />`}
+        ${whatsapp && html`<${Chart} title=${t("console.reports.funnel")} x=${[0, 1, 2, 3]} labels=${[t("console.reports.sent"), t("console.reports.delivered"), t("console.reports.read"), t("console.reports.failed")]}
+          series=${[{ label: t("console.reports.messages"), values: [whatsapp.sent, whatsapp.delivered, whatsapp.read, whatsapp.failed] }]}
+          summary=${t("console.reports.funnel_summary", whatsapp)} />`}
       </div>
       ${whatsapp && html`<div class="kpis">
-        <${Kpi} label="WhatsApp delivered" value=${percent(whatsapp.delivery_rate)} />
-        <${Kpi} label="WhatsApp read" value=${percent(whatsapp.read_rate)} />
-        ${total.email && html`<${Kpi} label="Email sent / failed" value=${`${total.email.sent} / ${total.email.failed}`} />`}
+        <${Kpi} label=${t("console.reports.wa_delivered")} value=${percent(whatsapp.delivery_rate)} />
+        <${Kpi} label=${t("console.reports.wa_read")} value=${percent(whatsapp.read_rate)} />
+        ${total.email && html`<${Kpi} label=${t("console.reports.email_sent_failed")} value=${`${total.email.sent} / ${total.email.failed}`} />`}
       </div>
       <div class="table-scroll"><table class="report-table" data-failure-reasons>
-        <caption>Why WhatsApp messages failed</caption>
-        <thead><tr><th scope="col">Code</th><th scope="col">Reason</th><th scope="col">Share</th></tr></thead>
-        <tbody>${whatsapp.failure_reasons.length ? whatsapp.failure_reasons.map((reason) => html`<tr><td>${reason.code}</td><td>${reason.title}</td><td>${percent(reason.share)}</td></tr>`) : html`<tr><td colspan="3">None in this period.</td></tr>`}</tbody>
+        <caption>${t("console.reports.why_failed")}</caption>
+        <thead><tr><th scope="col">${t("console.reports.code")}</th><th scope="col">${t("console.reports.reason")}</th><th scope="col">${t("console.reports.share")}</th></tr></thead>
+        <tbody>${whatsapp.failure_reasons.length ? whatsapp.failure_reasons.map((reason) => html`<tr><td>${reason.code}</td><td>${reason.title}</td><td>${percent(reason.share)}</td></tr>`) : html`<tr><td colspan="3">${t("console.reports.none_period")}</td></tr>`}</tbody>
       </table></div>`}
     </section>
-    <section aria-label="Satisfaction">
-      <h2>Satisfaction</h2>
+    <section aria-label=${t("console.reports.satisfaction")}>
+      <h2>${t("console.reports.satisfaction")}</h2>
       <div class="kpis">
-        <${Kpi} label="CSAT" value=${total.csat_average ? total.csat_average.toFixed(1) : "–"} hint="average of 1–5" />
-        <${Kpi} label="One-touch resolution" value=${percent(total.one_touch)} />
-        <${Kpi} label="Reopened" value=${total.tickets_reopened ?? "–"} />
+        <${Kpi} label=${t("console.reports.csat")} value=${total.csat_average ? total.csat_average.toFixed(1) : "–"} hint=${t("console.reports.csat_hint")} />
+        <${Kpi} label=${t("console.reports.one_touch_resolution")} value=${percent(total.one_touch)} />
+        <${Kpi} label=${t("console.reports.reopened")} value=${total.tickets_reopened ?? "–"} />
       </div>
     </section>
-    ${automation && html`<section aria-label="Automation">
-      <h2>Automation</h2>
-      <div class="kpis"><${Kpi} label="Rule runs" value=${automation.runs} /><${Kpi} label="Failed" value=${automation.failed} /><${Kpi} label="Late" value=${automation.late} /></div>
+    ${automation && html`<section aria-label=${t("console.reports.automation")}>
+      <h2>${t("console.reports.automation")}</h2>
+      <div class="kpis"><${Kpi} label=${t("console.reports.rule_runs")} value=${automation.runs} /><${Kpi} label=${t("console.reports.failed")} value=${automation.failed} /><${Kpi} label=${t("console.reports.late")} value=${automation.late} /></div>
       <div class="table-scroll"><table class="report-table">
-        <thead><tr><th scope="col">Rule</th><th scope="col">Runs</th><th scope="col">Failed</th><th scope="col">Late</th></tr></thead>
-        <tbody>${automation.by_rule.length ? automation.by_rule.map((rule) => html`<tr><th scope="row">${rule.name}</th><td>${rule.runs}</td><td>${rule.failed}</td><td>${rule.late}</td></tr>`) : html`<tr><td colspan="4">No rule ran in this period.</td></tr>`}</tbody>
+        <thead><tr><th scope="col">${t("console.automations.rule")}</th><th scope="col">${t("console.reports.runs")}</th><th scope="col">${t("console.reports.failed")}</th><th scope="col">${t("console.reports.late")}</th></tr></thead>
+        <tbody>${automation.by_rule.length ? automation.by_rule.map((rule) => html`<tr><th scope="row">${rule.name}</th><td>${rule.runs}</td><td>${rule.failed}</td><td>${rule.late}</td></tr>`) : html`<tr><td colspan="4">${t("console.reports.no_runs")}</td></tr>`}</tbody>
       </table></div>
     </section>`}`;
 }
@@ -324,8 +326,8 @@ export function Reports() {
   const Body = { mine: Mine, team: TeamBoard, overview: Overview }[allowed ? tab : "mine"];
   const keep = hash.includes("?") ? `?${hash.split("?")[1]}` : "";
   return html`<main class="page reports">
-    <h1>Reports</h1>
-    <nav class="tabs" aria-label="Dashboards">
+    <h1>${t("console.nav.reports")}</h1>
+    <nav class="tabs" aria-label=${t("console.reports.dashboards")}>
       ${shown.map((entry) => html`<a href=${`${entry.path}${keep}`} aria-current=${entry.key === tab ? "page" : undefined}>${entry.label}</a>`)}
     </nav>
     <${FilterBar} key=${hash} tab=${allowed ? tab : "mine"} filter=${filter} />

@@ -6,9 +6,12 @@ import { useEffect, useState } from "preact/hooks";
 import { html } from "../lib/html.js";
 import { report } from "../lib/session.js";
 import { get, put } from "../lib/api.js";
+import { t } from "../lib/i18n.js";
 
-const MODES = [["manual", "Manual"], ["round_robin", "Round robin"], ["least_loaded", "Least loaded"]];
-const POLICIES = [["keep", "Keep them"], ["return_to_queue", "Return them to the queue"], ["reassign", "Reassign them"]];
+/** Routing modes and offline policies, each labelled `console.routing.mode.<value>` or
+ * `console.routing.policy.<value>`. */
+const MODES = ["manual", "round_robin", "least_loaded"];
+const POLICIES = ["keep", "return_to_queue", "reassign"];
 
 /** `billing=finance, vip=care` ↔ `{billing: "finance", vip: "care"}`. */
 const tagsText = (map) => Object.entries(map || {}).map(([tag, skill]) => `${tag}=${skill}`).join(", ");
@@ -24,9 +27,9 @@ function tagsMap(text) {
 /** Every team's routing, one form each. */
 export function TeamRoutingSection({ teams }) {
   return html`<section aria-labelledby="routing-title" data-section="routing">
-    <h2 id="routing-title">Routing</h2>
-    <p>How each team's new and returned tickets find an agent. Only agents shown online with room under their capacity are candidates; away and busy agents get nothing. Skills and languages are set per person above.</p>
-    ${teams.length === 0 ? html`<p class="empty">Add a team first.</p>` : teams.map((team) => html`<${TeamRoutingForm} key=${team.id} team=${team} />`)}
+    <h2 id="routing-title">${t("console.routing.title")}</h2>
+    <p>${t("console.routing.lead")}</p>
+    ${teams.length === 0 ? html`<p class="empty">${t("console.routing.no_teams")}</p>` : teams.map((team) => html`<${TeamRoutingForm} key=${team.id} team=${team} />`)}
   </section>`;
 }
 
@@ -65,21 +68,21 @@ function TeamRoutingForm({ team }) {
     }
   }
   const routed = draft.mode !== "manual";
-  return html`<form class="routing-form" data-team=${team.id} onSubmit=${save} aria-label=${`Routing of ${team.name}`}>
+  return html`<form class="routing-form" data-team=${team.id} onSubmit=${save} aria-label=${t("console.routing.of", { team: team.name })}>
     <h3>${team.name}</h3>
     <div class="inline-form">
-      <label>Mode <select value=${draft.mode} onChange=${(e) => edit({ mode: e.target.value })}>${MODES.map(([value, label]) => html`<option value=${value}>${label}</option>`)}</select></label>
-      <label class="inline"><input type="checkbox" checked=${draft.respect_capacity} disabled=${!routed} onClick=${(e) => edit({ respect_capacity: e.target.checked })} /> Respect capacity</label>
-      <label class="inline"><input type="checkbox" checked=${draft.match_skills} disabled=${!routed} onClick=${(e) => edit({ match_skills: e.target.checked })} /> Match skills</label>
-      <label class="inline"><input type="checkbox" checked=${draft.match_language} disabled=${!routed} onClick=${(e) => edit({ match_language: e.target.checked })} /> Match language</label>
+      <label>${t("console.routing.mode")} <select value=${draft.mode} onChange=${(e) => edit({ mode: e.target.value })}>${MODES.map((value) => html`<option value=${value}>${t(`console.routing.mode.${value}`)}</option>`)}</select></label>
+      <label class="inline"><input type="checkbox" checked=${draft.respect_capacity} disabled=${!routed} onClick=${(e) => edit({ respect_capacity: e.target.checked })} /> ${t("console.routing.respect_capacity")}</label>
+      <label class="inline"><input type="checkbox" checked=${draft.match_skills} disabled=${!routed} onClick=${(e) => edit({ match_skills: e.target.checked })} /> ${t("console.routing.match_skills")}</label>
+      <label class="inline"><input type="checkbox" checked=${draft.match_language} disabled=${!routed} onClick=${(e) => edit({ match_language: e.target.checked })} /> ${t("console.routing.match_language")}</label>
     </div>
     <div class="inline-form">
-      <label>When an agent goes offline <select value=${draft.offline_policy} disabled=${!routed} onChange=${(e) => edit({ offline_policy: e.target.value })}>${POLICIES.map(([value, label]) => html`<option value=${value}>${label}</option>`)}</select></label>
-      <label>after (seconds) <input type="number" min="0" max="86400" value=${draft.offline_grace_secs} disabled=${!routed} onInput=${(e) => edit({ offline_grace_secs: e.target.value })} required /></label>
-      <label>Reassign without a reply after (minutes) <input type="number" min="1" max="10080" placeholder="never" value=${draft.reassign_if_no_reply_minutes ?? ""} disabled=${!routed} onInput=${(e) => edit({ reassign_if_no_reply_minutes: e.target.value })} /></label>
-      <label class="wide">Tags requiring skills <input value=${draft.skill_tags_text} placeholder="billing=finance, vip=care" disabled=${!routed} onInput=${(e) => edit({ skill_tags_text: e.target.value })} /></label>
-      <button type="submit">Save routing</button>
-      ${saved && html`<span role="status">Saved.</span>`}
+      <label>${t("console.routing.offline")} <select value=${draft.offline_policy} disabled=${!routed} onChange=${(e) => edit({ offline_policy: e.target.value })}>${POLICIES.map((value) => html`<option value=${value}>${t(`console.routing.policy.${value}`)}</option>`)}</select></label>
+      <label>${t("console.routing.after_seconds")} <input type="number" min="0" max="86400" value=${draft.offline_grace_secs} disabled=${!routed} onInput=${(e) => edit({ offline_grace_secs: e.target.value })} required /></label>
+      <label>${t("console.routing.no_reply")} <input type="number" min="1" max="10080" placeholder=${t("console.preferences.digest_off")} value=${draft.reassign_if_no_reply_minutes ?? ""} disabled=${!routed} onInput=${(e) => edit({ reassign_if_no_reply_minutes: e.target.value })} /></label>
+      <label class="wide">${t("console.routing.skill_tags")} <input value=${draft.skill_tags_text} placeholder="billing=finance, vip=care" disabled=${!routed} onInput=${(e) => edit({ skill_tags_text: e.target.value })} /></label>
+      <button type="submit">${t("console.routing.save")}</button>
+      ${saved && html`<span role="status">${t("console.preferences.saved")}</span>`}
     </div>
     ${error && html`<p class="error" role="alert">${error}</p>`}
   </form>`;
@@ -94,9 +97,9 @@ export function Explanation({ explanation }) {
   if (!explanation) return null;
   const excluded = Object.entries(explanation.excluded || {});
   return html`<details class="explanation">
-    <summary>Why</summary>
-    <p>${explanation.mode.replace("_", " ")} · ${explanation.trigger.replace("_", " ")}${explanation.language ? ` · language ${explanation.language}` : ""}${explanation.skills?.length ? ` · skills ${explanation.skills.join(", ")}` : ""}</p>
-    ${explanation.candidates.length > 0 && html`<ol>${explanation.candidates.map((candidate) => html`<li>${candidate.name}: ${candidate.load} of ${candidate.capacity}</li>`)}</ol>`}
-    <p>${explanation.eligible} could take it${excluded.length ? `; left out: ${excluded.map(([why, count]) => `${count} ${why.replace("_", " ")}`).join(", ")}` : ""}</p>
+    <summary>${t("console.routing.why")}</summary>
+    <p>${t(`console.routing.explain_mode.${explanation.mode}`)} · ${explanation.trigger.replace("_", " ")}${explanation.language ? ` · ${t("console.routing.why_language", { language: explanation.language })}` : ""}${explanation.skills?.length ? ` · ${t("console.routing.why_skills", { skills: explanation.skills.join(", ") })}` : ""}</p>
+    ${explanation.candidates.length > 0 && html`<ol>${explanation.candidates.map((candidate) => html`<li>${t("console.routing.candidate", { name: candidate.name, load: candidate.load, capacity: candidate.capacity })}</li>`)}</ol>`}
+    <p>${t("console.routing.eligible", { count: explanation.eligible })}${excluded.length ? `; ${t("console.routing.left_out", { list: excluded.map(([why, count]) => `${count} ${why.replace("_", " ")}`).join(", ") })}` : ""}</p>
   </details>`;
 }

@@ -6,27 +6,28 @@ import { html } from "../lib/html.js";
 import { route } from "../lib/router.js";
 import { report } from "../lib/session.js";
 import { loadViews, views } from "../lib/views.js";
+import { t } from "../lib/i18n.js";
 
 export function Sidebar() {
   useEffect(() => {
     loadViews().catch(report);
   }, []);
   const current = route.value.match(/[?&]view=(\d+)/)?.[1];
-  return html`<aside class="sidebar" aria-label="Views">
-    <h2>Views</h2>
+  return html`<aside class="sidebar" aria-label=${t("console.views.title")}>
+    <h2>${t("console.views.title")}</h2>
     <ul>
-      <li><a href="#/queue" aria-current=${route.value === "#/queue" ? "page" : undefined}>Open queue</a></li>
+      <li><a href="#/queue" aria-current=${route.value === "#/queue" ? "page" : undefined}>${t("console.views.open_queue")}</a></li>
       ${views.value.map(
         (view) => html`<li key=${view.id}>
-          <a href=${`#/queue?view=${view.id}`} aria-current=${String(view.id) === current ? "page" : undefined} title=${view.query || "every ticket"}>
+          <a href=${`#/queue?view=${view.id}`} aria-current=${String(view.id) === current ? "page" : undefined} title=${view.query || t("console.views.every_ticket")}>
             <span class="view-name">${view.name}</span>
             ${view.problem
               ? html`<span class="count problem" title=${view.problem}>!</span>`
-              : html`<span class="count" aria-label=${`${view.count} tickets`}>${view.count}</span>`}
+              : html`<span class="count" aria-label=${t("console.views.count", { count: view.count })}>${view.count}</span>`}
           </a>
         </li>`,
       )}
     </ul>
-    ${views.value.length === 0 && html`<p class="muted small">Type a query in the queue and save it as a view.</p>`}
+    ${views.value.length === 0 && html`<p class="muted small">${t("console.views.empty")}</p>`}
   </aside>`;
 }

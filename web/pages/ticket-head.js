@@ -13,6 +13,7 @@ import { ago, time } from "../lib/format.js";
 import { METRIC_LABEL } from "../lib/sla.js";
 import { describeCsat } from "./csat.js";
 import { AssignButton, assign } from "./assign.js";
+import { t } from "../lib/i18n.js";
 
 /** The subject, with a button that turns it into a field: Enter (or Save) keeps it, Escape drops it. */
 export function Subject({ ticket, change }) {
@@ -24,17 +25,17 @@ export function Subject({ ticket, change }) {
     setEditing(null);
   }
   if (editing !== null) {
-    return html`<form class="subject-edit" onSubmit=${save} aria-label="Edit subject">
-      <label class="visually-hidden" for="subject-input">Subject</label>
+    return html`<form class="subject-edit" onSubmit=${save} aria-label=${t("console.head.edit_subject")}>
+      <label class="visually-hidden" for="subject-input">${t("console.queue.subject")}</label>
       <input id="subject-input" required maxlength="500" value=${editing} autofocus
         onInput=${(event) => setEditing(event.target.value)}
         onKeyDown=${(event) => { if (event.key === "Escape") { event.stopPropagation(); setEditing(null); } }} />
-      <button type="submit" class="small">Save</button>
-      <button type="button" class="secondary small" onClick=${() => setEditing(null)}>Cancel</button>
+      <button type="submit" class="small">${t("console.save")}</button>
+      <button type="button" class="secondary small" onClick=${() => setEditing(null)}>${t("console.cancel")}</button>
     </form>`;
   }
   return html`<h1><span class="number">#${ticket.number}</span> <span class="subject">${ticket.subject}</span>
-    <button type="button" class="link edit-subject" aria-label="Edit subject" title="Edit subject" onClick=${() => setEditing(ticket.subject)}>edit</button></h1>`;
+    <button type="button" class="link edit-subject" aria-label=${t("console.head.edit_subject")} title=${t("console.head.edit_subject")} onClick=${() => setEditing(ticket.subject)}>${t("console.head.edit")}</button></h1>`;
 }
 
 /** Turns a resolved ticket into a draft knowledge-base article and opens it (editors only: the
@@ -49,17 +50,17 @@ function draftArticle(ticket) {
 export function HeadFacts({ ticket, statuses, names, teams, requester, seen, change, children }) {
   const team = ticket.team_id ? teams.find((candidate) => candidate.id === ticket.team_id) : null;
   return html`<div class="head-facts">
-    <label class="head-status">Status <select value=${ticket.status} onChange=${(e) => change({ status: e.target.value, seen_seq: seen.current })}>
+    <label class="head-status">${t("console.queue.status")} <select value=${ticket.status} onChange=${(e) => change({ status: e.target.value, seen_seq: seen.current })}>
       ${statuses.map((status) => html`<option value=${status.key}>${status.label}</option>`)}</select></label>
-    <span class=${`status ${ticket.status_category}`} data-status-category=${ticket.status_category}>${ticket.status_category}</span>
-    <span class=${`priority ${ticket.priority}`}>${ticket.priority}</span>
-    <span>${ticket.channel} · from ${requester}</span>
+    <span class=${`status ${ticket.status_category}`} data-status-category=${ticket.status_category}>${t(`console.category.${ticket.status_category}`)}</span>
+    <span class=${`priority ${ticket.priority}`}>${t(`console.priority.${ticket.priority}`)}</span>
+    <span>${t(`console.channel.${ticket.channel}`)} · ${t("console.head.from", { requester })}</span>
     ${children}
-    ${["resolved", "closed"].includes(ticket.status_category) && html`<button type="button" class="small secondary to-article" onClick=${() => draftArticle(ticket)}>Draft a KB article</button>`}
-    <span class="dates">created <time datetime=${ticket.created_at} title=${time(ticket.created_at)} data-created>${time(ticket.created_at)}</time>
-      · updated <time datetime=${ticket.updated_at} title=${time(ticket.updated_at)} data-updated>${ago(ticket.updated_at)}</time></span>
-    <span class="head-assignee" data-assignee=${ticket.assignee_id ?? ""}>Assignee: <strong>${ticket.assignee_id ? names.get(ticket.assignee_id) || `#${ticket.assignee_id}` : "unassigned"}</strong>${team ? html` · team <strong>${team.name}</strong>` : ""}
-      ${ticket.assignee_id !== me.value.id && html` <button type="button" class="small" onClick=${() => assign([ticket.id], { assignee_id: me.value.id }, "taken from the ticket").catch(report)}>Assign to me</button>`}
+    ${["resolved", "closed"].includes(ticket.status_category) && html`<button type="button" class="small secondary to-article" onClick=${() => draftArticle(ticket)}>${t("console.head.draft_article")}</button>`}
+    <span class="dates">${t("console.head.created")} <time datetime=${ticket.created_at} title=${time(ticket.created_at)} data-created>${time(ticket.created_at)}</time>
+      · ${t("console.head.updated")} <time datetime=${ticket.updated_at} title=${time(ticket.updated_at)} data-updated>${ago(ticket.updated_at)}</time></span>
+    <span class="head-assignee" data-assignee=${ticket.assignee_id ?? ""}>${t("console.head.assignee")} <strong>${ticket.assignee_id ? names.get(ticket.assignee_id) || `#${ticket.assignee_id}` : t("console.queue.unassigned")}</strong>${team ? html` · ${t("console.head.team")} <strong>${team.name}</strong>` : ""}
+      ${ticket.assignee_id !== me.value.id && html` <button type="button" class="small" onClick=${() => assign([ticket.id], { assignee_id: me.value.id }, "taken from the ticket").catch(report)}>${t("console.queue.assign_to_me")}</button>`}
       <${AssignButton} ids=${[ticket.id]} reason="assigned from the ticket" /></span>
   </div>`;
 }
@@ -68,14 +69,15 @@ export function HeadFacts({ ticket, statuses, names, teams, requester, seen, cha
 export const SYSTEM_EVENTS = new Set(["status_changed", "assigned", "priority_changed", "sla_warning", "sla_breached", "window_changed", "csat_received", "csat_commented"]);
 
 function systemText(event, names) {
-  const who = (id) => (id ? names.get(id) || `#${id}` : "nobody");
+  const who = (id) => (id ? names.get(id) || `#${id}` : t("console.activity.nobody"));
+  const metric = METRIC_LABEL[event.metric]?.toLowerCase() || event.metric;
   switch (event.type) {
-    case "status_changed": return `Status ${event.from} → ${event.to}`;
-    case "priority_changed": return `Priority ${event.from} → ${event.to}`;
-    case "assigned": return `Assigned to ${who(event.assignee_id)}${event.team_id !== event.from_team_id ? " (team changed)" : ""}${event.reason ? ` — ${event.reason}` : ""}`;
-    case "sla_warning": return `SLA at risk: ${METRIC_LABEL[event.metric]?.toLowerCase() || event.metric} due ${time(event.due_at)}`;
-    case "sla_breached": return `SLA breached: ${METRIC_LABEL[event.metric]?.toLowerCase() || event.metric} was due ${time(event.due_at)}`;
-    case "window_changed": return event.window?.state === "closed" ? "WhatsApp window closed" : "WhatsApp window open";
+    case "status_changed": return t("console.system.status_changed", { from: event.from, to: event.to });
+    case "priority_changed": return t("console.system.priority_changed", { from: t(`console.priority.${event.from}`), to: t(`console.priority.${event.to}`) });
+    case "assigned": return `${t("console.system.assigned", { name: who(event.assignee_id) })}${event.team_id !== event.from_team_id ? ` ${t("console.system.team_changed")}` : ""}${event.reason ? ` — ${event.reason}` : ""}`;
+    case "sla_warning": return t("console.activity.sla_warning", { metric, time: time(event.due_at) });
+    case "sla_breached": return t("console.activity.sla_breached", { metric, time: time(event.due_at) });
+    case "window_changed": return event.window?.state === "closed" ? t("console.system.window_closed") : t("console.system.window_open");
     case "csat_received": case "csat_commented": {
       const text = describeCsat(event, names);
       return text.charAt(0).toUpperCase() + text.slice(1);

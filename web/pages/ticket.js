@@ -14,6 +14,7 @@ import { tell } from "../lib/live.js";
 import { followTicket, readList, readTicket, remember, ticket as stored } from "../lib/tickets.js";
 import { clearDraft, loadDraft, markPushed, saveDraft } from "../lib/drafts.js";
 import { ticks, time, until } from "../lib/format.js";
+import { date, t } from "../lib/i18n.js";
 import { Icon } from "../lib/icons.js";
 import { SkeletonPage } from "../lib/skeleton.js";
 import { SlaTracker, METRIC_LABEL } from "../lib/sla.js";
@@ -26,14 +27,14 @@ import { LINK_EVENTS, LinkMarker, MergeBanner, MergeDialog, SplitBar, linkedTick
 import { describeCsat } from "./csat.js";
 
 function Attachment({ file }) {
-  if (file.status === "pending") return html`<span class="file pending"><${Icon} name="clock" size=${14} /> ${file.file_name} (fetching…)</span>`;
-  if (file.status === "failed") return html`<span class="file failed"><${Icon} name="alert" size=${14} /> ${file.file_name}: ${file.error || "could not be fetched"}</span>`;
+  if (file.status === "pending") return html`<span class="file pending"><${Icon} name="clock" size=${14} /> ${file.file_name} (${t("console.ticket.file_fetching")})</span>`;
+  if (file.status === "failed") return html`<span class="file failed"><${Icon} name="alert" size=${14} /> ${file.file_name}: ${file.error || t("console.ticket.file_failed")}</span>`;
   if (file.content_type.startsWith("image/")) return html`<a href=${file.url} target="_blank" rel="noopener"><img class="preview" src=${file.url} alt=${file.file_name} /></a>`;
   if (file.content_type.startsWith("audio/")) return html`<audio controls src=${file.url} aria-label=${file.file_name}></audio>`;
   return html`<a class="file" href=${file.url} download=${file.file_name}><${Icon} name="paperclip" size=${14} /> ${file.file_name}</a>`;
 }
 
-const CHANNEL_LABEL = { whatsapp: "WhatsApp", email: "Email" };
+const CHANNEL_LABEL = { whatsapp: "WhatsApp", get email() { return t("console.ticket.email"); } };
 
 /** How long the reply box waits after the last change before keeping the draft on the server
  * (one request per pause in typing, not per keystroke; the browser's copy is kept at once). */
@@ -42,17 +43,17 @@ const DRAFT_PUSH_DELAY_MS = 800;
 function MessageBubble({ message, names, origin, selecting, selected, onSelect, steps }) {
   const side = message.kind === "customer" ? "left" : message.kind === "system" ? "centre" : "right";
   const author = message.author_id ? names.get(message.author_id) || `#${message.author_id}` : "";
-  return html`<article class=${`message ${message.kind} ${side}${selected ? " selected" : ""}`} data-message=${message.id} aria-label=${`${message.kind} message`}>
-    ${selecting && html`<label class="pick"><input type="checkbox" checked=${selected} onChange=${(e) => onSelect(message.id, e.target.checked)} /> split off</label>`}
-    ${origin && html`<span class="origin" data-origin=${origin.ticket_id}>from <a href=${`#/tickets/${origin.ticket_id}`}>#${origin.number}</a></span>`}
-    ${message.kind === "note" && html`<span class="private">Internal note — not sent to the customer</span>`}
+  return html`<article class=${`message ${message.kind} ${side}${selected ? " selected" : ""}`} data-message=${message.id} aria-label=${t(`console.ticket.message_kind.${message.kind}`)}>
+    ${selecting && html`<label class="pick"><input type="checkbox" checked=${selected} onChange=${(e) => onSelect(message.id, e.target.checked)} /> ${t("console.ticket.split_off")}</label>`}
+    ${origin && html`<span class="origin" data-origin=${origin.ticket_id}>${t("console.ticket.from")} <a href=${`#/tickets/${origin.ticket_id}`}>#${origin.number}</a></span>`}
+    ${message.kind === "note" && html`<span class="private">${t("console.ticket.private")}</span>`}
     <div class="body">${message.kind === "note" ? withMentions(message.body) : message.body}</div>
     ${message.attachments?.map((file) => html`<${Attachment} file=${file} />`)}
     <footer>
       <span>${author}</span> <time datetime=${message.created_at}>${time(message.created_at)}</time>
-      ${message.kind !== "note" && CHANNEL_LABEL[message.channel] && html` <span class="via-channel" data-channel=${message.channel}>via ${CHANNEL_LABEL[message.channel]}</span>`}
+      ${message.kind !== "note" && CHANNEL_LABEL[message.channel] && html` <span class="via-channel" data-channel=${message.channel}>${t("console.ticket.via", { channel: CHANNEL_LABEL[message.channel] })}</span>`}
       ${message.delivery_status && html` <span class=${`tick ${message.delivery_status}`} data-status=${message.delivery_status}
-        title=${(steps || []).map((step) => `${step.status} ${time(step.at)}`).join(" · ") || undefined}><${DeliveryTick} status=${message.delivery_status} /></span>`}
+        title=${(steps || []).map((step) => `${ticks[step.status]?.word || step.status} ${time(step.at)}`).join(" · ") || undefined}><${DeliveryTick} status=${message.delivery_status} /></span>`}
       ${message.delivery_error && html`<span class="delivery-error" role="note"> — ${message.delivery_error.explanation}</span>`}
     </footer>
   </article>`;
@@ -77,8 +78,8 @@ function withSystemEvents(items, activity) {
 
 function WindowBadge({ window }) {
   if (!window) return null;
-  if (window.state === "closed") return html`<span class="window closed">WhatsApp window closed — templates only</span>`;
-  return html`<span class=${`window ${window.state}`}>Window open · closes in ${until(window.until)}</span>`;
+  if (window.state === "closed") return html`<span class="window closed">${t("console.ticket.window_closed")}</span>`;
+  return html`<span class=${`window ${window.state}`}>${t("console.ticket.window_open", { until: until(window.until) })}</span>`;
 }
 
 /** The page of ticket `id`: keyed by the id, so moving to another ticket starts from nothing
@@ -189,15 +190,15 @@ function TicketView({ id }) {
 
   if (missing) {
     return html`<main class="page ticket-missing" data-missing-ticket=${id}>
-      <h1>Ticket not found</h1>
-      <p>There is no ticket #${id}, or it is not one you can see. <a href="#/queue">Back to the queue</a></p>
+      <h1>${t("console.ticket.not_found")}</h1>
+      <p>${t("console.ticket.not_found_text", { id })} <a href="#/queue">${t("console.not_allowed.back")}</a></p>
     </main>`;
   }
   const ticket = shown === null ? null : stored(shown);
-  if (!ticket) return html`<${SkeletonPage} what="ticket" />`;
+  if (!ticket) return html`<${SkeletonPage} what=${t("console.ticket.what")} />`;
   const names = new Map(users.map((user) => [user.id, user.name]));
   const steps = deliverySteps(activity);
-  const requester = names.get(ticket.requester_id) || `customer #${ticket.requester_id}`;
+  const requester = names.get(ticket.requester_id) || t("console.ticket.customer_number", { id: ticket.requester_id });
 
   async function change(fields) {
     try {
@@ -235,51 +236,50 @@ function TicketView({ id }) {
     <header class="ticket-head">
       <${Subject} ticket=${ticket} change=${change} />
       ${linkable && html`<div class="ticket-actions">
-        <button type="button" class="secondary small" onClick=${() => { setSplitting(null); setMerging(true); }}>Merge into…</button>
-        <button type="button" class="secondary small" onClick=${() => { setMerging(false); setSplitting(new Set()); }}>Split…</button>
+        <button type="button" class="secondary small" onClick=${() => { setSplitting(null); setMerging(true); }}>${t("console.merge.into_button")}</button>
+        <button type="button" class="secondary small" onClick=${() => { setMerging(false); setSplitting(new Set()); }}>${t("console.merge.split_button")}</button>
       </div>`}
       <${HeadFacts} ticket=${ticket} statuses=${config?.statuses || []} names=${names} teams=${teams} requester=${requester} seen=${seen} change=${change}>
         ${(ticket.channel === "whatsapp" || ticket.reply_channels?.includes("whatsapp")) && html`<${WindowBadge} window=${window} />`}
       </${HeadFacts}>
-      ${help && html`<aside class="help" aria-label="Keyboard shortcuts"><b>Keys:</b> r reply · n internal note · e resolve · p pending ·
-        Ctrl / ⌘ + Enter sends · ? or Escape hides this</aside>`}
-      <p class="viewers" aria-live="polite" data-viewers>${viewers.map((viewer) => html`<span class="viewer">${viewer.name} is ${viewer.typing ? "typing…" : "viewing"}</span>`)}</p>
+      ${help && html`<aside class="help" aria-label=${t("console.queue.keys_label")}><b>${t("console.queue.keys")}</b> ${t("console.ticket.keys_text")}</aside>`}
+      <p class="viewers" aria-live="polite" data-viewers>${viewers.map((viewer) => html`<span class="viewer">${t(viewer.typing ? "console.ticket.typing" : "console.ticket.viewing", { name: viewer.name })}</span>`)}</p>
       <${MergeBanner} ticket=${ticket} onChanged=${() => load().catch(report)} />
       ${merging && html`<${MergeDialog} ticket=${ticket} names=${names} onClose=${() => setMerging(false)} onChanged=${() => load().catch(report)} />`}
       ${splitting && html`<${SplitBar} ticket=${ticket} selected=${splitting} onCancel=${() => setSplitting(null)}
         onSplit=${(created) => { setSplitting(null); location.hash = `#/tickets/${created.id}`; }} />`}
     </header>
     <div class="ticket-body">
-      <section class="thread" aria-label="Conversation">
+      <section class="thread" aria-label=${t("console.ticket.conversation")}>
         ${withSystemEvents(threadItems(messages, activity), activity).map((item) => item.system
           ? html`<${SystemMarker} key=${`system-${item.system.seq}`} event=${item.system} names=${names} />`
           : item.marker
           ? html`<${LinkMarker} key=${`link-${item.marker.seq}`} event=${item.marker} />`
           : html`<${MessageBubble} key=${item.message.id} message=${item.message} names=${names} origin=${mergedOrigin(ticket, item.message.id)}
               selecting=${!!splitting} selected=${splitting?.has(item.message.id)} onSelect=${pick} steps=${steps.get(item.message.id)} />`)}
-        ${stale && html`<p class="stale" role="alert">New message arrived — review before sending.</p>`}
+        ${stale && html`<p class="stale" role="alert">${t("console.ticket.stale")}</p>`}
         <${ReplyBox} compose=${compose} ticket=${ticket} window=${window} templates=${templates} seen=${seen} onStale=${() => { setStale(true); load(); }} onSent=${() => setStale(false)} />
       </section>
       <aside class="side">
         <${CustomerCard} ticket=${ticket} />
         <${SlaTracker} ticket=${ticket} />
-        <section aria-label="Properties">
-          <h2>Properties</h2>
-          <label>Urgency <select value=${ticket.urgency} onChange=${(e) => change({ urgency: e.target.value })}>${["low", "medium", "high", "critical"].map((v) => html`<option>${v}</option>`)}</select></label>
-          <label>Importance <select value=${ticket.importance} onChange=${(e) => change({ importance: e.target.value })}>${["low", "medium", "high", "critical"].map((v) => html`<option>${v}</option>`)}</select></label>
-          <label>Category <select value=${ticket.category_id ?? ""} onChange=${(e) => change({ category_id: e.target.value ? Number(e.target.value) : null })}>
-            <option value="">none</option>${(config?.categories || []).map((category) => html`<option value=${category.id}>${category.path}</option>`)}</select></label>
-          <label>Team <select value=${ticket.team_id ?? ""} onChange=${(e) => post(`/tickets/${id}/assign`, { team_id: e.target.value ? Number(e.target.value) : null, reason: "team changed on the ticket" }).catch(report)}>
-            <option value="">none</option>${teams.map((team) => html`<option value=${team.id}>${team.name}</option>`)}</select></label>
+        <section aria-label=${t("console.ticket.properties")}>
+          <h2>${t("console.ticket.properties")}</h2>
+          <label>${t("console.bulk.urgency")} <select value=${ticket.urgency} onChange=${(e) => change({ urgency: e.target.value })}>${["low", "medium", "high", "critical"].map((v) => html`<option value=${v}>${t(`console.level.${v}`)}</option>`)}</select></label>
+          <label>${t("console.bulk.importance")} <select value=${ticket.importance} onChange=${(e) => change({ importance: e.target.value })}>${["low", "medium", "high", "critical"].map((v) => html`<option value=${v}>${t(`console.level.${v}`)}</option>`)}</select></label>
+          <label>${t("console.ticket.category")} <select value=${ticket.category_id ?? ""} onChange=${(e) => change({ category_id: e.target.value ? Number(e.target.value) : null })}>
+            <option value="">${t("console.bulk.none")}</option>${(config?.categories || []).map((category) => html`<option value=${category.id}>${category.path}</option>`)}</select></label>
+          <label>${t("console.bulk.team")} <select value=${ticket.team_id ?? ""} onChange=${(e) => post(`/tickets/${id}/assign`, { team_id: e.target.value ? Number(e.target.value) : null, reason: "team changed on the ticket" }).catch(report)}>
+            <option value="">${t("console.bulk.none")}</option>${teams.map((team) => html`<option value=${team.id}>${team.name}</option>`)}</select></label>
           <${Tags} ticket=${ticket} change=${change} />
           <${CustomFields} ticket=${ticket} fields=${config?.custom_fields || []} onSaved=${(fresh) => remember([fresh])} />
         </section>
-        <section aria-label="Assignment history">
-          <h2>Assignment history</h2>
-          <ol class="activity">${activity.filter((event) => event.type === "assigned").map((event) => html`<li><time>${time(event.at)}</time> ${event.assignee_id ? names.get(event.assignee_id) || `#${event.assignee_id}` : "unassigned"}${event.held_secs !== null && event.from_assignee_id ? ` (after ${Math.round(event.held_secs / 60)} min with ${names.get(event.from_assignee_id) || event.from_assignee_id})` : ""}${event.reason ? ` — ${event.reason}` : ""}<${Explanation} explanation=${event.explanation} /></li>`)}</ol>
+        <section aria-label=${t("console.ticket.assignment_history")}>
+          <h2>${t("console.ticket.assignment_history")}</h2>
+          <ol class="activity">${activity.filter((event) => event.type === "assigned").map((event) => html`<li><time>${time(event.at)}</time> ${event.assignee_id ? names.get(event.assignee_id) || `#${event.assignee_id}` : t("console.queue.unassigned")}${event.held_secs !== null && event.from_assignee_id ? ` (${t("console.ticket.held", { minutes: Math.round(event.held_secs / 60), name: names.get(event.from_assignee_id) || event.from_assignee_id })})` : ""}${event.reason ? ` — ${event.reason}` : ""}<${Explanation} explanation=${event.explanation} /></li>`)}</ol>
         </section>
-        <section aria-label="Activity">
-          <h2>Activity</h2>
+        <section aria-label=${t("console.queue.activity")}>
+          <h2>${t("console.queue.activity")}</h2>
           <ol class="activity">${activity.filter((event) => !FOLDED_EVENTS.has(event.type)).map((event) => html`<li><time>${time(event.at)}</time> ${describe(event, names)}</li>`)}</ol>
         </section>
       </aside>
@@ -304,12 +304,12 @@ function CustomerCard({ ticket }) {
   if (!customer) return null;
   const others = otherIds.map(stored).filter(Boolean);
   const realEmail = customer.email.endsWith("@whatsapp.invalid") ? null : customer.email;
-  return html`<section class="customer" aria-label="Customer">
+  return html`<section class="customer" aria-label=${t("console.ticket.customer")}>
     <h2>${customer.name}</h2>
     ${customer.phone && html`<p><${Icon} name="phone" size=${14} />${customer.phone}</p>`}
     ${realEmail && html`<p><${Icon} name="mail" size=${14} />${realEmail}</p>`}
     ${company && html`<p><${Icon} name="briefcase" size=${14} />${company.name}</p>`}
-    <p>Customer since ${new Date(customer.created_at).toLocaleDateString()} · ${others.length} ticket${others.length === 1 ? "" : "s"}</p>
+    <p>${t("console.ticket.customer_since", { date: date(customer.created_at) })} · ${others.length === 1 ? t("console.queue.one_ticket") : t("console.queue.tickets", { count: others.length })}</p>
     ${others.filter((other) => other.id !== ticket.id).length > 0 && html`<ul class="others">${others.filter((other) => other.id !== ticket.id).slice(0, 5).map((other) => html`<li><a href=${`#/tickets/${other.id}`}>#${other.number} ${other.subject}</a> <span class=${`status ${other.status_category}`}>${other.status}</span></li>`)}</ul>`}
   </section>`;
 }
@@ -323,9 +323,9 @@ function Tags({ ticket, change }) {
     setDraft("");
   }
   return html`<div class="tags">
-    <span>Tags:</span>
-    ${ticket.tags.map((tag) => html`<span class="chip">${tag} <button type="button" class="link" aria-label=${`Remove tag ${tag}`} onClick=${() => change({ remove_tags: [tag] })}><${Icon} name="close" size=${12} /></button></span>`)}
-    <form onSubmit=${add}><label class="visually-hidden" for="new-tag">Add a tag</label><input id="new-tag" placeholder="add tag" value=${draft} onInput=${(e) => setDraft(e.target.value)} size="8" /></form>
+    <span>${t("console.ticket.tags")}</span>
+    ${ticket.tags.map((tag) => html`<span class="chip">${tag} <button type="button" class="link" aria-label=${t("console.ticket.remove_tag", { tag })} onClick=${() => change({ remove_tags: [tag] })}><${Icon} name="close" size=${12} /></button></span>`)}
+    <form onSubmit=${add}><label class="visually-hidden" for="new-tag">${t("console.ticket.add_tag")}</label><input id="new-tag" placeholder=${t("console.ticket.add_tag_placeholder")} value=${draft} onInput=${(e) => setDraft(e.target.value)} size="8" /></form>
   </div>`;
 }
 
@@ -366,7 +366,7 @@ function CustomFields({ ticket, fields, onSaved }) {
         return html`<input id=${id} type="checkbox" checked=${value === true} aria-invalid=${invalid} aria-describedby=${described} onChange=${(e) => tick(field, e.target.checked)} /> ${label}`;
       case "select":
         return html`${label} <select id=${id} value=${value ?? ""} aria-invalid=${invalid} aria-describedby=${described} onChange=${(e) => save(field, e.target.value || null)}>
-          <option value="">none</option>${field.options.map((option) => html`<option value=${option}>${option}</option>`)}</select>`;
+          <option value="">${t("console.bulk.none")}</option>${field.options.map((option) => html`<option value=${option}>${option}</option>`)}</select>`;
       case "number":
         return html`${label} <input id=${id} type="number" step="any" value=${value ?? ""} aria-invalid=${invalid} aria-describedby=${described}
           onInput=${typing(field)} onChange=${(e) => save(field, e.target.value === "" ? null : Number(e.target.value))} />`;
@@ -378,7 +378,7 @@ function CustomFields({ ticket, fields, onSaved }) {
           onInput=${typing(field)} onChange=${(e) => save(field, e.target.value === "" ? null : e.target.value)} />`;
     }
   };
-  return html`<fieldset class="custom-fields"><legend>Custom fields</legend>
+  return html`<fieldset class="custom-fields"><legend>${t("console.ticket.custom_fields")}</legend>
     ${fields.map((field) => html`<div class="field" key=${field.key} data-field=${field.key}>
       ${input(field)}
       ${errors[field.key] && html`<p class="error" role="alert" id=${`field-${field.key}-error`}>${errors[field.key]}</p>`}
@@ -388,23 +388,23 @@ function CustomFields({ ticket, fields, onSaved }) {
 
 function describe(event, names) {
   switch (event.type) {
-    case "created": return "created";
-    case "status_changed": return `status ${event.from} → ${event.to}`;
-    case "priority_changed": return `priority ${event.from} → ${event.to}`;
-    case "assigned": return `assigned to ${event.assignee_id ? names.get(event.assignee_id) || event.assignee_id : "nobody"}${event.reason ? ` (${event.reason})` : ""}`;
-    case "tags_changed": return `tags +${event.added.join(",")} −${event.removed.join(",")}`;
-    case "delivery_changed": return `message ${event.status}`;
-    case "window_changed": return `window ${event.window.state}`;
-    case "fields_changed": return `changed ${Object.keys(event.changes).map((key) => key.replace("custom_fields.", "")).join(", ")}`;
-    case "sla_changed": return event.sla ? `SLA targets set for ${event.sla.priority} priority` : "SLA targets removed";
-    case "sla_warning": return `SLA at risk: ${METRIC_LABEL[event.metric].toLowerCase()} due ${time(event.due_at)}`;
-    case "sla_breached": return `SLA breached: ${METRIC_LABEL[event.metric].toLowerCase()} was due ${time(event.due_at)}`;
-    case "merged_into": return `merged into #${linkedTicket(event).number}`;
-    case "merged_in": return `#${linkedTicket(event).number} merged in`;
-    case "unmerged": return `unmerged from #${linkedTicket(event).number}`;
-    case "merge_undone": return `#${linkedTicket(event).number} unmerged`;
-    case "split_to": return `split into #${linkedTicket(event).number}`;
-    case "split_from": return `split from #${linkedTicket(event).number}`;
+    case "created": return t("console.activity.created");
+    case "status_changed": return t("console.activity.status_changed", { from: event.from, to: event.to });
+    case "priority_changed": return t("console.activity.priority_changed", { from: t(`console.priority.${event.from}`), to: t(`console.priority.${event.to}`) });
+    case "assigned": return `${t("console.activity.assigned", { name: event.assignee_id ? names.get(event.assignee_id) || event.assignee_id : t("console.activity.nobody") })}${event.reason ? ` (${event.reason})` : ""}`;
+    case "tags_changed": return t("console.activity.tags_changed", { added: event.added.join(","), removed: event.removed.join(",") });
+    case "delivery_changed": return t("console.activity.delivery_changed", { status: ticks[event.status]?.word || event.status });
+    case "window_changed": return t("console.activity.window_changed", { state: t(`console.window.${event.window.state}`) });
+    case "fields_changed": return t("console.activity.fields_changed", { fields: Object.keys(event.changes).map((key) => key.replace("custom_fields.", "")).join(", ") });
+    case "sla_changed": return event.sla ? t("console.activity.sla_set", { priority: t(`console.priority.${event.sla.priority}`) }) : t("console.activity.sla_removed");
+    case "sla_warning": return t("console.activity.sla_warning", { metric: METRIC_LABEL[event.metric].toLowerCase(), time: time(event.due_at) });
+    case "sla_breached": return t("console.activity.sla_breached", { metric: METRIC_LABEL[event.metric].toLowerCase(), time: time(event.due_at) });
+    case "merged_into": return t("console.activity.merged_into", { number: linkedTicket(event).number });
+    case "merged_in": return t("console.activity.merged_in", { number: linkedTicket(event).number });
+    case "unmerged": return t("console.activity.unmerged", { number: linkedTicket(event).number });
+    case "merge_undone": return t("console.activity.merge_undone", { number: linkedTicket(event).number });
+    case "split_to": return t("console.activity.split_to", { number: linkedTicket(event).number });
+    case "split_from": return t("console.activity.split_from", { number: linkedTicket(event).number });
     case "csat_requested": case "csat_received": case "csat_commented": return describeCsat(event, names);
     default: return event.type.replace(/_/g, " ");
   }
@@ -431,7 +431,7 @@ function ReplyBox({ compose, ticket, window, templates, seen, onStale, onSent })
       });
       const answer = await response.json();
       if (response.ok) setFiles((current) => [...current, answer]);
-      else report(new Error(answer.message || "upload failed"));
+      else report(new Error(answer.message || t("console.ticket.upload_failed")));
     }
     event.target.value = "";
   }
@@ -586,7 +586,7 @@ function ReplyBox({ compose, ticket, window, templates, seen, onStale, onSent })
       if (thenStatus) request.then_status = thenStatus;
       if (channel && !internal) request.channel = channel;
       if (closed) {
-        if (!chosen) throw new Error("Choose a template: the 24-hour window is closed.");
+        if (!chosen) throw new Error(t("console.ticket.choose_template"));
         request.body = "";
         request.template = { name: chosen.name, language: chosen.language, parameters };
       }
@@ -607,44 +607,44 @@ function ReplyBox({ compose, ticket, window, templates, seen, onStale, onSent })
     }
   }
 
-  return html`<form class=${`reply ${internal ? "internal" : ""}`} onSubmit=${(event) => { event.preventDefault(); send(null); }} aria-label="Reply">
+  return html`<form class=${`reply ${internal ? "internal" : ""}`} onSubmit=${(event) => { event.preventDefault(); send(null); }} aria-label=${t("console.ticket.reply")}>
     <div class="reply-options">
-      <label><input type="checkbox" checked=${internal} onChange=${(e) => setInternal(e.target.checked)} /> Internal note</label>
-      ${!internal && channels.length > 0 && html`<fieldset class="channel-choice"><legend>Send via</legend>
+      <label><input type="checkbox" checked=${internal} onChange=${(e) => setInternal(e.target.checked)} /> ${t("console.ticket.internal_note")}</label>
+      ${!internal && channels.length > 0 && html`<fieldset class="channel-choice"><legend>${t("console.ticket.send_via")}</legend>
         ${channels.map((option) => html`<label><input type="radio" name=${`reply-channel-${ticket.id}`} value=${option} checked=${channel === option} onChange=${() => setChannel(option)} /> ${CHANNEL_LABEL[option] || option}</label>`)}
       </fieldset>`}
-      ${!internal && channels.length === 0 && html`<span class="via">kept in the hub (the customer has no WhatsApp or email)</span>`}
-      ${!closed && canned.length > 0 && html`<label class="canned">Canned response <select value="" onChange=${(e) => { const chosen = canned.find((c) => String(c.id) === e.target.value); if (chosen) typing(body ? `${body}\n${chosen.body}` : chosen.body); }}>
-        <option value="">insert…</option>${canned.map((c) => html`<option value=${c.id}>${c.title}</option>`)}</select></label>`}
+      ${!internal && channels.length === 0 && html`<span class="via">${t("console.ticket.kept_in_hub")}</span>`}
+      ${!closed && canned.length > 0 && html`<label class="canned">${t("console.ticket.canned")} <select value="" onChange=${(e) => { const chosen = canned.find((c) => String(c.id) === e.target.value); if (chosen) typing(body ? `${body}\n${chosen.body}` : chosen.body); }}>
+        <option value="">${t("console.ticket.insert")}</option>${canned.map((c) => html`<option value=${c.id}>${c.title}</option>`)}</select></label>`}
       ${!closed && !internal && html`<${ArticleLink} onInsert=${(link) => typing(body ? `${body}\n${link}` : link)} />`}
-      ${!closed && html`<label class="attach">Attach <input type="file" onChange=${attach} /></label>`}
+      ${!closed && html`<label class="attach">${t("console.ticket.attach")} <input type="file" onChange=${attach} /></label>`}
     </div>
-    ${files.length > 0 && html`<ul class="attached">${files.map((file) => html`<li><${Icon} name="paperclip" size=${14} /> ${file.file_name} <button type="button" class="link" onClick=${() => setFiles(files.filter((f) => f !== file))}>remove</button></li>`)}</ul>`}
+    ${files.length > 0 && html`<ul class="attached">${files.map((file) => html`<li><${Icon} name="paperclip" size=${14} /> ${file.file_name} <button type="button" class="link" onClick=${() => setFiles(files.filter((f) => f !== file))}>${t("console.ticket.remove")}</button></li>`)}</ul>`}
     ${closed
       ? html`<div class="templates">
-          <label>Template <select value=${template} onChange=${(e) => { setTemplate(e.target.value); setParameters([]); }} required>
-            <option value="">choose an approved template…</option>
+          <label>${t("console.ticket.template")} <select value=${template} onChange=${(e) => { setTemplate(e.target.value); setParameters([]); }} required>
+            <option value="">${t("console.ticket.choose_approved")}</option>
             ${templates.map((candidate) => html`<option value=${`${candidate.name}|${candidate.language}`}>${candidate.name} (${candidate.language})</option>`)}
           </select></label>
           ${chosen && html`<p class="template-body">${chosen.body}</p>`}
           ${chosen && Array.from({ length: chosen.parameter_count }, (_, index) => html`<label>{{${index + 1}}} <input value=${parameters[index] || ""} onInput=${(e) => { const next = [...parameters]; next[index] = e.target.value; setParameters(next); }} required /></label>`)}
         </div>`
-      : html`<label class="visually-hidden" for="reply-body">Message</label><div class="composer"><textarea id="reply-body" ref=${bodyBox} rows="3" aria-keyshortcuts="Control+Enter Meta+Enter"
-          placeholder=${internal ? "Note for your team (never sent to the customer); @ mentions a colleague" : "Write a reply — **bold**, _italic_, - lists, [links](https://…); Ctrl+Enter sends"} value=${body}
+      : html`<label class="visually-hidden" for="reply-body">${t("console.ticket.message")}</label><div class="composer"><textarea id="reply-body" ref=${bodyBox} rows="3" aria-keyshortcuts="Control+Enter Meta+Enter"
+          placeholder=${internal ? t("console.ticket.note_placeholder") : t("console.ticket.reply_placeholder")} value=${body}
           onInput=${(e) => { typing(e.target.value); lookForMention(e.target); }}
           onKeyDown=${(e) => { if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) { e.preventDefault(); if (!busy) e.currentTarget.form.requestSubmit(); return; } mentionKeys(e); }}
           onBlur=${() => setTimeout(() => setMention(null), 150)}
           role=${internal ? "combobox" : undefined} aria-autocomplete=${internal ? "list" : undefined} aria-expanded=${internal ? String(Boolean(mention)) : undefined}
           aria-controls=${mention ? "mention-options" : undefined} aria-activedescendant=${mention ? `mention-${mention.options[mention.active].id}` : undefined} required></textarea>
-          ${mention && html`<ul id="mention-options" class="mention-options" role="listbox" aria-label="Mention a colleague">
+          ${mention && html`<ul id="mention-options" class="mention-options" role="listbox" aria-label=${t("console.ticket.mention")}>
             ${mention.options.map((user, index) => html`<li id=${`mention-${user.id}`} role="option" aria-selected=${index === mention.active ? "true" : "false"}
               onMouseDown=${(event) => { event.preventDefault(); chooseMention(user); }}>${user.name} <small>${user.email}</small></li>`)}
           </ul>`}</div>
-        ${hasMarkdown(body) && html`<section class="md-preview" aria-label="Preview"><span class="muted">Preview${whatsapp && !internal ? " (sent with WhatsApp's formatting)" : channel === "email" && !internal ? " (sent as formatted email)" : ""}</span>
+        ${hasMarkdown(body) && html`<section class="md-preview" aria-label=${t("console.ticket.preview")}><span class="muted">${t("console.ticket.preview")}${whatsapp && !internal ? ` ${t("console.ticket.preview_whatsapp")}` : channel === "email" && !internal ? ` ${t("console.ticket.preview_email")}` : ""}</span>
           <div class="md-body"><${Markdown} text=${body} /></div></section>`}`}
     <div class="reply-actions">
-      <button type="submit" disabled=${busy}>${internal ? "Add note" : "Send"}</button>
-      ${!internal && html`<button type="button" class="secondary" disabled=${busy} onClick=${() => send("resolved")}>Send and resolve</button>`}
+      <button type="submit" disabled=${busy}>${internal ? t("console.ticket.add_note") : t("console.ticket.send")}</button>
+      ${!internal && html`<button type="button" class="secondary" disabled=${busy} onClick=${() => send("resolved")}>${t("console.ticket.send_resolve")}</button>`}
     </div>
   </form>`;
 }
