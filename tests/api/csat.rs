@@ -337,7 +337,10 @@ async fn the_email_links_rate_in_one_click_and_the_page_takes_a_comment() {
         // In the browser's language (the question and prompt stay the account's own).
         let spanish = desk.raw("GET", &format!("/csat/{token}"), &[("accept-language", "es-ES,es;q=0.9")], None).await;
         let spanish = spanish.body.as_str().expect("html").to_owned();
-        assert!(spanish.contains("lang=\"es\"") && spanish.contains("4 – Bueno") && spanish.contains("Ya valoraste"), "{spanish}");
+        assert!(
+            spanish.contains("lang=\"es\"") && spanish.contains("4 – Bueno") && spanish.contains("Ya valoraste"),
+            "{spanish}"
+        );
         let key = html.split("name=\"form_key\" value=\"").nth(1).and_then(|rest| rest.split('"').next()).expect("key");
         // A second click changes nothing.
         let again = desk.raw("GET", &format!("/csat/{token}?score=1"), &[], None).await;
