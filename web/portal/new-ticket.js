@@ -6,7 +6,8 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import { get, post } from "../lib/api.js";
 import { html } from "../lib/html.js";
 import { language, t } from "../lib/i18n.js";
-import { say, upload } from "./state.js";
+import { say } from "./state.js";
+import { Attachments } from "./tickets.js";
 
 /** How long typing pauses before the suggestions are asked for. */
 const SUGGEST_DELAY_MS = 300;
@@ -56,20 +57,6 @@ export function NewTicket() {
       .catch(() => setCategories([]));
   }, []);
 
-  async function choose(event) {
-    setUploading(true);
-    try {
-      for (const file of event.target.files) {
-        const uploaded = await upload(file);
-        setFiles((current) => [...current, uploaded]);
-      }
-    } catch (error) {
-      say(error);
-    } finally {
-      setUploading(false);
-      event.target.value = "";
-    }
-  }
   async function submit(event) {
     event.preventDefault();
     setBusy(true);
@@ -113,13 +100,7 @@ export function NewTicket() {
             <option value="">${t("portal.field.category_none")}</option>
             ${categories.map((category) => html`<option value=${category.id}>${category.path}</option>`)}
           </select></label>`}
-        <div class="attach">
-          <label class="file-pick">${t("portal.field.attach")}<input id="new-files" type="file" multiple onChange=${choose} disabled=${uploading} /></label>
-          ${uploading && html`<span aria-busy="true">${t("portal.uploading")}</span>`}
-          ${files.length > 0 && html`<ul class="chosen">${files.map(
-            (file, index) => html`<li>${file.name} <button type="button" class="link" aria-label=${t("portal.remove_file", { name: file.name })} onClick=${() => setFiles((current) => current.filter((_, at) => at !== index))}>×</button></li>`,
-          )}</ul>`}
-        </div>
+        <${Attachments} files=${files} setFiles=${setFiles} id="new-files" onBusy=${setUploading} />
         <button disabled=${busy || uploading}>${t("portal.new.submit")}</button>
       </form>
       <aside class="suggestions" aria-live="polite" aria-label=${t("portal.new.suggestions")}>

@@ -194,10 +194,14 @@ function Message({ message, ticketId }) {
 }
 
 /** Files chosen for a message: uploaded at once, listed with a remove button. */
-function Attachments({ files, setFiles, id }) {
+export function Attachments({ files, setFiles, id, onBusy }) {
   const [busy, setBusy] = useState(false);
+  const busyNow = (value) => {
+    setBusy(value);
+    onBusy?.(value);
+  };
   async function choose(event) {
-    setBusy(true);
+    busyNow(true);
     try {
       for (const file of event.target.files) {
         const uploaded = await upload(file);
@@ -206,7 +210,7 @@ function Attachments({ files, setFiles, id }) {
     } catch (error) {
       say(error);
     } finally {
-      setBusy(false);
+      busyNow(false);
       event.target.value = "";
     }
   }
