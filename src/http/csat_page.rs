@@ -111,6 +111,15 @@ fn answered_page(lang: &str, csat: &Csat, token: &str, survey: &Survey, lead_key
     page(lang, StatusCode::OK, words(lang, "csat.thanks.title"), &main)
 }
 
+/// The survey a link's token names, or the "not valid" page for a changed or cut token.
+async fn survey_of_link(csat: &Csat, token: &str, lang: &str) -> Result<Result<Survey, HttpResponse>, ApiError> {
+    match csat.survey_of_token(token).await {
+        Ok(survey) => Ok(Ok(survey)),
+        Err(CsatError::InvalidToken) => Ok(Err(invalid_link(lang))),
+        Err(error) => Err(error.into()),
+    }
+}
+
 /// `GET /csat/{token}?score=N`: records the score (once), then offers the comment form.
 async fn rating_page(
     request: HttpRequest,
@@ -119,10 +128,9 @@ async fn rating_page(
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let lang = accepted_language(&request);
-    let survey = match csat.survey_of_token(&token).await {
+    let survey = match survey_of_link(&csat, &token, lang).await? {
         Ok(survey) => survey,
-        Err(CsatError::InvalidToken) => return Ok(invalid_link(lang)),
-        Err(error) => return Err(error.into()),
+        Err(invalid) => return Ok(invalid),
     };
     if query.commented.is_some() && survey.status == SurveyStatus::Answered {
         return Ok(answered_page(lang, &csat, &token, &survey, "csat.commented"));
@@ -167,10 +175,9 @@ async fn comment_form(
     form: web::Form<CommentForm>,
 ) -> Result<HttpResponse, ApiError> {
     let lang = accepted_language(&request);
-    let survey = match csat.survey_of_token(&token).await {
+    let survey = match survey_of_link(&csat, &token, lang).await? {
         Ok(survey) => survey,
-        Err(CsatError::InvalidToken) => return Ok(invalid_link(lang)),
-        Err(error) => return Err(error.into()),
+        Err(invalid) => return Ok(invalid),
     };
     // A browser says where the form was; it must be this hub's page. The key proves the form
     // came from the survey's own page.
