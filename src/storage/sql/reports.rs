@@ -114,19 +114,21 @@ macro_rules! reports_sql {
             let changed: Vec<_> = deltas.iter().filter(|(_, total)| total.count != 0 || total.sum_ms != 0).collect();
             for chunk in changed.chunks(INSERT_CHUNK) {
                 let mut insert = QueryBuilder::<$db>::new(
-                    "INSERT INTO report_daily (account_id, day, metric, dimension, dimension_key, count, sum_ms) ",
+                    "INSERT INTO report_daily (account_id, day, metric, detail, flag, dimension, dimension_key, count, sum_ms) ",
                 );
                 insert.push_values(chunk, |mut row, (key, total)| {
                     row.push_bind(key.account_id)
                         .push_bind(key.day.to_string())
                         .push_bind(key.metric.as_str())
+                        .push_bind(key.detail.clone())
+                        .push_bind(key.flag)
                         .push_bind(key.dimension)
                         .push_bind(key.key.clone())
                         .push_bind(total.count)
                         .push_bind(total.sum_ms);
                 });
                 insert.push(
-                    " ON CONFLICT (account_id, day, metric, dimension, dimension_key) DO UPDATE SET \
+                    " ON CONFLICT (account_id, dimension, day, metric, detail, flag, dimension_key) DO UPDATE SET \
                      count = report_daily.count + excluded.count, sum_ms = report_daily.sum_ms + excluded.sum_ms",
                 );
                 insert.build().execute(&mut **tx).await.map_err(db_error)?;
@@ -364,7 +366,8 @@ macro_rules! reports_sql {
             {
                 use switchboard_actors::reports::{DAILY_DIMENSIONS, DailyKey, DailyTotal};
                 let rows = sqlx::query(
-                    "SELECT day, metric, dimension, dimension_key, count, sum_ms FROM report_daily WHERE account_id = $1",
+                    "SELECT day, metric, detail, flag, dimension, dimension_key, count, sum_ms FROM report_daily \
+                     WHERE account_id = $1",
                 )
                 .bind(account)
                 .fetch_all(&self.pool)
@@ -381,6 +384,8 @@ macro_rules! reports_sql {
                         account_id: account,
                         day: parse_text(row.try_get("day").map_err(db_error)?)?,
                         metric: parse_text(row.try_get("metric").map_err(db_error)?)?,
+                        detail: row.try_get("detail").map_err(db_error)?,
+                        flag: row.try_get("flag").map_err(db_error)?,
                         dimension,
                         key: row.try_get("dimension_key").map_err(db_error)?,
                     };
@@ -389,6 +394,48 @@ macro_rules! reports_sql {
                         sum_ms: row.try_get("sum_ms").map_err(db_error)?,
                     };
                     cells.push((key, total));
+                }
+                cells.sort();
+                Ok(cells)
+            }
+
+            async fn daily_totals(
+                &self,
+                query: &switchboard_actors::reports::DailyQuery,
+            ) -> StoreResult<Vec<switchboard_actors::reports::DailyCell>> {
+                let day = if query.by_day { "day" } else { "CAST(NULL AS TEXT)" };
+                let mut select = QueryBuilder::<$db>::new(format!(
+                    "SELECT {day} AS day, metric, detail, flag, dimension_key, CAST(SUM(count) AS BIGINT) AS count, \
+                     CAST(SUM(sum_ms) AS BIGINT) AS sum_ms FROM report_daily WHERE account_id = "
+                ));
+                select.push_bind(query.account);
+                select.push(" AND dimension = ").push_bind(query.dimension);
+                if let Some(from_day) = query.from_day {
+                    select.push(" AND day >= ").push_bind(from_day.to_string());
+                }
+                select.push(" AND day < ").push_bind(query.to_day.to_string());
+                if !query.metrics.is_empty() {
+                    select.push(" AND metric IN (");
+                    let mut names = select.separated(", ");
+                    for metric in &query.metrics {
+                        names.push_bind(metric.as_str());
+                    }
+                    select.push(")");
+                }
+                select.push(format!(" GROUP BY {day_group}metric, detail, flag, dimension_key", day_group = if query.by_day { "day, " } else { "" }));
+                let rows = select.build().fetch_all(&self.pool).await.map_err(db_error)?;
+                let mut cells = Vec::with_capacity(rows.len());
+                for row in &rows {
+                    let day: Option<String> = row.try_get("day").map_err(db_error)?;
+                    cells.push(switchboard_actors::reports::DailyCell {
+                        day: day.map(parse_text).transpose()?,
+                        metric: parse_text(row.try_get("metric").map_err(db_error)?)?,
+                        detail: row.try_get("detail").map_err(db_error)?,
+                        flag: row.try_get("flag").map_err(db_error)?,
+                        key: row.try_get("dimension_key").map_err(db_error)?,
+                        count: row.try_get("count").map_err(db_error)?,
+                        sum_ms: row.try_get("sum_ms").map_err(db_error)?,
+                    });
                 }
                 cells.sort();
                 Ok(cells)
