@@ -337,9 +337,12 @@ mod tests {
             .collect()
     }
 
+    /// A selected cell's key: day (when by day), metric, detail, flag, dimension key.
+    type CellKey = (Option<Date>, Metric, String, i64, String);
+
     /// What the store's `daily_totals` answers, from the cells in memory.
     fn select(cells: &BTreeMap<DailyKey, DailyTotal>, query: &DailyQuery) -> Vec<DailyCell> {
-        let mut added: BTreeMap<(Option<Date>, Metric, String, i64, String), (i64, i64)> = BTreeMap::new();
+        let mut added: BTreeMap<CellKey, (i64, i64)> = BTreeMap::new();
         for (key, total) in cells {
             let wanted = key.dimension == query.dimension
                 && query.from_day.is_none_or(|from| key.day >= from)
