@@ -12,8 +12,7 @@ use switchboard_actors::query::filter::TicketFilter;
 use switchboard_actors::reports::day_cells::{CellInputs, DayPlan, counted_metrics, dimension_of, summary_from_cells};
 use switchboard_actors::reports::measures::Metric;
 use switchboard_actors::reports::summary::{
-    BacklogDay, DURATION_METRICS, Figures, GroupBy, Hours, SummaryRow, backlog_at, backlog_by_day, figures,
-    summary_rows,
+    BacklogDay, Figures, GroupBy, Hours, SummaryRow, backlog_at, backlog_by_day, figures, summary_rows,
 };
 use switchboard_actors::reports::{DailyQuery, MeasureQuery, MeasureScope};
 use switchboard_actors::store::{Store, StoreError};
@@ -166,7 +165,7 @@ async fn from_cells(
             store.measures(&MeasureQuery { from: *from, to: *to, metrics: counted.clone(), ..query.clone() }).await?,
         );
     }
-    let durations = store.measures(&MeasureQuery { metrics: DURATION_METRICS.to_vec(), ..query.clone() }).await?;
+    let durations = store.duration_values(query, request.hours, request.group_by).await?;
     let backlog_opening = store.daily_totals(&cells("all", None, plan.from_date, &backlog_metrics, false)).await?;
     let backlog_days =
         store.daily_totals(&cells("all", Some(plan.from_date), plan.to_date, &backlog_metrics, true)).await?;
@@ -177,7 +176,6 @@ async fn from_cells(
         from: request.from,
         to: request.to,
         group_by: request.group_by,
-        hours: request.hours,
         zone: &request.zone,
         counts: &counts,
         group_counts: &group_counts,

@@ -16,7 +16,8 @@ use super::port::DailyCell;
 #[cfg(doc)]
 use super::port::DailyQuery;
 use super::summary::{
-    BacklogDay, DURATION_METRICS, Figures, GroupBy, Hours, SummaryRow, Tally, backlog_at, counted_in_rows, group_key,
+    BacklogDay, DURATION_METRICS, DurationValue, Figures, GroupBy, Hours, SummaryRow, Tally, backlog_at,
+    counted_in_rows, group_key, time_key,
 };
 
 /// The metrics a summary counts from cells or partial days' measures: every one a row shows but
@@ -89,7 +90,6 @@ pub struct CellInputs<'a> {
     pub from: Timestamp,
     pub to: Timestamp,
     pub group_by: Option<GroupBy>,
-    pub hours: Hours,
     pub zone: &'a TimeZone,
     /// The whole days' cells of [`counted_metrics`], dimension `all`, by day.
     pub counts: &'a [DailyCell],
@@ -97,8 +97,9 @@ pub struct CellInputs<'a> {
     pub group_counts: &'a [DailyCell],
     /// The partial days' measures of [`counted_metrics`].
     pub partial: &'a [Measure],
-    /// The whole period's measures of [`DURATION_METRICS`].
-    pub durations: &'a [Measure],
+    /// The whole period's durations ([`DURATION_METRICS`]) on `hours`' clock, keyed for
+    /// `group_by`.
+    pub durations: &'a [DurationValue],
     /// Backlog cells (`all`) of the days before `from`'s day, summed.
     pub backlog_opening: &'a [DailyCell],
     /// Backlog cells (`all`) of the days from `from`'s day to `to`'s (excluded), by day.
@@ -128,16 +129,6 @@ fn key_of(cell: &DailyCell) -> Option<String> {
     (!cell.key.is_empty()).then(|| cell.key.clone())
 }
 
-/// The row key a day cell belongs to when grouping by day or week.
-fn time_key(day: Date, group_by: GroupBy) -> String {
-    if group_by == GroupBy::Week {
-        let offset = i64::from(day.weekday().to_monday_zero_offset());
-        day.checked_sub(jiff::Span::new().days(offset)).unwrap_or(day).to_string()
-    } else {
-        day.to_string()
-    }
-}
-
 /// The summary's total, rows and backlog per day from the cells and the measures around them.
 pub fn summary_from_cells(input: &CellInputs) -> (Figures, Vec<SummaryRow>, Vec<BacklogDay>) {
     let mut total = Tally::default();
@@ -147,8 +138,8 @@ pub fn summary_from_cells(input: &CellInputs) -> (Figures, Vec<SummaryRow>, Vec<
     for measure in input.partial {
         total.count(measure);
     }
-    for measure in input.durations {
-        total.time(measure, input.hours);
+    for value in input.durations {
+        total.time_value(value);
     }
     let backlog_by_day = backlog_by_day(input);
     let mut total = total.figures();
@@ -197,7 +188,7 @@ fn backlog_by_day(input: &CellInputs) -> Vec<BacklogDay> {
 }
 
 fn rows(input: &CellInputs, group_by: GroupBy, backlog_by_day: &[BacklogDay]) -> Vec<SummaryRow> {
-    let (hours, zone) = (input.hours, input.zone);
+    let zone = input.zone;
     let mut groups: BTreeMap<Option<String>, Tally> = BTreeMap::new();
     let by_time = dimension_of(group_by).is_none();
     if by_time {
@@ -225,8 +216,8 @@ fn rows(input: &CellInputs, group_by: GroupBy, backlog_by_day: &[BacklogDay]) ->
     for measure in input.partial {
         groups.entry(group_key(measure, group_by, zone)).or_default().count(measure);
     }
-    for measure in input.durations {
-        groups.entry(group_key(measure, group_by, zone)).or_default().time(measure, hours);
+    for value in input.durations {
+        groups.entry(value.row_key(group_by, zone)).or_default().time_value(value);
     }
     let mut backlog: HashMap<Option<String>, (i64, i64)> = HashMap::new();
     if !by_time {
@@ -421,13 +412,15 @@ mod tests {
                             select(&cells, &query("all", Some(plan.from_date), plan.to_date, &backlog_metrics, true));
                         let group_backlog =
                             select(&cells, &query(dimension, None, plan.to_date, &backlog_metrics, false));
-                        let durations = within(&measures, from, to, &DURATION_METRICS);
+                        let durations: Vec<DurationValue> = within(&measures, from, to, &DURATION_METRICS)
+                            .iter()
+                            .filter_map(|measure| DurationValue::of(measure, hours, group_by, &zone))
+                            .collect();
                         let backlog_tail = within(&measures, plan.to_day_start, to, &backlog_metrics);
                         let (total, rows, days) = summary_from_cells(&CellInputs {
                             from,
                             to,
                             group_by,
-                            hours,
                             zone: &zone,
                             counts: &counts,
                             group_counts: &group_counts,

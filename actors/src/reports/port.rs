@@ -8,6 +8,7 @@ use jiff::Timestamp;
 
 use super::measures::{Measure, Metric};
 use super::schedule::{ReportSchedule, ScheduleSpec};
+use super::summary::{DurationValue, GroupBy, Hours};
 use crate::domain::{AccountId, TeamId, TicketId, UserId};
 use crate::query::filter::TicketFilter;
 use crate::store::StoreResult;
@@ -180,6 +181,14 @@ pub trait ReportsPort: Send + Sync + 'static {
     async fn record_measures(&self, from: i64, to: i64, tickets: &[(TicketId, Vec<Measure>)]) -> StoreResult<()>;
     /// The measures `query` selects, in time order.
     async fn measures(&self, query: &MeasureQuery) -> StoreResult<Vec<Measure>>;
+    /// The durations `query` selects (its metrics are ignored: every duration metric) on
+    /// `hours`' clock, keyed for `group_by` as [`DurationValue::of`] keys them.
+    async fn duration_values(
+        &self,
+        query: &MeasureQuery,
+        hours: Hours,
+        group_by: Option<GroupBy>,
+    ) -> StoreResult<Vec<DurationValue>>;
     /// An account's per-day aggregates, ordered by their key.
     async fn daily_aggregates(&self, account: AccountId) -> StoreResult<Vec<(DailyKey, DailyTotal)>>;
     /// The per-day cells `query` selects, added up (one account, one dimension, a range of days).

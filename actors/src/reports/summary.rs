@@ -232,6 +232,11 @@ impl Tally {
         }
     }
 
+    /// Keeps one duration read on its own ([`DurationValue`]).
+    pub fn time_value(&mut self, value: &DurationValue) {
+        self.durations.entry(value.metric).or_default().push(value.value_ms);
+    }
+
     fn values(&mut self, metric: Metric) -> Vec<i64> {
         self.durations.remove(&metric).unwrap_or_default()
     }
@@ -334,6 +339,50 @@ impl Tally {
     }
 }
 
+/// One duration of a period read on its own, on the clock a report counts in: a summary reads
+/// these (a few integers each) rather than whole measures for the durations' medians.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DurationValue {
+    pub metric: Metric,
+    pub at: Timestamp,
+    /// The key of the row it belongs to for a grouping by a dimension ([`group_key`]); `None`
+    /// for days and weeks (keyed by `at`) and without a grouping.
+    pub key: Option<String>,
+    pub value_ms: i64,
+}
+
+impl DurationValue {
+    /// What the store reads of `measure` for a summary on `hours` grouped by `group_by` (`None`:
+    /// not a duration, or none on that clock).
+    pub fn of(measure: &Measure, hours: Hours, group_by: Option<GroupBy>, zone: &TimeZone) -> Option<DurationValue> {
+        if !DURATION_METRICS.contains(&measure.metric) {
+            return None;
+        }
+        let key = group_by
+            .filter(|group_by| !matches!(group_by, GroupBy::Day | GroupBy::Week))
+            .and_then(|group_by| group_key(measure, group_by, zone));
+        Some(DurationValue { metric: measure.metric, at: measure.at, key, value_ms: duration(measure, hours)? })
+    }
+
+    /// The row it belongs to.
+    pub fn row_key(&self, group_by: GroupBy, zone: &TimeZone) -> Option<String> {
+        match group_by {
+            GroupBy::Day | GroupBy::Week => Some(time_key(self.at.to_zoned(zone.clone()).date(), group_by)),
+            _ => self.key.clone(),
+        }
+    }
+}
+
+/// The row key of local date `day` for a grouping by day, or by week (its Monday).
+pub fn time_key(day: jiff::civil::Date, group_by: GroupBy) -> String {
+    if group_by == GroupBy::Week {
+        let offset = i64::from(day.weekday().to_monday_zero_offset());
+        day.checked_sub(jiff::Span::new().days(offset)).unwrap_or(day).to_string()
+    } else {
+        day.to_string()
+    }
+}
+
 /// Adds up `measures` (already limited to the period) into one row of figures.
 pub fn figures<'a>(measures: impl IntoIterator<Item = &'a Measure>, hours: Hours) -> Figures {
     let mut tally = Tally::default();
@@ -426,14 +475,7 @@ pub fn group_key(measure: &Measure, group_by: GroupBy, zone: &TimeZone) -> Optio
         GroupBy::Company => dims.company_id.map(|id| id.to_string()),
         GroupBy::Category => dims.category_id.map(|id| id.to_string()),
         GroupBy::Priority => dims.priority.map(|priority| priority.as_str().to_owned()),
-        GroupBy::Day => Some(measure.at.to_zoned(zone.clone()).date().to_string()),
-        GroupBy::Week => {
-            let date = measure.at.to_zoned(zone.clone()).date();
-            let monday = date
-                .checked_sub(jiff::Span::new().days(i64::from(date.weekday().to_monday_zero_offset())))
-                .unwrap_or(date);
-            Some(monday.to_string())
-        }
+        GroupBy::Day | GroupBy::Week => Some(time_key(measure.at.to_zoned(zone.clone()).date(), group_by)),
     }
 }
 

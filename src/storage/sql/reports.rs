@@ -399,6 +399,49 @@ macro_rules! reports_sql {
                 Ok(cells)
             }
 
+            async fn duration_values(
+                &self,
+                query: &switchboard_actors::reports::MeasureQuery,
+                hours: switchboard_actors::reports::summary::Hours,
+                group_by: Option<switchboard_actors::reports::summary::GroupBy>,
+            ) -> StoreResult<Vec<switchboard_actors::reports::summary::DurationValue>> {
+                use switchboard_actors::reports::summary::{DURATION_METRICS, DurationValue, GroupBy, Hours};
+                // As `summary::duration` and `summary::group_key` read a measure.
+                let value = match hours {
+                    Hours::Calendar => "m.value_ms",
+                    Hours::Business => "COALESCE(m.business_ms, m.value_ms)",
+                };
+                let key = match group_by {
+                    Some(GroupBy::Agent) => {
+                        "CAST(CASE WHEN m.metric IN ('reply', 'first_response', 'next_reply') THEN m.actor_id \
+                         ELSE m.assignee_id END AS TEXT)"
+                    }
+                    Some(GroupBy::Team) => "CAST(m.team_id AS TEXT)",
+                    Some(GroupBy::Channel) => "m.channel",
+                    Some(GroupBy::Company) => "CAST(m.company_id AS TEXT)",
+                    Some(GroupBy::Category) => "CAST(m.category_id AS TEXT)",
+                    Some(GroupBy::Priority) => "m.priority",
+                    Some(GroupBy::Day | GroupBy::Week) | None => "CAST(NULL AS TEXT)",
+                };
+                let mut select = QueryBuilder::<$db>::new(format!(
+                    "SELECT m.metric, m.at, {key} AS row_key, {value} AS value FROM report_measures m WHERE "
+                ));
+                let durations = switchboard_actors::reports::MeasureQuery { metrics: DURATION_METRICS.to_vec(), ..query.clone() };
+                push_measure_conditions(&mut select, &durations);
+                select.push(format!(" AND {value} IS NOT NULL"));
+                let rows = select.build().fetch_all(&self.pool).await.map_err(db_error)?;
+                let mut values = Vec::with_capacity(rows.len());
+                for row in &rows {
+                    values.push(DurationValue {
+                        metric: parse_text(row.try_get(0).map_err(db_error)?)?,
+                        at: from_millis(row.try_get(1).map_err(db_error)?)?,
+                        key: row.try_get(2).map_err(db_error)?,
+                        value_ms: row.try_get(3).map_err(db_error)?,
+                    });
+                }
+                Ok(values)
+            }
+
             async fn daily_totals(
                 &self,
                 query: &switchboard_actors::reports::DailyQuery,
