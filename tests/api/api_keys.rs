@@ -336,3 +336,29 @@ fn every_documented_route_is_listed_in_the_scope_table() {
     assert!(openapi.paths.paths.len() > 50, "the document lists the API");
     assert!(missing.is_empty(), "routes with no scope in src/api_keys/scopes.rs: {missing:?}");
 }
+
+/// A key never holds more than its user does now: a demoted admin's `admin` key stops
+/// administering, and a deactivated user's keys stop working.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_shrinks_with_its_users_role() {
+    let desk = Desk::start().await;
+    let admin = desk.login("admin@test.example").await;
+    let body = json!({"email": "second@test.example", "name": "Second", "role": "admin", "password": PASSWORD});
+    let second = id_of(&desk.create_user(&admin, body).await);
+    let second_login = desk.login("second@test.example").await;
+    let key = key_with(&desk, &second_login, &["admin"]).await;
+    desk.expect(200, "GET", "/api/v1/account/channel-secrets", &key, None).await;
+
+    let path = format!("/api/v1/users/{second}");
+    desk.expect(200, "PATCH", &path, &admin, Some(json!({"role": "agent"}))).await;
+    let (status, refused) = desk.call("GET", "/api/v1/account/channel-secrets", &key, None).await;
+    assert_error((status, &refused), 403, "insufficient_scope");
+    let (status, refused) = desk.call("GET", "/api/v1/tickets", &key, None).await;
+    assert_error((status, &refused), 403, "insufficient_scope");
+    desk.expect(200, "GET", "/api/v1/me", &key, None).await;
+
+    desk.expect(200, "PATCH", &path, &admin, Some(json!({"active": false}))).await;
+    let (status, refused) = desk.call("GET", "/api/v1/me", &key, None).await;
+    assert_error((status, &refused), 401, "unauthenticated");
+    desk.stop().await;
+}
