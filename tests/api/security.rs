@@ -305,3 +305,40 @@ async fn sessions_are_listed_and_revoking_one_closes_its_sockets() {
         desk.stop().await;
     }
 }
+
+/// A password-reset link proves no second factor: for a user with MFA on it sets the password
+/// but starts no session (`mfa_required`); the password and a code then log in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_password_reset_does_not_skip_the_second_factor() {
+    for backend in backends() {
+        let clock = manual_clock();
+        let desk = Desk::start_on(backend, clock.clone()).await;
+        let agent = desk.login("agent@test.example").await;
+        let secret = desk.expect(200, "POST", "/api/v1/me/mfa/totp", &agent, None).await["secret"]
+            .as_str()
+            .expect("secret")
+            .to_owned();
+        let code = mfa::code_at(&secret, clock.now()).expect("code");
+        desk.expect(200, "POST", "/api/v1/me/mfa/totp/confirm", &agent, Some(json!({"code": code}))).await;
+
+        let forgot = json!({"email": "agent@test.example"});
+        assert_eq!(desk.server.call("POST", "/api/v1/auth/forgot", None, Some(forgot)).await.0, 202);
+        let admin = desk.login("admin@test.example").await;
+        let path = format!("/sandbox/mail/messages?address={}", encoded("agent@test.example"));
+        let list = desk.expect(200, "GET", &path, &admin, None).await;
+        let text =
+            list["items"].as_array().expect("mails").last().expect("a mail")["text"].as_str().expect("text").to_owned();
+        let at = text.find("token=").expect("a link with a token") + "token=".len();
+        let token = text[at..].split_whitespace().next().expect("token");
+        let reset = json!({"token": token, "password": "a-brand-new-password"});
+        let (status, body) = desk.server.call("POST", "/api/v1/auth/reset", None, Some(reset)).await;
+        assert_error((status, &body), 401, "mfa_required");
+        let (status, body) = login_with(&desk, "agent@test.example", "a-brand-new-password", None).await;
+        assert_error((status, &body), 401, "mfa_required");
+        step(&clock);
+        let code = mfa::code_at(&secret, clock.now()).expect("code");
+        let (status, body) = login_with(&desk, "agent@test.example", "a-brand-new-password", Some(&code)).await;
+        assert_eq!(status, 200, "{body}");
+        desk.stop().await;
+    }
+}

@@ -78,7 +78,7 @@ describe('two-factor authentication', () => {
 
     // A fresh browser: password first, then the code.
     const fresh = await newPage(browser);
-    await fresh.goto(`${hub.base}/`);
+    await fresh.goto(`${hub.base}/agent`);
     await fresh.getByLabel('Email').fill(DEMO.agent2);
     await fresh.getByLabel('Password').fill(DEMO_PASSWORD);
     await fresh.getByRole('button', { name: 'Sign in' }).click();
