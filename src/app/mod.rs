@@ -255,7 +255,7 @@ impl Services {
             customer_accounts,
             csat,
             settings: Arc::new(settings.clone()),
-            sessions: Arc::new(Sessions::new(opened.store.clone(), clock.clone())),
+            sessions: Arc::new(Sessions::new(opened.store.clone(), clock.clone(), live.clone())),
             channels,
             automations,
             sockets: Arc::new(SocketSettings::from_settings(settings)),

@@ -223,15 +223,20 @@ async fn sessions_idle_out_and_end_after_their_lifetime() {
             desk.expect(201, "POST", &format!("/api/v1/users/{agent_id}/tokens"), &admin, Some(json!({}))).await;
         let api_token = issued["token"].as_str().expect("token").to_owned();
 
-        // Idle: used within 30 minutes it lives on; left for 30 it ends.
+        // Idle: used within 30 minutes it lives on; left for 30 it ends, and its socket closes at
+        // the request that finds it ended.
         let agent = desk.login("agent@test.example").await;
         for _ in 0..3 {
             clock.advance(SignedDuration::from_mins(29));
             desk.expect(200, "GET", "/api/v1/me", &agent, None).await;
         }
+        let mut socket = WsClient::connect(&desk.server.base, &agent).await;
         clock.advance(SignedDuration::from_mins(30));
         let (status, body) = desk.call("GET", "/api/v1/me", &agent, None).await;
         assert_error((status, &body), 401, "unauthenticated");
+        assert_eq!(socket.close_code(WAIT).await, Some(4001), "the ended session's socket closes");
+        let refused = WsClient::connect_with(&desk.server.base, &format!("/api/v1/ws?token={agent}"), &[]).await;
+        assert_eq!(refused.err(), Some(401), "and it opens no other");
 
         // Lifetime: used every 20 minutes, it still ends 8 hours after the login.
         let agent = desk.login("agent@test.example").await;
