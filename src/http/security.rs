@@ -24,6 +24,7 @@ pub fn routes(config: &mut ServiceConfig) {
         .service(start_totp)
         .service(confirm_totp)
         .service(disable_mfa)
+        .service(disable_totp)
         .service(list_sessions)
         .service(revoke_session)
         .service(get_policy)
@@ -189,6 +190,16 @@ async fn disable_mfa(
     request: HttpRequest,
     body: ApiJson<CodeBody>,
 ) -> Result<HttpResponse, ApiError> {
+    turn_off(state, caller, logins, request, body).await
+}
+
+async fn turn_off(
+    state: Api,
+    caller: Caller,
+    logins: web::Data<LoginLimits>,
+    request: HttpRequest,
+    body: ApiJson<CodeBody>,
+) -> Result<HttpResponse, ApiError> {
     caller.require_staff()?;
     let body = body.into_inner();
     body.validate()?;
@@ -198,6 +209,23 @@ async fn disable_mfa(
     check_code(&state, &logins, &request, &caller.user, &body.code).await?;
     state.store.disable_totp(caller.user.id).await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// The same as `DELETE /me/mfa`, at the path DESIGN §6 pinned.
+#[utoipa::path(
+    tag = "auth",
+    request_body = CodeBody,
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody))
+)]
+#[delete("/me/mfa/totp")]
+async fn disable_totp(
+    state: Api,
+    caller: Caller,
+    logins: web::Data<LoginLimits>,
+    request: HttpRequest,
+    body: ApiJson<CodeBody>,
+) -> Result<HttpResponse, ApiError> {
+    turn_off(state, caller, logins, request, body).await
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -133,6 +133,8 @@ async fn totp_enrol_confirm_login_recovery_and_disable() {
         assert_eq!(status, 200, "{body}");
         let (status, body) = desk.call("DELETE", "/api/v1/me/mfa", &agent, Some(json!({"code": code}))).await;
         assert_error((status, &body), 409, "mfa_not_enrolled");
+        let (status, body) = desk.call("DELETE", "/api/v1/me/mfa/totp", &agent, Some(json!({"code": code}))).await;
+        assert_error((status, &body), 409, "mfa_not_enrolled");
         desk.stop().await;
     }
 }
