@@ -324,6 +324,9 @@ pub struct Me {
     pub mfa_enabled: bool,
     /// The account requires MFA of staff and this staff member has none yet.
     pub mfa_enrolment_required: bool,
+    /// With MFA on: how many of the recovery codes are still unused.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recovery_codes_left: Option<i64>,
 }
 
 /// The logged-in user.
@@ -332,5 +335,7 @@ pub struct Me {
 async fn me(state: Api, caller: Caller, _: web::Query<super::NoParams>) -> Result<web::Json<Me>, ApiError> {
     let mfa_enabled = super::security::mfa_enabled(&state, caller.user.id).await?;
     let mfa_enrolment_required = super::security::enrolment_required(&state, &caller.user).await?;
-    Ok(web::Json(Me { user: caller.user, mfa_enabled, mfa_enrolment_required }))
+    let recovery_codes_left =
+        if mfa_enabled { Some(state.store.recovery_codes_left(caller.user.id).await?) } else { None };
+    Ok(web::Json(Me { user: caller.user, mfa_enabled, mfa_enrolment_required, recovery_codes_left }))
 }

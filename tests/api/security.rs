@@ -116,6 +116,7 @@ async fn totp_enrol_confirm_login_recovery_and_disable() {
         assert_eq!(status, 200, "{body}");
         let (status, body) = login_with(&desk, "agent@test.example", PASSWORD, Some(&recovery[0])).await;
         assert_error((status, &body), 401, "invalid_mfa_code");
+        assert_eq!(desk.expect(200, "GET", "/api/v1/me", &agent, None).await["recovery_codes_left"], json!(9));
 
         // Turning it off takes a current code.
         let (status, body) = desk.call("DELETE", "/api/v1/me/mfa", &agent, Some(json!({"code": wrong}))).await;

@@ -51,7 +51,7 @@ function TwoFactor() {
       setRecovery(answer.recovery_codes);
       setEnrolment(null);
       setEnabled(true);
-      me.value = { ...me.value, mfa_enabled: true, mfa_enrolment_required: false };
+      me.value = { ...me.value, mfa_enabled: true, mfa_enrolment_required: false, recovery_codes_left: answer.recovery_codes.length };
     } catch (failure) {
       failed(failure);
     }
@@ -63,7 +63,7 @@ function TwoFactor() {
       await api("DELETE", "/me/mfa", { code: new FormData(event.target).get("code").trim() });
       setEnabled(false);
       setRecovery(null);
-      me.value = { ...me.value, mfa_enabled: false };
+      me.value = { ...me.value, mfa_enabled: false, recovery_codes_left: undefined };
     } catch (failure) {
       failed(failure);
     }
@@ -78,7 +78,7 @@ function TwoFactor() {
       <ul class="recovery-codes">${recovery.map((code) => html`<li key=${code}><code>${code}</code></li>`)}</ul>
       <button type="button" class="secondary" onClick=${() => setRecovery(null)}>${t("console.security.recovery_done")}</button>
     </div>`}
-    ${enabled && !recovery && html`<p>${t("console.security.on")}</p>
+    ${enabled && !recovery && html`<p>${t("console.security.on")}${me.value?.recovery_codes_left != null ? ` ${t("console.security.codes_left", { count: me.value.recovery_codes_left })}` : ""}</p>
       <form class="inline-form" onSubmit=${disable} aria-label=${t("console.security.turn_off")}>
         <${CodeField} label=${t("console.security.code_or_recovery")} />
         <button type="submit" class="secondary">${t("console.security.turn_off")}</button>

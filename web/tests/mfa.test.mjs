@@ -71,6 +71,7 @@ describe('two-factor authentication', () => {
     await screenshot(page, 'mfa-recovery-codes');
     await page.getByRole('button', { name: 'I saved them' }).click();
     await page.getByText('On: signing in asks for a code').waitFor();
+    await page.getByText('Recovery codes left: 10.').waitFor();
     // The sessions list shows this browser as the current one.
     await page.getByRole('heading', { name: 'Where you are signed in' }).waitFor();
     assert.ok((await page.locator('table.sessions').textContent()).includes('this device'));
