@@ -6,6 +6,7 @@
 
 pub mod feedback_limits;
 pub mod login_limits;
+pub mod mfa;
 pub mod password_pool;
 pub mod request;
 

@@ -41,6 +41,14 @@ error_codes! {
     InvalidCredentials => "invalid_credentials",
     /// Login: the password is right but the registration's emailed code was never verified.
     EmailUnverified => "email_unverified",
+    /// Login: the password is right and the user has MFA on: send `totp` (a code or a recovery code).
+    MfaRequired => "mfa_required",
+    /// A TOTP code that is wrong, out of its step, already used, or a used recovery code.
+    InvalidMfaCode => "invalid_mfa_code",
+    /// MFA enrolment: MFA is already on (turn it off first, with a current code).
+    MfaAlreadyEnabled => "mfa_already_enabled",
+    /// MFA: there is no enrolment to confirm, or no MFA to turn off.
+    MfaNotEnrolled => "mfa_not_enrolled",
     /// A one-time code that is wrong, expired, used, out of tries, or for someone else.
     InvalidCode => "invalid_code",
     /// A password-reset token that is unknown, expired or used.
@@ -148,6 +156,13 @@ pub enum ApiError {
     /// The password is right, but the account's address was never verified.
     #[error("verify your email address first: enter the code we emailed you (POST /api/v1/auth/verify)")]
     EmailUnverified,
+    /// The password is right; the second factor is missing.
+    #[error(
+        "this account uses two-factor authentication: send `totp`, the code from your authenticator app (or a recovery code)"
+    )]
+    MfaRequired,
+    #[error("wrong, expired or already used authentication code")]
+    InvalidMfaCode,
     #[error("missing or wrong X-Hub-Signature-256")]
     BadSignature,
     #[error("{0}")]
@@ -229,6 +244,8 @@ impl ApiError {
             ApiError::Unauthenticated => ErrorCode::Unauthenticated,
             ApiError::InvalidCredentials => ErrorCode::InvalidCredentials,
             ApiError::EmailUnverified => ErrorCode::EmailUnverified,
+            ApiError::MfaRequired => ErrorCode::MfaRequired,
+            ApiError::InvalidMfaCode => ErrorCode::InvalidMfaCode,
             ApiError::BadSignature => ErrorCode::InvalidSignature,
             ApiError::Forbidden(_) => ErrorCode::Forbidden,
             ApiError::InsufficientScope(_) => ErrorCode::InsufficientScope,
@@ -253,9 +270,11 @@ impl ResponseError for ApiError {
             ApiError::MalformedJson(_) | ApiError::BadRequest { .. } | ApiError::InvalidQuery { .. } => {
                 StatusCode::BAD_REQUEST
             }
-            ApiError::Unauthenticated | ApiError::InvalidCredentials | ApiError::BadSignature => {
-                StatusCode::UNAUTHORIZED
-            }
+            ApiError::Unauthenticated
+            | ApiError::InvalidCredentials
+            | ApiError::MfaRequired
+            | ApiError::InvalidMfaCode
+            | ApiError::BadSignature => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_)
             | ApiError::InsufficientScope(_)
             | ApiError::CrossOrigin(_)
@@ -325,6 +344,21 @@ impl From<crate::auth::PoolError> for ApiError {
         match error {
             crate::auth::PoolError::Busy { retry_after } => ApiError::RateLimitedFor(retry_after),
             other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<crate::auth::mfa::MfaError> for ApiError {
+    fn from(error: crate::auth::mfa::MfaError) -> ApiError {
+        ApiError::Internal(error.to_string())
+    }
+}
+
+impl From<crate::auth::mfa::VerifyError> for ApiError {
+    fn from(error: crate::auth::mfa::VerifyError) -> ApiError {
+        match error {
+            crate::auth::mfa::VerifyError::Store(error) => error.into(),
+            crate::auth::mfa::VerifyError::Mfa(error) => error.into(),
         }
     }
 }

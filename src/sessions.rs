@@ -1,31 +1,54 @@
 //! Who a session token belongs to, for every transport (REST, WebSocket, the staff-only tools):
-//! the one place a token becomes a user and a customer becomes the tickets they may see.
+//! the one place a token becomes a user and a customer becomes the tickets they may see, and
+//! where the account's session policy (idle timeout, absolute lifetime) ends login sessions.
 
 use std::sync::Arc;
 
 use switchboard_actors::clock::Clock;
 use switchboard_actors::companies::CompaniesPort;
 use switchboard_actors::domain::User;
+use switchboard_actors::security::{SecurityPort, SessionKind};
 use switchboard_actors::store::{SessionsPort, Store, TicketScope};
 
 use crate::error::ApiError;
+use crate::live::{Hub, SessionEnd};
+
+/// A session's `last_seen_at` is written at most this often: a request within a minute of the
+/// last write costs no write (so an idle timeout counts from up to a minute early).
+const TOUCH_EVERY: jiff::SignedDuration = jiff::SignedDuration::from_mins(1);
 
 pub struct Sessions {
     sessions: Arc<dyn SessionsPort>,
+    security: Arc<dyn SecurityPort>,
+    /// Closes the sockets of a session the policy ended, like a logout does.
+    live: Arc<Hub>,
     companies: Arc<dyn CompaniesPort>,
     clock: Arc<dyn Clock>,
 }
 
 impl Sessions {
-    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Sessions {
-        Sessions { sessions: store.clone(), companies: store, clock }
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, live: Arc<Hub>) -> Sessions {
+        Sessions { sessions: store.clone(), security: store.clone(), companies: store, clock, live }
     }
 
-    /// The user of a live session token.
+    /// The user of a live session token. A login session that its account's policy ended (idle
+    /// too long, or too old) is deleted here, its sockets close (4001, on every node), and it
+    /// answers like an unknown token.
     pub async fn authenticate(&self, token: Option<String>) -> Result<User, ApiError> {
         let token = token.filter(|token| !token.is_empty()).ok_or(ApiError::Unauthenticated)?;
         let token_hash = crate::auth::token_hash(&token);
-        self.sessions.session_user(&token_hash, self.clock.now()).await?.ok_or(ApiError::Unauthenticated)
+        let now = self.clock.now();
+        let found = self.sessions.session_user(&token_hash, now).await?.ok_or(ApiError::Unauthenticated)?;
+        if found.kind == SessionKind::Login && found.policy.session_ended(found.created_at, found.last_seen_at, now) {
+            self.sessions.delete_session(&token_hash).await?;
+            let end = SessionEnd::Session { session: hex::encode(&token_hash) };
+            self.live.end_sessions(found.user.account_id, end);
+            return Err(ApiError::Unauthenticated);
+        }
+        if now.duration_since(found.last_seen_at) >= TOUCH_EVERY {
+            self.security.touch_session(&token_hash, now).await?;
+        }
+        Ok(found.user)
     }
 
     /// Which tickets a customer may see: their own, or their company's when it shares.

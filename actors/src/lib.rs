@@ -22,6 +22,7 @@ pub mod reports;
 pub mod retry;
 pub mod routing;
 pub mod rows;
+pub mod security;
 pub mod sla;
 pub mod store;
 pub mod ticket;

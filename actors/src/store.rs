@@ -108,6 +108,25 @@ pub struct NewSession {
     pub token_hash: Vec<u8>,
     pub user_id: UserId,
     pub expires_at: Timestamp,
+    pub kind: crate::security::SessionKind,
+    /// The User-Agent it was started with (cut to 512 characters).
+    pub user_agent: String,
+    /// The client address it was started from.
+    pub ip: String,
+}
+
+impl NewSession {
+    /// A login session with no device or address recorded (the CLI, tests).
+    pub fn login(token_hash: Vec<u8>, user_id: UserId, expires_at: Timestamp) -> NewSession {
+        NewSession {
+            token_hash,
+            user_id,
+            expires_at,
+            kind: crate::security::SessionKind::Login,
+            user_agent: String::new(),
+            ip: String::new(),
+        }
+    }
 }
 
 /// A durable wake-up: `owner` (e.g. a ticket) wants `name` delivered at `due_at`.
@@ -399,8 +418,13 @@ pub trait DirectoryPort: Send + Sync + 'static {
 #[async_trait]
 pub trait SessionsPort: Send + Sync + 'static {
     async fn create_session(&self, session: NewSession) -> StoreResult<()>;
-    /// The user of a live (unexpired, active) session.
-    async fn session_user(&self, token_hash: &[u8], now: Timestamp) -> StoreResult<Option<User>>;
+    /// The user of an unexpired session of an active user, with the session's times and the
+    /// account's security policy (which may have ended it: the caller judges).
+    async fn session_user(
+        &self,
+        token_hash: &[u8],
+        now: Timestamp,
+    ) -> StoreResult<Option<crate::security::SessionUser>>;
     async fn delete_session(&self, token_hash: &[u8]) -> StoreResult<()>;
     /// Ends every session of `user` but `except` (the one that asked, on a password change).
     async fn delete_user_sessions(&self, user: UserId, except: Option<&[u8]>) -> StoreResult<()>;
@@ -661,6 +685,7 @@ pub trait Store:
     + crate::reports::ReportsPort
     + crate::csat::CsatPort
     + crate::api_keys::ApiKeysPort
+    + crate::security::SecurityPort
 {
 }
 
@@ -684,7 +709,8 @@ impl<
         + crate::knowledge_base::KnowledgeBasePort
         + crate::reports::ReportsPort
         + crate::csat::CsatPort
-        + crate::api_keys::ApiKeysPort,
+        + crate::api_keys::ApiKeysPort
+        + crate::security::SecurityPort,
 > Store for T
 {
 }

@@ -257,7 +257,7 @@ impl Services {
             customer_accounts,
             csat,
             settings: Arc::new(settings.clone()),
-            sessions: Arc::new(Sessions::new(opened.store.clone(), clock.clone())),
+            sessions: Arc::new(Sessions::new(opened.store.clone(), clock.clone(), live.clone())),
             api_keys: Arc::new(crate::api_keys::ApiKeys::new(opened.store.clone(), clock.clone())),
             channels,
             automations,

@@ -9,6 +9,7 @@ use garde::Validate;
 use serde::{Deserialize, Serialize};
 use switchboard_actors::customer_auth::{CodePurpose, Destination};
 use switchboard_actors::domain::{User, UserId};
+use switchboard_actors::security::SessionKind;
 use switchboard_actors::store::{NewSession, UserPatch};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -121,6 +122,9 @@ pub struct LoginRequest {
     pub email: String,
     #[garde(length(min = 1, max = 1024))]
     pub password: String,
+    /// With MFA on: the authenticator app's six digits, or one of the recovery codes.
+    #[garde(inner(length(min = 1, max = 64)))]
+    pub totp: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -128,15 +132,18 @@ pub struct LoginResponse {
     /// Send as `Authorization: Bearer <token>`; the console gets it as a cookie too.
     pub token: String,
     pub user: User,
+    /// The account requires MFA of staff and this staff member has none yet: the console sends
+    /// them to enrol (Preferences → Security).
+    pub mfa_enrolment_required: bool,
 }
 
-/// Log in with email and password.
+/// Log in with email and password (and, with MFA on, `totp`).
 #[utoipa::path(
     tag = "auth",
     request_body = LoginRequest,
     responses(
         (status = 200, body = LoginResponse),
-        (status = 401, description = "wrong email or password", body = crate::error::ErrorBody),
+        (status = 401, description = "`invalid_credentials` (wrong email or password), `mfa_required` (the password is right; send `totp`) or `invalid_mfa_code`", body = crate::error::ErrorBody),
         (status = 403, description = "`email_unverified`: the right password of a registration whose emailed code was never entered", body = crate::error::ErrorBody),
         (status = 422, description = "invalid body", body = crate::error::ErrorBody),
         (status = 429, description = "too many failed attempts, or every password thread busy (see Retry-After)", body = crate::error::ErrorBody),
@@ -155,20 +162,54 @@ async fn login(
     body.validate()?;
     let email = body.email.trim().to_lowercase();
     let user = check_password(&state, (&passwords, &logins), &request, &email, body.password).await?;
-    logged_in(&state, user).await
+    second_factor(&state, &logins, &request, &user, body.totp.as_deref()).await?;
+    session_answer(&state, &request, user).await
 }
 
-/// The answer to every way of logging in (password, a verified registration, a login code, a
-/// password reset): a new session, its token in the body and as the console's cookie.
-pub(super) async fn logged_in(state: &Api, user: User) -> Result<HttpResponse, ApiError> {
-    let (token, cookie) = session_for(state, &user).await?;
-    Ok(HttpResponse::Ok().cookie(cookie).json(LoginResponse { token, user }))
+/// With MFA on, `code` must prove the second factor (limited like passwords, per user and
+/// address, and per address); without it, nothing is asked.
+async fn second_factor(
+    state: &Api,
+    logins: &LoginLimits,
+    request: &HttpRequest,
+    user: &User,
+    code: Option<&str>,
+) -> Result<(), ApiError> {
+    if !super::security::mfa_enabled(state, user.id).await? {
+        return Ok(());
+    }
+    let code = code.map(str::trim).filter(|code| !code.is_empty()).ok_or(ApiError::MfaRequired)?;
+    super::security::check_code(state, logins, request, user, code).await
 }
 
-/// A new session for `user`: its token and the console's cookie carrying it.
-pub(super) async fn session_for(state: &Api, user: &User) -> Result<(String, Cookie<'static>), ApiError> {
+/// The answer to the ways of logging in that prove no second factor (a verified registration, a
+/// login code, a password reset): a new session, unless the user has MFA on — then
+/// `mfa_required`, and they log in with their password and code.
+pub(super) async fn logged_in(state: &Api, request: &HttpRequest, user: User) -> Result<HttpResponse, ApiError> {
+    if super::security::mfa_enabled(state, user.id).await? {
+        return Err(ApiError::MfaRequired);
+    }
+    session_answer(state, request, user).await
+}
+
+/// A new session for `user`, whose credentials were all proved: its token in the body and as
+/// the console's cookie, with whether the account's policy sends them to MFA enrolment.
+async fn session_answer(state: &Api, request: &HttpRequest, user: User) -> Result<HttpResponse, ApiError> {
+    let mfa_enrolment_required = super::security::enrolment_required(state, &user).await?;
+    let (token, cookie) = session_for(state, request, &user).await?;
+    Ok(HttpResponse::Ok().cookie(cookie).json(LoginResponse { token, user, mfa_enrolment_required }))
+}
+
+/// A new login session for `user`: its token and the console's cookie carrying it.
+pub(super) async fn session_for(
+    state: &Api,
+    request: &HttpRequest,
+    user: &User,
+) -> Result<(String, Cookie<'static>), ApiError> {
     let ttl_hours = state.settings.auth.session_ttl_hours;
-    let (token, _) = start_session(state, user.id, jiff::SignedDuration::from_hours(ttl_hours as i64)).await?;
+    let ttl = jiff::SignedDuration::from_hours(ttl_hours as i64);
+    let device = Device::of(request)?;
+    let (token, _) = start_session(state, user.id, ttl, SessionKind::Login, device).await?;
     let cookie = Cookie::build(SESSION_COOKIE, token.clone())
         .path("/")
         .http_only(true)
@@ -229,15 +270,35 @@ async fn check_password(
     }
 }
 
+/// Where a session was started from: the request's User-Agent and client address.
+pub struct Device {
+    pub user_agent: String,
+    pub ip: String,
+}
+
+impl Device {
+    pub fn of(request: &HttpRequest) -> Result<Device, ApiError> {
+        let logins = crate::auth::service::<LoginLimits>(request)?;
+        let user_agent = request.headers().get(actix_web::http::header::USER_AGENT);
+        Ok(Device {
+            user_agent: user_agent.and_then(|value| value.to_str().ok()).unwrap_or_default().to_owned(),
+            ip: client_of(&logins, request).to_string(),
+        })
+    }
+}
+
 /// Stores a new session for `user` lasting `ttl`; its token (shown once) and when it expires.
 pub async fn start_session(
     state: &Api,
     user: UserId,
     ttl: jiff::SignedDuration,
+    kind: SessionKind,
+    device: Device,
 ) -> Result<(String, jiff::Timestamp), ApiError> {
     let expires_at = state.now().saturating_add(ttl).map_err(|error| ApiError::Internal(error.to_string()))?;
     let (token, token_hash) = crate::auth::new_token();
-    state.store.create_session(NewSession { token_hash, user_id: user, expires_at }).await?;
+    let Device { user_agent, ip } = device;
+    state.store.create_session(NewSession { token_hash, user_id: user, expires_at, kind, user_agent, ip }).await?;
     Ok((token, expires_at))
 }
 
@@ -254,9 +315,27 @@ async fn logout(state: Api, caller: Caller) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::NoContent().cookie(expired).finish())
 }
 
+/// The logged-in user, with their MFA state.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Me {
+    #[serde(flatten)]
+    pub user: User,
+    /// A second factor (TOTP) is on.
+    pub mfa_enabled: bool,
+    /// The account requires MFA of staff and this staff member has none yet.
+    pub mfa_enrolment_required: bool,
+    /// With MFA on: how many of the recovery codes are still unused.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recovery_codes_left: Option<i64>,
+}
+
 /// The logged-in user.
-#[utoipa::path(tag = "auth", responses((status = 200, body = User), (status = 401, body = crate::error::ErrorBody)))]
+#[utoipa::path(tag = "auth", responses((status = 200, body = Me), (status = 401, body = crate::error::ErrorBody)))]
 #[get("/me")]
-async fn me(caller: Caller, _: web::Query<super::NoParams>) -> web::Json<User> {
-    web::Json(caller.user)
+async fn me(state: Api, caller: Caller, _: web::Query<super::NoParams>) -> Result<web::Json<Me>, ApiError> {
+    let mfa_enabled = super::security::mfa_enabled(&state, caller.user.id).await?;
+    let mfa_enrolment_required = super::security::enrolment_required(&state, &caller.user).await?;
+    let recovery_codes_left =
+        if mfa_enabled { Some(state.store.recovery_codes_left(caller.user.id).await?) } else { None };
+    Ok(web::Json(Me { user: caller.user, mfa_enabled, mfa_enrolment_required, recovery_codes_left }))
 }

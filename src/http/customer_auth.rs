@@ -207,7 +207,7 @@ async fn verify(
     let body = body.into_inner();
     body.validate()?;
     let user = accounts.verify_registration(&body.email, &body.code, client_of(&logins, &request)).await?;
-    logged_in(&state, user).await
+    logged_in(&state, &request, user).await
 }
 
 /// Ask for a password-reset link (single use, 30 minutes) by email. The same answer whether or
@@ -246,12 +246,13 @@ async fn forgot(
 async fn reset(
     state: Api,
     accounts: web::Data<CustomerAccounts>,
+    request: HttpRequest,
     body: ApiJson<ResetRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     body.validate()?;
     let user = accounts.reset(&body.token, body.password).await?;
-    logged_in(&state, user).await
+    logged_in(&state, &request, user).await
 }
 
 /// Ask for a one-time login code (6 digits, 10 minutes, 5 tries) by email or on WhatsApp. The
@@ -299,7 +300,7 @@ async fn verify_code(
     body.validate()?;
     let destination = destination(body.email, body.phone)?;
     let user = accounts.verify_login_code(&destination, &body.code, client_of(&logins, &request)).await?;
-    logged_in(&state, user).await
+    logged_in(&state, &request, user).await
 }
 
 /// Send a code to a WhatsApp number, to verify it as the logged-in customer's (text inside the
@@ -360,6 +361,6 @@ async fn verify_phone(
     if !verified.merged {
         return Ok(HttpResponse::Ok().json(PhoneVerifiedResponse { user: verified.user, token: None }));
     }
-    let (token, cookie) = session_for(&state, &verified.user).await?;
+    let (token, cookie) = session_for(&state, &request, &verified.user).await?;
     Ok(HttpResponse::Ok().cookie(cookie).json(PhoneVerifiedResponse { user: verified.user, token: Some(token) }))
 }

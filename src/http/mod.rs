@@ -20,6 +20,7 @@ mod people;
 mod report_schedules;
 mod reports;
 mod routing;
+mod security;
 mod settings;
 mod tickets;
 mod views;
@@ -145,6 +146,7 @@ fn documented_routes(scope: &mut utoipa_actix_web::service_config::ServiceConfig
     report_schedules::routes(scope);
     reports::routes(scope);
     routing::routes(scope);
+    security::routes(scope);
     settings::routes(scope);
     views::routes(scope);
     whatsapp::routes(scope);

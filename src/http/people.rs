@@ -234,6 +234,7 @@ pub struct IssuedToken {
 async fn issue_token(
     state: Api,
     caller: Caller,
+    request: actix_web::HttpRequest,
     id: web::Path<UserId>,
     body: ApiJson<IssueToken>,
 ) -> Result<HttpResponse, ApiError> {
@@ -249,7 +250,9 @@ async fn issue_token(
     }
     let days = body.expires_in_days.unwrap_or(30);
     let ttl = jiff::SignedDuration::from_hours(24 * i64::from(days));
-    let (token, expires_at) = super::auth::start_session(&state, user.id, ttl).await?;
+    let device = super::auth::Device::of(&request)?;
+    let kind = switchboard_actors::security::SessionKind::Token;
+    let (token, expires_at) = super::auth::start_session(&state, user.id, ttl, kind, device).await?;
     Ok(HttpResponse::Created().json(IssuedToken { token, user_id: user.id, expires_at }))
 }
 

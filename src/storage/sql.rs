@@ -93,6 +93,7 @@ pub(crate) mod notifications;
 pub(crate) mod outbox;
 pub(crate) mod reports;
 pub(crate) mod routing;
+pub(crate) mod security;
 pub(crate) mod sessions;
 pub(crate) mod settings;
 pub(crate) mod ticket_filter;
@@ -572,6 +573,7 @@ macro_rules! shared_sql {
         crate::storage::sql::reports::reports_sql!($db, $store, $writer, $begin_write, $tickets_per_update, $team_ids_of_u);
         crate::storage::sql::csat::csat_sql!($db, $store, $writer, $begin_write, $tickets_per_update, $team_ids_of_u);
         crate::storage::sql::api_keys::api_keys_sql!($db, $store, $writer, $begin_write, $tickets_per_update, $team_ids_of_u);
+        crate::storage::sql::security::security_sql!($db, $store, $writer, $begin_write, $tickets_per_update, $team_ids_of_u);
     };
 }
 

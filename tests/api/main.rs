@@ -24,6 +24,7 @@ mod report_exports;
 mod reports;
 mod routing;
 mod search;
+mod security;
 mod sla;
 mod tickets;
 mod validation;

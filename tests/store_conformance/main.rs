@@ -133,6 +133,8 @@ async fn suite(store: Arc<dyn Store>) {
     whatsapp::whatsapp_first_contact(store).await;
     media::media_index(store).await;
     sessions::password_change_ends_other_sessions(store).await;
+    sessions::sessions_are_listed_revoked_and_touched(store).await;
+    sessions::totp_steps_and_recovery_codes_are_single_use(store).await;
     settings::generated_secrets(store).await;
     tickets::messages_by_provider(store).await;
     whatsapp::templates_per_account(store).await;

@@ -27,6 +27,8 @@ export function report(error) {
 export async function loggedIn(user) {
   // The person's language first, so the console shows in it from its first page.
   await useLanguage(languageFor(user)).catch(() => {});
+  // Staff the account requires to use MFA enrol first (Preferences → Security).
+  if (user.mfa_enrolment_required) navigate("#/preferences");
   me.value = user;
   connect();
   keepSession();

@@ -1,7 +1,8 @@
 // Admin basics: people (create, role, teams, capacity, skills and languages, deactivate), teams
 // (create, members) and their routing (pages/routing.js),
 // WhatsApp numbers and templates, the channels' webhook URLs and secrets (read-only), canned
-// responses, the SLA policy (targets per priority) and the CSAT settings (pages/csat.js).
+// responses, the SLA policy (targets per priority), the security policy (pages/security-policy.js)
+// and the CSAT settings (pages/csat.js).
 
 import { useEffect, useRef, useState } from "preact/hooks";
 import { html } from "../lib/html.js";
@@ -12,6 +13,7 @@ import { time } from "../lib/format.js";
 import { TeamRoutingSection, listOf } from "./routing.js";
 import { t, tParts } from "../lib/i18n.js";
 import { CsatSettingsEditor } from "./csat.js";
+import { SecurityPolicyEditor } from "./security-policy.js";
 
 const ROLES = ["agent", "supervisor", "admin", "customer"];
 
@@ -142,6 +144,7 @@ export function Admin() {
       </table>
     </section>
     <${SlaPolicyEditor} />
+    <${SecurityPolicyEditor} />
     <${CsatSettingsEditor} />
     <section aria-labelledby="canned-title">
       <h2 id="canned-title">${t("console.admin.canned")}</h2>

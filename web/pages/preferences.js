@@ -1,7 +1,8 @@
 // The user's preferences: the console's language (their profile's first language, switched at
 // once) and their notification preferences: which kinds notify them, quiet hours (in their own
 // time zone; only critical tickets alert then, the rest wait in the bell's list), the email
-// digest of unread ones, and the browser's permission for desktop notifications.
+// digest of unread ones, and the browser's permission for desktop notifications; then the
+// Security section (two-factor authentication and sessions, `security.js`).
 
 import { useEffect, useState } from "preact/hooks";
 import { html } from "../lib/html.js";
@@ -10,6 +11,7 @@ import { me, report } from "../lib/session.js";
 import { askPermission, canAskPermission } from "../lib/notifications.js";
 import { SkeletonPage } from "../lib/skeleton.js";
 import { LANGUAGES, language, t, useLanguage } from "../lib/i18n.js";
+import { Security } from "./security.js";
 
 /** The kinds of notification, each labelled `console.preferences.kind.<kind>`. */
 const KINDS = ["assigned", "team_assigned", "mention", "critical", "sla_warning", "sla_breached", "customer_reply", "automation"];
@@ -98,5 +100,6 @@ export function Preferences() {
       </fieldset>
       <div class="actions"><button type="submit">${t("console.preferences.save")}</button> <span role="status">${status}</span></div>
     </form>
+    <${Security} />
   </main>`;
 }
