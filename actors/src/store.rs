@@ -660,6 +660,7 @@ pub trait Store:
     + crate::knowledge_base::KnowledgeBasePort
     + crate::reports::ReportsPort
     + crate::csat::CsatPort
+    + crate::webhooks::WebhooksPort
 {
 }
 
@@ -682,7 +683,8 @@ impl<
         + crate::customer_auth::CustomerAuthPort
         + crate::knowledge_base::KnowledgeBasePort
         + crate::reports::ReportsPort
-        + crate::csat::CsatPort,
+        + crate::csat::CsatPort
+        + crate::webhooks::WebhooksPort,
 > Store for T
 {
 }

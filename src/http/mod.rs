@@ -22,6 +22,7 @@ mod routing;
 mod settings;
 mod tickets;
 mod views;
+mod webhooks;
 mod whatsapp;
 
 use std::sync::Arc;
@@ -145,6 +146,7 @@ fn documented_routes(scope: &mut utoipa_actix_web::service_config::ServiceConfig
     routing::routes(scope);
     settings::routes(scope);
     views::routes(scope);
+    webhooks::routes(scope);
     whatsapp::routes(scope);
 }
 

@@ -98,6 +98,7 @@ pub(crate) mod ticket_filter;
 pub(crate) mod tickets;
 pub(crate) mod timers;
 pub(crate) mod views;
+pub(crate) mod webhooks;
 pub(crate) mod whatsapp;
 pub(crate) mod writer;
 
@@ -570,6 +571,7 @@ macro_rules! shared_sql {
         crate::storage::sql::knowledge_base::knowledge_base_sql!($db, $store, $writer, $begin_write, $tickets_per_update, $team_ids_of_u);
         crate::storage::sql::reports::reports_sql!($db, $store, $writer, $begin_write, $tickets_per_update, $team_ids_of_u);
         crate::storage::sql::csat::csat_sql!($db, $store, $writer, $begin_write, $tickets_per_update, $team_ids_of_u);
+        crate::storage::sql::webhooks::webhooks_sql!($db, $store, $writer, $begin_write, $tickets_per_update, $team_ids_of_u);
     };
 }
 
