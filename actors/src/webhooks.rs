@@ -116,7 +116,7 @@ pub struct WebhookPatch {
 
 crate::domain::string_enum!(
     /// Where a delivery stands: waiting for (another) attempt, accepted with a 2xx, or given up.
-    DeliveryStatus { Pending => "pending", Delivered => "delivered", Failed => "failed" }
+    DeliveryState { Pending => "pending", Delivered => "delivered", Failed => "failed" }
 );
 
 /// One event for one subscription: the outbox row and its line in the delivery log.
@@ -131,7 +131,7 @@ pub struct Delivery {
     pub ticket_id: TicketId,
     pub seq: i64,
     pub event_type: String,
-    pub status: DeliveryStatus,
+    pub status: DeliveryState,
     pub attempts: i64,
     /// The receiver's HTTP status of the last attempt (none when it did not answer).
     pub last_status_code: Option<i64>,

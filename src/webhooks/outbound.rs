@@ -138,10 +138,10 @@ impl Outbound {
         let elapsed = |started: Instant| i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
         let refused = |error: String| Answer { status: None, elapsed_ms: 0, error: Some(error) };
         let Ok(parsed) = reqwest::Url::parse(url) else { return refused(format!("invalid URL {url}")) };
-        if !allow_private {
-            if let Some(address) = parsed.host_str().and_then(literal_address).filter(|address| !is_public(*address)) {
-                return refused(format!("private_address: {address} is not a public address"));
-            }
+        if !allow_private
+            && let Some(address) = parsed.host_str().and_then(literal_address).filter(|address| !is_public(*address))
+        {
+            return refused(format!("private_address: {address} is not a public address"));
         }
         let client = if allow_private { &self.any } else { &self.public };
         let sent = client
@@ -199,6 +199,40 @@ mod tests {
             assert!(matches!(check_url(private, false).await, Err(WebhookError::PrivateAddress(_))), "{private}");
             assert!(check_url(private, true).await.is_ok(), "{private} with allow_private");
         }
+    }
+
+    /// The check at delivery time, by the resolver the connection uses: a name that resolves to
+    /// loopback (as a rebinding name would by then) never gets a connection.
+    #[tokio::test]
+    async fn a_delivery_never_connects_to_a_private_address_unless_allowed() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let connections = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = connections.clone();
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                use tokio::io::{AsyncReadExt, AsyncWriteExt};
+                let mut buffer = [0u8; 4096];
+                let _ = socket.read(&mut buffer).await;
+                let _ = socket.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n").await;
+            }
+        });
+        crate::install_tls_provider();
+        let outbound = Outbound::new().expect("client");
+        for url in [format!("http://localhost:{port}/hook"), format!("http://127.0.0.1:{port}/hook")] {
+            let answer = outbound.post(&url, "whsec_test", 1, "{}", false).await;
+            assert!(!answer.accepted(), "{url}");
+            assert!(
+                answer.error.as_deref().is_some_and(|error| error.contains("private_address")),
+                "{url}: {:?}",
+                answer.error
+            );
+        }
+        assert_eq!(connections.load(std::sync::atomic::Ordering::SeqCst), 0, "no connection was made");
+        let allowed = outbound.post(&format!("http://localhost:{port}/hook"), "whsec_test", 1, "{}", true).await;
+        assert!(allowed.accepted(), "{:?}", allowed.error);
+        assert_eq!(connections.load(std::sync::atomic::Ordering::SeqCst), 1);
     }
 
     #[test]

@@ -21,6 +21,7 @@ mod settings;
 mod tickets;
 mod timers;
 mod views;
+mod webhooks;
 mod whatsapp;
 
 use std::collections::BTreeSet;
@@ -143,6 +144,7 @@ async fn suite(store: Arc<dyn Store>) {
     reports::measures_replace_with_the_cursor(store).await;
     reports::report_schedules_round_trip(store).await;
     csat::surveys_settle_once(store).await;
+    webhooks::deliveries_queue_once_and_leave_in_order(store).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
