@@ -61,8 +61,9 @@ pub const RETRY_BASE: SignedDuration = SignedDuration::from_secs(30);
 /// …up to an hour, so a receiver that comes back is served within the hour.
 pub const RETRY_CAP: SignedDuration = SignedDuration::from_hours(1);
 
-/// An account's subscription. The secret is never serialised: it is shown once, on creation.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// An account's subscription. The secret is never serialised (it is shown once, on creation)
+/// nor printed by `Debug`.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Webhook {
     pub id: WebhookId,
@@ -84,6 +85,23 @@ pub struct Webhook {
     pub updated_at: Timestamp,
 }
 
+impl std::fmt::Debug for Webhook {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("Webhook")
+            .field("id", &self.id)
+            .field("account_id", &self.account_id)
+            .field("url", &self.url)
+            .field("events", &self.events)
+            .field("secret", &"[redacted]")
+            .field("active", &self.active)
+            .field("allow_private", &self.allow_private)
+            .field("disabled_reason", &self.disabled_reason)
+            .field("failing_since", &self.failing_since)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Webhook {
     /// Whether the subscription wants events of `kind` (an `EventKind::name`).
     pub fn wants(&self, kind: &str) -> bool {
@@ -92,7 +110,7 @@ impl Webhook {
 }
 
 /// A subscription as an admin creates it, already validated.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct NewWebhook {
     pub account_id: AccountId,
     pub url: String,
@@ -105,7 +123,7 @@ pub struct NewWebhook {
 
 /// What an admin changes; `None` leaves a field as it is. Setting `active` clears the reason
 /// and the failing time.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub struct WebhookPatch {
     pub url: Option<String>,
     pub events: Option<Vec<String>>,
@@ -396,6 +414,25 @@ mod tests {
         assert_eq!(after_failure(20, queued, queued), AttemptNext::RetryAt(queued + RETRY_CAP));
         let late = queued + SignedDuration::from_hours(71) + SignedDuration::from_mins(30);
         assert_eq!(after_failure(80, queued, late), AttemptNext::Failed);
+    }
+
+    #[test]
+    fn debug_never_prints_the_secret() {
+        let webhook = Webhook {
+            id: 1,
+            account_id: 1,
+            url: "https://example.com/hook".into(),
+            events: vec!["*".into()],
+            secret: "whsec_do_not_print".into(),
+            active: true,
+            allow_private: false,
+            disabled_reason: None,
+            failing_since: None,
+            created_by: 1,
+            created_at: Timestamp::UNIX_EPOCH,
+            updated_at: Timestamp::UNIX_EPOCH,
+        };
+        assert!(!format!("{webhook:?}").contains("do_not_print"));
     }
 
     #[test]

@@ -35,7 +35,7 @@ fn require_admin(caller: &Caller) -> Result<(), ApiError> {
 
 /// A subscription as an admin sends it. On create `url` and `events` are required; on update
 /// every field is optional.
-#[derive(Debug, Default, Deserialize, ToSchema)]
+#[derive(Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookBody {
     /// `http` or `https`.

@@ -70,7 +70,7 @@ pub enum WebhookError {
 }
 
 /// A subscription as an admin sends it (create) or changes it (update).
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub struct WebhookInput {
     pub url: Option<String>,
     pub events: Option<Vec<String>>,
