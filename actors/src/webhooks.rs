@@ -56,6 +56,9 @@ pub const RETRY_FOR: SignedDuration = SignedDuration::from_hours(72);
 /// A subscription whose deliveries failed without a success for this long is disabled and its
 /// account's admins are told: a receiver gone that long is not coming back by itself.
 pub const DISABLE_AFTER: SignedDuration = SignedDuration::from_hours(24);
+/// Delivered and failed deliveries stay in the log this long, then go (with their bodies, which
+/// carry customers' messages): long enough to look into a receiver's trouble after a holiday.
+pub const KEEP_LOG: SignedDuration = SignedDuration::from_hours(30 * 24);
 /// The wait after the first failed attempt; each further failure doubles it…
 pub const RETRY_BASE: SignedDuration = SignedDuration::from_secs(30);
 /// …up to an hour, so a receiver that comes back is served within the hour.
@@ -364,6 +367,8 @@ pub trait WebhooksPort: Send + Sync + 'static {
         before: Option<DeliveryId>,
         limit: i64,
     ) -> StoreResult<Vec<Delivery>>;
+    /// Deletes the delivered and failed deliveries queued before `before`; answers how many.
+    async fn prune_webhook_deliveries(&self, before: Timestamp) -> StoreResult<u64>;
     /// Puts a delivery back in the queue, due at `at`, with a fresh three days of retries.
     async fn redeliver_webhook(
         &self,

@@ -23,8 +23,8 @@ use switchboard_actors::domain::{AccountId, Role, UserId};
 use switchboard_actors::notifications::{NewNotification, NotificationKind, NotificationPush};
 use switchboard_actors::store::{Store, StoreError};
 use switchboard_actors::webhooks::{
-    ALL_EVENTS, AttemptNext, AttemptRecord, Delivery, DeliveryId, DueDelivery, EVENT_TYPES, NewDelivery, NewWebhook,
-    Webhook, WebhookId, WebhookPatch, after_failure, delivery_body, disables,
+    ALL_EVENTS, AttemptNext, AttemptRecord, Delivery, DeliveryId, DueDelivery, EVENT_TYPES, KEEP_LOG, NewDelivery,
+    NewWebhook, Webhook, WebhookId, WebhookPatch, after_failure, delivery_body, disables,
 };
 use tokio::sync::{Notify, Semaphore, broadcast};
 use tokio::task::JoinHandle;
@@ -51,6 +51,8 @@ const MAX_IN_FLIGHT: usize = 32;
 /// How long an attempt holds its delivery in the store: the request's timeout and some slack,
 /// after which another node (or this one after a crash) may try it again.
 const LEASE: jiff::SignedDuration = jiff::SignedDuration::from_secs(60);
+/// How often a node prunes the delivery log of what is older than `KEEP_LOG`.
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 /// The longest secret an admin may set, and the shortest.
 const SECRET_LENGTH: std::ops::RangeInclusive<usize> = 16..=200;
 
@@ -162,7 +164,21 @@ impl Webhooks {
                 }
             })
         };
-        vec![waker, dispatcher, sender]
+        let pruner = {
+            let webhooks = self.clone();
+            tokio::spawn(async move {
+                loop {
+                    let before = webhooks.clock.now() - KEEP_LOG;
+                    match webhooks.store.prune_webhook_deliveries(before).await {
+                        Ok(0) => {}
+                        Ok(pruned) => tracing::info!(pruned, "old webhook deliveries removed from the log"),
+                        Err(error) => tracing::warn!(%error, "could not prune the webhook delivery log"),
+                    }
+                    tokio::time::sleep(PRUNE_EVERY).await;
+                }
+            })
+        };
+        vec![waker, dispatcher, sender, pruner]
     }
 
     /// Queues the next page of the log after the stored cursor for the subscriptions that want

@@ -165,12 +165,23 @@ pub async fn deliveries_queue_once_and_leave_in_order(store: &dyn Store) {
     assert_eq!((again.status, again.next_attempt_at, again.queued_at), (DeliveryState::Pending, Some(later), later));
     assert!(store.redeliver_webhook(other.id, webhook.id, held.id, later).await.expect("redeliver").is_none());
 
-    // The log pages newest first; deleting takes the log with it.
+    // The log pages newest first.
     let page = store.webhook_deliveries(account.id, webhook.id, None, 2).await.expect("log");
     assert_eq!(page.len(), 2);
     assert!(page[0].id > page[1].id);
     let rest = store.webhook_deliveries(account.id, webhook.id, Some(page[1].id), 2).await.expect("log");
     assert_eq!(rest.len(), 1);
+
+    // Old delivered and failed deliveries are pruned; pending ones stay.
+    let given_up = AttemptRecord { delivery_id: page[0].id, next: AttemptNext::Failed, ..failed.clone() };
+    store.record_webhook_attempt(&given_up).await.expect("recorded");
+    assert_eq!(store.prune_webhook_deliveries(at).await.expect("prune"), 0, "nothing queued before `at`");
+    assert_eq!(store.prune_webhook_deliveries(later).await.expect("prune"), 1, "the failed one goes");
+    let left = store.webhook_deliveries(account.id, webhook.id, None, 50).await.expect("log");
+    assert_eq!(left.len(), 2);
+    assert!(left.iter().all(|delivery| delivery.status == DeliveryState::Pending));
+
+    // Deleting takes the log with it.
     assert!(store.delete_webhook(account.id, webhook.id).await.expect("delete"));
     assert!(store.webhook_deliveries(account.id, webhook.id, None, 50).await.expect("log").is_empty());
     assert!(store.webhooks(account.id).await.expect("list").is_empty());

@@ -362,6 +362,18 @@ macro_rules! webhooks_sql {
                 .collect()
             }
 
+            async fn prune_webhook_deliveries(&self, before: Timestamp) -> StoreResult<u64> {
+                let deleted = sqlx::query(
+                    "DELETE FROM webhook_deliveries WHERE status <> 'pending' AND queued_at < $1",
+                )
+                .bind(millis(before))
+                .execute(&self.pool)
+                .await
+                .map_err(db_error)?
+                .rows_affected();
+                Ok(deleted)
+            }
+
             async fn redeliver_webhook(
                 &self,
                 account: AccountId,
