@@ -75,7 +75,12 @@ impl Words {
     }
 }
 
-pub async fn seed_search(store: &Arc<dyn Store>, tickets: u64, messages_per_ticket: u64) -> anyhow::Result<()> {
+pub async fn seed_search(
+    store: &Arc<dyn Store>,
+    tickets: u64,
+    messages_per_ticket: u64,
+    spread_days: u64,
+) -> anyhow::Result<()> {
     let account = crate::cli::default_account(store.as_ref()).await?;
     let hash = crate::auth::hash_password("search-benchmark")?;
     let user = |email: &str, name: &str, role: Role, hash: Option<String>| NewUser {
@@ -106,6 +111,9 @@ pub async fn seed_search(store: &Arc<dyn Store>, tickets: u64, messages_per_tick
     let account_id = account.id;
     let config = Arc::new(store.account_config(account.id).await?);
     let started = Instant::now();
+    let seeded_at = SystemClock.now();
+    // Ticket n is written `n / tickets` of the spread before now, its messages at the same time.
+    let spread_secs = (spread_days * 86_400) as f64;
     let written = AtomicU64::new(0);
     let results = stream::iter(0..tickets)
         .map(|n| {
@@ -113,7 +121,8 @@ pub async fn seed_search(store: &Arc<dyn Store>, tickets: u64, messages_per_tick
             async move {
                 let mut words = Words::new(n.wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(1));
                 let requester = customers[(n % customers.len() as u64) as usize].id;
-                let now = SystemClock.now();
+                let back = (spread_secs * (tickets - 1 - n) as f64 / tickets as f64) as i64;
+                let now = seeded_at - jiff::SignedDuration::from_secs(back);
                 let draft = TicketDraft {
                     account_id,
                     subject: words.sentence(6),

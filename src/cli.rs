@@ -60,6 +60,10 @@ pub enum BenchCommand {
         tickets: u64,
         #[arg(long, default_value_t = 10)]
         messages_per_ticket: u64,
+        /// Spread the tickets evenly over this many days before now (0: all written now), so a
+        /// report's period holds history as an account's would.
+        #[arg(long, default_value_t = 0)]
+        spread_days: u64,
     },
     /// Fill the database with N tickets each waiting on a time rule due in `due_in_secs`: the
     /// pending timers behind `switchboard-load automation`.

@@ -51,6 +51,8 @@ error_codes! {
     PhoneAlreadyVerified => "phone_already_verified",
     InvalidSignature => "invalid_signature",
     Forbidden => "forbidden",
+    /// An API key without the scope a request needs (the message names it).
+    InsufficientScope => "insufficient_scope",
     CrossOrigin => "cross_origin",
     NotFound => "not_found",
     Conflict => "conflict",
@@ -153,6 +155,9 @@ pub enum ApiError {
     BadSignature,
     #[error("{0}")]
     Forbidden(String),
+    /// An API key without the scope the request needs (or a key asked for a scope its maker lacks).
+    #[error("this needs the `{0}` scope, which the API key (or its user) does not hold")]
+    InsufficientScope(switchboard_actors::api_keys::Scope),
     /// A cookie-authenticated request from another origin (cross-site request forgery).
     #[error("this request came from another site ({0}); the session cookie only works from the hub's own pages")]
     CrossOrigin(String),
@@ -177,6 +182,9 @@ pub enum ApiError {
     /// Like `RateLimited`, with the wait known (sent as `Retry-After` too).
     #[error("too many attempts; try again in {} s", retry_after_secs(*.0))]
     RateLimitedFor(Duration),
+    /// An API key over its per-minute budget (sent with `Retry-After`).
+    #[error("this API key's rate limit is used up; try again in {} s", retry_after_secs(*.0))]
+    KeyRateLimited(Duration),
     #[error("{message}")]
     Unavailable { code: ErrorCode, message: String },
     #[error("internal error")]
@@ -226,6 +234,7 @@ impl ApiError {
             ApiError::EmailUnverified => ErrorCode::EmailUnverified,
             ApiError::BadSignature => ErrorCode::InvalidSignature,
             ApiError::Forbidden(_) => ErrorCode::Forbidden,
+            ApiError::InsufficientScope(_) => ErrorCode::InsufficientScope,
             ApiError::CrossOrigin(_) => ErrorCode::CrossOrigin,
             ApiError::NotFound(_) => ErrorCode::NotFound,
             ApiError::Conflict { code, .. } => *code,
@@ -233,7 +242,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType => ErrorCode::UnsupportedMediaType,
             ApiError::Invalid { .. } => ErrorCode::ValidationFailed,
             ApiError::Unprocessable { code, .. } => *code,
-            ApiError::RateLimited | ApiError::RateLimitedFor(_) => ErrorCode::RateLimited,
+            ApiError::RateLimited | ApiError::RateLimitedFor(_) | ApiError::KeyRateLimited(_) => ErrorCode::RateLimited,
             ApiError::TooMany { code, .. } => *code,
             ApiError::Unavailable { code, .. } => *code,
             ApiError::Internal(_) => ErrorCode::Internal,
@@ -250,15 +259,19 @@ impl ResponseError for ApiError {
             ApiError::Unauthenticated | ApiError::InvalidCredentials | ApiError::BadSignature => {
                 StatusCode::UNAUTHORIZED
             }
-            ApiError::Forbidden(_) | ApiError::CrossOrigin(_) | ApiError::EmailUnverified => StatusCode::FORBIDDEN,
+            ApiError::Forbidden(_)
+            | ApiError::InsufficientScope(_)
+            | ApiError::CrossOrigin(_)
+            | ApiError::EmailUnverified => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Invalid { .. } | ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::RateLimited | ApiError::RateLimitedFor(_) | ApiError::TooMany { .. } => {
-                StatusCode::TOO_MANY_REQUESTS
-            }
+            ApiError::RateLimited
+            | ApiError::RateLimitedFor(_)
+            | ApiError::KeyRateLimited(_)
+            | ApiError::TooMany { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -287,9 +300,14 @@ impl ResponseError for ApiError {
         let mut response = HttpResponse::build(self.status_code());
         match self {
             ApiError::RateLimited => response.insert_header((header::RETRY_AFTER, "60")),
-            ApiError::RateLimitedFor(wait) => {
+            ApiError::RateLimitedFor(wait) | ApiError::KeyRateLimited(wait) => {
                 response.insert_header((header::RETRY_AFTER, retry_after_secs(*wait).to_string()))
             }
+            // RFC 6750 §3: a client library can tell which scope to ask for.
+            ApiError::InsufficientScope(scope) => response.insert_header((
+                header::WWW_AUTHENTICATE,
+                format!("Bearer error=\"insufficient_scope\", scope=\"{scope}\""),
+            )),
             _ => &mut response,
         };
         let (position, expected) = match self {

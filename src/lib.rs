@@ -2,6 +2,7 @@
 //! The domain and its actors live in the `switchboard-actors` crate.
 
 pub mod accounts;
+pub mod api_keys;
 pub mod app;
 pub mod auth;
 pub mod automation;

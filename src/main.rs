@@ -74,9 +74,9 @@ async fn execute(command: Command, settings: Settings) -> anyhow::Result<()> {
             let store = switchboard::storage::open(&settings.store_settings()).await?.store;
             switchboard::cli::reports_rebuild(store).await
         }
-        Command::Bench { command: BenchCommand::SeedSearch { tickets, messages_per_ticket } } => {
+        Command::Bench { command: BenchCommand::SeedSearch { tickets, messages_per_ticket, spread_days } } => {
             let opened = switchboard::storage::open(&settings.store_settings()).await?;
-            switchboard::bench::seed_search(&opened.store, tickets, messages_per_ticket).await
+            switchboard::bench::seed_search(&opened.store, tickets, messages_per_ticket, spread_days).await
         }
         Command::Bench { command: BenchCommand::SeedAutomation { pending, due_in_secs } } => {
             let opened = switchboard::storage::open(&settings.store_settings()).await?;

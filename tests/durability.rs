@@ -377,7 +377,7 @@ async fn postgres_a_time_rule_due_while_killed_fires_once_late() {
 async fn the_reports_projection_killed_mid_tail_counts_nothing_twice(backend: Backend) {
     let db = TestDb::new(backend).await;
     let store = db.open().await;
-    switchboard::bench::seed_search(&store, 1_500, 3).await.expect("seeded");
+    switchboard::bench::seed_search(&store, 1_500, 3, 0).await.expect("seeded");
     let end = store.last_event_position().await.expect("log end");
     assert!(end > 5_000, "a log several pages long: {end}");
     let logs = tempfile::tempdir().expect("log dir");

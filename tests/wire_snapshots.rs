@@ -177,6 +177,8 @@ async fn error_bodies_for_every_code() {
         ),
         ("rate_limited", ApiError::RateLimited),
         ("rate_limited for", ApiError::RateLimitedFor(Duration::from_millis(1_500))),
+        ("rate_limited api key", ApiError::KeyRateLimited(Duration::from_millis(2_500))),
+        ("insufficient_scope", ApiError::InsufficientScope(switchboard_actors::api_keys::Scope::TicketsWrite)),
         ("rate_limited pool", switchboard::auth::PoolError::Busy { retry_after: Duration::from_millis(250) }.into()),
         (
             "too_many_sockets",

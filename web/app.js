@@ -30,6 +30,7 @@ import { Webhooks } from "./pages/webhooks.js";
 import { Companies } from "./pages/companies.js";
 import { KnowledgeBase } from "./pages/kb.js";
 import { Preferences } from "./pages/preferences.js";
+import { ApiKeys } from "./pages/api-keys.js";
 import { Reports } from "./pages/reports.js";
 import { Bell, Toasts } from "./pages/bell.js";
 import { Sidebar } from "./pages/sidebar.js";
@@ -62,6 +63,8 @@ export const ROUTES = [
   { path: "#/kb", page: KnowledgeBase, get label() { return t("console.nav.kb"); }, icon: "layers" },
   { path: "#/tickets/:id", page: TicketPage },
   { path: "#/preferences", page: Preferences },
+  // Reached from Preferences; every staff member has keys of their own.
+  { path: "#/api-keys", page: ApiKeys },
 ];
 const FALLBACK = Queue;
 const match = matcher(ROUTES);

@@ -2,6 +2,7 @@
 //! clock, timers, event bus). Depends on neither actix-web, sqlx nor redis.
 
 pub mod agent;
+pub mod api_keys;
 pub mod automation;
 pub mod broker;
 pub mod bus;

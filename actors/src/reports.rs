@@ -6,6 +6,7 @@
 //! [`ReportsPort`].
 
 mod channels;
+pub mod day_cells;
 pub mod measures;
 mod port;
 pub mod schedule;
@@ -18,8 +19,8 @@ use jiff::Timestamp;
 
 pub use self::channels::{parse_failure, parse_run};
 pub use self::port::{
-    DAILY_DIMENSIONS, DailyKey, DailyTotal, MeasureQuery, MeasureScope, NewReportSchedule, ReportsPort,
-    daily_contributions,
+    DAILY_DIMENSIONS, DailyCell, DailyKey, DailyQuery, DailyTotal, MeasureQuery, MeasureScope, NewReportSchedule,
+    ReportsPort, cell_detail, daily_contributions,
 };
 use crate::domain::*;
 

@@ -660,6 +660,7 @@ pub trait Store:
     + crate::knowledge_base::KnowledgeBasePort
     + crate::reports::ReportsPort
     + crate::csat::CsatPort
+    + crate::api_keys::ApiKeysPort
     + crate::webhooks::WebhooksPort
 {
 }
@@ -684,6 +685,7 @@ impl<
         + crate::knowledge_base::KnowledgeBasePort
         + crate::reports::ReportsPort
         + crate::csat::CsatPort
+        + crate::api_keys::ApiKeysPort
         + crate::webhooks::WebhooksPort,
 > Store for T
 {

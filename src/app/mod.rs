@@ -61,6 +61,8 @@ pub struct Services {
     pub tickets: Tickets,
     /// Session tokens to users, customers to the tickets they may see.
     pub sessions: Arc<Sessions>,
+    /// API keys to users and scopes, and each key's request budget.
+    pub api_keys: Arc<crate::api_keys::ApiKeys>,
     /// Each account's configuration, cached briefly.
     pub accounts: Arc<AccountConfigs>,
     /// Live pushes: subscriptions, delivery, the cluster relay.
@@ -261,6 +263,7 @@ impl Services {
             csat,
             settings: Arc::new(settings.clone()),
             sessions: Arc::new(Sessions::new(opened.store.clone(), clock.clone())),
+            api_keys: Arc::new(crate::api_keys::ApiKeys::new(opened.store.clone(), clock.clone())),
             channels,
             automations,
             sockets: Arc::new(SocketSettings::from_settings(settings)),

@@ -22,6 +22,7 @@ pub fn configure(config: &mut web::ServiceConfig, services: &Services, openapi: 
         .app_data(path)
         .service(
             web::scope("/api/v1")
+                .wrap(actix_web::middleware::from_fn(crate::api_keys::rate_limit_headers))
                 .configure(crate::ws::routes)
                 .configure(crate::http::api_routes)
                 .default_service(web::to(|| async { Err::<actix_web::HttpResponse, _>(ApiError::NotFound("route")) })),
@@ -46,6 +47,7 @@ fn register_services(config: &mut web::ServiceConfig, services: &Services) {
         .app_data(web::Data::from(store))
         .app_data(web::Data::new(services.tickets.clone()))
         .app_data(web::Data::from(services.sessions.clone()))
+        .app_data(web::Data::from(services.api_keys.clone()))
         .app_data(web::Data::from(services.accounts.clone()))
         .app_data(web::Data::from(services.live.clone()))
         .app_data(web::Data::from(services.notifier.clone()))

@@ -1,12 +1,16 @@
-//! The caller of a request, for every transport: the session token from `Authorization: Bearer`
-//! or the console's cookie, the same-origin check a cookie needs, and the [`Caller`] extractor.
+//! The caller of a request, for every transport: the session token or API key from
+//! `Authorization: Bearer` or the console's cookie, the same-origin check a cookie needs, and the
+//! [`Caller`] extractor (which, for an API key, also checks the route's scope and spends one
+//! request of the key's budget).
 
 use std::sync::Arc;
 
 use actix_web::dev::Payload;
-use actix_web::{FromRequest, HttpRequest, web};
+use actix_web::{FromRequest, HttpMessage as _, HttpRequest, web};
 use switchboard_actors::domain::{AccountId, Role, User};
 
+use crate::api_keys::scopes::{Need, route_needs};
+use crate::api_keys::{ApiKeys, KeyGrant, RateLimitStatus};
 use crate::config::Settings;
 use crate::error::ApiError;
 use crate::sessions::Sessions;
@@ -18,6 +22,9 @@ pub const SESSION_COOKIE: &str = "switchboard_session";
 pub struct Caller {
     pub user: User,
     pub token_hash: Vec<u8>,
+    /// The API key the request came with, and its scopes; `None` for a session, which holds
+    /// every scope of its user (so do tokens issued by `POST /users/{id}/tokens`: they are sessions).
+    pub key: Option<KeyGrant>,
 }
 
 /// Where a request's session token came from.
@@ -70,6 +77,30 @@ impl Caller {
     }
 }
 
+/// An API key's user and grant: its budget spent once per request (a handler extracting the
+/// caller twice spends one), then the route's scope checked (`route_needs`).
+async fn authenticate_key(request: &HttpRequest, key: &str) -> Result<(User, KeyGrant), ApiError> {
+    let keys = service::<ApiKeys>(request)?;
+    let (user, grant, budget) = keys.authenticate(key).await?;
+    if request.extensions().get::<RateLimitStatus>().is_none() {
+        match budget.spend() {
+            Ok(status) => {
+                request.extensions_mut().insert(status);
+            }
+            Err((status, wait)) => {
+                request.extensions_mut().insert(status);
+                return Err(ApiError::KeyRateLimited(wait));
+            }
+        }
+    }
+    if let Need::Scope(scope) = route_needs(request.method(), request.match_pattern().as_deref())
+        && !switchboard_actors::api_keys::allows(&grant.scopes, scope)
+    {
+        return Err(ApiError::InsufficientScope(scope));
+    }
+    Ok((user, grant))
+}
+
 pub fn request_token(request: &HttpRequest) -> Option<(String, TokenSource)> {
     let header = request
         .headers()
@@ -104,14 +135,19 @@ impl FromRequest for Caller {
             _ => None,
         };
         let token = credentials.map(|(token, _)| token);
+        let request = request.clone();
         Box::pin(async move {
             if let Some(refusal) = forged {
                 return Err(refusal);
             }
             let (sessions, _) = services?;
             let token_hash = crate::auth::token_hash(token.as_deref().unwrap_or_default());
+            if let Some(key) = token.as_deref().filter(|token| crate::api_keys::is_api_key(token)) {
+                let (user, grant) = authenticate_key(&request, key).await?;
+                return Ok(Caller { user, token_hash, key: Some(grant) });
+            }
             let user = sessions.authenticate(token).await?;
-            Ok(Caller { user, token_hash })
+            Ok(Caller { user, token_hash, key: None })
         })
     }
 }

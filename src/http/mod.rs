@@ -1,6 +1,7 @@
 //! The HTTP surface: REST API under `/api/v1`, the OpenAPI document, operations endpoints and
 //! the embedded console. Handlers are thin: authenticate, validate, call a store or actor, map.
 
+mod api_keys;
 mod auth;
 mod automations;
 mod channel_secrets;
@@ -131,6 +132,7 @@ impl utoipa::Modify for BearerAuth {
 
 fn documented_routes(scope: &mut utoipa_actix_web::service_config::ServiceConfig) {
     auth::routes(scope);
+    api_keys::routes(scope);
     customer_auth::routes(scope);
     dashboard::routes(scope);
     automations::routes(scope);

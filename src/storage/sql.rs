@@ -79,6 +79,7 @@ pub fn like_pattern(word: &str) -> String {
     pattern
 }
 
+pub(crate) mod api_keys;
 pub(crate) mod automations;
 pub(crate) mod companies;
 pub(crate) mod csat;
@@ -571,6 +572,7 @@ macro_rules! shared_sql {
         crate::storage::sql::knowledge_base::knowledge_base_sql!($db, $store, $writer, $begin_write, $tickets_per_update, $team_ids_of_u);
         crate::storage::sql::reports::reports_sql!($db, $store, $writer, $begin_write, $tickets_per_update, $team_ids_of_u);
         crate::storage::sql::csat::csat_sql!($db, $store, $writer, $begin_write, $tickets_per_update, $team_ids_of_u);
+        crate::storage::sql::api_keys::api_keys_sql!($db, $store, $writer, $begin_write, $tickets_per_update, $team_ids_of_u);
         crate::storage::sql::webhooks::webhooks_sql!($db, $store, $writer, $begin_write, $tickets_per_update, $team_ids_of_u);
     };
 }

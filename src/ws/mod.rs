@@ -6,6 +6,7 @@
 
 mod frame_guard;
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -13,6 +14,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use actix_ws::{AggregatedMessage, CloseCode, CloseReason};
 use serde::Deserialize;
 use switchboard_actors::agent::AgentMsg;
+use switchboard_actors::api_keys::Scope;
 use switchboard_actors::store::TicketScope;
 use tokio::sync::mpsc;
 
@@ -90,7 +92,16 @@ pub async fn connect(
         crate::auth::same_origin(&request, crate::auth::service::<Settings>(&request)?.as_ref())?;
     }
     let session_hash = crate::auth::token_hash(token.as_deref().unwrap_or_default());
-    let user = sessions.authenticate(token).await?;
+    // A key's socket follows only the topics its scopes allow (checked on each subscribe).
+    let (user, key_scopes) = match token.as_deref().filter(|token| crate::api_keys::is_api_key(token)) {
+        Some(key) => {
+            let keys = crate::auth::service::<crate::api_keys::ApiKeys>(&request)?;
+            let (user, grant, budget) = keys.authenticate(key).await?;
+            budget.spend().map_err(|(_, wait)| ApiError::KeyRateLimited(wait))?;
+            (user, Some(Arc::new(grant.scopes)))
+        }
+        None => (sessions.authenticate(token).await?, None),
+    };
     let scope = if user.role.is_staff() {
         TicketScope::Account
     } else {
@@ -131,7 +142,7 @@ pub async fn connect(
         .aggregate_continuations()
         .max_continuation_size(settings.max_frame_bytes);
     actix_web::rt::spawn(write_frames(session.clone(), outbox_rx, hub.clock().clone()));
-    actix_web::rt::spawn(read_frames(hub, socket, session, stream, settings));
+    actix_web::rt::spawn(read_frames(hub, socket, session, stream, settings, key_scopes));
     Ok(response)
 }
 
@@ -197,6 +208,7 @@ async fn read_frames(
     session: actix_ws::Session,
     mut stream: actix_ws::AggregatedMessageStream,
     settings: SocketSettings,
+    key_scopes: Option<Arc<BTreeSet<Scope>>>,
 ) {
     // The agent's session starts here, once the upgrade has answered: the handshake costs one
     // query (the session's), and in a reconnect storm thousands of activations (each reading
@@ -231,7 +243,7 @@ async fn read_frames(
                         refused_in_a_row = 0;
                         // Boxed: the subscribe paths hold store queries, and inline they would
                         // make every idle socket's task as large as its busiest moment.
-                        Box::pin(handle_text(&hub, &socket, &text)).await;
+                        Box::pin(handle_text(&hub, &socket, key_scopes.as_deref(), &text)).await;
                     }
                     Some(Ok(AggregatedMessage::Binary(_))) => hub.send_to(&socket, error(ErrorCode::InvalidFrame, "send JSON text frames")),
                     Some(Ok(AggregatedMessage::Ping(bytes))) => {
@@ -283,7 +295,8 @@ async fn read_frames(
     let _ = tokio::time::timeout(Duration::from_millis(200), Box::pin(session.close(close))).await;
 }
 
-async fn handle_text(hub: &Arc<Hub>, socket: &Arc<SocketEntry>, text: &str) {
+/// `key_scopes`: the scopes of the API key the socket was opened with (`None` for a session).
+async fn handle_text(hub: &Arc<Hub>, socket: &Arc<SocketEntry>, key_scopes: Option<&BTreeSet<Scope>>, text: &str) {
     let frame: ClientFrame = match serde_json::from_str(text) {
         Ok(frame) => frame,
         Err(problem) => {
@@ -299,6 +312,19 @@ async fn handle_text(hub: &Arc<Hub>, socket: &Arc<SocketEntry>, text: &str) {
             agents.send(socket.user.id, message);
         }
     };
+    let needed = match &frame {
+        ClientFrame::Subscribe { topic, .. } => Some(crate::api_keys::scopes::topic_needs(topic)),
+        ClientFrame::Presence { .. } | ClientFrame::Typing { .. } | ClientFrame::Viewing { .. } => {
+            Some(Scope::TicketsWrite)
+        }
+        ClientFrame::Ping | ClientFrame::Unsubscribe { .. } => None,
+    };
+    if let (Some(held), Some(needed)) = (key_scopes, needed)
+        && !switchboard_actors::api_keys::allows(held, needed)
+    {
+        hub.send_to(socket, error(ErrorCode::InsufficientScope, &ApiError::InsufficientScope(needed).to_string()));
+        return;
+    }
     match frame {
         ClientFrame::Ping => hub.send_to(socket, Frame::control(&ControlFrame::Pong { sent_at: hub.now() })),
         ClientFrame::Subscribe { topic, after } => {

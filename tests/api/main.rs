@@ -5,6 +5,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod api_keys;
 mod auth;
 mod automations;
 mod client;

@@ -188,6 +188,28 @@ async fn the_summary_and_the_agents_figures_match_the_fixture_to_the_second() {
                     grouped["rows"].as_array().expect("rows").iter().filter_map(|row| row[figure].as_i64()).sum();
                 assert_eq!(json!(sum), grouped["total"][figure], "{figure} by {group_by}: {grouped}");
             }
+            // Periods of whole days are added up from the per-day cells (the partial first day
+            // from the measures): the same figures as the measures give for the fixture's span.
+            let midnight = |at: Timestamp, days: i64| {
+                let date = at.to_zoned(jiff::tz::TimeZone::UTC).date();
+                let date = date.checked_add(jiff::Span::new().days(days)).expect("a date");
+                date.to_zoned(jiff::tz::TimeZone::UTC).expect("a day").timestamp()
+            };
+            for (from, to) in
+                [(midnight(fixture.from, -1), midnight(fixture.to, 1)), (fixture.from, midnight(fixture.to, 2))]
+            {
+                let wide = desk
+                    .expect(
+                        200,
+                        "GET",
+                        &format!("/api/v1/reports/summary?from={from}&to={to}&group_by={group_by}"),
+                        &admin,
+                        None,
+                    )
+                    .await;
+                assert_eq!(wide["total"], grouped["total"], "{from}..{to} by {group_by}: {wide} vs {grouped}");
+                assert_eq!(wide["rows"], grouped["rows"], "{from}..{to} by {group_by}: {wide} vs {grouped}");
+            }
         }
         let by_channel = desk
             .expect(200, "GET", &format!("/api/v1/reports/summary?{}&group_by=channel", period(&fixture)), &admin, None)

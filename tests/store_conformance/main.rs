@@ -4,6 +4,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod api_keys;
 mod automations;
 mod csat;
 mod directory;
@@ -144,6 +145,7 @@ async fn suite(store: Arc<dyn Store>) {
     reports::measures_replace_with_the_cursor(store).await;
     reports::report_schedules_round_trip(store).await;
     csat::surveys_settle_once(store).await;
+    api_keys::api_keys_authenticate_list_and_revoke(store).await;
     webhooks::deliveries_queue_once_and_leave_in_order(store).await;
 }
 

@@ -67,6 +67,7 @@ export function Preferences() {
   return html`<main class="page preferences">
     <h1>${t("console.preferences.title")}</h1>
     <${LanguageChoice} />
+    <p><a href="#/api-keys">${t("console.api_keys.link")}</a></p>
     <h2>${t("console.app.preferences_link")}</h2>
     <form onSubmit=${save} aria-label=${t("console.app.preferences_link")}>
       <fieldset>

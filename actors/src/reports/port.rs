@@ -8,6 +8,7 @@ use jiff::Timestamp;
 
 use super::measures::{Measure, Metric};
 use super::schedule::{ReportSchedule, ScheduleSpec};
+use super::summary::{DurationValue, GroupBy, Hours};
 use crate::domain::{AccountId, TeamId, TicketId, UserId};
 use crate::query::filter::TicketFilter;
 use crate::store::StoreResult;
@@ -16,16 +17,35 @@ use crate::store::StoreResult;
 /// account's total.
 pub const DAILY_DIMENSIONS: [&str; 7] = ["all", "agent", "team", "channel", "company", "category", "priority"];
 
-/// One cell of the per-day aggregates: how many measures of `metric` fell on `day` for one key
-/// of one dimension, and their durations' sum (calendar milliseconds; 0 for counts).
+/// One cell of the per-day aggregates: how many measures of `metric` (split by what
+/// [`cell_detail`] keeps of them) fell on `day` for one key of one dimension, and their values'
+/// sum (calendar milliseconds for durations, the score for `csat`; 0 for counts).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct DailyKey {
     pub account_id: AccountId,
     pub day: jiff::civil::Date,
     pub metric: Metric,
+    pub detail: String,
+    pub flag: i64,
     pub dimension: &'static str,
     /// The dimension's value; empty for none (unassigned, no team…).
     pub key: String,
+}
+
+/// What of a measure besides its metric a report's figures are split by, so per-day cells can
+/// stand in for the measures: `(detail, flag)`. The detail is the SLA target of `sla_met` /
+/// `sla_missed`, the error of `whatsapp_failed` and the rule and result of `automation_run`
+/// (empty otherwise); the flag is, on `resolved`, 0 without a counted reply, 1 with one and 2
+/// with more (the one-touch rate), on `automation_run` 1 when it ran late, and on `backlog_in` /
+/// `backlog_out` 1 when the ticket had no assignee (the unassigned backlog); 0 otherwise.
+pub fn cell_detail(measure: &Measure) -> (String, i64) {
+    match measure.metric {
+        Metric::SlaMet | Metric::SlaMissed | Metric::WhatsappFailed => (measure.detail.clone().unwrap_or_default(), 0),
+        Metric::AutomationRun => (measure.detail.clone().unwrap_or_default(), i64::from(measure.value_ms.is_some())),
+        Metric::Resolved => (String::new(), measure.replies.unwrap_or(0).clamp(0, 2)),
+        Metric::BacklogIn | Metric::BacklogOut => (String::new(), i64::from(measure.dimensions.assignee_id.is_none())),
+        _ => (String::new(), 0),
+    }
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
@@ -54,12 +74,15 @@ pub fn daily_contributions(measures: &[Measure], sign: i64, into: &mut BTreeMap<
             id(dims.category_id),
             dims.priority.map(|priority| priority.as_str().to_owned()).unwrap_or_default(),
         ];
+        let (detail, flag) = cell_detail(measure);
         for (dimension, key) in DAILY_DIMENSIONS.into_iter().zip(keys) {
             let total = into
                 .entry(DailyKey {
                     account_id: measure.account_id,
                     day: measure.day,
                     metric: measure.metric,
+                    detail: detail.clone(),
+                    flag,
                     dimension,
                     key,
                 })
@@ -98,6 +121,33 @@ impl MeasureQuery {
     }
 }
 
+/// Which per-day cells a summary reads: one account's, of one dimension, on the local days
+/// `[from_day, to_day)` (`None`: from the first), added up per day or over the whole range.
+#[derive(Clone, Debug)]
+pub struct DailyQuery {
+    pub account: AccountId,
+    pub dimension: &'static str,
+    pub from_day: Option<jiff::civil::Date>,
+    pub to_day: jiff::civil::Date,
+    /// Only these metrics (empty: every metric).
+    pub metrics: Vec<Metric>,
+    /// One cell per day (true) or the range's sum (false, `day` is `None`).
+    pub by_day: bool,
+}
+
+/// The per-day cells [`DailyQuery`] selects, added up over its key (and day, when by day).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct DailyCell {
+    pub day: Option<jiff::civil::Date>,
+    pub metric: Metric,
+    pub detail: String,
+    pub flag: i64,
+    /// The dimension's value; empty for none.
+    pub key: String,
+    pub count: i64,
+    pub sum_ms: i64,
+}
+
 /// A schedule to store: its account, creator, specification and first run.
 #[derive(Clone, Debug)]
 pub struct NewReportSchedule {
@@ -131,8 +181,18 @@ pub trait ReportsPort: Send + Sync + 'static {
     async fn record_measures(&self, from: i64, to: i64, tickets: &[(TicketId, Vec<Measure>)]) -> StoreResult<()>;
     /// The measures `query` selects, in time order.
     async fn measures(&self, query: &MeasureQuery) -> StoreResult<Vec<Measure>>;
+    /// The durations `query` selects (its metrics are ignored: every duration metric) on
+    /// `hours`' clock, keyed for `group_by` as [`DurationValue::of`] keys them.
+    async fn duration_values(
+        &self,
+        query: &MeasureQuery,
+        hours: Hours,
+        group_by: Option<GroupBy>,
+    ) -> StoreResult<Vec<DurationValue>>;
     /// An account's per-day aggregates, ordered by their key.
     async fn daily_aggregates(&self, account: AccountId) -> StoreResult<Vec<(DailyKey, DailyTotal)>>;
+    /// The per-day cells `query` selects, added up (one account, one dimension, a range of days).
+    async fn daily_totals(&self, query: &DailyQuery) -> StoreResult<Vec<DailyCell>>;
     /// Forgets every measure and aggregate and puts the cursor back to 0 (a rebuild from zero).
     async fn reset_reports(&self) -> StoreResult<()>;
     /// The ids of the tickets with measures `query` selects, in id order, after `after`, at

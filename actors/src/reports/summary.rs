@@ -12,6 +12,7 @@ use jiff::Timestamp;
 
 use super::channels::{parse_failure, parse_run};
 use super::measures::{Measure, Metric};
+use super::port::cell_detail;
 use crate::domain::{SlaMetric, UserId};
 
 crate::domain::string_enum!(
@@ -195,97 +196,201 @@ fn duration(measure: &Measure, hours: Hours) -> Option<i64> {
     }
 }
 
-/// Adds up `measures` (already limited to the period) into one row of figures.
-pub fn figures<'a>(measures: impl IntoIterator<Item = &'a Measure>, hours: Hours) -> Figures {
-    let mut figures = Figures::default();
-    let mut first_response = Vec::new();
-    let mut next_reply = Vec::new();
-    let mut resolution = Vec::new();
-    let mut working = Vec::new();
-    let mut full = Vec::new();
-    let mut reasons: BTreeMap<i64, (String, i64)> = BTreeMap::new();
-    let mut rules: BTreeMap<i64, RuleRuns> = BTreeMap::new();
-    let mut scores = Vec::new();
-    for measure in measures {
-        match measure.metric {
-            Metric::Created => figures.tickets_created += 1,
-            Metric::Reopened => figures.tickets_reopened += 1,
-            Metric::Reply => figures.replies += 1,
-            Metric::SlaBreach => figures.sla_breaches += 1,
-            Metric::FirstResponse => first_response.extend(duration(measure, hours)),
-            Metric::NextReply => next_reply.extend(duration(measure, hours)),
-            Metric::Resolved => {
-                figures.tickets_resolved += 1;
-                resolution.extend(duration(measure, hours));
-                if let Some(replies) = measure.replies.filter(|replies| *replies > 0) {
-                    figures.one_touch.denominator += 1;
-                    figures.one_touch.numerator += i64::from(replies == 1);
-                }
-            }
-            Metric::WorkingResolution => working.extend(duration(measure, hours)),
-            Metric::FullResolution => full.extend(duration(measure, hours)),
-            Metric::SlaMet | Metric::SlaMissed => {
-                let compliance = &mut figures.sla_compliance;
-                let rate = match measure.detail.as_deref().and_then(|target| target.parse::<SlaMetric>().ok()) {
-                    Some(SlaMetric::FirstResponse) => &mut compliance.first_response,
-                    Some(SlaMetric::Resolution) => &mut compliance.resolution,
-                    Some(SlaMetric::Window) => &mut compliance.window,
-                    None => continue,
-                };
-                rate.denominator += 1;
-                rate.numerator += i64::from(measure.metric == Metric::SlaMet);
-            }
-            Metric::WindowExpired => figures.window_expired_unanswered += 1,
-            Metric::Inbound => figures.inbound_messages += 1,
-            Metric::WhatsappSent => figures.whatsapp.sent += 1,
-            Metric::WhatsappDelivered => figures.whatsapp.delivered += 1,
-            Metric::WhatsappRead => figures.whatsapp.read += 1,
-            Metric::WhatsappFailed => {
-                figures.whatsapp.failed += 1;
-                let (code, title) = parse_failure(measure.detail.as_deref().unwrap_or_default());
-                reasons.entry(code).or_insert((title, 0)).1 += 1;
-            }
-            Metric::EmailSent => figures.email.sent += 1,
-            Metric::EmailFailed => figures.email.failed += 1,
-            Metric::AutomationRun => {
-                let (result, rule_id, name) = parse_run(measure.detail.as_deref().unwrap_or_default());
-                let failed = i64::from(result == "failed");
-                let late = i64::from(measure.value_ms.is_some());
-                figures.automation.runs += 1;
-                figures.automation.failed += failed;
-                figures.automation.late += late;
-                let rule = rules.entry(rule_id).or_insert_with(|| RuleRuns { rule_id, name, ..RuleRuns::default() });
-                rule.runs += 1;
-                rule.failed += failed;
-                rule.late += late;
-            }
-            Metric::Csat => scores.extend(measure.value_ms),
-            Metric::Touched | Metric::CsatCredit | Metric::BacklogIn | Metric::BacklogOut => {}
+/// The metrics whose values are durations: their medians and p90s need every value, so a
+/// summary reads them from the measures, never from the per-day cells.
+pub const DURATION_METRICS: [Metric; 5] =
+    [Metric::FirstResponse, Metric::NextReply, Metric::Resolved, Metric::WorkingResolution, Metric::FullResolution];
+
+/// What one row of figures is added up from: counts per metric, split by what
+/// [`cell_detail`] keeps (from measures or from per-day cells alike), and the durations' values
+/// on the chosen clock (from measures only).
+#[derive(Clone, Debug, Default)]
+pub struct Tally {
+    /// `(metric, detail, flag)` → `(count, sum of values)`.
+    counts: BTreeMap<(Metric, String, i64), (i64, i64)>,
+    durations: BTreeMap<Metric, Vec<i64>>,
+}
+
+impl Tally {
+    /// Counts `measure` (not its duration).
+    pub fn count(&mut self, measure: &Measure) {
+        let (detail, flag) = cell_detail(measure);
+        self.add(measure.metric, detail, flag, 1, measure.value_ms.unwrap_or(0));
+    }
+
+    /// Adds `count` measures of `metric` whose values sum to `sum` (a per-day cell).
+    pub fn add(&mut self, metric: Metric, detail: String, flag: i64, count: i64, sum: i64) {
+        let total = self.counts.entry((metric, detail, flag)).or_default();
+        total.0 += count;
+        total.1 += sum;
+    }
+
+    /// Keeps `measure`'s duration on `hours`' clock, when it is a duration.
+    pub fn time(&mut self, measure: &Measure, hours: Hours) {
+        if DURATION_METRICS.contains(&measure.metric) {
+            self.durations.entry(measure.metric).or_default().extend(duration(measure, hours));
         }
     }
-    let whatsapp = &mut figures.whatsapp;
-    whatsapp.delivery_rate = Rate { numerator: whatsapp.delivered, denominator: whatsapp.delivered + whatsapp.failed };
-    whatsapp.read_rate = Rate { numerator: whatsapp.read, denominator: whatsapp.delivered };
-    let failed = whatsapp.failed;
-    whatsapp.failure_reasons = reasons
-        .into_iter()
-        .map(|(code, (title, count))| FailureReason {
-            code,
-            title,
-            share: Rate { numerator: count, denominator: failed },
-        })
-        .collect();
-    whatsapp.failure_reasons.sort_by_key(|reason| (-reason.share.numerator, reason.code));
-    figures.automation.by_rule = rules.into_values().collect();
-    figures.full_resolution = Durations::of(full);
-    figures.csat_ratings = scores.len() as i64;
-    figures.csat_average = mean_score(&scores);
-    figures.first_response = Durations::of(first_response);
-    figures.next_reply = Durations::of(next_reply);
-    figures.resolution = Durations::of(resolution);
-    figures.requester_wait = Durations::of(working.clone());
-    figures.working_resolution = Durations::of(working);
-    figures
+
+    /// Keeps one duration read on its own ([`DurationValue`]).
+    pub fn time_value(&mut self, value: &DurationValue) {
+        self.durations.entry(value.metric).or_default().push(value.value_ms);
+    }
+
+    fn values(&mut self, metric: Metric) -> Vec<i64> {
+        self.durations.remove(&metric).unwrap_or_default()
+    }
+
+    /// The figures of what was added.
+    pub fn figures(mut self) -> Figures {
+        let mut figures = Figures::default();
+        let mut reasons: BTreeMap<i64, (String, i64)> = BTreeMap::new();
+        let mut rules: BTreeMap<i64, RuleRuns> = BTreeMap::new();
+        let (mut ratings, mut score_sum) = (0, 0);
+        for ((metric, detail, flag), (count, sum)) in &self.counts {
+            let (count, flag) = (*count, *flag);
+            match metric {
+                Metric::Created => figures.tickets_created += count,
+                Metric::Reopened => figures.tickets_reopened += count,
+                Metric::Reply => figures.replies += count,
+                Metric::SlaBreach => figures.sla_breaches += count,
+                Metric::Resolved => {
+                    figures.tickets_resolved += count;
+                    if flag > 0 {
+                        figures.one_touch.denominator += count;
+                        figures.one_touch.numerator += if flag == 1 { count } else { 0 };
+                    }
+                }
+                Metric::SlaMet | Metric::SlaMissed => {
+                    let compliance = &mut figures.sla_compliance;
+                    let rate = match detail.parse::<SlaMetric>() {
+                        Ok(SlaMetric::FirstResponse) => &mut compliance.first_response,
+                        Ok(SlaMetric::Resolution) => &mut compliance.resolution,
+                        Ok(SlaMetric::Window) => &mut compliance.window,
+                        Err(_) => continue,
+                    };
+                    rate.denominator += count;
+                    rate.numerator += if *metric == Metric::SlaMet { count } else { 0 };
+                }
+                Metric::WindowExpired => figures.window_expired_unanswered += count,
+                Metric::Inbound => figures.inbound_messages += count,
+                Metric::WhatsappSent => figures.whatsapp.sent += count,
+                Metric::WhatsappDelivered => figures.whatsapp.delivered += count,
+                Metric::WhatsappRead => figures.whatsapp.read += count,
+                Metric::WhatsappFailed => {
+                    figures.whatsapp.failed += count;
+                    let (code, title) = parse_failure(detail);
+                    reasons.entry(code).or_insert((title, 0)).1 += count;
+                }
+                Metric::EmailSent => figures.email.sent += count,
+                Metric::EmailFailed => figures.email.failed += count,
+                Metric::AutomationRun => {
+                    let (result, rule_id, name) = parse_run(detail);
+                    let failed = if result == "failed" { count } else { 0 };
+                    let late = if flag == 1 { count } else { 0 };
+                    figures.automation.runs += count;
+                    figures.automation.failed += failed;
+                    figures.automation.late += late;
+                    let rule =
+                        rules.entry(rule_id).or_insert_with(|| RuleRuns { rule_id, name, ..RuleRuns::default() });
+                    rule.runs += count;
+                    rule.failed += failed;
+                    rule.late += late;
+                }
+                Metric::Csat => {
+                    ratings += count;
+                    score_sum += sum;
+                }
+                Metric::FirstResponse
+                | Metric::NextReply
+                | Metric::WorkingResolution
+                | Metric::FullResolution
+                | Metric::Touched
+                | Metric::CsatCredit
+                | Metric::BacklogIn
+                | Metric::BacklogOut => {}
+            }
+        }
+        let whatsapp = &mut figures.whatsapp;
+        whatsapp.delivery_rate =
+            Rate { numerator: whatsapp.delivered, denominator: whatsapp.delivered + whatsapp.failed };
+        whatsapp.read_rate = Rate { numerator: whatsapp.read, denominator: whatsapp.delivered };
+        let failed = whatsapp.failed;
+        whatsapp.failure_reasons = reasons
+            .into_iter()
+            .map(|(code, (title, count))| FailureReason {
+                code,
+                title,
+                share: Rate { numerator: count, denominator: failed },
+            })
+            .collect();
+        whatsapp.failure_reasons.sort_by_key(|reason| (-reason.share.numerator, reason.code));
+        figures.automation.by_rule = rules.into_values().collect();
+        figures.csat_ratings = ratings;
+        figures.csat_average = (ratings > 0).then(|| score_sum as f64 / ratings as f64);
+        figures.full_resolution = Durations::of(self.values(Metric::FullResolution));
+        figures.first_response = Durations::of(self.values(Metric::FirstResponse));
+        figures.next_reply = Durations::of(self.values(Metric::NextReply));
+        figures.resolution = Durations::of(self.values(Metric::Resolved));
+        let working = self.values(Metric::WorkingResolution);
+        figures.requester_wait = Durations::of(working.clone());
+        figures.working_resolution = Durations::of(working);
+        figures
+    }
+}
+
+/// One duration of a period read on its own, on the clock a report counts in: a summary reads
+/// these (a few integers each) rather than whole measures for the durations' medians.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DurationValue {
+    pub metric: Metric,
+    pub at: Timestamp,
+    /// The key of the row it belongs to for a grouping by a dimension ([`group_key`]); `None`
+    /// for days and weeks (keyed by `at`) and without a grouping.
+    pub key: Option<String>,
+    pub value_ms: i64,
+}
+
+impl DurationValue {
+    /// What the store reads of `measure` for a summary on `hours` grouped by `group_by` (`None`:
+    /// not a duration, or none on that clock).
+    pub fn of(measure: &Measure, hours: Hours, group_by: Option<GroupBy>, zone: &TimeZone) -> Option<DurationValue> {
+        if !DURATION_METRICS.contains(&measure.metric) {
+            return None;
+        }
+        let key = group_by
+            .filter(|group_by| !matches!(group_by, GroupBy::Day | GroupBy::Week))
+            .and_then(|group_by| group_key(measure, group_by, zone));
+        Some(DurationValue { metric: measure.metric, at: measure.at, key, value_ms: duration(measure, hours)? })
+    }
+
+    /// The row it belongs to.
+    pub fn row_key(&self, group_by: GroupBy, zone: &TimeZone) -> Option<String> {
+        match group_by {
+            GroupBy::Day | GroupBy::Week => Some(time_key(self.at.to_zoned(zone.clone()).date(), group_by)),
+            _ => self.key.clone(),
+        }
+    }
+}
+
+/// The row key of local date `day` for a grouping by day, or by week (its Monday).
+pub fn time_key(day: jiff::civil::Date, group_by: GroupBy) -> String {
+    if group_by == GroupBy::Week {
+        let offset = i64::from(day.weekday().to_monday_zero_offset());
+        day.checked_sub(jiff::Span::new().days(offset)).unwrap_or(day).to_string()
+    } else {
+        day.to_string()
+    }
+}
+
+/// Adds up `measures` (already limited to the period) into one row of figures.
+pub fn figures<'a>(measures: impl IntoIterator<Item = &'a Measure>, hours: Hours) -> Figures {
+    let mut tally = Tally::default();
+    for measure in measures {
+        tally.count(measure);
+        tally.time(measure, hours);
+    }
+    tally.figures()
 }
 
 /// The backlog at `until` (excluded) from the `backlog_in` / `backlog_out` measures before it,
@@ -370,14 +475,7 @@ pub fn group_key(measure: &Measure, group_by: GroupBy, zone: &TimeZone) -> Optio
         GroupBy::Company => dims.company_id.map(|id| id.to_string()),
         GroupBy::Category => dims.category_id.map(|id| id.to_string()),
         GroupBy::Priority => dims.priority.map(|priority| priority.as_str().to_owned()),
-        GroupBy::Day => Some(measure.at.to_zoned(zone.clone()).date().to_string()),
-        GroupBy::Week => {
-            let date = measure.at.to_zoned(zone.clone()).date();
-            let monday = date
-                .checked_sub(jiff::Span::new().days(i64::from(date.weekday().to_monday_zero_offset())))
-                .unwrap_or(date);
-            Some(monday.to_string())
-        }
+        GroupBy::Day | GroupBy::Week => Some(time_key(measure.at.to_zoned(zone.clone()).date(), group_by)),
     }
 }
 
@@ -390,7 +488,7 @@ pub struct SummaryRow {
     pub figures: Figures,
 }
 
-fn counted_in_rows(metric: Metric) -> bool {
+pub(crate) fn counted_in_rows(metric: Metric) -> bool {
     !matches!(metric, Metric::Touched | Metric::CsatCredit | Metric::BacklogIn | Metric::BacklogOut)
 }
 

@@ -114,19 +114,21 @@ macro_rules! reports_sql {
             let changed: Vec<_> = deltas.iter().filter(|(_, total)| total.count != 0 || total.sum_ms != 0).collect();
             for chunk in changed.chunks(INSERT_CHUNK) {
                 let mut insert = QueryBuilder::<$db>::new(
-                    "INSERT INTO report_daily (account_id, day, metric, dimension, dimension_key, count, sum_ms) ",
+                    "INSERT INTO report_daily (account_id, day, metric, detail, flag, dimension, dimension_key, count, sum_ms) ",
                 );
                 insert.push_values(chunk, |mut row, (key, total)| {
                     row.push_bind(key.account_id)
                         .push_bind(key.day.to_string())
                         .push_bind(key.metric.as_str())
+                        .push_bind(key.detail.clone())
+                        .push_bind(key.flag)
                         .push_bind(key.dimension)
                         .push_bind(key.key.clone())
                         .push_bind(total.count)
                         .push_bind(total.sum_ms);
                 });
                 insert.push(
-                    " ON CONFLICT (account_id, day, metric, dimension, dimension_key) DO UPDATE SET \
+                    " ON CONFLICT (account_id, dimension, day, metric, detail, flag, dimension_key) DO UPDATE SET \
                      count = report_daily.count + excluded.count, sum_ms = report_daily.sum_ms + excluded.sum_ms",
                 );
                 insert.build().execute(&mut **tx).await.map_err(db_error)?;
@@ -364,7 +366,8 @@ macro_rules! reports_sql {
             {
                 use switchboard_actors::reports::{DAILY_DIMENSIONS, DailyKey, DailyTotal};
                 let rows = sqlx::query(
-                    "SELECT day, metric, dimension, dimension_key, count, sum_ms FROM report_daily WHERE account_id = $1",
+                    "SELECT day, metric, detail, flag, dimension, dimension_key, count, sum_ms FROM report_daily \
+                     WHERE account_id = $1",
                 )
                 .bind(account)
                 .fetch_all(&self.pool)
@@ -381,6 +384,8 @@ macro_rules! reports_sql {
                         account_id: account,
                         day: parse_text(row.try_get("day").map_err(db_error)?)?,
                         metric: parse_text(row.try_get("metric").map_err(db_error)?)?,
+                        detail: row.try_get("detail").map_err(db_error)?,
+                        flag: row.try_get("flag").map_err(db_error)?,
                         dimension,
                         key: row.try_get("dimension_key").map_err(db_error)?,
                     };
@@ -389,6 +394,91 @@ macro_rules! reports_sql {
                         sum_ms: row.try_get("sum_ms").map_err(db_error)?,
                     };
                     cells.push((key, total));
+                }
+                cells.sort();
+                Ok(cells)
+            }
+
+            async fn duration_values(
+                &self,
+                query: &switchboard_actors::reports::MeasureQuery,
+                hours: switchboard_actors::reports::summary::Hours,
+                group_by: Option<switchboard_actors::reports::summary::GroupBy>,
+            ) -> StoreResult<Vec<switchboard_actors::reports::summary::DurationValue>> {
+                use switchboard_actors::reports::summary::{DURATION_METRICS, DurationValue, GroupBy, Hours};
+                // As `summary::duration` and `summary::group_key` read a measure.
+                let value = match hours {
+                    Hours::Calendar => "m.value_ms",
+                    Hours::Business => "COALESCE(m.business_ms, m.value_ms)",
+                };
+                let key = match group_by {
+                    Some(GroupBy::Agent) => {
+                        "CAST(CASE WHEN m.metric IN ('reply', 'first_response', 'next_reply') THEN m.actor_id \
+                         ELSE m.assignee_id END AS TEXT)"
+                    }
+                    Some(GroupBy::Team) => "CAST(m.team_id AS TEXT)",
+                    Some(GroupBy::Channel) => "m.channel",
+                    Some(GroupBy::Company) => "CAST(m.company_id AS TEXT)",
+                    Some(GroupBy::Category) => "CAST(m.category_id AS TEXT)",
+                    Some(GroupBy::Priority) => "m.priority",
+                    Some(GroupBy::Day | GroupBy::Week) | None => "CAST(NULL AS TEXT)",
+                };
+                let mut select = QueryBuilder::<$db>::new(format!(
+                    "SELECT m.metric, m.at, {key} AS row_key, {value} AS value FROM report_measures m WHERE "
+                ));
+                let durations = switchboard_actors::reports::MeasureQuery { metrics: DURATION_METRICS.to_vec(), ..query.clone() };
+                push_measure_conditions(&mut select, &durations);
+                select.push(format!(" AND {value} IS NOT NULL"));
+                let rows = select.build().fetch_all(&self.pool).await.map_err(db_error)?;
+                let mut values = Vec::with_capacity(rows.len());
+                for row in &rows {
+                    values.push(DurationValue {
+                        metric: parse_text(row.try_get(0).map_err(db_error)?)?,
+                        at: from_millis(row.try_get(1).map_err(db_error)?)?,
+                        key: row.try_get(2).map_err(db_error)?,
+                        value_ms: row.try_get(3).map_err(db_error)?,
+                    });
+                }
+                Ok(values)
+            }
+
+            async fn daily_totals(
+                &self,
+                query: &switchboard_actors::reports::DailyQuery,
+            ) -> StoreResult<Vec<switchboard_actors::reports::DailyCell>> {
+                let day = if query.by_day { "day" } else { "CAST(NULL AS TEXT)" };
+                let mut select = QueryBuilder::<$db>::new(format!(
+                    "SELECT {day} AS day, metric, detail, flag, dimension_key, CAST(SUM(count) AS BIGINT) AS count, \
+                     CAST(SUM(sum_ms) AS BIGINT) AS sum_ms FROM report_daily WHERE account_id = "
+                ));
+                select.push_bind(query.account);
+                select.push(" AND dimension = ").push_bind(query.dimension);
+                if let Some(from_day) = query.from_day {
+                    select.push(" AND day >= ").push_bind(from_day.to_string());
+                }
+                select.push(" AND day < ").push_bind(query.to_day.to_string());
+                if !query.metrics.is_empty() {
+                    select.push(" AND metric IN (");
+                    let mut names = select.separated(", ");
+                    for metric in &query.metrics {
+                        names.push_bind(metric.as_str());
+                    }
+                    select.push(")");
+                }
+                select.push(format!(" GROUP BY {day_group}metric, detail, flag, dimension_key", day_group = if query.by_day { "day, " } else { "" }));
+                let rows = select.build().fetch_all(&self.pool).await.map_err(db_error)?;
+                let mut cells = Vec::with_capacity(rows.len());
+                for row in &rows {
+                    let day: Option<String> = row.try_get("day").map_err(db_error)?;
+                    cells.push(switchboard_actors::reports::DailyCell {
+                        day: day.map(parse_text).transpose()?,
+                        metric: parse_text(row.try_get("metric").map_err(db_error)?)?,
+                        detail: row.try_get("detail").map_err(db_error)?,
+                        flag: row.try_get("flag").map_err(db_error)?,
+                        key: row.try_get("dimension_key").map_err(db_error)?,
+                        count: row.try_get("count").map_err(db_error)?,
+                        sum_ms: row.try_get("sum_ms").map_err(db_error)?,
+                    });
                 }
                 cells.sort();
                 Ok(cells)
