@@ -16,8 +16,8 @@ use super::port::DailyCell;
 #[cfg(doc)]
 use super::port::DailyQuery;
 use super::summary::{
-    BacklogDay, DURATION_METRICS, DurationValue, Figures, GroupBy, Hours, SummaryRow, Tally, backlog_at,
-    counted_in_rows, group_key, time_key,
+    BacklogDay, DURATION_METRICS, DurationValue, Figures, GroupBy, SummaryRow, Tally, backlog_at, counted_in_rows,
+    group_key, time_key,
 };
 
 /// The metrics a summary counts from cells or partial days' measures: every one a row shows but
@@ -267,7 +267,7 @@ mod tests {
     use crate::domain::{Channel, Priority};
     use crate::reports::measures::Dimensions;
     use crate::reports::port::{DailyKey, DailyQuery, DailyTotal, daily_contributions};
-    use crate::reports::summary::{backlog_by_day, figures, summary_rows};
+    use crate::reports::summary::{Hours, backlog_by_day, figures, summary_rows};
 
     /// A small deterministic generator (xorshift): the same measures on every run.
     struct Dice(u64);
