@@ -111,6 +111,9 @@ error_codes! {
     PayloadTooLarge => "payload_too_large",
     UnsupportedMediaType => "unsupported_media_type",
     ValidationFailed => "validation_failed",
+    /// Webhooks: the URL is (or resolves to) a loopback, private or link-local address and the
+    /// subscription does not set `allow_private`.
+    PrivateAddress => "private_address",
     SelfLockout => "self_lockout",
     WindowClosed => "window_closed",
     NoEmailAddress => "no_email_address",
@@ -359,6 +362,21 @@ impl From<crate::auth::mfa::VerifyError> for ApiError {
         match error {
             crate::auth::mfa::VerifyError::Store(error) => error.into(),
             crate::auth::mfa::VerifyError::Mfa(error) => error.into(),
+        }
+    }
+}
+
+impl From<crate::webhooks::WebhookError> for ApiError {
+    fn from(error: crate::webhooks::WebhookError) -> ApiError {
+        use crate::webhooks::WebhookError;
+        match error {
+            WebhookError::InvalidUrl(message) => ApiError::invalid("url", message),
+            WebhookError::InvalidEvents(message) => ApiError::invalid("events", message),
+            WebhookError::InvalidSecret(message) => ApiError::invalid("secret", message),
+            WebhookError::PrivateAddress(message) => {
+                ApiError::Unprocessable { code: ErrorCode::PrivateAddress, message }
+            }
+            WebhookError::Store(error) => error.into(),
         }
     }
 }

@@ -26,6 +26,7 @@ pub mod search;
 pub mod sessions;
 pub mod storage;
 pub mod telemetry;
+pub mod webhooks;
 pub mod ws;
 
 /// Agents' default capacity: open conversations held at once.

@@ -152,6 +152,13 @@ async fn error_bodies_for_every_code() {
         ("validation_failed garde", garde_report.into()),
         ("validation_failed ticket", TicketError::invalid("status", "no such status: `done`").into()),
         (
+            "private_address",
+            unprocessable(
+                ErrorCode::PrivateAddress,
+                "127.0.0.1 is 127.0.0.1, a loopback, private or link-local address; an admin may set allow_private",
+            ),
+        ),
+        (
             "no_email_address",
             unprocessable(
                 ErrorCode::NoEmailAddress,

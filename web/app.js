@@ -26,6 +26,7 @@ import { Conversations } from "./pages/conversations.js";
 import { Presence } from "./pages/presence.js";
 import { Admin } from "./pages/admin.js";
 import { Automations } from "./pages/automations.js";
+import { Webhooks } from "./pages/webhooks.js";
 import { Companies } from "./pages/companies.js";
 import { KnowledgeBase } from "./pages/kb.js";
 import { Preferences } from "./pages/preferences.js";
@@ -53,6 +54,7 @@ export const ROUTES = [
   { path: "#/reports", page: Reports, get label() { return t("console.nav.reports"); }, icon: "chart" },
   { path: "#/admin", page: Admin, get label() { return t("console.nav.admin"); }, icon: "shield", shown: () => me.value.role === "admin" },
   { path: "#/automations", page: Automations, get label() { return t("console.nav.automations"); }, icon: "zap", shown: () => me.value.role === "admin" },
+  { path: "#/webhooks", page: Webhooks, get label() { return t("console.nav.webhooks"); }, icon: "share", shown: () => me.value.role === "admin" },
   // A company's page comes before the list so the list's path does not match it first.
   { path: "#/companies/:id", page: Companies, shown: () => me.value.role === "admin" },
   { path: "#/companies", page: Companies, get label() { return t("console.nav.companies"); }, icon: "briefcase", shown: () => me.value.role === "admin" },

@@ -29,4 +29,5 @@ pub mod ticket;
 pub mod timers;
 pub mod views;
 pub mod visibility;
+pub mod webhooks;
 pub mod whatsapp;

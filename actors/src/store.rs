@@ -686,6 +686,7 @@ pub trait Store:
     + crate::csat::CsatPort
     + crate::api_keys::ApiKeysPort
     + crate::security::SecurityPort
+    + crate::webhooks::WebhooksPort
 {
 }
 
@@ -710,7 +711,8 @@ impl<
         + crate::reports::ReportsPort
         + crate::csat::CsatPort
         + crate::api_keys::ApiKeysPort
-        + crate::security::SecurityPort,
+        + crate::security::SecurityPort
+        + crate::webhooks::WebhooksPort,
 > Store for T
 {
 }

@@ -71,6 +71,8 @@ pub struct Services {
     pub notifier: Arc<Notifier>,
     /// The reports' projection of the event log.
     pub reports: Arc<ReportProjection>,
+    /// Outbound webhooks: subscriptions, the dispatcher tailing the log, the signed sender.
+    pub webhooks: Arc<crate::webhooks::Webhooks>,
     /// Scheduled reports: their timers' handler and what the schedules API asks of them.
     pub report_schedules: Arc<crate::reports::schedules::ReportSchedules>,
     /// The cluster's presence board: every agent's merged presence, viewers.
@@ -190,6 +192,9 @@ impl Services {
         tasks.extend(notifier.start(tickets.bus().subscribe()));
         let reports = ReportProjection::new(opened.store.clone());
         tasks.extend(reports.start(tickets.bus().subscribe()));
+        let webhooks = crate::webhooks::Webhooks::new(opened.store.clone(), live.clone(), clock.clone())
+            .context("building the webhooks' HTTP client")?;
+        tasks.extend(webhooks.start(tickets.bus().subscribe()));
         let report_schedules = crate::reports::schedules::ReportSchedules::new(
             opened.store.clone(),
             reports.clone(),
@@ -269,6 +274,7 @@ impl Services {
             live,
             notifier,
             reports,
+            webhooks,
             report_schedules,
             presence: presence_board,
             router,

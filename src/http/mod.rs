@@ -24,6 +24,7 @@ mod security;
 mod settings;
 mod tickets;
 mod views;
+mod webhooks;
 mod whatsapp;
 
 use std::sync::Arc;
@@ -149,6 +150,7 @@ fn documented_routes(scope: &mut utoipa_actix_web::service_config::ServiceConfig
     security::routes(scope);
     settings::routes(scope);
     views::routes(scope);
+    webhooks::routes(scope);
     whatsapp::routes(scope);
 }
 

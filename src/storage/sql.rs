@@ -100,6 +100,7 @@ pub(crate) mod ticket_filter;
 pub(crate) mod tickets;
 pub(crate) mod timers;
 pub(crate) mod views;
+pub(crate) mod webhooks;
 pub(crate) mod whatsapp;
 pub(crate) mod writer;
 
@@ -574,6 +575,7 @@ macro_rules! shared_sql {
         crate::storage::sql::csat::csat_sql!($db, $store, $writer, $begin_write, $tickets_per_update, $team_ids_of_u);
         crate::storage::sql::api_keys::api_keys_sql!($db, $store, $writer, $begin_write, $tickets_per_update, $team_ids_of_u);
         crate::storage::sql::security::security_sql!($db, $store, $writer, $begin_write, $tickets_per_update, $team_ids_of_u);
+        crate::storage::sql::webhooks::webhooks_sql!($db, $store, $writer, $begin_write, $tickets_per_update, $team_ids_of_u);
     };
 }
 

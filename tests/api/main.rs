@@ -29,6 +29,7 @@ mod sla;
 mod tickets;
 mod validation;
 mod views;
+mod webhooks;
 
 use std::sync::Arc;
 

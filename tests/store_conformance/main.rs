@@ -22,6 +22,7 @@ mod settings;
 mod tickets;
 mod timers;
 mod views;
+mod webhooks;
 mod whatsapp;
 
 use std::collections::BTreeSet;
@@ -147,6 +148,7 @@ async fn suite(store: Arc<dyn Store>) {
     reports::report_schedules_round_trip(store).await;
     csat::surveys_settle_once(store).await;
     api_keys::api_keys_authenticate_list_and_revoke(store).await;
+    webhooks::deliveries_queue_once_and_leave_in_order(store).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -16,6 +16,7 @@ const SHAPES = {
   close: () => html`<line x1="18" y1="6" x2="6" y2="18" /><line x1="6" y1="6" x2="18" y2="18" />`,
   logout: () => html`<path d="M9 21H5a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2h4" /><polyline points="16 17 21 12 16 7" /><line x1="21" y1="12" x2="9" y2="12" />`,
   bell: () => html`<path d="M18 8a6 6 0 0 0-12 0c0 7-3 9-3 9h18s-3-2-3-9" /><path d="M13.73 21a2 2 0 0 1-3.46 0" />`,
+  share: () => html`<circle cx="18" cy="5" r="3" /><circle cx="6" cy="12" r="3" /><circle cx="18" cy="19" r="3" /><line x1="8.59" y1="13.51" x2="15.42" y2="17.49" /><line x1="15.41" y1="6.51" x2="8.59" y2="10.49" />`,
   zap: () => html`<polygon points="13 2 3 14 12 14 11 22 21 10 12 10 13 2" />`,
   clock: () => html`<circle cx="12" cy="12" r="10" /><polyline points="12 6 12 12 16 14" />`,
   check: () => html`<polyline points="20 6 9 17 4 12" />`,

@@ -15,7 +15,8 @@ mod tests;
 pub type NotificationId = i64;
 
 string_enum!(
-    /// Why a user is notified.
+    /// Why a user is notified (`webhook_disabled`: an outbound webhook failed for 24 hours and
+    /// was disabled; admins only, always on).
     NotificationKind {
         Assigned => "assigned",
         TeamAssigned => "team_assigned",
@@ -25,6 +26,7 @@ string_enum!(
         SlaBreached => "sla_breached",
         CustomerReply => "customer_reply",
         Automation => "automation",
+        WebhookDisabled => "webhook_disabled",
     }
 );
 
@@ -119,6 +121,7 @@ impl KindSwitches {
             NotificationKind::SlaBreached => self.sla_breached,
             NotificationKind::CustomerReply => self.customer_reply,
             NotificationKind::Automation => self.automation,
+            NotificationKind::WebhookDisabled => true,
         }
     }
 }

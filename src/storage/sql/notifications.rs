@@ -23,6 +23,47 @@ macro_rules! notifications_sql {
             })
         }
 
+        /// Stores one notification inside `tx` (the notifier's pass, or a webhook's disabling).
+        async fn insert_notification(
+            tx: &mut DbTx,
+            item: &switchboard_actors::notifications::NewNotification,
+            at: Timestamp,
+        ) -> StoreResult<switchboard_actors::notifications::Notification> {
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO notifications (account_id, user_id, kind, ticket_id, ticket_number, subject, \
+                 actor_id, text, critical, position, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+            )
+            .bind(item.account_id)
+            .bind(item.user_id)
+            .bind(item.kind.as_str())
+            .bind(item.ticket_id)
+            .bind(item.ticket_number)
+            .bind(item.subject.clone())
+            .bind(item.actor_id)
+            .bind(item.text.clone())
+            .bind(item.critical)
+            .bind(item.position)
+            .bind(millis(at))
+            .fetch_one(&mut **tx)
+            .await
+            .map_err(db_error)?;
+            Ok(switchboard_actors::notifications::Notification {
+                id,
+                account_id: item.account_id,
+                user_id: item.user_id,
+                kind: item.kind,
+                ticket_id: item.ticket_id,
+                ticket_number: item.ticket_number,
+                subject: item.subject.clone(),
+                actor_id: item.actor_id,
+                text: item.text.clone(),
+                created_at: at,
+                read_at: None,
+                critical: item.critical,
+            })
+        }
+
         #[async_trait]
         impl NotificationsPort for $store {
             async fn notifier_position(&self) -> StoreResult<i64> {
@@ -51,39 +92,7 @@ macro_rules! notifications_sql {
                 }
                 let mut stored = Vec::with_capacity(items.len());
                 for item in items {
-                    let id: i64 = sqlx::query_scalar(
-                        "INSERT INTO notifications (account_id, user_id, kind, ticket_id, ticket_number, subject, \
-                         actor_id, text, critical, position, created_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
-                    )
-                    .bind(item.account_id)
-                    .bind(item.user_id)
-                    .bind(item.kind.as_str())
-                    .bind(item.ticket_id)
-                    .bind(item.ticket_number)
-                    .bind(item.subject.clone())
-                    .bind(item.actor_id)
-                    .bind(item.text.clone())
-                    .bind(item.critical)
-                    .bind(item.position)
-                    .bind(millis(at))
-                    .fetch_one(&mut *tx)
-                    .await
-                    .map_err(db_error)?;
-                    stored.push(switchboard_actors::notifications::Notification {
-                        id,
-                        account_id: item.account_id,
-                        user_id: item.user_id,
-                        kind: item.kind,
-                        ticket_id: item.ticket_id,
-                        ticket_number: item.ticket_number,
-                        subject: item.subject.clone(),
-                        actor_id: item.actor_id,
-                        text: item.text.clone(),
-                        created_at: at,
-                        read_at: None,
-                        critical: item.critical,
-                    });
+                    stored.push(insert_notification(&mut tx, item, at).await?);
                 }
                 tx.commit().await.map_err(db_error)?;
                 Ok(stored)
