@@ -661,6 +661,7 @@ pub trait Store:
     + crate::reports::ReportsPort
     + crate::csat::CsatPort
     + crate::api_keys::ApiKeysPort
+    + crate::audit::AuditPort
 {
 }
 
@@ -684,7 +685,8 @@ impl<
         + crate::knowledge_base::KnowledgeBasePort
         + crate::reports::ReportsPort
         + crate::csat::CsatPort
-        + crate::api_keys::ApiKeysPort,
+        + crate::api_keys::ApiKeysPort
+        + crate::audit::AuditPort,
 > Store for T
 {
 }

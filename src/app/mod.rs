@@ -61,6 +61,8 @@ pub struct Services {
     pub tickets: Tickets,
     /// Session tokens to users, customers to the tickets they may see.
     pub sessions: Arc<Sessions>,
+    /// The audit log's daily retention sweep per account.
+    pub audit_retention: Arc<crate::audit::retention::AuditRetention>,
     /// API keys to users and scopes, and each key's request budget.
     pub api_keys: Arc<crate::api_keys::ApiKeys>,
     /// Each account's configuration, cached briefly.
@@ -212,6 +214,8 @@ impl Services {
             node,
         );
         tasks.extend(router.start(tickets.bus().subscribe()));
+        let audit_retention =
+            crate::audit::retention::AuditRetention::new(opened.store.clone(), clock.clone(), timer_handle.clone());
         // Built once every owner of timers exists; timers set meanwhile wait in the channel.
         let dispatch: Arc<dyn TimerDispatch> = Arc::new(
             TimerHandlers::default()
@@ -221,7 +225,8 @@ impl Services {
                     Arc::new(whatsapp.conversations.clone()),
                 )
                 .register(crate::notifications::TIMER_KIND, notifier.clone())
-                .register(crate::reports::schedules::TIMER_KIND, report_schedules.clone()),
+                .register(crate::reports::schedules::TIMER_KIND, report_schedules.clone())
+                .register(crate::audit::retention::TIMER_KIND, audit_retention.clone()),
         );
         let timers = tokio::spawn(run_timers(
             timer_inbox,
@@ -233,6 +238,7 @@ impl Services {
         ));
         let served = opened.store.account_ids().await.context("listing the accounts this node serves")?;
         live.join_all(&served).await;
+        audit_retention.schedule_all(&served).await.context("setting the audit retention sweeps")?;
         let csat = start_csat(settings, &opened.store, &tickets, &accounts, &clock).await?;
         whatsapp.set_answers(csat.clone());
         tasks.extend(csat.start(tickets.bus().subscribe()));
@@ -270,6 +276,7 @@ impl Services {
             notifier,
             reports,
             report_schedules,
+            audit_retention,
             presence: presence_board,
             router,
             whatsapp,
