@@ -37,7 +37,7 @@ export function Audit() {
   const [page, setPage] = useState(null);
   const [older, setOlder] = useState([]);
   useEffect(() => {
-    get("/users?limit=200").then((answer) => setUsers(answer.items.filter((user) => user.role !== "customer"))).catch(report);
+    get("/users").then((answer) => setUsers(answer.items.filter((user) => user.role !== "customer"))).catch(report);
   }, []);
   useEffect(() => {
     setPage(null);
