@@ -5,6 +5,7 @@
 mod common;
 
 mod api_keys;
+mod audit;
 mod automations;
 mod csat;
 mod directory;
@@ -145,6 +146,7 @@ async fn suite(store: Arc<dyn Store>) {
     reports::report_schedules_round_trip(store).await;
     csat::surveys_settle_once(store).await;
     api_keys::api_keys_authenticate_list_and_revoke(store).await;
+    audit::audit_entries_filter_page_and_expire(store).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
