@@ -112,6 +112,8 @@ pub trait AuditPort: Send + Sync + 'static {
     -> StoreResult<Vec<AuditEntry>>;
     /// Retention: deletes the account's entries older than `before`; how many went.
     async fn delete_audit_before(&self, account: AccountId, before: Timestamp) -> StoreResult<u64>;
+    /// The accounts with at least one entry (whose logs need sweeping).
+    async fn audit_account_ids(&self) -> StoreResult<Vec<AccountId>>;
     async fn audit_retention_days(&self, account: AccountId) -> StoreResult<u32>;
     async fn set_audit_retention_days(&self, account: AccountId, days: u32) -> StoreResult<()>;
 }

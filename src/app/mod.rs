@@ -238,7 +238,7 @@ impl Services {
         ));
         let served = opened.store.account_ids().await.context("listing the accounts this node serves")?;
         live.join_all(&served).await;
-        audit_retention.schedule_all(&served).await.context("setting the audit retention sweeps")?;
+        audit_retention.schedule_all().await.context("setting the audit retention sweeps")?;
         let csat = start_csat(settings, &opened.store, &tickets, &accounts, &clock).await?;
         whatsapp.set_answers(csat.clone());
         tasks.extend(csat.start(tickets.bus().subscribe()));

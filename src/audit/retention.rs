@@ -1,8 +1,10 @@
 //! Audit retention: each account has one durable timer (owner `audit_retention`/its id, named
 //! `sweep`). When it fires, the account's entries older than its retention (default 365 days,
 //! `PUT /api/v1/audit/retention`) are deleted and the timer is set a day on. Every start sets
-//! each served account's timer due at once, so a node down over its due time sweeps as it comes
-//! back, and a changed retention takes effect at the next sweep (set due at once too).
+//! the timer of each account with entries due at once, so a node down over its due time sweeps
+//! as it comes back; an account's first entry in this process sets its timer a day on
+//! ([`AuditRetention::ensure`]); a changed retention sets it due at once. Accounts with no
+//! entries have no timer.
 
 use std::sync::Arc;
 
@@ -23,11 +25,13 @@ pub struct AuditRetention {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     timers: TimerHandle,
+    /// The accounts whose timer this process has set (so an entry costs one set lookup).
+    scheduled: std::sync::Mutex<std::collections::HashSet<AccountId>>,
 }
 
 impl AuditRetention {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, timers: TimerHandle) -> Arc<AuditRetention> {
-        Arc::new(AuditRetention { store, clock, timers })
+        Arc::new(AuditRetention { store, clock, timers, scheduled: Default::default() })
     }
 
     /// Sets `account`'s sweep due at `due_at`.
@@ -39,16 +43,28 @@ impl AuditRetention {
         };
         self.store.set_timer(&change).await?;
         self.timers.changed(change);
+        self.scheduled.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).insert(account);
         Ok(())
     }
 
-    /// At a start: every served account's sweep due now.
-    pub async fn schedule_all(&self, accounts: &[AccountId]) -> Result<(), StoreError> {
+    /// At a start: the sweep of every account with entries due now.
+    pub async fn schedule_all(&self) -> Result<(), StoreError> {
         let now = self.clock.now();
-        for account in accounts {
-            self.schedule(*account, now).await?;
+        for account in self.store.audit_account_ids().await? {
+            self.schedule(account, now).await?;
         }
         Ok(())
+    }
+
+    /// After an entry of `account`: its sweep set a day on, unless this process set it already.
+    pub async fn ensure(&self, account: AccountId) {
+        if self.scheduled.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).contains(&account) {
+            return;
+        }
+        let due = self.clock.now().saturating_add(SWEEP_EVERY).unwrap_or_else(|_| self.clock.now());
+        if let Err(error) = self.schedule(account, due).await {
+            tracing::warn!(%error, account, "the audit retention sweep could not be set; the next entry tries again");
+        }
     }
 
     /// Deletes what `account` no longer keeps; how many entries went.

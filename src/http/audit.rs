@@ -15,7 +15,6 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::json::ApiJson;
 use super::{Api, ApiError, Caller, NoParams};
-use crate::audit::retention::AuditRetention;
 use crate::audit::{Target, snapshot};
 use crate::error::{ErrorBody, ErrorCode};
 
@@ -245,7 +244,6 @@ async fn retention(
 async fn set_retention(
     state: Api,
     caller: Caller,
-    sweeps: web::Data<AuditRetention>,
     body: ApiJson<AuditRetentionBody>,
 ) -> Result<web::Json<AuditRetentionBody>, ApiError> {
     caller.require_admin()?;
@@ -254,7 +252,7 @@ async fn set_retention(
     let account = caller.account();
     let before = AuditRetentionBody { days: state.store.audit_retention_days(account).await? };
     state.store.set_audit_retention_days(account, body.days).await?;
-    sweeps.schedule(account, state.now()).await?;
+    state.audit_retention.schedule(account, state.now()).await?;
     let target = Some(Target::new("account", account));
     let (before, after) = (
         snapshot(&serde_json::json!({"audit_retention_days": before.days})),

@@ -160,6 +160,7 @@ async fn login(
     let after = Some(serde_json::json!({"method": "password"}));
     let target = Some(crate::audit::Target::new("user", user.id));
     crate::audit::record(&*state.store, state.now(), actor, "auth.login", target, None, after).await;
+    state.audit_retention.ensure(user.account_id).await;
     logged_in(&state, user).await
 }
 
@@ -245,6 +246,7 @@ async fn check_password(
 /// actor is unknown either way; the email typed is kept, the password never.
 fn login_failed(state: &Api, known: Option<(AccountId, UserId)>, client: std::net::IpAddr, email: &str) {
     let store = state.store.clone();
+    let sweeps = state.audit_retention.clone();
     let at = state.now();
     let email = email.to_owned();
     tokio::spawn(async move {
@@ -258,6 +260,7 @@ fn login_failed(state: &Api, known: Option<(AccountId, UserId)>, client: std::ne
         let reason = if known.is_some() { "wrong_password" } else { "unknown_email" };
         let after = Some(serde_json::json!({"email": email, "reason": reason}));
         crate::audit::record(&*store, at, actor, "auth.login_failed", target, None, after).await;
+        sweeps.ensure(account).await;
     });
 }
 

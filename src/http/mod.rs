@@ -68,6 +68,8 @@ pub struct Api {
     pub channels: Arc<Channels>,
     /// Session tokens to users, customers to the tickets they may see.
     pub sessions: Arc<Sessions>,
+    /// The audit log's retention sweeps, set with an account's first entry.
+    pub audit_retention: Arc<crate::audit::retention::AuditRetention>,
 }
 
 impl Api {
@@ -81,6 +83,7 @@ impl Api {
             live: service(request)?,
             channels: service(request)?,
             sessions: service(request)?,
+            audit_retention: service(request)?,
         })
     }
 
@@ -108,6 +111,7 @@ impl Api {
         after: Option<serde_json::Value>,
     ) {
         crate::audit::record(&*self.store, self.now(), caller, action, Some(target), before, after).await;
+        self.audit_retention.ensure(caller.account()).await;
     }
 }
 

@@ -49,6 +49,10 @@ pub async fn audit_entries_filter_page_and_expire(store: &dyn Store) {
     let after_cursor = AuditFilter { before_id: Some(third.id), ..AuditFilter::default() };
     assert_eq!(ids(store.audit_entries(account.id, &after_cursor, 1).await.expect("page")), [second.id]);
 
+    let with_entries = store.audit_account_ids().await.expect("accounts");
+    assert!(with_entries.contains(&account.id) && with_entries.contains(&other.id), "{with_entries:?}");
+    let quiet = store.create_account("Quiet").await.expect("account");
+    assert!(!store.audit_account_ids().await.expect("accounts").contains(&quiet.id));
     assert_eq!(store.audit_retention_days(account.id).await.expect("days"), 365);
     store.set_audit_retention_days(account.id, 90).await.expect("set");
     assert_eq!(store.audit_retention_days(account.id).await.expect("days"), 90);

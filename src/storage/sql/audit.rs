@@ -95,6 +95,13 @@ macro_rules! audit_sql {
                     .map(|done| done.rows_affected())
             }
 
+            async fn audit_account_ids(&self) -> StoreResult<Vec<AccountId>> {
+                sqlx::query_scalar("SELECT DISTINCT account_id FROM audit_log ORDER BY account_id")
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db_error)
+            }
+
             async fn audit_retention_days(&self, account: AccountId) -> StoreResult<u32> {
                 let days: Option<i64> = sqlx::query_scalar("SELECT audit_retention_days FROM accounts WHERE id = $1")
                     .bind(account)
