@@ -111,6 +111,7 @@ async fn change_password(
     state.store.delete_user_sessions(user.id, Some(&caller.token_hash)).await?;
     let except = Some(hex::encode(&caller.token_hash));
     state.live.end_sessions(caller.account(), crate::live::SessionEnd::User { user_id: user.id, except });
+    state.audit(&caller, "auth.password_changed", crate::audit::Target::new("user", user.id), None, None).await;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -363,12 +363,15 @@ async fn update_user(
         state.live.end_sessions(caller.account(), crate::live::SessionEnd::User { user_id: existing.id, except });
     }
     router.wake(caller.account());
-    let action = match () {
-        _ if user.role != existing.role => "user.role_changed",
-        _ if user.active != existing.active && !user.active => "user.deactivated",
-        _ if user.active != existing.active => "user.reactivated",
-        _ if password_changed => "user.password_reset",
-        _ => "user.updated",
+    // One name per change, the weightiest first (the before/after show the rest).
+    let action = if user.role != existing.role {
+        "user.role_changed"
+    } else if user.active != existing.active {
+        if user.active { "user.reactivated" } else { "user.deactivated" }
+    } else if password_changed {
+        "user.password_reset"
+    } else {
+        "user.updated"
     };
     let mut after = snapshot(&user);
     if password_changed && let Some(serde_json::Value::Object(fields)) = after.as_mut() {

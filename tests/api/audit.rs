@@ -82,6 +82,9 @@ async fn each_admin_action_is_recorded_with_its_actor_ip_and_before_after_secret
                           "recipients": ["lead@test.example"], "format": "csv"});
         let schedule = id_of(&desk.expect(201, "POST", "/api/v1/reports/schedules", &admin, Some(spec)).await);
         desk.expect(204, "DELETE", &format!("/api/v1/reports/schedules/{schedule}"), &admin, None).await;
+        // The admin's own password.
+        let body = json!({"current_password": PASSWORD, "new_password": "a brand new password"});
+        desk.expect(204, "POST", "/api/v1/me/password", &admin, Some(body)).await;
         // The channels' secrets, read.
         let (status, _) = desk.call("GET", "/api/v1/account/channel-secrets", &admin, None).await;
         assert_eq!(status, 200);
@@ -110,6 +113,7 @@ async fn each_admin_action_is_recorded_with_its_actor_ip_and_before_after_secret
             "report_schedule.created",
             "report_schedule.deleted",
             "channel_secrets.viewed",
+            "auth.password_changed",
         ];
         for action in by_admin {
             let entry = find(&all, action);
@@ -155,7 +159,9 @@ async fn each_admin_action_is_recorded_with_its_actor_ip_and_before_after_secret
 
         // No secret reaches the log: not the key, not a password, not a hash.
         let text = serde_json::to_string(&all).expect("json");
-        for secret in [secret.as_str(), PASSWORD, "another long password", "wrong password!", "$argon2"] {
+        for secret in
+            [secret.as_str(), PASSWORD, "another long password", "a brand new password", "wrong password!", "$argon2"]
+        {
             assert!(!text.contains(secret), "`{secret}` is in the audit log");
         }
         assert_eq!(find(&all, "user.password_reset")["after"]["credentials_reset"], true);
