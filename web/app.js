@@ -31,6 +31,7 @@ import { Companies } from "./pages/companies.js";
 import { KnowledgeBase } from "./pages/kb.js";
 import { Preferences } from "./pages/preferences.js";
 import { ApiKeys } from "./pages/api-keys.js";
+import { Audit } from "./pages/audit.js";
 import { Reports } from "./pages/reports.js";
 import { Bell, Toasts } from "./pages/bell.js";
 import { Sidebar } from "./pages/sidebar.js";
@@ -53,6 +54,7 @@ export const ROUTES = [
   // Everyone on the team has their own figures; the server scopes the team board and the overview.
   { path: "#/reports", page: Reports, get label() { return t("console.nav.reports"); }, icon: "chart" },
   { path: "#/admin", page: Admin, get label() { return t("console.nav.admin"); }, icon: "shield", shown: () => me.value.role === "admin" },
+  { path: "#/audit", page: Audit, get label() { return t("console.nav.audit"); }, icon: "lock", shown: () => me.value.role === "admin" },
   { path: "#/automations", page: Automations, get label() { return t("console.nav.automations"); }, icon: "zap", shown: () => me.value.role === "admin" },
   { path: "#/webhooks", page: Webhooks, get label() { return t("console.nav.webhooks"); }, icon: "share", shown: () => me.value.role === "admin" },
   // A company's page comes before the list so the list's path does not match it first.

@@ -3,6 +3,7 @@
 
 pub mod agent;
 pub mod api_keys;
+pub mod audit;
 pub mod automation;
 pub mod broker;
 pub mod bus;

@@ -687,6 +687,7 @@ pub trait Store:
     + crate::api_keys::ApiKeysPort
     + crate::security::SecurityPort
     + crate::webhooks::WebhooksPort
+    + crate::audit::AuditPort
 {
 }
 
@@ -712,7 +713,8 @@ impl<
         + crate::csat::CsatPort
         + crate::api_keys::ApiKeysPort
         + crate::security::SecurityPort
-        + crate::webhooks::WebhooksPort,
+        + crate::webhooks::WebhooksPort
+        + crate::audit::AuditPort,
 > Store for T
 {
 }

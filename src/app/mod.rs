@@ -61,6 +61,8 @@ pub struct Services {
     pub tickets: Tickets,
     /// Session tokens to users, customers to the tickets they may see.
     pub sessions: Arc<Sessions>,
+    /// The audit log's daily retention sweep per account.
+    pub audit_retention: Arc<crate::audit::retention::AuditRetention>,
     /// API keys to users and scopes, and each key's request budget.
     pub api_keys: Arc<crate::api_keys::ApiKeys>,
     /// Each account's configuration, cached briefly.
@@ -217,6 +219,8 @@ impl Services {
             node,
         );
         tasks.extend(router.start(tickets.bus().subscribe()));
+        let audit_retention =
+            crate::audit::retention::AuditRetention::new(opened.store.clone(), clock.clone(), timer_handle.clone());
         // Built once every owner of timers exists; timers set meanwhile wait in the channel.
         let dispatch: Arc<dyn TimerDispatch> = Arc::new(
             TimerHandlers::default()
@@ -226,7 +230,8 @@ impl Services {
                     Arc::new(whatsapp.conversations.clone()),
                 )
                 .register(crate::notifications::TIMER_KIND, notifier.clone())
-                .register(crate::reports::schedules::TIMER_KIND, report_schedules.clone()),
+                .register(crate::reports::schedules::TIMER_KIND, report_schedules.clone())
+                .register(crate::audit::retention::TIMER_KIND, audit_retention.clone()),
         );
         let timers = tokio::spawn(run_timers(
             timer_inbox,
@@ -238,6 +243,7 @@ impl Services {
         ));
         let served = opened.store.account_ids().await.context("listing the accounts this node serves")?;
         live.join_all(&served).await;
+        audit_retention.schedule_all().await.context("setting the audit retention sweeps")?;
         let csat = start_csat(settings, &opened.store, &tickets, &accounts, &clock).await?;
         whatsapp.set_answers(csat.clone());
         tasks.extend(csat.start(tickets.bus().subscribe()));
@@ -276,6 +282,7 @@ impl Services {
             reports,
             webhooks,
             report_schedules,
+            audit_retention,
             presence: presence_board,
             router,
             whatsapp,

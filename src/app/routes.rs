@@ -48,6 +48,7 @@ fn register_services(config: &mut web::ServiceConfig, services: &Services) {
         .app_data(web::Data::new(services.tickets.clone()))
         .app_data(web::Data::from(services.sessions.clone()))
         .app_data(web::Data::from(services.api_keys.clone()))
+        .app_data(web::Data::from(services.audit_retention.clone()))
         .app_data(web::Data::from(services.accounts.clone()))
         .app_data(web::Data::from(services.live.clone()))
         .app_data(web::Data::from(services.notifier.clone()))

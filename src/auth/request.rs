@@ -25,6 +25,9 @@ pub struct Caller {
     /// The API key the request came with, and its scopes; `None` for a session, which holds
     /// every scope of its user (so do tokens issued by `POST /users/{id}/tokens`: they are sessions).
     pub key: Option<KeyGrant>,
+    /// The client address (after trusted proxies, as the login limits see it): what the audit
+    /// log records as the actor's IP.
+    pub ip: Option<std::net::IpAddr>,
 }
 
 /// Where a request's session token came from.
@@ -101,6 +104,17 @@ async fn authenticate_key(request: &HttpRequest, key: &str) -> Result<(User, Key
     Ok((user, grant))
 }
 
+/// The client a request comes from: the peer, or what trusted proxies forwarded (the same rule
+/// as the login limits, `LoginLimits::client`).
+pub fn client_ip(request: &HttpRequest) -> Option<std::net::IpAddr> {
+    let peer = request.peer_addr().map(|peer| peer.ip());
+    let forwarded_for = request.headers().get("x-forwarded-for").and_then(|value| value.to_str().ok());
+    match request.app_data::<web::Data<crate::auth::login_limits::LoginLimits>>() {
+        Some(limits) => peer.map(|peer| limits.client(Some(peer), forwarded_for)),
+        None => peer,
+    }
+}
+
 pub fn request_token(request: &HttpRequest) -> Option<(String, TokenSource)> {
     let header = request
         .headers()
@@ -135,6 +149,7 @@ impl FromRequest for Caller {
             _ => None,
         };
         let token = credentials.map(|(token, _)| token);
+        let ip = client_ip(request);
         let request = request.clone();
         Box::pin(async move {
             if let Some(refusal) = forged {
@@ -144,10 +159,10 @@ impl FromRequest for Caller {
             let token_hash = crate::auth::token_hash(token.as_deref().unwrap_or_default());
             if let Some(key) = token.as_deref().filter(|token| crate::api_keys::is_api_key(token)) {
                 let (user, grant) = authenticate_key(&request, key).await?;
-                return Ok(Caller { user, token_hash, key: Some(grant) });
+                return Ok(Caller { user, token_hash, key: Some(grant), ip });
             }
             let user = sessions.authenticate(token).await?;
-            Ok(Caller { user, token_hash, key: None })
+            Ok(Caller { user, token_hash, key: None, ip })
         })
     }
 }

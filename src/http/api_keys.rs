@@ -15,6 +15,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use super::json::ApiJson;
 use super::{Api, ApiError, Caller, NoParams};
 use crate::api_keys::{ApiKeys, DEFAULT_RATE_LIMIT_PER_MINUTE, MAX_RATE_LIMIT_PER_MINUTE};
+use crate::audit::{Target, snapshot};
 use crate::error::ErrorBody;
 
 pub fn routes(config: &mut ServiceConfig) {
@@ -119,6 +120,8 @@ async fn create_key(state: Api, caller: Caller, body: ApiJson<CreateApiKey>) -> 
             expires_at: crate::api_keys::expiry(state.now(), days),
         })
         .await?;
+    let target = Target::new("api_key", api_key.id);
+    state.audit(&caller, "api_key.created", target, None, snapshot(&api_key)).await;
     Ok(HttpResponse::Created().json(CreatedApiKey { key, api_key }))
 }
 
@@ -154,6 +157,7 @@ async fn revoke_key(
     }
     let key_hash = state.store.delete_api_key(caller.account(), id).await?.ok_or(ApiError::NotFound("API key"))?;
     keys.forget(id);
+    state.audit(&caller, "api_key.revoked", Target::new("api_key", id), snapshot(&key), None).await;
     let end = crate::live::SessionEnd::Session { session: hex::encode(key_hash) };
     state.live.end_sessions(caller.account(), end);
     Ok(HttpResponse::NoContent().finish())

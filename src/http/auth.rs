@@ -8,7 +8,7 @@ use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
 use garde::Validate;
 use serde::{Deserialize, Serialize};
 use switchboard_actors::customer_auth::{CodePurpose, Destination};
-use switchboard_actors::domain::{User, UserId};
+use switchboard_actors::domain::{AccountId, User, UserId};
 use switchboard_actors::security::SessionKind;
 use switchboard_actors::store::{NewSession, UserPatch};
 use utoipa::ToSchema;
@@ -112,6 +112,7 @@ async fn change_password(
     state.store.delete_user_sessions(user.id, Some(&caller.token_hash)).await?;
     let except = Some(hex::encode(&caller.token_hash));
     state.live.end_sessions(caller.account(), crate::live::SessionEnd::User { user_id: user.id, except });
+    state.audit(&caller, "auth.password_changed", crate::audit::Target::new("user", user.id), None, None).await;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -163,6 +164,12 @@ async fn login(
     let email = body.email.trim().to_lowercase();
     let user = check_password(&state, (&passwords, &logins), &request, &email, body.password).await?;
     second_factor(&state, &logins, &request, &user, body.totp.as_deref()).await?;
+    let actor =
+        crate::audit::Actor { account: user.account_id, user: Some(user.id), ip: Some(client_of(&logins, &request)) };
+    let after = Some(serde_json::json!({"method": "password"}));
+    let target = Some(crate::audit::Target::new("user", user.id));
+    crate::audit::record(&*state.store, state.now(), actor, "auth.login", target, None, after).await;
+    state.audit_retention.ensure(user.account_id).await;
     session_answer(&state, &request, user).await
 }
 
@@ -239,7 +246,9 @@ async fn check_password(
 ) -> Result<User, ApiError> {
     let client = client_of(logins, request);
     let attempt = logins.admit(email, client, Instant::now()).map_err(ApiError::RateLimitedFor)?;
-    let user = state.store.user_credentials(email).await?.and_then(|credentials| {
+    let credentials = state.store.user_credentials(email).await?;
+    let known = credentials.as_ref().map(|credentials| (credentials.user.account_id, credentials.user.id));
+    let user = credentials.and_then(|credentials| {
         let hash = credentials.password_hash.filter(|hash| credentials.user.active && !hash.is_empty())?;
         Some((credentials.user, hash))
     });
@@ -262,7 +271,10 @@ async fn check_password(
             logins.succeeded(attempt);
             user.ok_or_else(|| ApiError::Internal("a password matched no user".to_owned()))
         }
-        Ok(false) => Err(ApiError::InvalidCredentials),
+        Ok(false) => {
+            login_failed(state, known, client, email);
+            Err(ApiError::InvalidCredentials)
+        }
         Err(error) => {
             logins.not_checked(attempt);
             Err(error.into())
@@ -285,6 +297,30 @@ impl Device {
             ip: client_of(&logins, request).to_string(),
         })
     }
+}
+
+/// Records a failed password login in the audit log, off the request's path so the answer's
+/// timing does not depend on it: in the account of the user the email belongs to, or (an email
+/// of no user) in the installation's first account, the one the operator administers. The
+/// actor is unknown either way; the email typed is kept, the password never.
+fn login_failed(state: &Api, known: Option<(AccountId, UserId)>, client: std::net::IpAddr, email: &str) {
+    let store = state.store.clone();
+    let sweeps = state.audit_retention.clone();
+    let at = state.now();
+    let email = email.to_owned();
+    tokio::spawn(async move {
+        let account = match known {
+            Some((account, _)) => Some(account),
+            None => store.first_account().await.ok().flatten().map(|account| account.id),
+        };
+        let Some(account) = account else { return };
+        let actor = crate::audit::Actor { account, user: None, ip: Some(client) };
+        let target = known.map(|(_, user)| crate::audit::Target::new("user", user));
+        let reason = if known.is_some() { "wrong_password" } else { "unknown_email" };
+        let after = Some(serde_json::json!({"email": email, "reason": reason}));
+        crate::audit::record(&*store, at, actor, "auth.login_failed", target, None, after).await;
+        sweeps.ensure(account).await;
+    });
 }
 
 /// Stores a new session for `user` lasting `ttl`; its token (shown once) and when it expires.

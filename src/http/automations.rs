@@ -16,6 +16,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use super::json::ApiJson;
 use super::tickets::page_limit;
 use super::{Api, ApiError, Caller, NoParams};
+use crate::audit::{Target, snapshot};
 use crate::automation::{Automations, DryRun, RuleProblem};
 use crate::error::ErrorBody;
 
@@ -222,6 +223,9 @@ async fn create_rule(
     if rule.enabled {
         automations.clone().into_inner().arm(caller.user.clone(), rule.clone());
     }
+    state
+        .audit(&caller, "automation_rule.created", Target::new("automation_rule", rule.id), None, snapshot(&rule))
+        .await;
     Ok(HttpResponse::Created().json(&rule))
 }
 
@@ -272,6 +276,7 @@ async fn update_rule(
 ) -> Result<web::Json<AutomationRule>, ApiError> {
     caller.require_admin()?;
     let mut rule = rule_of(&state, &caller, *id).await?;
+    let before = snapshot(&rule);
     let body = body.into_inner();
     let was_enabled = rule.enabled;
     let rewritten = body.when.is_some() || body.condition.is_some() || body.then.is_some();
@@ -303,6 +308,9 @@ async fn update_rule(
     if rule.enabled && (!was_enabled || rewritten) {
         automations.clone().into_inner().arm(caller.user.clone(), rule.clone());
     }
+    state
+        .audit(&caller, "automation_rule.updated", Target::new("automation_rule", rule.id), before, snapshot(&rule))
+        .await;
     Ok(web::Json(rule))
 }
 
@@ -320,11 +328,14 @@ async fn delete_rule(
     id: web::Path<RuleId>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require_admin()?;
+    let before = rule_of(&state, &caller, *id).await?;
     match state.store.delete_rule(caller.account(), *id).await {
         Err(StoreError::NotFound) => Err(ApiError::NotFound("automation rule")),
         Err(other) => Err(other.into()),
         Ok(()) => {
             automations.invalidate(caller.account());
+            let target = Target::new("automation_rule", before.id);
+            state.audit(&caller, "automation_rule.deleted", target, snapshot(&before), None).await;
             Ok(HttpResponse::NoContent().finish())
         }
     }

@@ -94,5 +94,9 @@ async fn channel_secrets(
             sandbox: state.settings.email.sandbox_on(),
         },
     };
+    // Who read them, never what they are.
+    let after = serde_json::json!({"read": ["whatsapp.verify_token", "whatsapp.app_secret", "email.inbound_secret"]});
+    let target = crate::audit::Target::new("account", caller.account());
+    state.audit(&caller, "channel_secrets.viewed", target, None, Some(after)).await;
     Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(view))
 }

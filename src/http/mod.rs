@@ -2,6 +2,7 @@
 //! the embedded console. Handlers are thin: authenticate, validate, call a store or actor, map.
 
 mod api_keys;
+mod audit;
 mod auth;
 mod automations;
 mod channel_secrets;
@@ -69,6 +70,8 @@ pub struct Api {
     pub channels: Arc<Channels>,
     /// Session tokens to users, customers to the tickets they may see.
     pub sessions: Arc<Sessions>,
+    /// The audit log's retention sweeps, set with an account's first entry.
+    pub audit_retention: Arc<crate::audit::retention::AuditRetention>,
 }
 
 impl Api {
@@ -82,6 +85,7 @@ impl Api {
             live: service(request)?,
             channels: service(request)?,
             sessions: service(request)?,
+            audit_retention: service(request)?,
         })
     }
 
@@ -96,6 +100,20 @@ impl Api {
 
     pub fn now(&self) -> Timestamp {
         self.clock.now()
+    }
+
+    /// Records `action` by the caller in the audit log, after the change succeeded
+    /// ([`crate::audit::record`]; `before`/`after` are redacted there).
+    pub async fn audit(
+        &self,
+        caller: &Caller,
+        action: &str,
+        target: crate::audit::Target,
+        before: Option<serde_json::Value>,
+        after: Option<serde_json::Value>,
+    ) {
+        crate::audit::record(&*self.store, self.now(), caller, action, Some(target), before, after).await;
+        self.audit_retention.ensure(caller.account()).await;
     }
 }
 
@@ -134,6 +152,7 @@ impl utoipa::Modify for BearerAuth {
 fn documented_routes(scope: &mut utoipa_actix_web::service_config::ServiceConfig) {
     auth::routes(scope);
     api_keys::routes(scope);
+    audit::routes(scope);
     customer_auth::routes(scope);
     dashboard::routes(scope);
     automations::routes(scope);

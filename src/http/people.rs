@@ -12,6 +12,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use super::json::ApiJson;
 use super::tickets::Page;
 use super::{Api, ApiError, Caller, NoParams};
+use crate::audit::{Target, snapshot};
 use crate::auth::PasswordPool;
 use crate::error::ErrorBody;
 use crate::error::ErrorCode;
@@ -200,6 +201,7 @@ async fn create_user(
         })
         .await
         .map_err(|error| map_conflict(error, ErrorCode::EmailTaken, "a user with this email already exists"))?;
+    state.audit(&caller, "user.created", Target::new("user", user.id), None, snapshot(&user)).await;
     Ok(HttpResponse::Created().json(user))
 }
 
@@ -253,6 +255,8 @@ async fn issue_token(
     let device = super::auth::Device::of(&request)?;
     let kind = switchboard_actors::security::SessionKind::Token;
     let (token, expires_at) = super::auth::start_session(&state, user.id, ttl, kind, device).await?;
+    let after = snapshot(&serde_json::json!({"user_id": user.id, "expires_at": expires_at}));
+    state.audit(&caller, "user.token_issued", Target::new("user", user.id), None, after).await;
     Ok(HttpResponse::Created().json(IssuedToken { token, user_id: user.id, expires_at }))
 }
 
@@ -362,6 +366,22 @@ async fn update_user(
         state.live.end_sessions(caller.account(), crate::live::SessionEnd::User { user_id: existing.id, except });
     }
     router.wake(caller.account());
+    // One name per change, the weightiest first (the before/after show the rest).
+    let action = if user.role != existing.role {
+        "user.role_changed"
+    } else if user.active != existing.active {
+        if user.active { "user.reactivated" } else { "user.deactivated" }
+    } else if password_changed {
+        "user.password_reset"
+    } else {
+        "user.updated"
+    };
+    let mut after = snapshot(&user);
+    if password_changed && let Some(serde_json::Value::Object(fields)) = after.as_mut() {
+        // Only that it changed: the hash is redacted anyway.
+        fields.insert("credentials_reset".to_owned(), serde_json::Value::Bool(true));
+    }
+    state.audit(&caller, action, Target::new("user", user.id), snapshot(&existing), after).await;
     Ok(web::Json(user))
 }
 
@@ -440,6 +460,7 @@ async fn create_team(state: Api, caller: Caller, body: ApiJson<CreateTeam>) -> R
             StoreError::NotFound => ApiError::invalid("member_ids", "a member does not exist in this account"),
             other => map_conflict(other, ErrorCode::TeamExists, "a team with this name already exists"),
         })?;
+    state.audit(&caller, "team.created", Target::new("team", team.id), None, snapshot(&team)).await;
     Ok(HttpResponse::Created().json(team))
 }
 
@@ -473,12 +494,13 @@ async fn update_team(
     caller.require_admin()?;
     let body = body.into_inner();
     body.validate()?;
-    state.store.team(caller.account(), *id).await?.ok_or(ApiError::NotFound("team"))?;
+    let before = state.store.team(caller.account(), *id).await?.ok_or(ApiError::NotFound("team"))?;
     let patch = TeamPatch { name: body.name, description: body.description, member_ids: body.member_ids };
     let team = state.store.update_team(caller.account(), *id, patch).await.map_err(|error| match error {
         StoreError::NotFound => ApiError::invalid("member_ids", "a member does not exist in this account"),
         other => map_conflict(other, ErrorCode::TeamExists, "a team with this name already exists"),
     })?;
     router.wake(caller.account());
+    state.audit(&caller, "team.updated", Target::new("team", team.id), snapshot(&before), snapshot(&team)).await;
     Ok(web::Json(team))
 }

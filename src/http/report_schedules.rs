@@ -12,6 +12,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::json::ApiJson;
 use super::{Api, ApiError, Caller, NoParams};
+use crate::audit::{Target, snapshot};
 use crate::error::ErrorBody;
 use crate::reports::schedules::ReportSchedules;
 
@@ -69,6 +70,8 @@ async fn create_schedule(
         crate::search::compile(state.store.as_ref(), &config, &caller.user, &spec.query, state.now()).await?;
     }
     let schedule = schedules.create(caller.account(), caller.user.id, spec).await?;
+    let target = Target::new("report_schedule", schedule.id);
+    state.audit(&caller, "report_schedule.created", target, None, snapshot(&schedule)).await;
     Ok(HttpResponse::Created().json(schedule))
 }
 
@@ -80,13 +83,17 @@ async fn create_schedule(
 )]
 #[delete("/reports/schedules/{id}")]
 async fn delete_schedule(
+    state: Api,
     caller: Caller,
     schedules: web::Data<ReportSchedules>,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
     require_lead(&caller)?;
+    let before = state.store.report_schedules(caller.account()).await?.into_iter().find(|schedule| schedule.id == *id);
     if !schedules.delete(caller.account(), *id).await? {
         return Err(ApiError::NotFound("schedule"));
     }
+    let before = before.as_ref().and_then(snapshot);
+    state.audit(&caller, "report_schedule.deleted", Target::new("report_schedule", *id), before, None).await;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -263,6 +263,12 @@ async fn export(
         user: caller.user.clone(),
     };
     let name = job.file_name();
+    let after = serde_json::json!({
+        "kind": params.kind, "format": params.format, "from": summary_params.from, "to": summary_params.to,
+        "q": summary_params.q, "file": name,
+    });
+    let target = crate::audit::Target::new("report", &name);
+    state.audit(&caller, "report.exported", target, None, Some(after)).await;
     let sources =
         crate::reports::export::ExportSources { store: state.store.clone(), projection: projection.into_inner() };
     let bytes = crate::reports::export::start(sources, job);

@@ -10,6 +10,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::json::ApiJson;
 use super::{Api, ApiError, Caller, NoParams};
+use crate::audit::{Target, snapshot};
 use crate::error::ErrorBody;
 use crate::routing::Router;
 
@@ -74,10 +75,13 @@ async fn put_routing(
 ) -> Result<web::Json<TeamRouting>, ApiError> {
     caller.require_admin()?;
     let routing = body.into_inner().validated().map_err(|error| ApiError::invalid(error.field, error.message))?;
+    let before = state.store.team_routings(caller.account()).await?.into_iter().find(|(team, _)| team == &*id);
     state.store.set_team_routing(caller.account(), *id, &routing).await.map_err(|error| match error {
         StoreError::NotFound => ApiError::NotFound("team"),
         other => other.into(),
     })?;
     router.wake(caller.account());
+    let before = before.and_then(|(_, routing)| snapshot(&routing));
+    state.audit(&caller, "routing.updated", Target::new("team", *id), before, snapshot(&routing)).await;
     Ok(web::Json(routing))
 }

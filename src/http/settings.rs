@@ -12,6 +12,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::json::ApiJson;
 use super::{Api, ApiError, Caller, NoParams};
+use crate::audit::{Target, snapshot};
 use crate::error::ErrorBody;
 
 pub fn routes(config: &mut ServiceConfig) {
@@ -88,8 +89,12 @@ async fn put_sla_policy(
     let mut policy = body.into_inner();
     policy.validate().map_err(|error| ApiError::invalid(error.field, error.message))?;
     policy.targets.sort_by_key(|target| std::cmp::Reverse(target.priority.rank()));
+    let before = state.account_config(caller.account()).await?.sla_policy.as_ref().and_then(snapshot);
     state.store.set_sla_policy(caller.account(), &policy).await?;
     state.forget_account_config(caller.account());
+    state
+        .audit(&caller, "sla_policy.updated", Target::new("account", caller.account()), before, snapshot(&policy))
+        .await;
     Ok(web::Json(policy))
 }
 
@@ -103,8 +108,13 @@ async fn put_priority_matrix(
     body: ApiJson<PriorityMatrix>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require_admin()?;
+    let before = snapshot(&state.account_config(caller.account()).await?.priority_matrix);
     state.store.set_priority_matrix(caller.account(), &body).await?;
     state.forget_account_config(caller.account());
+    let after = snapshot(&*body);
+    state
+        .audit(&caller, "settings.priority_matrix_updated", Target::new("account", caller.account()), before, after)
+        .await;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -129,8 +139,12 @@ async fn put_status(state: Api, caller: Caller, body: ApiJson<StatusRequest>) ->
     let body = body.into_inner();
     body.validate()?;
     let status = TicketStatus { key: body.key, label: body.label, category: body.category, builtin: false };
+    let before = state.account_config(caller.account()).await?.status(&status.key).and_then(snapshot);
     state.store.upsert_status(caller.account(), &status).await?;
     state.forget_account_config(caller.account());
+    state
+        .audit(&caller, "settings.status_updated", Target::new("status", &status.key), before, snapshot(&status))
+        .await;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -174,8 +188,11 @@ async fn put_custom_field(
         options: body.options,
         customer_visible: body.customer_visible,
     };
+    let before = state.account_config(caller.account()).await?.custom_field(&field.key).and_then(snapshot);
     state.store.upsert_custom_field(caller.account(), &field).await?;
     state.forget_account_config(caller.account());
+    let target = Target::new("custom_field", &field.key);
+    state.audit(&caller, "settings.custom_field_updated", target, before, snapshot(&field)).await;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -225,6 +242,9 @@ async fn create_category(state: Api, caller: Caller, body: ApiJson<CategoryReque
         },
     )?;
     state.forget_account_config(caller.account());
+    state
+        .audit(&caller, "settings.category_created", Target::new("category", category.id), None, snapshot(&category))
+        .await;
     Ok(HttpResponse::Created().json(category))
 }
 

@@ -80,6 +80,7 @@ pub fn like_pattern(word: &str) -> String {
 }
 
 pub(crate) mod api_keys;
+pub(crate) mod audit;
 pub(crate) mod automations;
 pub(crate) mod companies;
 pub(crate) mod csat;
@@ -576,6 +577,7 @@ macro_rules! shared_sql {
         crate::storage::sql::api_keys::api_keys_sql!($db, $store, $writer, $begin_write, $tickets_per_update, $team_ids_of_u);
         crate::storage::sql::security::security_sql!($db, $store, $writer, $begin_write, $tickets_per_update, $team_ids_of_u);
         crate::storage::sql::webhooks::webhooks_sql!($db, $store, $writer, $begin_write, $tickets_per_update, $team_ids_of_u);
+        crate::storage::sql::audit::audit_sql!($db, $store, $writer, $begin_write, $tickets_per_update, $team_ids_of_u);
     };
 }
 

@@ -5,6 +5,7 @@
 mod common;
 
 mod api_keys;
+mod audit;
 mod automations;
 mod csat;
 mod directory;
@@ -149,6 +150,7 @@ async fn suite(store: Arc<dyn Store>) {
     csat::surveys_settle_once(store).await;
     api_keys::api_keys_authenticate_list_and_revoke(store).await;
     webhooks::deliveries_queue_once_and_leave_in_order(store).await;
+    audit::audit_entries_filter_page_and_expire(store).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
