@@ -129,6 +129,8 @@ pub const ROUTES: &[(&str, &str, Need)] = &[
     ("POST", "/account/categories", s(Admin)),
     ("GET", "/account/csat", s(TicketsRead)),
     ("PUT", "/account/csat", s(Admin)),
+    ("GET", "/account/security", s(Admin)),
+    ("PUT", "/account/security", s(Admin)),
     ("*", "/account/channel-secrets*", s(Admin)),
     ("*", "/automations*", s(Admin)),
     ("*", "/audit*", s(Admin)),

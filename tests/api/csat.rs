@@ -133,8 +133,16 @@ async fn the_portal_survey_is_one_per_cycle_cancelled_by_a_reopen_and_held_by_th
             (&asked["channel"], &asked["question"], &asked["scale"], &asked["score"]),
             (&json!("portal"), &json!("How did we do?"), &json!("five"), &Value::Null)
         );
-        // The customer sees that a survey was asked, and nothing more; no message went out.
-        let seen = desk.events(&customer, ticket, 0).await;
+        // The customer sees that a survey was asked, and nothing more; no message went out. The
+        // survey is stored before its event commits through the ticket, so wait for the event.
+        let mut seen = desk.events(&customer, ticket, 0).await;
+        for _ in 0..100 {
+            if !of_type(&seen, "csat_requested").is_empty() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            seen = desk.events(&customer, ticket, 0).await;
+        }
         let requested = of_type(&seen, "csat_requested");
         assert_eq!(requested.len(), 1, "{seen:?}");
         assert!(requested[0].get("survey_id").is_none(), "details are staff-only: {}", requested[0]);
