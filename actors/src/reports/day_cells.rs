@@ -133,7 +133,7 @@ fn key_of(cell: &DailyCell) -> Option<String> {
 pub fn summary_from_cells(input: &CellInputs) -> (Figures, Vec<SummaryRow>, Vec<BacklogDay>) {
     let mut total = Tally::default();
     for cell in input.counts {
-        total.add(cell.metric, cell.detail.clone(), cell.flag, cell.count, cell.sum_ms);
+        total.add_cell(cell);
     }
     for measure in input.partial {
         total.count(measure);
@@ -194,23 +194,11 @@ fn rows(input: &CellInputs, group_by: GroupBy, backlog_by_day: &[BacklogDay]) ->
     if by_time {
         for cell in input.counts {
             let Some(day) = cell.day else { continue };
-            groups.entry(Some(time_key(day, group_by))).or_default().add(
-                cell.metric,
-                cell.detail.clone(),
-                cell.flag,
-                cell.count,
-                cell.sum_ms,
-            );
+            groups.entry(Some(time_key(day, group_by))).or_default().add_cell(cell);
         }
     } else {
         for cell in input.group_counts {
-            groups.entry(key_of(cell)).or_default().add(
-                cell.metric,
-                cell.detail.clone(),
-                cell.flag,
-                cell.count,
-                cell.sum_ms,
-            );
+            groups.entry(key_of(cell)).or_default().add_cell(cell);
         }
     }
     for measure in input.partial {

@@ -12,7 +12,7 @@ use jiff::Timestamp;
 
 use super::channels::{parse_failure, parse_run};
 use super::measures::{Measure, Metric};
-use super::port::cell_detail;
+use super::port::{DailyCell, cell_detail};
 use crate::domain::{SlaMetric, UserId};
 
 crate::domain::string_enum!(
@@ -223,6 +223,11 @@ impl Tally {
         let total = self.counts.entry((metric, detail, flag)).or_default();
         total.0 += count;
         total.1 += sum;
+    }
+
+    /// Adds a per-day cell (its measures' count and values' sum).
+    pub fn add_cell(&mut self, cell: &DailyCell) {
+        self.add(cell.metric, cell.detail.clone(), cell.flag, cell.count, cell.sum_ms);
     }
 
     /// Keeps `measure`'s duration on `hours`' clock, when it is a duration.
