@@ -7,7 +7,9 @@ import { after, before, describe, test } from 'node:test';
 import { DEMO, api, apiLogin, appSecret, consoleErrors, launchBrowser, login, newPage, sandboxPhone, sandboxSend, screenshot, startHub, waitFor } from './harness.mjs';
 
 const BEN = 'ben@demo.switchboard.test';
-const LIVE = 1_000;
+// Live pushes arrive well within a second on a quiet machine (the load tool measures how fast);
+// a test asserts that they arrive without a reload, with room for a loaded 2-core CI machine.
+const LIVE = 5_000;
 
 function number() {
   return `55219${String(Date.now()).slice(-8)}${Math.floor(Math.random() * 10)}`;
@@ -69,7 +71,7 @@ describe('console', () => {
     await page.close();
   });
 
-  test('a WhatsApp message appears in the open queue and in the open ticket within a second', async () => {
+  test('a WhatsApp message appears live in the open queue and in the open ticket', async () => {
     const page = await newPage(browser);
     await login(page, hub.base, DEMO.agent);
     await page.goto(`${hub.base}/#/queue`);
@@ -295,10 +297,10 @@ describe('console', () => {
     // Live, without a reload: the low ticket becomes urgent (and, opened first, is due first);
     // the urgent one waits on the customer, so its clock stops and it sorts last.
     await api(hub.base, token, `/tickets/${low.id}`, { method: 'PATCH', body: { urgency: 'critical', importance: 'critical' } });
-    await waitFor(async () => (await order())[0] === low.id, { timeout: LIVE * 3, message: 'the re-prioritised ticket moves up' });
+    await waitFor(async () => (await order())[0] === low.id, { timeout: LIVE, message: 'the re-prioritised ticket moves up' });
     await api(hub.base, token, `/tickets/${urgent.id}`, { method: 'PATCH', body: { status: 'pending' } });
-    await badge(urgent.id).and(page.locator('[data-sla=paused]')).waitFor({ timeout: LIVE * 3 });
-    await waitFor(async () => JSON.stringify(await order()) === JSON.stringify([low.id, medium.id, urgent.id]), { timeout: LIVE * 3, message: 'the paused ticket sorts last' });
+    await badge(urgent.id).and(page.locator('[data-sla=paused]')).waitFor({ timeout: LIVE });
+    await waitFor(async () => JSON.stringify(await order()) === JSON.stringify([low.id, medium.id, urgent.id]), { timeout: LIVE, message: 'the paused ticket sorts last' });
     assert.deepEqual(consoleErrors(page), []);
     await screenshot(page, 'queue-sla-desktop');
     await page.close();
@@ -374,7 +376,7 @@ describe('console', () => {
     await page.getByLabel('Order number').fill('1042');
     // A live update while the agent types does not put the stored value back under the cursor.
     await api(hub.base, token, `/tickets/${ticket.id}/messages`, { method: 'POST', body: { body: 'checking the order', internal: true } });
-    await page.getByRole('region', { name: 'Conversation' }).getByText('checking the order').waitFor({ timeout: LIVE * 3 });
+    await page.getByRole('region', { name: 'Conversation' }).getByText('checking the order').waitFor({ timeout: LIVE });
     await page.waitForTimeout(300);
     assert.equal(await page.getByLabel('Order number').inputValue(), '1042');
     await page.getByLabel('Order number').press('Tab');
@@ -392,7 +394,7 @@ describe('console', () => {
 
     // The first reply meets the first-response target, live.
     await api(hub.base, token, `/tickets/${ticket.id}/messages`, { method: 'POST', body: { body: 'Looking into it now.' } });
-    await tracker.locator('[data-clock=first_response][data-state=met]').getByText(/met with .* to spare/).waitFor({ timeout: LIVE * 3 });
+    await tracker.locator('[data-clock=first_response][data-state=met]').getByText(/met with .* to spare/).waitFor({ timeout: LIVE });
     assert.deepEqual(consoleErrors(page, { ignore: [/422/] }), []);
     await screenshot(page, 'ticket-sla-desktop');
     await page.close();
@@ -411,7 +413,7 @@ describe('console', () => {
       const page = await newPage(browser);
       await login(page, hub.base, DEMO.agent);
       await page.goto(`${hub.base}/#/tickets/${ticket.id}`);
-      await page.getByRole('region', { name: 'Activity' }).getByText(/SLA at risk: first response due/).waitFor({ timeout: LIVE * 5 });
+      await page.getByRole('region', { name: 'Activity' }).getByText(/SLA at risk: first response due/).waitFor({ timeout: LIVE * 2 });
       await page.getByRole('region', { name: 'SLA' }).locator('[data-clock=first_response][data-state=warning]').waitFor();
       await page.close();
 
