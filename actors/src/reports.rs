@@ -5,6 +5,7 @@
 //! [`ticket_facts`] into [`measures`], which [`summary`] adds up; the projection's storage is
 //! [`ReportsPort`].
 
+pub mod aggregate;
 mod channels;
 pub mod day_cells;
 pub mod measures;

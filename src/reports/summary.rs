@@ -9,11 +9,10 @@ use jiff::tz::TimeZone;
 use serde::Serialize;
 use switchboard_actors::domain::User;
 use switchboard_actors::query::filter::TicketFilter;
+use switchboard_actors::reports::aggregate::{DurationStats, LocalDays, MeasureSplit};
 use switchboard_actors::reports::day_cells::{CellInputs, DayPlan, counted_metrics, dimension_of, summary_from_cells};
 use switchboard_actors::reports::measures::Metric;
-use switchboard_actors::reports::summary::{
-    BacklogDay, Figures, GroupBy, Hours, SummaryRow, backlog_at, backlog_by_day, figures, summary_rows,
-};
+use switchboard_actors::reports::summary::{BacklogDay, Figures, GroupBy, Hours, SummaryRow};
 use switchboard_actors::reports::{DailyQuery, MeasureQuery, MeasureScope};
 use switchboard_actors::store::{Store, StoreError};
 use utoipa::ToSchema;
@@ -92,7 +91,7 @@ pub async fn summary(
         Some(plan) if query.filter.is_none() && query.scope == MeasureScope::Account && plan.has_whole_days() => {
             from_cells(store, request, &query, &plan).await?
         }
-        _ => from_measures(store, request, &query).await?,
+        _ => from_sums(store, request, &query).await?,
     };
     Ok(Summary {
         basis: Basis {
@@ -112,78 +111,117 @@ pub async fn summary(
 
 type Added = (Figures, Vec<SummaryRow>, Vec<BacklogDay>);
 
-/// Every measure of the period (and every backlog measure before its end) added up: for a query
-/// filter or a team's scope, which the per-day cells do not split by.
-async fn from_measures(store: &dyn Store, request: &ReportRequest, query: &MeasureQuery) -> Result<Added, StoreError> {
-    let measures = store.measures(query).await?;
-    // The backlog at any instant is every entry minus every exit before it, from the start.
-    let backlog_query = MeasureQuery {
-        from: Timestamp::UNIX_EPOCH,
-        metrics: vec![Metric::BacklogIn, Metric::BacklogOut],
-        ..query.clone()
+const BACKLOG_METRICS: [Metric; 2] = [Metric::BacklogIn, Metric::BacklogOut];
+
+/// The selected measures added up by the store (for a query filter or a team's scope, which the
+/// per-day cells do not split by): the period's counts by local day and by row, the backlog's
+/// changes before `from`'s day, by day since, and by row before `to`.
+async fn from_sums(store: &dyn Store, request: &ReportRequest, query: &MeasureQuery) -> Result<Added, StoreError> {
+    let (from, to, zone) = (request.from, request.to, &request.zone);
+    let counted = counted_metrics();
+    let select = |from, to, metrics: &[Metric]| MeasureQuery { from, to, metrics: metrics.to_vec(), ..query.clone() };
+    let by_day = |from, to| MeasureSplit::Days(LocalDays { zone: zone.clone(), from, to });
+    let from_day_start = from.to_zoned(zone.clone()).date().to_zoned(zone.clone()).map_or(from, |day| day.timestamp());
+    let counts = store.measure_totals(&select(from, to, &counted), &by_day(from, to)).await?;
+    let row_split = request.group_by.map(|group_by| MeasureSplit::rows(group_by, zone, from, to));
+    let (group_counts, group_backlog) = match &row_split {
+        Some(split @ MeasureSplit::Key(_)) => (
+            store.measure_totals(&select(from, to, &counted), split).await?,
+            store.measure_totals(&select(Timestamp::UNIX_EPOCH, to, &BACKLOG_METRICS), split).await?,
+        ),
+        _ => (Vec::new(), Vec::new()),
     };
-    let backlog = store.measures(&backlog_query).await?;
-    let rows = request
-        .group_by
-        .map(|group_by| summary_rows(&measures, &backlog, request.to, group_by, request.hours, &request.zone))
-        .unwrap_or_default();
-    let mut total = figures(&measures, request.hours);
-    (total.backlog, total.unassigned_backlog) = backlog_at(&backlog, request.to, |_| true);
-    Ok((total, rows, backlog_by_day(&backlog, request.from, request.to, &request.zone)))
+    let (durations, group_durations) = durations(store, request, query, row_split.as_ref()).await?;
+    let backlog_opening = store
+        .measure_totals(&select(Timestamp::UNIX_EPOCH, from_day_start, &BACKLOG_METRICS), &MeasureSplit::Whole)
+        .await?;
+    let backlog_days =
+        store.measure_totals(&select(from_day_start, to, &BACKLOG_METRICS), &by_day(from_day_start, to)).await?;
+    Ok(summary_from_cells(&CellInputs {
+        from,
+        to,
+        group_by: request.group_by,
+        zone,
+        counts: &counts,
+        group_counts: &group_counts,
+        durations: &durations,
+        group_durations: &group_durations,
+        backlog_opening: &backlog_opening,
+        backlog_days: &backlog_days,
+        group_backlog: &group_backlog,
+    }))
 }
 
-/// The whole days' cells, the partial days' measures and the durations' values (`day_cells`).
+/// The period's durations as the store adds them up: per metric, and per row of `row_split`.
+async fn durations(
+    store: &dyn Store,
+    request: &ReportRequest,
+    query: &MeasureQuery,
+    row_split: Option<&MeasureSplit>,
+) -> Result<(Vec<DurationStats>, Vec<DurationStats>), StoreError> {
+    let whole = store.duration_stats(query, request.hours, &MeasureSplit::Whole).await?;
+    let rows = match row_split {
+        Some(split) => store.duration_stats(query, request.hours, split).await?,
+        None => Vec::new(),
+    };
+    Ok((whole, rows))
+}
+
+/// The whole days' kept cells, and the store's sums for the partial first and last days, the
+/// backlog's changes on `to`'s day and the durations (`day_cells`).
 async fn from_cells(
     store: &dyn Store,
     request: &ReportRequest,
     query: &MeasureQuery,
     plan: &DayPlan,
 ) -> Result<Added, StoreError> {
-    let backlog_metrics = vec![Metric::BacklogIn, Metric::BacklogOut];
-    let cells = |dimension: &'static str, from_day, to_day, metrics: &Vec<Metric>, by_day| DailyQuery {
+    let (from, to, zone) = (request.from, request.to, &request.zone);
+    let cells = |dimension: &'static str, from_day, to_day, metrics: &[Metric], by_day| DailyQuery {
         account: query.account,
         dimension,
         from_day,
         to_day,
-        metrics: metrics.clone(),
+        metrics: metrics.to_vec(),
         by_day,
     };
+    let select = |from, to, metrics: &[Metric]| MeasureQuery { from, to, metrics: metrics.to_vec(), ..query.clone() };
+    let by_day = MeasureSplit::Days(LocalDays { zone: zone.clone(), from, to });
     let counted = counted_metrics();
     let (first, end) = plan.whole_days;
-    let counts = store.daily_totals(&cells("all", Some(first), end, &counted, true)).await?;
-    let dimension = request.group_by.and_then(dimension_of);
-    let (group_counts, group_backlog) = match dimension {
-        Some(dimension) => (
-            store.daily_totals(&cells(dimension, Some(first), end, &counted, false)).await?,
-            store.daily_totals(&cells(dimension, None, plan.to_date, &backlog_metrics, false)).await?,
-        ),
-        None => (Vec::new(), Vec::new()),
-    };
-    let mut partial = Vec::new();
+    let mut counts = store.daily_totals(&cells("all", Some(first), end, &counted, true)).await?;
     for (from, to) in &plan.partial {
-        partial.extend(
-            store.measures(&MeasureQuery { from: *from, to: *to, metrics: counted.clone(), ..query.clone() }).await?,
-        );
+        counts.extend(store.measure_totals(&select(*from, *to, &counted), &by_day).await?);
     }
-    let durations = store.duration_values(query, request.hours, request.group_by).await?;
-    let backlog_opening = store.daily_totals(&cells("all", None, plan.from_date, &backlog_metrics, false)).await?;
-    let backlog_days =
-        store.daily_totals(&cells("all", Some(plan.from_date), plan.to_date, &backlog_metrics, true)).await?;
-    let backlog_tail = store
-        .measures(&MeasureQuery { from: plan.to_day_start, metrics: backlog_metrics.clone(), ..query.clone() })
-        .await?;
+    let row_split = request.group_by.map(|group_by| MeasureSplit::rows(group_by, zone, from, to));
+    let (group_counts, group_backlog) = match (request.group_by.and_then(dimension_of), &row_split) {
+        (Some(dimension), Some(split)) => {
+            let mut counts = store.daily_totals(&cells(dimension, Some(first), end, &counted, false)).await?;
+            for (from, to) in &plan.partial {
+                counts.extend(store.measure_totals(&select(*from, *to, &counted), split).await?);
+            }
+            let mut backlog =
+                store.daily_totals(&cells(dimension, None, plan.to_date, &BACKLOG_METRICS, false)).await?;
+            backlog.extend(store.measure_totals(&select(plan.to_day_start, to, &BACKLOG_METRICS), split).await?);
+            (counts, backlog)
+        }
+        _ => (Vec::new(), Vec::new()),
+    };
+    let (durations, group_durations) = durations(store, request, query, row_split.as_ref()).await?;
+    let backlog_opening = store.daily_totals(&cells("all", None, plan.from_date, &BACKLOG_METRICS, false)).await?;
+    let mut backlog_days =
+        store.daily_totals(&cells("all", Some(plan.from_date), plan.to_date, &BACKLOG_METRICS, true)).await?;
+    backlog_days.extend(store.measure_totals(&select(plan.to_day_start, to, &BACKLOG_METRICS), &by_day).await?);
     Ok(summary_from_cells(&CellInputs {
-        from: request.from,
-        to: request.to,
+        from,
+        to,
         group_by: request.group_by,
-        zone: &request.zone,
+        zone,
         counts: &counts,
         group_counts: &group_counts,
-        partial: &partial,
         durations: &durations,
+        group_durations: &group_durations,
         backlog_opening: &backlog_opening,
         backlog_days: &backlog_days,
         group_backlog: &group_backlog,
-        backlog_tail: &backlog_tail,
     }))
 }

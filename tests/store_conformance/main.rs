@@ -147,6 +147,7 @@ async fn suite(store: Arc<dyn Store>) {
     knowledge_base::categories_articles_and_search(store).await;
     reports::measures_replace_with_the_cursor(store).await;
     reports::report_schedules_round_trip(store).await;
+    reports::sums_in_sql_match_the_measures(store).await;
     csat::surveys_settle_once(store).await;
     api_keys::api_keys_authenticate_list_and_revoke(store).await;
     webhooks::deliveries_queue_once_and_leave_in_order(store).await;

@@ -159,3 +159,111 @@ pub async fn report_schedules_round_trip(store: &dyn Store) {
     assert!(store.delete_report_schedule(account.id, stored.id).await.expect("delete"));
     assert_eq!(store.report_schedule(stored.id).await.expect("one"), None);
 }
+
+/// The summaries' sums in SQL (`measure_totals`, `duration_stats`) equal the same sums over the
+/// measures read back one by one (`aggregate::totals_of`, `stats_of`): every split (local days
+/// and weeks across a daylight saving change, every dimension), both clocks, a scope and a
+/// filter.
+pub async fn sums_in_sql_match_the_measures(store: &dyn Store) {
+    use switchboard_actors::reports::aggregate::{LocalDays, MeasureSplit, stats_of, totals_of};
+    use switchboard_actors::reports::summary::{GroupBy, Hours};
+
+    let account = store.create_account("Sums").await.expect("account");
+    let customer = store.create_user(new_user(account.id, "c@sums.example", Role::Customer)).await.expect("user");
+    let config = Arc::new(store.account_config(account.id).await.expect("config"));
+    let mut tickets = Vec::new();
+    for subject in ["One", "Two", "Three"] {
+        tickets.push(create(store, &config, draft(account.id, customer.id, subject)).await);
+    }
+    let zone = jiff::tz::TimeZone::get("America/New_York").expect("a zone");
+    // Five days around the end of daylight saving time (2026-11-01 02:00 EDT).
+    let start: Timestamp = "2026-10-29T10:00:00Z".parse().expect("a time");
+    /// A small deterministic generator (xorshift).
+    struct Dice(u64);
+    impl Dice {
+        fn roll(&mut self, sides: u64) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0 % sides
+        }
+        /// `value` two times in three.
+        fn maybe(&mut self, value: i64) -> Option<i64> {
+            (self.roll(3) > 0).then_some(value)
+        }
+    }
+    let mut dice = Dice(0x5EED_0000_0000_0017);
+    let details = ["first_response", "window", "131047:Re-engagement message", "ok:3:Tag VIP", "failed:4:Escalate"];
+    let mut measures: Vec<(TicketId, Vec<Measure>)> = tickets.iter().map(|ticket| (ticket.id, Vec::new())).collect();
+    for _ in 0..900 {
+        let (ticket_id, theirs) = &mut measures[dice.roll(3) as usize];
+        let metric = Metric::ALL[dice.roll(Metric::ALL.len() as u64) as usize];
+        let at = start + SignedDuration::from_secs(dice.roll(5 * 86_400) as i64);
+        let value = (dice.roll(100_000) + 1) as i64;
+        let (replies, actor, assignee, team) =
+            (dice.roll(4) as i64, 10 + dice.roll(3) as i64, 10 + dice.roll(3) as i64, 1 + dice.roll(2) as i64);
+        let detail = details[dice.roll(details.len() as u64) as usize];
+        theirs.push(Measure {
+            account_id: account.id,
+            ticket_id: *ticket_id,
+            metric,
+            at,
+            day: at.to_zoned(zone.clone()).date(),
+            value_ms: dice.maybe(value),
+            business_ms: dice.maybe(value / 2),
+            replies: dice.maybe(replies),
+            actor_id: dice.maybe(actor),
+            detail: dice.maybe(0).map(|_| detail.to_owned()),
+            dimensions: Dimensions {
+                assignee_id: dice.maybe(assignee),
+                team_id: dice.maybe(team),
+                channel: Some(if dice.roll(2) == 0 { Channel::Whatsapp } else { Channel::Email }),
+                company_id: dice.maybe(7),
+                category_id: dice.maybe(3),
+                priority: Some(if dice.roll(2) == 0 { Priority::High } else { Priority::Low }),
+            },
+        });
+    }
+    let from = store.report_position().await.expect("cursor");
+    store.record_measures(from, from + 1, &measures).await.expect("recorded");
+
+    let (period_from, period_to) = (start + SignedDuration::from_hours(7), start + SignedDuration::from_hours(110));
+    let everything = MeasureQuery::new(account.id, period_from, period_to, None, MeasureScope::Account);
+    let one_ticket = TicketFilter { words: vec!["Two".to_owned()], ..TicketFilter::default() };
+    let queries = [
+        everything.clone(),
+        MeasureQuery { scope: MeasureScope::Teams { teams: vec![1], person: Some(11) }, ..everything.clone() },
+        MeasureQuery { metrics: vec![Metric::BacklogIn, Metric::BacklogOut], ..everything.clone() },
+        MeasureQuery { filter: Some(one_ticket), ..everything.clone() },
+    ];
+    let days = LocalDays { zone: zone.clone(), from: period_from, to: period_to };
+    // Days in a zone without a change in the period too (UTC: one offset).
+    let utc_days = LocalDays { zone: jiff::tz::TimeZone::UTC, from: period_from, to: period_to };
+    let mut splits = vec![
+        MeasureSplit::Whole,
+        MeasureSplit::Days(days.clone()),
+        MeasureSplit::Weeks(days),
+        MeasureSplit::Days(utc_days.clone()),
+        MeasureSplit::Weeks(utc_days),
+    ];
+    splits.extend(
+        GroupBy::ALL
+            .iter()
+            .filter(|group_by| !matches!(group_by, GroupBy::Day | GroupBy::Week))
+            .map(|group_by| MeasureSplit::Key(*group_by)),
+    );
+    for query in &queries {
+        let selected = store.measures(query).await.expect("measures");
+        assert!(!selected.is_empty(), "{query:?}");
+        let every_metric =
+            store.measures(&MeasureQuery { metrics: Vec::new(), ..query.clone() }).await.expect("measures");
+        for split in &splits {
+            let totals = store.measure_totals(query, split).await.expect("totals");
+            assert_eq!(totals, totals_of(&selected, split), "{split:?} {query:?}");
+            for hours in [Hours::Calendar, Hours::Business] {
+                let stats = store.duration_stats(query, hours, split).await.expect("stats");
+                assert_eq!(stats, stats_of(&every_metric, hours, split), "{split:?} {hours:?} {query:?}");
+            }
+        }
+    }
+}

@@ -1,9 +1,12 @@
-//! A summary added up from the per-day cells (`report_daily`) instead of every measure of the
-//! period: the period's whole local days come from the cells, its partial first and last days
-//! and the durations (their medians need every value) from the measures. Only for an account's
-//! whole figures (no query filter, no team scope), which is what the cells are kept for. Pure:
-//! the store fetches what [`DayPlan`] names and [`summary_from_cells`] adds it up to the same
-//! figures [`super::summary::summary_rows`] gives from the measures (a test holds them equal).
+//! A summary added up from per-day cells instead of every measure of the period. For an
+//! account's whole figures (no query filter, no team scope) the cells are the kept ones
+//! (`report_daily`): the period's whole local days come from them, its partial first and last
+//! days from the store's sums of their measures. With a filter or a scope the store adds the selected measures up into
+//! cells of the same shape on the fly ([`super::aggregate`]), the whole period by day. The
+//! durations' count, mean, median and p90 are added up by the store from the measures either
+//! way ([`DurationStats`]). Pure: the store fetches what [`DayPlan`] names and
+//! [`summary_from_cells`] adds it up to the same figures [`super::summary::summary_rows`] gives
+//! from the measures (a test holds them equal).
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -11,16 +14,14 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 
-use super::measures::{Measure, Metric};
+use super::aggregate::DurationStats;
+use super::measures::Metric;
 use super::port::DailyCell;
 #[cfg(doc)]
 use super::port::DailyQuery;
-use super::summary::{
-    BacklogDay, DURATION_METRICS, DurationValue, Figures, GroupBy, SummaryRow, Tally, backlog_at, counted_in_rows,
-    group_key, time_key,
-};
+use super::summary::{BacklogDay, DURATION_METRICS, Figures, GroupBy, SummaryRow, Tally, counted_in_rows, time_key};
 
-/// The metrics a summary counts from cells or partial days' measures: every one a row shows but
+/// The metrics a summary counts from cells: every one a row shows but
 /// the durations' own (read with their values) and the backlog's (kept apart).
 pub fn counted_metrics() -> Vec<Metric> {
     Metric::ALL
@@ -85,32 +86,31 @@ impl DayPlan {
     }
 }
 
-/// What [`summary_from_cells`] adds up, fetched as [`DayPlan`] says.
+/// What [`summary_from_cells`] adds up, fetched as [`DayPlan`] says: cells only, kept ones
+/// (`report_daily`) for whole days, and the store's sums of measures for the rest.
 pub struct CellInputs<'a> {
     pub from: Timestamp,
     pub to: Timestamp,
     pub group_by: Option<GroupBy>,
     pub zone: &'a TimeZone,
-    /// The whole days' cells of [`counted_metrics`], dimension `all`, by day.
+    /// The period's cells of [`counted_metrics`] by local day (dimension `all`).
     pub counts: &'a [DailyCell],
-    /// The same days' cells of the grouping's dimension, summed over the days.
+    /// The period's cells of the grouping's dimension, summed over the days (none for days
+    /// and weeks, which read `counts`).
     pub group_counts: &'a [DailyCell],
-    /// The partial days' measures of [`counted_metrics`].
-    pub partial: &'a [Measure],
-    /// The whole period's durations ([`DURATION_METRICS`]) on `hours`' clock, keyed for
-    /// `group_by`.
-    pub durations: &'a [DurationValue],
-    /// Backlog cells (`all`) of the days before `from`'s day, summed.
+    /// The whole period's durations ([`DURATION_METRICS`]) on the report's clock, per metric.
+    pub durations: &'a [DurationStats],
+    /// The same per metric and row of `group_by`.
+    pub group_durations: &'a [DurationStats],
+    /// Backlog cells before `from`'s local day, summed.
     pub backlog_opening: &'a [DailyCell],
-    /// Backlog cells (`all`) of the days from `from`'s day to `to`'s (excluded), by day.
+    /// Backlog cells from `from`'s local day to `to`, by day.
     pub backlog_days: &'a [DailyCell],
-    /// Backlog cells of the grouping's dimension before `to`'s day, summed.
+    /// Backlog cells of the grouping's dimension before `to`, summed (none for days and weeks).
     pub group_backlog: &'a [DailyCell],
-    /// Backlog measures from the start of `to`'s day to `to`.
-    pub backlog_tail: &'a [Measure],
 }
 
-/// `(backlog, unassigned)` moved by one cell or measure.
+/// `(backlog, unassigned)` moved by one cell.
 fn backlog_step(metric: Metric, unassigned: bool, count: i64) -> (i64, i64) {
     let sign = match metric {
         Metric::BacklogIn => 1,
@@ -135,11 +135,8 @@ pub fn summary_from_cells(input: &CellInputs) -> (Figures, Vec<SummaryRow>, Vec<
     for cell in input.counts {
         total.add_cell(cell);
     }
-    for measure in input.partial {
-        total.count(measure);
-    }
-    for value in input.durations {
-        total.time_value(value);
+    for stats in input.durations {
+        total.time_stats(stats);
     }
     let backlog_by_day = backlog_by_day(input);
     let mut total = total.figures();
@@ -164,7 +161,6 @@ fn backlog_by_day(input: &CellInputs) -> Vec<BacklogDay> {
             add_step(per_day.entry(day).or_default(), backlog_step(cell.metric, cell.flag == 1, cell.count));
         }
     }
-    let tail = backlog_at(input.backlog_tail, input.to, |_| true);
     let mut days = Vec::new();
     let mut date = input.from.to_zoned(input.zone.clone()).date();
     loop {
@@ -174,12 +170,7 @@ fn backlog_by_day(input: &CellInputs) -> Vec<BacklogDay> {
             .and_then(|tomorrow| day_start(tomorrow, input.zone))
             .map_or(input.to, |end| end.min(input.to));
         add_step(&mut balance, per_day.get(&date).copied().unwrap_or_default());
-        let mut at_end = balance;
-        if end >= input.to {
-            // The last day: its changes up to `to` are measures (`to`'s own day has no cell here).
-            add_step(&mut at_end, tail);
-        }
-        days.push(BacklogDay { day: date.to_string(), backlog: at_end.0, unassigned_backlog: at_end.1 });
+        days.push(BacklogDay { day: date.to_string(), backlog: balance.0, unassigned_backlog: balance.1 });
         if end >= input.to {
             return days;
         }
@@ -188,7 +179,6 @@ fn backlog_by_day(input: &CellInputs) -> Vec<BacklogDay> {
 }
 
 fn rows(input: &CellInputs, group_by: GroupBy, backlog_by_day: &[BacklogDay]) -> Vec<SummaryRow> {
-    let zone = input.zone;
     let mut groups: BTreeMap<Option<String>, Tally> = BTreeMap::new();
     let by_time = dimension_of(group_by).is_none();
     if by_time {
@@ -201,11 +191,8 @@ fn rows(input: &CellInputs, group_by: GroupBy, backlog_by_day: &[BacklogDay]) ->
             groups.entry(key_of(cell)).or_default().add_cell(cell);
         }
     }
-    for measure in input.partial {
-        groups.entry(group_key(measure, group_by, zone)).or_default().count(measure);
-    }
-    for value in input.durations {
-        groups.entry(value.row_key(group_by, zone)).or_default().time_value(value);
+    for stats in input.group_durations {
+        groups.entry(stats.row_key()).or_default().time_stats(stats);
     }
     let mut backlog: HashMap<Option<String>, (i64, i64)> = HashMap::new();
     if !by_time {
@@ -213,14 +200,6 @@ fn rows(input: &CellInputs, group_by: GroupBy, backlog_by_day: &[BacklogDay]) ->
             let key = key_of(cell);
             groups.entry(key.clone()).or_default();
             add_step(backlog.entry(key).or_default(), backlog_step(cell.metric, cell.flag == 1, cell.count));
-        }
-        for measure in input.backlog_tail.iter().filter(|measure| measure.at < input.to) {
-            let key = group_key(measure, group_by, zone);
-            groups.entry(key.clone()).or_default();
-            add_step(
-                backlog.entry(key).or_default(),
-                backlog_step(measure.metric, measure.dimensions.assignee_id.is_none(), 1),
-            );
         }
     }
     let day_balance: HashMap<&str, (i64, i64)> =
@@ -253,9 +232,10 @@ mod tests {
 
     use super::*;
     use crate::domain::{Channel, Priority};
-    use crate::reports::measures::Dimensions;
+    use crate::reports::aggregate::{LocalDays, MeasureSplit, stats_of, totals_of};
+    use crate::reports::measures::{Dimensions, Measure};
     use crate::reports::port::{DailyKey, DailyQuery, DailyTotal, daily_contributions};
-    use crate::reports::summary::{Hours, backlog_by_day, figures, summary_rows};
+    use crate::reports::summary::{Hours, backlog_at, backlog_by_day, figures, summary_rows};
 
     /// A small deterministic generator (xorshift): the same measures on every run.
     struct Dice(u64);
@@ -352,28 +332,71 @@ mod tests {
         measures.iter().filter(|m| m.at >= from && m.at < to && metrics.contains(&m.metric)).cloned().collect()
     }
 
-    #[test]
-    fn the_cells_give_the_figures_the_measures_give_for_every_grouping_and_period() {
+    /// The periods the tests add up: aligned to days or not, and wider than the data.
+    fn periods(zone: &TimeZone) -> Vec<(Timestamp, Timestamp)> {
         let start = Timestamp::from_second(1_800_000_000).expect("a time");
         let hour = |hours: i64| start + jiff::SignedDuration::from_hours(hours);
-        for zone in [TimeZone::UTC, TimeZone::get("America/Sao_Paulo").expect("a zone")] {
+        let midnight = |date: Date| date.to_zoned(zone.clone()).expect("a day").timestamp();
+        let first_day = start.to_zoned(zone.clone()).date();
+        vec![
+            (hour(5), hour(100)),
+            (midnight(first_day.tomorrow().expect("a day")), hour(90)),
+            (hour(7), midnight(first_day.checked_add(jiff::Span::new().days(3)).expect("a day"))),
+            (hour(-30), hour(200)),
+        ]
+    }
+
+    fn zones() -> [TimeZone; 2] {
+        [TimeZone::UTC, TimeZone::get("America/Sao_Paulo").expect("a zone")]
+    }
+
+    fn groupings() -> impl Iterator<Item = Option<GroupBy>> {
+        GroupBy::ALL.iter().map(|group_by| Some(*group_by)).chain([None])
+    }
+
+    /// The durations of `[from, to)` as the store adds them up: per metric, and per row.
+    fn durations(
+        measures: &[Measure],
+        (from, to): (Timestamp, Timestamp),
+        group_by: Option<GroupBy>,
+        hours: Hours,
+        zone: &TimeZone,
+    ) -> (Vec<DurationStats>, Vec<DurationStats>) {
+        let period = within(measures, from, to, &DURATION_METRICS);
+        let grouped = group_by
+            .map(|group_by| stats_of(&period, hours, &MeasureSplit::rows(group_by, zone, from, to)))
+            .unwrap_or_default();
+        (stats_of(&period, hours, &MeasureSplit::Whole), grouped)
+    }
+
+    /// Asserts that `input` adds up to what the measures themselves give.
+    fn assert_same_as_measures(measures: &[Measure], input: &CellInputs, hours: Hours) {
+        let (from, to, zone) = (input.from, input.to, input.zone);
+        let period: Vec<Measure> = measures.iter().filter(|m| m.at >= from && m.at < to).cloned().collect();
+        let backlog = within(measures, Timestamp::UNIX_EPOCH, to, &[Metric::BacklogIn, Metric::BacklogOut]);
+        let (total, rows, days) = summary_from_cells(input);
+        let mut expected = figures(&period, hours);
+        (expected.backlog, expected.unassigned_backlog) = backlog_at(&backlog, to, |_| true);
+        let case = format!("{zone:?} {from}..{to} {:?} {hours:?}", input.group_by);
+        assert_eq!(total, expected, "{case}");
+        assert_eq!(days, backlog_by_day(&backlog, from, to, zone), "{case}");
+        let expected_rows = input
+            .group_by
+            .map(|group_by| summary_rows(&period, &backlog, to, group_by, hours, zone))
+            .unwrap_or_default();
+        assert_eq!(rows, expected_rows, "{case}");
+    }
+
+    #[test]
+    fn the_cells_give_the_figures_the_measures_give_for_every_grouping_and_period() {
+        for zone in zones() {
             let measures = measures(&zone);
             let mut cells = BTreeMap::new();
             daily_contributions(&measures, 1, &mut cells);
-            let midnight = |date: Date| date.to_zoned(zone.clone()).expect("a day").timestamp();
-            let first_day = start.to_zoned(zone.clone()).date();
-            let periods = [
-                (hour(5), hour(100)),
-                (midnight(first_day.tomorrow().expect("a day")), hour(90)),
-                (hour(7), midnight(first_day.checked_add(jiff::Span::new().days(3)).expect("a day"))),
-                (hour(-30), hour(200)),
-            ];
-            for (from, to) in periods {
+            for (from, to) in periods(&zone) {
                 let plan = DayPlan::new(from, to, &zone).expect("a plan");
                 assert!(plan.has_whole_days(), "{from}..{to}");
-                let period: Vec<Measure> = measures.iter().filter(|m| m.at >= from && m.at < to).cloned().collect();
-                let backlog = within(&measures, Timestamp::UNIX_EPOCH, to, &[Metric::BacklogIn, Metric::BacklogOut]);
-                for group_by in GroupBy::ALL.iter().map(|group_by| Some(*group_by)).chain([None]) {
+                for group_by in groupings() {
                     for hours in [Hours::Calendar, Hours::Business] {
                         let counted = counted_metrics();
                         let backlog_metrics = [Metric::BacklogIn, Metric::BacklogOut].to_vec();
@@ -386,48 +409,113 @@ mod tests {
                             by_day,
                         };
                         let (first, end) = plan.whole_days;
-                        let dimension = group_by.and_then(dimension_of).unwrap_or("none");
                         let partial: Vec<Measure> = plan
                             .partial
                             .iter()
                             .flat_map(|(from, to)| within(&measures, *from, *to, &counted))
                             .collect();
-                        let counts = select(&cells, &query("all", Some(first), end, &counted, true));
-                        let group_counts = select(&cells, &query(dimension, Some(first), end, &counted, false));
-                        let backlog_opening =
-                            select(&cells, &query("all", None, plan.from_date, &backlog_metrics, false));
-                        let backlog_days =
-                            select(&cells, &query("all", Some(plan.from_date), plan.to_date, &backlog_metrics, true));
-                        let group_backlog =
-                            select(&cells, &query(dimension, None, plan.to_date, &backlog_metrics, false));
-                        let durations: Vec<DurationValue> = within(&measures, from, to, &DURATION_METRICS)
-                            .iter()
-                            .filter_map(|measure| DurationValue::of(measure, hours, group_by, &zone))
-                            .collect();
-                        let backlog_tail = within(&measures, plan.to_day_start, to, &backlog_metrics);
-                        let (total, rows, days) = summary_from_cells(&CellInputs {
-                            from,
-                            to,
-                            group_by,
-                            zone: &zone,
-                            counts: &counts,
-                            group_counts: &group_counts,
-                            partial: &partial,
-                            durations: &durations,
-                            backlog_opening: &backlog_opening,
-                            backlog_days: &backlog_days,
-                            group_backlog: &group_backlog,
-                            backlog_tail: &backlog_tail,
-                        });
-                        let mut expected = figures(&period, hours);
-                        (expected.backlog, expected.unassigned_backlog) = backlog_at(&backlog, to, |_| true);
-                        let case = format!("{zone:?} {from}..{to} {group_by:?} {hours:?}");
-                        assert_eq!(total, expected, "{case}");
-                        assert_eq!(days, backlog_by_day(&backlog, from, to, &zone), "{case}");
-                        let expected_rows = group_by
-                            .map(|group_by| summary_rows(&period, &backlog, to, group_by, hours, &zone))
-                            .unwrap_or_default();
-                        assert_eq!(rows, expected_rows, "{case}");
+                        let tail = within(&measures, plan.to_day_start, to, &backlog_metrics);
+                        let by_day = MeasureSplit::Days(LocalDays { zone: zone.clone(), from, to });
+                        let keyed = |measures: &[Measure]| match group_by {
+                            Some(group_by) if dimension_of(group_by).is_some() => {
+                                totals_of(measures, &MeasureSplit::Key(group_by))
+                            }
+                            _ => Vec::new(),
+                        };
+                        let (durations, group_durations) = durations(&measures, (from, to), group_by, hours, &zone);
+                        let counts = [
+                            select(&cells, &query("all", Some(first), end, &counted, true)),
+                            totals_of(&partial, &by_day),
+                        ]
+                        .concat();
+                        let group_counts = match group_by.and_then(dimension_of) {
+                            Some(dimension) => {
+                                [select(&cells, &query(dimension, Some(first), end, &counted, false)), keyed(&partial)]
+                                    .concat()
+                            }
+                            None => Vec::new(),
+                        };
+                        let backlog_days = [
+                            select(&cells, &query("all", Some(plan.from_date), plan.to_date, &backlog_metrics, true)),
+                            totals_of(&tail, &by_day),
+                        ]
+                        .concat();
+                        let group_backlog = match group_by.and_then(dimension_of) {
+                            Some(dimension) => [
+                                select(&cells, &query(dimension, None, plan.to_date, &backlog_metrics, false)),
+                                keyed(&tail),
+                            ]
+                            .concat(),
+                            None => Vec::new(),
+                        };
+                        assert_same_as_measures(
+                            &measures,
+                            &CellInputs {
+                                from,
+                                to,
+                                group_by,
+                                zone: &zone,
+                                counts: &counts,
+                                group_counts: &group_counts,
+                                durations: &durations,
+                                group_durations: &group_durations,
+                                backlog_opening: &select(
+                                    &cells,
+                                    &query("all", None, plan.from_date, &backlog_metrics, false),
+                                ),
+                                backlog_days: &backlog_days,
+                                group_backlog: &group_backlog,
+                            },
+                            hours,
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    /// The filtered way: the store adds the selected measures up by day and by key itself.
+    #[test]
+    fn the_stores_sums_give_the_figures_the_measures_give_for_every_grouping_and_period() {
+        for zone in zones() {
+            let measures = measures(&zone);
+            for (from, to) in periods(&zone) {
+                let plan = DayPlan::new(from, to, &zone).expect("a plan");
+                let counted = counted_metrics();
+                let backlog_metrics = [Metric::BacklogIn, Metric::BacklogOut];
+                let by_day = |from, to| MeasureSplit::Days(LocalDays { zone: zone.clone(), from, to });
+                let from_day_start = plan.from_date.to_zoned(zone.clone()).expect("a day").timestamp();
+                for group_by in groupings() {
+                    let key_split = group_by.map(|group_by| MeasureSplit::rows(group_by, &zone, from, to));
+                    let keyed = |measures: &[Measure]| match &key_split {
+                        Some(split @ MeasureSplit::Key(_)) => totals_of(measures, split),
+                        _ => Vec::new(),
+                    };
+                    for hours in [Hours::Calendar, Hours::Business] {
+                        let (durations, group_durations) = durations(&measures, (from, to), group_by, hours, &zone);
+                        assert_same_as_measures(
+                            &measures,
+                            &CellInputs {
+                                from,
+                                to,
+                                group_by,
+                                zone: &zone,
+                                counts: &totals_of(&within(&measures, from, to, &counted), &by_day(from, to)),
+                                group_counts: &keyed(&within(&measures, from, to, &counted)),
+                                durations: &durations,
+                                group_durations: &group_durations,
+                                backlog_opening: &totals_of(
+                                    &within(&measures, Timestamp::UNIX_EPOCH, from_day_start, &backlog_metrics),
+                                    &MeasureSplit::Whole,
+                                ),
+                                backlog_days: &totals_of(
+                                    &within(&measures, from_day_start, to, &backlog_metrics),
+                                    &by_day(from_day_start, to),
+                                ),
+                                group_backlog: &keyed(&within(&measures, Timestamp::UNIX_EPOCH, to, &backlog_metrics)),
+                            },
+                            hours,
+                        );
                     }
                 }
             }

@@ -6,9 +6,10 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use jiff::Timestamp;
 
+use super::aggregate::{DurationStats, MeasureSplit};
 use super::measures::{Measure, Metric};
 use super::schedule::{ReportSchedule, ScheduleSpec};
-use super::summary::{DurationValue, GroupBy, Hours};
+use super::summary::Hours;
 use crate::domain::{AccountId, TeamId, TicketId, UserId};
 use crate::query::filter::TicketFilter;
 use crate::store::StoreResult;
@@ -181,14 +182,19 @@ pub trait ReportsPort: Send + Sync + 'static {
     async fn record_measures(&self, from: i64, to: i64, tickets: &[(TicketId, Vec<Measure>)]) -> StoreResult<()>;
     /// The measures `query` selects, in time order.
     async fn measures(&self, query: &MeasureQuery) -> StoreResult<Vec<Measure>>;
+    /// The measures `query` selects counted, and their values summed, per metric, detail and
+    /// flag ([`cell_detail`]) and per `split`'s day or key: [`super::aggregate::totals_of`] in
+    /// SQL, ordered the same.
+    async fn measure_totals(&self, query: &MeasureQuery, split: &MeasureSplit) -> StoreResult<Vec<DailyCell>>;
     /// The durations `query` selects (its metrics are ignored: every duration metric) on
-    /// `hours`' clock, keyed for `group_by` as [`DurationValue::of`] keys them.
-    async fn duration_values(
+    /// `hours`' clock, per metric and `split`'s day or key, as count, sum, median and p90:
+    /// [`super::aggregate::stats_of`] in SQL, ordered the same.
+    async fn duration_stats(
         &self,
         query: &MeasureQuery,
         hours: Hours,
-        group_by: Option<GroupBy>,
-    ) -> StoreResult<Vec<DurationValue>>;
+        split: &MeasureSplit,
+    ) -> StoreResult<Vec<DurationStats>>;
     /// An account's per-day aggregates, ordered by their key.
     async fn daily_aggregates(&self, account: AccountId) -> StoreResult<Vec<(DailyKey, DailyTotal)>>;
     /// The per-day cells `query` selects, added up (one account, one dimension, a range of days).

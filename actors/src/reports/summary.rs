@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use jiff::Timestamp;
 
+use super::aggregate::DurationStats;
 use super::channels::{parse_failure, parse_run};
 use super::measures::{Measure, Metric};
 use super::port::{DailyCell, cell_detail};
@@ -189,7 +190,7 @@ fn mean_score(scores: &[i64]) -> Option<f64> {
 
 /// The duration of `measure` on the chosen clock (business time falls back to calendar time for
 /// an account without business hours, which gives the same figure both ways).
-fn duration(measure: &Measure, hours: Hours) -> Option<i64> {
+pub(crate) fn duration(measure: &Measure, hours: Hours) -> Option<i64> {
     match hours {
         Hours::Business => measure.business_ms.or(measure.value_ms),
         Hours::Calendar => measure.value_ms,
@@ -202,13 +203,14 @@ pub const DURATION_METRICS: [Metric; 5] =
     [Metric::FirstResponse, Metric::NextReply, Metric::Resolved, Metric::WorkingResolution, Metric::FullResolution];
 
 /// What one row of figures is added up from: counts per metric, split by what
-/// [`cell_detail`] keeps (from measures or from per-day cells alike), and the durations' values
-/// on the chosen clock (from measures only).
+/// [`cell_detail`] keeps (from measures or from per-day cells alike), and the durations, as
+/// values on the chosen clock (from measures) or already added up by the store.
 #[derive(Clone, Debug, Default)]
 pub struct Tally {
     /// `(metric, detail, flag)` → `(count, sum of values)`.
     counts: BTreeMap<(Metric, String, i64), (i64, i64)>,
     durations: BTreeMap<Metric, Vec<i64>>,
+    added_durations: BTreeMap<Metric, Durations>,
 }
 
 impl Tally {
@@ -237,13 +239,16 @@ impl Tally {
         }
     }
 
-    /// Keeps one duration read on its own ([`DurationValue`]).
-    pub fn time_value(&mut self, value: &DurationValue) {
-        self.durations.entry(value.metric).or_default().push(value.value_ms);
+    /// Takes a metric's durations as the store added them up (the row's only source for it).
+    pub fn time_stats(&mut self, stats: &DurationStats) {
+        self.added_durations.insert(stats.metric, stats.durations());
     }
 
-    fn values(&mut self, metric: Metric) -> Vec<i64> {
-        self.durations.remove(&metric).unwrap_or_default()
+    fn durations(&mut self, metric: Metric) -> Durations {
+        match self.added_durations.remove(&metric) {
+            Some(durations) => durations,
+            None => Durations::of(self.durations.remove(&metric).unwrap_or_default()),
+        }
     }
 
     /// The figures of what was added.
@@ -333,48 +338,13 @@ impl Tally {
         figures.automation.by_rule = rules.into_values().collect();
         figures.csat_ratings = ratings;
         figures.csat_average = (ratings > 0).then(|| score_sum as f64 / ratings as f64);
-        figures.full_resolution = Durations::of(self.values(Metric::FullResolution));
-        figures.first_response = Durations::of(self.values(Metric::FirstResponse));
-        figures.next_reply = Durations::of(self.values(Metric::NextReply));
-        figures.resolution = Durations::of(self.values(Metric::Resolved));
-        let working = self.values(Metric::WorkingResolution);
-        figures.requester_wait = Durations::of(working.clone());
-        figures.working_resolution = Durations::of(working);
+        figures.full_resolution = self.durations(Metric::FullResolution);
+        figures.first_response = self.durations(Metric::FirstResponse);
+        figures.next_reply = self.durations(Metric::NextReply);
+        figures.resolution = self.durations(Metric::Resolved);
+        figures.working_resolution = self.durations(Metric::WorkingResolution);
+        figures.requester_wait = figures.working_resolution.clone();
         figures
-    }
-}
-
-/// One duration of a period read on its own, on the clock a report counts in: a summary reads
-/// these (a few integers each) rather than whole measures for the durations' medians.
-#[derive(Clone, Debug, PartialEq)]
-pub struct DurationValue {
-    pub metric: Metric,
-    pub at: Timestamp,
-    /// The key of the row it belongs to for a grouping by a dimension ([`group_key`]); `None`
-    /// for days and weeks (keyed by `at`) and without a grouping.
-    pub key: Option<String>,
-    pub value_ms: i64,
-}
-
-impl DurationValue {
-    /// What the store reads of `measure` for a summary on `hours` grouped by `group_by` (`None`:
-    /// not a duration, or none on that clock).
-    pub fn of(measure: &Measure, hours: Hours, group_by: Option<GroupBy>, zone: &TimeZone) -> Option<DurationValue> {
-        if !DURATION_METRICS.contains(&measure.metric) {
-            return None;
-        }
-        let key = group_by
-            .filter(|group_by| !matches!(group_by, GroupBy::Day | GroupBy::Week))
-            .and_then(|group_by| group_key(measure, group_by, zone));
-        Some(DurationValue { metric: measure.metric, at: measure.at, key, value_ms: duration(measure, hours)? })
-    }
-
-    /// The row it belongs to.
-    pub fn row_key(&self, group_by: GroupBy, zone: &TimeZone) -> Option<String> {
-        match group_by {
-            GroupBy::Day | GroupBy::Week => Some(time_key(self.at.to_zoned(zone.clone()).date(), group_by)),
-            _ => self.key.clone(),
-        }
     }
 }
 

@@ -102,6 +102,71 @@ macro_rules! reports_sql {
             }
         }
 
+        /// A measure's `cell_detail` in SQL: its detail, and its flag.
+        const CELL_DETAIL: &str = "CASE WHEN m.metric IN ('sla_met', 'sla_missed', 'whatsapp_failed', 'automation_run') \
+             THEN COALESCE(m.detail, '') ELSE '' END";
+        const CELL_FLAG: &str = "CASE WHEN m.metric = 'automation_run' THEN (CASE WHEN m.value_ms IS NULL THEN 0 ELSE 1 END) \
+             WHEN m.metric = 'resolved' THEN (CASE WHEN m.replies IS NULL OR m.replies < 0 THEN 0 \
+             WHEN m.replies > 2 THEN 2 ELSE m.replies END) \
+             WHEN m.metric IN ('backlog_in', 'backlog_out') THEN (CASE WHEN m.assignee_id IS NULL THEN 1 ELSE 0 END) \
+             ELSE 0 END";
+
+        /// A measure's local day number in `days`' zone (days since 1970-01-01): its instant
+        /// moved by the zone's offset at that instant, divided by a day.
+        fn push_day_number(select: &mut QueryBuilder<$db>, days: &switchboard_actors::reports::aggregate::LocalDays) {
+            let offsets = days.offsets();
+            let last = offsets.last().map_or(0, |(_, offset)| *offset);
+            if offsets.len() < 2 {
+                select.push("((m.at + ").push_bind(last).push(") / 86400000)");
+                return;
+            }
+            select.push("(CASE");
+            for pair in offsets.windows(2) {
+                select.push(" WHEN m.at < ").push_bind(millis(pair[1].0));
+                select.push(" THEN (m.at + ").push_bind(pair[0].1).push(") / 86400000");
+            }
+            select.push(" ELSE (m.at + ").push_bind(last).push(") / 86400000 END)");
+        }
+
+        /// The columns `day_no` (a local day or week's Monday by number, else null) and
+        /// `row_key` (a dimension's key as text, as `summary::group_key` gives it, else null)
+        /// that `split` adds measures up by.
+        fn push_split_columns(select: &mut QueryBuilder<$db>, split: &switchboard_actors::reports::aggregate::MeasureSplit) {
+            use switchboard_actors::reports::aggregate::MeasureSplit;
+            use switchboard_actors::reports::summary::GroupBy;
+            match split {
+                MeasureSplit::Whole => {
+                    select.push("CAST(NULL AS BIGINT) AS day_no, CAST(NULL AS TEXT) AS row_key");
+                }
+                MeasureSplit::Days(days) => {
+                    push_day_number(select, days);
+                    select.push(" AS day_no, CAST(NULL AS TEXT) AS row_key");
+                }
+                MeasureSplit::Weeks(days) => {
+                    // Day 0 was a Thursday: a day's Monday is `day - (day + 3) % 7`.
+                    push_day_number(select, days);
+                    select.push(" - ((");
+                    push_day_number(select, days);
+                    select.push(" + 3) % 7) AS day_no, CAST(NULL AS TEXT) AS row_key");
+                }
+                MeasureSplit::Key(group_by) => {
+                    let key = match group_by {
+                        GroupBy::Agent => {
+                            "CAST(CASE WHEN m.metric IN ('reply', 'first_response', 'next_reply') THEN m.actor_id \
+                             ELSE m.assignee_id END AS TEXT)"
+                        }
+                        GroupBy::Team => "CAST(m.team_id AS TEXT)",
+                        GroupBy::Channel => "m.channel",
+                        GroupBy::Company => "CAST(m.company_id AS TEXT)",
+                        GroupBy::Category => "CAST(m.category_id AS TEXT)",
+                        GroupBy::Priority => "m.priority",
+                        GroupBy::Day | GroupBy::Week => "CAST(NULL AS TEXT)",
+                    };
+                    select.push(format!("CAST(NULL AS BIGINT) AS day_no, {key} AS row_key"));
+                }
+            }
+        }
+
         /// The per-day aggregates changed by `deltas` (cells left at zero are removed, so an
         /// aggregate rebuilt from zero has the same rows).
         async fn apply_daily_deltas(
@@ -399,47 +464,96 @@ macro_rules! reports_sql {
                 Ok(cells)
             }
 
-            async fn duration_values(
+            async fn measure_totals(
+                &self,
+                query: &switchboard_actors::reports::MeasureQuery,
+                split: &switchboard_actors::reports::aggregate::MeasureSplit,
+            ) -> StoreResult<Vec<switchboard_actors::reports::DailyCell>> {
+                use switchboard_actors::reports::aggregate::LocalDays;
+                let mut select = QueryBuilder::<$db>::new(format!(
+                    "SELECT s.metric, s.detail, s.flag, s.day_no, s.row_key, COUNT(*) AS count, \
+                     CAST(SUM(s.value) AS BIGINT) AS sum_ms FROM (SELECT m.metric AS metric, {CELL_DETAIL} AS detail, \
+                     {CELL_FLAG} AS flag, COALESCE(m.value_ms, 0) AS value, "
+                ));
+                push_split_columns(&mut select, split);
+                select.push(" FROM report_measures m WHERE ");
+                push_measure_conditions(&mut select, query);
+                select.push(") s GROUP BY s.metric, s.detail, s.flag, s.day_no, s.row_key");
+                let rows = select.build().fetch_all(&self.pool).await.map_err(db_error)?;
+                let mut cells = Vec::with_capacity(rows.len());
+                for row in &rows {
+                    let day: Option<i64> = row.try_get("day_no").map_err(db_error)?;
+                    let key: Option<String> = row.try_get("row_key").map_err(db_error)?;
+                    cells.push(switchboard_actors::reports::DailyCell {
+                        day: day.map(|day| LocalDays::date(day).ok_or_else(|| StoreError::Internal(format!("day {day}")))).transpose()?,
+                        metric: parse_text(row.try_get("metric").map_err(db_error)?)?,
+                        detail: row.try_get("detail").map_err(db_error)?,
+                        flag: row.try_get("flag").map_err(db_error)?,
+                        key: key.unwrap_or_default(),
+                        count: row.try_get("count").map_err(db_error)?,
+                        sum_ms: row.try_get("sum_ms").map_err(db_error)?,
+                    });
+                }
+                cells.sort();
+                Ok(cells)
+            }
+
+            async fn duration_stats(
                 &self,
                 query: &switchboard_actors::reports::MeasureQuery,
                 hours: switchboard_actors::reports::summary::Hours,
-                group_by: Option<switchboard_actors::reports::summary::GroupBy>,
-            ) -> StoreResult<Vec<switchboard_actors::reports::summary::DurationValue>> {
-                use switchboard_actors::reports::summary::{DURATION_METRICS, DurationValue, GroupBy, Hours};
-                // As `summary::duration` and `summary::group_key` read a measure.
+                split: &switchboard_actors::reports::aggregate::MeasureSplit,
+            ) -> StoreResult<Vec<switchboard_actors::reports::aggregate::DurationStats>> {
+                use switchboard_actors::reports::aggregate::{DurationStats, LocalDays, ranks};
+                use switchboard_actors::reports::summary::{DURATION_METRICS, Hours};
+                // As `summary::duration` reads a measure.
                 let value = match hours {
                     Hours::Calendar => "m.value_ms",
                     Hours::Business => "COALESCE(m.business_ms, m.value_ms)",
                 };
-                let key = match group_by {
-                    Some(GroupBy::Agent) => {
-                        "CAST(CASE WHEN m.metric IN ('reply', 'first_response', 'next_reply') THEN m.actor_id \
-                         ELSE m.assignee_id END AS TEXT)"
-                    }
-                    Some(GroupBy::Team) => "CAST(m.team_id AS TEXT)",
-                    Some(GroupBy::Channel) => "m.channel",
-                    Some(GroupBy::Company) => "CAST(m.company_id AS TEXT)",
-                    Some(GroupBy::Category) => "CAST(m.category_id AS TEXT)",
-                    Some(GroupBy::Priority) => "m.priority",
-                    Some(GroupBy::Day | GroupBy::Week) | None => "CAST(NULL AS TEXT)",
-                };
+                // Each row's rank among its partition's values, and the partition's count and
+                // sum; only the ranks of the median and the p90 come back (as `aggregate::ranks`).
                 let mut select = QueryBuilder::<$db>::new(format!(
-                    "SELECT m.metric, m.at, {key} AS row_key, {value} AS value FROM report_measures m WHERE "
+                    "SELECT metric, day_no, row_key, n, total, value, rn FROM (SELECT s.metric, s.day_no, s.row_key, \
+                     s.value, ROW_NUMBER() OVER (PARTITION BY s.metric, s.day_no, s.row_key ORDER BY s.value) AS rn, \
+                     COUNT(*) OVER (PARTITION BY s.metric, s.day_no, s.row_key) AS n, \
+                     CAST(SUM(s.value) OVER (PARTITION BY s.metric, s.day_no, s.row_key) AS BIGINT) AS total \
+                     FROM (SELECT m.metric AS metric, {value} AS value, "
                 ));
+                push_split_columns(&mut select, split);
+                select.push(" FROM report_measures m WHERE ");
                 let durations = switchboard_actors::reports::MeasureQuery { metrics: DURATION_METRICS.to_vec(), ..query.clone() };
                 push_measure_conditions(&mut select, &durations);
-                select.push(format!(" AND {value} IS NOT NULL"));
+                select.push(format!(" AND {value} IS NOT NULL) s) r WHERE rn = (n + 1) / 2 OR rn = (9 * n + 9) / 10"));
                 let rows = select.build().fetch_all(&self.pool).await.map_err(db_error)?;
-                let mut values = Vec::with_capacity(rows.len());
+                let mut stats: std::collections::BTreeMap<_, DurationStats> = std::collections::BTreeMap::new();
                 for row in &rows {
-                    values.push(DurationValue {
-                        metric: parse_text(row.try_get(0).map_err(db_error)?)?,
-                        at: from_millis(row.try_get(1).map_err(db_error)?)?,
-                        key: row.try_get(2).map_err(db_error)?,
-                        value_ms: row.try_get(3).map_err(db_error)?,
+                    let metric = parse_text(row.try_get("metric").map_err(db_error)?)?;
+                    let day: Option<i64> = row.try_get("day_no").map_err(db_error)?;
+                    let day = day.map(|day| LocalDays::date(day).ok_or_else(|| StoreError::Internal(format!("day {day}")))).transpose()?;
+                    let key: Option<String> = row.try_get("row_key").map_err(db_error)?;
+                    let count: i64 = row.try_get("n").map_err(db_error)?;
+                    let rank: i64 = row.try_get("rn").map_err(db_error)?;
+                    let value: i64 = row.try_get("value").map_err(db_error)?;
+                    let entry = stats.entry((metric, day, key.clone())).or_insert_with(|| DurationStats {
+                        metric,
+                        day,
+                        key,
+                        count,
+                        sum_ms: 0,
+                        median_ms: 0,
+                        p90_ms: 0,
                     });
+                    entry.sum_ms = row.try_get("total").map_err(db_error)?;
+                    let (median, p90) = ranks(count);
+                    if rank == median {
+                        entry.median_ms = value;
+                    }
+                    if rank == p90 {
+                        entry.p90_ms = value;
+                    }
                 }
-                Ok(values)
+                Ok(stats.into_values().collect())
             }
 
             async fn daily_totals(
