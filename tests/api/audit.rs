@@ -145,6 +145,12 @@ async fn each_admin_action_is_recorded_with_its_actor_ip_and_before_after_secret
         assert_eq!(find(&all, "api_key.created")["after"]["name"], "CRM");
         assert_eq!(find(&all, "api_key.revoked")["before"]["prefix"], json!(secret[..12]));
         assert_eq!(find(&all, "report.exported")["after"]["kind"], "tickets");
+        // A family whose name holds an underscore, which a LIKE pattern would take as a wildcard.
+        let keys: Vec<Value> = entries(&desk, &admin, "action=api_key.").await;
+        let actions: Vec<&str> = keys.iter().map(|entry| entry["action"].as_str().expect("action")).collect();
+        assert_eq!(actions, ["api_key.revoked", "api_key.created"]);
+        assert!(entries(&desk, &admin, "action=api%5Fkey.").await.len() == 2, "the same family, the `_` encoded");
+        assert!(entries(&desk, &admin, "action=apixkey.").await.is_empty(), "`_` is no wildcard");
 
         // A failed login has no actor: for a known email it names the user, for an unknown one
         // only the email typed; the password typed is nowhere.

@@ -70,7 +70,9 @@ macro_rules! audit_sql {
                 }
                 match filter.action.as_deref() {
                     Some(family) if family.ends_with('.') => {
-                        query.push(" AND action LIKE ").push_bind(format!("{}%", family.replace(['%', '_', '\\'], "")));
+                        // `_` and `%` are LIKE's wildcards and `_` is in names (`api_key.`): escaped.
+                        let escaped = family.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+                        query.push(" AND action LIKE ").push_bind(format!("{escaped}%")).push(" ESCAPE '\\'");
                     }
                     Some(action) => {
                         query.push(" AND action = ").push_bind(action.to_owned());
