@@ -176,8 +176,15 @@ async fn export_and_erasure_are_refused_to_agents_other_accounts_staff_and_uncon
     }
 }
 
-/// Every text column of every table of the database at `url`, from its own schema.
+/// Every text column of every table of the database at `url`, from its own schema, and the raw
+/// inbound emails (bytes holding text).
 async fn text_columns(url: &str) -> Vec<(String, String)> {
+    let mut columns = schema_text_columns(url).await;
+    columns.push(("email_inbox".to_owned(), "raw".to_owned()));
+    columns
+}
+
+async fn schema_text_columns(url: &str) -> Vec<(String, String)> {
     use sqlx::Connection as _;
     if url.starts_with("sqlite") {
         let mut db = sqlx::SqliteConnection::connect(url).await.expect("sqlite");
@@ -221,7 +228,8 @@ async fn grep(url: &str, columns: &[(String, String)], needle: &str) -> Vec<Stri
     } else {
         let mut db = sqlx::PgConnection::connect(url).await.expect("postgres");
         for (table, column) in columns {
-            let sql = format!("SELECT \"{column}\"::text FROM \"{table}\" WHERE lower(\"{column}\"::text) LIKE $1");
+            let text = if column == "raw" { "encode(raw, 'escape')".to_owned() } else { format!("\"{column}\"::text") };
+            let sql = format!("SELECT {text} FROM \"{table}\" WHERE lower({text}) LIKE $1");
             let hits: Vec<Option<String>> =
                 sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(&pattern).fetch_all(&mut db).await.expect("grep");
             found.extend(hits.into_iter().map(|hit| format!("{table}.{column}: {}", hit.unwrap_or_default())));
@@ -238,12 +246,31 @@ async fn erasure_leaves_no_personal_data_in_any_table_and_reports_still_count_th
         let desk = Desk::start_on(backend, clock.clone()).await;
         let admin = desk.login("admin@test.example").await;
         let (customer, ticket, wa_customer, wa_ticket) = customers_with_tickets(&desk, &admin).await;
+        // And a mail from the customer: a ticket of its own, and the raw message in the inbox.
+        let secrets = desk.expect(200, "GET", "/api/v1/account/channel-secrets", &admin, None).await;
+        let secret = secrets["email"]["inbound_secret"]["value"].as_str().expect("email secret").to_owned();
+        let raw = format!(
+            "From: {NAME} <{EMAIL}>\r\nTo: help@hub.test\r\nSubject: Xylophonic follow-up\r\n\
+             Message-ID: <gdpr-1@test.example>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{BODY} again\r\n"
+        );
+        let response = desk
+            .server
+            .http
+            .post(desk.server.url("/webhooks/email"))
+            .header("x-switchboard-secret", secret)
+            .body(raw)
+            .send()
+            .await
+            .expect("email webhook");
+        assert_eq!(response.status().as_u16(), 202);
+        eventually("the mail became a ticket", || async { !desk.list_ids(&admin, "q=channel:email").await.is_empty() })
+            .await;
         desk.patch(&admin, ticket, json!({"status": "resolved"})).await;
         clock.advance(SignedDuration::from_secs(60));
         let summary_path = format!("/api/v1/reports/summary?from={from}&to={}", clock.now());
         let counted = |summary: &Value| summary["total"]["tickets_created"].clone();
-        eventually("the reports counted both tickets", || async {
-            counted(&desk.expect(200, "GET", &summary_path, &admin, None).await) == json!(2)
+        eventually("the reports counted the three tickets", || async {
+            counted(&desk.expect(200, "GET", &summary_path, &admin, None).await) == json!(3)
         })
         .await;
         let before = desk.expect(200, "GET", &summary_path, &admin, None).await;
@@ -258,11 +285,11 @@ async fn erasure_leaves_no_personal_data_in_any_table_and_reports_still_count_th
         let files_before = std::fs::read_dir(&media).map(|dir| dir.count()).unwrap_or(0);
         assert!(files_before > 0, "the receipt is stored");
 
-        for id in [customer, wa_customer] {
+        for (id, tickets) in [(customer, 2), (wa_customer, 1)] {
             let erased = desk
                 .expect(200, "POST", &format!("/api/v1/customers/{id}/erase"), &admin, Some(json!({"confirm": id})))
                 .await;
-            assert_eq!((&erased["customer_id"], &erased["tickets"]), (&json!(id), &json!(1)));
+            assert_eq!((&erased["customer_id"], &erased["tickets"]), (&json!(id), &json!(tickets)));
         }
 
         for needle in needles {
@@ -276,7 +303,7 @@ async fn erasure_leaves_no_personal_data_in_any_table_and_reports_still_count_th
         assert!(seen["messages"].as_array().expect("messages").iter().all(|m| m["body"] == "[erased]"), "{seen}");
         assert_eq!(desk.ticket(&admin, wa_ticket).await["subject"], "[erased]");
         let after = desk.expect(200, "GET", &summary_path, &admin, None).await;
-        assert_eq!(counted(&after), json!(2), "{after}");
+        assert_eq!(counted(&after), json!(3), "{after}");
         assert_eq!(after["total"], before["total"]);
         // The profile is locked out; the erasure is audited with counts only.
         let profile = desk.expect(200, "GET", &format!("/api/v1/users/{customer}"), &admin, None).await;
@@ -288,7 +315,7 @@ async fn erasure_leaves_no_personal_data_in_any_table_and_reports_still_count_th
         assert_eq!(status, 401);
         let log = desk.expect(200, "GET", "/api/v1/audit?action=customer.erased", &admin, None).await;
         assert_eq!(log["items"].as_array().expect("entries").len(), 2);
-        assert_eq!(log["items"][1]["after"]["tickets"], 1);
+        assert_eq!(log["items"][1]["after"]["tickets"], 2);
         // The same number writing again is a new customer with a new ticket.
         let body = json!({"wa_id": WA_ID, "name": "Someone", "text": "hello again"});
         desk.expect(200, "POST", "/sandbox/api/send", &admin, Some(body)).await;

@@ -164,6 +164,23 @@ macro_rules! gdpr_sql {
                     &erasure.needles,
                 )
                 .await?;
+                // Raw inbound emails (bytes) from or about them, once processed: their text is
+                // read as it comes (SQLite) or with non-ASCII bytes escaped (PostgreSQL).
+                let raw_text = match <$db as HasDialect>::DIALECT {
+                    crate::storage::sql::ticket_filter::Dialect::Sqlite => "lower(CAST(raw AS TEXT))",
+                    crate::storage::sql::ticket_filter::Dialect::Postgres => "lower(encode(raw, 'escape'))",
+                };
+                let sql = format!(
+                    "UPDATE email_inbox SET raw = $2 WHERE processed_at IS NOT NULL AND {raw_text} LIKE $1 ESCAPE '\\'"
+                );
+                for needle in &erasure.needles {
+                    sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+                        .bind(like_pattern(needle))
+                        .bind(ERASED.as_bytes().to_vec())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_error)?;
+                }
                 // Audit entries quoting the customer: their before/after scrubbed where they
                 // mention them (the one rewrite the audit log allows, see ARCHITECTURE.md).
                 let mut audit_ids: Vec<i64> = Vec::new();
