@@ -115,6 +115,12 @@ error_codes! {
     /// subscription does not set `allow_private`.
     PrivateAddress => "private_address",
     SelfLockout => "self_lockout",
+    /// Data protection: an erasure without `confirm` naming the customer (it cannot be undone).
+    ConfirmationRequired => "confirmation_required",
+    /// Data protection: export and erasure are for customers, not staff.
+    NotACustomer => "not_a_customer",
+    /// Data protection: the request was already approved or declined.
+    RequestDecided => "request_decided",
     WindowClosed => "window_closed",
     NoEmailAddress => "no_email_address",
     NoWhatsappContact => "no_whatsapp_contact",

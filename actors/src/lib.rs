@@ -14,6 +14,7 @@ pub mod customer_auth;
 pub mod customers;
 pub mod domain;
 pub mod email;
+pub mod gdpr;
 pub mod knowledge_base;
 pub mod markdown;
 pub mod notifications;

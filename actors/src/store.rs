@@ -260,6 +260,9 @@ pub struct TicketQuery {
     /// Keyset position: the sort value and id of the last row of the previous page.
     pub after: Option<(i64, TicketId)>,
     pub limit: i64,
+    /// Whether tickets archived by the account's retention count too (they are out of lists
+    /// and search by default; data protection's export and profile merges need them).
+    pub include_archived: bool,
 }
 
 impl TicketQuery {
@@ -271,6 +274,7 @@ impl TicketQuery {
             sort: TicketSort::default(),
             after: None,
             limit: 50,
+            include_archived: false,
         }
     }
 }
@@ -491,6 +495,16 @@ pub trait TicketsPort: Send + Sync + 'static {
         ticket: TicketId,
         draft: Option<&ReplyDraft>,
     ) -> StoreResult<()>;
+    /// Data protection's erasure, called by the ticket's own actor: overwrites the ticket's
+    /// subject and preview, and the stored events' payloads and messages' contents, with the
+    /// given (erased) copies of the same seqs and ids, in one transaction. Nothing is added to
+    /// the log: seqs, positions and kinds stay.
+    async fn rewrite_ticket_content(
+        &self,
+        ticket: &Ticket,
+        events: &[TicketEvent],
+        messages: &[Message],
+    ) -> StoreResult<()>;
 }
 
 /// Durable timers: due, set, claimed by one node.
@@ -688,6 +702,7 @@ pub trait Store:
     + crate::security::SecurityPort
     + crate::webhooks::WebhooksPort
     + crate::audit::AuditPort
+    + crate::gdpr::GdprPort
 {
 }
 
@@ -714,7 +729,8 @@ impl<
         + crate::api_keys::ApiKeysPort
         + crate::security::SecurityPort
         + crate::webhooks::WebhooksPort
-        + crate::audit::AuditPort,
+        + crate::audit::AuditPort
+        + crate::gdpr::GdprPort,
 > Store for T
 {
 }

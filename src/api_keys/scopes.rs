@@ -134,6 +134,11 @@ pub const ROUTES: &[(&str, &str, Need)] = &[
     ("*", "/account/channel-secrets*", s(Admin)),
     ("*", "/automations*", s(Admin)),
     ("*", "/audit*", s(Admin)),
+    // Data protection (issue 17 item 7): admins' work, and the customer's own requests.
+    ("*", "/customers/{id}/*", s(Admin)),
+    ("*", "/account/retention", s(Admin)),
+    ("*", "/data-requests*", s(Admin)),
+    ("*", "/me/data-requests*", s(Admin)),
     ("*", "/webhooks*", s(WebhooksManage)),
     // The knowledge base: staff read it, its editors write it.
     ("GET", "/kb/categories", s(TicketsRead)),

@@ -63,6 +63,10 @@ pub struct Services {
     pub sessions: Arc<Sessions>,
     /// The audit log's daily retention sweep per account.
     pub audit_retention: Arc<crate::audit::retention::AuditRetention>,
+    /// Data protection: customers' export and erasure.
+    pub data_protection: Arc<crate::gdpr::DataProtection>,
+    /// The daily retention sweep of closed tickets per account.
+    pub ticket_retention: Arc<crate::gdpr::retention::TicketRetention>,
     /// API keys to users and scopes, and each key's request budget.
     pub api_keys: Arc<crate::api_keys::ApiKeys>,
     /// Each account's configuration, cached briefly.
@@ -221,6 +225,18 @@ impl Services {
         tasks.extend(router.start(tickets.bus().subscribe()));
         let audit_retention =
             crate::audit::retention::AuditRetention::new(opened.store.clone(), clock.clone(), timer_handle.clone());
+        let ticket_retention = crate::gdpr::retention::TicketRetention::new(
+            opened.store.clone(),
+            clock.clone(),
+            timer_handle.clone(),
+            whatsapp.media.clone(),
+        );
+        let data_protection = Arc::new(crate::gdpr::DataProtection::new(
+            opened.store.clone(),
+            tickets.clone(),
+            whatsapp.conversations.clone(),
+            whatsapp.media.clone(),
+        ));
         // Built once every owner of timers exists; timers set meanwhile wait in the channel.
         let dispatch: Arc<dyn TimerDispatch> = Arc::new(
             TimerHandlers::default()
@@ -231,7 +247,8 @@ impl Services {
                 )
                 .register(crate::notifications::TIMER_KIND, notifier.clone())
                 .register(crate::reports::schedules::TIMER_KIND, report_schedules.clone())
-                .register(crate::audit::retention::TIMER_KIND, audit_retention.clone()),
+                .register(crate::audit::retention::TIMER_KIND, audit_retention.clone())
+                .register(crate::gdpr::retention::TIMER_KIND, ticket_retention.clone()),
         );
         let timers = tokio::spawn(run_timers(
             timer_inbox,
@@ -244,6 +261,7 @@ impl Services {
         let served = opened.store.account_ids().await.context("listing the accounts this node serves")?;
         live.join_all(&served).await;
         audit_retention.schedule_all().await.context("setting the audit retention sweeps")?;
+        ticket_retention.schedule_all().await.context("setting the ticket retention sweeps")?;
         let csat = start_csat(settings, &opened.store, &tickets, &accounts, &clock).await?;
         whatsapp.set_answers(csat.clone());
         tasks.extend(csat.start(tickets.bus().subscribe()));
@@ -283,6 +301,8 @@ impl Services {
             webhooks,
             report_schedules,
             audit_retention,
+            data_protection,
+            ticket_retention,
             presence: presence_board,
             router,
             whatsapp,

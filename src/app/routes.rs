@@ -49,6 +49,8 @@ fn register_services(config: &mut web::ServiceConfig, services: &Services) {
         .app_data(web::Data::from(services.sessions.clone()))
         .app_data(web::Data::from(services.api_keys.clone()))
         .app_data(web::Data::from(services.audit_retention.clone()))
+        .app_data(web::Data::from(services.data_protection.clone()))
+        .app_data(web::Data::from(services.ticket_retention.clone()))
         .app_data(web::Data::from(services.accounts.clone()))
         .app_data(web::Data::from(services.live.clone()))
         .app_data(web::Data::from(services.notifier.clone()))

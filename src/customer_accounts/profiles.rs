@@ -108,6 +108,7 @@ impl CustomerAccounts {
         let mut query = TicketQuery::new(from.account_id);
         query.scope = TicketScope::Requester(from.id);
         query.limit = MOVE_PAGE;
+        query.include_archived = true;
         let mut moved = HashSet::new();
         loop {
             let ids = self.store.matching_ticket_ids(&query).await?;

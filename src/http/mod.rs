@@ -12,6 +12,7 @@ mod csat;
 mod csat_page;
 mod customer_auth;
 mod dashboard;
+mod gdpr;
 mod help;
 mod json;
 mod kb;
@@ -159,6 +160,7 @@ fn documented_routes(scope: &mut utoipa_actix_web::service_config::ServiceConfig
     channel_secrets::routes(scope);
     companies::routes(scope);
     csat::routes(scope);
+    gdpr::routes(scope);
     kb::routes(scope);
     tickets::routes(scope);
     notifications::routes(scope);

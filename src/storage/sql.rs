@@ -87,6 +87,7 @@ pub(crate) mod csat;
 pub(crate) mod customer_auth;
 pub(crate) mod directory;
 pub(crate) mod event_log;
+pub(crate) mod gdpr;
 pub(crate) mod inbox;
 pub(crate) mod knowledge_base;
 pub(crate) mod media;
@@ -578,6 +579,7 @@ macro_rules! shared_sql {
         crate::storage::sql::security::security_sql!($db, $store, $writer, $begin_write, $tickets_per_update, $team_ids_of_u);
         crate::storage::sql::webhooks::webhooks_sql!($db, $store, $writer, $begin_write, $tickets_per_update, $team_ids_of_u);
         crate::storage::sql::audit::audit_sql!($db, $store, $writer, $begin_write, $tickets_per_update, $team_ids_of_u);
+        crate::storage::sql::gdpr::gdpr_sql!($db, $store, $writer, $begin_write, $tickets_per_update, $team_ids_of_u);
     };
 }
 

@@ -15,6 +15,7 @@ mod csat;
 mod customer_accounts;
 mod customers;
 mod drafts;
+mod gdpr;
 mod kb;
 mod kb_site;
 mod merge;

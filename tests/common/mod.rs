@@ -96,6 +96,11 @@ impl TestDb {
         settings
     }
 
+    /// Where this test's server stores files.
+    pub fn media_dir(&self) -> PathBuf {
+        self.media.path().to_path_buf()
+    }
+
     pub async fn open(&self) -> Arc<dyn Store> {
         storage::open(&self.store_settings()).await.expect("open store").store
     }

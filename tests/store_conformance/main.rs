@@ -11,6 +11,7 @@ mod csat;
 mod directory;
 mod event_log;
 mod filter;
+mod gdpr;
 mod inbox;
 mod knowledge_base;
 mod media;
@@ -152,6 +153,7 @@ async fn suite(store: Arc<dyn Store>) {
     api_keys::api_keys_authenticate_list_and_revoke(store).await;
     webhooks::deliveries_queue_once_and_leave_in_order(store).await;
     audit::audit_entries_filter_page_and_expire(store).await;
+    gdpr::erasure_retention_and_requests(store).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

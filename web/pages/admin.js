@@ -14,6 +14,7 @@ import { TeamRoutingSection, listOf } from "./routing.js";
 import { t, tParts } from "../lib/i18n.js";
 import { CsatSettingsEditor } from "./csat.js";
 import { SecurityPolicyEditor } from "./security-policy.js";
+import { DataProtectionSection } from "./data-protection.js";
 
 const ROLES = ["agent", "supervisor", "admin", "customer"];
 
@@ -145,6 +146,7 @@ export function Admin() {
     </section>
     <${SlaPolicyEditor} />
     <${SecurityPolicyEditor} />
+    <${DataProtectionSection} />
     <${CsatSettingsEditor} />
     <section aria-labelledby="canned-title">
       <h2 id="canned-title">${t("console.admin.canned")}</h2>

@@ -2,8 +2,8 @@
 // they proved is theirs (a code sent to it), after which that number's conversations and
 // tickets are theirs in the portal.
 
-import { useState } from "preact/hooks";
-import { patch, post } from "../lib/api.js";
+import { useEffect, useState } from "preact/hooks";
+import { get, patch, post } from "../lib/api.js";
 import { html } from "../lib/html.js";
 import { LANGUAGES, languageFor, t } from "../lib/i18n.js";
 import { customer, say, signedIn } from "./state.js";
@@ -112,6 +112,34 @@ function WhatsAppNumber() {
   </section>`;
 }
 
+// A copy of their data, or its erasure, asked of the team (an admin approves); an approved
+// export downloads here as a zip.
+function YourData() {
+  const [requests, setRequests] = useState(null);
+  const load = () => get("/me/data-requests").then((page) => setRequests(page.items)).catch(say);
+  useEffect(() => {
+    load();
+  }, []);
+  async function ask(kind) {
+    if (kind === "erase" && !window.confirm(t("portal.profile.erase_confirm"))) return;
+    try {
+      await post("/me/data-requests", { kind });
+      load();
+    } catch (error) {
+      say(error);
+    }
+  }
+  return html`<section class="card stack" aria-labelledby="data-heading" data-section="your-data">
+    <h2 id="data-heading">${t("portal.profile.data")}</h2>
+    <p class="small">${t("portal.profile.data_note")}</p>
+    <div><button type="button" onClick=${() => ask("export")}>${t("portal.profile.ask_export")}</button> <button type="button" class="secondary" onClick=${() => ask("erase")}>${t("portal.profile.ask_erase")}</button></div>
+    ${requests && requests.length > 0 && html`<ul class="data-requests">${requests.map((request) => html`<li key=${request.id} data-request=${request.id}>
+      ${t(`portal.profile.request_${request.kind}`)}: ${t(`portal.profile.request_status_${request.status}`)}
+      ${request.kind === "export" && request.status === "approved" && html` <a href=${`/api/v1/me/data-requests/${request.id}/export`} download>${t("portal.profile.download")}</a>`}
+    </li>`)}</ul>`}
+  </section>`;
+}
+
 export function Profile() {
   return html`<main class="portal-main profile">
     <h1>${t("portal.nav.profile")}</h1>
@@ -119,6 +147,7 @@ export function Profile() {
       <${NameAndLanguage} />
       <${WhatsAppNumber} />
       <${Password} />
+      <${YourData} />
     </div>
   </main>`;
 }

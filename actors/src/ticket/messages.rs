@@ -243,6 +243,12 @@ pub enum TicketMsg {
     Get {
         reply: Reply<Ticket>,
     },
+    /// Data protection: rewrite this ticket's stored subject, events and messages with their
+    /// personal text erased ([`crate::gdpr`]), in the actor so no command's commit can write the
+    /// old subject back; answers the stored files its messages pointed at.
+    Erase {
+        reply: Reply<Vec<String>>,
+    },
     /// Another node appended up to `seq`: reload from the store if this state is older.
     Refresh {
         seq: i64,

@@ -31,7 +31,7 @@ pub use state::{
 };
 pub use tickets::{Tickets, TicketsConfig};
 
-use crate::domain::{Ticket, TicketId};
+use crate::domain::{EventKind, Ticket, TicketEvent, TicketId};
 use crate::registry::{Activation, ActorKind, Myself, Next};
 use crate::store::{StoreError, TicketCommit};
 use tickets::Runtime;
@@ -95,6 +95,10 @@ impl ActorKind for TicketActor {
             TicketMsg::Get { reply } => {
                 let _ = reply.send(Ok(state.ticket.clone()));
             }
+            TicketMsg::Erase { reply } => {
+                let result = state.erase().await;
+                let _ = reply.send(result);
+            }
             TicketMsg::Refresh { seq } => {
                 if seq > state.ticket.seq {
                     state.reload().await;
@@ -110,7 +114,44 @@ impl ActorKind for TicketActor {
     }
 }
 
+/// Events read per page while erasing a ticket's log.
+const ERASE_PAGE: i64 = 1000;
+
 impl TicketActorState {
+    /// Erases the ticket's personal text in the store (see [`TicketMsg::Erase`]) and in this
+    /// state; the stored files its messages pointed at.
+    async fn erase(&mut self) -> Result<Vec<String>, TicketError> {
+        let store = &self.runtime.store;
+        let id = self.ticket.id;
+        // The committed state, not a copy that another node may have moved past.
+        let mut ticket = store.ticket(id).await?.ok_or(TicketError::NotFound)?;
+        let mut events = Vec::new();
+        loop {
+            let after = events.last().map_or(0, |event: &TicketEvent| event.seq);
+            let page = store.ticket_events(id, after, ERASE_PAGE).await?;
+            let done = (page.len() as i64) < ERASE_PAGE;
+            events.extend(page);
+            if done {
+                break;
+            }
+        }
+        let mut messages = store.ticket_messages(id).await?;
+        let mut files: Vec<String> = messages.iter().flat_map(crate::gdpr::attachment_files).collect();
+        for event in &events {
+            if let EventKind::MessageAdded { message, .. } = &event.kind {
+                files.extend(crate::gdpr::attachment_files(message));
+            }
+        }
+        files.sort();
+        files.dedup();
+        crate::gdpr::erase_ticket(&mut ticket);
+        messages.iter_mut().for_each(crate::gdpr::erase_message);
+        events.iter_mut().for_each(|event| crate::gdpr::erase_event(&mut event.kind));
+        store.rewrite_ticket_content(&ticket, &events, &messages).await?;
+        self.ticket = ticket;
+        Ok(files)
+    }
+
     async fn reload(&mut self) {
         match self.runtime.store.ticket(self.ticket.id).await {
             Ok(Some(fresh)) => self.ticket = fresh,

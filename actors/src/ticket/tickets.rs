@@ -177,6 +177,12 @@ impl Tickets {
             .await?
     }
 
+    /// Data protection: the ticket's actor erases its personal text ([`crate::gdpr`]); answers
+    /// the stored files its messages pointed at (for the caller to delete).
+    pub async fn erase(&self, ticket_id: TicketId) -> Result<Vec<String>, TicketError> {
+        self.actors.ask(&ticket_id, &(), |reply| TicketMsg::Erase { reply }).await?
+    }
+
     /// The ticket's current state, from its actor (activating it if needed).
     pub async fn get(&self, ticket_id: TicketId) -> Result<Ticket, TicketError> {
         self.actors.ask(&ticket_id, &(), |reply| TicketMsg::Get { reply }).await?

@@ -64,6 +64,20 @@ impl MediaStore {
     }
 }
 
+impl MediaStore {
+    /// Deletes the file stored under `hash` and its type (data protection: an erased customer's
+    /// or a deleted ticket's file nobody else holds); `false` when there was none.
+    pub async fn delete(&self, hash: &str) -> std::io::Result<bool> {
+        let Some(path) = self.path(hash) else { return Ok(false) };
+        let _ = tokio::fs::remove_file(mime_path(&path)).await;
+        match tokio::fs::remove_file(&path).await {
+            Ok(()) => Ok(true),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(error) => Err(error),
+        }
+    }
+}
+
 fn mime_path(path: &Path) -> PathBuf {
     path.with_extension("mime")
 }

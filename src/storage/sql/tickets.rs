@@ -6,6 +6,9 @@ macro_rules! tickets_sql {
         /// The account, the caller's scope and the filter of `q`, after `WHERE `.
         fn push_ticket_conditions(query: &mut QueryBuilder<$db>, q: &TicketQuery) {
             query.push("t.account_id = ").push_bind(q.account_id);
+            if !q.include_archived {
+                query.push(" AND t.archived_at IS NULL");
+            }
             let customer_view = match q.scope {
                 TicketScope::Account => false,
                 TicketScope::Requester(user) => {
@@ -275,6 +278,45 @@ macro_rules! tickets_sql {
                 .await
                 .map_err(db_error)?;
                 Ok(())
+            }
+
+            async fn rewrite_ticket_content(
+                &self,
+                ticket: &Ticket,
+                events: &[TicketEvent],
+                messages: &[Message],
+            ) -> StoreResult<()> {
+                let mut tx = self.pool.begin_with($begin_write).await.map_err(db_error)?;
+                sqlx::query("UPDATE tickets SET subject = $1, preview = $2 WHERE id = $3")
+                    .bind(ticket.subject.clone())
+                    .bind(ticket.preview.clone())
+                    .bind(ticket.id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_error)?;
+                for event in events {
+                    sqlx::query("UPDATE ticket_events SET data = $1 WHERE ticket_id = $2 AND seq = $3")
+                        .bind(json_text(&event.kind)?)
+                        .bind(event.ticket_id)
+                        .bind(event.seq)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_error)?;
+                }
+                for message in messages {
+                    sqlx::query(
+                        "UPDATE messages SET body = $1, attachments = $2, payload = $3, delivery_error = $4 WHERE id = $5",
+                    )
+                    .bind(message.body.clone())
+                    .bind(json_text(&message.attachments)?)
+                    .bind(message.payload.as_ref().map(json_text).transpose()?)
+                    .bind(message.delivery_error.as_ref().map(json_text).transpose()?)
+                    .bind(message.id.clone())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_error)?;
+                }
+                tx.commit().await.map_err(db_error)
             }
         }
     };

@@ -88,6 +88,7 @@ impl ActorKind for ConversationActor {
                 let result = state.timer(&name).await;
                 let _ = reply.send(result);
             }
+            ConversationMsg::Forget => return Next::Stop,
             ConversationMsg::WindowClosedByMeta => {
                 let now = state.shared.clock.now();
                 if let Err(error) = state.close_window(now).await {

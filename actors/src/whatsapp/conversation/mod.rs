@@ -161,6 +161,9 @@ pub enum ConversationMsg {
     Timer(String, oneshot::Sender<Result<(), TicketError>>),
     /// Meta said the window is closed (131047).
     WindowClosedByMeta,
+    /// The customer was erased (data protection): stop, so nothing in memory writes their
+    /// conversation back.
+    Forget,
 }
 
 /// Whom a conversation actor serves, as its caller found them.
@@ -222,6 +225,16 @@ impl Conversations {
     /// Whether this hub serves `phone_number_id`.
     pub fn serves(&self, phone_number_id: &str) -> bool {
         self.shared.settings.numbers.iter().any(|number| number == phone_number_id)
+    }
+
+    /// Data protection: forgets `customer` on this node — their addresses leave the cache and
+    /// their conversations' actors stop — before their stored conversations are deleted, so a
+    /// later message from the same number starts a new profile.
+    pub fn forget_customer(&self, customer: UserId) {
+        self.shared.customers.retain(|_, user| user.id != customer);
+        for number in &self.shared.settings.numbers {
+            self.actors.tell_if_running(&(number.clone(), customer), ConversationMsg::Forget);
+        }
     }
 
     /// The number of conversation actors running on this node.
