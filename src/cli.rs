@@ -1,5 +1,5 @@
 //! The command line: `serve` (default), `migrate`, `user add`, `demo`, `config check`,
-//! `reports rebuild`, and the hidden `bench seed-search` fixture.
+//! `keys rotate`, `reports rebuild`, and the hidden `bench seed-search` fixture.
 
 use std::path::PathBuf;
 
@@ -38,6 +38,11 @@ pub enum Command {
     Config {
         #[command(subcommand)]
         command: ConfigCommand,
+    },
+    /// Manage the master key that seals the secrets stored in the database.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
     },
     /// Manage the reports' projection of the event log.
     Reports {
@@ -92,6 +97,13 @@ pub enum UserCommand {
         #[arg(long)]
         account: Option<i64>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Re-seal every stored secret under a new master key (run it with the hub stopped on every
+    /// node; safe to run again after an interruption: it resumes with the same new key).
+    Rotate,
 }
 
 #[derive(Debug, Subcommand)]
