@@ -185,9 +185,10 @@ async fn no_secret_is_readable_in_the_database_and_the_hub_uses_them_after_a_res
         let server = TestServer::start_with_clock(db.settings(), clock.clone()).await;
         let admin = server.login("admin@test.example").await;
         assert_eq!(channel_secrets(&server, &admin).await, written.channel, "{backend:?}");
-        let (status, rule) =
-            server.call("GET", &format!("/api/v1/automations/{}", written.rule), Some(&admin), None).await;
-        assert_eq!(status, 200, "{rule}");
+        let (status, rules) = server.call("GET", "/api/v1/automations", Some(&admin), None).await;
+        assert_eq!(status, 200, "{rules}");
+        let rule = rules["items"].as_array().expect("rules").iter().find(|rule| rule["id"] == written.rule);
+        let rule = rule.expect("the rule");
         assert_eq!(rule["then"][0]["webhook"]["secret"], RULE_SECRET, "{backend:?}: {rule}");
         let (status, webhook) =
             server.call("GET", &format!("/api/v1/webhooks/{}", written.webhook), Some(&admin), None).await;
