@@ -50,7 +50,8 @@ error_codes! {
     /// MFA: there is no enrolment to confirm, or no MFA to turn off.
     MfaNotEnrolled => "mfa_not_enrolled",
     /// The account requires staff to use MFA and this user has not enrolled: only `/me`, the
-    /// enrolment routes and logout answer until they do (their API keys included).
+    /// enrolment routes, their preferences and sessions, and logout answer until they do (their
+    /// API keys and sockets included).
     MfaEnrolmentRequired => "mfa_enrolment_required",
     /// A one-time code that is wrong, expired, used, out of tries, or for someone else.
     InvalidCode => "invalid_code",

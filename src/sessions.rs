@@ -87,12 +87,17 @@ impl Sessions {
 }
 
 /// The routes a staff member held back by "staff must use MFA" may still call (method and
-/// route pattern): who they are, enrolling, and logging out.
+/// route pattern): who they are, enrolling, and logging out — plus what the console's
+/// preferences page (where enrolment lives) reads to show itself, and ending their own
+/// sessions. Nothing of the account's data.
 pub const MFA_ENROLMENT_ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/me"),
     ("POST", "/api/v1/auth/logout"),
     ("POST", "/api/v1/me/mfa/totp"),
     ("POST", "/api/v1/me/mfa/totp/confirm"),
+    ("GET", "/api/v1/me/preferences"),
+    ("GET", "/api/v1/me/sessions"),
+    ("DELETE", "/api/v1/me/sessions/{id}"),
 ];
 
 /// Whether a request (its method and matched route pattern) is one of [`MFA_ENROLMENT_ROUTES`].
