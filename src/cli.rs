@@ -189,8 +189,18 @@ pub async fn default_account(store: &dyn Store) -> anyhow::Result<Account> {
 /// Prints the effective configuration, secrets redacted, then the channels' secrets: the
 /// generated ones in full (they exist nowhere else the operator can read), the configured ones
 /// only named (they are in the operator's own configuration).
-pub fn config_check(settings: &Settings, secrets: &ChannelSecrets) {
+pub fn config_check(settings: &Settings, secrets: &ChannelSecrets, keys: &crate::secrets::key_file::LoadedKeys) {
     println!("# configuration is valid\n{}", settings.redacted_toml());
+    let origin = match &keys.origin {
+        crate::secrets::key_file::KeyOrigin::Configured => "security.master_key".to_owned(),
+        crate::secrets::key_file::KeyOrigin::File(path) | crate::secrets::key_file::KeyOrigin::Created(path) => {
+            format!("the key file {}", path.display())
+        }
+    };
+    println!("# Stored secrets are sealed under master key {} from {origin}.", keys.keyring.primary().id());
+    if let Some(pending) = keys.pending.as_ref().filter(|pending| pending.id() != keys.keyring.primary().id()) {
+        println!("# A rotation to key {} is unfinished: run `switchboard keys rotate` again.", pending.id());
+    }
     let exposure = settings.server.listen.parse().map(|listen| settings.check_exposure(listen));
     if let Ok(Err(refusal)) = exposure {
         println!("# warning: `serve` would not start with this: {refusal}\n");

@@ -643,18 +643,7 @@ impl Settings {
 
     /// How to open the store, with the master key loaded (the key file is created on first run).
     pub fn store_settings(&self) -> Result<StoreSettings, crate::secrets::key_file::KeyError> {
-        let keys = crate::secrets::key_file::load(self)?;
-        let id = keys.keyring.primary().id().to_owned();
-        if let crate::secrets::key_file::KeyOrigin::Created(path) = &keys.origin {
-            tracing::warn!(key_id = %id, path = %path.display(), "created the master key file: back it up apart from the database");
-        }
-        if let Some(pending) = keys.pending.as_ref().filter(|pending| pending.id() != id) {
-            tracing::warn!(
-                key_id = %id,
-                pending = %pending.id(),
-                "a key rotation is unfinished: run `switchboard keys rotate` again to finish it"
-            );
-        }
+        let keys = crate::secrets::key_file::load_logged(self)?;
         Ok(self.store_settings_with(keys.keyring))
     }
 

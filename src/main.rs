@@ -60,14 +60,15 @@ async fn execute(command: Command, settings: Settings) -> anyhow::Result<()> {
             result
         }
         Command::Config { command: ConfigCommand::Check } => {
-            let store = switchboard::storage::open(&settings.store_settings()?).await?.store;
+            let keys = switchboard::secrets::key_file::load_logged(&settings)?;
+            let store = switchboard::storage::open(&settings.store_settings_with(keys.keyring.clone())).await?.store;
             let secrets = switchboard::channels::secrets::ChannelSecrets::resolve(
                 &settings,
                 store.as_ref(),
                 switchboard_actors::clock::Clock::now(&switchboard_actors::clock::SystemClock),
             )
             .await?;
-            switchboard::cli::config_check(&settings, &secrets);
+            switchboard::cli::config_check(&settings, &secrets, &keys);
             Ok(())
         }
         Command::Keys { command: KeysCommand::Rotate } => switchboard::secrets::rotate::run(&settings).await,

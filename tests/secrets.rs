@@ -373,6 +373,8 @@ fn keys_rotate_on_the_command_line_replaces_the_key_file() {
     // The hub starts on the new key file and still has its secrets.
     let again = run(&["config", "check"], &[]);
     assert!(again.status.success(), "{}", text(&again));
+    let said = text(&again);
+    assert!(said.contains(&format!("sealed under master key {} from the key file", new.id())), "{said}");
     // A wrong configured key: a clear error, exit status 1; a malformed one: 2.
     let wrong = run(&["migrate"], &[("SWITCHBOARD__SECURITY__MASTER_KEY", old.to_base64().to_string())]);
     assert!(!wrong.status.success());

@@ -106,6 +106,20 @@ pub fn load(settings: &Settings) -> Result<LoadedKeys, KeyError> {
     Ok(LoadedKeys { keyring, origin, pending, path })
 }
 
+/// [`load`], telling the operator when a key file was just created (back it up) and when a
+/// rotation was left unfinished.
+pub fn load_logged(settings: &Settings) -> Result<LoadedKeys, KeyError> {
+    let keys = load(settings)?;
+    let id = keys.keyring.primary().id();
+    if let KeyOrigin::Created(path) = &keys.origin {
+        tracing::warn!(key_id = %id, path = %path.display(), "created the master key file: back it up apart from the database");
+    }
+    if let Some(pending) = keys.pending.as_ref().filter(|pending| pending.id() != id) {
+        tracing::warn!(key_id = %id, pending = %pending.id(), "a key rotation is unfinished: run `switchboard keys rotate` again");
+    }
+    Ok(keys)
+}
+
 /// The key in `path`, or `None` when there is no such file; a file anyone else may read is
 /// refused.
 pub fn read(path: &Path) -> Result<Option<MasterKey>, KeyError> {
