@@ -234,6 +234,8 @@ impl Keyring {
         let mut nonce = [0u8; NONCE_BYTES];
         rand::fill(&mut nonce);
         let aad = column.name();
+        // XChaCha20-Poly1305 refuses only plaintexts over 256 GiB, which no secret is; were it
+        // to happen, the empty body stored would fail to open (never a silent plaintext).
         let ciphertext = self
             .primary
             .cipher()
