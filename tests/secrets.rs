@@ -206,17 +206,47 @@ async fn no_secret_is_readable_in_the_database_and_the_hub_uses_them_after_a_res
     }
 }
 
-/// Plaintext rows from before sealing existed, written past the store.
+/// Plaintext rows from before sealing existed, written past the store: a generated secret, a
+/// TOTP seed and an automation rule's webhook secret.
 async fn write_plaintext_rows(db: &TestDb, store: &Arc<dyn Store>) -> i64 {
     let seeded = seed(&**store).await;
     store.start_totp(seeded.account.id, seeded.agent.id, "placeholder").await.expect("enrolment");
+    let spec = json!({"when": {"event": "ticket_created"},
+                      "then": [{"note": "n"}, {"webhook": {"url": "https://93.184.215.14/rule", "secret": "placeholder"}}]});
+    let rule = switchboard_actors::automation::NewRule {
+        account_id: seeded.account.id,
+        name: "Legacy".to_owned(),
+        enabled: true,
+        position: None,
+        spec: serde_json::from_value(spec).expect("a rule"),
+        created_by: seeded.admin.id,
+    };
+    let rule = store.create_rule(rule, now()).await.expect("rule");
     let raw = Raw::connect(db).await;
+    let plaintext = json!({"when": {"event": "ticket_created"},
+                           "then": [{"note": "n"}, {"webhook": {"url": "https://93.184.215.14/rule", "secret": RULE_SECRET}}]});
+    raw.execute(&format!("UPDATE automation_rules SET rule = '{plaintext}' WHERE id = {}", rule.id)).await;
     raw.execute(
         "INSERT INTO generated_secrets (name, value, created_at) VALUES ('legacy.secret', 'legacy-plaintext-value', 0)",
     )
     .await;
     raw.execute(&format!("UPDATE user_totp SET secret = 'JBSWY3DPEHPK3PXP' WHERE user_id = {}", seeded.agent.id)).await;
     seeded.agent.id
+}
+
+/// The rule's webhook secret is sealed in its row, and the store reads it back in the clear.
+async fn assert_rule_secret(raw: &Raw, store: &Arc<dyn Store>) {
+    let stored = raw.texts("SELECT rule FROM automation_rules").await;
+    assert!(
+        stored.len() == 1 && stored[0].contains("\"secret\":\"sb1:") && !stored[0].contains(RULE_SECRET),
+        "{stored:?}"
+    );
+    let account = store.first_account().await.expect("read").expect("account");
+    let rules = store.list_rules(account.id).await.expect("rules");
+    let switchboard_actors::automation::Action::Webhook { webhook } = &rules[0].spec.then[1] else {
+        panic!("the webhook action: {:?}", rules[0].spec.then)
+    };
+    assert_eq!(webhook.secret, RULE_SECRET);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -244,6 +274,7 @@ async fn rows_stored_in_plaintext_are_sealed_at_start_once() {
         );
         let enrolment = opened.store.totp_enrolment(agent).await.expect("read").expect("there");
         assert_eq!(enrolment.secret, "JBSWY3DPEHPK3PXP");
+        assert_rule_secret(&raw, &opened.store).await;
 
         // Again: nothing left to seal, nothing rewritten.
         storage::open(&db.store_settings()).await.expect("open again");
@@ -336,8 +367,11 @@ async fn a_rotation_resumes_after_a_crash_and_leaves_nothing_under_the_old_key()
         );
         let enrolment = opened.store.totp_enrolment(agent).await.expect("read").expect("there");
         assert_eq!(enrolment.secret, "JBSWY3DPEHPK3PXP");
-        // The previous keys open nothing any more.
         let raw = Raw::connect(&db).await;
+        assert_rule_secret(&raw, &opened.store).await;
+        let rules = raw.texts("SELECT rule FROM automation_rules").await;
+        assert!(rules[0].contains(&format!("sb1:{}:", again.new_key.id())), "{rules:?}");
+        // The previous keys open nothing any more.
         for stored in raw.texts("SELECT value FROM generated_secrets UNION ALL SELECT secret FROM user_totp").await {
             assert!(stored.starts_with(&format!("sb1:{}:", again.new_key.id())), "{stored}");
         }
