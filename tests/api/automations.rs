@@ -333,6 +333,42 @@ async fn a_rule_webhook_to_a_private_address_is_refused_unless_allowed() {
     desk.stop().await;
 }
 
+/// At delivery the same public-only client decides again: a rule whose URL reaches a loopback
+/// address by then (written before the check existed, or a name that changed its answer) is
+/// never connected to, while the same rule allowed private addresses is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rule_webhook_that_resolves_to_a_private_address_at_delivery_is_not_sent() {
+    let desk = Desk::start().await;
+    let (admin, _) = desk.staff().await;
+    let (url, mut received) = webhook_receiver(0).await;
+    let url = url.replace("127.0.0.1", "localhost");
+    let store = desk._db.open().await;
+    let rule = |allow_private: bool| switchboard_actors::automation::NewRule {
+        account_id: desk.seeded.account.id,
+        name: format!("Inward, allowed: {allow_private}"),
+        enabled: true,
+        position: None,
+        spec: serde_json::from_value(json!({"when": {"event": "ticket_created"},
+            "then": [{"webhook": {"url": url, "secret": "0123456789abcdef", "allow_private": allow_private}}]}))
+        .expect("a rule"),
+        created_by: desk.seeded.admin.id,
+    };
+    // Written past the save-time check, as an old rule would be.
+    let refused = store.create_rule(rule(false), jiff::Timestamp::now()).await.expect("rule");
+    desk.ticket_for_customer(&admin, "Inward").await;
+    // The first attempt and the first retry (1 s later) found no connection.
+    let nothing = tokio::time::timeout(Duration::from_millis(2500), received.recv()).await;
+    assert!(nothing.is_err(), "a private address was connected to: {nothing:?}");
+    // The control: allowed, the same URL is reached.
+    store.delete_rule(desk.seeded.account.id, refused.id).await.expect("delete");
+    store.create_rule(rule(true), jiff::Timestamp::now()).await.expect("rule");
+    tokio::time::sleep(Duration::from_secs(6)).await; // the rules cache (5 s)
+    desk.ticket_for_customer(&admin, "Allowed").await;
+    let delivered = tokio::time::timeout(Duration::from_secs(10), received.recv()).await;
+    assert!(delivered.expect("delivered when allowed").is_some());
+    desk.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admins_manage_rules_supervisors_read_them_and_others_are_refused() {
     let desk = Desk::start().await;
