@@ -16,11 +16,20 @@
 //! mode 0600 ([`key_file`]). The store seals on every write and opens on every read of the
 //! columns in [`SEALED_COLUMNS`]; callers above the store see plaintext only.
 //!
-//! **Adding a secret column** (the OIDC client secret, say): add a [`SealedColumn`] to
-//! [`SEALED_COLUMNS`] (the startup sweep then seals existing plaintext rows and `keys rotate`
-//! re-seals them), and in the store's SQL write `self.secrets.seal(&COLUMN, plaintext)` into
-//! the column and read it back with `self.secrets.open(&COLUMN, &stored)?` — see
-//! `storage/sql/webhooks.rs` for a whole example.
+//! **Adding a secret column** (the OIDC client secret, say), in three lines:
+//! 1. a constant beside the others, e.g. `pub const OIDC_CLIENT_SECRETS: SealedColumn =
+//!    SealedColumn { table: "sso_settings", key: "account_id", column: "oidc_client_secret",
+//!    shape: Shape::Text };` (`key`: a column naming one row; the secret column is text, NULL
+//!    allowed), and that constant in [`SEALED_COLUMNS`]: the startup sweep then seals the rows
+//!    already there and `keys rotate` moves them;
+//! 2. in the store's SQL (inside the `shared_sql!` expansion, where `self.secrets` is the
+//!    node's [`Keyring`]), bind `self.seal(&crate::secrets::OIDC_CLIENT_SECRETS, plaintext)`
+//!    when writing the column;
+//! 3. read it with `open_secret(&self.secrets, &crate::secrets::OIDC_CLIENT_SECRETS, &stored)?`
+//!    (a `StoreResult<String>`).
+//!
+//! `storage/sql/webhooks.rs` and `security.rs` are whole examples. Outside the store,
+//! [`Keyring::seal`] / [`Keyring::open`] are the same operations on a [`Sealed`] value.
 
 pub mod key_file;
 pub mod rotate;
