@@ -37,13 +37,10 @@ pub(super) async fn mfa_enabled(state: &Api, user: UserId) -> Result<bool, ApiEr
     Ok(state.store.totp_enrolment(user).await?.is_some_and(|enrolment| enrolment.enabled()))
 }
 
-/// Whether the account's policy sends `user` to MFA enrolment.
+/// Whether the account's policy sends `user` to MFA enrolment (the rule the API's hold applies
+/// too: [`crate::sessions::Sessions::mfa_enrolment_pending`]).
 pub(super) async fn enrolment_required(state: &Api, user: &User) -> Result<bool, ApiError> {
-    let policy = state.store.security_policy(user.account_id).await?;
-    if !policy.enrolment_required(user.role, false) {
-        return Ok(false);
-    }
-    Ok(policy.enrolment_required(user.role, mfa_enabled(state, user.id).await?))
+    state.sessions.mfa_enrolment_pending(user, None).await
 }
 
 /// Checks `code` as `user`'s second factor, limited like passwords: per user and address (an
