@@ -413,6 +413,12 @@ fn keys_rotate_on_the_command_line_replaces_the_key_file() {
     let wrong = run(&["migrate"], &[("SWITCHBOARD__SECURITY__MASTER_KEY", old.to_base64().to_string())]);
     assert!(!wrong.status.success());
     assert!(text(&wrong).contains("sealed under a key this node does not have"), "{}", text(&wrong));
+    // Rotating with the wrong key is refused before anything is written.
+    let refused = run(&["keys", "rotate"], &[("SWITCHBOARD__SECURITY__MASTER_KEY", old.to_base64().to_string())]);
+    assert!(!refused.status.success());
+    assert!(text(&refused).contains("sealed under a key this node does not have"), "{}", text(&refused));
+    assert!(!key_file::pending_path(&db.key_file()).exists(), "no pending key was written");
+    assert_eq!(key_file::read(&db.key_file()).expect("read").expect("kept"), new);
     let malformed = run(&["migrate"], &[("SWITCHBOARD__SECURITY__MASTER_KEY", "c2hvcnQ=".to_owned())]);
     assert_eq!(malformed.status.code(), Some(2), "{}", text(&malformed));
     assert!(text(&malformed).contains("security.master_key: the master key must be 32 bytes"), "{}", text(&malformed));

@@ -3,6 +3,8 @@
 //! holds only the old key).
 //!
 //! Crash safety, step by step:
+//! 0. The database is opened with the node's current keys: the wrong key stops it here, with
+//!    nothing written.
 //! 1. The new key is written to `<key file>.next` (mode 0600, through a temporary file and a
 //!    rename, so it is whole or absent) before any value moves. A rotation that finds this file
 //!    resumes with its key instead of making another.
@@ -39,6 +41,13 @@ pub struct Rotated {
 pub async fn rotate(settings: &Settings) -> anyhow::Result<Rotated> {
     let loaded = key_file::load(settings)?;
     let old = loaded.keyring.primary().clone();
+    // First the keys this node has now must open the database (else: the wrong-key error, and
+    // nothing written, not even a pending key).
+    drop(
+        crate::storage::open(&settings.store_settings_with(loaded.keyring.clone()))
+            .await
+            .context("opening the database with the current key")?,
+    );
     let pending_path = key_file::pending_path(&loaded.path);
     let new = match loaded.pending.clone().filter(|pending| *pending != old) {
         Some(pending) => pending,
