@@ -9,13 +9,11 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use dashmap::DashMap;
-use hmac::{Hmac, KeyInit, Mac};
 use jiff::Timestamp;
 use serde::Serialize;
-use sha2::Sha256;
 use switchboard_actors::automation::{
     AccountRules, Action, AssignTarget, AutomationPort, AutomationRule, CompiledRule, CompiledTrigger, NotifyTarget,
-    ReplyContent, RuleError, RuleSpec, When, parse_wait,
+    ReplyContent, RuleError, RuleSpec, WebhookTarget, When, parse_wait,
 };
 use switchboard_actors::clock::Clock;
 use switchboard_actors::domain::{AccountConfig, AccountId, Channel, MessageKind, Ticket, TicketEvent, TicketId, User};
@@ -28,6 +26,8 @@ use crate::accounts::AccountConfigs;
 use crate::channels::Channels;
 use crate::channels::whatsapp::reply::{ReplyAsk, TemplateRequest};
 use crate::search::{QueryProblem, SearchError};
+use crate::webhooks::WebhookError;
+use crate::webhooks::outbound::{self, Outbound};
 
 /// Another node's rule change reaches this node's cache within this long (this node's own
 /// changes at once): a rule is an admin's edit, a few seconds of lag is not noticed.
@@ -35,9 +35,6 @@ const RULES_CACHE_TTL: Duration = Duration::from_secs(5);
 
 /// Webhook attempts: the first and four retries, 1 s, 4 s, 16 s, 64 s apart.
 const WEBHOOK_ATTEMPTS: i64 = 5;
-
-/// One webhook call may take this long before it counts as failed.
-const WEBHOOK_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Most tickets the dry run lists.
 pub const DRY_RUN_LIMIT: i64 = 50;
@@ -50,6 +47,10 @@ pub enum RuleProblem {
     /// A query of the rule (`when.while` or `if`) that does not compile.
     #[error("{field}: {problem}")]
     Query { field: &'static str, problem: QueryProblem },
+    /// A webhook action's URL that points at a loopback, private or link-local address (or a
+    /// name resolving to one): 422 `private_address`, as for webhook subscriptions.
+    #[error("then[{index}].webhook.url: {message}")]
+    PrivateAddress { index: usize, message: String },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -130,7 +131,8 @@ pub struct Automations {
     tickets: Tickets,
     clock: Arc<dyn Clock>,
     cache: DashMap<AccountId, (Instant, Arc<AccountRules>)>,
-    http: reqwest::Client,
+    /// The webhooks' own outbound clients: public addresses only, checked at connection time.
+    outbound: Arc<Outbound>,
 }
 
 impl Automations {
@@ -140,10 +142,9 @@ impl Automations {
         channels: Arc<Channels>,
         tickets: Tickets,
         clock: Arc<dyn Clock>,
+        outbound: Arc<Outbound>,
     ) -> Arc<Automations> {
-        crate::install_tls_provider();
-        let http = reqwest::Client::builder().timeout(WEBHOOK_TIMEOUT).build().unwrap_or_default();
-        Arc::new(Automations { store, accounts, channels, tickets, clock, cache: DashMap::new(), http })
+        Arc::new(Automations { store, accounts, channels, tickets, clock, cache: DashMap::new(), outbound })
     }
 
     /// Drops the account's compiled rules: the next ticket change reads them again.
@@ -218,6 +219,13 @@ impl Automations {
                             .map_err(|error| refuse(index, action, format!("template: {error}")))?;
                     }
                 }
+                Action::Webhook { webhook } => match outbound::check_url(&webhook.url, webhook.allow_private).await {
+                    Err(WebhookError::PrivateAddress(message)) => {
+                        return Err(RuleProblem::PrivateAddress { index, message });
+                    }
+                    Err(error) => return Err(refuse(index, action, error.to_string())),
+                    Ok(_) => {}
+                },
                 Action::Set { set } => {
                     if let Some(status) = &set.status
                         && config.status(status).is_none()
@@ -341,14 +349,12 @@ impl Automations {
     }
 }
 
-/// POSTs `body` to `url`, signed with `secret` (`X-Switchboard-Signature: sha256=<hex>`), retried
-/// with back-off until it is accepted (2xx) or the attempts run out.
-async fn deliver_webhook(http: reqwest::Client, url: String, secret: String, body: Vec<u8>) {
-    let signature = {
-        let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret.as_bytes()) else { return };
-        mac.update(&body);
-        format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
-    };
+/// POSTs `body` to `url` through the outbound webhooks' public-only client, signed as they are
+/// (`Switchboard-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "t.body">`), retried with back-off
+/// until it is accepted (2xx) or the attempts run out. A URL that resolves to a private address
+/// by now is refused by the client's resolver like any failure (and never connected to).
+async fn deliver_webhook(outbound: Arc<Outbound>, clock: Arc<dyn Clock>, target: WebhookTarget, body: String) {
+    let WebhookTarget { url, secret, allow_private } = target;
     let policy = RetryPolicy {
         max_attempts: WEBHOOK_ATTEMPTS,
         base: jiff::SignedDuration::from_secs(1),
@@ -356,21 +362,13 @@ async fn deliver_webhook(http: reqwest::Client, url: String, secret: String, bod
         cap: jiff::SignedDuration::from_mins(5),
     };
     for attempt in 1..=WEBHOOK_ATTEMPTS {
-        let sent = http
-            .post(&url)
-            .header("content-type", "application/json")
-            .header("X-Switchboard-Signature", &signature)
-            .body(body.clone())
-            .send()
-            .await;
-        match sent {
-            Ok(response) if response.status().is_success() => {
-                metrics::counter!("switchboard_automation_webhooks_total", "result" => "ok").increment(1);
-                return;
-            }
-            Ok(response) => tracing::warn!(%url, status = %response.status(), attempt, "automation webhook refused"),
-            Err(error) => tracing::warn!(%url, %error, attempt, "automation webhook failed"),
+        let answer = outbound.post(&url, &secret, clock.now().as_second(), &body, allow_private).await;
+        if answer.accepted() {
+            metrics::counter!("switchboard_automation_webhooks_total", "result" => "ok").increment(1);
+            return;
         }
+        let error = answer.error.unwrap_or_default();
+        tracing::warn!(%url, %error, attempt, "automation webhook failed");
         if attempt < WEBHOOK_ATTEMPTS {
             tokio::time::sleep(policy.delay(attempt).unsigned_abs()).await;
         }
@@ -463,9 +461,8 @@ impl AutomationPort for Automations {
         for action in &rule.spec.then {
             let Action::Webhook { webhook } = action else { continue };
             let body = WebhookBody { rule: WebhookRule { id: rule.id, name: &rule.name }, ticket, run: event };
-            let Ok(body) = serde_json::to_vec(&body) else { continue };
-            let (url, secret) = (webhook.url.clone(), webhook.secret.clone());
-            tokio::spawn(deliver_webhook(self.http.clone(), url, secret, body));
+            let Ok(body) = serde_json::to_string(&body) else { continue };
+            tokio::spawn(deliver_webhook(self.outbound.clone(), self.clock.clone(), webhook.clone(), body));
         }
     }
 }

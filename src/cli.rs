@@ -1,5 +1,5 @@
 //! The command line: `serve` (default), `migrate`, `user add`, `demo`, `config check`,
-//! `reports rebuild`, and the hidden `bench seed-search` fixture.
+//! `keys rotate`, `reports rebuild`, and the hidden `bench seed-search` fixture.
 
 use std::path::PathBuf;
 
@@ -38,6 +38,11 @@ pub enum Command {
     Config {
         #[command(subcommand)]
         command: ConfigCommand,
+    },
+    /// Manage the master key that seals the secrets stored in the database.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
     },
     /// Manage the reports' projection of the event log.
     Reports {
@@ -92,6 +97,13 @@ pub enum UserCommand {
         #[arg(long)]
         account: Option<i64>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Re-seal every stored secret under a new master key (run it with the hub stopped on every
+    /// node; safe to run again after an interruption: it resumes with the same new key).
+    Rotate,
 }
 
 #[derive(Debug, Subcommand)]
@@ -177,8 +189,18 @@ pub async fn default_account(store: &dyn Store) -> anyhow::Result<Account> {
 /// Prints the effective configuration, secrets redacted, then the channels' secrets: the
 /// generated ones in full (they exist nowhere else the operator can read), the configured ones
 /// only named (they are in the operator's own configuration).
-pub fn config_check(settings: &Settings, secrets: &ChannelSecrets) {
+pub fn config_check(settings: &Settings, secrets: &ChannelSecrets, keys: &crate::secrets::key_file::LoadedKeys) {
     println!("# configuration is valid\n{}", settings.redacted_toml());
+    let origin = match &keys.origin {
+        crate::secrets::key_file::KeyOrigin::Configured => "security.master_key".to_owned(),
+        crate::secrets::key_file::KeyOrigin::File(path) | crate::secrets::key_file::KeyOrigin::Created(path) => {
+            format!("the key file {}", path.display())
+        }
+    };
+    println!("# Stored secrets are sealed under master key {} from {origin}.", keys.keyring.primary().id());
+    if let Some(pending) = keys.pending.as_ref().filter(|pending| pending.id() != keys.keyring.primary().id()) {
+        println!("# A rotation to key {} is unfinished: run `switchboard keys rotate` again.", pending.id());
+    }
     let exposure = settings.server.listen.parse().map(|listen| settings.check_exposure(listen));
     if let Ok(Err(refusal)) = exposure {
         println!("# warning: `serve` would not start with this: {refusal}\n");

@@ -27,6 +27,7 @@ pub struct Settings {
     pub log: LogSettings,
     pub sandbox: SandboxSettings,
     pub ops: OpsSettings,
+    pub security: SecuritySettings,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -476,6 +477,19 @@ pub struct OpsSettings {
     pub metrics_token: Secret,
 }
 
+/// The master key that seals the secrets stored in the database (see `crate::secrets`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SecuritySettings {
+    /// 32 random bytes as base64 or 64 hex digits (`openssl rand -base64 32`). Empty: the key
+    /// file is used, and created with mode 0600 on first run. Every node of one database needs
+    /// the same key; `switchboard keys rotate` replaces it.
+    pub master_key: Secret,
+    /// The key file used when `master_key` is empty. Empty: `master.key` beside the SQLite
+    /// database, or `data/master.key` with PostgreSQL.
+    pub key_file: String,
+}
+
 /// A value that must not appear in logs: `Debug` prints `[redacted]` unless it is empty.
 #[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -593,6 +607,10 @@ impl Settings {
         if self.tickets.idle_timeout_secs == 0 || self.tickets.call_timeout_secs == 0 {
             return Err(ConfigError::Rule("tickets timeouts must be at least 1 second".to_owned()));
         }
+        if !self.security.master_key.is_empty() {
+            crate::secrets::parse_key(self.security.master_key.expose())
+                .map_err(|message| ConfigError::Rule(format!("security.master_key: {message}")))?;
+        }
         if self.sandbox.max_items == 0 || self.sandbox.max_bytes == 0 {
             return Err(ConfigError::Rule("sandbox.max_items and sandbox.max_bytes must be at least 1".to_owned()));
         }
@@ -623,8 +641,16 @@ impl Settings {
         )))
     }
 
-    pub fn store_settings(&self) -> StoreSettings {
+    /// How to open the store, with the master key loaded (the key file is created on first run).
+    pub fn store_settings(&self) -> Result<StoreSettings, crate::secrets::key_file::KeyError> {
+        let keys = crate::secrets::key_file::load_logged(self)?;
+        Ok(self.store_settings_with(keys.keyring))
+    }
+
+    /// How to open the store with these keys.
+    pub fn store_settings_with(&self, keys: crate::secrets::Keyring) -> StoreSettings {
         StoreSettings {
+            secrets: std::sync::Arc::new(keys),
             clock: std::sync::Arc::new(switchboard_actors::clock::SystemClock),
             url: self.database.url.expose().to_owned(),
             max_connections: self.database.max_connections,
@@ -652,6 +678,7 @@ impl Settings {
             &mut shown.email.inbound_secret,
             &mut shown.email.smtp_password,
             &mut shown.ops.metrics_token,
+            &mut shown.security.master_key,
         ] {
             if !secret.is_empty() {
                 *secret = Secret("[redacted]".to_owned());

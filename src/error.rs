@@ -49,6 +49,10 @@ error_codes! {
     MfaAlreadyEnabled => "mfa_already_enabled",
     /// MFA: there is no enrolment to confirm, or no MFA to turn off.
     MfaNotEnrolled => "mfa_not_enrolled",
+    /// The account requires staff to use MFA and this user has not enrolled: only `/me`, the
+    /// enrolment routes, their preferences and sessions, and logout answer until they do (their
+    /// API keys and sockets included).
+    MfaEnrolmentRequired => "mfa_enrolment_required",
     /// A one-time code that is wrong, expired, used, out of tries, or for someone else.
     InvalidCode => "invalid_code",
     /// A password-reset token that is unknown, expired or used.
@@ -160,6 +164,11 @@ pub enum ApiError {
     InvalidQuery { message: String, position: Option<usize>, expected: Option<String> },
     #[error("authentication required: log in or send a session token")]
     Unauthenticated,
+    #[error(
+        "this account requires staff to use MFA: enrol first (POST /api/v1/me/mfa/totp, then …/confirm); until then \
+         only /me, MFA enrolment and logout answer"
+    )]
+    MfaEnrolmentRequired,
     #[error("wrong email or password")]
     InvalidCredentials,
     /// The password is right, but the account's address was never verified.
@@ -254,6 +263,7 @@ impl ApiError {
             ApiError::InvalidCredentials => ErrorCode::InvalidCredentials,
             ApiError::EmailUnverified => ErrorCode::EmailUnverified,
             ApiError::MfaRequired => ErrorCode::MfaRequired,
+            ApiError::MfaEnrolmentRequired => ErrorCode::MfaEnrolmentRequired,
             ApiError::InvalidMfaCode => ErrorCode::InvalidMfaCode,
             ApiError::BadSignature => ErrorCode::InvalidSignature,
             ApiError::Forbidden(_) => ErrorCode::Forbidden,
@@ -285,6 +295,7 @@ impl ResponseError for ApiError {
             | ApiError::InvalidMfaCode
             | ApiError::BadSignature => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_)
+            | ApiError::MfaEnrolmentRequired
             | ApiError::InsufficientScope(_)
             | ApiError::CrossOrigin(_)
             | ApiError::EmailUnverified => StatusCode::FORBIDDEN,

@@ -26,6 +26,7 @@ pub mod presence;
 pub mod reports;
 pub mod routing;
 pub mod search;
+pub mod secrets;
 pub mod sessions;
 pub mod storage;
 pub mod telemetry;

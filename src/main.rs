@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use clap::Parser as _;
 use switchboard::app::{self, Services};
-use switchboard::cli::{BenchCommand, Cli, Command, ConfigCommand, ReportsCommand, UserCommand};
+use switchboard::cli::{BenchCommand, Cli, Command, ConfigCommand, KeysCommand, ReportsCommand, UserCommand};
 use switchboard::config::Settings;
 
 fn main() -> ExitCode {
@@ -45,12 +45,12 @@ async fn execute(command: Command, settings: Settings) -> anyhow::Result<()> {
             app::run(settings, listener, metrics, app::shutdown_signal()).await
         }
         Command::Migrate => {
-            switchboard::storage::open(&settings.store_settings()).await?;
+            switchboard::storage::open(&settings.store_settings()?).await?;
             println!("database is up to date");
             Ok(())
         }
         Command::User { command: UserCommand::Add { email, password, role, name, account } } => {
-            let store = switchboard::storage::open(&settings.store_settings()).await?.store;
+            let store = switchboard::storage::open(&settings.store_settings()?).await?.store;
             switchboard::cli::user_add(store.as_ref(), &email, &password, role, name, account).await
         }
         Command::Demo => {
@@ -60,26 +60,28 @@ async fn execute(command: Command, settings: Settings) -> anyhow::Result<()> {
             result
         }
         Command::Config { command: ConfigCommand::Check } => {
-            let store = switchboard::storage::open(&settings.store_settings()).await?.store;
+            let keys = switchboard::secrets::key_file::load_logged(&settings)?;
+            let store = switchboard::storage::open(&settings.store_settings_with(keys.keyring.clone())).await?.store;
             let secrets = switchboard::channels::secrets::ChannelSecrets::resolve(
                 &settings,
                 store.as_ref(),
                 switchboard_actors::clock::Clock::now(&switchboard_actors::clock::SystemClock),
             )
             .await?;
-            switchboard::cli::config_check(&settings, &secrets);
+            switchboard::cli::config_check(&settings, &secrets, &keys);
             Ok(())
         }
+        Command::Keys { command: KeysCommand::Rotate } => switchboard::secrets::rotate::run(&settings).await,
         Command::Reports { command: ReportsCommand::Rebuild } => {
-            let store = switchboard::storage::open(&settings.store_settings()).await?.store;
+            let store = switchboard::storage::open(&settings.store_settings()?).await?.store;
             switchboard::cli::reports_rebuild(store).await
         }
         Command::Bench { command: BenchCommand::SeedSearch { tickets, messages_per_ticket, spread_days } } => {
-            let opened = switchboard::storage::open(&settings.store_settings()).await?;
+            let opened = switchboard::storage::open(&settings.store_settings()?).await?;
             switchboard::bench::seed_search(&opened.store, tickets, messages_per_ticket, spread_days).await
         }
         Command::Bench { command: BenchCommand::SeedAutomation { pending, due_in_secs } } => {
-            let opened = switchboard::storage::open(&settings.store_settings()).await?;
+            let opened = switchboard::storage::open(&settings.store_settings()?).await?;
             switchboard::bench::seed_automation(&opened.store, pending, due_in_secs).await
         }
     }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use switchboard_actors::clock::Clock;
 use switchboard_actors::companies::CompaniesPort;
 use switchboard_actors::domain::User;
-use switchboard_actors::security::{SecurityPort, SessionKind};
+use switchboard_actors::security::{SecurityPolicy, SecurityPort, SessionKind};
 use switchboard_actors::store::{SessionsPort, Store, TicketScope};
 
 use crate::error::ApiError;
@@ -35,6 +35,11 @@ impl Sessions {
     /// too long, or too old) is deleted here, its sockets close (4001, on every node), and it
     /// answers like an unknown token.
     pub async fn authenticate(&self, token: Option<String>) -> Result<User, ApiError> {
+        Ok(self.authenticate_with_policy(token).await?.0)
+    }
+
+    /// [`Sessions::authenticate`], with the account's security policy the session was judged by.
+    pub async fn authenticate_with_policy(&self, token: Option<String>) -> Result<(User, SecurityPolicy), ApiError> {
         let token = token.filter(|token| !token.is_empty()).ok_or(ApiError::Unauthenticated)?;
         let token_hash = crate::auth::token_hash(&token);
         let now = self.clock.now();
@@ -48,7 +53,25 @@ impl Sessions {
         if now.duration_since(found.last_seen_at) >= TOUCH_EVERY {
             self.security.touch_session(&token_hash, now).await?;
         }
-        Ok(found.user)
+        Ok((found.user, found.policy))
+    }
+
+    /// Whether "staff must use MFA" holds `user` back: staff, the policy on (`policy`, or the
+    /// account's when `None`), and no MFA enabled. Such a user's sessions and API keys reach
+    /// only `/me`, MFA enrolment and logout ([`mfa_enrolment_exempt`]).
+    pub async fn mfa_enrolment_pending(&self, user: &User, policy: Option<SecurityPolicy>) -> Result<bool, ApiError> {
+        if !user.role.is_staff() {
+            return Ok(false);
+        }
+        let policy = match policy {
+            Some(policy) => policy,
+            None => self.security.security_policy(user.account_id).await?,
+        };
+        if !policy.enrolment_required(user.role, false) {
+            return Ok(false);
+        }
+        let enabled = self.security.totp_enrolment(user.id).await?.is_some_and(|enrolment| enrolment.enabled());
+        Ok(policy.enrolment_required(user.role, enabled))
     }
 
     /// Which tickets a customer may see: their own, or their company's when it shares.
@@ -61,4 +84,23 @@ impl Sessions {
         }
         Ok(TicketScope::Requester(user.id))
     }
+}
+
+/// The routes a staff member held back by "staff must use MFA" may still call (method and
+/// route pattern): who they are, enrolling, and logging out — plus what the console's
+/// preferences page (where enrolment lives) reads to show itself, and ending their own
+/// sessions. Nothing of the account's data.
+pub const MFA_ENROLMENT_ROUTES: &[(&str, &str)] = &[
+    ("GET", "/api/v1/me"),
+    ("POST", "/api/v1/auth/logout"),
+    ("POST", "/api/v1/me/mfa/totp"),
+    ("POST", "/api/v1/me/mfa/totp/confirm"),
+    ("GET", "/api/v1/me/preferences"),
+    ("GET", "/api/v1/me/sessions"),
+    ("DELETE", "/api/v1/me/sessions/{id}"),
+];
+
+/// Whether a request (its method and matched route pattern) is one of [`MFA_ENROLMENT_ROUTES`].
+pub fn mfa_enrolment_exempt(method: &str, pattern: Option<&str>) -> bool {
+    pattern.is_some_and(|pattern| MFA_ENROLMENT_ROUTES.contains(&(method, pattern)))
 }

@@ -122,7 +122,7 @@ impl Services {
     /// [`Services::start`] on a given clock, so tests can move time (SLA breaches, timers due
     /// while the node was down) instead of waiting for it.
     pub async fn start_with_clock(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Services> {
-        let mut store_settings = settings.store_settings();
+        let mut store_settings = settings.store_settings().context("loading the master key")?;
         store_settings.clock = clock.clone();
         let opened = storage::open(&store_settings).await.context("opening the database")?;
         let secrets = Arc::new(
@@ -160,8 +160,17 @@ impl Services {
         let channels = Arc::new(Channels::new(whatsapp.clone(), email.clone(), opened.store.clone()));
         // Before the timer task starts: a time rule due while the node was down fires with its
         // rules at hand, not as a stale timer.
-        let automations =
-            Automations::new(opened.store.clone(), accounts.clone(), channels.clone(), tickets.clone(), clock.clone());
+        crate::install_tls_provider();
+        let outbound =
+            Arc::new(crate::webhooks::outbound::Outbound::new().context("building the webhooks' HTTP client")?);
+        let automations = Automations::new(
+            opened.store.clone(),
+            accounts.clone(),
+            channels.clone(),
+            tickets.clone(),
+            clock.clone(),
+            outbound.clone(),
+        );
         tickets.set_automations(automations.clone());
         let presence_board = Arc::new(PresenceBoard::new(node.clone(), hub_settings.presence_expiry));
         let cluster = Arc::new(Cluster::new(node.clone(), settings.redis.prefix.clone(), broker));
@@ -198,8 +207,7 @@ impl Services {
         tasks.extend(notifier.start(tickets.bus().subscribe()));
         let reports = ReportProjection::new(opened.store.clone());
         tasks.extend(reports.start(tickets.bus().subscribe()));
-        let webhooks = crate::webhooks::Webhooks::new(opened.store.clone(), live.clone(), clock.clone())
-            .context("building the webhooks' HTTP client")?;
+        let webhooks = crate::webhooks::Webhooks::new(opened.store.clone(), live.clone(), clock.clone(), outbound);
         tasks.extend(webhooks.start(tickets.bus().subscribe()));
         let report_schedules = crate::reports::schedules::ReportSchedules::new(
             opened.store.clone(),

@@ -157,12 +157,24 @@ impl FromRequest for Caller {
             }
             let (sessions, _) = services?;
             let token_hash = crate::auth::token_hash(token.as_deref().unwrap_or_default());
-            if let Some(key) = token.as_deref().filter(|token| crate::api_keys::is_api_key(token)) {
-                let (user, grant) = authenticate_key(&request, key).await?;
-                return Ok(Caller { user, token_hash, key: Some(grant), ip });
+            let (user, key, policy) = match token.as_deref().filter(|token| crate::api_keys::is_api_key(token)) {
+                Some(key) => {
+                    let (user, grant) = authenticate_key(&request, key).await?;
+                    (user, Some(grant), None)
+                }
+                None => {
+                    let (user, policy) = sessions.authenticate_with_policy(token).await?;
+                    (user, None, Some(policy))
+                }
+            };
+            // "Staff must use MFA": a staff member without it (by session or by one of their
+            // API keys) reaches only who they are, enrolment and logout.
+            let exempt =
+                crate::sessions::mfa_enrolment_exempt(request.method().as_str(), request.match_pattern().as_deref());
+            if !exempt && sessions.mfa_enrolment_pending(&user, policy).await? {
+                return Err(ApiError::MfaEnrolmentRequired);
             }
-            let user = sessions.authenticate(token).await?;
-            Ok(Caller { user, token_hash, key: None, ip })
+            Ok(Caller { user, token_hash, key, ip })
         })
     }
 }

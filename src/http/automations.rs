@@ -127,6 +127,9 @@ impl From<RuleProblem> for ApiError {
                 position: problem.position,
                 expected: problem.expected,
             },
+            private @ RuleProblem::PrivateAddress { .. } => {
+                ApiError::Unprocessable { code: crate::error::ErrorCode::PrivateAddress, message: private.to_string() }
+            }
             RuleProblem::Store(error) => error.into(),
         }
     }

@@ -15,6 +15,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::json::ApiJson;
 use super::{Api, ApiError, Caller, NoParams};
+use crate::audit::{Target, snapshot};
 use crate::auth::LoginLimits;
 use crate::auth::mfa;
 use crate::error::{ErrorBody, ErrorCode};
@@ -36,13 +37,10 @@ pub(super) async fn mfa_enabled(state: &Api, user: UserId) -> Result<bool, ApiEr
     Ok(state.store.totp_enrolment(user).await?.is_some_and(|enrolment| enrolment.enabled()))
 }
 
-/// Whether the account's policy sends `user` to MFA enrolment.
+/// Whether the account's policy sends `user` to MFA enrolment (the rule the API's hold applies
+/// too: [`crate::sessions::Sessions::mfa_enrolment_pending`]).
 pub(super) async fn enrolment_required(state: &Api, user: &User) -> Result<bool, ApiError> {
-    let policy = state.store.security_policy(user.account_id).await?;
-    if !policy.enrolment_required(user.role, false) {
-        return Ok(false);
-    }
-    Ok(policy.enrolment_required(user.role, mfa_enabled(state, user.id).await?))
+    state.sessions.mfa_enrolment_pending(user, None).await
 }
 
 /// Checks `code` as `user`'s second factor, limited like passwords: per user and address (an
@@ -58,8 +56,28 @@ pub(super) async fn check_code(
     let attempt =
         logins.admit(&format!("mfa:{}", user.id), client, Instant::now()).map_err(ApiError::RateLimitedFor)?;
     match mfa::verify(&*state.store, user.id, code, state.now()).await {
-        Ok(Some(_)) => {
+        Ok(Some(proof)) => {
             logins.succeeded(attempt);
+            if proof == mfa::Proof::RecoveryCode {
+                let left = state.store.recovery_codes_left(user.id).await?;
+                let actor = crate::audit::Actor {
+                    account: user.account_id,
+                    user: Some(user.id),
+                    ip: crate::auth::request::client_ip(request),
+                };
+                let target = Some(crate::audit::Target::new("user", user.id));
+                let after = Some(serde_json::json!({"recovery_codes_left": left}));
+                crate::audit::record(
+                    &*state.store,
+                    state.now(),
+                    actor,
+                    "auth.mfa_recovery_code_used",
+                    target,
+                    None,
+                    after,
+                )
+                .await;
+            }
             Ok(())
         }
         // The attempt stays counted as a failure.
@@ -167,6 +185,8 @@ async fn confirm_totp(
     if !state.store.enable_totp(caller.user.id, step, &hashes).await? {
         return Err(conflict(ErrorCode::MfaNotEnrolled, "the enrolment changed meanwhile; start again"));
     }
+    let after = Some(serde_json::json!({"method": "totp", "recovery_codes": recovery_codes.len()}));
+    state.audit(&caller, "auth.mfa_enabled", Target::new("user", caller.user.id), None, after).await;
     Ok(web::Json(RecoveryCodes { recovery_codes }))
 }
 
@@ -208,6 +228,8 @@ async fn turn_off(
     }
     check_code(&state, &logins, &request, &caller.user, &body.code).await?;
     state.store.disable_totp(caller.user.id).await?;
+    let before = Some(serde_json::json!({"method": "totp"}));
+    state.audit(&caller, "auth.mfa_disabled", Target::new("user", caller.user.id), before, None).await;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -259,6 +281,8 @@ async fn revoke_session(state: Api, caller: Caller, id: web::Path<String>) -> Re
         state.store.delete_session_by_id(caller.user.id, &id).await?.ok_or(ApiError::NotFound("session"))?;
     let end = crate::live::SessionEnd::Session { session: hex::encode(&token_hash) };
     state.live.end_sessions(caller.account(), end);
+    let before = Some(serde_json::json!({"user_id": caller.user.id, "current": token_hash == caller.token_hash}));
+    state.audit(&caller, "auth.session_revoked", Target::new("session", id.as_str()), before, None).await;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -291,6 +315,9 @@ async fn put_policy(
     caller.require_admin()?;
     let policy = body.into_inner();
     policy.validate().map_err(|(field, message)| ApiError::invalid(field, message))?;
+    let before = state.store.security_policy(caller.account()).await?;
     state.store.set_security_policy(caller.account(), &policy).await?;
+    let target = Target::new("account", caller.account());
+    state.audit(&caller, "settings.security_updated", target, snapshot(&before), snapshot(&policy)).await;
     Ok(web::Json(policy))
 }

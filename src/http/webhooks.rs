@@ -11,6 +11,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::json::ApiJson;
 use super::{Api, ApiError, Caller, NoParams};
+use crate::audit::{Target, snapshot};
 use crate::error::ErrorBody;
 use crate::webhooks::{WebhookInput, Webhooks};
 
@@ -123,13 +124,32 @@ async fn event_types(caller: Caller, _: web::Query<NoParams>) -> Result<web::Jso
 )]
 #[post("/webhooks")]
 async fn create_webhook(
+    state: Api,
     caller: Caller,
     webhooks: web::Data<Webhooks>,
     body: ApiJson<WebhookBody>,
 ) -> Result<HttpResponse, ApiError> {
     require_admin(&caller)?;
     let (webhook, secret) = webhooks.create(caller.account(), caller.user.id, body.into_inner().into()).await?;
+    audit_change(&state, &caller, "webhook.created", None, Some(&webhook)).await;
     Ok(HttpResponse::Created().json(CreatedWebhook { webhook, secret }))
+}
+
+/// Records a subscription's change, and (as its own entry, the one SECURITY.md promises)
+/// `allow_private` being switched on or off: the subscription may then reach the hub's own
+/// network. The secret is never in a snapshot (`Webhook` does not serialise it).
+async fn audit_change(state: &Api, caller: &Caller, action: &str, before: Option<&Webhook>, after: Option<&Webhook>) {
+    let Some(webhook) = after.or(before) else { return };
+    let target = || Target::new("webhook", webhook.id);
+    state.audit(caller, action, target(), before.and_then(snapshot), after.and_then(snapshot)).await;
+    let was = before.is_some_and(|webhook| webhook.allow_private);
+    let now = after.is_some_and(|webhook| webhook.allow_private);
+    if was != now && after.is_some() {
+        let url = serde_json::json!(webhook.url);
+        let before = before.map(|_| serde_json::json!({"allow_private": was, "url": url}));
+        let after = Some(serde_json::json!({"allow_private": now, "url": url}));
+        state.audit(caller, "webhook.allow_private_changed", target(), before, after).await;
+    }
 }
 
 #[utoipa::path(
@@ -153,14 +173,18 @@ async fn read_webhook(state: Api, caller: Caller, id: web::Path<WebhookId>) -> R
 )]
 #[patch("/webhooks/{id}")]
 async fn update_webhook(
+    state: Api,
     caller: Caller,
     webhooks: web::Data<Webhooks>,
     id: web::Path<WebhookId>,
     body: ApiJson<WebhookBody>,
 ) -> Result<web::Json<Webhook>, ApiError> {
     require_admin(&caller)?;
+    let before = state.store.webhook(caller.account(), *id).await?.ok_or(ApiError::NotFound("webhook"))?;
     let updated = webhooks.update(caller.account(), caller.user.id, *id, body.into_inner().into()).await?;
-    Ok(web::Json(updated.ok_or(ApiError::NotFound("webhook"))?))
+    let updated = updated.ok_or(ApiError::NotFound("webhook"))?;
+    audit_change(&state, &caller, "webhook.updated", Some(&before), Some(&updated)).await;
+    Ok(web::Json(updated))
 }
 
 /// Deletes a subscription and its delivery log; nothing more is sent.
@@ -172,9 +196,11 @@ async fn update_webhook(
 #[delete("/webhooks/{id}")]
 async fn delete_webhook(state: Api, caller: Caller, id: web::Path<WebhookId>) -> Result<HttpResponse, ApiError> {
     require_admin(&caller)?;
+    let before = state.store.webhook(caller.account(), *id).await?.ok_or(ApiError::NotFound("webhook"))?;
     if !state.store.delete_webhook(caller.account(), *id).await? {
         return Err(ApiError::NotFound("webhook"));
     }
+    audit_change(&state, &caller, "webhook.deleted", Some(&before), None).await;
     Ok(HttpResponse::NoContent().finish())
 }
 

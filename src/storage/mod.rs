@@ -27,6 +27,8 @@ pub struct StoreSettings {
     pub group_commit: GroupCommitSettings,
     /// The time the store stamps rows with (creation times of accounts, people, sessions…).
     pub clock: Arc<dyn switchboard_actors::clock::Clock>,
+    /// The keys the store seals secrets with and opens them with (`crate::secrets`).
+    pub secrets: Arc<crate::secrets::Keyring>,
 }
 
 /// An open store, with the backend-specific operations the server needs besides [`Store`].
@@ -34,6 +36,19 @@ pub struct StoreSettings {
 pub struct OpenStore {
     pub store: Arc<dyn Store>,
     pub backend: Backend,
+    /// The same store's sealed secrets, counted and re-sealed (startup, `keys rotate`).
+    pub secrets: Arc<dyn SealedSecrets>,
+}
+
+/// The columns of sealed secrets as a whole (`crate::secrets::SEALED_COLUMNS`), below the
+/// ports: only startup and the key rotation need them.
+#[async_trait::async_trait]
+pub trait SealedSecrets: Send + Sync {
+    /// How many values each key sealed, and how many are still plaintext.
+    async fn census(&self) -> Result<crate::secrets::Census, StoreError>;
+    /// Seals every value under the primary key (with `plaintext_only`, only the values not
+    /// sealed at all: the startup sweep); returns how many rows changed. Safe to run again.
+    async fn reseal(&self, plaintext_only: bool) -> Result<u64, StoreError>;
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -54,6 +69,10 @@ pub enum OpenError {
     Writer(String),
     #[error("migrating the database failed: {0}")]
     Migrate(#[source] sqlx::migrate::MigrateError),
+    #[error("{0}")]
+    WrongKey(String),
+    #[error("sealing the stored secrets failed: {0}")]
+    Seal(#[source] StoreError),
 }
 
 pub fn backend_of(url: &str) -> Result<Backend, OpenError> {
@@ -66,18 +85,27 @@ pub fn backend_of(url: &str) -> Result<Backend, OpenError> {
     }
 }
 
-/// Connects, applies pending migrations, and starts the group-commit writer.
+/// Connects, applies pending migrations, starts the group-commit writer, then checks that this
+/// node holds every key the stored secrets were sealed under (else a clear error: the wrong
+/// key) and seals the ones still in plaintext (rows from before sealing; idempotent).
 pub async fn open(settings: &StoreSettings) -> Result<OpenStore, OpenError> {
-    match backend_of(&settings.url)? {
+    let opened = match backend_of(&settings.url)? {
         Backend::Sqlite => {
-            let store = sqlite::SqliteStore::open(settings).await?;
-            Ok(OpenStore { store: Arc::new(store), backend: Backend::Sqlite })
+            let store = Arc::new(sqlite::SqliteStore::open(settings).await?);
+            OpenStore { store: store.clone(), backend: Backend::Sqlite, secrets: store }
         }
         Backend::Postgres => {
-            let store = postgres::PostgresStore::open(settings).await?;
-            Ok(OpenStore { store: Arc::new(store), backend: Backend::Postgres })
+            let store = Arc::new(postgres::PostgresStore::open(settings).await?);
+            OpenStore { store: store.clone(), backend: Backend::Postgres, secrets: store }
         }
+    };
+    let census = opened.secrets.census().await.map_err(OpenError::Seal)?;
+    census.check(&settings.secrets).map_err(OpenError::WrongKey)?;
+    if census.plaintext > 0 {
+        let sealed = opened.secrets.reseal(true).await.map_err(OpenError::Seal)?;
+        tracing::info!(sealed, "sealed the secrets stored in plaintext under the master key");
     }
+    Ok(opened)
 }
 
 pub(crate) fn db_error(error: sqlx::Error) -> StoreError {

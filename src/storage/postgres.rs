@@ -12,6 +12,7 @@ pub struct PostgresStore {
     pool: PgPool,
     writes: GroupCommit,
     clock: std::sync::Arc<dyn switchboard_actors::clock::Clock>,
+    secrets: std::sync::Arc<crate::secrets::Keyring>,
 }
 
 struct PostgresBatches {
@@ -28,7 +29,7 @@ impl PostgresStore {
         sqlx::migrate!("./migrations/postgres").run(&pool).await.map_err(OpenError::Migrate)?;
         let writes =
             GroupCommit::start(Arc::new(PostgresBatches { pool: pool.clone() }), settings.group_commit.clone());
-        Ok(PostgresStore { pool, writes, clock: settings.clock.clone() })
+        Ok(PostgresStore { pool, writes, clock: settings.clock.clone(), secrets: settings.secrets.clone() })
     }
 }
 

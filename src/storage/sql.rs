@@ -95,6 +95,7 @@ pub(crate) mod notifications;
 pub(crate) mod outbox;
 pub(crate) mod reports;
 pub(crate) mod routing;
+pub(crate) mod secrets;
 pub(crate) mod security;
 pub(crate) mod sessions;
 pub(crate) mod settings;
@@ -580,6 +581,7 @@ macro_rules! shared_sql {
         crate::storage::sql::webhooks::webhooks_sql!($db, $store, $writer, $begin_write, $tickets_per_update, $team_ids_of_u);
         crate::storage::sql::audit::audit_sql!($db, $store, $writer, $begin_write, $tickets_per_update, $team_ids_of_u);
         crate::storage::sql::gdpr::gdpr_sql!($db, $store, $writer, $begin_write, $tickets_per_update, $team_ids_of_u);
+        crate::storage::sql::secrets::secrets_sql!($db, $store, $writer, $begin_write, $tickets_per_update, $team_ids_of_u);
     };
 }
 

@@ -14,6 +14,7 @@ pub struct SqliteStore {
     pool: SqlitePool,
     writes: GroupCommit,
     clock: std::sync::Arc<dyn switchboard_actors::clock::Clock>,
+    secrets: std::sync::Arc<crate::secrets::Keyring>,
 }
 
 impl SqliteStore {
@@ -48,7 +49,7 @@ impl SqliteStore {
             .map_err(|error| OpenError::Writer(error.to_string()))?;
         let writes = GroupCommit::start_on_thread(writer, settings.group_commit.clone())
             .map_err(|error| OpenError::Writer(error.to_string()))?;
-        Ok(SqliteStore { pool, writes, clock: settings.clock.clone() })
+        Ok(SqliteStore { pool, writes, clock: settings.clock.clone(), secrets: settings.secrets.clone() })
     }
 }
 

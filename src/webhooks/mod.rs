@@ -11,7 +11,7 @@
 //! account's admins are notified in that same transaction. Both are woken by this node's event
 //! bus and poll for other nodes' work.
 
-mod outbound;
+pub mod outbound;
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -85,7 +85,7 @@ pub struct Webhooks {
     store: Arc<dyn Store>,
     hub: Arc<Hub>,
     clock: Arc<dyn Clock>,
-    outbound: outbound::Outbound,
+    outbound: Arc<outbound::Outbound>,
     dispatch_wake: Notify,
     send_wake: Notify,
     /// Deliveries this node is attempting: never taken twice here, even when a moved test clock
@@ -95,17 +95,23 @@ pub struct Webhooks {
 }
 
 impl Webhooks {
-    pub fn new(store: Arc<dyn Store>, hub: Arc<Hub>, clock: Arc<dyn Clock>) -> anyhow::Result<Arc<Webhooks>> {
-        Ok(Arc::new(Webhooks {
+    /// `outbound` is the node's webhook client pair, shared with automation rules' webhooks.
+    pub fn new(
+        store: Arc<dyn Store>,
+        hub: Arc<Hub>,
+        clock: Arc<dyn Clock>,
+        outbound: Arc<outbound::Outbound>,
+    ) -> Arc<Webhooks> {
+        Arc::new(Webhooks {
             store,
             hub,
             clock,
-            outbound: outbound::Outbound::new()?,
+            outbound,
             dispatch_wake: Notify::new(),
             send_wake: Notify::new(),
             in_flight: Mutex::new(HashSet::new()),
             slots: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
-        }))
+        })
     }
 
     /// Starts the dispatcher, the sender and the task that wakes the dispatcher on every change

@@ -102,6 +102,10 @@ pub async fn connect(
         }
         None => (sessions.authenticate(token).await?, None),
     };
+    // "Staff must use MFA" holds the socket back too, like every API route but enrolment.
+    if sessions.mfa_enrolment_pending(&user, None).await? {
+        return Err(ApiError::MfaEnrolmentRequired);
+    }
     let scope = if user.role.is_staff() {
         TicketScope::Account
     } else {

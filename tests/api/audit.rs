@@ -292,3 +292,119 @@ async fn entries_past_the_accounts_retention_are_deleted_by_the_daily_sweep() {
         desk.stop().await;
     }
 }
+
+/// The hooks of issue 17's last items: MFA turned on, a recovery code used, MFA turned off,
+/// a session revoked, the security policy changed, and webhook subscriptions created, changed
+/// (`allow_private` recorded as an entry of its own) and deleted — each with its actor, target
+/// and before/after, no secret among them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mfa_sessions_the_security_policy_and_webhooks_are_recorded() {
+    use switchboard::auth::mfa;
+    for backend in backends() {
+        let clock = manual_clock();
+        let desk = Desk::start_on(backend, clock.clone()).await;
+        let (admin, agent) = desk.staff().await;
+        let agent_id = desk.seeded.agent.id;
+        let admin_id = desk.seeded.admin.id;
+
+        // MFA on, a recovery code used at login, MFA off.
+        let secret = desk.expect(200, "POST", "/api/v1/me/mfa/totp", &agent, None).await["secret"]
+            .as_str()
+            .expect("secret")
+            .to_owned();
+        let code = mfa::code_at(&secret, clock.now()).expect("code");
+        let confirmed =
+            desk.expect(200, "POST", "/api/v1/me/mfa/totp/confirm", &agent, Some(json!({"code": code}))).await;
+        let recovery = confirmed["recovery_codes"][0].as_str().expect("a recovery code").to_owned();
+        let login = json!({"email": "agent@test.example", "password": PASSWORD, "totp": recovery});
+        let (status, body) = desk.server.call("POST", "/api/v1/auth/login", None, Some(login)).await;
+        assert_eq!(status, 200, "{body}");
+        let second = body["token"].as_str().expect("token").to_owned();
+        clock.advance(SignedDuration::from_secs(60));
+        let code = mfa::code_at(&secret, clock.now()).expect("code");
+        desk.expect(204, "DELETE", "/api/v1/me/mfa", &agent, Some(json!({"code": code}))).await;
+
+        // A session revoked: the agent ends the second login from the first.
+        let sessions = desk.expect(200, "GET", "/api/v1/me/sessions", &agent, None).await;
+        let other = sessions["items"].as_array().expect("sessions").iter().find(|session| session["current"] == false);
+        let other = other.expect("the other session")["id"].as_str().expect("id").to_owned();
+        desk.expect(204, "DELETE", &format!("/api/v1/me/sessions/{other}"), &agent, None).await;
+        let (status, _) = desk.call("GET", "/api/v1/me", &second, None).await;
+        assert_eq!(status, 401, "the revoked session is gone");
+
+        // The account's security policy.
+        let policy = json!({"staff_mfa_required": false, "session_idle_minutes": 60, "session_lifetime_hours": 12});
+        desk.expect(200, "PUT", "/api/v1/account/security", &admin, Some(policy)).await;
+
+        // Webhooks: created allowing private addresses, moved to a public URL without, deleted.
+        let body = json!({"url": "http://127.0.0.1:9/hook", "events": ["*"], "secret": "whsec-audit-known-0001",
+                          "allow_private": true});
+        let webhook = desk.expect(201, "POST", "/api/v1/webhooks", &admin, Some(body)).await;
+        let webhook = id_of(&webhook);
+        let path = format!("/api/v1/webhooks/{webhook}");
+        let body =
+            json!({"url": "https://93.184.215.14/hook", "allow_private": false, "secret": "whsec-audit-known-0002"});
+        desk.expect(200, "PATCH", &path, &admin, Some(body)).await;
+        desk.expect(200, "PATCH", &path, &admin, Some(json!({"active": false}))).await;
+        desk.expect(204, "DELETE", &path, &admin, None).await;
+
+        let all = entries(&desk, &admin, "").await;
+        let target = |entry: &Value| (entry["target_type"].clone(), entry["target_id"].clone());
+        let enabled = find(&all, "auth.mfa_enabled");
+        assert_eq!(
+            (enabled["actor_id"].clone(), target(enabled)),
+            (json!(agent_id), (json!("user"), json!(agent_id.to_string())))
+        );
+        assert_eq!(enabled["after"], json!({"method": "totp", "recovery_codes": 10}));
+        let used = find(&all, "auth.mfa_recovery_code_used");
+        assert_eq!((used["actor_id"].clone(), used["actor_ip"].clone()), (json!(agent_id), json!("127.0.0.1")));
+        assert_eq!(used["after"], json!({"recovery_codes_left": 9}));
+        let disabled = find(&all, "auth.mfa_disabled");
+        assert_eq!(
+            (disabled["actor_id"].clone(), disabled["before"].clone()),
+            (json!(agent_id), json!({"method": "totp"}))
+        );
+        let revoked = find(&all, "auth.session_revoked");
+        assert_eq!((revoked["actor_id"].clone(), target(revoked)), (json!(agent_id), (json!("session"), json!(other))));
+        assert_eq!(revoked["before"], json!({"user_id": agent_id, "current": false}));
+        let updated = find(&all, "settings.security_updated");
+        assert_eq!(
+            (updated["actor_id"].clone(), target(updated)),
+            (json!(admin_id), (json!("account"), json!(desk.seeded.account.id.to_string())))
+        );
+        assert_eq!(updated["before"]["session_idle_minutes"], Value::Null);
+        assert_eq!(updated["after"]["session_idle_minutes"], 60);
+
+        let hook = |action: &str| -> Vec<&Value> { all.iter().filter(|entry| entry["action"] == action).collect() };
+        let created = find(&all, "webhook.created");
+        assert_eq!(
+            (created["actor_id"].clone(), target(created)),
+            (json!(admin_id), (json!("webhook"), json!(webhook.to_string())))
+        );
+        assert_eq!((created["before"].clone(), created["after"]["allow_private"].clone()), (Value::Null, json!(true)));
+        assert_eq!(hook("webhook.updated").len(), 2);
+        let private = hook("webhook.allow_private_changed");
+        // Newest first: switched off by the first PATCH, on at creation; the second PATCH left it.
+        assert_eq!(private.len(), 2, "{private:#?}");
+        assert_eq!(
+            (private[0]["before"]["allow_private"].clone(), private[0]["after"]["allow_private"].clone()),
+            (json!(true), json!(false))
+        );
+        assert_eq!(
+            (private[1]["before"].clone(), private[1]["after"]["allow_private"].clone()),
+            (Value::Null, json!(true))
+        );
+        assert!(private.iter().all(|entry| entry["actor_id"] == json!(admin_id)));
+        let deleted = find(&all, "webhook.deleted");
+        assert_eq!(
+            (deleted["before"]["url"].clone(), deleted["after"].clone()),
+            (json!("https://93.184.215.14/hook"), Value::Null)
+        );
+
+        let text = serde_json::to_string(&all).expect("json");
+        for secret in [secret.as_str(), recovery.as_str(), "whsec-audit-known-0001", "whsec-audit-known-0002"] {
+            assert!(!text.contains(secret), "`{secret}` is in the audit log");
+        }
+        desk.stop().await;
+    }
+}

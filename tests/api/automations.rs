@@ -280,7 +280,7 @@ async fn a_webhook_is_signed_and_retried() {
         &desk,
         &admin,
         json!({"name": "Tell the CRM", "when": {"event": "ticket_created"},
-               "then": [{"webhook": {"url": url, "secret": secret}}]}),
+               "then": [{"webhook": {"url": url, "secret": secret, "allow_private": true}}]}),
     )
     .await;
     let ticket = id_of(&desk.ticket_for_customer(&admin, "Hook me").await);
@@ -292,10 +292,80 @@ async fn a_webhook_is_signed_and_retried() {
     let (head, body) = second;
     let payload: Value = serde_json::from_slice(&body).expect("JSON body");
     assert_eq!((&payload["ticket"]["id"], &payload["rule"]["name"]), (&json!(ticket), &json!("Tell the CRM")));
+    // Signed as outbound webhooks are: `t=<unix>,v1=<hex HMAC-SHA256 of "t.body">`.
+    let header = head.lines().find_map(|line| line.strip_prefix("switchboard-signature:")).expect("signed");
+    let (t, v1) = header.trim().split_once(",v1=").expect("t=…,v1=…");
+    let t = t.strip_prefix("t=").expect("t=");
     let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).expect("key");
+    mac.update(format!("{t}.").as_bytes());
     mac.update(&body);
-    let expected = format!("x-switchboard-signature: sha256={}", hex::encode(mac.finalize().into_bytes()));
-    assert!(head.lines().any(|line| line.trim() == expected), "signed: {head}");
+    assert_eq!(v1, hex::encode(mac.finalize().into_bytes()), "signed: {head}");
+    desk.stop().await;
+}
+
+/// A rule's webhook follows the outbound webhooks' address rule: a loopback or private URL is
+/// refused when the rule is saved (422 `private_address`, nothing saved) unless the rule sets
+/// `allow_private`; at delivery, the same public-only client refuses a name that resolves to
+/// such an address by then.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rule_webhook_to_a_private_address_is_refused_unless_allowed() {
+    let desk = Desk::start().await;
+    let (admin, _) = desk.staff().await;
+    for url in ["http://127.0.0.1:9/hook", "http://localhost:9/hook", "http://[::1]/hook", "http://10.1.2.3/hook"] {
+        let rule = json!({"name": "Leak", "when": {"event": "ticket_created"},
+                          "then": [{"webhook": {"url": url, "secret": "0123456789abcdef"}}]});
+        let (status, body) = desk.call("POST", "/api/v1/automations", &admin, Some(rule)).await;
+        assert_eq!((status, &body["error"]), (422, &json!("private_address")), "{url}: {body}");
+        assert!(body["message"].as_str().is_some_and(|message| message.contains("then[0].webhook.url")), "{body}");
+    }
+    let listed = desk.expect(200, "GET", "/api/v1/automations", &admin, None).await;
+    assert_eq!(listed["items"], json!([]), "nothing was saved");
+    // An existing rule cannot be edited to point inward either.
+    let rule = json!({"name": "Out", "when": {"event": "ticket_created"}, "then": [{"note": "n"}]});
+    let id = create_rule(&desk, &admin, rule).await;
+    let patch = json!({"then": [{"webhook": {"url": "http://127.0.0.1:9/hook", "secret": "0123456789abcdef"}}]});
+    let (status, body) = desk.call("PATCH", &format!("/api/v1/automations/{id}"), &admin, Some(patch)).await;
+    assert_eq!((status, &body["error"]), (422, &json!("private_address")), "{body}");
+    let allowed = json!({"name": "Local", "when": {"event": "ticket_created"},
+                         "then": [{"webhook": {"url": "http://127.0.0.1:9/hook", "secret": "0123456789abcdef",
+                                               "allow_private": true}}]});
+    create_rule(&desk, &admin, allowed).await;
+    desk.stop().await;
+}
+
+/// At delivery the same public-only client decides again: a rule whose URL reaches a loopback
+/// address by then (written before the check existed, or a name that changed its answer) is
+/// never connected to, while the same rule allowed private addresses is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rule_webhook_that_resolves_to_a_private_address_at_delivery_is_not_sent() {
+    let desk = Desk::start().await;
+    let (admin, _) = desk.staff().await;
+    let (url, mut received) = webhook_receiver(0).await;
+    let url = url.replace("127.0.0.1", "localhost");
+    let store = desk._db.open().await;
+    let rule = |allow_private: bool| switchboard_actors::automation::NewRule {
+        account_id: desk.seeded.account.id,
+        name: format!("Inward, allowed: {allow_private}"),
+        enabled: true,
+        position: None,
+        spec: serde_json::from_value(json!({"when": {"event": "ticket_created"},
+            "then": [{"webhook": {"url": url, "secret": "0123456789abcdef", "allow_private": allow_private}}]}))
+        .expect("a rule"),
+        created_by: desk.seeded.admin.id,
+    };
+    // Written past the save-time check, as an old rule would be.
+    let refused = store.create_rule(rule(false), jiff::Timestamp::now()).await.expect("rule");
+    desk.ticket_for_customer(&admin, "Inward").await;
+    // The first attempt and the first retry (1 s later) found no connection.
+    let nothing = tokio::time::timeout(Duration::from_millis(2500), received.recv()).await;
+    assert!(nothing.is_err(), "a private address was connected to: {nothing:?}");
+    // The control: allowed, the same URL is reached.
+    store.delete_rule(desk.seeded.account.id, refused.id).await.expect("delete");
+    store.create_rule(rule(true), jiff::Timestamp::now()).await.expect("rule");
+    tokio::time::sleep(Duration::from_secs(6)).await; // the rules cache (5 s)
+    desk.ticket_for_customer(&admin, "Allowed").await;
+    let delivered = tokio::time::timeout(Duration::from_secs(10), received.recv()).await;
+    assert!(delivered.expect("delivered when allowed").is_some());
     desk.stop().await;
 }
 

@@ -213,6 +213,64 @@ async fn the_staff_mfa_policy_flags_staff_without_mfa() {
     }
 }
 
+/// With "staff must use MFA" on, a staff member without MFA reaches only who they are, MFA
+/// enrolment, their own preferences and sessions, and logout: every other route (and their API
+/// keys, and the WebSocket) answers 403 `mfa_enrolment_required` until they enrol. Customers
+/// are not held back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_without_mfa_reach_only_enrolment_while_the_policy_requires_it() {
+    for backend in backends() {
+        let clock = manual_clock();
+        let desk = Desk::start_on(backend, clock.clone()).await;
+        let (admin, agent) = desk.staff().await;
+        let customer = desk.login("cust@test.example").await;
+        let body = json!({"name": "Agent's CRM", "scopes": ["tickets:read"]});
+        let key = desk.expect(201, "POST", "/api/v1/api-keys", &agent, Some(body)).await["key"]
+            .as_str()
+            .expect("key")
+            .to_owned();
+        desk.expect(200, "GET", "/api/v1/tickets", &key, None).await;
+        let policy = json!({"staff_mfa_required": true});
+        desk.expect(200, "PUT", "/api/v1/account/security", &admin, Some(policy)).await;
+
+        for token in [&agent, &key, &admin] {
+            let (status, body) = desk.call("GET", "/api/v1/tickets", token, None).await;
+            assert_error((status, &body), 403, "mfa_enrolment_required");
+            assert!(body["message"].as_str().is_some_and(|message| message.contains("/me/mfa/totp")), "{body}");
+        }
+        let (status, body) = desk.call("GET", "/api/v1/account/security", &admin, None).await;
+        assert_error((status, &body), 403, "mfa_enrolment_required");
+        let body = json!({"subject": "Held back", "body": "x", "requester_id": desk.seeded.customer.id});
+        let (status, refused) = desk.call("POST", "/api/v1/tickets", &agent, Some(body)).await;
+        assert_error((status, &refused), 403, "mfa_enrolment_required");
+        let refused = WsClient::connect_with(&desk.server.base, &format!("/api/v1/ws?token={agent}"), &[]).await;
+        assert_eq!(refused.err(), Some(403), "no socket either");
+        // What stays open: who they are, their preferences and sessions.
+        assert_eq!(desk.expect(200, "GET", "/api/v1/me", &agent, None).await["mfa_enrolment_required"], json!(true));
+        desk.expect(200, "GET", "/api/v1/me/preferences", &agent, None).await;
+        desk.expect(200, "GET", "/api/v1/me/sessions", &agent, None).await;
+        // Customers are not staff.
+        desk.expect(200, "GET", "/api/v1/tickets", &customer, None).await;
+
+        // Enrolled, the agent (and the agent's key) work again; the admin is still held back.
+        let secret = desk.expect(200, "POST", "/api/v1/me/mfa/totp", &agent, None).await["secret"]
+            .as_str()
+            .expect("secret")
+            .to_owned();
+        let code = mfa::code_at(&secret, clock.now()).expect("code");
+        desk.expect(200, "POST", "/api/v1/me/mfa/totp/confirm", &agent, Some(json!({"code": code}))).await;
+        desk.expect(200, "GET", "/api/v1/tickets", &agent, None).await;
+        desk.expect(200, "GET", "/api/v1/tickets", &key, None).await;
+        WsClient::connect(&desk.server.base, &agent).await;
+        let (status, body) = desk.call("GET", "/api/v1/users", &admin, None).await;
+        assert_error((status, &body), 403, "mfa_enrolment_required");
+        // Logging out stays possible.
+        let (status, _) = desk.call("POST", "/api/v1/auth/logout", &admin, None).await;
+        assert_eq!(status, 204);
+        desk.stop().await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sessions_idle_out_and_end_after_their_lifetime() {
     for backend in backends() {

@@ -83,7 +83,7 @@ impl TestDb {
     }
 
     pub fn store_settings(&self) -> StoreSettings {
-        self.settings().store_settings()
+        self.settings().store_settings().expect("the master key loads")
     }
 
     pub fn settings(&self) -> Settings {
@@ -93,12 +93,23 @@ impl TestDb {
         settings.server.workers = 2;
         settings.server.shutdown_timeout_secs = 5;
         settings.whatsapp.media_dir = self.media.path().display().to_string();
+        settings.security.key_file = self.key_file().display().to_string();
         settings
     }
 
     /// Where this test's server stores files.
     pub fn media_dir(&self) -> PathBuf {
         self.media.path().to_path_buf()
+    }
+
+    /// This test's master key file (created by the first store or server that opens the
+    /// database): the default beside a SQLite database (where the CLI finds it too), and in the
+    /// test's own directory for PostgreSQL.
+    pub fn key_file(&self) -> PathBuf {
+        match &self._dir {
+            Some(dir) => dir.path().join("data/master.key"),
+            None => self.media.path().join("master.key"),
+        }
     }
 
     pub async fn open(&self) -> Arc<dyn Store> {
@@ -325,6 +336,7 @@ impl ChildServer {
             .env("SWITCHBOARD__SERVER__LISTEN", format!("127.0.0.1:{port}"))
             .env("SWITCHBOARD__SERVER__WORKERS", "2")
             .env("SWITCHBOARD__WHATSAPP__MEDIA_DIR", db.media.path())
+            .env("SWITCHBOARD__SECURITY__KEY_FILE", db.key_file())
             .env("RUST_LOG", "warn")
             .envs(env.iter().map(|(key, value)| (*key, value.as_str())))
             .stdout(Stdio::null())

@@ -153,8 +153,13 @@ pub enum ReplyContent {
 #[serde(deny_unknown_fields)]
 pub struct WebhookTarget {
     pub url: String,
-    /// Signs the body: `X-Switchboard-Signature: sha256=<hex of HMAC-SHA256(secret, body)>`.
+    /// Signs the body as outbound webhooks are signed: `Switchboard-Signature: t=<unix>,v1=<hex
+    /// of HMAC-SHA256(secret, "<t>.<body>")>`. Stored sealed (the server's `secrets` module).
     pub secret: String,
+    /// Whether the URL may be a loopback, private or link-local address (as a webhook
+    /// subscription's `allow_private`); off unless an admin says so in the rule.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allow_private: bool,
 }
 
 /// One action of `then`.

@@ -189,7 +189,11 @@ fn rules_parse_in_the_pinned_format_and_refuse_what_cannot_run() {
     assert_eq!(empty.validate().map_err(|error| error.field), Err("then".to_owned()));
     let hook = RuleSpec {
         then: vec![Action::Webhook {
-            webhook: WebhookTarget { url: "file:///etc/passwd".to_owned(), secret: "0123456789abcdef".to_owned() },
+            webhook: WebhookTarget {
+                url: "file:///etc/passwd".to_owned(),
+                secret: "0123456789abcdef".to_owned(),
+                allow_private: false,
+            },
         }],
         ..rule
     };

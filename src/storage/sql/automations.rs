@@ -9,14 +9,19 @@ macro_rules! automations_sql {
 
         fn rule_from_row(
             row: &<$db as sqlx::Database>::Row,
+            keys: &crate::secrets::Keyring,
         ) -> StoreResult<switchboard_actors::automation::AutomationRule> {
+            let column = &crate::secrets::AUTOMATION_WEBHOOK_SECRETS;
+            let rule = rule_secrets(row.try_get::<String, _>("rule").map_err(db_error)?, |secret| {
+                keys.open(column, secret).map(Some)
+            })?;
             Ok(switchboard_actors::automation::AutomationRule {
                 id: row.try_get("id").map_err(db_error)?,
                 account_id: row.try_get("account_id").map_err(db_error)?,
                 name: row.try_get("name").map_err(db_error)?,
                 enabled: row.try_get("enabled").map_err(db_error)?,
                 position: row.try_get("position").map_err(db_error)?,
-                spec: parse_json(&row.try_get::<String, _>("rule").map_err(db_error)?)?,
+                spec: parse_json(&rule)?,
                 created_by: row.try_get("created_by").map_err(db_error)?,
                 created_at: from_millis(row.try_get("created_at").map_err(db_error)?)?,
                 updated_at: from_millis(row.try_get("updated_at").map_err(db_error)?)?,
@@ -50,7 +55,7 @@ macro_rules! automations_sql {
                     .await
                     .map_err(db_error)?
                     .iter()
-                    .map(rule_from_row)
+                    .map(|row| rule_from_row(row, &self.secrets))
                     .collect()
             }
 
@@ -66,7 +71,7 @@ macro_rules! automations_sql {
                     .await
                     .map_err(db_error)?
                     .as_ref()
-                    .map(rule_from_row)
+                    .map(|row| rule_from_row(row, &self.secrets))
                     .transpose()
             }
 
@@ -94,7 +99,7 @@ macro_rules! automations_sql {
                 .bind(rule.name.clone())
                 .bind(rule.enabled)
                 .bind(position)
-                .bind(json_text(&rule.spec)?)
+                .bind(self.seal_rule(json_text(&rule.spec)?)?)
                 .bind(rule.created_by)
                 .bind(millis(at))
                 .fetch_one(&mut *tx)
@@ -116,7 +121,7 @@ macro_rules! automations_sql {
                 .bind(rule.name.clone())
                 .bind(rule.enabled)
                 .bind(rule.position)
-                .bind(json_text(&rule.spec)?)
+                .bind(self.seal_rule(json_text(&rule.spec)?)?)
                 .bind(millis(at))
                 .bind(rule.account_id)
                 .bind(rule.id)

@@ -41,7 +41,11 @@ macro_rules! security_sql {
                 row.map(|row| {
                     Ok(TotpEnrolment {
                         user_id: row.try_get("user_id").map_err(db_error)?,
-                        secret: row.try_get("secret").map_err(db_error)?,
+                        secret: open_secret(
+                            &self.secrets,
+                            &crate::secrets::TOTP_SECRETS,
+                            &row.try_get::<String, _>("secret").map_err(db_error)?,
+                        )?,
                         enabled_at: opt_millis(&row, "enabled_at")?,
                         last_step: row.try_get("last_step").map_err(db_error)?,
                     })
@@ -59,7 +63,7 @@ macro_rules! security_sql {
                 )
                 .bind(user)
                 .bind(account)
-                .bind(secret.to_owned())
+                .bind(self.seal(&crate::secrets::TOTP_SECRETS, secret))
                 .bind(millis(self.clock.now()))
                 .execute(&self.pool)
                 .await

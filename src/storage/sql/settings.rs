@@ -236,16 +236,17 @@ macro_rules! settings_sql {
                     "INSERT INTO generated_secrets (name, value, created_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING",
                 )
                 .bind(name.to_owned())
-                .bind(candidate.to_owned())
+                .bind(self.seal(&crate::secrets::GENERATED_SECRETS, candidate))
                 .bind(millis(at))
                 .execute(&self.pool)
                 .await
                 .map_err(db_error)?;
-                sqlx::query_scalar("SELECT value FROM generated_secrets WHERE name = $1")
+                let stored: String = sqlx::query_scalar("SELECT value FROM generated_secrets WHERE name = $1")
                     .bind(name.to_owned())
                     .fetch_one(&self.pool)
                     .await
-                    .map_err(db_error)
+                    .map_err(db_error)?;
+                open_secret(&self.secrets, &crate::secrets::GENERATED_SECRETS, &stored)
             }
         }
     };

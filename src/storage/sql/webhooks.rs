@@ -10,7 +10,11 @@ macro_rules! webhooks_sql {
                                         created_at, queued_at, delivered_at";
 
         /// A subscription from a row whose columns carry `prefix` (`w_` when joined).
-        fn webhook_from_row(row: &DbRow, prefix: &str) -> StoreResult<switchboard_actors::webhooks::Webhook> {
+        fn webhook_from_row(
+            row: &DbRow,
+            prefix: &str,
+            keys: &crate::secrets::Keyring,
+        ) -> StoreResult<switchboard_actors::webhooks::Webhook> {
             let column = |name: &str| format!("{prefix}{name}");
             let events: String = row.try_get(column("events").as_str()).map_err(db_error)?;
             let failing_since: Option<i64> = row.try_get(column("failing_since").as_str()).map_err(db_error)?;
@@ -19,7 +23,11 @@ macro_rules! webhooks_sql {
                 account_id: row.try_get(column("account_id").as_str()).map_err(db_error)?,
                 url: row.try_get(column("url").as_str()).map_err(db_error)?,
                 events: parse_json(&events)?,
-                secret: row.try_get(column("secret").as_str()).map_err(db_error)?,
+                secret: open_secret(
+                    keys,
+                    &crate::secrets::WEBHOOK_SECRETS,
+                    &row.try_get::<String, _>(column("secret").as_str()).map_err(db_error)?,
+                )?,
                 active: row.try_get(column("active").as_str()).map_err(db_error)?,
                 allow_private: row.try_get(column("allow_private").as_str()).map_err(db_error)?,
                 disabled_reason: row.try_get(column("disabled_reason").as_str()).map_err(db_error)?,
@@ -66,7 +74,7 @@ macro_rules! webhooks_sql {
                 .bind(webhook.account_id)
                 .bind(webhook.url.clone())
                 .bind(json_text(&webhook.events)?)
-                .bind(webhook.secret.clone())
+                .bind(self.seal(&crate::secrets::WEBHOOK_SECRETS, &webhook.secret))
                 .bind(webhook.active)
                 .bind(webhook.allow_private)
                 .bind(webhook.created_by)
@@ -86,7 +94,7 @@ macro_rules! webhooks_sql {
                 .await
                 .map_err(db_error)?
                 .iter()
-                .map(|row| webhook_from_row(row, ""))
+                .map(|row| webhook_from_row(row, "", &self.secrets))
                 .collect()
             }
 
@@ -104,7 +112,7 @@ macro_rules! webhooks_sql {
                 .await
                 .map_err(db_error)?
                 .as_ref()
-                .map(|row| webhook_from_row(row, ""))
+                .map(|row| webhook_from_row(row, "", &self.secrets))
                 .transpose()
             }
 
@@ -124,7 +132,7 @@ macro_rules! webhooks_sql {
                     update.push(", events = ").push_bind(json_text(events)?);
                 }
                 if let Some(secret) = &patch.secret {
-                    update.push(", secret = ").push_bind(secret.clone());
+                    update.push(", secret = ").push_bind(self.seal(&crate::secrets::WEBHOOK_SECRETS, secret));
                 }
                 if let Some(active) = patch.active {
                     update.push(", active = ").push_bind(active);
@@ -171,7 +179,7 @@ macro_rules! webhooks_sql {
                 .await
                 .map_err(db_error)?
                 .iter()
-                .map(|row| webhook_from_row(row, ""))
+                .map(|row| webhook_from_row(row, "", &self.secrets))
                 .collect()
             }
 
@@ -253,7 +261,7 @@ macro_rules! webhooks_sql {
                     .map(|row| {
                         Ok(switchboard_actors::webhooks::DueDelivery {
                             delivery: delivery_from_row(row)?,
-                            webhook: webhook_from_row(row, "w_")?,
+                            webhook: webhook_from_row(row, "w_", &self.secrets)?,
                         })
                     })
                     .collect()
