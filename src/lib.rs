@@ -25,6 +25,7 @@ pub mod reports;
 pub mod routing;
 pub mod search;
 pub mod sessions;
+pub mod sso;
 pub mod storage;
 pub mod telemetry;
 pub mod webhooks;

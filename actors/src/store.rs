@@ -686,6 +686,7 @@ pub trait Store:
     + crate::csat::CsatPort
     + crate::api_keys::ApiKeysPort
     + crate::security::SecurityPort
+    + crate::sso::SsoPort
     + crate::webhooks::WebhooksPort
     + crate::audit::AuditPort
 {
@@ -713,6 +714,7 @@ impl<
         + crate::csat::CsatPort
         + crate::api_keys::ApiKeysPort
         + crate::security::SecurityPort
+        + crate::sso::SsoPort
         + crate::webhooks::WebhooksPort
         + crate::audit::AuditPort,
 > Store for T

@@ -42,6 +42,11 @@ pub(super) async fn enrolment_required(state: &Api, user: &User) -> Result<bool,
     if !policy.enrolment_required(user.role, false) {
         return Ok(false);
     }
+    // Staff kept to single sign-on prove their factors at the identity provider.
+    let sso = state.store.sso_settings(user.account_id).await?;
+    if sso.is_some_and(|sso| sso.provider_owns_factors(user.role)) {
+        return Ok(false);
+    }
     Ok(policy.enrolment_required(user.role, mfa_enabled(state, user.id).await?))
 }
 

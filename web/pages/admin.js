@@ -1,8 +1,8 @@
 // Admin basics: people (create, role, teams, capacity, skills and languages, deactivate), teams
 // (create, members) and their routing (pages/routing.js),
 // WhatsApp numbers and templates, the channels' webhook URLs and secrets (read-only), canned
-// responses, the SLA policy (targets per priority), the security policy (pages/security-policy.js)
-// and the CSAT settings (pages/csat.js).
+// responses, the SLA policy (targets per priority), the security policy (pages/security-policy.js),
+// single sign-on (pages/sso.js) and the CSAT settings (pages/csat.js).
 
 import { useEffect, useRef, useState } from "preact/hooks";
 import { html } from "../lib/html.js";
@@ -14,6 +14,7 @@ import { TeamRoutingSection, listOf } from "./routing.js";
 import { t, tParts } from "../lib/i18n.js";
 import { CsatSettingsEditor } from "./csat.js";
 import { SecurityPolicyEditor } from "./security-policy.js";
+import { SsoSettingsEditor } from "./sso.js";
 
 const ROLES = ["agent", "supervisor", "admin", "customer"];
 
@@ -145,6 +146,7 @@ export function Admin() {
     </section>
     <${SlaPolicyEditor} />
     <${SecurityPolicyEditor} />
+    <${SsoSettingsEditor} />
     <${CsatSettingsEditor} />
     <section aria-labelledby="canned-title">
       <h2 id="canned-title">${t("console.admin.canned")}</h2>
