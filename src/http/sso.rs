@@ -237,15 +237,25 @@ fn browser_cookie(state: &Api, value: String, max_age: actix_web::cookie::time::
 /// Send the browser to the account's identity provider (authorization code flow with PKCE,
 /// `state` and `nonce`; the sign-in waits 10 minutes, once, for this browser). A redirect to
 /// the provider (303), or back to the login page with `?sso_error=sso_not_configured` or
-/// `sso_discovery_failed`.
-#[utoipa::path(tag = "auth", params(AccountParam), responses((status = 303, description = "to the provider, or back to `/?sso_error=<code>`")), security(()))]
+/// `sso_discovery_failed`; 429 after 20 starts from one address within a minute.
+#[utoipa::path(
+    tag = "auth",
+    params(AccountParam),
+    responses(
+        (status = 303, description = "to the provider, or back to `/?sso_error=<code>`"),
+        (status = 429, description = "too many sign-ins started from this address (see Retry-After)", body = ErrorBody)
+    ),
+    security(())
+)]
 #[get("/auth/sso/start")]
 async fn start(
     state: Api,
     sso: web::Data<Sso>,
+    logins: web::Data<LoginLimits>,
     request: HttpRequest,
     param: web::Query<AccountParam>,
 ) -> Result<HttpResponse, ApiError> {
+    sso.admit_start(super::auth::client_of(&logins, &request)).map_err(ApiError::RateLimitedFor)?;
     let Some(account) = account_of(&state, &param).await? else {
         return Ok(back_to_login(crate::error::ErrorCode::SsoNotConfigured, None));
     };

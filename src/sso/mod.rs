@@ -27,8 +27,12 @@ use switchboard_actors::store::{Store, StoreError};
 
 pub use http_client::OidcHttp;
 
-/// The longest issuer URL, client id and client secret accepted.
+/// The longest issuer URL accepted.
 pub const MAX_ISSUER: usize = 2_000;
+/// Sign-ins one client address may start at once, and more a minute: starting one needs no
+/// session, writes a row and costs two requests to the provider, so a script must not loop it.
+const START_BURST: u32 = 20;
+const STARTS_PER_MINUTE: u32 = 20;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SsoError {
@@ -121,11 +125,28 @@ pub struct Sso {
     http: OidcHttp,
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
+    /// The login limiter's per-address bucket, with its own numbers, for starts.
+    starts: crate::auth::LoginLimits,
 }
 
 impl Sso {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Result<Sso, reqwest::Error> {
-        Ok(Sso { http: OidcHttp::new()?, store, clock })
+        let policy = crate::auth::LoginPolicy {
+            // Only the per-address bucket limits starts: no pair ever waits.
+            free_failures: u32::MAX,
+            delay_base: std::time::Duration::from_secs(60),
+            delay_max: std::time::Duration::from_secs(60),
+            burst: START_BURST,
+            per_minute: STARTS_PER_MINUTE,
+        };
+        // The client address comes from the caller (the login limits' reading of it).
+        let starts = crate::auth::LoginLimits::new(policy, &[]);
+        Ok(Sso { http: OidcHttp::new()?, store, clock, starts })
+    }
+
+    /// Counts a start from `client`, or says how long it must wait.
+    pub fn admit_start(&self, client: std::net::IpAddr) -> Result<(), std::time::Duration> {
+        self.starts.admit("sso-start", client, std::time::Instant::now()).map(|_| ())
     }
 
     /// The provider's discovery document (and key set), checked: it names this issuer, has a

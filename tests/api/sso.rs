@@ -171,6 +171,15 @@ async fn settings_are_for_admins_the_secret_is_never_shown_and_the_issuer_is_dis
         assert!(!everything.to_string().contains(CLIENT_SECRET));
         // No sign-in happened through any of this.
         assert_eq!(provider.token_requests(), 0);
+        // Starting sign-ins needs no session, so one address may start only so many a minute.
+        let start = desk.server.url(&format!("/api/v1/auth/sso/start?account={}", desk.seeded.account.id));
+        for _ in 0..20 {
+            assert_eq!(browser().get(&start).send().await.expect("start").status().as_u16(), 303);
+        }
+        let refused = browser().get(&start).send().await.expect("start");
+        assert_eq!(refused.status().as_u16(), 429);
+        assert!(refused.headers().contains_key("retry-after"));
+        assert_eq!(refused.json::<Value>().await.expect("json")["error"], json!("rate_limited"));
         desk.stop().await;
     }
 }
