@@ -2,7 +2,7 @@
 //! (`/account/sso`, admins; the client secret is write-only), whether the login page offers it
 //! (`GET /auth/sso`), and the browser's round trip (`/auth/sso/start` → the provider →
 //! `/auth/sso/callback`). The round trip is for browsers: it answers with redirects, a session
-//! cookie on success and `/?sso_error=<code>` on failure, never a JSON body.
+//! cookie on success and `/agent?sso_error=<code>` on failure, never a JSON body.
 
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::header;
@@ -26,6 +26,8 @@ const BROWSER_COOKIE: &str = "switchboard_sso";
 /// Where that cookie is sent: the start and the callback, nothing else.
 const BROWSER_COOKIE_PATH: &str = "/api/v1/auth/sso";
 const CALLBACK_PATH: &str = "/api/v1/auth/sso/callback";
+/// Where a browser lands after the round trip: the console (the site's root is the help center).
+const CONSOLE_PATH: &str = "/agent";
 
 pub fn routes(config: &mut ServiceConfig) {
     config.service(get_settings).service(put_settings).service(status).service(start).service(callback);
@@ -217,7 +219,7 @@ async fn status(state: Api, param: web::Query<AccountParam>) -> Result<web::Json
 /// A browser's way back to the console after a failure: the login page shows the code's message.
 fn back_to_login(code: crate::error::ErrorCode, forget: Option<Cookie<'static>>) -> HttpResponse {
     let mut answer = HttpResponse::SeeOther();
-    answer.insert_header((header::LOCATION, format!("/?sso_error={code}")));
+    answer.insert_header((header::LOCATION, format!("{CONSOLE_PATH}?sso_error={code}")));
     if let Some(cookie) = forget {
         answer.cookie(cookie);
     }
@@ -242,7 +244,7 @@ fn browser_cookie(state: &Api, value: String, max_age: actix_web::cookie::time::
     tag = "auth",
     params(AccountParam),
     responses(
-        (status = 303, description = "to the provider, or back to `/?sso_error=<code>`"),
+        (status = 303, description = "to the provider, or back to `/agent?sso_error=<code>`"),
         (status = 429, description = "too many sign-ins started from this address (see Retry-After)", body = ErrorBody)
     ),
     security(())
@@ -293,7 +295,7 @@ pub struct CallbackParams {
 #[utoipa::path(
     tag = "auth",
     params(CallbackParams),
-    responses((status = 303, description = "to the console with the session cookie, or to `/?sso_error=<code>`: `sso_invalid_state`, `sso_refused`, `sso_invalid_token`, `sso_email_unverified`, `sso_unknown_user`, `sso_not_configured`, `sso_discovery_failed`")),
+    responses((status = 303, description = "to the console with the session cookie, or to `/agent?sso_error=<code>`: `sso_invalid_state`, `sso_refused`, `sso_invalid_token`, `sso_email_unverified`, `sso_unknown_user`, `sso_not_configured`, `sso_discovery_failed`")),
     security(())
 )]
 #[get("/auth/sso/callback")]
@@ -342,5 +344,5 @@ async fn callback(
     crate::audit::record(&*state.store, state.now(), actor, "auth.login", target, None, after).await;
     state.audit_retention.ensure(user.account_id).await;
     let (_, session) = super::auth::session_for(&state, &request, &user).await?;
-    Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, "/")).cookie(session).cookie(forget).finish())
+    Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, CONSOLE_PATH)).cookie(session).cookie(forget).finish())
 }

@@ -56,13 +56,13 @@ async fn come_back(back: &str, binding: Option<&str>) -> Result<String, String> 
     let answer = request.send().await.expect("callback");
     assert_eq!(answer.status().as_u16(), 303);
     let to = location(&answer);
-    match to.strip_prefix("/?sso_error=") {
+    match to.strip_prefix("/agent?sso_error=") {
         Some(code) => {
             assert_eq!(cookie(&answer, "switchboard_session"), None, "a failure sets no session");
             Err(code.to_owned())
         }
         None => {
-            assert_eq!(to, "/");
+            assert_eq!(to, "/agent");
             Ok(cookie(&answer, "switchboard_session").expect("the session cookie"))
         }
     }
@@ -194,7 +194,10 @@ async fn staff_sign_in_by_verified_email_and_everything_else_is_refused() {
 
         // Not set up: back to the login page with the reason.
         let started = browser().get(desk.server.url("/api/v1/auth/sso/start")).send().await.expect("start");
-        assert_eq!((started.status().as_u16(), location(&started)), (303, "/?sso_error=sso_not_configured".to_owned()));
+        assert_eq!(
+            (started.status().as_u16(), location(&started)),
+            (303, "/agent?sso_error=sso_not_configured".to_owned())
+        );
         desk.expect(200, "PUT", "/api/v1/account/sso", &admin, Some(provider_settings(&provider, false))).await;
 
         // The happy path: the agent's verified email, a session like a password login's.

@@ -24,19 +24,20 @@ const MESSAGES = {
   sso_unknown_user: "console.login.sso_error.unknown_user",
 };
 
-// The message of a failed single sign-on the server sent the browser back with, once.
-function ssoErrorFromUrl() {
+// The code of a failed single sign-on the server sent the browser back with, read once when the
+// console loads (the login page may mount more than once) and taken off the address bar.
+const ssoError = (() => {
   const params = new URLSearchParams(location.search);
   const code = params.get("sso_error");
   if (!code) return null;
   params.delete("sso_error");
   const query = params.toString();
-  history.replaceState(null, "", `${location.pathname}${query ? `?${query}` : ""}${location.hash}`);
-  return MESSAGES[code] ? t(MESSAGES[code]) : t("console.login.sso_error.refused");
-}
+  history.replaceState(history.state, "", `${location.pathname}${query ? `?${query}` : ""}${location.hash}`);
+  return code;
+})();
 
 export function Login() {
-  const [error, setError] = useState(ssoErrorFromUrl);
+  const [error, setError] = useState(() => ssoError && t(MESSAGES[ssoError] || "console.login.sso_error.refused"));
   const [sso, setSso] = useState(null);
   useEffect(() => {
     const account = new URLSearchParams(location.search).get("account");
