@@ -8,6 +8,7 @@
 
 use jiff::SignedDuration;
 use switchboard_actors::clock::Clock as _;
+use switchboard_actors::domain::Role;
 
 use super::common::fake_oidc::{CLIENT_ID, CLIENT_SECRET, FakeOidc, Script};
 use super::*;
@@ -160,6 +161,20 @@ async fn settings_are_for_admins_the_secret_is_never_shown_and_the_issuer_is_dis
         assert_eq!(status["enabled"], json!(true), "{status}");
         assert_eq!(status["start_url"], json!(format!("/api/v1/auth/sso/start?account={}", desk.seeded.account.id)));
 
+        // Another account's admin sees and changes only their own account's provider.
+        other_account(&*desk._db.open().await, "boss@other.example", "Boss", Role::Admin).await;
+        let boss = desk.login("boss@other.example").await;
+        let theirs = desk.expect(200, "GET", "/api/v1/account/sso", &boss, None).await;
+        assert_eq!((&theirs["configured"], &theirs["issuer"]), (&json!(false), &json!("")));
+        let mut their_own = provider_settings(&provider, false);
+        their_own["client_id"] = json!("boss-client");
+        desk.expect(200, "PUT", "/api/v1/account/sso", &boss, Some(their_own)).await;
+        assert_eq!(desk.expect(200, "GET", "/api/v1/account/sso", &admin, None).await["client_id"], json!(CLIENT_ID));
+        assert!(
+            audit(&desk, &boss, "settings.sso_updated").await.len() == 1,
+            "the other account's log holds its own save"
+        );
+
         // Audited with the secret redacted, and the secret is nowhere in the log.
         let updates = audit(&desk, &admin, "settings.sso_updated").await;
         assert_eq!(updates.len(), 4, "{updates:#?}");
@@ -218,6 +233,17 @@ async fn staff_sign_in_by_verified_email_and_everything_else_is_refused() {
         assert_eq!(sign_in(&desk, &provider, unknown).await, Err("sso_unknown_user".to_owned()));
         let customer = Script { email: Some("cust@test.example".to_owned()), ..Script::default() };
         assert_eq!(sign_in(&desk, &provider, customer).await, Err("sso_unknown_user".to_owned()));
+        // Staff of another account are not this account's, whatever its provider says.
+        let stranger = other_account(&*desk._db.open().await, "boss@other.example", "Boss", Role::Admin).await;
+        let elsewhere = Script { email: Some(stranger.email.clone()), ..Script::default() };
+        assert_eq!(sign_in(&desk, &provider, elsewhere).await, Err("sso_unknown_user".to_owned()));
+        // That account has no provider of its own: its sign-ins do not start.
+        let started = browser()
+            .get(desk.server.url(&format!("/api/v1/auth/sso/start?account={}", stranger.account_id)))
+            .send()
+            .await
+            .expect("start");
+        assert_eq!(location(&started), "/agent?sso_error=sso_not_configured");
         // A token for another client, or carrying another sign-in's nonce.
         let audience = Script { audience: Some("someone-else".to_owned()), ..Script::default() };
         assert_eq!(sign_in(&desk, &provider, audience).await, Err("sso_invalid_token".to_owned()));
@@ -272,6 +298,7 @@ async fn staff_sign_in_by_verified_email_and_everything_else_is_refused() {
                 ("email_unverified", &json!("agent@test.example")),
                 ("unknown_email", &json!("nobody@test.example")),
                 ("unknown_email", &json!("cust@test.example")),
+                ("unknown_email", &json!("boss@other.example")),
                 ("invalid_token", &Value::Null),
                 ("invalid_token", &Value::Null),
                 ("provider_refused", &Value::Null),
