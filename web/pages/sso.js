@@ -43,7 +43,7 @@ export function SsoSettingsEditor() {
   }
   return html`<section aria-labelledby="sso-title" data-section="sso">
     <h2 id="sso-title">${t("console.admin.sso")}</h2>
-    <p class="hint">${t("console.admin.sso_redirect", { uri: draft.redirect_uri })}</p>
+    <p class="hint sso-redirect">${t("console.admin.sso_redirect", { uri: draft.redirect_uri })}</p>
     <form class="inline-form" onSubmit=${save} aria-label=${t("console.admin.sso")}>
       <label>${t("console.admin.sso_issuer")} <input name="issuer" type="url" required maxlength="2000" placeholder="https://accounts.google.com" value=${draft.issuer} onInput=${(e) => edit({ issuer: e.target.value })} /></label>
       <label>${t("console.admin.sso_client_id")} <input name="client_id" required maxlength="500" value=${draft.client_id} onInput=${(e) => edit({ client_id: e.target.value })} /></label>
