@@ -53,6 +53,25 @@ error_codes! {
     /// enrolment routes, their preferences and sessions, and logout answer until they do (their
     /// API keys and sockets included).
     MfaEnrolmentRequired => "mfa_enrolment_required",
+    /// Password login or a reset link of an agent or supervisor whose account requires single
+    /// sign-on of staff: sign in with the identity provider.
+    SsoRequired => "sso_required",
+    /// SSO: the account has no enabled identity provider.
+    SsoNotConfigured => "sso_not_configured",
+    /// SSO settings: the issuer's discovery document or key set could not be fetched or used.
+    SsoDiscoveryFailed => "sso_discovery_failed",
+    /// SSO callback: no waiting sign-in with this `state`, or it expired, was used, or came back
+    /// to another browser.
+    SsoInvalidState => "sso_invalid_state",
+    /// SSO callback: the provider answered with an error or refused the code.
+    SsoRefused => "sso_refused",
+    /// SSO callback: the ID token is missing, badly signed, for another client, replayed (nonce)
+    /// or expired.
+    SsoInvalidToken => "sso_invalid_token",
+    /// SSO callback: the provider did not say it verified the email address (`email_verified`).
+    SsoEmailUnverified => "sso_email_unverified",
+    /// SSO callback: no active staff member of the account has the provider's email address.
+    SsoUnknownUser => "sso_unknown_user",
     /// A one-time code that is wrong, expired, used, out of tries, or for someone else.
     InvalidCode => "invalid_code",
     /// A password-reset token that is unknown, expired or used.
@@ -181,6 +200,13 @@ pub enum ApiError {
     MfaRequired,
     #[error("wrong, expired or already used authentication code")]
     InvalidMfaCode,
+    /// An agent or supervisor of an account that requires single sign-on of staff, on a
+    /// password way in.
+    #[error("this account signs its staff in with single sign-on: use \"Sign in with SSO\"")]
+    SsoRequired,
+    /// Single sign-on refused (`code` is one of the `sso_*` codes; the status follows from it).
+    #[error("{message}")]
+    Sso { code: ErrorCode, message: String },
     #[error("missing or wrong X-Hub-Signature-256")]
     BadSignature,
     #[error("{0}")]
@@ -265,6 +291,8 @@ impl ApiError {
             ApiError::MfaRequired => ErrorCode::MfaRequired,
             ApiError::MfaEnrolmentRequired => ErrorCode::MfaEnrolmentRequired,
             ApiError::InvalidMfaCode => ErrorCode::InvalidMfaCode,
+            ApiError::SsoRequired => ErrorCode::SsoRequired,
+            ApiError::Sso { code, .. } => *code,
             ApiError::BadSignature => ErrorCode::InvalidSignature,
             ApiError::Forbidden(_) => ErrorCode::Forbidden,
             ApiError::InsufficientScope(_) => ErrorCode::InsufficientScope,
@@ -298,7 +326,15 @@ impl ResponseError for ApiError {
             | ApiError::MfaEnrolmentRequired
             | ApiError::InsufficientScope(_)
             | ApiError::CrossOrigin(_)
-            | ApiError::EmailUnverified => StatusCode::FORBIDDEN,
+            | ApiError::EmailUnverified
+            | ApiError::SsoRequired => StatusCode::FORBIDDEN,
+            ApiError::Sso { code, .. } => match code {
+                ErrorCode::SsoNotConfigured => StatusCode::NOT_FOUND,
+                ErrorCode::SsoDiscoveryFailed => StatusCode::UNPROCESSABLE_ENTITY,
+                ErrorCode::SsoInvalidState => StatusCode::BAD_REQUEST,
+                ErrorCode::SsoRefused | ErrorCode::SsoInvalidToken => StatusCode::UNAUTHORIZED,
+                _ => StatusCode::FORBIDDEN,
+            },
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
@@ -380,6 +416,25 @@ impl From<crate::auth::mfa::VerifyError> for ApiError {
             crate::auth::mfa::VerifyError::Store(error) => error.into(),
             crate::auth::mfa::VerifyError::Mfa(error) => error.into(),
         }
+    }
+}
+
+impl From<crate::sso::SsoError> for ApiError {
+    fn from(error: crate::sso::SsoError) -> ApiError {
+        use crate::sso::SsoError;
+        let message = error.to_string();
+        let code = match error {
+            SsoError::InvalidIssuer(message) => return ApiError::invalid("issuer", message),
+            SsoError::Store(error) => return error.into(),
+            SsoError::Discovery(_) => ErrorCode::SsoDiscoveryFailed,
+            SsoError::NotConfigured => ErrorCode::SsoNotConfigured,
+            SsoError::InvalidState => ErrorCode::SsoInvalidState,
+            SsoError::Provider(_) => ErrorCode::SsoRefused,
+            SsoError::InvalidToken(_) => ErrorCode::SsoInvalidToken,
+            SsoError::EmailUnverified => ErrorCode::SsoEmailUnverified,
+            SsoError::UnknownUser => ErrorCode::SsoUnknownUser,
+        };
+        ApiError::Sso { code, message }
     }
 }
 

@@ -28,6 +28,7 @@ pub mod routing;
 pub mod search;
 pub mod secrets;
 pub mod sessions;
+pub mod sso;
 pub mod storage;
 pub mod telemetry;
 pub mod webhooks;

@@ -8,6 +8,7 @@ use switchboard_actors::clock::Clock;
 use switchboard_actors::companies::CompaniesPort;
 use switchboard_actors::domain::User;
 use switchboard_actors::security::{SecurityPolicy, SecurityPort, SessionKind};
+use switchboard_actors::sso::SsoPort;
 use switchboard_actors::store::{SessionsPort, Store, TicketScope};
 
 use crate::error::ApiError;
@@ -20,6 +21,7 @@ const TOUCH_EVERY: jiff::SignedDuration = jiff::SignedDuration::from_mins(1);
 pub struct Sessions {
     sessions: Arc<dyn SessionsPort>,
     security: Arc<dyn SecurityPort>,
+    sso: Arc<dyn SsoPort>,
     /// Closes the sockets of a session the policy ended, like a logout does.
     live: Arc<Hub>,
     companies: Arc<dyn CompaniesPort>,
@@ -28,7 +30,7 @@ pub struct Sessions {
 
 impl Sessions {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, live: Arc<Hub>) -> Sessions {
-        Sessions { sessions: store.clone(), security: store.clone(), companies: store, clock, live }
+        Sessions { sessions: store.clone(), security: store.clone(), sso: store.clone(), companies: store, clock, live }
     }
 
     /// The user of a live session token. A login session that its account's policy ended (idle
@@ -57,7 +59,8 @@ impl Sessions {
     }
 
     /// Whether "staff must use MFA" holds `user` back: staff, the policy on (`policy`, or the
-    /// account's when `None`), and no MFA enabled. Such a user's sessions and API keys reach
+    /// account's when `None`), not kept to single sign-on (the provider owns their factors),
+    /// and no MFA enabled. Such a user's sessions and API keys reach
     /// only `/me`, MFA enrolment and logout ([`mfa_enrolment_exempt`]).
     pub async fn mfa_enrolment_pending(&self, user: &User, policy: Option<SecurityPolicy>) -> Result<bool, ApiError> {
         if !user.role.is_staff() {
@@ -68,6 +71,10 @@ impl Sessions {
             None => self.security.security_policy(user.account_id).await?,
         };
         if !policy.enrolment_required(user.role, false) {
+            return Ok(false);
+        }
+        // Staff kept to single sign-on prove their factors at the identity provider.
+        if self.sso.sso_settings(user.account_id).await?.is_some_and(|sso| sso.provider_owns_factors(user.role)) {
             return Ok(false);
         }
         let enabled = self.security.totp_enrolment(user.id).await?.is_some_and(|enrolment| enrolment.enabled());

@@ -26,6 +26,7 @@ pub mod routing;
 pub mod rows;
 pub mod security;
 pub mod sla;
+pub mod sso;
 pub mod store;
 pub mod ticket;
 pub mod timers;

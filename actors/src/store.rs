@@ -700,6 +700,7 @@ pub trait Store:
     + crate::csat::CsatPort
     + crate::api_keys::ApiKeysPort
     + crate::security::SecurityPort
+    + crate::sso::SsoPort
     + crate::webhooks::WebhooksPort
     + crate::audit::AuditPort
     + crate::gdpr::GdprPort
@@ -728,6 +729,7 @@ impl<
         + crate::csat::CsatPort
         + crate::api_keys::ApiKeysPort
         + crate::security::SecurityPort
+        + crate::sso::SsoPort
         + crate::webhooks::WebhooksPort
         + crate::audit::AuditPort
         + crate::gdpr::GdprPort,

@@ -79,6 +79,8 @@ pub struct Services {
     pub reports: Arc<ReportProjection>,
     /// Outbound webhooks: subscriptions, the dispatcher tailing the log, the signed sender.
     pub webhooks: Arc<crate::webhooks::Webhooks>,
+    /// Single sign-on with each account's OpenID Connect provider.
+    pub sso: Arc<crate::sso::Sso>,
     /// Scheduled reports: their timers' handler and what the schedules API asks of them.
     pub report_schedules: Arc<crate::reports::schedules::ReportSchedules>,
     /// The cluster's presence board: every agent's merged presence, viewers.
@@ -296,6 +298,9 @@ impl Services {
             settings: Arc::new(settings.clone()),
             sessions: Arc::new(Sessions::new(opened.store.clone(), clock.clone(), live.clone())),
             api_keys: Arc::new(crate::api_keys::ApiKeys::new(opened.store.clone(), clock.clone())),
+            sso: Arc::new(
+                crate::sso::Sso::new(opened.store.clone(), clock.clone()).context("building the SSO HTTP client")?,
+            ),
             channels,
             automations,
             sockets: Arc::new(SocketSettings::from_settings(settings)),

@@ -56,6 +56,7 @@ fn register_services(config: &mut web::ServiceConfig, services: &Services) {
         .app_data(web::Data::from(services.notifier.clone()))
         .app_data(web::Data::from(services.reports.clone()))
         .app_data(web::Data::from(services.webhooks.clone()))
+        .app_data(web::Data::from(services.sso.clone()))
         .app_data(web::Data::from(services.report_schedules.clone()))
         .app_data(web::Data::from(services.automations.clone()))
         .app_data(web::Data::from(services.presence.clone()))

@@ -305,6 +305,11 @@ impl CustomerAccounts {
         if !found.user.active {
             return Ok(sent);
         }
+        // Staff kept to single sign-on get no reset link (the same answer, so nobody learns it).
+        let sso = self.store.sso_settings(found.user.account_id).await?;
+        if sso.is_some_and(|sso| sso.password_refused(found.user.role)) {
+            return Ok(sent);
+        }
         let (token, token_hash) = crate::auth::new_token();
         let user = &found.user;
         self.store.put_reset_token(user.account_id, user.id, &token_hash, self.now(), self.expiry(RESET_TTL)).await?;

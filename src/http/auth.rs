@@ -145,7 +145,7 @@ pub struct LoginResponse {
     responses(
         (status = 200, body = LoginResponse),
         (status = 401, description = "`invalid_credentials` (wrong email or password), `mfa_required` (the password is right; send `totp`) or `invalid_mfa_code`", body = crate::error::ErrorBody),
-        (status = 403, description = "`email_unverified`: the right password of a registration whose emailed code was never entered", body = crate::error::ErrorBody),
+        (status = 403, description = "`email_unverified`: the right password of a registration whose emailed code was never entered; `sso_required`: the right password of an agent or supervisor whose account signs staff in with its identity provider", body = crate::error::ErrorBody),
         (status = 422, description = "invalid body", body = crate::error::ErrorBody),
         (status = 429, description = "too many failed attempts, or every password thread busy (see Retry-After)", body = crate::error::ErrorBody),
     ),
@@ -163,6 +163,17 @@ async fn login(
     body.validate()?;
     let email = body.email.trim().to_lowercase();
     let user = check_password(&state, (&passwords, &logins), &request, &email, body.password).await?;
+    if let Err(refusal) = password_way_open(&state, &user).await {
+        let actor = crate::audit::Actor {
+            account: user.account_id,
+            user: Some(user.id),
+            ip: Some(client_of(&logins, &request)),
+        };
+        let after = Some(serde_json::json!({"method": "password", "reason": "sso_required"}));
+        let target = Some(crate::audit::Target::new("user", user.id));
+        crate::audit::record(&*state.store, state.now(), actor, "auth.login_failed", target, None, after).await;
+        return Err(refusal);
+    }
     second_factor(&state, &logins, &request, &user, body.totp.as_deref()).await?;
     let actor =
         crate::audit::Actor { account: user.account_id, user: Some(user.id), ip: Some(client_of(&logins, &request)) };
@@ -171,6 +182,17 @@ async fn login(
     crate::audit::record(&*state.store, state.now(), actor, "auth.login", target, None, after).await;
     state.audit_retention.ensure(user.account_id).await;
     session_answer(&state, &request, user).await
+}
+
+/// `sso_required` for an agent or supervisor whose account signs staff in only with its
+/// identity provider (checked after the password, like `mfa_required`, so it tells only someone
+/// who knows the password). Admins keep the password as the way back in.
+pub(super) async fn password_way_open(state: &Api, user: &User) -> Result<(), ApiError> {
+    let settings = state.store.sso_settings(user.account_id).await?;
+    if settings.is_some_and(|settings| settings.password_refused(user.role)) {
+        return Err(ApiError::SsoRequired);
+    }
+    Ok(())
 }
 
 /// With MFA on, `code` must prove the second factor (limited like passwords, per user and
@@ -193,6 +215,7 @@ async fn second_factor(
 /// login code, a password reset): a new session, unless the user has MFA on — then
 /// `mfa_required`, and they log in with their password and code.
 pub(super) async fn logged_in(state: &Api, request: &HttpRequest, user: User) -> Result<HttpResponse, ApiError> {
+    password_way_open(state, &user).await?;
     if super::security::mfa_enabled(state, user.id).await? {
         return Err(ApiError::MfaRequired);
     }

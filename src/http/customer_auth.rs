@@ -238,6 +238,7 @@ async fn forgot(
     request_body = ResetRequest,
     responses(
         (status = 200, body = LoginResponse),
+        (status = 403, description = "`sso_required`: the link is an agent's or supervisor's whose account signs staff in with its identity provider", body = crate::error::ErrorBody),
         (status = 422, description = "`invalid_token` (unknown, expired or used) or an invalid body", body = crate::error::ErrorBody),
     ),
     security(())
@@ -251,6 +252,11 @@ async fn reset(
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     body.validate()?;
+    // A staff member kept to single sign-on gets no password from a link sent before that.
+    let token_hash = crate::auth::token_hash(body.token.trim());
+    if let Some(user) = state.store.reset_token_user(&token_hash, state.now()).await? {
+        super::auth::password_way_open(&state, &user).await?;
+    }
     let user = accounts.reset(&body.token, body.password).await?;
     logged_in(&state, &request, user).await
 }

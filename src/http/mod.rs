@@ -24,6 +24,7 @@ mod reports;
 mod routing;
 mod security;
 mod settings;
+mod sso;
 mod tickets;
 mod views;
 mod webhooks;
@@ -170,6 +171,7 @@ fn documented_routes(scope: &mut utoipa_actix_web::service_config::ServiceConfig
     routing::routes(scope);
     security::routes(scope);
     settings::routes(scope);
+    sso::routes(scope);
     views::routes(scope);
     webhooks::routes(scope);
     whatsapp::routes(scope);

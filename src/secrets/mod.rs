@@ -16,16 +16,16 @@
 //! mode 0600 ([`key_file`]). The store seals on every write and opens on every read of the
 //! columns in [`SEALED_COLUMNS`]; callers above the store see plaintext only.
 //!
-//! **Adding a secret column** (the OIDC client secret, say), in three lines:
-//! 1. a constant beside the others, e.g. `pub const OIDC_CLIENT_SECRETS: SealedColumn =
-//!    SealedColumn { table: "sso_settings", key: "account_id", column: "oidc_client_secret",
+//! **Adding a secret column**, in three lines (as the SSO client secret did):
+//! 1. a constant beside the others, e.g. `pub const SSO_CLIENT_SECRETS: SealedColumn =
+//!    SealedColumn { table: "sso_settings", key: "account_id", column: "client_secret",
 //!    shape: Shape::Text };` (`key`: a column naming one row; the secret column is text, NULL
 //!    allowed), and that constant in [`SEALED_COLUMNS`]: the startup sweep then seals the rows
 //!    already there and `keys rotate` moves them;
 //! 2. in the store's SQL (inside the `shared_sql!` expansion, where `self.secrets` is the
-//!    node's [`Keyring`]), bind `self.seal(&crate::secrets::OIDC_CLIENT_SECRETS, plaintext)`
+//!    node's [`Keyring`]), bind `self.seal(&crate::secrets::SSO_CLIENT_SECRETS, plaintext)`
 //!    when writing the column;
-//! 3. read it with `open_secret(&self.secrets, &crate::secrets::OIDC_CLIENT_SECRETS, &stored)?`
+//! 3. read it with `open_secret(&self.secrets, &crate::secrets::SSO_CLIENT_SECRETS, &stored)?`
 //!    (a `StoreResult<String>`).
 //!
 //! `storage/sql/webhooks.rs` and `security.rs` are whole examples. Outside the store,
@@ -85,9 +85,12 @@ pub const WEBHOOK_SECRETS: SealedColumn =
 pub const AUTOMATION_WEBHOOK_SECRETS: SealedColumn =
     SealedColumn { table: "automation_rules", key: "id", column: "rule", shape: Shape::RuleWebhookSecrets };
 
+pub const SSO_CLIENT_SECRETS: SealedColumn =
+    SealedColumn { table: "sso_settings", key: "account_id", column: "client_secret", shape: Shape::Text };
+
 /// Every column holding sealed secrets: what the startup sweep seals and `keys rotate` re-seals.
 pub const SEALED_COLUMNS: &[SealedColumn] =
-    &[GENERATED_SECRETS, TOTP_SECRETS, WEBHOOK_SECRETS, AUTOMATION_WEBHOOK_SECRETS];
+    &[GENERATED_SECRETS, TOTP_SECRETS, WEBHOOK_SECRETS, AUTOMATION_WEBHOOK_SECRETS, SSO_CLIENT_SECRETS];
 
 #[derive(Debug, thiserror::Error)]
 pub enum SecretError {

@@ -99,6 +99,7 @@ pub(crate) mod secrets;
 pub(crate) mod security;
 pub(crate) mod sessions;
 pub(crate) mod settings;
+pub(crate) mod sso;
 pub(crate) mod ticket_filter;
 pub(crate) mod tickets;
 pub(crate) mod timers;
@@ -578,6 +579,7 @@ macro_rules! shared_sql {
         crate::storage::sql::csat::csat_sql!($db, $store, $writer, $begin_write, $tickets_per_update, $team_ids_of_u);
         crate::storage::sql::api_keys::api_keys_sql!($db, $store, $writer, $begin_write, $tickets_per_update, $team_ids_of_u);
         crate::storage::sql::security::security_sql!($db, $store, $writer, $begin_write, $tickets_per_update, $team_ids_of_u);
+        crate::storage::sql::sso::sso_sql!($db, $store, $writer, $begin_write, $tickets_per_update, $team_ids_of_u);
         crate::storage::sql::webhooks::webhooks_sql!($db, $store, $writer, $begin_write, $tickets_per_update, $team_ids_of_u);
         crate::storage::sql::audit::audit_sql!($db, $store, $writer, $begin_write, $tickets_per_update, $team_ids_of_u);
         crate::storage::sql::gdpr::gdpr_sql!($db, $store, $writer, $begin_write, $tickets_per_update, $team_ids_of_u);

@@ -28,6 +28,7 @@ mod routing;
 mod search;
 mod security;
 mod sla;
+mod sso;
 mod tickets;
 mod validation;
 mod views;

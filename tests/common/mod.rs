@@ -6,6 +6,7 @@
 #![allow(dead_code, reason = "each test binary uses a different part of the harness")]
 
 pub mod fake_graph;
+pub mod fake_oidc;
 pub mod fake_smtp;
 
 use std::net::TcpListener;

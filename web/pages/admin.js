@@ -1,8 +1,8 @@
 // Admin basics: people (create, role, teams, capacity, skills and languages, deactivate), teams
 // (create, members) and their routing (pages/routing.js),
 // WhatsApp numbers and templates, the channels' webhook URLs and secrets (read-only), canned
-// responses, the SLA policy (targets per priority), the security policy (pages/security-policy.js)
-// and the CSAT settings (pages/csat.js).
+// responses, the SLA policy (targets per priority), the security policy (pages/security-policy.js),
+// single sign-on (pages/sso.js) and the CSAT settings (pages/csat.js).
 
 import { useEffect, useRef, useState } from "preact/hooks";
 import { html } from "../lib/html.js";
@@ -15,6 +15,7 @@ import { t, tParts } from "../lib/i18n.js";
 import { CsatSettingsEditor } from "./csat.js";
 import { SecurityPolicyEditor } from "./security-policy.js";
 import { DataProtectionSection } from "./data-protection.js";
+import { SsoSettingsEditor } from "./sso.js";
 
 const ROLES = ["agent", "supervisor", "admin", "customer"];
 
@@ -147,6 +148,7 @@ export function Admin() {
     <${SlaPolicyEditor} />
     <${SecurityPolicyEditor} />
     <${DataProtectionSection} />
+    <${SsoSettingsEditor} />
     <${CsatSettingsEditor} />
     <section aria-labelledby="canned-title">
       <h2 id="canned-title">${t("console.admin.canned")}</h2>
