@@ -13,7 +13,7 @@ use switchboard_actors::reports::aggregate::{DurationStats, LocalDays, MeasureSp
 use switchboard_actors::reports::day_cells::{CellInputs, DayPlan, counted_metrics, dimension_of, summary_from_cells};
 use switchboard_actors::reports::measures::Metric;
 use switchboard_actors::reports::summary::{BacklogDay, Figures, GroupBy, Hours, SummaryRow};
-use switchboard_actors::reports::{DailyQuery, MeasureQuery, MeasureScope};
+use switchboard_actors::reports::{DailyCell, DailyQuery, MeasureQuery, MeasureScope};
 use switchboard_actors::store::{Store, StoreError};
 use utoipa::ToSchema;
 
@@ -111,6 +111,36 @@ pub async fn summary(
 
 type Added = (Figures, Vec<SummaryRow>, Vec<BacklogDay>);
 
+/// What a summary's figures are added up from (`day_cells::CellInputs`), fetched one way or
+/// the other.
+struct Fetched {
+    counts: Vec<DailyCell>,
+    group_counts: Vec<DailyCell>,
+    durations: Vec<DurationStats>,
+    group_durations: Vec<DurationStats>,
+    backlog_opening: Vec<DailyCell>,
+    backlog_days: Vec<DailyCell>,
+    group_backlog: Vec<DailyCell>,
+}
+
+impl Fetched {
+    fn add_up(&self, request: &ReportRequest) -> Added {
+        summary_from_cells(&CellInputs {
+            from: request.from,
+            to: request.to,
+            group_by: request.group_by,
+            zone: &request.zone,
+            counts: &self.counts,
+            group_counts: &self.group_counts,
+            durations: &self.durations,
+            group_durations: &self.group_durations,
+            backlog_opening: &self.backlog_opening,
+            backlog_days: &self.backlog_days,
+            group_backlog: &self.group_backlog,
+        })
+    }
+}
+
 const BACKLOG_METRICS: [Metric; 2] = [Metric::BacklogIn, Metric::BacklogOut];
 
 /// The selected measures added up by the store (for a query filter or a team's scope, which the
@@ -137,19 +167,8 @@ async fn from_sums(store: &dyn Store, request: &ReportRequest, query: &MeasureQu
         .await?;
     let backlog_days =
         store.measure_totals(&select(from_day_start, to, &BACKLOG_METRICS), &by_day(from_day_start, to)).await?;
-    Ok(summary_from_cells(&CellInputs {
-        from,
-        to,
-        group_by: request.group_by,
-        zone,
-        counts: &counts,
-        group_counts: &group_counts,
-        durations: &durations,
-        group_durations: &group_durations,
-        backlog_opening: &backlog_opening,
-        backlog_days: &backlog_days,
-        group_backlog: &group_backlog,
-    }))
+    Ok(Fetched { counts, group_counts, durations, group_durations, backlog_opening, backlog_days, group_backlog }
+        .add_up(request))
 }
 
 /// The period's durations as the store adds them up: per metric, and per row of `row_split`.
@@ -211,17 +230,6 @@ async fn from_cells(
     let mut backlog_days =
         store.daily_totals(&cells("all", Some(plan.from_date), plan.to_date, &BACKLOG_METRICS, true)).await?;
     backlog_days.extend(store.measure_totals(&select(plan.to_day_start, to, &BACKLOG_METRICS), &by_day).await?);
-    Ok(summary_from_cells(&CellInputs {
-        from,
-        to,
-        group_by: request.group_by,
-        zone,
-        counts: &counts,
-        group_counts: &group_counts,
-        durations: &durations,
-        group_durations: &group_durations,
-        backlog_opening: &backlog_opening,
-        backlog_days: &backlog_days,
-        group_backlog: &group_backlog,
-    }))
+    Ok(Fetched { counts, group_counts, durations, group_durations, backlog_opening, backlog_days, group_backlog }
+        .add_up(request))
 }

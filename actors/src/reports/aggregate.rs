@@ -134,7 +134,7 @@ pub fn ranks(n: i64) -> (i64, i64) {
 }
 
 /// A cell's place: day, metric, detail, flag and key (as [`DailyCell`] orders them).
-type CellPlace = (Option<Date>, Metric, String, i64, String);
+pub type CellPlace = (Option<Date>, Metric, String, i64, String);
 
 /// What [`ReportsPort::measure_totals`] answers for `measures` (already the query's).
 pub fn totals_of(measures: &[Measure], split: &MeasureSplit) -> Vec<DailyCell> {
@@ -146,6 +146,11 @@ pub fn totals_of(measures: &[Measure], split: &MeasureSplit) -> Vec<DailyCell> {
         total.0 += 1;
         total.1 += measure.value_ms.unwrap_or(0);
     }
+    cells_of(added)
+}
+
+/// Cells from counts and sums by place, in their order.
+pub fn cells_of(added: BTreeMap<CellPlace, (i64, i64)>) -> Vec<DailyCell> {
     added
         .into_iter()
         .map(|((day, metric, detail, flag, key), (count, sum_ms))| DailyCell {

@@ -232,7 +232,7 @@ mod tests {
 
     use super::*;
     use crate::domain::{Channel, Priority};
-    use crate::reports::aggregate::{LocalDays, MeasureSplit, stats_of, totals_of};
+    use crate::reports::aggregate::{CellPlace, LocalDays, MeasureSplit, cells_of, stats_of, totals_of};
     use crate::reports::measures::{Dimensions, Measure};
     use crate::reports::port::{DailyKey, DailyQuery, DailyTotal, daily_contributions};
     use crate::reports::summary::{Hours, backlog_at, backlog_by_day, figures, summary_rows};
@@ -296,12 +296,9 @@ mod tests {
             .collect()
     }
 
-    /// A selected cell's key: day (when by day), metric, detail, flag, dimension key.
-    type CellKey = (Option<Date>, Metric, String, i64, String);
-
     /// What the store's `daily_totals` answers, from the cells in memory.
     fn select(cells: &BTreeMap<DailyKey, DailyTotal>, query: &DailyQuery) -> Vec<DailyCell> {
-        let mut added: BTreeMap<CellKey, (i64, i64)> = BTreeMap::new();
+        let mut added: BTreeMap<CellPlace, (i64, i64)> = BTreeMap::new();
         for (key, total) in cells {
             let wanted = key.dimension == query.dimension
                 && query.from_day.is_none_or(|from| key.day >= from)
@@ -314,18 +311,7 @@ mod tests {
                 sum.1 += total.sum_ms;
             }
         }
-        added
-            .into_iter()
-            .map(|((day, metric, detail, flag, key), (count, sum_ms))| DailyCell {
-                day,
-                metric,
-                detail,
-                flag,
-                key,
-                count,
-                sum_ms,
-            })
-            .collect()
+        cells_of(added)
     }
 
     fn within(measures: &[Measure], from: Timestamp, to: Timestamp, metrics: &[Metric]) -> Vec<Measure> {
