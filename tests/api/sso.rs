@@ -329,7 +329,12 @@ async fn sso_only_for_staff_closes_the_password_ways_in_for_agents_only() {
             .await
             .expect("reset token");
         desk.expect(200, "PUT", "/api/v1/account/sso", &admin, Some(provider_settings(&provider, true))).await;
-        // The account requires MFA of staff: the provider stands for agents' factors.
+        // The account requires MFA of staff: the provider stands for agents' factors. The admin
+        // keeps a password, so enrols a TOTP first (the policy would hold them back otherwise).
+        let enrolment = desk.expect(200, "POST", "/api/v1/me/mfa/totp", &admin, None).await;
+        let secret = enrolment["secret"].as_str().expect("secret").to_owned();
+        let code = switchboard::auth::mfa::code_at(&secret, clock.now()).expect("code");
+        desk.expect(200, "POST", "/api/v1/me/mfa/totp/confirm", &admin, Some(json!({"code": code}))).await;
         let policy = json!({"staff_mfa_required": true});
         let (status, body) = desk.call("PUT", "/api/v1/account/security", &admin, Some(policy)).await;
         assert_eq!(status, 200, "{body}");
@@ -355,13 +360,17 @@ async fn sso_only_for_staff_closes_the_password_ways_in_for_agents_only() {
             desk.server.call("POST", "/api/v1/auth/forgot", None, Some(json!({"email": "agent@test.example"}))).await;
         assert_eq!(status, 202);
 
-        // Admins keep their password (the way back in), customers are not concerned.
-        assert_eq!(password_login(&desk, "admin@test.example").await.0, 200);
+        // Admins keep their password (the way back in, with their second factor), customers are
+        // not concerned.
+        let (status, body) = password_login(&desk, "admin@test.example").await;
+        assert_error((status, &body), 401, "mfa_required");
         assert_eq!(password_login(&desk, "cust@test.example").await.0, 200);
         // Agents come in through the provider, and are not sent to enrol a TOTP.
         let token = sign_in(&desk, &provider, Script::default()).await.expect("signed in");
         let me = desk.expect(200, "GET", "/api/v1/me", &token, None).await;
         assert_eq!((&me["email"], &me["mfa_enrolment_required"]), (&json!("agent@test.example"), &json!(false)));
+        // Nor held back from the API by the policy.
+        desk.expect(200, "GET", "/api/v1/tickets", &token, None).await;
         let refused = audit(&desk, &admin, "auth.login_failed").await;
         assert!(
             refused.iter().any(|entry| entry["after"]["reason"] == "sso_required"

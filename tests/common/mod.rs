@@ -40,6 +40,8 @@ pub struct TestDb {
     _dir: Option<tempfile::TempDir>,
     /// Media files of this test's server.
     media: tempfile::TempDir,
+    /// The master key file's directory, for PostgreSQL (apart from the media, which tests count).
+    keys: tempfile::TempDir,
     postgres_name: Option<String>,
 }
 
@@ -60,7 +62,13 @@ impl TestDb {
     pub fn sqlite() -> TestDb {
         let dir = tempfile::tempdir().expect("temp dir");
         let url = format!("sqlite://{}", dir.path().join("data/switchboard.db").display());
-        TestDb { url, _dir: Some(dir), media: tempfile::tempdir().expect("media dir"), postgres_name: None }
+        TestDb {
+            url,
+            _dir: Some(dir),
+            media: tempfile::tempdir().expect("media dir"),
+            keys: tempfile::tempdir().expect("keys dir"),
+            postgres_name: None,
+        }
     }
 
     pub async fn postgres() -> TestDb {
@@ -79,6 +87,7 @@ impl TestDb {
             url: format!("{base}/{name}"),
             _dir: None,
             media: tempfile::tempdir().expect("media dir"),
+            keys: tempfile::tempdir().expect("keys dir"),
             postgres_name: Some(name),
         }
     }
@@ -109,7 +118,7 @@ impl TestDb {
     pub fn key_file(&self) -> PathBuf {
         match &self._dir {
             Some(dir) => dir.path().join("data/master.key"),
-            None => self.media.path().join("master.key"),
+            None => self.keys.path().join("master.key"),
         }
     }
 
