@@ -83,16 +83,19 @@ async fn whatsapp_customer_writes(desk: &Desk, wa_id: &str, text: &str) -> Value
     let admin = desk.login("admin@test.example").await;
     let body = json!({"wa_id": wa_id, "name": "Wanda WhatsApp", "text": text});
     desk.expect(200, "POST", "/sandbox/api/send", &admin, Some(body)).await;
-    let mut found = None;
+    // The ticket, once its conversation's window is stored open too (the conversation is
+    // written apart from the ticket, so a ticket can show before its window).
     for _ in 0..100 {
         let page = desk.expect(200, "GET", "/api/v1/tickets?q=channel:whatsapp", &admin, None).await;
-        found = page["items"].as_array().and_then(|items| items.first().cloned());
-        if found.is_some() {
-            break;
+        if let Some(ticket) = page["items"].as_array().and_then(|items| items.first().cloned()) {
+            let full = desk.expect(200, "GET", &format!("/api/v1/tickets/{}", ticket["id"]), &admin, None).await;
+            if full["window"]["state"] == "open" {
+                return ticket;
+            }
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    found.expect("the WhatsApp message became a ticket")
+    panic!("the WhatsApp message did not become a ticket with an open window");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
