@@ -15,6 +15,7 @@ pub mod summary;
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use jiff::tz::TimeZone;
@@ -38,6 +39,8 @@ const POLL: Duration = Duration::from_secs(1);
 /// per commit doubled the hub's CPU per message. A report waiting for the figures cuts the
 /// spacing short ([`ReportProjection::fresh`]), and waits at most [`FRESHNESS_WAIT`].
 const PASS_SPACING: Duration = Duration::from_secs(1);
+/// Events projected between two refreshes of the planner's statistics (done once caught up).
+const STATISTICS_EVERY: u64 = 100_000;
 /// Wait after a failed pass (the store did not answer).
 const RETRY: Duration = Duration::from_millis(500);
 /// How long a report request waits for the projection to reach the log's end as the request
@@ -59,11 +62,19 @@ pub struct ReportProjection {
     asked: Notify,
     /// The log position the projection has handled, as this node last saw it.
     position: watch::Sender<i64>,
+    /// Events projected since the planner's statistics were last refreshed.
+    since_statistics: AtomicU64,
 }
 
 impl ReportProjection {
     pub fn new(store: Arc<dyn Store>) -> Arc<ReportProjection> {
-        Arc::new(ReportProjection { store, wake: Notify::new(), asked: Notify::new(), position: watch::Sender::new(0) })
+        Arc::new(ReportProjection {
+            store,
+            wake: Notify::new(),
+            asked: Notify::new(),
+            position: watch::Sender::new(0),
+            since_statistics: AtomicU64::new(0),
+        })
     }
 
     /// Starts the tailing task and the task that wakes it on every change this node commits.
@@ -154,7 +165,17 @@ impl ReportProjection {
         }
         metrics::counter!("switchboard_report_events_projected_total").increment(events.len() as u64);
         self.position.send_if_modified(|seen| std::mem::replace(seen, to) != to);
-        Ok(events.len() as i64 >= PAGE)
+        let more = events.len() as i64 >= PAGE;
+        let projected = self.since_statistics.fetch_add(events.len() as u64, Ordering::Relaxed) + events.len() as u64;
+        if !more && projected >= STATISTICS_EVERY {
+            // Caught up after many events (a rebuild, a refill after an upgrade, growth): the
+            // summaries' plans need statistics that know the tables' size.
+            self.since_statistics.store(0, Ordering::Relaxed);
+            if let Err(error) = self.store.refresh_report_statistics().await {
+                tracing::warn!(%error, "the reports' planner statistics could not be refreshed");
+            }
+        }
+        Ok(more)
     }
 
     /// The measures of one ticket from its whole log (none when the ticket is gone).
@@ -194,10 +215,15 @@ impl ReportProjection {
         Ok(AccountView { staff, zone: report_zone(hours.as_ref()), hours })
     }
 
-    /// Forgets every measure and replays the log from position 0 up to its end.
+    /// Forgets every measure and replays the log from position 0 up to its end, then refreshes
+    /// the planner's statistics.
     pub async fn rebuild(&self) -> Result<i64, StoreError> {
         self.store.reset_reports().await?;
         while self.pass().await? {}
+        // Unless the last pass just did (after a long replay).
+        if self.since_statistics.swap(0, Ordering::Relaxed) > 0 {
+            self.store.refresh_report_statistics().await?;
+        }
         self.store.report_position().await
     }
 }

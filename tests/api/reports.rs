@@ -478,6 +478,10 @@ async fn the_projection_resumes_after_a_restart_and_a_rebuild_from_zero_gives_th
         assert!(!projected.is_empty());
         switchboard::cli::reports_rebuild(store.clone()).await.expect("rebuild");
         assert_eq!(store.daily_aggregates(account).await.expect("aggregates"), projected, "{backend:?}");
+        assert!(
+            planner_knows_the_measures(&db.url).await,
+            "a rebuild refreshes the planner's statistics ({backend:?})"
+        );
         assert_eq!(store.report_position().await.expect("cursor"), store.last_event_position().await.expect("log end"));
         drop(seeded);
     }
@@ -588,4 +592,33 @@ async fn the_dashboard_topic_pushes_the_board_and_its_changes() {
     assert_eq!(refused["code"], json!("forbidden_topic"), "{refused}");
     theirs.close().await;
     desk.stop().await;
+}
+
+/// Whether the database's query planner has statistics of `report_measures` (SQLite's
+/// `sqlite_stat1`, PostgreSQL's last analyze of the table).
+async fn planner_knows_the_measures(url: &str) -> bool {
+    use sqlx::Connection as _;
+    if url.starts_with("sqlite:") {
+        let mut connection = sqlx::SqliteConnection::connect(url).await.expect("sqlite");
+        let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sqlite_stat1 WHERE tbl = 'report_measures'")
+            .fetch_one(&mut connection)
+            .await
+            .unwrap_or(0);
+        return rows > 0;
+    }
+    let mut connection = sqlx::PgConnection::connect(url).await.expect("postgres");
+    // The statistics views are written a moment after the ANALYZE commits.
+    for _ in 0..50 {
+        let analyzed: Option<bool> = sqlx::query_scalar(
+            "SELECT last_analyze IS NOT NULL FROM pg_stat_user_tables WHERE relname = 'report_measures'",
+        )
+        .fetch_optional(&mut connection)
+        .await
+        .expect("statistics");
+        if analyzed == Some(true) {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    false
 }

@@ -201,6 +201,10 @@ pub trait ReportsPort: Send + Sync + 'static {
     async fn daily_totals(&self, query: &DailyQuery) -> StoreResult<Vec<DailyCell>>;
     /// Forgets every measure and aggregate and puts the cursor back to 0 (a rebuild from zero).
     async fn reset_reports(&self) -> StoreResult<()>;
+    /// Refreshes the query planner's statistics of the reports' tables and the tickets a filter
+    /// joins them to, so a summary's plan fits the data after a rebuild or a long catch-up
+    /// (SQLite never gathers them itself, nor PostgreSQL with autovacuum off).
+    async fn refresh_report_statistics(&self) -> StoreResult<()>;
     /// The ids of the tickets with measures `query` selects, in id order, after `after`, at
     /// most `limit` (a tickets export reads them page by page).
     async fn report_ticket_ids(&self, query: &MeasureQuery, after: TicketId, limit: i64) -> StoreResult<Vec<TicketId>>;

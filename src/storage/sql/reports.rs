@@ -598,6 +598,25 @@ macro_rules! reports_sql {
                 Ok(cells)
             }
 
+            async fn refresh_report_statistics(&self) -> StoreResult<()> {
+                use crate::storage::sql::ticket_filter::Dialect;
+                let mut connection = self.pool.acquire().await.map_err(db_error)?;
+                let statements: &[&str] = match <$db as HasDialect>::DIALECT {
+                    Dialect::Postgres => &["ANALYZE report_measures, report_daily, tickets"],
+                    // A sample per index is enough for the planner, and keeps this quick.
+                    Dialect::Sqlite => &[
+                        "PRAGMA analysis_limit = 1000",
+                        "ANALYZE report_measures",
+                        "ANALYZE report_daily",
+                        "ANALYZE tickets",
+                    ],
+                };
+                for statement in statements {
+                    sqlx::query(*statement).execute(&mut *connection).await.map_err(db_error)?;
+                }
+                Ok(())
+            }
+
             async fn reset_reports(&self) -> StoreResult<()> {
                 let mut tx = self.pool.begin_with($begin_write).await.map_err(db_error)?;
                 for statement in [
