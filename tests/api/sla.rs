@@ -256,6 +256,9 @@ async fn the_whatsapp_window_is_an_sla_target_that_warns_breaches_and_escalates(
         desk.expect(200, "POST", "/sandbox/api/send", &admin, Some(customer)).await;
         eventually("the WhatsApp ticket", || async { !desk.list(&admin, "channel=whatsapp").await.0.is_empty() }).await;
         let ticket = desk.list(&admin, "channel=whatsapp").await.0[0];
+        // The conversation (and its 24-hour window) is written apart from the ticket.
+        eventually("the window stored", || async { desk.ticket(&admin, ticket).await["window"]["state"] == "open" })
+            .await;
         let window = desk.ticket(&admin, ticket).await["sla"]["window"].clone();
         let written = jiff::Timestamp::from_str(window["due_at"].as_str().expect("due")).expect("time")
             - jiff::SignedDuration::from_hours(23);
