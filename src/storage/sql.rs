@@ -131,6 +131,32 @@ macro_rules! shared_sql {
         type DbRow = <$db as sqlx::Database>::Row;
         type DbTx = sqlx::Transaction<'static, $db>;
 
+        /// The position of a log-tailing cursor: a one-row table (`report_cursor`,
+        /// `notifier_cursor`, `webhook_cursor`).
+        async fn cursor_position(pool: &sqlx::Pool<$db>, table: &'static str) -> StoreResult<i64> {
+            sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT position FROM {table} WHERE id = 1")))
+                .fetch_one(pool)
+                .await
+                .map_err(db_error)
+        }
+
+        /// Moves a log-tailing cursor from `from` to `to` inside `tx` (compare-and-set, so the
+        /// tail's writes and the move commit together); `Conflict` when another node moved it
+        /// first, naming `whose` cursor it is.
+        async fn move_cursor(tx: &mut DbTx, table: &'static str, whose: &str, from: i64, to: i64) -> StoreResult<()> {
+            let moved =
+                sqlx::query(sqlx::AssertSqlSafe(format!("UPDATE {table} SET position = $1 WHERE id = 1 AND position = $2")))
+                    .bind(to)
+                    .bind(from)
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(db_error)?;
+            if moved.rows_affected() != 1 {
+                return Err(StoreError::Conflict(format!("{whose} cursor moved")));
+            }
+            Ok(())
+        }
+
         /// Records (or moves to `$2`) a channel address: `(account, user, channel, address)`.
         const CONTACT_UPSERT: &str = "INSERT INTO contacts (account_id, user_id, channel, address) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (account_id, channel, address) DO UPDATE SET user_id = excluded.user_id";

@@ -5,7 +5,7 @@
 //! cells of the same shape on the fly ([`super::aggregate`]), the whole period by day. The
 //! durations' count, mean, median and p90 are added up by the store from the measures either
 //! way ([`DurationStats`]). Pure: the store fetches what [`DayPlan`] names and
-//! [`summary_from_cells`] adds it up to the same figures [`super::summary::summary_rows`] gives
+//! [`summary_from_cells`] adds it up to the same figures `summary::summary_rows` gives
 //! from the measures (a test holds them equal).
 
 use std::collections::{BTreeMap, HashMap};

@@ -67,10 +67,7 @@ macro_rules! notifications_sql {
         #[async_trait]
         impl NotificationsPort for $store {
             async fn notifier_position(&self) -> StoreResult<i64> {
-                sqlx::query_scalar("SELECT position FROM notifier_cursor WHERE id = 1")
-                    .fetch_one(&self.pool)
-                    .await
-                    .map_err(db_error)
+                cursor_position(&self.pool, "notifier_cursor").await
             }
 
             async fn record_notifications(
@@ -81,15 +78,7 @@ macro_rules! notifications_sql {
                 at: Timestamp,
             ) -> StoreResult<Vec<switchboard_actors::notifications::Notification>> {
                 let mut tx = self.pool.begin_with($begin_write).await.map_err(db_error)?;
-                let moved = sqlx::query("UPDATE notifier_cursor SET position = $1 WHERE id = 1 AND position = $2")
-                    .bind(to)
-                    .bind(from)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db_error)?;
-                if moved.rows_affected() != 1 {
-                    return Err(StoreError::Conflict("the notifier's cursor moved".to_owned()));
-                }
+                move_cursor(&mut tx, "notifier_cursor", "the notifier's", from, to).await?;
                 let mut stored = Vec::with_capacity(items.len());
                 for item in items {
                     stored.push(insert_notification(&mut tx, item, at).await?);

@@ -243,10 +243,7 @@ macro_rules! reports_sql {
         #[async_trait]
         impl switchboard_actors::reports::ReportsPort for $store {
             async fn report_position(&self) -> StoreResult<i64> {
-                sqlx::query_scalar("SELECT position FROM report_cursor WHERE id = 1")
-                    .fetch_one(&self.pool)
-                    .await
-                    .map_err(db_error)
+                cursor_position(&self.pool, "report_cursor").await
             }
 
             async fn record_measures(
@@ -257,15 +254,7 @@ macro_rules! reports_sql {
             ) -> StoreResult<()> {
                 use switchboard_actors::reports::daily_contributions;
                 let mut tx = self.pool.begin_with($begin_write).await.map_err(db_error)?;
-                let moved = sqlx::query("UPDATE report_cursor SET position = $1 WHERE id = 1 AND position = $2")
-                    .bind(to)
-                    .bind(from)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db_error)?;
-                if moved.rows_affected() != 1 {
-                    return Err(StoreError::Conflict("the reports' cursor moved".to_owned()));
-                }
+                move_cursor(&mut tx, "report_cursor", "the reports'", from, to).await?;
                 let mut deltas = std::collections::BTreeMap::new();
                 // A page's tickets at once: their old measures out of the aggregates and the
                 // table, the new ones in.

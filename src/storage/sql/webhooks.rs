@@ -184,10 +184,7 @@ macro_rules! webhooks_sql {
             }
 
             async fn webhook_position(&self) -> StoreResult<i64> {
-                sqlx::query_scalar("SELECT position FROM webhook_cursor WHERE id = 1")
-                    .fetch_one(&self.pool)
-                    .await
-                    .map_err(db_error)
+                cursor_position(&self.pool, "webhook_cursor").await
             }
 
             async fn enqueue_webhook_deliveries(
@@ -198,15 +195,7 @@ macro_rules! webhooks_sql {
                 at: Timestamp,
             ) -> StoreResult<()> {
                 let mut tx = self.pool.begin_with($begin_write).await.map_err(db_error)?;
-                let moved = sqlx::query("UPDATE webhook_cursor SET position = $1 WHERE id = 1 AND position = $2")
-                    .bind(to)
-                    .bind(from)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db_error)?;
-                if moved.rows_affected() != 1 {
-                    return Err(StoreError::Conflict("the webhook dispatcher's cursor moved".to_owned()));
-                }
+                move_cursor(&mut tx, "webhook_cursor", "the webhook dispatcher's", from, to).await?;
                 for chunk in deliveries.chunks(INSERT_CHUNK / 16) {
                     let mut insert = QueryBuilder::<$db>::new(
                         "INSERT INTO webhook_deliveries (webhook_id, account_id, position, ticket_id, seq, event_type, \
