@@ -2,7 +2,9 @@
 //! `POST /automations/{id}/dry-run` (and `POST /automations/dry-run` for a rule not saved yet:
 //! the editor's live preview), `GET /automations/{id}/runs`. Admins manage rules; supervisors
 //! read them, their runs and dry runs; agents and customers are refused; another account's rule
-//! is not there (404).
+//! is not there (404). A rule's webhook secrets are write-only: a rule is shown with
+//! `"secret_set": true` in their place, and a webhook action written without its secret keeps
+//! the one the rule's webhook to the same URL already has.
 
 use actix_web::{HttpResponse, delete, get, patch, post, web};
 use jiff::{SignedDuration, Timestamp};
@@ -91,7 +93,7 @@ fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Option<S
 pub struct RuleView {
     #[serde(flatten)]
     #[schema(value_type = Object)]
-    pub rule: AutomationRule,
+    pub rule: ShownRule,
     pub last_run_at: Option<Timestamp>,
     pub runs_last_day: i64,
 }
@@ -135,6 +137,76 @@ impl From<RuleProblem> for ApiError {
     }
 }
 
+/// A rule as the API shows it: every webhook action's secret replaced by `"secret_set": true`
+/// (supervisors read rules, and nobody reads a secret back once it is saved).
+#[derive(Debug, Serialize)]
+#[serde(transparent)]
+pub struct ShownRule(serde_json::Value);
+
+impl From<&AutomationRule> for ShownRule {
+    fn from(rule: &AutomationRule) -> ShownRule {
+        let mut shown = serde_json::to_value(rule).unwrap_or_default();
+        for hook in webhooks_in(shown.get_mut("then")) {
+            hook.remove("secret");
+            hook.insert("secret_set".to_owned(), serde_json::Value::Bool(true));
+        }
+        ShownRule(shown)
+    }
+}
+
+/// The `webhook` objects of a rule's `then` (as JSON).
+fn webhooks_in(
+    then: Option<&mut serde_json::Value>,
+) -> impl Iterator<Item = &mut serde_json::Map<String, serde_json::Value>> {
+    then.and_then(serde_json::Value::as_array_mut)
+        .into_iter()
+        .flatten()
+        .filter_map(|action| action.get_mut("webhook").and_then(serde_json::Value::as_object_mut))
+}
+
+/// Where the secrets of webhook actions written without one come from.
+enum KeptSecrets<'a> {
+    /// A new rule: every webhook needs its secret.
+    None,
+    /// An existing rule: a webhook to a URL the rule already calls keeps that webhook's secret.
+    Of(&'a RuleSpec),
+    /// The editor's preview: a dry run sends nothing, so no secret is needed.
+    NotSent,
+}
+
+/// Fills in the secrets `then` leaves out (a rule read back and saved again has none), or
+/// refuses the action that needs one. `secret_set`, what a read rule shows, is dropped.
+fn keep_secrets(then: &mut [serde_json::Value], kept: KeptSecrets) -> Result<(), ApiError> {
+    for (index, action) in then.iter_mut().enumerate() {
+        let Some(hook) = action.get_mut("webhook").and_then(serde_json::Value::as_object_mut) else { continue };
+        hook.remove("secret_set");
+        if hook.get("secret").is_some_and(|secret| !secret.is_null()) {
+            continue;
+        }
+        let url = hook.get("url").and_then(serde_json::Value::as_str).unwrap_or_default();
+        let secret = match kept {
+            KeptSecrets::Of(spec) => spec.then.iter().find_map(|action| match action {
+                Action::Webhook { webhook } if webhook.url == url => Some(webhook.secret.clone()),
+                _ => None,
+            }),
+            KeptSecrets::NotSent => Some(PREVIEW_SECRET.to_owned()),
+            KeptSecrets::None => None,
+        };
+        let secret = secret.ok_or_else(|| {
+            ApiError::invalid(
+                format!("then[{index}].webhook.secret"),
+                "required (16 or more characters) for a webhook to a URL this rule does not call yet",
+            )
+        })?;
+        hook.insert("secret".to_owned(), serde_json::Value::String(secret));
+    }
+    Ok(())
+}
+
+/// Stands in for a secret left out of a rule being previewed: long enough to pass the rule's
+/// checks, and never used (a dry run signs and sends nothing).
+const PREVIEW_SECRET: &str = "preview-sends-nothing";
+
 /// Supervisors and admins read rules; only admins change them.
 fn require_reader(caller: &Caller) -> Result<(), ApiError> {
     match caller.user.role {
@@ -147,7 +219,8 @@ fn parse_when(value: serde_json::Value) -> Result<When, ApiError> {
     serde_json::from_value(value).map_err(|_| ApiError::invalid("when", format!("must be {WHEN_SHAPES}")))
 }
 
-fn parse_then(values: Vec<serde_json::Value>) -> Result<Vec<Action>, ApiError> {
+fn parse_then(mut values: Vec<serde_json::Value>, kept: KeptSecrets) -> Result<Vec<Action>, ApiError> {
+    keep_secrets(&mut values, kept)?;
     values
         .into_iter()
         .enumerate()
@@ -166,11 +239,11 @@ fn valid_name(name: &str) -> Result<String, ApiError> {
     Ok(name.to_owned())
 }
 
-fn spec_of(body: RuleBody) -> Result<(String, bool, Option<i64>, RuleSpec), ApiError> {
+fn spec_of(body: RuleBody, kept: KeptSecrets) -> Result<(String, bool, Option<i64>, RuleSpec), ApiError> {
     let spec = RuleSpec {
         when: parse_when(body.when)?,
         condition: body.condition.map(|text| text.trim().to_owned()).filter(|text| !text.is_empty()),
-        then: parse_then(body.then)?,
+        then: parse_then(body.then, kept)?,
     };
     Ok((valid_name(&body.name)?, body.enabled, body.position, spec))
 }
@@ -197,7 +270,7 @@ async fn list_rules(state: Api, caller: Caller, _: web::Query<NoParams>) -> Resu
             RuleView {
                 last_run_at: found.map(|(_, last, _)| *last),
                 runs_last_day: found.map_or(0, |(_, _, count)| *count),
-                rule,
+                rule: ShownRule::from(&rule),
             }
         })
         .collect();
@@ -218,7 +291,7 @@ async fn create_rule(
     body: ApiJson<RuleBody>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require_admin()?;
-    let (name, enabled, position, spec) = spec_of(body.into_inner())?;
+    let (name, enabled, position, spec) = spec_of(body.into_inner(), KeptSecrets::None)?;
     automations.check(&caller.user, &spec).await?;
     let new = NewRule { account_id: caller.account(), name, enabled, position, spec, created_by: caller.user.id };
     let rule = state.store.create_rule(new, state.now()).await?;
@@ -229,7 +302,7 @@ async fn create_rule(
     state
         .audit(&caller, "automation_rule.created", Target::new("automation_rule", rule.id), None, snapshot(&rule))
         .await;
-    Ok(HttpResponse::Created().json(&rule))
+    Ok(HttpResponse::Created().json(ShownRule::from(&rule)))
 }
 
 /// What a rule not saved yet would match now (the editor's live preview).
@@ -246,7 +319,7 @@ async fn preview_rule(
     body: ApiJson<RuleBody>,
 ) -> Result<web::Json<DryRun>, ApiError> {
     require_reader(&caller)?;
-    let (name, enabled, position, spec) = spec_of(body.into_inner())?;
+    let (name, enabled, position, spec) = spec_of(body.into_inner(), KeptSecrets::NotSent)?;
     automations.check(&caller.user, &spec).await?;
     let rule = AutomationRule {
         id: 0,
@@ -276,7 +349,7 @@ async fn update_rule(
     automations: web::Data<Automations>,
     id: web::Path<RuleId>,
     body: ApiJson<PatchRule>,
-) -> Result<web::Json<AutomationRule>, ApiError> {
+) -> Result<web::Json<ShownRule>, ApiError> {
     caller.require_admin()?;
     let mut rule = rule_of(&state, &caller, *id).await?;
     let before = snapshot(&rule);
@@ -299,7 +372,7 @@ async fn update_rule(
         rule.spec.condition = condition.map(|text| text.trim().to_owned()).filter(|text| !text.is_empty());
     }
     if let Some(then) = body.then {
-        rule.spec.then = parse_then(then)?;
+        rule.spec.then = parse_then(then, KeptSecrets::Of(&rule.spec))?;
     }
     // Its author's `me` stays the author's; an admin rewriting it checks it as themselves.
     automations.check(&caller.user, &rule.spec).await?;
@@ -314,7 +387,7 @@ async fn update_rule(
     state
         .audit(&caller, "automation_rule.updated", Target::new("automation_rule", rule.id), before, snapshot(&rule))
         .await;
-    Ok(web::Json(rule))
+    Ok(web::Json(ShownRule::from(&rule)))
 }
 
 /// Deletes a rule (admins). Its runs stay in the tickets' logs.

@@ -145,45 +145,55 @@ const BACKLOG_METRICS: [Metric; 2] = [Metric::BacklogIn, Metric::BacklogOut];
 
 /// The selected measures added up by the store (for a query filter or a team's scope, which the
 /// per-day cells do not split by): the period's counts by local day and by row, the backlog's
-/// changes before `from`'s day, by day since, and by row before `to`.
+/// changes before `from`'s day, by day since, and by row before `to`. Each sum reads the
+/// measures again, so they run at once (the store's pool has a connection for each).
 async fn from_sums(store: &dyn Store, request: &ReportRequest, query: &MeasureQuery) -> Result<Added, StoreError> {
     let (from, to, zone) = (request.from, request.to, &request.zone);
     let counted = counted_metrics();
     let select = |from, to, metrics: &[Metric]| MeasureQuery { from, to, metrics: metrics.to_vec(), ..query.clone() };
     let by_day = |from, to| MeasureSplit::Days(LocalDays { zone: zone.clone(), from, to });
     let from_day_start = from.to_zoned(zone.clone()).date().to_zoned(zone.clone()).map_or(from, |day| day.timestamp());
-    let counts = store.measure_totals(&select(from, to, &counted), &by_day(from, to)).await?;
     let row_split = request.group_by.map(|group_by| MeasureSplit::rows(group_by, zone, from, to));
-    let (group_counts, group_backlog) = match &row_split {
-        Some(split @ MeasureSplit::Key(_)) => (
-            store.measure_totals(&select(from, to, &counted), split).await?,
-            store.measure_totals(&select(Timestamp::UNIX_EPOCH, to, &BACKLOG_METRICS), split).await?,
-        ),
-        _ => (Vec::new(), Vec::new()),
+    let (counts_query, counts_split) = (select(from, to, &counted), by_day(from, to));
+    let (opening_query, days_query) =
+        (select(Timestamp::UNIX_EPOCH, from_day_start, &BACKLOG_METRICS), select(from_day_start, to, &BACKLOG_METRICS));
+    let days_split = by_day(from_day_start, to);
+    let backlog_query = select(Timestamp::UNIX_EPOCH, to, &BACKLOG_METRICS);
+    let group_sums = async {
+        match &row_split {
+            Some(split @ MeasureSplit::Key(_)) => tokio::try_join!(
+                store.measure_totals(&counts_query, split),
+                store.measure_totals(&backlog_query, split),
+            ),
+            _ => Ok((Vec::new(), Vec::new())),
+        }
     };
-    let (durations, group_durations) = durations(store, request, query, row_split.as_ref()).await?;
-    let backlog_opening = store
-        .measure_totals(&select(Timestamp::UNIX_EPOCH, from_day_start, &BACKLOG_METRICS), &MeasureSplit::Whole)
-        .await?;
-    let backlog_days =
-        store.measure_totals(&select(from_day_start, to, &BACKLOG_METRICS), &by_day(from_day_start, to)).await?;
+    let (counts, (group_counts, group_backlog), (durations, group_durations), backlog_opening, backlog_days) = tokio::try_join!(
+        store.measure_totals(&counts_query, &counts_split),
+        group_sums,
+        durations(store, request, query, row_split.as_ref()),
+        store.measure_totals(&opening_query, &MeasureSplit::Whole),
+        store.measure_totals(&days_query, &days_split),
+    )?;
     Ok(Fetched { counts, group_counts, durations, group_durations, backlog_opening, backlog_days, group_backlog }
         .add_up(request))
 }
 
-/// The period's durations as the store adds them up: per metric, and per row of `row_split`.
+/// The period's durations as the store adds them up: per metric, and per row of `row_split`
+/// (at once).
 async fn durations(
     store: &dyn Store,
     request: &ReportRequest,
     query: &MeasureQuery,
     row_split: Option<&MeasureSplit>,
 ) -> Result<(Vec<DurationStats>, Vec<DurationStats>), StoreError> {
-    let whole = store.duration_stats(query, request.hours, &MeasureSplit::Whole).await?;
-    let rows = match row_split {
-        Some(split) => store.duration_stats(query, request.hours, split).await?,
-        None => Vec::new(),
+    let rows = async {
+        match row_split {
+            Some(split) => store.duration_stats(query, request.hours, split).await,
+            None => Ok(Vec::new()),
+        }
     };
-    Ok((whole, rows))
+    tokio::try_join!(store.duration_stats(query, request.hours, &MeasureSplit::Whole), rows)
 }
 
 /// The whole days' kept cells, and the store's sums for the partial first and last days, the
@@ -207,29 +217,34 @@ async fn from_cells(
     let by_day = MeasureSplit::Days(LocalDays { zone: zone.clone(), from, to });
     let counted = counted_metrics();
     let (first, end) = plan.whole_days;
-    let mut counts = store.daily_totals(&cells("all", Some(first), end, &counted, true)).await?;
-    for (from, to) in &plan.partial {
-        counts.extend(store.measure_totals(&select(*from, *to, &counted), &by_day).await?);
-    }
     let row_split = request.group_by.map(|group_by| MeasureSplit::rows(group_by, zone, from, to));
-    let (group_counts, group_backlog) = match (request.group_by.and_then(dimension_of), &row_split) {
-        (Some(dimension), Some(split)) => {
-            let mut counts = store.daily_totals(&cells(dimension, Some(first), end, &counted, false)).await?;
-            for (from, to) in &plan.partial {
-                counts.extend(store.measure_totals(&select(*from, *to, &counted), split).await?);
-            }
-            let mut backlog =
-                store.daily_totals(&cells(dimension, None, plan.to_date, &BACKLOG_METRICS, false)).await?;
-            backlog.extend(store.measure_totals(&select(plan.to_day_start, to, &BACKLOG_METRICS), split).await?);
-            (counts, backlog)
+    // The durations rank measures (the slow part); the cells are read meanwhile.
+    let cells_and_sums = async {
+        let mut counts = store.daily_totals(&cells("all", Some(first), end, &counted, true)).await?;
+        for (from, to) in &plan.partial {
+            counts.extend(store.measure_totals(&select(*from, *to, &counted), &by_day).await?);
         }
-        _ => (Vec::new(), Vec::new()),
+        let (group_counts, group_backlog) = match (request.group_by.and_then(dimension_of), &row_split) {
+            (Some(dimension), Some(split)) => {
+                let mut counts = store.daily_totals(&cells(dimension, Some(first), end, &counted, false)).await?;
+                for (from, to) in &plan.partial {
+                    counts.extend(store.measure_totals(&select(*from, *to, &counted), split).await?);
+                }
+                let mut backlog =
+                    store.daily_totals(&cells(dimension, None, plan.to_date, &BACKLOG_METRICS, false)).await?;
+                backlog.extend(store.measure_totals(&select(plan.to_day_start, to, &BACKLOG_METRICS), split).await?);
+                (counts, backlog)
+            }
+            _ => (Vec::new(), Vec::new()),
+        };
+        let backlog_opening = store.daily_totals(&cells("all", None, plan.from_date, &BACKLOG_METRICS, false)).await?;
+        let mut backlog_days =
+            store.daily_totals(&cells("all", Some(plan.from_date), plan.to_date, &BACKLOG_METRICS, true)).await?;
+        backlog_days.extend(store.measure_totals(&select(plan.to_day_start, to, &BACKLOG_METRICS), &by_day).await?);
+        Ok::<_, StoreError>((counts, group_counts, group_backlog, backlog_opening, backlog_days))
     };
-    let (durations, group_durations) = durations(store, request, query, row_split.as_ref()).await?;
-    let backlog_opening = store.daily_totals(&cells("all", None, plan.from_date, &BACKLOG_METRICS, false)).await?;
-    let mut backlog_days =
-        store.daily_totals(&cells("all", Some(plan.from_date), plan.to_date, &BACKLOG_METRICS, true)).await?;
-    backlog_days.extend(store.measure_totals(&select(plan.to_day_start, to, &BACKLOG_METRICS), &by_day).await?);
+    let ((counts, group_counts, group_backlog, backlog_opening, backlog_days), (durations, group_durations)) =
+        tokio::try_join!(cells_and_sums, durations(store, request, query, row_split.as_ref()))?;
     Ok(Fetched { counts, group_counts, durations, group_durations, backlog_opening, backlog_days, group_backlog }
         .add_up(request))
 }

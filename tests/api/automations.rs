@@ -276,13 +276,18 @@ async fn a_webhook_is_signed_and_retried() {
     let (admin, _) = desk.staff().await;
     let (url, mut received) = webhook_receiver(1).await;
     let secret = "a-secret-of-sixteen-or-more";
-    create_rule(
-        &desk,
-        &admin,
-        json!({"name": "Tell the CRM", "when": {"event": "ticket_created"},
-               "then": [{"webhook": {"url": url, "secret": secret, "allow_private": true}}]}),
-    )
-    .await;
+    let created = desk
+        .expect(
+            201,
+            "POST",
+            "/api/v1/automations",
+            &admin,
+            Some(json!({"name": "Tell the CRM", "when": {"event": "ticket_created"},
+                        "then": [{"webhook": {"url": url, "secret": secret, "allow_private": true}}]})),
+        )
+        .await;
+    let rule = id_of(&created);
+    secrets_stay_write_only(&desk, &admin, rule, &url, secret, &created).await;
     let ticket = id_of(&desk.ticket_for_customer(&admin, "Hook me").await);
     let first =
         tokio::time::timeout(Duration::from_secs(10), received.recv()).await.expect("first attempt").expect("request");
@@ -291,7 +296,7 @@ async fn a_webhook_is_signed_and_retried() {
     assert_eq!(first.1, second.1, "the retry sends the same body");
     let (head, body) = second;
     let payload: Value = serde_json::from_slice(&body).expect("JSON body");
-    assert_eq!((&payload["ticket"]["id"], &payload["rule"]["name"]), (&json!(ticket), &json!("Tell the CRM")));
+    assert_eq!((&payload["ticket"]["id"], &payload["rule"]["name"]), (&json!(ticket), &json!("Tell the CRM now")));
     // Signed as outbound webhooks are: `t=<unix>,v1=<hex HMAC-SHA256 of "t.body">`.
     let header = head.lines().find_map(|line| line.strip_prefix("switchboard-signature:")).expect("signed");
     let (t, v1) = header.trim().split_once(",v1=").expect("t=…,v1=…");
@@ -301,6 +306,27 @@ async fn a_webhook_is_signed_and_retried() {
     mac.update(&body);
     assert_eq!(v1, hex::encode(mac.finalize().into_bytes()), "signed: {head}");
     desk.stop().await;
+}
+
+/// A rule's webhook secret is write-only: no answer shows it (create, list — supervisors read
+/// rules —, update), the audit log redacts it, and the rule as read back saves again without it
+/// (its webhook keeps the secret); a webhook to a new URL written without one is refused.
+async fn secrets_stay_write_only(desk: &Desk, admin: &str, rule: i64, url: &str, secret: &str, created: &Value) {
+    let supervisor = desk.login("sup@test.example").await;
+    let listed = desk.expect(200, "GET", "/api/v1/automations", &supervisor, None).await;
+    let shown = &listed["items"][0];
+    assert_eq!(shown["then"], json!([{"webhook": {"url": url, "secret_set": true, "allow_private": true}}]));
+    // Saved again as read (the console's editor does this), renamed: the secret is kept.
+    let patch = json!({"name": "Tell the CRM now", "then": shown["then"]});
+    let updated = desk.expect(200, "PATCH", &format!("/api/v1/automations/{rule}"), admin, Some(patch)).await;
+    let moved = json!({"then": [{"webhook": {"url": "https://crm.example/hook"}}]});
+    let (status, body) = desk.call("PATCH", &format!("/api/v1/automations/{rule}"), admin, Some(moved)).await;
+    assert_eq!((status, &body["field"]), (422, &json!("then[0].webhook.secret")), "{body}");
+    let audit = desk.expect(200, "GET", "/api/v1/audit?action=automation_rule.&limit=200", admin, None).await;
+    assert_eq!(audit["items"].as_array().map(Vec::len), Some(2), "created and updated: {audit}");
+    for answer in [created, &listed, &updated, &audit] {
+        assert!(!answer.to_string().contains(secret), "the secret is never shown: {answer}");
+    }
 }
 
 /// A rule's webhook follows the outbound webhooks' address rule: a loopback or private URL is
