@@ -149,6 +149,16 @@ const BACKLOG_METRICS: [Metric; 2] = [Metric::BacklogIn, Metric::BacklogOut];
 /// measures again, so they run at once (the store's pool has a connection for each).
 async fn from_sums(store: &dyn Store, request: &ReportRequest, query: &MeasureQuery) -> Result<Added, StoreError> {
     let (from, to, zone) = (request.from, request.to, &request.zone);
+    // The filter's tickets once for all the sums below (each would match them again).
+    let resolved;
+    let query = match &query.filter {
+        Some(filter) => {
+            let tickets = store.filter_tickets(query.account, filter).await?;
+            resolved = MeasureQuery { filter: None, tickets: Some(tickets), ..query.clone() };
+            &resolved
+        }
+        None => query,
+    };
     let counted = counted_metrics();
     let select = |from, to, metrics: &[Metric]| MeasureQuery { from, to, metrics: metrics.to_vec(), ..query.clone() };
     let by_day = |from, to| MeasureSplit::Days(LocalDays { zone: zone.clone(), from, to });

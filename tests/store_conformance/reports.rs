@@ -230,11 +230,16 @@ pub async fn sums_in_sql_match_the_measures(store: &dyn Store) {
     let (period_from, period_to) = (start + SignedDuration::from_hours(7), start + SignedDuration::from_hours(110));
     let everything = MeasureQuery::new(account.id, period_from, period_to, None, MeasureScope::Account);
     let one_ticket = TicketFilter { words: vec!["Two".to_owned()], ..TicketFilter::default() };
+    // A summary resolves its filter to tickets once (`filter_tickets`), then sums by their ids.
+    assert_eq!(store.filter_tickets(account.id, &one_ticket).await.expect("resolved"), vec![tickets[1].id]);
+    let nothing = TicketFilter { words: vec!["nothing-matches-this".to_owned()], ..TicketFilter::default() };
+    assert!(store.filter_tickets(account.id, &nothing).await.expect("resolved").is_empty());
     let queries = [
         everything.clone(),
         MeasureQuery { scope: MeasureScope::Teams { teams: vec![1], person: Some(11) }, ..everything.clone() },
         MeasureQuery { metrics: vec![Metric::BacklogIn, Metric::BacklogOut], ..everything.clone() },
         MeasureQuery { filter: Some(one_ticket), ..everything.clone() },
+        MeasureQuery { tickets: Some(vec![tickets[0].id, tickets[2].id]), ..everything.clone() },
     ];
     let days = LocalDays { zone: zone.clone(), from: period_from, to: period_to };
     // Days in a zone without a change in the period too (UTC: one offset).

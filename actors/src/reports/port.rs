@@ -205,6 +205,9 @@ pub trait ReportsPort: Send + Sync + 'static {
     /// joins them to, so a summary's plan fits the data after a rebuild or a long catch-up
     /// (SQLite never gathers them itself, nor PostgreSQL with autovacuum off).
     async fn refresh_report_statistics(&self) -> StoreResult<()>;
+    /// The tickets of `account` that `filter` matches now, in id order: a summary resolves its
+    /// query filter once and hands the ids to each of its sums (as `MeasureQuery::tickets`).
+    async fn filter_tickets(&self, account: AccountId, filter: &TicketFilter) -> StoreResult<Vec<TicketId>>;
     /// The ids of the tickets with measures `query` selects, in id order, after `after`, at
     /// most `limit` (a tickets export reads them page by page).
     async fn report_ticket_ids(&self, query: &MeasureQuery, after: TicketId, limit: i64) -> StoreResult<Vec<TicketId>>;

@@ -68,12 +68,20 @@ macro_rules! reports_sql {
                 if tickets.is_empty() {
                     select.push(" AND 1 = 0");
                 } else {
-                    select.push(" AND m.ticket_id IN (");
-                    let mut ids = select.separated(", ");
-                    for ticket in tickets {
-                        ids.push_bind(*ticket);
+                    // One bound list however many tickets (a filter may match most of an
+                    // account): a JSON array on SQLite, an array literal on PostgreSQL.
+                    let ids = tickets.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+                    use crate::storage::sql::ticket_filter::Dialect;
+                    match <$db as HasDialect>::DIALECT {
+                        Dialect::Sqlite => {
+                            select.push(" AND m.ticket_id IN (SELECT value FROM json_each(").push_bind(format!("[{ids}]"));
+                            select.push("))");
+                        }
+                        Dialect::Postgres => {
+                            select.push(" AND m.ticket_id = ANY(CAST(").push_bind(format!("{{{ids}}}"));
+                            select.push(" AS BIGINT[]))");
+                        }
                     }
-                    select.push(")");
                 }
             }
             if let MeasureScope::Teams { teams, person } = &query.scope {
@@ -301,6 +309,24 @@ macro_rules! reports_sql {
                 push_measure_conditions(&mut select, query);
                 select.push(" ORDER BY m.at, m.ticket_id");
                 select.build().fetch_all(&self.pool).await.map_err(db_error)?.iter().map(measure_from_row).collect()
+            }
+
+            async fn filter_tickets(
+                &self,
+                account: AccountId,
+                filter: &switchboard_actors::query::filter::TicketFilter,
+            ) -> StoreResult<Vec<TicketId>> {
+                // One row of text, not a row per ticket: a filter may match most of an account.
+                let mut select = QueryBuilder::<$db>::new(
+                    "SELECT COALESCE(string_agg(CAST(t.id AS TEXT), ',' ORDER BY t.id), '') FROM tickets t WHERE t.account_id = ",
+                );
+                select.push_bind(account);
+                push_pieces(&mut select, filter_sql(filter, <$db as HasDialect>::DIALECT, false).pieces());
+                let ids: String = select.build().fetch_one(&self.pool).await.map_err(db_error)?.try_get(0).map_err(db_error)?;
+                ids.split(',')
+                    .filter(|id| !id.is_empty())
+                    .map(|id| id.parse().map_err(|_| StoreError::Internal(format!("ticket id {id:?}"))))
+                    .collect()
             }
 
             async fn report_ticket_ids(
