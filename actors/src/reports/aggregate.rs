@@ -165,6 +165,25 @@ pub fn cells_of(added: BTreeMap<CellPlace, (i64, i64)>) -> Vec<DailyCell> {
         .collect()
 }
 
+/// `[from, to)` as two halves that meet in the middle (to the millisecond).
+pub fn halves(from: Timestamp, to: Timestamp) -> [(Timestamp, Timestamp); 2] {
+    let middle_ms = from.as_millisecond() + (to.as_millisecond() - from.as_millisecond()) / 2;
+    let middle = Timestamp::from_millisecond(middle_ms).unwrap_or(from);
+    [(from, middle), (middle, to)]
+}
+
+/// Cells of disjoint parts of one selection (e.g. two halves of its period) as the whole
+/// selection's: cells at the same place add up, in [`DailyCell`] order.
+pub fn add_cells(parts: impl IntoIterator<Item = Vec<DailyCell>>) -> Vec<DailyCell> {
+    let mut added: BTreeMap<CellPlace, (i64, i64)> = BTreeMap::new();
+    for cell in parts.into_iter().flatten() {
+        let total = added.entry((cell.day, cell.metric, cell.detail, cell.flag, cell.key)).or_default();
+        total.0 += cell.count;
+        total.1 += cell.sum_ms;
+    }
+    cells_of(added)
+}
+
 /// What [`ReportsPort::duration_stats`] answers for `measures` (already the query's).
 pub fn stats_of(measures: &[Measure], hours: Hours, split: &MeasureSplit) -> Vec<DurationStats> {
     let mut values: BTreeMap<(Metric, Option<Date>, Option<String>), Vec<i64>> = BTreeMap::new();

@@ -232,7 +232,9 @@ mod tests {
 
     use super::*;
     use crate::domain::{Channel, Priority};
-    use crate::reports::aggregate::{CellPlace, LocalDays, MeasureSplit, cells_of, stats_of, totals_of};
+    use crate::reports::aggregate::{
+        CellPlace, LocalDays, MeasureSplit, add_cells, cells_of, halves, stats_of, totals_of,
+    };
     use crate::reports::measures::{Dimensions, Measure};
     use crate::reports::port::{DailyKey, DailyQuery, DailyTotal, daily_contributions};
     use crate::reports::summary::{Hours, backlog_at, backlog_by_day, figures, summary_rows};
@@ -461,6 +463,31 @@ mod tests {
     }
 
     /// The filtered way: the store adds the selected measures up by day and by key itself.
+    /// A long period's sums are taken as two halves at once (`summary::from_sums`): added back
+    /// together they are the whole period's, for every split.
+    #[test]
+    fn two_halves_of_a_period_add_up_to_the_whole() {
+        for zone in zones() {
+            let measures = measures(&zone);
+            for (from, to) in periods(&zone) {
+                let mut splits = vec![
+                    MeasureSplit::Whole,
+                    MeasureSplit::Days(LocalDays { zone: zone.clone(), from, to }),
+                    MeasureSplit::Weeks(LocalDays { zone: zone.clone(), from, to }),
+                ];
+                splits.extend(groupings().flatten().map(|group_by| MeasureSplit::rows(group_by, &zone, from, to)));
+                let [(a, middle), (b, end)] = halves(from, to);
+                assert_eq!((a, b, end), (from, middle, to), "the halves meet and cover the period");
+                for split in &splits {
+                    let parts =
+                        [within(&measures, from, middle, Metric::ALL), within(&measures, middle, to, Metric::ALL)];
+                    let added = add_cells(parts.iter().map(|part| totals_of(part, split)));
+                    assert_eq!(added, totals_of(&within(&measures, from, to, Metric::ALL), split), "{split:?}");
+                }
+            }
+        }
+    }
+
     #[test]
     fn the_stores_sums_give_the_figures_the_measures_give_for_every_grouping_and_period() {
         for zone in zones() {

@@ -78,8 +78,10 @@ macro_rules! reports_sql {
                             select.push("))");
                         }
                         Dialect::Postgres => {
-                            select.push(" AND m.ticket_id = ANY(CAST(").push_bind(format!("{{{ids}}}"));
-                            select.push(" AS BIGINT[]))");
+                            // A semi-join on the unnested list (hashed), not `= ANY(…)`, which a
+                            // generic plan would test element by element for every row.
+                            select.push(" AND m.ticket_id IN (SELECT unnest(CAST(").push_bind(format!("{{{ids}}}"));
+                            select.push(" AS BIGINT[])))");
                         }
                     }
                 }
