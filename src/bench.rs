@@ -177,11 +177,32 @@ pub async fn seed_search(
                     });
                     let decision = ticket.decide(&command, &context, now).context("a benchmark message")?;
                     let events = ticket.append(decision.events, Some(admin.id), now);
+                    // A reply went out when it was written: the reports count it (and the first
+                    // response) at its send.
+                    let sent: Vec<String> = events
+                        .iter()
+                        .filter_map(|event| match &event.kind {
+                            EventKind::MessageAdded { message, .. } if message.kind == MessageKind::Reply => {
+                                Some(message.id.clone())
+                            }
+                            _ => None,
+                        })
+                        .collect();
                     kinds.extend(events);
+                    for message_id in sent {
+                        let delivery = TicketCommand::RecordDelivery {
+                            provider_id: Some(format!("bench-{message_id}")),
+                            message_id,
+                            status: DeliveryStatus::Sent,
+                            error: None,
+                        };
+                        let decision = ticket.decide(&delivery, &context, now).context("a benchmark send")?;
+                        kinds.extend(ticket.append(decision.events, None, now));
+                    }
                 }
-                // History: the seeded replies went out long ago. Left queued, a hub started on
-                // the fixture would spend its first minutes delivering hundreds of thousands of
-                // them, writing events under whatever is being measured.
+                // History: the seeded replies went out long ago (their sends are in the log
+                // above). Left queued, a hub started on the fixture would spend its first minutes
+                // sending hundreds of thousands of them, writing events under the measurement.
                 for event in &mut kinds {
                     if let EventKind::MessageAdded { message, .. } = &mut event.kind
                         && message.delivery_status == Some(DeliveryStatus::Queued)
