@@ -195,21 +195,32 @@ pub fn stats_of(measures: &[Measure], hours: Hours, split: &MeasureSplit) -> Vec
     }
     values
         .into_iter()
-        .map(|((metric, day, key), mut values)| {
-            values.sort_unstable();
-            let count = values.len() as i64;
-            let (median, p90) = ranks(count);
-            DurationStats {
-                metric,
-                day,
-                key,
-                count,
-                sum_ms: values.iter().sum(),
-                median_ms: values[median as usize - 1],
-                p90_ms: values[p90 as usize - 1],
-            }
-        })
+        .filter_map(|((metric, day, key), values)| DurationStats::of_values(metric, day, key, values))
         .collect()
+}
+
+impl DurationStats {
+    /// The count, sum, median and p90 (nearest rank, [`ranks`]) of one partition's values, in
+    /// any order; `None` for no values.
+    pub fn of_values(
+        metric: Metric,
+        day: Option<Date>,
+        key: Option<String>,
+        mut values: Vec<i64>,
+    ) -> Option<DurationStats> {
+        values.sort_unstable();
+        let count = values.len() as i64;
+        let (median, p90) = ranks(count);
+        Some(DurationStats {
+            metric,
+            day,
+            key,
+            count,
+            sum_ms: values.iter().sum(),
+            median_ms: *values.get(median as usize - 1)?,
+            p90_ms: *values.get(p90 as usize - 1)?,
+        })
+    }
 }
 
 #[cfg(test)]
