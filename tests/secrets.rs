@@ -13,6 +13,7 @@ use serde_json::json;
 use switchboard::secrets::key_file;
 use switchboard::secrets::{Keyring, MasterKey};
 use switchboard::storage;
+use switchboard_actors::automation::Action;
 use switchboard_actors::clock::{Clock as _, ManualClock};
 use switchboard_actors::store::Store;
 
@@ -189,11 +190,18 @@ async fn no_secret_is_readable_in_the_database_and_the_hub_uses_them_after_a_res
         assert_eq!(status, 200, "{rules}");
         let rule = rules["items"].as_array().expect("rules").iter().find(|rule| rule["id"] == written.rule);
         let rule = rule.expect("the rule");
-        assert_eq!(rule["then"][0]["webhook"]["secret"], RULE_SECRET, "{backend:?}: {rule}");
+        // The API never shows it again (write-only); the store opens it in the clear.
+        assert_eq!(rule["then"][0]["webhook"]["secret_set"], true, "{backend:?}: {rule}");
         let (status, webhook) =
             server.call("GET", &format!("/api/v1/webhooks/{}", written.webhook), Some(&admin), None).await;
         assert_eq!(status, 200, "{webhook}");
         let store = db.open().await;
+        let account = webhook["account_id"].as_i64().expect("account");
+        let stored_rule = store.rule(account, written.rule).await.expect("read").expect("there");
+        assert!(
+            matches!(&stored_rule.spec.then[0], Action::Webhook { webhook } if webhook.secret == RULE_SECRET),
+            "{backend:?}: {stored_rule:?}"
+        );
         let subscription = store.webhook(webhook["account_id"].as_i64().expect("account"), written.webhook).await;
         assert_eq!(subscription.expect("read").expect("there").secret, WEBHOOK_SECRET);
         // The agent's second factor still works: the seed opened.
