@@ -60,7 +60,10 @@ describe('CSAT in the console', () => {
       await page.goto(`${hub.base}/#/tickets/${ticket.id}`);
       const rating = page.locator('[data-system-event="csat_received"]');
       await rating.waitFor();
-      assert.match(await rating.textContent(), /Rated thumbs up — credited to Ana Agent/);
+      // The agent's name replaces their id once the people list is in.
+      await waitFor(async () => /Rated thumbs up — credited to Ana Agent/.test(await rating.textContent()), {
+        message: 'the rating credited to Ana Agent by name',
+      });
       assert.match(await page.locator('[data-system-event="csat_commented"]').textContent(), /Thanks!/);
       await screenshot(page, `csat-${width}-ticket`);
       assert.deepEqual(consoleErrors(page), []);
