@@ -16,10 +16,14 @@ async function whatsappTicket(base, token, label) {
   const waId = number();
   const subject = `${label} ${waId}`;
   await sandboxSend(base, { wa_id: waId, name: `${label} Customer`, text: subject });
-  return waitFor(async () => {
+  const ticket = await waitFor(async () => {
     const page = await api(base, token, '/tickets?channel=whatsapp&limit=200');
     return page.items.find((ticket) => ticket.subject === subject);
   }, { message: `ticket "${subject}"` });
+  // The conversation's window is stored just after the ticket shows: its live change would
+  // re-render the ticket page under the merge dialog the test is filling in.
+  await waitFor(async () => (await api(base, token, `/tickets/${ticket.id}`)).window?.state === 'open', { message: `the window of "${subject}"` });
+  return ticket;
 }
 
 async function open(page, base, ticket) {
