@@ -200,14 +200,15 @@ pub async fn seed_search(
                         kinds.extend(ticket.append(decision.events, None, now));
                     }
                 }
-                // History: the seeded replies went out long ago (their sends are in the log
-                // above). Left queued, a hub started on the fixture would spend its first minutes
-                // sending hundreds of thousands of them, writing events under the measurement.
+                // The rows must say so too (a hub started on the fixture would otherwise spend
+                // its first minutes sending 400,000 replies under the measurement), and the
+                // writers apply a delivery before the batch's messages are inserted, so a
+                // delivery in the same commit as its message does not reach the row.
                 for event in &mut kinds {
                     if let EventKind::MessageAdded { message, .. } = &mut event.kind
                         && message.delivery_status == Some(DeliveryStatus::Queued)
                     {
-                        message.delivery_status = Some(DeliveryStatus::Delivered);
+                        message.delivery_status = Some(DeliveryStatus::Sent);
                     }
                 }
                 if !kinds.is_empty() {

@@ -146,7 +146,8 @@ pub struct ShownRule(serde_json::Value);
 impl From<&AutomationRule> for ShownRule {
     fn from(rule: &AutomationRule) -> ShownRule {
         let mut shown = serde_json::to_value(rule).unwrap_or_default();
-        for hook in webhooks_in(shown.get_mut("then")) {
+        let actions = shown.get_mut("then").and_then(serde_json::Value::as_array_mut);
+        for (_, hook) in webhooks_in(actions.map(Vec::as_mut_slice).unwrap_or_default()) {
             hook.remove("secret");
             hook.insert("secret_set".to_owned(), serde_json::Value::Bool(true));
         }
@@ -154,14 +155,11 @@ impl From<&AutomationRule> for ShownRule {
     }
 }
 
-/// The `webhook` objects of a rule's `then` (as JSON).
+/// The `webhook` objects of a rule's `then` (as JSON), with their action's index.
 fn webhooks_in(
-    then: Option<&mut serde_json::Value>,
-) -> impl Iterator<Item = &mut serde_json::Map<String, serde_json::Value>> {
-    then.and_then(serde_json::Value::as_array_mut)
-        .into_iter()
-        .flatten()
-        .filter_map(|action| action.get_mut("webhook").and_then(serde_json::Value::as_object_mut))
+    then: &mut [serde_json::Value],
+) -> impl Iterator<Item = (usize, &mut serde_json::Map<String, serde_json::Value>)> {
+    then.iter_mut().enumerate().filter_map(|(index, action)| Some((index, action.get_mut("webhook")?.as_object_mut()?)))
 }
 
 /// Where the secrets of webhook actions written without one come from.
@@ -177,8 +175,7 @@ enum KeptSecrets<'a> {
 /// Fills in the secrets `then` leaves out (a rule read back and saved again has none), or
 /// refuses the action that needs one. `secret_set`, what a read rule shows, is dropped.
 fn keep_secrets(then: &mut [serde_json::Value], kept: KeptSecrets) -> Result<(), ApiError> {
-    for (index, action) in then.iter_mut().enumerate() {
-        let Some(hook) = action.get_mut("webhook").and_then(serde_json::Value::as_object_mut) else { continue };
+    for (index, hook) in webhooks_in(then) {
         hook.remove("secret_set");
         if hook.get("secret").is_some_and(|secret| !secret.is_null()) {
             continue;

@@ -50,6 +50,14 @@ macro_rules! reports_sql {
             })
         }
 
+        /// The integers of a `string_agg(…, ',')` (empty for none); `what` names them in the error.
+        fn integers_of(text: &str, what: &str) -> StoreResult<Vec<i64>> {
+            text.split(',')
+                .filter(|item| !item.is_empty())
+                .map(|item| item.parse().map_err(|_| StoreError::Internal(format!("{what} {item:?}"))))
+                .collect()
+        }
+
         /// The `WHERE` conditions of `query` over `report_measures m`.
         fn push_measure_conditions(select: &mut QueryBuilder<$db>, query: &switchboard_actors::reports::MeasureQuery) {
             use switchboard_actors::reports::MeasureScope;
@@ -325,10 +333,7 @@ macro_rules! reports_sql {
                 select.push_bind(account);
                 push_pieces(&mut select, filter_sql(filter, <$db as HasDialect>::DIALECT, false).pieces());
                 let ids: String = select.build().fetch_one(&self.pool).await.map_err(db_error)?.try_get(0).map_err(db_error)?;
-                ids.split(',')
-                    .filter(|id| !id.is_empty())
-                    .map(|id| id.parse().map_err(|_| StoreError::Internal(format!("ticket id {id:?}"))))
-                    .collect()
+                integers_of(&ids, "ticket id")
             }
 
             async fn report_ticket_ids(
@@ -547,11 +552,7 @@ macro_rules! reports_sql {
                     let day: Option<i64> = row.try_get("day_no").map_err(db_error)?;
                     let day = day.map(|day| LocalDays::date(day).ok_or_else(|| StoreError::Internal(format!("day {day}")))).transpose()?;
                     let key: Option<String> = row.try_get("row_key").map_err(db_error)?;
-                    let text: String = row.try_get("vals").map_err(db_error)?;
-                    let values = text
-                        .split(',')
-                        .map(|value| value.parse::<i64>().map_err(|_| StoreError::Internal(format!("duration {value:?}"))))
-                        .collect::<StoreResult<Vec<i64>>>()?;
+                    let values = integers_of(&row.try_get::<String, _>("vals").map_err(db_error)?, "duration")?;
                     stats.extend(DurationStats::of_values(metric, day, key, values));
                 }
                 stats.sort_by(|a, b| (a.metric, a.day, &a.key).cmp(&(b.metric, b.day, &b.key)));
