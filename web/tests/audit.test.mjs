@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
-import { DEMO, api, apiLogin, consoleErrors, launchBrowser, login, newPage, screenshot, startHub } from './harness.mjs';
+import { DEMO, api, apiLogin, consoleErrors, launchBrowser, login, newPage, screenshot, startHub, waitFor } from './harness.mjs';
 
 describe('the audit log in the console', () => {
   let hub;
@@ -33,7 +33,13 @@ describe('the audit log in the console', () => {
       await filters.waitFor();
       await page.getByRole('row').filter({ hasText: name }).waitFor();
 
-      await filters.getByLabel('Action').fill('team.created');
+      // Typed until it stays: a late load can re-render the form and drop a value typed before it.
+      const action = filters.getByLabel('Action');
+      await waitFor(async () => {
+        await action.fill('team.created');
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        return (await action.inputValue()) === 'team.created';
+      }, { message: 'the action filter keeps what was typed' });
       await filters.getByRole('button', { name: 'Apply' }).click();
       await page.waitForURL(/#\/audit\?action=team.created/);
       await page.reload();
