@@ -200,17 +200,6 @@ pub async fn seed_search(
                         kinds.extend(ticket.append(decision.events, None, now));
                     }
                 }
-                // The rows must say so too (a hub started on the fixture would otherwise spend
-                // its first minutes sending 400,000 replies under the measurement), and the
-                // writers apply a delivery before the batch's messages are inserted, so a
-                // delivery in the same commit as its message does not reach the row.
-                for event in &mut kinds {
-                    if let EventKind::MessageAdded { message, .. } = &mut event.kind
-                        && message.delivery_status == Some(DeliveryStatus::Queued)
-                    {
-                        message.delivery_status = Some(DeliveryStatus::Sent);
-                    }
-                }
                 if !kinds.is_empty() {
                     store
                         .commit(TicketCommit {

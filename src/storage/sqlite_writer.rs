@@ -162,9 +162,6 @@ impl BlockingBatchWriter for SqliteBatchWriter {
             for change in &commit.timers {
                 apply_timer(&tx, change)?;
             }
-            for event in &commit.events {
-                write_event_effects(&tx, commit.ticket.id, event)?;
-            }
             outcomes.push(outcome);
         }
         // Each changed ticket once, in its latest state (a ticket may commit twice in a batch).
@@ -194,6 +191,13 @@ impl BlockingBatchWriter for SqliteBatchWriter {
         let commits = ops.iter().filter_map(WriteOp::ticket_commit);
         for message in commits.clone().flat_map(|commit| &commit.messages) {
             insert_message(&tx, message)?;
+        }
+        // After the messages: an event may change a message added in the same batch (a reply
+        // and its `sent` in one commit, or a merge moving a message just written).
+        for commit in commits.clone() {
+            for event in &commit.events {
+                write_event_effects(&tx, commit.ticket.id, event)?;
+            }
         }
         let events: Vec<&TicketEvent> = commits.flat_map(|commit| &commit.events).collect();
         // Last, so the counter row stays locked only for the inserts and the commit (see

@@ -121,6 +121,7 @@ async fn suite(store: Arc<dyn Store>) {
     sessions::sessions_authenticate_live_users(store).await;
     tickets::tickets_events_and_fencing(store).await;
     tickets::batched_ticket_writes(store).await;
+    tickets::a_message_and_its_delivery_in_one_commit(store).await;
     tickets::listing_filters_and_pages(store).await;
     filter::query_filters(store).await;
     views::saved_views_and_counts(store).await;

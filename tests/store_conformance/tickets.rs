@@ -126,6 +126,51 @@ pub async fn batched_ticket_writes(store: &dyn Store) {
     assert_eq!(store.ticket(neighbour.id).await.expect("read"), Some(next));
 }
 
+/// An event that changes a message written in the same commit reaches the message's row: a
+/// reply and its `sent` together (the writers once applied it before inserting the message).
+pub async fn a_message_and_its_delivery_in_one_commit(store: &dyn Store) {
+    let account = store.create_account("Sent at once").await.expect("account");
+    let customer =
+        store.create_user(new_user(account.id, "c@sent-at-once.example", Role::Customer)).await.expect("customer");
+    let config = Arc::new(store.account_config(account.id).await.expect("config"));
+    let ticket = create(store, &config, draft(account.id, customer.id, "Sent at once")).await;
+    let context = CommandContext { actor_id: None, config: config.clone(), expected_seq: None, seen_seq: None };
+    let mut next = ticket.clone();
+    let reply = TicketCommand::AddMessage(NewMessage {
+        kind: MessageKind::Reply,
+        body: "Sent with its delivery".into(),
+        channel: None,
+        attachments: Vec::new(),
+        then_status: None,
+        payload: None,
+        provider_id: None,
+        window_until: None,
+    });
+    let mut events = next.append(next.decide(&reply, &context, now()).expect("valid").events, None, now());
+    let message_id = events
+        .iter()
+        .find_map(|event| match &event.kind {
+            EventKind::MessageAdded { message, .. } => Some(message.id.clone()),
+            _ => None,
+        })
+        .expect("a message");
+    let sent = TicketCommand::RecordDelivery {
+        message_id: message_id.clone(),
+        status: DeliveryStatus::Sent,
+        provider_id: Some("provider-sent-at-once".into()),
+        error: None,
+    };
+    events.extend(next.append(next.decide(&sent, &context, now()).expect("valid").events, None, now()));
+    store
+        .commit(TicketCommit { ticket: next.clone(), messages: messages_of(&events), events, timers: Vec::new() })
+        .await
+        .expect("commit");
+    let messages = store.ticket_messages(ticket.id).await.expect("messages");
+    let stored = messages.iter().find(|message| message.id == message_id).expect("the reply is stored");
+    assert_eq!(stored.delivery_status, Some(DeliveryStatus::Sent), "the delivery in its commit reached the row");
+    assert_eq!(stored.provider_id.as_deref(), Some("provider-sent-at-once"));
+}
+
 pub async fn listing_filters_and_pages(store: &dyn Store) {
     let account = store.create_account("Lists").await.expect("account");
     let alice = store.create_user(new_user(account.id, "alice@lists.example", Role::Customer)).await.expect("user");

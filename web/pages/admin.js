@@ -4,8 +4,9 @@
 // responses, the SLA policy (targets per priority), the security policy (pages/security-policy.js),
 // single sign-on (pages/sso.js) and the CSAT settings (pages/csat.js).
 
-import { useEffect, useRef, useState } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
 import { html } from "../lib/html.js";
+import { FieldInPlace } from "../lib/field.js";
 import { me, report } from "../lib/session.js";
 import { api, get, patch, post } from "../lib/api.js";
 import { SkeletonRows } from "../lib/skeleton.js";
@@ -233,22 +234,6 @@ function SecretValue({ label, secret, shown: initially = false }) {
     ${" "}<small>(${origin})</small>`;
 }
 
-/** A person's field edited in place: what is typed survives the page re-rendering under it (the
- * teams or templates arriving a moment later, another row saved), and is saved when the field is
- * left; the stored value comes back only while nobody is editing the field. */
-function FieldInPlace({ value, onSave, ...attributes }) {
-  const [text, setText] = useState(value);
-  const editing = useRef(false);
-  useEffect(() => {
-    if (!editing.current) setText(value);
-  }, [value]);
-  return html`<input ...${attributes} value=${text}
-    onFocus=${() => (editing.current = true)}
-    onInput=${(event) => setText(event.target.value)}
-    onChange=${(event) => onSave(event.target.value)}
-    onBlur=${() => (editing.current = false)} />`;
-}
-
 const PRIORITIES = ["urgent", "high", "medium", "low"];
 
 /** Minutes as the admin typed them; blank means no target. */
@@ -368,7 +353,7 @@ function BusinessHoursEditor({ hours, setHours }) {
         </tr>`)}</tbody>
       </table>
       <button type="button" class="small secondary" onClick=${() => setHours({ ...hours, periods: [...hours.periods, { weekday: "sat", start: "09:00", end: "13:00" }] })}>${t("console.admin.add_period")}</button>
-      <label>${t("console.admin.holidays")} <input value=${hours.holidays.join(", ")} placeholder="2026-12-25, 2027-01-01"
-        onChange=${(e) => setHours({ ...hours, holidays: e.target.value.split(/[,\s]+/).filter(Boolean) })} /></label>`}
+      <label>${t("console.admin.holidays")} <${FieldInPlace} value=${hours.holidays.join(", ")} placeholder="2026-12-25, 2027-01-01"
+        onSave=${(text) => setHours({ ...hours, holidays: text.split(/[,\s]+/).filter(Boolean) })} /></label>`}
   </fieldset>`;
 }

@@ -36,6 +36,14 @@ export function Audit() {
   const [users, setUsers] = useState([]);
   const [page, setPage] = useState(null);
   const [older, setOlder] = useState([]);
+  // What is typed lives in state, not only in the inputs: any re-render (the people list
+  // arriving, a notice) sets an input's value from its props, and would drop what was typed.
+  const [draft, setDraft] = useState(filter);
+  useEffect(() => setDraft(filter), [query]);
+  const edit = (name) => (event) => {
+    const value = event.target.value;
+    setDraft((current) => ({ ...current, [name]: value }));
+  };
   useEffect(() => {
     get("/users").then((answer) => setUsers(answer.items.filter((user) => user.role !== "customer"))).catch(report);
   }, []);
@@ -51,8 +59,7 @@ export function Audit() {
   const nameOf = (id) => (id == null ? t("console.audit.system") : users.find((user) => user.id === id)?.name || `#${id}`);
   function apply(event) {
     event.preventDefault();
-    const form = new FormData(event.target);
-    navigate(`#/audit?${queryOf(Object.fromEntries(FIELDS.map((name) => [name, String(form.get(name) || "")])))}`);
+    navigate(`#/audit?${queryOf(draft)}`);
   }
   async function more() {
     try {
@@ -68,13 +75,13 @@ export function Audit() {
     <h1>${t("console.audit.title")}</h1>
     <p class="lead">${t("console.audit.lead")}</p>
     <form class="inline-form" onSubmit=${apply} aria-label=${t("console.audit.filters")}>
-      <label>${t("console.audit.from")} <input type="date" name="from" value=${filter.from} /></label>
-      <label>${t("console.audit.to")} <input type="date" name="to" value=${filter.to} /></label>
-      <label>${t("console.audit.actor")} <select name="actor" value=${filter.actor}>
+      <label>${t("console.audit.from")} <input type="date" name="from" value=${draft.from} onInput=${edit("from")} /></label>
+      <label>${t("console.audit.to")} <input type="date" name="to" value=${draft.to} onInput=${edit("to")} /></label>
+      <label>${t("console.audit.actor")} <select name="actor" value=${draft.actor} onChange=${edit("actor")}>
         <option value="">${t("console.audit.anyone")}</option>
         ${users.map((user) => html`<option key=${user.id} value=${String(user.id)}>${user.name}</option>`)}
       </select></label>
-      <label>${t("console.audit.action")} <input name="action" list="audit-actions" value=${filter.action} placeholder="user." /></label>
+      <label>${t("console.audit.action")} <input name="action" list="audit-actions" value=${draft.action} onInput=${edit("action")} placeholder="user." /></label>
       <datalist id="audit-actions">${FAMILIES.map((family) => html`<option value=${family} />`)}</datalist>
       <button type="submit">${t("console.audit.apply")}</button>
       <a class="button secondary" href=${csv} download>${t("console.audit.csv")}</a>

@@ -12,6 +12,7 @@ import { patch } from "../lib/api.js";
 import { SlaBadge } from "../lib/sla.js";
 import { AssignButton } from "./assign.js";
 import { t } from "../lib/i18n.js";
+import { FieldInPlace } from "../lib/field.js";
 
 const LIMITS_KEY = "switchboard.wip-limits";
 
@@ -52,7 +53,7 @@ function Column({ status, tickets, limit, setLimit, names, move }) {
       <h3>${status.label}</h3>
       <span class="count" title=${t("console.board.count_title")}>${tickets.length}${limit > 0 ? ` / ${limit}` : ""}</span>
       <label class="visually-hidden" for=${`limit-${status.key}`}>${t("console.board.limit_for", { status: status.label })}</label>
-      <input id=${`limit-${status.key}`} class="limit" type="number" min="0" placeholder=${t("console.board.limit")} value=${limit || ""} onChange=${(e) => setLimit(status.key, Number(e.target.value))} />
+      <${FieldInPlace} id=${`limit-${status.key}`} class="limit" type="number" min="0" placeholder=${t("console.board.limit")} value=${limit ? String(limit) : ""} onSave=${(text) => setLimit(status.key, Number(text))} />
     </header>
     <ol ref=${list} class="cards">
       ${tickets.map((ticket) => html`<li key=${ticket.id} class="card" data-ticket=${ticket.id} tabindex="0"

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
-import { DEMO, api, apiLogin, consoleErrors, launchBrowser, login, newPage, screenshot, startHub, waitFor } from './harness.mjs';
+import { DEMO, api, apiLogin, consoleErrors, launchBrowser, login, newPage, screenshot, startHub } from './harness.mjs';
 
 describe('the audit log in the console', () => {
   let hub;
@@ -28,18 +28,28 @@ describe('the audit log in the console', () => {
 
       const page = await newPage(browser, { width, height });
       await login(page, hub.base, DEMO.admin);
+      // The people list is held back until the filter is typed: its arrival re-renders the form,
+      // which once dropped what had been typed.
+      let releasePeople;
+      const peopleHeld = new Promise((resolve) => { releasePeople = resolve; });
+      let held = 0;
+      await page.context().route('**/api/v1/users', async (route) => {
+        held += 1;
+        await peopleHeld;
+        await route.continue();
+      });
       await page.goto(`${hub.base}/#/audit`);
       const filters = page.getByRole('form', { name: 'Audit log filters' });
       await filters.waitFor();
       await page.getByRole('row').filter({ hasText: name }).waitFor();
 
-      // Typed until it stays: a late load can re-render the form and drop a value typed before it.
       const action = filters.getByLabel('Action');
-      await waitFor(async () => {
-        await action.fill('team.created');
-        await new Promise((resolve) => setTimeout(resolve, 200));
-        return (await action.inputValue()) === 'team.created';
-      }, { message: 'the action filter keeps what was typed' });
+      await action.fill('team.created');
+      assert.ok(held > 0, 'the people list was held back');
+      releasePeople();
+      await filters.locator('option', { hasText: 'Ada Admin' }).waitFor({ state: 'attached' });
+      assert.equal(await action.inputValue(), 'team.created', 'the people list arriving kept what was typed');
+      await page.context().unroute('**/api/v1/users');
       await filters.getByRole('button', { name: 'Apply' }).click();
       await page.waitForURL(/#\/audit\?action=team.created/);
       await page.reload();

@@ -266,6 +266,19 @@ describe('console', () => {
     const movedCard = page.locator(`[data-status="${left.key}"] .card[data-ticket="${ticket.id}"]`);
     await waitFor(async () => movedCard.evaluate((card) => card === document.activeElement), { timeout: 5_000, message: 'focus follows the moved card' });
     await page.getByRole('status').filter({ hasText: `Moved #${ticket.number} to ${left.label}` }).waitFor();
+
+    // A WIP limit being typed survives the board re-rendering under it (a new ticket arriving
+    // live), and counts once the field is left.
+    const newLabel = statuses.find((status) => status.key === 'new').label;
+    const limit = page.getByLabel(`WIP limit for ${newLabel}`);
+    await limit.fill('1');
+    const another = `Board late ${waId}`;
+    await sandboxSend(hub.base, { wa_id: number(), name: 'Board Late', text: another });
+    const late = await ticketFor(hub.base, token, another);
+    await page.locator(`[data-status=new] .card[data-ticket="${late.id}"]`).waitFor({ timeout: LIVE });
+    assert.equal(await limit.inputValue(), '1', 'the live re-render kept the typed limit');
+    await limit.press('Tab');
+    await waitFor(async () => / \/ 1$/.test(await page.locator('[data-status=new] .count').innerText()), { message: 'the column counts against its limit' });
     assert.deepEqual(consoleErrors(page), []);
     await screenshot(page, 'board-desktop');
     await page.close();

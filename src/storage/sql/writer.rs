@@ -393,6 +393,40 @@ macro_rules! writer_sql {
                     for change in &commit.timers {
                         Self::apply_timer(&mut tx, change).await?;
                     }
+                    outcomes.push(outcome);
+                }
+                // Each changed ticket once, in its latest state (a ticket may commit twice in a batch).
+                let mut latest: Vec<&Ticket> = Vec::new();
+                let mut position = std::collections::HashMap::new();
+                for op in ops.iter() {
+                    if let WriteOp::Commit(commit) = op {
+                        match position.entry(commit.ticket.id) {
+                            std::collections::hash_map::Entry::Occupied(at) => latest[*at.get()] = &commit.ticket,
+                            std::collections::hash_map::Entry::Vacant(slot) => {
+                                slot.insert(latest.len());
+                                latest.push(&commit.ticket);
+                            }
+                        }
+                    }
+                }
+                Self::update_tickets(&mut tx, &latest).await?;
+                for chunk in processed.chunks(INSERT_CHUNK) {
+                    let mut mark = QueryBuilder::<$db>::new("UPDATE webhook_inbox SET processed_at = ");
+                    mark.push_bind(processed_at).push(", error = NULL WHERE id IN (");
+                    let mut ids = mark.separated(", ");
+                    for id in chunk {
+                        ids.push_bind(*id);
+                    }
+                    mark.push(")");
+                    mark.build().persistent(false).execute(&mut *tx).await.map_err(db_error)?;
+                }
+                let commits = ops.iter().filter_map(WriteOp::ticket_commit);
+                let events: Vec<&TicketEvent> = commits.clone().flat_map(|commit| &commit.events).collect();
+                let messages: Vec<&Message> = commits.flat_map(|commit| &commit.messages).collect();
+                Self::insert_messages(&mut tx, &messages).await?;
+                // After the messages: an event may change a message added in the same batch (a
+                // reply and its `sent` in one commit, or a merge moving a message just written).
+                for commit in ops.iter().filter_map(WriteOp::ticket_commit) {
                     for event in &commit.events {
                         match &event.kind {
                             EventKind::DeliveryChanged { message_id, status, provider_id, error } => {
@@ -434,37 +468,7 @@ macro_rules! writer_sql {
                             _ => {}
                         }
                     }
-                    outcomes.push(outcome);
                 }
-                // Each changed ticket once, in its latest state (a ticket may commit twice in a batch).
-                let mut latest: Vec<&Ticket> = Vec::new();
-                let mut position = std::collections::HashMap::new();
-                for op in ops.iter() {
-                    if let WriteOp::Commit(commit) = op {
-                        match position.entry(commit.ticket.id) {
-                            std::collections::hash_map::Entry::Occupied(at) => latest[*at.get()] = &commit.ticket,
-                            std::collections::hash_map::Entry::Vacant(slot) => {
-                                slot.insert(latest.len());
-                                latest.push(&commit.ticket);
-                            }
-                        }
-                    }
-                }
-                Self::update_tickets(&mut tx, &latest).await?;
-                for chunk in processed.chunks(INSERT_CHUNK) {
-                    let mut mark = QueryBuilder::<$db>::new("UPDATE webhook_inbox SET processed_at = ");
-                    mark.push_bind(processed_at).push(", error = NULL WHERE id IN (");
-                    let mut ids = mark.separated(", ");
-                    for id in chunk {
-                        ids.push_bind(*id);
-                    }
-                    mark.push(")");
-                    mark.build().persistent(false).execute(&mut *tx).await.map_err(db_error)?;
-                }
-                let commits = ops.iter().filter_map(WriteOp::ticket_commit);
-                let events: Vec<&TicketEvent> = commits.clone().flat_map(|commit| &commit.events).collect();
-                let messages: Vec<&Message> = commits.flat_map(|commit| &commit.messages).collect();
-                Self::insert_messages(&mut tx, &messages).await?;
                 // Last, so the counter row stays locked only for the inserts and the commit.
                 if !events.is_empty() {
                     let first_position = Self::take_positions(&mut tx, events.len()).await?;
