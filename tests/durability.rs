@@ -382,6 +382,9 @@ async fn the_reports_projection_killed_mid_tail_counts_nothing_twice(backend: Ba
     switchboard::bench::seed_search(&store, 1_500, 3, 0).await.expect("seeded");
     let end = store.last_event_position().await.expect("log end");
     assert!(end > 5_000, "a log several pages long: {end}");
+    // The fixture is history: the notifier and the webhook dispatcher start past it.
+    assert_eq!(store.notifier_position().await.expect("notifier"), end);
+    assert_eq!(store.webhook_position().await.expect("webhooks"), end);
     let logs = tempfile::tempdir().expect("log dir");
     let position_reaches = |wanted: i64| {
         let store = store.clone();

@@ -85,10 +85,19 @@ pub async fn summary(
 ) -> Result<Summary, StoreError> {
     let (as_of_position, complete) = projection.fresh().await?;
     let query = request.measure_query(user);
+    // The filter's tickets once for all the sums below (each would match them again).
+    let query = match &query.filter {
+        Some(filter) => {
+            let tickets = store.filter_tickets(query.account, filter).await?;
+            MeasureQuery { filter: None, tickets: Some(tickets), ..query }
+        }
+        None => query,
+    };
     let plan = DayPlan::new(request.from, request.to, &request.zone);
     let (total, rows, backlog_by_day) = match plan {
-        // An account's whole figures over whole days: the per-day cells hold them.
-        Some(plan) if query.filter.is_none() && query.scope == MeasureScope::Account && plan.has_whole_days() => {
+        // An account's figures (or its filtered tickets') over whole days: the per-day cells
+        // hold them (kept per ticket too).
+        Some(plan) if query.scope == MeasureScope::Account && plan.has_whole_days() => {
             from_cells(store, request, &query, &plan).await?
         }
         _ => from_sums(store, request, &query).await?,
@@ -143,22 +152,12 @@ impl Fetched {
 
 const BACKLOG_METRICS: [Metric; 2] = [Metric::BacklogIn, Metric::BacklogOut];
 
-/// The selected measures added up by the store (for a query filter or a team's scope, which the
-/// per-day cells do not split by): the period's counts by local day and by row, the backlog's
-/// changes before `from`'s day, by day since, and by row before `to`. Each sum reads the
-/// measures again, so they run at once (the store's pool has a connection for each).
+/// The selected measures added up by the store (for a team's scope, which the per-day cells do
+/// not split by, or a period without a whole day): the period's counts by local day and by row,
+/// the backlog's changes before `from`'s day, by day since, and by row before `to`. Each sum
+/// reads the measures again, so they run at once (the store's pool has a connection for each).
 async fn from_sums(store: &dyn Store, request: &ReportRequest, query: &MeasureQuery) -> Result<Added, StoreError> {
     let (from, to, zone) = (request.from, request.to, &request.zone);
-    // The filter's tickets once for all the sums below (each would match them again).
-    let resolved;
-    let query = match &query.filter {
-        Some(filter) => {
-            let tickets = store.filter_tickets(query.account, filter).await?;
-            resolved = MeasureQuery { filter: None, tickets: Some(tickets), ..query.clone() };
-            &resolved
-        }
-        None => query,
-    };
     let counted = counted_metrics();
     let select = |from, to, metrics: &[Metric]| MeasureQuery { from, to, metrics: metrics.to_vec(), ..query.clone() };
     let by_day = |from, to| MeasureSplit::Days(LocalDays { zone: zone.clone(), from, to });
@@ -219,8 +218,10 @@ async fn durations(
     tokio::try_join!(store.duration_stats(query, request.hours, &MeasureSplit::Whole), rows)
 }
 
-/// The whole days' kept cells, and the store's sums for the partial first and last days, the
-/// backlog's changes on `to`'s day and the durations (`day_cells`).
+/// The whole days' kept cells (of the account, or of the query filter's tickets), and the
+/// store's sums for the partial first and last days, the backlog's changes on `to`'s day and the
+/// durations (`day_cells`). Cells per ticket are kept without dimensions, so a filtered summary's
+/// rows by agent, team… are summed from the measures.
 async fn from_cells(
     store: &dyn Store,
     request: &ReportRequest,
@@ -229,12 +230,8 @@ async fn from_cells(
 ) -> Result<Added, StoreError> {
     let (from, to, zone) = (request.from, request.to, &request.zone);
     let cells = |dimension: &'static str, from_day, to_day, metrics: &[Metric], by_day| DailyQuery {
-        account: query.account,
-        dimension,
-        from_day,
-        to_day,
-        metrics: metrics.to_vec(),
-        by_day,
+        tickets: query.tickets.clone(),
+        ..DailyQuery::new(query.account, dimension, (from_day, to_day), metrics, by_day)
     };
     let select = |from, to, metrics: &[Metric]| MeasureQuery { from, to, metrics: metrics.to_vec(), ..query.clone() };
     let by_day = MeasureSplit::Days(LocalDays { zone: zone.clone(), from, to });
@@ -242,12 +239,20 @@ async fn from_cells(
     let (first, end) = plan.whole_days;
     let row_split = request.group_by.map(|group_by| MeasureSplit::rows(group_by, zone, from, to));
     // The durations rank measures (the slow part); the cells are read meanwhile.
-    let cells_and_sums = async {
+    let counts = async {
         let mut counts = store.daily_totals(&cells("all", Some(first), end, &counted, true)).await?;
         for (from, to) in &plan.partial {
             counts.extend(store.measure_totals(&select(*from, *to, &counted), &by_day).await?);
         }
-        let (group_counts, group_backlog) = match (request.group_by.and_then(dimension_of), &row_split) {
+        Ok::<_, StoreError>(counts)
+    };
+    let groups = async {
+        match (request.group_by.and_then(dimension_of), &row_split) {
+            (Some(_), Some(split)) if query.tickets.is_some() => {
+                let (counts, backlog) =
+                    (select(from, to, &counted), select(Timestamp::UNIX_EPOCH, to, &BACKLOG_METRICS));
+                tokio::try_join!(store.measure_totals(&counts, split), store.measure_totals(&backlog, split))
+            }
             (Some(dimension), Some(split)) => {
                 let mut counts = store.daily_totals(&cells(dimension, Some(first), end, &counted, false)).await?;
                 for (from, to) in &plan.partial {
@@ -256,18 +261,21 @@ async fn from_cells(
                 let mut backlog =
                     store.daily_totals(&cells(dimension, None, plan.to_date, &BACKLOG_METRICS, false)).await?;
                 backlog.extend(store.measure_totals(&select(plan.to_day_start, to, &BACKLOG_METRICS), split).await?);
-                (counts, backlog)
+                Ok((counts, backlog))
             }
-            _ => (Vec::new(), Vec::new()),
-        };
+            _ => Ok((Vec::new(), Vec::new())),
+        }
+    };
+    let backlog = async {
         let backlog_opening = store.daily_totals(&cells("all", None, plan.from_date, &BACKLOG_METRICS, false)).await?;
         let mut backlog_days =
             store.daily_totals(&cells("all", Some(plan.from_date), plan.to_date, &BACKLOG_METRICS, true)).await?;
         backlog_days.extend(store.measure_totals(&select(plan.to_day_start, to, &BACKLOG_METRICS), &by_day).await?);
-        Ok::<_, StoreError>((counts, group_counts, group_backlog, backlog_opening, backlog_days))
+        Ok::<_, StoreError>((backlog_opening, backlog_days))
     };
-    let ((counts, group_counts, group_backlog, backlog_opening, backlog_days), (durations, group_durations)) =
-        tokio::try_join!(cells_and_sums, durations(store, request, query, row_split.as_ref()))?;
+    // Each on its own connection: the durations rank measures (the slow part) meanwhile.
+    let (counts, (group_counts, group_backlog), (backlog_opening, backlog_days), (durations, group_durations)) =
+        tokio::try_join!(counts, groups, backlog, durations(store, request, query, row_split.as_ref()))?;
     Ok(Fetched { counts, group_counts, durations, group_durations, backlog_opening, backlog_days, group_backlog }
         .add_up(request))
 }

@@ -230,6 +230,26 @@ async fn the_summary_and_the_agents_figures_match_the_fixture_to_the_second() {
             .await;
         assert_eq!(resolved_only["total"]["tickets_created"], json!(1));
         assert_eq!(resolved_only["total"]["tickets_resolved"], json!(2));
+        // Over whole days a filter's tickets are added up from the cells kept per ticket (the
+        // fixture's span alone has no whole day, so its measures are summed): the same figures.
+        let midnight = |at: Timestamp, days: i64| {
+            let date = at.to_zoned(jiff::tz::TimeZone::UTC).date();
+            let date = date.checked_add(jiff::Span::new().days(days)).expect("a date");
+            date.to_zoned(jiff::tz::TimeZone::UTC).expect("a day").timestamp()
+        };
+        let filtered = |from: Timestamp, to: Timestamp, group_by: &str| {
+            format!("/api/v1/reports/summary?from={from}&to={to}&group_by={group_by}&q={}", encoded("status:resolved"))
+        };
+        for group_by in ["day", "agent"] {
+            let narrow = desk.expect(200, "GET", &filtered(fixture.from, fixture.to, group_by), &admin, None).await;
+            for (from, to) in
+                [(midnight(fixture.from, -1), midnight(fixture.to, 1)), (fixture.from, midnight(fixture.to, 2))]
+            {
+                let wide = desk.expect(200, "GET", &filtered(from, to, group_by), &admin, None).await;
+                assert_eq!(wide["total"], narrow["total"], "{from}..{to} by {group_by}: {wide} vs {narrow}");
+                assert_eq!(wide["rows"], narrow["rows"], "{from}..{to} by {group_by}: {wide} vs {narrow}");
+            }
+        }
 
         let mine = desk
             .expect(

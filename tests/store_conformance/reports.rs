@@ -4,7 +4,7 @@
 
 use switchboard_actors::query::filter::TicketFilter;
 use switchboard_actors::reports::measures::{Dimensions, Measure, Metric};
-use switchboard_actors::reports::{DailyTotal, MeasureQuery, MeasureScope};
+use switchboard_actors::reports::{DailyQuery, DailyTotal, MeasureQuery, MeasureScope};
 
 use super::*;
 
@@ -113,10 +113,16 @@ pub async fn measures_replace_with_the_cursor(store: &dyn Store) {
     assert_eq!(store.report_ticket_ids(&everything, 0, 10).await.expect("ids"), vec![ticket.id]);
     assert!(store.report_ticket_ids(&everything, ticket.id, 10).await.expect("ids").is_empty());
 
+    let ticket_cells = DailyQuery {
+        tickets: Some(vec![ticket.id]),
+        ..DailyQuery::new(account.id, "all", (None, jiff::civil::date(2100, 1, 1)), &[], false)
+    };
+    assert!(!store.daily_totals(&ticket_cells).await.expect("cells").is_empty(), "cells kept per ticket");
     store.reset_reports().await.expect("reset");
     assert_eq!(store.report_position().await.expect("cursor"), 0);
     assert!(store.measures(&everything).await.expect("measures").is_empty());
     assert!(store.daily_aggregates(account.id).await.expect("aggregates").is_empty());
+    assert!(store.daily_totals(&ticket_cells).await.expect("cells").is_empty(), "the cells per ticket too");
 }
 
 /// Report schedules: stored with their specification, listed per account, found by id for the
@@ -271,4 +277,51 @@ pub async fn sums_in_sql_match_the_measures(store: &dyn Store) {
             }
         }
     }
+
+    // The cells kept per ticket add up, over whole local days, to what the tickets' measures
+    // give; and a ticket's measures replaced replace its cells (nothing counted twice).
+    let (account_id, zone) = (account.id, &zone);
+    let ticket_cells_match = |lists: Vec<Vec<TicketId>>| async move {
+        let (first_day, end_day) = (period_from.to_zoned(zone.clone()).date(), period_to.to_zoned(zone.clone()).date());
+        let day_start = |day: jiff::civil::Date| day.to_zoned(zone.clone()).expect("a day").timestamp();
+        for tickets in lists {
+            let by_day = DailyQuery {
+                tickets: Some(tickets.clone()),
+                ..DailyQuery::new(account_id, "all", (Some(first_day), end_day), &[], true)
+            };
+            let measured = MeasureQuery {
+                tickets: Some(tickets.clone()),
+                ..MeasureQuery::new(account_id, day_start(first_day), day_start(end_day), None, MeasureScope::Account)
+            };
+            let split = MeasureSplit::Days(LocalDays { zone: zone.clone(), from: measured.from, to: measured.to });
+            let expected = store.measure_totals(&measured, &split).await.expect("totals");
+            assert_eq!(store.daily_totals(&by_day).await.expect("cells"), expected, "{tickets:?} by day");
+            // Everything before a day, one sum (a backlog's opening), for two metrics.
+            let backlog = [Metric::BacklogIn, Metric::BacklogOut];
+            let opening = DailyQuery {
+                tickets: Some(tickets.clone()),
+                ..DailyQuery::new(account_id, "all", (None, end_day), &backlog, false)
+            };
+            let before = MeasureQuery { from: Timestamp::UNIX_EPOCH, metrics: backlog.to_vec(), ..measured };
+            let expected = store.measure_totals(&before, &MeasureSplit::Whole).await.expect("totals");
+            assert_eq!(store.daily_totals(&opening).await.expect("cells"), expected, "{tickets:?} opening");
+        }
+    };
+    let lists = || vec![vec![tickets[0].id, tickets[2].id], vec![tickets[1].id], Vec::new()];
+    ticket_cells_match(lists()).await;
+    let (_, second) = &measures[1];
+    let fewer = vec![(tickets[1].id, second[..second.len() / 3].to_vec())];
+    store.record_measures(from + 1, from + 2, &fewer).await.expect("replaced");
+    ticket_cells_match(lists()).await;
+    assert!(
+        !store
+            .daily_totals(&DailyQuery {
+                tickets: Some(vec![tickets[1].id]),
+                ..DailyQuery::new(account_id, "all", (None, period_to.to_zoned(zone.clone()).date()), &[], false)
+            })
+            .await
+            .expect("cells")
+            .is_empty(),
+        "the replaced ticket still has cells"
+    );
 }

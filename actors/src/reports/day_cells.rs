@@ -388,13 +388,8 @@ mod tests {
                     for hours in [Hours::Calendar, Hours::Business] {
                         let counted = counted_metrics();
                         let backlog_metrics = [Metric::BacklogIn, Metric::BacklogOut].to_vec();
-                        let query = |dimension, from_day, to_day, metrics: &Vec<Metric>, by_day| DailyQuery {
-                            account: 1,
-                            dimension,
-                            from_day,
-                            to_day,
-                            metrics: metrics.clone(),
-                            by_day,
+                        let query = |dimension, from_day, to_day, metrics: &Vec<Metric>, by_day| {
+                            DailyQuery::new(1, dimension, (from_day, to_day), metrics, by_day)
                         };
                         let (first, end) = plan.whole_days;
                         let partial: Vec<Measure> = plan

@@ -134,6 +134,22 @@ pub struct DailyQuery {
     pub metrics: Vec<Metric>,
     /// One cell per day (true) or the range's sum (false, `day` is `None`).
     pub by_day: bool,
+    /// Only these tickets' cells (`None`: the account's): the same cells kept per ticket, read
+    /// for a query filter's tickets. Only the `all` dimension is kept per ticket.
+    pub tickets: Option<Vec<TicketId>>,
+}
+
+impl DailyQuery {
+    /// The account's cells of `dimension` (every ticket).
+    pub fn new(
+        account: AccountId,
+        dimension: &'static str,
+        (from_day, to_day): (Option<jiff::civil::Date>, jiff::civil::Date),
+        metrics: &[Metric],
+        by_day: bool,
+    ) -> DailyQuery {
+        DailyQuery { account, dimension, from_day, to_day, metrics: metrics.to_vec(), by_day, tickets: None }
+    }
 }
 
 /// The per-day cells [`DailyQuery`] selects, added up over its key (and day, when by day).
@@ -197,7 +213,8 @@ pub trait ReportsPort: Send + Sync + 'static {
     ) -> StoreResult<Vec<DurationStats>>;
     /// An account's per-day aggregates, ordered by their key.
     async fn daily_aggregates(&self, account: AccountId) -> StoreResult<Vec<(DailyKey, DailyTotal)>>;
-    /// The per-day cells `query` selects, added up (one account, one dimension, a range of days).
+    /// The per-day cells `query` selects, added up (one account, one dimension, a range of days;
+    /// with `tickets`, the `all` cells of those tickets only).
     async fn daily_totals(&self, query: &DailyQuery) -> StoreResult<Vec<DailyCell>>;
     /// Forgets every measure and aggregate and puts the cursor back to 0 (a rebuild from zero).
     async fn reset_reports(&self) -> StoreResult<()>;

@@ -58,6 +58,29 @@ macro_rules! reports_sql {
                 .collect()
         }
 
+        /// ` AND <column> IN <tickets>`: one bound list however many tickets (a filter may match
+        /// most of an account), a JSON array on SQLite, an array literal on PostgreSQL.
+        fn push_ticket_list(select: &mut QueryBuilder<$db>, column: &str, tickets: &[TicketId]) {
+            if tickets.is_empty() {
+                select.push(" AND 1 = 0");
+                return;
+            }
+            let ids = tickets.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+            use crate::storage::sql::ticket_filter::Dialect;
+            match <$db as HasDialect>::DIALECT {
+                Dialect::Sqlite => {
+                    select.push(format!(" AND {column} IN (SELECT value FROM json_each(")).push_bind(format!("[{ids}]"));
+                    select.push("))");
+                }
+                Dialect::Postgres => {
+                    // A semi-join on the unnested list (hashed), not `= ANY(…)`, which a generic
+                    // plan would test element by element for every row.
+                    select.push(format!(" AND {column} IN (SELECT unnest(CAST(")).push_bind(format!("{{{ids}}}"));
+                    select.push(" AS BIGINT[])))");
+                }
+            }
+        }
+
         /// The `WHERE` conditions of `query` over `report_measures m`.
         fn push_measure_conditions(select: &mut QueryBuilder<$db>, query: &switchboard_actors::reports::MeasureQuery) {
             use switchboard_actors::reports::MeasureScope;
@@ -73,26 +96,7 @@ macro_rules! reports_sql {
                 select.push(")");
             }
             if let Some(tickets) = &query.tickets {
-                if tickets.is_empty() {
-                    select.push(" AND 1 = 0");
-                } else {
-                    // One bound list however many tickets (a filter may match most of an
-                    // account): a JSON array on SQLite, an array literal on PostgreSQL.
-                    let ids = tickets.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
-                    use crate::storage::sql::ticket_filter::Dialect;
-                    match <$db as HasDialect>::DIALECT {
-                        Dialect::Sqlite => {
-                            select.push(" AND m.ticket_id IN (SELECT value FROM json_each(").push_bind(format!("[{ids}]"));
-                            select.push("))");
-                        }
-                        Dialect::Postgres => {
-                            // A semi-join on the unnested list (hashed), not `= ANY(…)`, which a
-                            // generic plan would test element by element for every row.
-                            select.push(" AND m.ticket_id IN (SELECT unnest(CAST(").push_bind(format!("{{{ids}}}"));
-                            select.push(" AS BIGINT[])))");
-                        }
-                    }
-                }
+                push_ticket_list(select, "m.ticket_id", tickets);
             }
             if let MeasureScope::Teams { teams, person } = &query.scope {
                 select.push(" AND (");
@@ -294,17 +298,33 @@ macro_rules! reports_sql {
                         .map(measure_from_row)
                         .collect::<StoreResult<_>>()?;
                     daily_contributions(&old, -1, &mut deltas);
-                    let mut delete = QueryBuilder::<$db>::new("DELETE FROM report_measures WHERE ticket_id IN (");
-                    let mut ids = delete.separated(", ");
-                    for (ticket, _) in chunk {
-                        ids.push_bind(*ticket);
+                    for table in ["report_measures", "report_ticket_days"] {
+                        let mut delete = QueryBuilder::<$db>::new(format!("DELETE FROM {table} WHERE ticket_id IN ("));
+                        let mut ids = delete.separated(", ");
+                        for (ticket, _) in chunk {
+                            ids.push_bind(*ticket);
+                        }
+                        delete.push(")");
+                        delete.build().execute(&mut *tx).await.map_err(db_error)?;
                     }
-                    delete.push(")");
-                    delete.build().execute(&mut *tx).await.map_err(db_error)?;
                 }
                 let new: Vec<_> = tickets.iter().flat_map(|(_, measures)| measures.iter().cloned()).collect();
                 daily_contributions(&new, 1, &mut deltas);
                 insert_measures(&mut tx, &new).await?;
+                // Each ticket's cells from the measures just written (as the migration filled them).
+                for chunk in tickets.chunks(INSERT_CHUNK) {
+                    let mut cells = QueryBuilder::<$db>::new(format!(
+                        "INSERT INTO report_ticket_days (account_id, day, metric, detail, flag, ticket_id, count, sum_ms) \
+                         SELECT m.account_id, m.day, m.metric, {CELL_DETAIL}, {CELL_FLAG}, m.ticket_id, COUNT(*), \
+                         CAST(SUM(COALESCE(m.value_ms, 0)) AS BIGINT) FROM report_measures m WHERE m.ticket_id IN ("
+                    ));
+                    let mut ids = cells.separated(", ");
+                    for (ticket, _) in chunk {
+                        ids.push_bind(*ticket);
+                    }
+                    cells.push(") GROUP BY m.account_id, m.day, m.metric, 4, 5, m.ticket_id");
+                    cells.build().execute(&mut *tx).await.map_err(db_error)?;
+                }
                 apply_daily_deltas(&mut tx, &deltas).await?;
                 tx.commit().await.map_err(db_error)
             }
@@ -564,12 +584,38 @@ macro_rules! reports_sql {
                 query: &switchboard_actors::reports::DailyQuery,
             ) -> StoreResult<Vec<switchboard_actors::reports::DailyCell>> {
                 let day = if query.by_day { "day" } else { "CAST(NULL AS TEXT)" };
+                // A ticket list reads the cells kept per ticket (only `all`'s, keyed "").
+                let (key, table) = match &query.tickets {
+                    None => ("dimension_key", "report_daily"),
+                    Some(_) => ("CAST('' AS TEXT)", "report_ticket_days"),
+                };
                 let mut select = QueryBuilder::<$db>::new(format!(
-                    "SELECT {day} AS day, metric, detail, flag, dimension_key, CAST(SUM(count) AS BIGINT) AS count, \
-                     CAST(SUM(sum_ms) AS BIGINT) AS sum_ms FROM report_daily WHERE account_id = "
+                    "SELECT {day} AS day, metric, detail, flag, {key} AS dimension_key, CAST(SUM(count) AS BIGINT) AS count, \
+                     CAST(SUM(sum_ms) AS BIGINT) AS sum_ms FROM {table} WHERE account_id = "
                 ));
                 select.push_bind(query.account);
-                select.push(" AND dimension = ").push_bind(query.dimension);
+                match &query.tickets {
+                    None => {
+                        select.push(" AND dimension = ").push_bind(query.dimension);
+                    }
+                    Some(tickets) => {
+                        if query.dimension != "all" {
+                            return Err(StoreError::Internal(format!(
+                                "cells per ticket are kept for `all` only, not {}",
+                                query.dimension
+                            )));
+                        }
+                        use crate::storage::sql::ticket_filter::Dialect;
+                        // SQLite: the list is tested row by row along the key's order (the
+                        // rows come grouped, no sort), not used to look tickets up (`+`), which
+                        // its planner prefers and which then sorts every row to group them.
+                        let column = match <$db as HasDialect>::DIALECT {
+                            Dialect::Sqlite => "+ticket_id",
+                            Dialect::Postgres => "ticket_id",
+                        };
+                        push_ticket_list(&mut select, column, tickets);
+                    }
+                }
                 if let Some(from_day) = query.from_day {
                     select.push(" AND day >= ").push_bind(from_day.to_string());
                 }
@@ -582,7 +628,9 @@ macro_rules! reports_sql {
                     }
                     select.push(")");
                 }
-                select.push(format!(" GROUP BY {day_group}metric, detail, flag, dimension_key", day_group = if query.by_day { "day, " } else { "" }));
+                select.push(format!(" GROUP BY {day_group}metric, detail, flag{key_group}",
+                    day_group = if query.by_day { "day, " } else { "" },
+                    key_group = if query.tickets.is_none() { ", dimension_key" } else { "" }));
                 let rows = select.build().fetch_all(&self.pool).await.map_err(db_error)?;
                 let mut cells = Vec::with_capacity(rows.len());
                 for row in &rows {
@@ -605,12 +653,13 @@ macro_rules! reports_sql {
                 use crate::storage::sql::ticket_filter::Dialect;
                 let mut connection = self.pool.acquire().await.map_err(db_error)?;
                 let statements: &[&str] = match <$db as HasDialect>::DIALECT {
-                    Dialect::Postgres => &["ANALYZE report_measures, report_daily, tickets"],
+                    Dialect::Postgres => &["ANALYZE report_measures, report_daily, report_ticket_days, tickets"],
                     // A sample per index is enough for the planner, and keeps this quick.
                     Dialect::Sqlite => &[
                         "PRAGMA analysis_limit = 1000",
                         "ANALYZE report_measures",
                         "ANALYZE report_daily",
+                        "ANALYZE report_ticket_days",
                         "ANALYZE tickets",
                     ],
                 };
@@ -625,6 +674,7 @@ macro_rules! reports_sql {
                 for statement in [
                     "DELETE FROM report_measures",
                     "DELETE FROM report_daily",
+                    "DELETE FROM report_ticket_days",
                     "UPDATE report_cursor SET position = 0 WHERE id = 1",
                 ] {
                     sqlx::query(statement).execute(&mut *tx).await.map_err(db_error)?;
