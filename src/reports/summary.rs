@@ -9,7 +9,9 @@ use jiff::tz::TimeZone;
 use serde::Serialize;
 use switchboard_actors::domain::User;
 use switchboard_actors::query::filter::TicketFilter;
-use switchboard_actors::reports::aggregate::{DurationStats, LocalDays, MeasureSplit, add_cells, halves};
+use switchboard_actors::reports::aggregate::{
+    DurationStats, DurationValues, LocalDays, MeasureSplit, add_cells, halves,
+};
 use switchboard_actors::reports::day_cells::{CellInputs, DayPlan, counted_metrics, dimension_of, summary_from_cells};
 use switchboard_actors::reports::measures::Metric;
 use switchboard_actors::reports::summary::{BacklogDay, Figures, GroupBy, Hours, SummaryRow};
@@ -202,20 +204,20 @@ async fn totals_in_halves(
 }
 
 /// The period's durations as the store adds them up: per metric, and per row of `row_split`
-/// (at once).
+/// (the whole from the rows' values put back together: one read of the measures).
 async fn durations(
     store: &dyn Store,
     request: &ReportRequest,
     query: &MeasureQuery,
     row_split: Option<&MeasureSplit>,
 ) -> Result<(Vec<DurationStats>, Vec<DurationStats>), StoreError> {
-    let rows = async {
-        match row_split {
-            Some(split) => store.duration_stats(query, request.hours, split).await,
-            None => Ok(Vec::new()),
+    match row_split {
+        Some(split) => {
+            let partitions = store.duration_values(query, request.hours, split).await?;
+            Ok((DurationValues::whole(&partitions), DurationValues::stats(partitions)))
         }
-    };
-    tokio::try_join!(store.duration_stats(query, request.hours, &MeasureSplit::Whole), rows)
+        None => Ok((store.duration_stats(query, request.hours, &MeasureSplit::Whole).await?, Vec::new())),
+    }
 }
 
 /// The whole days' kept cells (of the account, or of the query filter's tickets), and the

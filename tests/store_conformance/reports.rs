@@ -171,7 +171,7 @@ pub async fn report_schedules_round_trip(store: &dyn Store) {
 /// and weeks across a daylight saving change, every dimension), both clocks, a scope and a
 /// filter.
 pub async fn sums_in_sql_match_the_measures(store: &dyn Store) {
-    use switchboard_actors::reports::aggregate::{LocalDays, MeasureSplit, stats_of, totals_of};
+    use switchboard_actors::reports::aggregate::{DurationValues, LocalDays, MeasureSplit, stats_of, totals_of};
     use switchboard_actors::reports::summary::{GroupBy, Hours};
 
     let account = store.create_account("Sums").await.expect("account");
@@ -274,6 +274,13 @@ pub async fn sums_in_sql_match_the_measures(store: &dyn Store) {
             for hours in [Hours::Calendar, Hours::Business] {
                 let stats = store.duration_stats(query, hours, split).await.expect("stats");
                 assert_eq!(stats, stats_of(&every_metric, hours, split), "{split:?} {hours:?} {query:?}");
+                // A split's partitions put back together are the whole period's durations.
+                let partitions = store.duration_values(query, hours, split).await.expect("values");
+                assert_eq!(
+                    DurationValues::whole(&partitions),
+                    stats_of(&every_metric, hours, &MeasureSplit::Whole),
+                    "{split:?} {hours:?} {query:?}"
+                );
             }
         }
     }

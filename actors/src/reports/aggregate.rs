@@ -184,6 +184,40 @@ pub fn add_cells(parts: impl IntoIterator<Item = Vec<DailyCell>>) -> Vec<DailyCe
     cells_of(added)
 }
 
+/// One partition's durations (a metric, and a split's day or key), in any order: what
+/// [`ReportsPort::duration_values`] answers, ranked here.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DurationValues {
+    pub metric: Metric,
+    pub day: Option<Date>,
+    pub key: Option<String>,
+    pub values: Vec<i64>,
+}
+
+impl DurationValues {
+    /// Each partition's count, sum, median and p90, ordered by metric, day and key.
+    pub fn stats(partitions: Vec<DurationValues>) -> Vec<DurationStats> {
+        let mut stats: Vec<DurationStats> = partitions
+            .into_iter()
+            .filter_map(|partition| {
+                DurationStats::of_values(partition.metric, partition.day, partition.key, partition.values)
+            })
+            .collect();
+        stats.sort_by(|a, b| (a.metric, a.day, &a.key).cmp(&(b.metric, b.day, &b.key)));
+        stats
+    }
+
+    /// The partitions of a split put back together, per metric: what the [`MeasureSplit::Whole`]
+    /// split gives, without reading the measures a second time.
+    pub fn whole(partitions: &[DurationValues]) -> Vec<DurationStats> {
+        let mut values: BTreeMap<Metric, Vec<i64>> = BTreeMap::new();
+        for partition in partitions {
+            values.entry(partition.metric).or_default().extend_from_slice(&partition.values);
+        }
+        values.into_iter().filter_map(|(metric, values)| DurationStats::of_values(metric, None, None, values)).collect()
+    }
+}
+
 /// What [`ReportsPort::duration_stats`] answers for `measures` (already the query's).
 pub fn stats_of(measures: &[Measure], hours: Hours, split: &MeasureSplit) -> Vec<DurationStats> {
     let mut values: BTreeMap<(Metric, Option<Date>, Option<String>), Vec<i64>> = BTreeMap::new();

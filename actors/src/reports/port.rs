@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use jiff::Timestamp;
 
-use super::aggregate::{DurationStats, MeasureSplit};
+use super::aggregate::{DurationStats, DurationValues, MeasureSplit};
 use super::measures::{Measure, Metric};
 use super::schedule::{ReportSchedule, ScheduleSpec};
 use super::summary::Hours;
@@ -203,14 +203,23 @@ pub trait ReportsPort: Send + Sync + 'static {
     /// SQL, ordered the same.
     async fn measure_totals(&self, query: &MeasureQuery, split: &MeasureSplit) -> StoreResult<Vec<DailyCell>>;
     /// The durations `query` selects (its metrics are ignored: every duration metric) on
-    /// `hours`' clock, per metric and `split`'s day or key, as count, sum, median and p90:
-    /// [`super::aggregate::stats_of`] in SQL, ordered the same.
+    /// `hours`' clock, per metric and `split`'s day or key, as values to rank.
+    async fn duration_values(
+        &self,
+        query: &MeasureQuery,
+        hours: Hours,
+        split: &MeasureSplit,
+    ) -> StoreResult<Vec<DurationValues>>;
+    /// The same as count, sum, median and p90: [`super::aggregate::stats_of`] in the store,
+    /// ordered the same.
     async fn duration_stats(
         &self,
         query: &MeasureQuery,
         hours: Hours,
         split: &MeasureSplit,
-    ) -> StoreResult<Vec<DurationStats>>;
+    ) -> StoreResult<Vec<DurationStats>> {
+        Ok(DurationValues::stats(self.duration_values(query, hours, split).await?))
+    }
     /// An account's per-day aggregates, ordered by their key.
     async fn daily_aggregates(&self, account: AccountId) -> StoreResult<Vec<(DailyKey, DailyTotal)>>;
     /// The per-day cells `query` selects, added up (one account, one dimension, a range of days;

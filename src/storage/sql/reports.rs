@@ -540,21 +540,21 @@ macro_rules! reports_sql {
                 Ok(cells)
             }
 
-            async fn duration_stats(
+            async fn duration_values(
                 &self,
                 query: &switchboard_actors::reports::MeasureQuery,
                 hours: switchboard_actors::reports::summary::Hours,
                 split: &switchboard_actors::reports::aggregate::MeasureSplit,
-            ) -> StoreResult<Vec<switchboard_actors::reports::aggregate::DurationStats>> {
-                use switchboard_actors::reports::aggregate::{DurationStats, LocalDays};
+            ) -> StoreResult<Vec<switchboard_actors::reports::aggregate::DurationValues>> {
+                use switchboard_actors::reports::aggregate::{DurationValues, LocalDays};
                 use switchboard_actors::reports::summary::{DURATION_METRICS, Hours};
                 // As `summary::duration` reads a measure.
                 let value = match hours {
                     Hours::Calendar => "m.value_ms",
                     Hours::Business => "COALESCE(m.business_ms, m.value_ms)",
                 };
-                // Each partition's values as one text, ranked here (`DurationStats::of_values`,
-                // as `aggregate::stats_of`): sorting integers in memory is several times cheaper
+                // Each partition's values as one text, ranked by the caller (`DurationValues`, as
+                // `aggregate::stats_of`): sorting integers in memory is several times cheaper
                 // than SQL's window functions ranking every row (issue 15's measurements).
                 let mut select = QueryBuilder::<$db>::new(format!(
                     "SELECT s.metric, s.day_no, s.row_key, string_agg(CAST(s.value AS TEXT), ',') AS vals \
@@ -566,17 +566,16 @@ macro_rules! reports_sql {
                 push_measure_conditions(&mut select, &durations);
                 select.push(format!(" AND {value} IS NOT NULL) s GROUP BY s.metric, s.day_no, s.row_key"));
                 let rows = select.build().fetch_all(&self.pool).await.map_err(db_error)?;
-                let mut stats = Vec::with_capacity(rows.len());
+                let mut partitions = Vec::with_capacity(rows.len());
                 for row in &rows {
                     let metric = parse_text(row.try_get("metric").map_err(db_error)?)?;
                     let day: Option<i64> = row.try_get("day_no").map_err(db_error)?;
                     let day = day.map(|day| LocalDays::date(day).ok_or_else(|| StoreError::Internal(format!("day {day}")))).transpose()?;
                     let key: Option<String> = row.try_get("row_key").map_err(db_error)?;
                     let values = integers_of(&row.try_get::<String, _>("vals").map_err(db_error)?, "duration")?;
-                    stats.extend(DurationStats::of_values(metric, day, key, values));
+                    partitions.push(DurationValues { metric, day, key, values });
                 }
-                stats.sort_by(|a, b| (a.metric, a.day, &a.key).cmp(&(b.metric, b.day, &b.key)));
-                Ok(stats)
+                Ok(partitions)
             }
 
             async fn daily_totals(
