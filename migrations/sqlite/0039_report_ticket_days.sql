@@ -1,10 +1,10 @@
 -- Reports (issue 15): a query-filtered summary (`q=`) adds up only the tickets the filter
 -- matches now, which the per-day cells of `report_daily` cannot split by. It read every measure
 -- of the period for that (1.3 M rows at 100,000 tickets). `report_ticket_days` keeps the same
--- cells per ticket: one row per account, local day, metric, detail, flag (`cell_detail`) and
--- ticket, with its count and value sum, so such a summary reads a ticket's day once, in key
--- order (no sort to group), for its whole days, and the measures only for its partial first
--- and last days. The projection replaces a ticket's rows with its measures, in the same
+-- cells per ticket: one row per account, metric, local day, detail, flag (`cell_detail`) and
+-- ticket, with its count and value sum, so such a summary reads each metric's days in key order
+-- (no sort to group, and the backlog's two metrics without the others) for its whole days, and
+-- the measures only for its partial first and last days. The projection replaces a ticket's rows with its measures, in the same
 -- transaction; here they are filled from the measures already kept.
 CREATE TABLE report_ticket_days (
     account_id INTEGER NOT NULL,
@@ -15,7 +15,7 @@ CREATE TABLE report_ticket_days (
     ticket_id  INTEGER NOT NULL,
     count      INTEGER NOT NULL,
     sum_ms     INTEGER NOT NULL,
-    PRIMARY KEY (account_id, day, metric, detail, flag, ticket_id)
+    PRIMARY KEY (account_id, metric, day, detail, flag, ticket_id)
 ) WITHOUT ROWID;
 CREATE INDEX report_ticket_days_ticket ON report_ticket_days (ticket_id);
 INSERT INTO report_ticket_days (account_id, day, metric, detail, flag, ticket_id, count, sum_ms)
