@@ -166,6 +166,13 @@ pub async fn report_schedules_round_trip(store: &dyn Store) {
     assert_eq!(store.report_schedule(stored.id).await.expect("one"), None);
 }
 
+/// `tickets` among 2,500 ids no ticket has: a list long enough to be tested row by row.
+fn long_list(tickets: &[TicketId]) -> Vec<TicketId> {
+    let mut list: Vec<TicketId> = (1..=2_500).map(|n| -n).collect();
+    list.extend_from_slice(tickets);
+    list
+}
+
 /// The summaries' sums in SQL (`measure_totals`, `duration_stats`) equal the same sums over the
 /// measures read back one by one (`aggregate::totals_of`, `stats_of`): every split (local days
 /// and weeks across a daylight saving change, every dimension), both clocks, a scope and a
@@ -246,6 +253,8 @@ pub async fn sums_in_sql_match_the_measures(store: &dyn Store) {
         MeasureQuery { metrics: vec![Metric::BacklogIn, Metric::BacklogOut], ..everything.clone() },
         MeasureQuery { filter: Some(one_ticket), ..everything.clone() },
         MeasureQuery { tickets: Some(vec![tickets[0].id, tickets[2].id]), ..everything.clone() },
+        // A long list (tested row by row, not looked up): the same two among ids no ticket has.
+        MeasureQuery { tickets: Some(long_list(&[tickets[0].id, tickets[2].id])), ..everything.clone() },
     ];
     let days = LocalDays { zone: zone.clone(), from: period_from, to: period_to };
     // Days in a zone without a change in the period too (UTC: one offset).
@@ -314,7 +323,10 @@ pub async fn sums_in_sql_match_the_measures(store: &dyn Store) {
             assert_eq!(store.daily_totals(&opening).await.expect("cells"), expected, "{tickets:?} opening");
         }
     };
-    let lists = || vec![vec![tickets[0].id, tickets[2].id], vec![tickets[1].id], Vec::new()];
+    let lists = || {
+        let (pair, single) = (vec![tickets[0].id, tickets[2].id], vec![tickets[1].id]);
+        vec![long_list(&pair), pair, long_list(&single), single, Vec::new()]
+    };
     ticket_cells_match(lists()).await;
     let (_, second) = &measures[1];
     let fewer = vec![(tickets[1].id, second[..second.len() / 3].to_vec())];
