@@ -8,19 +8,6 @@ use switchboard_actors::query::{HasThing, InstantRange, SlaCondition, WaitingOn}
 
 use super::*;
 
-fn message(kind: MessageKind, body: &str) -> TicketCommand {
-    TicketCommand::AddMessage(NewMessage {
-        kind,
-        body: body.into(),
-        channel: None,
-        attachments: Vec::new(),
-        then_status: None,
-        payload: None,
-        provider_id: None,
-        window_until: None,
-    })
-}
-
 pub async fn query_filters(store: &dyn Store) {
     let account = store.create_account("Filters").await.expect("account");
     let customer = store.create_user(new_user(account.id, "c@filters.example", Role::Customer)).await.expect("c");

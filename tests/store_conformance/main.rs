@@ -113,6 +113,20 @@ async fn apply(
     Ok(next)
 }
 
+/// A message of `kind` written in the console (no channel of its own, no attachments).
+fn message(kind: MessageKind, body: &str) -> TicketCommand {
+    TicketCommand::AddMessage(NewMessage {
+        kind,
+        body: body.into(),
+        channel: None,
+        attachments: Vec::new(),
+        then_status: None,
+        payload: None,
+        provider_id: None,
+        window_until: None,
+    })
+}
+
 async fn suite(store: Arc<dyn Store>) {
     let store = store.as_ref();
     store.ping().await.expect("ping");

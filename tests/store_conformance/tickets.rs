@@ -22,16 +22,7 @@ pub async fn tickets_events_and_fencing(store: &dyn Store) {
     let messages = store.ticket_messages(first.id).await.expect("messages");
     assert_eq!((messages.len(), messages[0].seq, messages[0].ticket_id), (1, 2, first.id));
 
-    let reply = TicketCommand::AddMessage(NewMessage {
-        kind: MessageKind::Reply,
-        body: "On it".into(),
-        channel: None,
-        attachments: Vec::new(),
-        then_status: None,
-        payload: None,
-        provider_id: None,
-        window_until: None,
-    });
+    let reply = message(MessageKind::Reply, "On it");
     let replied = apply(store, &config, &first, reply).await.expect("reply");
     assert_eq!(replied.seq, 4, "message + status new→open");
     let tagged = apply(
@@ -136,16 +127,7 @@ pub async fn a_message_and_its_delivery_in_one_commit(store: &dyn Store) {
     let ticket = create(store, &config, draft(account.id, customer.id, "Sent at once")).await;
     let context = CommandContext { actor_id: None, config: config.clone(), expected_seq: None, seen_seq: None };
     let mut next = ticket.clone();
-    let reply = TicketCommand::AddMessage(NewMessage {
-        kind: MessageKind::Reply,
-        body: "Sent with its delivery".into(),
-        channel: None,
-        attachments: Vec::new(),
-        then_status: None,
-        payload: None,
-        provider_id: None,
-        window_until: None,
-    });
+    let reply = message(MessageKind::Reply, "Sent with its delivery");
     let mut events = next.append(next.decide(&reply, &context, now()).expect("valid").events, None, now());
     let message_id = events
         .iter()

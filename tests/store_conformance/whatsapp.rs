@@ -93,16 +93,7 @@ pub async fn whatsapp_first_contact(store: &dyn Store) {
     assert_eq!((listed[0].customer_name.as_str(), listed[0].last_message.as_ref()), ("Ana", None));
     let config = Arc::new(store.account_config(account.id).await.expect("config"));
     let ticket = create(store, &config, draft(account.id, created.id, "On WhatsApp")).await;
-    let note = TicketCommand::AddMessage(NewMessage {
-        kind: MessageKind::Note,
-        body: "internal only".into(),
-        channel: None,
-        attachments: Vec::new(),
-        then_status: None,
-        payload: None,
-        provider_id: None,
-        window_until: None,
-    });
+    let note = message(MessageKind::Note, "internal only");
     apply(store, &config, &ticket, note).await.expect("note");
     store
         .save_conversation(&switchboard_actors::whatsapp::Conversation { current_ticket_id: Some(ticket.id), ..saved })
