@@ -903,8 +903,14 @@ async fn the_reports_count_the_whatsapp_funnel_and_a_refused_reply_answers_nobod
     let to = jiff::Timestamp::now().checked_add(jiff::SignedDuration::from_secs(1)).expect("time");
     let admin = c.server.login("admin@test.example").await;
     let path = format!("/api/v1/reports/summary?from={from}&to={to}");
-    let (status, summary) = c.server.call("GET", &path, Some(&admin), None).await;
-    assert_eq!(status, 200, "{summary}");
+    // A summary waits at most two seconds for the projection; a busy machine may need more.
+    let summary = c
+        .eventually("the figures as of the last event", async |c| {
+            let (status, summary) = c.server.call("GET", &path, Some(&admin), None).await;
+            assert_eq!(status, 200, "{summary}");
+            (summary["complete"] == json!(true)).then_some(summary)
+        })
+        .await;
     let total = &summary["total"];
     assert_eq!(
         total["whatsapp"],

@@ -227,10 +227,9 @@ pub fn stats_of(measures: &[Measure], hours: Hours, split: &MeasureSplit) -> Vec
             values.entry((measure.metric, day, key)).or_default().push(value);
         }
     }
-    values
-        .into_iter()
-        .filter_map(|((metric, day, key), values)| DurationStats::of_values(metric, day, key, values))
-        .collect()
+    DurationValues::stats(
+        values.into_iter().map(|((metric, day, key), values)| DurationValues { metric, day, key, values }).collect(),
+    )
 }
 
 impl DurationStats {

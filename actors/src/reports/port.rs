@@ -94,6 +94,39 @@ pub fn daily_contributions(measures: &[Measure], sign: i64, into: &mut BTreeMap<
     }
 }
 
+/// Where one ticket's measures fall in the per-day `all` aggregate: the cells kept per ticket
+/// (`report_ticket_days`) that a filtered report adds up over the tickets its filter matches.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TicketDayKey {
+    pub account_id: AccountId,
+    pub day: jiff::civil::Date,
+    pub metric: Metric,
+    pub detail: String,
+    pub flag: i64,
+    pub ticket_id: TicketId,
+}
+
+/// The per-ticket cells of `measures`: per ticket, what [`daily_contributions`] adds to `all`.
+pub fn ticket_day_cells(measures: &[Measure]) -> BTreeMap<TicketDayKey, DailyTotal> {
+    let mut cells: BTreeMap<TicketDayKey, DailyTotal> = BTreeMap::new();
+    for measure in measures {
+        let (detail, flag) = cell_detail(measure);
+        let total = cells
+            .entry(TicketDayKey {
+                account_id: measure.account_id,
+                day: measure.day,
+                metric: measure.metric,
+                detail,
+                flag,
+                ticket_id: measure.ticket_id,
+            })
+            .or_default();
+        total.count += 1;
+        total.sum_ms += measure.value_ms.unwrap_or(0);
+    }
+    cells
+}
+
 /// Which measures a report reads: one account's, in `[from, to)`, of the tickets `filter`
 /// matches (what they are now), within `scope`.
 #[derive(Clone, Debug)]

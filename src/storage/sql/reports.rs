@@ -58,37 +58,14 @@ macro_rules! reports_sql {
                 .collect()
         }
 
-        /// ` AND <column> IN <tickets>`: one bound list however many tickets (a filter may match
-        /// most of an account), a JSON array on SQLite, an array literal on PostgreSQL. A long
-        /// list is a filter tested row by row (hashed) along the period's or the metric's index:
-        /// both planners would otherwise look each ticket up by its index (PostgreSQL guesses
-        /// 200 rows for any `unnest`), one random read per ticket, several times slower at
-        /// 66,000 tickets (issue 15's measurements); a short one may drive the read.
-        fn push_ticket_list(select: &mut QueryBuilder<$db>, column: &str, tickets: &[TicketId]) {
-            /// Up to this many tickets, the planner may read them by their index.
-            const LOOKED_UP: usize = 2_000;
-            if tickets.is_empty() {
-                select.push(" AND 1 = 0");
-                return;
+        /// `ticket_id IN (…)` for a page of tickets (at most [`INSERT_CHUNK`]), one bind each.
+        fn push_ticket_ids(select: &mut QueryBuilder<$db>, tickets: impl Iterator<Item = TicketId>) {
+            select.push("ticket_id IN (");
+            let mut ids = select.separated(", ");
+            for ticket in tickets {
+                ids.push_bind(ticket);
             }
-            let ids = tickets.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
-            use crate::storage::sql::ticket_filter::Dialect;
-            let looked_up = tickets.len() <= LOOKED_UP;
-            match <$db as HasDialect>::DIALECT {
-                Dialect::Sqlite => {
-                    // A unary `+` keeps SQLite from using an index for the term.
-                    let column = if looked_up { column.to_owned() } else { format!("+{column}") };
-                    select.push(format!(" AND {column} IN (SELECT value FROM json_each(")).push_bind(format!("[{ids}]"));
-                    select.push("))");
-                }
-                Dialect::Postgres => {
-                    // A semi-join on the unnested list, not `= ANY(…)`, which a generic plan
-                    // would test element by element for every row; `+ 0` keeps the index out.
-                    let column = if looked_up { column.to_owned() } else { format!("({column} + 0)") };
-                    select.push(format!(" AND {column} IN (SELECT unnest(CAST(")).push_bind(format!("{{{ids}}}"));
-                    select.push(" AS BIGINT[])))");
-                }
-            }
+            select.push(")");
         }
 
         /// The `WHERE` conditions of `query` over `report_measures m`.
@@ -106,7 +83,7 @@ macro_rules! reports_sql {
                 select.push(")");
             }
             if let Some(tickets) = &query.tickets {
-                push_ticket_list(select, "m.ticket_id", tickets);
+                <$db as HasDialect>::push_ticket_list(select, "m.ticket_id", tickets);
             }
             if let MeasureScope::Teams { teams, person } = &query.scope {
                 select.push(" AND (");
@@ -284,21 +261,16 @@ macro_rules! reports_sql {
                 to: i64,
                 tickets: &[(TicketId, Vec<switchboard_actors::reports::measures::Measure>)],
             ) -> StoreResult<()> {
-                use switchboard_actors::reports::daily_contributions;
+                use switchboard_actors::reports::{daily_contributions, ticket_day_cells};
                 let mut tx = self.pool.begin_with($begin_write).await.map_err(db_error)?;
                 move_cursor(&mut tx, "report_cursor", "the reports'", from, to).await?;
                 let mut deltas = std::collections::BTreeMap::new();
                 // A page's tickets at once: their old measures out of the aggregates and the
-                // table, the new ones in.
+                // tables, the new ones in.
                 for chunk in tickets.chunks(INSERT_CHUNK) {
-                    let mut old = QueryBuilder::<$db>::new(format!(
-                        "SELECT {MEASURE_COLUMNS} FROM report_measures WHERE ticket_id IN ("
-                    ));
-                    let mut ids = old.separated(", ");
-                    for (ticket, _) in chunk {
-                        ids.push_bind(*ticket);
-                    }
-                    old.push(")");
+                    let page = chunk.iter().map(|(ticket, _)| *ticket);
+                    let mut old = QueryBuilder::<$db>::new(format!("SELECT {MEASURE_COLUMNS} FROM report_measures WHERE "));
+                    push_ticket_ids(&mut old, page.clone());
                     let old: Vec<_> = old
                         .build()
                         .fetch_all(&mut *tx)
@@ -309,31 +281,31 @@ macro_rules! reports_sql {
                         .collect::<StoreResult<_>>()?;
                     daily_contributions(&old, -1, &mut deltas);
                     for table in ["report_measures", "report_ticket_days"] {
-                        let mut delete = QueryBuilder::<$db>::new(format!("DELETE FROM {table} WHERE ticket_id IN ("));
-                        let mut ids = delete.separated(", ");
-                        for (ticket, _) in chunk {
-                            ids.push_bind(*ticket);
-                        }
-                        delete.push(")");
+                        let mut delete = QueryBuilder::<$db>::new(format!("DELETE FROM {table} WHERE "));
+                        push_ticket_ids(&mut delete, page.clone());
                         delete.build().execute(&mut *tx).await.map_err(db_error)?;
                     }
                 }
                 let new: Vec<_> = tickets.iter().flat_map(|(_, measures)| measures.iter().cloned()).collect();
                 daily_contributions(&new, 1, &mut deltas);
                 insert_measures(&mut tx, &new).await?;
-                // Each ticket's cells from the measures just written (as the migration filled them).
-                for chunk in tickets.chunks(INSERT_CHUNK) {
-                    let mut cells = QueryBuilder::<$db>::new(format!(
-                        "INSERT INTO report_ticket_days (account_id, day, metric, detail, flag, ticket_id, count, sum_ms) \
-                         SELECT m.account_id, m.day, m.metric, {CELL_DETAIL}, {CELL_FLAG}, m.ticket_id, COUNT(*), \
-                         CAST(SUM(COALESCE(m.value_ms, 0)) AS BIGINT) FROM report_measures m WHERE m.ticket_id IN ("
-                    ));
-                    let mut ids = cells.separated(", ");
-                    for (ticket, _) in chunk {
-                        ids.push_bind(*ticket);
-                    }
-                    cells.push(") GROUP BY m.account_id, m.day, m.metric, 4, 5, m.ticket_id");
-                    cells.build().execute(&mut *tx).await.map_err(db_error)?;
+                // Each ticket's cells from its new measures, as the daily deltas (no second read).
+                let cells: Vec<_> = ticket_day_cells(&new).into_iter().collect();
+                for chunk in cells.chunks(INSERT_CHUNK) {
+                    let mut insert = QueryBuilder::<$db>::new(
+                        "INSERT INTO report_ticket_days (account_id, day, metric, detail, flag, ticket_id, count, sum_ms) ",
+                    );
+                    insert.push_values(chunk, |mut row, (key, total)| {
+                        row.push_bind(key.account_id)
+                            .push_bind(key.day.to_string())
+                            .push_bind(key.metric.as_str())
+                            .push_bind(key.detail.clone())
+                            .push_bind(key.flag)
+                            .push_bind(key.ticket_id)
+                            .push_bind(total.count)
+                            .push_bind(total.sum_ms);
+                    });
+                    insert.build().execute(&mut *tx).await.map_err(db_error)?;
                 }
                 apply_daily_deltas(&mut tx, &deltas).await?;
                 tx.commit().await.map_err(db_error)
@@ -348,7 +320,7 @@ macro_rules! reports_sql {
                 ));
                 push_measure_conditions(&mut select, query);
                 select.push(" ORDER BY m.at, m.ticket_id");
-                select.build().fetch_all(&self.pool).await.map_err(db_error)?.iter().map(measure_from_row).collect()
+                select.build().persistent(false).fetch_all(&self.pool).await.map_err(db_error)?.iter().map(measure_from_row).collect()
             }
 
             async fn filter_tickets(
@@ -378,6 +350,7 @@ macro_rules! reports_sql {
                 select.push(" ORDER BY m.ticket_id LIMIT ").push_bind(limit);
                 select
                     .build()
+                    .persistent(false)
                     .fetch_all(&self.pool)
                     .await
                     .map_err(db_error)?
@@ -531,7 +504,7 @@ macro_rules! reports_sql {
                 select.push(" FROM report_measures m WHERE ");
                 push_measure_conditions(&mut select, query);
                 select.push(") s GROUP BY s.metric, s.detail, s.flag, s.day_no, s.row_key");
-                let rows = select.build().fetch_all(&self.pool).await.map_err(db_error)?;
+                let rows = select.build().persistent(false).fetch_all(&self.pool).await.map_err(db_error)?;
                 let mut cells = Vec::with_capacity(rows.len());
                 for row in &rows {
                     let day: Option<i64> = row.try_get("day_no").map_err(db_error)?;
@@ -575,7 +548,7 @@ macro_rules! reports_sql {
                 let durations = switchboard_actors::reports::MeasureQuery { metrics: DURATION_METRICS.to_vec(), ..query.clone() };
                 push_measure_conditions(&mut select, &durations);
                 select.push(format!(" AND {value} IS NOT NULL) s GROUP BY s.metric, s.day_no, s.row_key"));
-                let rows = select.build().fetch_all(&self.pool).await.map_err(db_error)?;
+                let rows = select.build().persistent(false).fetch_all(&self.pool).await.map_err(db_error)?;
                 let mut partitions = Vec::with_capacity(rows.len());
                 for row in &rows {
                     let metric = parse_text(row.try_get("metric").map_err(db_error)?)?;
@@ -614,7 +587,7 @@ macro_rules! reports_sql {
                                 query.dimension
                             )));
                         }
-                        push_ticket_list(&mut select, "ticket_id", tickets);
+                        <$db as HasDialect>::push_ticket_list(&mut select, "ticket_id", tickets);
                     }
                 }
                 if let Some(from_day) = query.from_day {
@@ -632,7 +605,7 @@ macro_rules! reports_sql {
                 select.push(format!(" GROUP BY {day_group}metric, detail, flag{key_group}",
                     day_group = if query.by_day { "day, " } else { "" },
                     key_group = if query.tickets.is_none() { ", dimension_key" } else { "" }));
-                let rows = select.build().fetch_all(&self.pool).await.map_err(db_error)?;
+                let rows = select.build().persistent(false).fetch_all(&self.pool).await.map_err(db_error)?;
                 let mut cells = Vec::with_capacity(rows.len());
                 for row in &rows {
                     let day: Option<String> = row.try_get("day").map_err(db_error)?;
