@@ -360,14 +360,14 @@ macro_rules! reports_sql {
                 account: AccountId,
                 filter: &switchboard_actors::query::filter::TicketFilter,
             ) -> StoreResult<Vec<TicketId>> {
-                // One row of text, not a row per ticket: a filter may match most of an account.
-                let mut select = QueryBuilder::<$db>::new(
-                    "SELECT COALESCE(string_agg(CAST(t.id AS TEXT), ',' ORDER BY t.id), '') FROM tickets t WHERE t.account_id = ",
-                );
+                let mut select = QueryBuilder::<$db>::new(format!(
+                    "SELECT {} FROM tickets t WHERE t.account_id = ",
+                    <$db as HasDialect>::TICKET_IDS
+                ));
                 select.push_bind(account);
                 push_pieces(&mut select, filter_sql(filter, <$db as HasDialect>::DIALECT, false).pieces());
-                let ids: String = select.build().fetch_one(&self.pool).await.map_err(db_error)?.try_get(0).map_err(db_error)?;
-                integers_of(&ids, "ticket id")
+                let row = select.build().fetch_one(&self.pool).await.map_err(db_error)?;
+                <$db as HasDialect>::ticket_ids_of(&row).map_err(db_error)
             }
 
             async fn report_ticket_ids(

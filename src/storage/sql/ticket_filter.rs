@@ -29,6 +29,15 @@ pub trait HasDialect: sqlx::Database {
     /// the read. The statement must not be kept prepared (`persistent(false)`), so PostgreSQL
     /// plans it with the list's value.
     fn push_ticket_list(select: &mut sqlx::QueryBuilder<Self>, column: &str, tickets: &[i64]);
+
+    /// An aggregate of `tickets t` that gives their ids as one value, in order (a filter may
+    /// match most of an account: one row, not a row per ticket), read by [`ticket_ids_of`].
+    ///
+    /// [`ticket_ids_of`]: HasDialect::ticket_ids_of
+    const TICKET_IDS: &'static str;
+
+    /// The ids [`TICKET_IDS`](HasDialect::TICKET_IDS) selected, the row's first column.
+    fn ticket_ids_of(row: &Self::Row) -> Result<Vec<i64>, sqlx::Error>;
 }
 
 /// Up to this many tickets, the planner may read a list's tickets by their index.
@@ -36,6 +45,16 @@ const LOOKED_UP: usize = 2_000;
 
 impl HasDialect for sqlx::Sqlite {
     const DIALECT: Dialect = Dialect::Sqlite;
+    const TICKET_IDS: &'static str = "COALESCE(string_agg(CAST(t.id AS TEXT), ',' ORDER BY t.id), '')";
+
+    fn ticket_ids_of(row: &Self::Row) -> Result<Vec<i64>, sqlx::Error> {
+        use sqlx::Row;
+        let ids: String = row.try_get(0)?;
+        ids.split(',')
+            .filter(|id| !id.is_empty())
+            .map(|id| id.parse().map_err(|error: std::num::ParseIntError| sqlx::Error::Decode(Box::new(error))))
+            .collect()
+    }
 
     fn push_ticket_list(select: &mut sqlx::QueryBuilder<Self>, column: &str, tickets: &[i64]) {
         if tickets.is_empty() {
@@ -52,6 +71,14 @@ impl HasDialect for sqlx::Sqlite {
 
 impl HasDialect for sqlx::Postgres {
     const DIALECT: Dialect = Dialect::Postgres;
+    // An array, sent binary: half the time of the text aggregate at 66,000 tickets.
+    const TICKET_IDS: &'static str = "array_agg(t.id ORDER BY t.id)";
+
+    fn ticket_ids_of(row: &Self::Row) -> Result<Vec<i64>, sqlx::Error> {
+        use sqlx::Row;
+        // No ticket: NULL.
+        Ok(row.try_get::<Option<Vec<i64>>, _>(0)?.unwrap_or_default())
+    }
 
     fn push_ticket_list(select: &mut sqlx::QueryBuilder<Self>, column: &str, tickets: &[i64]) {
         if tickets.is_empty() {
