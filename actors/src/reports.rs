@@ -21,7 +21,7 @@ use jiff::Timestamp;
 pub use self::channels::{parse_failure, parse_run};
 pub use self::port::{
     DAILY_DIMENSIONS, DailyCell, DailyKey, DailyQuery, DailyTotal, MeasureQuery, MeasureScope, NewReportSchedule,
-    ReportsPort, TicketDayKey, cell_detail, daily_contributions, daily_totals_each, ticket_day_cells,
+    ReportsPort, TicketDayKey, cell_detail, daily_contributions, ticket_day_cells,
 };
 use crate::domain::*;
 

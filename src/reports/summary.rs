@@ -240,28 +240,13 @@ async fn from_cells(
     let counted = counted_metrics();
     let (first, end) = plan.whole_days;
     let row_split = request.group_by.map(|group_by| MeasureSplit::rows(group_by, zone, from, to));
-    // The whole days' kept cells in one read (one pass over a ticket list's cells), the partial
-    // days' sums from the measures meanwhile.
-    let cell_queries = [
-        cells("all", Some(first), end, &counted, true),
-        cells("all", None, plan.from_date, &BACKLOG_METRICS, false),
-        cells("all", Some(plan.from_date), plan.to_date, &BACKLOG_METRICS, true),
-    ];
-    let kept = async {
-        let mut answers = store.daily_totals_together(&cell_queries).await?.into_iter();
-        let mut next = || answers.next().unwrap_or_default();
-        Ok::<_, StoreError>((next(), next(), next()))
-    };
-    let partial_queries: Vec<MeasureQuery> =
-        plan.partial.iter().map(|(from, to)| select(*from, *to, &counted)).collect();
-    let last_day_backlog = select(plan.to_day_start, to, &BACKLOG_METRICS);
-    let partial = async {
-        tokio::try_join!(
-            futures_util::future::try_join_all(
-                partial_queries.iter().map(|query| store.measure_totals(query, &by_day))
-            ),
-            store.measure_totals(&last_day_backlog, &by_day),
-        )
+    // The durations rank measures (the slow part); the cells are read meanwhile.
+    let counts = async {
+        let mut counts = store.daily_totals(&cells("all", Some(first), end, &counted, true)).await?;
+        for (from, to) in &plan.partial {
+            counts.extend(store.measure_totals(&select(*from, *to, &counted), &by_day).await?);
+        }
+        Ok::<_, StoreError>(counts)
     };
     let groups = async {
         match (request.group_by.and_then(dimension_of), &row_split) {
@@ -283,15 +268,16 @@ async fn from_cells(
             _ => Ok((Vec::new(), Vec::new())),
         }
     };
+    let backlog = async {
+        let backlog_opening = store.daily_totals(&cells("all", None, plan.from_date, &BACKLOG_METRICS, false)).await?;
+        let mut backlog_days =
+            store.daily_totals(&cells("all", Some(plan.from_date), plan.to_date, &BACKLOG_METRICS, true)).await?;
+        backlog_days.extend(store.measure_totals(&select(plan.to_day_start, to, &BACKLOG_METRICS), &by_day).await?);
+        Ok::<_, StoreError>((backlog_opening, backlog_days))
+    };
     // Each on its own connection: the durations rank measures (the slow part) meanwhile.
-    let (
-        (mut counts, backlog_opening, mut backlog_days),
-        (partial_counts, last_day_backlog),
-        (group_counts, group_backlog),
-        (durations, group_durations),
-    ) = tokio::try_join!(kept, partial, groups, durations(store, request, query, row_split.as_ref()))?;
-    counts.extend(partial_counts.into_iter().flatten());
-    backlog_days.extend(last_day_backlog);
+    let (counts, (group_counts, group_backlog), (backlog_opening, backlog_days), (durations, group_durations)) =
+        tokio::try_join!(counts, groups, backlog, durations(store, request, query, row_split.as_ref()))?;
     Ok(Fetched { counts, group_counts, durations, group_durations, backlog_opening, backlog_days, group_backlog }
         .add_up(request))
 }

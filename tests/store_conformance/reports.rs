@@ -321,30 +321,6 @@ pub async fn sums_in_sql_match_the_measures(store: &dyn Store) {
             let before = MeasureQuery { from: Timestamp::UNIX_EPOCH, metrics: backlog.to_vec(), ..measured };
             let expected = store.measure_totals(&before, &MeasureSplit::Whole).await.expect("totals");
             assert_eq!(store.daily_totals(&opening).await.expect("cells"), expected, "{tickets:?} opening");
-            // Read together (in one pass where the store can), each query's cells as read alone:
-            // queries with no cell in common, and queries that overlap.
-            let others: Vec<Metric> = Metric::ALL.iter().copied().filter(|metric| !backlog.contains(metric)).collect();
-            let list = |from_day, to_day, metrics: &[Metric], by_day| DailyQuery {
-                tickets: Some(tickets.clone()),
-                ..DailyQuery::new(account_id, "all", (from_day, to_day), metrics, by_day)
-            };
-            let apart = vec![
-                list(Some(first_day), end_day, &others, true),
-                list(None, first_day.tomorrow().expect("a day"), &backlog, false),
-                list(first_day.tomorrow().ok(), end_day, &backlog, true),
-            ];
-            for queries in [apart, vec![by_day.clone(), opening.clone()]] {
-                let mut alone = Vec::new();
-                for query in &queries {
-                    alone.push(store.daily_totals(query).await.expect("cells"));
-                }
-                assert!(alone.iter().any(|cells| !cells.is_empty()) || tickets.is_empty(), "{tickets:?}");
-                assert_eq!(
-                    store.daily_totals_together(&queries).await.expect("cells"),
-                    alone,
-                    "{tickets:?} {queries:?}"
-                );
-            }
         }
     };
     let lists = || {

@@ -127,14 +127,6 @@ pub fn ticket_day_cells(measures: &[Measure]) -> BTreeMap<TicketDayKey, DailyTot
     cells
 }
 
-/// [`ReportsPort::daily_totals_together`] as one read per query, all at once.
-pub async fn daily_totals_each<P: ReportsPort + ?Sized>(
-    port: &P,
-    queries: &[DailyQuery],
-) -> StoreResult<Vec<Vec<DailyCell>>> {
-    futures_util::future::try_join_all(queries.iter().map(|query| port.daily_totals(query))).await
-}
-
 /// Which measures a report reads: one account's, in `[from, to)`, of the tickets `filter`
 /// matches (what they are now), within `scope`.
 #[derive(Clone, Debug)]
@@ -190,18 +182,6 @@ impl DailyQuery {
         by_day: bool,
     ) -> DailyQuery {
         DailyQuery { account, dimension, from_day, to_day, metrics: metrics.to_vec(), by_day, tickets: None }
-    }
-
-    /// Whether `self` and `other` select days and metrics in common (a metric in both lists, or
-    /// either list empty: every metric; and days in both ranges): of the same cells, whether
-    /// they may add up a cell twice.
-    pub fn overlaps(&self, other: &DailyQuery) -> bool {
-        let metrics_meet = self.metrics.is_empty()
-            || other.metrics.is_empty()
-            || self.metrics.iter().any(|metric| other.metrics.contains(metric));
-        let days_meet = self.from_day.is_none_or(|from| from < other.to_day)
-            && other.from_day.is_none_or(|from| from < self.to_day);
-        metrics_meet && days_meet
     }
 }
 
@@ -278,13 +258,6 @@ pub trait ReportsPort: Send + Sync + 'static {
     /// The per-day cells `query` selects, added up (one account, one dimension, a range of days;
     /// with `tickets`, the `all` cells of those tickets only).
     async fn daily_totals(&self, query: &DailyQuery) -> StoreResult<Vec<DailyCell>>;
-    /// Several [`daily_totals`](ReportsPort::daily_totals) at once, each query's cells in its
-    /// place. Queries that select no cell in common (other metrics, or days that do not meet;
-    /// see [`DailyQuery::overlaps`]) may be read in one pass: PostgreSQL reads a ticket list's
-    /// cells by a scan of the whole table, once for all of a summary's queries.
-    async fn daily_totals_together(&self, queries: &[DailyQuery]) -> StoreResult<Vec<Vec<DailyCell>>> {
-        daily_totals_each(self, queries).await
-    }
     /// Forgets every measure and aggregate and puts the cursor back to 0 (a rebuild from zero).
     async fn reset_reports(&self) -> StoreResult<()>;
     /// Refreshes the query planner's statistics of the reports' tables and the tickets a filter

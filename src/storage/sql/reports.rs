@@ -68,38 +68,6 @@ macro_rules! reports_sql {
             select.push(")");
         }
 
-        /// A per-day cell as `daily_totals` selects it (`day`, `metric`, `detail`, `flag`,
-        /// `dimension_key`, `count`, `sum_ms`).
-        fn daily_cell_from_row(row: &<$db as sqlx::Database>::Row) -> StoreResult<switchboard_actors::reports::DailyCell> {
-            let day: Option<String> = row.try_get("day").map_err(db_error)?;
-            Ok(switchboard_actors::reports::DailyCell {
-                day: day.map(parse_text).transpose()?,
-                metric: parse_text(row.try_get("metric").map_err(db_error)?)?,
-                detail: row.try_get("detail").map_err(db_error)?,
-                flag: row.try_get("flag").map_err(db_error)?,
-                key: row.try_get("dimension_key").map_err(db_error)?,
-                count: row.try_get("count").map_err(db_error)?,
-                sum_ms: row.try_get("sum_ms").map_err(db_error)?,
-            })
-        }
-
-        /// `(day >= … AND day < … AND metric IN (…))`: the days and metrics `query` selects.
-        fn push_days_and_metrics(select: &mut QueryBuilder<$db>, query: &switchboard_actors::reports::DailyQuery) {
-            select.push("(day < ").push_bind(query.to_day.to_string());
-            if let Some(from_day) = query.from_day {
-                select.push(" AND day >= ").push_bind(from_day.to_string());
-            }
-            if !query.metrics.is_empty() {
-                select.push(" AND metric IN (");
-                let mut names = select.separated(", ");
-                for metric in &query.metrics {
-                    names.push_bind(metric.as_str());
-                }
-                select.push(")");
-            }
-            select.push(")");
-        }
-
         /// The `WHERE` conditions of `query` over `report_measures m`.
         fn push_measure_conditions(select: &mut QueryBuilder<$db>, query: &switchboard_actors::reports::MeasureQuery) {
             use switchboard_actors::reports::MeasureScope;
@@ -622,83 +590,37 @@ macro_rules! reports_sql {
                         <$db as HasDialect>::push_ticket_list(&mut select, "ticket_id", tickets);
                     }
                 }
-                select.push(" AND ");
-                push_days_and_metrics(&mut select, query);
+                if let Some(from_day) = query.from_day {
+                    select.push(" AND day >= ").push_bind(from_day.to_string());
+                }
+                select.push(" AND day < ").push_bind(query.to_day.to_string());
+                if !query.metrics.is_empty() {
+                    select.push(" AND metric IN (");
+                    let mut names = select.separated(", ");
+                    for metric in &query.metrics {
+                        names.push_bind(metric.as_str());
+                    }
+                    select.push(")");
+                }
                 select.push(format!(" GROUP BY {day_group}metric, detail, flag{key_group}",
                     day_group = if query.by_day { "day, " } else { "" },
                     key_group = if query.tickets.is_none() { ", dimension_key" } else { "" }));
                 let rows = select.build().persistent(false).fetch_all(&self.pool).await.map_err(db_error)?;
-                let mut cells = rows.iter().map(daily_cell_from_row).collect::<StoreResult<Vec<_>>>()?;
+                let mut cells = Vec::with_capacity(rows.len());
+                for row in &rows {
+                    let day: Option<String> = row.try_get("day").map_err(db_error)?;
+                    cells.push(switchboard_actors::reports::DailyCell {
+                        day: day.map(parse_text).transpose()?,
+                        metric: parse_text(row.try_get("metric").map_err(db_error)?)?,
+                        detail: row.try_get("detail").map_err(db_error)?,
+                        flag: row.try_get("flag").map_err(db_error)?,
+                        key: row.try_get("dimension_key").map_err(db_error)?,
+                        count: row.try_get("count").map_err(db_error)?,
+                        sum_ms: row.try_get("sum_ms").map_err(db_error)?,
+                    });
+                }
                 cells.sort();
                 Ok(cells)
-            }
-
-            async fn daily_totals_together(
-                &self,
-                queries: &[switchboard_actors::reports::DailyQuery],
-            ) -> StoreResult<Vec<Vec<switchboard_actors::reports::DailyCell>>> {
-                use crate::storage::sql::ticket_filter::Dialect;
-                // PostgreSQL reads a long ticket list's cells by a scan of the whole table (a
-                // filter's tickets are most of it): once for every query, each row given to the
-                // one query it belongs to. SQLite reads each query's range of its clustered key.
-                let tickets = match queries.first() {
-                    Some(first)
-                        if <$db as HasDialect>::DIALECT == Dialect::Postgres
-                            && first.dimension == "all"
-                            && queries.iter().all(|query| {
-                                query.account == first.account && query.dimension == first.dimension && query.tickets == first.tickets
-                            })
-                            && queries.iter().enumerate().all(|(index, query)| {
-                                queries[index + 1..].iter().all(|other| !query.overlaps(other))
-                            }) =>
-                    {
-                        match &first.tickets {
-                            Some(tickets) => (first.account, tickets),
-                            None => return switchboard_actors::reports::daily_totals_each(self, queries).await,
-                        }
-                    }
-                    _ => return switchboard_actors::reports::daily_totals_each(self, queries).await,
-                };
-                let (account, tickets) = tickets;
-                let mut select = QueryBuilder::<$db>::new("SELECT CAST(s.part AS BIGINT) AS part, CASE");
-                let by_day: Vec<usize> = (0..queries.len()).filter(|index| queries[*index].by_day).collect();
-                for index in &by_day {
-                    select.push(format!(" WHEN s.part = {index} THEN s.day"));
-                }
-                select.push(
-                    " END AS day, s.metric, s.detail, s.flag, CAST('' AS TEXT) AS dimension_key, \
-                     CAST(SUM(s.count) AS BIGINT) AS count, CAST(SUM(s.sum_ms) AS BIGINT) AS sum_ms FROM (SELECT CASE",
-                );
-                for (index, query) in queries.iter().enumerate() {
-                    select.push(" WHEN ");
-                    push_days_and_metrics(&mut select, query);
-                    select.push(format!(" THEN {index}"));
-                }
-                select.push(" END AS part, day, metric, detail, flag, count, sum_ms FROM report_ticket_days WHERE account_id = ");
-                select.push_bind(account);
-                <$db as HasDialect>::push_ticket_list(&mut select, "ticket_id", tickets);
-                select.push(" AND (");
-                for (index, query) in queries.iter().enumerate() {
-                    if index > 0 {
-                        select.push(" OR ");
-                    }
-                    push_days_and_metrics(&mut select, query);
-                }
-                select.push(")) s GROUP BY 1, 2, 3, 4, 5");
-                let rows = select.build().persistent(false).fetch_all(&self.pool).await.map_err(db_error)?;
-                let mut answers = vec![Vec::new(); queries.len()];
-                for row in &rows {
-                    let part: i64 = row.try_get("part").map_err(db_error)?;
-                    let answer = usize::try_from(part)
-                        .ok()
-                        .and_then(|part| answers.get_mut(part))
-                        .ok_or_else(|| StoreError::Internal(format!("cells of query {part}")))?;
-                    answer.push(daily_cell_from_row(row)?);
-                }
-                for answer in &mut answers {
-                    answer.sort();
-                }
-                Ok(answers)
             }
 
             async fn refresh_report_statistics(&self) -> StoreResult<()> {
