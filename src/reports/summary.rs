@@ -5,6 +5,7 @@
 //! a query filter or a team's scope adds up the measures themselves.
 
 use jiff::Timestamp;
+use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use serde::Serialize;
 use switchboard_actors::domain::User;
@@ -203,6 +204,14 @@ async fn totals_in_halves(
     Ok(add_cells([first, second]))
 }
 
+/// The local days `[first, end)` as two halves that meet in the middle (the first one empty for
+/// a single day).
+fn day_halves(first: Date, end: Date) -> [(Date, Date); 2] {
+    let days = first.until(end).map_or(0, |span| span.get_days());
+    let middle = first.checked_add(jiff::Span::new().days(days / 2)).unwrap_or(first);
+    [(first, middle), (middle, end)]
+}
+
 /// The period's durations as the store adds them up: per metric, and per row of `row_split`
 /// (the whole from the rows' values put back together: one read of the measures).
 async fn durations(
@@ -242,7 +251,20 @@ async fn from_cells(
     let row_split = request.group_by.map(|group_by| MeasureSplit::rows(group_by, zone, from, to));
     // The durations rank measures (the slow part); the cells are read meanwhile.
     let counts = async {
-        let mut counts = store.daily_totals(&cells("all", Some(first), end, &counted, true)).await?;
+        let mut counts = match &query.tickets {
+            // A ticket list's cells are tested row by row (PostgreSQL scans them all): the
+            // whole days as two halves at once, each on its own connection and core.
+            Some(_) => {
+                let [(first, middle), (_, end)] = day_halves(first, end);
+                let (early, late) = (
+                    cells("all", Some(first), middle, &counted, true),
+                    cells("all", Some(middle), end, &counted, true),
+                );
+                let (early, late) = tokio::try_join!(store.daily_totals(&early), store.daily_totals(&late))?;
+                add_cells([early, late])
+            }
+            None => store.daily_totals(&cells("all", Some(first), end, &counted, true)).await?,
+        };
         for (from, to) in &plan.partial {
             counts.extend(store.measure_totals(&select(*from, *to, &counted), &by_day).await?);
         }
