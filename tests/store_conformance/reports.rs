@@ -173,6 +173,13 @@ fn long_list(tickets: &[TicketId]) -> Vec<TicketId> {
     list
 }
 
+/// As [`long_list`], with ids far apart (a list a store may not send as a bitmap of its span).
+fn wide_list(tickets: &[TicketId]) -> Vec<TicketId> {
+    let mut list: Vec<TicketId> = (1..=2_500).map(|n| i64::MAX / 2 - n * 1_000_000).collect();
+    list.extend_from_slice(tickets);
+    list
+}
+
 /// The summaries' sums in SQL (`measure_totals`, `duration_stats`) equal the same sums over the
 /// measures read back one by one (`aggregate::totals_of`, `stats_of`): every split (local days
 /// and weeks across a daylight saving change, every dimension), both clocks, a scope and a
@@ -255,6 +262,7 @@ pub async fn sums_in_sql_match_the_measures(store: &dyn Store) {
         MeasureQuery { tickets: Some(vec![tickets[0].id, tickets[2].id]), ..everything.clone() },
         // A long list (tested row by row, not looked up): the same two among ids no ticket has.
         MeasureQuery { tickets: Some(long_list(&[tickets[0].id, tickets[2].id])), ..everything.clone() },
+        MeasureQuery { tickets: Some(wide_list(&[tickets[0].id, tickets[2].id])), ..everything.clone() },
     ];
     let days = LocalDays { zone: zone.clone(), from: period_from, to: period_to };
     // Days in a zone without a change in the period too (UTC: one offset).
@@ -325,7 +333,7 @@ pub async fn sums_in_sql_match_the_measures(store: &dyn Store) {
     };
     let lists = || {
         let (pair, single) = (vec![tickets[0].id, tickets[2].id], vec![tickets[1].id]);
-        vec![long_list(&pair), pair, long_list(&single), single, Vec::new()]
+        vec![long_list(&pair), wide_list(&pair), pair, long_list(&single), single, Vec::new()]
     };
     ticket_cells_match(lists()).await;
     let (_, second) = &measures[1];

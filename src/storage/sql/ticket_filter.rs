@@ -42,6 +42,8 @@ pub trait HasDialect: sqlx::Database {
 
 /// Up to this many tickets, the planner may read a list's tickets by their index.
 const LOOKED_UP: usize = 2_000;
+/// The widest span of ticket ids a list is sent as a bitmap for on PostgreSQL (8 MiB).
+const TICKET_BITMAP_BITS: u64 = 64 << 20;
 
 impl HasDialect for sqlx::Sqlite {
     const DIALECT: Dialect = Dialect::Sqlite;
@@ -85,12 +87,36 @@ impl HasDialect for sqlx::Postgres {
             select.push(" AND 1 = 0");
             return;
         }
-        // A real `BIGINT[]` (binary, not text to cast), so the plan made with its value holds a
-        // constant array, which `= ANY` hashes once (PostgreSQL 14+) instead of unnesting and
-        // hashing the list again in each statement; `+ 0` keeps the index out.
-        let column = if tickets.len() <= LOOKED_UP { column.to_owned() } else { format!("({column} + 0)") };
-        select.push(format!(" AND {column} = ANY(")).push_bind(tickets.to_vec());
-        select.push(")");
+        if tickets.len() <= LOOKED_UP {
+            select.push(format!(" AND {column} = ANY(")).push_bind(tickets.to_vec());
+            select.push(")");
+            return;
+        }
+        let (low, high) = (tickets.iter().copied().min().unwrap_or(0), tickets.iter().copied().max().unwrap_or(0));
+        let span = u64::try_from(high - low).unwrap_or(u64::MAX);
+        if span >= TICKET_BITMAP_BITS {
+            // `= ANY` of a constant array is hashed once per statement, but planning it costs
+            // ~25 ms at 66,000 ids (PostgreSQL estimates each element's selectivity);
+            // `+ 0` keeps the index out.
+            select.push(format!(" AND ({column} + 0) = ANY(")).push_bind(tickets.to_vec());
+            select.push(")");
+            return;
+        }
+        // A bitmap of the ids from the lowest: one bit tested per row, nothing to plan per id
+        // and no hash table to build (issue 15: a filtered summary's reads at 66,000 tickets
+        // 1.5–2× faster than with `= ANY`). The `CASE` keeps `get_bit` within the map and, as
+        // an expression without statistics compared with `<>`, tells the planner most rows
+        // pass (it then aggregates by hashing, not by sorting 400,000 rows).
+        let mut bits = vec![0u8; (span / 8 + 1) as usize];
+        for ticket in tickets {
+            let bit = (ticket - low) as usize;
+            bits[bit / 8] |= 1 << (bit % 8);
+        }
+        select.push(format!(" AND CASE WHEN {column} BETWEEN ")).push_bind(low);
+        select.push(" AND ").push_bind(high);
+        select.push(" THEN get_bit(").push_bind(bits);
+        select.push(format!(", {column} - ")).push_bind(low);
+        select.push(") ELSE 0 END <> 0");
     }
 }
 
