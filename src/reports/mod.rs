@@ -1,6 +1,7 @@
 //! The reports' projection: tails the installation-wide event log from a cursor kept in the
 //! store, recomputes the measures of every ticket a page of the log touched from that ticket's
-//! whole log (`switchboard_actors::reports::measures`, pure) and stores them, the per-day
+//! whole log (`switchboard_actors::reports::measures`, pure; the logs of recently touched
+//! tickets kept in memory, so a pass reads only what is new) and stores them, the per-day
 //! aggregates' change and the cursor's move in one transaction. Replacing a ticket's measures
 //! rather than adding to them makes a page handled twice (after a crash, or by two nodes) count
 //! nothing twice; the cursor moving with them makes a restart miss nothing. Woken by this node's
@@ -30,6 +31,9 @@ use tokio::task::JoinHandle;
 const PAGE: i64 = 500;
 /// A ticket's events read per query when its whole log is folded.
 const TICKET_LOG_PAGE: i64 = 5_000;
+/// The most events of recently touched tickets' logs the projection keeps in memory
+/// ([`TicketLogs`]).
+const KEPT_LOG_EVENTS: usize = 20_000;
 /// How often the log is read without a wake-up: commits made on other nodes reach this one only
 /// through the broker, which wakes nothing here.
 const POLL: Duration = Duration::from_secs(1);
@@ -55,8 +59,49 @@ struct AccountView {
     hours: Option<BusinessHours>,
 }
 
+/// The logs of the tickets recent passes touched, each a prefix of the ticket's log (seq 1, 2,
+/// 3 … with no gap): a pass appends the page's events to it and reads from the store only
+/// what is missing, instead of every touched ticket's whole log. Under a stream of messages
+/// each pass touches the same tickets again, and re-reading their growing logs cost more
+/// with every message (issue 16). Kept events stay right: a log only grows, and what a
+/// redaction rewrites in place (texts) no measure reads.
+#[derive(Default)]
+struct TicketLogs {
+    by_ticket: HashMap<TicketId, Vec<TicketEvent>>,
+    events: usize,
+}
+
+impl TicketLogs {
+    fn take(&mut self, ticket: TicketId) -> Vec<TicketEvent> {
+        let log = self.by_ticket.remove(&ticket).unwrap_or_default();
+        self.events -= log.len();
+        log
+    }
+
+    fn keep(&mut self, ticket: TicketId, log: Vec<TicketEvent>) {
+        self.events += log.len();
+        self.by_ticket.insert(ticket, log);
+    }
+
+    /// Over [`KEPT_LOG_EVENTS`]: keeps only the tickets of the pass just made, or nothing when
+    /// even they are too many.
+    fn trim(&mut self, touched: &[TicketId]) {
+        if self.events <= KEPT_LOG_EVENTS {
+            return;
+        }
+        self.by_ticket.retain(|ticket, _| touched.contains(ticket));
+        self.events = self.by_ticket.values().map(Vec::len).sum();
+        if self.events > KEPT_LOG_EVENTS {
+            self.by_ticket.clear();
+            self.events = 0;
+        }
+    }
+}
+
 pub struct ReportProjection {
     store: Arc<dyn Store>,
+    /// One pass runs at a time (the tailing task's, or a rebuild's): the lock is not contended.
+    logs: std::sync::Mutex<TicketLogs>,
     wake: Notify,
     /// A report is waiting for the projection to reach the log's end ([`ReportProjection::fresh`]).
     asked: Notify,
@@ -70,6 +115,7 @@ impl ReportProjection {
     pub fn new(store: Arc<dyn Store>) -> Arc<ReportProjection> {
         Arc::new(ReportProjection {
             store,
+            logs: std::sync::Mutex::new(TicketLogs::default()),
             wake: Notify::new(),
             asked: Notify::new(),
             position: watch::Sender::new(0),
@@ -146,17 +192,24 @@ impl ReportProjection {
             self.position.send_if_modified(|seen| std::mem::replace(seen, from) != from);
             return Ok(false);
         };
+        // Each touched ticket's events of the page, in the page's (commit, so seq) order.
         let mut touched: Vec<TicketId> = Vec::new();
+        let mut page_events: HashMap<TicketId, Vec<&TicketEvent>> = HashMap::new();
         for logged in &events {
-            if !touched.contains(&logged.event.ticket_id) {
-                touched.push(logged.event.ticket_id);
+            let ticket = logged.event.ticket_id;
+            let of_ticket = page_events.entry(ticket).or_default();
+            if of_ticket.is_empty() {
+                touched.push(ticket);
             }
+            of_ticket.push(&logged.event);
         }
         let mut accounts: HashMap<AccountId, AccountView> = HashMap::new();
         let mut replaced: Vec<(TicketId, Vec<Measure>)> = Vec::with_capacity(touched.len());
-        for ticket_id in touched {
-            replaced.push((ticket_id, self.measures_of(ticket_id, &mut accounts).await?));
+        for ticket_id in &touched {
+            let new = page_events.get(ticket_id).map(Vec::as_slice).unwrap_or_default();
+            replaced.push((*ticket_id, self.measures_of(*ticket_id, new, &mut accounts).await?));
         }
+        self.logs().trim(&touched);
         match self.store.record_measures(from, to, &replaced).await {
             Ok(()) => {}
             // Another node handled these events first: read on from where it left the cursor.
@@ -178,21 +231,42 @@ impl ReportProjection {
         Ok(more)
     }
 
-    /// The measures of one ticket from its whole log (none when the ticket is gone).
+    fn logs(&self) -> std::sync::MutexGuard<'_, TicketLogs> {
+        self.logs.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The measures of one ticket from its whole log (none when the ticket is gone): the log
+    /// kept from earlier passes, then `new` (the page's events of the ticket), read from the
+    /// store only from where they do not follow on.
     async fn measures_of(
         &self,
         ticket_id: TicketId,
+        new: &[&TicketEvent],
         accounts: &mut HashMap<AccountId, AccountView>,
     ) -> Result<Vec<Measure>, StoreError> {
+        let mut log = self.logs().take(ticket_id);
         let Some(ticket) = self.store.ticket(ticket_id).await? else { return Ok(Vec::new()) };
-        let mut log: Vec<TicketEvent> = Vec::new();
-        loop {
-            let after = log.last().map_or(0, |event| event.seq);
-            let page = self.store.ticket_events(ticket_id, after, TICKET_LOG_PAGE).await?;
-            let full = page.len() as i64 >= TICKET_LOG_PAGE;
-            log.extend(page);
-            if !full {
+        let mut follows = true;
+        for event in new {
+            let last = log.last().map_or(0, |event| event.seq);
+            if event.seq <= last {
+                continue; // already kept (a page read again after a failed pass)
+            }
+            if event.seq != last + 1 {
+                follows = false;
                 break;
+            }
+            log.push((*event).clone());
+        }
+        if !follows {
+            loop {
+                let after = log.last().map_or(0, |event| event.seq);
+                let page = self.store.ticket_events(ticket_id, after, TICKET_LOG_PAGE).await?;
+                let full = page.len() as i64 >= TICKET_LOG_PAGE;
+                log.extend(page);
+                if !full {
+                    break;
+                }
             }
         }
         let account = match accounts.entry(ticket.account_id) {
@@ -201,7 +275,9 @@ impl ReportProjection {
         };
         let is_staff = |user: UserId| account.staff.contains(&user);
         let clock = ReportClock { zone: &account.zone, hours: account.hours.as_ref() };
-        Ok(ticket_measures(&ticket, &log, &is_staff, &clock))
+        let measures = ticket_measures(&ticket, &log, &is_staff, &clock);
+        self.logs().keep(ticket_id, log);
+        Ok(measures)
     }
 
     async fn account_view(&self, account: AccountId) -> Result<AccountView, StoreError> {

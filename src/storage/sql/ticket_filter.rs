@@ -22,12 +22,12 @@ pub trait HasDialect: sqlx::Database {
     const DIALECT: Dialect;
 
     /// ` AND <column> IN <tickets>` with the list bound as one value however many tickets (a
-    /// filter may match most of an account). A long list is a filter tested row by row along
-    /// the period's or the metric's index: both planners would otherwise look each ticket up by
-    /// its index (PostgreSQL guesses 200 rows for any `unnest`), one random read per ticket,
-    /// several times slower at 66,000 tickets (issue 15's measurements); a short one may drive
-    /// the read. The statement must not be kept prepared (`persistent(false)`), so PostgreSQL
-    /// plans it with the list's value.
+    /// filter may match most of an account): a JSON array on SQLite, an array or a bitmap of
+    /// the ids' span on PostgreSQL. A long list is a filter tested row by row along the
+    /// period's or the metric's index: both planners would otherwise look each ticket up by its
+    /// index, one random read per ticket, several times slower at 66,000 tickets (issue 15's
+    /// measurements); a short one may drive the read. The statement must not be kept prepared
+    /// (`persistent(false)`), so PostgreSQL plans it with the list's value.
     fn push_ticket_list(select: &mut sqlx::QueryBuilder<Self>, column: &str, tickets: &[i64]);
 
     /// An aggregate of `tickets t` that gives their ids as one value, in order (a filter may
