@@ -176,6 +176,19 @@ macro_rules! reports_sql {
             }
         }
 
+        /// A per-day cell's place, the first columns of both cell tables: account, day, metric,
+        /// detail, flag.
+        fn push_cell_place<'r, 'q>(
+            row: &'r mut sqlx::query_builder::Separated<'q, $db, &'static str>,
+            account: AccountId,
+            day: jiff::civil::Date,
+            metric: switchboard_actors::reports::measures::Metric,
+            detail: &str,
+            flag: i64,
+        ) -> &'r mut sqlx::query_builder::Separated<'q, $db, &'static str> {
+            row.push_bind(account).push_bind(day.to_string()).push_bind(metric.as_str()).push_bind(detail.to_owned()).push_bind(flag)
+        }
+
         /// The per-day aggregates changed by `deltas` (cells left at zero are removed, so an
         /// aggregate rebuilt from zero has the same rows).
         async fn apply_daily_deltas(
@@ -191,11 +204,7 @@ macro_rules! reports_sql {
                     "INSERT INTO report_daily (account_id, day, metric, detail, flag, dimension, dimension_key, count, sum_ms) ",
                 );
                 insert.push_values(chunk, |mut row, (key, total)| {
-                    row.push_bind(key.account_id)
-                        .push_bind(key.day.to_string())
-                        .push_bind(key.metric.as_str())
-                        .push_bind(key.detail.clone())
-                        .push_bind(key.flag)
+                    push_cell_place(&mut row, key.account_id, key.day, key.metric, &key.detail, key.flag)
                         .push_bind(key.dimension)
                         .push_bind(key.key.clone())
                         .push_bind(total.count)
@@ -296,11 +305,7 @@ macro_rules! reports_sql {
                         "INSERT INTO report_ticket_days (account_id, day, metric, detail, flag, ticket_id, count, sum_ms) ",
                     );
                     insert.push_values(chunk, |mut row, (key, total)| {
-                        row.push_bind(key.account_id)
-                            .push_bind(key.day.to_string())
-                            .push_bind(key.metric.as_str())
-                            .push_bind(key.detail.clone())
-                            .push_bind(key.flag)
+                        push_cell_place(&mut row, key.account_id, key.day, key.metric, &key.detail, key.flag)
                             .push_bind(key.ticket_id)
                             .push_bind(total.count)
                             .push_bind(total.sum_ms);
