@@ -27,11 +27,31 @@ pub struct SqliteBatchWriter {
     connection: Connection,
 }
 
+/// How often the writer asks again for a write lock another connection holds.
+const BUSY_RETRY: Duration = Duration::from_micros(100);
+/// How many times it asks before it gives up (the configured busy timeout); one writer per process.
+static BUSY_TRIES: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(50_000);
+
+/// SQLite's busy handler for the writer's connection: `true` to try again.
+fn retry_soon(tries_so_far: i32) -> bool {
+    if u32::try_from(tries_so_far).unwrap_or(u32::MAX) >= BUSY_TRIES.load(std::sync::atomic::Ordering::Relaxed) {
+        return false;
+    }
+    std::thread::sleep(BUSY_RETRY);
+    true
+}
+
 impl SqliteBatchWriter {
     /// Opens the writer's own connection to the database file sqlx already created and migrated.
     pub fn open(path: &Path, busy_timeout: Duration) -> rusqlite::Result<SqliteBatchWriter> {
         let connection = Connection::open(path)?;
-        connection.busy_timeout(busy_timeout)?;
+        // Waiting for another connection's write lock (the pool's inbox claims, router leases,
+        // the reports projection) by retrying every 100 µs, not with SQLite's default backoff,
+        // which sleeps up to 100 ms a try: the group-commit batch (every webhook's durable
+        // append) lost far more than the holder took (issue 16, T3's tail).
+        let tries = (busy_timeout.as_micros() / BUSY_RETRY.as_micros()).clamp(1, u128::from(u32::MAX));
+        BUSY_TRIES.store(tries as u32, std::sync::atomic::Ordering::Relaxed);
+        connection.busy_handler(Some(retry_soon))?;
         // The same durability as the pool's connections: a commit is on disk before anyone is
         // told. `journal_mode` is a property of the file (WAL, set by the pool); the others are
         // per connection.
