@@ -52,10 +52,8 @@ macro_rules! reports_sql {
 
         /// The integers of a `string_agg(…, ',')` (empty for none); `what` names them in the error.
         fn integers_of(text: &str, what: &str) -> StoreResult<Vec<i64>> {
-            text.split(',')
-                .filter(|item| !item.is_empty())
-                .map(|item| item.parse().map_err(|_| StoreError::Internal(format!("{what} {item:?}"))))
-                .collect()
+            crate::storage::sql::ticket_filter::comma_integers(text)
+                .map_err(|error| StoreError::Internal(format!("{what}: {error}")))
         }
 
         /// `ticket_id IN (…)` for a page of tickets (at most [`INSERT_CHUNK`]), one bind each.

@@ -40,6 +40,11 @@ pub trait HasDialect: sqlx::Database {
     fn ticket_ids_of(row: &Self::Row) -> Result<Vec<i64>, sqlx::Error>;
 }
 
+/// The integers of a `string_agg(…, ',')` (none for an empty text).
+pub fn comma_integers(text: &str) -> Result<Vec<i64>, std::num::ParseIntError> {
+    text.split(',').filter(|item| !item.is_empty()).map(str::parse).collect()
+}
+
 /// Up to this many tickets, the planner may read a list's tickets by their index.
 const LOOKED_UP: usize = 2_000;
 /// The widest span of ticket ids a list is sent as a bitmap for on PostgreSQL (8 MiB).
@@ -52,10 +57,7 @@ impl HasDialect for sqlx::Sqlite {
     fn ticket_ids_of(row: &Self::Row) -> Result<Vec<i64>, sqlx::Error> {
         use sqlx::Row;
         let ids: String = row.try_get(0)?;
-        ids.split(',')
-            .filter(|id| !id.is_empty())
-            .map(|id| id.parse().map_err(|error: std::num::ParseIntError| sqlx::Error::Decode(Box::new(error))))
-            .collect()
+        comma_integers(&ids).map_err(|error| sqlx::Error::Decode(Box::new(error)))
     }
 
     fn push_ticket_list(select: &mut sqlx::QueryBuilder<Self>, column: &str, tickets: &[i64]) {
