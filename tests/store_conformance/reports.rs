@@ -90,6 +90,22 @@ pub async fn measures_replace_with_the_cursor(store: &dyn Store) {
     assert_eq!(agent_cell(store, account.id, Metric::Reply, ana.id).await.map(|total| total.count), Some(2));
     assert_eq!(agent_cell(store, account.id, Metric::FirstResponse, ana.id).await, None, "a cell at zero is gone");
 
+    // It grew again by one reply only: that row is added, the cells move by it.
+    let mut third_version = second_version.clone();
+    third_version.push(measure(&ticket, Metric::Reply, later, Some(ana.id), Some(7)));
+    store.record_measures(from + 3, from + 4, &[(ticket.id, third_version.clone())]).await.expect("recorded");
+    assert_eq!(store.measures(&everything).await.expect("measures").len(), 4);
+    assert_eq!(agent_cell(store, account.id, Metric::Reply, ana.id).await.map(|total| total.count), Some(3));
+    let reply_cells = DailyQuery {
+        tickets: Some(vec![ticket.id]),
+        ..DailyQuery::new(account.id, "all", (None, jiff::civil::date(2100, 1, 1)), &[Metric::Reply], false)
+    };
+    let replies_of_the_ticket: i64 =
+        store.daily_totals(&reply_cells).await.expect("cells").iter().map(|cell| cell.count).sum();
+    assert_eq!(replies_of_the_ticket, 3, "the ticket's own cells follow the added row");
+    store.record_measures(from + 4, from + 5, &[(ticket.id, second_version.clone())]).await.expect("recorded");
+    assert_eq!(agent_cell(store, account.id, Metric::Reply, ana.id).await.map(|total| total.count), Some(2));
+
     // The period's end is excluded; scopes keep to teams or a person; a filter to its tickets.
     let before_reply = MeasureQuery { to: later, ..everything.clone() };
     assert_eq!(store.measures(&before_reply).await.expect("measures").len(), 1);

@@ -106,12 +106,12 @@ pub struct TicketDayKey {
     pub ticket_id: TicketId,
 }
 
-/// The per-ticket cells of `measures`: per ticket, what [`daily_contributions`] adds to `all`.
-pub fn ticket_day_cells(measures: &[Measure]) -> BTreeMap<TicketDayKey, DailyTotal> {
-    let mut cells: BTreeMap<TicketDayKey, DailyTotal> = BTreeMap::new();
+/// What `measures` add to the per-ticket cells (with `sign` -1: what they take out of them): per
+/// ticket, what [`daily_contributions`] adds to `all`.
+pub fn ticket_day_contributions(measures: &[Measure], sign: i64, into: &mut BTreeMap<TicketDayKey, DailyTotal>) {
     for measure in measures {
         let (detail, flag) = cell_detail(measure);
-        let total = cells
+        let total = into
             .entry(TicketDayKey {
                 account_id: measure.account_id,
                 day: measure.day,
@@ -121,10 +121,85 @@ pub fn ticket_day_cells(measures: &[Measure]) -> BTreeMap<TicketDayKey, DailyTot
                 ticket_id: measure.ticket_id,
             })
             .or_default();
-        total.count += 1;
-        total.sum_ms += measure.value_ms.unwrap_or(0);
+        total.count += sign;
+        total.sum_ms += sign * measure.value_ms.unwrap_or(0);
     }
-    cells
+}
+
+/// How a page of tickets' kept measures become the ones their logs give now. A pass usually
+/// only appends (a new message adds an `inbound`, a reply a `reply`): then only the new rows are
+/// written and the aggregates move by them, so the projection's transaction — which holds
+/// SQLite's one write lock, every webhook's durable append waiting behind it — stays short
+/// however long the tickets' logs grow. A ticket whose kept measures changed or went is
+/// replaced whole.
+#[derive(Debug, Default, PartialEq)]
+pub struct MeasureChanges {
+    /// Tickets some of whose kept measures are gone: their rows are deleted and written again.
+    pub replaced: Vec<TicketId>,
+    /// The rows to insert: every measure of a replaced ticket, only the new ones of the others.
+    pub inserted: Vec<Measure>,
+    /// Kept measures the logs no longer give (they leave the aggregates).
+    pub removed: Vec<Measure>,
+    /// Measures the logs give that were not kept (they enter the aggregates).
+    pub added: Vec<Measure>,
+}
+
+impl MeasureChanges {
+    /// The changes from `kept` (every kept measure of the page's tickets, in any order) to
+    /// `tickets`' measures now. Equal measures are matched one to one, so a measure given twice
+    /// and kept once is added once.
+    pub fn between(kept: Vec<Measure>, tickets: &[(TicketId, Vec<Measure>)]) -> MeasureChanges {
+        let mut kept_by_ticket: BTreeMap<TicketId, Vec<Measure>> = BTreeMap::new();
+        for measure in kept {
+            kept_by_ticket.entry(measure.ticket_id).or_default().push(measure);
+        }
+        let mut changes = MeasureChanges::default();
+        for (ticket, now) in tickets {
+            let mut kept = kept_by_ticket.remove(ticket).unwrap_or_default();
+            let order = |measure: &Measure| (measure.at, measure.metric);
+            kept.sort_by_key(order);
+            let mut matched = vec![false; kept.len()];
+            let first_added = changes.added.len();
+            for measure in now {
+                let start = kept.partition_point(|old| order(old) < order(measure));
+                let same = (start..kept.len())
+                    .take_while(|&index| order(&kept[index]) == order(measure))
+                    .find(|&index| !matched[index] && kept[index] == *measure);
+                match same {
+                    Some(index) => matched[index] = true,
+                    None => changes.added.push(measure.clone()),
+                }
+            }
+            let first_removed = changes.removed.len();
+            changes.removed.extend(kept.into_iter().zip(matched).filter(|(_, matched)| !matched).map(|(old, _)| old));
+            if changes.removed.len() > first_removed {
+                changes.replaced.push(*ticket);
+                changes.inserted.extend(now.iter().cloned());
+            } else {
+                changes.inserted.extend(changes.added[first_added..].iter().cloned());
+            }
+        }
+        // Kept measures of tickets not in the page are not the page's to change.
+        changes
+    }
+
+    /// What the changes add to (or take out of) the per-day aggregates.
+    pub fn daily_deltas(&self) -> BTreeMap<DailyKey, DailyTotal> {
+        let mut deltas = BTreeMap::new();
+        daily_contributions(&self.removed, -1, &mut deltas);
+        daily_contributions(&self.added, 1, &mut deltas);
+        deltas.retain(|_, total| total.count != 0 || total.sum_ms != 0);
+        deltas
+    }
+
+    /// What the changes add to (or take out of) the per-ticket cells.
+    pub fn ticket_day_deltas(&self) -> BTreeMap<TicketDayKey, DailyTotal> {
+        let mut deltas = BTreeMap::new();
+        ticket_day_contributions(&self.removed, -1, &mut deltas);
+        ticket_day_contributions(&self.added, 1, &mut deltas);
+        deltas.retain(|_, total| total.count != 0 || total.sum_ms != 0);
+        deltas
+    }
 }
 
 /// Which measures a report reads: one account's, in `[from, to)`, of the tickets `filter`

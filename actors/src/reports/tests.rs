@@ -397,6 +397,64 @@ fn a_tickets_old_measures_taken_out_of_the_daily_aggregates_leave_nothing_behind
     assert!(totals.values().all(|total| *total == DailyTotal::default()));
 }
 
+#[test]
+fn a_new_message_only_adds_measures_and_a_changed_log_replaces_the_tickets_rows() {
+    let before = log(vec![
+        (0, Some(CUSTOMER), created()),
+        (0, Some(CUSTOMER), customer("c1")),
+        (5, Some(ANA), reply("r1", Channel::Web, ANA)),
+    ]);
+    let mut grown = before.clone();
+    grown.extend(log(vec![(9, Some(CUSTOMER), customer("c2"))]).into_iter().map(|mut event| {
+        event.seq = 4;
+        event
+    }));
+    let (kept, now) = (measures_of(&before), measures_of(&grown));
+    let appended = MeasureChanges::between(kept.clone(), &[(1, now.clone())]);
+    assert!(appended.replaced.is_empty() && appended.removed.is_empty(), "{appended:?}");
+    assert!(!appended.added.is_empty());
+    assert_eq!(appended.inserted, appended.added, "only the new rows are written");
+    let mut totals = std::collections::BTreeMap::new();
+    daily_contributions(&kept, 1, &mut totals);
+    for (key, delta) in appended.daily_deltas() {
+        let total = totals.entry(key).or_default();
+        total.count += delta.count;
+        total.sum_ms += delta.sum_ms;
+    }
+    let mut rebuilt = std::collections::BTreeMap::new();
+    daily_contributions(&now, 1, &mut rebuilt);
+    totals.retain(|_, total| *total != DailyTotal::default());
+    assert_eq!(totals, rebuilt, "the aggregates moved by the deltas are the ones rebuilt from the log");
+
+    let same = MeasureChanges::between(now.clone(), &[(1, now.clone())]);
+    assert_eq!(same, MeasureChanges::default(), "an unchanged ticket writes nothing");
+
+    // The reply taken back (a log that no longer gives it): the ticket's rows are replaced.
+    let shrunk = measures_of(&before[..2]);
+    let replaced = MeasureChanges::between(kept.clone(), &[(1, shrunk.clone())]);
+    assert_eq!(replaced.replaced, vec![1]);
+    assert_eq!(replaced.inserted, shrunk, "every row of a replaced ticket is written again");
+    assert!(!replaced.removed.is_empty());
+    let mut cells = std::collections::BTreeMap::new();
+    ticket_day_contributions(&kept, 1, &mut cells);
+    for (key, delta) in replaced.ticket_day_deltas() {
+        let total = cells.entry(key).or_default();
+        total.count += delta.count;
+        total.sum_ms += delta.sum_ms;
+    }
+    cells.retain(|_, total| *total != DailyTotal::default());
+    let mut expected_cells = std::collections::BTreeMap::new();
+    ticket_day_contributions(&shrunk, 1, &mut expected_cells);
+    assert_eq!(cells, expected_cells);
+
+    // A measure given twice but kept once is added once.
+    let mut doubled = kept.clone();
+    doubled.push(kept[0].clone());
+    let twice = MeasureChanges::between(kept, &[(1, doubled)]);
+    assert_eq!(twice.added.len(), 1);
+    assert!(twice.replaced.is_empty());
+}
+
 /// An `sla_changed` with the clocks of `policy` started at minute 0.
 fn sla_started(first_response: Option<i64>, resolution: Option<i64>, window: Option<i64>) -> EventKind {
     let policy = SlaPolicy {

@@ -187,16 +187,18 @@ macro_rules! reports_sql {
             row.push_bind(account).push_bind(day.to_string()).push_bind(metric.as_str()).push_bind(detail.to_owned()).push_bind(flag)
         }
 
-        /// The per-day aggregates changed by `deltas` (cells left at zero are removed, so an
-        /// aggregate rebuilt from zero has the same rows).
+        /// Moves the per-day aggregates by `deltas`, then removes the cells of `emptied` (the keys
+        /// measures were taken out of) left at zero, so an aggregate rebuilt from zero has the
+        /// same rows.
         async fn apply_daily_deltas(
             tx: &mut DbTx,
             deltas: &std::collections::BTreeMap<
                 switchboard_actors::reports::DailyKey,
                 switchboard_actors::reports::DailyTotal,
             >,
+            emptied: &std::collections::BTreeSet<&switchboard_actors::reports::DailyKey>,
         ) -> StoreResult<()> {
-            let changed: Vec<_> = deltas.iter().filter(|(_, total)| total.count != 0 || total.sum_ms != 0).collect();
+            let changed: Vec<_> = deltas.iter().collect();
             for chunk in changed.chunks(INSERT_CHUNK) {
                 let mut insert = QueryBuilder::<$db>::new(
                     "INSERT INTO report_daily (account_id, day, metric, detail, flag, dimension, dimension_key, count, sum_ms) ",
@@ -214,13 +216,19 @@ macro_rules! reports_sql {
                 );
                 insert.build().execute(&mut **tx).await.map_err(db_error)?;
             }
-            let accounts: std::collections::BTreeSet<AccountId> = changed.iter().map(|(key, _)| key.account_id).collect();
-            for account in accounts {
-                sqlx::query("DELETE FROM report_daily WHERE account_id = $1 AND count = 0 AND sum_ms = 0")
-                    .bind(account)
-                    .execute(&mut **tx)
-                    .await
-                    .map_err(db_error)?;
+            let emptied: Vec<_> = emptied.iter().collect();
+            for chunk in emptied.chunks(INSERT_CHUNK) {
+                let mut delete = QueryBuilder::<$db>::new(
+                    "DELETE FROM report_daily WHERE count = 0 AND sum_ms = 0 AND \
+                     (account_id, day, metric, detail, flag, dimension, dimension_key) IN (",
+                );
+                delete.push_values(chunk, |mut row, key| {
+                    push_cell_place(&mut row, key.account_id, key.day, key.metric, &key.detail, key.flag)
+                        .push_bind(key.dimension)
+                        .push_bind(key.key.clone());
+                });
+                delete.push(")");
+                delete.build().execute(&mut **tx).await.map_err(db_error)?;
             }
             Ok(())
         }
@@ -268,49 +276,54 @@ macro_rules! reports_sql {
                 to: i64,
                 tickets: &[(TicketId, Vec<switchboard_actors::reports::measures::Measure>)],
             ) -> StoreResult<()> {
-                use switchboard_actors::reports::{daily_contributions, ticket_day_cells};
-                let mut tx = self.pool.begin_with($begin_write).await.map_err(db_error)?;
-                move_cursor(&mut tx, "report_cursor", "the reports'", from, to).await?;
-                let mut deltas = std::collections::BTreeMap::new();
-                // A page's tickets at once: their old measures out of the aggregates and the
-                // tables, the new ones in.
+                use switchboard_actors::reports::{MeasureChanges, daily_contributions};
+                // The kept measures are read before the write lock is taken: the cursor's move
+                // below fails if another pass wrote between the read and the transaction.
+                let mut kept = Vec::new();
                 for chunk in tickets.chunks(INSERT_CHUNK) {
-                    let page = chunk.iter().map(|(ticket, _)| *ticket);
                     let mut old = QueryBuilder::<$db>::new(format!("SELECT {MEASURE_COLUMNS} FROM report_measures WHERE "));
-                    push_ticket_ids(&mut old, page.clone());
-                    let old: Vec<_> = old
-                        .build()
-                        .fetch_all(&mut *tx)
-                        .await
-                        .map_err(db_error)?
-                        .iter()
-                        .map(measure_from_row)
-                        .collect::<StoreResult<_>>()?;
-                    daily_contributions(&old, -1, &mut deltas);
-                    for table in ["report_measures", "report_ticket_days"] {
-                        let mut delete = QueryBuilder::<$db>::new(format!("DELETE FROM {table} WHERE "));
-                        push_ticket_ids(&mut delete, page.clone());
-                        delete.build().execute(&mut *tx).await.map_err(db_error)?;
+                    push_ticket_ids(&mut old, chunk.iter().map(|(ticket, _)| *ticket));
+                    for row in old.build().fetch_all(&self.pool).await.map_err(db_error)? {
+                        kept.push(measure_from_row(&row)?);
                     }
                 }
-                let new: Vec<_> = tickets.iter().flat_map(|(_, measures)| measures.iter().cloned()).collect();
-                daily_contributions(&new, 1, &mut deltas);
-                insert_measures(&mut tx, &new).await?;
-                // Each ticket's cells from its new measures, as the daily deltas (no second read).
-                let cells: Vec<_> = ticket_day_cells(&new).into_iter().collect();
+                let changes = MeasureChanges::between(kept, tickets);
+                let mut emptied = std::collections::BTreeMap::new();
+                daily_contributions(&changes.removed, -1, &mut emptied);
+                let emptied: std::collections::BTreeSet<_> = emptied.keys().collect();
+                let cells: Vec<_> = changes.ticket_day_deltas().into_iter().collect();
+
+                let mut tx = self.pool.begin_with($begin_write).await.map_err(db_error)?;
+                move_cursor(&mut tx, "report_cursor", "the reports'", from, to).await?;
+                for chunk in changes.replaced.chunks(INSERT_CHUNK) {
+                    let mut delete = QueryBuilder::<$db>::new("DELETE FROM report_measures WHERE ");
+                    push_ticket_ids(&mut delete, chunk.iter().copied());
+                    delete.build().execute(&mut *tx).await.map_err(db_error)?;
+                }
+                insert_measures(&mut tx, &changes.inserted).await?;
                 for chunk in cells.chunks(INSERT_CHUNK) {
-                    let mut insert = QueryBuilder::<$db>::new(
+                    let mut upsert = QueryBuilder::<$db>::new(
                         "INSERT INTO report_ticket_days (account_id, day, metric, detail, flag, ticket_id, count, sum_ms) ",
                     );
-                    insert.push_values(chunk, |mut row, (key, total)| {
+                    upsert.push_values(chunk, |mut row, (key, total)| {
                         push_cell_place(&mut row, key.account_id, key.day, key.metric, &key.detail, key.flag)
                             .push_bind(key.ticket_id)
                             .push_bind(total.count)
                             .push_bind(total.sum_ms);
                     });
-                    insert.build().execute(&mut *tx).await.map_err(db_error)?;
+                    upsert.push(
+                        " ON CONFLICT (account_id, metric, day, detail, flag, ticket_id) DO UPDATE SET \
+                         count = report_ticket_days.count + excluded.count, sum_ms = report_ticket_days.sum_ms + excluded.sum_ms",
+                    );
+                    upsert.build().execute(&mut *tx).await.map_err(db_error)?;
                 }
-                apply_daily_deltas(&mut tx, &deltas).await?;
+                for chunk in changes.replaced.chunks(INSERT_CHUNK) {
+                    let mut delete =
+                        QueryBuilder::<$db>::new("DELETE FROM report_ticket_days WHERE count = 0 AND sum_ms = 0 AND ");
+                    push_ticket_ids(&mut delete, chunk.iter().copied());
+                    delete.build().execute(&mut *tx).await.map_err(db_error)?;
+                }
+                apply_daily_deltas(&mut tx, &changes.daily_deltas(), &emptied).await?;
                 tx.commit().await.map_err(db_error)
             }
 
