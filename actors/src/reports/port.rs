@@ -126,16 +126,20 @@ pub fn ticket_day_contributions(measures: &[Measure], sign: i64, into: &mut BTre
     }
 }
 
-/// How a page of tickets' kept measures become the ones their logs give now. A pass usually
-/// only appends (a new message adds an `inbound`, a reply a `reply`): then only the new rows are
-/// written and the aggregates move by them, so the projection's transaction — which holds
-/// SQLite's one write lock, every webhook's durable append waiting behind it — stays short
-/// however long the tickets' logs grow. A ticket whose kept measures changed or went is
-/// replaced whole.
+/// How a page of tickets' kept measures become the ones their logs give now. A pass changes
+/// little of a ticket (a new message adds an `inbound` and moves the WhatsApp window's
+/// `window_expired` and `sla_missed`, stamped where the window will close): only those rows are
+/// deleted and written and the aggregates move by them, so the projection's transaction — which
+/// holds SQLite's one write lock, every webhook's durable append waiting behind it — stays short
+/// however long the tickets' logs grow. A gone measure that cannot be told from another kept row
+/// by its ticket, metric and instant has its ticket replaced whole.
 #[derive(Debug, Default, PartialEq)]
 pub struct MeasureChanges {
-    /// Tickets some of whose kept measures are gone: their rows are deleted and written again.
+    /// Tickets whose rows are all deleted and written again.
     pub replaced: Vec<TicketId>,
+    /// Single kept rows to delete, by ticket, metric and instant (no other kept row of the
+    /// ticket has the same three).
+    pub deleted: Vec<(TicketId, Metric, Timestamp)>,
     /// The rows to insert: every measure of a replaced ticket, only the new ones of the others.
     pub inserted: Vec<Measure>,
     /// Kept measures the logs no longer give (they leave the aggregates).
@@ -170,14 +174,21 @@ impl MeasureChanges {
                     None => changes.added.push(measure.clone()),
                 }
             }
-            let first_removed = changes.removed.len();
-            changes.removed.extend(kept.into_iter().zip(matched).filter(|(_, matched)| !matched).map(|(old, _)| old));
-            if changes.removed.len() > first_removed {
+            let alone = |index: usize| {
+                let key = order(&kept[index]);
+                (index == 0 || order(&kept[index - 1]) != key)
+                    && kept.get(index + 1).is_none_or(|next| order(next) != key)
+            };
+            let gone: Vec<usize> = (0..kept.len()).filter(|&index| !matched[index]).collect();
+            if gone.iter().all(|&index| alone(index)) {
+                let deleted = gone.iter().map(|&index| (*ticket, kept[index].metric, kept[index].at));
+                changes.deleted.extend(deleted);
+                changes.inserted.extend(changes.added[first_added..].iter().cloned());
+            } else {
                 changes.replaced.push(*ticket);
                 changes.inserted.extend(now.iter().cloned());
-            } else {
-                changes.inserted.extend(changes.added[first_added..].iter().cloned());
             }
+            changes.removed.extend(kept.into_iter().zip(matched).filter(|(_, matched)| !matched).map(|(old, _)| old));
         }
         // Kept measures of tickets not in the page are not the page's to change.
         changes

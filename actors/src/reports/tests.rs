@@ -429,12 +429,14 @@ fn a_new_message_only_adds_measures_and_a_changed_log_replaces_the_tickets_rows(
     let same = MeasureChanges::between(now.clone(), &[(1, now.clone())]);
     assert_eq!(same, MeasureChanges::default(), "an unchanged ticket writes nothing");
 
-    // The reply taken back (a log that no longer gives it): the ticket's rows are replaced.
+    // The reply taken back (a log that no longer gives it): its rows are deleted one by one.
     let shrunk = measures_of(&before[..2]);
     let replaced = MeasureChanges::between(kept.clone(), &[(1, shrunk.clone())]);
-    assert_eq!(replaced.replaced, vec![1]);
-    assert_eq!(replaced.inserted, shrunk, "every row of a replaced ticket is written again");
+    assert!(replaced.replaced.is_empty());
     assert!(!replaced.removed.is_empty());
+    let deleted: Vec<_> = replaced.removed.iter().map(|gone| (gone.ticket_id, gone.metric, gone.at)).collect();
+    assert_eq!(replaced.deleted, deleted);
+    assert_eq!(replaced.inserted, replaced.added, "only the new rows are written");
     let mut cells = std::collections::BTreeMap::new();
     ticket_day_contributions(&kept, 1, &mut cells);
     for (key, delta) in replaced.ticket_day_deltas() {
@@ -450,9 +452,15 @@ fn a_new_message_only_adds_measures_and_a_changed_log_replaces_the_tickets_rows(
     // A measure given twice but kept once is added once.
     let mut doubled = kept.clone();
     doubled.push(kept[0].clone());
-    let twice = MeasureChanges::between(kept, &[(1, doubled)]);
+    let twice = MeasureChanges::between(kept.clone(), &[(1, doubled.clone())]);
     assert_eq!(twice.added.len(), 1);
     assert!(twice.replaced.is_empty());
+    // One of two equal rows gone: a delete by ticket, metric and instant would take both, so
+    // the ticket is replaced whole.
+    let once = MeasureChanges::between(doubled, &[(1, kept.clone())]);
+    assert_eq!(once.replaced, vec![1]);
+    assert!(once.deleted.is_empty());
+    assert_eq!(once.inserted, kept, "every row of a replaced ticket is written again");
 }
 
 /// An `sla_changed` with the clocks of `policy` started at minute 0.

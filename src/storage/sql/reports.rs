@@ -216,17 +216,19 @@ macro_rules! reports_sql {
                 );
                 insert.build().execute(&mut **tx).await.map_err(db_error)?;
             }
+            // Each key spelled out and OR-ed (the primary key's lookups on both backends; a
+            // row-value `IN (VALUES …)` is a table scan on SQLite), in chunks well under
+            // SQLite's expression depth of 1,000.
             let emptied: Vec<_> = emptied.iter().collect();
-            for chunk in emptied.chunks(INSERT_CHUNK) {
-                let mut delete = QueryBuilder::<$db>::new(
-                    "DELETE FROM report_daily WHERE count = 0 AND sum_ms = 0 AND \
-                     (account_id, day, metric, detail, flag, dimension, dimension_key) IN (",
-                );
-                delete.push_values(chunk, |mut row, key| {
-                    push_cell_place(&mut row, key.account_id, key.day, key.metric, &key.detail, key.flag)
-                        .push_bind(key.dimension)
-                        .push_bind(key.key.clone());
-                });
+            for chunk in emptied.chunks(200) {
+                let mut delete = QueryBuilder::<$db>::new("DELETE FROM report_daily WHERE count = 0 AND sum_ms = 0 AND (");
+                for (index, key) in chunk.iter().enumerate() {
+                    delete.push(if index == 0 { "(account_id = " } else { " OR (account_id = " });
+                    delete.push_bind(key.account_id).push(" AND dimension = ").push_bind(key.dimension);
+                    delete.push(" AND day = ").push_bind(key.day.to_string()).push(" AND metric = ").push_bind(key.metric.as_str());
+                    delete.push(" AND detail = ").push_bind(key.detail.clone()).push(" AND flag = ").push_bind(key.flag);
+                    delete.push(" AND dimension_key = ").push_bind(key.key.clone()).push(")");
+                }
                 delete.push(")");
                 delete.build().execute(&mut **tx).await.map_err(db_error)?;
             }
@@ -300,6 +302,19 @@ macro_rules! reports_sql {
                     push_ticket_ids(&mut delete, chunk.iter().copied());
                     delete.build().execute(&mut *tx).await.map_err(db_error)?;
                 }
+                for chunk in changes.deleted.chunks(INSERT_CHUNK) {
+                    // The ticket list first: it is what picks the index (the row values alone
+                    // are a table scan on SQLite).
+                    let mut delete = QueryBuilder::<$db>::new("DELETE FROM report_measures WHERE ");
+                    let tickets: std::collections::BTreeSet<TicketId> = chunk.iter().map(|(ticket, _, _)| *ticket).collect();
+                    push_ticket_ids(&mut delete, tickets.into_iter());
+                    delete.push(" AND (ticket_id, metric, at) IN (");
+                    delete.push_values(chunk, |mut row, (ticket, metric, at)| {
+                        row.push_bind(*ticket).push_bind(metric.as_str()).push_bind(millis(*at));
+                    });
+                    delete.push(")");
+                    delete.build().execute(&mut *tx).await.map_err(db_error)?;
+                }
                 insert_measures(&mut tx, &changes.inserted).await?;
                 for chunk in cells.chunks(INSERT_CHUNK) {
                     let mut upsert = QueryBuilder::<$db>::new(
@@ -317,7 +332,10 @@ macro_rules! reports_sql {
                     );
                     upsert.build().execute(&mut *tx).await.map_err(db_error)?;
                 }
-                for chunk in changes.replaced.chunks(INSERT_CHUNK) {
+                let emptied_tickets: std::collections::BTreeSet<TicketId> =
+                    changes.removed.iter().map(|measure| measure.ticket_id).collect();
+                let emptied_tickets: Vec<_> = emptied_tickets.into_iter().collect();
+                for chunk in emptied_tickets.chunks(INSERT_CHUNK) {
                     let mut delete =
                         QueryBuilder::<$db>::new("DELETE FROM report_ticket_days WHERE count = 0 AND sum_ms = 0 AND ");
                     push_ticket_ids(&mut delete, chunk.iter().copied());
