@@ -1,10 +1,11 @@
 //! The reports' projection: tails the installation-wide event log from a cursor kept in the
 //! store, recomputes the measures of every ticket a page of the log touched from that ticket's
 //! whole log (`switchboard_actors::reports::measures`, pure; the logs of recently touched
-//! tickets kept in memory, so a pass reads only what is new) and stores them, the per-day
-//! aggregates' change and the cursor's move in one transaction. Replacing a ticket's measures
-//! rather than adding to them makes a page handled twice (after a crash, or by two nodes) count
-//! nothing twice; the cursor moving with them makes a restart miss nothing. Woken by this node's
+//! tickets kept in memory, so a pass reads only what is new) and stores what changed from the
+//! measures kept before (`MeasureChanges`: usually a few rows per ticket), the per-day
+//! aggregates' move and the cursor's in one transaction. Diffing against what is kept, rather
+//! than adding, makes a page handled twice (after a crash, or by two nodes) count nothing
+//! twice; the cursor moving with them makes a restart miss nothing. Woken by this node's
 //! event bus as soon as a change commits, and polling every [`POLL`] for other nodes' commits.
 //! `switchboard reports rebuild` empties it and replays the log from position 0.
 
@@ -22,6 +23,7 @@ use std::time::Duration;
 use jiff::tz::TimeZone;
 use switchboard_actors::bus::TicketChange;
 use switchboard_actors::domain::*;
+use switchboard_actors::reports::MeasureChanges;
 use switchboard_actors::reports::measures::{Measure, ReportClock, ticket_measures};
 use switchboard_actors::store::{Store, StoreError};
 use tokio::sync::{Notify, broadcast, watch};
@@ -65,22 +67,46 @@ struct AccountView {
 /// each pass touches the same tickets again, and re-reading their growing logs cost more
 /// with every message (issue 16). Kept events stay right: a log only grows, and what a
 /// redaction rewrites in place (texts) no measure reads.
+///
+/// With each log, the measures the store keeps for the ticket as this node last wrote them, so
+/// a pass diffs against them without reading them back ([`MeasureChanges::between`]). They are
+/// dropped with a gap in the log (another node's pass may have written the ticket) and after a
+/// write that failed.
 #[derive(Default)]
 struct TicketLogs {
-    by_ticket: HashMap<TicketId, Vec<TicketEvent>>,
+    by_ticket: HashMap<TicketId, KeptTicket>,
     events: usize,
 }
 
+#[derive(Default)]
+struct KeptTicket {
+    log: Vec<TicketEvent>,
+    /// `None`: not known here, read from the store.
+    measures: Option<Vec<Measure>>,
+}
+
 impl TicketLogs {
-    fn take(&mut self, ticket: TicketId) -> Vec<TicketEvent> {
-        let log = self.by_ticket.remove(&ticket).unwrap_or_default();
-        self.events -= log.len();
-        log
+    fn take(&mut self, ticket: TicketId) -> KeptTicket {
+        let kept = self.by_ticket.remove(&ticket).unwrap_or_default();
+        self.events -= kept.log.len();
+        kept
     }
 
-    fn keep(&mut self, ticket: TicketId, log: Vec<TicketEvent>) {
-        self.events += log.len();
-        self.by_ticket.insert(ticket, log);
+    fn keep(&mut self, ticket: TicketId, kept: KeptTicket) {
+        self.events += kept.log.len();
+        self.by_ticket.insert(ticket, kept);
+    }
+
+    /// The kept measures of `ticket`, if known.
+    fn measures(&self, ticket: TicketId) -> Option<&[Measure]> {
+        self.by_ticket.get(&ticket)?.measures.as_deref()
+    }
+
+    /// What the store now keeps for `ticket` (`None`: unknown).
+    fn set_measures(&mut self, ticket: TicketId, measures: Option<Vec<Measure>>) {
+        if let Some(kept) = self.by_ticket.get_mut(&ticket) {
+            kept.measures = measures;
+        }
     }
 
     /// Over [`KEPT_LOG_EVENTS`]: keeps only the tickets of the pass just made, or nothing when
@@ -90,7 +116,7 @@ impl TicketLogs {
             return;
         }
         self.by_ticket.retain(|ticket, _| touched.contains(ticket));
-        self.events = self.by_ticket.values().map(Vec::len).sum();
+        self.events = self.by_ticket.values().map(|kept| kept.log.len()).sum();
         if self.events > KEPT_LOG_EVENTS {
             self.by_ticket.clear();
             self.events = 0;
@@ -204,13 +230,37 @@ impl ReportProjection {
             of_ticket.push(&logged.event);
         }
         let mut accounts: HashMap<AccountId, AccountView> = HashMap::new();
-        let mut replaced: Vec<(TicketId, Vec<Measure>)> = Vec::with_capacity(touched.len());
+        let mut measured: Vec<(TicketId, Vec<Measure>)> = Vec::with_capacity(touched.len());
         for ticket_id in &touched {
             let new = page_events.get(ticket_id).map(Vec::as_slice).unwrap_or_default();
-            replaced.push((*ticket_id, self.measures_of(*ticket_id, new, &mut accounts).await?));
+            measured.push((*ticket_id, self.measures_of(*ticket_id, new, &mut accounts).await?));
         }
         self.logs().trim(&touched);
-        match self.store.record_measures(from, to, &replaced).await {
+        let (mut kept, unknown): (Vec<Measure>, Vec<TicketId>) = {
+            let logs = self.logs();
+            let mut kept = Vec::new();
+            let mut unknown = Vec::new();
+            for ticket in &touched {
+                match logs.measures(*ticket) {
+                    Some(measures) => kept.extend_from_slice(measures),
+                    None => unknown.push(*ticket),
+                }
+            }
+            (kept, unknown)
+        };
+        if !unknown.is_empty() {
+            kept.extend(self.store.kept_measures(&unknown).await?);
+        }
+        let changes = MeasureChanges::between(kept, &measured);
+        let written = self.store.record_measures(from, to, &changes).await;
+        {
+            let mut logs = self.logs();
+            let ok = written.is_ok();
+            for (ticket, measures) in measured {
+                logs.set_measures(ticket, ok.then_some(measures));
+            }
+        }
+        match written {
             Ok(()) => {}
             // Another node handled these events first: read on from where it left the cursor.
             Err(StoreError::Conflict(_)) => return Ok(true),
@@ -244,7 +294,7 @@ impl ReportProjection {
         new: &[&TicketEvent],
         accounts: &mut HashMap<AccountId, AccountView>,
     ) -> Result<Vec<Measure>, StoreError> {
-        let mut log = self.logs().take(ticket_id);
+        let KeptTicket { mut log, mut measures } = self.logs().take(ticket_id);
         let Some(ticket) = self.store.ticket(ticket_id).await? else { return Ok(Vec::new()) };
         let mut follows = true;
         for event in new {
@@ -259,6 +309,8 @@ impl ReportProjection {
             log.push((*event).clone());
         }
         if !follows {
+            // Another node's pass may have written this ticket's measures too.
+            measures = None;
             loop {
                 let after = log.last().map_or(0, |event| event.seq);
                 let page = self.store.ticket_events(ticket_id, after, TICKET_LOG_PAGE).await?;
@@ -275,9 +327,9 @@ impl ReportProjection {
         };
         let is_staff = |user: UserId| account.staff.contains(&user);
         let clock = ReportClock { zone: &account.zone, hours: account.hours.as_ref() };
-        let measures = ticket_measures(&ticket, &log, &is_staff, &clock);
-        self.logs().keep(ticket_id, log);
-        Ok(measures)
+        let now = ticket_measures(&ticket, &log, &is_staff, &clock);
+        self.logs().keep(ticket_id, KeptTicket { log, measures });
+        Ok(now)
     }
 
     async fn account_view(&self, account: AccountId) -> Result<AccountView, StoreError> {

@@ -1,10 +1,11 @@
-//! ReportsPort: a ticket's measures are replaced whole together with the cursor's move (a second
-//! writer from the same cursor writes nothing), the per-day aggregates follow the replacement
+//! ReportsPort: a ticket's measures change (rows added, single rows deleted, or the ticket
+//! replaced whole) together with the cursor's move (a second writer from the same cursor writes
+//! nothing), the per-day aggregates follow the replacement
 //! exactly, reads are limited to a period and a scope, and a reset empties everything.
 
 use switchboard_actors::query::filter::TicketFilter;
 use switchboard_actors::reports::measures::{Dimensions, Measure, Metric};
-use switchboard_actors::reports::{DailyQuery, DailyTotal, MeasureQuery, MeasureScope};
+use switchboard_actors::reports::{DailyQuery, DailyTotal, MeasureChanges, MeasureQuery, MeasureScope};
 
 use super::*;
 
@@ -29,6 +30,13 @@ fn measure(ticket: &Ticket, metric: Metric, at: Timestamp, actor: Option<UserId>
             priority: Some(Priority::Medium),
         },
     }
+}
+
+/// Records `tickets`' measures as the projection does: diffed against what the store keeps.
+async fn record(store: &dyn Store, from: i64, to: i64, tickets: &[(TicketId, Vec<Measure>)]) -> StoreResult<()> {
+    let ids: Vec<TicketId> = tickets.iter().map(|(ticket, _)| *ticket).collect();
+    let kept = store.kept_measures(&ids).await?;
+    store.record_measures(from, to, &MeasureChanges::between(kept, tickets)).await
 }
 
 /// The aggregate cell of `metric` for agent `user`, if any.
@@ -57,7 +65,7 @@ pub async fn measures_replace_with_the_cursor(store: &dyn Store) {
         measure(&ticket, Metric::FirstResponse, later, Some(ana.id), Some(7)),
     ];
     let from = store.report_position().await.expect("cursor");
-    store.record_measures(from, from + 1, &[(ticket.id, first_version.clone())]).await.expect("recorded");
+    record(store, from, from + 1, &[(ticket.id, first_version.clone())]).await.expect("recorded");
     assert_eq!(store.report_position().await.expect("cursor"), from + 1);
     let everything = MeasureQuery::new(
         account.id,
@@ -75,7 +83,7 @@ pub async fn measures_replace_with_the_cursor(store: &dyn Store) {
     assert_eq!(cell, Some(DailyTotal { count: 1, sum_ms: 90_000 }));
 
     // Another node that read the same cursor writes nothing.
-    let late = store.record_measures(from, from + 1, &[(ticket.id, first_version.clone())]).await;
+    let late = record(store, from, from + 1, &[(ticket.id, first_version.clone())]).await;
     assert!(matches!(late, Err(StoreError::Conflict(_))), "{late:?}");
     assert_eq!(agent_cell(store, account.id, Metric::Reply, ana.id).await.map(|total| total.count), Some(1));
 
@@ -85,7 +93,7 @@ pub async fn measures_replace_with_the_cursor(store: &dyn Store) {
         measure(&ticket, Metric::Reply, later, Some(ana.id), Some(7)),
         measure(&ticket, Metric::Reply, later, Some(ana.id), Some(7)),
     ];
-    store.record_measures(from + 1, from + 3, &[(ticket.id, second_version.clone())]).await.expect("recorded");
+    record(store, from + 1, from + 3, &[(ticket.id, second_version.clone())]).await.expect("recorded");
     assert_eq!(store.measures(&everything).await.expect("measures").len(), 3);
     assert_eq!(agent_cell(store, account.id, Metric::Reply, ana.id).await.map(|total| total.count), Some(2));
     assert_eq!(agent_cell(store, account.id, Metric::FirstResponse, ana.id).await, None, "a cell at zero is gone");
@@ -93,7 +101,7 @@ pub async fn measures_replace_with_the_cursor(store: &dyn Store) {
     // It grew again by one reply only: that row is added, the cells move by it.
     let mut third_version = second_version.clone();
     third_version.push(measure(&ticket, Metric::Reply, later, Some(ana.id), Some(7)));
-    store.record_measures(from + 3, from + 4, &[(ticket.id, third_version.clone())]).await.expect("recorded");
+    record(store, from + 3, from + 4, &[(ticket.id, third_version.clone())]).await.expect("recorded");
     assert_eq!(store.measures(&everything).await.expect("measures").len(), 4);
     assert_eq!(agent_cell(store, account.id, Metric::Reply, ana.id).await.map(|total| total.count), Some(3));
     let reply_cells = DailyQuery {
@@ -103,7 +111,7 @@ pub async fn measures_replace_with_the_cursor(store: &dyn Store) {
     let replies_of_the_ticket: i64 =
         store.daily_totals(&reply_cells).await.expect("cells").iter().map(|cell| cell.count).sum();
     assert_eq!(replies_of_the_ticket, 3, "the ticket's own cells follow the added row");
-    store.record_measures(from + 4, from + 5, &[(ticket.id, second_version.clone())]).await.expect("recorded");
+    record(store, from + 4, from + 5, &[(ticket.id, second_version.clone())]).await.expect("recorded");
     assert_eq!(agent_cell(store, account.id, Metric::Reply, ana.id).await.map(|total| total.count), Some(2));
 
     // The period's end is excluded; scopes keep to teams or a person; a filter to its tickets.
@@ -261,7 +269,7 @@ pub async fn sums_in_sql_match_the_measures(store: &dyn Store) {
         });
     }
     let from = store.report_position().await.expect("cursor");
-    store.record_measures(from, from + 1, &measures).await.expect("recorded");
+    record(store, from, from + 1, &measures).await.expect("recorded");
 
     let (period_from, period_to) = (start + SignedDuration::from_hours(7), start + SignedDuration::from_hours(110));
     let everything = MeasureQuery::new(account.id, period_from, period_to, None, MeasureScope::Account);
@@ -354,7 +362,7 @@ pub async fn sums_in_sql_match_the_measures(store: &dyn Store) {
     ticket_cells_match(lists()).await;
     let (_, second) = &measures[1];
     let fewer = vec![(tickets[1].id, second[..second.len() / 3].to_vec())];
-    store.record_measures(from + 1, from + 2, &fewer).await.expect("replaced");
+    record(store, from + 1, from + 2, &fewer).await.expect("replaced");
     ticket_cells_match(lists()).await;
     assert!(
         !store

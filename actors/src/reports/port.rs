@@ -311,10 +311,14 @@ pub enum MeasureScope {
 pub trait ReportsPort: Send + Sync + 'static {
     /// The event log position the projection has handled.
     async fn report_position(&self) -> StoreResult<i64>;
-    /// Replaces the measures of each ticket of `tickets` with the ones given, changes the
-    /// per-day aggregates by the difference and moves the cursor from `from` to `to`, in one
-    /// transaction; `Conflict` (and nothing written) when the cursor is no longer at `from`.
-    async fn record_measures(&self, from: i64, to: i64, tickets: &[(TicketId, Vec<Measure>)]) -> StoreResult<()>;
+    /// Every measure kept for `tickets`, in no particular order.
+    async fn kept_measures(&self, tickets: &[TicketId]) -> StoreResult<Vec<Measure>>;
+    /// Writes `changes` (from the kept measures to the ones the tickets' logs give now, see
+    /// [`MeasureChanges::between`]) with the per-day aggregates' and cells' move by them, and
+    /// moves the cursor from `from` to `to`, in one transaction; `Conflict` (and nothing
+    /// written) when the cursor is no longer at `from` — another pass wrote, so the kept
+    /// measures the changes were made from may be stale.
+    async fn record_measures(&self, from: i64, to: i64, changes: &MeasureChanges) -> StoreResult<()>;
     /// The measures `query` selects, in time order.
     async fn measures(&self, query: &MeasureQuery) -> StoreResult<Vec<Measure>>;
     /// The measures `query` selects counted, and their values summed, per metric, detail and

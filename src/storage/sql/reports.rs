@@ -272,30 +272,35 @@ macro_rules! reports_sql {
                 cursor_position(&self.pool, "report_cursor").await
             }
 
-            async fn record_measures(
+            async fn kept_measures(
                 &self,
-                from: i64,
-                to: i64,
-                tickets: &[(TicketId, Vec<switchboard_actors::reports::measures::Measure>)],
-            ) -> StoreResult<()> {
-                use switchboard_actors::reports::{MeasureChanges, daily_contributions};
-                // The kept measures are read before the write lock is taken: the cursor's move
-                // below fails if another pass wrote between the read and the transaction.
+                tickets: &[TicketId],
+            ) -> StoreResult<Vec<switchboard_actors::reports::measures::Measure>> {
                 let mut kept = Vec::new();
                 for chunk in tickets.chunks(INSERT_CHUNK) {
                     let mut old = QueryBuilder::<$db>::new(format!("SELECT {MEASURE_COLUMNS} FROM report_measures WHERE "));
-                    push_ticket_ids(&mut old, chunk.iter().map(|(ticket, _)| *ticket));
+                    push_ticket_ids(&mut old, chunk.iter().copied());
                     for row in old.build().fetch_all(&self.pool).await.map_err(db_error)? {
                         kept.push(measure_from_row(&row)?);
                     }
                 }
-                let changes = MeasureChanges::between(kept, tickets);
+                Ok(kept)
+            }
+
+            async fn record_measures(
+                &self,
+                from: i64,
+                to: i64,
+                changes: &switchboard_actors::reports::MeasureChanges,
+            ) -> StoreResult<()> {
+                use switchboard_actors::reports::daily_contributions;
                 let mut emptied = std::collections::BTreeMap::new();
                 daily_contributions(&changes.removed, -1, &mut emptied);
                 let emptied: std::collections::BTreeSet<_> = emptied.keys().collect();
                 let cells: Vec<_> = changes.ticket_day_deltas().into_iter().collect();
 
                 let mut tx = self.pool.begin_with($begin_write).await.map_err(db_error)?;
+                let locked = std::time::Instant::now();
                 move_cursor(&mut tx, "report_cursor", "the reports'", from, to).await?;
                 for chunk in changes.replaced.chunks(INSERT_CHUNK) {
                     let mut delete = QueryBuilder::<$db>::new("DELETE FROM report_measures WHERE ");
@@ -342,7 +347,18 @@ macro_rules! reports_sql {
                     delete.build().execute(&mut *tx).await.map_err(db_error)?;
                 }
                 apply_daily_deltas(&mut tx, &changes.daily_deltas(), &emptied).await?;
-                tx.commit().await.map_err(db_error)
+                tx.commit().await.map_err(db_error)?;
+                // How long the write lock was held (SQLite: every other writer waited as long).
+                let held = locked.elapsed();
+                metrics::histogram!("switchboard_reports_write_seconds").record(held.as_secs_f64());
+                tracing::debug!(
+                    held_ms = held.as_secs_f64() * 1000.0,
+                    inserted = changes.inserted.len(),
+                    deleted = changes.deleted.len(),
+                    replaced = changes.replaced.len(),
+                    "reports measures written"
+                );
+                Ok(())
             }
 
             async fn measures(
