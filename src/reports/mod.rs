@@ -44,7 +44,7 @@ const POLL: Duration = Duration::from_secs(1);
 /// one transaction) instead of one pass per commit — at 500 WhatsApp messages a second, passes
 /// per commit doubled the hub's CPU per message. A report waiting for the figures cuts the
 /// spacing short ([`ReportProjection::fresh`]), and waits at most [`FRESHNESS_WAIT`].
-const PASS_SPACING: Duration = Duration::from_secs(1);
+const PASS_SPACING: Duration = Duration::from_millis(250);
 /// Events projected between two refreshes of the planner's statistics (done once caught up).
 const STATISTICS_EVERY: u64 = 100_000;
 /// Wait after a failed pass (the store did not answer).
@@ -252,7 +252,7 @@ impl ReportProjection {
             kept.extend(self.store.kept_measures(&unknown).await?);
         }
         let changes = MeasureChanges::between(kept, &measured);
-        let written = self.store.record_measures(from, to, &changes).await;
+        let written = self.store.record_measures(from, to, changes).await;
         {
             let mut logs = self.logs();
             let ok = written.is_ok();

@@ -46,6 +46,15 @@ pub enum WriteOp {
         error: Option<String>,
         at: Timestamp,
     },
+    /// The reports projection's pass: its measure changes, the aggregates' move and the cursor's
+    /// from `from` to `to` (`Conflict` when the cursor is elsewhere). Through the writer so that
+    /// on SQLite it is written on the writer's thread between two batches, without holding the
+    /// one write lock across sqlx's round trips while webhooks wait (issue 16, T3's tail).
+    RecordMeasures {
+        from: i64,
+        to: i64,
+        changes: Box<switchboard_actors::reports::MeasureChanges>,
+    },
 }
 
 impl WriteOp {
@@ -57,6 +66,7 @@ impl WriteOp {
             | WriteOp::CreateCustomer { .. }
             | WriteOp::InboxAppend { .. }
             | WriteOp::InboxDone { .. }
+            | WriteOp::RecordMeasures { .. }
             | WriteOp::Timer(_) => None,
         }
     }
@@ -160,6 +170,8 @@ impl GroupCommit {
             WriteOp::InboxDone { id, .. } => id.unsigned_abs() as usize % self.lanes.len(),
             // One owner's timer changes stay in order on one lane.
             WriteOp::Timer(change) => change.owner.id.unsigned_abs() as usize % self.lanes.len(),
+            // One pass at a time moves the cursor: any lane keeps them in order.
+            WriteOp::RecordMeasures { .. } => 0,
         };
         let (reply, answer) = oneshot::channel();
         self.lanes[lane]

@@ -15,6 +15,7 @@ use std::time::Duration;
 use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension as _, Transaction, TransactionBehavior, params};
 use switchboard_actors::domain::{DeliveryError, DeliveryStatus, EventKind, Message, Ticket, TicketEvent, TicketId};
+use switchboard_actors::reports::MeasureChanges;
 use switchboard_actors::sla::SlaState;
 use switchboard_actors::store::{StoreError, StoreResult, TicketCommit, TicketIdentity, TimerChange, TimerOwner};
 use switchboard_actors::whatsapp::Conversation;
@@ -156,6 +157,11 @@ impl BlockingBatchWriter for SqliteBatchWriter {
                         "UPDATE webhook_inbox SET processed_at = ?1, error = ?2 WHERE id = ?3",
                         params![millis(*at), error.as_deref(), *id],
                     )?;
+                    outcomes.push(WriteOutcome::Committed);
+                    continue;
+                }
+                WriteOp::RecordMeasures { from, to, changes } => {
+                    record_measures(&tx, *from, *to, changes)?;
                     outcomes.push(WriteOutcome::Committed);
                     continue;
                 }
@@ -381,6 +387,120 @@ fn replace_tags(tx: &Transaction<'_>, ticket: &Ticket) -> StoreResult<()> {
             tx,
             "INSERT INTO ticket_tags (ticket_id, account_id, tag) VALUES (?1, ?2, ?3)",
             params![ticket.id, ticket.account_id, tag],
+        )?;
+    }
+    Ok(())
+}
+
+/// A reports pass: its measure changes, the per-ticket cells' and per-day aggregates' move by
+/// them and the cursor's, row by row through cached statements (the rows the sqlx store reads).
+fn record_measures(tx: &Transaction<'_>, from: i64, to: i64, changes: &MeasureChanges) -> StoreResult<()> {
+    let moved = tx
+        .prepare_cached("UPDATE report_cursor SET position = ?1 WHERE id = 1 AND position = ?2")
+        .and_then(|mut update| update.execute(params![to, from]))
+        .map_err(sqlite_error)?;
+    if moved != 1 {
+        return Err(StoreError::Conflict("the reports' cursor moved".to_owned()));
+    }
+    for ticket in &changes.replaced {
+        execute(tx, "DELETE FROM report_measures WHERE ticket_id = ?1", params![ticket])?;
+    }
+    for (ticket, metric, at) in &changes.deleted {
+        execute(
+            tx,
+            "DELETE FROM report_measures WHERE ticket_id = ?1 AND metric = ?2 AND at = ?3",
+            params![ticket, metric.as_str(), millis(*at)],
+        )?;
+    }
+    let mut insert = tx
+        .prepare_cached(
+            "INSERT INTO report_measures (ticket_id, account_id, metric, at, day, value_ms, business_ms, replies, \
+             actor_id, detail, assignee_id, team_id, channel, company_id, category_id, priority) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+        )
+        .map_err(sqlite_error)?;
+    for measure in &changes.inserted {
+        let dims = &measure.dimensions;
+        insert
+            .execute(params![
+                measure.ticket_id,
+                measure.account_id,
+                measure.metric.as_str(),
+                millis(measure.at),
+                measure.day.to_string(),
+                measure.value_ms,
+                measure.business_ms,
+                measure.replies,
+                measure.actor_id,
+                measure.detail,
+                dims.assignee_id,
+                dims.team_id,
+                dims.channel.map(|channel| channel.as_str()),
+                dims.company_id,
+                dims.category_id,
+                dims.priority.map(|priority| priority.as_str()),
+            ])
+            .map_err(sqlite_error)?;
+    }
+    for (key, total) in changes.ticket_day_deltas() {
+        execute(
+            tx,
+            "INSERT INTO report_ticket_days (account_id, day, metric, detail, flag, ticket_id, count, sum_ms) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (account_id, metric, day, detail, flag, ticket_id) \
+             DO UPDATE SET count = count + excluded.count, sum_ms = sum_ms + excluded.sum_ms",
+            params![
+                key.account_id,
+                key.day.to_string(),
+                key.metric.as_str(),
+                key.detail,
+                key.flag,
+                key.ticket_id,
+                total.count,
+                total.sum_ms
+            ],
+        )?;
+    }
+    for ticket in changes.emptied_tickets() {
+        execute(
+            tx,
+            "DELETE FROM report_ticket_days WHERE ticket_id = ?1 AND count = 0 AND sum_ms = 0",
+            params![ticket],
+        )?;
+    }
+    for (key, total) in changes.daily_deltas() {
+        execute(
+            tx,
+            "INSERT INTO report_daily (account_id, day, metric, detail, flag, dimension, dimension_key, count, sum_ms) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) \
+             ON CONFLICT (account_id, dimension, day, metric, detail, flag, dimension_key) \
+             DO UPDATE SET count = count + excluded.count, sum_ms = sum_ms + excluded.sum_ms",
+            params![
+                key.account_id,
+                key.day.to_string(),
+                key.metric.as_str(),
+                key.detail,
+                key.flag,
+                key.dimension,
+                key.key,
+                total.count,
+                total.sum_ms
+            ],
+        )?;
+    }
+    for key in changes.emptied_daily_keys() {
+        execute(
+            tx,
+            "DELETE FROM report_daily WHERE account_id = ?1 AND dimension = ?2 AND day = ?3 AND metric = ?4 \
+             AND detail = ?5 AND flag = ?6 AND dimension_key = ?7 AND count = 0 AND sum_ms = 0",
+            params![
+                key.account_id,
+                key.dimension,
+                key.day.to_string(),
+                key.metric.as_str(),
+                key.detail,
+                key.flag,
+                key.key
+            ],
         )?;
     }
     Ok(())

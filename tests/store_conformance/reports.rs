@@ -36,7 +36,7 @@ fn measure(ticket: &Ticket, metric: Metric, at: Timestamp, actor: Option<UserId>
 async fn record(store: &dyn Store, from: i64, to: i64, tickets: &[(TicketId, Vec<Measure>)]) -> StoreResult<()> {
     let ids: Vec<TicketId> = tickets.iter().map(|(ticket, _)| *ticket).collect();
     let kept = store.kept_measures(&ids).await?;
-    store.record_measures(from, to, &MeasureChanges::between(kept, tickets)).await
+    store.record_measures(from, to, MeasureChanges::between(kept, tickets)).await
 }
 
 /// The aggregate cell of `metric` for agent `user`, if any.

@@ -133,7 +133,7 @@ pub fn ticket_day_contributions(measures: &[Measure], sign: i64, into: &mut BTre
 /// holds SQLite's one write lock, every webhook's durable append waiting behind it — stays short
 /// however long the tickets' logs grow. A gone measure that cannot be told from another kept row
 /// by its ticket, metric and instant has its ticket replaced whole.
-#[derive(Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct MeasureChanges {
     /// Tickets whose rows are all deleted and written again.
     pub replaced: Vec<TicketId>,
@@ -201,6 +201,21 @@ impl MeasureChanges {
         daily_contributions(&self.added, 1, &mut deltas);
         deltas.retain(|_, total| total.count != 0 || total.sum_ms != 0);
         deltas
+    }
+
+    /// The per-day aggregate cells measures were taken out of: those left at zero are removed,
+    /// so an aggregate rebuilt from zero has the same rows.
+    pub fn emptied_daily_keys(&self) -> std::collections::BTreeSet<DailyKey> {
+        let mut taken = BTreeMap::new();
+        daily_contributions(&self.removed, -1, &mut taken);
+        taken.into_keys().collect()
+    }
+
+    /// The tickets measures were taken from: their per-ticket cells left at zero are removed.
+    pub fn emptied_tickets(&self) -> Vec<TicketId> {
+        let tickets: std::collections::BTreeSet<TicketId> =
+            self.removed.iter().map(|measure| measure.ticket_id).collect();
+        tickets.into_iter().collect()
     }
 
     /// What the changes add to (or take out of) the per-ticket cells.
@@ -318,7 +333,7 @@ pub trait ReportsPort: Send + Sync + 'static {
     /// moves the cursor from `from` to `to`, in one transaction; `Conflict` (and nothing
     /// written) when the cursor is no longer at `from` — another pass wrote, so the kept
     /// measures the changes were made from may be stale.
-    async fn record_measures(&self, from: i64, to: i64, changes: &MeasureChanges) -> StoreResult<()>;
+    async fn record_measures(&self, from: i64, to: i64, changes: MeasureChanges) -> StoreResult<()>;
     /// The measures `query` selects, in time order.
     async fn measures(&self, query: &MeasureQuery) -> StoreResult<Vec<Measure>>;
     /// The measures `query` selects counted, and their values summed, per metric, detail and

@@ -174,98 +174,6 @@ macro_rules! reports_sql {
             }
         }
 
-        /// A per-day cell's place, the first columns of both cell tables: account, day, metric,
-        /// detail, flag.
-        fn push_cell_place<'r, 'q>(
-            row: &'r mut sqlx::query_builder::Separated<'q, $db, &'static str>,
-            account: AccountId,
-            day: jiff::civil::Date,
-            metric: switchboard_actors::reports::measures::Metric,
-            detail: &str,
-            flag: i64,
-        ) -> &'r mut sqlx::query_builder::Separated<'q, $db, &'static str> {
-            row.push_bind(account).push_bind(day.to_string()).push_bind(metric.as_str()).push_bind(detail.to_owned()).push_bind(flag)
-        }
-
-        /// Moves the per-day aggregates by `deltas`, then removes the cells of `emptied` (the keys
-        /// measures were taken out of) left at zero, so an aggregate rebuilt from zero has the
-        /// same rows.
-        async fn apply_daily_deltas(
-            tx: &mut DbTx,
-            deltas: &std::collections::BTreeMap<
-                switchboard_actors::reports::DailyKey,
-                switchboard_actors::reports::DailyTotal,
-            >,
-            emptied: &std::collections::BTreeSet<&switchboard_actors::reports::DailyKey>,
-        ) -> StoreResult<()> {
-            let changed: Vec<_> = deltas.iter().collect();
-            for chunk in changed.chunks(INSERT_CHUNK) {
-                let mut insert = QueryBuilder::<$db>::new(
-                    "INSERT INTO report_daily (account_id, day, metric, detail, flag, dimension, dimension_key, count, sum_ms) ",
-                );
-                insert.push_values(chunk, |mut row, (key, total)| {
-                    push_cell_place(&mut row, key.account_id, key.day, key.metric, &key.detail, key.flag)
-                        .push_bind(key.dimension)
-                        .push_bind(key.key.clone())
-                        .push_bind(total.count)
-                        .push_bind(total.sum_ms);
-                });
-                insert.push(
-                    " ON CONFLICT (account_id, dimension, day, metric, detail, flag, dimension_key) DO UPDATE SET \
-                     count = report_daily.count + excluded.count, sum_ms = report_daily.sum_ms + excluded.sum_ms",
-                );
-                insert.build().execute(&mut **tx).await.map_err(db_error)?;
-            }
-            // Each key spelled out and OR-ed (the primary key's lookups on both backends; a
-            // row-value `IN (VALUES …)` is a table scan on SQLite), in chunks well under
-            // SQLite's expression depth of 1,000.
-            let emptied: Vec<_> = emptied.iter().collect();
-            for chunk in emptied.chunks(200) {
-                let mut delete = QueryBuilder::<$db>::new("DELETE FROM report_daily WHERE count = 0 AND sum_ms = 0 AND (");
-                for (index, key) in chunk.iter().enumerate() {
-                    delete.push(if index == 0 { "(account_id = " } else { " OR (account_id = " });
-                    delete.push_bind(key.account_id).push(" AND dimension = ").push_bind(key.dimension);
-                    delete.push(" AND day = ").push_bind(key.day.to_string()).push(" AND metric = ").push_bind(key.metric.as_str());
-                    delete.push(" AND detail = ").push_bind(key.detail.clone()).push(" AND flag = ").push_bind(key.flag);
-                    delete.push(" AND dimension_key = ").push_bind(key.key.clone()).push(")");
-                }
-                delete.push(")");
-                delete.build().execute(&mut **tx).await.map_err(db_error)?;
-            }
-            Ok(())
-        }
-
-        async fn insert_measures(
-            tx: &mut DbTx,
-            measures: &[switchboard_actors::reports::measures::Measure],
-        ) -> StoreResult<()> {
-            for chunk in measures.chunks(INSERT_CHUNK) {
-                let mut insert =
-                    QueryBuilder::<$db>::new(format!("INSERT INTO report_measures ({MEASURE_COLUMNS}) "));
-                insert.push_values(chunk, |mut row, measure| {
-                    let dims = &measure.dimensions;
-                    row.push_bind(measure.ticket_id)
-                        .push_bind(measure.account_id)
-                        .push_bind(measure.metric.as_str())
-                        .push_bind(millis(measure.at))
-                        .push_bind(measure.day.to_string())
-                        .push_bind(measure.value_ms)
-                        .push_bind(measure.business_ms)
-                        .push_bind(measure.replies)
-                        .push_bind(measure.actor_id)
-                        .push_bind(measure.detail.clone())
-                        .push_bind(dims.assignee_id)
-                        .push_bind(dims.team_id)
-                        .push_bind(dims.channel.map(|channel| channel.as_str()))
-                        .push_bind(dims.company_id)
-                        .push_bind(dims.category_id)
-                        .push_bind(dims.priority.map(|priority| priority.as_str()));
-                });
-                insert.build().execute(&mut **tx).await.map_err(db_error)?;
-            }
-            Ok(())
-        }
-
         #[async_trait]
         impl switchboard_actors::reports::ReportsPort for $store {
             async fn report_position(&self) -> StoreResult<i64> {
@@ -291,74 +199,13 @@ macro_rules! reports_sql {
                 &self,
                 from: i64,
                 to: i64,
-                changes: &switchboard_actors::reports::MeasureChanges,
+                changes: switchboard_actors::reports::MeasureChanges,
             ) -> StoreResult<()> {
-                use switchboard_actors::reports::daily_contributions;
-                let mut emptied = std::collections::BTreeMap::new();
-                daily_contributions(&changes.removed, -1, &mut emptied);
-                let emptied: std::collections::BTreeSet<_> = emptied.keys().collect();
-                let cells: Vec<_> = changes.ticket_day_deltas().into_iter().collect();
-
-                let mut tx = self.pool.begin_with($begin_write).await.map_err(db_error)?;
-                let locked = std::time::Instant::now();
-                move_cursor(&mut tx, "report_cursor", "the reports'", from, to).await?;
-                for chunk in changes.replaced.chunks(INSERT_CHUNK) {
-                    let mut delete = QueryBuilder::<$db>::new("DELETE FROM report_measures WHERE ");
-                    push_ticket_ids(&mut delete, chunk.iter().copied());
-                    delete.build().execute(&mut *tx).await.map_err(db_error)?;
+                let op = WriteOp::RecordMeasures { from, to, changes: Box::new(changes) };
+                match self.writes.submit(op).await? {
+                    WriteOutcome::Committed => Ok(()),
+                    other => Err(StoreError::Internal(format!("recording measures answered {other:?}"))),
                 }
-                for chunk in changes.deleted.chunks(INSERT_CHUNK) {
-                    // The ticket list first: it is what picks the index (the row values alone
-                    // are a table scan on SQLite).
-                    let mut delete = QueryBuilder::<$db>::new("DELETE FROM report_measures WHERE ");
-                    let tickets: std::collections::BTreeSet<TicketId> = chunk.iter().map(|(ticket, _, _)| *ticket).collect();
-                    push_ticket_ids(&mut delete, tickets.into_iter());
-                    delete.push(" AND (ticket_id, metric, at) IN (");
-                    delete.push_values(chunk, |mut row, (ticket, metric, at)| {
-                        row.push_bind(*ticket).push_bind(metric.as_str()).push_bind(millis(*at));
-                    });
-                    delete.push(")");
-                    delete.build().execute(&mut *tx).await.map_err(db_error)?;
-                }
-                insert_measures(&mut tx, &changes.inserted).await?;
-                for chunk in cells.chunks(INSERT_CHUNK) {
-                    let mut upsert = QueryBuilder::<$db>::new(
-                        "INSERT INTO report_ticket_days (account_id, day, metric, detail, flag, ticket_id, count, sum_ms) ",
-                    );
-                    upsert.push_values(chunk, |mut row, (key, total)| {
-                        push_cell_place(&mut row, key.account_id, key.day, key.metric, &key.detail, key.flag)
-                            .push_bind(key.ticket_id)
-                            .push_bind(total.count)
-                            .push_bind(total.sum_ms);
-                    });
-                    upsert.push(
-                        " ON CONFLICT (account_id, metric, day, detail, flag, ticket_id) DO UPDATE SET \
-                         count = report_ticket_days.count + excluded.count, sum_ms = report_ticket_days.sum_ms + excluded.sum_ms",
-                    );
-                    upsert.build().execute(&mut *tx).await.map_err(db_error)?;
-                }
-                let emptied_tickets: std::collections::BTreeSet<TicketId> =
-                    changes.removed.iter().map(|measure| measure.ticket_id).collect();
-                let emptied_tickets: Vec<_> = emptied_tickets.into_iter().collect();
-                for chunk in emptied_tickets.chunks(INSERT_CHUNK) {
-                    let mut delete =
-                        QueryBuilder::<$db>::new("DELETE FROM report_ticket_days WHERE count = 0 AND sum_ms = 0 AND ");
-                    push_ticket_ids(&mut delete, chunk.iter().copied());
-                    delete.build().execute(&mut *tx).await.map_err(db_error)?;
-                }
-                apply_daily_deltas(&mut tx, &changes.daily_deltas(), &emptied).await?;
-                tx.commit().await.map_err(db_error)?;
-                // How long the write lock was held (SQLite: every other writer waited as long).
-                let held = locked.elapsed();
-                metrics::histogram!("switchboard_reports_write_seconds").record(held.as_secs_f64());
-                tracing::debug!(
-                    held_ms = held.as_secs_f64() * 1000.0,
-                    inserted = changes.inserted.len(),
-                    deleted = changes.deleted.len(),
-                    replaced = changes.replaced.len(),
-                    "reports measures written"
-                );
-                Ok(())
             }
 
             async fn measures(

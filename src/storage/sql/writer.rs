@@ -303,6 +303,151 @@ macro_rules! writer_sql {
             }
         }
 
+        /// A per-day cell's place, the first columns of both cell tables: account, day, metric,
+        /// detail, flag.
+        fn push_cell_place<'r, 'q>(
+            row: &'r mut sqlx::query_builder::Separated<'q, $db, &'static str>,
+            account: AccountId,
+            day: jiff::civil::Date,
+            metric: switchboard_actors::reports::measures::Metric,
+            detail: &str,
+            flag: i64,
+        ) -> &'r mut sqlx::query_builder::Separated<'q, $db, &'static str> {
+            row.push_bind(account).push_bind(day.to_string()).push_bind(metric.as_str()).push_bind(detail.to_owned()).push_bind(flag)
+        }
+
+        /// Moves the per-day aggregates by `deltas`, then removes the cells of `emptied` (the keys
+        /// measures were taken out of) left at zero, so an aggregate rebuilt from zero has the
+        /// same rows.
+        async fn apply_daily_deltas(
+            tx: &mut DbTx,
+            deltas: &std::collections::BTreeMap<
+                switchboard_actors::reports::DailyKey,
+                switchboard_actors::reports::DailyTotal,
+            >,
+            emptied: &std::collections::BTreeSet<switchboard_actors::reports::DailyKey>,
+        ) -> StoreResult<()> {
+            let changed: Vec<_> = deltas.iter().collect();
+            for chunk in changed.chunks(INSERT_CHUNK) {
+                let mut insert = QueryBuilder::<$db>::new(
+                    "INSERT INTO report_daily (account_id, day, metric, detail, flag, dimension, dimension_key, count, sum_ms) ",
+                );
+                insert.push_values(chunk, |mut row, (key, total)| {
+                    push_cell_place(&mut row, key.account_id, key.day, key.metric, &key.detail, key.flag)
+                        .push_bind(key.dimension)
+                        .push_bind(key.key.clone())
+                        .push_bind(total.count)
+                        .push_bind(total.sum_ms);
+                });
+                insert.push(
+                    " ON CONFLICT (account_id, dimension, day, metric, detail, flag, dimension_key) DO UPDATE SET \
+                     count = report_daily.count + excluded.count, sum_ms = report_daily.sum_ms + excluded.sum_ms",
+                );
+                insert.build().execute(&mut **tx).await.map_err(db_error)?;
+            }
+            // Each key spelled out and OR-ed (the primary key's lookups on both backends; a
+            // row-value `IN (VALUES …)` is a table scan on SQLite), in chunks well under
+            // SQLite's expression depth of 1,000.
+            let emptied: Vec<_> = emptied.iter().collect();
+            for chunk in emptied.chunks(200) {
+                let mut delete = QueryBuilder::<$db>::new("DELETE FROM report_daily WHERE count = 0 AND sum_ms = 0 AND (");
+                for (index, key) in chunk.iter().enumerate() {
+                    delete.push(if index == 0 { "(account_id = " } else { " OR (account_id = " });
+                    delete.push_bind(key.account_id).push(" AND dimension = ").push_bind(key.dimension);
+                    delete.push(" AND day = ").push_bind(key.day.to_string()).push(" AND metric = ").push_bind(key.metric.as_str());
+                    delete.push(" AND detail = ").push_bind(key.detail.clone()).push(" AND flag = ").push_bind(key.flag);
+                    delete.push(" AND dimension_key = ").push_bind(key.key.clone()).push(")");
+                }
+                delete.push(")");
+                delete.build().execute(&mut **tx).await.map_err(db_error)?;
+            }
+            Ok(())
+        }
+
+        async fn insert_measures(
+            tx: &mut DbTx,
+            measures: &[switchboard_actors::reports::measures::Measure],
+        ) -> StoreResult<()> {
+            for chunk in measures.chunks(INSERT_CHUNK) {
+                let mut insert =
+                    QueryBuilder::<$db>::new(format!("INSERT INTO report_measures ({MEASURE_COLUMNS}) "));
+                insert.push_values(chunk, |mut row, measure| {
+                    let dims = &measure.dimensions;
+                    row.push_bind(measure.ticket_id)
+                        .push_bind(measure.account_id)
+                        .push_bind(measure.metric.as_str())
+                        .push_bind(millis(measure.at))
+                        .push_bind(measure.day.to_string())
+                        .push_bind(measure.value_ms)
+                        .push_bind(measure.business_ms)
+                        .push_bind(measure.replies)
+                        .push_bind(measure.actor_id)
+                        .push_bind(measure.detail.clone())
+                        .push_bind(dims.assignee_id)
+                        .push_bind(dims.team_id)
+                        .push_bind(dims.channel.map(|channel| channel.as_str()))
+                        .push_bind(dims.company_id)
+                        .push_bind(dims.category_id)
+                        .push_bind(dims.priority.map(|priority| priority.as_str()));
+                });
+                insert.build().execute(&mut **tx).await.map_err(db_error)?;
+            }
+            Ok(())
+        }
+
+        /// A reports pass's measure changes, the aggregates' move and the cursor's, in `tx`.
+        async fn write_measure_changes(
+            tx: &mut DbTx,
+            from: i64,
+            to: i64,
+            changes: &switchboard_actors::reports::MeasureChanges,
+        ) -> StoreResult<()> {
+            let cells: Vec<_> = changes.ticket_day_deltas().into_iter().collect();
+            move_cursor(tx, "report_cursor", "the reports'", from, to).await?;
+            for chunk in changes.replaced.chunks(INSERT_CHUNK) {
+                let mut delete = QueryBuilder::<$db>::new("DELETE FROM report_measures WHERE ");
+                push_ticket_ids(&mut delete, chunk.iter().copied());
+                delete.build().execute(&mut **tx).await.map_err(db_error)?;
+            }
+            for chunk in changes.deleted.chunks(INSERT_CHUNK) {
+                // The ticket list first: it is what picks the index for the row values.
+                let mut delete = QueryBuilder::<$db>::new("DELETE FROM report_measures WHERE ");
+                let tickets: std::collections::BTreeSet<TicketId> = chunk.iter().map(|(ticket, _, _)| *ticket).collect();
+                push_ticket_ids(&mut delete, tickets.into_iter());
+                delete.push(" AND (ticket_id, metric, at) IN (");
+                delete.push_values(chunk, |mut row, (ticket, metric, at)| {
+                    row.push_bind(*ticket).push_bind(metric.as_str()).push_bind(millis(*at));
+                });
+                delete.push(")");
+                delete.build().execute(&mut **tx).await.map_err(db_error)?;
+            }
+            insert_measures(tx, &changes.inserted).await?;
+            for chunk in cells.chunks(INSERT_CHUNK) {
+                let mut upsert = QueryBuilder::<$db>::new(
+                    "INSERT INTO report_ticket_days (account_id, day, metric, detail, flag, ticket_id, count, sum_ms) ",
+                );
+                upsert.push_values(chunk, |mut row, (key, total)| {
+                    push_cell_place(&mut row, key.account_id, key.day, key.metric, &key.detail, key.flag)
+                        .push_bind(key.ticket_id)
+                        .push_bind(total.count)
+                        .push_bind(total.sum_ms);
+                });
+                upsert.push(
+                    " ON CONFLICT (account_id, metric, day, detail, flag, ticket_id) DO UPDATE SET \
+                     count = report_ticket_days.count + excluded.count, sum_ms = report_ticket_days.sum_ms + excluded.sum_ms",
+                );
+                upsert.build().execute(&mut **tx).await.map_err(db_error)?;
+            }
+            for chunk in changes.emptied_tickets().chunks(INSERT_CHUNK) {
+                let mut delete =
+                    QueryBuilder::<$db>::new("DELETE FROM report_ticket_days WHERE count = 0 AND sum_ms = 0 AND ");
+                push_ticket_ids(&mut delete, chunk.iter().copied());
+                delete.build().execute(&mut **tx).await.map_err(db_error)?;
+            }
+            apply_daily_deltas(tx, &changes.daily_deltas(), &changes.emptied_daily_keys()).await?;
+            Ok(())
+        }
+
         #[async_trait]
         impl BatchWriter for $writer {
             async fn write_batch(&self, ops: &mut [WriteOp]) -> StoreResult<Vec<WriteOutcome>> {
@@ -368,6 +513,11 @@ macro_rules! writer_sql {
                                 .execute(&mut *tx)
                                 .await
                                 .map_err(db_error)?;
+                            outcomes.push(WriteOutcome::Committed);
+                            continue;
+                        }
+                        WriteOp::RecordMeasures { from, to, changes } => {
+                            write_measure_changes(&mut tx, *from, *to, changes).await?;
                             outcomes.push(WriteOutcome::Committed);
                             continue;
                         }
