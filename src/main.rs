@@ -39,6 +39,11 @@ fn main() -> ExitCode {
 async fn execute(command: Command, settings: Settings) -> anyhow::Result<()> {
     match command {
         Command::Serve => {
+            // A refused configuration is refused before the port is taken (and whatever holds
+            // the port cannot hide why).
+            if let Some(address) = settings.server.listen.to_socket_addrs().ok().and_then(|mut found| found.next()) {
+                settings.check_exposure(address)?;
+            }
             let listener = listen(&settings.server.listen)
                 .with_context(|| format!("cannot listen on {}", settings.server.listen))?;
             let metrics = switchboard::telemetry::init_metrics();

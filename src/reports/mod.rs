@@ -40,10 +40,12 @@ const KEPT_LOG_EVENTS: usize = 20_000;
 /// through the broker, which wakes nothing here.
 const POLL: Duration = Duration::from_secs(1);
 /// Least time from the start of one pass to the start of the next after a wake-up: under load a
-/// pass takes every commit of that time (each touched ticket's whole log read and folded once,
-/// one transaction) instead of one pass per commit — at 500 WhatsApp messages a second, passes
-/// per commit doubled the hub's CPU per message. A report waiting for the figures cuts the
-/// spacing short ([`ReportProjection::fresh`]), and waits at most [`FRESHNESS_WAIT`].
+/// pass takes every commit of that time (each touched ticket's measures computed once, one
+/// write) instead of one pass per commit — at 500 WhatsApp messages a second, passes per commit
+/// doubled the hub's CPU per message. Not longer: a pass's write takes its turn on SQLite's one
+/// writer, and every webhook's durable append waits behind it (at 1 s a pass wrote ~4 times the
+/// rows, ~20 ms; issue 16, T3's tail). A report waiting for the figures cuts the spacing short
+/// ([`ReportProjection::fresh`]), and waits at most [`FRESHNESS_WAIT`].
 const PASS_SPACING: Duration = Duration::from_millis(250);
 /// Events projected between two refreshes of the planner's statistics (done once caught up).
 const STATISTICS_EVERY: u64 = 100_000;

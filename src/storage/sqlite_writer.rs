@@ -161,7 +161,9 @@ impl BlockingBatchWriter for SqliteBatchWriter {
                     continue;
                 }
                 WriteOp::RecordMeasures { from, to, changes } => {
+                    let started = std::time::Instant::now();
                     record_measures(&tx, *from, *to, changes)?;
+                    metrics::histogram!("switchboard_reports_write_seconds").record(started.elapsed().as_secs_f64());
                     outcomes.push(WriteOutcome::Committed);
                     continue;
                 }
