@@ -237,6 +237,33 @@ pub async fn seed_search(
     Ok(())
 }
 
+/// Appends `count` messages from the customer to ticket `id`, in one commit, as the hub records
+/// a customer's messages: a fixture for tests of what tails the log.
+pub async fn add_customer_messages(store: &Arc<dyn Store>, id: TicketId, count: u64) -> anyhow::Result<()> {
+    let mut ticket = store.ticket(id).await?.context("no such ticket")?;
+    let customer = ticket.requester_id;
+    let config = Arc::new(store.account_config(ticket.account_id).await?);
+    let context = CommandContext { actor_id: Some(customer), config, expected_seq: None, seen_seq: None };
+    let now = SystemClock.now();
+    let mut events = Vec::new();
+    for n in 0..count {
+        let command = TicketCommand::AddMessage(NewMessage {
+            kind: MessageKind::Customer,
+            body: format!("One more thing ({n})"),
+            channel: None,
+            attachments: Vec::new(),
+            then_status: None,
+            payload: None,
+            provider_id: None,
+            window_until: None,
+        });
+        let decision = ticket.decide(&command, &context, now).context("a customer's message")?;
+        events.extend(ticket.append(decision.events, Some(customer), now));
+    }
+    store.commit(TicketCommit { ticket, messages: messages_of(&events), events, timers: Vec::new() }).await?;
+    Ok(())
+}
+
 /// `bench seed-automation`: the bench admin, a time rule (`tag: pending` for `due_in_secs`) and
 /// `pending` tickets already waiting on it, each with its wait and its durable timer written
 /// with the ticket, as a TicketActor would have armed them.

@@ -421,6 +421,56 @@ async fn the_reports_projection_killed_mid_tail_counts_nothing_twice(backend: Ba
     assert_eq!(store.daily_aggregates(account).await.expect("aggregates"), projected);
 }
 
+/// The projection reads back from the store only what it does not keep: new messages on tickets
+/// it has projected cost no read of their logs or measures; a ticket another node's pass wrote in
+/// between (a gap in the kept log) is read again whole — and in the end nothing is counted twice.
+async fn the_reports_projection_reads_back_only_what_it_does_not_keep(backend: Backend) {
+    use switchboard::bench::add_customer_messages;
+    use switchboard::reports::{ReadsBack, ReportProjection};
+    let db = TestDb::new(backend).await;
+    let store = db.open().await;
+    switchboard::bench::seed_search(&store, 4, 3, 0).await.expect("seeded");
+    let mut tickets: Vec<i64> =
+        store.events_after(0, 1_000).await.expect("log").iter().map(|logged| logged.event.ticket_id).collect();
+    tickets.sort_unstable();
+    tickets.dedup();
+    assert_eq!(tickets.len(), 4, "{tickets:?}");
+    let ours = ReportProjection::new(store.clone());
+    while ours.pass().await.expect("a pass") {}
+    let first = ours.reads_back();
+    assert_eq!(first, ReadsBack { logs: 0, measures: 4 }, "new tickets: logs from the page, measures asked once");
+
+    add_customer_messages(&store, tickets[0], 2).await.expect("messages");
+    add_customer_messages(&store, tickets[1], 1).await.expect("messages");
+    while ours.pass().await.expect("a pass") {}
+    assert_eq!(ours.reads_back(), first, "what it keeps is not read again");
+
+    // Another node's pass takes the next message of one ticket: ours sees a gap there.
+    add_customer_messages(&store, tickets[0], 1).await.expect("messages");
+    let theirs = ReportProjection::new(store.clone());
+    while theirs.pass().await.expect("their pass") {}
+    add_customer_messages(&store, tickets[0], 1).await.expect("messages");
+    add_customer_messages(&store, tickets[2], 1).await.expect("messages");
+    while ours.pass().await.expect("a pass") {}
+    assert_eq!(ours.reads_back(), ReadsBack { logs: 1, measures: 5 }, "only the ticket with a gap is read again");
+
+    let account = store.first_account().await.expect("account").expect("the seeded account").id;
+    let projected = store.daily_aggregates(account).await.expect("aggregates");
+    assert!(!projected.is_empty());
+    switchboard::cli::reports_rebuild(store.clone()).await.expect("rebuild");
+    assert_eq!(store.daily_aggregates(account).await.expect("aggregates"), projected);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_the_reports_projection_reads_back_only_what_it_does_not_keep() {
+    the_reports_projection_reads_back_only_what_it_does_not_keep(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_the_reports_projection_reads_back_only_what_it_does_not_keep() {
+    the_reports_projection_reads_back_only_what_it_does_not_keep(Backend::Postgres).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_the_reports_projection_killed_mid_tail_counts_nothing_twice() {
     the_reports_projection_killed_mid_tail_counts_nothing_twice(Backend::Sqlite).await;

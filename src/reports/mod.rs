@@ -137,6 +137,17 @@ pub struct ReportProjection {
     position: watch::Sender<i64>,
     /// Events projected since the planner's statistics were last refreshed.
     since_statistics: AtomicU64,
+    /// Tickets whose log, and whose kept measures, a pass had to read from the store.
+    logs_read: AtomicU64,
+    measures_read: AtomicU64,
+}
+
+/// How many tickets' logs and kept measures the projection has read back from the store, not
+/// found in what it keeps ([`ReportProjection::reads_back`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ReadsBack {
+    pub logs: u64,
+    pub measures: u64,
 }
 
 impl ReportProjection {
@@ -148,6 +159,8 @@ impl ReportProjection {
             asked: Notify::new(),
             position: watch::Sender::new(0),
             since_statistics: AtomicU64::new(0),
+            logs_read: AtomicU64::new(0),
+            measures_read: AtomicU64::new(0),
         })
     }
 
@@ -252,6 +265,8 @@ impl ReportProjection {
         };
         if !unknown.is_empty() {
             kept.extend(self.store.kept_measures(&unknown).await?);
+            self.measures_read.fetch_add(unknown.len() as u64, Ordering::Relaxed);
+            metrics::counter!("switchboard_report_measures_read_back_total").increment(unknown.len() as u64);
         }
         let changes = MeasureChanges::between(kept, &measured);
         let written = self.store.record_measures(from, to, changes).await;
@@ -281,6 +296,12 @@ impl ReportProjection {
             }
         }
         Ok(more)
+    }
+
+    /// What the projection has read back from the store so far (a pass over tickets it keeps
+    /// reads neither their logs nor their measures).
+    pub fn reads_back(&self) -> ReadsBack {
+        ReadsBack { logs: self.logs_read.load(Ordering::Relaxed), measures: self.measures_read.load(Ordering::Relaxed) }
     }
 
     fn logs(&self) -> std::sync::MutexGuard<'_, TicketLogs> {
@@ -313,6 +334,8 @@ impl ReportProjection {
         if !follows {
             // Another node's pass may have written this ticket's measures too.
             measures = None;
+            self.logs_read.fetch_add(1, Ordering::Relaxed);
+            metrics::counter!("switchboard_report_logs_read_back_total").increment(1);
             loop {
                 let after = log.last().map_or(0, |event| event.seq);
                 let page = self.store.ticket_events(ticket_id, after, TICKET_LOG_PAGE).await?;
