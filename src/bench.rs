@@ -165,16 +165,7 @@ pub async fn seed_search(
                         1 | 3 => MessageKind::Reply,
                         _ => MessageKind::Customer,
                     };
-                    let command = TicketCommand::AddMessage(NewMessage {
-                        kind,
-                        body: words.sentence(20),
-                        channel: None,
-                        attachments: Vec::new(),
-                        then_status: None,
-                        payload: None,
-                        provider_id: None,
-                        window_until: None,
-                    });
+                    let command = TicketCommand::AddMessage(NewMessage::text(kind, words.sentence(20)));
                     let decision = ticket.decide(&command, &context, now).context("a benchmark message")?;
                     let events = ticket.append(decision.events, Some(admin.id), now);
                     // A reply went out when it was written: the reports count it (and the first
@@ -247,16 +238,8 @@ pub async fn add_customer_messages(store: &Arc<dyn Store>, id: TicketId, count: 
     let now = SystemClock.now();
     let mut events = Vec::new();
     for n in 0..count {
-        let command = TicketCommand::AddMessage(NewMessage {
-            kind: MessageKind::Customer,
-            body: format!("One more thing ({n})"),
-            channel: None,
-            attachments: Vec::new(),
-            then_status: None,
-            payload: None,
-            provider_id: None,
-            window_until: None,
-        });
+        let command =
+            TicketCommand::AddMessage(NewMessage::text(MessageKind::Customer, format!("One more thing ({n})")));
         let decision = ticket.decide(&command, &context, now).context("a customer's message")?;
         events.extend(ticket.append(decision.events, Some(customer), now));
     }

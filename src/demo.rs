@@ -400,16 +400,7 @@ pub fn demo_rules() -> Vec<(&'static str, serde_json::Value)> {
 }
 
 fn message(kind: MessageKind, body: &str) -> NewMessage {
-    NewMessage {
-        kind,
-        body: body.into(),
-        channel: None,
-        attachments: Vec::new(),
-        then_status: None,
-        payload: None,
-        provider_id: None,
-        window_until: None,
-    }
+    NewMessage::text(kind, body)
 }
 
 fn new_user(

@@ -212,16 +212,9 @@ pub fn step_of(action: &Action, ticket: &Ticket) -> Step {
             Step::Notify(AutomationNotice { target: notify.clone(), message: message.clone() })
         }
         Action::Reply { reply, template } => Step::Reply { reply: reply.clone(), template: template.clone() },
-        Action::Note { note } => Step::Command(TicketCommand::AddMessage(NewMessage {
-            kind: MessageKind::Note,
-            body: note.clone(),
-            channel: None,
-            attachments: Vec::new(),
-            then_status: None,
-            payload: None,
-            provider_id: None,
-            window_until: None,
-        })),
+        Action::Note { note } => {
+            Step::Command(TicketCommand::AddMessage(NewMessage::text(MessageKind::Note, note.clone())))
+        }
         Action::Webhook { .. } => Step::Webhook,
     }
 }

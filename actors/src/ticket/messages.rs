@@ -123,6 +123,22 @@ pub struct NewMessage {
     pub window_until: Option<Timestamp>,
 }
 
+impl NewMessage {
+    /// A message of plain text on the ticket's channel, with nothing else set.
+    pub fn text(kind: MessageKind, body: impl Into<String>) -> NewMessage {
+        NewMessage {
+            kind,
+            body: body.into(),
+            channel: None,
+            attachments: Vec::new(),
+            then_status: None,
+            payload: None,
+            provider_id: None,
+            window_until: None,
+        }
+    }
+}
+
 /// Fields to change; `None` leaves a field alone, `Some(None)` clears an optional one.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct TicketPatch {
