@@ -53,6 +53,25 @@ impl SqliteStore {
     }
 }
 
+impl SqliteStore {
+    /// The reports projection's pass, written on the writer's thread between two batches: the
+    /// one write lock is never held across sqlx's round trips while every webhook's durable
+    /// append waits (issue 16, T3's tail).
+    async fn store_measure_changes(
+        &self,
+        from: i64,
+        to: i64,
+        changes: switchboard_actors::reports::MeasureChanges,
+    ) -> switchboard_actors::store::StoreResult<()> {
+        use switchboard_actors::store::StoreError;
+        let op = super::group_commit::WriteOp::RecordMeasures { from, to, changes: Box::new(changes) };
+        match self.writes.submit(op).await? {
+            super::group_commit::WriteOutcome::Committed => Ok(()),
+            other => Err(StoreError::Internal(format!("recording measures answered {other:?}"))),
+        }
+    }
+}
+
 // `BEGIN IMMEDIATE` takes the write lock up front, so a transaction never fails half-way when
 // another connection wrote first (SQLite's deferred upgrade would return SQLITE_BUSY instead).
 // The group-commit batches are not written through sqlx here but on the writer's own thread

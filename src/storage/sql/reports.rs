@@ -201,11 +201,9 @@ macro_rules! reports_sql {
                 to: i64,
                 changes: switchboard_actors::reports::MeasureChanges,
             ) -> StoreResult<()> {
-                let op = WriteOp::RecordMeasures { from, to, changes: Box::new(changes) };
-                match self.writes.submit(op).await? {
-                    WriteOutcome::Committed => Ok(()),
-                    other => Err(StoreError::Internal(format!("recording measures answered {other:?}"))),
-                }
+                // Per backend: SQLite's through the writer thread, PostgreSQL's in a transaction
+                // of its own (`sqlite.rs`, `postgres.rs`).
+                self.store_measure_changes(from, to, changes).await
             }
 
             async fn measures(
