@@ -82,16 +82,7 @@ fn context(config: &Arc<AccountConfig>) -> CommandContext {
 }
 
 fn note(body: &str) -> TicketCommand {
-    TicketCommand::AddMessage(NewMessage {
-        kind: MessageKind::Note,
-        body: body.into(),
-        channel: None,
-        attachments: Vec::new(),
-        then_status: None,
-        payload: None,
-        provider_id: None,
-        window_until: None,
-    })
+    TicketCommand::AddMessage(NewMessage::text(MessageKind::Note, body))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

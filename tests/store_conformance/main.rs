@@ -115,16 +115,7 @@ async fn apply(
 
 /// A message of `kind` written in the console (no channel of its own, no attachments).
 fn message(kind: MessageKind, body: &str) -> TicketCommand {
-    TicketCommand::AddMessage(NewMessage {
-        kind,
-        body: body.into(),
-        channel: None,
-        attachments: Vec::new(),
-        then_status: None,
-        payload: None,
-        provider_id: None,
-        window_until: None,
-    })
+    TicketCommand::AddMessage(NewMessage::text(kind, body))
 }
 
 async fn suite(store: Arc<dyn Store>) {
