@@ -21,7 +21,8 @@ use jiff::Timestamp;
 pub use self::channels::{parse_failure, parse_run};
 pub use self::port::{
     DAILY_DIMENSIONS, DailyCell, DailyKey, DailyQuery, DailyTotal, MeasureChanges, MeasureQuery, MeasureScope,
-    NewReportSchedule, ReportsPort, TicketDayKey, cell_detail, daily_contributions, ticket_day_contributions,
+    MeasureWrite, NewReportSchedule, ReportsPort, TicketDayKey, cell_detail, daily_contributions,
+    ticket_day_contributions,
 };
 use crate::domain::*;
 

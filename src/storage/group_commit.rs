@@ -53,7 +53,7 @@ pub enum WriteOp {
     RecordMeasures {
         from: i64,
         to: i64,
-        changes: Box<switchboard_actors::reports::MeasureChanges>,
+        write: Box<switchboard_actors::reports::MeasureWrite>,
     },
 }
 

@@ -51,10 +51,10 @@ impl PostgresStore {
         &self,
         from: i64,
         to: i64,
-        changes: switchboard_actors::reports::MeasureChanges,
+        write: switchboard_actors::reports::MeasureWrite,
     ) -> switchboard_actors::store::StoreResult<()> {
         let mut tx = self.pool.begin().await.map_err(db_error)?;
-        write_measure_changes(&mut tx, from, to, &changes).await?;
+        write_measures(&mut tx, from, to, &write).await?;
         tx.commit().await.map_err(db_error)
     }
 }

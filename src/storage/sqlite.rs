@@ -61,10 +61,10 @@ impl SqliteStore {
         &self,
         from: i64,
         to: i64,
-        changes: switchboard_actors::reports::MeasureChanges,
+        write: switchboard_actors::reports::MeasureWrite,
     ) -> switchboard_actors::store::StoreResult<()> {
         use switchboard_actors::store::StoreError;
-        let op = super::group_commit::WriteOp::RecordMeasures { from, to, changes: Box::new(changes) };
+        let op = super::group_commit::WriteOp::RecordMeasures { from, to, write: Box::new(write) };
         match self.writes.submit(op).await? {
             super::group_commit::WriteOutcome::Committed => Ok(()),
             other => Err(StoreError::Internal(format!("recording measures answered {other:?}"))),

@@ -15,7 +15,7 @@ use std::time::Duration;
 use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension as _, Transaction, TransactionBehavior, params};
 use switchboard_actors::domain::{DeliveryError, DeliveryStatus, EventKind, Message, Ticket, TicketEvent, TicketId};
-use switchboard_actors::reports::MeasureChanges;
+use switchboard_actors::reports::MeasureWrite;
 use switchboard_actors::sla::SlaState;
 use switchboard_actors::store::{StoreError, StoreResult, TicketCommit, TicketIdentity, TimerChange, TimerOwner};
 use switchboard_actors::whatsapp::Conversation;
@@ -160,9 +160,9 @@ impl BlockingBatchWriter for SqliteBatchWriter {
                     outcomes.push(WriteOutcome::Committed);
                     continue;
                 }
-                WriteOp::RecordMeasures { from, to, changes } => {
+                WriteOp::RecordMeasures { from, to, write } => {
                     let started = std::time::Instant::now();
-                    record_measures(&tx, *from, *to, changes)?;
+                    record_measures(&tx, *from, *to, write)?;
                     metrics::histogram!("switchboard_reports_write_seconds").record(started.elapsed().as_secs_f64());
                     outcomes.push(WriteOutcome::Committed);
                     continue;
@@ -396,7 +396,7 @@ fn replace_tags(tx: &Transaction<'_>, ticket: &Ticket) -> StoreResult<()> {
 
 /// A reports pass: its measure changes, the per-ticket cells' and per-day aggregates' move by
 /// them and the cursor's, row by row through cached statements (the rows the sqlx store reads).
-fn record_measures(tx: &Transaction<'_>, from: i64, to: i64, changes: &MeasureChanges) -> StoreResult<()> {
+fn record_measures(tx: &Transaction<'_>, from: i64, to: i64, write: &MeasureWrite) -> StoreResult<()> {
     let moved = tx
         .prepare_cached("UPDATE report_cursor SET position = ?1 WHERE id = 1 AND position = ?2")
         .and_then(|mut update| update.execute(params![to, from]))
@@ -404,10 +404,10 @@ fn record_measures(tx: &Transaction<'_>, from: i64, to: i64, changes: &MeasureCh
     if moved != 1 {
         return Err(StoreError::Conflict("the reports' cursor moved".to_owned()));
     }
-    for ticket in &changes.replaced {
+    for ticket in &write.replaced {
         execute(tx, "DELETE FROM report_measures WHERE ticket_id = ?1", params![ticket])?;
     }
-    for (ticket, metric, at) in &changes.deleted {
+    for (ticket, metric, at) in &write.deleted {
         execute(
             tx,
             "DELETE FROM report_measures WHERE ticket_id = ?1 AND metric = ?2 AND at = ?3",
@@ -421,7 +421,7 @@ fn record_measures(tx: &Transaction<'_>, from: i64, to: i64, changes: &MeasureCh
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
         )
         .map_err(sqlite_error)?;
-    for measure in &changes.inserted {
+    for measure in &write.inserted {
         let dims = &measure.dimensions;
         insert
             .execute(params![
@@ -444,7 +444,7 @@ fn record_measures(tx: &Transaction<'_>, from: i64, to: i64, changes: &MeasureCh
             ])
             .map_err(sqlite_error)?;
     }
-    for (key, total) in changes.ticket_day_deltas() {
+    for (key, total) in &write.ticket_day_deltas {
         execute(
             tx,
             "INSERT INTO report_ticket_days (account_id, day, metric, detail, flag, ticket_id, count, sum_ms) \
@@ -462,14 +462,14 @@ fn record_measures(tx: &Transaction<'_>, from: i64, to: i64, changes: &MeasureCh
             ],
         )?;
     }
-    for ticket in changes.emptied_tickets() {
+    for ticket in &write.emptied_tickets {
         execute(
             tx,
             "DELETE FROM report_ticket_days WHERE ticket_id = ?1 AND count = 0 AND sum_ms = 0",
             params![ticket],
         )?;
     }
-    for (key, total) in changes.daily_deltas() {
+    for (key, total) in &write.daily_deltas {
         execute(
             tx,
             "INSERT INTO report_daily (account_id, day, metric, detail, flag, dimension, dimension_key, count, sum_ms) \
@@ -489,7 +489,7 @@ fn record_measures(tx: &Transaction<'_>, from: i64, to: i64, changes: &MeasureCh
             ],
         )?;
     }
-    for key in changes.emptied_daily_keys() {
+    for key in &write.emptied_daily_keys {
         execute(
             tx,
             "DELETE FROM report_daily WHERE account_id = ?1 AND dimension = ?2 AND day = ?3 AND metric = ?4 \

@@ -194,6 +194,21 @@ impl MeasureChanges {
         changes
     }
 
+    /// The changes with what they move in the per-ticket cells and the per-day aggregates worked
+    /// out here, in the projection's task: the writer (on SQLite, holding the one write lock
+    /// every webhook waits for) then only runs statements.
+    pub fn into_write(self) -> MeasureWrite {
+        MeasureWrite {
+            daily_deltas: self.daily_deltas(),
+            emptied_daily_keys: self.emptied_daily_keys(),
+            ticket_day_deltas: self.ticket_day_deltas(),
+            emptied_tickets: self.emptied_tickets(),
+            replaced: self.replaced,
+            deleted: self.deleted,
+            inserted: self.inserted,
+        }
+    }
+
     /// What the changes add to (or take out of) the per-day aggregates.
     pub fn daily_deltas(&self) -> BTreeMap<DailyKey, DailyTotal> {
         let mut deltas = BTreeMap::new();
@@ -226,6 +241,22 @@ impl MeasureChanges {
         deltas.retain(|_, total| total.count != 0 || total.sum_ms != 0);
         deltas
     }
+}
+
+/// A pass's write, as [`MeasureChanges::into_write`] prepares it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct MeasureWrite {
+    /// Tickets whose rows are all deleted (then written again from `inserted`).
+    pub replaced: Vec<TicketId>,
+    /// Single rows to delete, by ticket, metric and instant.
+    pub deleted: Vec<(TicketId, Metric, Timestamp)>,
+    pub inserted: Vec<Measure>,
+    pub ticket_day_deltas: BTreeMap<TicketDayKey, DailyTotal>,
+    /// Tickets whose per-ticket cells left at zero are removed.
+    pub emptied_tickets: Vec<TicketId>,
+    pub daily_deltas: BTreeMap<DailyKey, DailyTotal>,
+    /// Per-day aggregate cells that are removed if left at zero.
+    pub emptied_daily_keys: std::collections::BTreeSet<DailyKey>,
 }
 
 /// Which measures a report reads: one account's, in `[from, to)`, of the tickets `filter`

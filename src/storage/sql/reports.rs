@@ -203,7 +203,7 @@ macro_rules! reports_sql {
             ) -> StoreResult<()> {
                 // Per backend: SQLite's through the writer thread, PostgreSQL's in a transaction
                 // of its own (`sqlite.rs`, `postgres.rs`).
-                self.store_measure_changes(from, to, changes).await
+                self.store_measure_changes(from, to, changes.into_write()).await
             }
 
             async fn measures(

@@ -395,21 +395,22 @@ macro_rules! writer_sql {
             Ok(())
         }
 
-        /// A reports pass's measure changes, the aggregates' move and the cursor's, in `tx`.
-        async fn write_measure_changes(
+        /// A reports pass's write (its measure changes, the cells' and aggregates' move) and the
+        /// cursor's, in `tx`.
+        async fn write_measures(
             tx: &mut DbTx,
             from: i64,
             to: i64,
-            changes: &switchboard_actors::reports::MeasureChanges,
+            write: &switchboard_actors::reports::MeasureWrite,
         ) -> StoreResult<()> {
-            let cells: Vec<_> = changes.ticket_day_deltas().into_iter().collect();
+            let cells: Vec<_> = write.ticket_day_deltas.iter().collect();
             move_cursor(tx, "report_cursor", "the reports'", from, to).await?;
-            for chunk in changes.replaced.chunks(INSERT_CHUNK) {
+            for chunk in write.replaced.chunks(INSERT_CHUNK) {
                 let mut delete = QueryBuilder::<$db>::new("DELETE FROM report_measures WHERE ");
                 push_ticket_ids(&mut delete, chunk.iter().copied());
                 delete.build().execute(&mut **tx).await.map_err(db_error)?;
             }
-            for chunk in changes.deleted.chunks(INSERT_CHUNK) {
+            for chunk in write.deleted.chunks(INSERT_CHUNK) {
                 // The ticket list first: it is what picks the index for the row values.
                 let mut delete = QueryBuilder::<$db>::new("DELETE FROM report_measures WHERE ");
                 let tickets: std::collections::BTreeSet<TicketId> = chunk.iter().map(|(ticket, _, _)| *ticket).collect();
@@ -421,7 +422,7 @@ macro_rules! writer_sql {
                 delete.push(")");
                 delete.build().execute(&mut **tx).await.map_err(db_error)?;
             }
-            insert_measures(tx, &changes.inserted).await?;
+            insert_measures(tx, &write.inserted).await?;
             for chunk in cells.chunks(INSERT_CHUNK) {
                 let mut upsert = QueryBuilder::<$db>::new(
                     "INSERT INTO report_ticket_days (account_id, day, metric, detail, flag, ticket_id, count, sum_ms) ",
@@ -438,13 +439,13 @@ macro_rules! writer_sql {
                 );
                 upsert.build().execute(&mut **tx).await.map_err(db_error)?;
             }
-            for chunk in changes.emptied_tickets().chunks(INSERT_CHUNK) {
+            for chunk in write.emptied_tickets.chunks(INSERT_CHUNK) {
                 let mut delete =
                     QueryBuilder::<$db>::new("DELETE FROM report_ticket_days WHERE count = 0 AND sum_ms = 0 AND ");
                 push_ticket_ids(&mut delete, chunk.iter().copied());
                 delete.build().execute(&mut **tx).await.map_err(db_error)?;
             }
-            apply_daily_deltas(tx, &changes.daily_deltas(), &changes.emptied_daily_keys()).await?;
+            apply_daily_deltas(tx, &write.daily_deltas, &write.emptied_daily_keys).await?;
             Ok(())
         }
 
@@ -516,8 +517,8 @@ macro_rules! writer_sql {
                             outcomes.push(WriteOutcome::Committed);
                             continue;
                         }
-                        WriteOp::RecordMeasures { from, to, changes } => {
-                            write_measure_changes(&mut tx, *from, *to, changes).await?;
+                        WriteOp::RecordMeasures { from, to, write } => {
+                            write_measures(&mut tx, *from, *to, write).await?;
                             outcomes.push(WriteOutcome::Committed);
                             continue;
                         }
