@@ -29,6 +29,7 @@ pub mod search;
 pub mod secrets;
 pub mod sessions;
 pub mod sso;
+pub mod staff;
 pub mod storage;
 pub mod telemetry;
 pub mod webhooks;

@@ -389,6 +389,11 @@ pub trait SettingsPort: Send + Sync + 'static {
 /// [`crate::companies::CompaniesPort`]).
 #[async_trait]
 pub trait DirectoryPort: Send + Sync + 'static {
+    /// Counts the changes made through this store (this node) to staff users, teams, their
+    /// members and team routing, each counted once committed: a cache of the staff directory
+    /// that read the count before it read the directory is stale when the count has moved.
+    /// Other nodes' changes are not counted, so such caches also expire by time.
+    fn directory_version(&self) -> u64;
     async fn create_user(&self, user: NewUser) -> StoreResult<User>;
     /// A customer's first contact on a channel: the customer (no teams, no company check) and
     /// their addresses on `channel`, in one group-committed write. `Conflict` when the email is
@@ -462,6 +467,9 @@ pub trait TicketsPort: Send + Sync + 'static {
     /// with [`StoreError::Conflict`] and writes nothing.
     async fn commit(&self, commit: TicketCommit) -> StoreResult<()>;
     async fn ticket(&self, id: TicketId) -> StoreResult<Option<Ticket>>;
+    /// The tickets of `ids` that exist, in no particular order: one read where a projection's
+    /// pass would otherwise make one per ticket it touched.
+    async fn tickets(&self, ids: &[TicketId]) -> StoreResult<Vec<Ticket>>;
     async fn ticket_messages(&self, id: TicketId) -> StoreResult<Vec<Message>>;
     async fn ticket_events(&self, id: TicketId, after_seq: i64, limit: i64) -> StoreResult<Vec<TicketEvent>>;
     async fn list_tickets(&self, query: &TicketQuery) -> StoreResult<Vec<Ticket>> {

@@ -25,6 +25,7 @@ use tokio::task::JoinHandle;
 
 use crate::channels::email::EmailChannel;
 use crate::live::Hub;
+use crate::staff::{StaffDirectories, StaffDirectory};
 
 pub use digest::TIMER_KIND;
 
@@ -51,6 +52,8 @@ pub struct Notifier {
     email: Arc<EmailChannel>,
     clock: Arc<dyn Clock>,
     timers: TimerHandle,
+    /// The accounts' staff directories, kept across passes until they change.
+    staff: StaffDirectories,
     wake: Notify,
 }
 
@@ -68,13 +71,10 @@ fn may_notify(kind: &EventKind) -> bool {
     )
 }
 
-/// An account's staff, its teams, and the teams the router hands out.
-type AccountStaff = (Vec<User>, Vec<Team>, Vec<TeamId>);
-
 /// What one pass read about an account (its staff and teams) and its users' preferences.
 #[derive(Default)]
 struct PassCache {
-    staff: HashMap<AccountId, AccountStaff>,
+    staff: HashMap<AccountId, Arc<StaffDirectory>>,
     tickets: HashMap<TicketId, Option<Ticket>>,
     preferences: HashMap<UserId, Preferences>,
 }
@@ -87,7 +87,8 @@ impl Notifier {
         clock: Arc<dyn Clock>,
         timers: TimerHandle,
     ) -> Arc<Notifier> {
-        Arc::new(Notifier { store, hub, email, clock, timers, wake: Notify::new() })
+        let staff = StaffDirectories::new(store.clone());
+        Arc::new(Notifier { store, hub, email, clock, timers, staff, wake: Notify::new() })
     }
 
     /// Starts the tailing task and the task that wakes it on every change this node commits.
@@ -135,6 +136,20 @@ impl Notifier {
         let events = self.store.events_after(from, PAGE).await?;
         let Some(to) = events.last().map(|event| event.position) else { return Ok(false) };
         let mut cache = PassCache::default();
+        // The page's tickets in one read, not one round trip each.
+        let mut wanted: Vec<TicketId> =
+            events.iter().filter(|event| may_notify(&event.event.kind)).map(|event| event.event.ticket_id).collect();
+        wanted.sort_unstable();
+        wanted.dedup();
+        if !wanted.is_empty() {
+            let found = self.store.tickets(&wanted).await?;
+            for id in wanted {
+                cache.tickets.insert(id, None);
+            }
+            for ticket in found {
+                cache.tickets.insert(ticket.id, Some(ticket));
+            }
+        }
         let mut items: Vec<NewNotification> = Vec::new();
         for event in events.iter().filter(|event| may_notify(&event.event.kind)) {
             let Some(mut ticket) = self.ticket(&mut cache, event.event.ticket_id).await? else { continue };
@@ -154,9 +169,12 @@ impl Notifier {
                 };
                 ticket = as_created(&ticket, &later);
             }
-            let (users, teams, routed_teams) = self.staff(&mut cache, ticket.account_id).await?;
-            let decided =
-                notifications_for(event, &ticket, &Staff { users: &users, teams: &teams, routed_teams: &routed_teams });
+            let staff = self.staff(&mut cache, ticket.account_id).await?;
+            let decided = notifications_for(
+                event,
+                &ticket,
+                &Staff { users: &staff.users, teams: &staff.teams, routed_teams: &staff.routed_teams },
+            );
             for item in decided {
                 if self.preferences(&mut cache, item.account_id, item.user_id).await?.kinds.wants(item.kind) {
                     items.push(item);
@@ -186,7 +204,7 @@ impl Notifier {
             let zone = cache
                 .staff
                 .get(&notification.account_id)
-                .and_then(|(users, _, _)| users.iter().find(|candidate| candidate.id == user))
+                .and_then(|staff| staff.users.iter().find(|candidate| candidate.id == user))
                 .and_then(|user| jiff::tz::TimeZone::get(&user.time_zone).ok())
                 .unwrap_or(jiff::tz::TimeZone::UTC);
             let alert =
@@ -212,25 +230,11 @@ impl Notifier {
         Ok(ticket)
     }
 
-    async fn staff(&self, cache: &mut PassCache, account: AccountId) -> Result<AccountStaff, StoreError> {
+    async fn staff(&self, cache: &mut PassCache, account: AccountId) -> Result<Arc<StaffDirectory>, StoreError> {
         if let Some(staff) = cache.staff.get(&account) {
             return Ok(staff.clone());
         }
-        // Role by role: an account's customers (the most of its users) are never notified.
-        let mut users = Vec::new();
-        for role in Role::ALL.iter().filter(|role| role.is_staff()) {
-            users.extend(self.store.list_users(account, Some(*role)).await?);
-        }
-        let teams = self.store.list_teams(account).await?;
-        let routed: Vec<TeamId> = self
-            .store
-            .team_routings(account)
-            .await?
-            .into_iter()
-            .filter(|(_, routing)| routing.is_routed())
-            .map(|(team, _)| team)
-            .collect();
-        let staff = (users, teams, routed);
+        let staff = self.staff.get(account).await?;
         cache.staff.insert(account, staff.clone());
         Ok(staff)
     }

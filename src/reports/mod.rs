@@ -29,6 +29,8 @@ use switchboard_actors::store::{Store, StoreError};
 use tokio::sync::{Notify, broadcast, watch};
 use tokio::task::JoinHandle;
 
+use crate::staff::StaffDirectories;
+
 /// Events read from the log per pass.
 const PAGE: i64 = 500;
 /// A ticket's events read per query when its whole log is folded.
@@ -140,6 +142,8 @@ pub struct ReportProjection {
     /// Tickets whose log, and whose kept measures, a pass had to read from the store.
     logs_read: AtomicU64,
     measures_read: AtomicU64,
+    /// Who counts as staff in each account, kept across passes until it changes.
+    staff: StaffDirectories,
 }
 
 /// How many tickets' logs and kept measures the projection has read back from the store, not
@@ -153,6 +157,7 @@ pub struct ReadsBack {
 impl ReportProjection {
     pub fn new(store: Arc<dyn Store>) -> Arc<ReportProjection> {
         Arc::new(ReportProjection {
+            staff: StaffDirectories::new(store.clone()),
             store,
             logs: std::sync::Mutex::new(TicketLogs::default()),
             wake: Notify::new(),
@@ -245,10 +250,14 @@ impl ReportProjection {
             of_ticket.push(&logged.event);
         }
         let mut accounts: HashMap<AccountId, AccountView> = HashMap::new();
+        // The touched tickets in one read, not one round trip each.
+        let mut current: HashMap<TicketId, Ticket> =
+            self.store.tickets(&touched).await?.into_iter().map(|ticket| (ticket.id, ticket)).collect();
         let mut measured: Vec<(TicketId, Vec<Measure>)> = Vec::with_capacity(touched.len());
         for ticket_id in &touched {
             let new = page_events.get(ticket_id).map(Vec::as_slice).unwrap_or_default();
-            measured.push((*ticket_id, self.measures_of(*ticket_id, new, &mut accounts).await?));
+            let ticket = current.remove(ticket_id);
+            measured.push((*ticket_id, self.measures_of(*ticket_id, ticket, new, &mut accounts).await?));
         }
         self.logs().trim(&touched);
         let (mut kept, unknown): (Vec<Measure>, Vec<TicketId>) = {
@@ -308,17 +317,18 @@ impl ReportProjection {
         self.logs.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// The measures of one ticket from its whole log (none when the ticket is gone): the log
-    /// kept from earlier passes, then `new` (the page's events of the ticket), read from the
-    /// store only from where they do not follow on.
+    /// The measures of one ticket (as it is now: `ticket`, `None` when it is gone) from its
+    /// whole log: the log kept from earlier passes, then `new` (the page's events of the ticket),
+    /// read from the store only from where they do not follow on.
     async fn measures_of(
         &self,
         ticket_id: TicketId,
+        ticket: Option<Ticket>,
         new: &[&TicketEvent],
         accounts: &mut HashMap<AccountId, AccountView>,
     ) -> Result<Vec<Measure>, StoreError> {
         let KeptTicket { mut log, mut measures } = self.logs().take(ticket_id);
-        let Some(ticket) = self.store.ticket(ticket_id).await? else { return Ok(Vec::new()) };
+        let Some(ticket) = ticket else { return Ok(Vec::new()) };
         let mut follows = true;
         for event in new {
             let last = log.last().map_or(0, |event| event.seq);
@@ -358,11 +368,7 @@ impl ReportProjection {
     }
 
     async fn account_view(&self, account: AccountId) -> Result<AccountView, StoreError> {
-        let mut staff = HashSet::new();
-        // Role by role: an account's customers (the most of its users) are not needed.
-        for role in Role::ALL.iter().filter(|role| role.is_staff()) {
-            staff.extend(self.store.list_users(account, Some(*role)).await?.into_iter().map(|user| user.id));
-        }
+        let staff = self.staff.get(account).await?.users.iter().map(|user| user.id).collect();
         let config = self.store.account_config(account).await?;
         let hours = config.sla_policy.and_then(|policy| policy.business_hours);
         Ok(AccountView { staff, zone: report_zone(hours.as_ref()), hours })

@@ -70,6 +70,26 @@ impl WriteOp {
             | WriteOp::Timer(_) => None,
         }
     }
+
+    /// A write nobody is waiting on to go on: it does not earn a transaction (an fsync) of its
+    /// own while others are coming, but joins the next batch, or is written alone after
+    /// [`GroupCommitSettings::ride_along_wait`] of quiet. A processed webhook's mark is one: the message it carried
+    /// is already in front of the agents, and re-processing an unmarked one is harmless (messages
+    /// are idempotent by wamid; the entry's claim outlasts the wait). One fsync'd batch fewer per
+    /// inbound WhatsApp message on the writer the next webhook waits for (issue 16, T3).
+    fn rides_along(&self) -> bool {
+        matches!(self, WriteOp::InboxDone { .. })
+    }
+}
+
+fn only_rides_along(batch: &[Pending]) -> bool {
+    batch.iter().all(|pending| pending.op.rides_along())
+}
+
+/// Whether a batch had company, so the next one lingers for more: writes that rode along do
+/// not count (they waited for company, and would have every batch linger).
+fn under_load(batch: &[Pending]) -> bool {
+    batch.iter().filter(|pending| !pending.op.rides_along()).nth(1).is_some()
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,11 +128,20 @@ pub struct GroupCommitSettings {
     /// same lane (its actor already orders them), so lanes only add parallelism between tickets:
     /// worth it on PostgreSQL, pointless on SQLite's single writer.
     pub lanes: usize,
+    /// The longest a batch of only writes that ride along ([`WriteOp::rides_along`]) waits for
+    /// company before it is written alone.
+    pub ride_along_wait: Duration,
 }
 
 impl Default for GroupCommitSettings {
     fn default() -> Self {
-        GroupCommitSettings { max_batch: 512, linger: Duration::from_micros(300), queue: 65_536, lanes: 1 }
+        GroupCommitSettings {
+            max_batch: 512,
+            linger: Duration::from_micros(300),
+            queue: 65_536,
+            lanes: 1,
+            ride_along_wait: Duration::from_millis(25),
+        }
     }
 }
 
@@ -192,22 +221,54 @@ fn take_queued(receiver: &flume::Receiver<Pending>, batch: &mut Vec<Pending>, ma
     }
 }
 
+/// Adds the writes that arrive before `until` to `batch` while `wanted` says it wants more.
+async fn gather(
+    receiver: &flume::Receiver<Pending>,
+    batch: &mut Vec<Pending>,
+    max_batch: usize,
+    until: Instant,
+    wanted: impl Fn(&[Pending]) -> bool,
+) {
+    while wanted(batch) && batch.len() < max_batch {
+        match tokio::time::timeout_at(until.into(), receiver.recv_async()).await {
+            Ok(Ok(pending)) => {
+                batch.push(pending);
+                take_queued(receiver, batch, max_batch);
+            }
+            _ => break,
+        }
+    }
+}
+
+/// [`gather`] on the writer's own thread.
+fn gather_blocking(
+    receiver: &flume::Receiver<Pending>,
+    batch: &mut Vec<Pending>,
+    max_batch: usize,
+    until: Instant,
+    wanted: impl Fn(&[Pending]) -> bool,
+) {
+    while wanted(batch) && batch.len() < max_batch {
+        match receiver.recv_deadline(until) {
+            Ok(pending) => {
+                batch.push(pending);
+                take_queued(receiver, batch, max_batch);
+            }
+            Err(_) => break,
+        }
+    }
+}
+
 async fn run(writer: Arc<dyn BatchWriter>, receiver: flume::Receiver<Pending>, settings: GroupCommitSettings) {
     let mut busy = false;
     while let Ok(first) = receiver.recv_async().await {
         let mut batch = vec![first];
         let deadline = Instant::now() + settings.linger;
         take_queued(&receiver, &mut batch, settings.max_batch);
-        while busy && batch.len() < settings.max_batch && Instant::now() < deadline {
-            match tokio::time::timeout_at(deadline.into(), receiver.recv_async()).await {
-                Ok(Ok(pending)) => {
-                    batch.push(pending);
-                    take_queued(&receiver, &mut batch, settings.max_batch);
-                }
-                _ => break,
-            }
-        }
-        busy = batch.len() > 1;
+        gather(&receiver, &mut batch, settings.max_batch, deadline, |_| busy).await;
+        gather(&receiver, &mut batch, settings.max_batch, Instant::now() + settings.ride_along_wait, only_rides_along)
+            .await;
+        busy = under_load(&batch);
         let started = Instant::now();
         let (mut ops, replies) = split(batch);
         let result = writer.write_batch(&mut ops).await;
@@ -230,16 +291,15 @@ fn run_on_thread(
         let mut batch = vec![first];
         let deadline = Instant::now() + settings.linger;
         take_queued(&receiver, &mut batch, settings.max_batch);
-        while busy && batch.len() < settings.max_batch {
-            match receiver.recv_deadline(deadline) {
-                Ok(pending) => {
-                    batch.push(pending);
-                    take_queued(&receiver, &mut batch, settings.max_batch);
-                }
-                Err(_) => break,
-            }
-        }
-        busy = batch.len() > 1;
+        gather_blocking(&receiver, &mut batch, settings.max_batch, deadline, |_| busy);
+        gather_blocking(
+            &receiver,
+            &mut batch,
+            settings.max_batch,
+            Instant::now() + settings.ride_along_wait,
+            only_rides_along,
+        );
+        busy = under_load(&batch);
         let started = Instant::now();
         let (mut ops, replies) = split(batch);
         let result = write_guarded(&mut writer, &mut ops);
@@ -308,4 +368,84 @@ fn single_outcome(result: StoreResult<Vec<WriteOutcome>>) -> StoreResult<WriteOu
         metrics::counter!("switchboard_store_write_failures_total").increment(1);
     }
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+
+    /// Records each batch's ops by kind, and answers every op.
+    struct Recorder(Arc<Mutex<Vec<Vec<&'static str>>>>);
+
+    impl BlockingBatchWriter for Recorder {
+        fn write_batch(&mut self, ops: &mut [WriteOp]) -> StoreResult<Vec<WriteOutcome>> {
+            let kinds = ops
+                .iter()
+                .map(|op| match op {
+                    WriteOp::InboxDone { .. } => "done",
+                    WriteOp::InboxAppend { .. } => "append",
+                    _ => "other",
+                })
+                .collect();
+            self.0.lock().expect("recorder").push(kinds);
+            Ok(ops.iter().map(|_| WriteOutcome::Saved(1)).collect())
+        }
+    }
+
+    fn writer(ride_along_wait: Duration) -> (GroupCommit, Arc<Mutex<Vec<Vec<&'static str>>>>) {
+        let batches = Arc::new(Mutex::new(Vec::new()));
+        let settings = GroupCommitSettings { ride_along_wait, ..GroupCommitSettings::default() };
+        let writes = GroupCommit::start_on_thread(Recorder(batches.clone()), settings).expect("writer thread");
+        (writes, batches)
+    }
+
+    fn done(id: i64) -> WriteOp {
+        WriteOp::InboxDone { id, error: None, at: Timestamp::UNIX_EPOCH }
+    }
+
+    fn append() -> WriteOp {
+        WriteOp::InboxAppend { body: "{}".to_owned(), received_at: Timestamp::UNIX_EPOCH, claimed_until: None }
+    }
+
+    #[tokio::test]
+    async fn a_processed_mark_waits_for_the_next_write_and_shares_its_transaction() {
+        let (writes, batches) = writer(Duration::from_secs(30));
+        let marked = tokio::spawn({
+            let writes = writes.clone();
+            async move { writes.submit(done(7)).await }
+        });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(batches.lock().expect("batches").is_empty(), "a mark alone is not a transaction of its own");
+        writes.submit(append()).await.expect("appended");
+        marked.await.expect("task").expect("marked");
+        assert_eq!(*batches.lock().expect("batches"), vec![vec!["done", "append"]]);
+    }
+
+    #[tokio::test]
+    async fn a_processed_mark_with_no_company_is_written_alone_after_the_wait() {
+        let (writes, batches) = writer(Duration::from_millis(20));
+        writes.submit(done(7)).await.expect("marked");
+        writes.submit(done(8)).await.expect("marked");
+        assert_eq!(*batches.lock().expect("batches"), vec![vec!["done"], vec!["done"]]);
+    }
+
+    #[test]
+    fn marks_that_rode_along_do_not_make_the_next_batch_linger() {
+        let pending = |op| Pending { op, reply: oneshot::channel().0 };
+        assert!(!under_load(&[pending(append()), pending(done(1)), pending(done(2))]));
+        assert!(under_load(&[pending(append()), pending(append())]));
+    }
+
+    #[tokio::test]
+    async fn other_writes_do_not_wait_for_company() {
+        // A wait longer than the test's timeout: an append that waited would fail it.
+        let (writes, batches) = writer(Duration::from_secs(3600));
+        tokio::time::timeout(Duration::from_secs(60), writes.submit(append()))
+            .await
+            .expect("not held back")
+            .expect("appended");
+        assert_eq!(*batches.lock().expect("batches"), vec![vec!["append"]]);
+    }
 }

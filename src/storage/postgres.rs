@@ -14,6 +14,8 @@ pub struct PostgresStore {
     writes: GroupCommit,
     clock: std::sync::Arc<dyn switchboard_actors::clock::Clock>,
     secrets: std::sync::Arc<crate::secrets::Keyring>,
+    /// See [`DirectoryPort::directory_version`](switchboard_actors::store::DirectoryPort::directory_version).
+    directory_version: std::sync::atomic::AtomicU64,
 }
 
 struct PostgresBatches {
@@ -37,7 +39,13 @@ impl PostgresStore {
         sqlx::migrate!("./migrations/postgres").run(&pool).await.map_err(OpenError::Migrate)?;
         let writes =
             GroupCommit::start(Arc::new(PostgresBatches { pool: pool.clone() }), settings.group_commit.clone());
-        Ok(PostgresStore { pool, writes, clock: settings.clock.clone(), secrets: settings.secrets.clone() })
+        Ok(PostgresStore {
+            pool,
+            writes,
+            clock: settings.clock.clone(),
+            secrets: settings.secrets.clone(),
+            directory_version: std::sync::atomic::AtomicU64::new(0),
+        })
     }
 }
 

@@ -539,6 +539,11 @@ macro_rules! shared_sql {
                 Ok(claimed)
             }
 
+            /// Counts a committed change to the staff directory (see `directory_version`).
+            fn directory_changed(&self) {
+                self.directory_version.fetch_add(1, std::sync::atomic::Ordering::Release);
+            }
+
             async fn check_same_account(tx: &mut DbTx, table: &'static str, account: AccountId, ids: &[i64]) -> StoreResult<()> {
                 let sql: &'static str = match table {
                     "teams" => "SELECT account_id FROM teams WHERE id = $1",

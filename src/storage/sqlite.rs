@@ -15,6 +15,8 @@ pub struct SqliteStore {
     writes: GroupCommit,
     clock: std::sync::Arc<dyn switchboard_actors::clock::Clock>,
     secrets: std::sync::Arc<crate::secrets::Keyring>,
+    /// See [`DirectoryPort::directory_version`](switchboard_actors::store::DirectoryPort::directory_version).
+    directory_version: std::sync::atomic::AtomicU64,
 }
 
 impl SqliteStore {
@@ -49,7 +51,13 @@ impl SqliteStore {
             .map_err(|error| OpenError::Writer(error.to_string()))?;
         let writes = GroupCommit::start_on_thread(writer, settings.group_commit.clone())
             .map_err(|error| OpenError::Writer(error.to_string()))?;
-        Ok(SqliteStore { pool, writes, clock: settings.clock.clone(), secrets: settings.secrets.clone() })
+        Ok(SqliteStore {
+            pool,
+            writes,
+            clock: settings.clock.clone(),
+            secrets: settings.secrets.clone(),
+            directory_version: std::sync::atomic::AtomicU64::new(0),
+        })
     }
 }
 

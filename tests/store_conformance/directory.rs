@@ -79,3 +79,60 @@ pub async fn people_teams_and_companies(store: &dyn Store) {
         .expect("update");
     assert_eq!((updated.name.as_str(), updated.capacity), ("Ana", 9));
 }
+
+/// The directory version moves with every committed change to staff, teams and routing made
+/// through the store; a staff directory cache reads again after one and not otherwise.
+pub async fn staff_directories_follow_changes(store: Arc<dyn Store>) {
+    use switchboard::staff::StaffDirectories;
+    use switchboard_actors::routing::TeamRouting;
+
+    let account = store.create_account("Staff cache").await.expect("account");
+    let directories = StaffDirectories::new(store.clone());
+    let first = directories.get(account.id).await.expect("directory");
+    assert!(first.users.is_empty() && first.teams.is_empty());
+    let again = directories.get(account.id).await.expect("directory");
+    assert!(Arc::ptr_eq(&first, &again), "nothing changed: the copy is used, not read again");
+
+    let mut version = store.directory_version();
+    let mut moved = |what: &str| {
+        let now = store.directory_version();
+        assert!(now > version, "{what} moves the directory version");
+        version = now;
+    };
+    let agent = store.create_user(new_user(account.id, "cached@staff.example", Role::Agent)).await.expect("agent");
+    moved("a new user");
+    assert_eq!(
+        directories.get(account.id).await.expect("directory").users.iter().map(|u| u.id).collect::<Vec<_>>(),
+        vec![agent.id]
+    );
+    let team = store
+        .create_team(NewTeam {
+            account_id: account.id,
+            name: "Cached".into(),
+            description: String::new(),
+            member_ids: vec![],
+        })
+        .await
+        .expect("team");
+    moved("a new team");
+    store
+        .update_team(account.id, team.id, TeamPatch { member_ids: Some(vec![agent.id]), ..TeamPatch::default() })
+        .await
+        .expect("members");
+    moved("a team's members");
+    let seen = directories.get(account.id).await.expect("directory");
+    assert_eq!(seen.teams.iter().map(|team| team.member_ids.clone()).collect::<Vec<_>>(), vec![vec![agent.id]]);
+    store
+        .update_user(account.id, agent.id, UserPatch { active: Some(false), ..UserPatch::default() })
+        .await
+        .expect("deactivate");
+    moved("a user's change");
+    assert!(!directories.get(account.id).await.expect("directory").users[0].active);
+    let routing = TeamRouting { mode: RoutingMode::RoundRobin, ..TeamRouting::default() };
+    store.set_team_routing(account.id, team.id, &routing).await.expect("routing");
+    moved("a team's routing");
+    assert_eq!(directories.get(account.id).await.expect("directory").routed_teams, vec![team.id]);
+    // A customer moves the version too (one read more), but is never staff.
+    store.create_user(new_user(account.id, "customer@staff.example", Role::Customer)).await.expect("customer");
+    assert_eq!(directories.get(account.id).await.expect("directory").users.len(), 1, "customers are not staff");
+}

@@ -118,11 +118,12 @@ fn message(kind: MessageKind, body: &str) -> TicketCommand {
     TicketCommand::AddMessage(NewMessage::text(kind, body))
 }
 
-async fn suite(store: Arc<dyn Store>) {
-    let store = store.as_ref();
+async fn suite(shared: Arc<dyn Store>) {
+    let store = shared.as_ref();
     store.ping().await.expect("ping");
     settings::accounts_and_config(store).await;
     directory::people_teams_and_companies(store).await;
+    directory::staff_directories_follow_changes(shared.clone()).await;
     sessions::sessions_authenticate_live_users(store).await;
     tickets::tickets_events_and_fencing(store).await;
     tickets::batched_ticket_writes(store).await;

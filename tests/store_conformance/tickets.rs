@@ -397,6 +397,19 @@ pub async fn tickets_by_number(store: &dyn Store) {
     assert_eq!(store.ticket_by_number(account.id, ticket.number + 100).await.expect("by number"), None);
     let other = store.create_account("Other mail").await.expect("account");
     assert_eq!(store.ticket_by_number(other.id, ticket.number).await.expect("other account"), None);
+
+    // Several by id in one read: the ones that exist, each once, as `ticket` reads them.
+    let second = create(store, &config, draft(account.id, customer.id, "Second mail")).await;
+    let mut many = store.tickets(&[second.id, ticket.id, ticket.id + 100_000, second.id]).await.expect("by ids");
+    many.sort_by_key(|found| found.id);
+    let one_by_one = vec![
+        store.ticket(ticket.id).await.expect("read").expect("first"),
+        store.ticket(second.id).await.expect("read").expect("second"),
+    ];
+    assert_eq!(many, one_by_one);
+    assert!(store.tickets(&[]).await.expect("none asked").is_empty());
+    let ids: Vec<TicketId> = (0..1_200).map(|n| ticket.id + 1_000_000 + n).chain([second.id]).collect();
+    assert_eq!(store.tickets(&ids).await.expect("more ids than one statement binds").len(), 1);
 }
 
 /// A provider id (a wamid, an email's Message-ID) finds its message only in the account asked.

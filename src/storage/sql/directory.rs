@@ -5,6 +5,10 @@ macro_rules! directory_sql {
     ($db:ty, $store:ident, $writer:ident, $begin_write:literal, $tickets_per_update:expr, $team_ids_of_u:literal) => {
         #[async_trait]
         impl DirectoryPort for $store {
+            fn directory_version(&self) -> u64 {
+                self.directory_version.load(std::sync::atomic::Ordering::Acquire)
+            }
+
             async fn create_user(&self, user: NewUser) -> StoreResult<User> {
                 let now = self.clock.now();
                 let mut tx = self.pool.begin_with($begin_write).await.map_err(db_error)?;
@@ -18,6 +22,7 @@ macro_rules! directory_sql {
                     .ok_or_else(|| StoreError::Internal("a user insert returned no id".to_owned()))?;
                 Self::set_memberships(&mut tx, None, Some(id), &user.team_ids).await?;
                 tx.commit().await.map_err(db_error)?;
+                self.directory_changed();
                 Ok(created_user(id, user, email, now))
             }
 
@@ -64,6 +69,7 @@ macro_rules! directory_sql {
                 update.push(" WHERE id = ").push_bind(id);
                 update.build().execute(&mut *tx).await.map_err(db_error)?;
                 tx.commit().await.map_err(db_error)?;
+                self.directory_changed();
                 self.user(account, id).await?.ok_or(StoreError::NotFound)
             }
 
@@ -139,6 +145,7 @@ macro_rules! directory_sql {
                 .map_err(db_error)?;
                 Self::set_memberships(&mut tx, Some(id), None, &team.member_ids).await?;
                 tx.commit().await.map_err(db_error)?;
+                self.directory_changed();
                 self.team(team.account_id, id).await?.ok_or(StoreError::NotFound)
             }
 
@@ -155,6 +162,7 @@ macro_rules! directory_sql {
                 update.push(" WHERE id = ").push_bind(id);
                 update.build().execute(&mut *tx).await.map_err(db_error)?;
                 tx.commit().await.map_err(db_error)?;
+                self.directory_changed();
                 self.team(account, id).await?.ok_or(StoreError::NotFound)
             }
 

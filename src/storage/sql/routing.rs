@@ -71,7 +71,9 @@ macro_rules! routing_sql {
                 .execute(&mut *tx)
                 .await
                 .map_err(db_error)?;
-                tx.commit().await.map_err(db_error)
+                tx.commit().await.map_err(db_error)?;
+                self.directory_changed();
+                Ok(())
             }
 
             async fn claim_router_lease(

@@ -60,6 +60,26 @@ macro_rules! tickets_sql {
                     .transpose()
             }
 
+            async fn tickets(&self, ids: &[TicketId]) -> StoreResult<Vec<Ticket>> {
+                let mut ids = ids.to_vec();
+                ids.sort_unstable();
+                ids.dedup();
+                let mut tickets = Vec::with_capacity(ids.len());
+                // Well under both backends' limits on bound parameters.
+                for chunk in ids.chunks(500) {
+                    let mut query = QueryBuilder::<$db>::new(format!("{} WHERE id IN (", &*TICKET_SELECT));
+                    let mut listed = query.separated(", ");
+                    for id in chunk {
+                        listed.push_bind(*id);
+                    }
+                    query.push(")");
+                    for row in query.build().fetch_all(&self.pool).await.map_err(db_error)? {
+                        tickets.push(ticket_from_row(&row)?);
+                    }
+                }
+                Ok(tickets)
+            }
+
             async fn ticket_messages(&self, id: TicketId) -> StoreResult<Vec<Message>> {
                 sqlx::query(sqlx::AssertSqlSafe(format!("{MESSAGE_SELECT} WHERE ticket_id = $1 ORDER BY created_at, id")))
                 .bind(id)
