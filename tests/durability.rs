@@ -480,3 +480,30 @@ async fn sqlite_the_reports_projection_killed_mid_tail_counts_nothing_twice() {
 async fn postgres_the_reports_projection_killed_mid_tail_counts_nothing_twice() {
     the_reports_projection_killed_mid_tail_counts_nothing_twice(Backend::Postgres).await;
 }
+
+/// SQLite's WAL is copied into the database file by the store's checkpoint thread, not only by
+/// a commit that crosses the writer's (raised) threshold: after a few writes and a moment of
+/// quiet the database file holds them, and the WAL has nothing left to copy.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_checkpoints_beside_the_writer() {
+    let db = TestDb::new(Backend::Sqlite).await;
+    let store = db.open().await;
+    let account = store.create_account("Checkpointed").await.expect("account");
+    let path = db.url.trim_start_matches("sqlite://").to_owned();
+    let mut copied = false;
+    for _ in 0..100 {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        // A read-only look: `PRAGMA wal_checkpoint` would itself checkpoint.
+        let connection =
+            rusqlite::Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).expect("open");
+        let in_file: i64 = connection.query_row("PRAGMA page_count", [], |row| row.get(0)).expect("pages");
+        let file_pages = std::fs::metadata(&path).expect("database file").len() / 4096;
+        // The schema and the account are many pages; only a checkpoint puts them in the file.
+        if file_pages >= 20 && file_pages as i64 >= in_file {
+            copied = true;
+            break;
+        }
+    }
+    assert!(copied, "the WAL was not checkpointed into the database file");
+    assert_eq!(store.account(account.id).await.expect("read").expect("account").name, "Checkpointed");
+}

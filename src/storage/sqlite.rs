@@ -7,8 +7,11 @@ use std::str::FromStr as _;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
 use super::group_commit::GroupCommit;
-use super::sqlite_writer::SqliteBatchWriter;
+use super::sqlite_writer::{Checkpointer, SqliteBatchWriter};
 use super::{OpenError, StoreSettings};
+
+/// How often the WAL's frames are copied into the database file beside the writer.
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
 
 pub struct SqliteStore {
     pool: SqlitePool,
@@ -17,6 +20,8 @@ pub struct SqliteStore {
     secrets: std::sync::Arc<crate::secrets::Keyring>,
     /// See [`DirectoryPort::directory_version`](switchboard_actors::store::DirectoryPort::directory_version).
     directory_version: std::sync::atomic::AtomicU64,
+    /// Stops the checkpoint thread when the store is dropped.
+    _checkpoints: Checkpointer,
 }
 
 impl SqliteStore {
@@ -28,6 +33,8 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(settings.busy_timeout)
             .foreign_keys(true);
+        // Checkpoints are the writer's and the `Checkpointer`'s, not inside other connections' commits.
+        let options = options.pragma("wal_autocheckpoint", "0");
         if let Some(parent) = Path::new(options.get_filename()).parent()
             && !parent.as_os_str().is_empty()
         {
@@ -57,6 +64,8 @@ impl SqliteStore {
             clock: settings.clock.clone(),
             secrets: settings.secrets.clone(),
             directory_version: std::sync::atomic::AtomicU64::new(0),
+            _checkpoints: Checkpointer::start(path, CHECKPOINT_EVERY)
+                .map_err(|error| OpenError::Writer(error.to_string()))?,
         })
     }
 }
