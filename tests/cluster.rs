@@ -65,7 +65,7 @@ async fn changes_made_on_one_node_are_pushed_on_the_other_in_order_exactly_once(
     let started = Instant::now();
     let id = c.ticket(&c.a, &token).await;
     let created = on_b.expect("event", Duration::from_secs(5)).await;
-    assert_eq!((created["ticket_id"].as_i64(), created["seq"].as_i64()), (Some(id), Some(1)));
+    assert_eq!((created["row"]["id"].as_i64(), created["seq"].as_i64()), (Some(id), Some(1)));
     assert!(started.elapsed() < Duration::from_secs(1), "pushed across nodes within a second");
 
     let mut follower = WsClient::connect(&c.b.base, &token).await;

@@ -68,13 +68,18 @@ async fn a_queue_subscriber_sees_a_new_ticket_within_a_second() {
     let frame = ws.expect("event", Duration::from_secs(1)).await;
     assert!(started.elapsed() < Duration::from_secs(1));
     assert_eq!(
-        (frame["topic"].as_str(), frame["ticket_id"].as_i64(), frame["seq"].as_i64()),
+        (frame["topic"].as_str(), frame["row"]["id"].as_i64(), frame["seq"].as_i64()),
         (Some("queue"), Some(id), Some(1))
     );
     assert_eq!(frame["event"]["type"], "created");
     assert_eq!(frame["row"]["subject"], "Live one", "queue frames carry the ticket's row");
     assert!(frame.get("ticket").is_none() && frame["event"].get("subject").is_none(), "not the whole ticket: {frame}");
-    assert!(frame["sent_at"].is_string() && frame["cursor"].is_i64(), "{frame}");
+    // Lean (issue 16): no `ticket_id` beside the row's `id`, no `sent_at`; the cursor is the
+    // change's instant, which is the row's `updated_at` (and a `created` event's `created_at`).
+    assert!(frame.get("ticket_id").is_none() && frame.get("sent_at").is_none(), "{frame}");
+    let (_, ticket) = live.server.call("GET", &format!("/api/v1/tickets/{id}"), Some(&agent), None).await;
+    let created_ms = ticket["created_at"].as_str().expect("created_at").parse::<jiff::Timestamp>().expect("instant");
+    assert_eq!(frame["cursor"].as_i64(), Some(created_ms.as_millisecond()), "{frame}");
     let second = ws.expect("event", Duration::from_secs(1)).await;
     assert_eq!((second["seq"].as_i64(), second["event"]["type"].as_str()), (Some(2), Some("message_added")));
     // The message's text travels once, as the row's preview; the message is on `ticket:<id>`.
@@ -457,7 +462,7 @@ async fn queue_frames_until(ws: &mut WsClient, last: i64) -> Vec<(i64, String)> 
             continue;
         }
         let entry =
-            (frame["ticket_id"].as_i64().expect("ticket"), frame["event"]["type"].as_str().unwrap_or("").to_owned());
+            (frame["row"]["id"].as_i64().expect("ticket"), frame["event"]["type"].as_str().unwrap_or("").to_owned());
         let done = entry == (last, "created".to_owned());
         seen.push(entry);
         if done {

@@ -4,8 +4,11 @@
 //!
 //! The row holds what the queue list and the board show and filter by — number, subject,
 //! status, priority, assignee, team, channel, the SLA clock due soonest, who is waiting, a
-//! preview of the last public message — and the seq and times that order it. A customer's row
-//! goes through [`customer_ticket`](crate::visibility::customer_ticket) first and has no triage.
+//! preview of the last public message — and nothing the frame around it already says: the
+//! frame's `seq` is the ticket's, its `cursor` the instant of the change (the ticket's
+//! `updated_at`; a `created` event's is its `created_at`). A typical queue frame is under 400
+//! bytes (issue 16). A customer's row goes through
+//! [`customer_ticket`](crate::visibility::customer_ticket) first and has no triage.
 
 use std::collections::BTreeMap;
 
@@ -29,13 +32,19 @@ pub struct TicketRow {
     pub number: i64,
     pub subject: String,
     pub status: String,
-    pub status_category: StatusCategory,
+    /// Absent when the status is the category's own (`open`, `pending`, …): only an account's
+    /// own statuses need it said.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status_category: Option<StatusCategory>,
     pub channel: Channel,
     /// The last public message (a customer's or a reply), at most [`PREVIEW_CHARS`] characters.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub preview: Option<String>,
+    /// The ticket's seq after the change (the frame carries it; the row is also kept by it).
+    #[serde(skip)]
     pub seq: i64,
-    pub created_at: Timestamp,
+    /// When the ticket last changed (the frame's `cursor` says it).
+    #[serde(skip)]
     pub updated_at: Timestamp,
     /// The team's fields; absent from a customer's row.
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
@@ -51,7 +60,7 @@ pub struct RowTriage {
     /// `agent` when the customer wrote last, `customer` when the team did.
     pub waiting_on: Option<WaitingOn>,
     /// The unmet SLA clock due soonest, in the shape of the ticket's `sla` (so the console's
-    /// SLA badge reads either): `{"paused_at"?, "<metric>": {due_at, warn_at, …}}`.
+    /// SLA badge reads either): `{"paused_at"?, "<metric>": {due_at, warned_at?, breached_at?}}`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sla: Option<RowSla>,
 }
@@ -68,6 +77,8 @@ pub struct RowSla {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct RowClock {
     pub due_at: Timestamp,
+    /// Not sent: the `sla_warning` event that comes at that instant sets `warned_at`.
+    #[serde(skip)]
     pub warn_at: Timestamp,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub warned_at: Option<Timestamp>,
@@ -83,11 +94,10 @@ impl TicketRow {
             number: ticket.number,
             subject: ticket.subject.clone(),
             status: ticket.status.clone(),
-            status_category: ticket.status_category,
+            status_category: own_category(&ticket.status, ticket.status_category),
             channel: ticket.channel,
             preview: ticket.preview.clone(),
             seq: ticket.seq,
-            created_at: ticket.created_at,
             updated_at: ticket.updated_at,
             triage: Some(RowTriage {
                 priority: ticket.priority,
@@ -106,15 +116,19 @@ impl TicketRow {
             number: ticket.number,
             subject: ticket.subject.clone(),
             status: ticket.status.clone(),
-            status_category: ticket.status_category,
+            status_category: own_category(&ticket.status, ticket.status_category),
             channel: ticket.channel,
             preview: ticket.preview.clone(),
             seq: ticket.seq,
-            created_at: ticket.created_at,
             updated_at: ticket.updated_at,
             triage: None,
         }
     }
+}
+
+/// The category, unless the status is named after it.
+fn own_category(status: &str, category: StatusCategory) -> Option<StatusCategory> {
+    (status != category.as_str()).then_some(category)
 }
 
 fn row_sla(sla: &SlaState) -> Option<RowSla> {
@@ -165,7 +179,8 @@ pub fn preview_of(body: &str) -> String {
 /// ticket's own topic). `view` is the event as the audience sees it
 /// ([`event_view`](crate::visibility::event_view)).
 pub fn row_event(view: &Value) -> Value {
-    const KEPT: [&str; 8] = ["type", "actor_id", "from", "to", "assignee_id", "from_assignee_id", "team_id", "window"];
+    // Not `actor_id`: who did it is on the ticket's own topic (the console's lists never show it).
+    const KEPT: [&str; 7] = ["type", "from", "to", "assignee_id", "from_assignee_id", "team_id", "window"];
     let Some(object) = view.as_object() else { return view.clone() };
     let mut slim: serde_json::Map<String, Value> =
         KEPT.iter().filter_map(|key| object.get(*key).map(|value| ((*key).to_owned(), value.clone()))).collect();
@@ -204,11 +219,8 @@ mod tests {
             "account_id": 1, "window_until": "2026-01-02T00:00:00Z",
             "message": {"id": "m1", "kind": "customer", "channel": "whatsapp", "body": "long text", "payload": {"type": "text"}}
         });
-        assert_eq!(
-            row_event(&view),
-            serde_json::json!({"type": "message_added", "actor_id": 5, "message": {"kind": "customer"}})
-        );
+        assert_eq!(row_event(&view), serde_json::json!({"type": "message_added", "message": {"kind": "customer"}}));
         let sla = serde_json::json!({"type": "sla_changed", "seq": 2, "at": "2026-01-01T00:00:00Z", "actor_id": null, "sla": {"priority": "high"}});
-        assert_eq!(row_event(&sla), serde_json::json!({"type": "sla_changed", "actor_id": null}));
+        assert_eq!(row_event(&sla), serde_json::json!({"type": "sla_changed"}));
     }
 }

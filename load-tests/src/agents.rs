@@ -65,6 +65,8 @@ pub struct Tally {
     /// Socket dropped → caught up again on the ticket topic (reconnect, replay, live).
     pub recovery: Latency,
     pub unique: u64,
+    /// The bytes of the unique marked frames (their mean is the typical frame's size).
+    pub unique_bytes: u64,
     pub duplicated: u64,
     /// Ticket-topic seqs missing at the end (between the first and last one received).
     pub seq_gaps: u64,
@@ -84,6 +86,7 @@ impl Tally {
         self.handshake.merge(&other.handshake);
         self.recovery.merge(&other.recovery);
         self.unique += other.unique;
+        self.unique_bytes += other.unique_bytes;
         self.duplicated += other.duplicated;
         self.seq_gaps += other.seq_gaps;
         self.seq_duplicates += other.seq_duplicates;
@@ -230,6 +233,7 @@ pub async fn run_agent(
                         if let Some(frame) = MarkedFrame::parse(text.as_str(), &plan.marker) {
                             if seen.insert(frame.n) {
                                 tally.unique += 1;
+                                tally.unique_bytes += text.len() as u64;
                                 tally.end_to_end.record_us(received - frame.due_us);
                             } else {
                                 tally.duplicated += 1;
@@ -362,8 +366,9 @@ mod tests {
             parsed.sent_us,
             Some("2026-11-21T10:00:00.000500Z".parse::<jiff::Timestamp>().expect("ts").as_microsecond())
         );
-        let on_queue = r#"{"type":"event","topic":"queue","ticket_id":3,"seq":4,"cursor":9,"sent_at":"2026-11-21T10:00:00.000500Z","event":{"actor_id":5,"message":{"kind":"customer"},"type":"message_added"},"row":{"id":3,"number":3,"subject":"load:ab:2:1","status":"open","channel":"whatsapp","preview":"load:ab:17:1700000000000123","seq":4}}"#;
-        assert_eq!(MarkedFrame::parse(on_queue, "load:ab:"), Some(parsed));
+        // A list frame carries no `sent_at` (issue 16's 400 bytes): no server hop from it.
+        let on_queue = r#"{"type":"event","topic":"queue","seq":4,"cursor":9,"event":{"message":{"kind":"customer"},"type":"message_added"},"row":{"id":3,"number":3,"subject":"load:ab:2:1","status":"open","channel":"whatsapp","preview":"load:ab:17:1700000000000123"}}"#;
+        assert_eq!(MarkedFrame::parse(on_queue, "load:ab:"), Some(MarkedFrame { sent_us: None, ..parsed }));
         let status = r#"{"type":"event","topic":"queue","ticket_id":3,"seq":5,"event":{"type":"status_changed"},"row":{"subject":"load:ab:2:1","preview":"load:ab:2:1"}}"#;
         assert_eq!(MarkedFrame::parse(status, "load:ab:"), None);
         let unmarked = r#"{"type":"event","topic":"queue","ticket_id":3,"seq":6,"event":{"type":"message_added"},"row":{"subject":"load:ab:2:1","preview":"thanks"}}"#;

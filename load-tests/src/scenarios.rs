@@ -100,6 +100,7 @@ struct Merged {
     handshake: Latency,
     recovery: Latency,
     unique: u64,
+    unique_bytes: u64,
     duplicated: u64,
     seq_gaps: u64,
     seq_duplicates: u64,
@@ -114,6 +115,11 @@ impl Merged {
     fn delivery_details(&self, report: &mut Report, (name, requests): (&str, &Latency)) {
         report.detail("end_to_end", self.end_to_end.json());
         report.detail("server_sent_to_received", self.server_hop.json());
+        // The frames that carried the marked messages, as they arrived (a queue row's or a
+        // ticket topic's event): the typical frame of the run.
+        if self.unique > 0 {
+            report.detail("frame_bytes_mean", self.unique_bytes / self.unique);
+        }
         report.detail(name, requests.json());
     }
 }
@@ -126,6 +132,7 @@ fn merge(results: &[WorkerResult]) -> Merged {
         merged.handshake.merge(&Latency::from_wire(&result.handshake));
         merged.recovery.merge(&Latency::from_wire(&result.recovery));
         merged.unique += result.unique;
+        merged.unique_bytes += result.unique_bytes;
         merged.duplicated += result.duplicated;
         merged.seq_gaps += result.seq_gaps;
         merged.seq_duplicates += result.seq_duplicates;

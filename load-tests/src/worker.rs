@@ -61,6 +61,8 @@ pub struct WorkerResult {
     pub handshake: WireHistogram,
     pub recovery: WireHistogram,
     pub unique: u64,
+    #[serde(default)]
+    pub unique_bytes: u64,
     pub duplicated: u64,
     pub seq_gaps: u64,
     pub seq_duplicates: u64,
@@ -132,6 +134,7 @@ pub async fn worker_main() -> anyhow::Result<()> {
         handshake: tally.handshake.to_wire(),
         recovery: tally.recovery.to_wire(),
         unique: tally.unique,
+        unique_bytes: tally.unique_bytes,
         duplicated: tally.duplicated,
         seq_gaps: tally.seq_gaps,
         seq_duplicates: tally.seq_duplicates,

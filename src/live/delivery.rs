@@ -312,7 +312,6 @@ impl Hub {
             self.send(socket, Frame::control(&ControlFrame::Resync { topic, reason: "too_many_changes" }));
             return Ok(());
         }
-        let sent_at = self.now();
         let staff = socket.staff();
         let config = self.audience_config(staff, account);
         for ticket in changed.into_iter().filter(|ticket| own_queue_of.is_none_or(|user| in_queue_of(user, ticket))) {
@@ -321,10 +320,8 @@ impl Hub {
             let frame = SnapshotFrame {
                 kind: "snapshot",
                 topic,
-                ticket_id: row.id,
                 seq: row.seq,
                 cursor: row.updated_at.as_millisecond(),
-                sent_at,
                 row: &row,
             };
             self.send(socket, Frame::control(&frame));

@@ -359,10 +359,10 @@ fn frame_of(
     let frame = EventFrame {
         kind: "event",
         topic,
-        ticket_id: event.ticket_id,
+        ticket_id: row.is_none().then_some(event.ticket_id),
         seq: event.seq,
         cursor: event.at.as_millisecond(),
-        sent_at,
+        sent_at: row.is_none().then_some(sent_at),
         event: body,
         row,
     };

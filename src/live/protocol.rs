@@ -109,12 +109,17 @@ pub struct EventFrame<'a> {
     #[serde(rename = "type")]
     pub kind: &'static str,
     pub topic: &'a str,
-    pub ticket_id: TicketId,
+    /// On a ticket's topic; a list frame's row has the id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ticket_id: Option<TicketId>,
     pub seq: i64,
-    /// Resume point for `queue`: pass as `after` when subscribing again.
+    /// Resume point for `queue`: pass as `after` when subscribing again. The instant of the
+    /// change, in milliseconds since the epoch.
     pub cursor: i64,
-    /// When the server sent it.
-    pub sent_at: jiff::Timestamp,
+    /// When the server sent it, on a ticket's topic (list frames leave it out: issue 16's
+    /// 400 bytes).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sent_at: Option<jiff::Timestamp>,
     pub event: &'a serde_json::Value,
     /// The ticket's list row after the change (on `queue` and `view:<id>` only).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -126,10 +131,9 @@ pub struct SnapshotFrame<'a> {
     #[serde(rename = "type")]
     pub kind: &'static str,
     pub topic: &'a str,
-    pub ticket_id: TicketId,
     pub seq: i64,
+    /// The ticket's `updated_at`, in milliseconds since the epoch.
     pub cursor: i64,
-    pub sent_at: jiff::Timestamp,
     pub row: &'a TicketRow,
 }
 

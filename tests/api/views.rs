@@ -150,14 +150,14 @@ async fn a_view_topic_streams_matching_tickets_leaves_and_counts() {
     // Another user's change brings a ticket into the view: its events, then the new count.
     desk.patch(&admin, quiet, json!({"urgency": "high", "importance": "high"})).await;
     let event = socket.expect("event", Duration::from_secs(5)).await;
-    assert_eq!((event["topic"].as_str(), event["ticket_id"].as_i64()), (Some(topic.as_str()), Some(quiet)));
+    assert_eq!((event["topic"].as_str(), event["row"]["id"].as_i64()), (Some(topic.as_str()), Some(quiet)));
     assert_eq!(event["row"]["priority"], json!("high"), "{event}");
     assert_eq!(socket.expect("view_count", Duration::from_secs(5)).await["count"], json!(2));
 
     // A change that keeps it inside sends the event and no count.
     desk.patch(&admin, quiet, json!({"subject": "Quiet, but urgent"})).await;
     let event = socket.expect("event", Duration::from_secs(5)).await;
-    assert_eq!(event["ticket_id"], json!(quiet));
+    assert_eq!(event["row"]["id"], json!(quiet));
 
     // One that takes a ticket out: `view_left`, then the count.
     desk.patch(&admin, urgent, json!({"urgency": "low", "importance": "low"})).await;

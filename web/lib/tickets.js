@@ -80,10 +80,23 @@ export function queueTopic(role) {
   return ["supervisor", "admin"].includes(role) ? "queue:all" : "queue";
 }
 
+/**
+ * A list frame's row as a copy of its ticket. The row leaves out what the frame already says:
+ * the ticket's `seq` is the frame's, its `updated_at` the frame's `cursor` (and a `created`
+ * event's `created_at` too), and `status_category` is absent when the status is named after it.
+ */
+export function rowCopy(frame) {
+  const at = new Date(frame.cursor).toISOString();
+  const copy = { ...frame.row, seq: frame.seq, updated_at: at };
+  copy.status_category ??= copy.status;
+  if (frame.event?.type === "created") copy.created_at = at;
+  return copy;
+}
+
 /** Follows the user's queue topic: each frame's row goes to the store, then to `listener`. */
 export function followQueue(role, listener) {
   return subscribe(queueTopic(role), (frame) => {
-    if (frame.row) remember([frame.row], { live: true });
+    if (frame.row) remember([rowCopy(frame)], { live: true });
     listener(frame);
   });
 }

@@ -16,7 +16,7 @@ import { ApiError, get } from "../lib/api.js";
 import { queueHash, readQueueState, suggest } from "../lib/query.js";
 import { saveView, views } from "../lib/views.js";
 import { connection } from "../lib/live.js";
-import { followQueue, readList, tickets } from "../lib/tickets.js";
+import { followQueue, readList, rowCopy, tickets } from "../lib/tickets.js";
 import { ago } from "../lib/format.js";
 import { SlaBadge, dueKey } from "../lib/sla.js";
 import { Board } from "./board.js";
@@ -37,14 +37,24 @@ function matches(ticket, filters) {
   return true;
 }
 
+/**
+ * An instant to sort by, as a number: the server's RFC 3339 text and a live row's (from the
+ * frame's cursor) may differ in form for the same instant. A ticket only known from a live row
+ * that has not said when it was created sorts as the oldest.
+ */
+function instant(text) {
+  return text ? Date.parse(text) : 0;
+}
+
 function sorter(sort) {
   // Best match is the server's order (the list's), which the page keeps.
   if (sort === "relevance") return () => 0;
-  if (sort === "priority") return (a, b) => PRIORITY_RANK[b.priority] - PRIORITY_RANK[a.priority] || b.updated_at.localeCompare(a.updated_at);
-  if (sort === "created") return (a, b) => b.created_at.localeCompare(a.created_at);
+  const updated = (a, b) => instant(b.updated_at) - instant(a.updated_at);
+  if (sort === "priority") return (a, b) => PRIORITY_RANK[b.priority] - PRIORITY_RANK[a.priority] || updated(a, b);
+  if (sort === "created") return (a, b) => instant(b.created_at) - instant(a.created_at) || b.id - a.id;
   // Soonest SLA due first; tickets without a running clock last (as the server sorts them).
   if (sort === "sla_due") return (a, b) => dueKey(a) - dueKey(b) || a.id - b.id;
-  return (a, b) => b.updated_at.localeCompare(a.updated_at);
+  return updated;
 }
 
 const SORT_PARAM = { priority: "-priority", created: "-created_at", sla_due: "sla_due", updated: "-updated_at", relevance: "relevance" };
@@ -176,7 +186,7 @@ export function Queue() {
       followQueue(me.value.role, (frame) => {
         if (!frame.row) return;
         // The store's copy: the row merged into what the list read.
-        const ticket = tickets.value.get(frame.row.id) || frame.row;
+        const ticket = tickets.value.get(frame.row.id) || rowCopy(frame);
         // A live ticket joins the list when it matches the filters; with a query the server
         // decides what matches, so the list is read again (once for a burst of changes).
         if (filters.q.trim()) {
