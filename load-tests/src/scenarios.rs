@@ -117,8 +117,8 @@ impl Merged {
         report.detail("server_sent_to_received", self.server_hop.json());
         // The frames that carried the marked messages, as they arrived (a queue row's or a
         // ticket topic's event): the typical frame of the run.
-        if self.unique > 0 {
-            report.detail("frame_bytes_mean", self.unique_bytes / self.unique);
+        if let Some(mean) = self.unique_bytes.checked_div(self.unique) {
+            report.detail("frame_bytes_mean", mean);
         }
         report.detail(name, requests.json());
     }
