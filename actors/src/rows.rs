@@ -53,11 +53,16 @@ pub struct TicketRow {
 
 /// What staff see in a row beyond what the customer sees.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+/// Fields that are `None` are left out (a reader takes a staff row's missing `assignee_id`,
+/// `team_id`, `waiting_on` and `sla` as null).
 pub struct RowTriage {
     pub priority: Priority,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub assignee_id: Option<UserId>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub team_id: Option<TeamId>,
     /// `agent` when the customer wrote last, `customer` when the team did.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub waiting_on: Option<WaitingOn>,
     /// The unmet SLA clock due soonest, in the shape of the ticket's `sla` (so the console's
     /// SLA badge reads either): `{"paused_at"?, "<metric>": {due_at, warned_at?, breached_at?}}`.

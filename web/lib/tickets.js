@@ -83,13 +83,16 @@ export function queueTopic(role) {
 /**
  * A list frame's row as a copy of its ticket. The row leaves out what the frame already says:
  * the ticket's `seq` is the frame's, its `updated_at` the frame's `cursor` (and a `created`
- * event's `created_at` too), and `status_category` is absent when the status is named after it.
+ * event's `created_at` too), `status_category` is absent when the status is named after it, and
+ * a staff row's empty fields are absent (they must still clear the known copy's).
  */
 export function rowCopy(frame) {
   const at = new Date(frame.cursor).toISOString();
   const copy = { ...frame.row, seq: frame.seq, updated_at: at };
   copy.status_category ??= copy.status;
   if (frame.event?.type === "created") copy.created_at = at;
+  // A staff row leaves out what is empty: no assignee, no team, no one waiting, no clock running.
+  if ("priority" in copy) for (const field of ["assignee_id", "team_id", "waiting_on", "sla"]) copy[field] ??= null;
   return copy;
 }
 

@@ -92,6 +92,30 @@ describe('console', () => {
     await page.close();
   });
 
+  test('a ticket unassigned elsewhere shows as unassigned in the open queue, live', async () => {
+    // A queue frame's row leaves out an empty assignee: the console must still clear the one it knew.
+    const page = await newPage(browser);
+    await login(page, hub.base, DEMO.agent);
+    await page.goto(`${hub.base}/#/queue`);
+    await page.locator('.connection.live').waitFor();
+    const waId = number();
+    const subject = `Handed back ${waId}`;
+    await sandboxSend(hub.base, { wa_id: waId, name: 'Handover Customer', text: subject });
+    const row = page.locator('tr', { hasText: subject });
+    await row.waitFor({ timeout: LIVE });
+    const id = Number(new URL(await row.getByRole('link').first().getAttribute('href'), hub.base).hash.split('/').pop());
+    const admin = await apiLogin(hub.base, DEMO.admin);
+    const me = await api(hub.base, token, '/me');
+    const assignee = row.locator('td').nth(6);
+    await assignee.locator('em').waitFor();
+    await api(hub.base, admin, `/tickets/${id}/assign`, { method: 'POST', body: { assignee_id: me.id } });
+    await assignee.locator('em').waitFor({ state: 'detached', timeout: LIVE });
+    await api(hub.base, admin, `/tickets/${id}/assign`, { method: 'POST', body: { assignee_id: null } });
+    await assignee.locator('em').waitFor({ timeout: LIVE });
+    assert.deepEqual(consoleErrors(page), []);
+    await page.close();
+  });
+
   test('a reply reaches the sandbox phone and its ticks update live; a note never leaves the hub', async () => {
     const waId = number();
     const subject = `Ticks ${waId}`;
