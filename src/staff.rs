@@ -11,8 +11,10 @@ use std::time::{Duration, Instant};
 use switchboard_actors::domain::{AccountId, Role, Team, TeamId, User};
 use switchboard_actors::store::{Store, StoreResult};
 
-/// How long a copy is used when nothing changed through this node.
-pub const STAFF_CACHE_TTL: Duration = Duration::from_secs(10);
+/// How long a copy is used when nothing changed through this node: another node's change (a new
+/// agent) is seen by this node's notifier and reports within this, as by the router (its
+/// directory is kept as long). Still forty times fewer reads than one per notifier pass.
+pub const STAFF_CACHE_TTL: Duration = Duration::from_secs(2);
 
 /// An account's staff: who may be notified, counted as staff, or routed to.
 #[derive(Debug)]
