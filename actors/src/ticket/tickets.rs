@@ -183,9 +183,15 @@ impl Tickets {
         self.actors.ask(&ticket_id, &(), |reply| TicketMsg::Erase { reply }).await?
     }
 
-    /// The ticket's current state, from its actor (activating it if needed).
+    /// The ticket's current state, from its actor (activating it if needed). A read is safe to
+    /// ask twice: one that met the actor's restart (its replacement not yet live) is asked once
+    /// more rather than failed.
     pub async fn get(&self, ticket_id: TicketId) -> Result<Ticket, TicketError> {
-        self.actors.ask(&ticket_id, &(), |reply| TicketMsg::Get { reply }).await?
+        let ask = || self.actors.ask(&ticket_id, &(), |reply| TicketMsg::Get { reply });
+        match ask().await {
+            Err(TicketError::ActorRestarted) => ask().await?,
+            answered => answered?,
+        }
     }
 
     /// Test hook: makes the ticket's actor panic while handling a request; answers
