@@ -306,10 +306,14 @@ pub async fn seed(store: &Arc<dyn Store>, tickets: &Tickets) -> anyhow::Result<(
         }
         let agent = seed.assignee.unwrap_or(admin_id);
         if let Some(note) = seed.note {
-            tickets.execute(id, TicketCommand::AddMessage(message(MessageKind::Note, note)), as_user(agent)).await?;
+            tickets
+                .execute(id, TicketCommand::AddMessage(NewMessage::text(MessageKind::Note, note)), as_user(agent))
+                .await?;
         }
         if let Some(reply) = seed.reply {
-            tickets.execute(id, TicketCommand::AddMessage(message(MessageKind::Reply, reply)), as_user(agent)).await?;
+            tickets
+                .execute(id, TicketCommand::AddMessage(NewMessage::text(MessageKind::Reply, reply)), as_user(agent))
+                .await?;
         }
         if let Some(status) = seed.status {
             let patch = TicketPatch { status: Some(status.into()), ..TicketPatch::default() };
@@ -397,10 +401,6 @@ pub fn demo_rules() -> Vec<(&'static str, serde_json::Value)> {
             "then": [{"notify": "all_agents", "message": "Breached for an hour"}, {"set": {"urgency": "critical"}}]}),
         ),
     ]
-}
-
-fn message(kind: MessageKind, body: &str) -> NewMessage {
-    NewMessage::text(kind, body)
 }
 
 fn new_user(

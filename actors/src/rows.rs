@@ -51,10 +51,9 @@ pub struct TicketRow {
     pub triage: Option<RowTriage>,
 }
 
-/// What staff see in a row beyond what the customer sees.
+/// What staff see in a row beyond what the customer sees. Fields that are `None` are left out
+/// (a reader takes a staff row's missing `assignee_id`, `team_id`, `waiting_on` and `sla` as null).
 #[derive(Clone, Debug, PartialEq, Serialize)]
-/// Fields that are `None` are left out (a reader takes a staff row's missing `assignee_id`,
-/// `team_id`, `waiting_on` and `sla` as null).
 pub struct RowTriage {
     pub priority: Priority,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -81,10 +80,8 @@ pub struct RowSla {
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct RowClock {
+    /// No `warn_at`: the `sla_warning` event that comes at that instant sets `warned_at`.
     pub due_at: Timestamp,
-    /// Not sent: the `sla_warning` event that comes at that instant sets `warned_at`.
-    #[serde(skip)]
-    pub warn_at: Timestamp,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub warned_at: Option<Timestamp>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -143,12 +140,7 @@ fn row_sla(sla: &SlaState) -> Option<RowSla> {
         paused_at: sla.paused_at,
         pressing: BTreeMap::from([(
             metric.as_str(),
-            RowClock {
-                due_at: clock.due_at,
-                warn_at: clock.warn_at,
-                warned_at: clock.warned_at,
-                breached_at: clock.breached_at,
-            },
+            RowClock { due_at: clock.due_at, warned_at: clock.warned_at, breached_at: clock.breached_at },
         )]),
     })
 }
