@@ -49,7 +49,12 @@ async fn a_full_conversation_through_the_sandbox_phone() {
     .await;
     assert_eq!(ticket["subject"], "My card was charged twice");
     let id = ticket["id"].as_i64().expect("id");
-    let (_, full) = server.call("GET", &format!("/api/v1/tickets/{id}"), Some(&agent), None).await;
+    // A first contact's conversation (which holds the window) is saved just after its ticket.
+    let full = until("the window open", async || {
+        let (_, full) = server.call("GET", &format!("/api/v1/tickets/{id}"), Some(&agent), None).await;
+        (full["window"]["state"] == "open").then_some(full)
+    })
+    .await;
     assert_eq!(full["window"]["state"], "open", "{full}");
 
     let (status, reply) = server
