@@ -21,6 +21,36 @@ use switchboard_actors::query::filter::{Test, TicketFilter, format_number};
 use switchboard_actors::query::{self, Field, InstantRange, Term, Value};
 use switchboard_actors::store::{Store, StoreError};
 
+/// How often the background pass rebuilds the full-text bands new messages marked pending
+/// (migration 0042). Searches do not wait for it: each brings the index up to date first.
+const INDEX_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
+/// Bands one write of the pass rebuilds: the write shares a batch of ticket writes, whose
+/// callers wait for it, so it is kept to a few milliseconds of the writer's time.
+const INDEX_BANDS_PER_WRITE: usize = 64;
+
+/// Keeps the full-text index up to date in the background: every [`INDEX_EVERY`], the bands new
+/// messages marked pending are rebuilt, each once however many messages it got since, in writes
+/// that ride along with the next batch of ticket writes (no transaction of their own under load).
+pub fn start_indexer(store: Arc<dyn Store>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(INDEX_EVERY);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            every.tick().await;
+            loop {
+                match store.index_pending_search(Some(INDEX_BANDS_PER_WRITE), true).await {
+                    Ok(rebuilt) if rebuilt >= INDEX_BANDS_PER_WRITE => {}
+                    Ok(_) => break,
+                    Err(error) => {
+                        tracing::warn!(%error, "could not bring the search index up to date; the next pass retries");
+                        break;
+                    }
+                }
+            }
+        }
+    })
+}
+
 /// Saved views' queries compiled for the user following them (the live hub's `view:<id>`).
 pub struct SavedViewFilters {
     pub store: Arc<dyn Store>,

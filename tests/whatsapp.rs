@@ -600,7 +600,7 @@ async fn a_webhook_stored_but_not_processed_is_processed_after_a_restart() {
     seed(&*store).await;
     let payload =
         envelope(messages_value(json!([contact("91", "Lea")]), json!([text("91", "wamid.L1", 0, "left over")])));
-    store.inbox_append(&payload.to_string(), jiff::Timestamp::now(), None).await.expect("stored");
+    store.inbox_append(&payload.to_string(), jiff::Timestamp::now(), None, false).await.expect("stored");
     drop(store);
     let graph = FakeGraph::start();
     let logs = tempfile::tempdir().expect("logs");

@@ -472,6 +472,12 @@ pub trait TicketsPort: Send + Sync + 'static {
     async fn tickets(&self, ids: &[TicketId]) -> StoreResult<Vec<Ticket>>;
     async fn ticket_messages(&self, id: TicketId) -> StoreResult<Vec<Message>>;
     async fn ticket_events(&self, id: TicketId, after_seq: i64, limit: i64) -> StoreResult<Vec<TicketEvent>>;
+    /// Brings the full-text index up to date with the messages written since: rebuilds up to
+    /// `limit` (all with `None`) of the bands they marked pending and answers how many. A new
+    /// message only marks its band (one rebuild per band and pass, not per message); searches
+    /// call this before they read the index, the background pass (`background`: it may wait to
+    /// share another write's transaction) a few times a second.
+    async fn index_pending_search(&self, limit: Option<usize>, background: bool) -> StoreResult<usize>;
     async fn list_tickets(&self, query: &TicketQuery) -> StoreResult<Vec<Ticket>> {
         Ok(self.list_tickets_keyed(query).await?.into_iter().map(|(ticket, _)| ticket).collect())
     }
@@ -534,13 +540,16 @@ pub trait TimersPort: Send + Sync + 'static {
 #[async_trait]
 pub trait InboxPort: Send + Sync + 'static {
     /// Stores a raw webhook body before it is acknowledged; returns its inbox id.
-    /// Stores a webhook before it is acknowledged; `claimed_until` reserves it for the caller,
-    /// who processes it at once (no other node's pass takes it before then).
+    /// `claimed_until` reserves it for the caller, who processes it at once (no other node's
+    /// pass takes it before then). `beside_processing`: the caller is processing it meanwhile,
+    /// and its writes may share this one's transaction (a store that batches writes waits a
+    /// little for them instead of committing this alone).
     async fn inbox_append(
         &self,
         body: &str,
         received_at: Timestamp,
         claimed_until: Option<Timestamp>,
+        beside_processing: bool,
     ) -> StoreResult<i64>;
     /// Webhooks not yet processed, oldest first.
     /// Claims up to `limit` unprocessed webhooks that nobody holds (unclaimed, or claimed until

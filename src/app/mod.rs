@@ -278,6 +278,7 @@ impl Services {
         tasks.extend(whatsapp.start(tickets.bus().subscribe()));
         tasks.extend(email.start(tickets.bus().subscribe()));
         tasks.push(timers);
+        tasks.push(crate::search::start_indexer(opened.store.clone()));
         let passwords = Arc::new(PasswordPool::start(
             settings.auth.password_threads,
             Duration::from_millis(settings.auth.password_wait_ms),

@@ -37,6 +37,9 @@ pub enum WriteOp {
         body: String,
         received_at: Timestamp,
         claimed_until: Option<Timestamp>,
+        /// Stored beside its own processing, whose writes are on their way: rides along with
+        /// them ([`WriteOp::rides_along`]) instead of taking an fsync'd transaction of its own.
+        beside_processing: bool,
     },
     /// A durable timer set or cleared outside a ticket write (WhatsApp window timers).
     Timer(TimerChange),
@@ -55,6 +58,14 @@ pub enum WriteOp {
         to: i64,
         write: Box<switchboard_actors::reports::MeasureWrite>,
     },
+    /// Rebuilds up to `limit` (all with `None`) of the full-text bands new messages marked
+    /// pending (migration 0042); answers [`WriteOutcome::Indexed`] with how many it rebuilt.
+    IndexSearch {
+        limit: Option<usize>,
+        /// The background pass's: nobody waits on it, so it rides along with the next batch. A
+        /// search about to read the index does not.
+        background: bool,
+    },
 }
 
 impl WriteOp {
@@ -67,6 +78,7 @@ impl WriteOp {
             | WriteOp::InboxAppend { .. }
             | WriteOp::InboxDone { .. }
             | WriteOp::RecordMeasures { .. }
+            | WriteOp::IndexSearch { .. }
             | WriteOp::Timer(_) => None,
         }
     }
@@ -77,9 +89,24 @@ impl WriteOp {
     /// is already in front of the agents, and re-processing an unmarked one is harmless (messages
     /// are idempotent by wamid; the entry's claim outlasts the wait). One fsync'd batch fewer per
     /// inbound WhatsApp message on the writer the next webhook waits for (issue 16, T3).
+    ///
+    /// A webhook stored while it is being processed rides along too: its processing's writes
+    /// (the message, the conversation) follow within a millisecond, and the webhook is answered
+    /// only once both committed, so the two share one transaction instead of two.
     fn rides_along(&self) -> bool {
-        matches!(self, WriteOp::InboxDone { .. })
+        matches!(
+            self,
+            WriteOp::InboxDone { .. }
+                | WriteOp::InboxAppend { beside_processing: true, .. }
+                | WriteOp::IndexSearch { background: true, .. }
+        )
     }
+}
+
+/// The bands a batch's search-index requests may rebuild together: `None` for none asked,
+/// `Some(None)` for all of them.
+pub fn combined_limit(requests: &[(usize, Option<usize>)]) -> Option<Option<usize>> {
+    requests.iter().map(|(_, limit)| *limit).reduce(|all, limit| all.zip(limit).map(|(all, limit)| all.max(limit)))
 }
 
 fn only_rides_along(batch: &[Pending]) -> bool {
@@ -100,6 +127,8 @@ pub enum WriteOutcome {
     Saved(i64),
     /// Nothing written: the row was there already (a customer created concurrently).
     Exists,
+    /// Full-text bands rebuilt.
+    Indexed(usize),
 }
 
 /// A backend that can apply several writes in one transaction.
@@ -183,7 +212,14 @@ impl GroupCommit {
     }
 
     /// Queues `op` and waits until the transaction holding it committed (or failed).
-    pub async fn submit(&self, op: WriteOp) -> StoreResult<WriteOutcome> {
+    pub async fn submit(&self, mut op: WriteOp) -> StoreResult<WriteOutcome> {
+        if let WriteOp::InboxAppend { beside_processing, .. } = &mut op
+            && self.lanes.len() > 1
+        {
+            // The processing's writes go to their tickets' lanes, seldom this one: waiting for
+            // company here would only hold the answer back.
+            *beside_processing = false;
+        }
         let lane = match &op {
             WriteOp::Commit(commit) => commit.ticket.id.unsigned_abs() as usize % self.lanes.len(),
             // New tickets have no id yet and no earlier write to stay behind.
@@ -201,6 +237,7 @@ impl GroupCommit {
             WriteOp::Timer(change) => change.owner.id.unsigned_abs() as usize % self.lanes.len(),
             // One pass at a time moves the cursor: any lane keeps them in order.
             WriteOp::RecordMeasures { .. } => 0,
+            WriteOp::IndexSearch { .. } => 0,
         };
         let (reply, answer) = oneshot::channel();
         self.lanes[lane]
@@ -406,7 +443,12 @@ mod tests {
     }
 
     fn append() -> WriteOp {
-        WriteOp::InboxAppend { body: "{}".to_owned(), received_at: Timestamp::UNIX_EPOCH, claimed_until: None }
+        WriteOp::InboxAppend {
+            body: "{}".to_owned(),
+            received_at: Timestamp::UNIX_EPOCH,
+            claimed_until: None,
+            beside_processing: false,
+        }
     }
 
     #[tokio::test]

@@ -20,7 +20,7 @@ use switchboard_actors::sla::SlaState;
 use switchboard_actors::store::{StoreError, StoreResult, TicketCommit, TicketIdentity, TimerChange, TimerOwner};
 use switchboard_actors::whatsapp::Conversation;
 
-use super::group_commit::{BlockingBatchWriter, WriteOp, WriteOutcome};
+use super::group_commit::{BlockingBatchWriter, WriteOp, WriteOutcome, combined_limit};
 use super::sql::TICKET_COLUMNS;
 use super::{json_text, millis};
 
@@ -71,6 +71,7 @@ impl BlockingBatchWriter for SqliteBatchWriter {
         let tx = self.connection.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sqlite_error)?;
         let mut outcomes = Vec::with_capacity(ops.len());
         let (mut processed, mut processed_at) = (Vec::new(), 0_i64);
+        let mut index_requests: Vec<(usize, Option<usize>)> = Vec::new();
         for op in ops.iter_mut() {
             let (commit, outcome) = match op {
                 WriteOp::Create(commit) => {
@@ -170,7 +171,13 @@ impl BlockingBatchWriter for SqliteBatchWriter {
                     outcomes.push(WriteOutcome::Committed);
                     continue;
                 }
-                WriteOp::InboxAppend { body, received_at, claimed_until } => {
+                // Rebuilt after the batch's messages are in (below), so it covers them.
+                WriteOp::IndexSearch { limit, .. } => {
+                    index_requests.push((outcomes.len(), *limit));
+                    outcomes.push(WriteOutcome::Indexed(0));
+                    continue;
+                }
+                WriteOp::InboxAppend { body, received_at, claimed_until, .. } => {
                     let id: i64 = tx
                         .prepare_cached(
                             "INSERT INTO webhook_inbox (received_at, body, claimed_until) VALUES (?1, ?2, ?3) RETURNING id",
@@ -228,6 +235,12 @@ impl BlockingBatchWriter for SqliteBatchWriter {
         for commit in commits.clone() {
             for event in &commit.events {
                 write_event_effects(&tx, commit.ticket.id, event)?;
+            }
+        }
+        if let Some(limit) = combined_limit(&index_requests) {
+            let rebuilt = rebuild_pending_search(&tx, limit)?;
+            for (at, _) in &index_requests {
+                outcomes[*at] = WriteOutcome::Indexed(rebuilt);
             }
         }
         let events: Vec<&TicketEvent> = commits.flat_map(|commit| &commit.events).collect();
@@ -600,6 +613,23 @@ fn move_messages(tx: &Transaction<'_>, ids: &[String], from: TicketId, to: Ticke
         execute(tx, "UPDATE messages SET ticket_id = ?1 WHERE ticket_id = ?2 AND id = ?3", params![to, from, id])?;
     }
     Ok(())
+}
+
+/// Rebuilds up to `limit` (all with `None`) of the full-text bands new messages marked pending
+/// (migration 0042), each through 0020's band rebuild, and clears their marks.
+fn rebuild_pending_search(tx: &Transaction<'_>, limit: Option<usize>) -> StoreResult<usize> {
+    let limit = limit.map_or(-1, |limit| i64::try_from(limit).unwrap_or(i64::MAX));
+    let pending: Vec<(i64, i64)> = tx
+        .prepare_cached("SELECT ticket_id, band FROM ticket_search_pending ORDER BY ticket_id, band LIMIT ?1")
+        .and_then(|mut select| {
+            select.query_map([limit], |row| Ok((row.get(0)?, row.get(1)?)))?.collect::<Result<_, _>>()
+        })
+        .map_err(sqlite_error)?;
+    for (ticket, band) in &pending {
+        execute(tx, "INSERT INTO ticket_search_bands (ticket_id, seq) VALUES (?1, ?2 * 32)", params![ticket, band])?;
+        execute(tx, "DELETE FROM ticket_search_pending WHERE ticket_id = ?1 AND band = ?2", params![ticket, band])?;
+    }
+    Ok(pending.len())
 }
 
 fn insert_message(tx: &Transaction<'_>, message: &Message) -> StoreResult<()> {

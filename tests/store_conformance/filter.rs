@@ -264,6 +264,43 @@ pub async fn query_filters(store: &dyn Store) {
     let _ = (first, third);
 }
 
+/// A new message only marks its full-text band pending (migration 0042): the background pass
+/// rebuilds pending bands, each once, at most `limit` a write; a search brings the index up to
+/// date before it reads it, so it finds what was written just before it.
+pub async fn search_index_follows_writes(store: &dyn Store) {
+    let account = store.create_account("Indexing").await.expect("account");
+    let customer = store.create_user(new_user(account.id, "c@indexing.example", Role::Customer)).await.expect("c");
+    let config = Arc::new(store.account_config(account.id).await.expect("config"));
+    store.index_pending_search(None, false).await.expect("earlier writes indexed");
+    let mut tickets = Vec::new();
+    for n in 0..3 {
+        let mut opening = draft(account.id, customer.id, &format!("Indexing {n}"));
+        opening.body = Some(format!("quokka number {n}"));
+        tickets.push(create(store, &config, opening).await);
+    }
+    // Two more messages in the first ticket's band: still one band to rebuild.
+    for body in ["wombat here", "numbat too"] {
+        tickets[0] = apply(store, &config, &tickets[0], message(MessageKind::Customer, body)).await.expect("message");
+    }
+    assert_eq!(store.index_pending_search(Some(2), true).await.expect("pass"), 2, "at most the limit");
+    assert_eq!(store.index_pending_search(Some(2), true).await.expect("pass"), 1, "each band once");
+    assert_eq!(store.index_pending_search(None, true).await.expect("pass"), 0, "nothing left");
+    let mut query = TicketQuery::new(account.id);
+    query.filter.words = vec!["numbat".into()];
+    let found: Vec<i64> = store.list_tickets(&query).await.expect("search").iter().map(|ticket| ticket.id).collect();
+    assert_eq!(found, [tickets[0].id], "a rebuilt band holds every message written to it");
+
+    // Written and searched at once, with no pass in between: the search indexes first.
+    tickets[2] = apply(store, &config, &tickets[2], message(MessageKind::Customer, "platypus")).await.expect("new");
+    query.filter.words = vec!["platypus".into()];
+    let found: Vec<i64> = store.list_tickets(&query).await.expect("search").iter().map(|ticket| ticket.id).collect();
+    assert_eq!(found, [tickets[2].id], "the ticket list searches what was just written");
+    tickets[1] = apply(store, &config, &tickets[1], message(MessageKind::Customer, "echidna")).await.expect("new");
+    let filter = TicketFilter { words: vec!["echidna".into()], ..TicketFilter::default() };
+    assert_eq!(store.filter_tickets(account.id, &filter).await.expect("reports' filter"), [tickets[1].id]);
+    assert_eq!(store.index_pending_search(None, true).await.expect("pass"), 0, "the searches left nothing");
+}
+
 fn cond(negated: bool, test: Test) -> TicketFilter {
     TicketFilter { conditions: vec![Condition { negated, test }], ..TicketFilter::default() }
 }

@@ -28,7 +28,7 @@ pub async fn email_inbox_claims(store: &dyn Store) {
 /// once is nobody else's until its claim runs out; two passes at once never take the same entry.
 pub async fn webhook_inbox_claims(store: &dyn Store) {
     let before = store.whatsapp_webhook_stats().await.expect("stats");
-    let id = store.inbox_append("{}", now(), None).await.expect("append");
+    let id = store.inbox_append("{}", now(), None, false).await.expect("append");
     let stats = store.whatsapp_webhook_stats().await.expect("stats");
     assert_eq!((stats.received, stats.pending), (before.received + 1, before.pending + 1));
     assert!(stats.last_received_at.is_some());
@@ -39,10 +39,10 @@ pub async fn webhook_inbox_claims(store: &dyn Store) {
     // Claims: an entry stored by a node that processes it at once is nobody else's until its
     // claim runs out; two passes at once never take the same entry.
     let (at, until) = (now(), now().saturating_add(SignedDuration::from_secs(30)).expect("time"));
-    let held = store.inbox_append("held", at, Some(until)).await.expect("append");
+    let held = store.inbox_append("held", at, Some(until), false).await.expect("append");
     let mut free = Vec::new();
     for n in 0..4 {
-        free.push(store.inbox_append(&format!("free {n}"), at, None).await.expect("append"));
+        free.push(store.inbox_append(&format!("free {n}"), at, None, false).await.expect("append"));
     }
     let (one, two) = tokio::join!(store.inbox_claim(3, at, until), store.inbox_claim(3, at, until));
     let mut taken: Vec<i64> = one.expect("claim").into_iter().chain(two.expect("claim")).map(|(id, _)| id).collect();

@@ -130,6 +130,7 @@ async fn suite(shared: Arc<dyn Store>) {
     tickets::a_message_and_its_delivery_in_one_commit(store).await;
     tickets::listing_filters_and_pages(store).await;
     filter::query_filters(store).await;
+    filter::search_index_follows_writes(store).await;
     views::saved_views_and_counts(store).await;
     automations::rules_runs_and_waits(store).await;
     timers::timers(store).await;

@@ -22,9 +22,10 @@ use subtle::ConstantTimeEq as _;
 use switchboard_actors::bus::TicketChange;
 use switchboard_actors::customers::find_customer;
 use switchboard_actors::domain::*;
-use switchboard_actors::store::Store;
+use switchboard_actors::store::{Store, StoreResult};
 use switchboard_actors::whatsapp::conversation::Conversations;
 use switchboard_actors::whatsapp::{InboundMessage, WebhookBatch};
+use tokio::sync::oneshot;
 
 pub use self::error::WhatsAppError;
 use crate::error::ApiError;
@@ -41,6 +42,10 @@ pub const INBOX_CLAIM: jiff::SignedDuration = jiff::SignedDuration::from_secs(30
 /// How long a webhook being processed on arrival is held by its node: processing takes
 /// milliseconds, and after a crash (or a failure) the webhook is retried this soon.
 const ARRIVAL_CLAIM: jiff::SignedDuration = jiff::SignedDuration::from_secs(5);
+/// How long a webhook's answer waits for its processing once it is stored: the agents see the
+/// message as the webhook is answered, and a processing stuck behind a slow store does not hold
+/// Meta's delivery (it goes on in its task).
+const PROCESSING_WAIT: Duration = Duration::from_secs(2);
 /// How often queued replies that did not go out at once are retried.
 const OUTBOUND_SWEEP: Duration = Duration::from_secs(2);
 /// How often pending media downloads are retried.
@@ -243,22 +248,40 @@ impl WhatsAppChannel {
         }
     }
 
-    /// Processes a webhook the moment it is stored (its 200 is already on the way): a customer's
-    /// message reaches agents without waiting for an inbox pass. Each customer's messages still
-    /// go through that customer's conversation actor in order, and the ticket and conversation
-    /// writes of concurrent webhooks share group-committed transactions. If processing fails,
-    /// the entry stays pending and an inbox pass retries it once its claim ran out.
-    pub fn process_now(self: &Arc<Self>, id: i64, body: String) {
-        self.in_flight.insert(id, ());
+    /// Stores a webhook and processes it side by side: `stored` answers once the raw body is
+    /// durable (its inbox id), `processed` once its messages are in their tickets (or its
+    /// processing failed). The raw body's write waits for the processing's writes and shares
+    /// their transaction (one fsync per webhook instead of two, issue 16); either may commit
+    /// first, and both are durable before the webhook is answered. The processing goes on if
+    /// the caller stops waiting; if it fails, the entry stays pending and an inbox pass retries
+    /// it once its claim ran out. Each customer's messages still go through that customer's
+    /// conversation actor in order.
+    pub fn store_and_process(
+        self: &Arc<Self>,
+        body: String,
+        now: jiff::Timestamp,
+    ) -> (oneshot::Receiver<StoreResult<i64>>, oneshot::Receiver<()>) {
+        let (stored, stored_answer) = oneshot::channel();
+        let (processed, processed_answer) = oneshot::channel();
         let channel = self.clone();
         tokio::spawn(async move {
-            let done = match payload::parse(body.as_bytes()) {
-                Ok(batch) => {
-                    let refused = refusals(&batch);
-                    channel.apply(batch).await.map(|()| refused)
+            // Claimed for this node, which processes it at once: no other node's pass takes it
+            // meanwhile.
+            let store = async {
+                let claim = now.checked_add(ARRIVAL_CLAIM).ok();
+                let appended = channel.store.inbox_append(&body, now, claim, true).await;
+                let id = appended.as_ref().ok().copied();
+                if let Some(id) = id {
+                    channel.in_flight.insert(id, ());
                 }
-                Err(error) => Ok(Some(error.to_string())),
+                let _ = stored.send(appended);
+                id
             };
+            let (id, done) = tokio::join!(store, channel.process(&body));
+            let _ = processed.send(());
+            // Not stored: the webhook is answered with an error and Meta delivers it again
+            // (its messages, if they were written, are recognised by their wamids).
+            let Some(id) = id else { return };
             match done {
                 Ok(error) => {
                     if let Err(failure) = channel.store.inbox_done(&[(id, error)], channel.clock.now()).await {
@@ -269,6 +292,19 @@ impl WhatsAppChannel {
             }
             channel.in_flight.remove(&id);
         });
+        (stored_answer, processed_answer)
+    }
+
+    /// Parses and applies one webhook body: `Ok(Some(why))` when (part of) it could never be
+    /// processed, for its inbox row.
+    async fn process(&self, body: &str) -> Result<Option<String>, WhatsAppError> {
+        match payload::parse(body.as_bytes()) {
+            Ok(batch) => {
+                let refused = refusals(&batch);
+                self.apply(batch).await.map(|()| refused)
+            }
+            Err(error) => Ok(Some(error.to_string())),
+        }
     }
 
     /// Processes stored webhooks that no node holds (left over from before a restart, or whose
@@ -479,8 +515,9 @@ async fn verify(channel: web::Data<WhatsAppChannel>, query: web::Query<Handshake
     }
 }
 
-/// A delivery from Meta: verified over the raw bytes, stored, acknowledged and processed at once
-/// (the inbox pass retries what fails).
+/// A delivery from Meta: verified over the raw bytes, then stored and processed side by side,
+/// and answered once it is stored and processed (or after [`PROCESSING_WAIT`], stored: the
+/// processing goes on, and the inbox pass retries what fails).
 async fn receive(
     channel: web::Data<WhatsAppChannel>,
     request: HttpRequest,
@@ -493,11 +530,10 @@ async fn receive(
     }
     let text = String::from_utf8(body.to_vec())
         .map_err(|_| ApiError::MalformedJson("the webhook body is not UTF-8".to_owned()))?;
-    // Claimed for this node, which processes it at once: no other node's pass takes it meanwhile.
-    let now = channel.clock.now();
-    let id = channel.store.inbox_append(&text, now, now.checked_add(ARRIVAL_CLAIM).ok()).await?;
+    let (stored, processed) = channel.store_and_process(text, channel.clock.now());
+    stored.await.map_err(|_| ApiError::Internal("the webhook's processing stopped".to_owned()))??;
     metrics::counter!("switchboard_whatsapp_webhooks_total").increment(1);
-    channel.process_now(id, text);
+    let _ = tokio::time::timeout(PROCESSING_WAIT, processed).await;
     Ok(HttpResponse::Ok().finish())
 }
 

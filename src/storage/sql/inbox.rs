@@ -10,8 +10,9 @@ macro_rules! inbox_sql {
                 body: &str,
                 received_at: Timestamp,
                 claimed_until: Option<Timestamp>,
+                beside_processing: bool,
             ) -> StoreResult<i64> {
-                let op = WriteOp::InboxAppend { body: body.to_owned(), received_at, claimed_until };
+                let op = WriteOp::InboxAppend { body: body.to_owned(), received_at, claimed_until, beside_processing };
                 match self.writes.submit(op).await? {
                     WriteOutcome::Saved(id) => Ok(id),
                     other => Err(StoreError::Internal(format!("appending to the inbox answered {other:?}"))),

@@ -24,6 +24,15 @@ macro_rules! tickets_sql {
             push_pieces(query, filter_sql(&q.filter, <$db as HasDialect>::DIALECT, customer_view).pieces());
         }
 
+        /// Brings the full-text index up to date when `filter` searches it, so a search finds
+        /// every message written before it (migration 0042).
+        async fn index_before_searching(store: &$store, filter: &switchboard_actors::query::filter::TicketFilter) -> StoreResult<()> {
+            if !filter.words.is_empty() || !filter.phrases.is_empty() {
+                store.index_pending_search(None, false).await?;
+            }
+            Ok(())
+        }
+
         /// Replays SQL pieces into the builder: text as text, values as binds.
         fn push_pieces(query: &mut QueryBuilder<$db>, pieces: Vec<Piece>) {
             for piece in pieces {
@@ -47,6 +56,13 @@ macro_rules! tickets_sql {
 
             async fn commit(&self, commit: TicketCommit) -> StoreResult<()> {
                 self.writes.submit(WriteOp::Commit(commit)).await.map(|_| ())
+            }
+
+            async fn index_pending_search(&self, limit: Option<usize>, background: bool) -> StoreResult<usize> {
+                match self.writes.submit(WriteOp::IndexSearch { limit, background }).await? {
+                    WriteOutcome::Indexed(rebuilt) => Ok(rebuilt),
+                    other => Err(StoreError::Internal(format!("indexing answered {other:?}"))),
+                }
             }
 
             async fn ticket(&self, id: TicketId) -> StoreResult<Option<Ticket>> {
@@ -108,6 +124,7 @@ macro_rules! tickets_sql {
             }
 
             async fn list_tickets_keyed(&self, q: &TicketQuery) -> StoreResult<Vec<(Ticket, i64)>> {
+                index_before_searching(self, &q.filter).await?;
                 let select = &*TICKET_SELECT;
                 let (columns, from) = select.split_at(select.find(" FROM tickets t").unwrap_or(select.len()));
                 let dialect = <$db as HasDialect>::DIALECT;
@@ -167,12 +184,14 @@ macro_rules! tickets_sql {
             }
 
             async fn count_tickets(&self, q: &TicketQuery) -> StoreResult<i64> {
+                index_before_searching(self, &q.filter).await?;
                 let mut query = QueryBuilder::<$db>::new("SELECT COUNT(*) FROM tickets t WHERE ");
                 push_ticket_conditions(&mut query, q);
                 query.build_query_scalar().fetch_one(&self.pool).await.map_err(db_error)
             }
 
             async fn matching_ticket_ids(&self, q: &TicketQuery) -> StoreResult<Vec<TicketId>> {
+                index_before_searching(self, &q.filter).await?;
                 let mut query = QueryBuilder::<$db>::new("SELECT t.id FROM tickets t WHERE ");
                 push_ticket_conditions(&mut query, q);
                 query.push(" ORDER BY t.id LIMIT ").push_bind(q.limit);

@@ -397,6 +397,35 @@ macro_rules! writer_sql {
 
         /// A reports pass's write (its measure changes, the cells' and aggregates' move) and the
         /// cursor's, in `tx`.
+        /// Rebuilds up to `limit` (all with `None`) pending full-text bands (migration 0042).
+        /// Rows a message's transaction still holds are skipped, never waited for: that
+        /// transaction marked them, and the next pass takes them once it committed (waiting
+        /// could deadlock against a batch of another lane that waits for a row taken here).
+        async fn rebuild_pending_search(tx: &mut DbTx, limit: Option<usize>) -> StoreResult<usize> {
+            let taken: Vec<(i64, i32)> = sqlx::query_as(
+                "DELETE FROM ticket_search_pending WHERE (ticket_id, band) IN \
+                 (SELECT ticket_id, band FROM ticket_search_pending ORDER BY ticket_id, band LIMIT $1 \
+                  FOR UPDATE SKIP LOCKED) RETURNING ticket_id, band",
+            )
+            .bind(limit.map(|limit| i64::try_from(limit).unwrap_or(i64::MAX)))
+            .fetch_all(&mut **tx)
+            .await
+            .map_err(db_error)?;
+            if taken.is_empty() {
+                return Ok(0);
+            }
+            let count = taken.len();
+            let (tickets, bands): (Vec<i64>, Vec<i32>) = taken.into_iter().unzip();
+            // A statement after the DELETE, so its snapshot holds every message of the bands.
+            sqlx::query("SELECT ticket_search_rebuild(t, b) FROM unnest($1::bigint[], $2::int[]) AS pending(t, b)")
+                .bind(tickets)
+                .bind(bands)
+                .execute(&mut **tx)
+                .await
+                .map_err(db_error)?;
+            Ok(count)
+        }
+
         async fn write_measures(
             tx: &mut DbTx,
             from: i64,
@@ -455,6 +484,7 @@ macro_rules! writer_sql {
                 let mut tx = self.pool.begin_with($begin_write).await.map_err(db_error)?;
                 let mut outcomes = Vec::with_capacity(ops.len());
                 let (mut processed, mut processed_at) = (Vec::new(), 0_i64);
+                let mut index_requests: Vec<(usize, Option<usize>)> = Vec::new();
                 for op in ops.iter_mut() {
                     let (commit, outcome) = match op {
                         WriteOp::Create(commit) => {
@@ -522,7 +552,13 @@ macro_rules! writer_sql {
                             outcomes.push(WriteOutcome::Committed);
                             continue;
                         }
-                        WriteOp::InboxAppend { body, received_at, claimed_until } => {
+                        // Rebuilt after the batch's messages are in (below), so it covers them.
+                        WriteOp::IndexSearch { limit, .. } => {
+                            index_requests.push((outcomes.len(), *limit));
+                            outcomes.push(WriteOutcome::Indexed(0));
+                            continue;
+                        }
+                        WriteOp::InboxAppend { body, received_at, claimed_until, .. } => {
                             let id: i64 = sqlx::query_scalar(
                                 "INSERT INTO webhook_inbox (received_at, body, claimed_until) VALUES ($1, $2, $3) RETURNING id",
                             )
@@ -618,6 +654,12 @@ macro_rules! writer_sql {
                             }
                             _ => {}
                         }
+                    }
+                }
+                if let Some(limit) = crate::storage::group_commit::combined_limit(&index_requests) {
+                    let rebuilt = rebuild_pending_search(&mut tx, limit).await?;
+                    for (at, _) in &index_requests {
+                        outcomes[*at] = WriteOutcome::Indexed(rebuilt);
                     }
                 }
                 // Last, so the counter row stays locked only for the inserts and the commit.
