@@ -31,6 +31,9 @@ impl Hub {
     pub fn new(base: &str) -> anyhow::Result<Hub> {
         let http = reqwest::Client::builder()
             .pool_max_idle_per_host(512)
+            // Shorter than the hub's keep-alive (actix-web's 5 s): a connection the hub is closing
+            // for idleness is never picked for the next request (one failed webhook in a run).
+            .pool_idle_timeout(Duration::from_secs(3))
             .timeout(Duration::from_secs(60))
             .build()
             .context("HTTP client")?;

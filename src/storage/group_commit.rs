@@ -58,6 +58,16 @@ pub enum WriteOp {
         to: i64,
         write: Box<switchboard_actors::reports::MeasureWrite>,
     },
+    /// A log follower's pass that wrote nothing else (no notification, no webhook delivery):
+    /// its cursor moves from `from` to `to`, riding along with the next batch instead of taking
+    /// a transaction (an fsync, and on SQLite the one write lock) of its own every pass.
+    /// Answers [`WriteOutcome::Exists`], not an error, when the cursor is elsewhere, so another
+    /// node's pass never fails the batch it rode in.
+    MoveCursor {
+        cursor: Cursor,
+        from: i64,
+        to: i64,
+    },
     /// Rebuilds up to `limit` (all with `None`) of the full-text bands new messages marked
     /// pending (migration 0042); answers [`WriteOutcome::Indexed`] with how many it rebuilt.
     IndexSearch {
@@ -66,6 +76,31 @@ pub enum WriteOp {
         /// search about to read the index does not.
         background: bool,
     },
+}
+
+/// The event-log followers whose cursors [`WriteOp::MoveCursor`] moves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cursor {
+    Notifier,
+    Webhooks,
+}
+
+impl Cursor {
+    /// The cursor's one-row table.
+    pub fn table(self) -> &'static str {
+        match self {
+            Cursor::Notifier => "notifier_cursor",
+            Cursor::Webhooks => "webhook_cursor",
+        }
+    }
+
+    /// Whose cursor it is, for the conflict's message.
+    pub fn whose(self) -> &'static str {
+        match self {
+            Cursor::Notifier => "the notifier's",
+            Cursor::Webhooks => "the webhook dispatcher's",
+        }
+    }
 }
 
 impl WriteOp {
@@ -79,6 +114,7 @@ impl WriteOp {
             | WriteOp::InboxDone { .. }
             | WriteOp::RecordMeasures { .. }
             | WriteOp::IndexSearch { .. }
+            | WriteOp::MoveCursor { .. }
             | WriteOp::Timer(_) => None,
         }
     }
@@ -99,6 +135,7 @@ impl WriteOp {
             WriteOp::InboxDone { .. }
                 | WriteOp::InboxAppend { beside_processing: true, .. }
                 | WriteOp::IndexSearch { background: true, .. }
+                | WriteOp::MoveCursor { .. }
         )
     }
 }
@@ -238,6 +275,8 @@ impl GroupCommit {
             // One pass at a time moves the cursor: any lane keeps them in order.
             WriteOp::RecordMeasures { .. } => 0,
             WriteOp::IndexSearch { .. } => 0,
+            // One follower's passes are one at a time: any lane keeps them in order.
+            WriteOp::MoveCursor { .. } => 0,
         };
         let (reply, answer) = oneshot::channel();
         self.lanes[lane]

@@ -143,6 +143,23 @@ macro_rules! shared_sql {
         /// Moves a log-tailing cursor from `from` to `to` inside `tx` (compare-and-set, so the
         /// tail's writes and the move commit together); `Conflict` when another node moved it
         /// first, naming `whose` cursor it is.
+        impl $store {
+            /// Moves a log follower's cursor after a pass that wrote nothing else, through the
+            /// group-commit writer (riding along with its next batch).
+            async fn move_cursor_alone(
+                &self,
+                cursor: crate::storage::group_commit::Cursor,
+                from: i64,
+                to: i64,
+            ) -> StoreResult<()> {
+                match self.writes.submit(WriteOp::MoveCursor { cursor, from, to }).await? {
+                    WriteOutcome::Committed => Ok(()),
+                    WriteOutcome::Exists => Err(StoreError::Conflict(format!("{} cursor moved", cursor.whose()))),
+                    other => Err(StoreError::Internal(format!("moving a cursor answered {other:?}"))),
+                }
+            }
+        }
+
         async fn move_cursor(tx: &mut DbTx, table: &'static str, whose: &str, from: i64, to: i64) -> StoreResult<()> {
             let moved =
                 sqlx::query(sqlx::AssertSqlSafe(format!("UPDATE {table} SET position = $1 WHERE id = 1 AND position = $2")))

@@ -171,6 +171,17 @@ impl BlockingBatchWriter for SqliteBatchWriter {
                     outcomes.push(WriteOutcome::Committed);
                     continue;
                 }
+                WriteOp::MoveCursor { cursor, from, to } => {
+                    let moved = tx
+                        .prepare_cached(&format!(
+                            "UPDATE {} SET position = ?1 WHERE id = 1 AND position = ?2",
+                            cursor.table()
+                        ))
+                        .and_then(|mut update| update.execute(params![*to, *from]))
+                        .map_err(sqlite_error)?;
+                    outcomes.push(if moved == 1 { WriteOutcome::Committed } else { WriteOutcome::Exists });
+                    continue;
+                }
                 // Rebuilt after the batch's messages are in (below), so it covers them.
                 WriteOp::IndexSearch { limit, .. } => {
                     index_requests.push((outcomes.len(), *limit));

@@ -50,6 +50,10 @@ pub async fn notifications_move_with_the_cursor(store: &dyn Store) {
     // A pass that notifies nobody still moves the cursor.
     store.record_notifications(from + 2, from + 5, &[], at).await.expect("empty pass");
     assert_eq!(store.notifier_position().await.expect("cursor"), from + 5);
+    // ... through the group-commit writer: another node's empty pass is refused the same way.
+    let late = store.record_notifications(from + 2, from + 5, &[], at).await;
+    assert!(matches!(late, Err(StoreError::Conflict(_))), "{late:?}");
+    assert_eq!(store.notifier_position().await.expect("cursor"), from + 5);
     let more: Vec<_> = (3..6).map(|position| item(account.id, ana.id, &ticket, position)).collect();
     let more = store.record_notifications(from + 5, from + 6, &more, at).await.expect("recorded");
 

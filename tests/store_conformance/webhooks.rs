@@ -64,6 +64,11 @@ pub async fn deliveries_queue_once_and_leave_in_order(store: &dyn Store) {
     // The same event queued again (a retried page) stays one delivery.
     store.enqueue_webhook_deliveries(from + 3, from + 3, &items[..1], at).await.expect("requeued");
     assert_eq!(store.webhook_deliveries(account.id, webhook.id, None, 50).await.expect("log").len(), 3);
+    // A pass with nothing to deliver moves the cursor alone; from a stale cursor it is refused.
+    store.enqueue_webhook_deliveries(from + 3, from + 4, &[], at).await.expect("empty pass");
+    let late = store.enqueue_webhook_deliveries(from + 3, from + 4, &[], at).await;
+    assert!(matches!(late, Err(StoreError::Conflict(_))), "{late:?}");
+    assert_eq!(store.webhook_position().await.expect("cursor"), from + 4);
 
     // Only the first pending delivery of each ticket is due.
     let due = store.due_webhook_deliveries(at, 10).await.expect("due");

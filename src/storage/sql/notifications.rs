@@ -77,6 +77,11 @@ macro_rules! notifications_sql {
                 items: &[switchboard_actors::notifications::NewNotification],
                 at: Timestamp,
             ) -> StoreResult<Vec<switchboard_actors::notifications::Notification>> {
+                if items.is_empty() {
+                    // Most passes under load: the cursor alone, no transaction of its own.
+                    self.move_cursor_alone(crate::storage::group_commit::Cursor::Notifier, from, to).await?;
+                    return Ok(Vec::new());
+                }
                 let mut tx = self.pool.begin_with($begin_write).await.map_err(db_error)?;
                 move_cursor(&mut tx, "notifier_cursor", "the notifier's", from, to).await?;
                 let mut stored = Vec::with_capacity(items.len());

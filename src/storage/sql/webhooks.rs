@@ -194,6 +194,10 @@ macro_rules! webhooks_sql {
                 deliveries: &[switchboard_actors::webhooks::NewDelivery],
                 at: Timestamp,
             ) -> StoreResult<()> {
+                if deliveries.is_empty() {
+                    // An account with no subscriptions, every pass: the cursor alone.
+                    return self.move_cursor_alone(crate::storage::group_commit::Cursor::Webhooks, from, to).await;
+                }
                 let mut tx = self.pool.begin_with($begin_write).await.map_err(db_error)?;
                 move_cursor(&mut tx, "webhook_cursor", "the webhook dispatcher's", from, to).await?;
                 for chunk in deliveries.chunks(INSERT_CHUNK / 16) {

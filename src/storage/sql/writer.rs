@@ -552,6 +552,19 @@ macro_rules! writer_sql {
                             outcomes.push(WriteOutcome::Committed);
                             continue;
                         }
+                        WriteOp::MoveCursor { cursor, from, to } => {
+                            let moved = sqlx::query(sqlx::AssertSqlSafe(format!(
+                                "UPDATE {} SET position = $1 WHERE id = 1 AND position = $2",
+                                cursor.table()
+                            )))
+                            .bind(*to)
+                            .bind(*from)
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(db_error)?;
+                            outcomes.push(if moved.rows_affected() == 1 { WriteOutcome::Committed } else { WriteOutcome::Exists });
+                            continue;
+                        }
                         // Rebuilt after the batch's messages are in (below), so it covers them.
                         WriteOp::IndexSearch { limit, .. } => {
                             index_requests.push((outcomes.len(), *limit));
