@@ -40,4 +40,9 @@ pub trait Broker: Send + Sync + 'static {
     fn events(&self) -> broadcast::Receiver<BrokerEvent>;
     /// Cheap round trip, for readiness probes.
     async fn ping(&self) -> Result<(), BrokerError>;
+    /// True when no other node can hear this broker (the in-process one, alone): what is
+    /// published for other nodes would only come back to this one, to be decoded and dropped.
+    fn alone(&self) -> bool {
+        false
+    }
 }

@@ -82,4 +82,8 @@ impl Broker for MemoryBroker {
     async fn ping(&self) -> Result<(), BrokerError> {
         Ok(())
     }
+
+    fn alone(&self) -> bool {
+        lock(&self.network.members).len() == 1
+    }
 }
