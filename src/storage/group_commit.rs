@@ -140,10 +140,29 @@ impl WriteOp {
     }
 }
 
-/// The bands a batch's search-index requests may rebuild together: `None` for none asked,
-/// `Some(None)` for all of them.
-pub fn combined_limit(requests: &[(usize, Option<usize>)]) -> Option<Option<usize>> {
-    requests.iter().map(|(_, limit)| *limit).reduce(|all, limit| all.zip(limit).map(|(all, limit)| all.max(limit)))
+/// A batch's search-index requests ([`WriteOp::IndexSearch`]): noted as the batch's ops are
+/// written, rebuilt together after its messages (so the rebuild covers them), each answered
+/// with the bands rebuilt.
+#[derive(Default)]
+pub struct IndexRequests(Vec<(usize, Option<usize>)>);
+
+impl IndexRequests {
+    /// Notes a request whose outcome comes next in `outcomes`, answered later by [`Self::answer`].
+    pub fn add(&mut self, outcomes: &mut Vec<WriteOutcome>, limit: Option<usize>) {
+        self.0.push((outcomes.len(), limit));
+        outcomes.push(WriteOutcome::Indexed(0));
+    }
+
+    /// The bands the batch may rebuild: `None` when nothing asked, `Some(None)` for all.
+    pub fn limit(&self) -> Option<Option<usize>> {
+        self.0.iter().map(|(_, limit)| *limit).reduce(|all, limit| all.zip(limit).map(|(all, limit)| all.max(limit)))
+    }
+
+    pub fn answer(&self, outcomes: &mut [WriteOutcome], rebuilt: usize) {
+        for (at, _) in &self.0 {
+            outcomes[*at] = WriteOutcome::Indexed(rebuilt);
+        }
+    }
 }
 
 fn only_rides_along(batch: &[Pending]) -> bool {
@@ -517,6 +536,23 @@ mod tests {
         let pending = |op| Pending { op, reply: oneshot::channel().0 };
         assert!(!under_load(&[pending(append()), pending(done(1)), pending(done(2))]));
         assert!(under_load(&[pending(append()), pending(append())]));
+    }
+
+    #[test]
+    fn a_batch_rebuilds_what_its_largest_index_request_asks_and_answers_each() {
+        let mut outcomes = vec![WriteOutcome::Committed];
+        let mut requests = IndexRequests::default();
+        assert_eq!(requests.limit(), None, "nothing asked: no rebuild");
+        requests.add(&mut outcomes, Some(16));
+        requests.add(&mut outcomes, Some(64));
+        assert_eq!(requests.limit(), Some(Some(64)));
+        requests.add(&mut outcomes, None);
+        assert_eq!(requests.limit(), Some(None), "a search asks for every band");
+        requests.answer(&mut outcomes, 5);
+        assert_eq!(
+            outcomes,
+            [WriteOutcome::Committed, WriteOutcome::Indexed(5), WriteOutcome::Indexed(5), WriteOutcome::Indexed(5)]
+        );
     }
 
     #[tokio::test]

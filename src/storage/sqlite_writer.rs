@@ -20,7 +20,7 @@ use switchboard_actors::sla::SlaState;
 use switchboard_actors::store::{StoreError, StoreResult, TicketCommit, TicketIdentity, TimerChange, TimerOwner};
 use switchboard_actors::whatsapp::Conversation;
 
-use super::group_commit::{BlockingBatchWriter, WriteOp, WriteOutcome, combined_limit};
+use super::group_commit::{BlockingBatchWriter, IndexRequests, WriteOp, WriteOutcome};
 use super::sql::TICKET_COLUMNS;
 use super::{json_text, millis};
 
@@ -71,7 +71,7 @@ impl BlockingBatchWriter for SqliteBatchWriter {
         let tx = self.connection.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sqlite_error)?;
         let mut outcomes = Vec::with_capacity(ops.len());
         let (mut processed, mut processed_at) = (Vec::new(), 0_i64);
-        let mut index_requests: Vec<(usize, Option<usize>)> = Vec::new();
+        let mut index_requests = IndexRequests::default();
         for op in ops.iter_mut() {
             let (commit, outcome) = match op {
                 WriteOp::Create(commit) => {
@@ -184,8 +184,7 @@ impl BlockingBatchWriter for SqliteBatchWriter {
                 }
                 // Rebuilt after the batch's messages are in (below), so it covers them.
                 WriteOp::IndexSearch { limit, .. } => {
-                    index_requests.push((outcomes.len(), *limit));
-                    outcomes.push(WriteOutcome::Indexed(0));
+                    index_requests.add(&mut outcomes, *limit);
                     continue;
                 }
                 WriteOp::InboxAppend { body, received_at, claimed_until, .. } => {
@@ -248,11 +247,8 @@ impl BlockingBatchWriter for SqliteBatchWriter {
                 write_event_effects(&tx, commit.ticket.id, event)?;
             }
         }
-        if let Some(limit) = combined_limit(&index_requests) {
-            let rebuilt = rebuild_pending_search(&tx, limit)?;
-            for (at, _) in &index_requests {
-                outcomes[*at] = WriteOutcome::Indexed(rebuilt);
-            }
+        if let Some(limit) = index_requests.limit() {
+            index_requests.answer(&mut outcomes, rebuild_pending_search(&tx, limit)?);
         }
         let events: Vec<&TicketEvent> = commits.flat_map(|commit| &commit.events).collect();
         // Last, so the counter row stays locked only for the inserts and the commit (see

@@ -484,7 +484,7 @@ macro_rules! writer_sql {
                 let mut tx = self.pool.begin_with($begin_write).await.map_err(db_error)?;
                 let mut outcomes = Vec::with_capacity(ops.len());
                 let (mut processed, mut processed_at) = (Vec::new(), 0_i64);
-                let mut index_requests: Vec<(usize, Option<usize>)> = Vec::new();
+                let mut index_requests = crate::storage::group_commit::IndexRequests::default();
                 for op in ops.iter_mut() {
                     let (commit, outcome) = match op {
                         WriteOp::Create(commit) => {
@@ -567,8 +567,7 @@ macro_rules! writer_sql {
                         }
                         // Rebuilt after the batch's messages are in (below), so it covers them.
                         WriteOp::IndexSearch { limit, .. } => {
-                            index_requests.push((outcomes.len(), *limit));
-                            outcomes.push(WriteOutcome::Indexed(0));
+                            index_requests.add(&mut outcomes, *limit);
                             continue;
                         }
                         WriteOp::InboxAppend { body, received_at, claimed_until, .. } => {
@@ -669,11 +668,8 @@ macro_rules! writer_sql {
                         }
                     }
                 }
-                if let Some(limit) = crate::storage::group_commit::combined_limit(&index_requests) {
-                    let rebuilt = rebuild_pending_search(&mut tx, limit).await?;
-                    for (at, _) in &index_requests {
-                        outcomes[*at] = WriteOutcome::Indexed(rebuilt);
-                    }
+                if let Some(limit) = index_requests.limit() {
+                    index_requests.answer(&mut outcomes, rebuild_pending_search(&mut tx, limit).await?);
                 }
                 // Last, so the counter row stays locked only for the inserts and the commit.
                 if !events.is_empty() {
