@@ -143,6 +143,20 @@ macro_rules! shared_sql {
         /// Moves a log-tailing cursor from `from` to `to` inside `tx` (compare-and-set, so the
         /// tail's writes and the move commit together); `Conflict` when another node moved it
         /// first, naming `whose` cursor it is.
+        async fn move_cursor(tx: &mut DbTx, table: &'static str, whose: &str, from: i64, to: i64) -> StoreResult<()> {
+            let moved =
+                sqlx::query(sqlx::AssertSqlSafe(format!("UPDATE {table} SET position = $1 WHERE id = 1 AND position = $2")))
+                    .bind(to)
+                    .bind(from)
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(db_error)?;
+            if moved.rows_affected() != 1 {
+                return Err(StoreError::Conflict(format!("{whose} cursor moved")));
+            }
+            Ok(())
+        }
+
         impl $store {
             /// Moves a log follower's cursor after a pass that wrote nothing else, through the
             /// group-commit writer (riding along with its next batch).
@@ -158,20 +172,6 @@ macro_rules! shared_sql {
                     other => Err(StoreError::Internal(format!("moving a cursor answered {other:?}"))),
                 }
             }
-        }
-
-        async fn move_cursor(tx: &mut DbTx, table: &'static str, whose: &str, from: i64, to: i64) -> StoreResult<()> {
-            let moved =
-                sqlx::query(sqlx::AssertSqlSafe(format!("UPDATE {table} SET position = $1 WHERE id = 1 AND position = $2")))
-                    .bind(to)
-                    .bind(from)
-                    .execute(&mut **tx)
-                    .await
-                    .map_err(db_error)?;
-            if moved.rows_affected() != 1 {
-                return Err(StoreError::Conflict(format!("{whose} cursor moved")));
-            }
-            Ok(())
         }
 
         /// Records (or moves to `$2`) a channel address: `(account, user, channel, address)`.

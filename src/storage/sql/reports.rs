@@ -213,9 +213,7 @@ macro_rules! reports_sql {
                 let mut select = QueryBuilder::<$db>::new(format!(
                     "SELECT {MEASURE_COLUMNS} FROM report_measures m WHERE "
                 ));
-                if let Some(filter) = &query.filter {
-                    index_before_searching(self, filter).await?;
-                }
+                index_before_searching(self, query.filter.as_ref()).await?;
                 push_measure_conditions(&mut select, query);
                 select.push(" ORDER BY m.at, m.ticket_id");
                 select.build().persistent(false).fetch_all(&self.pool).await.map_err(db_error)?.iter().map(measure_from_row).collect()
@@ -231,7 +229,7 @@ macro_rules! reports_sql {
                     <$db as HasDialect>::TICKET_IDS
                 ));
                 select.push_bind(account);
-                index_before_searching(self, filter).await?;
+                index_before_searching(self, Some(filter)).await?;
                 push_pieces(&mut select, filter_sql(filter, <$db as HasDialect>::DIALECT, false).pieces());
                 let row = select.build().fetch_one(&self.pool).await.map_err(db_error)?;
                 <$db as HasDialect>::ticket_ids_of(&row).map_err(db_error)
@@ -244,9 +242,7 @@ macro_rules! reports_sql {
                 limit: i64,
             ) -> StoreResult<Vec<TicketId>> {
                 let mut select = QueryBuilder::<$db>::new("SELECT DISTINCT m.ticket_id FROM report_measures m WHERE ");
-                if let Some(filter) = &query.filter {
-                    index_before_searching(self, filter).await?;
-                }
+                index_before_searching(self, query.filter.as_ref()).await?;
                 push_measure_conditions(&mut select, query);
                 select.push(" AND m.ticket_id > ").push_bind(after);
                 select.push(" ORDER BY m.ticket_id LIMIT ").push_bind(limit);
@@ -404,9 +400,7 @@ macro_rules! reports_sql {
                 ));
                 push_split_columns(&mut select, split);
                 select.push(" FROM report_measures m WHERE ");
-                if let Some(filter) = &query.filter {
-                    index_before_searching(self, filter).await?;
-                }
+                index_before_searching(self, query.filter.as_ref()).await?;
                 push_measure_conditions(&mut select, query);
                 select.push(") s GROUP BY s.metric, s.detail, s.flag, s.day_no, s.row_key");
                 let rows = select.build().persistent(false).fetch_all(&self.pool).await.map_err(db_error)?;
@@ -451,9 +445,7 @@ macro_rules! reports_sql {
                 push_split_columns(&mut select, split);
                 select.push(" FROM report_measures m WHERE ");
                 let durations = switchboard_actors::reports::MeasureQuery { metrics: DURATION_METRICS.to_vec(), ..query.clone() };
-                if let Some(filter) = &durations.filter {
-                    index_before_searching(self, filter).await?;
-                }
+                index_before_searching(self, query.filter.as_ref()).await?;
                 push_measure_conditions(&mut select, &durations);
                 select.push(format!(" AND {value} IS NOT NULL) s GROUP BY s.metric, s.day_no, s.row_key"));
                 let rows = select.build().persistent(false).fetch_all(&self.pool).await.map_err(db_error)?;

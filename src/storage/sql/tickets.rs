@@ -26,8 +26,8 @@ macro_rules! tickets_sql {
 
         /// Brings the full-text index up to date when `filter` searches it, so a search finds
         /// every message written before it (migration 0042).
-        async fn index_before_searching(store: &$store, filter: &switchboard_actors::query::filter::TicketFilter) -> StoreResult<()> {
-            if !filter.words.is_empty() || !filter.phrases.is_empty() {
+        async fn index_before_searching(store: &$store, filter: Option<&switchboard_actors::query::filter::TicketFilter>) -> StoreResult<()> {
+            if filter.is_some_and(|filter| !filter.words.is_empty() || !filter.phrases.is_empty()) {
                 store.index_pending_search(None, false).await?;
             }
             Ok(())
@@ -124,7 +124,7 @@ macro_rules! tickets_sql {
             }
 
             async fn list_tickets_keyed(&self, q: &TicketQuery) -> StoreResult<Vec<(Ticket, i64)>> {
-                index_before_searching(self, &q.filter).await?;
+                index_before_searching(self, Some(&q.filter)).await?;
                 let select = &*TICKET_SELECT;
                 let (columns, from) = select.split_at(select.find(" FROM tickets t").unwrap_or(select.len()));
                 let dialect = <$db as HasDialect>::DIALECT;
@@ -184,14 +184,14 @@ macro_rules! tickets_sql {
             }
 
             async fn count_tickets(&self, q: &TicketQuery) -> StoreResult<i64> {
-                index_before_searching(self, &q.filter).await?;
+                index_before_searching(self, Some(&q.filter)).await?;
                 let mut query = QueryBuilder::<$db>::new("SELECT COUNT(*) FROM tickets t WHERE ");
                 push_ticket_conditions(&mut query, q);
                 query.build_query_scalar().fetch_one(&self.pool).await.map_err(db_error)
             }
 
             async fn matching_ticket_ids(&self, q: &TicketQuery) -> StoreResult<Vec<TicketId>> {
-                index_before_searching(self, &q.filter).await?;
+                index_before_searching(self, Some(&q.filter)).await?;
                 let mut query = QueryBuilder::<$db>::new("SELECT t.id FROM tickets t WHERE ");
                 push_ticket_conditions(&mut query, q);
                 query.push(" ORDER BY t.id LIMIT ").push_bind(q.limit);
