@@ -24,8 +24,10 @@ use switchboard_actors::store::{Store, StoreError};
 /// How often the background pass rebuilds the full-text bands new messages marked pending
 /// (migration 0042). The longer, the more messages a band gets between two rebuilds (at 500
 /// WhatsApp messages a second over 200 conversations, 250 ms meant a rebuild per 1.6 messages, a
-/// second one per 2.5); searches do not wait for it: each brings the index up to date first.
-const INDEX_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+/// second one per 2.5, five seconds one per 12.5); searches do not wait for it: each brings the
+/// index up to date first, and what it may find pending is bounded by the bands written to
+/// since the last pass (each pending once, however many messages it got), not by the messages.
+const INDEX_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
 /// Bands one write of the pass rebuilds: each write shares a batch of ticket writes, whose
 /// callers wait for it, so it is kept to about a millisecond of the writer's time (64 at once
 /// put 5–10 ms on a batch every pass: p99 27 ms instead of 11 at 200 conversations).

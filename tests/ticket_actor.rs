@@ -291,6 +291,52 @@ async fn postgres_an_sla_breach_fires_after_a_restart_exactly_once() {
     an_sla_breach_fires_after_a_restart_exactly_once(Backend::Postgres).await;
 }
 
+/// A new ticket's rules run in its actor, which starts from the ticket as just created instead
+/// of reading it back: what the actor then holds is what the store has, the rule's effects
+/// included, and the rule ran once.
+async fn a_new_tickets_actor_starts_from_the_ticket_as_stored(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let core = Services::start(&db.settings()).await.expect("core");
+    let account = core.store.create_account("Primed").await.expect("account");
+    let customer = core
+        .store
+        .create_user(NewUser::customer(account.id, "c@primed.example".into(), "C".into(), None))
+        .await
+        .expect("customer");
+    let spec =
+        serde_json::json!({"when": {"event": "ticket_created"}, "then": [{"add_tags": ["greeted"]}, {"note": "Seen"}]});
+    let rule = switchboard_actors::automation::NewRule {
+        account_id: account.id,
+        name: "Greet".into(),
+        enabled: true,
+        position: None,
+        spec: serde_json::from_value(spec).expect("a rule"),
+        created_by: customer.id,
+    };
+    core.store.create_rule(rule, Timestamp::now()).await.expect("rule");
+    let config = Arc::new(core.store.account_config(account.id).await.expect("config"));
+    let mut new = draft(account.id, customer.id, "Primed", Some("hello"));
+    new.tags = vec!["web".into()];
+    let created = core.tickets.create(new, &config).await.expect("create").ticket;
+    let live = core.tickets.get(created.id).await.expect("the actor's state");
+    let stored = core.store.ticket(created.id).await.expect("read").expect("stored");
+    assert_eq!(live, stored);
+    assert_eq!(live.tags, ["greeted", "web"]);
+    let notes = core.store.ticket_messages(created.id).await.expect("messages");
+    assert_eq!(notes.iter().filter(|message| message.body == "Seen").count(), 1, "{notes:?}");
+    core.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_a_new_tickets_actor_starts_from_the_ticket_as_stored() {
+    a_new_tickets_actor_starts_from_the_ticket_as_stored(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_a_new_tickets_actor_starts_from_the_ticket_as_stored() {
+    a_new_tickets_actor_starts_from_the_ticket_as_stored(Backend::Postgres).await;
+}
+
 fn whatsapp_text(wamid: &str, body: &str) -> switchboard_actors::whatsapp::InboundMessage {
     switchboard_actors::whatsapp::InboundMessage {
         phone_number_id: "100200300400500".into(),

@@ -42,6 +42,10 @@ pub struct Plan {
     pub heartbeat_secs: u64,
     /// Message bodies that start with this are timed: `<marker><n>:<µs since epoch when due>`.
     pub marker: String,
+    /// Messages numbered below this are a customer's first (a new customer, a new ticket): also
+    /// timed on their own, since they take a longer path than a known customer's.
+    #[serde(default)]
+    pub first_contacts: u64,
 }
 
 /// Counters every agent of a worker shares, read by the progress line.
@@ -59,6 +63,8 @@ pub struct Live {
 pub struct Tally {
     /// Marker time → received (the generator's schedule to this socket: end to end).
     pub end_to_end: Latency,
+    /// The same for first contacts only ([`Plan::first_contacts`]).
+    pub first_contact: Latency,
     /// The frame's `sent_at` → received (the server's last hop).
     pub server_hop: Latency,
     pub handshake: Latency,
@@ -82,6 +88,7 @@ pub struct Tally {
 impl Tally {
     pub fn merge(&mut self, other: &Tally) {
         self.end_to_end.merge(&other.end_to_end);
+        self.first_contact.merge(&other.first_contact);
         self.server_hop.merge(&other.server_hop);
         self.handshake.merge(&other.handshake);
         self.recovery.merge(&other.recovery);
@@ -235,6 +242,9 @@ pub async fn run_agent(
                                 tally.unique += 1;
                                 tally.unique_bytes += text.len() as u64;
                                 tally.end_to_end.record_us(received - frame.due_us);
+                                if (frame.n as u64) < plan.first_contacts {
+                                    tally.first_contact.record_us(received - frame.due_us);
+                                }
                             } else {
                                 tally.duplicated += 1;
                             }

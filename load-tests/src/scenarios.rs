@@ -96,6 +96,7 @@ fn run_id(marker: &str) -> &str {
 #[derive(Default)]
 struct Merged {
     end_to_end: Latency,
+    first_contact: Latency,
     server_hop: Latency,
     handshake: Latency,
     recovery: Latency,
@@ -128,6 +129,7 @@ fn merge(results: &[WorkerResult]) -> Merged {
     let mut merged = Merged::default();
     for result in results {
         merged.end_to_end.merge(&Latency::from_wire(&result.end_to_end));
+        merged.first_contact.merge(&Latency::from_wire(&result.first_contact));
         merged.server_hop.merge(&Latency::from_wire(&result.server_hop));
         merged.handshake.merge(&Latency::from_wire(&result.handshake));
         merged.recovery.merge(&Latency::from_wire(&result.recovery));
@@ -250,7 +252,13 @@ pub struct IdleArgs {
 pub async fn idle(args: IdleArgs) -> anyhow::Result<()> {
     let common = &args.common;
     let (hub, admin) = common.admin().await?;
-    let plan = Plan { subscribe_queue: true, tickets: Vec::new(), heartbeat_secs: args.heartbeat, marker: marker() };
+    let plan = Plan {
+        subscribe_queue: true,
+        tickets: Vec::new(),
+        heartbeat_secs: args.heartbeat,
+        marker: marker(),
+        first_contacts: 0,
+    };
     // Agents are prepared before the baseline so their rows and tokens are not counted.
     let tokens: Vec<String> =
         hub.prepare_agents(&admin, args.agents).await?.into_iter().map(|(_, token)| token).collect();
@@ -343,7 +351,13 @@ pub async fn fanout(args: FanoutArgs) -> anyhow::Result<()> {
         tickets.push(hub.create_ticket(&admin, &format!("Fan-out {marker} {n}")).await?);
     }
     // The notes' own topics: a queue frame carries the ticket's row, not a note's text.
-    let plan = Plan { subscribe_queue: false, tickets: tickets.clone(), heartbeat_secs: 25, marker: marker.clone() };
+    let plan = Plan {
+        subscribe_queue: false,
+        tickets: tickets.clone(),
+        heartbeat_secs: 25,
+        marker: marker.clone(),
+        first_contacts: 0,
+    };
     let (fleet, _) = start_agents(common, &hub, &admin, args.agents, &plan).await?;
     let connected = fleet.counters().connected;
     let total = (args.rate * common.duration as f64).round() as u64;
@@ -425,7 +439,13 @@ pub async fn whatsapp(args: WhatsappArgs) -> anyhow::Result<()> {
         None => hub.app_secret(&admin).await?,
     };
     let marker = marker();
-    let plan = Plan { subscribe_queue: true, tickets: Vec::new(), heartbeat_secs: 25, marker: marker.clone() };
+    let plan = Plan {
+        subscribe_queue: true,
+        tickets: Vec::new(),
+        heartbeat_secs: 25,
+        marker: marker.clone(),
+        first_contacts: args.customers,
+    };
     let (fleet, _) = start_agents(common, &hub, &admin, args.agents, &plan).await?;
     let connected = fleet.counters().connected;
     let frames_before = fleet.counters().frames;
@@ -476,6 +496,7 @@ pub async fn whatsapp(args: WhatsappArgs) -> anyhow::Result<()> {
     report.lost = Some(wanted.saturating_sub(merged.unique));
     report.duplicated = Some(merged.duplicated);
     report.detail("customers", args.customers);
+    report.detail("first_contact", merged.first_contact.json());
     report.detail("webhooks_acknowledged", acked);
     report.detail("frames_expected", wanted);
     report.detail("frames_received", merged.unique);
@@ -484,6 +505,7 @@ pub async fn whatsapp(args: WhatsappArgs) -> anyhow::Result<()> {
         &report,
         &[
             ("webhook due -> agent socket", &merged.end_to_end),
+            ("  of which first contacts", &merged.first_contact),
             ("server sent_at -> socket", &merged.server_hop),
             ("webhook response", &responses),
         ],
@@ -716,7 +738,13 @@ pub async fn cluster(args: ClusterArgs) -> anyhow::Result<()> {
     let (hub, admin) = common.admin().await?;
     let marker = marker();
     let ticket = hub.create_ticket(&admin, &format!("Cluster {marker}")).await?;
-    let plan = Plan { subscribe_queue: false, tickets: vec![ticket], heartbeat_secs: 25, marker: marker.clone() };
+    let plan = Plan {
+        subscribe_queue: false,
+        tickets: vec![ticket],
+        heartbeat_secs: 25,
+        marker: marker.clone(),
+        first_contacts: 0,
+    };
     let agents = hub.prepare_agents(&admin, args.agents).await?;
     let nodes = common.servers.len();
     // Agents `n % nodes == 1` live on the second node; every `1/gone`-th of them does not rejoin.

@@ -57,6 +57,8 @@ pub struct Counters {
 pub struct WorkerResult {
     pub counters: Counters,
     pub end_to_end: WireHistogram,
+    #[serde(default)]
+    pub first_contact: WireHistogram,
     pub server_hop: WireHistogram,
     pub handshake: WireHistogram,
     pub recovery: WireHistogram,
@@ -130,6 +132,7 @@ pub async fn worker_main() -> anyhow::Result<()> {
     let result = WorkerResult {
         counters: counters(&live),
         end_to_end: tally.end_to_end.to_wire(),
+        first_contact: tally.first_contact.to_wire(),
         server_hop: tally.server_hop.to_wire(),
         handshake: tally.handshake.to_wire(),
         recovery: tally.recovery.to_wire(),

@@ -102,7 +102,7 @@ impl Tickets {
         events.extend(ticket.append(vec![from], context.actor_id, now));
         let mut timers = sla_timer_of_new(&ticket);
         timers.push(ticket.timer(SPLIT_TIMER, Some(now + super::LINK_SETTLE_AFTER)));
-        let created = self.create_commit(TicketCommit { ticket, events, messages, timers }).await?;
+        let created = self.create_commit(TicketCommit { ticket, events, messages, timers }, &context.config).await?;
         let recorded = self.settle_split(created.ticket.id, &context).await?;
         Ok(LinkOutcome {
             ticket: recorded.unwrap_or(CommandOutcome { ticket: original, events: Vec::new() }),

@@ -50,14 +50,26 @@ pub struct TicketActorState {
 #[async_trait::async_trait]
 impl ActorKind for TicketActor {
     type Key = TicketId;
-    type Seed = ();
+    /// A ticket just created here, which its first actor starts from instead of reading it
+    /// back ([`Tickets::create`] runs the new ticket's rules in it at once).
+    type Seed = Option<Arc<Ticket>>;
     type Loaded = Ticket;
     type Msg = TicketMsg;
     type State = TicketActorState;
     type Error = TicketError;
     const NAME: &'static str = "ticket";
 
-    async fn load(&self, ticket_id: &TicketId, _seed: &(), _why: Activation) -> Result<Ticket, TicketError> {
+    async fn load(
+        &self,
+        ticket_id: &TicketId,
+        seed: &Option<Arc<Ticket>>,
+        why: Activation,
+    ) -> Result<Ticket, TicketError> {
+        if let (Some(created), Activation::FirstUse) = (seed, why)
+            && created.id == *ticket_id
+        {
+            return Ok(Ticket::clone(created));
+        }
         self.runtime.store.ticket(*ticket_id).await?.ok_or(TicketError::NotFound)
     }
 
@@ -65,7 +77,7 @@ impl ActorKind for TicketActor {
         &self,
         _myself: &Myself<TicketMsg>,
         _ticket_id: &TicketId,
-        _seed: (),
+        _seed: Option<Arc<Ticket>>,
         ticket: Ticket,
     ) -> Result<TicketActorState, TicketError> {
         metrics::gauge!("switchboard_ticket_actors_active").increment(1.0);

@@ -98,16 +98,21 @@ impl Tickets {
     pub async fn create(
         &self,
         draft: TicketDraft,
-        config: &crate::domain::AccountConfig,
+        config: &Arc<crate::domain::AccountConfig>,
     ) -> Result<CommandOutcome, TicketError> {
         let now = self.runtime.clock.now();
         let (ticket, events, messages) = open_ticket(draft, config, now)?;
         let timers = sla_timer_of_new(&ticket);
-        self.create_commit(TicketCommit { ticket, events, messages, timers }).await
+        self.create_commit(TicketCommit { ticket, events, messages, timers }, config).await
     }
 
-    /// Stores a new ticket's first commit (id 0 until the store gives it one) and publishes it.
-    pub(super) async fn create_commit(&self, mut commit: TicketCommit) -> Result<CommandOutcome, TicketError> {
+    /// Stores a new ticket's first commit (id 0 until the store gives it one) and publishes it;
+    /// then its rules run, with the `config` it was opened with.
+    pub(super) async fn create_commit(
+        &self,
+        mut commit: TicketCommit,
+        config: &Arc<crate::domain::AccountConfig>,
+    ) -> Result<CommandOutcome, TicketError> {
         let identity = self.runtime.store.create_ticket(commit.clone()).await?;
         commit.assign_identity(identity);
         let TicketCommit { ticket, events, timers, .. } = commit;
@@ -116,15 +121,11 @@ impl Tickets {
         }
         self.runtime.bus.publish(TicketChange { ticket: ticket.clone(), events: events.clone() });
         if self.runtime.automations.get().is_some() {
-            // The first commit went around the actor: its rules run now, in the actor.
-            let config = self.runtime.settings.account_config(ticket.account_id).await;
-            let run = match config {
-                Ok(config) => {
-                    let command = TicketCommand::RunAutomations { after: events.clone() };
-                    self.execute(ticket.id, command, CommandContext::system(Arc::new(config))).await.map(|_| ())
-                }
-                Err(error) => Err(error.into()),
-            };
+            // The first commit went around the actor: its rules run now, in the actor, which
+            // starts from the ticket as just stored rather than reading it back.
+            let command = TicketCommand::RunAutomations { after: events.clone() };
+            let seed = Some(Arc::new(ticket.clone()));
+            let run = self.execute_seeded(ticket.id, command, CommandContext::system(config.clone()), &seed).await;
             if let Err(error) = run {
                 tracing::warn!(ticket_id = ticket.id, %error, "automations on a new ticket failed");
             }
@@ -141,9 +142,20 @@ impl Tickets {
         command: TicketCommand,
         context: CommandContext,
     ) -> Result<CommandOutcome, TicketError> {
+        self.execute_seeded(ticket_id, command, context, &None).await
+    }
+
+    /// [`execute`](Self::execute), starting the actor (when it is not running) from `seed`.
+    async fn execute_seeded(
+        &self,
+        ticket_id: TicketId,
+        command: TicketCommand,
+        context: CommandContext,
+        seed: &Option<Arc<Ticket>>,
+    ) -> Result<CommandOutcome, TicketError> {
         let mut attempt = 0;
         loop {
-            match self.execute_once(ticket_id, &command, &context).await {
+            match self.execute_once(ticket_id, &command, &context, seed).await {
                 Err(TicketError::Store(StoreError::Conflict(_))) if attempt < CONFLICT_RETRIES => {
                     attempt += 1;
                     metrics::counter!("switchboard_ticket_conflict_retries_total").increment(1);
@@ -167,9 +179,10 @@ impl Tickets {
         ticket_id: TicketId,
         command: &TicketCommand,
         context: &CommandContext,
+        seed: &Option<Arc<Ticket>>,
     ) -> Result<CommandOutcome, TicketError> {
         self.actors
-            .ask(&ticket_id, &(), |reply| TicketMsg::Command {
+            .ask(&ticket_id, seed, |reply| TicketMsg::Command {
                 command: Box::new(command.clone()),
                 context: context.clone(),
                 reply,
@@ -180,14 +193,14 @@ impl Tickets {
     /// Data protection: the ticket's actor erases its personal text ([`crate::gdpr`]); answers
     /// the stored files its messages pointed at (for the caller to delete).
     pub async fn erase(&self, ticket_id: TicketId) -> Result<Vec<String>, TicketError> {
-        self.actors.ask(&ticket_id, &(), |reply| TicketMsg::Erase { reply }).await?
+        self.actors.ask(&ticket_id, &None, |reply| TicketMsg::Erase { reply }).await?
     }
 
     /// The ticket's current state, from its actor (activating it if needed). A read is safe to
     /// ask twice: one that met the actor's restart (its replacement not yet live) is asked once
     /// more rather than failed.
     pub async fn get(&self, ticket_id: TicketId) -> Result<Ticket, TicketError> {
-        let ask = || self.actors.ask(&ticket_id, &(), |reply| TicketMsg::Get { reply });
+        let ask = || self.actors.ask(&ticket_id, &None, |reply| TicketMsg::Get { reply });
         match ask().await {
             Err(TicketError::ActorRestarted) => ask().await?,
             answered => answered?,
@@ -198,7 +211,7 @@ impl Tickets {
     /// [`TicketError::ActorRestarted`] like any command caught in a crash.
     #[cfg(any(test, feature = "test-hooks"))]
     pub async fn crash_for_test(&self, ticket_id: TicketId) -> Result<(), TicketError> {
-        self.actors.ask(&ticket_id, &(), |reply| TicketMsg::CrashForTest { reply }).await?
+        self.actors.ask(&ticket_id, &None, |reply| TicketMsg::CrashForTest { reply }).await?
     }
 
     /// Stops every ticket actor (each finishes the message it is handling; all writes are already

@@ -26,9 +26,11 @@ impl WhatsAppUser {
     }
 
     /// The addresses a known customer is looked up by, in order: the key, then the wa_id (a
-    /// customer first met before Meta sent BSUIDs is known by their wa_id only).
+    /// customer first met before Meta sent BSUIDs is known by their wa_id only). Each address
+    /// once: without a BSUID the key is the wa_id, looked up once.
     pub fn lookup(&self) -> Vec<&str> {
-        self.key().into_iter().chain(self.wa_id.as_deref()).collect()
+        let wa_id = self.wa_id.as_deref().filter(|wa_id| Some(*wa_id) != self.key());
+        self.key().into_iter().chain(wa_id).collect()
     }
 
     /// Every identifier the sender is named by (BSUID, wa_id), recorded as their addresses.
@@ -319,6 +321,13 @@ mod shape_tests {
         ] {
             assert!(user(wa_id, user_id).check().is_err(), "{wa_id:?} {user_id:?} must be refused");
         }
+    }
+
+    #[test]
+    fn a_sender_is_looked_up_by_each_address_once() {
+        assert_eq!(user(Some("16505551234"), None).lookup(), ["16505551234"]);
+        assert_eq!(user(None, Some("US.1349")).lookup(), ["US.1349"]);
+        assert_eq!(user(Some("16505551234"), Some("US.1349")).lookup(), ["US.1349", "16505551234"]);
     }
 
     #[test]
