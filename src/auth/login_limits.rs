@@ -11,6 +11,11 @@
 //!   gets `per_minute` more a minute; a successful login gives its token back, so only failures
 //!   use it up. This is what bounds a flood from one address across many emails.
 //!
+//! - **Per client address: at most [`MAX_CHECKS_PER_ADDRESS`] password checks at once.** The
+//!   password threads serve waiting checks in arrival order, so without this an address's whole
+//!   burst (20 by default) would queue ahead of everyone who logs in after it: with two threads
+//!   and a slow machine that was longer than a check may wait, and the real user got 429.
+//!
 //! Every attempt is counted before its password is checked, in one step with the checks, so
 //! parallel guesses cannot all pass before any is counted. IPv6 clients are keyed by their /64
 //! (one host usually holds a whole /64). Both maps are bounded: past [`MAX_TRACKED`] entries the
@@ -27,6 +32,10 @@ use crate::config::AuthSettings;
 
 /// Entries kept per map before a sweep (an entry is ~100 bytes: a few MB at most).
 const MAX_TRACKED: usize = 50_000;
+/// Password checks of one client address that may wait for or hold the password threads at once.
+pub const MAX_CHECKS_PER_ADDRESS: u32 = 4;
+/// What an address over [`MAX_CHECKS_PER_ADDRESS`] is told to wait.
+const CHECKS_RETRY_AFTER: Duration = Duration::from_secs(1);
 /// Failures of a pair are forgotten after this long without attempts.
 const FORGET_AFTER: Duration = Duration::from_secs(3600);
 
@@ -165,7 +174,26 @@ pub struct LoginLimits {
     /// By a keyed hash of (address, email): fixed-size keys, so long emails cost no memory.
     pairs: DashMap<u64, Backoff>,
     addresses: DashMap<IpAddr, Bucket>,
+    /// Password checks in progress per address ([`LoginLimits::start_check`]); an address leaves
+    /// the map when its last check ends, so it holds only addresses being checked now.
+    checking: DashMap<IpAddr, u32>,
     pair_keys: RandomState,
+}
+
+/// A password check of one address in progress; it ends when this is dropped.
+#[must_use = "the check lasts as long as this is held"]
+pub struct CheckInProgress<'a> {
+    limits: &'a LoginLimits,
+    address: IpAddr,
+}
+
+impl Drop for CheckInProgress<'_> {
+    fn drop(&mut self) {
+        self.limits.checking.remove_if_mut(&self.address, |_, running| {
+            *running = running.saturating_sub(1);
+            *running == 0
+        });
+    }
 }
 
 impl LoginLimits {
@@ -177,6 +205,7 @@ impl LoginLimits {
             trusted_proxies: trusted_proxies.iter().filter_map(|proxy| Network::parse(proxy)).collect(),
             pairs: DashMap::new(),
             addresses: DashMap::new(),
+            checking: DashMap::new(),
             pair_keys: RandomState::new(),
         }
     }
@@ -240,6 +269,19 @@ impl LoginLimits {
         };
         self.bound(now);
         admitted
+    }
+
+    /// Starts a password check from `client`, unless [`MAX_CHECKS_PER_ADDRESS`] of its checks are
+    /// already waiting or running: then how long to wait. Take it before [`LoginLimits::admit`], so
+    /// a refused check counts as no attempt.
+    pub fn start_check(&self, client: IpAddr) -> Result<CheckInProgress<'_>, Duration> {
+        let address = address_key(client);
+        let mut running = self.checking.entry(address).or_insert(0);
+        if *running >= MAX_CHECKS_PER_ADDRESS {
+            return Err(CHECKS_RETRY_AFTER);
+        }
+        *running += 1;
+        Ok(CheckInProgress { limits: self, address })
     }
 
     /// The password was right: the pair starts over and the address gets its token back.
@@ -409,6 +451,24 @@ mod tests {
         // The key is not a pair: an address's attempts at it are limited apart.
         let _pair = limits.admit("email:a@example.com", ip("192.0.2.1"), start).expect("the pair is fresh");
         limits.admit_key("email:a@example.com", start + Duration::from_secs(1)).expect("waited");
+    }
+
+    #[test]
+    fn an_address_has_at_most_four_password_checks_at_once() {
+        let limits = LoginLimits::new(policy(), &[]);
+        let client = ip("192.0.2.1");
+        let mut checks: Vec<_> =
+            (0..MAX_CHECKS_PER_ADDRESS).map(|_| limits.start_check(client).expect("within the limit")).collect();
+        assert_eq!(limits.start_check(client).err(), Some(CHECKS_RETRY_AFTER));
+        let other = limits.start_check(ip("192.0.2.2")).expect("another address checks meanwhile");
+        drop(other);
+        checks.pop();
+        let again = limits.start_check(client).expect("a finished check makes room");
+        assert_eq!(limits.start_check(client).err(), Some(CHECKS_RETRY_AFTER));
+        drop(again);
+        assert_eq!(limits.checking.get(&address_key(client)).map(|running| *running), Some(3));
+        drop(checks);
+        assert!(limits.checking.is_empty(), "an address leaves the map with its last check");
     }
 
     #[test]

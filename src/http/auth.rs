@@ -268,6 +268,7 @@ async fn check_password(
     password: String,
 ) -> Result<User, ApiError> {
     let client = client_of(logins, request);
+    let _checking = logins.start_check(client).map_err(ApiError::RateLimitedFor)?;
     let attempt = logins.admit(email, client, Instant::now()).map_err(ApiError::RateLimitedFor)?;
     let credentials = state.store.user_credentials(email).await?;
     let known = credentials.as_ref().map(|credentials| (credentials.user.account_id, credentials.user.id));
