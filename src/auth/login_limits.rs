@@ -1,4 +1,4 @@
-//! Who may try a password now. Two limits, both checked before any hashing:
+//! Who may try a password now. Three limits, all checked before any hashing:
 //!
 //! - **Per email and client address: an exponential delay.** The first `free_failures` failures of
 //!   one email from one address are answered at once; from then on each failure makes that pair
@@ -33,7 +33,7 @@ use crate::config::AuthSettings;
 /// Entries kept per map before a sweep (an entry is ~100 bytes: a few MB at most).
 const MAX_TRACKED: usize = 50_000;
 /// Password checks of one client address that may wait for or hold the password threads at once.
-pub const MAX_CHECKS_PER_ADDRESS: u32 = 4;
+const MAX_CHECKS_PER_ADDRESS: u32 = 4;
 /// What an address over [`MAX_CHECKS_PER_ADDRESS`] is told to wait.
 const CHECKS_RETRY_AFTER: Duration = Duration::from_secs(1);
 /// Failures of a pair are forgotten after this long without attempts.
